@@ -1,0 +1,37 @@
+// Authenticator: verifies the credentials of one request against the configured API keys
+// and JWT issuers. One instance shared by all workers; Authenticate() is thread-safe and
+// lock-free on the request path (key sets are swapped atomically on reload).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/identity.h"
+#include "config/config.h"
+#include "core/status.h"
+
+namespace apitrail {
+
+// The request's headers as (name, value) views; names compared case-insensitively.
+using HeaderView = std::vector<std::pair<std::string_view, std::string_view>>;
+
+class Authenticator {
+ public:
+  // Loads the key file (missing file = no keys yet) and every JWT key. Errors name the
+  // config key (auth.jwt[0].key_file: cannot read ...).
+  static Result<std::unique_ptr<Authenticator>> Create(const AuthConfig& config,
+                                                       const std::string& data_dir);
+  virtual ~Authenticator() = default;
+
+  // `Authorization: Bearer <key>` or a configured key header carrying an API key (its prefix
+  // tells it apart) → API key check; a Bearer value shaped like a JWT → JWT check.
+  virtual AuthOutcome Authenticate(const HeaderView& headers, int64_t now_ns) const = 0;
+
+  // Re-reads the key file if it changed on disk. Called about once a second from one thread.
+  virtual void MaybeReload() = 0;
+};
+
+}  // namespace apitrail

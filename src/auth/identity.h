@@ -1,0 +1,27 @@
+// Identity: who a request was verified to come from (DESIGN §4), uniform for every
+// credential type. AuthOutcome is what an Authenticator answers for one request.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace apitrail {
+
+struct Identity {
+  std::string subject;
+  std::string auth_method;    // api_key | jwt
+  std::string credential_id;  // key id, JWT jti — never a secret
+  std::string issuer;
+  std::vector<std::string> scopes;
+  std::string tenant;
+};
+
+struct AuthOutcome {
+  bool allowed = false;
+  Identity identity;        // on deny: whatever could be established before the failure
+  std::string deny_reason;  // missing_credentials | invalid_token | expired_token | unknown_key
+                            // | revoked_key | expired_key | invalid_key_format | ...
+  std::string detail;       // human-readable, safe to return to the client (no secrets)
+};
+
+}  // namespace apitrail

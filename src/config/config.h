@@ -1,0 +1,124 @@
+// Config: the typed, validated form of apitrail.yaml (docs/CONFIG.md). Built once by
+// LoadConfig (config_loader.h), then shared read-only as shared_ptr<const Config> by every
+// thread. Every field has a default; sizes are bytes, times milliseconds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace apitrail {
+
+struct HostPort {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+struct Cidr {
+  std::string text;      // as written in the config
+  uint8_t addr[16] = {};  // IPv4 as IPv4-mapped IPv6
+  int prefix_len = 0;     // in the IPv6 space (IPv4 /24 → 120)
+};
+
+struct GatewayConfig {
+  HostPort listen{"127.0.0.1", 8080};
+  int workers = 0;  // 0: one per core
+  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t max_headers = 100;
+  uint64_t max_body_bytes = 10 * 1024 * 1024;
+  uint32_t header_timeout_ms = 10000;
+  uint32_t idle_timeout_ms = 60000;
+  uint32_t body_timeout_ms = 60000;   // between body bytes, either direction
+  uint32_t upstream_connect_timeout_ms = 2000;
+  uint32_t upstream_response_timeout_ms = 30000;
+  uint32_t drain_timeout_ms = 10000;
+  uint32_t max_connections = 10000;
+  std::vector<Cidr> trusted_proxies;
+  std::string unmatched = "reject";  // reject | pass
+  std::string default_upstream;       // for unmatched: pass
+  std::string request_id_header = "X-Request-ID";
+  bool add_forwarded_headers = true;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  HostPort address;
+  uint32_t max_idle_connections = 64;  // per worker
+};
+
+struct RouteConfig {
+  std::string match;     // "GET /v1/orders/{order_id}", "* /internal/**"
+  std::string method;    // parsed from match: "GET" or "*"
+  std::string pattern;   // parsed from match: "/v1/orders/{order_id}"
+  std::string upstream;
+  bool sensitive = false;
+  std::string strip_prefix;  // only for prefix routes ("/internal/**")
+  std::vector<std::string> scopes;  // required scopes (any missing → 403)
+};
+
+struct ApiKeyAuthConfig {
+  bool enabled = true;
+  std::string file;  // default: <data_dir>/keys.json
+  std::vector<std::string> headers = {"Authorization", "X-API-Key"};
+};
+
+struct JwtIssuerConfig {
+  std::string issuer;                   // expected `iss`; empty: not checked
+  std::vector<std::string> audiences;   // expected `aud` (any of); empty: not checked
+  std::vector<std::string> algorithms;  // allowed: HS256 RS256 ES256
+  std::string key_file;   // PEM public key (RS/ES)
+  std::string jwks_file;  // JWKS JSON file
+  std::string secret;     // HS256 shared secret (prefer secret_file)
+  std::string secret_file;
+  std::string subject_claim = "sub";
+  uint32_t leeway_s = 60;
+  uint32_t max_token_bytes = 8192;
+};
+
+struct IdentityHeadersConfig {
+  std::string subject = "X-Apitrail-Subject";
+  std::string auth_method = "X-Apitrail-Auth-Method";
+  std::string scopes = "X-Apitrail-Scopes";
+};
+
+struct AuthConfig {
+  ApiKeyAuthConfig api_keys;
+  std::vector<JwtIssuerConfig> jwt;
+  IdentityHeadersConfig identity_headers;
+  std::string realm = "apitrail";
+};
+
+struct RedactionConfig {
+  std::vector<std::string> extra;  // added to the built-in list (case-insensitive names)
+};
+
+struct AuditConfig {
+  std::string data_dir = "./apitrail-data";
+  std::string durability = "response";  // response | batch
+  uint32_t batch_interval_ms = 10;
+  uint32_t queue_capacity = 65536;
+  bool fail_open = false;
+  uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+};
+
+struct AdminConfig {
+  bool enabled = true;
+  HostPort listen{"127.0.0.1", 8081};
+  std::vector<std::string> tokens;  // bearer tokens; compared in constant time
+  std::string token_file;           // one token per line
+};
+
+struct Config {
+  std::string node = "node-1";
+  GatewayConfig gateway;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+  AuthConfig auth;
+  RedactionConfig redaction;
+  AuditConfig audit;
+  AdminConfig admin;
+  std::string log_level = "info";
+};
+
+}  // namespace apitrail

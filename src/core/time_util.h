@@ -1,0 +1,25 @@
+// Time helpers: wall clock in ns, RFC 3339 formatting and parsing, relative durations
+// ("24h", "15m", "7d"). Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace apitrail {
+
+int64_t NowNs();            // CLOCK_REALTIME
+int64_t MonotonicNowNs();   // CLOCK_MONOTONIC
+
+// 2026-11-26T13:50:12.123456789Z (always 9 fractional digits, always Z).
+std::string FormatRfc3339(int64_t unix_ns);
+// Accepts RFC 3339 with any fraction (0-9 digits) and Z or ±hh:mm offsets.
+Result<int64_t> ParseRfc3339(std::string_view s);
+// "90s", "15m", "24h", "7d", "500ms" → nanoseconds.
+Result<int64_t> ParseDuration(std::string_view s);
+// A point in time for query filters: RFC 3339, or a duration meaning "that long before now".
+Result<int64_t> ParseTimeOrAgo(std::string_view s, int64_t now_ns);
+
+}  // namespace apitrail

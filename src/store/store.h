@@ -1,0 +1,78 @@
+// Store: the node's append-only audit log (DESIGN §3, docs/FORMAT.md). One writer thread
+// owns the active segment and the Merkle frontier; any thread may Append and Query.
+//
+// Append() encodes the event on the calling thread, enqueues it on a bounded queue and
+// returns at once. The writer batches everything queued, writes it, fdatasyncs (group
+// commit), updates the tree and the indexes, then calls each `done` on the writer thread:
+// callers post back to their own executor from there. Readers never block the writer for
+// longer than an index append.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/crypto_util.h"
+#include "core/event.h"
+#include "core/status.h"
+#include "query/event_query.h"
+
+namespace apitrail {
+
+class FileSystem;
+
+enum class Durability { kResponse, kBatch };
+
+struct StoreOptions {
+  std::string data_dir;
+  std::string node = "node-1";
+  Durability durability = Durability::kResponse;
+  uint32_t batch_interval_ms = 10;      // kBatch: longest time between syncs
+  uint32_t queue_capacity = 65536;      // events waiting for the writer
+  uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  FileSystem* fs = nullptr;             // null: the real POSIX file system
+};
+
+struct StoreStats {
+  uint64_t size = 0;              // records in the log = next seq
+  uint64_t appended = 0;          // since open
+  uint64_t syncs = 0;
+  uint64_t rejected_queue_full = 0;
+  uint64_t write_errors = 0;
+  bool failed = false;            // sticky: a write or sync failed; no more acknowledgements
+  std::string root_hex;           // RFC 6962 root over all records
+};
+
+// Called once per event on the writer thread: status ok and the event's seq once it is as
+// durable as the mode requires, or the error that prevented it.
+using AppendCallback = std::function<void(const Status& status, uint64_t seq)>;
+
+class Store {
+ public:
+  // Opens (creating if needed) the data dir, recovers: cuts a torn tail at the last whole
+  // record, rebuilds the Merkle frontier and the indexes, then starts the writer thread.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Thread-safe. Non-OK (ResourceExhausted when the queue is full, Unavailable after a
+  // sticky failure or Close) means `done` will never be called and nothing was written.
+  virtual Status Append(AuditEvent event, AppendCallback done) = 0;
+  // Blocks until everything appended before the call is durable (or failed).
+  virtual Status Flush() = 0;
+  // Flushes, stops the writer, closes files. Idempotent; Append fails afterwards.
+  virtual void Close() = 0;
+
+  virtual Result<EventPage> Query(const EventQuery& query) = 0;
+  virtual Result<AuditEvent> GetById(const std::string& id) = 0;
+  virtual Result<AuditEvent> GetBySeq(uint64_t seq) = 0;
+  virtual StoreStats Stats() = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace apitrail
