@@ -32,6 +32,12 @@ class Authenticator {
 
   // Re-reads the key file if it changed on disk. Called about once a second from one thread.
   virtual void MaybeReload() = 0;
+
+  // The outcome of the latest MaybeReload(): OK if the file was unchanged or reloaded; else why
+  // the reload failed (the previous keys stay in force). Never contains key material. Safe to
+  // call from any thread. A failure is reported again only once the file changes again, so the
+  // caller may log every non-OK value it sees change.
+  virtual Status LastReloadStatus() const { return Status::Ok(); }
 };
 
 }  // namespace apitrail

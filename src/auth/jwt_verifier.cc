@@ -1,0 +1,309 @@
+#include "auth/jwt_verifier.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "auth/file_util.h"
+#include "auth/jws_signature.h"
+#include "auth/jwt_token.h"
+#include "core/crypto_util.h"
+
+namespace apitrail {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxSubjectBytes = 256;
+constexpr size_t kMaxJtiBytes = 128;
+
+AuthOutcome Deny(const char* reason, std::string detail) {
+  AuthOutcome out;
+  out.identity.auth_method = "jwt";
+  out.deny_reason = reason;
+  out.detail = std::move(detail);
+  return out;
+}
+
+// Claim values become audit fields and upstream identity headers: no control characters.
+bool IsHeaderSafe(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string TrimSecret(std::string s) {
+  // A trailing newline from `echo secret > file` must not become part of the key.
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where,
+                      std::vector<VerificationKey>* keys) {
+  auto named = [&](const char* field, const Status& st) {
+    return Status(st.code() == StatusCode::kOk ? StatusCode::kInvalidArgument : st.code(),
+                  where + "." + field + ": " + st.message());
+  };
+  if (!c.key_file.empty()) {
+    auto pem = ReadSmallFile(c.key_file, 1 << 20);
+    if (!pem.ok()) return named("key_file", pem.status());
+    auto key = KeyFromPem(*pem);
+    if (!key.ok()) return named("key_file", Status::InvalidArgument(c.key_file + ": " + key.status().message()));
+    keys->push_back(std::move(key).value());
+  }
+  if (!c.jwks_file.empty()) {
+    auto text = ReadSmallFile(c.jwks_file, 1 << 20);
+    if (!text.ok()) return named("jwks_file", text.status());
+    auto set = ParseJwks(*text);
+    if (!set.ok()) return named("jwks_file", Status::InvalidArgument(c.jwks_file + ": " + set.status().message()));
+    for (auto& k : *set) keys->push_back(std::move(k));
+  }
+  if (!c.secret.empty() && !c.secret_file.empty()) {
+    return Status::InvalidArgument(where + ": set secret or secret_file, not both");
+  }
+  if (!c.secret.empty()) {
+    auto key = KeyFromSecret(c.secret);  // the message never contains the secret
+    if (!key.ok()) return named("secret", key.status());
+    keys->push_back(std::move(key).value());
+  }
+  if (!c.secret_file.empty()) {
+    auto text = ReadSmallFile(c.secret_file, 64 << 10);
+    if (!text.ok()) return named("secret_file", text.status());
+    auto key = KeyFromSecret(TrimSecret(std::move(text).value()));
+    if (!key.ok()) return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + key.status().message()));
+    keys->push_back(std::move(key).value());
+  }
+  if (keys->empty()) {
+    return Status::InvalidArgument(where + ": no key configured (key_file, jwks_file, secret or secret_file)");
+  }
+  return Status::Ok();
+}
+
+// exp/nbf: a JSON number of seconds (RFC 7519 NumericDate). Absent → nullopt.
+Result<std::optional<double>> NumericDate(const json::object& claims, std::string_view name) {
+  const json::value* v = claims.if_contains(name);
+  if (v == nullptr) return std::optional<double>();
+  if (v->is_int64()) return std::optional<double>(static_cast<double>(v->get_int64()));
+  if (v->is_uint64()) return std::optional<double>(static_cast<double>(v->get_uint64()));
+  if (v->is_double() && std::isfinite(v->get_double())) return std::optional<double>(v->get_double());
+  return Status::InvalidArgument("token claim " + std::string(name) + " is not a number");
+}
+
+bool AudienceMatches(const json::value* aud, const std::vector<std::string>& allowed) {
+  if (aud == nullptr) return false;
+  auto ok = [&](const json::value& v) {
+    return v.is_string() &&
+           std::find(allowed.begin(), allowed.end(), std::string_view(v.get_string())) != allowed.end();
+  };
+  if (aud->is_string()) return ok(*aud);
+  if (aud->is_array()) return std::any_of(aud->get_array().begin(), aud->get_array().end(), ok);
+  return false;
+}
+
+// `scope` (RFC 8693, space-separated) or `scp` / `scopes` (string or array: Azure, Okta).
+Result<std::vector<std::string>> Scopes(const json::object& claims) {
+  std::vector<std::string> out;
+  for (const char* name : {"scope", "scp", "scopes"}) {
+    const json::value* v = claims.if_contains(name);
+    if (v == nullptr) continue;
+    auto add = [&](std::string_view s) -> bool {
+      if (!IsHeaderSafe(s)) return false;
+      size_t pos = 0;
+      while (pos < s.size()) {
+        size_t end = s.find(' ', pos);
+        if (end == std::string_view::npos) end = s.size();
+        if (end > pos) out.emplace_back(s.substr(pos, end - pos));
+        pos = end + 1;
+      }
+      return true;
+    };
+    bool ok = true;
+    if (v->is_string()) {
+      ok = add(v->get_string());
+    } else if (v->is_array()) {
+      for (const auto& e : v->get_array()) {
+        if (!e.is_string()) { ok = false; break; }
+        ok = ok && add(e.get_string());
+      }
+    } else {
+      ok = false;
+    }
+    if (!ok) return Status::InvalidArgument(std::string("token claim ") + name + " is malformed");
+    break;  // the first present claim wins; they are alternatives, not additions
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIssuerConfig>& configs) {
+  std::vector<Issuer> issuers;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    std::string where = "auth.jwt[" + std::to_string(i) + "]";
+    Issuer is;
+    is.config = configs[i];
+    is.config.secret.clear();  // the key holds it; no second copy lingering in config structs
+    for (const auto& name : configs[i].algorithms) {
+      auto alg = ParseJwsAlg(name);
+      if (!alg) {
+        return Status::InvalidArgument(where + ".algorithms: '" + name.substr(0, 32) +
+                                       "' is not supported (HS256, RS256, ES256)");
+      }
+      is.algorithms.push_back(*alg);
+    }
+    if (is.algorithms.empty()) {
+      // Safe default: each key is pinned to one algorithm anyway.
+      is.algorithms = {JwsAlg::kHs256, JwsAlg::kRs256, JwsAlg::kEs256};
+    }
+    if (configs[i].subject_claim.empty()) return Status::InvalidArgument(where + ".subject_claim: empty");
+    if (configs[i].max_token_bytes == 0) return Status::InvalidArgument(where + ".max_token_bytes: must be > 0");
+    APITRAIL_RETURN_IF_ERROR(LoadIssuerKeys(configs[i], where, &is.keys));
+    bool usable = std::any_of(is.keys.begin(), is.keys.end(), [&](const VerificationKey& k) {
+      return std::find(is.algorithms.begin(), is.algorithms.end(), k.alg) != is.algorithms.end();
+    });
+    if (!usable) {
+      return Status::InvalidArgument(where + ": none of the configured keys matches the allowed algorithms");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (configs[j].issuer == configs[i].issuer && !configs[i].issuer.empty()) {
+        return Status::InvalidArgument(where + ".issuer: duplicate of auth.jwt[" + std::to_string(j) + "]");
+      }
+    }
+    issuers.push_back(std::move(is));
+  }
+  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(issuers)));
+}
+
+JwtVerifier::JwtVerifier(std::vector<Issuer> issuers) : issuers_(std::move(issuers)) {
+  for (const auto& is : issuers_) {
+    max_token_bytes_ = std::max<size_t>(max_token_bytes_, is.config.max_token_bytes);
+  }
+}
+
+AuthOutcome JwtVerifier::Verify(std::string_view token, int64_t now_ns) const {
+  if (issuers_.empty()) return Deny("invalid_token", "JWT authentication is not configured");
+  if (token.size() > max_token_bytes_) return Deny("invalid_token", "token is too large");
+  auto jwt = DecodeJwt(token);
+  if (!jwt.ok()) return Deny("invalid_token", jwt.status().message());
+
+  bool signature_valid = false;
+  if (issuers_.size() == 1) return VerifyWithIssuer(issuers_[0], token, *jwt, now_ns, &signature_valid);
+
+  // Several issuers: choose by the (still unverified) iss; an issuer without a configured
+  // `issuer` accepts any. The signature check that follows makes the choice safe.
+  const json::value* iss = jwt->claims.if_contains("iss");
+  std::string_view iss_str = (iss && iss->is_string()) ? std::string_view(iss->get_string()) : "";
+  std::vector<const Issuer*> candidates;
+  for (const auto& is : issuers_) {
+    if (!iss_str.empty() && is.config.issuer == iss_str) candidates.push_back(&is);
+  }
+  if (candidates.empty()) {
+    for (const auto& is : issuers_) {
+      if (is.config.issuer.empty()) candidates.push_back(&is);
+    }
+  }
+  if (candidates.empty()) return Deny("wrong_issuer", "token issuer is not trusted");
+  AuthOutcome first;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    AuthOutcome out = VerifyWithIssuer(*candidates[i], token, *jwt, now_ns, &signature_valid);
+    // Only a signature failure moves on to the next candidate; a verified token's claim
+    // failures (expired, audience) are final.
+    if (signature_valid) return out;
+    if (i == 0) first = std::move(out);
+  }
+  return first;
+}
+
+AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view token,
+                                          const DecodedJwt& jwt, int64_t now_ns,
+                                          bool* signature_valid) const {
+  *signature_valid = false;
+  const JwtIssuerConfig& c = issuer.config;
+  if (token.size() > c.max_token_bytes) return Deny("invalid_token", "token is too large");
+  if (std::find(issuer.algorithms.begin(), issuer.algorithms.end(), jwt.alg) == issuer.algorithms.end()) {
+    return Deny("invalid_token", std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
+  }
+
+  // Keys are pinned: only keys bound to the header's alg are candidates (no confusion).
+  bool kid_known = jwt.kid.empty();
+  bool verified = false;
+  bool any_key_for_alg = false;
+  for (const auto& key : issuer.keys) {
+    if (!jwt.kid.empty() && !key.kid.empty()) {
+      if (key.kid != jwt.kid) continue;
+      kid_known = true;
+    }
+    if (key.alg != jwt.alg) continue;
+    any_key_for_alg = true;
+    if (VerifyJwsSignature(key, jwt.alg, jwt.signing_input, jwt.signature)) {
+      verified = true;
+      break;
+    }
+  }
+  if (!verified) {
+    if (!kid_known && !any_key_for_alg) return Deny("invalid_token", "token kid does not match any key");
+    if (!any_key_for_alg) {
+      return Deny("invalid_token", std::string("no key is configured for alg ") + JwsAlgName(jwt.alg));
+    }
+    return Deny("invalid_token", "token signature is invalid");
+  }
+
+  // From here the claims are authentic; copy what identifies the caller even on a deny.
+  *signature_valid = true;
+  const json::object& claims = jwt.claims;
+  AuthOutcome out;
+  out.identity.auth_method = "jwt";
+  auto deny = [&](const char* reason, std::string detail) {
+    out.allowed = false;
+    out.deny_reason = reason;
+    out.detail = std::move(detail);
+    return out;
+  };
+  const json::value* iss = claims.if_contains("iss");
+  if (iss && !iss->is_string()) return deny("invalid_token", "token claim iss is not a string");
+  if (iss && IsHeaderSafe(iss->get_string()) && iss->get_string().size() <= kMaxSubjectBytes) {
+    out.identity.issuer = std::string(iss->get_string());
+  }
+  const json::value* sub = claims.if_contains(c.subject_claim);
+  if (sub && sub->is_string() && !sub->get_string().empty() &&
+      sub->get_string().size() <= kMaxSubjectBytes && IsHeaderSafe(sub->get_string())) {
+    out.identity.subject = std::string(sub->get_string());
+  }
+  const json::value* jti = claims.if_contains("jti");
+  if (jti && jti->is_string() && !jti->get_string().empty() &&
+      jti->get_string().size() <= kMaxJtiBytes && IsHeaderSafe(jti->get_string())) {
+    out.identity.credential_id = std::string(jti->get_string());
+  } else {
+    // A stable, non-reversible id for the audit trail; never the token itself.
+    out.identity.credential_id = HexEncode(Sha256(token)).substr(0, 16);
+  }
+
+  auto exp = NumericDate(claims, "exp");
+  if (!exp.ok()) return deny("invalid_token", exp.status().message());
+  auto nbf = NumericDate(claims, "nbf");
+  if (!nbf.ok()) return deny("invalid_token", nbf.status().message());
+  double now_s = static_cast<double>(now_ns) / 1e9;
+  double leeway = c.leeway_s;
+  if (*exp && now_s >= **exp + leeway) return deny("expired_token", "token has expired");
+  if (*nbf && now_s + leeway < **nbf) return deny("token_not_yet_valid", "token is not valid yet (nbf)");
+
+  if (!c.issuer.empty() && out.identity.issuer != c.issuer) {
+    return deny("wrong_issuer", "token issuer (iss) is not the expected one");
+  }
+  if (!c.audiences.empty() && !AudienceMatches(claims.if_contains("aud"), c.audiences)) {
+    return deny("wrong_audience", "token audience (aud) is not accepted");
+  }
+  if (out.identity.subject.empty()) {
+    return deny("invalid_token", "token has no valid subject claim " + c.subject_claim);
+  }
+  auto scopes = Scopes(claims);
+  if (!scopes.ok()) return deny("invalid_token", scopes.status().message());
+  out.identity.scopes = std::move(scopes).value();
+  out.allowed = true;
+  return out;
+}
+
+}  // namespace apitrail
