@@ -12,7 +12,11 @@ namespace apitrail {
 struct HostPort {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
-  std::string ToString() const { return host + ":" + std::to_string(port); }
+  // "127.0.0.1:8080", "[::1]:8080" (IPv6 hosts are stored without brackets).
+  std::string ToString() const {
+    bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
 };
 
 struct Cidr {

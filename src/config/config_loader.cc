@@ -1,0 +1,244 @@
+// LoadConfigFile / LoadConfigString: YAML → Config (config.h), then ValidateConfig.
+// yaml-cpp reports syntax errors by exception; they are caught here and become one
+// ConfigError carrying the YAML line. Nothing escapes to callers.
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_fields.h"
+
+namespace apitrail {
+namespace {
+
+using config_internal::ReadContext;
+using config_internal::ReadList;
+using config_internal::Secret;
+using config_internal::YamlMap;
+
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+void ReadGateway(ReadContext* ctx, const YAML::Node& node, GatewayConfig* g) {
+  YamlMap m(ctx, node, "gateway",
+            {"listen", "workers", "max_header_bytes", "max_headers", "max_body_bytes",
+             "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
+             "upstream_connect_timeout_ms", "upstream_response_timeout_ms", "drain_timeout_ms",
+             "max_connections", "trusted_proxies", "unmatched", "default_upstream",
+             "request_id_header", "add_forwarded_headers"});
+  m.HostPortField("listen", &g->listen);
+  m.Int("workers", &g->workers);
+  m.Int("max_header_bytes", &g->max_header_bytes);
+  m.Int("max_headers", &g->max_headers);
+  m.Int("max_body_bytes", &g->max_body_bytes);
+  m.Int("header_timeout_ms", &g->header_timeout_ms);
+  m.Int("idle_timeout_ms", &g->idle_timeout_ms);
+  m.Int("body_timeout_ms", &g->body_timeout_ms);
+  m.Int("upstream_connect_timeout_ms", &g->upstream_connect_timeout_ms);
+  m.Int("upstream_response_timeout_ms", &g->upstream_response_timeout_ms);
+  m.Int("drain_timeout_ms", &g->drain_timeout_ms);
+  m.Int("max_connections", &g->max_connections);
+  std::vector<std::string> proxies;
+  m.StringList("trusted_proxies", &proxies);
+  YAML::Node proxies_node = m.Get("trusted_proxies");
+  for (size_t i = 0; i < proxies.size(); ++i) {
+    Cidr cidr;
+    std::string error;
+    if (ParseCidr(proxies[i], &cidr, &error)) {
+      g->trusted_proxies.push_back(cidr);
+    } else {
+      ctx->Error(Index("gateway.trusted_proxies", i), proxies_node[i], error);
+    }
+  }
+  m.String("unmatched", &g->unmatched);
+  m.String("default_upstream", &g->default_upstream);
+  m.String("request_id_header", &g->request_id_header);
+  m.Bool("add_forwarded_headers", &g->add_forwarded_headers);
+}
+
+void ReadUpstreams(ReadContext* ctx, const YAML::Node& node, std::vector<UpstreamConfig>* out) {
+  std::vector<YAML::Node> items = ReadList(ctx, node, "upstreams");
+  for (size_t i = 0; i < items.size(); ++i) {
+    YamlMap m(ctx, items[i], Index("upstreams", i), {"name", "address", "max_idle_connections"});
+    UpstreamConfig u;
+    m.String("name", &u.name);
+    u.address.port = 0;  // no default address: validation reports a missing one
+    m.HostPortField("address", &u.address);
+    m.Int("max_idle_connections", &u.max_idle_connections);
+    out->push_back(std::move(u));
+  }
+}
+
+void ReadRoutes(ReadContext* ctx, const YAML::Node& node, std::vector<RouteConfig>* out) {
+  std::vector<YAML::Node> items = ReadList(ctx, node, "routes");
+  for (size_t i = 0; i < items.size(); ++i) {
+    YamlMap m(ctx, items[i], Index("routes", i),
+              {"match", "upstream", "sensitive", "strip_prefix", "scopes"});
+    RouteConfig r;
+    m.String("match", &r.match);
+    m.String("upstream", &r.upstream);
+    m.Bool("sensitive", &r.sensitive);
+    m.String("strip_prefix", &r.strip_prefix);
+    m.StringList("scopes", &r.scopes);
+    out->push_back(std::move(r));
+  }
+}
+
+void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
+  YamlMap m(ctx, node, "auth", {"api_keys", "jwt", "identity_headers", "realm"});
+  YamlMap keys(ctx, m.Get("api_keys"), "auth.api_keys", {"enabled", "file", "headers"});
+  keys.Bool("enabled", &a->api_keys.enabled);
+  keys.String("file", &a->api_keys.file);
+  keys.StringList("headers", &a->api_keys.headers);
+  std::vector<YAML::Node> jwts = ReadList(ctx, m.Get("jwt"), "auth.jwt");
+  for (size_t i = 0; i < jwts.size(); ++i) {
+    YamlMap j(ctx, jwts[i], Index("auth.jwt", i),
+              {"issuer", "audiences", "algorithms", "key_file", "jwks_file", "secret",
+               "secret_file", "subject_claim", "leeway_s", "max_token_bytes"});
+    JwtIssuerConfig c;
+    j.String("issuer", &c.issuer);
+    j.StringList("audiences", &c.audiences);
+    j.StringList("algorithms", &c.algorithms);
+    j.String("key_file", &c.key_file);
+    j.String("jwks_file", &c.jwks_file);
+    j.String("secret", &c.secret, Secret::kYes);
+    j.String("secret_file", &c.secret_file);
+    j.String("subject_claim", &c.subject_claim);
+    j.Int("leeway_s", &c.leeway_s);
+    j.Int("max_token_bytes", &c.max_token_bytes);
+    a->jwt.push_back(std::move(c));
+  }
+  YamlMap ih(ctx, m.Get("identity_headers"), "auth.identity_headers",
+             {"subject", "auth_method", "scopes"});
+  ih.String("subject", &a->identity_headers.subject);
+  ih.String("auth_method", &a->identity_headers.auth_method);
+  ih.String("scopes", &a->identity_headers.scopes);
+  m.String("realm", &a->realm);
+}
+
+void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
+  YamlMap m(ctx, root, "",
+            {"node", "log_level", "gateway", "upstreams", "routes", "auth", "redaction", "audit",
+             "admin"});
+  if (root.IsDefined() && !root.IsNull() && !m.is_map()) return;
+  m.String("node", &c->node);
+  m.String("log_level", &c->log_level);
+  ReadGateway(ctx, m.Get("gateway"), &c->gateway);
+  ReadUpstreams(ctx, m.Get("upstreams"), &c->upstreams);
+  ReadRoutes(ctx, m.Get("routes"), &c->routes);
+  ReadAuth(ctx, m.Get("auth"), &c->auth);
+
+  YamlMap red(ctx, m.Get("redaction"), "redaction", {"extra"});
+  red.StringList("extra", &c->redaction.extra);
+
+  YamlMap au(ctx, m.Get("audit"), "audit",
+             {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
+              "max_segment_bytes"});
+  au.String("data_dir", &c->audit.data_dir);
+  au.String("durability", &c->audit.durability);
+  au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
+  au.Int("queue_capacity", &c->audit.queue_capacity);
+  au.Bool("fail_open", &c->audit.fail_open);
+  au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
+
+  YamlMap ad(ctx, m.Get("admin"), "admin", {"enabled", "listen", "tokens", "token_file"});
+  ad.Bool("enabled", &c->admin.enabled);
+  ad.HostPortField("listen", &c->admin.listen);
+  ad.StringList("tokens", &c->admin.tokens, Secret::kYes);
+  ad.String("token_file", &c->admin.token_file);
+}
+
+// A validation error about a path that already had a read error would repeat it (a field
+// that failed to parse keeps its default, which validation may then reject).
+bool Covered(const std::vector<ConfigError>& read_errors, const std::string& path) {
+  for (const auto& e : read_errors) {
+    if (e.path == path || path.rfind(e.path + ".", 0) == 0 || path.rfind(e.path + "[", 0) == 0 ||
+        e.path.rfind(path + ".", 0) == 0 || e.path.rfind(path + "[", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Parses and validates; file paths are left as written.
+ConfigLoadResult Load(const std::string& yaml) {
+  ConfigLoadResult result;
+  ReadContext ctx;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    // e.msg is yaml-cpp's description without the document text, so no secret leaks.
+    std::string where = e.mark.is_null() ? "" : " (line " + std::to_string(e.mark.line + 1) +
+                                                    ", column " +
+                                                    std::to_string(e.mark.column + 1) + ")";
+    result.errors.push_back({"", "invalid YAML: " + e.msg + where});
+    return result;
+  }
+  try {
+    ReadDocument(&ctx, root, &result.config);
+  } catch (const YAML::Exception& e) {  // not expected: every access checks the node type
+    ctx.errors.push_back({"", "cannot read YAML: " + e.msg});
+  }
+  result.errors = std::move(ctx.errors);
+  for (ConfigError& e : ValidateConfig(result.config)) {
+    if (Covered(result.errors, e.path)) continue;
+    // The line of the key, or of its nearest enclosing key ("routes[1]") when absent.
+    std::string path = e.path;
+    while (!path.empty()) {
+      auto line = ctx.lines.find(path);
+      if (line != ctx.lines.end()) {
+        e.message += " (line " + std::to_string(line->second) + ")";
+        break;
+      }
+      size_t cut = path.find_last_of(".[");
+      path.resize(cut == std::string::npos ? 0 : cut);
+    }
+    result.errors.push_back(std::move(e));
+  }
+  return result;
+}
+
+void Resolve(const std::filesystem::path& dir, std::string* p) {
+  if (p->empty() || dir.empty()) return;
+  std::filesystem::path path(*p);
+  if (path.is_absolute()) return;
+  *p = (dir / path).lexically_normal().string();
+}
+
+}  // namespace
+
+ConfigLoadResult LoadConfigString(const std::string& yaml) { return Load(yaml); }
+
+ConfigLoadResult LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigLoadResult result;
+    result.errors.push_back({"", "cannot read '" + path + "': " + std::strerror(errno)});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  ConfigLoadResult result = Load(text.str());
+  // Relative paths mean "next to the config file", so `serve -c /etc/apitrail/x.yaml`
+  // works from any working directory.
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  Config& c = result.config;
+  Resolve(dir, &c.audit.data_dir);
+  Resolve(dir, &c.auth.api_keys.file);
+  for (JwtIssuerConfig& j : c.auth.jwt) {
+    Resolve(dir, &j.key_file);
+    Resolve(dir, &j.jwks_file);
+    Resolve(dir, &j.secret_file);
+  }
+  Resolve(dir, &c.admin.token_file);
+  return result;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,291 @@
+// ValidateConfig (config_loader.h): the semantic checks that apply however a Config was
+// built (from YAML or in code by `demo`). The limits here are the ones docs/CONFIG.md lists.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config_loader.h"
+#include "config/route_pattern.h"
+
+namespace apitrail {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr uint64_t kHourMs = 3600 * 1000;
+// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+constexpr size_t kMinHs256SecretBytes = 32;
+constexpr size_t kMinAdminTokenBytes = 16;
+
+class Checker {
+ public:
+  explicit Checker(std::vector<ConfigError>* errors) : errors_(errors) {}
+
+  void Error(std::string path, std::string message) {
+    errors_->push_back({std::move(path), std::move(message)});
+  }
+
+  void Range(const std::string& path, int64_t v, int64_t min, int64_t max) {
+    if (v < min || v > max) {
+      Error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                      ", got " + std::to_string(v));
+    }
+  }
+
+  void OneOf(const std::string& path, const std::string& v,
+             std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += list.empty() ? a : std::string(", ") + a;
+    }
+    Error(path, "must be one of " + list + ", got '" + v + "'");
+  }
+
+  void HeaderName(const std::string& path, const std::string& v) {
+    if (!IsHttpToken(v) || v.size() > 64) {
+      Error(path, "'" + v + "' is not a valid header name (1..64 token characters)");
+    }
+  }
+
+  // Free text that ends up in headers or records: printable ASCII, bounded.
+  void Printable(const std::string& path, const std::string& v, size_t max, bool secret) {
+    bool ok = !v.empty() && v.size() <= max;
+    for (char c : v) ok = ok && c > 0x20 && c < 0x7f;
+    if (!ok) {
+      Error(path, secret ? "must be 1.." + std::to_string(max) +
+                               " printable ASCII characters without spaces"
+                         : "'" + v + "' must be 1.." + std::to_string(max) +
+                               " printable ASCII characters without spaces");
+    }
+  }
+
+ private:
+  std::vector<ConfigError>* errors_;
+};
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == '-';
+}
+
+bool IsName(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), IsNameChar);
+}
+
+void CheckGateway(Checker& ck, const GatewayConfig& g) {
+  const std::string p = "gateway.";
+  ck.Range(p + "workers", g.workers, 0, 256);
+  ck.Range(p + "max_header_bytes", g.max_header_bytes, kKiB, kMiB);
+  ck.Range(p + "max_headers", g.max_headers, 1, 10000);
+  ck.Range(p + "max_body_bytes", static_cast<int64_t>(g.max_body_bytes), 0, kGiB);
+  ck.Range(p + "header_timeout_ms", g.header_timeout_ms, 1, kHourMs);
+  ck.Range(p + "idle_timeout_ms", g.idle_timeout_ms, 1, kHourMs);
+  ck.Range(p + "body_timeout_ms", g.body_timeout_ms, 1, kHourMs);
+  ck.Range(p + "upstream_connect_timeout_ms", g.upstream_connect_timeout_ms, 1, kHourMs);
+  ck.Range(p + "upstream_response_timeout_ms", g.upstream_response_timeout_ms, 1, kHourMs);
+  ck.Range(p + "drain_timeout_ms", g.drain_timeout_ms, 1, kHourMs);
+  ck.Range(p + "max_connections", g.max_connections, 1, 1000000);
+  if (g.listen.host.empty()) ck.Error(p + "listen", "host must not be empty");
+  for (size_t i = 0; i < g.trusted_proxies.size(); ++i) {
+    if (g.trusted_proxies[i].prefix_len < 0 || g.trusted_proxies[i].prefix_len > 128) {
+      ck.Error(p + "trusted_proxies[" + std::to_string(i) + "]", "invalid prefix length");
+    }
+  }
+  ck.OneOf(p + "unmatched", g.unmatched, {"reject", "pass"});
+  ck.HeaderName(p + "request_id_header", g.request_id_header);
+}
+
+void CheckUpstreams(Checker& ck, const Config& c, std::map<std::string, size_t>* by_name) {
+  for (size_t i = 0; i < c.upstreams.size(); ++i) {
+    const UpstreamConfig& u = c.upstreams[i];
+    const std::string p = "upstreams[" + std::to_string(i) + "].";
+    if (u.name.empty()) {
+      ck.Error(p + "name", "required");
+    } else if (!IsName(u.name)) {
+      ck.Error(p + "name", "'" + u.name + "' must be 1..64 of [A-Za-z0-9._-]");
+    } else if (auto [it, inserted] = by_name->emplace(u.name, i); !inserted) {
+      ck.Error(p + "name", "duplicate upstream name '" + u.name + "' (also upstreams[" +
+                               std::to_string(it->second) + "])");
+    }
+    if (u.address.host.empty() || u.address.port == 0) {
+      ck.Error(p + "address", "required: 'host:port' with a port in 1..65535");
+    }
+    ck.Range(p + "max_idle_connections", u.max_idle_connections, 0, 10000);
+  }
+}
+
+std::string KnownUpstreams(const std::map<std::string, size_t>& by_name) {
+  std::string out;
+  for (const auto& [name, i] : by_name) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "no upstreams are defined" : "known: " + out;
+}
+
+void CheckRoutes(Checker& ck, Config& c, const std::map<std::string, size_t>& upstreams) {
+  std::map<std::string, size_t> shapes;
+  for (size_t i = 0; i < c.routes.size(); ++i) {
+    RouteConfig& r = c.routes[i];
+    const std::string p = "routes[" + std::to_string(i) + "].";
+    // `demo` may build routes from method + pattern; YAML always gives `match`.
+    if (r.match.empty() && !r.pattern.empty()) {
+      r.match = (r.method.empty() ? std::string("*") : r.method) + " " + r.pattern;
+    }
+    RoutePattern pattern;
+    std::string error;
+    bool parsed = false;
+    if (r.match.empty()) {
+      ck.Error(p + "match", "required ('METHOD /path')");
+    } else if (!ParseRouteMatch(r.match, &pattern, &error)) {
+      ck.Error(p + "match", error);
+    } else {
+      parsed = true;
+      r.method = pattern.method;
+      r.pattern = pattern.Path();
+      auto [it, inserted] = shapes.emplace(pattern.ShapeKey(), i);
+      if (!inserted) {
+        ck.Error(p + "match", "same method and path as routes[" + std::to_string(it->second) +
+                                  "] ('" + c.routes[it->second].match + "')");
+      }
+    }
+    if (r.upstream.empty()) {
+      ck.Error(p + "upstream", "required");
+    } else if (!upstreams.count(r.upstream)) {
+      ck.Error(p + "upstream",
+               "unknown upstream '" + r.upstream + "' (" + KnownUpstreams(upstreams) + ")");
+    }
+    if (parsed && !r.strip_prefix.empty()) {
+      size_t segments = 0;
+      if (!ParseStripPrefix(pattern, r.strip_prefix, &segments, &error)) {
+        ck.Error(p + "strip_prefix", error);
+      }
+    }
+    for (size_t j = 0; j < r.scopes.size(); ++j) {
+      ck.Printable(p + "scopes[" + std::to_string(j) + "]", r.scopes[j], 128, false);
+    }
+  }
+  const GatewayConfig& g = c.gateway;
+  if (g.unmatched == "pass" && g.default_upstream.empty()) {
+    ck.Error("gateway.default_upstream", "required when gateway.unmatched is 'pass'");
+  }
+  if (!g.default_upstream.empty() && !upstreams.count(g.default_upstream)) {
+    ck.Error("gateway.default_upstream", "unknown upstream '" + g.default_upstream + "' (" +
+                                             KnownUpstreams(upstreams) + ")");
+  }
+}
+
+void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
+  if (j.key_file.empty() && j.jwks_file.empty() && j.secret.empty() && j.secret_file.empty()) {
+    ck.Error(p, "needs a key source: key_file, jwks_file, secret or secret_file");
+  }
+  if (j.algorithms.empty()) {
+    ck.Error(p + ".algorithms", "required: the algorithms to accept (HS256, RS256, ES256)");
+  }
+  bool hs = false, asym = false;
+  for (size_t k = 0; k < j.algorithms.size(); ++k) {
+    const std::string& a = j.algorithms[k];
+    if (a == "HS256") {
+      hs = true;
+    } else if (a == "RS256" || a == "ES256") {
+      asym = true;
+    } else {
+      ck.Error(p + ".algorithms[" + std::to_string(k) + "]",
+               "unsupported algorithm '" + a + "' (supported: HS256, RS256, ES256)");
+    }
+  }
+  // One entry verifying both HMAC and public-key signatures invites algorithm confusion
+  // (a public key used as an HMAC secret); pinning algorithms per key source avoids it.
+  if (hs && asym) {
+    ck.Error(p + ".algorithms", "HS256 cannot be combined with RS256/ES256 in one entry; "
+                                "use one jwt entry per key type");
+  }
+  if (hs && j.secret.empty() && j.secret_file.empty()) {
+    ck.Error(p, "HS256 needs secret or secret_file");
+  }
+  if (asym && j.key_file.empty() && j.jwks_file.empty()) {
+    ck.Error(p, "RS256/ES256 need key_file or jwks_file");
+  }
+  if (!j.secret.empty() && !j.secret_file.empty()) {
+    ck.Error(p + ".secret", "set either secret or secret_file, not both");
+  }
+  if (!j.secret.empty() && j.secret.size() < kMinHs256SecretBytes) {
+    ck.Error(p + ".secret", "too short: at least " + std::to_string(kMinHs256SecretBytes) +
+                                " bytes are required for HS256");
+  }
+  if (j.subject_claim.empty()) ck.Error(p + ".subject_claim", "must not be empty");
+  ck.Range(p + ".leeway_s", j.leeway_s, 0, 3600);
+  ck.Range(p + ".max_token_bytes", j.max_token_bytes, 256, 65536);
+}
+
+void CheckAuth(Checker& ck, const AuthConfig& a) {
+  if (a.api_keys.enabled && a.api_keys.headers.empty()) {
+    ck.Error("auth.api_keys.headers", "at least one header is required when enabled");
+  }
+  for (size_t i = 0; i < a.api_keys.headers.size(); ++i) {
+    ck.HeaderName("auth.api_keys.headers[" + std::to_string(i) + "]", a.api_keys.headers[i]);
+  }
+  for (size_t i = 0; i < a.jwt.size(); ++i) {
+    CheckJwt(ck, a.jwt[i], "auth.jwt[" + std::to_string(i) + "]");
+  }
+  ck.HeaderName("auth.identity_headers.subject", a.identity_headers.subject);
+  ck.HeaderName("auth.identity_headers.auth_method", a.identity_headers.auth_method);
+  ck.HeaderName("auth.identity_headers.scopes", a.identity_headers.scopes);
+  // The realm is sent inside a quoted string in WWW-Authenticate.
+  bool realm_ok = !a.realm.empty() && a.realm.size() <= 128;
+  for (char c : a.realm) realm_ok = realm_ok && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (!realm_ok) ck.Error("auth.realm", "must be 1..128 printable ASCII characters without '\"'");
+}
+
+void CheckAuditAndAdmin(Checker& ck, const Config& c) {
+  const AuditConfig& a = c.audit;
+  if (a.data_dir.empty()) ck.Error("audit.data_dir", "must not be empty");
+  ck.OneOf("audit.durability", a.durability, {"response", "batch"});
+  ck.Range("audit.batch_interval_ms", a.batch_interval_ms, 1, 60000);
+  ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
+  ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,
+           64 * kGiB);
+
+  const AdminConfig& ad = c.admin;
+  if (ad.enabled && ad.tokens.empty() && ad.token_file.empty()) {
+    ck.Error("admin", "enabled but has no credentials: set tokens or token_file");
+  }
+  for (size_t i = 0; i < ad.tokens.size(); ++i) {
+    const std::string p = "admin.tokens[" + std::to_string(i) + "]";
+    if (ad.tokens[i].size() < kMinAdminTokenBytes) {
+      ck.Error(p, "too short: at least " + std::to_string(kMinAdminTokenBytes) +
+                      " characters are required");
+    } else {
+      ck.Printable(p, ad.tokens[i], 1024, /*secret=*/true);
+    }
+  }
+  if (ad.enabled && ad.listen.port != 0 && ad.listen.port == c.gateway.listen.port &&
+      ad.listen.host == c.gateway.listen.host) {
+    ck.Error("admin.listen", "same address as gateway.listen (" + ad.listen.ToString() + ")");
+  }
+}
+
+}  // namespace
+
+std::vector<ConfigError> ValidateConfig(Config& config) {
+  std::vector<ConfigError> errors;
+  Checker ck(&errors);
+  if (!IsName(config.node)) ck.Error("node", "'" + config.node + "' must be 1..64 of [A-Za-z0-9._-]");
+  ck.OneOf("log_level", config.log_level,
+           {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  CheckGateway(ck, config.gateway);
+  std::map<std::string, size_t> upstreams;
+  CheckUpstreams(ck, config, &upstreams);
+  CheckRoutes(ck, config, upstreams);
+  CheckAuth(ck, config.auth);
+  for (size_t i = 0; i < config.redaction.extra.size(); ++i) {
+    const std::string& e = config.redaction.extra[i];
+    if (e.empty() || e.size() > 128) {
+      ck.Error("redaction.extra[" + std::to_string(i) + "]", "must be 1..128 characters");
+    }
+  }
+  CheckAuditAndAdmin(ck, config);
+  return errors;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,106 @@
+#include "gateway/path_check.h"
+
+namespace apitrail {
+namespace {
+
+bool IsPrintable(char c) { return c > 0x20 && c < 0x7f; }
+
+// True if the raw segment decodes to "." or "..".
+bool IsDotSegment(std::string_view seg) {
+  size_t dots = 0;
+  for (size_t i = 0; i < seg.size();) {
+    if (seg[i] == '.') {
+      ++i;
+    } else if (seg[i] == '%' && i + 2 < seg.size() && seg[i + 1] == '2' &&
+               (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+      i += 3;
+    } else {
+      return false;
+    }
+    if (++dots > 2) return false;
+  }
+  return dots == 1 || dots == 2;
+}
+
+}  // namespace
+
+int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s, bool plus_as_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size() && HexDigitValue(s[i + 1]) >= 0 &&
+        HexDigitValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigitValue(s[i + 1]) * 16 + HexDigitValue(s[i + 2])));
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Status CheckRequestTarget(std::string_view target, std::string_view* path,
+                          std::string_view* query) {
+  if (target.empty() || target[0] != '/') {
+    return Status::InvalidArgument("request target must start with '/'");
+  }
+  if (target.size() > kMaxRequestTargetBytes) {
+    return Status::InvalidArgument("request target too long");
+  }
+  size_t q = target.find('?');
+  std::string_view p = target.substr(0, q);
+  std::string_view qs = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  for (char c : qs) {
+    if (!IsPrintable(c) || c == '#') {
+      return Status::InvalidArgument("query contains a forbidden character");
+    }
+  }
+  size_t seg_start = 1;  // after the '/' that opens the current segment
+  for (size_t i = 0; i <= p.size(); ++i) {
+    if (i == p.size() || p[i] == '/') {
+      if (i > 0) {
+        std::string_view seg = p.substr(seg_start, i - seg_start);
+        // A trailing '/' (empty last segment) is allowed: it is a distinct path that the
+        // route table matches literally. Empty segments elsewhere are merged by some servers.
+        if (seg.empty() && i != p.size()) {
+          return Status::InvalidArgument("path contains an empty segment ('//')");
+        }
+        if (IsDotSegment(seg)) return Status::InvalidArgument("path contains a dot segment");
+      }
+      seg_start = i + 1;
+      continue;
+    }
+    char c = p[i];
+    if (!IsPrintable(c) || c == '#') {
+      return Status::InvalidArgument("path contains a forbidden character");
+    }
+    if (c == '\\' || c == ';') {
+      return Status::InvalidArgument("path contains '\\' or ';'");
+    }
+    if (c == '%') {
+      if (i + 2 >= p.size() || HexDigitValue(p[i + 1]) < 0 || HexDigitValue(p[i + 2]) < 0) {
+        return Status::InvalidArgument("path contains a malformed percent-escape");
+      }
+      int v = HexDigitValue(p[i + 1]) * 16 + HexDigitValue(p[i + 2]);
+      if (v == '/' || v == '\\' || v == 0) {
+        return Status::InvalidArgument("path contains an encoded '/', '\\' or NUL");
+      }
+      i += 2;
+    }
+  }
+  *path = p;
+  *query = qs;
+  return Status::Ok();
+}
+
+}  // namespace apitrail

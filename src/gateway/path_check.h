@@ -1,0 +1,40 @@
+// Request-target safety checks and percent-decoding for the gateway.
+//
+// Why: a route's sensitivity and required scopes are decided on the path apitrail sees.
+// If the upstream normalises a path differently ("/v1/x/../admin/export", "/v1/admin%2Fexport",
+// "/v1//admin/export"), a request could be audited and authorised as one route and served
+// as another. So every path that an upstream might read differently is rejected (400)
+// instead of normalised. Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace apitrail {
+
+// Longest request target accepted (path + '?' + query), in bytes.
+inline constexpr size_t kMaxRequestTargetBytes = 8192;
+
+// Checks an origin-form request target ("/path?query") and splits it. On success *path is
+// the raw path (still percent-encoded, never empty, starts with '/') and *query the raw
+// query without '?' (empty if none); both view `target`. On failure returns
+// InvalidArgument with a short reason (the target itself is not echoed) and leaves the
+// outputs untouched. Rejected:
+//   - empty, not starting with '/', longer than kMaxRequestTargetBytes, containing '#'
+//   - bytes outside printable ASCII (controls, space, DEL, non-ASCII) anywhere
+//   - in the path: empty segments ("//"), dot segments ("." / "..", also written as
+//     %2e/%2E), '\' and %5C (some servers treat it as '/'), ';' (Tomcat/Jetty strip
+//     ";params" from segments), %2F/%2f (encoded '/'), %00, malformed escapes ("%4", "%zz")
+Status CheckRequestTarget(std::string_view target, std::string_view* path,
+                          std::string_view* query);
+
+// Value of a hex digit, or -1.
+int HexDigitValue(char c);
+// Decodes %XX escapes; with plus_as_space also '+' → ' ' (form encoding, queries only).
+// A '%' not followed by two hex digits is kept literally.
+std::string PercentDecode(std::string_view s, bool plus_as_space);
+
+}  // namespace apitrail

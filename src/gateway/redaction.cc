@@ -1,0 +1,130 @@
+#include "gateway/redaction.h"
+
+#include <array>
+
+#include "gateway/path_check.h"
+
+namespace apitrail {
+namespace {
+
+// Distinctive enough to match anywhere in a name ("csrftoken", "userPassword").
+constexpr std::array<std::string_view, 18> kSubstringWords = {
+    "password", "passwd",     "secret",     "token",       "apikey",      "api_key",
+    "authorization", "credential", "cookie", "session",   "signature",   "private_key",
+    "privatekey", "cardnumber", "card_number", "jwt",      "bearer",      "assertion"};
+// Too short to match inside other words ("monkey", "author", "spin", "design"): these
+// match only as whole '_'-separated words of the normalised name.
+constexpr std::array<std::string_view, 11> kWholeWords = {
+    "key", "auth", "pwd", "pass", "pin", "otp", "sig", "ssn", "cvv", "cvc", "sid"};
+
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string Normalize(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 4);
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (IsUpper(c)) {
+      // "accessToken" → "access_token"; "APIKey" → "api_key" (an upper-case run ends
+      // before the capital that starts the next word).
+      bool after_lower = i > 0 && (IsLower(name[i - 1]) || IsDigit(name[i - 1]));
+      bool run_end = i > 0 && IsUpper(name[i - 1]) && i + 1 < name.size() && IsLower(name[i + 1]);
+      if (after_lower || run_end) out.push_back('_');
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else if (IsLower(c) || IsDigit(c)) {
+      out.push_back(c);
+    } else {
+      out.push_back('_');
+    }
+  }
+  return out;
+}
+
+bool ContainsWholeWord(std::string_view hay, std::string_view word) {
+  for (size_t pos = hay.find(word); pos != std::string_view::npos;
+       pos = hay.find(word, pos + 1)) {
+    size_t end = pos + word.size();
+    if ((pos == 0 || hay[pos - 1] == '_') && (end == hay.size() || hay[end] == '_')) return true;
+  }
+  return false;
+}
+
+// Cuts s to at most max bytes without splitting a UTF-8 sequence, then marks the cut.
+void Truncate(std::string* s, size_t max) {
+  if (s->size() <= max) return;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>((*s)[cut]) & 0xC0) == 0x80) --cut;
+  s->resize(cut);
+  s->append(Redactor::kTruncated);
+}
+
+}  // namespace
+
+Redactor::Redactor(const RedactionConfig& config) {
+  for (const std::string& e : config.extra) {
+    std::string n = Normalize(e);
+    // Trim the '_' that punctuation at the ends turns into, so "x-secret-" still matches.
+    size_t b = n.find_first_not_of('_');
+    if (b == std::string::npos) continue;
+    n = n.substr(b, n.find_last_not_of('_') - b + 1);
+    extra_.push_back(std::move(n));
+  }
+}
+
+bool Redactor::IsSecretName(std::string_view name) const {
+  std::string n = Normalize(name);
+  for (auto w : kSubstringWords) {
+    if (n.find(w) != std::string::npos) return true;
+  }
+  // Camel-case splitting can separate a substring word ("apiKey" → "api_key" is still
+  // listed; "passWord" → "pass_word" is caught by "pass"), so also check the name with
+  // separators removed.
+  std::string joined;
+  for (char c : n) {
+    if (c != '_') joined.push_back(c);
+  }
+  for (auto w : kSubstringWords) {
+    if (w.find('_') == std::string_view::npos && joined.find(w) != std::string::npos) return true;
+  }
+  for (auto w : kWholeWords) {
+    if (ContainsWholeWord(n, w)) return true;
+  }
+  for (const std::string& w : extra_) {
+    if (ContainsWholeWord(n, w)) return true;
+  }
+  return false;
+}
+
+KeyValues Redactor::RedactQuery(std::string_view raw_query) const {
+  KeyValues out;
+  size_t dropped = 0;
+  size_t pos = 0;
+  while (pos <= raw_query.size()) {
+    size_t amp = raw_query.find('&', pos);
+    if (amp == std::string_view::npos) amp = raw_query.size();
+    std::string_view piece = raw_query.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (piece.empty()) continue;
+    if (out.size() == kMaxParams) {
+      ++dropped;
+      continue;
+    }
+    size_t eq = piece.find('=');
+    std::string name = PercentDecode(piece.substr(0, eq), true);
+    std::string value;
+    if (IsSecretName(name)) {
+      value = kRedacted;
+    } else if (eq != std::string_view::npos) {
+      value = PercentDecode(piece.substr(eq + 1), true);
+      Truncate(&value, kMaxValueBytes);
+    }
+    Truncate(&name, kMaxNameBytes);
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  if (dropped > 0) out.emplace_back(std::string(kTruncated), std::to_string(dropped) + " more");
+  return out;
+}
+
+}  // namespace apitrail
