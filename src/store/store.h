@@ -42,6 +42,7 @@ struct StoreStats {
   uint64_t write_errors = 0;
   bool failed = false;            // sticky: a write or sync failed; no more acknowledgements
   std::string root_hex;           // RFC 6962 root over all records
+  uint64_t recovered_truncated_bytes = 0;  // torn tail cut by Open (worth a log line if > 0)
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as

@@ -18,9 +18,14 @@ struct VerifyReport {
   std::string file;                  // where the problem is
   uint64_t offset = 0;
   std::string problem;               // "crc mismatch", "seq gap: expected 7, found 8", ...
-  std::string root_hex;
+  std::string root_hex;              // over the `records` valid records
+  uint64_t tree_heads = 0;           // tree heads checked
+  uint64_t torn_tail_bytes = 0;      // unacknowledged torn tail that recovery would cut
 };
 
 VerifyReport VerifyDataDir(const std::string& data_dir);
+// Same, through a FileSystem (tests); `fs` is only read.
+class FileSystem;
+VerifyReport VerifyDataDir(const std::string& data_dir, FileSystem* fs);
 
 }  // namespace apitrail

@@ -1,0 +1,61 @@
+#include "store/append_queue.h"
+
+namespace apitrail {
+
+namespace {
+size_t ThreadShard() {
+  static std::atomic<size_t> next{0};
+  thread_local size_t shard = next.fetch_add(1) % AppendQueue::kShards;
+  return shard;
+}
+}  // namespace
+
+bool AppendQueue::Push(PendingRecord&& record) {
+  if (reserved_.fetch_add(1) >= capacity_) {
+    reserved_.fetch_sub(1);
+    return false;
+  }
+  Shard& shard = shards_[ThreadShard()];
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    shard.items.push_back(std::move(record));
+  }
+  // Dekker-style hand-shake with Wait(): either the writer sees ready_ > 0 before it
+  // sleeps, or we see waiting_ and notify under the mutex. Both are seq_cst.
+  ready_.fetch_add(1);
+  if (waiting_.load()) {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    wake_cv_.notify_one();
+  }
+  return true;
+}
+
+void AppendQueue::Drain(std::vector<PendingRecord>* out) {
+  int64_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.items.empty()) continue;
+    n += static_cast<int64_t>(shard.items.size());
+    for (auto& r : shard.items) out->push_back(std::move(r));
+    shard.items.clear();
+  }
+  if (n > 0) {
+    ready_.fetch_sub(n);
+    reserved_.fetch_sub(n);
+  }
+}
+
+void AppendQueue::Wait(std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& wake) {
+  std::unique_lock<std::mutex> lock(wake_mu_);
+  waiting_.store(true);
+  wake_cv_.wait_until(lock, deadline, [&] { return ready_.load() > 0 || wake(); });
+  waiting_.store(false);
+}
+
+void AppendQueue::Notify() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  wake_cv_.notify_one();
+}
+
+}  // namespace apitrail

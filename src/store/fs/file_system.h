@@ -1,0 +1,65 @@
+// FileSystem: the seam between the store and the operating system (STYLE §3.2.10), so tests
+// can fail writes, fail syncs and simulate crashes (tests/testutil/fault_file_system.h).
+// Implementations are thread-safe; a WritableFile is used by one thread at a time, a
+// RandomAccessFile by any number of threads at once (Read is positional).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace apitrail {
+
+// An append-only file handle. Not thread-safe: the store's writer thread owns it.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  // Appends all of `data` (retrying short writes). On error some prefix may have been written.
+  virtual Status Append(std::string_view data) = 0;
+  // fdatasync: on OK everything appended so far survives a crash.
+  virtual Status Sync() = 0;
+  virtual Status Close() = 0;
+  // Bytes in the file (as this handle knows it: initial size + appended).
+  virtual uint64_t Size() const = 0;
+};
+
+// A read-only handle for positional reads. Thread-safe.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to n bytes at offset into scratch; returns the count read (short only at EOF).
+  virtual Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const = 0;
+  virtual Result<uint64_t> Size() const = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Opens `path` for appending, creating it if missing; writes go to the end.
+  virtual Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) = 0;
+  // Shrinks (or extends with zeros) `path` to `size` bytes and syncs it.
+  virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // Names (not paths) of the entries in `dir`, without "." and "..", in no particular order.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  // Creates `dir` and missing parents; OK if it exists.
+  virtual Status CreateDirs(const std::string& dir) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  // fsync on the directory, so created/renamed/removed entries survive a crash.
+  virtual Status SyncDir(const std::string& dir) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+
+  // Convenience: the whole file.
+  Result<std::string> ReadAll(const std::string& path);
+};
+
+// The process-wide POSIX implementation; never null, never deleted.
+FileSystem* DefaultFileSystem();
+
+}  // namespace apitrail

@@ -1,0 +1,124 @@
+#include "store/log/record_reader.h"
+
+#include <algorithm>
+
+#include "core/crc32c.h"
+#include "store/log/coding.h"
+#include "store/log/log_format.h"
+#include "store/log/record_writer.h"
+
+namespace apitrail::log {
+
+namespace {
+constexpr size_t kReadChunk = 256 * 1024;
+constexpr uint64_t kMaxTailScan = 64ull << 20;
+}  // namespace
+
+Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const std::string& path,
+                                                         std::string_view magic,
+                                                         bool* torn_header) {
+  if (torn_header != nullptr) *torn_header = false;
+  APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForRead(path));
+  APITRAIL_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  std::unique_ptr<RecordReader> r(new RecordReader(path, std::move(file), size));
+  auto torn = [&](const std::string& what) {
+    if (torn_header != nullptr) *torn_header = true;
+    return Status::Corruption(path + ": " + what + " at offset 0");
+  };
+  if (size < kFileHeaderFixedSize + kFileHeaderCrcSize) return torn("truncated file header");
+  APITRAIL_RETURN_IF_ERROR(r->Fill(0, kFileHeaderFixedSize));
+  const char* p = r->At(0);
+  if (std::string_view(p, kMagicSize) != magic) {
+    return Status::Corruption(path + ": bad magic at offset 0 (expected " + std::string(magic) +
+                              ")");
+  }
+  FileHeader& h = r->header_;
+  h.version = DecodeFixed32(p + kMagicSize);
+  h.first_seq = DecodeFixed64(p + kMagicSize + 4);
+  uint16_t node_len = DecodeFixed16(p + kMagicSize + 12);
+  h.size = kFileHeaderFixedSize + node_len + kFileHeaderCrcSize;
+  if (size < h.size) return torn("truncated file header");
+  APITRAIL_RETURN_IF_ERROR(r->Fill(0, h.size));
+  p = r->At(0);
+  uint32_t expected = crc32c::Mask(crc32c::Value(p, h.size - kFileHeaderCrcSize));
+  if (DecodeFixed32(p + h.size - kFileHeaderCrcSize) != expected) {
+    return Status::Corruption(path + ": file header crc mismatch at offset 0");
+  }
+  if (h.version != kFormatVersion) {
+    return Status::Corruption(path + ": unsupported format version " + std::to_string(h.version) +
+                              " at offset 8");
+  }
+  h.node.assign(p + kFileHeaderFixedSize, node_len);
+  r->offset_ = h.size;
+  return r;
+}
+
+Status RecordReader::Fill(uint64_t offset, size_t n) {
+  if (offset >= buffer_start_ && offset + n <= buffer_start_ + buffer_.size()) return Status::Ok();
+  size_t want = static_cast<size_t>(
+      std::min<uint64_t>(std::max(n, kReadChunk), file_size_ - std::min(offset, file_size_)));
+  want = std::max(want, n);
+  buffer_.resize(want);
+  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(offset, want, buffer_.data()));
+  buffer_.resize(got);
+  buffer_start_ = offset;
+  if (got < n) return Status::IoError(path_ + ": file shrank while reading at offset " +
+                                      std::to_string(offset));
+  return Status::Ok();
+}
+
+Status RecordReader::Bad(const std::string& what) const {
+  return Status::Corruption(path_ + ": " + what + " at offset " + std::to_string(offset_));
+}
+
+Result<bool> RecordReader::Next(Frame* frame) {
+  incomplete_ = false;
+  if (offset_ == file_size_) return false;
+  uint64_t left = file_size_ - offset_;
+  if (left < kFrameHeaderSize) {
+    incomplete_ = true;
+    return Bad("incomplete frame header");
+  }
+  APITRAIL_RETURN_IF_ERROR(Fill(offset_, kFrameHeaderSize));
+  const char* p = At(offset_);
+  uint32_t len = DecodeFixed32(p);
+  uint32_t crc = DecodeFixed32(p + 4);
+  uint64_t seq = DecodeFixed64(p + 8);
+  if (len == 0 || len > kMaxPayloadSize) return Bad("bad frame length " + std::to_string(len));
+  if (kFrameHeaderSize + len > left) {
+    incomplete_ = true;
+    return Bad("frame of " + std::to_string(len) + " bytes runs past end of file");
+  }
+  APITRAIL_RETURN_IF_ERROR(Fill(offset_, kFrameHeaderSize + len));
+  p = At(offset_);
+  std::string_view payload(p + kFrameHeaderSize, len);
+  if (FrameCrc(seq, payload) != crc) return Bad("crc mismatch (seq field " + std::to_string(seq) + ")");
+  frame->seq = seq;
+  frame->offset = offset_;
+  frame->payload.assign(payload);
+  offset_ += kFrameHeaderSize + len;
+  return true;
+}
+
+Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq) {
+  uint64_t start = offset_ + 1;
+  if (start >= file_size_) return false;
+  uint64_t left = file_size_ - start;
+  if (left > kMaxTailScan) return true;
+  std::string rest(left, '\0');
+  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(start, left, rest.data()));
+  rest.resize(got);
+  for (size_t pos = 0; pos + kFrameHeaderSize <= rest.size(); ++pos) {
+    const char* p = rest.data() + pos;
+    uint32_t len = DecodeFixed32(p);
+    if (len == 0 || len > kMaxPayloadSize || pos + kFrameHeaderSize + len > rest.size()) continue;
+    uint64_t seq = DecodeFixed64(p + 8);
+    if (seq < min_seq || seq > max_seq) continue;  // cheap filter before the CRC
+    if (FrameCrc(seq, std::string_view(p + kFrameHeaderSize, len)) == DecodeFixed32(p + 4)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace apitrail::log

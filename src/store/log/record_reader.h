@@ -1,0 +1,76 @@
+// RecordReader reads one log file (a segment or tree_heads.log) front to back: the file
+// header, then frames, checking lengths and CRCs (docs/FORMAT.md). Used by recovery and by
+// offline verification. Not thread-safe: one reader per thread. Every error is a
+// Corruption/IoError Status naming the file and the byte offset of the bad frame.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "store/fs/file_system.h"
+
+namespace apitrail::log {
+
+struct FileHeader {
+  uint32_t version = 0;
+  uint64_t first_seq = 0;
+  std::string node;
+  uint64_t size = 0;  // bytes of the header; the first frame starts here
+};
+
+struct Frame {
+  uint64_t seq = 0;
+  uint64_t offset = 0;  // of the frame header in the file
+  std::string payload;
+};
+
+class RecordReader {
+ public:
+  // Opens `path` and checks its header against `magic`. On failure, *torn_header (if given)
+  // says whether the file is merely shorter than a header — what a crash while creating
+  // the file leaves — rather than holding a wrong one. `fs` must outlive the reader.
+  static Result<std::unique_ptr<RecordReader>> Open(FileSystem* fs, const std::string& path,
+                                                    std::string_view magic,
+                                                    bool* torn_header = nullptr);
+
+  const FileHeader& header() const { return header_; }
+  const std::string& path() const { return path_; }
+  uint64_t file_size() const { return file_size_; }
+  // End of the last good frame: where the next frame starts (or the tear is).
+  uint64_t offset() const { return offset_; }
+
+  // true: *frame holds the next frame. false: clean end of file. Error: the frame at
+  // offset() is bad; offset() stays there and incomplete() tells whether it merely runs
+  // past the end of the file.
+  Result<bool> Next(Frame* frame);
+  bool incomplete() const { return incomplete_; }
+
+  // After Next() failed: whether a whole, CRC-valid frame with a seq field in
+  // [min_seq, max_seq] starts after the bad frame's first byte. If so the damage is in the
+  // middle of the log, not a torn tail. The seq range is a cheap filter that keeps random
+  // bytes from being CRC-checked. More than 64 MiB left counts as "yes": no torn write is
+  // that large.
+  Result<bool> ValidFrameFollows(uint64_t min_seq, uint64_t max_seq);
+
+ private:
+  RecordReader(std::string path, std::unique_ptr<RandomAccessFile> file, uint64_t size)
+      : path_(std::move(path)), file_(std::move(file)), file_size_(size) {}
+  // Makes buffer_ hold [offset, offset + n); fails only on I/O errors.
+  Status Fill(uint64_t offset, size_t n);
+  const char* At(uint64_t offset) const { return buffer_.data() + (offset - buffer_start_); }
+  Status Bad(const std::string& what) const;
+
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t file_size_;
+  FileHeader header_;
+  uint64_t offset_ = 0;
+  bool incomplete_ = false;
+  std::string buffer_;
+  uint64_t buffer_start_ = 0;
+};
+
+}  // namespace apitrail::log

@@ -1,0 +1,358 @@
+#include "store/log_store.h"
+
+#include "core/ids.h"
+#include "core/time_util.h"
+#include "store/log/coding.h"
+#include "store/log/log_format.h"
+#include "store/log/record_writer.h"
+#include "store/merkle/merkle_hash.h"
+#include "store/recovery.h"
+
+namespace apitrail {
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  return LogStore::Open(options);
+}
+
+LogStore::LogStore(const StoreOptions& options, FileSystem* fs)
+    : options_(options),
+      fs_(fs),
+      segments_dir_(options.data_dir + "/" + std::string(log::kSegmentsDir)),
+      queue_(options.queue_capacity) {}
+
+LogStore::~LogStore() { Close(); }
+
+Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
+  if (options.data_dir.empty()) return Status::InvalidArgument("store: data_dir is empty");
+  if (options.queue_capacity == 0) return Status::InvalidArgument("store: queue_capacity is 0");
+  if (options.max_segment_bytes < 4096) {
+    return Status::InvalidArgument("store: max_segment_bytes must be at least 4096");
+  }
+  FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
+  std::unique_ptr<LogStore> store(new LogStore(options, fs));
+  APITRAIL_RETURN_IF_ERROR(store->Recover());
+  LogStore* raw = store.get();
+  store->writer_ = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Status LogStore::Recover() {
+  APITRAIL_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir_));
+  APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
+  auto visit = [this](uint64_t seq, uint32_t segment, uint64_t offset,
+                      std::string_view payload) -> Status {
+    auto event = DecodeRecord(payload);
+    if (!event.ok()) {
+      return Status::Corruption("segment #" + std::to_string(segment) + ": record " +
+                                std::to_string(seq) + " at offset " + std::to_string(offset) +
+                                " does not decode: " + event.status().message());
+    }
+    index_.Add(seq, IndexKeys::FromEvent(*event),
+               RecordLocation{segment, static_cast<uint32_t>(payload.size()), offset});
+    return Status::Ok();
+  };
+  APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
+  for (const auto& seg : recovered.segments) {
+    APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
+    readers_.push_back(std::move(reader));
+  }
+  frontier_ = recovered.frontier;
+  next_seq_ = recovered.records;
+  recovered_truncated_bytes_ = recovered.truncated_bytes;
+  root_hex_ = HexEncode(frontier_.Root());
+  if (recovered.segments.empty()) {
+    APITRAIL_RETURN_IF_ERROR(StartSegment(0));
+  } else {
+    APITRAIL_ASSIGN_OR_RETURN(segment_, fs_->OpenForAppend(recovered.segments.back().path));
+    segment_first_seq_ = recovered.segments.back().first_seq;
+    segment_index_ = static_cast<uint32_t>(recovered.segments.size() - 1);
+  }
+  APITRAIL_ASSIGN_OR_RETURN(heads_, TreeHeadWriter::Open(fs_, options_.data_dir, options_.node));
+  last_sync_ = Clock::now();
+  return Status::Ok();
+}
+
+Status LogStore::StartSegment(uint64_t first_seq) {
+  const std::string path = segments_dir_ + "/" + log::SegmentFileName(first_seq);
+  APITRAIL_ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(path));
+  if (file->Size() != 0) return Status::Corruption(path + ": new segment already exists");
+  // The header is durable before any record goes in, so recovery can tell a crash during
+  // rotation (short header, no records) from damage.
+  std::string header;
+  log::AppendFileHeader(&header, log::kSegmentMagic, options_.node, first_seq);
+  APITRAIL_RETURN_IF_ERROR(file->Append(header));
+  APITRAIL_RETURN_IF_ERROR(file->Sync());
+  APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(path));
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    readers_.push_back(std::move(reader));
+    segment_index_ = static_cast<uint32_t>(readers_.size() - 1);
+  }
+  segment_ = std::move(file);
+  segment_first_seq_ = first_seq;
+  return Status::Ok();
+}
+
+Status LogStore::Append(AuditEvent event, AppendCallback done) {
+  if (failed_.load()) return FailedStatus();
+  // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
+  // work and the single writer only moves bytes.
+  if (event.node.empty()) event.node = options_.node;
+  if (event.id.empty()) event.id = NewUuidV7(event.time_ns != 0 ? event.time_ns : NowNs());
+  PendingRecord record;
+  record.payload = EncodeRecord(event);
+  if (record.payload.size() > log::kMaxPayloadSize) {
+    return Status::InvalidArgument("store: event record of " +
+                                   std::to_string(record.payload.size()) + " bytes is too large");
+  }
+  record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
+  record.keys = IndexKeys::FromEvent(event);
+  record.done = std::move(done);
+
+  // Close() waits for in-flight appends before it stops the writer, so an accepted record
+  // is always drained (seq_cst hand-shake between the two flags).
+  appends_in_flight_.fetch_add(1);
+  Status result;
+  if (closed_.load()) {
+    result = Status::Unavailable("store is closed");
+  } else if (failed_.load()) {
+    result = FailedStatus();
+  } else if (!queue_.Push(std::move(record))) {
+    rejected_.fetch_add(1);
+    result = Status::ResourceExhausted("store queue is full (" +
+                                       std::to_string(options_.queue_capacity) + " events)");
+  }
+  appends_in_flight_.fetch_sub(1);
+  return result;
+}
+
+Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
+  write_buffer_.clear();
+  uint64_t base = segment_->Size();
+  for (PendingRecord& r : *batch) {
+    const size_t frame = log::FrameSize(r.payload.size());
+    const bool has_records = segment_first_seq_ < next_seq_;
+    if (has_records && base + write_buffer_.size() + frame > options_.max_segment_bytes) {
+      if (!write_buffer_.empty()) APITRAIL_RETURN_IF_ERROR(segment_->Append(write_buffer_));
+      write_buffer_.clear();
+      // The old segment must be complete on disk before a newer one exists: recovery only
+      // forgives damage in the last segment.
+      APITRAIL_RETURN_IF_ERROR(segment_->Sync());
+      syncs_.fetch_add(1);
+      (void)segment_->Close();
+      APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
+      base = segment_->Size();
+    }
+    const RecordLocation location{segment_index_, static_cast<uint32_t>(r.payload.size()),
+                                  base + write_buffer_.size()};
+    r.seq = next_seq_++;
+    log::AppendFrame(&write_buffer_, r.seq, r.payload);
+    frontier_.Append(r.leaf);
+    Unpublished u{r.seq, std::move(r.keys), location, nullptr};
+    if (options_.durability == Durability::kResponse) {
+      u.done = std::move(r.done);
+      r.done = nullptr;
+    }
+    unpublished_.push_back(std::move(u));
+  }
+  if (!write_buffer_.empty()) APITRAIL_RETURN_IF_ERROR(segment_->Append(write_buffer_));
+  return Status::Ok();
+}
+
+Status LogStore::SyncAndPublish() {
+  APITRAIL_RETURN_IF_ERROR(segment_->Sync());
+  syncs_.fetch_add(1);
+  const Hash256 root = frontier_.Root();
+  // After the segment sync: a tree head never covers records that are not durable.
+  APITRAIL_RETURN_IF_ERROR(heads_->Append(next_seq_, root, NowNs()));
+  std::vector<Unpublished> batch;
+  batch.swap(unpublished_);
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    for (auto& u : batch) index_.Add(u.seq, std::move(u.keys), u.location);
+    root_hex_ = HexEncode(root);
+  }
+  last_sync_ = Clock::now();
+  if (options_.durability == Durability::kResponse) {
+    appended_.fetch_add(batch.size());
+    for (auto& u : batch) {
+      if (u.done) u.done(Status::Ok(), u.seq);
+    }
+  }
+  return Status::Ok();
+}
+
+void LogStore::Fail(const Status& cause) {
+  {
+    std::lock_guard<std::mutex> lock(fail_mu_);
+    if (fail_cause_.ok()) fail_cause_ = cause;
+  }
+  write_errors_.fetch_add(1);
+  failed_.store(true);
+  // Records written but not durable are never published; their callers learn it now.
+  const Status st = FailedStatus();
+  for (auto& u : unpublished_) {
+    if (u.done) u.done(st, u.seq);
+  }
+  unpublished_.clear();
+}
+
+Status LogStore::FailedStatus() const {
+  std::lock_guard<std::mutex> lock(fail_mu_);
+  return Status::Unavailable("store failed, reopen required: " + fail_cause_.ToString());
+}
+
+void LogStore::WriterLoop() {
+  const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
+  const bool batch_mode = options_.durability == Durability::kBatch;
+  std::vector<PendingRecord> batch;
+  while (true) {
+    // Read the flush ticket and the stop flag BEFORE draining: everything appended before
+    // them is then in this drain.
+    const uint64_t flush_req = flush_requested_.load();
+    const bool stopping = stop_.load();
+    batch.clear();
+    queue_.Drain(&batch);
+    if (!batch.empty()) {
+      if (failed_.load()) {
+        const Status st = FailedStatus();
+        for (auto& r : batch) {
+          if (r.done) r.done(st, 0);
+        }
+      } else {
+        Status st = WriteBatch(&batch);
+        if (st.ok() && !batch_mode) st = SyncAndPublish();
+        if (!st.ok()) {
+          Fail(st);
+          const Status failed = FailedStatus();
+          for (auto& r : batch) {
+            if (r.done) r.done(failed, r.seq);
+          }
+        } else if (batch_mode) {
+          for (auto& r : batch) {
+            appended_.fetch_add(1);
+            if (r.done) r.done(Status::Ok(), r.seq);
+          }
+        }
+      }
+    }
+    if (!unpublished_.empty() && !failed_.load() &&
+        (flush_req > flush_done_.load() || stopping || Clock::now() - last_sync_ >= interval)) {
+      Status st = SyncAndPublish();
+      if (!st.ok()) Fail(st);
+    }
+    if (flush_req > flush_done_.load()) {
+      std::lock_guard<std::mutex> lock(flush_mu_);
+      flush_done_.store(flush_req);
+      flush_cv_.notify_all();
+    }
+    if (stopping) break;
+    const auto deadline = batch_mode && !unpublished_.empty() ? last_sync_ + interval
+                                                              : Clock::now() + std::chrono::seconds(1);
+    queue_.Wait(deadline, [this] { return stop_.load() || flush_requested_.load() > flush_done_.load(); });
+  }
+  std::lock_guard<std::mutex> lock(flush_mu_);
+  writer_exited_ = true;
+  flush_cv_.notify_all();
+}
+
+Status LogStore::Flush() {
+  if (!closed_.load()) {
+    const uint64_t ticket = flush_requested_.fetch_add(1) + 1;
+    queue_.Notify();
+    std::unique_lock<std::mutex> lock(flush_mu_);
+    flush_cv_.wait(lock, [&] { return flush_done_.load() >= ticket || writer_exited_; });
+  }
+  return failed_.load() ? FailedStatus() : Status::Ok();
+}
+
+void LogStore::Close() {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (!writer_.joinable()) return;
+  closed_.store(true);
+  while (appends_in_flight_.load() > 0) std::this_thread::yield();
+  stop_.store(true);
+  queue_.Notify();
+  writer_.join();
+  if (segment_) (void)segment_->Close();
+  heads_.reset();
+}
+
+Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
+  RecordLocation loc;
+  std::shared_ptr<RandomAccessFile> file;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (seq >= index_.size()) return Status::NotFound("no record with seq " + std::to_string(seq));
+    loc = index_.location(seq);
+    file = readers_[loc.segment];
+  }
+  // Re-check the frame: a reader must never hand out bytes that do not match their CRC.
+  std::string buf(log::kFrameHeaderSize + loc.length, '\0');
+  APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(loc.offset, buf.size(), buf.data()));
+  const std::string where = "segment #" + std::to_string(loc.segment) + " offset " +
+                            std::to_string(loc.offset);
+  if (n != buf.size()) return Status::Corruption("short read of seq " + std::to_string(seq) + " at " + where);
+  std::string_view payload(buf.data() + log::kFrameHeaderSize, loc.length);
+  if (log::DecodeFixed32(buf.data()) != loc.length || log::DecodeFixed64(buf.data() + 8) != seq ||
+      log::FrameCrc(seq, payload) != log::DecodeFixed32(buf.data() + 4)) {
+    return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where);
+  }
+  APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(payload));
+  event.seq = seq;
+  return event;
+}
+
+Result<EventPage> LogStore::Query(const EventQuery& query) {
+  if (query.limit < 1 || query.limit > 1000) {
+    return Status::InvalidArgument("limit must be between 1 and 1000");
+  }
+  if (query.status_class && (*query.status_class < 1 || *query.status_class > 5)) {
+    return Status::InvalidArgument("status_class must be between 1 and 5");
+  }
+  bool more = false;
+  std::vector<uint64_t> seqs;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    seqs = index_.Select(query, &more);
+  }
+  EventPage page;
+  page.events.reserve(seqs.size());
+  for (uint64_t seq : seqs) {
+    APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
+    page.events.push_back(std::move(event));
+  }
+  if (more && !seqs.empty()) page.next_cursor = seqs.back();
+  return page;
+}
+
+Result<AuditEvent> LogStore::GetById(const std::string& id) {
+  std::optional<uint64_t> seq;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    seq = index_.FindId(id);
+  }
+  if (!seq) return Status::NotFound("no event with id " + id);
+  return ReadRecord(*seq);
+}
+
+Result<AuditEvent> LogStore::GetBySeq(uint64_t seq) { return ReadRecord(seq); }
+
+StoreStats LogStore::Stats() {
+  StoreStats s;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    s.size = index_.size();
+    s.root_hex = root_hex_;
+  }
+  s.appended = appended_.load();
+  s.syncs = syncs_.load();
+  s.rejected_queue_full = rejected_.load();
+  s.write_errors = write_errors_.load();
+  s.failed = failed_.load();
+  s.recovered_truncated_bytes = recovered_truncated_bytes_;
+  return s;
+}
+
+}  // namespace apitrail

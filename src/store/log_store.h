@@ -1,0 +1,115 @@
+// LogStore: the Store implementation (store.h) over segment files, a Merkle frontier,
+// tree_heads.log and in-memory indexes. Thread-safe as Store promises: any thread may
+// Append, Query and read; one internal writer thread does all file writes.
+//
+// Write path (group commit, STYLE §3.2.8): Append encodes the record and its leaf hash on
+// the caller's thread and pushes it on a sharded bounded queue. The writer drains the queue,
+// assigns seqs, writes all frames with one write() per segment, fdatasyncs, appends a tree
+// head, then publishes the batch to readers under a short exclusive lock and completes it.
+// A failed write or sync is sticky: that batch and all later appends fail with Unavailable.
+//
+// Durability::kBatch: callbacks run right after write(); the sync (and publication to
+// readers) happens at most batch_interval_ms later or on Flush/Close. Loss window: records
+// acknowledged in the last batch_interval_ms before a crash or power loss.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/append_queue.h"
+#include "store/fs/file_system.h"
+#include "store/index/event_index.h"
+#include "store/merkle/compact_range.h"
+#include "store/store.h"
+#include "store/tree_head_log.h"
+
+namespace apitrail {
+
+class LogStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~LogStore() override;
+
+  Status Append(AuditEvent event, AppendCallback done) override;
+  Status Flush() override;
+  void Close() override;
+  Result<EventPage> Query(const EventQuery& query) override;
+  Result<AuditEvent> GetById(const std::string& id) override;
+  Result<AuditEvent> GetBySeq(uint64_t seq) override;
+  StoreStats Stats() override;
+
+ private:
+  // A record written to the active segment but not yet durable/published.
+  struct Unpublished {
+    uint64_t seq;
+    IndexKeys keys;
+    RecordLocation location;
+    AppendCallback done;  // kResponse only; kBatch completes at write time
+  };
+  using Clock = std::chrono::steady_clock;
+
+  LogStore(const StoreOptions& options, FileSystem* fs);
+  Status Recover();
+  void WriterLoop();
+  // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
+  Status WriteBatch(std::vector<PendingRecord>* batch);
+  // fdatasync the segment, append a tree head, make unpublished_ visible to readers.
+  Status SyncAndPublish();
+  // Creates segment seg-<first_seq>.log with a synced header and makes it active.
+  Status StartSegment(uint64_t first_seq);
+  void Fail(const Status& cause);
+  Status FailedStatus() const;
+  Result<AuditEvent> ReadRecord(uint64_t seq);
+
+  const StoreOptions options_;
+  FileSystem* const fs_;
+  const std::string segments_dir_;
+  AppendQueue queue_;
+
+  // Writer-thread state (also touched by Open before the thread starts).
+  std::unique_ptr<WritableFile> segment_;
+  uint64_t segment_first_seq_ = 0;
+  uint32_t segment_index_ = 0;
+  std::unique_ptr<TreeHeadWriter> heads_;
+  merkle::CompactRange frontier_;
+  uint64_t next_seq_ = 0;
+  std::vector<Unpublished> unpublished_;
+  Clock::time_point last_sync_;
+  std::string write_buffer_;
+
+  // Reader-visible state.
+  mutable std::shared_mutex mu_;
+  EventIndex index_;                                          // guarded by mu_
+  std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment
+  std::string root_hex_;                                      // guarded by mu_
+  uint64_t recovered_truncated_bytes_ = 0;
+
+  std::atomic<bool> failed_{false};
+  mutable std::mutex fail_mu_;
+  Status fail_cause_;  // guarded by fail_mu_
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> appends_in_flight_{0};
+  std::atomic<uint64_t> appended_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> write_errors_{0};
+
+  std::atomic<uint64_t> flush_requested_{0};
+  std::atomic<uint64_t> flush_done_{0};
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool writer_exited_ = false;  // guarded by flush_mu_
+
+  std::mutex close_mu_;
+  std::thread writer_;
+};
+
+}  // namespace apitrail

@@ -1,0 +1,28 @@
+// CompactRange: the Merkle "frontier" of a log of n leaves — the roots of the perfect
+// subtrees that n's binary representation splits the log into, largest (leftmost) first.
+// O(log n) memory; Append is amortised O(1) hashes, Root O(log n). Together they give the
+// RFC 6962 tree hash MTH(D[0:n]) without keeping any leaf.
+// Not thread-safe: owned by the store's writer thread (readers get copies of the root).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/crypto_util.h"
+
+namespace apitrail::merkle {
+
+class CompactRange {
+ public:
+  uint64_t size() const { return size_; }
+  void Append(const Hash256& leaf_hash);
+  // MTH of the leaves appended so far; SHA-256("") when empty.
+  Hash256 Root() const;
+
+ private:
+  // subtrees_[i] covers 2^k leaves where k is the i-th highest set bit of size_.
+  std::vector<Hash256> subtrees_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace apitrail::merkle

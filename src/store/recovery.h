@@ -1,0 +1,49 @@
+// Recovery: what Store::Open does before accepting appends (DESIGN §3, docs/FORMAT.md §6).
+// Scans tree_heads.log and every segment in seq order, cuts a torn tail of the LAST segment
+// (and of tree_heads.log) at the last whole frame, and refuses to open — Corruption naming
+// file and offset — on anything that could mean losing acknowledged records: damage
+// followed by valid frames, damage in a non-last segment, a damaged record covered by a
+// tree head, seq gaps, or a tree head beyond the log or with a different root.
+// Not thread-safe; runs once, before the writer thread starts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "store/fs/file_system.h"
+#include "store/merkle/compact_range.h"
+#include "store/tree_head_log.h"
+
+namespace apitrail {
+
+struct SegmentInfo {
+  uint64_t first_seq = 0;
+  std::string path;
+};
+
+struct RecoveryResult {
+  std::vector<SegmentInfo> segments;  // ascending first_seq; empty for a new data dir
+  merkle::CompactRange frontier;      // over all records
+  uint64_t records = 0;               // = next seq
+  uint64_t truncated_bytes = 0;       // cut from torn tails (segment + tree heads)
+  std::optional<TreeHead> last_head;
+};
+
+// Called for each record in seq order: segment index into RecoveryResult::segments, frame
+// offset in that segment, payload (valid only during the call). A non-OK return aborts.
+using RecordVisitor =
+    std::function<Status(uint64_t seq, uint32_t segment, uint64_t offset, std::string_view payload)>;
+
+// Recovers `data_dir` (which must exist with its segments/ subdirectory); may truncate files.
+Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
+                               const RecordVisitor& visit);
+
+// Segment files of a data dir, ascending first_seq (shared with verification).
+Result<std::vector<SegmentInfo>> ListSegments(FileSystem* fs, const std::string& data_dir);
+
+}  // namespace apitrail
