@@ -58,8 +58,12 @@ class YamlMap {
   template <typename T>
   void Int(std::string_view key, T* out) {
     int64_t v = 0;
-    if (ReadInt(key, static_cast<int64_t>(std::numeric_limits<T>::min()),
-                static_cast<int64_t>(std::numeric_limits<T>::max()), &v)) {
+    // uint64_t fields are read as int64_t: sizes above 2^63 are not meaningful anyway.
+    constexpr int64_t kMax =
+        std::numeric_limits<T>::max() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+            ? std::numeric_limits<int64_t>::max()
+            : static_cast<int64_t>(std::numeric_limits<T>::max());
+    if (ReadInt(key, static_cast<int64_t>(std::numeric_limits<T>::min()), kMax, &v)) {
       *out = static_cast<T>(v);
     }
   }

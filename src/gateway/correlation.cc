@@ -83,7 +83,7 @@ std::string FormatTraceparent(std::string_view trace_id, std::string_view span_i
   return out;
 }
 
-bool IsAcceptableTracestate(std::string_view value) {
+bool IsValidTracestate(std::string_view value) {
   if (value.size() > kMaxTracestateBytes) return false;
   size_t members = 0;
   bool in_member = false;  // saw a non-space character since the last comma

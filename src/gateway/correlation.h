@@ -48,6 +48,6 @@ std::string FormatTraceparent(std::string_view trace_id, std::string_view span_i
 // at most 32 list members (empty members between commas are not counted), and only
 // printable ASCII. Otherwise the gateway drops the header (the spec allows dropping
 // tracestate that it cannot propagate intact).
-bool IsAcceptableTracestate(std::string_view value);
+bool IsValidTracestate(std::string_view value);
 
 }  // namespace apitrail

@@ -1,0 +1,37 @@
+// Helpers shared by the config tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config_loader.h"
+
+namespace apitrail::testing_config {
+
+// "path: message" of every error, one per line, for failure output.
+inline std::string Dump(const std::vector<ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e.ToString() + "\n";
+  return out;
+}
+
+inline const ConfigError* FindError(const std::vector<ConfigError>& errors,
+                                    const std::string& path) {
+  for (const auto& e : errors) {
+    if (e.path == path) return &e;
+  }
+  return nullptr;
+}
+
+// Minimal valid document; tests append or replace sections.
+inline std::string BaseYaml() {
+  return R"(
+upstreams:
+  - name: api
+    address: 127.0.0.1:8090
+admin:
+  tokens: ["0123456789abcdef0123"]
+)";
+}
+
+}  // namespace apitrail::testing_config
