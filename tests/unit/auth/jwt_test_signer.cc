@@ -1,0 +1,131 @@
+#include "unit/auth/jwt_test_signer.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "core/crypto_util.h"
+
+namespace apitrail::testing {
+namespace {
+
+void Check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(std::string("test signer: ") + what);
+}
+
+std::string BnBytes(EVP_PKEY* key, const char* name, int pad = 0) {
+  BIGNUM* bn = nullptr;
+  Check(EVP_PKEY_get_bn_param(key, name, &bn) == 1, name);
+  std::string out(pad > 0 ? static_cast<size_t>(pad) : static_cast<size_t>(BN_num_bytes(bn)), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  if (pad > 0) {
+    BN_bn2binpad(bn, p, pad);
+  } else {
+    BN_bn2bin(bn, p);
+  }
+  BN_free(bn);
+  return out;
+}
+
+std::string WithKidAlg(std::string json, std::string_view kid, std::string_view alg) {
+  json.pop_back();  // '}'
+  if (!kid.empty()) json += ",\"kid\":\"" + std::string(kid) + "\"";
+  if (!alg.empty()) json += ",\"alg\":\"" + std::string(alg) + "\"";
+  return json + "}";
+}
+
+}  // namespace
+
+PkeyPtr GenerateRsa2048() {
+  EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+  Check(k != nullptr, "RSA keygen");
+  return PkeyPtr(k, EVP_PKEY_free);
+}
+
+PkeyPtr GenerateP256() {
+  EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  Check(k != nullptr, "EC keygen");
+  return PkeyPtr(k, EVP_PKEY_free);
+}
+
+std::string PublicKeyPem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  Check(PEM_write_bio_PUBKEY(bio, key) == 1, "PEM write");
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+std::string PublicJwk(EVP_PKEY* key, std::string_view kid, std::string_view alg) {
+  std::string json;
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    json = "{\"kty\":\"RSA\",\"n\":\"" + Base64UrlEncode(BnBytes(key, OSSL_PKEY_PARAM_RSA_N)) +
+           "\",\"e\":\"" + Base64UrlEncode(BnBytes(key, OSSL_PKEY_PARAM_RSA_E)) + "\"}";
+  } else {
+    json = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" +
+           Base64UrlEncode(BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_X, 32)) + "\",\"y\":\"" +
+           Base64UrlEncode(BnBytes(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32)) + "\"}";
+  }
+  return WithKidAlg(json, kid, alg);
+}
+
+std::string SecretJwk(std::string_view secret, std::string_view kid, std::string_view alg) {
+  return WithKidAlg("{\"kty\":\"oct\",\"k\":\"" + Base64UrlEncode(secret) + "\"}", kid, alg);
+}
+
+std::string SigningInput(std::string_view header_json, std::string_view payload_json) {
+  return Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload_json);
+}
+
+std::string HmacSha256(std::string_view secret, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  Check(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
+                  reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+                  sizeof(mac), &len) != nullptr,
+        "HMAC");
+  return std::string(reinterpret_cast<char*>(mac), len);
+}
+
+std::string SignWithKey(EVP_PKEY* key, std::string_view data) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  Check(EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1, "sign init");
+  size_t len = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  Check(EVP_DigestSign(ctx, nullptr, &len, in, data.size()) == 1, "sign size");
+  std::string sig(len, '\0');
+  Check(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
+        "sign");
+  sig.resize(len);
+  EVP_MD_CTX_free(ctx);
+  if (!EVP_PKEY_is_a(key, "EC")) return sig;
+  // DER ECDSA-Sig-Value → JWS R||S.
+  const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
+  ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
+  Check(es != nullptr, "DER decode");
+  std::string raw(64, '\0');
+  BN_bn2binpad(ECDSA_SIG_get0_r(es), reinterpret_cast<unsigned char*>(raw.data()), 32);
+  BN_bn2binpad(ECDSA_SIG_get0_s(es), reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
+  ECDSA_SIG_free(es);
+  return raw;
+}
+
+std::string MakeHs256(std::string_view header_json, std::string_view payload_json,
+                      std::string_view secret) {
+  std::string input = SigningInput(header_json, payload_json);
+  return input + "." + Base64UrlEncode(HmacSha256(secret, input));
+}
+
+std::string MakeSigned(std::string_view header_json, std::string_view payload_json, EVP_PKEY* key) {
+  std::string input = SigningInput(header_json, payload_json);
+  return input + "." + Base64UrlEncode(SignWithKey(key, input));
+}
+
+}  // namespace apitrail::testing

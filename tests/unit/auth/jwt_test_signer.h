@@ -1,0 +1,36 @@
+// Test-only JWT signer: generates RSA-2048 / P-256 keys, exports them as PEM and JWK, and
+// signs header.payload with HS256, RS256 or ES256 so tests need no fixtures on disk.
+// Not for production: no validation of inputs. Thread-compatible.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace apitrail::testing {
+
+using PkeyPtr = std::shared_ptr<EVP_PKEY>;
+
+PkeyPtr GenerateRsa2048();
+PkeyPtr GenerateP256();
+
+std::string PublicKeyPem(EVP_PKEY* key);
+// {"kty":"RSA","n":..,"e":..} or {"kty":"EC","crv":"P-256","x":..,"y":..} plus kid/alg if set.
+std::string PublicJwk(EVP_PKEY* key, std::string_view kid, std::string_view alg);
+// {"kty":"oct","k":..} plus kid/alg if set.
+std::string SecretJwk(std::string_view secret, std::string_view kid, std::string_view alg);
+
+// base64url(header) + "." + base64url(payload)
+std::string SigningInput(std::string_view header_json, std::string_view payload_json);
+// Raw signatures (JWS form: ES256 is R||S, 64 bytes).
+std::string HmacSha256(std::string_view secret, std::string_view data);
+std::string SignWithKey(EVP_PKEY* key, std::string_view data);  // RS256 for RSA, ES256 for EC
+
+// Complete tokens.
+std::string MakeHs256(std::string_view header_json, std::string_view payload_json,
+                      std::string_view secret);
+std::string MakeSigned(std::string_view header_json, std::string_view payload_json, EVP_PKEY* key);
+
+}  // namespace apitrail::testing

@@ -1,0 +1,367 @@
+#include "auth/jwt_verifier.h"
+
+#include <gtest/gtest.h>
+
+#include "auth/jws_signature.h"
+#include "core/crypto_util.h"
+#include "unit/auth/jwt_test_signer.h"
+#include "unit/auth/temp_dir.h"
+
+namespace apitrail {
+namespace {
+
+using namespace apitrail::testing;  // NOLINT: test helpers
+
+constexpr int64_t kNowS = 1767225600;  // 2026-01-01T00:00:00Z
+constexpr int64_t kNow = kNowS * 1000000000;
+const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
+const std::string kIss = "https://idp.example";
+
+std::string Claims(const std::string& extra = "") {
+  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\",\"aud\":\"orders-api\",\"exp\":" +
+                  std::to_string(kNowS + 600);
+  if (!extra.empty()) c += "," + extra;
+  return c + "}";
+}
+
+class JwtVerifierTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rsa_ = GenerateRsa2048();
+    rsa2_ = GenerateRsa2048();
+    ec_ = GenerateP256();
+  }
+  static void TearDownTestSuite() {
+    rsa_.reset();
+    rsa2_.reset();
+    ec_.reset();
+  }
+
+  JwtIssuerConfig Base() {
+    JwtIssuerConfig c;
+    c.issuer = kIss;
+    c.audiences = {"orders-api"};
+    return c;
+  }
+  std::unique_ptr<JwtVerifier> Make(std::vector<JwtIssuerConfig> configs) {
+    auto v = JwtVerifier::Create(configs);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? std::move(v).value() : nullptr;
+  }
+  std::unique_ptr<JwtVerifier> MakeWithSecret() {
+    JwtIssuerConfig c = Base();
+    c.secret = kSecret;
+    return Make({c});
+  }
+  std::unique_ptr<JwtVerifier> MakeWithPem(EVP_PKEY* key) {
+    JwtIssuerConfig c = Base();
+    c.key_file = dir_.Write("key.pem", PublicKeyPem(key));
+    return Make({c});
+  }
+  std::unique_ptr<JwtVerifier> MakeWithJwks(const std::string& jwks) {
+    JwtIssuerConfig c = Base();
+    c.jwks_file = dir_.Write("jwks.json", jwks);
+    return Make({c});
+  }
+
+  static PkeyPtr rsa_, rsa2_, ec_;
+  TempDir dir_;
+};
+PkeyPtr JwtVerifierTest::rsa_, JwtVerifierTest::rsa2_, JwtVerifierTest::ec_;
+
+void ExpectAllowed(const AuthOutcome& o) {
+  ASSERT_TRUE(o.allowed) << o.deny_reason << ": " << o.detail;
+  EXPECT_EQ(o.identity.subject, "alice");
+  EXPECT_EQ(o.identity.auth_method, "jwt");
+  EXPECT_EQ(o.identity.issuer, kIss);
+}
+
+TEST_F(JwtVerifierTest, Hs256WithSecret) {
+  auto v = MakeWithSecret();
+  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow));
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret + "x"), kNow).deny_reason,
+            "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, Hs256WithSecretFileTrimsNewline) {
+  JwtIssuerConfig c = Base();
+  c.secret_file = dir_.Write("secret", kSecret + "\n");
+  auto v = Make({c});
+  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow));
+}
+
+TEST_F(JwtVerifierTest, Rs256FromPem) {
+  auto v = MakeWithPem(rsa_.get());
+  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"RS256","typ":"JWT"})", Claims(), rsa_.get()), kNow));
+}
+
+TEST_F(JwtVerifierTest, Es256FromPem) {
+  auto v = MakeWithPem(ec_.get());
+  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"ES256"})", Claims(), ec_.get()), kNow));
+}
+
+TEST_F(JwtVerifierTest, AllAlgorithmsFromJwksWithKid) {
+  std::string jwks = "{\"keys\":[" + PublicJwk(rsa_.get(), "r1", "RS256") + "," +
+                     PublicJwk(ec_.get(), "e1", "") + "," + SecretJwk(kSecret, "h1", "HS256") +
+                     "," + R"({"kty":"OKP","crv":"Ed25519","x":"AAAA"})" + "]}";
+  auto v = MakeWithJwks(jwks);
+  ASSERT_TRUE(v);
+  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"RS256","kid":"r1"})", Claims(), rsa_.get()), kNow));
+  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"ES256","kid":"e1"})", Claims(), ec_.get()), kNow));
+  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256","kid":"h1"})", Claims(), kSecret), kNow));
+  // No kid: every key of the alg is tried.
+  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"RS256"})", Claims(), rsa_.get()), kNow));
+  // Unknown kid, and a kid naming a key of another type.
+  AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"RS256","kid":"zz"})", Claims(), rsa_.get()), kNow);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_NE(o.detail.find("kid"), std::string::npos);
+  EXPECT_EQ(v->Verify(MakeSigned(R"({"alg":"RS256","kid":"e1"})", Claims(), rsa_.get()), kNow).deny_reason,
+            "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, AlgNoneRejected) {
+  auto v = MakeWithSecret();
+  for (const char* h : {R"({"alg":"none"})", R"({"alg":"None"})", R"({"alg":"NONE"})"}) {
+    std::string unsigned_token = SigningInput(h, Claims()) + ".";
+    AuthOutcome o = v->Verify(unsigned_token, kNow);
+    EXPECT_EQ(o.deny_reason, "invalid_token") << h;
+    // Even with a (meaningless) signature attached.
+    EXPECT_EQ(v->Verify(MakeHs256(h, Claims(), kSecret), kNow).deny_reason, "invalid_token") << h;
+  }
+}
+
+TEST_F(JwtVerifierTest, AlgorithmConfusionRejected) {
+  // Classic attack: HS256 with the RSA public key's PEM text as the HMAC secret.
+  std::string pem = PublicKeyPem(rsa_.get());
+  JwtIssuerConfig c = Base();
+  c.key_file = dir_.Write("key.pem", pem);
+  c.algorithms = {"RS256", "HS256"};  // even when the issuer allows HS256
+  auto v = Make({c});
+  AuthOutcome o = v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), pem), kNow);
+  EXPECT_FALSE(o.allowed);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_TRUE(o.identity.subject.empty());
+  // And the pinned key itself refuses another algorithm at the lowest level.
+  auto key = KeyFromPem(pem);
+  ASSERT_TRUE(key.ok());
+  std::string input = SigningInput(R"({"alg":"HS256"})", Claims());
+  EXPECT_FALSE(VerifyJwsSignature(*key, JwsAlg::kHs256, input, HmacSha256(pem, input)));
+}
+
+TEST_F(JwtVerifierTest, AlgNotAllowedByIssuer) {
+  JwtIssuerConfig c = Base();
+  c.key_file = dir_.Write("key.pem", PublicKeyPem(ec_.get()));
+  c.secret = kSecret;
+  c.algorithms = {"HS256"};
+  auto v = Make({c});
+  AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"ES256"})", Claims(), ec_.get()), kNow);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_NE(o.detail.find("not allowed"), std::string::npos);
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"RS384"})", Claims(), kSecret), kNow).deny_reason, "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, WrongKey) {
+  auto v = MakeWithPem(rsa_.get());
+  AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"RS256"})", Claims(), rsa2_.get()), kNow);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_TRUE(o.identity.subject.empty());  // unverified claims are not reported
+}
+
+TEST_F(JwtVerifierTest, ExpiryWithLeeway) {
+  auto v = MakeWithSecret();  // leeway_s = 60
+  std::string base = "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\",\"aud\":\"orders-api\",";
+  auto token = [&](int64_t exp) {
+    return MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":" + std::to_string(exp) + "}", kSecret);
+  };
+  ExpectAllowed(v->Verify(token(kNowS - 30), kNow));  // expired, but within leeway
+  AuthOutcome o = v->Verify(token(kNowS - 120), kNow);
+  EXPECT_EQ(o.deny_reason, "expired_token");
+  EXPECT_EQ(o.identity.subject, "alice");  // verified, so the audit knows who it was
+  // Fractional NumericDate is allowed by RFC 7519.
+  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":1767225650.5}", kSecret), kNow));
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":\"soon\"}", kSecret), kNow).deny_reason,
+            "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, NotBefore) {
+  auto v = MakeWithSecret();
+  auto token = [&](int64_t nbf) {
+    return MakeHs256(R"({"alg":"HS256"})", Claims("\"nbf\":" + std::to_string(nbf)), kSecret);
+  };
+  EXPECT_EQ(v->Verify(token(kNowS + 120), kNow).deny_reason, "token_not_yet_valid");
+  ExpectAllowed(v->Verify(token(kNowS + 30), kNow));
+}
+
+TEST_F(JwtVerifierTest, Audience) {
+  auto v = MakeWithSecret();
+  auto token = [&](const std::string& aud) {
+    std::string claims = "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\"" + aud + "}";
+    return MakeHs256(R"({"alg":"HS256"})", claims, kSecret);
+  };
+  EXPECT_EQ(v->Verify(token(",\"aud\":\"other-api\""), kNow).deny_reason, "wrong_audience");
+  EXPECT_EQ(v->Verify(token(""), kNow).deny_reason, "wrong_audience");
+  EXPECT_EQ(v->Verify(token(",\"aud\":[\"a\",\"b\"]"), kNow).deny_reason, "wrong_audience");
+  ExpectAllowed(v->Verify(token(",\"aud\":[\"a\",\"orders-api\"]"), kNow));
+}
+
+TEST_F(JwtVerifierTest, WrongIssuer) {
+  auto v = MakeWithSecret();
+  std::string claims = R"({"sub":"alice","iss":"https://evil.example","aud":"orders-api"})";
+  AuthOutcome o = v->Verify(MakeHs256(R"({"alg":"HS256"})", claims, kSecret), kNow);
+  EXPECT_EQ(o.deny_reason, "wrong_issuer");
+  EXPECT_EQ(o.detail.find("evil"), std::string::npos);  // details do not echo claims
+}
+
+TEST_F(JwtVerifierTest, TamperedPayload) {
+  auto v = MakeWithPem(rsa_.get());
+  std::string token = MakeSigned(R"({"alg":"RS256"})", Claims(), rsa_.get());
+  size_t d1 = token.find('.'), d2 = token.rfind('.');
+  std::string forged = token.substr(0, d1 + 1) +
+                       Base64UrlEncode(Claims("\"scope\":\"admin\"")) + token.substr(d2);
+  EXPECT_EQ(v->Verify(forged, kNow).deny_reason, "invalid_token");
+  std::string flipped = token;
+  flipped[d2 + 5] = flipped[d2 + 5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(v->Verify(flipped, kNow).deny_reason, "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, MalformedTokens) {
+  auto v = MakeWithSecret();
+  std::string good = MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret);
+  std::string sig = good.substr(good.rfind('.'));
+  std::string payload = Base64UrlEncode(Claims());
+  for (const std::string& t : {
+           std::string("a.b"), good + ".x", std::string(".."), "." + payload + sig,
+           "e30" + std::string("=") + "." + payload + sig,               // padded
+           "eyJhbGciOiJIUzI1NiJ9+." + payload + sig,                     // '+' is not base64url
+           Base64UrlEncode("not json") + "." + payload + sig,            // header not JSON
+           Base64UrlEncode("[1,2]") + "." + payload + sig,               // header not an object
+           Base64UrlEncode(R"({"alg":"HS256"})") + "." + Base64UrlEncode("{\"sub\":") + sig,
+           Base64UrlEncode(R"({"alg":"HS256"})") + "." + payload + ".",  // empty signature
+           Base64UrlEncode(R"({"alg":"HS256"})") + "." + payload + ".!!",
+           Base64UrlEncode(R"({"typ":"JWT"})") + "." + payload + sig,    // no alg
+       }) {
+    AuthOutcome o = v->Verify(t, kNow);
+    EXPECT_FALSE(o.allowed) << t;
+    EXPECT_EQ(o.deny_reason, "invalid_token") << t;
+  }
+}
+
+TEST_F(JwtVerifierTest, OversizeToken) {
+  JwtIssuerConfig c = Base();
+  c.secret = kSecret;
+  c.max_token_bytes = 256;
+  auto v = Make({c});
+  std::string padding(300, 'x');
+  std::string big = MakeHs256(R"({"alg":"HS256"})", Claims("\"pad\":\"" + padding + "\""), kSecret);
+  AuthOutcome o = v->Verify(big, kNow);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_NE(o.detail.find("too large"), std::string::npos);
+}
+
+TEST_F(JwtVerifierTest, UnknownCritRejected) {
+  auto v = MakeWithSecret();
+  std::string t = MakeHs256(R"({"alg":"HS256","crit":["exp-ext"],"exp-ext":1})", Claims(), kSecret);
+  AuthOutcome o = v->Verify(t, kNow);
+  EXPECT_EQ(o.deny_reason, "invalid_token");
+  EXPECT_NE(o.detail.find("crit"), std::string::npos);
+}
+
+TEST_F(JwtVerifierTest, Es256SignatureMustBeRaw64Bytes) {
+  auto v = MakeWithPem(ec_.get());
+  std::string good = MakeSigned(R"({"alg":"ES256"})", Claims(), ec_.get());
+  size_t d2 = good.rfind('.');
+  std::string input = good.substr(0, d2);
+  std::string raw = *Base64UrlDecode(good.substr(d2 + 1));
+  ASSERT_EQ(raw.size(), 64u);
+  std::string der = EcdsaRawToDer(raw);  // the DER form some libraries emit by mistake
+  for (const std::string& sig : {der, raw.substr(0, 63), raw + std::string(1, '\0'),
+                                 std::string(1, '\0') + raw, std::string(64, '\0')}) {
+    EXPECT_EQ(v->Verify(input + "." + Base64UrlEncode(sig), kNow).deny_reason, "invalid_token");
+  }
+  ExpectAllowed(v->Verify(good, kNow));
+}
+
+TEST_F(JwtVerifierTest, SubjectClaimAndScopesAndCredentialId) {
+  JwtIssuerConfig c = Base();
+  c.secret = kSecret;
+  c.subject_claim = "client_id";
+  auto v = Make({c});
+  std::string token = MakeHs256(
+      R"({"alg":"HS256"})",
+      Claims(R"("client_id":"svc-7","scp":["orders:read","orders:write"])"), kSecret);
+  AuthOutcome o = v->Verify(token, kNow);
+  ASSERT_TRUE(o.allowed) << o.detail;
+  EXPECT_EQ(o.identity.subject, "svc-7");
+  EXPECT_EQ(o.identity.scopes, (std::vector<std::string>{"orders:read", "orders:write"}));
+  // No jti: a short hash of the token, not any part of it.
+  EXPECT_EQ(o.identity.credential_id, HexEncode(Sha256(token)).substr(0, 16));
+  EXPECT_EQ(token.find(o.identity.credential_id), std::string::npos);
+
+  // Missing subject claim.
+  AuthOutcome missing = v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow);
+  EXPECT_EQ(missing.deny_reason, "invalid_token");
+  // A subject with a control character would be header injection upstream.
+  AuthOutcome ctl = v->Verify(
+      MakeHs256(R"({"alg":"HS256"})", Claims(R"("client_id":"a\r\nX-Admin: 1")"), kSecret), kNow);
+  EXPECT_EQ(ctl.deny_reason, "invalid_token");
+}
+
+TEST_F(JwtVerifierTest, MultipleIssuersPickedByIss) {
+  JwtIssuerConfig a = Base();
+  a.secret = kSecret;
+  JwtIssuerConfig b;
+  b.issuer = "https://other.example";
+  b.key_file = dir_.Write("b.pem", PublicKeyPem(rsa_.get()));
+  auto v = Make({a, b});
+  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow));
+  std::string other = R"({"sub":"alice","iss":"https://other.example"})";
+  AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"RS256"})", other, rsa_.get()), kNow);
+  EXPECT_TRUE(o.allowed) << o.detail;
+  EXPECT_EQ(o.identity.issuer, "https://other.example");
+  // A token from issuer b signed with issuer a's secret must not pass.
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", other, kSecret), kNow).deny_reason, "invalid_token");
+  std::string unknown = R"({"sub":"alice","iss":"https://nobody.example"})";
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", unknown, kSecret), kNow).deny_reason, "wrong_issuer");
+}
+
+TEST_F(JwtVerifierTest, ConfigErrorsNameTheKey) {
+  JwtIssuerConfig c = Base();
+  c.key_file = dir_.File("missing.pem");
+  auto r = JwtVerifier::Create({c});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("auth.jwt[0].key_file"), std::string::npos) << r.status().message();
+
+  JwtIssuerConfig s = Base();
+  s.secret = "short";
+  r = JwtVerifier::Create({s});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("auth.jwt[0].secret"), std::string::npos);
+  EXPECT_EQ(r.status().message().find("short"), std::string::npos);  // secret never echoed
+
+  JwtIssuerConfig alg = Base();
+  alg.secret = kSecret;
+  alg.algorithms = {"none"};
+  EXPECT_FALSE(JwtVerifier::Create({alg}).ok());
+
+  JwtIssuerConfig nokey = Base();
+  EXPECT_FALSE(JwtVerifier::Create({nokey}).ok());
+
+  JwtIssuerConfig bad_jwks = Base();
+  bad_jwks.jwks_file = dir_.Write("bad.json", R"({"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]})");
+  r = JwtVerifier::Create({bad_jwks});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("auth.jwt[0].jwks_file"), std::string::npos);
+}
+
+TEST_F(JwtVerifierTest, OffCurveJwkRejected) {
+  // A valid-length point that is not on P-256 (invalid-curve attack input).
+  std::string x(32, '\0'), y(32, '\0');
+  x[31] = 1;
+  y[31] = 1;
+  std::string jwk = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + Base64UrlEncode(x) +
+                    "\",\"y\":\"" + Base64UrlEncode(y) + "\"}]}";
+  EXPECT_FALSE(ParseJwks(jwk).ok());
+}
+
+}  // namespace
+}  // namespace apitrail
