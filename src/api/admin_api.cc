@@ -1,0 +1,124 @@
+#include "api/admin_api.h"
+
+#include <fstream>
+
+#include "core/crypto_util.h"
+#include "core/json_writer.h"
+#include "core/time_util.h"
+#include "query/query_params.h"
+
+namespace apitrail {
+
+namespace {
+
+SimpleResponse Error(int status, std::string_view code, std::string_view message) {
+  SimpleResponse r;
+  r.status = status;
+  r.body = JsonError(code, message);
+  return r;
+}
+
+int HttpStatusFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kResourceExhausted: return 503;
+    default: return 500;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin) {
+  std::vector<std::string> tokens = admin.tokens;
+  if (!admin.token_file.empty()) {
+    std::ifstream in(admin.token_file);
+    if (!in) return Status::IoError("admin.token_file: cannot read '" + admin.token_file + "'");
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (!line.empty() && line[0] != '#') tokens.push_back(line);
+    }
+  }
+  for (const auto& t : tokens) {
+    if (t.size() < 16) return Status::InvalidArgument("admin.tokens: every token needs at least 16 characters");
+  }
+  return tokens;
+}
+
+bool AdminApi::Authorized(const SimpleRequest& request) const {
+  std::string h = request.Header("authorization");
+  if (h.size() < 7 || !(h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) return false;
+  std::string_view presented = std::string_view(h).substr(7);
+  // Check every token, without stopping at a match, so timing says nothing about which.
+  bool ok = false;
+  for (const auto& t : options_.tokens) ok |= ConstantTimeEquals(presented, t);
+  return ok;
+}
+
+SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
+  std::string path;
+  QueryParams params;
+  if (Status st = SplitTarget(request.target, &path, &params); !st.ok()) {
+    return Error(400, "bad_request", st.message());
+  }
+  if (path == "/healthz") {
+    SimpleResponse r;
+    StoreStats s = options_.store->Stats();
+    r.status = s.failed ? 503 : 200;
+    r.body = s.failed ? R"({"status":"failing","store":"failed"})" : R"({"status":"ok"})";
+    return r;
+  }
+  if (!Authorized(request)) {
+    SimpleResponse r = Error(401, "unauthorized", "a valid admin bearer token is required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"apitrail-admin\"");
+    return r;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    SimpleResponse r = Error(405, "method_not_allowed", "only GET is supported here");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
+  }
+  if (path == "/metrics") {
+    SimpleResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = options_.metrics ? options_.metrics() : "";
+    return r;
+  }
+  if (path == "/api/v1/events") {
+    auto q = ParseEventQuery(params, NowNs());
+    if (!q.ok()) return Error(400, "bad_request", q.status().message());
+    auto page = options_.store->Query(*q);
+    if (!page.ok()) return Error(HttpStatusFor(page.status()), "query_failed", page.status().message());
+    SimpleResponse r;
+    std::string& out = r.body;
+    out.reserve(512 * page->events.size() + 64);
+    out.append("{\"events\":[");
+    for (size_t i = 0; i < page->events.size(); ++i) {
+      if (i) out.push_back(',');
+      AppendEventJson(page->events[i], &out);
+    }
+    out.append("],\"next_cursor\":");
+    if (page->next_cursor) JsonWriter::AppendEscaped(&out, EncodeCursor(*page->next_cursor));
+    else out.append("null");
+    out.push_back('}');
+    return r;
+  }
+  static constexpr std::string_view kEventPrefix = "/api/v1/events/";
+  if (path.size() > kEventPrefix.size() && path.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
+    std::string id = path.substr(kEventPrefix.size());
+    if (id.size() > 64 || id.find('/') != std::string::npos) return Error(404, "not_found", "no such event");
+    auto ev = options_.store->GetById(id);
+    if (!ev.ok()) {
+      if (ev.status().code() == StatusCode::kNotFound) return Error(404, "not_found", "no event with id " + id);
+      return Error(HttpStatusFor(ev.status()), "lookup_failed", ev.status().message());
+    }
+    SimpleResponse r;
+    AppendEventJson(*ev, &r.body);
+    return r;
+  }
+  return Error(404, "not_found", "no such admin endpoint: " + path.substr(0, 128));
+}
+
+}  // namespace apitrail

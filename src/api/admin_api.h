@@ -1,0 +1,38 @@
+// AdminApi: the admin listener's request handlers (query API, health, metrics), as plain
+// functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a bearer admin
+// token. Thread-safe: called concurrently by the admin server's threads; holds only const
+// state and thread-safe services.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/simple_http.h"
+#include "store/store.h"
+
+namespace apitrail {
+
+struct AdminApiOptions {
+  Store* store = nullptr;
+  std::vector<std::string> tokens;          // accepted bearer tokens
+  std::function<std::string()> metrics;     // Prometheus text for /metrics
+};
+
+class AdminApi {
+ public:
+  explicit AdminApi(AdminApiOptions options) : options_(std::move(options)) {}
+  SimpleResponse Handle(const SimpleRequest& request) const;
+
+ private:
+  bool Authorized(const SimpleRequest& request) const;
+  SimpleResponse ListEvents(const std::string& target_query_path, const SimpleRequest& request) const;
+  SimpleResponse GetEvent(const std::string& id) const;
+
+  AdminApiOptions options_;
+};
+
+// Reads admin.tokens and admin.token_file into one list; errors name the key.
+Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin);
+
+}  // namespace apitrail

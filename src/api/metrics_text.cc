@@ -1,0 +1,47 @@
+#include "api/metrics_text.h"
+
+namespace apitrail {
+
+namespace {
+
+void Metric(std::string& out, const char* name, const char* type, const char* help,
+            const std::string& labels, uint64_t value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(labels).append(" ").append(std::to_string(value)).append("\n");
+}
+
+}  // namespace
+
+std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, const StoreStats& store) {
+  auto sum = [&](auto member) {
+    uint64_t v = 0;
+    for (const auto* w : workers) v += (w->*member).load(std::memory_order_relaxed);
+    return v;
+  };
+  std::string out;
+  Metric(out, "apitrail_requests_total", "counter", "Requests received by the gateway.", "", sum(&GatewayMetrics::requests));
+  Metric(out, "apitrail_requests_allowed_total", "counter", "Requests forwarded upstream.", "", sum(&GatewayMetrics::allowed));
+  Metric(out, "apitrail_requests_denied_total", "counter", "Requests refused by the gateway.", "", sum(&GatewayMetrics::denied));
+  out.append("# HELP apitrail_responses_total Responses by status class.\n# TYPE apitrail_responses_total counter\n");
+  out.append("apitrail_responses_total{class=\"2xx\"} ").append(std::to_string(sum(&GatewayMetrics::status_2xx))).append("\n");
+  out.append("apitrail_responses_total{class=\"3xx\"} ").append(std::to_string(sum(&GatewayMetrics::status_3xx))).append("\n");
+  out.append("apitrail_responses_total{class=\"4xx\"} ").append(std::to_string(sum(&GatewayMetrics::status_4xx))).append("\n");
+  out.append("apitrail_responses_total{class=\"5xx\"} ").append(std::to_string(sum(&GatewayMetrics::status_5xx))).append("\n");
+  Metric(out, "apitrail_bad_requests_total", "counter", "Malformed requests answered 4xx before routing.", "", sum(&GatewayMetrics::bad_requests));
+  Metric(out, "apitrail_upstream_errors_total", "counter", "Upstream refused or broken (502).", "", sum(&GatewayMetrics::upstream_errors));
+  Metric(out, "apitrail_upstream_timeouts_total", "counter", "Upstream too slow (504).", "", sum(&GatewayMetrics::upstream_timeouts));
+  Metric(out, "apitrail_audit_unavailable_total", "counter", "Requests the audit store could not record.", "", sum(&GatewayMetrics::store_unavailable));
+  Metric(out, "apitrail_unrecorded_fail_open_total", "counter", "Requests forwarded under fail_open without a record.", "", sum(&GatewayMetrics::unrecorded_fail_open));
+  Metric(out, "apitrail_client_timeouts_total", "counter", "Client connections closed for a timeout.", "", sum(&GatewayMetrics::client_timeouts));
+  Metric(out, "apitrail_connections_active", "gauge", "Open client connections.", "", sum(&GatewayMetrics::connections_active));
+  Metric(out, "apitrail_connections_rejected_total", "counter", "Connections refused over max_connections.", "", sum(&GatewayMetrics::connections_rejected));
+  Metric(out, "apitrail_store_records", "gauge", "Records in the audit log.", "", store.size);
+  Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
+  Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);
+  Metric(out, "apitrail_store_write_errors_total", "counter", "Store write or sync failures.", "", store.write_errors);
+  Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
+  return out;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,15 @@
+// Renders the Prometheus text exposition of the gateway's and the store's counters for the
+// admin listener's /metrics. Reads atomics only; callable from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gateway/gateway_metrics.h"
+#include "store/store.h"
+
+namespace apitrail {
+
+std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, const StoreStats& store);
+
+}  // namespace apitrail

@@ -1,0 +1,16 @@
+// One registration function per subcommand (one file each). Each adds its subcommand to the
+// app and sets a callback that stores the exit code in *exit_code. Called once from main.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace apitrail {
+
+void AddServeCommand(CLI::App& app, int* exit_code);
+void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddKeysCommand(CLI::App& app, int* exit_code);
+void AddQueryCommand(CLI::App& app, int* exit_code);
+void AddVerifyCommand(CLI::App& app, int* exit_code);
+void AddConfigCommand(CLI::App& app, int* exit_code);
+
+}  // namespace apitrail

@@ -1,0 +1,121 @@
+#include <iostream>
+
+#include "auth/key_store.h"
+#include "cli/commands.h"
+#include "config/config_loader.h"
+#include "core/time_util.h"
+
+namespace apitrail {
+
+namespace {
+
+struct KeysFlags {
+  std::string config;
+  std::string data = "./apitrail-data";
+  std::string subject;
+  std::string scopes;
+  std::string expires;
+  std::string description;
+  std::string id;
+  bool json = false;
+};
+
+// The key file named by -c (auth.api_keys.file or its data_dir), else <data>/keys.json.
+Result<std::string> KeyPath(const KeysFlags& f) {
+  if (!f.config.empty()) {
+    ConfigLoadResult loaded = LoadConfigFile(f.config);
+    if (!loaded.ok()) return Status::InvalidArgument(f.config + ": " + loaded.errors[0].ToString());
+    return KeyFilePath(loaded.config.auth.api_keys, loaded.config.audit.data_dir);
+  }
+  return KeyFilePath(ApiKeyAuthConfig{}, f.data);
+}
+
+std::vector<std::string> SplitScopes(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t end = s.find_first_of(", ", pos);
+    if (end == std::string::npos) end = s.size();
+    if (end > pos) out.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+int Fail(const Status& st) {
+  std::cerr << "apitrail keys: " << st.message() << "\n";
+  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+}  // namespace
+
+void AddKeysCommand(CLI::App& app, int* exit_code) {
+  auto* f = new KeysFlags;
+  auto* cmd = app.add_subcommand("keys", "Create, list, rotate and revoke API keys");
+  cmd->require_subcommand(1);
+  cmd->add_option("-c,--config", f->config, "Configuration file (its key file is used)");
+  cmd->add_option("--data", f->data, "Data directory (key file <data>/keys.json)")->capture_default_str();
+
+  auto* create = cmd->add_subcommand("create", "Create a key; it is printed once and only its hash is stored");
+  create->add_option("--subject", f->subject, "Who the key identifies")->required();
+  create->add_option("--scopes", f->scopes, "Comma-separated scopes");
+  create->add_option("--expires", f->expires, "Expiry: RFC 3339 time or a duration from now (90d)");
+  create->add_option("--description", f->description, "Free text");
+  create->callback([f, exit_code] {
+    auto path = KeyPath(*f);
+    if (!path.ok()) { *exit_code = Fail(path.status()); return; }
+    std::optional<int64_t> expires;
+    if (!f->expires.empty()) {
+      int64_t now = NowNs();
+      auto t = f->expires.size() >= 20 && f->expires[4] == '-' ? ParseRfc3339(f->expires) : ParseDuration(f->expires);
+      if (!t.ok()) { *exit_code = Fail(Status::InvalidArgument("--expires: " + t.status().message())); return; }
+      expires = f->expires[4] == '-' ? *t : now + *t;
+    }
+    auto key = CreateKey(*path, f->subject, SplitScopes(f->scopes), expires, f->description);
+    if (!key.ok()) { *exit_code = Fail(key.status()); return; }
+    std::cout << key->key << "\n";
+    std::cerr << "created key " << key->id << " for " << f->subject << " in " << *path
+              << " (shown once; only its hash is stored)\n";
+  });
+
+  auto* list = cmd->add_subcommand("list", "List keys (ids, subjects, scopes, state; never secrets)");
+  list->add_flag("--json", f->json, "JSON output");
+  list->callback([f, exit_code] {
+    auto path = KeyPath(*f);
+    if (!path.ok()) { *exit_code = Fail(path.status()); return; }
+    auto keys = ListKeys(*path);
+    if (!keys.ok()) { *exit_code = Fail(keys.status()); return; }
+    int64_t now = NowNs();
+    std::printf("%-10s %-24s %-10s %-32s %s\n", "ID", "SUBJECT", "STATE", "CREATED", "SCOPES");
+    for (const auto& k : *keys) {
+      std::string state = k.revoked_ns ? "revoked" : (k.expires_ns && *k.expires_ns <= now) ? "expired" : "active";
+      std::string scopes;
+      for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : ",") + s;
+      std::printf("%-10s %-24s %-10s %-32s %s\n", k.id.c_str(), k.subject.c_str(), state.c_str(),
+                  FormatRfc3339(k.created_ns).c_str(), scopes.c_str());
+    }
+  });
+
+  auto* revoke = cmd->add_subcommand("revoke", "Revoke a key; running gateways refuse it within a second");
+  revoke->add_option("id", f->id, "Key id")->required();
+  revoke->callback([f, exit_code] {
+    auto path = KeyPath(*f);
+    if (!path.ok()) { *exit_code = Fail(path.status()); return; }
+    Status st = RevokeKey(*path, f->id);
+    if (!st.ok()) { *exit_code = Fail(st); return; }
+    std::cerr << "revoked key " << f->id << "\n";
+  });
+
+  auto* rotate = cmd->add_subcommand("rotate", "Issue a replacement key with the same identity; the old one stays valid until revoked");
+  rotate->add_option("id", f->id, "Key id")->required();
+  rotate->callback([f, exit_code] {
+    auto path = KeyPath(*f);
+    if (!path.ok()) { *exit_code = Fail(path.status()); return; }
+    auto key = RotateKey(*path, f->id);
+    if (!key.ok()) { *exit_code = Fail(key.status()); return; }
+    std::cout << key->key << "\n";
+    std::cerr << "new key " << key->id << " replaces " << f->id << "; revoke the old one once clients switched\n";
+  });
+}
+
+}  // namespace apitrail

@@ -1,0 +1,114 @@
+#include "cli/server_runtime.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "api/admin_api.h"
+#include "api/metrics_text.h"
+#include "auth/authenticator.h"
+#include "gateway/gateway.h"
+#include "store/store.h"
+
+namespace apitrail {
+
+void BlockServerSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A file-size limit must surface as a write error (fail closed), not kill the process.
+  signal(SIGXFSZ, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int RunServer(std::shared_ptr<const Config> config,
+              const std::function<void(const ServerReady&)>& on_ready) {
+  StoreOptions so;
+  so.data_dir = config->audit.data_dir;
+  so.node = config->node;
+  so.durability = config->audit.durability == "batch" ? Durability::kBatch : Durability::kResponse;
+  so.batch_interval_ms = config->audit.batch_interval_ms;
+  so.queue_capacity = config->audit.queue_capacity;
+  so.max_segment_bytes = config->audit.max_segment_bytes;
+  auto store = Store::Open(so);
+  if (!store.ok()) {
+    spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
+    return 1;
+  }
+  spdlog::info("audit store open: {} records, root {}", (*store)->Stats().size, (*store)->Stats().root_hex);
+
+  auto auth = Authenticator::Create(config->auth, config->audit.data_dir);
+  if (!auth.ok()) {
+    spdlog::error("{}", auth.status().message());
+    return 1;
+  }
+  auto gateway = Gateway::Create(config, auth->get(), store->get());
+  if (!gateway.ok()) {
+    spdlog::error("{}", gateway.status().message());
+    return 1;
+  }
+  if (Status st = (*gateway)->Start(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+
+  std::unique_ptr<SimpleHttpServer> admin;
+  if (config->admin.enabled) {
+    auto tokens = LoadAdminTokens(config->admin);
+    if (!tokens.ok()) {
+      spdlog::error("{}", tokens.status().message());
+      return 1;
+    }
+    AdminApiOptions ao;
+    ao.store = store->get();
+    ao.tokens = std::move(tokens).value();
+    Gateway* g = gateway->get();
+    Store* s = store->get();
+    ao.metrics = [g, s] { return RenderMetrics(g->Metrics(), s->Stats()); };
+    auto api = std::make_shared<AdminApi>(std::move(ao));
+    auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{},
+                                           [api](const SimpleRequest& r) { return api->Handle(r); });
+    if (!server.ok()) {
+      spdlog::error("admin.listen: {}", server.status().message());
+      return 1;
+    }
+    admin = std::move(server).value();
+    admin->Start();
+  }
+  ServerReady ready{(*gateway)->port(), admin ? admin->port() : uint16_t{0}};
+  spdlog::info("gateway listening on {}:{}, admin on {}:{}", config->gateway.listen.host,
+               ready.gateway_port, config->admin.listen.host, ready.admin_port);
+  if (on_ready) on_ready(ready);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    timespec one_second{1, 0};
+    int sig = sigtimedwait(&set, nullptr, &one_second);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    // SIGHUP or the periodic check: revocations take effect within a second.
+    (*auth)->MaybeReload();
+  }
+  spdlog::info("shutting down: draining in-flight requests (up to {} ms)", config->gateway.drain_timeout_ms);
+  uint64_t left = (*gateway)->Drain();
+  if (left > 0) spdlog::warn("{} connections still open after the drain timeout", left);
+  (*gateway)->Stop();
+  if (admin) admin->Stop();
+  Status flushed = (*store)->Flush();
+  (*store)->Close();
+  if (!flushed.ok()) {
+    spdlog::error("final flush failed: {}", flushed.ToString());
+    return 1;
+  }
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,100 @@
+#include "gateway/gateway.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <thread>
+
+#include "core/time_util.h"
+#include "gateway/worker.h"
+
+namespace apitrail {
+
+namespace asio = boost::asio;
+
+namespace {
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Result<asio::ip::tcp::endpoint> Resolve(const HostPort& hp, const std::string& key) {
+  boost::system::error_code ec;
+  std::string host = hp.host == "localhost" ? "127.0.0.1" : hp.host;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument(key + ": '" + hp.host + "' is not an IP address");
+  return asio::ip::tcp::endpoint(addr, hp.port);
+}
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> config,
+                                                 Authenticator* auth, Store* store) {
+  std::unique_ptr<Gateway> g(new Gateway());
+  GatewayShared& s = g->shared_;
+  s.config = config;
+  s.auth = auth;
+  s.store = store;
+  auto routes = RouteTable::Create(*config);
+  if (!routes.ok()) return routes.status();
+  s.routes = std::move(routes).value();
+  s.redactor = std::make_unique<Redactor>(config->redaction);
+  for (size_t i = 0; i < config->upstreams.size(); ++i) {
+    auto ep = Resolve(config->upstreams[i].address, "upstreams[" + std::to_string(i) + "].address");
+    if (!ep.ok()) return ep.status();
+    s.upstream_endpoints.push_back(*ep);
+  }
+  if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
+  const auto& ih = config->auth.identity_headers;
+  for (const auto& h : {ih.subject, ih.auth_method, ih.scopes}) {
+    if (!h.empty()) s.reserved_headers.push_back(Lower(h));
+  }
+  for (const auto& h : config->auth.api_keys.headers) {
+    if (!h.empty() && Lower(h) != "authorization") s.api_key_headers.push_back(Lower(h));
+  }
+  return g;
+}
+
+Gateway::~Gateway() { Stop(); }
+
+Status Gateway::Start() {
+  const auto& gw = shared_.config->gateway;
+  auto ep = Resolve(gw.listen, "gateway.listen");
+  if (!ep.ok()) return ep.status();
+  int n = gw.workers > 0 ? gw.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>(i, shared_, &connections_);
+    // With port 0 the first worker picks the port and the others join it.
+    auto bind_to = *ep;
+    if (i > 0) bind_to.port(workers_[0]->local_port());
+    APITRAIL_RETURN_IF_ERROR(w->Listen(bind_to));
+    workers_.push_back(std::move(w));
+  }
+  port_ = workers_[0]->local_port();
+  for (auto& w : workers_) w->Start();
+  return Status::Ok();
+}
+
+uint64_t Gateway::Drain() {
+  for (auto& w : workers_) w->BeginDrain();
+  int64_t deadline = MonotonicNowNs() + int64_t{shared_.config->gateway.drain_timeout_ms} * 1000000;
+  uint64_t open = 0;
+  for (;;) {
+    open = connections_.load();
+    if (open == 0 || MonotonicNowNs() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return open;
+}
+
+void Gateway::Stop() {
+  for (auto& w : workers_) w->Stop();
+  workers_.clear();
+}
+
+std::vector<const GatewayMetrics*> Gateway::Metrics() const {
+  std::vector<const GatewayMetrics*> out;
+  for (const auto& w : workers_) out.push_back(&w->metrics());
+  return out;
+}
+
+}  // namespace apitrail

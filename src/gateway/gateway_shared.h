@@ -1,0 +1,33 @@
+// GatewayShared: everything the workers read and nobody changes while they run — config,
+// route table, redactor, resolved upstreams — plus the thread-safe services they call
+// (authenticator, store). Built once by Gateway::Create; workers hold a const reference.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "gateway/redaction.h"
+#include "gateway/route_table.h"
+#include "store/store.h"
+
+namespace apitrail {
+
+struct GatewayShared {
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<RouteTable> routes;
+  std::unique_ptr<Redactor> redactor;
+  Authenticator* auth = nullptr;  // outlives the gateway
+  Store* store = nullptr;         // outlives the gateway
+  std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
+  int default_upstream = -1;  // for unmatched: pass
+  // Lower-case names of headers a client must never set itself (identity headers we inject).
+  std::vector<std::string> reserved_headers;
+  // Lower-case header names that may carry an API key, to strip before forwarding.
+  std::vector<std::string> api_key_headers;
+};
+
+}  // namespace apitrail

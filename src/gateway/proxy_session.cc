@@ -1,0 +1,758 @@
+#include "gateway/proxy_session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <array>
+#include <charconv>
+
+#include "config/config_loader.h"
+#include "core/ids.h"
+#include "core/json_writer.h"
+#include "core/time_util.h"
+#include "gateway/correlation.h"
+#include "gateway/path_check.h"
+#include "gateway/worker.h"
+#include "net/http_head_parser.h"
+
+namespace apitrail {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kReadChunk = 64 * 1024;
+// Responses up to this size are held whole until their event is durable; larger ones are
+// streamed with their final bytes held back.
+constexpr size_t kHoldLimit = 64 * 1024;
+constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
+constexpr uint32_t kMaxResponseHeaders = 200;
+
+bool IEquals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
+
+// RFC 9110 §7.6.1 hop-by-hop fields, plus the framing fields we always set ourselves.
+bool IsHopByHop(std::string_view name) {
+  static const std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
+                                            "te", "trailer", "transfer-encoding", "upgrade",
+                                            "content-length"};
+  for (auto n : kNames) {
+    if (IEquals(name, n)) return true;
+  }
+  return false;
+}
+
+// True if `name` is listed in a Connection header value ("close, X-Foo").
+bool NamedInConnection(std::string_view connection, std::string_view name) {
+  size_t pos = 0;
+  while (pos < connection.size()) {
+    size_t comma = connection.find(',', pos);
+    if (comma == std::string_view::npos) comma = connection.size();
+    std::string_view tok = connection.substr(pos, comma - pos);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (!tok.empty() && IEquals(tok, name)) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+  }
+}
+
+bool StatusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+}  // namespace
+
+// Per-request state: the event being built plus what the pipeline decided.
+struct ProxySession::Exchange {
+  AuditEvent event;
+  int64_t start_mono_ns = 0;
+  bool keep_alive = true;
+  bool client_http10 = false;
+  std::string request_id;  // what we send upstream and back to the client
+  size_t upstream_index = 0;
+};
+
+ProxySession::ProxySession(Worker& worker, tcp::socket socket)
+    : worker_(worker), client_(std::move(socket)), upstream_(worker.io()) {
+  boost::system::error_code ec;
+  auto ep = client_.remote_endpoint(ec);
+  if (!ec) {
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    }
+    peer_ip_ = addr.to_string();
+  }
+  client_.set_option(tcp::no_delay(true), ec);
+  registration_ = worker_.Register(this);
+  worker_.mutable_metrics().Inc(worker_.mutable_metrics().connections_active);
+}
+
+ProxySession::~ProxySession() {
+  worker_.Unregister(registration_);
+  worker_.mutable_metrics().connections_active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ProxySession::SetPhase(Phase phase, uint32_t timeout_ms) {
+  phase_ = phase;
+  deadline_ns_ = timeout_ms == 0 ? 0 : MonotonicNowNs() + int64_t{timeout_ms} * 1000000;
+}
+
+void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {
+  boost::system::error_code ec;
+  if (draining && phase_ == Phase::kIdle && client_buf_.size() == 0) {
+    client_.cancel(ec);
+    return;
+  }
+  if (deadline_ns_ == 0 || now_mono_ns < deadline_ns_) return;
+  timed_out_ = true;
+  deadline_ns_ = 0;
+  switch (phase_) {
+    case Phase::kConnect:
+    case Phase::kUpstreamIo:
+    case Phase::kResponse:
+      upstream_.cancel(ec);
+      break;
+    case Phase::kStore:
+      break;  // the store answers every append; its own limits apply
+    default:
+      client_.cancel(ec);
+      break;
+  }
+}
+
+std::string ProxySession::ClientIp(std::string_view forwarded_for) const {
+  const auto& trusted = worker_.shared().config->gateway.trusted_proxies;
+  auto is_trusted = [&](const std::string& ip) {
+    for (const auto& c : trusted) {
+      if (CidrContains(c, ip)) return true;
+    }
+    return false;
+  };
+  if (forwarded_for.empty() || trusted.empty() || !is_trusted(peer_ip_)) return peer_ip_;
+  // Walk X-Forwarded-For from the right: the first address not of a trusted proxy is the
+  // client. Anything left of it was written by the client and cannot be believed.
+  std::string candidate = peer_ip_;
+  size_t end = forwarded_for.size();
+  while (end > 0) {
+    size_t comma = forwarded_for.rfind(',', end - 1);
+    size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
+    std::string_view tok = forwarded_for.substr(begin, end - begin);
+    while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+    while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(std::string(tok), ec);
+    if (ec) break;  // garbage: stop at the last address we could trust
+    candidate = addr.to_string();
+    if (!is_trusted(candidate)) return candidate;
+    if (comma == std::string_view::npos) break;
+    end = comma;
+  }
+  return candidate;
+}
+
+awaitable<void> ProxySession::Run() {
+  for (;;) {
+    bool keep = co_await HandleOne();
+    if (!keep || worker_.draining()) break;
+  }
+  boost::system::error_code ec;
+  client_.shutdown(tcp::socket::shutdown_both, ec);
+  client_.close(ec);
+  upstream_.close(ec);
+}
+
+awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b) {
+  const auto& gw = worker_.shared().config->gateway;
+  SetPhase(Phase::kClientWrite, gw.body_timeout_ms);
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
+                                         asio::buffer(b.data(), b.size())};
+  auto [ec, n] = co_await asio::async_write(client_, bufs, kTuple);
+  worker_.mutable_metrics().Inc(worker_.mutable_metrics().bytes_out, n);
+  co_return !ec;
+}
+
+awaitable<Status> ProxySession::Record(AuditEvent& event) {
+  Store* store = worker_.shared().store;
+  SetPhase(Phase::kStore, 0);
+  auto ex = worker_.io().get_executor();
+  Status st = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      [&](auto handler) {
+        using Handler = decltype(handler);
+        auto h = std::make_shared<Handler>(std::move(handler));
+        Status s = store->Append(std::move(event), [h, ex](const Status& result, uint64_t) {
+          asio::post(ex, [h, result]() mutable { (*h)(result); });
+        });
+        if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });
+      },
+      asio::use_awaitable);
+  co_return st;
+}
+
+awaitable<bool> ProxySession::Reply(Exchange& x, int status, std::string_view error_code,
+                                    std::string_view message, bool keep_alive,
+                                    std::string_view extra_headers) {
+  auto& m = worker_.mutable_metrics();
+  const auto& cfg = *worker_.shared().config;
+  std::string body = JsonError(error_code, message);
+  x.event.status = status;
+  x.event.bytes_out = body.size();
+  x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
+  if (x.event.decision.empty()) x.event.decision = status < 400 ? "allow" : "deny";
+  if (x.event.decision == "deny") m.Inc(m.denied);
+  Status recorded = co_await Record(x.event);
+  if (!recorded.ok()) {
+    // Fail closed: without its audit record the answer is not given either.
+    m.Inc(m.store_unavailable);
+    status = 503;
+    body = JsonError("audit_unavailable", "the audit log cannot record this request");
+    keep_alive = false;
+    extra_headers = {};
+  }
+  m.CountStatus(status);
+  std::string head;
+  head.reserve(256);
+  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(ReasonPhrase(status)).append("\r\n");
+  AppendHeader(head, "Content-Type", "application/json");
+  AppendHeader(head, "Content-Length", std::to_string(body.size()));
+  if (!x.request_id.empty()) AppendHeader(head, cfg.gateway.request_id_header, x.request_id);
+  if (!keep_alive) AppendHeader(head, "Connection", "close");
+  head.append(extra_headers);
+  head.append("\r\n");
+  bool ok = co_await WriteClient(head, body);
+  co_return ok && keep_alive;
+}
+
+awaitable<bool> ProxySession::HandleOne() {
+  const GatewayShared& shared = worker_.shared();
+  const Config& cfg = *shared.config;
+  const GatewayConfig& gw = cfg.gateway;
+  auto& m = worker_.mutable_metrics();
+
+  // --- 1. Read the request head (idle timeout until the first byte, then header timeout).
+  SetPhase(Phase::kIdle, gw.idle_timeout_ms);
+  timed_out_ = false;
+  Exchange x;
+  size_t head_len = 0;
+  size_t scan_from = 0;
+  for (;;) {
+    auto data = client_buf_.data();
+    std::string_view view(static_cast<const char*>(data.data()), data.size());
+    if (!view.empty()) {
+      if (phase_ == Phase::kIdle) {
+        SetPhase(Phase::kHead, gw.header_timeout_ms);
+        x.start_mono_ns = MonotonicNowNs();
+        x.event.time_ns = NowNs();
+      }
+      size_t eom = view.find("\r\n\r\n", scan_from);
+      if (eom != std::string_view::npos && eom + 4 <= gw.max_header_bytes) {
+        head_len = eom + 4;
+        break;
+      }
+      if (view.size() >= gw.max_header_bytes) {
+        m.Inc(m.requests);
+        m.Inc(m.bad_requests);
+        x.event.deny_reason = "header_too_large";
+        co_return co_await Reply(x, 431, "header_too_large", "request header exceeds the limit", false);
+      }
+      scan_from = view.size() >= 3 ? view.size() - 3 : 0;
+    }
+    auto buf = client_buf_.prepare(std::min<size_t>(kReadChunk, gw.max_header_bytes));
+    auto [ec, n] = co_await client_.async_read_some(buf, kTuple);
+    if (ec) {
+      if (phase_ == Phase::kHead && timed_out_) {
+        m.Inc(m.requests);
+        m.Inc(m.client_timeouts);
+        x.event.deny_reason = "request_timeout";
+        co_return co_await Reply(x, 408, "request_timeout", "request header not received in time", false);
+      }
+      co_return false;  // the client closed (or went idle) between requests
+    }
+    client_buf_.commit(n);
+    m.Inc(m.bytes_in, n);
+  }
+  m.Inc(m.requests);
+
+  std::string body_out;
+  HeadParser<true> parser(gw.max_headers, &body_out);
+  parser.header_limit(gw.max_header_bytes);
+  parser.body_limit(gw.max_body_bytes);
+  const char* head_ptr = static_cast<const char*>(client_buf_.data().data());
+  std::string_view head_block(head_ptr, head_len);
+  boost::system::error_code pec;
+  if (HeaderBlockIsStrict(head_block)) {
+    parser.put(asio::buffer(head_ptr, head_len), pec);
+  } else {
+    pec = http::error::bad_field;
+  }
+  x.event.client_ip = peer_ip_;
+  if (pec || !parser.is_header_done()) {
+    m.Inc(m.bad_requests);
+    x.event.method = std::string(parser.method());
+    x.event.deny_reason = "bad_request";
+    x.event.message = pec ? pec.message() : "incomplete request head";
+    if (parser.head_error() == HeadError::kTooManyHeaders) {
+      co_return co_await Reply(x, 431, "too_many_headers", "too many header fields", false);
+    }
+    co_return co_await Reply(x, 400, "bad_request", "malformed request: " + x.event.message, false);
+  }
+  x.client_http10 = parser.version() < 11;
+  x.keep_alive = parser.keep_alive();
+  x.event.method = std::string(parser.method());
+  x.event.host = std::string(parser.Find("host").substr(0, 256));
+  x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
+  x.event.client_ip = ClientIp(parser.Find("x-forwarded-for"));
+  x.event.node = cfg.node;
+  x.event.id = NewUuidV7(x.event.time_ns);
+
+  // --- 2. Correlation id and trace context (DESIGN §5).
+  std::string_view incoming_id = parser.Find(gw.request_id_header);
+  if (!incoming_id.empty() && IsValidRequestId(incoming_id)) {
+    x.request_id = std::string(incoming_id);
+  } else {
+    if (!incoming_id.empty()) x.event.invalid_request_id = SanitizeForRecord(incoming_id);
+    x.request_id = NewUuidV7(x.event.time_ns);
+  }
+  x.event.correlation_id = x.request_id;
+  uint8_t trace_flags = 0x01;  // a trace we start is sampled
+  if (auto tp = ParseTraceparent(parser.Find("traceparent"))) {
+    x.event.trace_id = tp->trace_id;
+    x.event.parent_span_id = tp->parent_id;
+    trace_flags = tp->flags;
+    std::string_view ts = parser.Find("tracestate");
+    if (IsValidTracestate(ts)) x.event.tracestate = std::string(ts);
+  } else {
+    x.event.trace_id = RandomHexId(16);
+  }
+  x.event.span_id = RandomHexId(8);
+
+  // After a body we do not read (denials), the connection cannot be reused.
+  bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+  bool keep_after_local_reply = x.keep_alive && !has_body;
+
+  // --- 3. Target, route.
+  std::string_view path, query;
+  if (Status st = CheckRequestTarget(parser.target(), &path, &query); !st.ok()) {
+    m.Inc(m.bad_requests);
+    x.event.path = std::string(parser.target().substr(0, 2048));
+    x.event.deny_reason = "bad_request";
+    x.event.message = st.message();
+    co_return co_await Reply(x, 400, "bad_request", st.message(), false);
+  }
+  x.event.path = std::string(path);
+  if (!query.empty()) x.event.query = shared.redactor->RedactQuery(query);
+
+  std::optional<RouteMatch> match = shared.routes->Match(parser.method(), path);
+  int upstream_index = -1;
+  std::string upstream_path(path);
+  const RouteConfig* route = nullptr;
+  if (match) {
+    route = &cfg.routes[match->route_index];
+    upstream_index = static_cast<int>(match->upstream_index);
+    x.event.route = std::string(match->route_template);
+    x.event.resources = std::move(match->resources);
+    x.event.sensitive = match->sensitive;
+    if (!match->upstream_path.empty()) upstream_path = std::string(match->upstream_path);
+  } else if (shared.default_upstream >= 0) {
+    upstream_index = shared.default_upstream;
+  }
+
+  // --- 4. Identity: no identity, no access (DESIGN §4).
+  HeaderView hv;
+  hv.reserve(parser.fields().size());
+  for (const auto& f : parser.fields()) hv.emplace_back(f.first, f.second);
+  AuthOutcome auth = shared.auth->Authenticate(hv, x.event.time_ns);
+  x.event.subject = auth.identity.subject;
+  x.event.auth_method = auth.identity.auth_method;
+  x.event.credential_id = auth.identity.credential_id;
+  x.event.issuer = auth.identity.issuer;
+  x.event.scopes = auth.identity.scopes;
+  x.event.tenant = auth.identity.tenant;
+  if (!auth.allowed) {
+    x.event.decision = "deny";
+    x.event.deny_reason = auth.deny_reason;
+    std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
+    if (auth.deny_reason != "missing_credentials") challenge += ", error=\"invalid_token\"";
+    challenge += "\r\n";
+    co_return co_await Reply(x, 401, auth.deny_reason,
+                             auth.detail.empty() ? "authentication required" : auth.detail,
+                             keep_after_local_reply, challenge);
+  }
+  if (upstream_index < 0) {
+    x.event.decision = "deny";
+    x.event.deny_reason = "no_route";
+    co_return co_await Reply(x, 404, "no_route", "no route matches this method and path",
+                             keep_after_local_reply);
+  }
+  if (route != nullptr && !route->scopes.empty()) {
+    for (const auto& need : route->scopes) {
+      bool has = false;
+      for (const auto& s : auth.identity.scopes) has = has || s == need;
+      if (!has) {
+        x.event.decision = "deny";
+        x.event.deny_reason = "insufficient_scope";
+        co_return co_await Reply(x, 403, "insufficient_scope", "missing scope '" + need + "'",
+                                 keep_after_local_reply,
+                                 "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n");
+      }
+    }
+  }
+  x.event.decision = "allow";
+  x.upstream_index = static_cast<size_t>(upstream_index);
+  x.event.upstream = cfg.upstreams[x.upstream_index].name;
+
+  // --- 5. Build the upstream request head.
+  std::string head;
+  head.reserve(head_len + 256);
+  head.append(parser.method()).append(" ").append(upstream_path);
+  if (!query.empty()) head.append("?").append(query);
+  head.append(" HTTP/1.1\r\n");
+  std::string_view connection = parser.Find("connection");
+  bool expect_continue = false;
+  for (const auto& [name, value] : parser.fields()) {
+    if (IsHopByHop(name) || NamedInConnection(connection, name)) continue;
+    if (IEquals(name, "expect")) {
+      expect_continue = IEquals(value, "100-continue");
+      continue;
+    }
+    if (IEquals(name, gw.request_id_header) || IEquals(name, "traceparent") ||
+        IEquals(name, "tracestate") || IEquals(name, "x-forwarded-for") ||
+        IEquals(name, "x-forwarded-proto") || IEquals(name, "x-forwarded-host")) {
+      continue;
+    }
+    bool reserved = false;
+    for (const auto& r : shared.reserved_headers) reserved = reserved || IEquals(name, r);
+    if (reserved || (name.size() >= 11 && IEquals(name.substr(0, 11), "x-apitrail-"))) continue;
+    if (auth.identity.auth_method == "api_key") {
+      // API keys stay at the gateway: the upstream gets the verified identity instead.
+      bool key_header = false;
+      for (const auto& h : shared.api_key_headers) key_header = key_header || IEquals(name, h);
+      if (key_header) continue;
+      if (IEquals(name, "authorization")) continue;
+    }
+    AppendHeader(head, name, value);
+  }
+  AppendHeader(head, gw.request_id_header, x.request_id);
+  AppendHeader(head, "traceparent", FormatTraceparent(x.event.trace_id, x.event.span_id, trace_flags));
+  if (!x.event.tracestate.empty()) AppendHeader(head, "tracestate", x.event.tracestate);
+  if (gw.add_forwarded_headers) {
+    std::string_view xff = parser.Find("x-forwarded-for");
+    bool peer_trusted = false;
+    for (const auto& c : gw.trusted_proxies) peer_trusted = peer_trusted || CidrContains(c, peer_ip_);
+    if (peer_trusted && !xff.empty()) {
+      AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + peer_ip_);
+      std::string_view proto = parser.Find("x-forwarded-proto");
+      AppendHeader(head, "X-Forwarded-Proto", proto.empty() ? "http" : proto);
+    } else {
+      AppendHeader(head, "X-Forwarded-For", peer_ip_);
+      AppendHeader(head, "X-Forwarded-Proto", "http");
+    }
+    if (!x.event.host.empty()) AppendHeader(head, "X-Forwarded-Host", x.event.host);
+  }
+  const auto& ih = cfg.auth.identity_headers;
+  if (!ih.subject.empty()) AppendHeader(head, ih.subject, auth.identity.subject);
+  if (!ih.auth_method.empty()) AppendHeader(head, ih.auth_method, auth.identity.auth_method);
+  if (!ih.scopes.empty() && !auth.identity.scopes.empty()) {
+    std::string joined;
+    for (const auto& s : auth.identity.scopes) joined.append(joined.empty() ? "" : " ").append(s);
+    AppendHeader(head, ih.scopes, joined);
+  }
+  if (parser.chunked()) {
+    AppendHeader(head, "Transfer-Encoding", "chunked");
+    parser.set_rechunk(true);
+  } else if (auto cl = parser.content_length()) {
+    AppendHeader(head, "Content-Length", std::to_string(*cl));
+  }
+  head.append("\r\n");
+  client_buf_.consume(head_len);  // the parser's views are not used past this point
+
+  if (expect_continue && has_body) {
+    if (!co_await WriteClient("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+  }
+
+  // --- 6. Forward, stream, record, answer.
+  bool ok = co_await [&]() -> awaitable<bool> {
+    // Body bytes already read with the head.
+    parser.eager(true);
+    boost::system::error_code ec;
+    auto feed = [&]() -> bool {
+      while (!parser.is_done() && client_buf_.size() > 0) {
+        size_t used = parser.put(client_buf_.data(), ec);
+        if (ec == http::error::need_more) { ec = {}; break; }
+        if (ec) return false;
+        client_buf_.consume(used);
+        if (used == 0) break;
+      }
+      return true;
+    };
+    if (!feed()) co_return false;
+
+    // Upstream connection: pooled, else connect.
+    size_t ui = static_cast<size_t>(upstream_index);
+    bool reused = worker_.pool().TakeIdle(ui, &upstream_);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!reused) {
+        SetPhase(Phase::kConnect, gw.upstream_connect_timeout_ms);
+        upstream_ = tcp::socket(worker_.io());
+        auto [cec] = co_await upstream_.async_connect(shared.upstream_endpoints[ui], kTuple);
+        if (cec) co_return false;
+        boost::system::error_code ignore;
+        upstream_.set_option(tcp::no_delay(true), ignore);
+      }
+      SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body_out)};
+      auto [wec, wn] = co_await asio::async_write(upstream_, bufs, kTuple);
+      if (!wec) break;
+      // A pooled connection the upstream closed meanwhile: retry once on a fresh one.
+      if (!reused || timed_out_) co_return false;
+      reused = false;
+    }
+    x.event.bytes_in = parser.body_bytes();
+    body_out.clear();
+    // Stream the rest of the request body.
+    while (!parser.is_done()) {
+      SetPhase(Phase::kBody, gw.body_timeout_ms);
+      auto [rec, rn] = co_await client_.async_read_some(client_buf_.prepare(kReadChunk), kTuple);
+      if (rec) co_return false;
+      client_buf_.commit(rn);
+      m.Inc(m.bytes_in, rn);
+      if (!feed()) co_return false;
+      if (!body_out.empty()) {
+        SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
+        auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(body_out), kTuple);
+        if (wec) co_return false;
+        body_out.clear();
+      }
+    }
+    if (parser.chunked()) {
+      SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
+      auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer("0\r\n\r\n", 5), kTuple);
+      if (wec) co_return false;
+    }
+    x.event.bytes_in = parser.body_bytes();
+    co_return true;
+  }();
+  if (!ok) {
+    boost::system::error_code ignore;
+    upstream_.close(ignore);
+    if (phase_ == Phase::kBody || phase_ == Phase::kClientWrite ||
+        (phase_ != Phase::kConnect && phase_ != Phase::kUpstreamIo && parser.is_header_done() &&
+         !parser.is_done())) {
+      // The client's body was bad, too large or too slow.
+      m.Inc(m.bad_requests);
+      x.event.decision = "deny";
+      bool too_large = parser.body_bytes() >= gw.max_body_bytes;
+      x.event.deny_reason = timed_out_ ? "request_timeout" : too_large ? "body_too_large" : "bad_request";
+      int status = timed_out_ ? 408 : too_large ? 413 : 400;
+      co_return co_await Reply(x, status, x.event.deny_reason, "request body rejected", false);
+    }
+    bool timeout = timed_out_;
+    m.Inc(timeout ? m.upstream_timeouts : m.upstream_errors);
+    x.event.deny_reason = "upstream_unavailable";
+    co_return co_await Reply(x, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
+                             timeout ? "the upstream did not answer in time"
+                                     : "the upstream refused or dropped the connection",
+                             false);
+  }
+  co_return co_await Forward(x);
+}
+
+// Reads the upstream response, streams it to the client holding back its final bytes,
+// records the event and releases the rest once the event is durable.
+awaitable<bool> ProxySession::Forward(Exchange& x) {
+  const GatewayShared& shared = worker_.shared();
+  const Config& cfg = *shared.config;
+  const GatewayConfig& gw = cfg.gateway;
+  auto& m = worker_.mutable_metrics();
+  std::string out;  // client-bound bytes not yet written
+  bool head_sent = false;
+  bool upstream_reusable = false;
+  bool client_keep = x.keep_alive;
+  bool chunk_to_client = false;
+  int status = 0;
+
+  bool ok = co_await [&]() -> awaitable<bool> {
+    for (;;) {  // loops only over 1xx interim responses, which are dropped
+      std::string body;
+      HeadParser<false> rp(kMaxResponseHeaders, &body);
+      rp.header_limit(kMaxResponseHeaderBytes);
+      rp.body_limit(boost::none);
+      if (x.event.method == "HEAD") rp.skip(true);
+      boost::system::error_code ec;
+      SetPhase(Phase::kResponse, gw.upstream_response_timeout_ms);
+      // Head. Beast parses a head only once it is whole, and then reports its length.
+      size_t head_bytes = 0;
+      for (;;) {
+        if (upstream_buf_.size() > 0) {
+          size_t used = rp.put(upstream_buf_.data(), ec);
+          if (ec == http::error::need_more) ec = {};
+          else if (ec) co_return false;
+          if (rp.is_header_done()) {
+            head_bytes = used;
+            break;
+          }
+        }
+        auto [rec, rn] = co_await upstream_.async_read_some(upstream_buf_.prepare(kReadChunk), kTuple);
+        if (rec) co_return false;
+        upstream_buf_.commit(rn);
+      }
+      status = rp.status();
+      // Build the client head from the parsed fields before the buffer moves.
+      bool no_body = x.event.method == "HEAD" || StatusHasNoBody(status);
+      std::string head;
+      head.reserve(512);
+      head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(rp.reason()).append("\r\n");
+      std::string_view connection = rp.Find("connection");
+      for (const auto& [name, value] : rp.fields()) {
+        if (IsHopByHop(name) || NamedInConnection(connection, name)) {
+          if (no_body && IEquals(name, "content-length")) AppendHeader(head, name, value);
+          continue;
+        }
+        if (IEquals(name, gw.request_id_header)) continue;
+        AppendHeader(head, name, value);
+      }
+      AppendHeader(head, gw.request_id_header, x.request_id);
+      if (!no_body) {
+        if (auto cl = rp.content_length()) {
+          AppendHeader(head, "Content-Length", std::to_string(*cl));
+        } else if (!x.client_http10) {
+          AppendHeader(head, "Transfer-Encoding", "chunked");
+          chunk_to_client = true;
+          rp.set_rechunk(true);
+        } else {
+          client_keep = false;  // close-delimited for an HTTP/1.0 client
+        }
+      }
+      if (status >= 100 && status < 200) {
+        upstream_buf_.consume(head_bytes);
+        if (status == 101) co_return false;  // we never forward Upgrade
+        continue;
+      }
+      if (!client_keep && !x.client_http10) AppendHeader(head, "Connection", "close");
+      if (x.client_http10 && client_keep) AppendHeader(head, "Connection", "keep-alive");
+      head.append("\r\n");
+      upstream_buf_.consume(head_bytes);
+      out = std::move(head);
+
+      // Body.
+      rp.eager(true);
+      while (!rp.is_done()) {
+        while (upstream_buf_.size() > 0 && !rp.is_done()) {
+          size_t used = rp.put(upstream_buf_.data(), ec);
+          if (ec == http::error::need_more) { ec = {}; break; }
+          if (ec) co_return false;
+          upstream_buf_.consume(used);
+          if (used == 0) break;
+        }
+        out.append(body);
+        body.clear();
+        if (rp.is_done()) break;
+        if (out.size() > kHoldLimit) {
+          if (!co_await WriteClient(out)) co_return false;
+          head_sent = true;
+          out.clear();
+        }
+        SetPhase(Phase::kResponse, gw.upstream_response_timeout_ms);
+        auto [rec, rn] = co_await upstream_.async_read_some(upstream_buf_.prepare(kReadChunk), kTuple);
+        if (rec == asio::error::eof && rp.need_eof()) {
+          rp.put_eof(ec);
+          if (ec) co_return false;
+          out.append(body);
+          body.clear();
+          break;
+        }
+        if (rec) co_return false;
+        upstream_buf_.commit(rn);
+      }
+      if (chunk_to_client) out.append("0\r\n\r\n");
+      x.event.bytes_out = rp.body_bytes();
+      upstream_reusable = rp.keep_alive() && !rp.need_eof() && upstream_buf_.size() == 0;
+      co_return true;
+    }
+  }();
+
+  if (upstream_reusable) {
+    worker_.pool().GiveBack(x.upstream_index, std::move(upstream_));
+    upstream_ = tcp::socket(worker_.io());
+  } else {
+    boost::system::error_code ignore;
+    upstream_.close(ignore);
+  }
+  upstream_buf_.clear();
+
+  if (!ok) {
+    if (head_sent) {
+      // Part of the response is out; the rest cannot be trusted. Record and cut.
+      x.event.status = status;
+      x.event.message = "upstream response interrupted";
+      x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
+      m.Inc(m.upstream_errors);
+      (void)co_await Record(x.event);
+      co_return false;
+    }
+    bool timeout = timed_out_;
+    m.Inc(timeout ? m.upstream_timeouts : m.upstream_errors);
+    x.event.deny_reason = "";
+    x.event.message = timeout ? "upstream response timed out" : "upstream response malformed or dropped";
+    co_return co_await Reply(x, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
+                             timeout ? "the upstream did not answer in time"
+                                     : "the upstream response was malformed or dropped",
+                             false);
+  }
+
+  x.event.status = status;
+  x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
+  m.Inc(m.allowed);
+  m.CountStatus(status);
+  m.Inc(m.latency_us_sum, static_cast<uint64_t>(x.event.duration_us));
+  Status recorded = co_await Record(x.event);
+  if (!recorded.ok()) {
+    m.Inc(m.store_unavailable);
+    if (cfg.audit.fail_open) {
+      m.Inc(m.unrecorded_fail_open);
+    } else if (!head_sent) {
+      std::string body = JsonError("audit_unavailable", "the audit log cannot record this request");
+      std::string head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+      AppendHeader(head, gw.request_id_header, x.request_id);
+      head.append("\r\n");
+      (void)co_await WriteClient(head, body);
+      co_return false;
+    } else {
+      co_return false;  // never complete a response whose record failed
+    }
+  }
+  if (!co_await WriteClient(out)) co_return false;
+  co_return client_keep;
+}
+
+}  // namespace apitrail

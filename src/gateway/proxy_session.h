@@ -1,0 +1,65 @@
+// ProxySession: one client connection on one worker, from accept to close. Runs the
+// request pipeline for each request on the connection (limits → correlate → route →
+// authenticate → redact → forward → record) as one coroutine on the worker's thread.
+//
+// Every read and write has a deadline, enforced by the worker's sweep through
+// CheckDeadline() (no timer per operation). Bodies stream through bounded buffers. The
+// response is completed only after its audit event is as durable as audit.durability asks:
+// small responses are held whole, large ones are streamed but their final bytes are held.
+// Not thread-safe: used only on its worker's thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <cstdint>
+#include <list>
+#include <string>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace apitrail {
+
+class Worker;
+
+class ProxySession {
+ public:
+  ProxySession(Worker& worker, boost::asio::ip::tcp::socket socket);
+  ~ProxySession();
+  ProxySession(const ProxySession&) = delete;
+  ProxySession& operator=(const ProxySession&) = delete;
+
+  boost::asio::awaitable<void> Run();
+
+  // Called by the worker's sweep. Cancels the I/O the session waits on when its deadline
+  // passed (or, while draining, when it is idle between requests).
+  void CheckDeadline(int64_t now_mono_ns, bool draining);
+
+ private:
+  enum class Phase { kIdle, kHead, kBody, kConnect, kUpstreamIo, kResponse, kClientWrite, kStore };
+  struct Exchange;  // per-request state, defined in the .cc
+
+  boost::asio::awaitable<bool> HandleOne();
+  boost::asio::awaitable<bool> Forward(Exchange& x);
+  boost::asio::awaitable<bool> Reply(Exchange& x, int status, std::string_view error_code,
+                                     std::string_view message, bool keep_alive,
+                                     std::string_view extra_headers = {});
+  boost::asio::awaitable<Status> Record(AuditEvent& event);
+  boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
+  void SetPhase(Phase phase, uint32_t timeout_ms);
+  std::string ClientIp(std::string_view forwarded_for) const;
+
+  Worker& worker_;
+  boost::asio::ip::tcp::socket client_;
+  boost::asio::ip::tcp::socket upstream_;
+  boost::beast::flat_buffer client_buf_;
+  boost::beast::flat_buffer upstream_buf_;
+  std::string peer_ip_;
+  Phase phase_ = Phase::kIdle;
+  int64_t deadline_ns_ = 0;
+  bool timed_out_ = false;
+  std::list<ProxySession*>::iterator registration_;
+};
+
+}  // namespace apitrail

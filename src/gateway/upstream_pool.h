@@ -1,0 +1,50 @@
+// UpstreamPool: idle keep-alive connections to each upstream, owned by one worker and used
+// only on its thread (no locks). A connection is taken for one request/response exchange
+// and given back only when both sides left it reusable.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <vector>
+
+namespace apitrail {
+
+class UpstreamPool {
+ public:
+  UpstreamPool(size_t upstream_count, uint32_t max_idle_per_upstream)
+      : idle_(upstream_count), max_idle_(max_idle_per_upstream) {}
+
+  // An idle connection, or false if none. The connection may have been closed by the peer
+  // meanwhile; the caller retries on a fresh connection when nothing was answered.
+  bool TakeIdle(size_t upstream, boost::asio::ip::tcp::socket* out) {
+    auto& v = idle_[upstream];
+    while (!v.empty()) {
+      *out = std::move(v.back());
+      v.pop_back();
+      if (out->is_open()) return true;
+    }
+    return false;
+  }
+
+  void GiveBack(size_t upstream, boost::asio::ip::tcp::socket socket) {
+    auto& v = idle_[upstream];
+    if (v.size() >= max_idle_) return;  // closed by the destructor
+    v.push_back(std::move(socket));
+  }
+
+  void CloseAll() {
+    for (auto& v : idle_) {
+      for (auto& s : v) {
+        boost::system::error_code ec;
+        s.close(ec);
+      }
+      v.clear();
+    }
+  }
+
+ private:
+  std::vector<std::vector<boost::asio::ip::tcp::socket>> idle_;
+  uint32_t max_idle_;
+};
+
+}  // namespace apitrail

@@ -1,0 +1,73 @@
+// Worker: one thread, one io_context (concurrency hint 1), its own SO_REUSEPORT acceptor,
+// its own upstream pool and metrics (DESIGN §1). Connections accepted here are served here
+// to the end, so session code never needs a lock. A coarse sweep timer enforces every
+// session's deadline instead of a timer per operation.
+//
+// Public methods other than the constructor are called from the Gateway's control thread;
+// they post work onto the worker's io_context.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <list>
+#include <thread>
+
+#include "core/status.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/gateway_shared.h"
+#include "gateway/upstream_pool.h"
+
+namespace apitrail {
+
+class ProxySession;
+
+class Worker {
+ public:
+  Worker(int index, const GatewayShared& shared, std::atomic<uint32_t>* connections);
+  ~Worker();
+
+  // Binds the gateway address with SO_REUSEPORT (every worker binds the same address).
+  Status Listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  uint16_t local_port() const { return local_port_; }
+  void Start();
+  // Stops accepting; in-flight requests finish, idle keep-alive connections are closed.
+  void BeginDrain();
+  // Number of open client connections (approximate from another thread).
+  uint64_t active_connections() const { return metrics_.connections_active.load(); }
+  // Stops the io_context and joins the thread; open connections are dropped.
+  void Stop();
+
+  const GatewayMetrics& metrics() const { return metrics_; }
+
+  // --- used by ProxySession, on this worker's thread only ---
+  boost::asio::io_context& io() { return io_; }
+  const GatewayShared& shared() const { return shared_; }
+  GatewayMetrics& mutable_metrics() { return metrics_; }
+  UpstreamPool& pool() { return pool_; }
+  bool draining() const { return draining_; }
+  std::list<ProxySession*>::iterator Register(ProxySession* s) {
+    return sessions_.insert(sessions_.end(), s);
+  }
+  void Unregister(std::list<ProxySession*>::iterator it) { sessions_.erase(it); }
+
+ private:
+  void DoAccept();
+  void ScheduleSweep();
+
+  int index_;
+  const GatewayShared& shared_;
+  std::atomic<uint32_t>* connections_;  // process-wide count, for max_connections
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer sweep_timer_;
+  UpstreamPool pool_;
+  GatewayMetrics metrics_;
+  std::list<ProxySession*> sessions_;
+  bool draining_ = false;
+  uint16_t local_port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace apitrail

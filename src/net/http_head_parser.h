@@ -1,0 +1,159 @@
+// HeadParser: a Beast basic_parser that keeps the request/status line and the header fields
+// as views into the caller's read buffer (no per-field allocation), and hands body bytes to
+// a caller-owned sink as they are parsed, so bodies stream through a bounded buffer.
+//
+// One parser per message, used on one thread. The views stay valid while the caller keeps
+// the header bytes in its buffer unchanged (Beast parses the whole header from one
+// contiguous buffer when eager is off).
+//
+// Stricter than Beast on purpose (request smuggling, RFC 9112 §6.3): any duplicate
+// Content-Length (even equal values), a Content-Length list, Transfer-Encoding together
+// with Content-Length, more than one Transfer-Encoding field, and any transfer coding
+// other than exactly "chunked" are errors.
+#pragma once
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace apitrail {
+
+enum class HeadError { kNone = 0, kTooManyHeaders, kDuplicateContentLength, kConflictingFraming,
+                       kBadTransferEncoding };
+
+template <bool isRequest>
+class HeadParser : public boost::beast::http::basic_parser<isRequest> {
+ public:
+  using Field = std::pair<std::string_view, std::string_view>;
+
+  HeadParser(uint32_t max_headers, std::string* body_sink)
+      : max_headers_(max_headers), body_sink_(body_sink) {}
+
+  // Request line.
+  std::string_view method() const { return method_; }
+  std::string_view target() const { return target_; }
+  // Status line.
+  int status() const { return status_; }
+  std::string_view reason() const { return reason_; }
+  int version() const { return version_; }
+  const std::vector<Field>& fields() const { return fields_; }
+  HeadError head_error() const { return head_error_; }
+  // The body was sent with chunked transfer coding (body_sink_ gets re-chunked output when
+  // rechunk is set, else the raw body bytes).
+  bool is_chunked_body() const { return chunked_; }
+  void set_rechunk(bool rechunk) { rechunk_ = rechunk; }
+  uint64_t body_bytes() const { return body_bytes_; }
+
+  std::string_view Find(std::string_view name) const {
+    for (const auto& [n, v] : fields_) {
+      if (boost::beast::iequals(n, name)) return v;
+    }
+    return {};
+  }
+
+ private:
+  using error_code = boost::beast::error_code;
+  void on_request_impl(boost::beast::http::verb, boost::beast::string_view method,
+                       boost::beast::string_view target, int version, error_code&) override {
+    method_ = std::string_view(method.data(), method.size());
+    target_ = std::string_view(target.data(), target.size());
+    version_ = version;
+  }
+  void on_response_impl(int code, boost::beast::string_view reason, int version,
+                        error_code&) override {
+    status_ = code;
+    reason_ = std::string_view(reason.data(), reason.size());
+    version_ = version;
+  }
+  void on_field_impl(boost::beast::http::field f, boost::beast::string_view name,
+                     boost::beast::string_view value, error_code& ec) override {
+    if (fields_.size() >= max_headers_) {
+      head_error_ = HeadError::kTooManyHeaders;
+      ec = boost::beast::http::error::header_limit;
+      return;
+    }
+    if (f == boost::beast::http::field::content_length) {
+      if (++content_length_count_ > 1 || value.find(',') != value.npos) {
+        head_error_ = HeadError::kDuplicateContentLength;
+        ec = boost::beast::http::error::multiple_content_length;
+        return;
+      }
+    } else if (f == boost::beast::http::field::transfer_encoding) {
+      if (++transfer_encoding_count_ > 1 || !boost::beast::iequals(value, "chunked")) {
+        head_error_ = HeadError::kBadTransferEncoding;
+        ec = boost::beast::http::error::bad_transfer_encoding;
+        return;
+      }
+    }
+    if (content_length_count_ > 0 && transfer_encoding_count_ > 0) {
+      head_error_ = HeadError::kConflictingFraming;
+      ec = boost::beast::http::error::bad_transfer_encoding;
+      return;
+    }
+    fields_.emplace_back(std::string_view(name.data(), name.size()),
+                         std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(boost::beast::string_view body, error_code&) override {
+    body_bytes_ += body.size();
+    if (rechunk_) AppendChunk(body);
+    else body_sink_->append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {
+    chunked_ = true;
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                 error_code&) override {
+    chunked_ = true;
+    body_bytes_ += body.size();
+    if (rechunk_) AppendChunk(body);
+    else body_sink_->append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  void AppendChunk(boost::beast::string_view data) {
+    if (data.empty()) return;
+    char hex[20];
+    int n = std::snprintf(hex, sizeof(hex), "%zx\r\n", data.size());
+    body_sink_->append(hex, static_cast<size_t>(n));
+    body_sink_->append(data.data(), data.size());
+    body_sink_->append("\r\n", 2);
+  }
+
+  uint32_t max_headers_;
+  std::string* body_sink_;
+  std::string_view method_, target_, reason_;
+  int status_ = 0;
+  int version_ = 11;
+  std::vector<Field> fields_;
+  HeadError head_error_ = HeadError::kNone;
+  int content_length_count_ = 0;
+  int transfer_encoding_count_ = 0;
+  bool chunked_ = false;
+  bool rechunk_ = false;
+  uint64_t body_bytes_ = 0;
+};
+
+// Scans a complete header block (up to and including the blank line) for what Beast
+// tolerates but a proxy must not forward: obs-fold continuation lines and bare LF line
+// endings. Returns false if either is present.
+inline bool HeaderBlockIsStrict(std::string_view block) {
+  for (size_t i = 0; i < block.size(); ++i) {
+    if (block[i] == '\n') {
+      if (i == 0 || block[i - 1] != '\r') return false;                 // bare LF
+      if (i + 1 < block.size() && (block[i + 1] == ' ' || block[i + 1] == '\t')) return false;
+    } else if (block[i] == '\r' && (i + 1 >= block.size() || block[i + 1] != '\n')) {
+      return false;  // bare CR
+    }
+  }
+  return true;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,102 @@
+#include "query/query_params.h"
+
+#include <boost/url/parse.hpp>
+#include <charconv>
+
+#include "core/time_util.h"
+
+namespace apitrail {
+
+namespace {
+
+Result<int64_t> ParseInt(const std::string& s, const std::string& name, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < lo || v > hi) {
+    return Status::InvalidArgument(name + ": expected an integer from " + std::to_string(lo) +
+                                   " to " + std::to_string(hi) + ", got '" + s.substr(0, 32) + "'");
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string EncodeCursor(uint64_t before_seq) { return std::to_string(before_seq); }
+
+Result<uint64_t> DecodeCursor(const std::string& cursor) {
+  auto v = ParseInt(cursor, "cursor", 0, INT64_MAX);
+  if (!v.ok()) return Status::InvalidArgument("cursor: not a cursor returned by this API");
+  return static_cast<uint64_t>(*v);
+}
+
+Status SplitTarget(const std::string& target, std::string* path, QueryParams* params) {
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return Status::InvalidArgument("malformed request target");
+  *path = std::string(u->encoded_path());
+  params->clear();
+  for (auto p : u->params()) {
+    if (params->size() >= 64) return Status::InvalidArgument("too many query parameters");
+    params->emplace_back(std::string(p.key), std::string(p.value));
+  }
+  return Status::Ok();
+}
+
+Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns) {
+  EventQuery q;
+  for (const auto& [name, value] : params) {
+    if (value.size() > 1024) return Status::InvalidArgument(name + ": value too long");
+    if (name == "subject") {
+      q.subject = value;
+    } else if (name == "route") {
+      q.route = value;
+    } else if (name == "resource") {
+      auto eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("resource: expected name=value, e.g. order_id=42");
+      }
+      q.resource = {value.substr(0, eq), value.substr(eq + 1)};
+    } else if (name == "status") {
+      if (value.size() == 3 && (value[1] == 'x' || value[1] == 'X') && (value[2] == 'x' || value[2] == 'X') &&
+          value[0] >= '1' && value[0] <= '5') {
+        q.status_class = value[0] - '0';
+      } else {
+        auto v = ParseInt(value, "status", 100, 599);
+        if (!v.ok()) return Status::InvalidArgument("status: expected a code like 404 or a class like 5xx");
+        q.status = static_cast<int>(*v);
+      }
+    } else if (name == "decision") {
+      if (value != "allow" && value != "deny") return Status::InvalidArgument("decision: expected allow or deny");
+      q.decision = value;
+    } else if (name == "method") {
+      q.method = value;
+    } else if (name == "client_ip") {
+      q.client_ip = value;
+    } else if (name == "correlation_id") {
+      q.correlation_id = value;
+    } else if (name == "trace_id") {
+      q.trace_id = value;
+    } else if (name == "since" || name == "until") {
+      auto t = ParseTimeOrAgo(value, now_ns);
+      if (!t.ok()) return Status::InvalidArgument(name + ": " + t.status().message());
+      (name == "since" ? q.since_ns : q.until_ns) = *t;
+    } else if (name == "limit") {
+      auto v = ParseInt(value, "limit", 1, 1000);
+      if (!v.ok()) return v.status();
+      q.limit = static_cast<uint32_t>(*v);
+    } else if (name == "cursor") {
+      auto c = DecodeCursor(value);
+      if (!c.ok()) return c.status();
+      q.before_seq = *c;
+    } else {
+      return Status::InvalidArgument("unknown parameter '" + name.substr(0, 64) +
+                                     "' (known: subject, route, resource, status, decision, method, "
+                                     "client_ip, correlation_id, trace_id, since, until, limit, cursor)");
+    }
+  }
+  if (q.since_ns && q.until_ns && *q.since_ns > *q.until_ns) {
+    return Status::InvalidArgument("since: must not be after until");
+  }
+  return q;
+}
+
+}  // namespace apitrail

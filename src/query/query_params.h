@@ -1,0 +1,27 @@
+// Turns the filters of GET /api/v1/events (and `apitrail query` flags, which use the same
+// names) into an EventQuery. Every unknown or malformed parameter is an error naming it.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "query/event_query.h"
+
+namespace apitrail {
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// subject, route, resource (name=value), status (404 | 5xx), decision, method, client_ip,
+// correlation_id, trace_id, since, until (RFC 3339 or "24h" ago), limit (1..1000), cursor.
+Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns);
+
+// Splits an origin-form target into its path and percent-decoded query parameters.
+Status SplitTarget(const std::string& target, std::string* path, QueryParams* params);
+
+std::string EncodeCursor(uint64_t before_seq);
+Result<uint64_t> DecodeCursor(const std::string& cursor);
+
+}  // namespace apitrail

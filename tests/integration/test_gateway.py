@@ -1,0 +1,279 @@
+"""The gateway end to end: one event per allowed and per denied request with the right
+fields, propagation seen at the upstream, identity headers, redaction, upstream failures,
+strict parsing. Real binary, real upstream, 127.0.0.1 only."""
+import re
+import time
+import unittest
+
+from harness import GatewayTestCase, raw_request, HOST
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+class GatewayTest(GatewayTestCase):
+    def test_allowed_request_is_forwarded_and_recorded(self):
+        status, headers, body = self.gw.request("GET", "/v1/orders/42?expand=items", self.auth())
+        self.assertEqual(status, 200, body)
+        up = self.upstream.received()
+        self.assertEqual(len(up), 1)
+        self.assertEqual(up[0]["path"], "/v1/orders/42?expand=items")
+        events = self.gw.events()
+        self.assertEqual(len(events), 1)
+        e = events[0]
+        self.assertEqual(e["decision"], "allow")
+        self.assertEqual(e["subject"], "alice")
+        self.assertEqual(e["auth_method"], "api_key")
+        self.assertEqual(e["method"], "GET")
+        self.assertEqual(e["path"], "/v1/orders/42")
+        self.assertEqual(e["route"], "GET /v1/orders/{order_id}")
+        self.assertEqual(e["resources"], {"order_id": "42"})
+        self.assertEqual(e["query"], {"expand": "items"})
+        self.assertEqual(e["status"], 200)
+        self.assertEqual(e["client_ip"], "127.0.0.1")
+        self.assertEqual(e["upstream"], "api")
+        self.assertEqual(e["seq"], 0)
+        self.assertTrue(UUID_RE.match(e["id"]), e["id"])
+        self.assertTrue(e["time"].endswith("Z"))
+        self.assertNotIn(self.key, str(e))
+        # The event is also reachable by id.
+        status, one = self.gw.admin("/api/v1/events/" + e["id"])
+        self.assertEqual(status, 200)
+        self.assertEqual(one["correlation_id"], e["correlation_id"])
+
+    def test_missing_credentials_denied_audited_never_forwarded(self):
+        status, headers, body = self.gw.request("GET", "/v1/orders/7")
+        self.assertEqual(status, 401)
+        self.assertIn("bearer", headers["www-authenticate"].lower())
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertIn(b'"error":"missing_credentials"', body)
+        status, _, _ = self.gw.request("GET", "/v1/orders/7", {"Authorization": "Bearer atk_nonsense"})
+        self.assertEqual(status, 401)
+        self.assertEqual(self.upstream.received(), [])
+        events = self.gw.events(decision="deny")
+        self.assertEqual(len(events), 2)
+        reasons = sorted(e["deny_reason"] for e in events)
+        self.assertEqual(reasons[1], "missing_credentials")
+        self.assertIn(reasons[0], ("invalid_key_format", "unknown_key"))
+        for e in events:
+            self.assertEqual(e["status"], 401)
+            self.assertEqual(e["route"], "GET /v1/orders/{order_id}")
+
+    def test_x_api_key_header_accepted_and_not_forwarded(self):
+        status, _, _ = self.gw.request("GET", "/v1/orders/1", {"X-API-Key": self.key})
+        self.assertEqual(status, 200)
+        up = self.upstream.received()[0]
+        self.assertNotIn("x-api-key", up["headers"])
+        self.assertNotIn("authorization", up["headers"])
+
+    def test_identity_headers_stripped_and_injected(self):
+        headers = dict(self.auth())
+        headers["X-Apitrail-Subject"] = "mallory"
+        headers["X-Apitrail-Auth-Method"] = "forged"
+        status, _, _ = self.gw.request("GET", "/v1/echo", headers)
+        self.assertEqual(status, 200)
+        up = self.upstream.received()[0]
+        values = [v for k, v in up["header_list"] if k.lower() == "x-apitrail-subject"]
+        self.assertEqual(values, ["alice"])
+        self.assertEqual(up["headers"]["x-apitrail-auth-method"], "api_key")
+        self.assertEqual(up["headers"]["x-apitrail-scopes"], "orders:read")
+
+    def test_correlation_and_trace_propagation(self):
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        headers = dict(self.auth(), **{"X-Request-ID": "req-123.abc", "traceparent": tp, "tracestate": "vendor=1"})
+        status, resp_headers, _ = self.gw.request("GET", "/v1/echo", headers)
+        self.assertEqual(status, 200)
+        self.assertEqual(resp_headers["x-request-id"], "req-123.abc")
+        up = self.upstream.received()[0]["headers"]
+        self.assertEqual(up["x-request-id"], "req-123.abc")
+        parts = up["traceparent"].split("-")
+        self.assertEqual(parts[1], "4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertNotEqual(parts[2], "00f067aa0ba902b7")  # a new span for the upstream hop
+        self.assertEqual(up["tracestate"], "vendor=1")
+        e = self.gw.events(correlation_id="req-123.abc")[0]
+        self.assertEqual(e["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertEqual(e["parent_span_id"], "00f067aa0ba902b7")
+        self.assertEqual(e["span_id"], parts[2])
+        self.assertEqual(self.gw.events(trace_id=e["trace_id"])[0]["id"], e["id"])
+
+    def test_malformed_request_id_replaced_and_recorded(self):
+        headers = dict(self.auth(), **{"X-Request-ID": "bad id with spaces", "traceparent": "garbage"})
+        status, resp_headers, _ = self.gw.request("GET", "/v1/echo", headers)
+        self.assertEqual(status, 200)
+        rid = resp_headers["x-request-id"]
+        self.assertTrue(UUID_RE.match(rid), rid)
+        up = self.upstream.received()[0]["headers"]
+        self.assertEqual(up["x-request-id"], rid)
+        self.assertRegex(up["traceparent"], r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+        e = self.gw.events()[0]
+        self.assertEqual(e["correlation_id"], rid)
+        self.assertEqual(e["invalid_request_id"], "bad id with spaces")
+        self.assertNotIn("parent_span_id", e)
+
+    def test_query_secrets_redacted(self):
+        status, _, _ = self.gw.request("GET", "/v1/echo?password=hunter2&access_token=abc&page=2", self.auth())
+        self.assertEqual(status, 200)
+        e = self.gw.events()[0]
+        self.assertEqual(e["query"], {"password": "[REDACTED]", "access_token": "[REDACTED]", "page": "2"})
+        self.assertNotIn("hunter2", str(e))
+        # The upstream still gets the request as sent.
+        self.assertIn("password=hunter2", self.upstream.received()[0]["path"])
+
+    def test_hop_by_hop_removed_and_forwarded_headers_set(self):
+        headers = dict(self.auth(), **{"Connection": "keep-alive, X-Secret-Hop", "X-Secret-Hop": "1",
+                                       "Keep-Alive": "timeout=5", "X-Forwarded-For": "6.6.6.6"})
+        status, _, _ = self.gw.request("GET", "/v1/echo", headers)
+        self.assertEqual(status, 200)
+        up = self.upstream.received()[0]["headers"]
+        self.assertNotIn("x-secret-hop", up)
+        self.assertNotIn("keep-alive", up)
+        # 127.0.0.1 is not a trusted proxy here: the client's X-Forwarded-For is replaced.
+        self.assertEqual(up["x-forwarded-for"], "127.0.0.1")
+        self.assertEqual(up["x-forwarded-proto"], "http")
+        self.assertEqual(self.gw.events()[0]["client_ip"], "127.0.0.1")
+
+    def test_unmatched_route_rejected_404_audited(self):
+        status, _, body = self.gw.request("GET", "/v1/unknown", self.auth())
+        self.assertEqual(status, 404)
+        self.assertIn(b"no_route", body)
+        self.assertEqual(self.upstream.received(), [])
+        e = self.gw.events()[0]
+        self.assertEqual((e["decision"], e["deny_reason"], e["status"]), ("deny", "no_route", 404))
+
+    def test_prefix_route_strips_prefix(self):
+        status, _, _ = self.gw.request("GET", "/internal/health/deep?x=1", self.auth())
+        self.assertEqual(status, 200)
+        self.assertEqual(self.upstream.received()[0]["path"], "/health/deep?x=1")
+        self.assertEqual(self.gw.events()[0]["route"], "* /internal/**")
+
+    def test_post_body_streamed_and_counted(self):
+        body = b"a" * 200000
+        status, _, resp = self.gw.request("POST", "/v1/orders", dict(self.auth(), **{"Content-Type": "text/plain"}), body)
+        self.assertEqual(status, 200, resp)
+        self.assertEqual(self.upstream.received()[0]["body"], body)
+        self.assertEqual(self.gw.events()[0]["bytes_in"], len(body))
+
+    def test_chunked_request_and_large_response(self):
+        raw = (b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.key.encode() +
+               b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        out = raw_request(self.gw.gateway_port, raw)
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        self.assertEqual(self.upstream.received()[0]["body"], b"hello world")
+        status, headers, body = self.gw.request("GET", "/big", self.auth())
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), 300000)
+        self.assertEqual(self.gw.events(route="GET /big")[0]["bytes_out"], 300000)
+
+    def test_body_over_limit_413(self):
+        status, _, _ = self.gw.request("POST", "/v1/orders", self.auth(), b"z" * (1048576 + 10))
+        self.assertEqual(status, 413)
+        e = self.gw.events()[0]
+        self.assertEqual(e["status"], 413)
+
+    def test_cl_te_smuggling_refused_and_audited(self):
+        raw = (b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.key.encode() +
+               b"\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG")
+        out = raw_request(self.gw.gateway_port, raw)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:200])
+        self.assertEqual(self.upstream.received(), [])
+        e = self.gw.events()[0]
+        self.assertEqual((e["decision"], e["deny_reason"], e["status"]), ("deny", "bad_request", 400))
+
+    def test_other_malformed_heads_refused(self):
+        cases = [
+            b"GET /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab",
+            b"GET /v1/echo HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n",
+            b"GET /v1/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            b"GET /v1/../admin HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GARBAGE\r\n\r\n",
+            b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        ]
+        for raw in cases:
+            out = raw_request(self.gw.gateway_port, raw.replace(b"Host: x\r\n", b"Host: x\r\nAuthorization: Bearer " + self.key.encode() + b"\r\n"))
+            self.assertTrue(out.startswith(b"HTTP/1.1 400"), (raw, out[:200]))
+        self.assertEqual(self.upstream.received(), [])
+        self.assertEqual(len(self.gw.events(status="400")), len(cases))
+
+    def test_upstream_down_502_audited(self):
+        self.upstream.stop()
+        status, _, body = self.gw.request("GET", "/v1/orders/9", self.auth())
+        self.assertEqual(status, 502)
+        self.assertIn(b"upstream_unavailable", body)
+        e = self.gw.events()[0]
+        self.assertEqual(e["status"], 502)
+        self.assertEqual(e["subject"], "alice")
+
+    def test_upstream_slow_504_audited(self):
+        status, _, body = self.gw.request("GET", "/slow?s=3", self.auth())
+        self.assertEqual(status, 504)
+        self.assertEqual(self.gw.events()[0]["status"], 504)
+
+    def test_keep_alive_many_requests_one_connection(self):
+        import http.client
+        conn = http.client.HTTPConnection(HOST, self.gw.gateway_port, timeout=5)
+        for i in range(20):
+            conn.request("GET", f"/v1/orders/{i}", headers=self.auth())
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        conn.close()
+        self.assertEqual(len(self.gw.events(limit=100)), 20)
+
+    def test_admin_api_requires_token_and_validates_filters(self):
+        status, body = self.gw.admin("/api/v1/events", token=None)
+        self.assertEqual(status, 401)
+        status, body = self.gw.admin("/api/v1/events", token="wrong-token-wrong-token")
+        self.assertEqual(status, 401)
+        status, body = self.gw.admin("/api/v1/events?limit=5000")
+        self.assertEqual(status, 400)
+        self.assertIn("limit", body["message"])
+        status, body = self.gw.admin("/api/v1/events?colour=red")
+        self.assertEqual(status, 400)
+        status, body = self.gw.admin("/api/v1/events/does-not-exist")
+        self.assertEqual(status, 404)
+
+    def test_query_filters_and_cursor(self):
+        other = self.gw.create_key("bob")
+        for i in range(5):
+            self.gw.request("GET", f"/v1/orders/{i}", self.auth())
+        self.gw.request("GET", "/v1/orders/77", self.auth(other))
+        self.gw.request("GET", "/v1/nothing", self.auth(other))
+        alice = self.gw.events(subject="alice")
+        self.assertEqual(len(alice), 5)
+        self.assertEqual([e["resources"]["order_id"] for e in alice], ["4", "3", "2", "1", "0"])
+        self.assertEqual(len(self.gw.events(resource="order_id=77")), 1)
+        self.assertEqual(len(self.gw.events(status="4xx")), 1)
+        self.assertEqual(len(self.gw.events(subject="bob", decision="allow")), 1)
+        status, page = self.gw.admin("/api/v1/events?subject=alice&limit=2")
+        self.assertEqual(len(page["events"]), 2)
+        status, page2 = self.gw.admin("/api/v1/events?subject=alice&limit=2&cursor=" + page["next_cursor"])
+        self.assertEqual([e["resources"]["order_id"] for e in page2["events"]], ["2", "1"])
+        self.assertEqual(len(self.gw.events(since="1h")), 7)
+        self.assertEqual(len(self.gw.events(until="2000-01-01T00:00:00Z")), 0)
+
+    def test_sighup_free_key_revocation_within_a_second(self):
+        self.assertEqual(self.gw.request("GET", "/v1/orders/1", self.auth())[0], 200)
+        key_id = self.key.split("_")[1]
+        self.gw.cli("keys", "revoke", "--data", self.gw.data, key_id)
+        deadline = time.time() + 3
+        status = 200
+        while time.time() < deadline and status == 200:
+            time.sleep(0.2)
+            status = self.gw.request("GET", "/v1/orders/1", self.auth())[0]
+        self.assertEqual(status, 401)
+        self.assertEqual(self.gw.events(decision="deny")[0]["deny_reason"], "revoked_key")
+
+    def test_metrics_and_health(self):
+        self.gw.request("GET", "/v1/orders/1", self.auth())
+        self.gw.request("GET", "/v1/orders/1")
+        status, _, body = self.gw.request("GET", "/metrics", {"Authorization": "Bearer test-admin-token-0123456789abcdef"}, port=self.gw.admin_port)
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertRegex(text, r"apitrail_requests_total 2\b")
+        self.assertRegex(text, r"apitrail_requests_denied_total 1\b")
+        self.assertRegex(text, r"apitrail_store_records 2\b")
+        status, _, body = self.gw.request("GET", "/healthz", port=self.gw.admin_port)
+        self.assertEqual(status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
