@@ -1,0 +1,80 @@
+#include "gateway/path_check.h"
+
+#include <gtest/gtest.h>
+
+namespace apitrail {
+namespace {
+
+bool Accepts(std::string_view target) {
+  std::string_view path, query;
+  return CheckRequestTarget(target, &path, &query).ok();
+}
+
+TEST(PathCheckTest, SplitsPathAndQuery) {
+  std::string_view path, query;
+  ASSERT_TRUE(CheckRequestTarget("/v1/orders/42?expand=items&x=%2F", &path, &query).ok());
+  EXPECT_EQ(path, "/v1/orders/42");
+  EXPECT_EQ(query, "expand=items&x=%2F");  // the query may encode anything
+  ASSERT_TRUE(CheckRequestTarget("/", &path, &query).ok());
+  EXPECT_EQ(path, "/");
+  EXPECT_EQ(query, "");
+  ASSERT_TRUE(CheckRequestTarget("/a?", &path, &query).ok());
+  EXPECT_EQ(path, "/a");
+  EXPECT_EQ(query, "");
+}
+
+TEST(PathCheckTest, AcceptsNormalPaths) {
+  for (const char* t : {"/", "/v1/users/42", "/v1/users/42/", "/a/b.c/...", "/a/.well-known",
+                        "/files/r%C3%A9sum%C3%A9.pdf", "/a/%2e%2e%2e", "/a/..b", "/a/b..",
+                        "/v1/users:search", "/a/%20b", "/~user/@me", "/q?a=b?c"}) {
+    EXPECT_TRUE(Accepts(t)) << t;
+  }
+}
+
+TEST(PathCheckTest, RejectsTraversal) {
+  for (const char* t : {"/..", "/../etc/passwd", "/a/../b", "/a/./b", "/a/.", "/a/..",
+                        "/a/..?x=1", "/a/%2e%2e/b", "/a/%2E%2E/b", "/a/.%2e/b", "/a/%2e./b",
+                        "/a/%2e", "/a/%2E/b", "/."}) {
+    EXPECT_FALSE(Accepts(t)) << t;
+  }
+}
+
+TEST(PathCheckTest, RejectsEncodedSeparatorsAndNul) {
+  for (const char* t : {"/a%2fb", "/a%2Fb", "/a%5cb", "/a%5Cb", "/a\\b", "/a%00b",
+                        "/admin;x=1/export", "/a//b", "//a"}) {
+    EXPECT_FALSE(Accepts(t)) << t;
+  }
+}
+
+TEST(PathCheckTest, RejectsMalformedEscapesAndCharacters) {
+  for (const char* t : {"/a%", "/a%4", "/a%zz", "/a%g0", "/a b", "/a\tb", "/a#frag",
+                        "/a?b#c", "/a?b c", "/a\x7f", "/caf\xc3\xa9", "", "a/b", "*",
+                        "http://example.com/a"}) {
+    EXPECT_FALSE(Accepts(t)) << t;
+  }
+  EXPECT_FALSE(Accepts(std::string_view("/a\0b", 4)));
+}
+
+TEST(PathCheckTest, RejectsOverlongTargets) {
+  std::string t = "/" + std::string(kMaxRequestTargetBytes - 1, 'a');
+  EXPECT_TRUE(Accepts(t));
+  t.push_back('a');
+  EXPECT_FALSE(Accepts(t));
+}
+
+TEST(PathCheckTest, LeavesOutputsUntouchedOnFailure) {
+  std::string_view path = "keep", query = "keep";
+  EXPECT_FALSE(CheckRequestTarget("/a/../b", &path, &query).ok());
+  EXPECT_EQ(path, "keep");
+  EXPECT_EQ(query, "keep");
+}
+
+TEST(PercentDecodeTest, Decodes) {
+  EXPECT_EQ(PercentDecode("a%20b+c", false), "a b+c");
+  EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
+  EXPECT_EQ(PercentDecode("%zz%4%", true), "%zz%4%");
+  EXPECT_EQ(PercentDecode("%C3%A9", false), "\xc3\xa9");
+}
+
+}  // namespace
+}  // namespace apitrail

@@ -1,0 +1,96 @@
+#include "gateway/redaction.h"
+
+#include <gtest/gtest.h>
+
+namespace apitrail {
+namespace {
+
+constexpr char kRedacted[] = "[REDACTED]";
+
+TEST(RedactorTest, BuiltInNames) {
+  Redactor r(RedactionConfig{});
+  for (const char* n :
+       {"password", "passwd", "pwd", "secret", "client_secret", "token", "access_token",
+        "refresh_token", "id_token", "api_key", "apikey", "key", "auth", "authorization",
+        "session", "sessionid", "cookie", "signature", "sig", "private_key", "credential",
+        "credentials", "otp", "pin", "ssn", "card_number", "cvv", "jwt", "sid"}) {
+    EXPECT_TRUE(r.IsSecretName(n)) << n;
+  }
+}
+
+TEST(RedactorTest, CaseSeparatorsAndContainment) {
+  Redactor r(RedactionConfig{});
+  for (const char* n : {"PASSWORD", "X-Api-Key", "x_api_key", "accessToken", "AccessToken",
+                        "apiKey", "APIKey", "clientSecret", "user[password]", "csrftoken",
+                        "userPassword", "passWord", "new-pin", "pinCode", "X-Amz-Signature",
+                        "oauth.token", "sessionId", "auth_code", "cardNumber", "db.key"}) {
+    EXPECT_TRUE(r.IsSecretName(n)) << n;
+  }
+}
+
+TEST(RedactorTest, ShortWordsDoNotMatchInsideOtherWords) {
+  Redactor r(RedactionConfig{});
+  for (const char* n : {"monkey", "author", "spin", "design", "keyboard_layout", "page",
+                        "limit", "expand", "q", "user_id", "order_id", "hotpot", "compass",
+                        "sort", "country_code", "state"}) {
+    EXPECT_FALSE(r.IsSecretName(n)) << n;
+  }
+}
+
+TEST(RedactorTest, Extras) {
+  RedactionConfig cfg;
+  cfg.extra = {"Ticket", "x-signing-nonce", "--"};
+  Redactor r(cfg);
+  EXPECT_TRUE(r.IsSecretName("ticket"));
+  EXPECT_TRUE(r.IsSecretName("TICKET"));
+  EXPECT_TRUE(r.IsSecretName("support_ticket"));
+  EXPECT_TRUE(r.IsSecretName("X-Signing-Nonce"));
+  EXPECT_TRUE(r.IsSecretName("x_signing_nonce"));
+  EXPECT_FALSE(r.IsSecretName("tickets_count"));  // "tickets" is another word
+  EXPECT_FALSE(r.IsSecretName("ticketing"));  // extras match whole words
+  EXPECT_FALSE(Redactor(RedactionConfig{}).IsSecretName("ticket"));
+}
+
+TEST(RedactorTest, RedactQueryParsesDecodesAndRedacts) {
+  Redactor r(RedactionConfig{});
+  KeyValues kv = r.RedactQuery("a=1&b=x+y%21&&flag&token=abc&Pass%77ord=p&empty=&c=%zz");
+  EXPECT_EQ(kv, (KeyValues{{"a", "1"},
+                           {"b", "x y!"},
+                           {"flag", ""},
+                           {"token", kRedacted},
+                           {"Password", kRedacted},
+                           {"empty", ""},
+                           {"c", "%zz"}}));
+  EXPECT_TRUE(r.RedactQuery("").empty());
+  EXPECT_EQ(r.RedactQuery("a=b=c"), (KeyValues{{"a", "b=c"}}));
+}
+
+TEST(RedactorTest, CapsParamCount) {
+  Redactor r(RedactionConfig{});
+  std::string q;
+  for (int i = 0; i < 70; ++i) q += "p" + std::to_string(i) + "=v&";
+  KeyValues kv = r.RedactQuery(q);
+  ASSERT_EQ(kv.size(), Redactor::kMaxParams + 1);
+  EXPECT_EQ(kv[63].first, "p63");
+  EXPECT_EQ(kv.back().first, std::string(Redactor::kTruncated));
+  EXPECT_EQ(kv.back().second, "6 more");
+}
+
+TEST(RedactorTest, CapsNameAndValueLength) {
+  Redactor r(RedactionConfig{});
+  std::string name(200, 'n');
+  std::string value(2000, 'v');
+  KeyValues kv = r.RedactQuery(name + "=" + value);
+  ASSERT_EQ(kv.size(), 1u);
+  EXPECT_EQ(kv[0].first, std::string(128, 'n') + std::string(Redactor::kTruncated));
+  EXPECT_EQ(kv[0].second, std::string(1024, 'v') + std::string(Redactor::kTruncated));
+  // Never cut inside a UTF-8 sequence: 1023 'v' + "é" (2 bytes) → cut before the 'é'.
+  kv = r.RedactQuery("x=" + std::string(1023, 'v') + "%C3%A9zzz");
+  EXPECT_EQ(kv[0].second, std::string(1023, 'v') + std::string(Redactor::kTruncated));
+  // A long secret name is still recognised (checked before truncation).
+  kv = r.RedactQuery(std::string(300, 'a') + "_token=x");
+  EXPECT_EQ(kv[0].second, kRedacted);
+}
+
+}  // namespace
+}  // namespace apitrail
