@@ -1,0 +1,75 @@
+// FaultFileSystem wraps another FileSystem and breaks it on request, to prove the store's
+// durability and failure claims (STYLE §3.2.10, after leveldb's fault_injection_test):
+//   - FailNthWrite(n): the n-th Append from now fails with ENOSPC (nothing written);
+//   - SetSyncError(true): every Sync fails with EIO;
+//   - BlockSyncs()/UnblockSyncs(): Sync waits, to hold the writer mid-batch;
+//   - Crash(keep): every file loses what was appended since its last successful Sync,
+//     except the first `keep` unsynced bytes (a torn write); handles opened before the
+//     crash fail from then on, as if their process had died.
+// Thread-safe. `base` must outlive it.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "store/fs/file_system.h"
+
+namespace apitrail::testing {
+
+class FaultFileSystem final : public FileSystem {
+ public:
+  explicit FaultFileSystem(FileSystem* base) : base_(base) {}
+
+  void FailNthWrite(int n);
+  void SetSyncError(bool fail);
+  void BlockSyncs();
+  void UnblockSyncs();
+  Status Crash(uint64_t keep_unsynced_bytes = 0);
+  int syncs() const;
+
+  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override;
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override {
+    return base_->OpenForRead(path);
+  }
+  Status Truncate(const std::string& path, uint64_t size) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
+  Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
+  Status Remove(const std::string& path) override;
+  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  bool Exists(const std::string& path) override { return base_->Exists(path); }
+
+ private:
+  class File;
+  friend class File;
+  struct Tracked {
+    uint64_t size = 0;
+    uint64_t synced = 0;
+  };
+
+  // Called by File; return the injected error, if any.
+  Status BeforeWrite(uint64_t generation);
+  Status BeforeSync(uint64_t generation);
+  void Wrote(const std::string& path, uint64_t n);
+  void Synced(const std::string& path);
+
+  FileSystem* base_;
+  // File operations hold it shared from the fault check to the bookkeeping, Crash holds it
+  // exclusively: an operation happens wholly before or wholly after a crash.
+  std::shared_mutex op_mu_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Tracked> files_;
+  int writes_until_failure_ = 0;  // 0: no failure armed
+  bool sync_error_ = false;
+  bool syncs_blocked_ = false;
+  int syncs_ = 0;
+  uint64_t generation_ = 0;  // bumped by Crash()
+};
+
+}  // namespace apitrail::testing

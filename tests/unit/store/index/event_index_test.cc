@@ -1,0 +1,63 @@
+// EventIndex planning: posting lists, block skipping by time, cursors.
+#include "store/index/event_index.h"
+
+#include <gtest/gtest.h>
+
+#include "testutil/event_builder.h"
+
+namespace apitrail {
+namespace {
+
+using apitrail::testing::MakeEvent;
+
+class EventIndexTest : public ::testing::Test {
+ protected:
+  void Fill(uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i) index_.Add(i, IndexKeys::FromEvent(MakeEvent(i)), {0, 1, i});
+  }
+  EventIndex index_;
+};
+
+TEST_F(EventIndexTest, SubjectNewestFirstWithCursor) {
+  Fill(30);
+  EventQuery q;
+  q.subject = "user-1";
+  q.limit = 4;
+  bool more = false;
+  auto seqs = index_.Select(q, &more);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{28, 25, 22, 19}));
+  EXPECT_TRUE(more);
+  q.before_seq = 19;
+  q.limit = 100;
+  seqs = index_.Select(q, &more);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{16, 13, 10, 7, 4, 1}));
+  EXPECT_FALSE(more);
+}
+
+TEST_F(EventIndexTest, UnknownValueMatchesNothing) {
+  Fill(10);
+  EventQuery q;
+  q.subject = "nobody";
+  bool more = true;
+  EXPECT_TRUE(index_.Select(q, &more).empty());
+  EXPECT_FALSE(more);
+}
+
+TEST_F(EventIndexTest, TimeRangeSkipsBlocksAndStaysExact) {
+  Fill(3 * EventIndex::kBlockSize + 10);
+  EventQuery q;
+  const int64_t t0 = MakeEvent(0).time_ns;
+  q.since_ns = t0 + 1500 * 1'000'000'000ll;
+  q.until_ns = t0 + 1503 * 1'000'000'000ll;
+  bool more = false;
+  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{1502, 1501, 1500}));
+}
+
+TEST_F(EventIndexTest, FindsIds) {
+  Fill(5);
+  EXPECT_EQ(index_.FindId(MakeEvent(3).id), 3u);
+  EXPECT_FALSE(index_.FindId("missing").has_value());
+}
+
+}  // namespace
+}  // namespace apitrail

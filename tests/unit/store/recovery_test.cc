@@ -1,0 +1,169 @@
+// Recovery at Open: torn tails are cut, damage that could hide acknowledged records is not.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "store/fs/file_system.h"
+#include "store/log/record_writer.h"
+#include "store_test_util.h"
+#include "testutil/fault_file_system.h"
+
+namespace apitrail {
+namespace {
+
+using namespace apitrail::testing;
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  StoreOptions Options(FileSystem* fs = nullptr) {
+    StoreOptions o;
+    o.data_dir = dir_.path() + "/data";
+    o.fs = fs;
+    return o;
+  }
+  std::string Seg(uint64_t first = 0) { return SegmentPath(dir_.path() + "/data", first); }
+  // Writes n events with the default options and closes the store.
+  void Populate(uint64_t n, uint64_t max_segment_bytes = 256ull << 20) {
+    StoreOptions o = Options();
+    o.max_segment_bytes = max_segment_bytes;
+    auto store = OpenOrDie(o);
+    AppendMany(*store, n);
+  }
+  Status OpenStatus() { return Store::Open(Options()).status(); }
+
+  TempDir dir_;
+  FaultFileSystem fault_{DefaultFileSystem()};
+};
+
+TEST_F(RecoveryTest, TornTailIsCutAtLastWholeRecord) {
+  for (uint64_t keep : {uint64_t{0}, uint64_t{10}, uint64_t{1} << 20}) {
+    SCOPED_TRACE("keep " + std::to_string(keep));
+    TempDir dir;
+    StoreOptions o;
+    o.data_dir = dir.path();
+    o.fs = &fault_;
+    o.durability = Durability::kBatch;  // acknowledged but unsynced records exist
+    o.batch_interval_ms = 60'000;
+    {
+      auto store = OpenOrDie(o);
+      AppendMany(*store, 10);  // flushed: durable, covered by a tree head
+      for (uint64_t i = 10; i < 15; ++i) ASSERT_TRUE(AppendSync(*store, MakeEvent(i)).ok());
+      const uint64_t frame10 = log::FrameSize(EncodeRecord(MakeEvent(10)).size());
+      ASSERT_TRUE(fault_.Crash(keep == 10 ? frame10 + 10 : keep).ok());
+    }
+    o.fs = nullptr;
+    auto store = OpenOrDie(o);
+    StoreStats s = store->Stats();
+    if (keep == 0) {
+      EXPECT_EQ(s.size, 10u);
+      EXPECT_EQ(s.recovered_truncated_bytes, 0u);
+    } else if (keep == 10) {
+      EXPECT_EQ(s.size, 11u);  // one whole unsynced record survived, the torn one is cut
+      EXPECT_EQ(s.recovered_truncated_bytes, 10u);
+    } else {
+      EXPECT_EQ(s.size, 15u);  // everything made it to disk after all
+    }
+    uint64_t seq = 0;
+    ASSERT_TRUE(AppendSync(*store, MakeEvent(99), &seq).ok());
+    EXPECT_EQ(seq, s.size);
+  }
+}
+
+TEST_F(RecoveryTest, AcknowledgedRecordsSurviveACrashAtAnyMoment) {
+  StoreOptions o = Options(&fault_);
+  std::mutex mu;
+  std::set<uint64_t> acked;
+  {
+    auto store = OpenOrDie(o);
+    for (uint64_t i = 0; i < 1000; ++i) {
+      Status st = store->Append(MakeEvent(i), [&](const Status& s, uint64_t seq) {
+        if (!s.ok()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        acked.insert(seq);
+      });
+      if (!st.ok()) break;
+      if (i == 100) {
+        // Let some acknowledgements happen, then crash while the writer is busy.
+        for (int spin = 0; spin < 2000; ++spin) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!acked.empty()) break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      if (i == 150) {
+        ASSERT_TRUE(fault_.Crash(7).ok());
+      }
+    }
+  }
+  auto store = OpenOrDie(Options());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_FALSE(acked.empty());
+  EXPECT_GE(store->Stats().size, *acked.rbegin() + 1);
+  for (uint64_t seq : acked) ASSERT_TRUE(store->GetBySeq(seq).ok()) << seq;
+}
+
+TEST_F(RecoveryTest, MidLogCorruptionRefusesToOpen) {
+  Populate(10);
+  auto offsets = FrameOffsets(Seg());
+  const auto size_before = ReadFileBytes(Seg()).size();
+  FlipByte(Seg(), offsets[3] + 20);
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find(Seg()), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("offset " + std::to_string(offsets[3])), std::string::npos)
+      << st.message();
+  EXPECT_EQ(ReadFileBytes(Seg()).size(), size_before);  // nothing was cut
+}
+
+TEST_F(RecoveryTest, DamagedLastRecordCoveredByTreeHeadRefusesToOpen) {
+  Populate(10);
+  auto offsets = FrameOffsets(Seg());
+  FlipByte(Seg(), offsets[9] + 20);
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("covered by a tree head"), std::string::npos) << st.message();
+}
+
+TEST_F(RecoveryTest, DamageInNonLastSegmentRefusesToOpen) {
+  Populate(60, 4096);
+  auto offsets = FrameOffsets(Seg());
+  FlipByte(Seg(), offsets[offsets.size() - 2] + 20);  // last record of the first segment
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find(Seg()), std::string::npos) << st.message();
+}
+
+TEST_F(RecoveryTest, TruncationBelowTreeHeadRefusesToOpen) {
+  Populate(10);
+  auto offsets = FrameOffsets(Seg());
+  TruncateFile(Seg(), offsets[8]);  // whole records 8 and 9 gone
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("tree head says 10 records, log has 8"), std::string::npos)
+      << st.message();
+}
+
+TEST_F(RecoveryTest, ShortHeaderOfNewestSegmentIsDropped) {
+  Populate(10);
+  WriteFileBytes(SegmentPath(dir_.path() + "/data", 10), "APTLOG");  // crash during rotation
+  auto store = OpenOrDie(Options());
+  EXPECT_EQ(store->Stats().size, 10u);
+  uint64_t seq = 0;
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(10), &seq).ok());
+  EXPECT_EQ(seq, 10u);
+}
+
+TEST_F(RecoveryTest, SegmentSeqGapRefusesToOpen) {
+  Populate(60, 4096);
+  ASSERT_TRUE(DefaultFileSystem()->Remove(Seg()).ok());  // oldest segment gone
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("seq gap: expected 0"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace apitrail
