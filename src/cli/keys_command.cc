@@ -61,6 +61,7 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
   create->add_option("--scopes", f->scopes, "Comma-separated scopes");
   create->add_option("--expires", f->expires, "Expiry: RFC 3339 time or a duration from now (90d)");
   create->add_option("--description", f->description, "Free text");
+  create->fallthrough();  // accept -c/--data after the subcommand too
   create->callback([f, exit_code] {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
@@ -80,6 +81,7 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
 
   auto* list = cmd->add_subcommand("list", "List keys (ids, subjects, scopes, state; never secrets)");
   list->add_flag("--json", f->json, "JSON output");
+  list->fallthrough();  // accept -c/--data after the subcommand too
   list->callback([f, exit_code] {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
@@ -98,6 +100,7 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
 
   auto* revoke = cmd->add_subcommand("revoke", "Revoke a key; running gateways refuse it within a second");
   revoke->add_option("id", f->id, "Key id")->required();
+  revoke->fallthrough();  // accept -c/--data after the subcommand too
   revoke->callback([f, exit_code] {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
@@ -108,6 +111,7 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
 
   auto* rotate = cmd->add_subcommand("rotate", "Issue a replacement key with the same identity; the old one stays valid until revoked");
   rotate->add_option("id", f->id, "Key id")->required();
+  rotate->fallthrough();  // accept -c/--data after the subcommand too
   rotate->callback([f, exit_code] {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }

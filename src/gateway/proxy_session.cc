@@ -218,12 +218,13 @@ awaitable<Status> ProxySession::Record(AuditEvent& event) {
   co_return st;
 }
 
-awaitable<bool> ProxySession::Reply(Exchange& x, int status, std::string_view error_code,
-                                    std::string_view message, bool keep_alive,
-                                    std::string_view extra_headers) {
+awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
+  int status = reply.status;
+  bool keep_alive = reply.keep_alive;
   auto& m = worker_.mutable_metrics();
   const auto& cfg = *worker_.shared().config;
-  std::string body = JsonError(error_code, message);
+  std::string body = JsonError(reply.error, reply.message);
+  std::string_view extra_headers = reply.extra_headers;
   x.event.status = status;
   x.event.bytes_out = body.size();
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
@@ -282,7 +283,8 @@ awaitable<bool> ProxySession::HandleOne() {
         m.Inc(m.requests);
         m.Inc(m.bad_requests);
         x.event.deny_reason = "header_too_large";
-        co_return co_await Reply(x, 431, "header_too_large", "request header exceeds the limit", false);
+        LocalReply reply{431, "header_too_large", "request header exceeds the limit", false};
+        co_return co_await Reply(x, std::move(reply));
       }
       scan_from = view.size() >= 3 ? view.size() - 3 : 0;
     }
@@ -293,7 +295,8 @@ awaitable<bool> ProxySession::HandleOne() {
         m.Inc(m.requests);
         m.Inc(m.client_timeouts);
         x.event.deny_reason = "request_timeout";
-        co_return co_await Reply(x, 408, "request_timeout", "request header not received in time", false);
+        LocalReply reply{408, "request_timeout", "request header not received in time", false};
+        co_return co_await Reply(x, std::move(reply));
       }
       co_return false;  // the client closed (or went idle) between requests
     }
@@ -314,16 +317,28 @@ awaitable<bool> ProxySession::HandleOne() {
   } else {
     pec = http::error::bad_field;
   }
+  // flat_buffer::consume only moves read pointers: the parser's views into the head stay
+  // valid until the next prepare(), which comes after the upstream head is built.
+  client_buf_.consume(head_len);
   x.event.client_ip = peer_ip_;
+  if (pec == http::error::body_limit) {
+    m.Inc(m.bad_requests);
+    x.event.method = std::string(parser.method());
+    x.event.deny_reason = "body_too_large";
+    LocalReply reply{413, "body_too_large", "request body exceeds the limit", false};
+    co_return co_await Reply(x, std::move(reply));
+  }
   if (pec || !parser.is_header_done()) {
     m.Inc(m.bad_requests);
     x.event.method = std::string(parser.method());
     x.event.deny_reason = "bad_request";
     x.event.message = pec ? pec.message() : "incomplete request head";
     if (parser.head_error() == HeadError::kTooManyHeaders) {
-      co_return co_await Reply(x, 431, "too_many_headers", "too many header fields", false);
+      LocalReply reply{431, "too_many_headers", "too many header fields", false};
+      co_return co_await Reply(x, std::move(reply));
     }
-    co_return co_await Reply(x, 400, "bad_request", "malformed request: " + x.event.message, false);
+    LocalReply reply{400, "bad_request", "malformed request: " + x.event.message, false};
+    co_return co_await Reply(x, std::move(reply));
   }
   x.client_http10 = parser.version() < 11;
   x.keep_alive = parser.keep_alive();
@@ -359,6 +374,14 @@ awaitable<bool> ProxySession::HandleOne() {
   bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
   bool keep_after_local_reply = x.keep_alive && !has_body;
 
+  if (parser.content_length().value_or(0) > gw.max_body_bytes) {
+    m.Inc(m.bad_requests);
+    x.event.decision = "deny";
+    x.event.deny_reason = "body_too_large";
+    LocalReply reply{413, "body_too_large", "request body exceeds the limit", false};
+    co_return co_await Reply(x, std::move(reply));
+  }
+
   // --- 3. Target, route.
   std::string_view path, query;
   if (Status st = CheckRequestTarget(parser.target(), &path, &query); !st.ok()) {
@@ -366,7 +389,8 @@ awaitable<bool> ProxySession::HandleOne() {
     x.event.path = std::string(parser.target().substr(0, 2048));
     x.event.deny_reason = "bad_request";
     x.event.message = st.message();
-    co_return co_await Reply(x, 400, "bad_request", st.message(), false);
+    LocalReply reply{400, "bad_request", st.message(), false};
+    co_return co_await Reply(x, std::move(reply));
   }
   x.event.path = std::string(path);
   if (!query.empty()) x.event.query = shared.redactor->RedactQuery(query);
@@ -403,15 +427,17 @@ awaitable<bool> ProxySession::HandleOne() {
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
     if (auth.deny_reason != "missing_credentials") challenge += ", error=\"invalid_token\"";
     challenge += "\r\n";
-    co_return co_await Reply(x, 401, auth.deny_reason,
+    LocalReply reply{401, auth.deny_reason,
                              auth.detail.empty() ? "authentication required" : auth.detail,
-                             keep_after_local_reply, challenge);
+                             keep_after_local_reply, challenge};
+    co_return co_await Reply(x, std::move(reply));
   }
   if (upstream_index < 0) {
     x.event.decision = "deny";
     x.event.deny_reason = "no_route";
-    co_return co_await Reply(x, 404, "no_route", "no route matches this method and path",
-                             keep_after_local_reply);
+    LocalReply reply{404, "no_route", "no route matches this method and path",
+                             keep_after_local_reply};
+    co_return co_await Reply(x, std::move(reply));
   }
   if (route != nullptr && !route->scopes.empty()) {
     for (const auto& need : route->scopes) {
@@ -420,9 +446,10 @@ awaitable<bool> ProxySession::HandleOne() {
       if (!has) {
         x.event.decision = "deny";
         x.event.deny_reason = "insufficient_scope";
-        co_return co_await Reply(x, 403, "insufficient_scope", "missing scope '" + need + "'",
+        LocalReply reply{403, "insufficient_scope", "missing scope '" + need + "'",
                                  keep_after_local_reply,
-                                 "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n");
+                                 "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n"};
+        co_return co_await Reply(x, std::move(reply));
       }
     }
   }
@@ -493,17 +520,16 @@ awaitable<bool> ProxySession::HandleOne() {
     AppendHeader(head, "Content-Length", std::to_string(*cl));
   }
   head.append("\r\n");
-  client_buf_.consume(head_len);  // the parser's views are not used past this point
 
   if (expect_continue && has_body) {
     if (!co_await WriteClient("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
   }
 
   // --- 6. Forward, stream, record, answer.
+  boost::system::error_code ec;  // the request body's parse error, if any
   bool ok = co_await [&]() -> awaitable<bool> {
     // Body bytes already read with the head.
     parser.eager(true);
-    boost::system::error_code ec;
     auto feed = [&]() -> bool {
       while (!parser.is_done() && client_buf_.size() > 0) {
         size_t used = parser.put(client_buf_.data(), ec);
@@ -570,18 +596,20 @@ awaitable<bool> ProxySession::HandleOne() {
       // The client's body was bad, too large or too slow.
       m.Inc(m.bad_requests);
       x.event.decision = "deny";
-      bool too_large = parser.body_bytes() >= gw.max_body_bytes;
+      bool too_large = ec == http::error::body_limit;
       x.event.deny_reason = timed_out_ ? "request_timeout" : too_large ? "body_too_large" : "bad_request";
       int status = timed_out_ ? 408 : too_large ? 413 : 400;
-      co_return co_await Reply(x, status, x.event.deny_reason, "request body rejected", false);
+      LocalReply reply{status, x.event.deny_reason, "request body rejected", false};
+      co_return co_await Reply(x, std::move(reply));
     }
     bool timeout = timed_out_;
     m.Inc(timeout ? m.upstream_timeouts : m.upstream_errors);
     x.event.deny_reason = "upstream_unavailable";
-    co_return co_await Reply(x, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
+    LocalReply reply{timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
                              timeout ? "the upstream did not answer in time"
                                      : "the upstream refused or dropped the connection",
-                             false);
+                             false};
+    co_return co_await Reply(x, std::move(reply));
   }
   co_return co_await Forward(x);
 }
@@ -723,10 +751,11 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
     m.Inc(timeout ? m.upstream_timeouts : m.upstream_errors);
     x.event.deny_reason = "";
     x.event.message = timeout ? "upstream response timed out" : "upstream response malformed or dropped";
-    co_return co_await Reply(x, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
+    LocalReply reply{timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
                              timeout ? "the upstream did not answer in time"
                                      : "the upstream response was malformed or dropped",
-                             false);
+                             false};
+    co_return co_await Reply(x, std::move(reply));
   }
 
   x.event.status = status;

@@ -39,12 +39,19 @@ class ProxySession {
  private:
   enum class Phase { kIdle, kHead, kBody, kConnect, kUpstreamIo, kResponse, kClientWrite, kStore };
   struct Exchange;  // per-request state, defined in the .cc
+  // A response the gateway writes itself. Owns its strings: GCC 12 destroys temporaries
+  // inside a co_await full-expression twice, so call sites build this as a named local.
+  struct LocalReply {
+    int status;
+    std::string error;
+    std::string message;
+    bool keep_alive;
+    std::string extra_headers;
+  };
 
   boost::asio::awaitable<bool> HandleOne();
   boost::asio::awaitable<bool> Forward(Exchange& x);
-  boost::asio::awaitable<bool> Reply(Exchange& x, int status, std::string_view error_code,
-                                     std::string_view message, bool keep_alive,
-                                     std::string_view extra_headers = {});
+  boost::asio::awaitable<bool> Reply(Exchange& x, LocalReply reply);
   boost::asio::awaitable<Status> Record(AuditEvent& event);
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);

@@ -35,6 +35,7 @@ Status SplitTarget(const std::string& target, std::string* path, QueryParams* pa
   *path = std::string(u->encoded_path());
   params->clear();
   for (auto p : u->params()) {
+    if (p.key.empty() && p.value.empty()) continue;  // "?" or "a=1&&b=2"
     if (params->size() >= 64) return Status::InvalidArgument("too many query parameters");
     params->emplace_back(std::string(p.key), std::string(p.value));
   }

@@ -208,6 +208,15 @@ class Apitrail:
             args += ["--scopes", ",".join(scopes)]
         return self.cli(*args).stdout.strip()
 
+    def wait_key_active(self, key, path="/v1/orders/1", timeout=5):
+        """Keys created while the gateway runs are picked up by its reload (about 1 s)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.request("GET", path, {"Authorization": f"Bearer {key}"})[0] != 401:
+                return
+            time.sleep(0.1)
+        raise AssertionError("key never became active")
+
     def request(self, method, path, headers=None, body=None, port=None, timeout=10):
         conn = http.client.HTTPConnection(HOST, port or self.gateway_port, timeout=timeout)
         try:
