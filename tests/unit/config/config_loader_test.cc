@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "config/config_loader.h"
 #include "config_test_util.h"
@@ -250,6 +251,22 @@ TEST(ConfigLoaderTest, ExampleFileIsValid) {
   ASSERT_TRUE(r.ok()) << Dump(r.errors);
   EXPECT_EQ(r.config.routes.size(), 6u);
   EXPECT_EQ(r.config.upstreams.at(0).address.ToString(), "127.0.0.1:8090");
+}
+
+// The "Complete example" at the end of docs/CONFIG.md must stay loadable.
+TEST(ConfigLoaderTest, DocumentedCompleteExampleIsValid) {
+  std::ifstream in(APITRAIL_CONFIG_DOC);
+  ASSERT_TRUE(in) << APITRAIL_CONFIG_DOC;
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t start = doc.rfind("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  start += 8;
+  size_t end = doc.find("```", start);
+  ASSERT_NE(end, std::string::npos);
+  ConfigLoadResult r = LoadConfigString(doc.substr(start, end - start));
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.routes.size(), 4u);
+  EXPECT_EQ(r.config.auth.jwt.size(), 2u);
 }
 
 TEST(ValidateConfigTest, FillsMethodAndPatternFromMatchAndViceVersa) {

@@ -23,7 +23,7 @@ TEST(RedactorTest, CaseSeparatorsAndContainment) {
   for (const char* n : {"PASSWORD", "X-Api-Key", "x_api_key", "accessToken", "AccessToken",
                         "apiKey", "APIKey", "clientSecret", "user[password]", "csrftoken",
                         "userPassword", "passWord", "new-pin", "pinCode", "X-Amz-Signature",
-                        "oauth.token", "sessionId", "auth_code", "cardNumber", "db.key"}) {
+                        "oauth.token", "sessionId", "auth_code", "api_key_id", "cardNumber", "db.key"}) {
     EXPECT_TRUE(r.IsSecretName(n)) << n;
   }
 }
