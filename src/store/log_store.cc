@@ -39,16 +39,15 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
 Status LogStore::Recover() {
   APITRAIL_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir_));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
-  auto visit = [this](uint64_t seq, uint32_t segment, uint64_t offset,
-                      std::string_view payload) -> Status {
-    auto event = DecodeRecord(payload);
+  auto visit = [this](const RecordRef& r) -> Status {
+    auto event = DecodeRecord(r.payload);
     if (!event.ok()) {
-      return Status::Corruption("segment #" + std::to_string(segment) + ": record " +
-                                std::to_string(seq) + " at offset " + std::to_string(offset) +
-                                " does not decode: " + event.status().message());
+      return Status::Corruption(r.path + ": record " + std::to_string(r.seq) +
+                                " does not decode (" + event.status().message() +
+                                ") at offset " + std::to_string(r.offset));
     }
-    index_.Add(seq, IndexKeys::FromEvent(*event),
-               RecordLocation{segment, static_cast<uint32_t>(payload.size()), offset});
+    index_.Add(r.seq, IndexKeys::FromEvent(std::move(event).value()),
+               RecordLocation{r.segment, static_cast<uint32_t>(r.payload.size()), r.offset});
     return Status::Ok();
   };
   APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
@@ -107,7 +106,7 @@ Status LogStore::Append(AuditEvent event, AppendCallback done) {
                                    std::to_string(record.payload.size()) + " bytes is too large");
   }
   record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
-  record.keys = IndexKeys::FromEvent(event);
+  record.keys = IndexKeys::FromEvent(std::move(event));  // the event is not needed any more
   record.done = std::move(done);
 
   // Close() waits for in-flight appends before it stops the writer, so an accepted record

@@ -96,9 +96,9 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                   std::to_string(frame.offset));
       }
       out.frontier.Append(merkle::LeafHash(hasher, frame.payload));
-      APITRAIL_RETURN_IF_ERROR(
-          visit(frame.seq, static_cast<uint32_t>(out.segments.size() - 1), frame.offset,
-                frame.payload));
+      APITRAIL_RETURN_IF_ERROR(visit(RecordRef{frame.seq,
+                                               static_cast<uint32_t>(out.segments.size() - 1),
+                                               seg.path, frame.offset, frame.payload}));
       ++expected;
       if (out.last_head && out.frontier.size() == out.last_head->size) {
         root_at_head = out.frontier.Root();

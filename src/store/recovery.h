@@ -34,10 +34,17 @@ struct RecoveryResult {
   std::optional<TreeHead> last_head;
 };
 
-// Called for each record in seq order: segment index into RecoveryResult::segments, frame
-// offset in that segment, payload (valid only during the call). A non-OK return aborts.
-using RecordVisitor =
-    std::function<Status(uint64_t seq, uint32_t segment, uint64_t offset, std::string_view payload)>;
+// Called for each record in seq order with its segment (index into
+// RecoveryResult::segments, and path), the frame offset in that segment and the payload
+// (valid only during the call). A non-OK return aborts recovery with that status.
+struct RecordRef {
+  uint64_t seq;
+  uint32_t segment;
+  const std::string& path;
+  uint64_t offset;
+  std::string_view payload;
+};
+using RecordVisitor = std::function<Status(const RecordRef& record)>;
 
 // Recovers `data_dir` (which must exist with its segments/ subdirectory); may truncate files.
 Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,

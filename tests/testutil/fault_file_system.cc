@@ -34,6 +34,26 @@ class FaultFileSystem::File final : public WritableFile {
   uint64_t generation_;
 };
 
+class FaultFileSystem::ReadFile final : public RandomAccessFile {
+ public:
+  ReadFile(std::atomic<uint64_t>* reads, std::unique_ptr<RandomAccessFile> base)
+      : reads_(reads), base_(std::move(base)) {}
+  Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    reads_->fetch_add(1);
+    return base_->Read(offset, n, scratch);
+  }
+  Result<uint64_t> Size() const override { return base_->Size(); }
+
+ private:
+  std::atomic<uint64_t>* reads_;
+  std::unique_ptr<RandomAccessFile> base_;
+};
+
+Result<std::unique_ptr<RandomAccessFile>> FaultFileSystem::OpenForRead(const std::string& path) {
+  APITRAIL_ASSIGN_OR_RETURN(auto base, base_->OpenForRead(path));
+  return std::unique_ptr<RandomAccessFile>(new ReadFile(&reads_, std::move(base)));
+}
+
 void FaultFileSystem::FailNthWrite(int n) {
   std::lock_guard<std::mutex> lock(mu_);
   writes_until_failure_ = n;

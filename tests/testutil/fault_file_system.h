@@ -6,9 +6,11 @@
 //   - Crash(keep): every file loses what was appended since its last successful Sync,
 //     except the first `keep` unsynced bytes (a torn write); handles opened before the
 //     crash fail from then on, as if their process had died.
+// It also counts positional reads (reads()), so tests can prove a query did not scan.
 // Thread-safe. `base` must outlive it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -29,11 +31,10 @@ class FaultFileSystem final : public FileSystem {
   void UnblockSyncs();
   Status Crash(uint64_t keep_unsynced_bytes = 0);
   int syncs() const;
+  uint64_t reads() const { return reads_.load(); }
 
   Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override;
-  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override {
-    return base_->OpenForRead(path);
-  }
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override;
   Status Truncate(const std::string& path, uint64_t size) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
@@ -46,6 +47,7 @@ class FaultFileSystem final : public FileSystem {
 
  private:
   class File;
+  class ReadFile;
   friend class File;
   struct Tracked {
     uint64_t size = 0;
@@ -70,6 +72,7 @@ class FaultFileSystem final : public FileSystem {
   bool syncs_blocked_ = false;
   int syncs_ = 0;
   uint64_t generation_ = 0;  // bumped by Crash()
+  std::atomic<uint64_t> reads_{0};
 };
 
 }  // namespace apitrail::testing

@@ -1,22 +1,23 @@
 #include "store/index/event_index.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace apitrail {
 
-IndexKeys IndexKeys::FromEvent(const AuditEvent& e) {
+IndexKeys IndexKeys::FromEvent(AuditEvent&& e) {
   IndexKeys k;
-  k.id = e.id;
+  k.id = std::move(e.id);
   k.time_ns = e.time_ns;
   k.status = e.status;
-  k.subject = e.subject;
-  k.route = e.route;
-  k.decision = e.decision;
-  k.method = e.method;
-  k.client_ip = e.client_ip;
-  k.correlation_id = e.correlation_id;
-  k.trace_id = e.trace_id;
-  k.resources = e.resources;
+  k.subject = std::move(e.subject);
+  k.route = std::move(e.route);
+  k.decision = std::move(e.decision);
+  k.method = std::move(e.method);
+  k.client_ip = std::move(e.client_ip);
+  k.correlation_id = std::move(e.correlation_id);
+  k.trace_id = std::move(e.trace_id);
+  k.resources = std::move(e.resources);
   return k;
 }
 

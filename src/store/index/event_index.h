@@ -33,7 +33,8 @@ struct IndexKeys {
   std::string trace_id;
   KeyValues resources;
 
-  static IndexKeys FromEvent(const AuditEvent& e);
+  // Moves the indexed fields out of `e`.
+  static IndexKeys FromEvent(AuditEvent&& e);
 };
 
 struct RecordLocation {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "store_test_util.h"
+#include "testutil/fault_file_system.h"
 
 namespace apitrail {
 namespace {
@@ -134,6 +135,37 @@ TEST_F(QueryTest, LimitIsValidated) {
   EXPECT_EQ(store_->Query(q).status().code(), StatusCode::kInvalidArgument);
   q.limit = 1001;
   EXPECT_EQ(store_->Query(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The posting list drives the walk: only matching records are read from disk.
+TEST(QueryScanTest, SubjectQueryReadsOnlyMatchingRecords) {
+  TempDir dir;
+  FaultFileSystem fs(DefaultFileSystem());
+  StoreOptions o;
+  o.data_dir = dir.path();
+  o.fs = &fs;
+  auto store = OpenOrDie(o);
+  AppendMany(*store, 3000);
+  for (uint64_t i = 0; i < 5; ++i) {
+    AuditEvent e = MakeEvent(3000 + i);
+    e.subject = "rare";
+    ASSERT_TRUE(store->Append(e, nullptr).ok());
+  }
+  ASSERT_TRUE(store->Flush().ok());
+  const uint64_t before = fs.reads();
+  EventQuery q;
+  q.subject = "rare";
+  auto page = store->Query(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events.size(), 5u);
+  EXPECT_EQ(fs.reads() - before, 5u);
+  q.subject = "user-1";
+  q.limit = 100;
+  const uint64_t before_page = fs.reads();
+  page = store->Query(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events.size(), 100u);
+  EXPECT_EQ(fs.reads() - before_page, 100u);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ using apitrail::testing::MakeEvent;
 class EventIndexTest : public ::testing::Test {
  protected:
   void Fill(uint64_t n) {
-    for (uint64_t i = 0; i < n; ++i) index_.Add(i, IndexKeys::FromEvent(MakeEvent(i)), {0, 1, i});
+    for (uint64_t i = 0; i < n; ++i) index_.Add(i, IndexKeys::FromEvent(MakeEvent(i)), RecordLocation{0, 1, i});
   }
   EventIndex index_;
 };
