@@ -116,6 +116,23 @@ TEST_F(VerifyTest, UnacknowledgedTornTailIsReportedButOk) {
   EXPECT_EQ(r.records, 20u);
 }
 
+TEST_F(VerifyTest, ShortHeaderOfNewestSegmentIsATornTail) {
+  WriteFileBytes(SegmentPath(dir_.path(), 20), "APTLOG");
+  VerifyReport r = VerifyDataDir(dir_.path());
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.torn_tail_bytes, 6u);
+}
+
+TEST_F(VerifyTest, BadMagicIsReported) {
+  FlipByte(seg_, 0);
+  VerifyReport r = VerifyDataDir(dir_.path());
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.file, seg_);
+  EXPECT_EQ(r.offset, 0u);
+  EXPECT_EQ(r.first_bad_seq, 0u);
+  EXPECT_NE(r.problem.find("bad magic"), std::string::npos) << r.problem;
+}
+
 TEST_F(VerifyTest, EmptyDirVerifies) {
   TempDir empty;
   ASSERT_TRUE(DefaultFileSystem()->CreateDirs(empty.path() + "/segments").ok());
