@@ -187,6 +187,8 @@ ConfigLoadResult Load(const std::string& yaml) {
     ctx.errors.push_back({"", "cannot read YAML: " + e.msg});
   }
   result.errors = std::move(ctx.errors);
+  // A document that is not a map at all: validating the defaults would only add noise.
+  if (!result.errors.empty() && result.errors.front().path.empty()) return result;
   for (ConfigError& e : ValidateConfig(result.config)) {
     if (Covered(result.errors, e.path)) continue;
     // The line of the key, or of its nearest enclosing key ("routes[1]") when absent.
@@ -218,9 +220,10 @@ ConfigLoadResult LoadConfigString(const std::string& yaml) { return Load(yaml); 
 
 ConfigLoadResult LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  if (!in || std::filesystem::is_directory(path)) {
     ConfigLoadResult result;
-    result.errors.push_back({"", "cannot read '" + path + "': " + std::strerror(errno)});
+    result.errors.push_back({"", "cannot read '" + path + "': " +
+                                     (in ? "is a directory" : std::strerror(errno))});
     return result;
   }
   std::ostringstream text;

@@ -51,6 +51,7 @@ TEST(ConfigErrorsTest, WrongTypes) {
   ExpectError(BaseYaml() + "redaction:\n  extra: [a, [b]]\n", "redaction.extra[1]",
               "expected a string, got a list");
   ExpectError("just a string\n", "", "expected a map");
+  EXPECT_EQ(LoadConfigString("- a\n- b\n").errors.size(), 1u);  // no validation noise
 }
 
 TEST(ConfigErrorsTest, NumbersOutOfRange) {

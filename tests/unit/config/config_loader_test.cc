@@ -246,6 +246,13 @@ TEST(ConfigLoaderTest, MissingFileIsOneError) {
   EXPECT_NE(r.errors[0].message.find("/nonexistent/apitrail.yaml"), std::string::npos);
 }
 
+TEST(ConfigLoaderTest, DirectoryIsOneError) {
+  TempDir dir;
+  ConfigLoadResult r = LoadConfigFile(dir.path().string());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("is a directory"), std::string::npos);
+}
+
 TEST(ConfigLoaderTest, ExampleFileIsValid) {
   ConfigLoadResult r = LoadConfigFile(APITRAIL_EXAMPLE_CONFIG);
   ASSERT_TRUE(r.ok()) << Dump(r.errors);
