@@ -11,6 +11,8 @@
 
 namespace apitrail {
 
+class FileSystem;
+
 struct VerifyReport {
   bool ok = false;
   uint64_t records = 0;              // whole, valid records before the first problem
@@ -25,7 +27,6 @@ struct VerifyReport {
 
 VerifyReport VerifyDataDir(const std::string& data_dir);
 // Same, through a FileSystem (tests); `fs` is only read.
-class FileSystem;
 VerifyReport VerifyDataDir(const std::string& data_dir, FileSystem* fs);
 
 }  // namespace apitrail
