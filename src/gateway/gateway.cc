@@ -18,12 +18,19 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// Host names are resolved once, at start-up (first address wins): the request path never
+// waits for DNS. A changed DNS answer needs a restart.
 Result<asio::ip::tcp::endpoint> Resolve(const HostPort& hp, const std::string& key) {
   boost::system::error_code ec;
-  std::string host = hp.host == "localhost" ? "127.0.0.1" : hp.host;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument(key + ": '" + hp.host + "' is not an IP address");
-  return asio::ip::tcp::endpoint(addr, hp.port);
+  auto addr = asio::ip::make_address(hp.host, ec);
+  if (!ec) return asio::ip::tcp::endpoint(addr, hp.port);
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) {
+    return Status::InvalidArgument(key + ": cannot resolve '" + hp.host + "': " + ec.message());
+  }
+  return results.begin()->endpoint();
 }
 }  // namespace
 

@@ -159,12 +159,10 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
   return Status::Ok();
 }
 
-Status LogStore::SyncAndPublish() {
+Status LogStore::SyncAndPublish(bool force_head_sync) {
   APITRAIL_RETURN_IF_ERROR(segment_->Sync());
   syncs_.fetch_add(1);
   const Hash256 root = frontier_.Root();
-  // After the segment sync: a tree head never covers records that are not durable.
-  APITRAIL_RETURN_IF_ERROR(heads_->Append(next_seq_, root, NowNs()));
   std::vector<Unpublished> batch;
   batch.swap(unpublished_);
   {
@@ -179,6 +177,13 @@ Status LogStore::SyncAndPublish() {
       if (u.done) u.done(Status::Ok(), u.seq);
     }
   }
+  // After the segment sync, so a tree head never covers records that are not durable. Its
+  // own fdatasync is paid at most once a second (and on flush/close), not by every response.
+  const auto now = Clock::now();
+  const bool sync_head = force_head_sync || now - last_head_sync_ >= std::chrono::seconds(1);
+  APITRAIL_RETURN_IF_ERROR(heads_->Append(next_seq_, root, NowNs(), sync_head));
+  if (sync_head) last_head_sync_ = now;
+  head_dirty_ = !sync_head;
   return Status::Ok();
 }
 
@@ -221,7 +226,7 @@ void LogStore::WriterLoop() {
         }
       } else {
         Status st = WriteBatch(&batch);
-        if (st.ok() && !batch_mode) st = SyncAndPublish();
+        if (st.ok() && !batch_mode) st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
         if (!st.ok()) {
           Fail(st);
           const Status failed = FailedStatus();
@@ -238,8 +243,15 @@ void LogStore::WriterLoop() {
     }
     if (!unpublished_.empty() && !failed_.load() &&
         (flush_req > flush_done_.load() || stopping || Clock::now() - last_sync_ >= interval)) {
-      Status st = SyncAndPublish();
+      Status st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
       if (!st.ok()) Fail(st);
+    }
+    if (head_dirty_ && !failed_.load() &&
+        (stopping || flush_req > flush_done_.load() || Clock::now() - last_head_sync_ >= std::chrono::seconds(1))) {
+      // Quiet now: make the newest tree head durable too.
+      if (Status st = heads_->Sync(); !st.ok()) Fail(st);
+      last_head_sync_ = Clock::now();
+      head_dirty_ = false;
     }
     if (flush_req > flush_done_.load()) {
       std::lock_guard<std::mutex> lock(flush_mu_);

@@ -61,7 +61,8 @@ class LogStore final : public Store {
   // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
   Status WriteBatch(std::vector<PendingRecord>* batch);
   // fdatasync the segment, append a tree head, make unpublished_ visible to readers.
-  Status SyncAndPublish();
+  // Syncs the segment, publishes the batch, completes it, appends a tree head.
+  Status SyncAndPublish(bool force_head_sync);
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
   void Fail(const Status& cause);
@@ -82,6 +83,8 @@ class LogStore final : public Store {
   uint64_t next_seq_ = 0;
   std::vector<Unpublished> unpublished_;
   Clock::time_point last_sync_;
+  Clock::time_point last_head_sync_;  // writer thread only
+  bool head_dirty_ = false;           // a tree head was written but not yet synced
   std::string write_buffer_;
 
   // Reader-visible state.

@@ -74,13 +74,13 @@ Result<std::unique_ptr<TreeHeadWriter>> TreeHeadWriter::Open(FileSystem* fs, con
   return std::unique_ptr<TreeHeadWriter>(new TreeHeadWriter(std::move(file)));
 }
 
-Status TreeHeadWriter::Append(uint64_t size, const Hash256& root, int64_t time_ns) {
+Status TreeHeadWriter::Append(uint64_t size, const Hash256& root, int64_t time_ns, bool sync) {
   std::string payload(reinterpret_cast<const char*>(root.data()), root.size());
   log::PutFixed64(&payload, static_cast<uint64_t>(time_ns));
   buffer_.clear();
   log::AppendFrame(&buffer_, size, payload);
   APITRAIL_RETURN_IF_ERROR(file_->Append(buffer_));
-  return file_->Sync();
+  return sync ? file_->Sync() : Status::Ok();
 }
 
 }  // namespace apitrail

@@ -41,8 +41,12 @@ class TreeHeadWriter {
   // `fs` must outlive the writer.
   static Result<std::unique_ptr<TreeHeadWriter>> Open(FileSystem* fs, const std::string& dir,
                                                       const std::string& node);
-  // Appends and fdatasyncs one head.
-  Status Append(uint64_t size, const Hash256& root, int64_t time_ns);
+  // Appends one head; fdatasyncs it only when `sync` is set. A head is written after the
+  // segment sync, so even unsynced it never covers records that are not durable; losing
+  // the newest unsynced heads in a power cut only weakens truncation detection for that
+  // last moment.
+  Status Append(uint64_t size, const Hash256& root, int64_t time_ns, bool sync);
+  Status Sync() { return file_->Sync(); }
 
  private:
   explicit TreeHeadWriter(std::unique_ptr<WritableFile> file) : file_(std::move(file)) {}
