@@ -1,0 +1,546 @@
+// store_append_bench: how many audit events per second the store makes durable, and what
+// limits it (see bench/README.md).
+//
+//   BM_StoreAppend/producers:P/shape:S
+//                                Store::Append with durability `response` from P producer
+//                                threads, each keeping at most 256 events in flight and waiting
+//                                for every callback (what gateway workers do). items_per_second
+//                                = durable events/s; counters: syncs (fdatasync group commits),
+//                                events_per_sync, record_bytes, cpu_us_per_event (whole process:
+//                                producers + writer). S=0 peer-shaped ~390-byte records, S=1
+//                                gateway-shaped ~600-byte records (see MakePool).
+//   BM_Sha256Record/shape:S      SHA-256 of the same record bytes (0x00 || record, the Merkle
+//                                leaf hash) on one core: the hashing limit of the writer thread.
+//   BM_EncodeRecord/shape:S      AuditEvent -> canonical record bytes (done on the producer).
+//   BM_SqliteWal/sync:S          SQLite WAL, same rows, indexes on (time) and (subject, time),
+//                                transactions of 512 rows; S=2 synchronous=FULL (fsync per
+//                                commit, comparable with `response`), S=1 NORMAL (no fsync on
+//                                commit: not durable). Only when built with libsqlite3.
+//
+// Events are synthetic and deterministic (seed 42), shaped like
+// /work/shared/bench/peers/gen_events.py: 5000 subjects with Zipf-Mandelbrot activity, 200 route
+// templates over 40 resources with Zipf popularity and Zipf-ish resource ids, ~3% 4xx and ~1%
+// 5xx, a UUIDv4 correlation id per request.
+//
+// Data goes to a fresh directory under $APITRAIL_BENCH_DIR (default /tmp/apitrail-bench/store),
+// removed at the end of each benchmark.
+
+#include <benchmark/benchmark.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/crypto_util.h"
+#include "core/event.h"
+#include "core/ids.h"
+#include "store/store.h"
+
+#ifdef APITRAIL_BENCH_HAVE_SQLITE
+#include <sqlite3.h>
+#endif
+
+namespace apitrail {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- synthetic events
+
+const char* const kResources[] = {
+    "projects", "issues", "comments", "users", "orgs", "teams", "repos", "builds",
+    "deployments", "releases", "artifacts", "invoices", "payments", "customers",
+    "subscriptions", "plans", "orders", "items", "carts", "products", "reviews",
+    "tickets", "messages", "threads", "files", "folders", "webhooks", "tokens",
+    "keys", "sessions", "audits", "reports", "dashboards", "alerts", "metrics",
+    "jobs", "schedules", "environments", "secrets", "policies"};
+const char* const kSubres[] = {"members", "labels", "events", "attachments", "versions",
+                               "logs", "settings", "permissions", "history", "notes"};
+const char* const kUserAgents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+    "curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1", "okhttp/4.12.0",
+    "axios/1.7.7", "Java/17.0.12", "acme-sdk-python/3.4.1 (Linux; x86_64) cpython/3.12.7",
+    "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "acme-cli/1.9.3 (darwin; arm64)",
+    "terraform-provider-acme/0.44.1 (+https://www.terraform.io) Terraform/1.9.8"};
+const int kUaWeight[] = {9, 5, 3, 4, 6, 5, 2, 3, 1, 6, 5, 4, 3};
+
+struct Route {
+  std::string method;
+  std::string tmpl;                // /api/v1/projects/{project_id}/members
+  std::vector<std::string> names;  // parameter names, in order
+};
+
+struct User {
+  std::string subject;
+  std::string tenant;
+  std::string auth_method;
+  std::string credential_id;
+  std::string ip;
+  std::string ua;
+};
+
+// Draws from cumulative weights.
+size_t Pick(const std::vector<double>& cum, std::mt19937_64& rng) {
+  double x = std::uniform_real_distribution<double>(0, cum.back())(rng);
+  return std::upper_bound(cum.begin(), cum.end(), x) - cum.begin();
+}
+
+std::vector<double> Cumulative(const std::vector<double>& w) {
+  std::vector<double> c(w.size());
+  double s = 0;
+  for (size_t i = 0; i < w.size(); ++i) c[i] = (s += w[i]);
+  return c;
+}
+
+std::string Base62(std::mt19937_64& rng, size_t n) {
+  static const char k[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string s(n, '0');
+  for (auto& c : s) c = k[rng() % 62];
+  return s;
+}
+
+std::string UuidV4(std::mt19937_64& rng) {
+  char b[40];
+  uint64_t a = rng(), c = rng();
+  std::snprintf(b, sizeof b, "%08x-%04x-4%03x-%x%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(8 | (c >> 62)), static_cast<unsigned>((c >> 48) & 0xfff),
+                static_cast<unsigned long long>(c & 0xffffffffffffULL));
+  return b;
+}
+
+// A pool of events; producers cycle through it (copying, since Append takes the event).
+struct EventPool {
+  std::vector<AuditEvent> events;
+  std::vector<std::string> records;  // EncodeRecord of each, for the hashing benchmark
+  double mean_record_bytes = 0;
+  double pct_4xx = 0, pct_5xx = 0;
+};
+
+// Shape 0 ("peer"): the fields gen_events.py writes (time, correlation id, subject, tenant, auth
+// method, method, route, path, status, duration, bytes, client ip, user agent) plus the event id
+// and decision: ~390-byte records, the same rows the SQLite benchmark inserts.
+// Shape 1 ("gateway"): everything the gateway records for a proxied request (node, host,
+// resources, credential id, trace/span ids, upstream): ~600-byte records, like the ones
+// bench/gateway.sh finds in the store.
+enum Shape { kPeer = 0, kGateway = 1 };
+
+EventPool MakePool(Shape shape) {
+  {
+    EventPool p;
+    std::mt19937_64 rng(42);
+    auto uni = [&] { return std::uniform_real_distribution<double>(0, 1)(rng); };
+    // 200 route templates, Zipf popularity, GET boosted (as gen_events.py).
+    std::vector<Route> routes;
+    std::vector<double> rw;
+    while (routes.size() < 200) {
+      std::string res = kResources[rng() % 40];
+      std::string single = res.substr(0, res.size() - 1);
+      std::string ver = uni() < 0.15 ? "v2" : "v1";
+      double shape = uni();
+      Route r;
+      static const char* m3[] = {"GET", "GET", "POST"};
+      static const char* m6[] = {"GET", "GET", "GET", "PUT", "PATCH", "DELETE"};
+      static const char* m4[] = {"GET", "GET", "POST", "DELETE"};
+      static const char* m4b[] = {"GET", "GET", "PATCH", "DELETE"};
+      if (shape < 0.30) {
+        r.method = m3[rng() % 3];
+        r.tmpl = "/api/" + ver + "/" + res;
+      } else if (shape < 0.70) {
+        r.method = m6[rng() % 6];
+        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}";
+        r.names = {single + "_id"};
+      } else if (shape < 0.92) {
+        r.method = m4[rng() % 4];
+        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}/" + kSubres[rng() % 10];
+        r.names = {single + "_id"};
+      } else {
+        std::string res2 = kResources[rng() % 40];
+        std::string single2 = res2.substr(0, res2.size() - 1);
+        r.method = m4b[rng() % 4];
+        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}/" + res2 + "/{" + single2 + "_id}";
+        r.names = {single + "_id", single2 + "_id"};
+        if (single2 == single) continue;
+      }
+      bool dup = false;
+      for (const auto& o : routes) dup |= (o.method == r.method && o.tmpl == r.tmpl);
+      if (dup) continue;
+      rw.push_back(1.0 / std::pow(routes.size() + 1.0, 0.9) * (r.method == "GET" ? 3.0 : 1.0));
+      routes.push_back(std::move(r));
+    }
+    // 5000 subjects, Zipf-Mandelbrot activity; 400 tenants.
+    std::vector<User> users;
+    std::vector<double> uw;
+    std::vector<double> ua_cum = Cumulative(std::vector<double>(std::begin(kUaWeight), std::end(kUaWeight)));
+    for (int i = 0; i < 5000; ++i) {
+      char b[32];
+      User u;
+      std::snprintf(b, sizeof b, "u-%05d", i);
+      u.subject = b;
+      std::snprintf(b, sizeof b, "org-%03d", static_cast<int>(rng() % 400));
+      u.tenant = b;
+      double a = uni();
+      u.auth_method = a < 0.6 ? "jwt" : "api_key";
+      u.credential_id = u.auth_method == "api_key" ? Base62(rng, 8) : "";
+      std::snprintf(b, sizeof b, "%d.%d.%d.%d", 11 + static_cast<int>(rng() % 212),
+                    static_cast<int>(rng() % 256), static_cast<int>(rng() % 256),
+                    1 + static_cast<int>(rng() % 254));
+      u.ip = b;
+      u.ua = kUserAgents[Pick(ua_cum, rng)];
+      users.push_back(std::move(u));
+      uw.push_back(1.0 / std::pow(i + 1 + 2.7, 1.07));
+    }
+    std::vector<double> rcum = Cumulative(rw), ucum = Cumulative(uw);
+    const int k4xx[] = {401, 403, 404, 400, 409, 422, 429};
+    const int k5xx[] = {500, 502, 503, 504};
+    const int64_t start_ns = 1793491200LL * 1000000000LL;  // 2026-11-01T00:00:00Z
+    const size_t n = 1 << 16;
+    int64_t t = start_ns;
+    size_t n4 = 0, n5 = 0, bytes = 0;
+    std::lognormal_distribution<double> lat(2.6, 0.8), rsz(7.2, 1.2), qsz(6.0, 1.0);
+    for (size_t i = 0; i < n; ++i) {
+      const Route& r = routes[Pick(rcum, rng)];
+      const User& u = users[Pick(ucum, rng)];
+      AuditEvent e;
+      t += static_cast<int64_t>(rng() % 2000000);  // ~1k req/s
+      e.time_ns = t;
+      e.id = NewUuidV7(t);
+      e.decision = "allow";
+      e.subject = u.subject;
+      e.auth_method = u.auth_method;
+      e.tenant = u.tenant;
+      e.method = r.method;
+      e.route = r.method + " " + r.tmpl;
+      if (shape == kGateway) {
+        e.node = "node-1";
+        e.credential_id = u.credential_id;
+        e.host = "api.example.com";
+        e.upstream = "app";
+        char hex[48];
+        std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                      static_cast<unsigned long long>(rng()));
+        e.trace_id = hex;
+        e.span_id = std::string(hex).substr(8, 16);
+      }
+      std::string path;
+      size_t ni = 0;
+      for (size_t pos = 0; pos < r.tmpl.size();) {
+        size_t open = r.tmpl.find('{', pos);
+        if (open == std::string::npos) { path += r.tmpl.substr(pos); break; }
+        path += r.tmpl.substr(pos, open - pos);
+        // Zipf-ish ids: hot objects repeat, long tail up to ~10^6.
+        uint64_t v = uni() < 0.8 ? static_cast<uint64_t>(std::pow(1.0 - uni(), -1.0 / 0.6))
+                                 : 1 + rng() % 999999;
+        if (v > 9999999) v = v % 9999999 + 1;
+        std::string id = std::to_string(v);
+        path += id;
+        if (shape == kGateway) e.resources.emplace_back(r.names[ni], id);
+        ++ni;
+        pos = r.tmpl.find('}', open) + 1;
+      }
+      e.path = path;
+      if (r.names.empty() && r.method == "GET" && uni() < 0.4) {
+        e.query = {{"page", std::to_string(1 + rng() % 50)}, {"limit", "50"}};
+      }
+      double s = uni();
+      if (s < 0.0095) {
+        e.status = k5xx[rng() % 4];
+        ++n5;
+      } else if (s < 0.0395) {
+        e.status = k4xx[rng() % 7];
+        ++n4;
+        if (e.status == 401 || e.status == 403) {
+          e.decision = "deny";
+          e.deny_reason = e.status == 401 ? "invalid_credentials" : "missing_scope";
+        }
+      } else {
+        e.status = r.method == "POST" ? 201 : r.method == "DELETE" ? 204 : 200;
+      }
+      e.duration_us = static_cast<int64_t>(lat(rng) * 1000);
+      e.bytes_in = (r.method == "GET" || r.method == "DELETE") ? 0 : static_cast<uint64_t>(qsz(rng));
+      e.bytes_out = e.status == 204 ? 0 : static_cast<uint64_t>(rsz(rng));
+      e.client_ip = u.ip;
+      e.user_agent = u.ua;
+      e.correlation_id = UuidV4(rng);
+      std::string rec = EncodeRecord(e);
+      bytes += rec.size();
+      p.records.push_back(std::move(rec));
+      p.events.push_back(std::move(e));
+    }
+    p.mean_record_bytes = static_cast<double>(bytes) / n;
+    p.pct_4xx = 100.0 * n4 / n;
+    p.pct_5xx = 100.0 * n5 / n;
+    return p;
+  }
+}
+
+const EventPool& Pool(int shape) {
+  static const EventPool peer = MakePool(kPeer);
+  static const EventPool gateway = MakePool(kGateway);
+  return shape == kGateway ? gateway : peer;
+}
+
+std::string FreshDir(const std::string& name) {
+  const char* base = std::getenv("APITRAIL_BENCH_DIR");
+  fs::path dir = fs::path(base ? base : "/tmp/apitrail-bench/store") /
+                 (name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+// ---------------------------------------------------------------- Store::Append
+
+double ProcessCpuSeconds() {  // every thread of this process, user + system
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+constexpr int kInFlight = 256;
+constexpr size_t kEventsPerIteration = 8192;
+
+struct Producer {
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  uint64_t failed = 0;
+};
+
+void BM_StoreAppend(benchmark::State& state) {
+  const EventPool& pool = Pool(static_cast<int>(state.range(1)));
+  const int producers = static_cast<int>(state.range(0));
+  StoreOptions opt;
+  opt.data_dir = FreshDir("append");
+  opt.durability = Durability::kResponse;
+  auto opened = Store::Open(opt);
+  if (!opened.ok()) {
+    state.SkipWithError(("Store::Open: " + opened.status().message()).c_str());
+    return;
+  }
+  std::unique_ptr<Store> store = std::move(*opened);
+  std::atomic<uint64_t> rejected{0}, errors{0};
+  const uint64_t syncs0 = store->Stats().syncs;
+  const double cpu0 = ProcessCpuSeconds();
+  size_t cursor = 0;
+  uint64_t total = 0;
+  // Producers outlive the loop: the writer thread may still be unlocking a producer's mutex
+  // right after that producer saw its last callback.
+  std::vector<std::unique_ptr<Producer>> producer_state;
+
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    const size_t per = kEventsPerIteration / producers;
+    for (int p = 0; p < producers; ++p) {
+      size_t first = cursor + p * per;
+      producer_state.push_back(std::make_unique<Producer>());
+      Producer* prp = producer_state.back().get();
+      threads.emplace_back([&, first, prp] {
+        Producer& pr = *prp;
+        for (size_t i = 0; i < per; ++i) {
+          {
+            std::unique_lock lk(pr.mu);
+            pr.cv.wait(lk, [&] { return pr.in_flight < kInFlight; });
+            ++pr.in_flight;
+          }
+          AuditEvent e = pool.events[(first + i) % pool.events.size()];
+          for (;;) {
+            Status st = store->Append(std::move(e), [&pr, &errors](const Status& s, uint64_t) {
+              if (!s.ok()) errors.fetch_add(1, std::memory_order_relaxed);
+              std::lock_guard lk(pr.mu);
+              --pr.in_flight;
+              pr.cv.notify_one();
+            });
+            if (st.ok()) break;
+            if (st.code() != StatusCode::kResourceExhausted) {
+              errors.fetch_add(1, std::memory_order_relaxed);
+              std::lock_guard lk(pr.mu);
+              --pr.in_flight;
+              break;
+            }
+            rejected.fetch_add(1, std::memory_order_relaxed);
+            e = pool.events[(first + i) % pool.events.size()];
+            std::this_thread::yield();
+          }
+        }
+        std::unique_lock lk(pr.mu);  // wait for every callback: all events durable
+        pr.cv.wait(lk, [&] { return pr.in_flight == 0; });
+      });
+    }
+    for (auto& t : threads) t.join();
+    cursor += per * producers;
+    total += per * producers;
+  }
+  const double cpu = ProcessCpuSeconds() - cpu0;  // producers + writer thread
+  StoreStats st = store->Stats();
+  store->Close();
+  fs::remove_all(opt.data_dir);
+  const double syncs = static_cast<double>(st.syncs - syncs0);
+  state.SetItemsProcessed(static_cast<int64_t>(total));
+  state.SetBytesProcessed(static_cast<int64_t>(total * pool.mean_record_bytes));
+  state.counters["syncs"] = syncs;
+  state.counters["syncs_per_s"] = benchmark::Counter(syncs, benchmark::Counter::kIsRate);
+  state.counters["events_per_sync"] = syncs > 0 ? total / syncs : 0;
+  state.counters["record_bytes"] = pool.mean_record_bytes;
+  state.counters["cpu_us_per_event"] = total ? cpu * 1e6 / total : 0;
+  state.counters["rejected_full"] = static_cast<double>(rejected.load());
+  state.counters["errors"] = static_cast<double>(errors.load());
+  if (errors.load() || st.failed) state.SkipWithError("store reported errors (see counters)");
+}
+BENCHMARK(BM_StoreAppend)->ArgNames({"producers", "shape"})
+    ->Args({1, kPeer})->Args({2, kPeer})->Args({4, kPeer})->Args({4, kGateway})->UseRealTime()
+    ->MinTime(2.0)->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------- hashing limit
+
+void BM_Sha256Record(benchmark::State& state) {
+  const EventPool& pool = Pool(static_cast<int>(state.range(0)));
+  Sha256Hasher h;
+  const uint8_t leaf = 0x00;
+  size_t i = 0;
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string& r = pool.records[i++ & (pool.records.size() - 1)];
+    h.Init();
+    h.Update(&leaf, 1);
+    h.Update(r.data(), r.size());
+    Hash256 d = h.Final();
+    benchmark::DoNotOptimize(d);
+    bytes += r.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["record_bytes"] = pool.mean_record_bytes;
+}
+BENCHMARK(BM_Sha256Record)->ArgName("shape")->Arg(kPeer)->Arg(kGateway);
+
+void BM_EncodeRecord(benchmark::State& state) {
+  const EventPool& pool = Pool(static_cast<int>(state.range(0)));
+  size_t i = 0;
+  for (auto _ : state) {
+    std::string r = EncodeRecord(pool.events[i++ & (pool.events.size() - 1)]);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["record_bytes"] = pool.mean_record_bytes;
+  state.counters["pct_4xx"] = pool.pct_4xx;
+  state.counters["pct_5xx"] = pool.pct_5xx;
+}
+BENCHMARK(BM_EncodeRecord)->ArgName("shape")->Arg(kPeer)->Arg(kGateway);
+
+// ---------------------------------------------------------------- SQLite WAL peer
+
+#ifdef APITRAIL_BENCH_HAVE_SQLITE
+bool Exec(sqlite3* db, const char* sql, benchmark::State& state) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    state.SkipWithError((std::string(sql) + ": " + (err ? err : "?")).c_str());
+    sqlite3_free(err);
+    return false;
+  }
+  return true;
+}
+
+std::string JoinKv(const KeyValues& kv) {
+  std::string s;
+  for (const auto& [k, v] : kv) s += (s.empty() ? "" : "&") + k + "=" + v;
+  return s;
+}
+
+void BM_SqliteWal(benchmark::State& state) {
+  const EventPool& pool = Pool(kPeer);
+  const int sync = static_cast<int>(state.range(0));
+  const std::string dir = FreshDir("sqlite");
+  sqlite3* db = nullptr;
+  if (sqlite3_open((dir + "/events.db").c_str(), &db) != SQLITE_OK) {
+    state.SkipWithError("sqlite3_open failed");
+    return;
+  }
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + std::to_string(sync) + ";";
+  const char* schema =
+      "CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, node TEXT, time_ns INTEGER NOT NULL,"
+      " duration_us INTEGER, kind TEXT, decision TEXT, deny_reason TEXT, subject TEXT NOT NULL,"
+      " auth_method TEXT, credential_id TEXT, tenant TEXT, method TEXT, host TEXT, path TEXT,"
+      " route TEXT, resources TEXT, query TEXT, status INTEGER, bytes_in INTEGER, bytes_out INTEGER,"
+      " client_ip TEXT, user_agent TEXT, correlation_id TEXT, upstream TEXT);"
+      "CREATE INDEX ev_time ON events(time_ns);"
+      "CREATE INDEX ev_subject_time ON events(subject, time_ns);";
+  if (!Exec(db, pragmas.c_str(), state) || !Exec(db, schema, state)) {
+    sqlite3_close(db);
+    return;
+  }
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     -1, &ins, nullptr);
+  constexpr int kBatch = 512;
+  uint64_t seq = 0;
+  size_t i = 0;
+  for (auto _ : state) {  // one iteration = one transaction of 512 rows
+    Exec(db, "BEGIN", state);
+    for (int b = 0; b < kBatch; ++b) {
+      const AuditEvent& e = pool.events[i++ & (pool.events.size() - 1)];
+      std::string res = JoinKv(e.resources), q = JoinKv(e.query);
+      int c = 1;
+      auto text = [&](const std::string& s) {
+        sqlite3_bind_text(ins, c++, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+      };
+      sqlite3_bind_int64(ins, c++, static_cast<int64_t>(++seq));
+      text(e.id); text(e.node);
+      sqlite3_bind_int64(ins, c++, e.time_ns);
+      sqlite3_bind_int64(ins, c++, e.duration_us);
+      text(e.kind); text(e.decision); text(e.deny_reason); text(e.subject); text(e.auth_method);
+      text(e.credential_id); text(e.tenant); text(e.method); text(e.host); text(e.path);
+      text(e.route); text(res); text(q);
+      sqlite3_bind_int(ins, c++, e.status);
+      sqlite3_bind_int64(ins, c++, static_cast<int64_t>(e.bytes_in));
+      sqlite3_bind_int64(ins, c++, static_cast<int64_t>(e.bytes_out));
+      text(e.client_ip); text(e.user_agent); text(e.correlation_id); text(e.upstream);
+      if (sqlite3_step(ins) != SQLITE_DONE) {
+        state.SkipWithError(sqlite3_errmsg(db));
+        break;
+      }
+      sqlite3_reset(ins);
+    }
+    Exec(db, "COMMIT", state);
+  }
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  uint64_t size = 0;
+  for (const auto& f : fs::directory_iterator(dir)) size += f.file_size();
+  fs::remove_all(dir);
+  state.SetItemsProcessed(static_cast<int64_t>(seq));
+  state.counters["commits_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                        benchmark::Counter::kIsRate);
+  state.counters["bytes_per_row"] = seq ? static_cast<double>(size) / seq : 0;
+}
+BENCHMARK(BM_SqliteWal)->ArgName("sync")->Arg(2)->Arg(1)->UseRealTime()->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond);
+#else
+void BM_SqliteWal_Skipped(benchmark::State& state) {
+  for (auto _ : state) {
+  }
+  state.SkipWithError("built without libsqlite3-dev: SQLite WAL benchmark skipped");
+}
+BENCHMARK(BM_SqliteWal_Skipped)->Iterations(1);
+#endif
+
+}  // namespace
+}  // namespace apitrail
+
+BENCHMARK_MAIN();
