@@ -274,3 +274,119 @@ class GatewayTestCase(unittest.TestCase):
 
     def auth(self, key=None):
         return {"Authorization": f"Bearer {key or self.key}"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the durability, CLI and demo tests (added after the gateway tests' helpers).
+
+def run_cli(*args, timeout=30, env=None, cwd=None):
+    """Runs `apitrail ARGS...` to completion (bounded) and returns the CompletedProcess."""
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Polls predicate() until it returns something truthy; raises after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def all_events(gw, page_size=1000, max_pages=1000, **filters):
+    """Every event matching `filters`, paging through the admin API with its cursor (the API
+    answers newest first). Returns the list in API order."""
+    from urllib.parse import urlencode
+    out = []
+    cursor = None
+    for _ in range(max_pages):
+        params = dict(filters, limit=page_size)
+        if cursor:
+            params["cursor"] = cursor
+        status, body = gw.admin("/api/v1/events?" + urlencode(params))
+        assert status == 200, (status, body)
+        out.extend(body["events"])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return out
+    raise AssertionError("too many pages")
+
+
+def parse_metrics(text):
+    """Prometheus text format → {"name" or "name{labels}": float}."""
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        values[name] = float(value)
+    return values
+
+
+def admin_metrics(gw):
+    status, _, body = gw.request("GET", "/metrics", {"Authorization": f"Bearer {ADMIN_TOKEN}"}, port=gw.admin_port)
+    assert status == 200, (status, body)
+    return parse_metrics(body.decode())
+
+
+SEGMENT_MAGIC = b"APTLOG01"
+TREE_HEAD_MAGIC = b"APTHEAD1"
+
+
+def read_log_file(path):
+    """Decodes a segment or tree_heads.log per docs/FORMAT.md §2-§3 without checking CRCs.
+    Returns (header, frames, tail) where header = {"magic", "version", "first_seq", "node",
+    "length"}, frames = [{"offset", "len", "crc", "seq", "payload_offset", "payload"}] for every
+    whole frame, and tail = the bytes after the last whole frame."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = data[:8]
+    version, first_seq, node_len = struct.unpack_from("<IQH", data, 8)
+    node = data[22:22 + node_len].decode()
+    pos = 22 + node_len + 4
+    header = {"magic": magic, "version": version, "first_seq": first_seq, "node": node, "length": pos}
+    frames = []
+    while pos + 16 <= len(data):
+        length, crc, seq = struct.unpack_from("<IIQ", data, pos)
+        if length == 0 or length > (1 << 20) or pos + 16 + length > len(data):
+            break
+        frames.append({"offset": pos, "len": length, "crc": crc, "seq": seq, "payload_offset": pos + 16,
+                       "payload": data[pos + 16:pos + 16 + length]})
+        pos += 16 + length
+    return header, frames, data[pos:]
+
+
+def segment_paths(data_dir):
+    seg_dir = os.path.join(data_dir, "segments")
+    return [os.path.join(seg_dir, n) for n in sorted(os.listdir(seg_dir))
+            if n.startswith("seg-") and n.endswith(".log")]
+
+
+def crc32c(data, crc=0):
+    """CRC32C (Castagnoli), as in docs/FORMAT.md §4 (check value 0xE3069283 for b"123456789")."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data):
+    crc = crc32c(data)
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class ManagedApitrail(Apitrail):
+    """Apitrail that also closes its log file when stopped, for tests that restart it often."""
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        rc = super().stop(sig, timeout)
+        log = getattr(self, "log", None)
+        if log is not None and not log.closed:
+            log.close()
+        return rc
