@@ -1,0 +1,125 @@
+#include "api/admin_api.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <filesystem>
+
+#include "core/ids.h"
+#include "core/time_util.h"
+
+namespace apitrail {
+namespace {
+
+constexpr char kToken[] = "admin-token-0123456789";
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("apitrail-admin-" + RandomHexId(6));
+    StoreOptions so;
+    so.data_dir = dir_.string();
+    auto s = Store::Open(so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    AdminApiOptions o;
+    o.store = store_.get();
+    o.tokens = {kToken};
+    o.metrics = [] { return std::string("apitrail_requests_total 0\n"); };
+    api_ = std::make_unique<AdminApi>(std::move(o));
+  }
+  void TearDown() override {
+    store_->Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Add(const std::string& subject, int status) {
+    AuditEvent e;
+    e.time_ns = NowNs();
+    e.id = NewUuidV7(e.time_ns);
+    e.subject = subject;
+    e.status = status;
+    e.decision = status < 400 ? "allow" : "deny";
+    e.method = "GET";
+    e.path = "/x";
+    ASSERT_TRUE(store_->Append(e, nullptr).ok());
+    ids_.push_back(e.id);
+  }
+  SimpleResponse Get(const std::string& target, const std::string& token = kToken) {
+    SimpleRequest r;
+    r.method = "GET";
+    r.target = target;
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
+    return api_->Handle(r);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AdminApi> api_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(AdminApiTest, RequiresABearerToken) {
+  EXPECT_EQ(Get("/api/v1/events", "").status, 401);
+  EXPECT_EQ(Get("/api/v1/events", "admin-token-0123456788").status, 401);
+  EXPECT_EQ(Get("/metrics", "").status, 401);
+  EXPECT_EQ(Get("/healthz", "").status, 200);  // health needs no credentials
+}
+
+TEST_F(AdminApiTest, ListsNewestFirstWithCursor) {
+  for (int i = 0; i < 3; ++i) Add("alice", 200);
+  Add("bob", 500);
+  ASSERT_TRUE(store_->Flush().ok());
+  auto r = Get("/api/v1/events?subject=alice&limit=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = boost::json::parse(r.body).as_object();
+  auto& events = v["events"].as_array();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].as_object()["id"].as_string(), ids_[2]);
+  EXPECT_EQ(events[0].as_object()["seq"].as_int64(), 2);
+  std::string cursor(v["next_cursor"].as_string());
+  auto r2 = Get("/api/v1/events?subject=alice&limit=2&cursor=" + cursor);
+  auto v2 = boost::json::parse(r2.body).as_object();
+  ASSERT_EQ(v2["events"].as_array().size(), 1u);
+  EXPECT_TRUE(v2["next_cursor"].is_null());
+  auto r3 = Get("/api/v1/events?status=5xx");
+  EXPECT_EQ(boost::json::parse(r3.body).as_object()["events"].as_array().size(), 1u);
+}
+
+TEST_F(AdminApiTest, GetsOneEventById) {
+  Add("alice", 200);
+  ASSERT_TRUE(store_->Flush().ok());
+  auto r = Get("/api/v1/events/" + ids_[0]);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(boost::json::parse(r.body).as_object()["subject"].as_string(), "alice");
+  EXPECT_EQ(Get("/api/v1/events/01890000-0000-7000-8000-000000000000").status, 404);
+}
+
+TEST_F(AdminApiTest, BadInputIsAJsonError) {
+  auto r = Get("/api/v1/events?limit=0");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_NE(r.body.find("\"error\":\"bad_request\""), std::string::npos);
+  EXPECT_EQ(Get("/api/v1/nothing").status, 404);
+  SimpleRequest post;
+  post.method = "POST";
+  post.target = "/api/v1/events";
+  post.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
+  EXPECT_EQ(api_->Handle(post).status, 405);
+}
+
+TEST_F(AdminApiTest, MetricsAreServed) {
+  auto r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("apitrail_requests_total"), std::string::npos);
+}
+
+TEST(AdminTokensTest, ShortTokensRejected) {
+  AdminConfig c;
+  c.tokens = {"short"};
+  EXPECT_FALSE(LoadAdminTokens(c).ok());
+  c.tokens = {"long-enough-token-123"};
+  EXPECT_TRUE(LoadAdminTokens(c).ok());
+}
+
+}  // namespace
+}  // namespace apitrail

@@ -1,0 +1,94 @@
+#include "net/http_head_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/buffer.hpp>
+
+namespace apitrail {
+namespace {
+
+struct Parsed {
+  boost::beast::error_code ec;
+  HeadError head_error = HeadError::kNone;
+  bool header_done = false;
+  std::string body;
+};
+
+Parsed ParseRequest(std::string_view raw, uint32_t max_headers = 100) {
+  Parsed p;
+  HeadParser<true> parser(max_headers, &p.body);
+  parser.eager(true);
+  parser.put(boost::asio::buffer(raw.data(), raw.size()), p.ec);
+  p.head_error = parser.head_error();
+  p.header_done = parser.is_header_done();
+  return p;
+}
+
+TEST(HttpHeadParserTest, KeepsFieldsAsViews) {
+  std::string raw = "GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
+  std::string body;
+  HeadParser<true> parser(100, &body);
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(raw), ec);
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(parser.method(), "GET");
+  EXPECT_EQ(parser.target(), "/a?b=1");
+  EXPECT_EQ(parser.Find("x-a"), "1");
+  EXPECT_GE(parser.Find("host").data(), raw.data());  // a view into the buffer, not a copy
+}
+
+TEST(HttpHeadParserTest, RejectsContentLengthWithTransferEncoding) {
+  auto p = ParseRequest("POST / HTTP/1.1\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(p.ec);
+  auto q = ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(q.ec);
+}
+
+TEST(HttpHeadParserTest, RejectsDuplicateContentLengthEvenWhenEqual) {
+  auto p = ParseRequest("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na");
+  EXPECT_TRUE(p.ec);
+  EXPECT_EQ(p.head_error, HeadError::kDuplicateContentLength);
+  auto q = ParseRequest("POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\na");
+  EXPECT_TRUE(q.ec);
+}
+
+TEST(HttpHeadParserTest, RejectsTransferCodingsOtherThanChunked) {
+  EXPECT_TRUE(ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").ec);
+  EXPECT_TRUE(ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n").ec);
+  EXPECT_FALSE(ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n").ec);
+}
+
+TEST(HttpHeadParserTest, LimitsHeaderCount) {
+  std::string raw = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 5; ++i) raw += "X-" + std::to_string(i) + ": v\r\n";
+  raw += "\r\n";
+  auto p = ParseRequest(raw, 4);
+  EXPECT_TRUE(p.ec);
+  EXPECT_EQ(p.head_error, HeadError::kTooManyHeaders);
+  EXPECT_FALSE(ParseRequest(raw, 5).ec);
+}
+
+TEST(HttpHeadParserTest, RechunksChunkedBodies) {
+  std::string body;
+  HeadParser<true> parser(100, &body);
+  parser.set_rechunk(true);
+  parser.eager(true);
+  std::string raw = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\n\r\n";
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(raw), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_done());
+  EXPECT_EQ(body, "5\r\nhello\r\n");  // extensions dropped, data re-framed
+  EXPECT_EQ(parser.body_bytes(), 5u);
+}
+
+TEST(HttpHeadParserTest, StrictHeaderBlock) {
+  EXPECT_TRUE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n\r\n"));
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"));   // obs-fold
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n"));  // obs-fold, tab
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\nA: b\r\n\r\n"));           // bare LF
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\rA: b\r\n\r\n"));           // bare CR
+}
+
+}  // namespace
+}  // namespace apitrail

@@ -1,0 +1,65 @@
+#include "query/query_params.h"
+
+#include <gtest/gtest.h>
+
+namespace apitrail {
+namespace {
+
+constexpr int64_t kNow = 1764165012000000000;  // 2025-11-26T13:50:12Z
+
+TEST(QueryParamsTest, ParsesEveryFilter) {
+  auto q = ParseEventQuery({{"subject", "alice"}, {"route", "GET /v1/orders/{order_id}"},
+                            {"resource", "order_id=42"}, {"status", "5xx"}, {"decision", "deny"},
+                            {"method", "GET"}, {"client_ip", "10.0.0.1"}, {"correlation_id", "c1"},
+                            {"trace_id", "t1"}, {"since", "24h"}, {"until", "2025-11-26T13:00:00Z"},
+                            {"limit", "50"}, {"cursor", "99"}},
+                           kNow);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(*q->subject, "alice");
+  EXPECT_EQ(q->resource->first, "order_id");
+  EXPECT_EQ(q->resource->second, "42");
+  EXPECT_EQ(*q->status_class, 5);
+  EXPECT_FALSE(q->status.has_value());
+  EXPECT_EQ(*q->since_ns, kNow - 24LL * 3600 * 1000000000);
+  EXPECT_EQ(q->limit, 50u);
+  EXPECT_EQ(*q->before_seq, 99u);
+}
+
+TEST(QueryParamsTest, ExactStatus) {
+  auto q = ParseEventQuery({{"status", "404"}}, kNow);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(*q->status, 404);
+}
+
+TEST(QueryParamsTest, RejectsBadInputNamingTheParameter) {
+  struct Case { const char* name; const char* value; const char* expect; };
+  for (const Case& c : {Case{"limit", "0", "limit"}, Case{"limit", "1001", "limit"},
+                        Case{"limit", "ten", "limit"}, Case{"status", "abc", "status"},
+                        Case{"status", "700", "status"}, Case{"resource", "noequals", "resource"},
+                        Case{"decision", "maybe", "decision"}, Case{"since", "yesterday", "since"},
+                        Case{"cursor", "-1", "cursor"}, Case{"colour", "red", "colour"}}) {
+    auto q = ParseEventQuery({{c.name, c.value}}, kNow);
+    ASSERT_FALSE(q.ok()) << c.name << "=" << c.value;
+    EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(q.status().message().find(c.expect), std::string::npos) << q.status().message();
+  }
+}
+
+TEST(QueryParamsTest, SinceAfterUntilIsAnError) {
+  auto q = ParseEventQuery({{"since", "1h"}, {"until", "2h"}}, kNow);
+  EXPECT_FALSE(q.ok());
+}
+
+TEST(QueryParamsTest, SplitTargetDecodesAndSkipsEmptyParams) {
+  std::string path;
+  QueryParams params;
+  ASSERT_TRUE(SplitTarget("/api/v1/events?subject=a%20b&&route=GET%20%2Fx&", &path, &params).ok());
+  EXPECT_EQ(path, "/api/v1/events");
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[0].second, "a b");
+  EXPECT_EQ(params[1].second, "GET /x");
+  EXPECT_FALSE(SplitTarget("not a target", &path, &params).ok());
+}
+
+}  // namespace
+}  // namespace apitrail
