@@ -3,6 +3,7 @@
 #include "auth/key_store.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
+#include "core/json_writer.h"
 #include "core/time_util.h"
 
 namespace apitrail {
@@ -88,9 +89,39 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     auto keys = ListKeys(*path);
     if (!keys.ok()) { *exit_code = Fail(keys.status()); return; }
     int64_t now = NowNs();
+    auto state_of = [now](const ApiKeyRecord& k) -> std::string {
+      return k.revoked_ns ? "revoked" : (k.expires_ns && *k.expires_ns <= now) ? "expired" : "active";
+    };
+    if (f->json) {
+      // Never the hash: it is not secret, but nothing a reader needs either.
+      std::string out;
+      JsonWriter w(&out);
+      w.BeginObject();
+      w.Key("keys");
+      w.BeginArray();
+      for (const auto& k : *keys) {
+        w.BeginObject();
+        w.Field("id", k.id);
+        w.Field("subject", k.subject);
+        w.Field("state", state_of(k));
+        w.Key("scopes");
+        w.BeginArray();
+        for (const auto& s : k.scopes) w.String(s);
+        w.EndArray();
+        w.Field("created", FormatRfc3339(k.created_ns));
+        if (k.expires_ns) w.Field("expires", FormatRfc3339(*k.expires_ns));
+        if (k.revoked_ns) w.Field("revoked", FormatRfc3339(*k.revoked_ns));
+        if (!k.description.empty()) w.Field("description", k.description);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+      std::cout << out << "\n";
+      return;
+    }
     std::printf("%-10s %-24s %-10s %-32s %s\n", "ID", "SUBJECT", "STATE", "CREATED", "SCOPES");
     for (const auto& k : *keys) {
-      std::string state = k.revoked_ns ? "revoked" : (k.expires_ns && *k.expires_ns <= now) ? "expired" : "active";
+      std::string state = state_of(k);
       std::string scopes;
       for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : ",") + s;
       std::printf("%-10s %-24s %-10s %-32s %s\n", k.id.c_str(), k.subject.c_str(), state.c_str(),

@@ -119,7 +119,7 @@ void AddQueryCommand(CLI::App& app, int* exit_code) {
     const auto& o = v.get_object();
     if (auto* ev = o.if_contains("events"); ev && ev->is_array()) PrintTable(ev->get_array());
     if (auto* nc = o.if_contains("next_cursor"); nc && nc->is_string()) {
-      std::cout << "(more: --cursor " << nc->get_string() << ")\n";
+      std::cout << "(more: --cursor " << std::string_view(nc->get_string()) << ")\n";
     }
   });
 }

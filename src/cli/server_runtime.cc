@@ -39,7 +39,12 @@ int RunServer(std::shared_ptr<const Config> config,
     spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
     return 1;
   }
-  spdlog::info("audit store open: {} records, root {}", (*store)->Stats().size, (*store)->Stats().root_hex);
+  StoreStats opened = (*store)->Stats();
+  spdlog::info("audit store open: {} records, root {}", opened.size, opened.root_hex);
+  if (opened.recovered_truncated_bytes > 0) {
+    spdlog::warn("recovery cut a torn tail of {} bytes (an unacknowledged, partly written batch)",
+                 opened.recovered_truncated_bytes);
+  }
 
   auto auth = Authenticator::Create(config->auth, config->audit.data_dir);
   if (!auth.ok()) {

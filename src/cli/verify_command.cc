@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -10,6 +11,12 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
   auto* dir = new std::string("./apitrail-data");
   cmd->add_option("--data", *dir, "Data directory")->capture_default_str();
   cmd->callback([dir, exit_code] {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*dir, ec)) {
+      std::cout << "FAILED: no data directory at " << *dir << "\n";
+      *exit_code = 1;
+      return;
+    }
     VerifyReport r = VerifyDataDir(*dir);
     if (r.ok) {
       std::cout << "ok: " << r.records << " records intact, root " << r.root_hex << "\n";

@@ -14,7 +14,7 @@ namespace apitrail {
 struct ConfigError {
   std::string path;     // "routes[3].upstream", "gateway.listen"
   std::string message;  // "unknown upstream 'billing'"
-  std::string ToString() const { return path + ": " + message; }
+  std::string ToString() const { return path.empty() ? message : path + ": " + message; }
 };
 
 struct ConfigLoadResult {

@@ -10,6 +10,8 @@
 #include <array>
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "config/config_loader.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
@@ -215,6 +217,14 @@ awaitable<Status> ProxySession::Record(AuditEvent& event) {
         if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });
       },
       asio::use_awaitable);
+  if (!st.ok()) {
+    // Once per process per kind of failure: the metrics count every occurrence.
+    static std::atomic<bool> logged_unavailable{false}, logged_full{false};
+    auto& flag = st.code() == StatusCode::kResourceExhausted ? logged_full : logged_unavailable;
+    if (!flag.exchange(true)) {
+      spdlog::error("audit store refused an event, answering 503 (fail closed): {}", st.ToString());
+    }
+  }
   co_return st;
 }
 
@@ -452,6 +462,13 @@ awaitable<bool> ProxySession::HandleOne() {
         co_return co_await Reply(x, std::move(reply));
       }
     }
+  }
+  if (!shared.store->Accepting() && !cfg.audit.fail_open) {
+    // Fail closed before the upstream acts on a request that could never be audited.
+    x.event.decision = "deny";
+    x.event.deny_reason = "audit_unavailable";
+    LocalReply reply{503, "audit_unavailable", "the audit log cannot record this request", false};
+    co_return co_await Reply(x, std::move(reply));
   }
   x.event.decision = "allow";
   x.upstream_index = static_cast<size_t>(upstream_index);
@@ -761,7 +778,6 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   x.event.status = status;
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   m.Inc(m.allowed);
-  m.CountStatus(status);
   m.Inc(m.latency_us_sum, static_cast<uint64_t>(x.event.duration_us));
   Status recorded = co_await Record(x.event);
   if (!recorded.ok()) {
@@ -774,12 +790,14 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
                          "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
       AppendHeader(head, gw.request_id_header, x.request_id);
       head.append("\r\n");
+      m.CountStatus(503);
       (void)co_await WriteClient(head, body);
       co_return false;
     } else {
       co_return false;  // never complete a response whose record failed
     }
   }
+  m.CountStatus(status);  // what the client gets, counted once it is sure to get it
   if (!co_await WriteClient(out)) co_return false;
   co_return client_keep;
 }

@@ -44,6 +44,7 @@ class LogStore final : public Store {
   Result<AuditEvent> GetById(const std::string& id) override;
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
+  bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
   // A record written to the active segment but not yet durable/published.

@@ -71,6 +71,9 @@ class Store {
   virtual Result<AuditEvent> GetById(const std::string& id) = 0;
   virtual Result<AuditEvent> GetBySeq(uint64_t seq) = 0;
   virtual StoreStats Stats() = 0;
+  // False once a write or sync failed (sticky) or after Close: appends will be refused.
+  // Lock-free; for the request path to refuse before forwarding.
+  virtual bool Accepting() const = 0;
 
  protected:
   Store() = default;

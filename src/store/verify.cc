@@ -38,10 +38,11 @@ class Verifier {
   VerifyReport Run() {
     const std::string heads_path = TreeHeadsPath(dir_);
     auto heads = ReadTreeHeads(fs_, heads_path);
-    if (!heads.ok()) return Fail(heads_path, 0, 0, heads.status());
+    if (!heads.ok()) return Fail(heads_path, 0, std::nullopt, heads.status());
     heads_ = std::move(heads->heads);
     auto segments = ListSegments(fs_, dir_);
-    if (!segments.ok()) return Fail(dir_, 0, 0, segments.status());
+    // Not about any record: no seq to name.
+    if (!segments.ok()) return Fail(dir_, 0, std::nullopt, segments.status());
     for (size_t i = 0; i < segments->size(); ++i) {
       if (!VerifySegment((*segments)[i], i + 1 == segments->size())) return report_;
     }
@@ -138,7 +139,8 @@ class Verifier {
     return true;
   }
 
-  VerifyReport Fail(const std::string& file, uint64_t offset, uint64_t bad_seq, const Status& st) {
+  VerifyReport Fail(const std::string& file, uint64_t offset, std::optional<uint64_t> bad_seq,
+                    const Status& st) {
     report_.file = file;
     report_.offset = offset;
     report_.problem = ProblemText(st, file, &report_.offset);
