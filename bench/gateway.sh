@@ -18,7 +18,7 @@
 # on CPU 1, wrk + upstream on CPU 0, apitrail with 1 worker) WORKERS (apitrail gateway.workers;
 # default 1 pinned, 0 unpinned) DURABILITY (response; `batch` shows apitrail's CPU cost without
 # responses waiting for fdatasync) APITRAIL (binary; default build/apitrail, built if missing)
-# PEERS (/work/shared/bench/peers) ROOT (/tmp/apitrail-bench/gw) WARMUP (2 s per target)
+# PEERS (../shared/bench/peers beside the repo) ROOT (/tmp/apitrail-bench/gw) WARMUP (2 s per target)
 # KEEP_DATA (0; 1 keeps apitrail's data dir and nginx's access log after the run).
 #
 # Servers: nginx upstream on 127.0.0.1:9001 (proxy_bench.py's), nginx proxy on 9002 (and its
@@ -27,7 +27,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-PEERS=${PEERS:-/work/shared/bench/peers}
+PEERS=${PEERS:-$REPO/../shared/bench/peers}
 ROOT=${ROOT:-/tmp/apitrail-bench/gw}
 CONNS=${CONNS:-32}
 DURATION=${DURATION:-10}

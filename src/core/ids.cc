@@ -1,15 +1,46 @@
 #include "core/ids.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include "core/assert.h"
 #include "core/crypto_util.h"
 
 namespace apitrail {
 
+namespace {
+
+// Ids are drawn on every request (event id, request id, trace and span ids). One RAND_bytes
+// call per id costs a getpid() (OpenSSL's fork check) and the DRBG's locking, so each thread
+// takes 4 KiB at a time from the CSPRNG and hands it out. Bytes are used once and wiped.
+struct RandomPool {
+  unsigned char buf[4096];
+  size_t pos = sizeof(buf);
+  pid_t pid = 0;
+};
+
+}  // namespace
+
 void RandomBytes(void* out, size_t n) {
-  APITRAIL_ASSERT(RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) == 1,
-                  "the CSPRNG must work");
+  thread_local RandomPool pool;
+  auto* dst = static_cast<unsigned char*>(out);
+  if (n > sizeof(pool.buf) / 4) {
+    APITRAIL_ASSERT(RAND_bytes(dst, static_cast<int>(n)) == 1, "the CSPRNG must work");
+    return;
+  }
+  // A forked child must not hand out its parent's remaining bytes.
+  pid_t pid = getpid();
+  if (pool.pos + n > sizeof(pool.buf) || pool.pid != pid) {
+    APITRAIL_ASSERT(RAND_bytes(pool.buf, sizeof(pool.buf)) == 1, "the CSPRNG must work");
+    pool.pos = 0;
+    pool.pid = pid;
+  }
+  std::memcpy(dst, pool.buf + pool.pos, n);
+  OPENSSL_cleanse(pool.buf + pool.pos, n);
+  pool.pos += n;
 }
 
 std::string NewUuidV7(int64_t unix_ns) {

@@ -315,6 +315,30 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
   return event;
 }
 
+namespace {
+
+// The index matches on key hashes; this confirms a candidate on the record itself, so a
+// hash collision can never put a wrong event in an answer.
+bool MatchesExactly(const AuditEvent& e, const EventQuery& q) {
+  auto eq = [](const std::optional<std::string>& want, const std::string& have) {
+    return !want || *want == have;
+  };
+  if (!eq(q.subject, e.subject) || !eq(q.route, e.route) || !eq(q.decision, e.decision) ||
+      !eq(q.method, e.method) || !eq(q.client_ip, e.client_ip) ||
+      !eq(q.correlation_id, e.correlation_id) || !eq(q.trace_id, e.trace_id)) {
+    return false;
+  }
+  if (q.status && e.status != *q.status) return false;
+  if (q.resource) {
+    bool found = false;
+    for (const auto& kv : e.resources) found = found || kv == *q.resource;
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<EventPage> LogStore::Query(const EventQuery& query) {
   if (query.limit < 1 || query.limit > 1000) {
     return Status::InvalidArgument("limit must be between 1 and 1000");
@@ -332,20 +356,23 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
   page.events.reserve(seqs.size());
   for (uint64_t seq : seqs) {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
-    page.events.push_back(std::move(event));
+    if (MatchesExactly(event, query)) page.events.push_back(std::move(event));
   }
   if (more && !seqs.empty()) page.next_cursor = seqs.back();
   return page;
 }
 
 Result<AuditEvent> LogStore::GetById(const std::string& id) {
-  std::optional<uint64_t> seq;
+  std::vector<uint64_t> candidates;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    seq = index_.FindId(id);
+    candidates = index_.FindIdCandidates(id);
   }
-  if (!seq) return Status::NotFound("no event with id " + id);
-  return ReadRecord(*seq);
+  for (uint64_t seq : candidates) {
+    APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
+    if (event.id == id) return event;
+  }
+  return Status::NotFound("no event with id " + id);
 }
 
 Result<AuditEvent> LogStore::GetBySeq(uint64_t seq) { return ReadRecord(seq); }

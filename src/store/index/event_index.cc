@@ -5,30 +5,47 @@
 
 namespace apitrail {
 
-IndexKeys IndexKeys::FromEvent(AuditEvent&& e) {
+namespace {
+
+// Field-tagged 64-bit hash of a key; never 0 (0 marks an empty field).
+uint64_t KeyHash(uint64_t field, std::string_view value) {
+  if (value.empty()) return 0;
+  uint64_t h = std::hash<std::string_view>{}(value) ^ (field * 0x9E3779B97F4A7C15ull);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h == 0 ? 1 : h;
+}
+
+enum : uint64_t { kIdTag = 100, kResourceTag = 101 };
+
+uint64_t ResourceHash(std::string_view name, std::string_view value) {
+  return KeyHash(kResourceTag, std::string(name) + '=' + std::string(value));
+}
+
+uint64_t StatusHash(int status) { return status == 0 ? 0 : static_cast<uint64_t>(status); }
+
+}  // namespace
+
+IndexKeys IndexKeys::FromEvent(const AuditEvent& e) {
   IndexKeys k;
-  k.id = std::move(e.id);
+  k.id = KeyHash(kIdTag, e.id);
   k.time_ns = e.time_ns;
   k.status = e.status;
-  k.subject = std::move(e.subject);
-  k.route = std::move(e.route);
-  k.decision = std::move(e.decision);
-  k.method = std::move(e.method);
-  k.client_ip = std::move(e.client_ip);
-  k.correlation_id = std::move(e.correlation_id);
-  k.trace_id = std::move(e.trace_id);
-  k.resources = std::move(e.resources);
+  k.subject = KeyHash(0, e.subject);
+  k.route = KeyHash(1, e.route);
+  k.decision = KeyHash(2, e.decision);
+  k.method = KeyHash(3, e.method);
+  k.client_ip = KeyHash(4, e.client_ip);
+  k.correlation_id = KeyHash(5, e.correlation_id);
+  k.trace_id = KeyHash(6, e.trace_id);
+  k.resources.reserve(e.resources.size());
+  for (const auto& [name, value] : e.resources) k.resources.push_back(ResourceHash(name, value));
   return k;
 }
 
-namespace {
-std::string ResourceKey(const std::string& name, const std::string& value) {
-  return name + "=" + value;
-}
-}  // namespace
-
-void EventIndex::Post(Field f, const std::string& key, uint64_t seq) {
-  if (!key.empty()) postings_[f][key].push_back(seq);
+void EventIndex::Post(Field f, uint64_t key, uint64_t seq) {
+  if (key != 0) postings_[f][key].push_back(seq);
 }
 
 void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location) {
@@ -44,20 +61,28 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   }
   Post(kSubject, k.subject, seq);
   Post(kRoute, k.route, seq);
-  for (const auto& [name, value] : k.resources) Post(kResource, ResourceKey(name, value), seq);
-  if (k.status != 0) Post(kStatus, std::to_string(k.status), seq);
+  for (uint64_t r : k.resources) Post(kResource, r, seq);
+  Post(kStatus, StatusHash(k.status), seq);
   Post(kDecision, k.decision, seq);
   Post(kMethod, k.method, seq);
   Post(kClientIp, k.client_ip, seq);
-  Post(kCorrelationId, k.correlation_id, seq);
-  Post(kTraceId, k.trace_id, seq);
-  if (!k.id.empty()) ids_.emplace(std::move(k.id), seq);
+  if (k.correlation_id != 0) correlation_ids_.emplace(k.correlation_id, seq);
+  if (k.trace_id != 0) trace_ids_.emplace(k.trace_id, seq);
+  if (k.id != 0) ids_.emplace(k.id, seq);
+}
+
+std::vector<uint64_t> EventIndex::FindIdCandidates(const std::string& id) const {
+  std::vector<uint64_t> out;
+  auto [begin, end] = ids_.equal_range(KeyHash(kIdTag, id));
+  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<uint64_t> EventIndex::FindId(const std::string& id) const {
-  auto it = ids_.find(id);
-  if (it == ids_.end()) return std::nullopt;
-  return it->second;
+  auto c = FindIdCandidates(id);
+  if (c.empty()) return std::nullopt;
+  return c.front();
 }
 
 bool EventIndex::Matches(uint64_t seq, const EventQuery& q,
@@ -78,24 +103,42 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   // Equality filters become posting lists; a value never seen means no match at all.
   std::vector<const std::vector<uint64_t>*> lists;
   bool impossible = false;
-  auto use = [&](Field f, const std::optional<std::string>& key) {
-    if (!key) return;
-    auto it = postings_[f].find(*key);
+  auto use_hash = [&](Field f, uint64_t hash) {
+    auto it = postings_[f].find(hash);
     if (it == postings_[f].end()) {
       impossible = true;
     } else {
       lists.push_back(&it->second);
     }
   };
-  use(kSubject, q.subject);
-  use(kRoute, q.route);
-  if (q.resource) use(kResource, ResourceKey(q.resource->first, q.resource->second));
-  if (q.status) use(kStatus, std::to_string(*q.status));
-  use(kDecision, q.decision);
-  use(kMethod, q.method);
-  use(kClientIp, q.client_ip);
-  use(kCorrelationId, q.correlation_id);
-  use(kTraceId, q.trace_id);
+  auto use = [&](Field f, uint64_t tag, const std::optional<std::string>& key) {
+    if (key) use_hash(f, KeyHash(tag, *key));
+  };
+  use(kSubject, 0, q.subject);
+  use(kRoute, 1, q.route);
+  if (q.resource) use_hash(kResource, ResourceHash(q.resource->first, q.resource->second));
+  if (q.status) use_hash(kStatus, StatusHash(*q.status));
+  use(kDecision, 2, q.decision);
+  use(kMethod, 3, q.method);
+  use(kClientIp, 4, q.client_ip);
+  // The unique-ish fields live in multimaps: gather their (few) seqs into sorted lists.
+  std::vector<std::vector<uint64_t>> gathered;
+  gathered.reserve(2);
+  auto use_multi = [&](const std::unordered_multimap<uint64_t, uint64_t>& m, uint64_t tag,
+                       const std::optional<std::string>& key) {
+    if (!key) return;
+    auto [b, e] = m.equal_range(KeyHash(tag, *key));
+    if (b == e) {
+      impossible = true;
+      return;
+    }
+    std::vector<uint64_t>& v = gathered.emplace_back();
+    for (auto it = b; it != e; ++it) v.push_back(it->second);
+    std::sort(v.begin(), v.end());
+    lists.push_back(&v);
+  };
+  use_multi(correlation_ids_, 5, q.correlation_id);
+  use_multi(trace_ids_, 6, q.trace_id);
   if (impossible) return out;
 
   const uint64_t end = std::min<uint64_t>(q.before_seq.value_or(size()), size());

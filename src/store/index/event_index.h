@@ -18,23 +18,24 @@
 
 namespace apitrail {
 
-// The indexed fields of one event, extracted on the appending thread so the writer never
-// decodes records.
+// The indexed fields of one event as 64-bit key hashes (0: field empty), computed on the
+// appending thread so the writer neither decodes records nor allocates a string per key.
+// Posting lists are keyed by these hashes; a collision can only add candidates, and
+// LogStore drops any candidate whose record does not match the query exactly.
 struct IndexKeys {
-  std::string id;
+  uint64_t id = 0;
   int64_t time_ns = 0;
   int status = 0;
-  std::string subject;
-  std::string route;
-  std::string decision;
-  std::string method;
-  std::string client_ip;
-  std::string correlation_id;
-  std::string trace_id;
-  KeyValues resources;
+  uint64_t subject = 0;
+  uint64_t route = 0;
+  uint64_t decision = 0;
+  uint64_t method = 0;
+  uint64_t client_ip = 0;
+  uint64_t correlation_id = 0;
+  uint64_t trace_id = 0;
+  std::vector<uint64_t> resources;
 
-  // Moves the indexed fields out of `e`.
-  static IndexKeys FromEvent(AuditEvent&& e);
+  static IndexKeys FromEvent(const AuditEvent& e);
 };
 
 struct RecordLocation {
@@ -51,7 +52,10 @@ class EventIndex {
   // `seq` must equal size(): records are indexed in log order.
   void Add(uint64_t seq, IndexKeys&& keys, const RecordLocation& location);
   const RecordLocation& location(uint64_t seq) const { return locations_[seq]; }
+  // The seq of the event with this id (the first one whose id hash matches: callers that
+  // need certainty compare the record's id, see FindIdCandidates).
   std::optional<uint64_t> FindId(const std::string& id) const;
+  std::vector<uint64_t> FindIdCandidates(const std::string& id) const;
 
   // Seqs of up to q.limit matching records, newest first, below q.before_seq. *more is set
   // when at least one further match exists (so a cursor is worth returning).
@@ -60,13 +64,13 @@ class EventIndex {
  private:
   enum Field { kSubject, kRoute, kResource, kStatus, kDecision, kMethod, kClientIp,
                kCorrelationId, kTraceId, kFieldCount };
-  using Postings = std::unordered_map<std::string, std::vector<uint64_t>>;
+  using Postings = std::unordered_map<uint64_t, std::vector<uint64_t>>;
   struct TimeBlock {
     int64_t min_ns;
     int64_t max_ns;
   };
 
-  void Post(Field f, const std::string& key, uint64_t seq);
+  void Post(Field f, uint64_t key, uint64_t seq);
   bool Matches(uint64_t seq, const EventQuery& q,
                const std::vector<const std::vector<uint64_t>*>& others) const;
 
@@ -75,7 +79,11 @@ class EventIndex {
   std::vector<int64_t> times_;
   std::vector<uint16_t> statuses_;
   std::vector<TimeBlock> blocks_;
-  std::unordered_map<std::string, uint64_t> ids_;
+  // Ids, correlation ids and trace ids are (nearly) unique per event: a multimap node per
+  // event instead of a posting vector each (one allocation, not two).
+  std::unordered_multimap<uint64_t, uint64_t> ids_;  // id hash → seq
+  std::unordered_multimap<uint64_t, uint64_t> correlation_ids_;
+  std::unordered_multimap<uint64_t, uint64_t> trace_ids_;
 };
 
 }  // namespace apitrail
