@@ -66,15 +66,14 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   Post(kDecision, k.decision, seq);
   Post(kMethod, k.method, seq);
   Post(kClientIp, k.client_ip, seq);
-  if (k.correlation_id != 0) correlation_ids_.emplace(k.correlation_id, seq);
-  if (k.trace_id != 0) trace_ids_.emplace(k.trace_id, seq);
-  if (k.id != 0) ids_.emplace(k.id, seq);
+  if (k.correlation_id != 0) correlation_ids_.Insert(k.correlation_id, seq);
+  if (k.trace_id != 0) trace_ids_.Insert(k.trace_id, seq);
+  if (k.id != 0) ids_.Insert(k.id, seq);
 }
 
 std::vector<uint64_t> EventIndex::FindIdCandidates(const std::string& id) const {
   std::vector<uint64_t> out;
-  auto [begin, end] = ids_.equal_range(KeyHash(kIdTag, id));
-  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  ids_.FindAll(KeyHash(kIdTag, id), &out);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -124,16 +123,14 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   // The unique-ish fields live in multimaps: gather their (few) seqs into sorted lists.
   std::vector<std::vector<uint64_t>> gathered;
   gathered.reserve(2);
-  auto use_multi = [&](const std::unordered_multimap<uint64_t, uint64_t>& m, uint64_t tag,
-                       const std::optional<std::string>& key) {
+  auto use_multi = [&](const FlatMultiMap& m, uint64_t tag, const std::optional<std::string>& key) {
     if (!key) return;
-    auto [b, e] = m.equal_range(KeyHash(tag, *key));
-    if (b == e) {
+    std::vector<uint64_t>& v = gathered.emplace_back();
+    m.FindAll(KeyHash(tag, *key), &v);
+    if (v.empty()) {
       impossible = true;
       return;
     }
-    std::vector<uint64_t>& v = gathered.emplace_back();
-    for (auto it = b; it != e; ++it) v.push_back(it->second);
     std::sort(v.begin(), v.end());
     lists.push_back(&v);
   };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "store/index/flat_multimap.h"
 #include "query/event_query.h"
 
 namespace apitrail {
@@ -81,9 +82,9 @@ class EventIndex {
   std::vector<TimeBlock> blocks_;
   // Ids, correlation ids and trace ids are (nearly) unique per event: a multimap node per
   // event instead of a posting vector each (one allocation, not two).
-  std::unordered_multimap<uint64_t, uint64_t> ids_;  // id hash → seq
-  std::unordered_multimap<uint64_t, uint64_t> correlation_ids_;
-  std::unordered_multimap<uint64_t, uint64_t> trace_ids_;
+  FlatMultiMap ids_;  // id hash → seq
+  FlatMultiMap correlation_ids_;
+  FlatMultiMap trace_ids_;
 };
 
 }  // namespace apitrail

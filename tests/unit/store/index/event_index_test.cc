@@ -61,3 +61,29 @@ TEST_F(EventIndexTest, FindsIds) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+TEST(FlatMultiMapTest, KeepsDuplicatesAndGrows) {
+  FlatMultiMap m;
+  for (uint64_t i = 1; i <= 5000; ++i) m.Insert(i * 0x9E3779B97F4A7C15ull, i);
+  m.Insert(42 * 0x9E3779B97F4A7C15ull, 99999);  // a second value under one key
+  std::vector<uint64_t> out;
+  m.FindAll(42 * 0x9E3779B97F4A7C15ull, &out);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (std::vector<uint64_t>{42, 99999}));
+  out.clear();
+  m.FindAll(12345, &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(m.size(), 5001u);
+  for (uint64_t i = 1; i <= 5000; i += 499) {
+    out.clear();
+    m.FindAll(i * 0x9E3779B97F4A7C15ull, &out);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0] == 99999 ? out[1] : out[0], i);
+  }
+}
+
+}  // namespace
+}  // namespace apitrail
