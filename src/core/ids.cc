@@ -2,7 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <unistd.h>
+#include <pthread.h>
+
+#include <atomic>
 
 #include <cstring>
 
@@ -19,8 +21,14 @@ namespace {
 struct RandomPool {
   unsigned char buf[4096];
   size_t pos = sizeof(buf);
-  pid_t pid = 0;
+  uint64_t fork_generation = 0;
 };
+
+// Bumped in every forked child, so a pool filled before a fork is never reused after it.
+// (getpid() on every draw would be a syscall per id: glibc no longer caches it.)
+std::atomic<uint64_t> g_fork_generation{1};
+void OnFork() { g_fork_generation.fetch_add(1); }
+const bool kForkHandlerInstalled = pthread_atfork(nullptr, nullptr, OnFork) == 0;
 
 }  // namespace
 
@@ -31,12 +39,12 @@ void RandomBytes(void* out, size_t n) {
     APITRAIL_ASSERT(RAND_bytes(dst, static_cast<int>(n)) == 1, "the CSPRNG must work");
     return;
   }
-  // A forked child must not hand out its parent's remaining bytes.
-  pid_t pid = getpid();
-  if (pool.pos + n > sizeof(pool.buf) || pool.pid != pid) {
+  APITRAIL_ASSERT(kForkHandlerInstalled, "pthread_atfork registered");
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (pool.pos + n > sizeof(pool.buf) || pool.fork_generation != generation) {
     APITRAIL_ASSERT(RAND_bytes(pool.buf, sizeof(pool.buf)) == 1, "the CSPRNG must work");
     pool.pos = 0;
-    pool.pid = pid;
+    pool.fork_generation = generation;
   }
   std::memcpy(dst, pool.buf + pool.pos, n);
   OPENSSL_cleanse(pool.buf + pool.pos, n);
