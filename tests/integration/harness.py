@@ -99,6 +99,18 @@ class RecordingUpstream:
             return list(self.requests)
 
 
+def http_request(port, method, path, headers=None, body=None, timeout=10):
+    """One request on a fresh connection to 127.0.0.1:port: (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
 def write_config(data_dir, gateway_port, admin_port, upstream_port, extra=""):
     path = os.path.join(data_dir, "apitrail.yaml")
     with open(path, "w") as f:
@@ -218,14 +230,7 @@ class Apitrail:
         raise AssertionError("key never became active")
 
     def request(self, method, path, headers=None, body=None, port=None, timeout=10):
-        conn = http.client.HTTPConnection(HOST, port or self.gateway_port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        finally:
-            conn.close()
+        return http_request(port or self.gateway_port, method, path, headers, body, timeout)
 
     def admin(self, path, token=ADMIN_TOKEN):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

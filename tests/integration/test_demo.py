@@ -1,7 +1,6 @@
 """`apitrail demo` end to end: the banner, the credentials file, the built-in demo API behind
 the gateway, the audit trail of what was done, and a restart that keeps credentials and events.
 Real binary, 127.0.0.1 only, free ports, bounded waits, the process killed at teardown."""
-import http.client
 import json
 import os
 import re
@@ -13,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, HOST, free_port, run_cli, wait_until
+from harness import BIN, HOST, free_port, http_request, run_cli, wait_until
 
 
 class Demo:
@@ -65,14 +64,7 @@ class Demo:
         return rc
 
     def request(self, method, path, headers=None, body=None, port=None):
-        conn = http.client.HTTPConnection(HOST, port or self.gateway_port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        finally:
-            conn.close()
+        return http_request(port or self.gateway_port, method, path, headers, body)
 
 
 class DemoTest(unittest.TestCase):

@@ -28,6 +28,12 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `contents` to File(name) and returns that path.
+  std::string Write(const std::string& name, const std::string& contents) const {
+    std::ofstream(File(name), std::ios::binary | std::ios::trunc) << contents;
+    return File(name);
+  }
 
  private:
   std::string path_;

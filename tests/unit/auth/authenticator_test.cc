@@ -8,7 +8,7 @@
 
 #include "auth/key_store.h"
 #include "unit/auth/jwt_test_signer.h"
-#include "unit/auth/temp_dir.h"
+#include "testutil/temp_dir.h"
 
 namespace apitrail {
 namespace {

@@ -5,7 +5,7 @@
 #include "auth/jws_signature.h"
 #include "core/crypto_util.h"
 #include "unit/auth/jwt_test_signer.h"
-#include "unit/auth/temp_dir.h"
+#include "testutil/temp_dir.h"
 
 namespace apitrail {
 namespace {

@@ -5,12 +5,12 @@
 
 #include <thread>
 
-#include "unit/auth/temp_dir.h"
+#include "testutil/temp_dir.h"
 
 namespace apitrail {
 namespace {
 
-using testing::ReadAll;
+using testing::ReadFileBytes;
 using testing::TempDir;
 
 constexpr int64_t kNow = 1767225600LL * 1000000000;  // 2026-01-01T00:00:00Z
@@ -60,7 +60,7 @@ TEST(KeyStoreTest, FileIsMode0600AndHoldsOnlyTheHash) {
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  std::string text = ReadAll(path);
+  std::string text = ReadFileBytes(path);
   EXPECT_EQ(text.find(k->key), std::string::npos);
   EXPECT_EQ(text.find(k->key.substr(13)), std::string::npos);  // not even the secret part
   EXPECT_NE(text.find(HashApiKey(k->key)), std::string::npos);
@@ -101,7 +101,7 @@ TEST(KeyStoreTest, CorruptFileIsAClearErrorNamingTheFile) {
     EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
     // Writes refuse to clobber a file they cannot understand.
     EXPECT_FALSE(CreateKey(path, "svc", {}, std::nullopt, "", kNow).ok());
-    EXPECT_EQ(ReadAll(path), text);
+    EXPECT_EQ(ReadFileBytes(path), text);
   }
 }
 
