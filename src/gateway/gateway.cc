@@ -13,11 +13,6 @@ namespace apitrail {
 namespace asio = boost::asio;
 
 namespace {
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Host names are resolved once, at start-up (first address wins): the request path never
 // waits for DNS. A changed DNS answer needs a restart.
 Result<asio::ip::tcp::endpoint> Resolve(const HostPort& hp, const std::string& key) {
@@ -51,13 +46,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> c
     s.upstream_endpoints.push_back(*ep);
   }
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
-  const auto& ih = config->auth.identity_headers;
-  for (const auto& h : {ih.subject, ih.auth_method, ih.scopes}) {
-    if (!h.empty()) s.reserved_headers.push_back(Lower(h));
-  }
-  for (const auto& h : config->auth.api_keys.headers) {
-    if (!h.empty() && Lower(h) != "authorization") s.api_key_headers.push_back(Lower(h));
-  }
+  s.header_policy = HeaderPolicy::FromConfig(*config);
   return g;
 }
 

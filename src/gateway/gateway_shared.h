@@ -10,6 +10,7 @@
 
 #include "auth/authenticator.h"
 #include "config/config.h"
+#include "gateway/forward_headers.h"
 #include "gateway/redaction.h"
 #include "gateway/route_table.h"
 #include "store/store.h"
@@ -24,10 +25,7 @@ struct GatewayShared {
   Store* store = nullptr;         // outlives the gateway
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
   int default_upstream = -1;  // for unmatched: pass
-  // Lower-case names of headers a client must never set itself (identity headers we inject).
-  std::vector<std::string> reserved_headers;
-  // Lower-case header names that may carry an API key, to strip before forwarding.
-  std::vector<std::string> api_key_headers;
+  HeaderPolicy header_policy;
 };
 
 }  // namespace apitrail

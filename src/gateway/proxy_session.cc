@@ -17,6 +17,7 @@
 #include "core/json_writer.h"
 #include "core/time_util.h"
 #include "gateway/correlation.h"
+#include "gateway/forward_headers.h"
 #include "gateway/path_check.h"
 #include "gateway/worker.h"
 #include "net/http_head_parser.h"
@@ -39,55 +40,6 @@ constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 
 bool IEquals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
-
-// RFC 9110 §7.6.1 hop-by-hop fields, plus the framing fields we always set ourselves.
-bool IsHopByHop(std::string_view name) {
-  static const std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
-                                            "te", "trailer", "transfer-encoding", "upgrade",
-                                            "content-length"};
-  for (auto n : kNames) {
-    if (IEquals(name, n)) return true;
-  }
-  return false;
-}
-
-// True if `name` is listed in a Connection header value ("close, X-Foo").
-bool NamedInConnection(std::string_view connection, std::string_view name) {
-  size_t pos = 0;
-  while (pos < connection.size()) {
-    size_t comma = connection.find(',', pos);
-    if (comma == std::string_view::npos) comma = connection.size();
-    std::string_view tok = connection.substr(pos, comma - pos);
-    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-    if (!tok.empty() && IEquals(tok, name)) return true;
-    pos = comma + 1;
-  }
-  return false;
-}
-
-void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-  }
-}
 
 bool StatusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
@@ -150,36 +102,6 @@ void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {
       client_.cancel(ec);
       break;
   }
-}
-
-std::string ProxySession::ClientIp(std::string_view forwarded_for) const {
-  const auto& trusted = worker_.shared().config->gateway.trusted_proxies;
-  auto is_trusted = [&](const std::string& ip) {
-    for (const auto& c : trusted) {
-      if (CidrContains(c, ip)) return true;
-    }
-    return false;
-  };
-  if (forwarded_for.empty() || trusted.empty() || !is_trusted(peer_ip_)) return peer_ip_;
-  // Walk X-Forwarded-For from the right: the first address not of a trusted proxy is the
-  // client. Anything left of it was written by the client and cannot be believed.
-  std::string candidate = peer_ip_;
-  size_t end = forwarded_for.size();
-  while (end > 0) {
-    size_t comma = forwarded_for.rfind(',', end - 1);
-    size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
-    std::string_view tok = forwarded_for.substr(begin, end - begin);
-    while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
-    while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(std::string(tok), ec);
-    if (ec) break;  // garbage: stop at the last address we could trust
-    candidate = addr.to_string();
-    if (!is_trusted(candidate)) return candidate;
-    if (comma == std::string_view::npos) break;
-    end = comma;
-  }
-  return candidate;
 }
 
 awaitable<void> ProxySession::Run() {
@@ -355,7 +277,7 @@ awaitable<bool> ProxySession::HandleOne() {
   x.event.method = std::string(parser.method());
   x.event.host = std::string(parser.Find("host").substr(0, 256));
   x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
-  x.event.client_ip = ClientIp(parser.Find("x-forwarded-for"));
+  x.event.client_ip = ClientIpFrom(peer_ip_, parser.Find("x-forwarded-for"), gw.trusted_proxies);
   x.event.node = cfg.node;
   x.event.id = NewUuidV7(x.event.time_ns);
 
@@ -475,68 +397,24 @@ awaitable<bool> ProxySession::HandleOne() {
   x.event.upstream = cfg.upstreams[x.upstream_index].name;
 
   // --- 5. Build the upstream request head.
-  std::string head;
-  head.reserve(head_len + 256);
-  head.append(parser.method()).append(" ").append(upstream_path);
-  if (!query.empty()) head.append("?").append(query);
-  head.append(" HTTP/1.1\r\n");
-  std::string_view connection = parser.Find("connection");
-  bool expect_continue = false;
-  for (const auto& [name, value] : parser.fields()) {
-    if (IsHopByHop(name) || NamedInConnection(connection, name)) continue;
-    if (IEquals(name, "expect")) {
-      expect_continue = IEquals(value, "100-continue");
-      continue;
-    }
-    if (IEquals(name, gw.request_id_header) || IEquals(name, "traceparent") ||
-        IEquals(name, "tracestate") || IEquals(name, "x-forwarded-for") ||
-        IEquals(name, "x-forwarded-proto") || IEquals(name, "x-forwarded-host")) {
-      continue;
-    }
-    bool reserved = false;
-    for (const auto& r : shared.reserved_headers) reserved = reserved || IEquals(name, r);
-    if (reserved || (name.size() >= 11 && IEquals(name.substr(0, 11), "x-apitrail-"))) continue;
-    if (auth.identity.auth_method == "api_key") {
-      // API keys stay at the gateway: the upstream gets the verified identity instead.
-      bool key_header = false;
-      for (const auto& h : shared.api_key_headers) key_header = key_header || IEquals(name, h);
-      if (key_header) continue;
-      if (IEquals(name, "authorization")) continue;
-    }
-    AppendHeader(head, name, value);
-  }
-  AppendHeader(head, gw.request_id_header, x.request_id);
-  AppendHeader(head, "traceparent", FormatTraceparent(x.event.trace_id, x.event.span_id, trace_flags));
-  if (!x.event.tracestate.empty()) AppendHeader(head, "tracestate", x.event.tracestate);
-  if (gw.add_forwarded_headers) {
-    std::string_view xff = parser.Find("x-forwarded-for");
-    bool peer_trusted = false;
-    for (const auto& c : gw.trusted_proxies) peer_trusted = peer_trusted || CidrContains(c, peer_ip_);
-    if (peer_trusted && !xff.empty()) {
-      AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + peer_ip_);
-      std::string_view proto = parser.Find("x-forwarded-proto");
-      AppendHeader(head, "X-Forwarded-Proto", proto.empty() ? "http" : proto);
-    } else {
-      AppendHeader(head, "X-Forwarded-For", peer_ip_);
-      AppendHeader(head, "X-Forwarded-Proto", "http");
-    }
-    if (!x.event.host.empty()) AppendHeader(head, "X-Forwarded-Host", x.event.host);
-  }
-  const auto& ih = cfg.auth.identity_headers;
-  if (!ih.subject.empty()) AppendHeader(head, ih.subject, auth.identity.subject);
-  if (!ih.auth_method.empty()) AppendHeader(head, ih.auth_method, auth.identity.auth_method);
-  if (!ih.scopes.empty() && !auth.identity.scopes.empty()) {
-    std::string joined;
-    for (const auto& s : auth.identity.scopes) joined.append(joined.empty() ? "" : " ").append(s);
-    AppendHeader(head, ih.scopes, joined);
-  }
-  if (parser.chunked()) {
-    AppendHeader(head, "Transfer-Encoding", "chunked");
-    parser.set_rechunk(true);
-  } else if (auto cl = parser.content_length()) {
-    AppendHeader(head, "Content-Length", std::to_string(*cl));
-  }
-  head.append("\r\n");
+  UpstreamHeadInput hin;
+  hin.method = parser.method();
+  hin.path = upstream_path;
+  hin.query = query;
+  hin.fields = &parser.fields();
+  hin.peer_ip = peer_ip_;
+  hin.request_id = x.request_id;
+  std::string traceparent = FormatTraceparent(x.event.trace_id, x.event.span_id, trace_flags);
+  hin.traceparent = traceparent;
+  hin.tracestate = x.event.tracestate;
+  hin.host = x.event.host;
+  hin.identity = &auth.identity;
+  hin.chunked = parser.chunked();
+  if (auto cl = parser.content_length()) hin.content_length = *cl;
+  UpstreamHead upstream_head = BuildUpstreamHead(hin, gw, cfg.auth.identity_headers, shared.header_policy);
+  std::string& head = upstream_head.text;
+  parser.set_rechunk(parser.chunked());
+  bool expect_continue = upstream_head.expect_continue;
 
   if (expect_continue && has_body) {
     if (!co_await WriteClient("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;

@@ -55,7 +55,6 @@ class ProxySession {
   boost::asio::awaitable<Status> Record(AuditEvent& event);
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);
-  std::string ClientIp(std::string_view forwarded_for) const;
 
   Worker& worker_;
   boost::asio::ip::tcp::socket client_;

@@ -1,0 +1,199 @@
+#include "gateway/forward_headers.h"
+
+#include <arpa/inet.h>
+#include <strings.h>
+
+#include "config/config_loader.h"
+
+namespace apitrail {
+
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool AnyIEquals(std::string_view name, const std::vector<std::string>& list) {
+  for (const auto& n : list) {
+    if (IEquals(name, n)) return true;
+  }
+  return false;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Canonical text form of an IPv4/IPv6 address, or "" if `s` is not one.
+std::string CanonicalIp(std::string_view s) {
+  std::string text(s);
+  char out[INET6_ADDRSTRLEN];
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) return inet_ntop(AF_INET, buf, out, sizeof(out));
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) return inet_ntop(AF_INET6, buf, out, sizeof(out));
+  return {};
+}
+
+}  // namespace
+
+HeaderPolicy HeaderPolicy::FromConfig(const Config& config) {
+  HeaderPolicy p;
+  const auto& ih = config.auth.identity_headers;
+  for (const auto& h : {ih.subject, ih.auth_method, ih.scopes}) {
+    if (!h.empty()) p.reserved.push_back(Lower(h));
+  }
+  for (const auto& h : config.auth.api_keys.headers) {
+    if (!h.empty() && Lower(h) != "authorization") p.api_key_headers.push_back(Lower(h));
+  }
+  return p;
+}
+
+bool IsHopByHop(std::string_view name) {
+  static const std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
+                                            "te", "trailer", "transfer-encoding", "upgrade",
+                                            "content-length"};
+  for (auto n : kNames) {
+    if (IEquals(name, n)) return true;
+  }
+  return false;
+}
+
+bool NamedInConnection(std::string_view connection, std::string_view name) {
+  size_t pos = 0;
+  while (pos < connection.size()) {
+    size_t comma = connection.find(',', pos);
+    if (comma == std::string_view::npos) comma = connection.size();
+    std::string_view tok = Trim(connection.substr(pos, comma - pos));
+    if (!tok.empty() && IEquals(tok, name)) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+  }
+}
+
+bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted) {
+  for (const auto& c : trusted) {
+    if (CidrContains(c, std::string(ip))) return true;
+  }
+  return false;
+}
+
+std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,
+                         const std::vector<Cidr>& trusted) {
+  if (forwarded_for.empty() || trusted.empty() || !IsTrusted(peer_ip, trusted)) {
+    return std::string(peer_ip);
+  }
+  // Walk X-Forwarded-For from the right: the first address not of a trusted proxy is the
+  // client. Anything left of it was written by the client and cannot be believed.
+  std::string candidate(peer_ip);
+  size_t end = forwarded_for.size();
+  while (end > 0) {
+    size_t comma = forwarded_for.rfind(',', end - 1);
+    size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
+    std::string ip = CanonicalIp(Trim(forwarded_for.substr(begin, end - begin)));
+    if (ip.empty()) break;  // garbage: stop at the last address we could trust
+    candidate = ip;
+    if (!IsTrusted(candidate, trusted)) return candidate;
+    if (comma == std::string_view::npos) break;
+    end = comma;
+  }
+  return candidate;
+}
+
+UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig& gw,
+                               const IdentityHeadersConfig& ih, const HeaderPolicy& policy) {
+  UpstreamHead out;
+  std::string& head = out.text;
+  head.reserve(1024);
+  head.append(in.method).append(" ").append(in.path);
+  if (!in.query.empty()) head.append("?").append(in.query);
+  head.append(" HTTP/1.1\r\n");
+  std::string_view connection, xff, xfp;
+  for (const auto& [name, value] : *in.fields) {
+    if (IEquals(name, "connection")) connection = value;
+    else if (IEquals(name, "x-forwarded-for")) xff = value;
+    else if (IEquals(name, "x-forwarded-proto")) xfp = value;
+  }
+  const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
+  for (const auto& [name, value] : *in.fields) {
+    if (IsHopByHop(name) || NamedInConnection(connection, name)) continue;
+    if (IEquals(name, "expect")) {
+      out.expect_continue = IEquals(value, "100-continue");
+      continue;
+    }
+    if (IEquals(name, gw.request_id_header) || IEquals(name, "traceparent") ||
+        IEquals(name, "tracestate") || IEquals(name, "x-forwarded-for") ||
+        IEquals(name, "x-forwarded-proto") || IEquals(name, "x-forwarded-host")) {
+      continue;
+    }
+    if (AnyIEquals(name, policy.reserved) ||
+        (name.size() >= 11 && IEquals(name.substr(0, 11), "x-apitrail-"))) {
+      continue;
+    }
+    // API keys stay at the gateway: the upstream gets the verified identity instead.
+    if (api_key && (IEquals(name, "authorization") || AnyIEquals(name, policy.api_key_headers))) {
+      continue;
+    }
+    AppendHeader(head, name, value);
+  }
+  AppendHeader(head, gw.request_id_header, in.request_id);
+  AppendHeader(head, "traceparent", in.traceparent);
+  if (!in.tracestate.empty()) AppendHeader(head, "tracestate", in.tracestate);
+  if (gw.add_forwarded_headers) {
+    if (!xff.empty() && IsTrusted(in.peer_ip, gw.trusted_proxies)) {
+      AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + std::string(in.peer_ip));
+      AppendHeader(head, "X-Forwarded-Proto", xfp.empty() ? "http" : xfp);
+    } else {
+      AppendHeader(head, "X-Forwarded-For", in.peer_ip);
+      AppendHeader(head, "X-Forwarded-Proto", "http");
+    }
+    if (!in.host.empty()) AppendHeader(head, "X-Forwarded-Host", in.host);
+  }
+  if (in.identity != nullptr) {
+    if (!ih.subject.empty()) AppendHeader(head, ih.subject, in.identity->subject);
+    if (!ih.auth_method.empty()) AppendHeader(head, ih.auth_method, in.identity->auth_method);
+    if (!ih.scopes.empty() && !in.identity->scopes.empty()) {
+      std::string joined;
+      for (const auto& s : in.identity->scopes) joined.append(joined.empty() ? "" : " ").append(s);
+      AppendHeader(head, ih.scopes, joined);
+    }
+  }
+  if (in.chunked) {
+    AppendHeader(head, "Transfer-Encoding", "chunked");
+  } else if (in.content_length) {
+    AppendHeader(head, "Content-Length", std::to_string(*in.content_length));
+  }
+  head.append("\r\n");
+  return out;
+}
+
+}  // namespace apitrail

@@ -1,0 +1,68 @@
+// The header rewriting of the proxy (RFC 9110 §7.6): what the upstream receives instead of
+// what the client sent, and which client address is believed. Pure functions of their
+// inputs, so the rules are unit-tested without sockets; called on worker threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/identity.h"
+#include "config/config.h"
+
+namespace apitrail {
+
+using HeaderFields = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Header names the client may not set and credential headers that stay at the gateway,
+// lower-cased, built once from the config.
+struct HeaderPolicy {
+  std::vector<std::string> reserved;        // identity headers we inject
+  std::vector<std::string> api_key_headers;  // e.g. x-api-key (not authorization)
+  static HeaderPolicy FromConfig(const Config& config);
+};
+
+struct UpstreamHeadInput {
+  std::string_view method;
+  std::string_view path;   // already rewritten by the route (strip_prefix)
+  std::string_view query;  // without '?'
+  const HeaderFields* fields = nullptr;
+  std::string_view peer_ip;
+  std::string_view request_id;
+  std::string_view traceparent;  // the new one, for the upstream hop
+  std::string_view tracestate;   // validated; empty: none
+  std::string_view host;
+  const Identity* identity = nullptr;
+  bool chunked = false;
+  std::optional<uint64_t> content_length;
+};
+
+struct UpstreamHead {
+  std::string text;              // request line + fields + CRLF CRLF
+  bool expect_continue = false;  // the client sent Expect: 100-continue (not forwarded)
+};
+
+// Drops hop-by-hop fields (and those named in Connection), any client-sent identity,
+// correlation and X-Forwarded-* fields, and API key credentials; adds the correlation id,
+// trace context, X-Forwarded-For/-Proto/-Host and the verified identity.
+UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig& gateway,
+                               const IdentityHeadersConfig& identity_headers,
+                               const HeaderPolicy& policy);
+
+// The client address to record: the peer, or, when the peer is a trusted proxy, the
+// right-most X-Forwarded-For address that is not itself a trusted proxy.
+std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,
+                         const std::vector<Cidr>& trusted);
+
+bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted);
+// RFC 9110 §7.6.1 hop-by-hop fields plus the framing fields the proxy always sets itself.
+bool IsHopByHop(std::string_view name);
+// True if `name` is listed in a Connection header value ("close, X-Foo").
+bool NamedInConnection(std::string_view connection, std::string_view name);
+void AppendHeader(std::string& out, std::string_view name, std::string_view value);
+const char* ReasonPhrase(int status);
+
+}  // namespace apitrail

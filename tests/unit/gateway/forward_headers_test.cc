@@ -1,0 +1,125 @@
+#include "gateway/forward_headers.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_loader.h"
+
+namespace apitrail {
+namespace {
+
+class ForwardHeadersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy_ = HeaderPolicy::FromConfig(config_);
+    identity_.subject = "alice";
+    identity_.auth_method = "api_key";
+    identity_.scopes = {"orders:read", "orders:write"};
+  }
+  UpstreamHead Build(const HeaderFields& fields, std::string_view peer = "10.0.0.9") {
+    UpstreamHeadInput in;
+    in.method = "GET";
+    in.path = "/v1/orders/42";
+    in.query = "a=1";
+    in.fields = &fields;
+    in.peer_ip = peer;
+    in.request_id = "rid-1";
+    in.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    in.host = "api.example";
+    in.identity = &identity_;
+    return BuildUpstreamHead(in, config_.gateway, config_.auth.identity_headers, policy_);
+  }
+  static bool Has(const std::string& head, const std::string& line) {
+    return head.find("\r\n" + line + "\r\n") != std::string::npos;
+  }
+  Config config_;
+  HeaderPolicy policy_;
+  Identity identity_;
+};
+
+TEST_F(ForwardHeadersTest, RequestLineAndInjectedHeaders) {
+  UpstreamHead h = Build({{"Host", "api.example"}, {"Accept", "*/*"}});
+  EXPECT_EQ(h.text.rfind("GET /v1/orders/42?a=1 HTTP/1.1\r\n", 0), 0u);
+  EXPECT_TRUE(Has(h.text, "Host: api.example"));
+  EXPECT_TRUE(Has(h.text, "Accept: */*"));
+  EXPECT_TRUE(Has(h.text, "X-Request-ID: rid-1"));
+  EXPECT_TRUE(Has(h.text, "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  EXPECT_TRUE(Has(h.text, "X-Apitrail-Subject: alice"));
+  EXPECT_TRUE(Has(h.text, "X-Apitrail-Auth-Method: api_key"));
+  EXPECT_TRUE(Has(h.text, "X-Apitrail-Scopes: orders:read orders:write"));
+  EXPECT_TRUE(Has(h.text, "X-Forwarded-Host: api.example"));
+  EXPECT_EQ(h.text.substr(h.text.size() - 4), "\r\n\r\n");
+}
+
+TEST_F(ForwardHeadersTest, StripsHopByHopAndFieldsNamedInConnection) {
+  UpstreamHead h = Build({{"Connection", "keep-alive, X-Hop"}, {"X-Hop", "1"}, {"Keep-Alive", "5"},
+                          {"TE", "trailers"}, {"Upgrade", "websocket"}, {"Proxy-Connection", "x"},
+                          {"X-Kept", "yes"}});
+  for (const char* gone : {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Upgrade:", "Proxy-Connection:"}) {
+    EXPECT_EQ(h.text.find(std::string("\r\n") + gone), std::string::npos) << gone;
+  }
+  EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
+}
+
+TEST_F(ForwardHeadersTest, ClientCannotForgeIdentityOrCorrelation) {
+  UpstreamHead h = Build({{"x-apitrail-subject", "mallory"}, {"X-APITRAIL-ANYTHING", "x"},
+                          {"X-Request-ID", "client-chosen"}, {"traceparent", "00-evil"},
+                          {"X-Forwarded-For", "6.6.6.6"}});
+  EXPECT_EQ(h.text.find("mallory"), std::string::npos);
+  EXPECT_EQ(h.text.find("X-APITRAIL-ANYTHING"), std::string::npos);
+  EXPECT_EQ(h.text.find("client-chosen"), std::string::npos);
+  EXPECT_EQ(h.text.find("00-evil"), std::string::npos);
+  EXPECT_TRUE(Has(h.text, "X-Forwarded-For: 10.0.0.9"));  // peer not trusted: replaced
+}
+
+TEST_F(ForwardHeadersTest, ApiKeysStayAtTheGatewayButJwtsAreForwarded) {
+  UpstreamHead h = Build({{"Authorization", "Bearer atk_secret"}, {"X-API-Key", "atk_secret"}});
+  EXPECT_EQ(h.text.find("atk_secret"), std::string::npos);
+  identity_.auth_method = "jwt";
+  UpstreamHead j = Build({{"Authorization", "Bearer eyJ.x.y"}});
+  EXPECT_TRUE(Has(j.text, "Authorization: Bearer eyJ.x.y"));
+}
+
+TEST_F(ForwardHeadersTest, ExpectContinueAndFraming) {
+  UpstreamHeadInput in;
+  HeaderFields fields{{"Expect", "100-continue"}, {"Content-Length", "5"}};
+  in.method = "POST";
+  in.path = "/v1/orders";
+  in.fields = &fields;
+  in.peer_ip = "127.0.0.1";
+  in.content_length = 5;
+  UpstreamHead h = BuildUpstreamHead(in, config_.gateway, config_.auth.identity_headers, policy_);
+  EXPECT_TRUE(h.expect_continue);
+  EXPECT_EQ(h.text.find("Expect:"), std::string::npos);
+  EXPECT_TRUE(Has(h.text, "Content-Length: 5"));
+  in.content_length.reset();
+  in.chunked = true;
+  h = BuildUpstreamHead(in, config_.gateway, config_.auth.identity_headers, policy_);
+  EXPECT_TRUE(Has(h.text, "Transfer-Encoding: chunked"));
+  EXPECT_EQ(h.text.find("Content-Length"), std::string::npos);
+}
+
+TEST(ClientIpTest, OnlyTrustedProxiesMayNameTheClient) {
+  std::vector<Cidr> trusted(2);
+  std::string err;
+  ASSERT_TRUE(ParseCidr("10.0.0.0/8", &trusted[0], &err)) << err;
+  ASSERT_TRUE(ParseCidr("192.168.1.1/32", &trusted[1], &err)) << err;
+  // Untrusted peer: its own address, whatever the header says.
+  EXPECT_EQ(ClientIpFrom("203.0.113.5", "1.2.3.4", trusted), "203.0.113.5");
+  // Trusted peer: the right-most untrusted address.
+  EXPECT_EQ(ClientIpFrom("10.1.2.3", "6.6.6.6, 198.51.100.7, 192.168.1.1", trusted), "198.51.100.7");
+  // Garbage stops the walk at the last address that could be trusted.
+  EXPECT_EQ(ClientIpFrom("10.1.2.3", "junk, 10.9.9.9", trusted), "10.9.9.9");
+  // No trusted proxies configured: the header is ignored.
+  EXPECT_EQ(ClientIpFrom("10.1.2.3", "1.2.3.4", {}), "10.1.2.3");
+  EXPECT_EQ(ClientIpFrom("10.1.2.3", " 2001:DB8::1 ", trusted), "2001:db8::1");
+}
+
+TEST(HopByHopTest, ConnectionTokens) {
+  EXPECT_TRUE(NamedInConnection("close, X-Foo", "x-foo"));
+  EXPECT_FALSE(NamedInConnection("close, X-Foobar", "x-foo"));
+  EXPECT_TRUE(IsHopByHop("Transfer-Encoding"));
+  EXPECT_FALSE(IsHopByHop("Authorization"));
+}
+
+}  // namespace
+}  // namespace apitrail
