@@ -6,7 +6,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 DEMO_ARGS ?=
 
-.PHONY: deps build build-asan run test unit-asan bench clean format
+.PHONY: deps build build-all build-asan run test bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -14,7 +14,11 @@ deps:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
+# Only the binary: `make run` should not wait for the test and benchmark programs.
 build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target apitrail
+
+build-all: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/build.ninja:
@@ -28,7 +32,7 @@ run: build
 
 # All tests of the normal build (unit + integration), then the unit tests again under
 # ASan+UBSan. ctest's summary line of the full run is printed last.
-test: build build-asan
+test: build-all build-asan
 	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
