@@ -428,9 +428,9 @@ awaitable<bool> ProxySession::HandleOne() {
     auto feed = [&]() -> bool {
       while (!parser.is_done() && client_buf_.size() > 0) {
         size_t used = parser.put(client_buf_.data(), ec);
+        client_buf_.consume(used);  // also on need_more: Beast may have taken part of a chunk
         if (ec == http::error::need_more) { ec = {}; break; }
         if (ec) return false;
-        client_buf_.consume(used);
         if (used == 0) break;
       }
       return true;
@@ -590,10 +590,11 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       rp.eager(true);
       while (!rp.is_done()) {
         while (upstream_buf_.size() > 0 && !rp.is_done()) {
+          // Beast may consume bytes and still ask for more (mid-chunk): always consume.
           size_t used = rp.put(upstream_buf_.data(), ec);
+          upstream_buf_.consume(used);
           if (ec == http::error::need_more) { ec = {}; break; }
           if (ec) co_return false;
-          upstream_buf_.consume(used);
           if (used == 0) break;
         }
         out.append(body);

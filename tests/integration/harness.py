@@ -55,6 +55,26 @@ class RecordingUpstream:
                     outer.requests.append(rec)
                 if self.path.startswith("/slow"):
                     time.sleep(float(self.path.split("=")[-1]) if "=" in self.path else 2.0)
+                if self.path.startswith("/chunked"):
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for part in (b"hello ", b"chunked ", b"world"):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+                if self.path.startswith("/close"):
+                    # HTTP/1.0-style: no length, the body ends when the connection closes.
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(b"until-eof-body")
+                    self.close_connection = True
+                    return
+                if self.path.startswith("/nocontent"):
+                    self.send_response(204)
+                    self.end_headers()
+                    return
                 if self.path.startswith("/big"):
                     payload = b"x" * 300000
                     self.send_response(200)
@@ -69,7 +89,8 @@ class RecordingUpstream:
                 self.send_header("Content-Length", str(len(out)))
                 self.send_header("Connection", "keep-alive")
                 self.end_headers()
-                self.wfile.write(out)
+                if self.command != "HEAD":
+                    self.wfile.write(out)
 
             def _read_chunked(self):
                 data = b""
@@ -142,6 +163,12 @@ routes:
   - match: GET /slow
     upstream: api
   - match: GET /big
+    upstream: api
+  - match: "* /chunked"
+    upstream: api
+  - match: GET /close
+    upstream: api
+  - match: GET /nocontent
     upstream: api
   - match: "* /internal/**"
     upstream: api

@@ -1,0 +1,187 @@
+"""HTTP/1.1 edge cases through the gateway: HEAD, 204, chunked and close-delimited upstream
+responses, pipelining, HTTP/1.0 clients, slow or oversized heads. Each answer must be
+well-framed, and each request audited once."""
+import socket
+import time
+import unittest
+
+from harness import GatewayTestCase, HOST, raw_request
+
+
+def read_response(sock, head_request=False):
+    """Reads one response from sock; returns (status, headers dict, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a response head: %r" % data)
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    if head_request or status in (204, 304):
+        return status, headers, b"", rest
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(rest) < n:
+            rest += sock.recv(65536)
+        return status, headers, rest[:n], rest[n:]
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += sock.recv(65536)
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line, 16)
+            while len(rest) < size + 2:
+                rest += sock.recv(65536)
+            if size == 0:
+                return status, headers, body, rest[2:]
+            body += rest[:size]
+            rest = rest[size + 2:]
+    while True:  # close-delimited
+        chunk = sock.recv(65536)
+        if not chunk:
+            return status, headers, rest, b""
+        rest += chunk
+
+
+class HttpEdgeTest(GatewayTestCase):
+    def connect(self):
+        return socket.create_connection((HOST, self.gw.gateway_port), timeout=5)
+
+    def req(self, method, path, extra=b"", version=b"HTTP/1.1"):
+        return (method.encode() + b" " + path.encode() + b" " + version + b"\r\nHost: t\r\n"
+                b"Authorization: Bearer " + self.key.encode() + b"\r\n" + extra + b"\r\n")
+
+    def test_head_then_get_on_one_connection(self):
+        with self.connect() as s:
+            s.sendall(self.req("HEAD", "/v1/echo"))
+            status, headers, body, rest = read_response(s, head_request=True)
+            self.assertEqual(status, 200)
+            self.assertIn("content-length", headers)  # the length of the GET answer, kept
+            self.assertEqual(rest, b"")
+            s.sendall(self.req("GET", "/v1/echo"))
+            status, headers, body, _ = read_response(s)
+            self.assertEqual(status, 200)
+            self.assertIn(b'"ok": true', body)
+        self.assertEqual([e["method"] for e in self.gw.events()], ["GET", "HEAD"])
+
+    def test_chunked_upstream_response_is_rechunked(self):
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/chunked"))
+            status, headers, body, _ = read_response(s)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        self.assertEqual(body, b"hello chunked world")
+        self.assertEqual(self.gw.events()[0]["bytes_out"], len(body))
+
+    def test_close_delimited_upstream_response_keeps_client_connection(self):
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/close"))
+            status, headers, body, _ = read_response(s)
+            self.assertEqual((status, body), (200, b"until-eof-body"))
+            self.assertEqual(headers.get("transfer-encoding"), "chunked")
+            s.sendall(self.req("GET", "/v1/echo"))  # the client connection is still usable
+            self.assertEqual(read_response(s)[0], 200)
+        self.assertEqual(len(self.gw.events()), 2)
+
+    def test_chunked_request_body_split_across_packets(self):
+        with self.connect() as s:
+            s.sendall(self.req("POST", "/chunked", b"Transfer-Encoding: chunked\r\n"))
+            for piece in (b"5\r\nhel", b"lo\r", b"\n6\r\n wor", b"ld\r\n", b"0\r\n", b"\r\n"):
+                time.sleep(0.05)
+                s.sendall(piece)
+            status, headers, body, _ = read_response(s)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.upstream.received()[0]["body"], b"hello world")
+        self.assertEqual(self.gw.events()[0]["bytes_in"], 11)
+
+    def test_no_content(self):
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/nocontent"))
+            status, headers, body, rest = read_response(s)
+            self.assertEqual((status, body, rest), (204, b"", b""))
+            self.assertNotIn("transfer-encoding", headers)
+        self.assertEqual(self.gw.events()[0]["status"], 204)
+
+    def test_pipelined_requests_answered_in_order(self):
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/v1/echo?n=1") + self.req("GET", "/v1/echo?n=2") +
+                      self.req("GET", "/v1/nothing"))
+            rest = b""
+            statuses, paths = [], []
+            for _ in range(3):
+                status, headers, body, rest = read_response(_Prefixed(s, rest))
+                statuses.append(status)
+                paths.append(body)
+        self.assertEqual(statuses, [200, 200, 404])
+        self.assertIn(b"n=1", paths[0])
+        self.assertIn(b"n=2", paths[1])
+        self.assertEqual(len(self.gw.events()), 3)
+
+    def test_http10_client_gets_answer_and_close(self):
+        out = raw_request(self.gw.gateway_port, self.req("GET", "/v1/echo", version=b"HTTP/1.0"))
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:100])
+        self.assertIn(b'"ok": true', out)
+
+    def test_slow_head_gets_408_and_is_audited(self):
+        with self.connect() as s:
+            s.settimeout(6)
+            s.sendall(b"GET /v1/echo HTTP/1.1\r\nHost: t\r\n")  # never finished
+            t0 = time.time()
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            elapsed = time.time() - t0
+        self.assertTrue(out.startswith(b"HTTP/1.1 408"), out[:100])
+        self.assertGreater(elapsed, 1.5)  # header_timeout_ms is 2000 in the test config
+        self.assertLess(elapsed, 5)
+        e = self.gw.events()[0]
+        self.assertEqual((e["status"], e["deny_reason"]), (408, "request_timeout"))
+        self.assertEqual(self.upstream.received(), [])
+
+    def test_oversized_head_gets_431(self):
+        out = raw_request(self.gw.gateway_port, self.req("GET", "/v1/echo", b"X-Big: " + b"a" * 20000 + b"\r\n"))
+        self.assertTrue(out.startswith(b"HTTP/1.1 431"), out[:100])
+        self.assertEqual(self.upstream.received(), [])
+        self.assertEqual(self.gw.events()[0]["status"], 431)
+
+    def test_idle_keepalive_connection_is_closed(self):
+        self.gw.stop()
+        # Restart with a short idle timeout.
+        import harness
+        cfg = open(self.gw.config).read().replace("idle_timeout_ms: 5000", "idle_timeout_ms: 300")
+        open(self.gw.config, "w").write(cfg)
+        self.gw.start()
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/v1/echo"))
+            self.assertEqual(read_response(s)[0], 200)
+            s.settimeout(3)
+            t0 = time.time()
+            self.assertEqual(s.recv(10), b"")  # closed by the gateway
+            self.assertLess(time.time() - t0, 2)
+
+
+class _Prefixed:
+    """A socket whose first reads return already-received bytes."""
+
+    def __init__(self, sock, prefix):
+        self.sock, self.prefix = sock, prefix
+
+    def recv(self, n):
+        if self.prefix:
+            out, self.prefix = self.prefix, b""
+            return out
+        return self.sock.recv(n)
+
+
+if __name__ == "__main__":
+    unittest.main()
