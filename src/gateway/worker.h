@@ -59,12 +59,14 @@ class Worker {
   int index_;
   const GatewayShared& shared_;
   std::atomic<uint32_t>* connections_;  // process-wide count, for max_connections
+  // Declared before io_ so they outlive it: destroying io_ destroys the coroutine frames of
+  // connections still open after the drain timeout, and ~ProxySession touches these.
+  GatewayMetrics metrics_;
+  std::list<ProxySession*> sessions_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
   UpstreamPool pool_;
-  GatewayMetrics metrics_;
-  std::list<ProxySession*> sessions_;
   bool draining_ = false;
   uint16_t local_port_ = 0;
   std::thread thread_;

@@ -170,6 +170,27 @@ class HttpEdgeTest(GatewayTestCase):
             self.assertLess(time.time() - t0, 2)
 
 
+class DrainTimeoutTest(GatewayTestCase):
+    def test_sigterm_with_a_stuck_connection_exits_cleanly_after_the_drain_timeout(self):
+        import signal
+        s = socket.create_connection((HOST, self.gw.gateway_port), timeout=5)
+        try:
+            # Headers, then 10 of 100 body bytes: the session waits for the rest (body timeout
+            # 60 s), longer than the 3 s drain timeout of the test config.
+            s.sendall(b"POST /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                      self.key.encode() + b"\r\nContent-Length: 100\r\n\r\n0123456789")
+            time.sleep(0.3)
+            t0 = time.time()
+            rc = self.gw.stop(signal.SIGTERM, timeout=15)
+            elapsed = time.time() - t0
+        finally:
+            s.close()
+        self.assertEqual(rc, 0, self.gw.logs())
+        self.assertGreater(elapsed, 2.5)
+        self.assertLess(elapsed, 8)
+        self.assertIn("still open after the drain timeout", self.gw.logs())
+
+
 class _Prefixed:
     """A socket whose first reads return already-received bytes."""
 
