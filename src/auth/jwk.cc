@@ -15,25 +15,78 @@ namespace json = boost::json;
 
 namespace {
 
-// Decides RS256 vs ES256 from the key itself and enforces our minimums.
+struct AlgInfo {
+  JwsAlg alg;
+  const char* name;
+  KeyFamily family;
+};
+constexpr AlgInfo kAlgs[] = {
+    {JwsAlg::kHs256, "HS256", KeyFamily::kHmac},   {JwsAlg::kHs384, "HS384", KeyFamily::kHmac},
+    {JwsAlg::kHs512, "HS512", KeyFamily::kHmac},   {JwsAlg::kRs256, "RS256", KeyFamily::kRsa},
+    {JwsAlg::kRs384, "RS384", KeyFamily::kRsa},    {JwsAlg::kRs512, "RS512", KeyFamily::kRsa},
+    {JwsAlg::kPs256, "PS256", KeyFamily::kRsa},    {JwsAlg::kPs384, "PS384", KeyFamily::kRsa},
+    {JwsAlg::kPs512, "PS512", KeyFamily::kRsa},    {JwsAlg::kEs256, "ES256", KeyFamily::kEcP256},
+    {JwsAlg::kEs384, "ES384", KeyFamily::kEcP384}, {JwsAlg::kEs512, "ES512", KeyFamily::kEcP521},
+    {JwsAlg::kEdDsa, "EdDSA", KeyFamily::kEd25519},
+};
+
+constexpr JwsAlgSet kRsDefault =
+    AlgBit(JwsAlg::kRs256) | AlgBit(JwsAlg::kRs384) | AlgBit(JwsAlg::kRs512);
+
+JwsAlgSet FamilyAlgs(KeyFamily f) {
+  JwsAlgSet s = 0;
+  for (const auto& a : kAlgs) {
+    if (a.family == f) s |= AlgBit(a.alg);
+  }
+  return s;
+}
+
+// The algorithms a key of `family` may verify when nothing pinned it further.
+JwsAlgSet DefaultAlgs(KeyFamily family) {
+  return family == KeyFamily::kRsa ? kRsDefault : FamilyAlgs(family);
+}
+
+struct Curve {
+  const char* jwk_crv;
+  const char* group;  // OpenSSL group name
+  const char* alias;  // the NIST name OpenSSL may report instead
+  KeyFamily family;
+  size_t coord_bytes;
+};
+constexpr Curve kCurves[] = {
+    {"P-256", "prime256v1", "P-256", KeyFamily::kEcP256, 32},
+    {"P-384", "secp384r1", "P-384", KeyFamily::kEcP384, 48},
+    {"P-521", "secp521r1", "P-521", KeyFamily::kEcP521, 66},
+};
+
+// Decides the family from the key itself and enforces our minimums.
 Result<VerificationKey> PinPublicKey(std::shared_ptr<EVP_PKEY> pkey) {
   VerificationKey key;
   if (EVP_PKEY_is_a(pkey.get(), "RSA")) {
-    if (EVP_PKEY_get_bits(pkey.get()) < kMinRsaBits) {
-      return Status::InvalidArgument("RSA key is shorter than 2048 bits");
-    }
-    key.alg = JwsAlg::kRs256;
+    int bits = EVP_PKEY_get_bits(pkey.get());
+    if (bits < kMinRsaBits) return Status::InvalidArgument("RSA key is shorter than 2048 bits");
+    if (bits > kMaxRsaBits) return Status::InvalidArgument("RSA key is longer than 8192 bits");
+    key.family = KeyFamily::kRsa;
   } else if (EVP_PKEY_is_a(pkey.get(), "EC")) {
     char group[64] = {};
     size_t len = 0;
-    if (EVP_PKEY_get_group_name(pkey.get(), group, sizeof(group), &len) != 1 ||
-        (std::strcmp(group, "prime256v1") != 0 && std::strcmp(group, "P-256") != 0)) {
-      return Status::InvalidArgument("EC key is not on curve P-256 (only ES256 is supported)");
+    const Curve* curve = nullptr;
+    if (EVP_PKEY_get_group_name(pkey.get(), group, sizeof(group), &len) == 1) {
+      for (const auto& c : kCurves) {
+        if (std::strcmp(group, c.group) == 0 || std::strcmp(group, c.alias) == 0) curve = &c;
+      }
     }
-    key.alg = JwsAlg::kEs256;
+    if (curve == nullptr) {
+      return Status::InvalidArgument("EC key is not on curve P-256, P-384 or P-521");
+    }
+    key.family = curve->family;
+  } else if (EVP_PKEY_is_a(pkey.get(), "ED25519")) {
+    key.family = KeyFamily::kEd25519;
   } else {
-    return Status::InvalidArgument("unsupported key type (expected RSA or EC P-256)");
+    return Status::InvalidArgument(
+        "unsupported key type (expected RSA, EC P-256/P-384/P-521 or Ed25519)");
   }
+  key.algs = DefaultAlgs(key.family);
   key.pkey = std::move(pkey);
   return key;
 }
@@ -83,21 +136,33 @@ Result<std::shared_ptr<EVP_PKEY>> RsaFromJwk(const json::object& o) {
   return FromData("RSA", bld.get());
 }
 
-Result<std::shared_ptr<EVP_PKEY>> EcFromJwk(const json::object& o) {
+Result<std::shared_ptr<EVP_PKEY>> EcFromJwk(const json::object& o, const Curve& curve) {
   APITRAIL_ASSIGN_OR_RETURN(std::string x, B64Field(o, "x"));
   APITRAIL_ASSIGN_OR_RETURN(std::string y, B64Field(o, "y"));
-  if (x.size() != 32 || y.size() != 32) {
-    return Status::InvalidArgument("P-256 \"x\" and \"y\" must be 32 bytes each");
+  if (x.size() != curve.coord_bytes || y.size() != curve.coord_bytes) {
+    return Status::InvalidArgument(std::string(curve.jwk_crv) + " \"x\" and \"y\" must be " +
+                                   std::to_string(curve.coord_bytes) + " bytes each");
   }
   std::string point = "\x04" + x + y;  // uncompressed SEC1 point
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve.group, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1) {
     return Status::InvalidArgument("invalid EC key");
   }
   return FromData("EC", bld.get());
+}
+
+Result<std::shared_ptr<EVP_PKEY>> Ed25519FromJwk(const json::object& o) {
+  APITRAIL_ASSIGN_OR_RETURN(std::string x, B64Field(o, "x"));
+  if (x.size() != 32) return Status::InvalidArgument("Ed25519 \"x\" must be 32 bytes");
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, x.data(),
+                                               x.size()) != 1) {
+    return Status::InvalidArgument("invalid Ed25519 key");
+  }
+  return FromData("ED25519", bld.get());
 }
 
 // One JWK: a key, nullopt if unsupported (skipped), or an error if malformed.
@@ -120,26 +185,53 @@ Result<std::optional<VerificationKey>> ParseJwk(const json::value& v) {
     if (!a->is_string()) return Status::InvalidArgument("\"alg\" must be a string");
     alg = std::string(a->get_string());
   }
-  auto alg_is = [&](const char* want) { return !alg || *alg == want; };
+  // A known `alg` pins the key; an unknown one (RSA-OAEP, ES256K, …) is not for us.
+  std::optional<JwsAlg> pinned;
+  if (alg) {
+    pinned = ParseJwsAlg(*alg);
+    if (!pinned) return Skip();
+  }
 
   VerificationKey key;
   std::string_view type = kty->get_string();
   if (type == "RSA") {
-    if (!alg_is("RS256")) return Skip();  // PS256, RS384, ...: not supported
     APITRAIL_ASSIGN_OR_RETURN(auto pkey, RsaFromJwk(o));
     APITRAIL_ASSIGN_OR_RETURN(key, PinPublicKey(std::move(pkey)));
-  } else if (type == "EC") {
+  } else if (type == "EC" || type == "OKP") {
     const json::value* crv = o.if_contains("crv");
     if (crv == nullptr || !crv->is_string()) return Status::InvalidArgument("missing \"crv\"");
-    if (crv->get_string() != "P-256" || !alg_is("ES256")) return Skip();
-    APITRAIL_ASSIGN_OR_RETURN(auto pkey, EcFromJwk(o));
-    APITRAIL_ASSIGN_OR_RETURN(key, PinPublicKey(std::move(pkey)));
+    std::string_view crv_name = crv->get_string();
+    if (type == "OKP") {
+      if (crv_name != "Ed25519") return Skip();  // Ed448, X25519, …
+      APITRAIL_ASSIGN_OR_RETURN(auto pkey, Ed25519FromJwk(o));
+      APITRAIL_ASSIGN_OR_RETURN(key, PinPublicKey(std::move(pkey)));
+    } else {
+      const Curve* curve = nullptr;
+      for (const auto& c : kCurves) {
+        if (crv_name == c.jwk_crv) curve = &c;
+      }
+      if (curve == nullptr) return Skip();  // secp256k1, …
+      APITRAIL_ASSIGN_OR_RETURN(auto pkey, EcFromJwk(o, *curve));
+      APITRAIL_ASSIGN_OR_RETURN(key, PinPublicKey(std::move(pkey)));
+    }
   } else if (type == "oct") {
-    if (!alg_is("HS256")) return Skip();
     APITRAIL_ASSIGN_OR_RETURN(std::string k, B64Field(o, "k"));
     APITRAIL_ASSIGN_OR_RETURN(key, KeyFromSecret(std::move(k)));
   } else {
     return Skip();
+  }
+  if (pinned) {
+    if (FamilyOf(*pinned) != key.family) {
+      return Status::InvalidArgument(std::string("\"alg\" ") + JwsAlgName(*pinned) +
+                                     " does not fit a " + KeyFamilyName(key.family) + " key");
+    }
+    if (key.family == KeyFamily::kHmac && key.secret.size() < MinHmacSecretBytes(*pinned)) {
+      return Status::InvalidArgument(std::string("\"k\" is shorter than ") + JwsAlgName(*pinned) +
+                                     " requires (" + std::to_string(MinHmacSecretBytes(*pinned)) +
+                                     " bytes)");
+    }
+    key.algs = AlgBit(*pinned);
+    key.alg_pinned = true;
   }
   key.kid = std::move(kid);
   return std::optional<VerificationKey>(std::move(key));
@@ -148,19 +240,59 @@ Result<std::optional<VerificationKey>> ParseJwk(const json::value& v) {
 }  // namespace
 
 std::optional<JwsAlg> ParseJwsAlg(std::string_view name) {
-  if (name == "HS256") return JwsAlg::kHs256;
-  if (name == "RS256") return JwsAlg::kRs256;
-  if (name == "ES256") return JwsAlg::kEs256;
+  for (const auto& a : kAlgs) {
+    if (name == a.name) return a.alg;
+  }
   return std::nullopt;
 }
 
 const char* JwsAlgName(JwsAlg alg) {
-  switch (alg) {
-    case JwsAlg::kHs256: return "HS256";
-    case JwsAlg::kRs256: return "RS256";
-    case JwsAlg::kEs256: return "ES256";
+  for (const auto& a : kAlgs) {
+    if (a.alg == alg) return a.name;
   }
   return "?";
+}
+
+const char* SupportedJwsAlgNames() {
+  return "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, "
+         "EdDSA";
+}
+
+KeyFamily FamilyOf(JwsAlg alg) {
+  for (const auto& a : kAlgs) {
+    if (a.alg == alg) return a.family;
+  }
+  return KeyFamily::kHmac;
+}
+
+const char* KeyFamilyName(KeyFamily family) {
+  switch (family) {
+    case KeyFamily::kHmac: return "HMAC";
+    case KeyFamily::kRsa: return "RSA";
+    case KeyFamily::kEcP256: return "EC P-256";
+    case KeyFamily::kEcP384: return "EC P-384";
+    case KeyFamily::kEcP521: return "EC P-521";
+    case KeyFamily::kEd25519: return "Ed25519";
+  }
+  return "?";
+}
+
+size_t MinHmacSecretBytes(JwsAlg alg) {
+  switch (alg) {
+    case JwsAlg::kHs256: return 32;
+    case JwsAlg::kHs384: return 48;
+    case JwsAlg::kHs512: return 64;
+    default: return 0;
+  }
+}
+
+bool RestrictToIssuer(VerificationKey* key, JwsAlgSet allowed, bool explicit_list) {
+  JwsAlgSet algs = key->algs;
+  if (key->family == KeyFamily::kRsa && !key->alg_pinned && explicit_list) {
+    algs = FamilyAlgs(KeyFamily::kRsa);  // the issuer decides between RS* and PS*
+  }
+  key->algs = algs & allowed;
+  return key->algs != 0;
 }
 
 Result<VerificationKey> KeyFromPem(std::string_view pem) {
@@ -183,10 +315,13 @@ Result<VerificationKey> KeyFromPem(std::string_view pem) {
 
 Result<VerificationKey> KeyFromSecret(std::string secret) {
   if (secret.size() < kMinHmacSecretBytes) {
-    return Status::InvalidArgument("HS256 secret must be at least 32 bytes");
+    return Status::InvalidArgument("HMAC secret must be at least 32 bytes");
   }
   VerificationKey key;
-  key.alg = JwsAlg::kHs256;
+  key.family = KeyFamily::kHmac;
+  for (JwsAlg a : {JwsAlg::kHs256, JwsAlg::kHs384, JwsAlg::kHs512}) {
+    if (secret.size() >= MinHmacSecretBytes(a)) key.algs |= AlgBit(a);
+  }
   key.secret = std::move(secret);
   return key;
 }
@@ -208,7 +343,7 @@ Result<std::vector<VerificationKey>> ParseJwks(std::string_view text) {
     }
     if (k->has_value()) out.push_back(std::move(**k));
   }
-  if (out.empty()) return Status::InvalidArgument("JWKS has no usable RS256, ES256 or HS256 key");
+  if (out.empty()) return Status::InvalidArgument("JWKS has no usable signature key (RSA, EC P-256/384/521, Ed25519, oct)");
   return out;
 }
 

@@ -22,7 +22,10 @@ Result<json::object> DecodeJsonPart(std::string_view b64, const char* what) {
 
 }  // namespace
 
-Result<DecodedJwt> DecodeJwt(std::string_view token) {
+Result<DecodedJwt> DecodeJwt(std::string_view token, const char** deny_reason) {
+  const char* unused = nullptr;
+  const char*& reason = deny_reason != nullptr ? *deny_reason : unused;
+  reason = jwt_deny::kMalformed;
   size_t dot1 = token.find('.');
   size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
@@ -44,12 +47,18 @@ Result<DecodedJwt> DecodeJwt(std::string_view token) {
   std::string_view alg_name = alg->get_string();
   if (alg_name.size() == 4 && (alg_name[0] | 0x20) == 'n' && (alg_name[1] | 0x20) == 'o' &&
       (alg_name[2] | 0x20) == 'n' && (alg_name[3] | 0x20) == 'e') {
+    reason = jwt_deny::kAlgNone;
     return Status::InvalidArgument("unsigned tokens (alg none) are not accepted");
   }
   auto parsed = ParseJwsAlg(alg_name);
-  if (!parsed) return Status::InvalidArgument("token alg is not supported (HS256, RS256, ES256)");
+  if (!parsed) {
+    reason = jwt_deny::kAlgNotAllowed;
+    return Status::InvalidArgument(std::string("token alg is not supported (") +
+                                   SupportedJwsAlgNames() + ")");
+  }
   jwt.alg = *parsed;
   if (jwt.header.contains("crit")) {
+    reason = jwt_deny::kUnsupportedCrit;
     return Status::InvalidArgument("token header has crit extensions, which are not supported");
   }
   if (const json::value* kid = jwt.header.if_contains("kid")) {
@@ -65,6 +74,7 @@ Result<DecodedJwt> DecodeJwt(std::string_view token) {
 
   APITRAIL_ASSIGN_OR_RETURN(jwt.claims, DecodeJsonPart(payload_b64, "payload"));
   jwt.signing_input = token.substr(0, dot2);
+  reason = nullptr;
   return jwt;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <climits>
 #include <cmath>
 
 #include "auth/file_util.h"
@@ -41,8 +42,21 @@ std::string TrimSecret(std::string s) {
   return s;
 }
 
-Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where,
+// A secret must be long enough for every HS* the issuer names (RFC 7518 §3.2).
+Status CheckSecretLength(const VerificationKey& key, JwsAlgSet algorithms, bool explicit_list) {
+  if (!explicit_list) return Status::Ok();
+  for (JwsAlg a : {JwsAlg::kHs256, JwsAlg::kHs384, JwsAlg::kHs512}) {
+    if ((algorithms & AlgBit(a)) && key.secret.size() < MinHmacSecretBytes(a)) {
+      return Status::InvalidArgument(std::string("too short for ") + JwsAlgName(a) + ": at least " +
+                                     std::to_string(MinHmacSecretBytes(a)) + " bytes");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where, JwsAlgSet algorithms,
                       std::vector<VerificationKey>* keys) {
+  const bool explicit_list = !c.algorithms.empty();
   auto named = [&](const char* field, const Status& st) {
     return Status(st.code() == StatusCode::kOk ? StatusCode::kInvalidArgument : st.code(),
                   where + "." + field + ": " + st.message());
@@ -67,6 +81,9 @@ Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where,
   if (!c.secret.empty()) {
     auto key = KeyFromSecret(c.secret);  // the message never contains the secret
     if (!key.ok()) return named("secret", key.status());
+    if (Status len = CheckSecretLength(*key, algorithms, explicit_list); !len.ok()) {
+      return named("secret", len);
+    }
     keys->push_back(std::move(key).value());
   }
   if (!c.secret_file.empty()) {
@@ -74,11 +91,15 @@ Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where,
     if (!text.ok()) return named("secret_file", text.status());
     auto key = KeyFromSecret(TrimSecret(std::move(text).value()));
     if (!key.ok()) return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + key.status().message()));
+    Status len = CheckSecretLength(*key, algorithms, explicit_list);
+    if (!len.ok()) return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + len.message()));
     keys->push_back(std::move(key).value());
   }
   if (keys->empty()) {
     return Status::InvalidArgument(where + ": no key configured (key_file, jwks_file, secret or secret_file)");
   }
+  // Pin every key to the issuer's algorithms; a key left with none is unusable here.
+  std::erase_if(*keys, [&](VerificationKey& k) { return !RestrictToIssuer(&k, algorithms, explicit_list); });
   return Status::Ok();
 }
 
@@ -90,6 +111,12 @@ Result<std::optional<double>> NumericDate(const json::object& claims, std::strin
   if (v->is_uint64()) return std::optional<double>(static_cast<double>(v->get_uint64()));
   if (v->is_double() && std::isfinite(v->get_double())) return std::optional<double>(v->get_double());
   return Status::InvalidArgument("token claim " + std::string(name) + " is not a number");
+}
+
+int64_t SecondsToNs(double s) {
+  if (!(s < 9.2e9)) return INT64_MAX;
+  if (s < 0) return 0;
+  return static_cast<int64_t>(s * 1e9);
 }
 
 bool AudienceMatches(const json::value* aud, const std::vector<std::string>& allowed) {
@@ -139,7 +166,8 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
 
 }  // namespace
 
-Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIssuerConfig>& configs) {
+Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIssuerConfig>& configs,
+                                                         size_t cache_capacity) {
   std::vector<Issuer> issuers;
   for (size_t i = 0; i < configs.size(); ++i) {
     std::string where = "auth.jwt[" + std::to_string(i) + "]";
@@ -150,21 +178,18 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIs
       auto alg = ParseJwsAlg(name);
       if (!alg) {
         return Status::InvalidArgument(where + ".algorithms: '" + name.substr(0, 32) +
-                                       "' is not supported (HS256, RS256, ES256)");
+                                       "' is not supported (" + SupportedJwsAlgNames() + ")");
       }
-      is.algorithms.push_back(*alg);
+      is.algorithms |= AlgBit(*alg);
     }
-    if (is.algorithms.empty()) {
-      // Safe default: each key is pinned to one algorithm anyway.
-      is.algorithms = {JwsAlg::kHs256, JwsAlg::kRs256, JwsAlg::kEs256};
+    if (is.algorithms == 0) {
+      // Safe default: each key is pinned to its family (and RSA to RS*) anyway.
+      for (JwsAlg a : kAllJwsAlgs) is.algorithms |= AlgBit(a);
     }
     if (configs[i].subject_claim.empty()) return Status::InvalidArgument(where + ".subject_claim: empty");
     if (configs[i].max_token_bytes == 0) return Status::InvalidArgument(where + ".max_token_bytes: must be > 0");
-    APITRAIL_RETURN_IF_ERROR(LoadIssuerKeys(configs[i], where, &is.keys));
-    bool usable = std::any_of(is.keys.begin(), is.keys.end(), [&](const VerificationKey& k) {
-      return std::find(is.algorithms.begin(), is.algorithms.end(), k.alg) != is.algorithms.end();
-    });
-    if (!usable) {
+    APITRAIL_RETURN_IF_ERROR(LoadIssuerKeys(configs[i], where, is.algorithms, &is.keys));
+    if (is.keys.empty()) {
       return Status::InvalidArgument(where + ": none of the configured keys matches the allowed algorithms");
     }
     for (size_t j = 0; j < i; ++j) {
@@ -174,23 +199,71 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIs
     }
     issuers.push_back(std::move(is));
   }
-  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(issuers)));
+  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(issuers), cache_capacity));
 }
 
-JwtVerifier::JwtVerifier(std::vector<Issuer> issuers) : issuers_(std::move(issuers)) {
+JwtVerifier::JwtVerifier(std::vector<Issuer> issuers, size_t cache_capacity)
+    : issuers_(std::move(issuers)) {
   for (const auto& is : issuers_) {
     max_token_bytes_ = std::max<size_t>(max_token_bytes_, is.config.max_token_bytes);
   }
+  if (cache_capacity > 0) cache_ = std::make_unique<VerifiedTokenCache>(cache_capacity);
 }
 
 AuthOutcome JwtVerifier::Verify(std::string_view token, int64_t now_ns) const {
-  if (issuers_.empty()) return Deny("invalid_token", "JWT authentication is not configured");
-  if (token.size() > max_token_bytes_) return Deny("invalid_token", "token is too large");
-  auto jwt = DecodeJwt(token);
-  if (!jwt.ok()) return Deny("invalid_token", jwt.status().message());
-
+  if (issuers_.empty()) return Deny(jwt_deny::kMalformed, "JWT authentication is not configured");
+  if (token.size() > max_token_bytes_) return Deny(jwt_deny::kTooLarge, "token is too large");
+  Hash256 key{};
+  if (cache_) {
+    key = VerifiedTokenCache::KeyOf(token);
+    if (auto identity = cache_->Lookup(key, now_ns)) {
+      AuthOutcome out;
+      out.allowed = true;
+      out.identity = *identity;
+      return out;
+    }
+  }
+  DecodedJwt jwt;
   bool signature_valid = false;
-  if (issuers_.size() == 1) return VerifyWithIssuer(issuers_[0], token, *jwt, now_ns, &signature_valid);
+  int64_t expires_ns = INT64_MAX;
+  AuthOutcome out = VerifyUncached(token, now_ns, true, &jwt, &signature_valid, &expires_ns);
+  if (out.allowed && cache_) cache_->Insert(key, out.identity, expires_ns, now_ns);
+  return out;
+}
+
+JwtVerifier::Detailed JwtVerifier::VerifyDetailed(std::string_view token, int64_t now_ns,
+                                                  bool check_claims) const {
+  Detailed d;
+  if (issuers_.empty()) {
+    d.outcome = Deny(jwt_deny::kMalformed, "JWT authentication is not configured");
+    return d;
+  }
+  if (token.size() > max_token_bytes_) {
+    d.outcome = Deny(jwt_deny::kTooLarge, "token is too large");
+    return d;
+  }
+  DecodedJwt jwt;
+  int64_t expires_ns = INT64_MAX;
+  d.outcome = VerifyUncached(token, now_ns, check_claims, &jwt, &d.signature_valid, &expires_ns);
+  if (d.signature_valid) {
+    d.header = std::move(jwt.header);
+    d.claims = std::move(jwt.claims);
+  }
+  return d;
+}
+
+AuthOutcome JwtVerifier::VerifyUncached(std::string_view token, int64_t now_ns, bool check_claims,
+                                        DecodedJwt* jwt, bool* signature_valid,
+                                        int64_t* expires_ns) const {
+  *signature_valid = false;
+  const char* reason = nullptr;
+  auto decoded = DecodeJwt(token, &reason);
+  if (!decoded.ok()) return Deny(reason ? reason : jwt_deny::kMalformed, decoded.status().message());
+  *jwt = std::move(decoded).value();
+
+  if (issuers_.size() == 1) {
+    return VerifyWithIssuer(issuers_[0], token, *jwt, now_ns, check_claims, signature_valid, expires_ns);
+  }
 
   // Several issuers: choose by the (still unverified) iss; an issuer without a configured
   // `issuer` accepts any. The signature check that follows makes the choice safe.
@@ -205,50 +278,55 @@ AuthOutcome JwtVerifier::Verify(std::string_view token, int64_t now_ns) const {
       if (is.config.issuer.empty()) candidates.push_back(&is);
     }
   }
-  if (candidates.empty()) return Deny("wrong_issuer", "token issuer is not trusted");
+  if (candidates.empty()) return Deny(jwt_deny::kWrongIssuer, "token issuer is not trusted");
   AuthOutcome first;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    AuthOutcome out = VerifyWithIssuer(*candidates[i], token, *jwt, now_ns, &signature_valid);
+    AuthOutcome out = VerifyWithIssuer(*candidates[i], token, *jwt, now_ns, check_claims,
+                                       signature_valid, expires_ns);
     // Only a signature failure moves on to the next candidate; a verified token's claim
     // failures (expired, audience) are final.
-    if (signature_valid) return out;
+    if (*signature_valid) return out;
     if (i == 0) first = std::move(out);
   }
   return first;
 }
 
 AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view token,
-                                          const DecodedJwt& jwt, int64_t now_ns,
-                                          bool* signature_valid) const {
+                                          const DecodedJwt& jwt, int64_t now_ns, bool check_claims,
+                                          bool* signature_valid, int64_t* expires_ns) const {
   *signature_valid = false;
   const JwtIssuerConfig& c = issuer.config;
-  if (token.size() > c.max_token_bytes) return Deny("invalid_token", "token is too large");
-  if (std::find(issuer.algorithms.begin(), issuer.algorithms.end(), jwt.alg) == issuer.algorithms.end()) {
-    return Deny("invalid_token", std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
+  if (token.size() > c.max_token_bytes) return Deny(jwt_deny::kTooLarge, "token is too large");
+  if ((issuer.algorithms & AlgBit(jwt.alg)) == 0) {
+    return Deny(jwt_deny::kAlgNotAllowed, std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
   }
 
   // Keys are pinned: only keys bound to the header's alg are candidates (no confusion).
-  bool kid_known = jwt.kid.empty();
   bool verified = false;
-  bool any_key_for_alg = false;
+  bool any_key_for_alg = false;   // ignoring kid
+  bool kid_key_for_alg = false;   // a key for the alg that the token's kid selects
+  bool kid_key_other_alg = false; // the kid names a key, but one for other algorithms
   for (const auto& key : issuer.keys) {
-    if (!jwt.kid.empty() && !key.kid.empty()) {
-      if (key.kid != jwt.kid) continue;
-      kid_known = true;
+    bool kid_ok = jwt.kid.empty() || key.kid.empty() || key.kid == jwt.kid;
+    if (!key.Allows(jwt.alg)) {
+      if (!jwt.kid.empty() && key.kid == jwt.kid) kid_key_other_alg = true;
+      continue;
     }
-    if (key.alg != jwt.alg) continue;
     any_key_for_alg = true;
+    if (!kid_ok) continue;
+    kid_key_for_alg = true;
     if (VerifyJwsSignature(key, jwt.alg, jwt.signing_input, jwt.signature)) {
       verified = true;
       break;
     }
   }
   if (!verified) {
-    if (!kid_known && !any_key_for_alg) return Deny("invalid_token", "token kid does not match any key");
-    if (!any_key_for_alg) {
-      return Deny("invalid_token", std::string("no key is configured for alg ") + JwsAlgName(jwt.alg));
+    if (!any_key_for_alg || (!kid_key_for_alg && kid_key_other_alg)) {
+      return Deny(jwt_deny::kAlgKeyMismatch,
+                  std::string("no configured key is for alg ") + JwsAlgName(jwt.alg));
     }
-    return Deny("invalid_token", "token signature is invalid");
+    if (!kid_key_for_alg) return Deny(jwt_deny::kUnknownKid, "token kid does not match any key");
+    return Deny(jwt_deny::kBadSignature, "token signature is invalid");
   }
 
   // From here the claims are authentic; copy what identifies the caller even on a deny.
@@ -263,8 +341,11 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
     return out;
   };
   const json::value* iss = claims.if_contains("iss");
-  if (iss && !iss->is_string()) return deny("invalid_token", "token claim iss is not a string");
-  if (iss && IsHeaderSafe(iss->get_string()) && iss->get_string().size() <= kMaxSubjectBytes) {
+  if (iss && !iss->is_string() && check_claims) {
+    return deny(jwt_deny::kInvalidClaims, "token claim iss is not a string");
+  }
+  if (iss && iss->is_string() && IsHeaderSafe(iss->get_string()) &&
+      iss->get_string().size() <= kMaxSubjectBytes) {
     out.identity.issuer = std::string(iss->get_string());
   }
   const json::value* sub = claims.if_contains(c.subject_claim);
@@ -280,28 +361,33 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
     // A stable, non-reversible id for the audit trail; never the token itself.
     out.identity.credential_id = HexEncode(Sha256(token)).substr(0, 16);
   }
+  auto scopes = Scopes(claims);
+  if (scopes.ok()) out.identity.scopes = std::move(scopes).value();
+  if (!check_claims) {
+    out.allowed = true;
+    return out;
+  }
+  if (!scopes.ok()) return deny(jwt_deny::kInvalidClaims, scopes.status().message());
 
   auto exp = NumericDate(claims, "exp");
-  if (!exp.ok()) return deny("invalid_token", exp.status().message());
+  if (!exp.ok()) return deny(jwt_deny::kInvalidClaims, exp.status().message());
   auto nbf = NumericDate(claims, "nbf");
-  if (!nbf.ok()) return deny("invalid_token", nbf.status().message());
+  if (!nbf.ok()) return deny(jwt_deny::kInvalidClaims, nbf.status().message());
   double now_s = static_cast<double>(now_ns) / 1e9;
   double leeway = c.leeway_s;
-  if (*exp && now_s >= **exp + leeway) return deny("expired_token", "token has expired");
-  if (*nbf && now_s + leeway < **nbf) return deny("token_not_yet_valid", "token is not valid yet (nbf)");
+  if (*exp && now_s >= **exp + leeway) return deny(jwt_deny::kExpired, "token has expired");
+  if (*nbf && now_s + leeway < **nbf) return deny(jwt_deny::kNotYetValid, "token is not valid yet (nbf)");
+  if (*exp) *expires_ns = SecondsToNs(**exp);
 
   if (!c.issuer.empty() && out.identity.issuer != c.issuer) {
-    return deny("wrong_issuer", "token issuer (iss) is not the expected one");
+    return deny(jwt_deny::kWrongIssuer, "token issuer (iss) is not the expected one");
   }
   if (!c.audiences.empty() && !AudienceMatches(claims.if_contains("aud"), c.audiences)) {
-    return deny("wrong_audience", "token audience (aud) is not accepted");
+    return deny(jwt_deny::kWrongAudience, "token audience (aud) is not accepted");
   }
   if (out.identity.subject.empty()) {
-    return deny("invalid_token", "token has no valid subject claim " + c.subject_claim);
+    return deny(jwt_deny::kInvalidClaims, "token has no valid subject claim " + c.subject_claim);
   }
-  auto scopes = Scopes(claims);
-  if (!scopes.ok()) return deny("invalid_token", scopes.status().message());
-  out.identity.scopes = std::move(scopes).value();
   out.allowed = true;
   return out;
 }

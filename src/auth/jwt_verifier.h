@@ -1,6 +1,7 @@
 // JwtVerifier checks bearer JWTs against the configured issuers (auth.jwt[]): signature with
 // a key pinned to its algorithm, then exp/nbf (with leeway), iss, aud, and the subject claim.
-// Built once by Create(); immutable afterwards, so Verify() is thread-safe and lock-free.
+// Built once by Create(); immutable afterwards except for its VerifiedTokenCache, so Verify()
+// is thread-safe; a repeated valid token costs a SHA-256 and one sharded-cache probe.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "auth/identity.h"
 #include "auth/jwk.h"
+#include "auth/verified_token_cache.h"
 #include "config/config.h"
 #include "core/status.h"
 
@@ -22,26 +26,53 @@ class JwtVerifier {
  public:
   // Loads every issuer's keys (key_file, jwks_file, secret, secret_file — any combination,
   // at least one). Errors name the config key: "auth.jwt[1].jwks_file: /etc/jwks.json: ...".
-  static Result<std::unique_ptr<JwtVerifier>> Create(const std::vector<JwtIssuerConfig>& issuers);
+  // An issuer's `algorithms` names what it accepts (every supported one if empty). An RSA key
+  // without a JWK `alg` serves the RS*/PS* algorithms listed, or RS256/384/512 if the list is
+  // empty. `cache_capacity` 0 disables the verified-token cache.
+  static Result<std::unique_ptr<JwtVerifier>> Create(
+      const std::vector<JwtIssuerConfig>& issuers,
+      size_t cache_capacity = VerifiedTokenCache::kDefaultCapacity);
 
-  // Verifies one token. Allowed: identity {subject, "jwt", jti or a token hash, iss, scopes}.
-  // Denied: deny_reason invalid_token | expired_token | token_not_yet_valid | wrong_issuer |
-  // wrong_audience, and claims are copied into the identity only once the signature is valid.
+  // Verifies one token. Allowed: identity {subject, "jwt", jti or a token hash, iss, scopes};
+  // cached until min(exp, now + 5 min). Denied: a jwt_deny reason (jwt_token.h) — token_too_large
+  // | malformed_token | alg_none | alg_not_allowed | unsupported_crit | alg_key_mismatch |
+  // unknown_kid | bad_signature | expired_token | token_not_yet_valid | wrong_issuer |
+  // wrong_audience | invalid_claims; claims are copied into the identity only once the
+  // signature is valid.
   AuthOutcome Verify(std::string_view token, int64_t now_ns) const;
+
+  // What `apitrail jwt verify` prints. header/claims are set only once the signature verified.
+  struct Detailed {
+    AuthOutcome outcome;
+    bool signature_valid = false;
+    boost::json::object header;
+    boost::json::object claims;
+  };
+  // Like Verify() but never cached. check_claims false: only the JWS structure, the algorithm
+  // and key rules and the signature are checked (not exp, nbf, iss, aud or the subject).
+  Detailed VerifyDetailed(std::string_view token, int64_t now_ns, bool check_claims) const;
+
+  const VerifiedTokenCache* cache() const { return cache_.get(); }
 
  private:
   struct Issuer {
     JwtIssuerConfig config;
-    std::vector<JwsAlg> algorithms;  // allowed; from config or every supported one
-    std::vector<VerificationKey> keys;
+    JwsAlgSet algorithms = 0;  // allowed; from config or every supported one
+    std::vector<VerificationKey> keys;  // each narrowed to `algorithms`
   };
-  explicit JwtVerifier(std::vector<Issuer> issuers);
+  JwtVerifier(std::vector<Issuer> issuers, size_t cache_capacity);
+  // Decodes into *jwt (which views `token`), picks the issuer, verifies. *signature_valid and
+  // *expires_ns (exp in ns; INT64_MAX if none) are set once the signature verified.
+  AuthOutcome VerifyUncached(std::string_view token, int64_t now_ns, bool check_claims,
+                             DecodedJwt* jwt, bool* signature_valid, int64_t* expires_ns) const;
   // *signature_valid tells a bad signature (try another issuer) from a claim failure (final).
   AuthOutcome VerifyWithIssuer(const Issuer& issuer, std::string_view token,
-                               const DecodedJwt& jwt, int64_t now_ns, bool* signature_valid) const;
+                               const DecodedJwt& jwt, int64_t now_ns, bool check_claims,
+                               bool* signature_valid, int64_t* expires_ns) const;
 
   std::vector<Issuer> issuers_;
   size_t max_token_bytes_ = 0;  // the largest of the issuers' limits, checked before decoding
+  std::unique_ptr<VerifiedTokenCache> cache_;  // null: disabled
 };
 
 }  // namespace apitrail
