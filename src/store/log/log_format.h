@@ -11,6 +11,7 @@ namespace apitrail::log {
 // File header: magic(8) | version u32 | first_seq u64 | node_len u16 | node | header_crc u32.
 inline constexpr std::string_view kSegmentMagic = "APTLOG01";
 inline constexpr std::string_view kTreeHeadMagic = "APTHEAD1";
+inline constexpr std::string_view kCheckpointMagic = "APTCKPT1";
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kMagicSize = 8;
 inline constexpr size_t kFileHeaderFixedSize = kMagicSize + 4 + 8 + 2;  // before node bytes
@@ -25,10 +26,14 @@ inline constexpr uint32_t kMaxPayloadSize = 1u << 20;
 // tree_heads.log frames: seq field = tree size; payload = root(32) | time_ns i64 LE.
 inline constexpr size_t kTreeHeadPayloadSize = 32 + 8;
 
+// checkpoints.log frames: seq field = tree size; payload = time_ns i64 LE | signed note text.
+inline constexpr size_t kCheckpointTimeSize = 8;
+
 // Layout of a data dir.
 inline constexpr std::string_view kSegmentsDir = "segments";
 inline constexpr std::string_view kSegmentPrefix = "seg-";
 inline constexpr std::string_view kSegmentSuffix = ".log";
 inline constexpr std::string_view kTreeHeadsFile = "tree_heads.log";
+inline constexpr std::string_view kCheckpointsFile = "checkpoints.log";
 
 }  // namespace apitrail::log

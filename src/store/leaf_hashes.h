@@ -1,0 +1,26 @@
+// ReadLeafHashes: the Merkle leaf hash of every record of a data dir, in seq order, read
+// straight from the segments (leaf = SHA-256(0x00 ‖ payload), docs/FORMAT.md §6), for proof
+// generation by offline tools (`apitrail prove`). Read-only: safe while the server runs;
+// a partly written frame at the end of the newest segment ends the list.
+// Thread-safe (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/crypto_util.h"
+#include "core/status.h"
+#include "store/fs/file_system.h"
+
+namespace apitrail {
+
+// Leaf hashes of records 0 … min(limit, records)-1. Damage before that — a bad frame in a
+// non-last segment, a seq gap, a bad frame followed by valid ones — is Corruption naming
+// the file and offset.
+Result<std::vector<Hash256>> ReadLeafHashes(
+    FileSystem* fs, const std::string& data_dir,
+    uint64_t limit = std::numeric_limits<uint64_t>::max());
+
+}  // namespace apitrail
