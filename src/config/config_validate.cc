@@ -175,43 +175,67 @@ void CheckRoutes(Checker& ck, Config& c, const std::map<std::string, size_t>& up
   }
 }
 
+// RFC 7518 / RFC 8037 names; the HMAC ones with their minimum key size (the hash output).
+struct JwtAlgRule {
+  const char* name;
+  size_t min_secret_bytes;  // 0: not an HMAC algorithm
+};
+constexpr JwtAlgRule kJwtAlgs[] = {
+    {"HS256", 32}, {"HS384", 48}, {"HS512", 64}, {"RS256", 0}, {"RS384", 0},
+    {"RS512", 0},  {"PS256", 0},  {"PS384", 0},  {"PS512", 0}, {"ES256", 0},
+    {"ES384", 0},  {"ES512", 0},  {"EdDSA", 0},
+};
+constexpr char kJwtAlgList[] =
+    "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
+
 void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
   if (j.key_file.empty() && j.jwks_file.empty() && j.secret.empty() && j.secret_file.empty()) {
     ck.Error(p, "needs a key source: key_file, jwks_file, secret or secret_file");
   }
   if (j.algorithms.empty()) {
-    ck.Error(p + ".algorithms", "required: the algorithms to accept (HS256, RS256, ES256)");
+    ck.Error(p + ".algorithms", std::string("required: the algorithms to accept (") + kJwtAlgList + ")");
   }
   bool hs = false, asym = false;
+  size_t min_secret = kMinHs256SecretBytes;
+  std::string longest_hs = "HS256";
   for (size_t k = 0; k < j.algorithms.size(); ++k) {
     const std::string& a = j.algorithms[k];
-    if (a == "HS256") {
-      hs = true;
-    } else if (a == "RS256" || a == "ES256") {
-      asym = true;
-    } else {
+    const JwtAlgRule* rule = nullptr;
+    for (const auto& r : kJwtAlgs) {
+      if (a == r.name) rule = &r;
+    }
+    if (rule == nullptr) {
       ck.Error(p + ".algorithms[" + std::to_string(k) + "]",
-               "unsupported algorithm '" + a + "' (supported: HS256, RS256, ES256)");
+               "unsupported algorithm '" + a.substr(0, 32) + "' (supported: " + kJwtAlgList + ")");
+    } else if (rule->min_secret_bytes > 0) {
+      hs = true;
+      if (rule->min_secret_bytes > min_secret) {
+        min_secret = rule->min_secret_bytes;
+        longest_hs = rule->name;
+      }
+    } else {
+      asym = true;
     }
   }
   // One entry verifying both HMAC and public-key signatures invites algorithm confusion
   // (a public key used as an HMAC secret); pinning algorithms per key source avoids it.
   if (hs && asym) {
-    ck.Error(p + ".algorithms", "HS256 cannot be combined with RS256/ES256 in one entry; "
-                                "use one jwt entry per key type");
+    ck.Error(p + ".algorithms", "HS256/HS384/HS512 cannot be combined with RS*/PS*/ES*/EdDSA in "
+                                "one entry; use one jwt entry per key type");
   }
-  if (hs && j.secret.empty() && j.secret_file.empty()) {
-    ck.Error(p, "HS256 needs secret or secret_file");
+  if (hs && j.secret.empty() && j.secret_file.empty() && j.jwks_file.empty()) {
+    ck.Error(p, "HS* needs secret, secret_file or a jwks_file with oct keys");
   }
   if (asym && j.key_file.empty() && j.jwks_file.empty()) {
-    ck.Error(p, "RS256/ES256 need key_file or jwks_file");
+    ck.Error(p, "RS*/PS*/ES*/EdDSA need key_file or jwks_file");
   }
   if (!j.secret.empty() && !j.secret_file.empty()) {
     ck.Error(p + ".secret", "set either secret or secret_file, not both");
   }
-  if (!j.secret.empty() && j.secret.size() < kMinHs256SecretBytes) {
-    ck.Error(p + ".secret", "too short: at least " + std::to_string(kMinHs256SecretBytes) +
-                                " bytes are required for HS256");
+  // RFC 7518 §3.2: at least as long as the hash output of every HS* accepted.
+  if (!j.secret.empty() && j.secret.size() < min_secret) {
+    ck.Error(p + ".secret", "too short: at least " + std::to_string(min_secret) +
+                                " bytes are required for " + longest_hs);
   }
   if (j.subject_claim.empty()) ck.Error(p + ".subject_claim", "must not be empty");
   ck.Range(p + ".leeway_s", j.leeway_s, 0, 3600);

@@ -180,15 +180,29 @@ TEST(ConfigErrorsTest, Jwt) {
   ExpectError(jwt("{algorithms: [RS256]}"), "auth.jwt[0]", "needs a key source");
   ExpectError(jwt("{algorithms: [none], key_file: k.pem}"), "auth.jwt[0].algorithms[0]",
               "unsupported algorithm 'none'");
-  ExpectError(jwt("{algorithms: [RS512], key_file: k.pem}"), "auth.jwt[0].algorithms[0]",
+  ExpectError(jwt("{algorithms: [RS1024], key_file: k.pem}"), "auth.jwt[0].algorithms[0]",
               "unsupported algorithm");
+  ExpectError(jwt("{algorithms: [es256], key_file: k.pem}"), "auth.jwt[0].algorithms[0]",
+              "unsupported algorithm");  // names are case-sensitive (RFC 7518)
   ExpectError(jwt("{algorithms: [HS256], key_file: k.pem}"), "auth.jwt[0]",
-              "HS256 needs secret or secret_file");
+              "HS* needs secret, secret_file or a jwks_file");
+  ExpectError(jwt("{algorithms: [HS256, HS512], secret: " + std::string(40, 's') + "}"),
+              "auth.jwt[0].secret", "at least 64 bytes are required for HS512");
+  ExpectError(jwt("{algorithms: [HS384], secret: " + std::string(40, 's') + "}"),
+              "auth.jwt[0].secret", "at least 48 bytes are required for HS384");
+  ExpectError(jwt("{algorithms: [HS512, PS256], secret_file: s, key_file: k}"),
+              "auth.jwt[0].algorithms", "cannot be combined");
   ExpectError(jwt("{algorithms: [RS256], secret_file: s}"), "auth.jwt[0]",
               "need key_file or jwks_file");
   ExpectError(jwt("{algorithms: [HS256, RS256], secret_file: s, key_file: k}"),
               "auth.jwt[0].algorithms", "cannot be combined");
   ExpectError(jwt("{key_file: k.pem}"), "auth.jwt[0].algorithms", "required");
+  for (const char* ok : {"{algorithms: [RS256, RS384, RS512, PS256, PS384, PS512], key_file: k}",
+                         "{algorithms: [ES256, ES384, ES512, EdDSA], jwks_file: j}",
+                         "{algorithms: [HS256, HS384, HS512], jwks_file: j}"}) {
+    ConfigLoadResult r = LoadConfigString(jwt(ok));
+    for (const auto& e : r.errors) EXPECT_EQ(e.path.find("auth.jwt"), std::string::npos) << ok << ": " << e.ToString();
+  }
   ExpectError(jwt("{algorithms: [RS256], key_file: k.pem, leeway_s: 7200}"),
               "auth.jwt[0].leeway_s", "between 0 and 3600");
 }
