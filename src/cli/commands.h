@@ -12,5 +12,6 @@ void AddKeysCommand(CLI::App& app, int* exit_code);
 void AddQueryCommand(CLI::App& app, int* exit_code);
 void AddVerifyCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
+void AddJwtCommand(CLI::App& app, int* exit_code);
 
 }  // namespace apitrail
