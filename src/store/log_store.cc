@@ -2,6 +2,7 @@
 
 #include "core/ids.h"
 #include "core/time_util.h"
+#include "store/checkpoint.h"
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
 #include "store/log/record_writer.h"
@@ -67,7 +68,74 @@ Status LogStore::Recover() {
     segment_index_ = static_cast<uint32_t>(recovered.segments.size() - 1);
   }
   APITRAIL_ASSIGN_OR_RETURN(heads_, TreeHeadWriter::Open(fs_, options_.data_dir, options_.node));
+  durable_size_ = next_seq_;
+  durable_root_ = frontier_.Root();
+  APITRAIL_RETURN_IF_ERROR(OpenCheckpoints(durable_root_));
   last_sync_ = Clock::now();
+  return Status::Ok();
+}
+
+Status LogStore::OpenCheckpoints(const Hash256& root) {
+  origin_ = CheckpointOrigin(options_.node);
+  if (Status st = ValidateKeyName(origin_); !st.ok()) {
+    return Status::InvalidArgument("store: node name cannot be a checkpoint origin: " + st.message());
+  }
+  const std::string key_path = options_.data_dir + "/" + std::string(kNodeKeyFile);
+  APITRAIL_ASSIGN_OR_RETURN(key_, NodeKey::LoadOrCreate(key_path));
+  const std::string path = CheckpointsPath(options_.data_dir);
+  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile file, ReadCheckpoints(fs_, path));
+  if (file.exists && file.valid_bytes < file.file_bytes) {
+    // A torn tail: the checkpoint being written when the node stopped. Its records are
+    // durable, so the next checkpoint covers them again.
+    recovered_truncated_bytes_ += file.file_bytes - file.valid_bytes;
+    APITRAIL_RETURN_IF_ERROR(fs_->Truncate(path, file.valid_bytes));
+  } else if (file.exists && file.file_bytes == 0) {
+    APITRAIL_RETURN_IF_ERROR(fs_->Truncate(path, 0));  // torn header: rewritten below
+  }
+  if (!file.checkpoints.empty()) {
+    const CheckpointRecord& last = file.checkpoints.back();
+    const std::string where = " at offset " + std::to_string(last.offset);
+    if (last.size > next_seq_) {
+      return Status::Corruption(path + ": checkpoint says " + std::to_string(last.size) +
+                                " records, log has " + std::to_string(next_seq_) + where);
+    }
+    if (last.size == next_seq_ && last.checkpoint.root != root) {
+      return Status::Corruption(path + ": root mismatch at tree size " + std::to_string(last.size) +
+                                where);
+    }
+    have_checkpoint_ = true;
+    checkpoint_size_ = last.size;
+    // Age the steady clock by the checkpoint's wall-clock age, so the heartbeat and the
+    // interval count from when it was really signed.
+    const int64_t age_ns = std::max<int64_t>(0, NowNs() - last.time_ns);
+    const auto cap = std::chrono::milliseconds(options_.checkpoint_heartbeat_ms);
+    last_checkpoint_ = Clock::now() - std::min<Clock::duration>(std::chrono::nanoseconds(age_ns), cap);
+  }
+  APITRAIL_ASSIGN_OR_RETURN(checkpoints_, CheckpointWriter::Open(fs_, options_.data_dir, options_.node));
+  return Status::Ok();
+}
+
+LogStore::Clock::time_point LogStore::NextCheckpointDue() const {
+  if (failed_.load()) return Clock::time_point::max();
+  if (durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0)) {
+    return have_checkpoint_ ? last_checkpoint_ + std::chrono::milliseconds(options_.checkpoint_interval_ms)
+                            : Clock::time_point::min();  // the first one is due at once
+  }
+  if (have_checkpoint_) return last_checkpoint_ + std::chrono::milliseconds(options_.checkpoint_heartbeat_ms);
+  return Clock::time_point::max();
+}
+
+Status LogStore::MaybeCheckpoint(bool final) {
+  const bool fresh = durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0);
+  const auto now = Clock::now();
+  if (!(fresh && final) && now < NextCheckpointDue()) return Status::Ok();
+  Checkpoint c{origin_, durable_size_, durable_root_};
+  APITRAIL_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(c, *key_));
+  APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, NowNs(), note));
+  have_checkpoint_ = true;
+  checkpoint_size_ = c.size;
+  last_checkpoint_ = now;
+  checkpoints_signed_.fetch_add(1);
   return Status::Ok();
 }
 
@@ -163,6 +231,8 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
   APITRAIL_RETURN_IF_ERROR(segment_->Sync());
   syncs_.fetch_add(1);
   const Hash256 root = frontier_.Root();
+  durable_size_ = next_seq_;  // every record written so far is now synced
+  durable_root_ = root;
   std::vector<Unpublished> batch;
   batch.swap(unpublished_);
   {
@@ -253,14 +323,19 @@ void LogStore::WriterLoop() {
       last_head_sync_ = Clock::now();
       head_dirty_ = false;
     }
+    // After the batch's callbacks ran: signing never delays a response.
+    if (!failed_.load() && (stopping || Clock::now() >= NextCheckpointDue())) {
+      if (Status st = MaybeCheckpoint(stopping); !st.ok()) Fail(st);
+    }
     if (flush_req > flush_done_.load()) {
       std::lock_guard<std::mutex> lock(flush_mu_);
       flush_done_.store(flush_req);
       flush_cv_.notify_all();
     }
     if (stopping) break;
-    const auto deadline = batch_mode && !unpublished_.empty() ? last_sync_ + interval
-                                                              : Clock::now() + std::chrono::seconds(1);
+    const auto deadline = std::min(batch_mode && !unpublished_.empty() ? last_sync_ + interval
+                                                                       : Clock::now() + std::chrono::seconds(1),
+                                   std::max(NextCheckpointDue(), Clock::now()));
     queue_.Wait(deadline, [this] { return stop_.load() || flush_requested_.load() > flush_done_.load(); });
   }
   std::lock_guard<std::mutex> lock(flush_mu_);
@@ -288,6 +363,7 @@ void LogStore::Close() {
   writer_.join();
   if (segment_) (void)segment_->Close();
   heads_.reset();
+  checkpoints_.reset();
 }
 
 Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
@@ -390,6 +466,7 @@ StoreStats LogStore::Stats() {
   s.write_errors = write_errors_.load();
   s.failed = failed_.load();
   s.recovered_truncated_bytes = recovered_truncated_bytes_;
+  s.checkpoints = checkpoints_signed_.load();
   return s;
 }
 

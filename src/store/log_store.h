@@ -8,6 +8,12 @@
 // head, then publishes the batch to readers under a short exclusive lock and completes it.
 // A failed write or sync is sticky: that batch and all later appends fail with Unavailable.
 //
+// Checkpoints: after a group commit has completed its callbacks, the writer signs the
+// durable tree with the node key and appends the note to checkpoints.log, when new records
+// exist and checkpoint_interval_ms passed since the last one, or as a heartbeat every
+// checkpoint_heartbeat_ms, and once more on Close. A checkpoint never covers records that
+// are not durable, and signing never delays a callback.
+//
 // Durability::kBatch: callbacks run right after write(); the sync (and publication to
 // readers) happens at most batch_interval_ms later or on Flush/Close. Loss window: records
 // acknowledged in the last batch_interval_ms before a crash or power loss.
@@ -24,9 +30,11 @@
 #include <vector>
 
 #include "store/append_queue.h"
+#include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
 #include "store/index/event_index.h"
 #include "store/merkle/compact_range.h"
+#include "store/node_key.h"
 #include "store/store.h"
 #include "store/tree_head_log.h"
 
@@ -66,6 +74,14 @@ class LogStore final : public Store {
   Status SyncAndPublish(bool force_head_sync);
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
+  // Opens node.key and checkpoints.log (cutting a torn tail); Corruption when the newest
+  // checkpoint is ahead of the recovered log or disagrees with its root.
+  Status OpenCheckpoints(const Hash256& root);
+  // Signs and appends a checkpoint of the durable tree if one is due (or `final` and new
+  // records exist). Writer thread, after callbacks ran.
+  Status MaybeCheckpoint(bool final);
+  // When the next checkpoint falls due (a far-away time when none is pending).
+  Clock::time_point NextCheckpointDue() const;
   void Fail(const Status& cause);
   Status FailedStatus() const;
   Result<AuditEvent> ReadRecord(uint64_t seq);
@@ -87,6 +103,14 @@ class LogStore final : public Store {
   Clock::time_point last_head_sync_;  // writer thread only
   bool head_dirty_ = false;           // a tree head was written but not yet synced
   std::string write_buffer_;
+  uint64_t durable_size_ = 0;        // records synced: what a checkpoint may cover
+  Hash256 durable_root_{};
+  std::unique_ptr<NodeKey> key_;
+  std::unique_ptr<CheckpointWriter> checkpoints_;
+  std::string origin_;
+  bool have_checkpoint_ = false;     // one exists (this run or before)
+  uint64_t checkpoint_size_ = 0;     // size of the newest checkpoint
+  Clock::time_point last_checkpoint_;
 
   // Reader-visible state.
   mutable std::shared_mutex mu_;
@@ -105,6 +129,7 @@ class LogStore final : public Store {
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> checkpoints_signed_{0};
 
   std::atomic<uint64_t> flush_requested_{0};
   std::atomic<uint64_t> flush_done_{0};

@@ -31,6 +31,10 @@ struct StoreOptions {
   uint32_t batch_interval_ms = 10;      // kBatch: longest time between syncs
   uint32_t queue_capacity = 65536;      // events waiting for the writer
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  // Signed checkpoints (checkpoints.log): at most this long behind the newest durable
+  // record, and a heartbeat this often while idle (docs/FORMAT.md §8).
+  uint32_t checkpoint_interval_ms = 1000;
+  uint32_t checkpoint_heartbeat_ms = 60000;
   FileSystem* fs = nullptr;             // null: the real POSIX file system
 };
 
@@ -43,6 +47,7 @@ struct StoreStats {
   bool failed = false;            // sticky: a write or sync failed; no more acknowledgements
   std::string root_hex;           // RFC 6962 root over all records
   uint64_t recovered_truncated_bytes = 0;  // torn tail cut by Open (worth a log line if > 0)
+  uint64_t checkpoints = 0;       // signed since open
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as
@@ -53,6 +58,7 @@ class Store {
  public:
   // Opens (creating if needed) the data dir, recovers: cuts a torn tail at the last whole
   // record, rebuilds the Merkle frontier and the indexes, then starts the writer thread.
+  // The node's signing key <data_dir>/node.key is loaded, or generated on first open.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   virtual ~Store() = default;

@@ -1,0 +1,206 @@
+// The writer's signed checkpoints: node.key on first open, a checkpoint at most one
+// interval behind the newest record, heartbeats when idle, a final one on Close, a torn
+// checkpoints.log tail tolerated, a checkpoint ahead of the log refused, and proofs from
+// the offline leaf-hash reader verifying against the signed roots.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "store/checkpoint.h"
+#include "store/checkpoint_log.h"
+#include "store/leaf_hashes.h"
+#include "store/merkle/proofs.h"
+#include "store/tree_head_log.h"
+#include "store/node_key.h"
+#include "store_test_util.h"
+
+namespace apitrail {
+namespace {
+
+using namespace apitrail::testing;
+
+class CheckpointStoreTest : public ::testing::Test {
+ protected:
+  StoreOptions Options() {
+    StoreOptions o;
+    o.data_dir = dir_.path() + "/data";
+    o.node = "node-7";
+    return o;
+  }
+  std::string Data() { return dir_.path() + "/data"; }
+  CheckpointFile Read() {
+    auto f = ReadCheckpoints(DefaultFileSystem(), CheckpointsPath(Data()));
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return f.ok() ? *f : CheckpointFile{};
+  }
+  VerifierKey Key() {
+    auto k = NodeKey::Load(Data() + "/node.key");
+    EXPECT_TRUE(k.ok()) << k.status().ToString();
+    auto vk = ParseVerifierKey(VerifierKeyText("apitrail/node-7", (*k)->public_key()));
+    EXPECT_TRUE(vk.ok());
+    return *vk;
+  }
+  // Polls until a checkpoint of at least `size` exists; returns how long it took.
+  std::chrono::milliseconds WaitForCheckpoint(uint64_t size, int max_ms = 3000) {
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(max_ms)) {
+      CheckpointFile f = Read();
+      if (!f.checkpoints.empty() && f.checkpoints.back().size >= size) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  }
+  TempDir dir_;
+};
+
+TEST_F(CheckpointStoreTest, FirstOpenCreatesTheKeyAndCloseSignsTheTree) {
+  auto store = OpenOrDie(Options());
+  ASSERT_TRUE(std::filesystem::exists(Data() + "/node.key"));
+  EXPECT_EQ(std::filesystem::status(Data() + "/node.key").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  AppendMany(*store, 10);
+  const std::string root = store->Stats().root_hex;
+  store->Close();
+  CheckpointFile f = Read();
+  ASSERT_FALSE(f.checkpoints.empty());
+  EXPECT_EQ(f.node, "node-7");
+  const CheckpointRecord& last = f.checkpoints.back();
+  EXPECT_EQ(last.size, 10u);
+  EXPECT_GT(last.time_ns, 0);
+  auto c = VerifyCheckpointNote(last.note, Key());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->origin, "apitrail/node-7");
+  EXPECT_EQ(HexEncode(c->root), root);
+  // The key survives a reopen; no new checkpoint without new records.
+  const size_t n = f.checkpoints.size();
+  auto again = OpenOrDie(Options());
+  again->Close();
+  EXPECT_EQ(Read().checkpoints.size(), n);
+  EXPECT_TRUE(VerifyCheckpointNote(Read().checkpoints.back().note, Key()).ok());
+}
+
+TEST_F(CheckpointStoreTest, CheckpointFollowsNewRecordsWithinTheInterval) {
+  StoreOptions o = Options();
+  o.checkpoint_interval_ms = 200;
+  auto store = OpenOrDie(o);
+  AppendMany(*store, 3);
+  EXPECT_LT(WaitForCheckpoint(3).count(), 1000);
+  EXPECT_EQ(Read().checkpoints.back().size, 3u);
+  // More records soon after: covered within about one interval, not at once.
+  AppendMany(*store, 4, 3);
+  EXPECT_LT(WaitForCheckpoint(7).count(), 1000);
+  CheckpointFile f = Read();
+  EXPECT_EQ(f.checkpoints.back().size, 7u);
+  for (size_t i = 1; i < f.checkpoints.size(); ++i) {
+    EXPECT_GE(f.checkpoints[i].time_ns - f.checkpoints[i - 1].time_ns, 150'000'000)
+        << "checkpoints closer than the interval";
+  }
+  store->Close();
+}
+
+TEST_F(CheckpointStoreTest, HeartbeatWhenIdle) {
+  StoreOptions o = Options();
+  o.checkpoint_heartbeat_ms = 100;
+  auto store = OpenOrDie(o);
+  AppendMany(*store, 2);
+  WaitForCheckpoint(2);
+  const size_t before = Read().checkpoints.size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  CheckpointFile f = Read();
+  EXPECT_GE(f.checkpoints.size(), before + 2);
+  EXPECT_EQ(f.checkpoints.back().size, 2u);
+  EXPECT_TRUE(VerifyCheckpointNote(f.checkpoints.back().note, Key()).ok());
+  store->Close();
+}
+
+TEST_F(CheckpointStoreTest, EmptyLogSignsNothing) {
+  auto store = OpenOrDie(Options());
+  store->Close();
+  EXPECT_TRUE(Read().checkpoints.empty());
+}
+
+TEST_F(CheckpointStoreTest, TornCheckpointTailIsCutAtOpen) {
+  {
+    auto store = OpenOrDie(Options());
+    AppendMany(*store, 5);
+    store->Close();
+  }
+  const std::string path = CheckpointsPath(Data());
+  const std::string whole = ReadFileBytes(path);
+  WriteFileBytes(path, whole + whole.substr(whole.size() - 40, 30));  // half a frame
+  {
+    auto store = OpenOrDie(Options());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(ReadFileBytes(path), whole);
+    AppendMany(*store, 1, 5);
+    store->Close();
+  }
+  CheckpointFile f = Read();
+  EXPECT_EQ(f.valid_bytes, f.file_bytes);
+  EXPECT_EQ(f.checkpoints.back().size, 6u);
+}
+
+TEST_F(CheckpointStoreTest, CheckpointAheadOfTheLogIsCorruption) {
+  {
+    auto store = OpenOrDie(Options());
+    AppendMany(*store, 8);
+    store->Close();
+  }
+  const std::string saved = ReadFileBytes(CheckpointsPath(Data()));
+  std::filesystem::remove_all(Data() + "/segments");
+  std::filesystem::remove(TreeHeadsPath(Data()));
+  std::filesystem::remove(CheckpointsPath(Data()));
+  {
+    auto store = OpenOrDie(Options());  // a fresh log of 3 records with the same key
+    AppendMany(*store, 3);
+    store->Close();
+  }
+  WriteFileBytes(CheckpointsPath(Data()), saved);
+  auto reopened = Store::Open(Options());
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(reopened.status().message().find("checkpoint says 8 records, log has 3"), std::string::npos)
+      << reopened.status().message();
+}
+
+TEST_F(CheckpointStoreTest, ProofsFromTheSegmentsVerifyAgainstSignedCheckpoints) {
+  auto store = OpenOrDie(Options());
+  AppendMany(*store, 13);
+  store->Close();
+  store = OpenOrDie(Options());
+  AppendMany(*store, 8, 13);
+  store->Close();
+  CheckpointFile f = Read();
+  ASSERT_GE(f.checkpoints.size(), 2u);
+  auto leaves = ReadLeafHashes(DefaultFileSystem(), Data());
+  ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+  ASSERT_EQ(leaves->size(), 21u);
+  const VerifierKey key = Key();
+  auto new_cp = VerifyCheckpointNote(f.checkpoints.back().note, key);
+  ASSERT_TRUE(new_cp.ok());
+  EXPECT_EQ(new_cp->size, 21u);
+  for (uint64_t i = 0; i < 21; ++i) {
+    auto proof = merkle::InclusionProof(*leaves, i);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(merkle::VerifyInclusion((*leaves)[i], i, 21, *proof, new_cp->root).ok());
+  }
+  // Every earlier checkpoint (the first group commit, the close at 13, ...) is a prefix.
+  bool saw_13 = false;
+  for (const CheckpointRecord& rec : f.checkpoints) {
+    auto old_cp = VerifyCheckpointNote(rec.note, key);
+    ASSERT_TRUE(old_cp.ok());
+    saw_13 = saw_13 || old_cp->size == 13;
+    auto consistency = merkle::ConsistencyProof(*leaves, old_cp->size);
+    ASSERT_TRUE(consistency.ok());
+    EXPECT_TRUE(merkle::VerifyConsistency(old_cp->size, 21, old_cp->root, new_cp->root, *consistency).ok());
+    auto limited = ReadLeafHashes(DefaultFileSystem(), Data(), old_cp->size);
+    ASSERT_TRUE(limited.ok());
+    EXPECT_EQ(merkle::SubtreeRoot(*limited), old_cp->root);
+  }
+  EXPECT_TRUE(saw_13) << "Close signs the tree it leaves behind";
+}
+
+}  // namespace
+}  // namespace apitrail
