@@ -15,9 +15,12 @@ using PkeyPtr = std::shared_ptr<EVP_PKEY>;
 
 PkeyPtr GenerateRsa2048();
 PkeyPtr GenerateP256();
+PkeyPtr GenerateEc(const char* curve);  // "P-256", "P-384", "P-521"
+PkeyPtr GenerateEd25519();
 
 std::string PublicKeyPem(EVP_PKEY* key);
-// {"kty":"RSA","n":..,"e":..} or {"kty":"EC","crv":"P-256","x":..,"y":..} plus kid/alg if set.
+// {"kty":"RSA","n":..,"e":..}, {"kty":"EC","crv":"P-256|P-384|P-521",..} or
+// {"kty":"OKP","crv":"Ed25519","x":..} plus kid/alg if set.
 std::string PublicJwk(EVP_PKEY* key, std::string_view kid, std::string_view alg);
 // {"kty":"oct","k":..} plus kid/alg if set.
 std::string SecretJwk(std::string_view secret, std::string_view kid, std::string_view alg);
@@ -28,7 +31,13 @@ std::string SigningInput(std::string_view header_json, std::string_view payload_
 std::string HmacSha256(std::string_view secret, std::string_view data);
 std::string SignWithKey(EVP_PKEY* key, std::string_view data);  // RS256 for RSA, ES256 for EC
 
+// Any JWS algorithm by name ("PS384", "ES512", "EdDSA", "HS384" with `secret`): raw signature.
+std::string SignJws(std::string_view alg, std::string_view data, EVP_PKEY* key,
+                    std::string_view secret = {});
+
 // Complete tokens.
+std::string MakeJws(std::string_view header_json, std::string_view payload_json,
+                    std::string_view alg, EVP_PKEY* key, std::string_view secret = {});
 std::string MakeHs256(std::string_view header_json, std::string_view payload_json,
                       std::string_view secret);
 std::string MakeSigned(std::string_view header_json, std::string_view payload_json, EVP_PKEY* key);

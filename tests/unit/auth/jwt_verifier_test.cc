@@ -366,3 +366,139 @@ TEST_F(JwtVerifierTest, OffCurveJwkRejected) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+using namespace apitrail::testing;  // NOLINT: test helpers
+
+class JwtAlgorithmsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rsa_ = GenerateRsa2048();
+    p256_ = GenerateEc("P-256");
+    p384_ = GenerateEc("P-384");
+    p521_ = GenerateEc("P-521");
+    ed_ = GenerateEd25519();
+  }
+  static void TearDownTestSuite() { rsa_ = p256_ = p384_ = p521_ = ed_ = nullptr; }
+
+  std::unique_ptr<JwtVerifier> Make(JwtIssuerConfig c) {
+    c.issuer = kIss;
+    auto v = JwtVerifier::Create({c}, 0);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? std::move(v).value() : nullptr;
+  }
+  std::unique_ptr<JwtVerifier> WithPem(EVP_PKEY* key, std::vector<std::string> algs = {}) {
+    JwtIssuerConfig c;
+    c.key_file = dir_.Write("k.pem", PublicKeyPem(key));
+    c.algorithms = std::move(algs);
+    return Make(c);
+  }
+  static std::string Token(const std::string& alg, EVP_PKEY* key, std::string_view secret = {},
+                           const std::string& kid = "") {
+    std::string h = "{\"alg\":\"" + alg + "\"" + (kid.empty() ? "" : ",\"kid\":\"" + kid + "\"") + "}";
+    return MakeJws(h, Claims(), alg, key, secret);
+  }
+
+  static PkeyPtr rsa_, p256_, p384_, p521_, ed_;
+  TempDir dir_;
+};
+PkeyPtr JwtAlgorithmsTest::rsa_, JwtAlgorithmsTest::p256_, JwtAlgorithmsTest::p384_,
+    JwtAlgorithmsTest::p521_, JwtAlgorithmsTest::ed_;
+
+TEST_F(JwtAlgorithmsTest, EveryAsymmetricAlgorithmFromPem) {
+  struct Case { const char* alg; EVP_PKEY* key; };
+  for (Case c : {Case{"RS256", rsa_.get()}, {"RS384", rsa_.get()}, {"RS512", rsa_.get()},
+                 {"PS256", rsa_.get()}, {"PS384", rsa_.get()}, {"PS512", rsa_.get()},
+                 {"ES256", p256_.get()}, {"ES384", p384_.get()}, {"ES512", p521_.get()},
+                 {"EdDSA", ed_.get()}}) {
+    auto v = WithPem(c.key, {c.alg});
+    ASSERT_TRUE(v) << c.alg;
+    AuthOutcome o = v->Verify(Token(c.alg, c.key), kNow);
+    EXPECT_TRUE(o.allowed) << c.alg << ": " << o.deny_reason << " " << o.detail;
+  }
+}
+
+TEST_F(JwtAlgorithmsTest, EcSignaturesHaveTheCurveRawLength) {
+  auto v = WithPem(p521_.get());
+  std::string good = Token("ES512", p521_.get());
+  size_t d2 = good.rfind('.');
+  std::string raw = *Base64UrlDecode(good.substr(d2 + 1));
+  ASSERT_EQ(raw.size(), 132u);
+  EXPECT_TRUE(v->Verify(good, kNow).allowed);
+  for (const std::string& sig : {EcdsaRawToDer(raw, 66), raw.substr(0, 131), raw + '\0'}) {
+    EXPECT_EQ(v->Verify(good.substr(0, d2 + 1) + Base64UrlEncode(sig), kNow).deny_reason, "bad_signature");
+  }
+}
+
+TEST_F(JwtAlgorithmsTest, KeysArePinnedToFamilyAndCurve) {
+  // A P-256 key never verifies ES384 (even a valid P-384 signature), nor EdDSA.
+  auto p256 = WithPem(p256_.get());
+  EXPECT_EQ(p256->Verify(Token("ES384", p384_.get()), kNow).deny_reason, "alg_key_mismatch");
+  EXPECT_EQ(p256->Verify(Token("EdDSA", ed_.get()), kNow).deny_reason, "alg_key_mismatch");
+  // An RSA PEM key serves RS* by default; PS* only when listed.
+  auto rs = WithPem(rsa_.get());
+  EXPECT_TRUE(rs->Verify(Token("RS384", rsa_.get()), kNow).allowed);
+  EXPECT_EQ(rs->Verify(Token("PS256", rsa_.get()), kNow).deny_reason, "alg_key_mismatch");
+  auto ps = WithPem(rsa_.get(), {"PS256"});
+  EXPECT_TRUE(ps->Verify(Token("PS256", rsa_.get()), kNow).allowed);
+  EXPECT_EQ(ps->Verify(Token("RS256", rsa_.get()), kNow).deny_reason, "alg_not_allowed");
+  // A PKCS#1 v1.5 signature presented as PS256 does not verify (and vice versa).
+  std::string input = SigningInput(R"({"alg":"PS256"})", Claims());
+  EXPECT_EQ(ps->Verify(input + "." + Base64UrlEncode(SignJws("RS256", input, rsa_.get())), kNow).deny_reason,
+            "bad_signature");
+  // The RSA public key as an HMAC secret, with every HS*.
+  std::string pem = PublicKeyPem(rsa_.get());
+  auto rs_hs = WithPem(rsa_.get(), {"RS256", "HS256", "HS384", "HS512"});
+  for (const char* hs : {"HS256", "HS384", "HS512"}) {
+    EXPECT_EQ(rs_hs->Verify(Token(hs, nullptr, pem), kNow).deny_reason, "alg_key_mismatch") << hs;
+  }
+}
+
+TEST_F(JwtAlgorithmsTest, HmacSecretMustCoverTheHashLength) {
+  std::string s48(48, 'k');
+  JwtIssuerConfig c;
+  c.secret = s48;
+  auto v = Make(c);  // no explicit list: HS256 and HS384 only
+  EXPECT_TRUE(v->Verify(Token("HS384", nullptr, s48), kNow).allowed);
+  EXPECT_TRUE(v->Verify(Token("HS256", nullptr, s48), kNow).allowed);
+  EXPECT_EQ(v->Verify(Token("HS512", nullptr, s48), kNow).deny_reason, "alg_key_mismatch");
+  c.algorithms = {"HS512"};
+  auto r = JwtVerifier::Create({c});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("too short for HS512"), std::string::npos) << r.status().message();
+  EXPECT_EQ(r.status().message().find(s48), std::string::npos);
+}
+
+TEST_F(JwtAlgorithmsTest, JwksPinsByAlgAndCurve) {
+  std::string s64(64, 'z');
+  std::string jwks = "{\"keys\":[" + PublicJwk(rsa_.get(), "rsa-ps", "PS384") + "," +
+                     PublicJwk(p384_.get(), "ec384", "") + "," + PublicJwk(p521_.get(), "", "ES512") +
+                     "," + PublicJwk(ed_.get(), "ed", "EdDSA") + "," + SecretJwk(s64, "h5", "HS512") +
+                     "," + R"({"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"})" + "]}";
+  auto keys = ParseJwks(jwks);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 5u);  // secp256k1 skipped
+  JwtIssuerConfig c;
+  c.jwks_file = dir_.Write("jwks.json", jwks);
+  auto v = Make(c);
+  EXPECT_TRUE(v->Verify(Token("PS384", rsa_.get(), {}, "rsa-ps"), kNow).allowed);
+  EXPECT_EQ(v->Verify(Token("PS256", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason, "alg_key_mismatch");
+  EXPECT_EQ(v->Verify(Token("RS384", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason, "alg_key_mismatch");
+  EXPECT_TRUE(v->Verify(Token("ES384", p384_.get(), {}, "ec384"), kNow).allowed);
+  EXPECT_TRUE(v->Verify(Token("ES512", p521_.get()), kNow).allowed);
+  EXPECT_TRUE(v->Verify(Token("EdDSA", ed_.get(), {}, "ed"), kNow).allowed);
+  EXPECT_TRUE(v->Verify(Token("HS512", nullptr, s64, "h5"), kNow).allowed);
+  EXPECT_EQ(v->Verify(Token("HS256", nullptr, s64, "h5"), kNow).deny_reason, "alg_key_mismatch");
+
+  // An `alg` that does not fit the key, or an oct key too short for its alg, is an error.
+  EXPECT_FALSE(ParseJwks("{\"keys\":[" + PublicJwk(p256_.get(), "", "ES384") + "]}").ok());
+  EXPECT_FALSE(ParseJwks("{\"keys\":[" + PublicJwk(ed_.get(), "", "ES256") + "]}").ok());
+  EXPECT_FALSE(ParseJwks("{\"keys\":[" + PublicJwk(rsa_.get(), "", "HS256") + "]}").ok());
+  EXPECT_FALSE(ParseJwks("{\"keys\":[" + SecretJwk(std::string(40, 'x'), "", "HS384") + "]}").ok());
+  EXPECT_FALSE(ParseJwks(R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]})").ok());
+}
+
+}  // namespace
+}  // namespace apitrail
