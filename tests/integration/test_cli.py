@@ -55,7 +55,7 @@ class ConfigCheckTest(TempDirCase):
         cfg = write_config(self.root, free_port(), free_port(), free_port())
         r = run_cli("config", "check", "-c", cfg)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(f"{cfg}: ok (7 routes, 1 upstreams)", r.stdout)
+        self.assertIn(f"{cfg}: ok (10 routes, 1 upstreams)", r.stdout)
         self.assertEqual(r.stderr, "")
 
     def write_bad(self):
