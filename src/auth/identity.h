@@ -19,8 +19,9 @@ struct Identity {
 struct AuthOutcome {
   bool allowed = false;
   Identity identity;        // on deny: whatever could be established before the failure
-  std::string deny_reason;  // missing_credentials | invalid_token | expired_token | unknown_key
-                            // | revoked_key | expired_key | invalid_key_format | ...
+  std::string deny_reason;  // missing_credentials | invalid_token | unknown_key | revoked_key
+                            // | expired_key | invalid_key_format | the JWT ones (jwt_deny in
+                            // jwt_token.h: alg_none, bad_signature, expired_token, ...)
   std::string detail;       // human-readable, safe to return to the client (no secrets)
 };
 

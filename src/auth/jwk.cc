@@ -21,12 +21,12 @@ struct AlgInfo {
   KeyFamily family;
 };
 constexpr AlgInfo kAlgs[] = {
-    {JwsAlg::kHs256, "HS256", KeyFamily::kHmac},   {JwsAlg::kHs384, "HS384", KeyFamily::kHmac},
-    {JwsAlg::kHs512, "HS512", KeyFamily::kHmac},   {JwsAlg::kRs256, "RS256", KeyFamily::kRsa},
-    {JwsAlg::kRs384, "RS384", KeyFamily::kRsa},    {JwsAlg::kRs512, "RS512", KeyFamily::kRsa},
-    {JwsAlg::kPs256, "PS256", KeyFamily::kRsa},    {JwsAlg::kPs384, "PS384", KeyFamily::kRsa},
-    {JwsAlg::kPs512, "PS512", KeyFamily::kRsa},    {JwsAlg::kEs256, "ES256", KeyFamily::kEcP256},
-    {JwsAlg::kEs384, "ES384", KeyFamily::kEcP384}, {JwsAlg::kEs512, "ES512", KeyFamily::kEcP521},
+    {JwsAlg::kHs256, "HS256", KeyFamily::kHmac},    {JwsAlg::kHs384, "HS384", KeyFamily::kHmac},
+    {JwsAlg::kHs512, "HS512", KeyFamily::kHmac},    {JwsAlg::kRs256, "RS256", KeyFamily::kRsa},
+    {JwsAlg::kRs384, "RS384", KeyFamily::kRsa},     {JwsAlg::kRs512, "RS512", KeyFamily::kRsa},
+    {JwsAlg::kPs256, "PS256", KeyFamily::kRsa},     {JwsAlg::kPs384, "PS384", KeyFamily::kRsa},
+    {JwsAlg::kPs512, "PS512", KeyFamily::kRsa},     {JwsAlg::kEs256, "ES256", KeyFamily::kEcP256},
+    {JwsAlg::kEs384, "ES384", KeyFamily::kEcP384},  {JwsAlg::kEs512, "ES512", KeyFamily::kEcP521},
     {JwsAlg::kEdDsa, "EdDSA", KeyFamily::kEd25519},
 };
 
@@ -129,7 +129,8 @@ Result<std::shared_ptr<EVP_PKEY>> RsaFromJwk(const json::object& o) {
   ossl::BignumPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()),
                                  static_cast<int>(e.size()), nullptr));
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+  if (!bn_n || !bn_e || !bld ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
     return Status::InvalidArgument("invalid RSA key");
   }
@@ -172,7 +173,8 @@ Result<std::optional<VerificationKey>> ParseJwk(const json::value& v) {
   const json::object& o = v.get_object();
   const json::value* kty = o.if_contains("kty");
   if (kty == nullptr || !kty->is_string()) return Status::InvalidArgument("missing \"kty\"");
-  if (const json::value* use = o.if_contains("use"); use && (!use->is_string() || use->get_string() != "sig")) {
+  if (const json::value* use = o.if_contains("use");
+      use && (!use->is_string() || use->get_string() != "sig")) {
     return Skip();  // an encryption key published in the same set
   }
   std::string kid;
@@ -267,22 +269,32 @@ KeyFamily FamilyOf(JwsAlg alg) {
 
 const char* KeyFamilyName(KeyFamily family) {
   switch (family) {
-    case KeyFamily::kHmac: return "HMAC";
-    case KeyFamily::kRsa: return "RSA";
-    case KeyFamily::kEcP256: return "EC P-256";
-    case KeyFamily::kEcP384: return "EC P-384";
-    case KeyFamily::kEcP521: return "EC P-521";
-    case KeyFamily::kEd25519: return "Ed25519";
+    case KeyFamily::kHmac:
+      return "HMAC";
+    case KeyFamily::kRsa:
+      return "RSA";
+    case KeyFamily::kEcP256:
+      return "EC P-256";
+    case KeyFamily::kEcP384:
+      return "EC P-384";
+    case KeyFamily::kEcP521:
+      return "EC P-521";
+    case KeyFamily::kEd25519:
+      return "Ed25519";
   }
   return "?";
 }
 
 size_t MinHmacSecretBytes(JwsAlg alg) {
   switch (alg) {
-    case JwsAlg::kHs256: return 32;
-    case JwsAlg::kHs384: return 48;
-    case JwsAlg::kHs512: return 64;
-    default: return 0;
+    case JwsAlg::kHs256:
+      return 32;
+    case JwsAlg::kHs384:
+      return 48;
+    case JwsAlg::kHs512:
+      return 64;
+    default:
+      return 0;
   }
 }
 
@@ -308,7 +320,8 @@ Result<VerificationKey> KeyFromPem(std::string_view pem) {
     ERR_clear_error();
   }
   if (raw == nullptr) {
-    return Status::InvalidArgument("not a PEM public key (-----BEGIN PUBLIC KEY-----) or certificate");
+    return Status::InvalidArgument(
+        "not a PEM public key (-----BEGIN PUBLIC KEY-----) or certificate");
   }
   return PinPublicKey(ossl::SharePkey(raw));
 }
@@ -343,7 +356,9 @@ Result<std::vector<VerificationKey>> ParseJwks(std::string_view text) {
     }
     if (k->has_value()) out.push_back(std::move(**k));
   }
-  if (out.empty()) return Status::InvalidArgument("JWKS has no usable signature key (RSA, EC P-256/384/521, Ed25519, oct)");
+  if (out.empty())
+    return Status::InvalidArgument(
+        "JWKS has no usable signature key (RSA, EC P-256/384/521, Ed25519, oct)");
   return out;
 }
 

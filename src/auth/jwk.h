@@ -28,10 +28,18 @@
 namespace apitrail {
 
 enum class JwsAlg : uint8_t {
-  kHs256, kHs384, kHs512,
-  kRs256, kRs384, kRs512,
-  kPs256, kPs384, kPs512,
-  kEs256, kEs384, kEs512,
+  kHs256,
+  kHs384,
+  kHs512,
+  kRs256,
+  kRs384,
+  kRs512,
+  kPs256,
+  kPs384,
+  kPs512,
+  kEs256,
+  kEs384,
+  kEs512,
   kEdDsa,
 };
 inline constexpr JwsAlg kAllJwsAlgs[] = {
@@ -68,8 +76,8 @@ inline constexpr int kMaxRsaBits = 8192;
 struct VerificationKey {
   std::string kid;  // empty: the key matches tokens with any (or no) kid
   KeyFamily family = KeyFamily::kHmac;
-  JwsAlgSet algs = 0;       // the algorithms this key may verify; all of `family`
-  bool alg_pinned = false;  // true if a JWK `alg` fixed algs to exactly one algorithm
+  JwsAlgSet algs = 0;              // the algorithms this key may verify; all of `family`
+  bool alg_pinned = false;         // true if a JWK `alg` fixed algs to exactly one algorithm
   std::string secret;              // kHmac only
   std::shared_ptr<EVP_PKEY> pkey;  // every other family
 

@@ -11,11 +11,20 @@ namespace {
 
 const char* DigestName(JwsAlg alg) {
   switch (alg) {
-    case JwsAlg::kHs256: case JwsAlg::kRs256: case JwsAlg::kPs256: case JwsAlg::kEs256:
+    case JwsAlg::kHs256:
+    case JwsAlg::kRs256:
+    case JwsAlg::kPs256:
+    case JwsAlg::kEs256:
       return "SHA256";
-    case JwsAlg::kHs384: case JwsAlg::kRs384: case JwsAlg::kPs384: case JwsAlg::kEs384:
+    case JwsAlg::kHs384:
+    case JwsAlg::kRs384:
+    case JwsAlg::kPs384:
+    case JwsAlg::kEs384:
       return "SHA384";
-    case JwsAlg::kHs512: case JwsAlg::kRs512: case JwsAlg::kPs512: case JwsAlg::kEs512:
+    case JwsAlg::kHs512:
+    case JwsAlg::kRs512:
+    case JwsAlg::kPs512:
+    case JwsAlg::kEs512:
       return "SHA512";
     case JwsAlg::kEdDsa:
       return nullptr;  // Ed25519 hashes internally (PureEdDSA)
@@ -35,14 +44,19 @@ bool IsPss(JwsAlg alg) {
 
 size_t EcCoordBytes(KeyFamily f) {
   switch (f) {
-    case KeyFamily::kEcP256: return 32;
-    case KeyFamily::kEcP384: return 48;
-    case KeyFamily::kEcP521: return 66;
-    default: return 0;
+    case KeyFamily::kEcP256:
+      return 32;
+    case KeyFamily::kEcP384:
+      return 48;
+    case KeyFamily::kEcP521:
+      return 66;
+    default:
+      return 0;
   }
 }
 
-bool VerifyHmac(const VerificationKey& key, JwsAlg alg, std::string_view input, std::string_view sig) {
+bool VerifyHmac(const VerificationKey& key, JwsAlg alg, std::string_view input,
+                std::string_view sig) {
   size_t want = static_cast<size_t>(DigestBytes(alg));
   if (sig.size() != want || key.secret.empty()) return false;
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -64,16 +78,16 @@ bool VerifyDigest(EVP_PKEY* pkey, const char* digest, bool pss, std::string_view
                   std::string_view sig) {
   ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  bool ok = ctx && EVP_DigestVerifyInit_ex(ctx.get(), &pctx, digest, nullptr, nullptr, pkey,
-                                           nullptr) == 1;
+  bool ok = ctx &&
+            EVP_DigestVerifyInit_ex(ctx.get(), &pctx, digest, nullptr, nullptr, pkey, nullptr) == 1;
   if (ok && pss) {
     ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
          EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, digest, nullptr) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
   }
-  ok = ok && EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                              sig.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                              input.size()) == 1;
+  ok = ok &&
+       EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                        reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
   ERR_clear_error();  // failures leave entries in the thread's error queue
   return ok;
 }

@@ -36,7 +36,7 @@ struct DecodedJwt {
   std::string_view signing_input;  // "<header>.<payload>" exactly as sent; views the token
   std::string signature;           // raw signature bytes
   JwsAlg alg = JwsAlg::kHs256;
-  std::string kid;                 // empty if the header has none
+  std::string kid;  // empty if the header has none
 };
 
 // kInvalidArgument with a message safe to show the client (names what is wrong, never echoes

@@ -36,7 +36,8 @@ bool IsHeaderSafe(std::string_view s) {
 
 std::string TrimSecret(std::string s) {
   // A trailing newline from `echo secret > file` must not become part of the key.
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
     s.pop_back();
   }
   return s;
@@ -65,14 +66,17 @@ Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where, JwsAlg
     auto pem = ReadSmallFile(c.key_file, 1 << 20);
     if (!pem.ok()) return named("key_file", pem.status());
     auto key = KeyFromPem(*pem);
-    if (!key.ok()) return named("key_file", Status::InvalidArgument(c.key_file + ": " + key.status().message()));
+    if (!key.ok())
+      return named("key_file", Status::InvalidArgument(c.key_file + ": " + key.status().message()));
     keys->push_back(std::move(key).value());
   }
   if (!c.jwks_file.empty()) {
     auto text = ReadSmallFile(c.jwks_file, 1 << 20);
     if (!text.ok()) return named("jwks_file", text.status());
     auto set = ParseJwks(*text);
-    if (!set.ok()) return named("jwks_file", Status::InvalidArgument(c.jwks_file + ": " + set.status().message()));
+    if (!set.ok())
+      return named("jwks_file",
+                   Status::InvalidArgument(c.jwks_file + ": " + set.status().message()));
     for (auto& k : *set) keys->push_back(std::move(k));
   }
   if (!c.secret.empty() && !c.secret_file.empty()) {
@@ -90,16 +94,21 @@ Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where, JwsAlg
     auto text = ReadSmallFile(c.secret_file, 64 << 10);
     if (!text.ok()) return named("secret_file", text.status());
     auto key = KeyFromSecret(TrimSecret(std::move(text).value()));
-    if (!key.ok()) return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + key.status().message()));
+    if (!key.ok())
+      return named("secret_file",
+                   Status::InvalidArgument(c.secret_file + ": " + key.status().message()));
     Status len = CheckSecretLength(*key, algorithms, explicit_list);
-    if (!len.ok()) return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + len.message()));
+    if (!len.ok())
+      return named("secret_file", Status::InvalidArgument(c.secret_file + ": " + len.message()));
     keys->push_back(std::move(key).value());
   }
   if (keys->empty()) {
-    return Status::InvalidArgument(where + ": no key configured (key_file, jwks_file, secret or secret_file)");
+    return Status::InvalidArgument(
+        where + ": no key configured (key_file, jwks_file, secret or secret_file)");
   }
   // Pin every key to the issuer's algorithms; a key left with none is unusable here.
-  std::erase_if(*keys, [&](VerificationKey& k) { return !RestrictToIssuer(&k, algorithms, explicit_list); });
+  std::erase_if(
+      *keys, [&](VerificationKey& k) { return !RestrictToIssuer(&k, algorithms, explicit_list); });
   return Status::Ok();
 }
 
@@ -109,7 +118,8 @@ Result<std::optional<double>> NumericDate(const json::object& claims, std::strin
   if (v == nullptr) return std::optional<double>();
   if (v->is_int64()) return std::optional<double>(static_cast<double>(v->get_int64()));
   if (v->is_uint64()) return std::optional<double>(static_cast<double>(v->get_uint64()));
-  if (v->is_double() && std::isfinite(v->get_double())) return std::optional<double>(v->get_double());
+  if (v->is_double() && std::isfinite(v->get_double()))
+    return std::optional<double>(v->get_double());
   return Status::InvalidArgument("token claim " + std::string(name) + " is not a number");
 }
 
@@ -122,8 +132,8 @@ int64_t SecondsToNs(double s) {
 bool AudienceMatches(const json::value* aud, const std::vector<std::string>& allowed) {
   if (aud == nullptr) return false;
   auto ok = [&](const json::value& v) {
-    return v.is_string() &&
-           std::find(allowed.begin(), allowed.end(), std::string_view(v.get_string())) != allowed.end();
+    return v.is_string() && std::find(allowed.begin(), allowed.end(),
+                                      std::string_view(v.get_string())) != allowed.end();
   };
   if (aud->is_string()) return ok(*aud);
   if (aud->is_array()) return std::any_of(aud->get_array().begin(), aud->get_array().end(), ok);
@@ -152,7 +162,10 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
       ok = add(v->get_string());
     } else if (v->is_array()) {
       for (const auto& e : v->get_array()) {
-        if (!e.is_string()) { ok = false; break; }
+        if (!e.is_string()) {
+          ok = false;
+          break;
+        }
         ok = ok && add(e.get_string());
       }
     } else {
@@ -166,8 +179,8 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
 
 }  // namespace
 
-Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIssuerConfig>& configs,
-                                                         size_t cache_capacity) {
+Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
+    const std::vector<JwtIssuerConfig>& configs, size_t cache_capacity) {
   std::vector<Issuer> issuers;
   for (size_t i = 0; i < configs.size(); ++i) {
     std::string where = "auth.jwt[" + std::to_string(i) + "]";
@@ -186,15 +199,19 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<JwtIs
       // Safe default: each key is pinned to its family (and RSA to RS*) anyway.
       for (JwsAlg a : kAllJwsAlgs) is.algorithms |= AlgBit(a);
     }
-    if (configs[i].subject_claim.empty()) return Status::InvalidArgument(where + ".subject_claim: empty");
-    if (configs[i].max_token_bytes == 0) return Status::InvalidArgument(where + ".max_token_bytes: must be > 0");
+    if (configs[i].subject_claim.empty())
+      return Status::InvalidArgument(where + ".subject_claim: empty");
+    if (configs[i].max_token_bytes == 0)
+      return Status::InvalidArgument(where + ".max_token_bytes: must be > 0");
     APITRAIL_RETURN_IF_ERROR(LoadIssuerKeys(configs[i], where, is.algorithms, &is.keys));
     if (is.keys.empty()) {
-      return Status::InvalidArgument(where + ": none of the configured keys matches the allowed algorithms");
+      return Status::InvalidArgument(
+          where + ": none of the configured keys matches the allowed algorithms");
     }
     for (size_t j = 0; j < i; ++j) {
       if (configs[j].issuer == configs[i].issuer && !configs[i].issuer.empty()) {
-        return Status::InvalidArgument(where + ".issuer: duplicate of auth.jwt[" + std::to_string(j) + "]");
+        return Status::InvalidArgument(where + ".issuer: duplicate of auth.jwt[" +
+                                       std::to_string(j) + "]");
       }
     }
     issuers.push_back(std::move(is));
@@ -258,11 +275,13 @@ AuthOutcome JwtVerifier::VerifyUncached(std::string_view token, int64_t now_ns, 
   *signature_valid = false;
   const char* reason = nullptr;
   auto decoded = DecodeJwt(token, &reason);
-  if (!decoded.ok()) return Deny(reason ? reason : jwt_deny::kMalformed, decoded.status().message());
+  if (!decoded.ok())
+    return Deny(reason ? reason : jwt_deny::kMalformed, decoded.status().message());
   *jwt = std::move(decoded).value();
 
   if (issuers_.size() == 1) {
-    return VerifyWithIssuer(issuers_[0], token, *jwt, now_ns, check_claims, signature_valid, expires_ns);
+    return VerifyWithIssuer(issuers_[0], token, *jwt, now_ns, check_claims, signature_valid,
+                            expires_ns);
   }
 
   // Several issuers: choose by the (still unverified) iss; an issuer without a configured
@@ -298,14 +317,15 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   const JwtIssuerConfig& c = issuer.config;
   if (token.size() > c.max_token_bytes) return Deny(jwt_deny::kTooLarge, "token is too large");
   if ((issuer.algorithms & AlgBit(jwt.alg)) == 0) {
-    return Deny(jwt_deny::kAlgNotAllowed, std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
+    return Deny(jwt_deny::kAlgNotAllowed,
+                std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
   }
 
   // Keys are pinned: only keys bound to the header's alg are candidates (no confusion).
   bool verified = false;
-  bool any_key_for_alg = false;   // ignoring kid
-  bool kid_key_for_alg = false;   // a key for the alg that the token's kid selects
-  bool kid_key_other_alg = false; // the kid names a key, but one for other algorithms
+  bool any_key_for_alg = false;    // ignoring kid
+  bool kid_key_for_alg = false;    // a key for the alg that the token's kid selects
+  bool kid_key_other_alg = false;  // the kid names a key, but one for other algorithms
   for (const auto& key : issuer.keys) {
     bool kid_ok = jwt.kid.empty() || key.kid.empty() || key.kid == jwt.kid;
     if (!key.Allows(jwt.alg)) {
@@ -376,7 +396,8 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   double now_s = static_cast<double>(now_ns) / 1e9;
   double leeway = c.leeway_s;
   if (*exp && now_s >= **exp + leeway) return deny(jwt_deny::kExpired, "token has expired");
-  if (*nbf && now_s + leeway < **nbf) return deny(jwt_deny::kNotYetValid, "token is not valid yet (nbf)");
+  if (*nbf && now_s + leeway < **nbf)
+    return deny(jwt_deny::kNotYetValid, "token is not valid yet (nbf)");
   if (*exp) *expires_ns = SecondsToNs(**exp);
 
   if (!c.issuer.empty() && out.identity.issuer != c.issuer) {

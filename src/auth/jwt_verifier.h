@@ -4,13 +4,12 @@
 // is thread-safe; a repeated valid token costs a SHA-256 and one sharded-cache probe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "auth/identity.h"
 #include "auth/jwk.h"
@@ -57,7 +56,7 @@ class JwtVerifier {
  private:
   struct Issuer {
     JwtIssuerConfig config;
-    JwsAlgSet algorithms = 0;  // allowed; from config or every supported one
+    JwsAlgSet algorithms = 0;           // allowed; from config or every supported one
     std::vector<VerificationKey> keys;  // each narrowed to `algorithms`
   };
   JwtVerifier(std::vector<Issuer> issuers, size_t cache_capacity);
@@ -66,9 +65,9 @@ class JwtVerifier {
   AuthOutcome VerifyUncached(std::string_view token, int64_t now_ns, bool check_claims,
                              DecodedJwt* jwt, bool* signature_valid, int64_t* expires_ns) const;
   // *signature_valid tells a bad signature (try another issuer) from a claim failure (final).
-  AuthOutcome VerifyWithIssuer(const Issuer& issuer, std::string_view token,
-                               const DecodedJwt& jwt, int64_t now_ns, bool check_claims,
-                               bool* signature_valid, int64_t* expires_ns) const;
+  AuthOutcome VerifyWithIssuer(const Issuer& issuer, std::string_view token, const DecodedJwt& jwt,
+                               int64_t now_ns, bool check_claims, bool* signature_valid,
+                               int64_t* expires_ns) const;
 
   std::vector<Issuer> issuers_;
   size_t max_token_bytes_ = 0;  // the largest of the issuers' limits, checked before decoding

@@ -12,7 +12,8 @@ Hash256 VerifiedTokenCache::KeyOf(std::string_view token) {
   return hasher.Digest(token);
 }
 
-std::shared_ptr<const Identity> VerifiedTokenCache::Lookup(const Hash256& key, int64_t now_ns) const {
+std::shared_ptr<const Identity> VerifiedTokenCache::Lookup(const Hash256& key,
+                                                           int64_t now_ns) const {
   Shard& s = ShardOf(key);
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.map.find(key);

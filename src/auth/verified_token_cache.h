@@ -12,8 +12,8 @@
 #pragma once
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -61,9 +61,9 @@ class VerifiedTokenCache {
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Hash256, Entry, KeyHash> map;     // GUARDED_BY(mu)
-    std::deque<std::pair<Hash256, uint64_t>> fifo;       // GUARDED_BY(mu); oldest first
-    uint64_t next_seq = 0;                               // GUARDED_BY(mu)
+    std::unordered_map<Hash256, Entry, KeyHash> map;  // GUARDED_BY(mu)
+    std::deque<std::pair<Hash256, uint64_t>> fifo;    // GUARDED_BY(mu); oldest first
+    uint64_t next_seq = 0;                            // GUARDED_BY(mu)
   };
   Shard& ShardOf(const Hash256& key) const { return shards_[key[8] % kShards]; }
 

@@ -2,7 +2,6 @@
 // algorithm rules and deny_reasons as auth.jwt[]) and prints the outcome as JSON — the tool an
 // operator reaches for when a client says "my token is refused".
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -68,8 +67,10 @@ int RunVerify(const JwtFlags& f) {
     if (m.rfind("auth.jwt[0]", 0) == 0) m = m.substr(11);
     if (!m.empty() && m[0] == '.') m = m.substr(1);
     if (!m.empty() && m[0] == ':') m = "keys" + m;
-    for (auto [field, flag] : {std::pair{"key_file", "--key"}, {"jwks_file", "--jwks"},
-                               {"secret_file", "--secret-file"}, {"algorithms", "--alg"}}) {
+    for (auto [field, flag] : {std::pair{"key_file", "--key"},
+                               {"jwks_file", "--jwks"},
+                               {"secret_file", "--secret-file"},
+                               {"algorithms", "--alg"}}) {
       if (m.rfind(field, 0) == 0) m = flag + m.substr(std::strlen(field));
     }
     return Usage(m);
@@ -77,9 +78,9 @@ int RunVerify(const JwtFlags& f) {
 
   // A token file larger than any acceptable token is still read (bounded) so the verdict
   // is token_too_large rather than a read error.
-  auto text = f.token_file == "-" ? Result<std::string>(std::string(
-                                        std::istreambuf_iterator<char>(std::cin), {}))
-                                  : ReadSmallFile(f.token_file, 1 << 20);
+  auto text = f.token_file == "-"
+                  ? Result<std::string>(std::string(std::istreambuf_iterator<char>(std::cin), {}))
+                  : ReadSmallFile(f.token_file, 1 << 20);
   if (!text.ok()) return Usage("--token-file: " + text.status().message());
   std::string_view token = CleanToken(*text);
   if (token.empty()) return Usage("--token-file: no token in " + f.token_file);
@@ -124,25 +125,32 @@ void AddJwtCommand(CLI::App& app, int* exit_code) {
       "header and claims as JSON. Exit 0 valid, 1 invalid, 2 usage or key error.\n"
       "Not supported here: OIDC discovery from an issuer URL and JWKS URLs — download the "
       "issuer's JWKS and pass it with --jwks.");
-  auto* key = verify->add_option("--key", f->key_file, "PEM public key or certificate (RSA, EC, Ed25519)");
+  auto* key =
+      verify->add_option("--key", f->key_file, "PEM public key or certificate (RSA, EC, Ed25519)");
   auto* jwks = verify->add_option("--jwks", f->jwks_file, "JWKS file");
-  auto* secret = verify->add_option("--secret-file", f->secret_file, "File holding an HMAC secret (HS*)");
+  auto* secret =
+      verify->add_option("--secret-file", f->secret_file, "File holding an HMAC secret (HS*)");
   key->excludes(jwks)->excludes(secret);
   jwks->excludes(secret);
-  verify->add_option("--token-file", f->token_file, "File holding the token ('-' for stdin)")->required();
+  verify->add_option("--token-file", f->token_file, "File holding the token ('-' for stdin)")
+      ->required();
   verify->add_option("--issuer", f->issuer,
                      "Expected iss claim (compared exactly; no OIDC discovery)");
   verify->add_option("--audience", f->audiences, "Accepted aud (repeatable; any of)");
   verify->add_option("--alg", f->algorithms,
                      "Allowed algorithms (repeatable; default: every one the key is for; RSA keys "
                      "without a JWK alg verify PS* only when listed here)");
-  verify->add_option("--subject-claim", f->subject_claim, "Claim used as the subject")->capture_default_str();
+  verify->add_option("--subject-claim", f->subject_claim, "Claim used as the subject")
+      ->capture_default_str();
   verify->add_option("--leeway", f->leeway_s, "Clock skew allowed for exp/nbf, seconds")
-      ->capture_default_str()->check(CLI::Range(0, 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   verify->add_option("--max-token-bytes", f->max_token_bytes, "Longer tokens are refused")
-      ->capture_default_str()->check(CLI::Range(256, 1 << 20));
-  verify->add_flag("--signature-only", f->signature_only,
-                   "Check only the JWS structure, algorithm/key rules and signature, not the claims");
+      ->capture_default_str()
+      ->check(CLI::Range(256, 1 << 20));
+  verify->add_flag(
+      "--signature-only", f->signature_only,
+      "Check only the JWS structure, algorithm/key rules and signature, not the claims");
   verify->callback([f, exit_code] { *exit_code = RunVerify(*f); });
 }
 

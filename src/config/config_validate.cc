@@ -193,7 +193,8 @@ void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
     ck.Error(p, "needs a key source: key_file, jwks_file, secret or secret_file");
   }
   if (j.algorithms.empty()) {
-    ck.Error(p + ".algorithms", std::string("required: the algorithms to accept (") + kJwtAlgList + ")");
+    ck.Error(p + ".algorithms",
+             std::string("required: the algorithms to accept (") + kJwtAlgList + ")");
   }
   bool hs = false, asym = false;
   size_t min_secret = kMinHs256SecretBytes;

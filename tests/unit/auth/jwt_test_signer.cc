@@ -118,13 +118,15 @@ std::string HmacSha256(std::string_view secret, std::string_view data) {
 
 std::string SignWithKey(EVP_PKEY* key, std::string_view data) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Check(EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1, "sign init");
+  Check(EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1,
+        "sign init");
   size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
   Check(EVP_DigestSign(ctx, nullptr, &len, in, data.size()) == 1, "sign size");
   std::string sig(len, '\0');
-  Check(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
-        "sign");
+  Check(
+      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
+      "sign");
   sig.resize(len);
   EVP_MD_CTX_free(ctx);
   if (!EVP_PKEY_is_a(key, "EC")) return sig;
@@ -148,7 +150,8 @@ std::string SignJws(std::string_view alg, std::string_view data, EVP_PKEY* key,
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t len = 0;
     Check(EVP_Q_mac(nullptr, "HMAC", nullptr, md, nullptr, secret.data(), secret.size(), in,
-                    data.size(), mac, sizeof(mac), &len) != nullptr, "HMAC");
+                    data.size(), mac, sizeof(mac), &len) != nullptr,
+          "HMAC");
     return std::string(reinterpret_cast<char*>(mac), len);
   }
   bool ed = a == "EdDSA";
@@ -158,13 +161,15 @@ std::string SignJws(std::string_view alg, std::string_view data, EVP_PKEY* key,
         "sign init");
   if (a.starts_with("PS")) {
     Check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1, "PSS");
+              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1,
+          "PSS");
   }
   size_t len = 0;
   Check(EVP_DigestSign(ctx, nullptr, &len, in, data.size()) == 1, "sign size");
   std::string sig(len, '\0');
-  Check(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
-        "sign");
+  Check(
+      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
+      "sign");
   sig.resize(len);
   EVP_MD_CTX_free(ctx);
   if (!a.starts_with("ES")) return sig;

@@ -4,8 +4,8 @@
 
 #include "auth/jws_signature.h"
 #include "core/crypto_util.h"
-#include "unit/auth/jwt_test_signer.h"
 #include "testutil/temp_dir.h"
+#include "unit/auth/jwt_test_signer.h"
 
 namespace apitrail {
 namespace {
@@ -18,8 +18,8 @@ const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
 const std::string kIss = "https://idp.example";
 
 std::string Claims(const std::string& extra = "") {
-  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\",\"aud\":\"orders-api\",\"exp\":" +
-                  std::to_string(kNowS + 600);
+  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
+                  "\",\"aud\":\"orders-api\",\"exp\":" + std::to_string(kNowS + 600);
   if (!extra.empty()) c += "," + extra;
   return c + "}";
 }
@@ -92,7 +92,8 @@ TEST_F(JwtVerifierTest, Hs256WithSecretFileTrimsNewline) {
 
 TEST_F(JwtVerifierTest, Rs256FromPem) {
   auto v = MakeWithPem(rsa_.get());
-  ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"RS256","typ":"JWT"})", Claims(), rsa_.get()), kNow));
+  ExpectAllowed(
+      v->Verify(MakeSigned(R"({"alg":"RS256","typ":"JWT"})", Claims(), rsa_.get()), kNow));
 }
 
 TEST_F(JwtVerifierTest, Es256FromPem) {
@@ -112,10 +113,12 @@ TEST_F(JwtVerifierTest, AllAlgorithmsFromJwksWithKid) {
   // No kid: every key of the alg is tried.
   ExpectAllowed(v->Verify(MakeSigned(R"({"alg":"RS256"})", Claims(), rsa_.get()), kNow));
   // Unknown kid, and a kid naming a key of another type.
-  AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"RS256","kid":"zz"})", Claims(), rsa_.get()), kNow);
+  AuthOutcome o =
+      v->Verify(MakeSigned(R"({"alg":"RS256","kid":"zz"})", Claims(), rsa_.get()), kNow);
   EXPECT_EQ(o.deny_reason, "unknown_kid");
   EXPECT_NE(o.detail.find("kid"), std::string::npos);
-  EXPECT_EQ(v->Verify(MakeSigned(R"({"alg":"RS256","kid":"e1"})", Claims(), rsa_.get()), kNow).deny_reason,
+  EXPECT_EQ(v->Verify(MakeSigned(R"({"alg":"RS256","kid":"e1"})", Claims(), rsa_.get()), kNow)
+                .deny_reason,
             "alg_key_mismatch");
 }
 
@@ -157,8 +160,10 @@ TEST_F(JwtVerifierTest, AlgNotAllowedByIssuer) {
   AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"ES256"})", Claims(), ec_.get()), kNow);
   EXPECT_EQ(o.deny_reason, "alg_not_allowed");
   EXPECT_NE(o.detail.find("not allowed"), std::string::npos);
-  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"RS384"})", Claims(), kSecret), kNow).deny_reason, "alg_not_allowed");
-  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"XS256"})", Claims(), kSecret), kNow).deny_reason, "alg_not_allowed");
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"RS384"})", Claims(), kSecret), kNow).deny_reason,
+            "alg_not_allowed");
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"XS256"})", Claims(), kSecret), kNow).deny_reason,
+            "alg_not_allowed");
 }
 
 TEST_F(JwtVerifierTest, WrongKey) {
@@ -179,8 +184,10 @@ TEST_F(JwtVerifierTest, ExpiryWithLeeway) {
   EXPECT_EQ(o.deny_reason, "expired_token");
   EXPECT_EQ(o.identity.subject, "alice");  // verified, so the audit knows who it was
   // Fractional NumericDate is allowed by RFC 7519.
-  ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":1767225650.5}", kSecret), kNow));
-  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":\"soon\"}", kSecret), kNow).deny_reason,
+  ExpectAllowed(
+      v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":1767225650.5}", kSecret), kNow));
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", base + "\"exp\":\"soon\"}", kSecret), kNow)
+                .deny_reason,
             "invalid_claims");
 }
 
@@ -217,8 +224,8 @@ TEST_F(JwtVerifierTest, TamperedPayload) {
   auto v = MakeWithPem(rsa_.get());
   std::string token = MakeSigned(R"({"alg":"RS256"})", Claims(), rsa_.get());
   size_t d1 = token.find('.'), d2 = token.rfind('.');
-  std::string forged = token.substr(0, d1 + 1) +
-                       Base64UrlEncode(Claims("\"scope\":\"admin\"")) + token.substr(d2);
+  std::string forged =
+      token.substr(0, d1 + 1) + Base64UrlEncode(Claims("\"scope\":\"admin\"")) + token.substr(d2);
   EXPECT_EQ(v->Verify(forged, kNow).deny_reason, "bad_signature");
   std::string flipped = token;
   flipped[d2 + 5] = flipped[d2 + 5] == 'A' ? 'B' : 'A';
@@ -232,14 +239,14 @@ TEST_F(JwtVerifierTest, MalformedTokens) {
   std::string payload = Base64UrlEncode(Claims());
   for (const std::string& t : {
            std::string("a.b"), good + ".x", std::string(".."), "." + payload + sig,
-           "e30" + std::string("=") + "." + payload + sig,               // padded
-           "eyJhbGciOiJIUzI1NiJ9+." + payload + sig,                     // '+' is not base64url
-           Base64UrlEncode("not json") + "." + payload + sig,            // header not JSON
-           Base64UrlEncode("[1,2]") + "." + payload + sig,               // header not an object
+           "e30" + std::string("=") + "." + payload + sig,     // padded
+           "eyJhbGciOiJIUzI1NiJ9+." + payload + sig,           // '+' is not base64url
+           Base64UrlEncode("not json") + "." + payload + sig,  // header not JSON
+           Base64UrlEncode("[1,2]") + "." + payload + sig,     // header not an object
            Base64UrlEncode(R"({"alg":"HS256"})") + "." + Base64UrlEncode("{\"sub\":") + sig,
            Base64UrlEncode(R"({"alg":"HS256"})") + "." + payload + ".",  // empty signature
            Base64UrlEncode(R"({"alg":"HS256"})") + "." + payload + ".!!",
-           Base64UrlEncode(R"({"typ":"JWT"})") + "." + payload + sig,    // no alg
+           Base64UrlEncode(R"({"typ":"JWT"})") + "." + payload + sig,  // no alg
        }) {
     AuthOutcome o = v->Verify(t, kNow);
     EXPECT_FALSE(o.allowed) << t;
@@ -287,9 +294,9 @@ TEST_F(JwtVerifierTest, SubjectClaimAndScopesAndCredentialId) {
   c.secret = kSecret;
   c.subject_claim = "client_id";
   auto v = Make({c});
-  std::string token = MakeHs256(
-      R"({"alg":"HS256"})",
-      Claims(R"("client_id":"svc-7","scp":["orders:read","orders:write"])"), kSecret);
+  std::string token =
+      MakeHs256(R"({"alg":"HS256"})",
+                Claims(R"("client_id":"svc-7","scp":["orders:read","orders:write"])"), kSecret);
   AuthOutcome o = v->Verify(token, kNow);
   ASSERT_TRUE(o.allowed) << o.detail;
   EXPECT_EQ(o.identity.subject, "svc-7");
@@ -320,9 +327,11 @@ TEST_F(JwtVerifierTest, MultipleIssuersPickedByIss) {
   EXPECT_TRUE(o.allowed) << o.detail;
   EXPECT_EQ(o.identity.issuer, "https://other.example");
   // A token from issuer b signed with issuer a's secret must not pass.
-  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", other, kSecret), kNow).deny_reason, "alg_key_mismatch");
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", other, kSecret), kNow).deny_reason,
+            "alg_key_mismatch");
   std::string unknown = R"({"sub":"alice","iss":"https://nobody.example"})";
-  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", unknown, kSecret), kNow).deny_reason, "wrong_issuer");
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", unknown, kSecret), kNow).deny_reason,
+            "wrong_issuer");
 }
 
 TEST_F(JwtVerifierTest, ConfigErrorsNameTheKey) {
@@ -330,7 +339,8 @@ TEST_F(JwtVerifierTest, ConfigErrorsNameTheKey) {
   c.key_file = dir_.File("missing.pem");
   auto r = JwtVerifier::Create({c});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("auth.jwt[0].key_file"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("auth.jwt[0].key_file"), std::string::npos)
+      << r.status().message();
 
   JwtIssuerConfig s = Base();
   s.secret = "short";
@@ -348,7 +358,8 @@ TEST_F(JwtVerifierTest, ConfigErrorsNameTheKey) {
   EXPECT_FALSE(JwtVerifier::Create({nokey}).ok());
 
   JwtIssuerConfig bad_jwks = Base();
-  bad_jwks.jwks_file = dir_.Write("bad.json", R"({"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]})");
+  bad_jwks.jwks_file =
+      dir_.Write("bad.json", R"({"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]})");
   r = JwtVerifier::Create({bad_jwks});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("auth.jwt[0].jwks_file"), std::string::npos);
@@ -397,7 +408,8 @@ class JwtAlgorithmsTest : public ::testing::Test {
   }
   static std::string Token(const std::string& alg, EVP_PKEY* key, std::string_view secret = {},
                            const std::string& kid = "") {
-    std::string h = "{\"alg\":\"" + alg + "\"" + (kid.empty() ? "" : ",\"kid\":\"" + kid + "\"") + "}";
+    std::string h =
+        "{\"alg\":\"" + alg + "\"" + (kid.empty() ? "" : ",\"kid\":\"" + kid + "\"") + "}";
     return MakeJws(h, Claims(), alg, key, secret);
   }
 
@@ -408,10 +420,19 @@ PkeyPtr JwtAlgorithmsTest::rsa_, JwtAlgorithmsTest::p256_, JwtAlgorithmsTest::p3
     JwtAlgorithmsTest::p521_, JwtAlgorithmsTest::ed_;
 
 TEST_F(JwtAlgorithmsTest, EveryAsymmetricAlgorithmFromPem) {
-  struct Case { const char* alg; EVP_PKEY* key; };
-  for (Case c : {Case{"RS256", rsa_.get()}, {"RS384", rsa_.get()}, {"RS512", rsa_.get()},
-                 {"PS256", rsa_.get()}, {"PS384", rsa_.get()}, {"PS512", rsa_.get()},
-                 {"ES256", p256_.get()}, {"ES384", p384_.get()}, {"ES512", p521_.get()},
+  struct Case {
+    const char* alg;
+    EVP_PKEY* key;
+  };
+  for (Case c : {Case{"RS256", rsa_.get()},
+                 {"RS384", rsa_.get()},
+                 {"RS512", rsa_.get()},
+                 {"PS256", rsa_.get()},
+                 {"PS384", rsa_.get()},
+                 {"PS512", rsa_.get()},
+                 {"ES256", p256_.get()},
+                 {"ES384", p384_.get()},
+                 {"ES512", p521_.get()},
                  {"EdDSA", ed_.get()}}) {
     auto v = WithPem(c.key, {c.alg});
     ASSERT_TRUE(v) << c.alg;
@@ -428,7 +449,8 @@ TEST_F(JwtAlgorithmsTest, EcSignaturesHaveTheCurveRawLength) {
   ASSERT_EQ(raw.size(), 132u);
   EXPECT_TRUE(v->Verify(good, kNow).allowed);
   for (const std::string& sig : {EcdsaRawToDer(raw, 66), raw.substr(0, 131), raw + '\0'}) {
-    EXPECT_EQ(v->Verify(good.substr(0, d2 + 1) + Base64UrlEncode(sig), kNow).deny_reason, "bad_signature");
+    EXPECT_EQ(v->Verify(good.substr(0, d2 + 1) + Base64UrlEncode(sig), kNow).deny_reason,
+              "bad_signature");
   }
 }
 
@@ -446,7 +468,8 @@ TEST_F(JwtAlgorithmsTest, KeysArePinnedToFamilyAndCurve) {
   EXPECT_EQ(ps->Verify(Token("RS256", rsa_.get()), kNow).deny_reason, "alg_not_allowed");
   // A PKCS#1 v1.5 signature presented as PS256 does not verify (and vice versa).
   std::string input = SigningInput(R"({"alg":"PS256"})", Claims());
-  EXPECT_EQ(ps->Verify(input + "." + Base64UrlEncode(SignJws("RS256", input, rsa_.get())), kNow).deny_reason,
+  EXPECT_EQ(ps->Verify(input + "." + Base64UrlEncode(SignJws("RS256", input, rsa_.get())), kNow)
+                .deny_reason,
             "bad_signature");
   // The RSA public key as an HMAC secret, with every HS*.
   std::string pem = PublicKeyPem(rsa_.get());
@@ -467,15 +490,17 @@ TEST_F(JwtAlgorithmsTest, HmacSecretMustCoverTheHashLength) {
   c.algorithms = {"HS512"};
   auto r = JwtVerifier::Create({c});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("too short for HS512"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("too short for HS512"), std::string::npos)
+      << r.status().message();
   EXPECT_EQ(r.status().message().find(s48), std::string::npos);
 }
 
 TEST_F(JwtAlgorithmsTest, JwksPinsByAlgAndCurve) {
   std::string s64(64, 'z');
   std::string jwks = "{\"keys\":[" + PublicJwk(rsa_.get(), "rsa-ps", "PS384") + "," +
-                     PublicJwk(p384_.get(), "ec384", "") + "," + PublicJwk(p521_.get(), "", "ES512") +
-                     "," + PublicJwk(ed_.get(), "ed", "EdDSA") + "," + SecretJwk(s64, "h5", "HS512") +
+                     PublicJwk(p384_.get(), "ec384", "") + "," +
+                     PublicJwk(p521_.get(), "", "ES512") + "," +
+                     PublicJwk(ed_.get(), "ed", "EdDSA") + "," + SecretJwk(s64, "h5", "HS512") +
                      "," + R"({"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"})" + "]}";
   auto keys = ParseJwks(jwks);
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
@@ -484,8 +509,10 @@ TEST_F(JwtAlgorithmsTest, JwksPinsByAlgAndCurve) {
   c.jwks_file = dir_.Write("jwks.json", jwks);
   auto v = Make(c);
   EXPECT_TRUE(v->Verify(Token("PS384", rsa_.get(), {}, "rsa-ps"), kNow).allowed);
-  EXPECT_EQ(v->Verify(Token("PS256", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason, "alg_key_mismatch");
-  EXPECT_EQ(v->Verify(Token("RS384", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason, "alg_key_mismatch");
+  EXPECT_EQ(v->Verify(Token("PS256", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason,
+            "alg_key_mismatch");
+  EXPECT_EQ(v->Verify(Token("RS384", rsa_.get(), {}, "rsa-ps"), kNow).deny_reason,
+            "alg_key_mismatch");
   EXPECT_TRUE(v->Verify(Token("ES384", p384_.get(), {}, "ec384"), kNow).allowed);
   EXPECT_TRUE(v->Verify(Token("ES512", p521_.get()), kNow).allowed);
   EXPECT_TRUE(v->Verify(Token("EdDSA", ed_.get(), {}, "ed"), kNow).allowed);

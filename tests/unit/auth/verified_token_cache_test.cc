@@ -51,7 +51,8 @@ TEST(VerifiedTokenCacheTest, BoundedAndEvictsOldestFirst) {
   VerifiedTokenCache cache(1600);  // 100 per shard
   ASSERT_EQ(cache.capacity(), 1600u);
   for (int i = 0; i < 10000; ++i) {
-    cache.Insert(VerifiedTokenCache::KeyOf("tok-" + std::to_string(i)), Who("u"), kNow + 60 * kSec, kNow);
+    cache.Insert(VerifiedTokenCache::KeyOf("tok-" + std::to_string(i)), Who("u"), kNow + 60 * kSec,
+                 kNow);
     ASSERT_LE(cache.Size(), cache.capacity());
   }
   EXPECT_GT(cache.Size(), cache.capacity() * 9 / 10);  // the shards fill about evenly
@@ -60,7 +61,8 @@ TEST(VerifiedTokenCacheTest, BoundedAndEvictsOldestFirst) {
   EXPECT_EQ(cache.Lookup(VerifiedTokenCache::KeyOf("tok-0"), kNow), nullptr);
   int old_hits = 0;
   for (int i = 0; i < 5000; ++i) {
-    old_hits += cache.Lookup(VerifiedTokenCache::KeyOf("tok-" + std::to_string(i)), kNow) != nullptr;
+    old_hits +=
+        cache.Lookup(VerifiedTokenCache::KeyOf("tok-" + std::to_string(i)), kNow) != nullptr;
   }
   EXPECT_EQ(old_hits, 0);
 }
