@@ -12,6 +12,8 @@ void AddKeysCommand(CLI::App& app, int* exit_code);
 void AddQueryCommand(CLI::App& app, int* exit_code);
 void AddVerifyCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
+void AddKeyCommand(CLI::App& app, int* exit_code);
+void AddProofCommands(CLI::App& app, int* exit_code);  // `prove …` and `proof check`
 void AddJwtCommand(CLI::App& app, int* exit_code);
 
 }  // namespace apitrail

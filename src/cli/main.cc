@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   apitrail::AddQueryCommand(app, &exit_code);
   apitrail::AddVerifyCommand(app, &exit_code);
   apitrail::AddConfigCommand(app, &exit_code);
+  apitrail::AddKeyCommand(app, &exit_code);
+  apitrail::AddProofCommands(app, &exit_code);
   apitrail::AddJwtCommand(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "apitrail " << APITRAIL_VERSION << "\n";

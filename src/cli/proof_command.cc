@@ -1,0 +1,280 @@
+// `apitrail prove inclusion|consistency` emits RFC 9162 proofs from a data dir against the
+// node's signed checkpoints; `apitrail proof check` verifies such a proof and its checkpoint
+// signature offline, with only the verifier key. Proof JSON (hashes in lowercase hex):
+//   inclusion:   {leaf_index, tree_size, leaf_hash, hashes[], checkpoint}
+//   consistency: {from_size, to_size, from_root, to_root, hashes[], checkpoint}
+// `checkpoint` is the signed note text of the tree the proof is against. Reading the data
+// dir is read-only, so it is safe while the server runs.
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/json_writer.h"
+#include "store/checkpoint.h"
+#include "store/checkpoint_log.h"
+#include "store/fs/file_system.h"
+#include "store/leaf_hashes.h"
+#include "store/merkle/proofs.h"
+
+namespace apitrail {
+
+namespace {
+
+struct ProveFlags {
+  std::string data = "./apitrail-data";
+  uint64_t seq = 0;
+  std::optional<uint64_t> size;
+  uint64_t from = 0;
+  std::optional<uint64_t> to;
+  std::string proof_file;
+  std::string key;
+};
+
+// The checkpoint of exactly `size` if given, else the newest; it must cover `min_size`.
+Result<CheckpointRecord> PickCheckpoint(const std::string& data, std::optional<uint64_t> size,
+                                        uint64_t min_size) {
+  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile file, ReadCheckpoints(DefaultFileSystem(), CheckpointsPath(data)));
+  if (file.checkpoints.empty()) return Status::NotFound("no signed checkpoint in " + data + " yet");
+  if (size) {
+    for (auto it = file.checkpoints.rbegin(); it != file.checkpoints.rend(); ++it) {
+      if (it->size == *size) return *it;
+    }
+    return Status::NotFound("no checkpoint of tree size " + std::to_string(*size));
+  }
+  if (file.checkpoints.back().size < min_size) {
+    return Status::NotFound("the newest checkpoint covers " + std::to_string(file.checkpoints.back().size) +
+                            " records; wait for the next one (at most a second behind the log)");
+  }
+  return file.checkpoints.back();
+}
+
+// Leaf hashes 0..cp.size-1 from the segments, checked against the checkpoint's root.
+Result<std::vector<Hash256>> LeavesFor(const std::string& data, const CheckpointRecord& cp) {
+  APITRAIL_ASSIGN_OR_RETURN(auto leaves, ReadLeafHashes(DefaultFileSystem(), data, cp.size));
+  if (leaves.size() < cp.size) {
+    return Status::Corruption("checkpoint says " + std::to_string(cp.size) + " records, log has " +
+                              std::to_string(leaves.size()) + ": records were removed");
+  }
+  if (merkle::SubtreeRoot(leaves) != cp.checkpoint.root) {
+    return Status::Corruption("the log's root at tree size " + std::to_string(cp.size) +
+                              " differs from its signed checkpoint: records were changed (run apitrail verify)");
+  }
+  return leaves;
+}
+
+void WriteHashes(JsonWriter& w, const std::vector<Hash256>& hashes) {
+  w.Key("hashes");
+  w.BeginArray();
+  for (const Hash256& h : hashes) w.String(HexEncode(h));
+  w.EndArray();
+}
+
+int Fail(const char* cmd, const Status& st) {
+  std::cerr << "apitrail " << cmd << ": " << st.message() << "\n";
+  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int ProveInclusion(const ProveFlags& f) {
+  if (f.size && f.seq >= *f.size) {
+    return Fail("prove inclusion", Status::InvalidArgument("--seq must be below --size"));
+  }
+  auto cp = PickCheckpoint(f.data, f.size, f.seq + 1);
+  if (!cp.ok()) return Fail("prove inclusion", cp.status());
+  auto leaves = LeavesFor(f.data, *cp);
+  if (!leaves.ok()) return Fail("prove inclusion", leaves.status());
+  auto proof = merkle::InclusionProof(*leaves, f.seq);
+  if (!proof.ok()) return Fail("prove inclusion", proof.status());
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.FieldUint("leaf_index", f.seq);
+  w.FieldUint("tree_size", cp->size);
+  w.Field("leaf_hash", HexEncode((*leaves)[f.seq]));
+  WriteHashes(w, *proof);
+  w.Field("checkpoint", cp->note);
+  w.EndObject();
+  std::cout << out << "\n";
+  return 0;
+}
+
+int ProveConsistency(const ProveFlags& f) {
+  if (f.to && f.from > *f.to) {
+    return Fail("prove consistency", Status::InvalidArgument("--from must not exceed --to"));
+  }
+  auto cp = PickCheckpoint(f.data, f.to, f.from);
+  if (!cp.ok()) return Fail("prove consistency", cp.status());
+  auto leaves = LeavesFor(f.data, *cp);
+  if (!leaves.ok()) return Fail("prove consistency", leaves.status());
+  auto proof = merkle::ConsistencyProof(*leaves, f.from);
+  if (!proof.ok()) return Fail("prove consistency", proof.status());
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.FieldUint("from_size", f.from);
+  w.FieldUint("to_size", cp->size);
+  w.Field("from_root", HexEncode(merkle::SubtreeRoot(std::span(*leaves).subspan(0, f.from))));
+  w.Field("to_root", HexEncode(cp->checkpoint.root));
+  WriteHashes(w, *proof);
+  w.Field("checkpoint", cp->note);
+  w.EndObject();
+  std::cout << out << "\n";
+  return 0;
+}
+
+// --- proof check ----------------------------------------------------------------------
+
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A verifier key given inline, or the first line of a file holding one.
+Result<VerifierKey> LoadKey(const std::string& arg) {
+  auto inline_key = ParseVerifierKey(arg);
+  if (inline_key.ok()) return inline_key;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(arg, ec)) {
+    return Status::InvalidArgument("--key: " + inline_key.status().message());
+  }
+  APITRAIL_ASSIGN_OR_RETURN(std::string text, ReadText(arg));
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  auto key = ParseVerifierKey(line);
+  if (!key.ok()) return Status::InvalidArgument("--key " + arg + ": " + key.status().message());
+  return key;
+}
+
+Result<uint64_t> GetUint(const boost::json::object& o, const char* name) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr) return Status::InvalidArgument(std::string("missing \"") + name + "\"");
+  if (v->is_uint64()) return v->as_uint64();
+  if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
+  return Status::InvalidArgument(std::string("\"") + name + "\" is not a non-negative integer");
+}
+
+Result<Hash256> GetHash(const boost::json::value* v, const std::string& name) {
+  if (v == nullptr || !v->is_string()) return Status::InvalidArgument("\"" + name + "\" is not a hex string");
+  const auto& s = v->as_string();
+  auto h = HexToHash(std::string_view(s.data(), s.size()));
+  if (!h.ok() || s.size() != 64) return Status::InvalidArgument("\"" + name + "\" is not 32 bytes of hex");
+  return h;
+}
+
+Result<std::vector<Hash256>> GetHashes(const boost::json::object& o) {
+  const auto* v = o.if_contains("hashes");
+  if (v == nullptr || !v->is_array()) return Status::InvalidArgument("\"hashes\" is not an array");
+  std::vector<Hash256> out;
+  for (size_t i = 0; i < v->as_array().size(); ++i) {
+    APITRAIL_ASSIGN_OR_RETURN(Hash256 h, GetHash(&v->as_array()[i], "hashes[" + std::to_string(i) + "]"));
+    out.push_back(h);
+  }
+  return out;
+}
+
+// The success message, or why the proof is invalid.
+Result<std::string> CheckProof(const std::string& text, const VerifierKey& key) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(text, ec);
+  if (ec || !doc.is_object()) return Status::InvalidArgument("proof is not a JSON object");
+  const auto& o = doc.as_object();
+  const auto* note = o.if_contains("checkpoint");
+  if (note == nullptr || !note->is_string()) return Status::InvalidArgument("missing \"checkpoint\" note");
+  const std::string note_text(note->as_string().data(), note->as_string().size());
+  APITRAIL_ASSIGN_OR_RETURN(Checkpoint cp, VerifyCheckpointNote(note_text, key));
+  APITRAIL_ASSIGN_OR_RETURN(std::vector<Hash256> hashes, GetHashes(o));
+  const std::string against = "checkpoint " + cp.origin + " size " + std::to_string(cp.size) +
+                              " root " + HexEncode(cp.root) + " (signature verified)";
+  if (o.contains("leaf_index")) {
+    APITRAIL_ASSIGN_OR_RETURN(uint64_t index, GetUint(o, "leaf_index"));
+    APITRAIL_ASSIGN_OR_RETURN(uint64_t size, GetUint(o, "tree_size"));
+    APITRAIL_ASSIGN_OR_RETURN(Hash256 leaf, GetHash(o.if_contains("leaf_hash"), "leaf_hash"));
+    if (size != cp.size) {
+      return Status::InvalidArgument("tree_size " + std::to_string(size) + " is not the checkpoint's " +
+                                     std::to_string(cp.size));
+    }
+    APITRAIL_RETURN_IF_ERROR(merkle::VerifyInclusion(leaf, index, size, hashes, cp.root));
+    return "inclusion of leaf " + std::to_string(index) + " (" + HexEncode(leaf) + ") in " + against;
+  }
+  if (o.contains("from_size")) {
+    APITRAIL_ASSIGN_OR_RETURN(uint64_t from, GetUint(o, "from_size"));
+    APITRAIL_ASSIGN_OR_RETURN(uint64_t to, GetUint(o, "to_size"));
+    APITRAIL_ASSIGN_OR_RETURN(Hash256 from_root, GetHash(o.if_contains("from_root"), "from_root"));
+    if (to != cp.size) {
+      return Status::InvalidArgument("to_size " + std::to_string(to) + " is not the checkpoint's " +
+                                     std::to_string(cp.size));
+    }
+    if (o.contains("to_root")) {
+      APITRAIL_ASSIGN_OR_RETURN(Hash256 to_root, GetHash(o.if_contains("to_root"), "to_root"));
+      if (to_root != cp.root) return Status::InvalidArgument("to_root is not the checkpoint's root");
+    }
+    APITRAIL_RETURN_IF_ERROR(merkle::VerifyConsistency(from, to, from_root, cp.root, hashes));
+    return "consistency of tree size " + std::to_string(from) + " (root " + HexEncode(from_root) +
+           ") with " + against;
+  }
+  return Status::InvalidArgument("neither an inclusion (leaf_index) nor a consistency (from_size) proof");
+}
+
+}  // namespace
+
+void AddProofCommands(CLI::App& app, int* exit_code) {
+  auto* f = new ProveFlags;
+  auto* prove = app.add_subcommand("prove", "Emit RFC 9162 inclusion and consistency proofs against signed checkpoints");
+  prove->require_subcommand(1);
+
+  auto* inclusion = prove->add_subcommand("inclusion", "Prove that record --seq is in the log");
+  inclusion->add_option("--data", f->data, "Data directory")->capture_default_str();
+  inclusion->add_option("--seq", f->seq, "Record seq (leaf index)")->required();
+  inclusion->add_option("--size", f->size, "Prove against the checkpoint of exactly this tree size (default: the newest)");
+  inclusion->callback([f, exit_code] { *exit_code = ProveInclusion(*f); });
+
+  auto* consistency = prove->add_subcommand("consistency", "Prove that the tree of --from records is a prefix of a later checkpoint");
+  consistency->add_option("--data", f->data, "Data directory")->capture_default_str();
+  consistency->add_option("--from", f->from, "Older tree size")->required();
+  consistency->add_option("--to", f->to, "Prove against the checkpoint of exactly this tree size (default: the newest)");
+  consistency->callback([f, exit_code] { *exit_code = ProveConsistency(*f); });
+
+  auto* proof = app.add_subcommand("proof", "Work with saved proofs");
+  proof->require_subcommand(1);
+  auto* check = proof->add_subcommand("check", "Verify a saved proof and its checkpoint signature offline (no data dir)");
+  check->add_option("--proof", f->proof_file, "Proof JSON file (- for stdin)")->required();
+  check->add_option("--key", f->key, "Verifier key (name+hash+key), or a file holding it")->required();
+  check->callback([f, exit_code] {
+    auto key = LoadKey(f->key);
+    if (!key.ok()) {
+      std::cerr << "apitrail proof check: " << key.status().message() << "\n";
+      *exit_code = 2;
+      return;
+    }
+    Result<std::string> text = Status::NotFound("");
+    if (f->proof_file == "-") {
+      std::stringstream ss;
+      ss << std::cin.rdbuf();
+      text = ss.str();
+    } else {
+      text = ReadText(f->proof_file);
+    }
+    if (!text.ok()) {
+      std::cerr << "apitrail proof check: " << text.status().message() << "\n";
+      *exit_code = 2;
+      return;
+    }
+    auto result = CheckProof(*text, *key);
+    if (!result.ok()) {
+      std::cout << "invalid: " << result.status().message() << "\n";
+      *exit_code = 1;
+      return;
+    }
+    std::cout << "valid: " << *result << "\n";
+    *exit_code = 0;
+  });
+}
+
+}  // namespace apitrail
