@@ -1,5 +1,5 @@
 // Checkpoints: signed tree heads in the C2SP signed-note checkpoint format
-// (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note; docs/FORMAT.md §8).
+// (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note; docs/FORMAT.md §12).
 //
 //   apitrail/node-1                        origin = "apitrail/" + node name
 //   1234                                   tree size, decimal

@@ -1,5 +1,5 @@
 // checkpoints.log: every signed checkpoint the writer made, oldest first, kept forever
-// (docs/FORMAT.md §8). Same file header and frames as tree_heads.log: frame seq = tree
+// (docs/FORMAT.md §12). Same file header and frames as tree_heads.log: frame seq = tree
 // size, payload = time_ns (i64 LE, when it was signed) ‖ the signed note text. Sizes never
 // decrease; a heartbeat repeats the previous size. A torn last frame is tolerated (the
 // reader stops before it; the store cuts it at open).

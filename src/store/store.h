@@ -32,7 +32,7 @@ struct StoreOptions {
   uint32_t queue_capacity = 65536;      // events waiting for the writer
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   // Signed checkpoints (checkpoints.log): at most this long behind the newest durable
-  // record, and a heartbeat this often while idle (docs/FORMAT.md §8).
+  // record, and a heartbeat this often while idle (docs/FORMAT.md §12).
   uint32_t checkpoint_interval_ms = 1000;
   uint32_t checkpoint_heartbeat_ms = 60000;
   FileSystem* fs = nullptr;             // null: the real POSIX file system

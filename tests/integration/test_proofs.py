@@ -87,7 +87,7 @@ def parse_note(note):
 
 class ProofsTest(GatewayTestCase):
     def checkpoints(self):
-        """(size, time_ns, note) for every checkpoint in checkpoints.log (docs/FORMAT.md §8)."""
+        """(size, time_ns, note) for every checkpoint in checkpoints.log (docs/FORMAT.md §12)."""
         path = os.path.join(self.gw.data, "checkpoints.log")
         if not os.path.exists(path) or os.path.getsize(path) < 30:
             return []
