@@ -1,11 +1,9 @@
 #include "store/checkpoint_log.h"
 
-#include <limits>
-
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
-#include "store/log/record_reader.h"
 #include "store/log/record_writer.h"
+#include "store/log/side_log.h"
 
 namespace apitrail {
 
@@ -15,69 +13,46 @@ std::string CheckpointsPath(const std::string& data_dir) {
 
 Result<CheckpointFile> ReadCheckpoints(FileSystem* fs, const std::string& path) {
   CheckpointFile out;
-  if (!fs->Exists(path)) return out;
-  out.exists = true;
-  bool torn_header = false;
-  auto opened = log::RecordReader::Open(fs, path, log::kCheckpointMagic, &torn_header);
-  if (!opened.ok()) {
-    if (torn_header) return out;  // a crash while creating the file: nothing lost
-    return opened.status();
-  }
-  auto& reader = *opened;
-  out.node = reader->header().node;
-  out.file_bytes = reader->file_size();
-  log::Frame frame;
-  while (true) {
-    auto next = reader->Next(&frame);
-    if (!next.ok()) {
-      if (next.status().code() != StatusCode::kCorruption) return next.status();
-      const uint64_t min_size = out.checkpoints.empty() ? 0 : out.checkpoints.back().size;
-      APITRAIL_ASSIGN_OR_RETURN(bool follows, reader->ValidFrameFollows(
-                                                  min_size, std::numeric_limits<uint64_t>::max()));
-      if (follows) {
-        return Status::Corruption(next.status().message() + " (valid checkpoints follow)");
-      }
-      break;  // torn tail
-    }
-    if (!*next) break;
-    const std::string where = " at offset " + std::to_string(frame.offset);
-    if (frame.payload.size() <= log::kCheckpointTimeSize) {
-      return Status::Corruption(path + ": checkpoint frame too short" + where);
-    }
-    CheckpointRecord rec;
-    rec.size = frame.seq;
-    rec.time_ns = static_cast<int64_t>(log::DecodeFixed64(frame.payload.data()));
-    rec.note = frame.payload.substr(log::kCheckpointTimeSize);
-    rec.offset = frame.offset;
-    auto parsed = ParseCheckpointNote(rec.note);
-    if (!parsed.ok()) return Status::Corruption(path + ": " + parsed.status().message() + where);
-    rec.checkpoint = std::move(parsed).value();
-    if (rec.checkpoint.size != rec.size) {
-      return Status::Corruption(path + ": frame says tree size " + std::to_string(rec.size) +
-                                ", its checkpoint " + std::to_string(rec.checkpoint.size) + where);
-    }
-    if (!out.checkpoints.empty() && rec.size < out.checkpoints.back().size) {
-      return Status::Corruption(path + ": tree size " + std::to_string(rec.size) +
-                                " is smaller than the previous checkpoint's" + where);
-    }
-    out.checkpoints.push_back(std::move(rec));
-  }
-  out.valid_bytes = reader->offset();
+  auto scan = log::ScanSideLog(
+      fs, path, log::kCheckpointMagic, "checkpoints",
+      [&] { return out.checkpoints.empty() ? uint64_t{0} : out.checkpoints.back().size; },
+      [&](const log::Frame& frame) -> Status {
+        const std::string where = " at offset " + std::to_string(frame.offset);
+        if (frame.payload.size() <= log::kCheckpointTimeSize) {
+          return Status::Corruption(path + ": checkpoint frame too short" + where);
+        }
+        CheckpointRecord rec;
+        rec.size = frame.seq;
+        rec.time_ns = static_cast<int64_t>(log::DecodeFixed64(frame.payload.data()));
+        rec.note = frame.payload.substr(log::kCheckpointTimeSize);
+        rec.offset = frame.offset;
+        auto parsed = ParseCheckpointNote(rec.note);
+        if (!parsed.ok()) return Status::Corruption(path + ": " + parsed.status().message() + where);
+        rec.checkpoint = std::move(parsed).value();
+        if (rec.checkpoint.size != rec.size) {
+          return Status::Corruption(path + ": frame says tree size " + std::to_string(rec.size) +
+                                    ", its checkpoint " + std::to_string(rec.checkpoint.size) + where);
+        }
+        if (!out.checkpoints.empty() && rec.size < out.checkpoints.back().size) {
+          return Status::Corruption(path + ": tree size " + std::to_string(rec.size) +
+                                    " is smaller than the previous checkpoint's" + where);
+        }
+        out.checkpoints.push_back(std::move(rec));
+        return Status::Ok();
+      });
+  if (!scan.ok()) return scan.status();
+  out.exists = scan->exists;
+  out.node = scan->node;
+  out.valid_bytes = scan->valid_bytes;
+  out.file_bytes = scan->file_bytes;
   return out;
 }
 
 Result<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Open(FileSystem* fs,
                                                                  const std::string& dir,
                                                                  const std::string& node) {
-  const std::string path = CheckpointsPath(dir);
-  APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
-  if (file->Size() == 0) {
-    std::string header;
-    log::AppendFileHeader(&header, log::kCheckpointMagic, node, 0);
-    APITRAIL_RETURN_IF_ERROR(file->Append(header));
-    APITRAIL_RETURN_IF_ERROR(file->Sync());
-    APITRAIL_RETURN_IF_ERROR(fs->SyncDir(dir));
-  }
+  APITRAIL_ASSIGN_OR_RETURN(auto file, log::OpenSideLogForAppend(fs, dir, CheckpointsPath(dir),
+                                                                 log::kCheckpointMagic, node));
   return std::unique_ptr<CheckpointWriter>(new CheckpointWriter(std::move(file)));
 }
 
