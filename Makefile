@@ -25,15 +25,16 @@ $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAPITRAIL_SANITIZE=ON -DAPITRAIL_BUILD_BENCH=OFF
 
 build-asan: deps $(ASAN_BUILD)/build.ninja
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target apitrail_unit_tests
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target apitrail_unit_tests apitrail
 
 run: build
 	./$(BUILD)/apitrail demo $(DEMO_ARGS)
 
-# All tests of the normal build (unit + integration), then the unit tests again under
-# ASan+UBSan. ctest's summary line of the full run is printed last.
+# Every test under ASan+UBSan first (unit tests, and the integration tests driving the
+# sanitized binary), then every test of the normal build, whose ctest summary line is
+# printed last.
 test: build-all build-asan
-	cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 bench: build
