@@ -106,41 +106,6 @@ std::string SigningInput(std::string_view header_json, std::string_view payload_
   return Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload_json);
 }
 
-std::string HmacSha256(std::string_view secret, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  Check(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
-                  reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-                  sizeof(mac), &len) != nullptr,
-        "HMAC");
-  return std::string(reinterpret_cast<char*>(mac), len);
-}
-
-std::string SignWithKey(EVP_PKEY* key, std::string_view data) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Check(EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1,
-        "sign init");
-  size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  Check(EVP_DigestSign(ctx, nullptr, &len, in, data.size()) == 1, "sign size");
-  std::string sig(len, '\0');
-  Check(
-      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) == 1,
-      "sign");
-  sig.resize(len);
-  EVP_MD_CTX_free(ctx);
-  if (!EVP_PKEY_is_a(key, "EC")) return sig;
-  // DER ECDSA-Sig-Value → JWS R||S.
-  const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
-  ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
-  Check(es != nullptr, "DER decode");
-  std::string raw(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(es), reinterpret_cast<unsigned char*>(raw.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(es), reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-  ECDSA_SIG_free(es);
-  return raw;
-}
-
 std::string SignJws(std::string_view alg, std::string_view data, EVP_PKEY* key,
                     std::string_view secret) {
   std::string a(alg);
@@ -192,13 +157,11 @@ std::string MakeJws(std::string_view header_json, std::string_view payload_json,
 
 std::string MakeHs256(std::string_view header_json, std::string_view payload_json,
                       std::string_view secret) {
-  std::string input = SigningInput(header_json, payload_json);
-  return input + "." + Base64UrlEncode(HmacSha256(secret, input));
+  return MakeJws(header_json, payload_json, "HS256", nullptr, secret);
 }
 
 std::string MakeSigned(std::string_view header_json, std::string_view payload_json, EVP_PKEY* key) {
-  std::string input = SigningInput(header_json, payload_json);
-  return input + "." + Base64UrlEncode(SignWithKey(key, input));
+  return MakeJws(header_json, payload_json, EVP_PKEY_is_a(key, "EC") ? "ES256" : "RS256", key, "");
 }
 
 }  // namespace apitrail::testing

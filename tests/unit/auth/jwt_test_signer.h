@@ -27,11 +27,8 @@ std::string SecretJwk(std::string_view secret, std::string_view kid, std::string
 
 // base64url(header) + "." + base64url(payload)
 std::string SigningInput(std::string_view header_json, std::string_view payload_json);
-// Raw signatures (JWS form: ES256 is R||S, 64 bytes).
-std::string HmacSha256(std::string_view secret, std::string_view data);
-std::string SignWithKey(EVP_PKEY* key, std::string_view data);  // RS256 for RSA, ES256 for EC
-
-// Any JWS algorithm by name ("PS384", "ES512", "EdDSA", "HS384" with `secret`): raw signature.
+// Any JWS algorithm by name ("PS384", "ES512", "EdDSA", "HS384" with `secret`): the raw
+// signature in JWS form (ES* is R||S).
 std::string SignJws(std::string_view alg, std::string_view data, EVP_PKEY* key,
                     std::string_view secret = {});
 

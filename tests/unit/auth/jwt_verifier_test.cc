@@ -148,7 +148,7 @@ TEST_F(JwtVerifierTest, AlgorithmConfusionRejected) {
   auto key = KeyFromPem(pem);
   ASSERT_TRUE(key.ok());
   std::string input = SigningInput(R"({"alg":"HS256"})", Claims());
-  EXPECT_FALSE(VerifyJwsSignature(*key, JwsAlg::kHs256, input, HmacSha256(pem, input)));
+  EXPECT_FALSE(VerifyJwsSignature(*key, JwsAlg::kHs256, input, SignJws("HS256", input, nullptr, pem)));
 }
 
 TEST_F(JwtVerifierTest, AlgNotAllowedByIssuer) {
