@@ -129,6 +129,24 @@ std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_fo
   return candidate;
 }
 
+void AppendResponseFields(std::string& head, const HeaderFields& fields,
+                          std::string_view request_id_header, std::string_view request_id,
+                          bool bodiless) {
+  std::string_view connection;
+  for (const auto& [name, value] : fields) {
+    if (IEquals(name, "connection")) connection = value;
+  }
+  for (const auto& [name, value] : fields) {
+    if (IsHopByHop(name) || NamedInConnection(connection, name)) {
+      if (bodiless && IEquals(name, "content-length")) AppendHeader(head, name, value);
+      continue;
+    }
+    if (IEquals(name, request_id_header)) continue;
+    AppendHeader(head, name, value);
+  }
+  AppendHeader(head, request_id_header, request_id);
+}
+
 UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig& gw,
                                const IdentityHeadersConfig& ih, const HeaderPolicy& policy) {
   UpstreamHead out;

@@ -52,6 +52,14 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
                                const IdentityHeadersConfig& identity_headers,
                                const HeaderPolicy& policy);
 
+// Copies an upstream response's fields for the client: hop-by-hop fields and those named in
+// Connection are dropped — except Content-Length on a bodiless answer (HEAD, 204, 304),
+// where it describes the body the client did not ask for — and the upstream's request id
+// header is replaced by ours.
+void AppendResponseFields(std::string& head, const HeaderFields& fields,
+                          std::string_view request_id_header, std::string_view request_id,
+                          bool bodiless);
+
 // The client address to record: the peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For address that is not itself a trusted proxy.
 std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,

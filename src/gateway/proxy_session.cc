@@ -39,8 +39,6 @@ constexpr size_t kHoldLimit = 64 * 1024;
 constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 
-bool IEquals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
-
 bool StatusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
 }  // namespace
@@ -549,21 +547,18 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
         upstream_buf_.commit(rn);
       }
       status = rp.status();
+      if (status >= 100 && status < 200) {
+        // Interim responses are dropped; 101 never comes, since Upgrade is not forwarded.
+        upstream_buf_.consume(head_bytes);
+        if (status == 101) co_return false;
+        continue;
+      }
       // Build the client head from the parsed fields before the buffer moves.
       bool no_body = x.event.method == "HEAD" || StatusHasNoBody(status);
       std::string head;
       head.reserve(512);
       head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(rp.reason()).append("\r\n");
-      std::string_view connection = rp.Find("connection");
-      for (const auto& [name, value] : rp.fields()) {
-        if (IsHopByHop(name) || NamedInConnection(connection, name)) {
-          if (no_body && IEquals(name, "content-length")) AppendHeader(head, name, value);
-          continue;
-        }
-        if (IEquals(name, gw.request_id_header)) continue;
-        AppendHeader(head, name, value);
-      }
-      AppendHeader(head, gw.request_id_header, x.request_id);
+      AppendResponseFields(head, rp.fields(), gw.request_id_header, x.request_id, no_body);
       if (!no_body) {
         if (auto cl = rp.content_length()) {
           AppendHeader(head, "Content-Length", std::to_string(*cl));
@@ -574,11 +569,6 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
         } else {
           client_keep = false;  // close-delimited for an HTTP/1.0 client
         }
-      }
-      if (status >= 100 && status < 200) {
-        upstream_buf_.consume(head_bytes);
-        if (status == 101) co_return false;  // we never forward Upgrade
-        continue;
       }
       if (!client_keep && !x.client_http10) AppendHeader(head, "Connection", "close");
       if (x.client_http10 && client_keep) AppendHeader(head, "Connection", "keep-alive");

@@ -123,3 +123,21 @@ TEST(HopByHopTest, ConnectionTokens) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+TEST(ResponseFieldsTest, DropsHopByHopAndReplacesRequestId) {
+  HeaderFields fields{{"Content-Type", "application/json"}, {"Connection", "close, X-Up-Hop"},
+                      {"X-Up-Hop", "1"}, {"Transfer-Encoding", "chunked"},
+                      {"X-Request-ID", "upstream-id"}, {"Content-Length", "7"}};
+  std::string head;
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
+  EXPECT_EQ(head, "Content-Type: application/json\r\nX-Request-ID: ours\r\n");
+  head.clear();
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/true);
+  EXPECT_EQ(head, "Content-Type: application/json\r\nContent-Length: 7\r\nX-Request-ID: ours\r\n");
+}
+
+}  // namespace
+}  // namespace apitrail
