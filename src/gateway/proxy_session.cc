@@ -39,6 +39,22 @@ constexpr size_t kHoldLimit = 64 * 1024;
 constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 
+// The head of a JSON answer the gateway gives itself (errors, denials, fail closed).
+std::string LocalHead(int status, size_t body_bytes, std::string_view request_id_header,
+                      std::string_view request_id, bool keep_alive,
+                      std::string_view extra_headers) {
+  std::string head;
+  head.reserve(256);
+  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(ReasonPhrase(status)).append("\r\n");
+  AppendHeader(head, "Content-Type", "application/json");
+  AppendHeader(head, "Content-Length", std::to_string(body_bytes));
+  if (!request_id.empty()) AppendHeader(head, request_id_header, request_id);
+  if (!keep_alive) AppendHeader(head, "Connection", "close");
+  head.append(extra_headers);
+  head.append("\r\n");
+  return head;
+}
+
 bool StatusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
 }  // namespace
@@ -170,15 +186,8 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
     extra_headers = {};
   }
   m.CountStatus(status);
-  std::string head;
-  head.reserve(256);
-  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(ReasonPhrase(status)).append("\r\n");
-  AppendHeader(head, "Content-Type", "application/json");
-  AppendHeader(head, "Content-Length", std::to_string(body.size()));
-  if (!x.request_id.empty()) AppendHeader(head, cfg.gateway.request_id_header, x.request_id);
-  if (!keep_alive) AppendHeader(head, "Connection", "close");
-  head.append(extra_headers);
-  head.append("\r\n");
+  std::string head = LocalHead(status, body.size(), cfg.gateway.request_id_header, x.request_id,
+                               keep_alive, extra_headers);
   bool ok = co_await WriteClient(head, body);
   co_return ok && keep_alive;
 }
@@ -655,10 +664,8 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       m.Inc(m.unrecorded_fail_open);
     } else if (!head_sent) {
       std::string body = JsonError("audit_unavailable", "the audit log cannot record this request");
-      std::string head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-      AppendHeader(head, gw.request_id_header, x.request_id);
-      head.append("\r\n");
+      std::string head = LocalHead(503, body.size(), gw.request_id_header, x.request_id,
+                                   /*keep_alive=*/false, {});
       m.CountStatus(503);
       (void)co_await WriteClient(head, body);
       co_return false;
