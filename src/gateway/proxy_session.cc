@@ -350,10 +350,7 @@ awaitable<bool> ProxySession::HandleOne() {
   }
 
   // --- 4. Identity: no identity, no access (DESIGN §4).
-  HeaderView hv;
-  hv.reserve(parser.fields().size());
-  for (const auto& f : parser.fields()) hv.emplace_back(f.first, f.second);
-  AuthOutcome auth = shared.auth->Authenticate(hv, x.event.time_ns);
+  AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
   x.event.subject = auth.identity.subject;
   x.event.auth_method = auth.identity.auth_method;
   x.event.credential_id = auth.identity.credential_id;
