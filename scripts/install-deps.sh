@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 openssl curl procps
+  protobuf-compiler
   wrk nginx
   nodejs npm
 )

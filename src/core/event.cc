@@ -94,16 +94,6 @@ KeyValues GetKeyValues(const boost::json::object& o, std::string_view key) {
 
 }  // namespace
 
-std::string EncodeRecord(const AuditEvent& e) {
-  std::string out;
-  out.reserve(512);
-  JsonWriter w(&out);
-  w.BeginObject();
-  WriteFields(w, e);
-  w.EndObject();
-  return out;
-}
-
 void AppendEventJson(const AuditEvent& e, std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
@@ -112,9 +102,9 @@ void AppendEventJson(const AuditEvent& e, std::string* out) {
   w.EndObject();
 }
 
-Result<AuditEvent> DecodeRecord(std::string_view bytes) {
+Result<AuditEvent> DecodeEventJson(std::string_view json) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(bytes, ec);
+  boost::json::value v = boost::json::parse(json, ec);
   if (ec || !v.is_object()) return Status::Corruption("record is not a JSON object");
   const auto& o = v.get_object();
   AuditEvent e;

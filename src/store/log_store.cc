@@ -1,6 +1,7 @@
 #include "store/log_store.h"
 
 #include "core/ids.h"
+#include "core/record_codec.h"
 #include "core/time_util.h"
 #include "store/checkpoint.h"
 #include "store/log/coding.h"
@@ -62,6 +63,11 @@ Status LogStore::Recover() {
   root_hex_ = HexEncode(frontier_.Root());
   if (recovered.segments.empty()) {
     APITRAIL_RETURN_IF_ERROR(StartSegment(0));
+  } else if (recovered.segments.back().version != log::kSegmentFormatVersion &&
+             next_seq_ > recovered.segments.back().first_seq) {
+    // A segment keeps one record encoding: an older segment is left as it is and new
+    // records go to a new one.
+    APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
   } else {
     APITRAIL_ASSIGN_OR_RETURN(segment_, fs_->OpenForAppend(recovered.segments.back().path));
     segment_first_seq_ = recovered.segments.back().first_seq;

@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import (ADMIN_TOKEN, BIN, HOST, Apitrail, RecordingUpstream, ManagedApitrail, admin_metrics, all_events,
+from harness import (ADMIN_TOKEN, RECORD_PROTO, decode_record, BIN, HOST, Apitrail, RecordingUpstream, ManagedApitrail, admin_metrics, all_events,
                      masked_crc32c, read_log_file, run_cli, segment_paths, wait_until)
 
 
@@ -194,14 +194,25 @@ class TamperingTest(DurabilityCase):
             self.original = f.read()
         header, self.frames, tail = read_log_file(self.seg)
         self.assertEqual(header["magic"], b"APTLOG01")
-        self.assertEqual(header["version"], 1)
+        self.assertEqual(header["version"], 2)
         self.assertEqual(header["first_seq"], 0)
         self.assertEqual(header["node"], "test-node")
         self.assertEqual(tail, b"")
         self.assertEqual([f["seq"] for f in self.frames], list(range(self.N)))
         for fr in self.frames:  # the CRC is exactly what FORMAT.md §3-§4 says
             self.assertEqual(fr["crc"], masked_crc32c(struct.pack("<Q", fr["seq"]) + fr["payload"]))
-            json.loads(fr["payload"])
+        records = [decode_record(fr["payload"]) for fr in self.frames]
+        self.assertEqual(sorted(r["correlation_id"] for r in records), sorted(self.sent))
+        for r in records:
+            status = self.sent[r["correlation_id"]]
+            self.assertEqual((r["kind"], r["status"], r["node"]), ("http", status, "test-node"))
+            self.assertEqual(r["decision"], "allow" if status == 200 else "deny")
+            self.assertGreater(r["time_ns"], 1700000000 * 10**9)
+        # An independent protobuf implementation reads the same bytes with docs/record.proto.
+        decoded = subprocess.run(["protoc", "--decode=apitrail.record.v2.Record", "--proto_path", os.path.dirname(RECORD_PROTO),
+                                  "record.proto"], input=self.frames[3]["payload"], capture_output=True, check=True).stdout.decode()
+        self.assertIn('correlation_id: "%s"' % records[3]["correlation_id"], decoded)
+        self.assertIn('time_ns: %d' % records[3]["time_ns"], decoded)
         self.assert_verify_ok(self.N)
 
     def write_segment(self, data):
@@ -237,7 +248,7 @@ class TamperingTest(DurabilityCase):
 
     def test_rewritten_record_with_recomputed_crc_caught_by_the_tree_heads(self):
         fr = self.frames[7]
-        payload = fr["payload"].replace(b'"req-0007"', b'"req-0008"')
+        payload = fr["payload"].replace(b'req-0007', b'req-0008')
         self.assertNotEqual(payload, fr["payload"])
         crc = masked_crc32c(struct.pack("<Q", 7) + payload)
         data = (self.original[:fr["offset"]] + struct.pack("<IIQ", len(payload), crc, 7) + payload +
