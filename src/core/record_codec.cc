@@ -75,11 +75,20 @@ void PutKey(std::string* out, uint32_t field, WireType type) {
   PutVarint(out, (static_cast<uint64_t>(field) << 3) | type);
 }
 
+void PutStringValue(std::string* out, std::string_view s) {
+  const size_t len = utf8::ValidLength(s);
+  PutVarint(out, len);
+  if (len == s.size()) {
+    out->append(s);  // valid as it is: the common case, no second scan
+  } else {
+    utf8::AppendValid(out, s);
+  }
+}
+
 void PutString(std::string* out, uint32_t field, std::string_view s) {
   if (s.empty()) return;
   PutKey(out, field, kLen);
-  PutVarint(out, utf8::ValidLength(s));
-  utf8::AppendValid(out, s);
+  PutStringValue(out, s);
 }
 
 void PutUint(std::string* out, uint32_t field, uint64_t v) {
@@ -303,8 +312,7 @@ std::string EncodeRecord(const AuditEvent& e) {
   for (const auto& s : e.scopes) {
     // A repeated field keeps empty entries: dropping one would change the list.
     PutKey(&out, kScopes, kLen);
-    PutVarint(&out, utf8::ValidLength(s));
-    utf8::AppendValid(&out, s);
+    PutStringValue(&out, s);
   }
   PutString(&out, kTenant, e.tenant);
   PutString(&out, kHost, e.host);
