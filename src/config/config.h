@@ -99,7 +99,7 @@ struct RedactionConfig {
 
 struct AuditConfig {
   std::string data_dir = "./apitrail-data";
-  std::string durability = "response";  // response | batch
+  std::string durability = "response";  // response | strict | batch
   uint32_t batch_interval_ms = 10;
   uint32_t queue_capacity = 65536;
   bool fail_open = false;

@@ -265,7 +265,7 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
 void CheckAuditAndAdmin(Checker& ck, const Config& c) {
   const AuditConfig& a = c.audit;
   if (a.data_dir.empty()) ck.Error("audit.data_dir", "must not be empty");
-  ck.OneOf("audit.durability", a.durability, {"response", "batch"});
+  ck.OneOf("audit.durability", a.durability, {"response", "strict", "batch"});
   ck.Range("audit.batch_interval_ms", a.batch_interval_ms, 1, 60000);
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,

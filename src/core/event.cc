@@ -63,6 +63,9 @@ void WriteFields(JsonWriter& w, const AuditEvent& e) {
   if (e.sensitive) w.FieldBool("sensitive", true);
   OptString(w, "service", e.service);
   OptString(w, "message", e.message);
+  OptString(w, "phase", e.phase);
+  OptString(w, "intent_id", e.intent_id);
+  OptString(w, "outcome", e.outcome);
 }
 
 std::string GetString(const boost::json::object& o, std::string_view key) {
@@ -152,6 +155,9 @@ Result<AuditEvent> DecodeEventJson(std::string_view json) {
   }
   e.service = GetString(o, "service");
   e.message = GetString(o, "message");
+  e.phase = GetString(o, "phase");
+  e.intent_id = GetString(o, "intent_id");
+  e.outcome = GetString(o, "outcome");
   return e;
 }
 

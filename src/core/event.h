@@ -63,6 +63,14 @@ struct AuditEvent {
   bool sensitive = false;
   std::string service;
   std::string message;  // free text for system/admin events
+
+  // durability: strict writes two records per forwarded request: an `intent` before the
+  // upstream sees it and an `outcome` (with the intent's id) after. Empty otherwise.
+  std::string phase;      // "" | intent | outcome
+  std::string intent_id;  // on an outcome: the id of its intent
+  // Not stored: filled in by readers for an intent — "recorded" when its outcome exists,
+  // "unknown" when none does (the gateway stopped while the upstream had the request).
+  std::string outcome;
 };
 
 // Appends the API form: "seq" first, then the fields in a fixed order.

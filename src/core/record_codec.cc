@@ -46,6 +46,8 @@ enum Field : uint32_t {
   kSensitive = 33,
   kService = 34,
   kMessage = 35,
+  kPhase = 36,
+  kIntentId = 37,
 };
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
@@ -217,6 +219,8 @@ std::string* StringMember(AuditEvent& e, uint32_t field) {
     case kUpstream: return &e.upstream;
     case kService: return &e.service;
     case kMessage: return &e.message;
+    case kPhase: return &e.phase;
+    case kIntentId: return &e.intent_id;
     default: return nullptr;
   }
 }
@@ -330,6 +334,8 @@ std::string EncodeRecord(const AuditEvent& e) {
   if (e.sensitive) PutUint(&out, kSensitive, 1);
   PutString(&out, kService, e.service);
   PutString(&out, kMessage, e.message);
+  PutString(&out, kPhase, e.phase);
+  PutString(&out, kIntentId, e.intent_id);
   return out;
 }
 

@@ -25,6 +25,7 @@ struct GatewayShared {
   Store* store = nullptr;         // outlives the gateway
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
   int default_upstream = -1;  // for unmatched: pass
+  bool strict_durability = false;  // audit.durability: strict (intent before forwarding)
   HeaderPolicy header_policy;
 };
 

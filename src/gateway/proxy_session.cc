@@ -400,6 +400,30 @@ awaitable<bool> ProxySession::HandleOne() {
   x.upstream_index = static_cast<size_t>(upstream_index);
   x.event.upstream = cfg.upstreams[x.upstream_index].name;
 
+  // durability: strict — an intent record is durable before the upstream sees a byte, so a
+  // crash can never hide an access the upstream acted on; the final record is its outcome.
+  if (shared.strict_durability) {
+    AuditEvent intent = x.event;
+    intent.phase = "intent";
+    x.event.phase = "outcome";
+    x.event.intent_id = x.event.id;
+    x.event.id = NewUuidV7(x.event.time_ns);
+    Status intent_recorded = co_await Record(intent);
+    if (!intent_recorded.ok()) {
+      m.Inc(m.store_unavailable);
+      if (cfg.audit.fail_open) {
+        m.Inc(m.unrecorded_fail_open);
+      } else {
+        x.event.phase.clear();
+        x.event.intent_id.clear();
+        x.event.decision = "deny";
+        x.event.deny_reason = "audit_unavailable";
+        LocalReply reply{503, "audit_unavailable", "the audit log cannot record this request", false};
+        co_return co_await Reply(x, std::move(reply));
+      }
+    }
+  }
+
   // --- 5. Build the upstream request head.
   UpstreamHeadInput hin;
   hin.method = parser.method();

@@ -394,7 +394,26 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
   }
   APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(payload));
   event.seq = seq;
+  if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
   return event;
+}
+
+Status LogStore::AnnotateOutcome(AuditEvent* intent) {
+  std::vector<uint64_t> candidates;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    candidates = index_.FindOutcomeCandidates(intent->id);
+  }
+  intent->outcome = "unknown";
+  for (uint64_t seq : candidates) {
+    if (seq <= intent->seq) continue;  // an outcome always follows its intent
+    APITRAIL_ASSIGN_OR_RETURN(AuditEvent outcome, ReadRecord(seq));
+    if (outcome.intent_id == intent->id) {
+      intent->outcome = "recorded";
+      break;
+    }
+  }
+  return Status::Ok();
 }
 
 namespace {

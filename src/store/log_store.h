@@ -85,6 +85,8 @@ class LogStore final : public Store {
   void Fail(const Status& cause);
   Status FailedStatus() const;
   Result<AuditEvent> ReadRecord(uint64_t seq);
+  // Sets intent->outcome to "recorded" or "unknown" (durability: strict).
+  Status AnnotateOutcome(AuditEvent* intent);
 
   const StoreOptions options_;
   FileSystem* const fs_;

@@ -132,7 +132,7 @@ def http_request(port, method, path, headers=None, body=None, timeout=10):
         conn.close()
 
 
-def write_config(data_dir, gateway_port, admin_port, upstream_port, extra=""):
+def write_config(data_dir, gateway_port, admin_port, upstream_port, extra="", audit_extra=""):
     path = os.path.join(data_dir, "apitrail.yaml")
     with open(path, "w") as f:
         f.write(f"""
@@ -175,6 +175,7 @@ routes:
     strip_prefix: /internal
 audit:
   data_dir: {data_dir}/data
+{audit_extra}
 admin:
   listen: {HOST}:{admin_port}
   tokens: [{ADMIN_TOKEN}]
@@ -186,12 +187,12 @@ admin:
 class Apitrail:
     """One `apitrail serve` process with its own config and data dir."""
 
-    def __init__(self, root, upstream_port, extra="", preexec=None):
+    def __init__(self, root, upstream_port, extra="", preexec=None, audit_extra=""):
         self.root = root
         self.gateway_port = free_port()
         self.admin_port = free_port()
         self.upstream_port = upstream_port
-        self.config = write_config(root, self.gateway_port, self.admin_port, upstream_port, extra)
+        self.config = write_config(root, self.gateway_port, self.admin_port, upstream_port, extra, audit_extra)
         self.data = os.path.join(root, "data")
         self.preexec = preexec
         self.proc = None

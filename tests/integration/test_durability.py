@@ -23,11 +23,12 @@ from harness import (ADMIN_TOKEN, RECORD_PROTO, decode_record, BIN, HOST, Apitra
 class DurabilityCase(unittest.TestCase):
     """An upstream, one apitrail (not started) with a key for "alice", per test."""
     EXTRA_CONFIG = ""
+    AUDIT_CONFIG = ""  # lines under `audit:`, indented by two spaces
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-dur-")
         self.upstream = RecordingUpstream()
-        self.gw = ManagedApitrail(self.root, self.upstream.port, self.EXTRA_CONFIG)
+        self.gw = ManagedApitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice", ["orders:read"])
 
@@ -176,6 +177,66 @@ class KillUnderLoadTest(DurabilityCase):
         status, _, _ = self.gw.request("GET", "/v1/orders/1", self.auth(**{"X-Request-ID": "after-kill"}))
         self.assertEqual(status, 200)
         self.assertEqual(self.gw.events(correlation_id="after-kill")[0]["seq"], len(events))
+
+
+class StrictDurabilityTest(DurabilityCase):
+    """durability: strict — an intent is durable before the upstream sees the request."""
+    AUDIT_CONFIG = "  durability: strict"
+
+    def test_forwarded_request_has_an_intent_and_its_outcome(self):
+        self.gw.start()
+        status, _, _ = self.gw.request("GET", "/v1/orders/5", self.auth(**{"X-Request-ID": "strict-1"}))
+        self.assertEqual(status, 200)
+        status, _, _ = self.gw.request("GET", "/v1/orders/6", {"X-Request-ID": "strict-denied"})
+        self.assertEqual(status, 401)
+        events = self.gw.events(correlation_id="strict-1")
+        self.assertEqual(len(events), 2, events)
+        outcome, intent = events  # newest first
+        self.assertEqual((intent["phase"], intent["outcome"], intent["decision"]), ("intent", "recorded", "allow"))
+        self.assertNotIn("status", intent)  # nothing was known yet
+        self.assertEqual((outcome["phase"], outcome["intent_id"], outcome["status"]), ("outcome", intent["id"], 200))
+        self.assertLess(intent["seq"], outcome["seq"])
+        self.assertNotEqual(intent["id"], outcome["id"])
+        # A request that is never forwarded needs no intent: one event, no phase.
+        denied = self.gw.events(correlation_id="strict-denied")
+        self.assertEqual(len(denied), 1)
+        self.assertNotIn("phase", denied[0])
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0)
+        self.assert_verify_ok(3)
+
+    def test_sigkill_while_the_upstream_works_leaves_intents_with_outcome_unknown(self):
+        self.gw.start()
+        n = 4
+
+        def slow(i):
+            try:
+                self.gw.request("GET", "/slow?t=3", self.auth(**{"X-Request-ID": f"inflight-{i}"}))
+            except (OSError, http.client.HTTPException):
+                pass  # cut by the kill
+
+        threads = [threading.Thread(target=slow, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(self.upstream.requests) >= n, timeout=10)
+        self.gw.proc.send_signal(signal.SIGKILL)
+        self.gw.proc.wait(timeout=10)
+        for t in threads:
+            t.join(timeout=15)
+        self.gw.stop()
+
+        seen_upstream = {r["headers"]["x-request-id"] for r in self.upstream.requests}
+        self.assertEqual(seen_upstream, {f"inflight-{i}" for i in range(n)})
+        self.gw.start()
+        events = all_events(self.gw, page_size=50)
+        self.assert_gapless(events)
+        by_rid = {e["correlation_id"]: e for e in events}
+        for rid in seen_upstream:  # every request the upstream received has its intent
+            self.assertIn(rid, by_rid, "the upstream acted on a request the log does not show")
+            e = by_rid[rid]
+            self.assertEqual((e["phase"], e["outcome"]), ("intent", "unknown"), e)
+        self.assertEqual(len(events), n, "no outcome can exist: the gateway died before any answer")
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0)
+        self.assert_verify_ok(n)
 
 
 class TamperingTest(DurabilityCase):

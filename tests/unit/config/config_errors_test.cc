@@ -94,7 +94,7 @@ TEST(ConfigErrorsTest, BadAddresses) {
 
 TEST(ConfigErrorsTest, EnumsAndUnmatched) {
   ExpectError(BaseYaml() + "audit:\n  durability: sometimes\n", "audit.durability",
-              "must be one of response, batch, got 'sometimes'");
+              "must be one of response, strict, batch, got 'sometimes'");
   ExpectError(BaseYaml() + "gateway:\n  unmatched: drop\n", "gateway.unmatched",
               "must be one of reject, pass");
   ExpectError(BaseYaml() + "gateway:\n  unmatched: pass\n", "gateway.default_upstream",

@@ -48,6 +48,8 @@ AuditEvent Full() {
   e.sensitive = true;
   e.service = "svc";
   e.message = "m";
+  e.phase = "outcome";
+  e.intent_id = "01890a5d-ac96-774b-bcce-b302099a8056";
   return e;
 }
 
