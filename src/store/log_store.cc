@@ -238,6 +238,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
   syncs_.fetch_add(1);
   const Hash256 root = frontier_.Root();
   durable_size_ = next_seq_;  // every record written so far is now synced
+  at_risk_.store(0);
   durable_root_ = root;
   std::vector<Unpublished> batch;
   batch.swap(unpublished_);
@@ -270,6 +271,7 @@ void LogStore::Fail(const Status& cause) {
   }
   write_errors_.fetch_add(1);
   failed_.store(true);
+  at_risk_when_failed_.fetch_add(at_risk_.exchange(0));
   // Records written but not durable are never published; their callers learn it now.
   const Status st = FailedStatus();
   for (auto& u : unpublished_) {
@@ -310,6 +312,8 @@ void LogStore::WriterLoop() {
             if (r.done) r.done(failed, r.seq);
           }
         } else if (batch_mode) {
+          at_risk_.fetch_add(batch.size());
+          acked_before_sync_.fetch_add(batch.size());
           for (auto& r : batch) {
             appended_.fetch_add(1);
             if (r.done) r.done(Status::Ok(), r.seq);
@@ -492,6 +496,9 @@ StoreStats LogStore::Stats() {
   s.failed = failed_.load();
   s.recovered_truncated_bytes = recovered_truncated_bytes_;
   s.checkpoints = checkpoints_signed_.load();
+  s.at_risk = at_risk_.load();
+  s.acked_before_sync = acked_before_sync_.load();
+  s.at_risk_when_failed = at_risk_when_failed_.load();
   return s;
 }
 
