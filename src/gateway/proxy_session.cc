@@ -351,6 +351,11 @@ awaitable<bool> ProxySession::HandleOne() {
 
   // --- 4. Identity: no identity, no access (DESIGN §4).
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
+  if (auth.needs_introspection) {
+    // Opaque token, answer not cached: the authorization server is asked on this worker's
+    // io_context; the coroutine waits, the thread serves other connections meanwhile.
+    auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
+  }
   x.event.subject = auth.identity.subject;
   x.event.auth_method = auth.identity.auth_method;
   x.event.credential_id = auth.identity.credential_id;
@@ -363,7 +368,8 @@ awaitable<bool> ProxySession::HandleOne() {
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
     if (auth.deny_reason != "missing_credentials") challenge += ", error=\"invalid_token\"";
     challenge += "\r\n";
-    LocalReply reply{401, auth.deny_reason,
+    if (auth.http_status != 401) challenge.clear();  // 503: the gateway's failure, not the client's
+    LocalReply reply{auth.http_status, auth.deny_reason,
                              auth.detail.empty() ? "authentication required" : auth.detail,
                              keep_after_local_reply, challenge};
     co_return co_await Reply(x, std::move(reply));
