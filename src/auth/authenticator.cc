@@ -86,6 +86,10 @@ class AuthenticatorImpl final : public Authenticator {
     last_reload_status_ = std::move(st);
   }
 
+  std::string RemoteKeyProblems() const override {
+    return jwt_ ? jwt_->RemoteKeyProblems() : std::string();
+  }
+
   Status LastReloadStatus() const override {
     std::lock_guard<std::mutex> lock(status_mu_);
     return last_reload_status_;

@@ -48,6 +48,10 @@ class Authenticator {
   // call from any thread. A failure is reported again only once the file changes again, so the
   // caller may log every non-OK value it sees change.
   virtual Status LastReloadStatus() const { return Status::Ok(); }
+
+  // Failing remote key sources (JWKS URL / discovery), one line each; "" when none. Cheap;
+  // safe from any thread. The caller logs it when it changes.
+  virtual std::string RemoteKeyProblems() const { return ""; }
 };
 
 }  // namespace apitrail

@@ -240,6 +240,20 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
   return v;
 }
 
+std::string JwtVerifier::RemoteKeyProblems() const {
+  std::string out;
+  for (const auto& is : issuers_) {
+    if (!is.remote) continue;
+    std::string why = is.remote->LastError();
+    if (why.empty()) continue;
+    if (!out.empty()) out += "\n";
+    out += is.remote->where() + ": " + why +
+           (is.remote->Keys() ? " (the last good keys stay in use)"
+                              : " (no keys yet: its tokens are refused with 503)");
+  }
+  return out;
+}
+
 JwtVerifier::~JwtVerifier() {
   if (refresher_) refresher_->Stop();
 }

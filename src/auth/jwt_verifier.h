@@ -55,6 +55,9 @@ class JwtVerifier {
   Detailed VerifyDetailed(std::string_view token, int64_t now_ns, bool check_claims) const;
 
   const VerifiedTokenCache* cache() const { return cache_.get(); }
+  // "auth.jwt[1]: <why the latest key fetch failed> (…)" for each issuer whose latest JWKS or
+  // discovery fetch failed, one per line; "" when all are fine. For the operational log.
+  std::string RemoteKeyProblems() const;
   // The remote key set of issuer `i` (auth.jwt[i]), or null: for status and tests.
   const RemoteKeySet* remote_keys(size_t i) const {
     return i < issuers_.size() ? issuers_[i].remote.get() : nullptr;
