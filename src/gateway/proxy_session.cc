@@ -353,8 +353,12 @@ awaitable<bool> ProxySession::HandleOne() {
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
   if (auth.needs_introspection) {
     // Opaque token, answer not cached: the authorization server is asked on this worker's
-    // io_context; the coroutine waits, the thread serves other connections meanwhile.
+    // io_context; the coroutine waits, the thread serves other connections meanwhile. The call
+    // has its own time limit (auth.introspection.timeout_ms), so the header deadline is
+    // suspended (kStore: no deadline) and restarted after it.
+    SetPhase(Phase::kStore, 0);
     auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
+    SetPhase(Phase::kHead, gw.header_timeout_ms);
   }
   x.event.subject = auth.identity.subject;
   x.event.auth_method = auth.identity.auth_method;
