@@ -12,6 +12,22 @@
 #include "store/store.h"
 
 namespace apitrail {
+namespace {
+
+// Remote key fetches happen in the background; their failures reach the log here, once per
+// change (not every second).
+void LogRemoteKeyProblems(const Authenticator& auth, std::string* last) {
+  std::string now = auth.RemoteKeyProblems();
+  if (now == *last) return;
+  if (now.empty()) {
+    spdlog::info("remote JWT keys: all fetched");
+  } else {
+    spdlog::warn("remote JWT keys: {}", now);
+  }
+  *last = std::move(now);
+}
+
+}  // namespace
 
 void BlockServerSignals() {
   sigset_t set;
@@ -94,12 +110,15 @@ int RunServer(std::shared_ptr<const Config> config,
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  std::string key_problems;
+  LogRemoteKeyProblems(**auth, &key_problems);
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
     // SIGHUP or the periodic check: revocations take effect within a second.
     (*auth)->MaybeReload();
+    LogRemoteKeyProblems(**auth, &key_problems);
   }
   spdlog::info("shutting down: draining in-flight requests (up to {} ms)", config->gateway.drain_timeout_ms);
   uint64_t left = (*gateway)->Drain();

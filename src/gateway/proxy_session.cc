@@ -351,6 +351,15 @@ awaitable<bool> ProxySession::HandleOne() {
 
   // --- 4. Identity: no identity, no access (DESIGN §4).
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
+  if (auth.needs_introspection) {
+    // Opaque token, answer not cached: the authorization server is asked on this worker's
+    // io_context; the coroutine waits, the thread serves other connections meanwhile. The call
+    // has its own time limit (auth.introspection.timeout_ms), so the header deadline is
+    // suspended (kStore: no deadline) and restarted after it.
+    SetPhase(Phase::kStore, 0);
+    auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
+    SetPhase(Phase::kHead, gw.header_timeout_ms);
+  }
   x.event.subject = auth.identity.subject;
   x.event.auth_method = auth.identity.auth_method;
   x.event.credential_id = auth.identity.credential_id;
@@ -363,7 +372,8 @@ awaitable<bool> ProxySession::HandleOne() {
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
     if (auth.deny_reason != "missing_credentials") challenge += ", error=\"invalid_token\"";
     challenge += "\r\n";
-    LocalReply reply{401, auth.deny_reason,
+    if (auth.http_status != 401) challenge.clear();  // 503: the gateway's failure, not the client's
+    LocalReply reply{auth.http_status, auth.deny_reason,
                              auth.detail.empty() ? "authentication required" : auth.detail,
                              keep_after_local_reply, challenge};
     co_return co_await Reply(x, std::move(reply));
