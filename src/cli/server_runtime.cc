@@ -41,8 +41,37 @@ void BlockServerSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+// SIGHUP with a config loader: a new configuration and authenticator for requests that
+// start from now on. Any error leaves the running configuration as it was.
+void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
+                         std::shared_ptr<Authenticator>* auth) {
+  auto config = reload_config();
+  if (!config.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", config.status().message());
+    return;
+  }
+  auto fresh = Authenticator::Create((*config)->auth, (*config)->audit.data_dir);
+  if (!fresh.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", fresh.status().message());
+    return;
+  }
+  std::shared_ptr<Authenticator> next = std::move(fresh).value();
+  if (Status st = gateway.Reload(*config, next); !st.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", st.message());
+    return;
+  }
+  *auth = std::move(next);
+  spdlog::info("SIGHUP: configuration reloaded ({} routes, {} upstreams); requests in flight finish under the previous one",
+               (*config)->routes.size(), (*config)->upstreams.size());
+}
+
+}  // namespace
+
 int RunServer(std::shared_ptr<const Config> config,
-              const std::function<void(const ServerReady&)>& on_ready) {
+              const std::function<void(const ServerReady&)>& on_ready,
+              ConfigReloader reload_config) {
   StoreOptions so;
   so.data_dir = config->audit.data_dir;
   so.node = config->node;
@@ -62,12 +91,13 @@ int RunServer(std::shared_ptr<const Config> config,
                  opened.recovered_truncated_bytes);
   }
 
-  auto auth = Authenticator::Create(config->auth, config->audit.data_dir);
-  if (!auth.ok()) {
-    spdlog::error("{}", auth.status().message());
+  auto created = Authenticator::Create(config->auth, config->audit.data_dir);
+  if (!created.ok()) {
+    spdlog::error("{}", created.status().message());
     return 1;
   }
-  auto gateway = Gateway::Create(config, auth->get(), store->get());
+  std::shared_ptr<Authenticator> auth = std::move(created).value();
+  auto gateway = Gateway::Create(config, auth, store->get());
   if (!gateway.ok()) {
     spdlog::error("{}", gateway.status().message());
     return 1;
@@ -111,14 +141,15 @@ int RunServer(std::shared_ptr<const Config> config,
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   std::string key_problems;
-  LogRemoteKeyProblems(**auth, &key_problems);
+  LogRemoteKeyProblems(*auth, &key_problems);
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP && reload_config) ReloadConfiguration(reload_config, **gateway, &auth);
     // SIGHUP or the periodic check: revocations take effect within a second.
-    (*auth)->MaybeReload();
-    LogRemoteKeyProblems(**auth, &key_problems);
+    auth->MaybeReload();
+    LogRemoteKeyProblems(*auth, &key_problems);
   }
   spdlog::info("shutting down: draining in-flight requests (up to {} ms)", config->gateway.drain_timeout_ms);
   uint64_t left = (*gateway)->Drain();

@@ -70,7 +70,7 @@ struct ProxySession::Exchange {
 };
 
 ProxySession::ProxySession(Worker& worker, tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)), upstream_(worker.io()) {
+    : worker_(worker), shared_(worker.shared_ptr()), client_(std::move(socket)), upstream_(worker.io()) {
   boost::system::error_code ec;
   auto ep = client_.remote_endpoint(ec);
   if (!ec) {
@@ -120,6 +120,9 @@ void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {
 
 awaitable<void> ProxySession::Run() {
   for (;;) {
+    // This request's configuration, kept even if a reload happens meanwhile. Compared first:
+    // copying a shared_ptr every request would bounce its count between workers' caches.
+    if (shared_ != worker_.shared_ptr()) shared_ = worker_.shared_ptr();
     bool keep = co_await HandleOne();
     if (!keep || worker_.draining()) break;
   }
@@ -130,7 +133,7 @@ awaitable<void> ProxySession::Run() {
 }
 
 awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b) {
-  const auto& gw = worker_.shared().config->gateway;
+  const auto& gw = shared_->config->gateway;
   SetPhase(Phase::kClientWrite, gw.body_timeout_ms);
   std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
                                          asio::buffer(b.data(), b.size())};
@@ -140,7 +143,7 @@ awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b
 }
 
 awaitable<Status> ProxySession::Record(AuditEvent& event) {
-  Store* store = worker_.shared().store;
+  Store* store = shared_->store;
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
   Status st = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
@@ -168,7 +171,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   int status = reply.status;
   bool keep_alive = reply.keep_alive;
   auto& m = worker_.mutable_metrics();
-  const auto& cfg = *worker_.shared().config;
+  const auto& cfg = *shared_->config;
   std::string body = JsonError(reply.error, reply.message);
   std::string_view extra_headers = reply.extra_headers;
   x.event.status = status;
@@ -193,7 +196,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
 }
 
 awaitable<bool> ProxySession::HandleOne() {
-  const GatewayShared& shared = worker_.shared();
+  const GatewayShared& shared = *shared_;
   const Config& cfg = *shared.config;
   const GatewayConfig& gw = cfg.gateway;
   auto& m = worker_.mutable_metrics();
@@ -241,6 +244,12 @@ awaitable<bool> ProxySession::HandleOne() {
     }
     client_buf_.commit(n);
     m.Inc(m.bytes_in, n);
+  }
+  if (shared_ != worker_.shared_ptr()) {
+    // The configuration was reloaded while this keep-alive connection waited: nothing of the
+    // request is processed yet, so it is served under the new one (bytes stay buffered).
+    shared_ = worker_.shared_ptr();
+    co_return co_await HandleOne();
   }
   m.Inc(m.requests);
 
@@ -477,7 +486,7 @@ awaitable<bool> ProxySession::HandleOne() {
 
     // Upstream connection: pooled, else connect.
     size_t ui = static_cast<size_t>(upstream_index);
-    bool reused = worker_.pool().TakeIdle(ui, &upstream_);
+    bool reused = worker_.pool().TakeIdle(shared.generation, ui, &upstream_);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!reused) {
         SetPhase(Phase::kConnect, gw.upstream_connect_timeout_ms);
@@ -550,7 +559,7 @@ awaitable<bool> ProxySession::HandleOne() {
 // Reads the upstream response, streams it to the client holding back its final bytes,
 // records the event and releases the rest once the event is durable.
 awaitable<bool> ProxySession::Forward(Exchange& x) {
-  const GatewayShared& shared = worker_.shared();
+  const GatewayShared& shared = *shared_;
   const Config& cfg = *shared.config;
   const GatewayConfig& gw = cfg.gateway;
   auto& m = worker_.mutable_metrics();
@@ -655,7 +664,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   }();
 
   if (upstream_reusable) {
-    worker_.pool().GiveBack(x.upstream_index, std::move(upstream_));
+    worker_.pool().GiveBack(shared.generation, x.upstream_index, std::move(upstream_));
     upstream_ = tcp::socket(worker_.io());
   } else {
     boost::system::error_code ignore;

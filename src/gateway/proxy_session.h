@@ -14,12 +14,15 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 
 #include "core/event.h"
 #include "core/status.h"
 
 namespace apitrail {
+
+struct GatewayShared;
 
 class Worker;
 
@@ -57,6 +60,8 @@ class ProxySession {
   void SetPhase(Phase phase, uint32_t timeout_ms);
 
   Worker& worker_;
+  // The configuration of the request being served (the worker's current one when it began).
+  std::shared_ptr<const GatewayShared> shared_;
   boost::asio::ip::tcp::socket client_;
   boost::asio::ip::tcp::socket upstream_;
   boost::beast::flat_buffer client_buf_;
