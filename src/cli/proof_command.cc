@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/key_arg.h"
 #include "core/json_writer.h"
 #include "store/checkpoint.h"
 #include "store/checkpoint_log.h"
@@ -128,29 +129,8 @@ int ProveConsistency(const ProveFlags& f) {
 
 // --- proof check ----------------------------------------------------------------------
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A verifier key given inline, or the first line of a file holding one.
-Result<VerifierKey> LoadKey(const std::string& arg) {
-  auto inline_key = ParseVerifierKey(arg);
-  if (inline_key.ok()) return inline_key;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(arg, ec)) {
-    return Status::InvalidArgument("--key: " + inline_key.status().message());
-  }
-  APITRAIL_ASSIGN_OR_RETURN(std::string text, ReadText(arg));
-  std::string line = text.substr(0, text.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  auto key = ParseVerifierKey(line);
-  if (!key.ok()) return Status::InvalidArgument("--key " + arg + ": " + key.status().message());
-  return key;
-}
+Result<std::string> ReadText(const std::string& path) { return ReadTextFile(path); }
+Result<VerifierKey> LoadKey(const std::string& arg) { return LoadVerifierKeyArg(arg); }
 
 Result<uint64_t> GetUint(const boost::json::object& o, const char* name) {
   const auto* v = o.if_contains(name);
