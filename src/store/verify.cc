@@ -50,7 +50,7 @@ class Verifier {
     auto segments = ListSegments(fs_, dir_);
     // Not about any record: no seq to name.
     if (!segments.ok()) return Fail(dir_, 0, std::nullopt, segments.status());
-    CheckTargets();  // size-0 checkpoints
+    CheckTargets(dir_, 0);  // size-0 checkpoints
     for (size_t i = 0; i < segments->size(); ++i) {
       if (!VerifySegment((*segments)[i], i + 1 == segments->size())) return report_;
     }
@@ -94,6 +94,10 @@ class Verifier {
                               ", segment starts at " + std::to_string(reader->header().first_seq)));
       return false;
     }
+    if (expected == 0) {
+      good_file_ = seg.path;
+      good_offset_ = reader->offset();
+    }
     log::Frame frame;
     Sha256Hasher& hasher = merkle::ThreadHasher();
     while (true) {
@@ -124,7 +128,7 @@ class Verifier {
       frontier_.Append(leaf);
       FeedProofRanges(seq, leaf);
       if (!CheckHead()) return false;
-      CheckTargets();
+      CheckTargets(seg.path, reader->offset());
     }
     last_segment_end_ = reader->offset();
     return true;
@@ -265,20 +269,29 @@ class Verifier {
   }
 
   // Compares the root with every checkpoint of the current size.
-  void CheckTargets() {
+  // `path` and `next_offset`: where the record after the current one starts.
+  void CheckTargets(const std::string& path, uint64_t next_offset) {
     const uint64_t n = frontier_.size();
+    // Only a signed checkpoint of a smaller size is evidence of where the change begins:
+    // tree heads may have been recomputed too.
+    const uint64_t from = good_checkpoint_size_;
+    bool matched = false;
     while (next_target_ < targets_.size() && targets_[next_target_].size == n) {
       const Target& t = targets_[next_target_++];
       if (frontier_.Root() == t.root) {
         ++report_.completeness.checkpoints;
-        good_checkpoint_size_ = n;
+        matched = true;
         continue;
       }
-      const uint64_t from = std::max(good_size_, good_checkpoint_size_);
-      CompletenessFail(t.source, "", 0, from,
+      CompletenessFail(t.source, good_file_, good_offset_, from,
                        "the log does not extend the checkpoint of tree size " + std::to_string(n) + " (" +
                            t.source + "): root mismatch, a record in seqs " + std::to_string(from) + ".." +
                            std::to_string(n - 1) + " was changed");
+    }
+    if (matched) {
+      good_checkpoint_size_ = n;
+      good_file_ = path;
+      good_offset_ = next_offset;
     }
   }
 
@@ -335,6 +348,8 @@ class Verifier {
   std::vector<Target> targets_;  // ascending size
   size_t next_target_ = 0;
   uint64_t good_checkpoint_size_ = 0;  // largest checkpoint size whose root matched
+  std::string good_file_;              // where the record after it starts
+  uint64_t good_offset_ = 0;
   // Consistency proof from the saved checkpoint to the newest logged one, built while
   // streaming: one compact range per proof subtree.
   bool want_proof_ = false;
