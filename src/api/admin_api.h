@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/simple_http.h"
+#include "query/query_params.h"
 #include "store/store.h"
 
 namespace apitrail {
@@ -17,6 +18,7 @@ struct AdminApiOptions {
   Store* store = nullptr;
   std::vector<std::string> tokens;          // accepted bearer tokens
   std::function<std::string()> metrics;     // Prometheus text for /metrics
+  std::string data_dir;                     // for proofs; empty: /api/v1/proofs/* answer 404
 };
 
 class AdminApi {
@@ -28,6 +30,8 @@ class AdminApi {
   bool Authorized(const SimpleRequest& request) const;
   SimpleResponse ListEvents(const std::string& target_query_path, const SimpleRequest& request) const;
   SimpleResponse GetEvent(const std::string& id) const;
+  // GET /api/v1/proofs/inclusion?seq=N[&size=M]: the JSON of `apitrail prove inclusion`.
+  SimpleResponse InclusionProof(const QueryParams& params) const;
 
   AdminApiOptions options_;
 };

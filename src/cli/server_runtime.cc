@@ -84,6 +84,7 @@ int RunServer(std::shared_ptr<const Config> config,
     }
     AdminApiOptions ao;
     ao.store = store->get();
+    ao.data_dir = config->audit.data_dir;
     ao.tokens = std::move(tokens).value();
     Gateway* g = gateway->get();
     Store* s = store->get();
