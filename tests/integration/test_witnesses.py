@@ -154,7 +154,7 @@ class WitnessBase(GatewayTestCase):
         `apitrail verify --checkpoint` checks its Ed25519 signature with the published key."""
         self.assertIn(note, self.logged_notes())
         key = self.verifier_key()
-        name, khash, raw = key.split("+")
+        name, khash, raw = key.split("+", 2)  # base64 may contain "+" too
         sig_line = note.rstrip("\n").split("\n")[-1]
         self.assertTrue(sig_line.startswith("\u2014 " + name + " "), sig_line)
         blob = base64.b64decode(sig_line.split(" ")[2])
