@@ -65,11 +65,15 @@ struct WitnessPublisher::Worker {
         }
         stats.up = true;
         failures_in_row = 0;
+        rejecting = false;
       } else if (st.code() == StatusCode::kAlreadyExists) {
         if (still_front) queue.pop_front();
         ++stats.rejected;
-        spdlog::error("witness {}: refused checkpoint of tree size {}: {}", stats.name,
-                      item.checkpoint->size, st.message());
+        if (!rejecting) {  // once until a checkpoint is accepted again: a rollback repeats it
+          spdlog::error("witness {}: refused checkpoint of tree size {}: {} (further refusals only counted)",
+                        stats.name, item.checkpoint->size, st.message());
+        }
+        rejecting = true;
       } else {
         ++stats.failures;
         ++failures_in_row;
@@ -98,6 +102,7 @@ struct WitnessPublisher::Worker {
   std::chrono::milliseconds backoff;  // guarded by mu
   Clock::time_point retry_at = Clock::time_point::min();  // guarded by mu
   uint64_t failures_in_row = 0;     // guarded by mu
+  bool rejecting = false;           // guarded by mu: the last answer was a refusal
   bool stopping = false;            // guarded by mu
   Clock::time_point drain_deadline;  // guarded by mu
   std::thread thread;
