@@ -1,7 +1,8 @@
 // Syslog witness: each checkpoint as one RFC 5424 message, over UDP (one datagram) or TCP
 // (RFC 6587 octet counting, "LEN SP MSG", on a connection kept open and re-opened after an
 // error). UDP gives no delivery guarantee: a datagram the network drops is still counted
-// as published. Prefer tcp, or add a file or webhook witness, where that matters.
+// as published; over TCP a message written just as the receiver closes can be lost too
+// (RFC 6587 has no acknowledgement). Add a file or webhook witness where that matters.
 #include <sys/socket.h>
 #include <unistd.h>
 
