@@ -1,5 +1,5 @@
-// AdminApi: the admin listener's request handlers (query API, inclusion proofs, health, metrics), as plain
-// functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a bearer admin
+// AdminApi: the admin listener's request handlers (query API, inclusion proofs, health,
+// metrics), as plain functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a bearer admin
 // token. Thread-safe: called concurrently by the admin server's threads; holds only const
 // state and thread-safe services.
 #pragma once
