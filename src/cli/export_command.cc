@@ -23,7 +23,8 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
     bool json = false;
   };
   auto* f = new Flags;
-  auto* cmd = app.add_subcommand("export", "Export from the log (for auditors): --leaves prints seq and leaf hash per record");
+  auto* cmd = app.add_subcommand(
+      "export", "Export from the log (for auditors): --leaves prints seq and leaf hash per record");
   cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
   cmd->add_flag("--leaves", f->leaves, "Print `seq leaf_hash` (hex) per record");
   cmd->add_option("--from", f->from, "First seq (default 0)");
@@ -48,7 +49,8 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       return;
     }
     if (f->to && leaves->size() < *f->to) {
-      std::cerr << "apitrail export: --to " << *f->to << " is beyond the log (" << leaves->size() << " records)\n";
+      std::cerr << "apitrail export: --to " << *f->to << " is beyond the log (" << leaves->size()
+                << " records)\n";
       *exit_code = 2;
       return;
     }

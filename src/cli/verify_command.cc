@@ -135,8 +135,8 @@ int Run(const VerifyFlags& f) {
       return 2;
     }
     if (auto parsed = ParseCheckpointNote(*note); !parsed.ok()) {
-      std::cerr << "apitrail verify: --checkpoint " << f.checkpoint << " is not a signed checkpoint note: "
-                << parsed.status().message() << "\n";
+      std::cerr << "apitrail verify: --checkpoint " << f.checkpoint
+                << " is not a signed checkpoint note: " << parsed.status().message() << "\n";
       return 2;
     }
     options.checkpoint_note = std::move(note).value();
@@ -159,16 +159,19 @@ int Run(const VerifyFlags& f) {
 }  // namespace
 
 void AddVerifyCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "verify",
-      "Check integrity (every record, frame, hash, tree head and checkpoint signature) and completeness "
-      "(the log extends every known checkpoint). Exit 0 ok, 1 failed, 2 usage");
+  auto* cmd =
+      app.add_subcommand("verify",
+                         "Check integrity (every record, frame, hash, tree head and checkpoint "
+                         "signature) and completeness "
+                         "(the log extends every known checkpoint). Exit 0 ok, 1 failed, 2 usage");
   auto* f = new VerifyFlags;
   cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
-  cmd->add_option("--checkpoint", f->checkpoint,
-                  "A checkpoint note saved elsewhere earlier (a witness file): prove the log still extends it");
+  cmd->add_option(
+      "--checkpoint", f->checkpoint,
+      "A checkpoint note saved elsewhere earlier (a witness file): prove the log still extends it");
   cmd->add_option("--key", f->key,
-                  "Trusted verifier key (name+hash+key) or a file holding it; default: derived from the data dir's node.key");
+                  "Trusted verifier key (name+hash+key) or a file holding it; default: derived "
+                  "from the data dir's node.key");
   cmd->add_flag("--json", f->json, "Print the result as JSON");
   cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }

@@ -11,8 +11,8 @@ namespace apitrail {
 namespace {
 
 // The checkpoint of exactly `size` if given, else the newest; it must cover `min_size`.
-Result<CheckpointRecord> PickCheckpoint(FileSystem* fs, const std::string& data, std::optional<uint64_t> size,
-                                        uint64_t min_size) {
+Result<CheckpointRecord> PickCheckpoint(FileSystem* fs, const std::string& data,
+                                        std::optional<uint64_t> size, uint64_t min_size) {
   APITRAIL_ASSIGN_OR_RETURN(CheckpointFile file, ReadCheckpoints(fs, CheckpointsPath(data)));
   if (file.checkpoints.empty()) return Status::NotFound("no signed checkpoint in " + data + " yet");
   if (size) {
@@ -22,22 +22,25 @@ Result<CheckpointRecord> PickCheckpoint(FileSystem* fs, const std::string& data,
     return Status::NotFound("no checkpoint of tree size " + std::to_string(*size));
   }
   if (file.checkpoints.back().size < min_size) {
-    return Status::NotFound("the newest checkpoint covers " + std::to_string(file.checkpoints.back().size) +
+    return Status::NotFound("the newest checkpoint covers " +
+                            std::to_string(file.checkpoints.back().size) +
                             " records; wait for the next one (at most a second behind the log)");
   }
   return file.checkpoints.back();
 }
 
 // Leaf hashes 0..cp.size-1 from the segments, checked against the checkpoint's root.
-Result<std::vector<Hash256>> LeavesFor(FileSystem* fs, const std::string& data, const CheckpointRecord& cp) {
+Result<std::vector<Hash256>> LeavesFor(FileSystem* fs, const std::string& data,
+                                       const CheckpointRecord& cp) {
   APITRAIL_ASSIGN_OR_RETURN(auto leaves, ReadLeafHashes(fs, data, cp.size));
   if (leaves.size() < cp.size) {
     return Status::Corruption("checkpoint says " + std::to_string(cp.size) + " records, log has " +
                               std::to_string(leaves.size()) + ": records were removed");
   }
   if (merkle::SubtreeRoot(leaves) != cp.checkpoint.root) {
-    return Status::Corruption("the log's root at tree size " + std::to_string(cp.size) +
-                              " differs from its signed checkpoint: records were changed (run apitrail verify)");
+    return Status::Corruption(
+        "the log's root at tree size " + std::to_string(cp.size) +
+        " differs from its signed checkpoint: records were changed (run apitrail verify)");
   }
   return leaves;
 }

@@ -20,7 +20,9 @@ namespace apitrail {
 
 namespace {
 
-Status Errno(const std::string& what) { return Status::IoError(what + ": " + std::strerror(errno)); }
+Status Errno(const std::string& what) {
+  return Status::IoError(what + ": " + std::strerror(errno));
+}
 
 Result<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,10 +58,12 @@ class FileWitness final : public Witness {
     // the newer one in place for the auditor to see.
     auto latest = ReadSmallFile(dir_ + "/latest");
     if (latest.ok() && NoteSize(*latest) > cp.size) {
-      return Status::AlreadyExists(dir_ + "/latest has tree size " + std::to_string(NoteSize(*latest)) +
-                                   ", newer than " + std::to_string(cp.size) + ": the log was rolled back");
+      return Status::AlreadyExists(dir_ + "/latest has tree size " +
+                                   std::to_string(NoteSize(*latest)) + ", newer than " +
+                                   std::to_string(cp.size) + ": the log was rolled back");
     }
-    if (!latest.ok() || *latest != cp.note) APITRAIL_RETURN_IF_ERROR(WriteAtomically(dir_ + "/latest", cp.note));
+    if (!latest.ok() || *latest != cp.note)
+      APITRAIL_RETURN_IF_ERROR(WriteAtomically(dir_ + "/latest", cp.note));
     return Status::Ok();
   }
 

@@ -18,7 +18,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 int MsLeft(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
 }
 
@@ -39,9 +40,10 @@ Result<ResolvedAddress> Resolve(const HostPort& to, int socktype) {
   out.len = res->ai_addrlen;
   out.family = res->ai_family;
   char buf[INET6_ADDRSTRLEN] = {};
-  const void* raw = res->ai_family == AF_INET6
-                        ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
-                        : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
+  const void* raw =
+      res->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
   ::inet_ntop(res->ai_family, raw, buf, sizeof(buf));
   out.ip = buf;
   ::freeaddrinfo(res);
@@ -63,8 +65,9 @@ Result<int> ConnectWithTimeout(const ResolvedAddress& to, int socktype, uint32_t
     int err = 0;
     socklen_t len = sizeof(err);
     if (rc <= 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      Status st = Status::Unavailable("connect to " + to.ip + ": " +
-                                      (rc == 0 ? "timed out" : std::strerror(err != 0 ? err : errno)));
+      Status st =
+          Status::Unavailable("connect to " + to.ip + ": " +
+                              (rc == 0 ? "timed out" : std::strerror(err != 0 ? err : errno)));
       ::close(fd);
       return st;
     }

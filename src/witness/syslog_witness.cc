@@ -30,9 +30,14 @@ std::string LocalHostName() {
 
 class SyslogWitness final : public Witness {
  public:
-  SyslogWitness(std::string name, HostPort address, bool tcp, uint32_t facility, uint32_t timeout_ms)
-      : Witness(std::move(name)), address_(std::move(address)), tcp_(tcp), facility_(facility),
-        timeout_ms_(timeout_ms), hostname_(LocalHostName()) {}
+  SyslogWitness(std::string name, HostPort address, bool tcp, uint32_t facility,
+                uint32_t timeout_ms)
+      : Witness(std::move(name)),
+        address_(std::move(address)),
+        tcp_(tcp),
+        facility_(facility),
+        timeout_ms_(timeout_ms),
+        hostname_(LocalHostName()) {}
   ~SyslogWitness() override { Disconnect(); }
 
   Status Publish(const SignedCheckpoint& cp) override {
@@ -45,9 +50,11 @@ class SyslogWitness final : public Witness {
     APITRAIL_ASSIGN_OR_RETURN(ResolvedAddress to, Resolve(address_, SOCK_DGRAM));
     int fd = ::socket(to.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return Status::Unavailable("udp socket failed");
-    ssize_t n = ::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
+    ssize_t n = ::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr),
+                         to.len);
     ::close(fd);
-    if (n != static_cast<ssize_t>(msg.size())) return Status::Unavailable("udp send to " + address_.ToString() + " failed");
+    if (n != static_cast<ssize_t>(msg.size()))
+      return Status::Unavailable("udp send to " + address_.ToString() + " failed");
     return Status::Ok();
   }
 
@@ -79,23 +86,23 @@ class SyslogWitness final : public Witness {
 
 }  // namespace
 
-std::string SyslogMessage(const SignedCheckpoint& cp, uint32_t facility, const std::string& hostname,
-                          int pid) {
+std::string SyslogMessage(const SignedCheckpoint& cp, uint32_t facility,
+                          const std::string& hostname, int pid) {
   const time_t secs = static_cast<time_t>(cp.time_ns / 1000000000);
   const long micros = static_cast<long>((cp.time_ns % 1000000000) / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char ts[64];
-  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
   std::string out = "<" + std::to_string(facility * 8 + 6) + ">1 " + ts + " " + hostname +
                     " apitrail " + std::to_string(pid) + " checkpoint - \xEF\xBB\xBF";
   out += cp.note;
   return out;
 }
 
-std::unique_ptr<Witness> MakeSyslogWitness(const std::string& name, const HostPort& address, bool tcp,
-                                           uint32_t facility, uint32_t timeout_ms) {
+std::unique_ptr<Witness> MakeSyslogWitness(const std::string& name, const HostPort& address,
+                                           bool tcp, uint32_t facility, uint32_t timeout_ms) {
   return std::make_unique<SyslogWitness>(name, address, tcp, facility, timeout_ms);
 }
 

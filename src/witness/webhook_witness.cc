@@ -15,7 +15,9 @@ namespace {
 class WebhookWitness final : public Witness {
  public:
   WebhookWitness(std::string name, HostPort address, std::string target, uint32_t timeout_ms)
-      : Witness(std::move(name)), address_(std::move(address)), target_(std::move(target)),
+      : Witness(std::move(name)),
+        address_(std::move(address)),
+        target_(std::move(target)),
         timeout_ms_(timeout_ms) {}
 
   Status Publish(const SignedCheckpoint& cp) override {
@@ -30,7 +32,8 @@ class WebhookWitness final : public Witness {
     auto res = HttpRequest(to, "POST", target_, headers, cp.note, timeout_ms_);
     if (!res.ok()) return Status::Unavailable(res.status().message());
     if (res->status < 200 || res->status > 299) {
-      return Status::Unavailable(address_.ToString() + target_ + " answered " + std::to_string(res->status));
+      return Status::Unavailable(address_.ToString() + target_ + " answered " +
+                                 std::to_string(res->status));
     }
     return Status::Ok();
   }

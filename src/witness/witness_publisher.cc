@@ -18,7 +18,11 @@ struct WitnessPublisher::Worker {
 
   Worker(std::unique_ptr<Witness> w, size_t capacity, std::chrono::milliseconds initial,
          std::chrono::milliseconds max)
-      : witness(std::move(w)), capacity(capacity), retry_initial(initial), retry_max(max), backoff(initial) {
+      : witness(std::move(w)),
+        capacity(capacity),
+        retry_initial(initial),
+        retry_max(max),
+        backoff(initial) {
     stats.name = witness->name();
     thread = std::thread([this] { Run(); });
   }
@@ -60,8 +64,9 @@ struct WitnessPublisher::Worker {
         backoff = retry_initial;
         retry_at = Clock::time_point::min();
         if (!stats.up) {
-          spdlog::info("witness {}: publishing again (checkpoint of tree size {}) after {} failed attempts",
-                       stats.name, item.checkpoint->size, failures_in_row);
+          spdlog::info(
+              "witness {}: publishing again (checkpoint of tree size {}) after {} failed attempts",
+              stats.name, item.checkpoint->size, failures_in_row);
         }
         stats.up = true;
         failures_in_row = 0;
@@ -70,17 +75,19 @@ struct WitnessPublisher::Worker {
         if (still_front) queue.pop_front();
         ++stats.rejected;
         if (!rejecting) {  // once until a checkpoint is accepted again: a rollback repeats it
-          spdlog::error("witness {}: refused checkpoint of tree size {}: {} (further refusals only counted)",
-                        stats.name, item.checkpoint->size, st.message());
+          spdlog::error(
+              "witness {}: refused checkpoint of tree size {}: {} (further refusals only counted)",
+              stats.name, item.checkpoint->size, st.message());
         }
         rejecting = true;
       } else {
         ++stats.failures;
         ++failures_in_row;
         if (stats.up) {
-          spdlog::warn("witness {}: cannot publish checkpoint of tree size {}: {} (retrying with backoff "
-                       "up to {} ms; logged again when it recovers)",
-                       stats.name, item.checkpoint->size, st.message(), retry_max.count());
+          spdlog::warn(
+              "witness {}: cannot publish checkpoint of tree size {}: {} (retrying with backoff "
+              "up to {} ms; logged again when it recovers)",
+              stats.name, item.checkpoint->size, st.message(), retry_max.count());
         }
         stats.up = false;
         retry_at = Clock::now() + backoff;
@@ -96,14 +103,14 @@ struct WitnessPublisher::Worker {
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<Item> queue;           // guarded by mu
-  uint64_t next_id = 0;             // guarded by mu
-  WitnessStats stats;               // guarded by mu
-  std::chrono::milliseconds backoff;  // guarded by mu
+  std::deque<Item> queue;                                 // guarded by mu
+  uint64_t next_id = 0;                                   // guarded by mu
+  WitnessStats stats;                                     // guarded by mu
+  std::chrono::milliseconds backoff;                      // guarded by mu
   Clock::time_point retry_at = Clock::time_point::min();  // guarded by mu
-  uint64_t failures_in_row = 0;     // guarded by mu
-  bool rejecting = false;           // guarded by mu: the last answer was a refusal
-  bool stopping = false;            // guarded by mu
+  uint64_t failures_in_row = 0;                           // guarded by mu
+  bool rejecting = false;            // guarded by mu: the last answer was a refusal
+  bool stopping = false;             // guarded by mu
   Clock::time_point drain_deadline;  // guarded by mu
   std::thread thread;
 };
@@ -119,11 +126,12 @@ Result<std::unique_ptr<WitnessPublisher>> WitnessPublisher::Create(const Checkpo
                                             std::chrono::milliseconds(config.witness_retry_max_ms));
 }
 
-WitnessPublisher::WitnessPublisher(std::vector<std::unique_ptr<Witness>> witnesses, size_t queue_capacity,
-                                   std::chrono::milliseconds retry_initial,
+WitnessPublisher::WitnessPublisher(std::vector<std::unique_ptr<Witness>> witnesses,
+                                   size_t queue_capacity, std::chrono::milliseconds retry_initial,
                                    std::chrono::milliseconds retry_max) {
   for (auto& w : witnesses) {
-    workers_.push_back(std::make_unique<Worker>(std::move(w), queue_capacity, retry_initial, retry_max));
+    workers_.push_back(
+        std::make_unique<Worker>(std::move(w), queue_capacity, retry_initial, retry_max));
   }
 }
 

@@ -23,13 +23,13 @@ namespace apitrail {
 
 struct WitnessStats {
   std::string name;
-  uint64_t published = 0;     // checkpoints it accepted
-  uint64_t failures = 0;      // failed attempts (each retry counts)
-  uint64_t dropped = 0;       // dropped from a full queue
-  uint64_t rejected = 0;      // refused for good (AlreadyExists)
-  uint64_t queued = 0;        // waiting now
+  uint64_t published = 0;       // checkpoints it accepted
+  uint64_t failures = 0;        // failed attempts (each retry counts)
+  uint64_t dropped = 0;         // dropped from a full queue
+  uint64_t rejected = 0;        // refused for good (AlreadyExists)
+  uint64_t queued = 0;          // waiting now
   uint64_t published_size = 0;  // tree size of the newest checkpoint it accepted
-  bool up = true;             // false while the last attempt failed
+  bool up = true;               // false while the last attempt failed
 };
 
 class WitnessPublisher {

@@ -14,7 +14,8 @@ namespace {
 std::string Read(const std::string& path) { return testing::ReadFileBytes(path); }
 
 std::string Note(uint64_t size, char root) {
-  return "apitrail/n\n" + std::to_string(size) + "\n" + std::string(43, root) + "=\n\n\xE2\x80\x94 apitrail/n sig\n";
+  return "apitrail/n\n" + std::to_string(size) + "\n" + std::string(43, root) +
+         "=\n\n\xE2\x80\x94 apitrail/n sig\n";
 }
 
 TEST(FileWitnessTest, WritesOneFilePerSizeAndLatestAtomically) {
@@ -22,13 +23,15 @@ TEST(FileWitnessTest, WritesOneFilePerSizeAndLatestAtomically) {
   const std::string dir = tmp.path() + "/w/edge-1";  // created on demand
   auto w = MakeFileWitness("file-0", dir);
   ASSERT_TRUE(w->Publish(SignedCheckpoint{5, 1, Note(5, 'A')}).ok());
-  ASSERT_TRUE(w->Publish(SignedCheckpoint{5, 2, Note(5, 'A')}).ok()) << "a heartbeat repeats the same bytes";
+  ASSERT_TRUE(w->Publish(SignedCheckpoint{5, 2, Note(5, 'A')}).ok())
+      << "a heartbeat repeats the same bytes";
   ASSERT_TRUE(w->Publish(SignedCheckpoint{9, 3, Note(9, 'B')}).ok());
   EXPECT_EQ(Read(dir + "/00000000000000000005.checkpoint"), Note(5, 'A'));
   EXPECT_EQ(Read(dir + "/00000000000000000009.checkpoint"), Note(9, 'B'));
   EXPECT_EQ(Read(dir + "/latest"), Note(9, 'B'));
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    EXPECT_EQ(e.path().extension(), e.path().filename() == "latest" ? "" : ".checkpoint") << e.path();
+    EXPECT_EQ(e.path().extension(), e.path().filename() == "latest" ? "" : ".checkpoint")
+        << e.path();
   }
   EXPECT_EQ(WitnessFileName(12), "00000000000000000012.checkpoint");
 }
@@ -60,7 +63,8 @@ TEST(SyslogMessageTest, Rfc5424WithBomAndTheNote) {
   // 2026-01-01T00:00:01.5Z
   SignedCheckpoint cp{3, 1767225601500000000, Note(3, 'A')};
   EXPECT_EQ(SyslogMessage(cp, 16, "host-1", 42),
-            "<134>1 2026-01-01T00:00:01.500000Z host-1 apitrail 42 checkpoint - \xEF\xBB\xBF" + Note(3, 'A'));
+            "<134>1 2026-01-01T00:00:01.500000Z host-1 apitrail 42 checkpoint - \xEF\xBB\xBF" +
+                Note(3, 'A'));
   EXPECT_EQ(SyslogMessage(cp, 0, "h", 1).substr(0, 4), "<6>1");
 }
 

@@ -54,7 +54,9 @@ class FakeWitness final : public Witness {
   std::vector<uint64_t> accepted;
 };
 
-SignedCheckpoint Cp(uint64_t size) { return SignedCheckpoint{size, 1, "note " + std::to_string(size)}; }
+SignedCheckpoint Cp(uint64_t size) {
+  return SignedCheckpoint{size, 1, "note " + std::to_string(size)};
+}
 
 template <typename F>
 bool WaitFor(F f, std::chrono::milliseconds limit = 3000ms) {
