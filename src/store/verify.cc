@@ -3,9 +3,8 @@
 // the byte offset and, where it can be known, the first bad seq.
 #include "store/verify.h"
 
-#include <cstdlib>
-
 #include <algorithm>
+#include <cstdlib>
 
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
@@ -105,8 +104,8 @@ class Verifier {
       const uint64_t seq = frontier_.size();
       if (!next.ok()) {
         if (last && next.status().code() == StatusCode::kCorruption && !CoveredByHead(seq)) {
-          auto follows = reader->ValidFrameFollows(
-              seq, seq + reader->file_size() / log::kFrameHeaderSize);
+          auto follows =
+              reader->ValidFrameFollows(seq, seq + reader->file_size() / log::kFrameHeaderSize);
           if (follows.ok() && !*follows) {
             report_.torn_tail_bytes = reader->file_size() - reader->offset();
             last_segment_end_ = reader->offset();
@@ -180,7 +179,8 @@ class Verifier {
       }
       Fail(path, 0, std::nullopt,
            Status::Corruption("cannot load the node key to check checkpoint signatures (" +
-                              node_key.status().message() + "); pass --key with the published verifier key"));
+                              node_key.status().message() +
+                              "); pass --key with the published verifier key"));
       return false;
     }
     std::string name = !file.checkpoints.empty() ? file.checkpoints.front().checkpoint.origin
@@ -191,12 +191,14 @@ class Verifier {
     }
     auto key = ParseVerifierKey(VerifierKeyText(name, (*node_key)->public_key()));
     if (!key.ok()) {
-      Fail(path, 0, std::nullopt, Status::Corruption("cannot derive a verifier key: " + key.status().message()));
+      Fail(path, 0, std::nullopt,
+           Status::Corruption("cannot derive a verifier key: " + key.status().message()));
       return false;
     }
     key_ = *key;
-    report_.key_source = "node.key in the data dir (" + VerifierKeyText(key_->name, key_->public_key) +
-                         "); pass --key with the key published elsewhere to rule out a replaced key";
+    report_.key_source =
+        "node.key in the data dir (" + VerifierKeyText(key_->name, key_->public_key) +
+        "); pass --key with the key published elsewhere to rule out a replaced key";
     return true;
   }
 
@@ -207,7 +209,8 @@ class Verifier {
       Fail(path, 0, std::nullopt, file.status());
       return false;
     }
-    if (file->valid_bytes < file->file_bytes) report_.torn_tail_bytes += file->file_bytes - file->valid_bytes;
+    if (file->valid_bytes < file->file_bytes)
+      report_.torn_tail_bytes += file->file_bytes - file->valid_bytes;
     if (!LoadKey(*file)) return false;
     const std::string* last_verified = nullptr;  // heartbeats repeat identical notes
     for (const CheckpointRecord& c : file->checkpoints) {
@@ -226,7 +229,8 @@ class Verifier {
           targets_.back().root == c.checkpoint.root) {
         continue;  // a heartbeat: the same tree again
       }
-      targets_.push_back({c.size, c.checkpoint.root, "checkpoints.log offset " + std::to_string(c.offset), false});
+      targets_.push_back(
+          {c.size, c.checkpoint.root, "checkpoints.log offset " + std::to_string(c.offset), false});
     }
     auto& cr = report_.completeness;
     if (options_.checkpoint_note) {
@@ -234,7 +238,8 @@ class Verifier {
       const std::string& src = options_.checkpoint_source;
       auto given = VerifyCheckpointNote(*options_.checkpoint_note, *key_);
       if (!given.ok()) {
-        CompletenessFail(src, "", 0, std::nullopt, "checkpoint " + src + " is not trustworthy: " + given.status().message());
+        CompletenessFail(src, "", 0, std::nullopt,
+                         "checkpoint " + src + " is not trustworthy: " + given.status().message());
       } else {
         cr.given_ok = true;
         cr.given_size = given->size;
@@ -249,21 +254,25 @@ class Verifier {
           proof_roots_.assign(proof_ranges_.size(), merkle::CompactRange());
           range_order_.resize(proof_ranges_.size());
           for (size_t i = 0; i < range_order_.size(); ++i) range_order_[i] = i;
-          std::sort(range_order_.begin(), range_order_.end(),
-                    [&](size_t a, size_t b) { return proof_ranges_[a].begin < proof_ranges_[b].begin; });
+          std::sort(range_order_.begin(), range_order_.end(), [&](size_t a, size_t b) {
+            return proof_ranges_[a].begin < proof_ranges_[b].begin;
+          });
           proof_from_ = *given;
           proof_to_ = to.checkpoint;
           want_proof_ = true;
         }
       }
     }
-    std::stable_sort(targets_.begin(), targets_.end(), [](const Target& a, const Target& b) { return a.size < b.size; });
+    std::stable_sort(targets_.begin(), targets_.end(),
+                     [](const Target& a, const Target& b) { return a.size < b.size; });
     return true;
   }
 
   void FeedProofRanges(uint64_t seq, const Hash256& leaf) {
-    while (next_range_ < range_order_.size() && proof_ranges_[range_order_[next_range_]].end <= seq) ++next_range_;
-    if (next_range_ < range_order_.size() && proof_ranges_[range_order_[next_range_]].begin <= seq) {
+    while (next_range_ < range_order_.size() && proof_ranges_[range_order_[next_range_]].end <= seq)
+      ++next_range_;
+    if (next_range_ < range_order_.size() &&
+        proof_ranges_[range_order_[next_range_]].begin <= seq) {
       proof_roots_[range_order_[next_range_]].Append(leaf);
     }
   }
@@ -284,9 +293,9 @@ class Verifier {
         continue;
       }
       CompletenessFail(t.source, good_file_, good_offset_, from,
-                       "the log does not extend the checkpoint of tree size " + std::to_string(n) + " (" +
-                           t.source + "): root mismatch, a record in seqs " + std::to_string(from) + ".." +
-                           std::to_string(n - 1) + " was changed");
+                       "the log does not extend the checkpoint of tree size " + std::to_string(n) +
+                           " (" + t.source + "): root mismatch, a record in seqs " +
+                           std::to_string(from) + ".." + std::to_string(n - 1) + " was changed");
     }
     if (matched) {
       good_checkpoint_size_ = n;
@@ -301,18 +310,22 @@ class Verifier {
     for (; next_target_ < targets_.size(); ++next_target_) {
       const Target& t = targets_[next_target_];
       CompletenessFail(t.source, last_file, last_segment_end_, frontier_.size(),
-                       "checkpoint " + t.source + " says " + std::to_string(t.size) + " records, log has " +
-                           std::to_string(frontier_.size()) + ": records were removed from the end");
+                       "checkpoint " + t.source + " says " + std::to_string(t.size) +
+                           " records, log has " + std::to_string(frontier_.size()) +
+                           ": records were removed from the end");
     }
     if (!want_proof_ || frontier_.size() < proof_to_.size) return;
-    for (size_t i = 0; i < proof_roots_.size(); ++i) cr.proof.push_back(HexEncode(proof_roots_[i].Root()));
+    for (size_t i = 0; i < proof_roots_.size(); ++i)
+      cr.proof.push_back(HexEncode(proof_roots_[i].Root()));
     std::vector<Hash256> proof;
     for (const auto& r : proof_roots_) proof.push_back(r.Root());
-    Status st = merkle::VerifyConsistency(proof_from_.size, proof_to_.size, proof_from_.root, proof_to_.root, proof);
+    Status st = merkle::VerifyConsistency(proof_from_.size, proof_to_.size, proof_from_.root,
+                                          proof_to_.root, proof);
     if (!st.ok()) {
       CompletenessFail(options_.checkpoint_source, "", 0, std::nullopt,
-                       "no consistency from " + options_.checkpoint_source + " to the checkpoint of tree size " +
-                           std::to_string(proof_to_.size) + ": " + st.message());
+                       "no consistency from " + options_.checkpoint_source +
+                           " to the checkpoint of tree size " + std::to_string(proof_to_.size) +
+                           ": " + st.message());
       return;
     }
     cr.proof_built = true;
@@ -368,7 +381,8 @@ class Verifier {
 
 }  // namespace
 
-VerifyReport VerifyDataDir(const std::string& data_dir, const VerifyOptions& options, FileSystem* fs) {
+VerifyReport VerifyDataDir(const std::string& data_dir, const VerifyOptions& options,
+                           FileSystem* fs) {
   return Verifier(fs, data_dir, options).Run();
 }
 
