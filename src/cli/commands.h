@@ -15,5 +15,6 @@ void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddKeyCommand(CLI::App& app, int* exit_code);
 void AddProofCommands(CLI::App& app, int* exit_code);  // `prove …` and `proof check`
 void AddJwtCommand(CLI::App& app, int* exit_code);
+void AddExportCommand(CLI::App& app, int* exit_code);  // `export --leaves`
 
 }  // namespace apitrail

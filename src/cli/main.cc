@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   apitrail::AddKeyCommand(app, &exit_code);
   apitrail::AddProofCommands(app, &exit_code);
   apitrail::AddJwtCommand(app, &exit_code);
+  apitrail::AddExportCommand(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "apitrail " << APITRAIL_VERSION << "\n";
   });

@@ -10,6 +10,7 @@
 #include "auth/authenticator.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
+#include "witness/witness_publisher.h"
 
 namespace apitrail {
 namespace {
@@ -79,6 +80,19 @@ int RunServer(std::shared_ptr<const Config> config,
   so.batch_interval_ms = config->audit.batch_interval_ms;
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
+  const CheckpointConfig& cc = config->audit.checkpoints;
+  so.checkpoint_interval_ms = cc.max_lag_ms;
+  so.checkpoint_heartbeat_ms = cc.heartbeat_ms;
+  so.checkpoint_every_events = cc.every_events;
+  // Before the store: Open hands it the newest existing checkpoint, so witnesses catch up on
+  // what they may have missed while the node was down.
+  auto witnesses = WitnessPublisher::Create(cc);
+  if (!witnesses.ok()) {
+    spdlog::error("audit.checkpoints.witnesses: {}", witnesses.status().message());
+    return 1;
+  }
+  WitnessPublisher* publisher = witnesses->get();
+  if (!publisher->empty()) so.on_checkpoint = [publisher](const SignedCheckpoint& cp) { publisher->Enqueue(cp); };
   auto store = Store::Open(so);
   if (!store.ok()) {
     spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
@@ -116,10 +130,13 @@ int RunServer(std::shared_ptr<const Config> config,
     }
     AdminApiOptions ao;
     ao.store = store->get();
+    ao.data_dir = config->audit.data_dir;
     ao.tokens = std::move(tokens).value();
     Gateway* g = gateway->get();
     Store* s = store->get();
-    ao.metrics = [g, s] { return RenderMetrics(g->Metrics(), s->Stats()); };
+    ao.metrics = [g, s, publisher] {
+      return RenderMetrics(g->Metrics(), s->Stats()) + RenderWitnessMetrics(publisher->Stats());
+    };
     auto api = std::make_shared<AdminApi>(std::move(ao));
     auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{},
                                            [api](const SimpleRequest& r) { return api->Handle(r); });
@@ -157,7 +174,8 @@ int RunServer(std::shared_ptr<const Config> config,
   (*gateway)->Stop();
   if (admin) admin->Stop();
   Status flushed = (*store)->Flush();
-  (*store)->Close();
+  (*store)->Close();  // signs the final checkpoint, queued for the witnesses
+  publisher->Stop(std::chrono::milliseconds(2000));
   if (!flushed.ok()) {
     spdlog::error("final flush failed: {}", flushed.ToString());
     return 1;

@@ -111,6 +111,8 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
     }
     have_checkpoint_ = true;
     checkpoint_size_ = last.size;
+    checkpoint_size_published_.store(last.size);
+    if (options_.on_checkpoint) options_.on_checkpoint(SignedCheckpoint{last.size, last.time_ns, last.note});
     // Age the steady clock by the checkpoint's wall-clock age, so the heartbeat and the
     // interval count from when it was really signed.
     const int64_t age_ns = std::max<int64_t>(0, NowNs() - last.time_ns);
@@ -124,6 +126,10 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
 LogStore::Clock::time_point LogStore::NextCheckpointDue() const {
   if (failed_.load()) return Clock::time_point::max();
   if (durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0)) {
+    if (options_.checkpoint_every_events > 0 &&
+        durable_size_ - checkpoint_size_ >= options_.checkpoint_every_events) {
+      return Clock::time_point::min();  // enough new records: due now
+    }
     return have_checkpoint_ ? last_checkpoint_ + std::chrono::milliseconds(options_.checkpoint_interval_ms)
                             : Clock::time_point::min();  // the first one is due at once
   }
@@ -137,11 +143,14 @@ Status LogStore::MaybeCheckpoint(bool final) {
   if (!(fresh && final) && now < NextCheckpointDue()) return Status::Ok();
   Checkpoint c{origin_, durable_size_, durable_root_};
   APITRAIL_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(c, *key_));
-  APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, NowNs(), note));
+  const int64_t signed_at = NowNs();
+  APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, signed_at, note));
   have_checkpoint_ = true;
   checkpoint_size_ = c.size;
   last_checkpoint_ = now;
   checkpoints_signed_.fetch_add(1);
+  checkpoint_size_published_.store(c.size);
+  if (options_.on_checkpoint) options_.on_checkpoint(SignedCheckpoint{c.size, signed_at, std::move(note)});
   return Status::Ok();
 }
 
@@ -499,6 +508,7 @@ StoreStats LogStore::Stats() {
   s.at_risk = at_risk_.load();
   s.acked_before_sync = acked_before_sync_.load();
   s.at_risk_when_failed = at_risk_when_failed_.load();
+  s.checkpoint_size = checkpoint_size_published_.load();
   return s;
 }
 

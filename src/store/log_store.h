@@ -10,9 +10,10 @@
 //
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
 // durable tree with the node key and appends the note to checkpoints.log, when new records
-// exist and checkpoint_interval_ms passed since the last one, or as a heartbeat every
-// checkpoint_heartbeat_ms, and once more on Close. A checkpoint never covers records that
-// are not durable, and signing never delays a callback.
+// exist and checkpoint_interval_ms passed since the last one (or checkpoint_every_events
+// new records exist), or as a heartbeat every checkpoint_heartbeat_ms, and once more on
+// Close. A checkpoint never covers records that are not durable, and signing never delays
+// a callback. Each durable checkpoint is then handed to StoreOptions::on_checkpoint.
 //
 // Durability::kBatch: callbacks run right after write(); the sync (and publication to
 // readers) happens at most batch_interval_ms later or on Flush/Close. Loss window: records
@@ -137,6 +138,7 @@ class LogStore final : public Store {
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> checkpoints_signed_{0};
+  std::atomic<uint64_t> checkpoint_size_published_{0};  // checkpoint_size_, for Stats
 
   std::atomic<uint64_t> flush_requested_{0};
   std::atomic<uint64_t> flush_done_{0};
