@@ -17,6 +17,7 @@
 #include "core/event.h"
 #include "core/status.h"
 #include "query/event_query.h"
+#include "store/rollup/rollups.h"
 
 namespace apitrail {
 
@@ -36,6 +37,7 @@ struct StoreOptions {
   uint32_t checkpoint_interval_ms = 1000;
   uint32_t checkpoint_heartbeat_ms = 60000;
   FileSystem* fs = nullptr;             // null: the real POSIX file system
+  RollupOptions rollups;                // per-minute counters (store/rollup/rollups.h)
 };
 
 struct StoreStats {
@@ -48,6 +50,7 @@ struct StoreStats {
   std::string root_hex;           // RFC 6962 root over all records
   uint64_t recovered_truncated_bytes = 0;  // torn tail cut by Open (worth a log line if > 0)
   uint64_t checkpoints = 0;       // signed since open
+  RollupStats rollups;            // zero when rollups are disabled
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as
@@ -80,6 +83,9 @@ class Store {
   // False once a write or sync failed (sticky) or after Close: appends will be refused.
   // Lock-free; for the request path to refuse before forwarding.
   virtual bool Accepting() const = 0;
+  // Per-minute counters (top-k, series); null when rollups are disabled. Owned by the store,
+  // valid until it is destroyed (queries keep working after Close).
+  virtual Rollups* rollups() { return nullptr; }
 
  protected:
   Store() = default;
