@@ -34,6 +34,10 @@ int RunServer(std::shared_ptr<const Config> config,
   so.batch_interval_ms = config->audit.batch_interval_ms;
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
+  so.rollups.enabled = config->audit.rollups.enabled;
+  so.rollups.max_keys = config->audit.rollups.max_keys;
+  so.rollups.retention_days = config->audit.rollups.retention_days;
+  so.rollups.persist_interval_ms = config->audit.rollups.persist_interval_ms;
   auto store = Store::Open(so);
   if (!store.ok()) {
     spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
@@ -44,6 +48,9 @@ int RunServer(std::shared_ptr<const Config> config,
   if (opened.recovered_truncated_bytes > 0) {
     spdlog::warn("recovery cut a torn tail of {} bytes (an unacknowledged, partly written batch)",
                  opened.recovered_truncated_bytes);
+  }
+  if (Rollups* r = (*store)->rollups()) {
+    for (const auto& w : r->TakeWarnings()) spdlog::warn("{}", w);
   }
 
   auto auth = Authenticator::Create(config->auth, config->audit.data_dir);

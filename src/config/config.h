@@ -97,6 +97,14 @@ struct RedactionConfig {
   std::vector<std::string> extra;  // added to the built-in list (case-insensitive names)
 };
 
+// audit.rollups: per-minute counters for /api/v1/stats (docs/CONFIG.md).
+struct RollupConfig {
+  bool enabled = true;
+  uint32_t max_keys = 1000;              // distinct keys per minute and per hour, each dimension
+  uint32_t retention_days = 35;          // hours kept in memory behind the newest event
+  uint32_t persist_interval_ms = 60000;  // a changed hour is written at most this much later
+};
+
 struct AuditConfig {
   std::string data_dir = "./apitrail-data";
   std::string durability = "response";  // response | batch
@@ -104,6 +112,7 @@ struct AuditConfig {
   uint32_t queue_capacity = 65536;
   bool fail_open = false;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  RollupConfig rollups;
 };
 
 struct AdminConfig {

@@ -270,6 +270,9 @@ void CheckAuditAndAdmin(Checker& ck, const Config& c) {
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,
            64 * kGiB);
+  ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);
+  ck.Range("audit.rollups.retention_days", a.rollups.retention_days, 1, 400);
+  ck.Range("audit.rollups.persist_interval_ms", a.rollups.persist_interval_ms, 100, 3600000);
 
   const AdminConfig& ad = c.admin;
   if (ad.enabled && ad.tokens.empty() && ad.token_file.empty()) {
