@@ -171,32 +171,66 @@ bool Rollups::FinishRecovery(uint64_t records) {
 }
 
 void Rollups::Start() {
-  if (persister_.joinable()) return;
-  persister_ = std::thread([this] { PersisterLoop(); });
+  if (applier_.joinable()) return;
+  applier_ = std::thread([this] { ApplierLoop(); });
 }
 
 void Rollups::AddCommitted(std::vector<RollupEvent>* batch, uint64_t next_seq) {
-  bool rolled = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const RollupEvent& e : *batch) AddLocked(e, false, e.seq);
-    applied_seq_ = next_seq;
-    rolled = hour_rolled_;
+    // O(1) for the writer: the batch moves as a whole, an emptied buffer comes back.
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    pending_.push_back(std::move(*batch));
+    pending_next_seq_ = next_seq;
+    if (!spare_.empty()) {
+      *batch = std::move(spare_.back());
+      spare_.pop_back();
+    }
   }
   batch->clear();
-  if (rolled) cv_.notify_one();
+  pending_cv_.notify_one();
 }
 
-void Rollups::PersisterLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.persist_interval_ms),
-                 [this] { return stop_ || hour_rolled_; });
-    if (stop_) break;
-    hour_rolled_ = false;
-    lock.unlock();
-    (void)Persist();  // failures are counted in stats and retried next round
-    lock.lock();
+void Rollups::DrainLocked() {
+  uint64_t next = 0;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    drain_buf_.swap(pending_);
+    next = pending_next_seq_;
+  }
+  if (drain_buf_.empty()) return;
+  for (auto& batch : drain_buf_) {
+    for (const RollupEvent& e : batch) AddLocked(e, false, e.seq);
+    batch.clear();
+  }
+  applied_seq_ = std::max(applied_seq_, next);
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  while (!drain_buf_.empty()) {
+    if (spare_.size() < 4) spare_.push_back(std::move(drain_buf_.back()));
+    drain_buf_.pop_back();
+  }
+}
+
+void Rollups::ApplierLoop() {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::milliseconds(options_.persist_interval_ms);
+  auto last_persist = Clock::now();
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(pending_mu_);
+      pending_cv_.wait_until(lock, last_persist + interval, [this] { return stop_ || !pending_.empty(); });
+      if (stop_) break;
+    }
+    bool rolled = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      DrainLocked();
+      rolled = hour_rolled_;
+      hour_rolled_ = false;
+    }
+    if (rolled || Clock::now() >= last_persist + interval) {
+      (void)Persist();  // failures are counted in stats and retried next round
+      last_persist = Clock::now();
+    }
   }
 }
 
@@ -222,6 +256,7 @@ Status Rollups::Persist() {
   std::vector<Job> jobs;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    DrainLocked();
     for (auto& [hour, h] : hours_) {
       if (!h.dirty || !h.detail) continue;
       h.detail->through_seq = applied_seq_;
@@ -287,7 +322,7 @@ std::shared_ptr<const RollupSummary> Rollups::DaySummaryLocked(int64_t day) cons
   return s;
 }
 
-Result<TopResult> Rollups::Top(const TopQuery& q) const {
+Result<TopResult> Rollups::Top(const TopQuery& q) {
   TopResult out;
   const int64_t m0 = FloorDiv(q.since_ns, kNsPerMinute);
   const int64_t m1 = CeilDiv(q.until_ns, kNsPerMinute);
@@ -302,6 +337,7 @@ Result<TopResult> Rollups::Top(const TopQuery& q) const {
   std::vector<Edge> edges;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    DrainLocked();
     int64_t h = FloorDiv(m0, 60);
     while (h * 60 < m1) {
       if (FloorDiv(h, 24) * 24 == h && h * 60 >= m0 && (h + 24) * 60 <= m1) {
@@ -352,7 +388,7 @@ Result<TopResult> Rollups::Top(const TopQuery& q) const {
   return out;
 }
 
-Result<SeriesResult> Rollups::Series(const SeriesQuery& q) const {
+Result<SeriesResult> Rollups::Series(const SeriesQuery& q) {
   SeriesResult out;
   const int64_t step = q.step_minutes;
   const int64_t m0 = FloorDiv(FloorDiv(q.since_ns, kNsPerMinute), step) * step;
@@ -367,6 +403,7 @@ Result<SeriesResult> Rollups::Series(const SeriesQuery& q) const {
   }
   out.values.assign(static_cast<size_t>(points), 0);
   std::lock_guard<std::mutex> lock(mu_);
+  DrainLocked();
   for (auto it = hours_.lower_bound(FloorDiv(m0, 60)); it != hours_.end() && it->first * 60 < m1; ++it) {
     for (int m = 0; m < 60; ++m) {
       const int64_t minute = it->first * 60 + m;
@@ -379,17 +416,18 @@ Result<SeriesResult> Rollups::Series(const SeriesQuery& q) const {
 
 void Rollups::Close() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(pending_mu_);
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
-  if (persister_.joinable()) persister_.join();
+  pending_cv_.notify_all();
+  if (applier_.joinable()) applier_.join();
   (void)Persist();
 }
 
-RollupStats Rollups::Stats() const {
+RollupStats Rollups::Stats() {
   std::lock_guard<std::mutex> lock(mu_);
+  DrainLocked();
   RollupStats s = stats_;
   s.hours_in_memory = hours_.size();
   for (const auto& [hour, h] : hours_) s.hours_with_detail += h.detail ? 1 : 0;

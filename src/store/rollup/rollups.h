@@ -14,8 +14,11 @@
 // for a query's ragged edges is read back from its file. Hours older than retention_days
 // behind the newest event are dropped from memory.
 //
-// Threads: AddCommitted from the store's writer thread; Replay/FinishRecovery before Start;
-// Top, Series, Stats from any thread; one internal thread writes dirty hours.
+// Threads: AddCommitted from the store's writer thread costs one short lock and a vector
+// swap per batch: the counting happens on Rollups' own thread (which also writes dirty
+// hours), and every query first counts what is still pending, so an answer always includes
+// every batch committed before it. Replay/FinishRecovery before Start; Top, Series, Stats,
+// Persist from any thread.
 #pragma once
 
 #include <condition_variable>
@@ -107,15 +110,15 @@ class Rollups {
   // Clears *batch.
   void AddCommitted(std::vector<RollupEvent>* batch, uint64_t next_seq);
 
-  Result<TopResult> Top(const TopQuery& q) const;
-  Result<SeriesResult> Series(const SeriesQuery& q) const;
+  Result<TopResult> Top(const TopQuery& q);
+  Result<SeriesResult> Series(const SeriesQuery& q);
 
   // Writes every changed hour now (tests, Close).
   Status Persist();
   // Persists and stops the thread. Idempotent; queries keep working.
   void Close();
 
-  RollupStats Stats() const;
+  RollupStats Stats();
   std::vector<std::string> TakeWarnings();
   const RollupOptions& options() const { return options_; }
 
@@ -132,13 +135,15 @@ class Rollups {
   Rollups(FileSystem* fs, std::string dir, const RollupOptions& options);
   void Load();
   void AddLocked(const RollupEvent& e, bool replay, uint64_t seq);
+  // Counts everything AddCommitted handed over so far (in commit order: only under mu_).
+  void DrainLocked();
   // Makes the hour's minute detail resident (reads its file if it was closed).
   bool ReopenLocked(int64_t hour, HourState* h);
   void CloseOldHoursLocked();
   std::shared_ptr<const RollupSummary> DaySummaryLocked(int64_t day) const;
   Status WriteFile(int64_t hour, const std::string& bytes);
   Result<HourRollup> ReadFile(int64_t hour) const;
-  void PersisterLoop();
+  void ApplierLoop();
   std::string PathOf(int64_t hour) const;
 
   FileSystem* const fs_;
@@ -153,11 +158,18 @@ class Rollups {
   RollupStats stats_;                   // guarded by mu_
   std::vector<std::string> warnings_;   // guarded by mu_
 
+  std::vector<std::vector<RollupEvent>> drain_buf_;  // guarded by mu_; swapped with pending_
+  bool hour_rolled_ = false;            // guarded by mu_
+
+  std::mutex pending_mu_;  // the only lock the writer takes; never held while taking mu_
+  std::condition_variable pending_cv_;
+  std::vector<std::vector<RollupEvent>> pending_;  // batches, guarded by pending_mu_
+  std::vector<std::vector<RollupEvent>> spare_;    // emptied batch buffers, guarded by pending_mu_
+  uint64_t pending_next_seq_ = 0;     // guarded by pending_mu_
+  bool stop_ = false;                 // guarded by pending_mu_
+
   std::mutex persist_mu_;  // one Persist at a time
-  std::condition_variable cv_;
-  bool stop_ = false;      // guarded by mu_
-  bool hour_rolled_ = false;  // guarded by mu_
-  std::thread persister_;
+  std::thread applier_;
 };
 
 }  // namespace apitrail

@@ -139,7 +139,7 @@ struct Workload {
   }
 };
 
-void ExpectTopMatches(const Rollups& r, const Workload& w, RollupDim dim, RollupMetric metric,
+void ExpectTopMatches(Rollups& r, const Workload& w, RollupDim dim, RollupMetric metric,
                       int64_t since, int64_t until) {
   TopQuery q{dim, metric, since, until, 1000};
   auto top = r.Top(q);
@@ -167,7 +167,7 @@ void ExpectTopMatches(const Rollups& r, const Workload& w, RollupDim dim, Rollup
   }
 }
 
-void ExpectSeriesMatches(const Rollups& r, const Workload& w, RollupMetric metric, int64_t step,
+void ExpectSeriesMatches(Rollups& r, const Workload& w, RollupMetric metric, int64_t step,
                          int64_t since, int64_t until) {
   auto s = r.Series(SeriesQuery{metric, step, since, until});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
