@@ -110,7 +110,7 @@ bool Rollups::ReopenLocked(int64_t hour, HourState* h) {
   }
   h->detail = std::move(detail);
   h->summary.reset();
-  day_cache_.erase(FloorDiv(hour, 24));
+  InvalidateDayLocked(FloorDiv(hour, 24));
   return true;
 }
 
@@ -158,6 +158,7 @@ bool Rollups::FinishRecovery(uint64_t records) {
                       std::to_string(records) + " records); all rollups are rebuilt from the log");
   hours_.clear();
   day_cache_.clear();
+  range_cache_.clear();
   newest_hour_ = INT64_MIN;
   // Their hours may have no records left to rewrite them: they must not be trusted later.
   if (auto names = fs_->ListDir(dir_); names.ok()) {
@@ -292,7 +293,7 @@ void Rollups::CloseOldHoursLocked() {
   for (auto it = hours_.begin(); it != hours_.end();) {
     HourState& h = it->second;
     if (it->first < newest_hour_ - window && !h.dirty) {
-      day_cache_.erase(FloorDiv(it->first, 24));
+      InvalidateDayLocked(FloorDiv(it->first, 24));
       it = hours_.erase(it);
       continue;
     }
@@ -300,7 +301,7 @@ void Rollups::CloseOldHoursLocked() {
     if (h.detail && !h.dirty && it->first < newest_hour_ - 1) {
       h.summary = h.detail->Summarize(options_.max_keys);
       h.detail.reset();
-      day_cache_.erase(FloorDiv(it->first, 24));
+      InvalidateDayLocked(FloorDiv(it->first, 24));
     }
     ++it;
   }
@@ -308,18 +309,37 @@ void Rollups::CloseOldHoursLocked() {
 
 std::shared_ptr<const RollupSummary> Rollups::DaySummaryLocked(int64_t day) const {
   if (auto it = day_cache_.find(day); it != day_cache_.end()) return it->second;
+  const auto first = hours_.lower_bound(day * 24);
+  const auto last = hours_.lower_bound((day + 1) * 24);
+  if (first == last) return nullptr;
+  for (auto it = first; it != last; ++it) {
+    if (!it->second.summary) return nullptr;  // an hour still changing: go hour by hour
+  }
   std::array<KeyMap, kRollupDims> maps;
   std::array<KeyCounts, kRollupDims> other{};
-  bool any = false;
-  for (auto it = hours_.lower_bound(day * 24); it != hours_.end() && it->first < (day + 1) * 24; ++it) {
-    if (!it->second.summary) return nullptr;  // an hour still changing: go hour by hour
-    MergeSummary(*it->second.summary, &maps, &other);
-    any = true;
-  }
-  if (!any) return nullptr;
+  for (auto it = first; it != last; ++it) MergeSummary(*it->second.summary, &maps, &other);
   auto s = CapSummary(std::move(maps), other, static_cast<size_t>(options_.max_keys) * 8);
   day_cache_[day] = s;
   return s;
+}
+
+std::shared_ptr<const RollupSummary> Rollups::RangeSummaryLocked(int64_t d0, int64_t d1) const {
+  if (auto it = range_cache_.find({d0, d1}); it != range_cache_.end()) return it->second;
+  std::array<KeyMap, kRollupDims> maps;
+  std::array<KeyCounts, kRollupDims> other{};
+  for (int64_t d = d0; d < d1; ++d) MergeSummary(*DaySummaryLocked(d), &maps, &other);
+  // Not capped again: it is the exact sum of its days, so a cached answer equals an uncached one.
+  auto s = CapSummary(std::move(maps), other, SIZE_MAX);
+  if (range_cache_.size() >= kRangeCacheEntries) range_cache_.erase(range_cache_.begin());
+  range_cache_[{d0, d1}] = s;
+  return s;
+}
+
+void Rollups::InvalidateDayLocked(int64_t day) {
+  day_cache_.erase(day);
+  for (auto it = range_cache_.begin(); it != range_cache_.end();) {
+    it = it->first.first <= day && day < it->first.second ? range_cache_.erase(it) : std::next(it);
+  }
 }
 
 Result<TopResult> Rollups::Top(const TopQuery& q) {
@@ -341,12 +361,16 @@ Result<TopResult> Rollups::Top(const TopQuery& q) {
     int64_t h = FloorDiv(m0, 60);
     while (h * 60 < m1) {
       if (FloorDiv(h, 24) * 24 == h && h * 60 >= m0 && (h + 24) * 60 <= m1) {
-        if (auto day = DaySummaryLocked(FloorDiv(h, 24))) {
-          sources.push_back(std::move(day));
-          for (auto it = hours_.lower_bound(h); it != hours_.end() && it->first < h + 24; ++it) {
+        // A run of whole, settled days: one (cached) summary for all of them.
+        const int64_t d0 = FloorDiv(h, 24);
+        int64_t d1 = d0;
+        while ((d1 + 1) * 24 * 60 <= m1 && DaySummaryLocked(d1) != nullptr) ++d1;
+        if (d1 > d0) {
+          sources.push_back(d1 - d0 == 1 ? DaySummaryLocked(d0) : RangeSummaryLocked(d0, d1));
+          for (auto it = hours_.lower_bound(h); it != hours_.end() && it->first < d1 * 24; ++it) {
             for (const auto& t : it->second.totals) out.total += t.Get(q.metric);
           }
-          h += 24;
+          h = d1 * 24;
           continue;
         }
       }

@@ -140,7 +140,13 @@ class Rollups {
   // Makes the hour's minute detail resident (reads its file if it was closed).
   bool ReopenLocked(int64_t hour, HourState* h);
   void CloseOldHoursLocked();
+  // Null when the day has no hours or one of them still changes. Cached.
   std::shared_ptr<const RollupSummary> DaySummaryLocked(int64_t day) const;
+  // Days [d0, d1) merged, each of which has a DaySummaryLocked. A few ranges are cached (a
+  // "last 30 days" query moves to a new range once a day), so repeated top-k over a month
+  // costs one summary's keys, not thirty.
+  std::shared_ptr<const RollupSummary> RangeSummaryLocked(int64_t d0, int64_t d1) const;
+  void InvalidateDayLocked(int64_t day);
   Status WriteFile(int64_t hour, const std::string& bytes);
   Result<HourRollup> ReadFile(int64_t hour) const;
   void ApplierLoop();
@@ -152,7 +158,10 @@ class Rollups {
 
   mutable std::mutex mu_;
   std::map<int64_t, HourState> hours_;  // guarded by mu_
+  static constexpr size_t kRangeCacheEntries = 4;
   mutable std::map<int64_t, std::shared_ptr<const RollupSummary>> day_cache_;  // guarded by mu_
+  mutable std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const RollupSummary>>
+      range_cache_;  // guarded by mu_
   int64_t newest_hour_ = INT64_MIN;     // guarded by mu_
   uint64_t applied_seq_ = 0;            // guarded by mu_
   RollupStats stats_;                   // guarded by mu_
