@@ -239,6 +239,29 @@ TEST(Rollups, TopAndSeriesMatchBruteForceAcrossDaysHoursAndMinutes) {
   }
 }
 
+TEST(Rollups, ALateEventReopensAClosedHourAndRefreshesCachedDays) {
+  TempDir dir;
+  Workload w(6000, 4 * 24 * 3600 * kSec, 9);
+  auto r = OpenRollups(dir.path());
+  Feed(*r, w, 0, w.events.size());
+  ASSERT_TRUE(r->Persist().ok());
+  const int64_t day = 24 * kNsPerHour;
+  const int64_t d0 = FloorDiv(kBase, day) * day + day;  // three whole days, all settled
+  ExpectTopMatches(*r, w, RollupDim::kRoute, RollupMetric::kRequests, d0, d0 + 3 * day);
+  const size_t with_detail = r->Stats().hours_with_detail;
+  // A request that started on the second day completes now (a late, slow one).
+  w.events.push_back(Ev(w.events.size(), d0 + day + 5 * kNsPerHour + 7 * kSec, "GET /late", "s1", 504));
+  std::vector<RollupEvent> batch = {w.events.back()};
+  r->AddCommitted(&batch, w.events.size());
+  ExpectTopMatches(*r, w, RollupDim::kRoute, RollupMetric::kRequests, d0, d0 + 3 * day);
+  ExpectTopMatches(*r, w, RollupDim::kRoute, RollupMetric::kErrors, d0 + day, d0 + 2 * day);
+  EXPECT_EQ(r->Stats().hours_with_detail, with_detail + 1);  // the hour was read back
+  ASSERT_TRUE(r->Persist().ok());
+  EXPECT_EQ(r->Stats().hours_with_detail, with_detail);  // and settled again
+  ExpectTopMatches(*r, w, RollupDim::kRoute, RollupMetric::kRequests, d0 + 17 * kSec, d0 + 3 * day - 17 * kSec);
+  ExpectSeriesMatches(*r, w, RollupMetric::kErrors, 60, d0, d0 + 3 * day);
+}
+
 TEST(Rollups, ReplayCountsOnlyRecordsAfterTheFilesThroughSeq) {
   TempDir dir;
   Workload w(3000, 2 * 3600 * kSec, 11);
