@@ -4,6 +4,7 @@ parameter; no token is a 401; restarts (clean and kill -9) count nothing twice; 
 `apitrail stats` CLI prints the same. Real binary, real upstream, 127.0.0.1 only."""
 import collections
 import json
+import os
 import signal
 import unittest
 from urllib.parse import urlencode
@@ -94,6 +95,28 @@ class StatsTest(GatewayTestCase):
         self.check_counts()
         self.assertEqual(self.top(dim="route", k=1, since="1h")["items"][0],
                          self.route_counts("GET /v1/orders/{order_id}"))
+
+    def test_damaged_rollup_files_are_reported_and_rebuilt_from_the_log(self):
+        self.traffic()
+        self.check_counts()
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0)
+        rollups = os.path.join(self.gw.data, "rollups")
+        files = sorted(f for f in os.listdir(rollups) if f.endswith(".rollup"))
+        self.assertTrue(files)
+        for name in files:
+            path = os.path.join(rollups, name)
+            with open(path, "r+b") as f:
+                f.seek(40)
+                b = f.read(1)
+                f.seek(40)
+                f.write(bytes([b[0] ^ 0x5A]))
+        self.gw.start()
+        self.check_counts()
+        logs = self.gw.logs()
+        for name in files:
+            self.assertIn(name, logs)
+            self.assertTrue(os.path.exists(os.path.join(rollups, name + ".corrupt")))
+        self.assertIn("rebuilt from the log", logs)
 
     def test_cli_prints_the_same_counts(self):
         self.traffic()

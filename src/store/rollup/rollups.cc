@@ -41,6 +41,12 @@ Rollups::Rollups(FileSystem* fs, std::string dir, const RollupOptions& options)
 
 Rollups::~Rollups() { Close(); }
 
+void Rollups::Warn(std::string message) {
+  // Bounded: a disk that stays full must not grow memory; the metrics keep counting.
+  if (warnings_.size() >= kMaxWarnings) warnings_.erase(warnings_.begin());
+  warnings_.push_back(std::move(message));
+}
+
 std::string Rollups::PathOf(int64_t hour) const { return dir_ + "/" + RollupFileName(hour); }
 
 Result<std::unique_ptr<Rollups>> Rollups::Open(FileSystem* fs, const std::string& data_dir,
@@ -55,7 +61,7 @@ Result<std::unique_ptr<Rollups>> Rollups::Open(FileSystem* fs, const std::string
 void Rollups::Load() {
   auto names = fs_->ListDir(dir_);
   if (!names.ok()) {
-    warnings_.push_back("rollups: cannot list " + dir_ + ": " + names.status().message() +
+    Warn("rollups: cannot list " + dir_ + ": " + names.status().message() +
                         " (rebuilding from the log)");
     return;
   }
@@ -71,7 +77,7 @@ void Rollups::Load() {
     auto h = ReadFile(*it);
     if (!h.ok()) {
       const std::string path = PathOf(*it);
-      warnings_.push_back("rollups: " + h.status().message() +
+      Warn("rollups: " + h.status().message() +
                           "; set aside as .corrupt, this hour is rebuilt from the log");
       stats_.corrupt_files++;
       (void)fs_->Rename(path, path + ".corrupt");
@@ -103,7 +109,7 @@ bool Rollups::ReopenLocked(int64_t hour, HourState* h) {
   if (h->summary) {  // closed: its counts are in its file
     auto loaded = ReadFile(hour);
     if (!loaded.ok()) {
-      warnings_.push_back("rollups: cannot reopen hour for a late event: " + loaded.status().message());
+      Warn("rollups: cannot reopen hour for a late event: " + loaded.status().message());
       return false;
     }
     *detail = std::move(loaded).value();
@@ -154,7 +160,7 @@ bool Rollups::FinishRecovery(uint64_t records) {
   bool ahead = false;
   for (const auto& [hour, h] : hours_) ahead = ahead || h.file_through > records;
   if (!ahead) return false;
-  warnings_.push_back("rollups: a rollup file covers records the log does not have (" +
+  Warn("rollups: a rollup file covers records the log does not have (" +
                       std::to_string(records) + " records); all rollups are rebuilt from the log");
   hours_.clear();
   day_cache_.clear();
@@ -278,7 +284,7 @@ Status Rollups::Persist() {
   stats_.files_written += written.size();
   if (!first.ok()) {
     stats_.write_errors += jobs.size() - written.size();
-    warnings_.push_back("rollups: write failed (retried later): " + first.message());
+    Warn("rollups: write failed (retried later): " + first.message());
   }
   for (const auto& [hour, gen] : written) {
     auto it = hours_.find(hour);

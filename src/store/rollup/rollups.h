@@ -119,6 +119,7 @@ class Rollups {
   void Close();
 
   RollupStats Stats();
+  // Problems met since the last call (damaged files at open, failed writes), for the log.
   std::vector<std::string> TakeWarnings();
   const RollupOptions& options() const { return options_; }
 
@@ -134,6 +135,7 @@ class Rollups {
 
   Rollups(FileSystem* fs, std::string dir, const RollupOptions& options);
   void Load();
+  void Warn(std::string message);  // mu_ held (or before Start)
   void AddLocked(const RollupEvent& e, bool replay, uint64_t seq);
   // Counts everything AddCommitted handed over so far (in commit order: only under mu_).
   void DrainLocked();
@@ -165,7 +167,8 @@ class Rollups {
   int64_t newest_hour_ = INT64_MIN;     // guarded by mu_
   uint64_t applied_seq_ = 0;            // guarded by mu_
   RollupStats stats_;                   // guarded by mu_
-  std::vector<std::string> warnings_;   // guarded by mu_
+  static constexpr size_t kMaxWarnings = 64;
+  std::vector<std::string> warnings_;   // guarded by mu_; the newest kMaxWarnings
 
   std::vector<std::vector<RollupEvent>> drain_buf_;  // guarded by mu_; swapped with pending_
   bool hour_rolled_ = false;            // guarded by mu_
