@@ -151,8 +151,8 @@ SimpleResponse HandleStats(std::string_view path, const QueryParams& params, Rol
     if (!ParseTopQuery(params, now_ns, rollups->options(), &q, &error)) return BadParam(error);
     auto top = rollups->Top(q);
     if (!top.ok()) {
-      r.status = 500;
-      r.body = JsonError("rollup_failed", top.status().message());
+      r.status = top.status().code() == StatusCode::kInvalidArgument ? 400 : 500;
+      r.body = JsonError(r.status == 400 ? "bad_request" : "rollup_failed", top.status().message());
       return r;
     }
     w.BeginObject();

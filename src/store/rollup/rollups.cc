@@ -150,8 +150,11 @@ void Rollups::AddLocked(const RollupEvent& e, bool replay, uint64_t seq) {
 
 void Rollups::Replay(uint64_t seq, const AuditEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  AddLocked(RollupEvent::Copy(e), true, seq);
   applied_seq_ = seq + 1;
+  // Most records at a restart are covered by a file: skip them before copying any string.
+  auto it = hours_.find(FloorDiv(e.time_ns, kNsPerHour));
+  if (it != hours_.end() && seq < it->second.file_through) return;
+  AddLocked(RollupEvent::Copy(e), true, seq);
 }
 
 bool Rollups::FinishRecovery(uint64_t records) {
@@ -350,6 +353,11 @@ void Rollups::InvalidateDayLocked(int64_t day) {
 
 Result<TopResult> Rollups::Top(const TopQuery& q) {
   TopResult out;
+  if (q.until_ns <= q.since_ns ||
+      q.until_ns - q.since_ns > (static_cast<int64_t>(options_.max_range_days) + 1) * 24 * kNsPerHour) {
+    return Status::InvalidArgument("since/until: empty or longer than " +
+                                   std::to_string(options_.max_range_days) + " days");
+  }
   const int64_t m0 = FloorDiv(q.since_ns, kNsPerMinute);
   const int64_t m1 = CeilDiv(q.until_ns, kNsPerMinute);
   out.since_ns = m0 * kNsPerMinute;
@@ -421,12 +429,14 @@ Result<TopResult> Rollups::Top(const TopQuery& q) {
 Result<SeriesResult> Rollups::Series(const SeriesQuery& q) {
   SeriesResult out;
   const int64_t step = q.step_minutes;
+  if (step < 1) return Status::InvalidArgument("step: must be at least one minute");
   const int64_t m0 = FloorDiv(FloorDiv(q.since_ns, kNsPerMinute), step) * step;
   const int64_t m1 = CeilDiv(CeilDiv(q.until_ns, kNsPerMinute), step) * step;
   out.since_ns = m0 * kNsPerMinute;
   out.until_ns = m1 * kNsPerMinute;
   out.step_minutes = step;
   const int64_t points = (m1 - m0) / step;
+  if (points < 1) return Status::InvalidArgument("since: must be before until");
   if (points > static_cast<int64_t>(options_.max_points)) {
     return Status::InvalidArgument("step: " + std::to_string(points) + " points, at most " +
                                    std::to_string(options_.max_points) + "; use a larger step or a shorter range");

@@ -337,6 +337,21 @@ TEST(Rollups, EventsOutsideTheWindowAreDroppedAndCounted) {
   EXPECT_EQ(r->Stats().dropped, 2u);
 }
 
+TEST(Rollups, RangesAreCheckedEvenWithoutTheApi) {
+  TempDir dir;
+  auto r = OpenRollups(dir.path());
+  EXPECT_EQ(r->Top(TopQuery{RollupDim::kRoute, RollupMetric::kRequests, kBase, kBase, 10}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Top(TopQuery{RollupDim::kRoute, RollupMetric::kRequests, 0, kBase, 10}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 0, kBase, kBase + kNsPerHour}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 1, kBase + kNsPerHour, kBase}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 1, 0, kBase}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Rollups, TopKeepsKBestWithTiesByKey) {
   TempDir dir;
   auto r = OpenRollups(dir.path());
