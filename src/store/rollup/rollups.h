@@ -14,8 +14,8 @@
 // for a query's ragged edges is read back from its file. Hours older than retention_days
 // behind the newest event are dropped from memory.
 //
-// Threads: AddCommitted from the store's writer thread costs one short lock and a vector
-// swap per batch: the counting happens on Rollups' own thread (which also writes dirty
+// Threads: AddCommitted from the store's writer thread costs one short lock and a move of
+// the batch vector (an emptied one comes back): the counting happens on Rollups' own thread (which also writes dirty
 // hours), and every query first counts what is still pending, so an answer always includes
 // every batch committed before it. Replay/FinishRecovery before Start; Top, Series, Stats,
 // Persist from any thread.
@@ -103,11 +103,11 @@ class Rollups {
   // the log does not have (an older log put back): all loaded counts are then dropped and
   // the caller must Replay every record again.
   bool FinishRecovery(uint64_t records);
-  // Starts the persisting thread.
+  // Starts the thread that counts handed-over batches and writes changed hours.
   void Start();
 
-  // Writer thread, after a batch became durable: counts it; `next_seq` = log size after it.
-  // Clears *batch.
+  // Writer thread, after a batch became durable: hands it over to be counted; `next_seq` =
+  // log size after it. Leaves *batch empty (possibly with a recycled buffer's capacity).
   void AddCommitted(std::vector<RollupEvent>* batch, uint64_t next_seq);
 
   Result<TopResult> Top(const TopQuery& q);
