@@ -1,4 +1,5 @@
 #include "api/admin_api.h"
+#include "api/stats_api.h"
 
 #include <atomic>
 #include <charconv>
@@ -110,6 +111,9 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     return r;
   }
   if (path == "/api/v1/proofs/inclusion") return InclusionProof(params);
+  if (path.compare(0, 14, "/api/v1/stats/") == 0) {
+    return HandleStats(path, params, options_.store->rollups(), NowNs());
+  }
   static constexpr std::string_view kEventPrefix = "/api/v1/events/";
   if (path.size() > kEventPrefix.size() && path.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
     std::string id = path.substr(kEventPrefix.size());

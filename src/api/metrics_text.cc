@@ -44,6 +44,11 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_acknowledged_before_sync_total", "counter", "durability batch: events acknowledged before their fdatasync.", "", store.acked_before_sync);
   Metric(out, "apitrail_store_at_risk_when_failed_total", "counter", "durability batch: acknowledged events whose sync failed (possibly lost).", "", store.at_risk_when_failed);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
+  Metric(out, "apitrail_rollup_events_total", "counter", "Events counted in the per-minute rollups (including replay at start).", "", store.rollups.events);
+  Metric(out, "apitrail_rollup_dropped_total", "counter", "Events left out of the rollups: older than the retention window or more than a day in the future.", "", store.rollups.dropped);
+  Metric(out, "apitrail_rollup_corrupt_files_total", "counter", "Damaged rollup files set aside at start and rebuilt from the log.", "", store.rollups.corrupt_files);
+  Metric(out, "apitrail_rollup_write_errors_total", "counter", "Rollup files that could not be written (retried).", "", store.rollups.write_errors);
+  Metric(out, "apitrail_rollup_hours", "gauge", "UTC hours of rollups held in memory.", "", store.rollups.hours_in_memory);
   Metric(out, "apitrail_checkpoints_total", "counter", "Signed checkpoints written to checkpoints.log since start.", "", store.checkpoints);
   Metric(out, "apitrail_checkpoint_tree_size", "gauge", "Tree size of the newest signed checkpoint.", "", store.checkpoint_size);
   return out;

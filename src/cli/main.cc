@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   apitrail::AddDemoCommand(app, &exit_code);
   apitrail::AddKeysCommand(app, &exit_code);
   apitrail::AddQueryCommand(app, &exit_code);
+  apitrail::AddStatsCommand(app, &exit_code);
   apitrail::AddVerifyCommand(app, &exit_code);
   apitrail::AddConfigCommand(app, &exit_code);
   apitrail::AddKeyCommand(app, &exit_code);

@@ -93,6 +93,10 @@ int RunServer(std::shared_ptr<const Config> config,
   }
   WitnessPublisher* publisher = witnesses->get();
   if (!publisher->empty()) so.on_checkpoint = [publisher](const SignedCheckpoint& cp) { publisher->Enqueue(cp); };
+  so.rollups.enabled = config->audit.rollups.enabled;
+  so.rollups.max_keys = config->audit.rollups.max_keys;
+  so.rollups.retention_days = config->audit.rollups.retention_days;
+  so.rollups.persist_interval_ms = config->audit.rollups.persist_interval_ms;
   auto store = Store::Open(so);
   if (!store.ok()) {
     spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
@@ -103,6 +107,9 @@ int RunServer(std::shared_ptr<const Config> config,
   if (opened.recovered_truncated_bytes > 0) {
     spdlog::warn("recovery cut a torn tail of {} bytes (an unacknowledged, partly written batch)",
                  opened.recovered_truncated_bytes);
+  }
+  if (Rollups* r = (*store)->rollups()) {
+    for (const auto& w : r->TakeWarnings()) spdlog::warn("{}", w);
   }
 
   auto created = Authenticator::Create(config->auth, config->audit.data_dir);

@@ -156,6 +156,12 @@ struct CheckpointConfig {
   uint32_t witness_queue = 1024;  // checkpoints waiting per witness; oldest dropped beyond
   uint32_t witness_retry_max_ms = 30000;  // backoff cap between failed attempts
   std::vector<WitnessConfig> witnesses;
+// audit.rollups: per-minute counters for /api/v1/stats (docs/CONFIG.md).
+struct RollupConfig {
+  bool enabled = true;
+  uint32_t max_keys = 1000;              // distinct keys per minute and per hour, each dimension
+  uint32_t retention_days = 35;          // hours kept in memory behind the newest event
+  uint32_t persist_interval_ms = 60000;  // a changed hour is written at most this much later
 };
 
 struct AuditConfig {
@@ -166,6 +172,7 @@ struct AuditConfig {
   bool fail_open = false;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   CheckpointConfig checkpoints;
+  RollupConfig rollups;
 };
 
 struct AdminConfig {

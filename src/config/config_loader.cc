@@ -202,7 +202,7 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "checkpoints"});
+              "max_segment_bytes", "checkpoints", "rollups"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
@@ -210,6 +210,12 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   au.Bool("fail_open", &c->audit.fail_open);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
+  YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",
+             {"enabled", "max_keys", "retention_days", "persist_interval_ms"});
+  ru.Bool("enabled", &c->audit.rollups.enabled);
+  ru.Int("max_keys", &c->audit.rollups.max_keys);
+  ru.Int("retention_days", &c->audit.rollups.retention_days);
+  ru.Int("persist_interval_ms", &c->audit.rollups.persist_interval_ms);
 
   YamlMap ad(ctx, m.Get("admin"), "admin", {"enabled", "listen", "tokens", "token_file"});
   ad.Bool("enabled", &c->admin.enabled);

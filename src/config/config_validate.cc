@@ -413,6 +413,9 @@ void CheckAuditAndAdmin(Checker& ck, Config& c) {
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,
            64 * kGiB);
   CheckCheckpoints(ck, c.audit.checkpoints);
+  ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);
+  ck.Range("audit.rollups.retention_days", a.rollups.retention_days, 1, 400);
+  ck.Range("audit.rollups.persist_interval_ms", a.rollups.persist_interval_ms, 100, 3600000);
 
   const AdminConfig& ad = c.admin;
   if (ad.enabled && ad.tokens.empty() && ad.token_file.empty()) {

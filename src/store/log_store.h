@@ -53,6 +53,7 @@ class LogStore final : public Store {
   Result<AuditEvent> GetById(const std::string& id) override;
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
+  Rollups* rollups() override { return rollups_.get(); }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -102,6 +103,7 @@ class LogStore final : public Store {
   merkle::CompactRange frontier_;
   uint64_t next_seq_ = 0;
   std::vector<Unpublished> unpublished_;
+  std::vector<RollupEvent> rollup_batch_;  // the rollup side of unpublished_
   Clock::time_point last_sync_;
   Clock::time_point last_head_sync_;  // writer thread only
   bool head_dirty_ = false;           // a tree head was written but not yet synced
@@ -121,6 +123,7 @@ class LogStore final : public Store {
   std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment
   std::string root_hex_;                                      // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
+  std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch
 
   std::atomic<bool> failed_{false};
   mutable std::mutex fail_mu_;

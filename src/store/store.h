@@ -17,6 +17,7 @@
 #include "core/event.h"
 #include "core/status.h"
 #include "query/event_query.h"
+#include "store/rollup/rollups.h"
 
 namespace apitrail {
 
@@ -48,6 +49,7 @@ struct StoreOptions {
   // restart). Must not block: hand it to another thread (witness/witness_publisher.h).
   std::function<void(const SignedCheckpoint&)> on_checkpoint;
   FileSystem* fs = nullptr;             // null: the real POSIX file system
+  RollupOptions rollups;                // per-minute counters (store/rollup/rollups.h)
 };
 
 struct StoreStats {
@@ -67,6 +69,7 @@ struct StoreStats {
   uint64_t acked_before_sync = 0;
   uint64_t at_risk_when_failed = 0;
   uint64_t checkpoint_size = 0;   // tree size of the newest checkpoint (0: none yet)
+  RollupStats rollups;            // zero when rollups are disabled
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as
@@ -99,6 +102,9 @@ class Store {
   // False once a write or sync failed (sticky) or after Close: appends will be refused.
   // Lock-free; for the request path to refuse before forwarding.
   virtual bool Accepting() const = 0;
+  // Per-minute counters (top-k, series); null when rollups are disabled. Owned by the store,
+  // valid until it is destroyed (queries keep working after Close).
+  virtual Rollups* rollups() { return nullptr; }
 
  protected:
   Store() = default;

@@ -73,6 +73,18 @@ TEST(ConfigErrorsTest, NumbersOutOfRange) {
               "between 1 and 10000000");
   ExpectError(BaseYaml() + "audit:\n  queue_capacity: 99999999999999999999999\n",
               "audit.queue_capacity", "must be between");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    max_keys: 5\n", "audit.rollups.max_keys",
+              "between 10 and 100000");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    retention_days: 0\n",
+              "audit.rollups.retention_days", "between 1 and 400");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    persist_interval_ms: 10\n",
+              "audit.rollups.persist_interval_ms", "between 100 and 3600000");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    max_key: 50\n", "audit.rollups.max_key",
+              "unknown key");
+  ConfigLoadResult ok = LoadConfigString(BaseYaml() + "audit:\n  rollups:\n    enabled: false\n    max_keys: 50\n");
+  EXPECT_TRUE(ok.errors.empty()) << Dump(ok.errors);
+  EXPECT_FALSE(ok.config.audit.rollups.enabled);
+  EXPECT_EQ(ok.config.audit.rollups.max_keys, 50u);
 }
 
 TEST(ConfigErrorsTest, BadAddresses) {
