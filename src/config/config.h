@@ -156,6 +156,8 @@ struct CheckpointConfig {
   uint32_t witness_queue = 1024;  // checkpoints waiting per witness; oldest dropped beyond
   uint32_t witness_retry_max_ms = 30000;  // backoff cap between failed attempts
   std::vector<WitnessConfig> witnesses;
+};
+
 // audit.rollups: per-minute counters for /api/v1/stats (docs/CONFIG.md).
 struct RollupConfig {
   bool enabled = true;

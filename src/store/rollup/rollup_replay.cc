@@ -1,5 +1,6 @@
 #include "store/rollup/rollup_replay.h"
 
+#include "core/record_codec.h"
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 
