@@ -9,9 +9,12 @@
 #include "auth/credentials.h"
 #include "auth/jwt_verifier.h"
 #include "auth/key_store.h"
+#include "core/time_util.h"
 
 namespace apitrail {
 namespace {
+
+constexpr int64_t kLastUsedFlushIntervalNs = 10'000'000'000;
 
 AuthOutcome Deny(const char* reason, std::string detail, const char* method = "") {
   AuthOutcome out;
@@ -55,6 +58,15 @@ class AuthenticatorImpl final : public Authenticator {
     Status st = keys_->MaybeReload();
     std::lock_guard<std::mutex> lock(status_mu_);
     last_reload_status_ = std::move(st);
+  }
+
+  std::shared_ptr<const KeySet> KeySnapshot() const override {
+    return keys_ ? keys_->Snapshot() : nullptr;
+  }
+
+  Status FlushKeyUsage(bool force) override {
+    if (!keys_) return Status::Ok();
+    return keys_->FlushLastUsed(MonotonicNowNs(), force ? 0 : kLastUsedFlushIntervalNs);
   }
 
   Status LastReloadStatus() const override {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/identity.h"
+#include "auth/key_store.h"
 #include "config/config.h"
 #include "core/status.h"
 
@@ -38,6 +39,13 @@ class Authenticator {
   // call from any thread. A failure is reported again only once the file changes again, so the
   // caller may log every non-OK value it sees change.
   virtual Status LastReloadStatus() const { return Status::Ok(); }
+
+  // The API key set in force, or null when API keys are disabled (key_events.h diffs it).
+  virtual std::shared_ptr<const KeySet> KeySnapshot() const { return nullptr; }
+
+  // Persists changed key last-use times to the side file (key_store.h): at most every 10 s
+  // unless `force` (SIGHUP, shutdown). Same thread as MaybeReload().
+  virtual Status FlushKeyUsage(bool /*force*/) { return Status::Ok(); }
 };
 
 }  // namespace apitrail

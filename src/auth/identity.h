@@ -9,11 +9,12 @@ namespace apitrail {
 
 struct Identity {
   std::string subject;
-  std::string auth_method;    // api_key | jwt
+  std::string auth_method;    // api_key | jwt | ...
   std::string credential_id;  // key id, JWT jti — never a secret
   std::string issuer;
   std::vector<std::string> scopes;
-  std::string tenant;
+  std::vector<std::string> roles;  // JWT roles claim, API key roles; recorded as "role:<r>" scopes
+  std::string tenant;              // JWT tenant claim, API key tenant; empty: none configured
 };
 
 struct AuthOutcome {

@@ -79,19 +79,21 @@ void ReadRoutes(ReadContext* ctx, const YAML::Node& node, std::vector<RouteConfi
   std::vector<YAML::Node> items = ReadList(ctx, node, "routes");
   for (size_t i = 0; i < items.size(); ++i) {
     YamlMap m(ctx, items[i], Index("routes", i),
-              {"match", "upstream", "sensitive", "strip_prefix", "scopes"});
+              {"match", "upstream", "sensitive", "strip_prefix", "scopes", "roles"});
     RouteConfig r;
     m.String("match", &r.match);
     m.String("upstream", &r.upstream);
     m.Bool("sensitive", &r.sensitive);
     m.String("strip_prefix", &r.strip_prefix);
     m.StringList("scopes", &r.scopes);
+    m.StringList("roles", &r.roles);
     out->push_back(std::move(r));
   }
 }
 
 void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
-  YamlMap m(ctx, node, "auth", {"api_keys", "jwt", "identity_headers", "realm"});
+  YamlMap m(ctx, node, "auth",
+            {"api_keys", "jwt", "identity_headers", "realm", "failure_limit"});
   YamlMap keys(ctx, m.Get("api_keys"), "auth.api_keys", {"enabled", "file", "headers"});
   keys.Bool("enabled", &a->api_keys.enabled);
   keys.String("file", &a->api_keys.file);
@@ -100,7 +102,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   for (size_t i = 0; i < jwts.size(); ++i) {
     YamlMap j(ctx, jwts[i], Index("auth.jwt", i),
               {"issuer", "audiences", "algorithms", "key_file", "jwks_file", "secret",
-               "secret_file", "subject_claim", "leeway_s", "max_token_bytes"});
+               "secret_file", "subject_claim", "leeway_s", "max_token_bytes", "roles_claim",
+               "tenant_claim"});
     JwtIssuerConfig c;
     j.String("issuer", &c.issuer);
     j.StringList("audiences", &c.audiences);
@@ -110,16 +113,28 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
     j.String("secret", &c.secret, Secret::kYes);
     j.String("secret_file", &c.secret_file);
     j.String("subject_claim", &c.subject_claim);
+    j.String("roles_claim", &c.roles_claim);
+    j.String("tenant_claim", &c.tenant_claim);
     j.Int("leeway_s", &c.leeway_s);
     j.Int("max_token_bytes", &c.max_token_bytes);
     a->jwt.push_back(std::move(c));
   }
   YamlMap ih(ctx, m.Get("identity_headers"), "auth.identity_headers",
-             {"subject", "auth_method", "scopes"});
+             {"subject", "auth_method", "scopes", "roles", "tenant"});
   ih.String("subject", &a->identity_headers.subject);
   ih.String("auth_method", &a->identity_headers.auth_method);
   ih.String("scopes", &a->identity_headers.scopes);
+  ih.String("roles", &a->identity_headers.roles);
+  ih.String("tenant", &a->identity_headers.tenant);
   m.String("realm", &a->realm);
+  YamlMap fl(ctx, m.Get("failure_limit"), "auth.failure_limit",
+             {"enabled", "max_failures", "window_s", "block_s", "max_tracked", "ipv6_prefix_len"});
+  fl.Bool("enabled", &a->failure_limit.enabled);
+  fl.Int("max_failures", &a->failure_limit.max_failures);
+  fl.Int("window_s", &a->failure_limit.window_s);
+  fl.Int("block_s", &a->failure_limit.block_s);
+  fl.Int("max_tracked", &a->failure_limit.max_tracked);
+  fl.Int("ipv6_prefix_len", &a->failure_limit.ipv6_prefix_len);
 }
 
 void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {

@@ -47,6 +47,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> c
   }
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
   s.header_policy = HeaderPolicy::FromConfig(*config);
+  if (config->auth.failure_limit.enabled) {
+    s.auth_limiter = std::make_unique<AuthFailureLimiter>(
+        AuthFailureLimiter::FromConfig(config->auth.failure_limit));
+  }
   return g;
 }
 

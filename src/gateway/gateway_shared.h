@@ -10,6 +10,7 @@
 
 #include "auth/authenticator.h"
 #include "config/config.h"
+#include "gateway/auth_failure_limiter.h"
 #include "gateway/forward_headers.h"
 #include "gateway/redaction.h"
 #include "gateway/route_table.h"
@@ -23,6 +24,7 @@ struct GatewayShared {
   std::unique_ptr<Redactor> redactor;
   Authenticator* auth = nullptr;  // outlives the gateway
   Store* store = nullptr;         // outlives the gateway
+  std::unique_ptr<AuthFailureLimiter> auth_limiter;  // null: auth.failure_limit disabled
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
   int default_upstream = -1;  // for unmatched: pass
   HeaderPolicy header_policy;
