@@ -15,7 +15,6 @@ AuditEvent KeyEvent(const ApiKeyRecord& k, const char* action, int64_t time_ns,
   e.node = node;
   e.time_ns = time_ns;
   e.kind = "admin";
-  e.decision = "allow";
   e.method = "KEYS";
   e.route = std::string("KEYS ") + action;
   e.resources = {{"key_id", k.id}};

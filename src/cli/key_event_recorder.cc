@@ -16,6 +16,15 @@ void KeyEventRecorder::Tick(const std::shared_ptr<const KeySet>& keys, int64_t n
   if (!started_) {
     started_ = true;
     auto text = ReadSmallFile(watermark_path_, 4096);
+    if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+      // This node's first start: the keys it finds predate its audit log. They are the
+      // baseline; every change from now on is recorded.
+      prev_ = keys;
+      since_ns_ = now_ns;
+      Status st = WriteFileAtomically(watermark_path_, FormatRfc3339(now_ns) + "\n", 0600);
+      if (!st.ok()) spdlog::warn("{}: {}", watermark_path_, st.ToString());
+      return;
+    }
     if (text.ok()) {
       std::string t = *text;
       while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();

@@ -18,7 +18,8 @@ class KeyEventRecorder {
   KeyEventRecorder(Store* store, std::string node, const std::string& data_dir);
 
   // Appends one event per change since the previous call (the first call: since the
-  // watermark, or every key's history when there is none). `keys` null: API keys disabled.
+  // watermark; without one — the node's first start — the keys found are the baseline and
+  // nothing is recorded). `keys` null: API keys disabled.
   void Tick(const std::shared_ptr<const KeySet>& keys, int64_t now_ns);
 
  private:

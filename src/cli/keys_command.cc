@@ -149,7 +149,7 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
       return;
     }
     std::printf("%-10s %-24s %-8s %-31s %-31s %-31s %s\n", "ID", "SUBJECT", "STATE", "CREATED",
-                "LAST USED", "EXPIRES", "SCOPES");
+                "LAST_USED", "EXPIRES", "SCOPES");
     for (const auto& k : *keys) {
       std::string state = state_of(k);
       std::string scopes;

@@ -43,7 +43,7 @@ TEST(KeyEvents, DiffRecordsCreateRotateRevokeDelete) {
                                                        "KEYS rotate DDDDDDDD", "KEYS delete BBBBBBBB"}));
   const AuditEvent& create = events[0];
   EXPECT_EQ(create.kind, "admin");
-  EXPECT_EQ(create.decision, "allow");
+  EXPECT_EQ(create.decision, "");
   EXPECT_EQ(create.method, "KEYS");
   EXPECT_EQ(create.subject, "owner-CCCCCCCC");
   EXPECT_EQ(create.auth_method, "api_key");
