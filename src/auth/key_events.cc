@@ -8,8 +8,8 @@
 namespace apitrail {
 namespace {
 
-AuditEvent KeyEvent(const ApiKeyRecord& k, const char* action, int64_t time_ns,
-                    std::string message, const std::string& node) {
+AuditEvent KeyEvent(const ApiKeyRecord& k, const char* action, int64_t time_ns, std::string message,
+                    const std::string& node) {
   AuditEvent e;
   e.id = NewUuidV7(time_ns);
   e.node = node;
@@ -32,9 +32,8 @@ bool In(int64_t t, int64_t since_ns, int64_t now_ns) { return t > since_ns && t 
 
 }  // namespace
 
-std::vector<AuditEvent> KeyChangeEvents(const KeySet* before, const KeySet& after,
-                                        int64_t since_ns, int64_t now_ns,
-                                        const std::string& node) {
+std::vector<AuditEvent> KeyChangeEvents(const KeySet* before, const KeySet& after, int64_t since_ns,
+                                        int64_t now_ns, const std::string& node) {
   std::vector<AuditEvent> out;
   for (const ApiKeyRecord& k : after.keys()) {
     const ApiKeyRecord* old = before ? before->Find(k.id) : nullptr;
@@ -62,8 +61,8 @@ std::vector<AuditEvent> KeyChangeEvents(const KeySet* before, const KeySet& afte
   if (before != nullptr) {
     for (const ApiKeyRecord& k : before->keys()) {
       if (after.Find(k.id) == nullptr) {
-        out.push_back(KeyEvent(k, "delete", now_ns,
-                               "key " + k.id + " removed from the key file", node));
+        out.push_back(
+            KeyEvent(k, "delete", now_ns, "key " + k.id + " removed from the key file", node));
       }
     }
   }

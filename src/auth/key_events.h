@@ -21,11 +21,10 @@ namespace apitrail {
 //   KEYS delete   a key in `before` that is gone from `after`, at now_ns.
 // With `before` null (start-up: what happened while no server ran), create/rotate/revoke are
 // the keys whose time lies in (since_ns, now_ns] instead.
-// Fields: kind admin, no decision (an action, not an access decision), method KEYS, route "KEYS <action>", resources
-// {key_id: <id>}, subject = the key's owner, auth_method api_key, credential_id = key id,
-// scopes (roles as "role:<r>"), tenant, message. Never the hash.
-std::vector<AuditEvent> KeyChangeEvents(const KeySet* before, const KeySet& after,
-                                        int64_t since_ns, int64_t now_ns,
-                                        const std::string& node);
+// Fields: kind admin, no decision (an action, not an access decision), method KEYS, route "KEYS
+// <action>", resources {key_id: <id>}, subject = the key's owner, auth_method api_key,
+// credential_id = key id, scopes (roles as "role:<r>"), tenant, message. Never the hash.
+std::vector<AuditEvent> KeyChangeEvents(const KeySet* before, const KeySet& after, int64_t since_ns,
+                                        int64_t now_ns, const std::string& node);
 
 }  // namespace apitrail

@@ -345,7 +345,8 @@ Result<LastUsedMap> LoadLastUsed(const std::string& key_file) {
   }
   LastUsedMap out;
   for (const auto& [id, t] : used->get_object()) {
-    auto ns = t.is_string() ? ParseRfc3339(t.get_string()) : Result<int64_t>(Status::InvalidArgument(""));
+    Result<int64_t> ns = Status::InvalidArgument("not a string");
+    if (t.is_string()) ns = ParseRfc3339(t.get_string());
     if (!ns.ok() || !IsValidApiKeyId(id)) {
       return Status::Corruption(path + ": last_used entries must be \"<key id>\": \"<RFC 3339>\"");
     }
@@ -358,7 +359,8 @@ Status MergeLastUsed(const std::string& key_file, const LastUsedMap& used,
                      const std::vector<std::string>* keep_ids) {
   APITRAIL_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(key_file + ".lock"));
   auto existing = LoadLastUsed(key_file);
-  LastUsedMap merged = existing.ok() ? std::move(existing).value() : LastUsedMap();  // a bad file is replaced
+  // A broken side file is replaced rather than blocking every later write.
+  LastUsedMap merged = existing.ok() ? std::move(existing).value() : LastUsedMap();
   for (const auto& [id, t] : used) {
     int64_t& slot = merged[id];
     slot = std::max(slot, t);

@@ -32,8 +32,8 @@ void KeyEventRecorder::Tick(const std::shared_ptr<const KeySet>& keys, int64_t n
       if (ns.ok()) {
         since_ns_ = *ns;
       } else {
-        spdlog::warn("{}: unreadable ({}); recording every key's history again",
-                     watermark_path_, ns.status().message());
+        spdlog::warn("{}: unreadable ({}); recording every key's history again", watermark_path_,
+                     ns.status().message());
       }
     }
   }
@@ -46,8 +46,10 @@ void KeyEventRecorder::Tick(const std::shared_ptr<const KeySet>& keys, int64_t n
     Status st = store_->Append(std::move(e), [what](const Status& s, uint64_t) {
       if (!s.ok()) spdlog::error("could not record {}: {}", what, s.ToString());
     });
-    if (!st.ok()) spdlog::error("could not record {}: {}", what, st.ToString());
-    else spdlog::info("recorded {}", what);
+    if (!st.ok())
+      spdlog::error("could not record {}: {}", what, st.ToString());
+    else
+      spdlog::info("recorded {}", what);
   }
   Status st = WriteFileAtomically(watermark_path_, FormatRfc3339(now_ns) + "\n", 0600);
   if (!st.ok()) spdlog::warn("{}: {}", watermark_path_, st.ToString());

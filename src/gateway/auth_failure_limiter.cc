@@ -76,7 +76,8 @@ AuthFailureLimiter::Key AuthFailureLimiter::KeyOf(std::string_view ip) const {
   } else if (::inet_pton(AF_INET6, buf, a) == 1) {
     bool mapped = std::memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
     int keep = mapped ? 128 : options_.ipv6_prefix_len;
-    for (int bit = keep; bit < 128; ++bit) a[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
+    for (int bit = keep; bit < 128; ++bit)
+      a[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
   } else {
     return k;
   }

@@ -25,11 +25,11 @@ namespace apitrail {
 class AuthFailureLimiter {
  public:
   struct Options {
-    uint32_t max_failures = 10;               // failures within `window_ns` that start a block
+    uint32_t max_failures = 10;  // failures within `window_ns` that start a block
     int64_t window_ns = 60'000'000'000;
     int64_t block_ns = 60'000'000'000;
-    size_t capacity = 65536;                  // addresses tracked, over all shards
-    int ipv6_prefix_len = 64;                 // IPv6 clients are counted per prefix
+    size_t capacity = 65536;   // addresses tracked, over all shards
+    int ipv6_prefix_len = 64;  // IPv6 clients are counted per prefix
   };
   static Options FromConfig(const AuthFailureLimitConfig& config);
 

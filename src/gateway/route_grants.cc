@@ -14,9 +14,9 @@ bool Has(const std::vector<std::string>& held, const std::string& need) {
 std::optional<GrantDenial> CheckRouteGrants(const RouteConfig& route, const Identity& id) {
   for (const auto& need : route.scopes) {
     if (!Has(id.scopes, need)) {
-      return GrantDenial{"missing scope '" + need + "'",
-                         "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need +
-                             "\"\r\n"};
+      return GrantDenial{
+          "missing scope '" + need + "'",
+          "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n"};
     }
   }
   for (const auto& need : route.roles) {

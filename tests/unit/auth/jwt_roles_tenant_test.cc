@@ -97,7 +97,8 @@ TEST(JwtRolesTenant, TenantClaimIsRequiredWhenConfigured) {
 
 TEST(JwtRolesTenant, ExpiredTokenKeepsTenantRolesAndSubject) {
   auto v = Make("roles", "tid");
-  AuthOutcome o = v->Verify(Token(R"("tid":"acme","roles":["admin"],"jti":"t-1")", kNowS - 3600), kNow);
+  AuthOutcome o =
+      v->Verify(Token(R"("tid":"acme","roles":["admin"],"jti":"t-1")", kNowS - 3600), kNow);
   EXPECT_FALSE(o.allowed);
   EXPECT_EQ(o.deny_reason, "expired_token");
   EXPECT_EQ(o.identity.subject, "alice");

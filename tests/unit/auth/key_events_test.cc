@@ -39,8 +39,9 @@ TEST(KeyEvents, DiffRecordsCreateRotateRevokeDelete) {
   d.rotated_from = "CCCCCCCC";
   KeySet after = Set({a2, c, d});  // b deleted
   auto events = KeyChangeEvents(&before, after, kNow - 5 * kSec, kNow, "n1");
-  EXPECT_EQ(Routes(events), (std::vector<std::string>{"KEYS create CCCCCCCC", "KEYS revoke AAAAAAAA",
-                                                       "KEYS rotate DDDDDDDD", "KEYS delete BBBBBBBB"}));
+  EXPECT_EQ(Routes(events),
+            (std::vector<std::string>{"KEYS create CCCCCCCC", "KEYS revoke AAAAAAAA",
+                                      "KEYS rotate DDDDDDDD", "KEYS delete BBBBBBBB"}));
   const AuditEvent& create = events[0];
   EXPECT_EQ(create.kind, "admin");
   EXPECT_EQ(create.decision, "");

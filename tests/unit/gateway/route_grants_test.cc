@@ -60,7 +60,8 @@ TEST(RouteGrants, RolesAndTenantGoUpstreamAndClientCopiesAreDropped) {
   HeaderPolicy policy = HeaderPolicy::FromConfig(c);
   Identity id = Id({"a"}, {"admin", "ops"});
   id.tenant = "acme";
-  HeaderFields fields = {{"Host", "x"}, {"X-Apitrail-Tenant", "evil"}, {"x-apitrail-roles", "root"}};
+  HeaderFields fields = {
+      {"Host", "x"}, {"X-Apitrail-Tenant", "evil"}, {"x-apitrail-roles", "root"}};
   UpstreamHeadInput in;
   in.method = "GET";
   in.path = "/";
@@ -77,7 +78,8 @@ TEST(RouteGrants, RolesAndTenantGoUpstreamAndClientCopiesAreDropped) {
   // Not configured: not sent; no tenant: not sent.
   c.auth.identity_headers.tenant = "";
   id.roles.clear();
-  head = BuildUpstreamHead(in, c.gateway, c.auth.identity_headers, HeaderPolicy::FromConfig(c)).text;
+  head =
+      BuildUpstreamHead(in, c.gateway, c.auth.identity_headers, HeaderPolicy::FromConfig(c)).text;
   EXPECT_EQ(head.find("Tenant"), std::string::npos) << head;
   EXPECT_EQ(head.find("Roles"), std::string::npos) << head;
 }
