@@ -47,6 +47,7 @@
 #include "core/crypto_util.h"
 #include "core/event.h"
 #include "core/ids.h"
+#include "core/record_codec.h"
 #include "store/store.h"
 
 #ifdef APITRAIL_BENCH_HAVE_SQLITE

@@ -8,13 +8,14 @@ PKGS=(
   libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 openssl curl procps
+  protobuf-compiler
   wrk nginx
   nodejs npm
 )
 missing=()
 for p in "${PKGS[@]}"; do
   # Node.js from elsewhere (NodeSource bundles npm in its nodejs package) is fine as it is:
-  # the tests need the commands (tests/jose), and apt's npm would conflict with it.
+  # the tests need the commands (tests/jose, tests/oidc), and apt's npm would conflict with it.
   if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
   if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -42,6 +42,9 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
   Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);
   Metric(out, "apitrail_store_write_errors_total", "counter", "Store write or sync failures.", "", store.write_errors);
+  Metric(out, "apitrail_store_events_at_risk", "gauge", "durability batch: acknowledged events not yet synced (the loss window now).", "", store.at_risk);
+  Metric(out, "apitrail_store_acknowledged_before_sync_total", "counter", "durability batch: events acknowledged before their fdatasync.", "", store.acked_before_sync);
+  Metric(out, "apitrail_store_at_risk_when_failed_total", "counter", "durability batch: acknowledged events whose sync failed (possibly lost).", "", store.at_risk_when_failed);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
   return out;
 }

@@ -7,6 +7,7 @@
 #include "auth/api_key.h"
 #include "auth/api_key_verifier.h"
 #include "auth/credentials.h"
+#include "auth/introspector.h"
 #include "auth/jwt_verifier.h"
 #include "auth/key_store.h"
 #include "core/time_util.h"
@@ -27,10 +28,11 @@ AuthOutcome Deny(const char* reason, std::string detail, const char* method = ""
 class AuthenticatorImpl final : public Authenticator {
  public:
   AuthenticatorImpl(const AuthConfig& config, std::unique_ptr<ApiKeyVerifier> keys,
-                    std::unique_ptr<JwtVerifier> jwt)
+                    std::unique_ptr<JwtVerifier> jwt, std::unique_ptr<Introspector> introspector)
       : extractor_(config.api_keys.headers),
         keys_(std::move(keys)),
-        jwt_(std::move(jwt)) {}
+        jwt_(std::move(jwt)),
+        introspector_(std::move(introspector)) {}
 
   AuthOutcome Authenticate(const HeaderView& headers, int64_t now_ns) const override {
     ExtractedCredential cred = extractor_.Extract(headers);
@@ -47,10 +49,37 @@ class AuthenticatorImpl final : public Authenticator {
         }
         return keys_->Verify(cred.value, now_ns);
       case CredentialKind::kJwt:
+        if (introspector_ && (introspector_->introspects_jwts() || !jwt_)) {
+          return FromCacheOrPending(cred.value, now_ns);
+        }
         if (!jwt_) return Deny("invalid_token", "JWT authentication is not configured", "jwt");
         return jwt_->Verify(cred.value, now_ns);
+      case CredentialKind::kOpaque:
+        if (!introspector_) {
+          return Deny("invalid_token", "credential is neither an API key nor a JWT");
+        }
+        return FromCacheOrPending(cred.value, now_ns);
     }
     return Deny("invalid_token", "unrecognised credential");
+  }
+
+  boost::asio::awaitable<AuthOutcome> Introspect(const HeaderView& headers,
+                                                 int64_t now_ns) const override {
+    ExtractedCredential cred = extractor_.Extract(headers);
+    if (!introspector_ ||
+        (cred.kind != CredentialKind::kOpaque && cred.kind != CredentialKind::kJwt)) {
+      co_return Authenticate(headers, now_ns);
+    }
+    std::string token(cred.value);
+    co_return co_await introspector_->Introspect(std::move(token), now_ns);
+  }
+
+  AuthOutcome FromCacheOrPending(std::string_view token, int64_t now_ns) const {
+    if (auto cached = introspector_->Cached(token, now_ns)) return *std::move(cached);
+    AuthOutcome out = Deny("introspection_pending", "token introspection did not complete",
+                           "introspection");
+    out.needs_introspection = true;
+    return out;
   }
 
   void MaybeReload() override {
@@ -69,6 +98,10 @@ class AuthenticatorImpl final : public Authenticator {
     return keys_->FlushLastUsed(MonotonicNowNs(), force ? 0 : kLastUsedFlushIntervalNs);
   }
 
+  std::string RemoteKeyProblems() const override {
+    return jwt_ ? jwt_->RemoteKeyProblems() : std::string();
+  }
+
   Status LastReloadStatus() const override {
     std::lock_guard<std::mutex> lock(status_mu_);
     return last_reload_status_;
@@ -78,6 +111,7 @@ class AuthenticatorImpl final : public Authenticator {
   const CredentialExtractor extractor_;
   const std::unique_ptr<ApiKeyVerifier> keys_;  // null: api_keys.enabled is false
   const std::unique_ptr<JwtVerifier> jwt_;      // null: no auth.jwt issuers
+  const std::unique_ptr<Introspector> introspector_;  // null: no auth.introspection
   mutable std::mutex status_mu_;  // not on the request path
   Status last_reload_status_;     // GUARDED_BY(status_mu_)
 };
@@ -98,8 +132,12 @@ Result<std::unique_ptr<Authenticator>> Authenticator::Create(const AuthConfig& c
   if (!config.jwt.empty()) {
     APITRAIL_ASSIGN_OR_RETURN(jwt, JwtVerifier::Create(config.jwt));
   }
+  std::unique_ptr<Introspector> introspector;
+  if (config.introspection.enabled()) {
+    APITRAIL_ASSIGN_OR_RETURN(introspector, Introspector::Create(config.introspection));
+  }
   return std::unique_ptr<Authenticator>(
-      new AuthenticatorImpl(config, std::move(keys), std::move(jwt)));
+      new AuthenticatorImpl(config, std::move(keys), std::move(jwt), std::move(introspector)));
 }
 
 }  // namespace apitrail

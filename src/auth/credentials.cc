@@ -88,6 +88,17 @@ ExtractedCredential CredentialExtractor::Extract(const HeaderView& headers) cons
     c.kind = CredentialKind::kJwt;
     return c;
   }
+  if (!in_key_header) {
+    // RFC 6750 b64token syntax; anything else cannot be a bearer token.
+    for (char ch : found) {
+      bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '+' || ch == '/' ||
+                ch == '=';
+      if (!ok) return Malformed("credential is neither an API key nor a JWT");
+    }
+    c.kind = CredentialKind::kOpaque;
+    return c;
+  }
   return Malformed("credential is neither an API key nor a JWT");
 }
 

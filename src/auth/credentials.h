@@ -1,6 +1,7 @@
 // CredentialExtractor finds the one credential a request carries — `Authorization: Bearer <v>`
 // or a configured API key header (X-API-Key: <v>) — and classifies it by shape: `atk_` prefix
-// → API key, exactly two dots → JWT. Immutable after construction; thread-safe.
+// → API key, exactly two dots → JWT, any other Bearer value → opaque (OAuth 2.0 token for
+// introspection). Immutable after construction; thread-safe.
 #pragma once
 
 #include <string>
@@ -11,7 +12,7 @@
 
 namespace apitrail {
 
-enum class CredentialKind { kNone, kMalformed, kApiKey, kJwt };
+enum class CredentialKind { kNone, kMalformed, kApiKey, kJwt, kOpaque };
 
 struct ExtractedCredential {
   CredentialKind kind = CredentialKind::kNone;

@@ -9,8 +9,8 @@ namespace apitrail {
 
 struct Identity {
   std::string subject;
-  std::string auth_method;    // api_key | jwt | ...
-  std::string credential_id;  // key id, JWT jti — never a secret
+  std::string auth_method;    // api_key | jwt | introspection
+  std::string credential_id;  // key id, JWT jti, token hash prefix — never a secret
   std::string issuer;
   std::vector<std::string> scopes;
   std::vector<std::string> roles;  // JWT roles claim, API key roles; recorded as "role:<r>" scopes
@@ -24,6 +24,12 @@ struct AuthOutcome {
                             // | expired_key | invalid_key_format | the JWT ones (jwt_deny in
                             // jwt_token.h: alg_none, bad_signature, expired_token, ...)
   std::string detail;       // human-readable, safe to return to the client (no secrets)
+  // The status a denial is answered with: 401, or 503 when the failure is the gateway's or a
+  // dependency's (keys not fetched yet, authorization server unreachable) — fail closed.
+  int http_status = 401;
+  // Set by Authenticator::Authenticate() for an opaque bearer token whose introspection answer
+  // is not cached: the caller must co_await Authenticator::Introspect() (never a final answer).
+  bool needs_introspection = false;
 };
 
 }  // namespace apitrail

@@ -104,8 +104,10 @@ Status LoadIssuerKeys(const JwtIssuerConfig& c, const std::string& where, JwsAlg
     keys->push_back(std::move(key).value());
   }
   if (keys->empty()) {
+    if (c.has_remote_keys()) return Status::Ok();
     return Status::InvalidArgument(
-        where + ": no key configured (key_file, jwks_file, secret or secret_file)");
+        where + ": no key configured (key_file, jwks_file, jwks_url, discovery, secret or "
+                "secret_file)");
   }
   // Pin every key to the issuer's algorithms; a key left with none is unusable here.
   std::erase_if(
@@ -227,7 +229,12 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
     if (configs[i].max_token_bytes == 0)
       return Status::InvalidArgument(where + ".max_token_bytes: must be > 0");
     APITRAIL_RETURN_IF_ERROR(LoadIssuerKeys(configs[i], where, is.algorithms, &is.keys));
-    if (is.keys.empty()) {
+    if (configs[i].has_remote_keys()) {
+      APITRAIL_ASSIGN_OR_RETURN(
+          is.remote,
+          RemoteKeySet::Create(configs[i], where, is.algorithms, !configs[i].algorithms.empty()));
+    }
+    if (is.keys.empty() && !is.remote) {
       return Status::InvalidArgument(
           where + ": none of the configured keys matches the allowed algorithms");
     }
@@ -239,7 +246,39 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
     }
     issuers.push_back(std::move(is));
   }
-  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(issuers), cache_capacity));
+  std::vector<std::shared_ptr<RemoteKeySet>> remote;
+  uint32_t wait_ms = 0;
+  for (const auto& is : issuers) {
+    if (!is.remote) continue;
+    remote.push_back(is.remote);
+    // Discovery then JWKS: two fetches, each bounded by the timeout.
+    wait_ms = std::max(wait_ms, 2 * is.config.fetch_timeout_ms + 500);
+  }
+  std::unique_ptr<JwtVerifier> v(new JwtVerifier(std::move(issuers), cache_capacity));
+  if (!remote.empty()) {
+    v->refresher_ = std::make_unique<KeyRefresher>(std::move(remote));
+    v->refresher_->Start();
+    v->refresher_->WaitForFirstFetch(std::chrono::milliseconds(wait_ms));
+  }
+  return v;
+}
+
+std::string JwtVerifier::RemoteKeyProblems() const {
+  std::string out;
+  for (const auto& is : issuers_) {
+    if (!is.remote) continue;
+    std::string why = is.remote->LastError();
+    if (why.empty()) continue;
+    if (!out.empty()) out += "\n";
+    out += is.remote->where() + ": " + why +
+           (is.remote->Keys() ? " (the last good keys stay in use)"
+                              : " (no keys yet: its tokens are refused with 503)");
+  }
+  return out;
+}
+
+JwtVerifier::~JwtVerifier() {
+  if (refresher_) refresher_->Stop();
 }
 
 JwtVerifier::JwtVerifier(std::vector<Issuer> issuers, size_t cache_capacity)
@@ -344,26 +383,53 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
                 std::string("token alg ") + JwsAlgName(jwt.alg) + " is not allowed");
   }
 
+  // Remote keys: a snapshot for this token; none yet (and no local keys) fails closed.
+  std::shared_ptr<const std::vector<VerificationKey>> remote_keys;
+  if (issuer.remote) {
+    remote_keys = issuer.remote->Keys();
+    if (!remote_keys && issuer.keys.empty()) {
+      std::string why = issuer.remote->LastError();
+      AuthOutcome out = Deny(jwt_deny::kKeysUnavailable,
+                             "the issuer's signing keys could not be fetched yet" +
+                                 (why.empty() ? std::string() : ": " + why));
+      out.http_status = 503;
+      return out;
+    }
+  }
+
   // Keys are pinned: only keys bound to the header's alg are candidates (no confusion).
   bool verified = false;
   bool any_key_for_alg = false;    // ignoring kid
   bool kid_key_for_alg = false;    // a key for the alg that the token's kid selects
   bool kid_key_other_alg = false;  // the kid names a key, but one for other algorithms
-  for (const auto& key : issuer.keys) {
-    bool kid_ok = jwt.kid.empty() || key.kid.empty() || key.kid == jwt.kid;
-    if (!key.Allows(jwt.alg)) {
-      if (!jwt.kid.empty() && key.kid == jwt.kid) kid_key_other_alg = true;
-      continue;
+  auto try_keys = [&](const std::vector<VerificationKey>& keys) {
+    for (const auto& key : keys) {
+      bool kid_ok = jwt.kid.empty() || key.kid.empty() || key.kid == jwt.kid;
+      if (!key.Allows(jwt.alg)) {
+        if (!jwt.kid.empty() && key.kid == jwt.kid) kid_key_other_alg = true;
+        continue;
+      }
+      any_key_for_alg = true;
+      if (!kid_ok) continue;
+      kid_key_for_alg = true;
+      if (VerifyJwsSignature(key, jwt.alg, jwt.signing_input, jwt.signature)) {
+        verified = true;
+        return;
+      }
     }
-    any_key_for_alg = true;
-    if (!kid_ok) continue;
-    kid_key_for_alg = true;
-    if (VerifyJwsSignature(key, jwt.alg, jwt.signing_input, jwt.signature)) {
-      verified = true;
-      break;
-    }
-  }
+  };
+  try_keys(issuer.keys);
+  if (!verified && remote_keys) try_keys(*remote_keys);
   if (!verified) {
+    if (!kid_key_for_alg && !kid_key_other_alg && issuer.remote) {
+      // Perhaps the issuer rotated its keys: fetch the JWKS again soon (rate-bounded); this
+      // token is refused now, a retry after the refresh succeeds.
+      issuer.remote->RequestRefresh();
+      if (!jwt.kid.empty() || !any_key_for_alg) {
+        return Deny(jwt_deny::kUnknownKid,
+                    "token kid is not in the issuer's key set (a key refresh was requested)");
+      }
+    }
     if (!any_key_for_alg || (!kid_key_for_alg && kid_key_other_alg)) {
       return Deny(jwt_deny::kAlgKeyMismatch,
                   std::string("no configured key is for alg ") + JwsAlgName(jwt.alg));
@@ -433,6 +499,12 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   }
   if (out.identity.subject.empty()) {
     return deny(jwt_deny::kInvalidClaims, "token has no valid subject claim " + c.subject_claim);
+  }
+  for (const auto& name : c.required_claims) {
+    const json::value* v = claims.if_contains(name);
+    if (v == nullptr || v->is_null()) {
+      return deny(jwt_deny::kMissingClaim, "token lacks the required claim " + name.substr(0, 64));
+    }
   }
   out.allowed = true;
   return out;

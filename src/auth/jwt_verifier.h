@@ -13,6 +13,7 @@
 
 #include "auth/identity.h"
 #include "auth/jwk.h"
+#include "auth/remote_key_set.h"
 #include "auth/verified_token_cache.h"
 #include "config/config.h"
 #include "core/status.h"
@@ -23,8 +24,10 @@ struct DecodedJwt;
 
 class JwtVerifier {
  public:
-  // Loads every issuer's keys (key_file, jwks_file, secret, secret_file — any combination,
-  // at least one). Errors name the config key: "auth.jwt[1].jwks_file: /etc/jwks.json: ...".
+  // Loads every issuer's keys (key_file, jwks_file, secret, secret_file, jwks_url or discovery
+  // — any combination, at least one). Issuers with remote keys get a background KeyRefresher;
+  // Create waits for its first fetch (bounded by fetch_timeout_ms) but does not fail if it
+  // fails: that issuer's tokens are refused with keys_unavailable (503) until a fetch works. Errors name the config key: "auth.jwt[1].jwks_file: /etc/jwks.json: ...".
   // An issuer's `algorithms` names what it accepts (every supported one if empty). An RSA key
   // without a JWK `alg` serves the RS*/PS* algorithms listed, or RS256/384/512 if the list is
   // empty. `cache_capacity` 0 disables the verified-token cache.
@@ -36,7 +39,7 @@ class JwtVerifier {
   // cached until min(exp, now + 5 min). Denied: a jwt_deny reason (jwt_token.h) — token_too_large
   // | malformed_token | alg_none | alg_not_allowed | unsupported_crit | alg_key_mismatch |
   // unknown_kid | bad_signature | expired_token | token_not_yet_valid | wrong_issuer |
-  // wrong_audience | invalid_claims; claims are copied into the identity only once the
+  // wrong_audience | invalid_claims | missing_required_claim | keys_unavailable; claims are copied into the identity only once the
   // signature is valid.
   AuthOutcome Verify(std::string_view token, int64_t now_ns) const;
 
@@ -52,14 +55,26 @@ class JwtVerifier {
   Detailed VerifyDetailed(std::string_view token, int64_t now_ns, bool check_claims) const;
 
   const VerifiedTokenCache* cache() const { return cache_.get(); }
+  // "auth.jwt[1]: <why the latest key fetch failed> (…)" for each issuer whose latest JWKS or
+  // discovery fetch failed, one per line; "" when all are fine. For the operational log.
+  std::string RemoteKeyProblems() const;
+  // The remote key set of issuer `i` (auth.jwt[i]), or null: for status and tests.
+  const RemoteKeySet* remote_keys(size_t i) const {
+    return i < issuers_.size() ? issuers_[i].remote.get() : nullptr;
+  }
 
  private:
   struct Issuer {
     JwtIssuerConfig config;
     JwsAlgSet algorithms = 0;           // allowed; from config or every supported one
     std::vector<VerificationKey> keys;  // each narrowed to `algorithms`
+    std::shared_ptr<RemoteKeySet> remote;  // jwks_url / discovery; null: none
   };
   JwtVerifier(std::vector<Issuer> issuers, size_t cache_capacity);
+ public:
+  ~JwtVerifier();
+
+ private:
   // Decodes into *jwt (which views `token`), picks the issuer, verifies. *signature_valid and
   // *expires_ns (exp in ns; INT64_MAX if none) are set once the signature verified.
   AuthOutcome VerifyUncached(std::string_view token, int64_t now_ns, bool check_claims,
@@ -72,6 +87,7 @@ class JwtVerifier {
   std::vector<Issuer> issuers_;
   size_t max_token_bytes_ = 0;  // the largest of the issuers' limits, checked before decoding
   std::unique_ptr<VerifiedTokenCache> cache_;  // null: disabled
+  std::unique_ptr<KeyRefresher> refresher_;    // null: no remote keys; stopped first
 };
 
 }  // namespace apitrail

@@ -4,8 +4,8 @@
 
 namespace apitrail {
 
-VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
-    : per_shard_(std::max<size_t>(1, capacity / kShards)) {}
+VerifiedTokenCache::VerifiedTokenCache(size_t capacity, int64_t max_ttl_ns)
+    : per_shard_(std::max<size_t>(1, capacity / kShards)), max_ttl_ns_(max_ttl_ns) {}
 
 Hash256 VerifiedTokenCache::KeyOf(std::string_view token) {
   thread_local Sha256Hasher hasher;
@@ -27,7 +27,7 @@ std::shared_ptr<const Identity> VerifiedTokenCache::Lookup(const Hash256& key,
 
 void VerifiedTokenCache::Insert(const Hash256& key, Identity identity, int64_t expires_ns,
                                 int64_t now_ns) {
-  int64_t until = std::min(expires_ns, now_ns + kMaxTtlNs);
+  int64_t until = std::min(expires_ns, now_ns + max_ttl_ns_);
   if (until <= now_ns) return;
   auto shared = std::make_shared<const Identity>(std::move(identity));
   Shard& s = ShardOf(key);

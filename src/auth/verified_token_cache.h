@@ -30,7 +30,8 @@ class VerifiedTokenCache {
   static constexpr size_t kDefaultCapacity = 10000;
   static constexpr size_t kShards = 16;
 
-  explicit VerifiedTokenCache(size_t capacity = kDefaultCapacity);
+  // max_ttl_ns: the longest an entry lives (the introspection caches configure theirs).
+  explicit VerifiedTokenCache(size_t capacity = kDefaultCapacity, int64_t max_ttl_ns = kMaxTtlNs);
 
   // SHA-256 of the token (one hasher per thread; no allocation).
   static Hash256 KeyOf(std::string_view token);
@@ -39,7 +40,7 @@ class VerifiedTokenCache {
   // (an expired entry is dropped). The pointee is immutable and shared.
   std::shared_ptr<const Identity> Lookup(const Hash256& key, int64_t now_ns) const;
 
-  // Caches `identity` until min(expires_ns, now_ns + kMaxTtlNs). Does nothing if that is not
+  // Caches `identity` until min(expires_ns, now_ns + max_ttl_ns). Does nothing if that is not
   // in the future. Replaces an existing entry for `key`.
   void Insert(const Hash256& key, Identity identity, int64_t expires_ns, int64_t now_ns);
 
@@ -68,6 +69,7 @@ class VerifiedTokenCache {
   Shard& ShardOf(const Hash256& key) const { return shards_[key[8] % kShards]; }
 
   size_t per_shard_;
+  int64_t max_ttl_ns_;
   mutable std::array<Shard, kShards> shards_;
 };
 

@@ -28,6 +28,8 @@ struct JwtFlags {
   uint32_t leeway_s = 60;
   uint32_t max_token_bytes = 8192;
   bool signature_only = false;
+  std::string ca_file;
+  uint32_t fetch_timeout_ms = 5000;
 };
 
 // The token as an operator pastes it: surrounding whitespace and a "Bearer " prefix dropped.
@@ -49,12 +51,22 @@ int Usage(const std::string& message) {
 
 int RunVerify(const JwtFlags& f) {
   int sources = !f.key_file.empty() + !f.jwks_file.empty() + !f.secret_file.empty();
-  if (sources != 1) return Usage("give exactly one of --key, --jwks or --secret-file");
+  // --issuer alone: OIDC discovery from the issuer URL (its JWKS, fetched over HTTPS).
+  const bool discovery = sources == 0 && !f.issuer.empty();
+  if (sources > 1 || (sources == 0 && !discovery)) {
+    return Usage("give exactly one of --key, --jwks, --secret-file or --issuer URL");
+  }
+  if (!f.ca_file.empty() && !discovery) return Usage("--ca-file is only for --issuer URL");
   JwtIssuerConfig c;
   c.key_file = f.key_file;
   c.jwks_file = f.jwks_file;
   c.secret_file = f.secret_file;
-  c.issuer = f.signature_only ? "" : f.issuer;
+  // With discovery the issuer is always set (the document must be for it); the iss claim is
+  // still only compared when claims are checked.
+  c.issuer = (f.signature_only && !discovery) ? "" : f.issuer;
+  c.discovery = discovery;
+  c.ca_file = f.ca_file;
+  c.fetch_timeout_ms = f.fetch_timeout_ms;
   c.audiences = f.signature_only ? std::vector<std::string>{} : f.audiences;
   c.algorithms = f.algorithms;
   c.subject_claim = f.subject_claim;
@@ -74,6 +86,13 @@ int RunVerify(const JwtFlags& f) {
       if (m.rfind(field, 0) == 0) m = flag + m.substr(std::strlen(field));
     }
     return Usage(m);
+  }
+  if (discovery) {
+    const RemoteKeySet* remote = (*verifier)->remote_keys(0);
+    if (remote == nullptr || remote->Keys() == nullptr) {
+      std::string why = remote ? remote->LastError() : "no key source";
+      return Usage("--issuer: cannot fetch the issuer's keys: " + (why.empty() ? "timed out" : why));
+    }
   }
 
   // A token file larger than any acceptable token is still read (bounded) so the verdict
@@ -123,8 +142,8 @@ void AddJwtCommand(CLI::App& app, int* exit_code) {
       "verify",
       "Verify one JWT with the gateway's rules and print decision, deny_reason and the verified "
       "header and claims as JSON. Exit 0 valid, 1 invalid, 2 usage or key error.\n"
-      "Not supported here: OIDC discovery from an issuer URL and JWKS URLs — download the "
-      "issuer's JWKS and pass it with --jwks.");
+      "Keys: --key, --jwks, --secret-file, or --issuer URL alone for OIDC discovery "
+      "(<issuer>/.well-known/openid-configuration → jwks_uri, over verified HTTPS).");
   auto* key =
       verify->add_option("--key", f->key_file, "PEM public key or certificate (RSA, EC, Ed25519)");
   auto* jwks = verify->add_option("--jwks", f->jwks_file, "JWKS file");
@@ -135,7 +154,14 @@ void AddJwtCommand(CLI::App& app, int* exit_code) {
   verify->add_option("--token-file", f->token_file, "File holding the token ('-' for stdin)")
       ->required();
   verify->add_option("--issuer", f->issuer,
-                     "Expected iss claim (compared exactly; no OIDC discovery)");
+                     "Expected iss claim (compared exactly); without --key/--jwks/--secret-file "
+                     "the keys come from OIDC discovery at this https:// URL");
+  verify->add_option("--ca-file", f->ca_file,
+                     "CA certificates (PEM) for --issuer discovery; default: the system store");
+  verify->add_option("--fetch-timeout-ms", f->fetch_timeout_ms,
+                     "Time limit for each discovery/JWKS fetch")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 60000));
   verify->add_option("--audience", f->audiences, "Accepted aud (repeatable; any of)");
   verify->add_option("--alg", f->algorithms,
                      "Allowed algorithms (repeatable; default: every one the key is for; RSA keys "

@@ -14,6 +14,22 @@
 #include "store/store.h"
 
 namespace apitrail {
+namespace {
+
+// Remote key fetches happen in the background; their failures reach the log here, once per
+// change (not every second).
+void LogRemoteKeyProblems(const Authenticator& auth, std::string* last) {
+  std::string now = auth.RemoteKeyProblems();
+  if (now == *last) return;
+  if (now.empty()) {
+    spdlog::info("remote JWT keys: all fetched");
+  } else {
+    spdlog::warn("remote JWT keys: {}", now);
+  }
+  *last = std::move(now);
+}
+
+}  // namespace
 
 void BlockServerSignals() {
   sigset_t set;
@@ -98,12 +114,14 @@ int RunServer(std::shared_ptr<const Config> config,
   sigaddset(&set, SIGHUP);
   KeyEventRecorder key_events(store->get(), config->node, config->audit.data_dir);
   Status last_reload, last_flush;
+  std::string key_problems;
   auto housekeeping = [&](bool force_flush) {
     (*auth)->MaybeReload();
     if (Status st = (*auth)->LastReloadStatus(); st.ToString() != last_reload.ToString()) {
       if (!st.ok()) spdlog::error("API key reload failed, previous keys stay in force: {}", st.message());
       last_reload = st;
     }
+    LogRemoteKeyProblems(**auth, &key_problems);
     key_events.Tick((*auth)->KeySnapshot(), NowNs());
     if (Status st = (*auth)->FlushKeyUsage(force_flush); st.ToString() != last_flush.ToString()) {
       if (!st.ok()) spdlog::warn("cannot write API key last-use times: {}", st.message());

@@ -83,6 +83,42 @@ struct JwtIssuerConfig {
   std::string tenant_claim;
   uint32_t leeway_s = 60;
   uint32_t max_token_bytes = 8192;
+  std::vector<std::string> required_claims;  // must be present (and not null) in every token
+  // Remote keys: a JWKS URL, or OIDC discovery (<issuer>/.well-known/openid-configuration →
+  // jwks_uri). Fetched at start and in the background; see docs/CONFIG.md.
+  std::string jwks_url;
+  bool discovery = false;
+  std::string ca_file;               // trust anchors for the fetches; empty: the system store
+  bool allow_insecure_http = false;  // accept http:// URLs (tests on 127.0.0.1 only)
+  uint32_t fetch_timeout_ms = 5000;
+  uint32_t max_jwks_bytes = 512 * 1024;
+  uint32_t jwks_refresh_min_interval_ms = 30000;  // unknown-kid refreshes at most this often
+  uint32_t jwks_max_age_min_ms = 60000;           // Cache-Control max-age floor
+  uint32_t jwks_max_age_max_ms = 86400000;        // ceiling, and the period without max-age
+  bool has_remote_keys() const { return !jwks_url.empty() || discovery; }
+};
+
+// RFC 7662 token introspection for opaque bearer tokens (auth.introspection).
+struct IntrospectionConfig {
+  std::string endpoint;  // https URL; empty: introspection disabled
+  std::string client_id;
+  std::string client_secret;  // prefer client_secret_file
+  std::string client_secret_file;
+  std::string client_auth = "basic";  // basic | body
+  std::string tokens = "opaque";      // opaque | all (JWT-shaped bearer tokens too)
+  std::string issuer;                 // recorded as the identity's issuer; default: answer's iss
+  std::vector<std::string> subject_claims = {"sub", "client_id", "username"};  // first present
+  std::vector<std::string> audiences;  // if set, the answer's aud must contain one of them
+  std::string ca_file;
+  bool allow_insecure_http = false;
+  uint32_t timeout_ms = 3000;
+  uint32_t max_response_bytes = 64 * 1024;
+  uint32_t max_token_bytes = 4096;
+  uint32_t cache_max_ttl_ms = 300000;  // positive answers: min(exp, now + this)
+  uint32_t negative_cache_ms = 5000;   // active:false answers
+  uint32_t max_concurrent = 64;        // in-flight calls per process; excess → 503
+  uint32_t cache_capacity = 10000;
+  bool enabled() const { return !endpoint.empty(); }
 };
 
 struct IdentityHeadersConfig {
@@ -107,6 +143,7 @@ struct AuthConfig {
   ApiKeyAuthConfig api_keys;
   AuthFailureLimitConfig failure_limit;
   std::vector<JwtIssuerConfig> jwt;
+  IntrospectionConfig introspection;
   IdentityHeadersConfig identity_headers;
   std::string realm = "apitrail";
 };
@@ -117,7 +154,7 @@ struct RedactionConfig {
 
 struct AuditConfig {
   std::string data_dir = "./apitrail-data";
-  std::string durability = "response";  // response | batch
+  std::string durability = "response";  // response | strict | batch
   uint32_t batch_interval_ms = 10;
   uint32_t queue_capacity = 65536;
   bool fail_open = false;

@@ -93,7 +93,7 @@ void ReadRoutes(ReadContext* ctx, const YAML::Node& node, std::vector<RouteConfi
 
 void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   YamlMap m(ctx, node, "auth",
-            {"api_keys", "jwt", "identity_headers", "realm", "failure_limit"});
+            {"api_keys", "jwt", "introspection", "identity_headers", "realm", "failure_limit"});
   YamlMap keys(ctx, m.Get("api_keys"), "auth.api_keys", {"enabled", "file", "headers"});
   keys.Bool("enabled", &a->api_keys.enabled);
   keys.String("file", &a->api_keys.file);
@@ -102,8 +102,10 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   for (size_t i = 0; i < jwts.size(); ++i) {
     YamlMap j(ctx, jwts[i], Index("auth.jwt", i),
               {"issuer", "audiences", "algorithms", "key_file", "jwks_file", "secret",
-               "secret_file", "subject_claim", "leeway_s", "max_token_bytes", "roles_claim",
-               "tenant_claim"});
+               "secret_file", "subject_claim", "leeway_s", "max_token_bytes", "required_claims",
+               "jwks_url", "discovery", "ca_file", "allow_insecure_http", "fetch_timeout_ms",
+               "max_jwks_bytes", "jwks_refresh_min_interval_ms", "jwks_max_age_min_ms",
+               "jwks_max_age_max_ms", "roles_claim", "tenant_claim"});
     JwtIssuerConfig c;
     j.String("issuer", &c.issuer);
     j.StringList("audiences", &c.audiences);
@@ -117,8 +119,42 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
     j.String("tenant_claim", &c.tenant_claim);
     j.Int("leeway_s", &c.leeway_s);
     j.Int("max_token_bytes", &c.max_token_bytes);
+    j.StringList("required_claims", &c.required_claims);
+    j.String("jwks_url", &c.jwks_url);
+    j.Bool("discovery", &c.discovery);
+    j.String("ca_file", &c.ca_file);
+    j.Bool("allow_insecure_http", &c.allow_insecure_http);
+    j.Int("fetch_timeout_ms", &c.fetch_timeout_ms);
+    j.Int("max_jwks_bytes", &c.max_jwks_bytes);
+    j.Int("jwks_refresh_min_interval_ms", &c.jwks_refresh_min_interval_ms);
+    j.Int("jwks_max_age_min_ms", &c.jwks_max_age_min_ms);
+    j.Int("jwks_max_age_max_ms", &c.jwks_max_age_max_ms);
     a->jwt.push_back(std::move(c));
   }
+  YamlMap in(ctx, m.Get("introspection"), "auth.introspection",
+             {"endpoint", "client_id", "client_secret", "client_secret_file", "client_auth",
+              "tokens", "issuer", "subject_claims", "audiences", "ca_file", "allow_insecure_http",
+              "timeout_ms", "max_response_bytes", "max_token_bytes", "cache_max_ttl_ms",
+              "negative_cache_ms", "max_concurrent", "cache_capacity"});
+  IntrospectionConfig& ic = a->introspection;
+  in.String("endpoint", &ic.endpoint);
+  in.String("client_id", &ic.client_id);
+  in.String("client_secret", &ic.client_secret, Secret::kYes);
+  in.String("client_secret_file", &ic.client_secret_file);
+  in.String("client_auth", &ic.client_auth);
+  in.String("tokens", &ic.tokens);
+  in.String("issuer", &ic.issuer);
+  in.StringList("subject_claims", &ic.subject_claims);
+  in.StringList("audiences", &ic.audiences);
+  in.String("ca_file", &ic.ca_file);
+  in.Bool("allow_insecure_http", &ic.allow_insecure_http);
+  in.Int("timeout_ms", &ic.timeout_ms);
+  in.Int("max_response_bytes", &ic.max_response_bytes);
+  in.Int("max_token_bytes", &ic.max_token_bytes);
+  in.Int("cache_max_ttl_ms", &ic.cache_max_ttl_ms);
+  in.Int("negative_cache_ms", &ic.negative_cache_ms);
+  in.Int("max_concurrent", &ic.max_concurrent);
+  in.Int("cache_capacity", &ic.cache_capacity);
   YamlMap ih(ctx, m.Get("identity_headers"), "auth.identity_headers",
              {"subject", "auth_method", "scopes", "roles", "tenant"});
   ih.String("subject", &a->identity_headers.subject);
@@ -254,7 +290,10 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
     Resolve(dir, &j.key_file);
     Resolve(dir, &j.jwks_file);
     Resolve(dir, &j.secret_file);
+    Resolve(dir, &j.ca_file);
   }
+  Resolve(dir, &c.auth.introspection.client_secret_file);
+  Resolve(dir, &c.auth.introspection.ca_file);
   Resolve(dir, &c.admin.token_file);
   return result;
 }

@@ -191,9 +191,66 @@ constexpr JwtAlgRule kJwtAlgs[] = {
 constexpr char kJwtAlgList[] =
     "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
 
+bool IsHttpUrl(const std::string& u, bool allow_http) {
+  return u.rfind("https://", 0) == 0 || (allow_http && u.rfind("http://", 0) == 0);
+}
+
+void CheckRemoteKeys(Checker& ck, const JwtIssuerConfig& j, const std::string& p, bool hs) {
+  if (!j.jwks_url.empty() && j.discovery) {
+    ck.Error(p + ".jwks_url", "set jwks_url or discovery, not both");
+  }
+  if (!j.jwks_url.empty() && !IsHttpUrl(j.jwks_url, j.allow_insecure_http)) {
+    ck.Error(p + ".jwks_url", j.allow_insecure_http ? "must be an https:// or http:// URL"
+                                                    : "must be an https:// URL");
+  }
+  if (j.discovery && !IsHttpUrl(j.issuer, j.allow_insecure_http)) {
+    ck.Error(p + ".issuer", "discovery needs the issuer as an https:// URL");
+  }
+  // Shared secrets are never fetched over the network.
+  if (j.has_remote_keys() && hs) {
+    ck.Error(p + ".algorithms", "HS256/HS384/HS512 cannot use jwks_url or discovery");
+  }
+  if (!j.has_remote_keys()) return;
+  ck.Range(p + ".fetch_timeout_ms", j.fetch_timeout_ms, 100, 60000);
+  ck.Range(p + ".max_jwks_bytes", j.max_jwks_bytes, 1024, 4 << 20);
+  ck.Range(p + ".jwks_refresh_min_interval_ms", j.jwks_refresh_min_interval_ms, 100, 86400000);
+  ck.Range(p + ".jwks_max_age_min_ms", j.jwks_max_age_min_ms, 100, 86400000);
+  ck.Range(p + ".jwks_max_age_max_ms", j.jwks_max_age_max_ms, 1000, 7 * 86400000u);
+  if (j.jwks_max_age_max_ms < j.jwks_max_age_min_ms) {
+    ck.Error(p + ".jwks_max_age_max_ms", "must be at least jwks_max_age_min_ms");
+  }
+}
+
+void CheckIntrospection(Checker& ck, const IntrospectionConfig& c) {
+  const std::string p = "auth.introspection";
+  if (!c.enabled()) return;
+  if (!IsHttpUrl(c.endpoint, c.allow_insecure_http)) {
+    ck.Error(p + ".endpoint", c.allow_insecure_http ? "must be an https:// or http:// URL"
+                                                    : "must be an https:// URL");
+  }
+  if (c.client_id.empty()) ck.Error(p + ".client_id", "required: the client the gateway authenticates as");
+  if (c.client_secret.empty() == c.client_secret_file.empty()) {
+    ck.Error(p + ".client_secret", "set exactly one of client_secret and client_secret_file");
+  }
+  if (c.client_auth != "basic" && c.client_auth != "body") {
+    ck.Error(p + ".client_auth", "must be basic or body");
+  }
+  if (c.tokens != "opaque" && c.tokens != "all") ck.Error(p + ".tokens", "must be opaque or all");
+  if (c.subject_claims.empty()) ck.Error(p + ".subject_claims", "at least one claim");
+  ck.Range(p + ".timeout_ms", c.timeout_ms, 100, 60000);
+  ck.Range(p + ".max_response_bytes", c.max_response_bytes, 1024, 1 << 20);
+  ck.Range(p + ".max_token_bytes", c.max_token_bytes, 16, 65536);
+  ck.Range(p + ".cache_max_ttl_ms", c.cache_max_ttl_ms, 0, 3600000);
+  ck.Range(p + ".negative_cache_ms", c.negative_cache_ms, 0, 60000);
+  ck.Range(p + ".max_concurrent", c.max_concurrent, 1, 10000);
+  ck.Range(p + ".cache_capacity", c.cache_capacity, 0, 10000000);
+}
+
 void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
-  if (j.key_file.empty() && j.jwks_file.empty() && j.secret.empty() && j.secret_file.empty()) {
-    ck.Error(p, "needs a key source: key_file, jwks_file, secret or secret_file");
+  if (j.key_file.empty() && j.jwks_file.empty() && j.secret.empty() && j.secret_file.empty() &&
+      !j.has_remote_keys()) {
+    ck.Error(p, "needs a key source: key_file, jwks_file, jwks_url, discovery, secret or "
+                "secret_file");
   }
   if (j.algorithms.empty()) {
     ck.Error(p + ".algorithms",
@@ -230,9 +287,10 @@ void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
   if (hs && j.secret.empty() && j.secret_file.empty() && j.jwks_file.empty()) {
     ck.Error(p, "HS* needs secret, secret_file or a jwks_file with oct keys");
   }
-  if (asym && j.key_file.empty() && j.jwks_file.empty()) {
-    ck.Error(p, "RS*/PS*/ES*/EdDSA need key_file or jwks_file");
+  if (asym && j.key_file.empty() && j.jwks_file.empty() && !j.has_remote_keys()) {
+    ck.Error(p, "RS*/PS*/ES*/EdDSA need key_file, jwks_file, jwks_url or discovery");
   }
+  CheckRemoteKeys(ck, j, p, hs);
   if (!j.secret.empty() && !j.secret_file.empty()) {
     ck.Error(p + ".secret", "set either secret or secret_file, not both");
   }
@@ -256,6 +314,7 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
   for (size_t i = 0; i < a.jwt.size(); ++i) {
     CheckJwt(ck, a.jwt[i], "auth.jwt[" + std::to_string(i) + "]");
   }
+  CheckIntrospection(ck, a.introspection);
   ck.HeaderName("auth.identity_headers.subject", a.identity_headers.subject);
   ck.HeaderName("auth.identity_headers.auth_method", a.identity_headers.auth_method);
   ck.HeaderName("auth.identity_headers.scopes", a.identity_headers.scopes);
@@ -281,7 +340,7 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
 void CheckAuditAndAdmin(Checker& ck, const Config& c) {
   const AuditConfig& a = c.audit;
   if (a.data_dir.empty()) ck.Error("audit.data_dir", "must not be empty");
-  ck.OneOf("audit.durability", a.durability, {"response", "batch"});
+  ck.OneOf("audit.durability", a.durability, {"response", "strict", "batch"});
   ck.Range("audit.batch_interval_ms", a.batch_interval_ms, 1, 60000);
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,

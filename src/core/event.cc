@@ -63,6 +63,9 @@ void WriteFields(JsonWriter& w, const AuditEvent& e) {
   if (e.sensitive) w.FieldBool("sensitive", true);
   OptString(w, "service", e.service);
   OptString(w, "message", e.message);
+  OptString(w, "phase", e.phase);
+  OptString(w, "intent_id", e.intent_id);
+  OptString(w, "outcome", e.outcome);
 }
 
 std::string GetString(const boost::json::object& o, std::string_view key) {
@@ -94,16 +97,6 @@ KeyValues GetKeyValues(const boost::json::object& o, std::string_view key) {
 
 }  // namespace
 
-std::string EncodeRecord(const AuditEvent& e) {
-  std::string out;
-  out.reserve(512);
-  JsonWriter w(&out);
-  w.BeginObject();
-  WriteFields(w, e);
-  w.EndObject();
-  return out;
-}
-
 void AppendEventJson(const AuditEvent& e, std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
@@ -112,9 +105,9 @@ void AppendEventJson(const AuditEvent& e, std::string* out) {
   w.EndObject();
 }
 
-Result<AuditEvent> DecodeRecord(std::string_view bytes) {
+Result<AuditEvent> DecodeEventJson(std::string_view json) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(bytes, ec);
+  boost::json::value v = boost::json::parse(json, ec);
   if (ec || !v.is_object()) return Status::Corruption("record is not a JSON object");
   const auto& o = v.get_object();
   AuditEvent e;
@@ -162,6 +155,9 @@ Result<AuditEvent> DecodeRecord(std::string_view bytes) {
   }
   e.service = GetString(o, "service");
   e.message = GetString(o, "message");
+  e.phase = GetString(o, "phase");
+  e.intent_id = GetString(o, "intent_id");
+  e.outcome = GetString(o, "outcome");
   return e;
 }
 

@@ -2,9 +2,9 @@
 // of DESIGN §2. The same names are used in the store, the JSON API, the CLI and exports.
 // A plain value type; build it on a worker, then hand it (moved) to the store.
 //
-// Record bytes (what the store frames and the Merkle tree hashes) are the event's
-// canonical JSON without `seq`: fields in the fixed order of EncodeRecord, empty strings,
-// empty lists and unset numbers omitted. `seq` is the record's position in the log.
+// Record bytes (what the store frames and the Merkle tree hashes) are the binary form of
+// record_codec.h; this header has the JSON form of the API, the CLI and exports: fields in
+// a fixed order, empty strings, empty lists and unset numbers omitted, `seq` first.
 #pragma once
 
 #include <cstdint>
@@ -63,14 +63,20 @@ struct AuditEvent {
   bool sensitive = false;
   std::string service;
   std::string message;  // free text for system/admin events
+
+  // durability: strict writes two records per forwarded request: an `intent` before the
+  // upstream sees it and an `outcome` (with the intent's id) after. Empty otherwise.
+  std::string phase;      // "" | intent | outcome
+  std::string intent_id;  // on an outcome: the id of its intent
+  // Not stored: filled in by readers for an intent — "recorded" when its outcome exists,
+  // "unknown" when none does (the gateway stopped while the upstream had the request).
+  std::string outcome;
 };
 
-// Canonical record bytes (no seq). Deterministic: equal events give equal bytes.
-std::string EncodeRecord(const AuditEvent& e);
-// Appends the API form: the record fields plus "seq" first.
+// Appends the API form: "seq" first, then the fields in a fixed order.
 void AppendEventJson(const AuditEvent& e, std::string* out);
-// Parses record bytes (or API JSON) back. Unknown fields are ignored so older readers can
-// read newer records; a malformed record is kCorruption.
-Result<AuditEvent> DecodeRecord(std::string_view bytes);
+// Parses the JSON form back (API answers, and the JSON records of format version 1
+// segments). Unknown members are ignored; a malformed document is kCorruption.
+Result<AuditEvent> DecodeEventJson(std::string_view json);
 
 }  // namespace apitrail

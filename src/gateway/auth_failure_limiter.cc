@@ -57,11 +57,8 @@ AuthFailureLimiter::AuthFailureLimiter(Options options)
   for (size_t i = 0; i < kHints; ++i) hints_[i].store(0, std::memory_order_relaxed);
 }
 
-bool AuthFailureLimiter::Counts(std::string_view reason) {
-  if (reason.empty() || reason == "missing_credentials") return false;
-  constexpr std::string_view kUnavailable = "_unavailable";
-  return !(reason.size() >= kUnavailable.size() &&
-           reason.substr(reason.size() - kUnavailable.size()) == kUnavailable);
+bool AuthFailureLimiter::Counts(std::string_view reason, int http_status) {
+  return http_status == 401 && !reason.empty() && reason != "missing_credentials";
 }
 
 AuthFailureLimiter::Key AuthFailureLimiter::KeyOf(std::string_view ip) const {

@@ -45,10 +45,10 @@ class AuthFailureLimiter {
   // Counts one failed authentication from `ip`. True when this failure starts a block.
   bool RecordFailure(std::string_view ip, int64_t now_ns);
 
-  // True for the deny_reasons that count: a credential was presented and not accepted.
-  // Not counted: no credential at all (a client that forgot it is not guessing) and a
-  // verification backend being unavailable (the client is not at fault).
-  static bool Counts(std::string_view deny_reason);
+  // True for the refusals that count: a credential was presented and refused (401). Not
+  // counted: no credential at all (a client that forgot it is not guessing) and 503s such as
+  // keys_unavailable or introspection_unavailable (the gateway's failure, not the client's).
+  static bool Counts(std::string_view deny_reason, int http_status);
 
   size_t TrackedForTest() const;
 

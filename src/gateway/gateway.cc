@@ -46,6 +46,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> c
     s.upstream_endpoints.push_back(*ep);
   }
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
+  s.strict_durability = s.config->audit.durability == "strict";
   s.header_policy = HeaderPolicy::FromConfig(*config);
   if (config->auth.failure_limit.enabled) {
     s.auth_limiter = std::make_unique<AuthFailureLimiter>(

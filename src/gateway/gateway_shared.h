@@ -27,6 +27,7 @@ struct GatewayShared {
   std::unique_ptr<AuthFailureLimiter> auth_limiter;  // null: auth.failure_limit disabled
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
   int default_upstream = -1;  // for unmatched: pass
+  bool strict_durability = false;  // audit.durability: strict (intent before forwarding)
   HeaderPolicy header_policy;
 };
 

@@ -363,9 +363,18 @@ awaitable<bool> ProxySession::HandleOne() {
     co_return co_await Reply(x, std::move(reply));
   }
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
+  if (auth.needs_introspection) {
+    // Opaque token, answer not cached: the authorization server is asked on this worker's
+    // io_context; the coroutine waits, the thread serves other connections meanwhile. The call
+    // has its own time limit (auth.introspection.timeout_ms), so the header deadline is
+    // suspended (kStore: no deadline) and restarted after it.
+    SetPhase(Phase::kStore, 0);
+    auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
+    SetPhase(Phase::kHead, gw.header_timeout_ms);
+  }
   RecordIdentity(auth.identity, &x.event);
   if (!auth.allowed) {
-    if (limiter && AuthFailureLimiter::Counts(auth.deny_reason) &&
+    if (limiter && AuthFailureLimiter::Counts(auth.deny_reason, auth.http_status) &&
         limiter->RecordFailure(x.event.client_ip, x.start_mono_ns)) {
       m.Inc(m.auth_blocks);
     }
@@ -374,7 +383,8 @@ awaitable<bool> ProxySession::HandleOne() {
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
     if (auth.deny_reason != "missing_credentials") challenge += ", error=\"invalid_token\"";
     challenge += "\r\n";
-    LocalReply reply{401, auth.deny_reason,
+    if (auth.http_status != 401) challenge.clear();  // 503: the gateway's failure, not the client's
+    LocalReply reply{auth.http_status, auth.deny_reason,
                              auth.detail.empty() ? "authentication required" : auth.detail,
                              keep_after_local_reply, challenge};
     co_return co_await Reply(x, std::move(reply));
@@ -403,6 +413,30 @@ awaitable<bool> ProxySession::HandleOne() {
   x.event.decision = "allow";
   x.upstream_index = static_cast<size_t>(upstream_index);
   x.event.upstream = cfg.upstreams[x.upstream_index].name;
+
+  // durability: strict — an intent record is durable before the upstream sees a byte, so a
+  // crash can never hide an access the upstream acted on; the final record is its outcome.
+  if (shared.strict_durability) {
+    AuditEvent intent = x.event;
+    intent.phase = "intent";
+    x.event.phase = "outcome";
+    x.event.intent_id = x.event.id;
+    x.event.id = NewUuidV7(x.event.time_ns);
+    Status intent_recorded = co_await Record(intent);
+    if (!intent_recorded.ok()) {
+      m.Inc(m.store_unavailable);
+      if (cfg.audit.fail_open) {
+        m.Inc(m.unrecorded_fail_open);
+      } else {
+        x.event.phase.clear();
+        x.event.intent_id.clear();
+        x.event.decision = "deny";
+        x.event.deny_reason = "audit_unavailable";
+        LocalReply reply{503, "audit_unavailable", "the audit log cannot record this request", false};
+        co_return co_await Reply(x, std::move(reply));
+      }
+    }
+  }
 
   // --- 5. Build the upstream request head.
   UpstreamHeadInput hin;

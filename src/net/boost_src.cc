@@ -2,3 +2,4 @@
 // for every target in cmake/ApitrailHelpers.cmake), so each TU that uses them compiles faster.
 #include <boost/asio/impl/src.hpp>
 #include <boost/beast/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>

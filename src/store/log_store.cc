@@ -1,6 +1,7 @@
 #include "store/log_store.h"
 
 #include "core/ids.h"
+#include "core/record_codec.h"
 #include "core/time_util.h"
 #include "store/checkpoint.h"
 #include "store/log/coding.h"
@@ -62,6 +63,11 @@ Status LogStore::Recover() {
   root_hex_ = HexEncode(frontier_.Root());
   if (recovered.segments.empty()) {
     APITRAIL_RETURN_IF_ERROR(StartSegment(0));
+  } else if (recovered.segments.back().version != log::kSegmentFormatVersion &&
+             next_seq_ > recovered.segments.back().first_seq) {
+    // A segment keeps one record encoding: an older segment is left as it is and new
+    // records go to a new one.
+    APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
   } else {
     APITRAIL_ASSIGN_OR_RETURN(segment_, fs_->OpenForAppend(recovered.segments.back().path));
     segment_first_seq_ = recovered.segments.back().first_seq;
@@ -232,6 +238,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
   syncs_.fetch_add(1);
   const Hash256 root = frontier_.Root();
   durable_size_ = next_seq_;  // every record written so far is now synced
+  at_risk_.store(0);
   durable_root_ = root;
   std::vector<Unpublished> batch;
   batch.swap(unpublished_);
@@ -264,6 +271,7 @@ void LogStore::Fail(const Status& cause) {
   }
   write_errors_.fetch_add(1);
   failed_.store(true);
+  at_risk_when_failed_.fetch_add(at_risk_.exchange(0));
   // Records written but not durable are never published; their callers learn it now.
   const Status st = FailedStatus();
   for (auto& u : unpublished_) {
@@ -304,6 +312,8 @@ void LogStore::WriterLoop() {
             if (r.done) r.done(failed, r.seq);
           }
         } else if (batch_mode) {
+          at_risk_.fetch_add(batch.size());
+          acked_before_sync_.fetch_add(batch.size());
           for (auto& r : batch) {
             appended_.fetch_add(1);
             if (r.done) r.done(Status::Ok(), r.seq);
@@ -388,7 +398,26 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
   }
   APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(payload));
   event.seq = seq;
+  if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
   return event;
+}
+
+Status LogStore::AnnotateOutcome(AuditEvent* intent) {
+  std::vector<uint64_t> candidates;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    candidates = index_.FindOutcomeCandidates(intent->id);
+  }
+  intent->outcome = "unknown";
+  for (uint64_t seq : candidates) {
+    if (seq <= intent->seq) continue;  // an outcome always follows its intent
+    APITRAIL_ASSIGN_OR_RETURN(AuditEvent outcome, ReadRecord(seq));
+    if (outcome.intent_id == intent->id) {
+      intent->outcome = "recorded";
+      break;
+    }
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -467,6 +496,9 @@ StoreStats LogStore::Stats() {
   s.failed = failed_.load();
   s.recovered_truncated_bytes = recovered_truncated_bytes_;
   s.checkpoints = checkpoints_signed_.load();
+  s.at_risk = at_risk_.load();
+  s.acked_before_sync = acked_before_sync_.load();
+  s.at_risk_when_failed = at_risk_when_failed_.load();
   return s;
 }
 

@@ -85,6 +85,8 @@ class LogStore final : public Store {
   void Fail(const Status& cause);
   Status FailedStatus() const;
   Result<AuditEvent> ReadRecord(uint64_t seq);
+  // Sets intent->outcome to "recorded" or "unknown" (durability: strict).
+  Status AnnotateOutcome(AuditEvent* intent);
 
   const StoreOptions options_;
   FileSystem* const fs_;
@@ -126,6 +128,11 @@ class LogStore final : public Store {
   std::atomic<bool> stop_{false};
   std::atomic<int> appends_in_flight_{0};
   std::atomic<uint64_t> appended_{0};
+  // Durability::kBatch: acknowledged but not yet synced (the loss window right now), all
+  // acknowledged before their sync since open, and those whose sync then failed.
+  std::atomic<uint64_t> at_risk_{0};
+  std::atomic<uint64_t> acked_before_sync_{0};
+  std::atomic<uint64_t> at_risk_when_failed_{0};
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> write_errors_{0};

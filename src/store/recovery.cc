@@ -80,6 +80,7 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                 std::to_string(reader->header().first_seq) + " at offset 0");
     }
     out.segments.push_back(seg);
+    out.segments.back().version = reader->header().version;
     log::Frame frame;
     while (true) {
       auto next = reader->Next(&frame);

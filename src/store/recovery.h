@@ -24,6 +24,7 @@ namespace apitrail {
 struct SegmentInfo {
   uint64_t first_seq = 0;
   std::string path;
+  uint32_t version = 0;  // from the file header; 0 until Recover has read it
 };
 
 struct RecoveryResult {

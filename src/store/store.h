@@ -48,6 +48,12 @@ struct StoreStats {
   std::string root_hex;           // RFC 6962 root over all records
   uint64_t recovered_truncated_bytes = 0;  // torn tail cut by Open (worth a log line if > 0)
   uint64_t checkpoints = 0;       // signed since open
+  // Durability::kBatch only (0 otherwise): acknowledged records not yet synced (lost if the
+  // machine died now), all acknowledged before their sync since open, and those acknowledged
+  // whose sync failed (possibly lost: the store fails closed after that).
+  uint64_t at_risk = 0;
+  uint64_t acked_before_sync = 0;
+  uint64_t at_risk_when_failed = 0;
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as

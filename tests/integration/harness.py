@@ -132,7 +132,7 @@ def http_request(port, method, path, headers=None, body=None, timeout=10):
         conn.close()
 
 
-def write_config(data_dir, gateway_port, admin_port, upstream_port, extra=""):
+def write_config(data_dir, gateway_port, admin_port, upstream_port, extra="", audit_extra=""):
     path = os.path.join(data_dir, "apitrail.yaml")
     if "auth:" not in extra:
         # Tests of other features poll with keys the gateway has not loaded yet (401s from
@@ -179,6 +179,7 @@ routes:
     strip_prefix: /internal
 audit:
   data_dir: {data_dir}/data
+{audit_extra}
 admin:
   listen: {HOST}:{admin_port}
   tokens: [{ADMIN_TOKEN}]
@@ -190,12 +191,12 @@ admin:
 class Apitrail:
     """One `apitrail serve` process with its own config and data dir."""
 
-    def __init__(self, root, upstream_port, extra="", preexec=None):
+    def __init__(self, root, upstream_port, extra="", preexec=None, audit_extra=""):
         self.root = root
         self.gateway_port = free_port()
         self.admin_port = free_port()
         self.upstream_port = upstream_port
-        self.config = write_config(root, self.gateway_port, self.admin_port, upstream_port, extra)
+        self.config = write_config(root, self.gateway_port, self.admin_port, upstream_port, extra, audit_extra)
         self.data = os.path.join(root, "data")
         self.preexec = preexec
         self.proc = None
@@ -394,6 +395,78 @@ def read_log_file(path):
                        "payload": data[pos + 16:pos + 16 + length]})
         pos += 16 + length
     return header, frames, data[pos:]
+
+
+RECORD_PROTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "record.proto")
+
+
+def record_schema():
+    """{field number: (name, type, repeated)} of message Record, read from docs/record.proto,
+    so the tests decode records with the schema the documentation gives."""
+    import re
+    text = open(RECORD_PROTO).read()
+    body = text[text.index("message Record {"):]
+    body = body[:body.index("}")]
+    fields = {}
+    for m in re.finditer(r"^\s*(repeated |optional )?(\w+) (\w+) = (\d+);", body, re.M):
+        fields[int(m.group(4))] = (m.group(3), m.group(2), m.group(1) == "repeated ")
+    return fields
+
+
+def _varint(b, pos):
+    shift = result = 0
+    while True:
+        byte = b[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def decode_record(payload):
+    """Decodes record bytes (FORMAT.md §5, protobuf wire format) into a dict of the API's
+    field names, independently of apitrail's C++ decoder. KeyValue lists become dicts."""
+    schema = record_schema()
+    out = {}
+    pos = 0
+    while pos < len(payload):
+        key, pos = _varint(payload, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(payload, pos)
+        elif wire == 2:
+            n, pos = _varint(payload, pos)
+            value, pos = payload[pos:pos + n], pos + n
+        else:
+            raise ValueError("unexpected wire type %d" % wire)
+        if number not in schema:
+            continue
+        name, typ, repeated = schema[number]
+        if typ == "KeyValue":
+            kv, p2 = {}, 0
+            k = v = ""
+            while p2 < len(value):
+                t, p2 = _varint(value, p2)
+                n, p2 = _varint(value, p2)
+                s = value[p2:p2 + n].decode()
+                p2 += n
+                if t >> 3 == 1:
+                    k = s
+                else:
+                    v = s
+            out.setdefault(name, {})[k] = v
+        elif typ == "string":
+            s = value.decode()
+            if repeated:
+                out.setdefault(name, []).append(s)
+            else:
+                out[name] = s
+        elif typ == "bool":
+            out[name] = bool(value)
+        else:
+            out[name] = value
+    return out
 
 
 def segment_paths(data_dir):

@@ -16,18 +16,19 @@ import threading
 import time
 import unittest
 
-from harness import (ADMIN_TOKEN, BIN, HOST, Apitrail, RecordingUpstream, ManagedApitrail, admin_metrics, all_events,
+from harness import (ADMIN_TOKEN, RECORD_PROTO, decode_record, BIN, HOST, Apitrail, RecordingUpstream, ManagedApitrail, admin_metrics, all_events,
                      masked_crc32c, read_log_file, run_cli, segment_paths, wait_until)
 
 
 class DurabilityCase(unittest.TestCase):
     """An upstream, one apitrail (not started) with a key for "alice", per test."""
     EXTRA_CONFIG = ""
+    AUDIT_CONFIG = ""  # lines under `audit:`, indented by two spaces
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-dur-")
         self.upstream = RecordingUpstream()
-        self.gw = ManagedApitrail(self.root, self.upstream.port, self.EXTRA_CONFIG)
+        self.gw = ManagedApitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice", ["orders:read"])
 
@@ -178,6 +179,66 @@ class KillUnderLoadTest(DurabilityCase):
         self.assertEqual(self.gw.events(correlation_id="after-kill")[0]["seq"], len(events))
 
 
+class StrictDurabilityTest(DurabilityCase):
+    """durability: strict — an intent is durable before the upstream sees the request."""
+    AUDIT_CONFIG = "  durability: strict"
+
+    def test_forwarded_request_has_an_intent_and_its_outcome(self):
+        self.gw.start()
+        status, _, _ = self.gw.request("GET", "/v1/orders/5", self.auth(**{"X-Request-ID": "strict-1"}))
+        self.assertEqual(status, 200)
+        status, _, _ = self.gw.request("GET", "/v1/orders/6", {"X-Request-ID": "strict-denied"})
+        self.assertEqual(status, 401)
+        events = self.gw.events(correlation_id="strict-1")
+        self.assertEqual(len(events), 2, events)
+        outcome, intent = events  # newest first
+        self.assertEqual((intent["phase"], intent["outcome"], intent["decision"]), ("intent", "recorded", "allow"))
+        self.assertNotIn("status", intent)  # nothing was known yet
+        self.assertEqual((outcome["phase"], outcome["intent_id"], outcome["status"]), ("outcome", intent["id"], 200))
+        self.assertLess(intent["seq"], outcome["seq"])
+        self.assertNotEqual(intent["id"], outcome["id"])
+        # A request that is never forwarded needs no intent: one event, no phase.
+        denied = self.gw.events(correlation_id="strict-denied")
+        self.assertEqual(len(denied), 1)
+        self.assertNotIn("phase", denied[0])
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0)
+        self.assert_verify_ok(3)
+
+    def test_sigkill_while_the_upstream_works_leaves_intents_with_outcome_unknown(self):
+        self.gw.start()
+        n = 4
+
+        def slow(i):
+            try:
+                self.gw.request("GET", "/slow?t=3", self.auth(**{"X-Request-ID": f"inflight-{i}"}))
+            except (OSError, http.client.HTTPException):
+                pass  # cut by the kill
+
+        threads = [threading.Thread(target=slow, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(self.upstream.requests) >= n, timeout=10)
+        self.gw.proc.send_signal(signal.SIGKILL)
+        self.gw.proc.wait(timeout=10)
+        for t in threads:
+            t.join(timeout=15)
+        self.gw.stop()
+
+        seen_upstream = {r["headers"]["x-request-id"] for r in self.upstream.requests}
+        self.assertEqual(seen_upstream, {f"inflight-{i}" for i in range(n)})
+        self.gw.start()
+        events = all_events(self.gw, page_size=50)
+        self.assert_gapless(events)
+        by_rid = {e["correlation_id"]: e for e in events}
+        for rid in seen_upstream:  # every request the upstream received has its intent
+            self.assertIn(rid, by_rid, "the upstream acted on a request the log does not show")
+            e = by_rid[rid]
+            self.assertEqual((e["phase"], e["outcome"]), ("intent", "unknown"), e)
+        self.assertEqual(len(events), n, "no outcome can exist: the gateway died before any answer")
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0)
+        self.assert_verify_ok(n)
+
+
 class TamperingTest(DurabilityCase):
     """20 events are written and the server stopped cleanly; then the segment is damaged."""
     N = 20
@@ -194,14 +255,25 @@ class TamperingTest(DurabilityCase):
             self.original = f.read()
         header, self.frames, tail = read_log_file(self.seg)
         self.assertEqual(header["magic"], b"APTLOG01")
-        self.assertEqual(header["version"], 1)
+        self.assertEqual(header["version"], 2)
         self.assertEqual(header["first_seq"], 0)
         self.assertEqual(header["node"], "test-node")
         self.assertEqual(tail, b"")
         self.assertEqual([f["seq"] for f in self.frames], list(range(self.N)))
         for fr in self.frames:  # the CRC is exactly what FORMAT.md §3-§4 says
             self.assertEqual(fr["crc"], masked_crc32c(struct.pack("<Q", fr["seq"]) + fr["payload"]))
-            json.loads(fr["payload"])
+        records = [decode_record(fr["payload"]) for fr in self.frames]
+        self.assertEqual(sorted(r["correlation_id"] for r in records), sorted(self.sent))
+        for r in records:
+            status = self.sent[r["correlation_id"]]
+            self.assertEqual((r["kind"], r["status"], r["node"]), ("http", status, "test-node"))
+            self.assertEqual(r["decision"], "allow" if status == 200 else "deny")
+            self.assertGreater(r["time_ns"], 1700000000 * 10**9)
+        # An independent protobuf implementation reads the same bytes with docs/record.proto.
+        decoded = subprocess.run(["protoc", "--decode=apitrail.record.v2.Record", "--proto_path", os.path.dirname(RECORD_PROTO),
+                                  "record.proto"], input=self.frames[3]["payload"], capture_output=True, check=True).stdout.decode()
+        self.assertIn('correlation_id: "%s"' % records[3]["correlation_id"], decoded)
+        self.assertIn('time_ns: %d' % records[3]["time_ns"], decoded)
         self.assert_verify_ok(self.N)
 
     def write_segment(self, data):
@@ -237,7 +309,7 @@ class TamperingTest(DurabilityCase):
 
     def test_rewritten_record_with_recomputed_crc_caught_by_the_tree_heads(self):
         fr = self.frames[7]
-        payload = fr["payload"].replace(b'"req-0007"', b'"req-0008"')
+        payload = fr["payload"].replace(b'req-0007', b'req-0008')
         self.assertNotEqual(payload, fr["payload"])
         crc = masked_crc32c(struct.pack("<Q", 7) + payload)
         data = (self.original[:fr["offset"]] + struct.pack("<IIQ", len(payload), crc, 7) + payload +

@@ -17,7 +17,7 @@ uint64_t KeyHash(uint64_t field, std::string_view value) {
   return h == 0 ? 1 : h;
 }
 
-enum : uint64_t { kIdTag = 100, kResourceTag = 101 };
+enum : uint64_t { kIdTag = 100, kResourceTag = 101, kIntentTag = 102 };
 
 uint64_t ResourceHash(std::string_view name, std::string_view value) {
   return KeyHash(kResourceTag, std::string(name) + '=' + std::string(value));
@@ -39,6 +39,7 @@ IndexKeys IndexKeys::FromEvent(const AuditEvent& e) {
   k.client_ip = KeyHash(4, e.client_ip);
   k.correlation_id = KeyHash(5, e.correlation_id);
   k.trace_id = KeyHash(6, e.trace_id);
+  k.intent = KeyHash(kIntentTag, e.intent_id);
   k.resources.reserve(e.resources.size());
   for (const auto& [name, value] : e.resources) k.resources.push_back(ResourceHash(name, value));
   return k;
@@ -69,11 +70,19 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   if (k.correlation_id != 0) correlation_ids_.Insert(k.correlation_id, seq);
   if (k.trace_id != 0) trace_ids_.Insert(k.trace_id, seq);
   if (k.id != 0) ids_.Insert(k.id, seq);
+  if (k.intent != 0) outcomes_.Insert(k.intent, seq);
 }
 
 std::vector<uint64_t> EventIndex::FindIdCandidates(const std::string& id) const {
   std::vector<uint64_t> out;
   ids_.FindAll(KeyHash(kIdTag, id), &out);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint64_t> EventIndex::FindOutcomeCandidates(const std::string& intent_id) const {
+  std::vector<uint64_t> out;
+  outcomes_.FindAll(KeyHash(kIntentTag, intent_id), &out);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -34,6 +34,7 @@ struct IndexKeys {
   uint64_t client_ip = 0;
   uint64_t correlation_id = 0;
   uint64_t trace_id = 0;
+  uint64_t intent = 0;  // an outcome's intent_id
   std::vector<uint64_t> resources;
 
   static IndexKeys FromEvent(const AuditEvent& e);
@@ -57,6 +58,8 @@ class EventIndex {
   // need certainty compare the record's id, see FindIdCandidates).
   std::optional<uint64_t> FindId(const std::string& id) const;
   std::vector<uint64_t> FindIdCandidates(const std::string& id) const;
+  // Seqs that may be the outcome of the intent with this id (same caveat as ids).
+  std::vector<uint64_t> FindOutcomeCandidates(const std::string& intent_id) const;
 
   // Seqs of up to q.limit matching records, newest first, below q.before_seq. *more is set
   // when at least one further match exists (so a cursor is worth returning).
@@ -85,6 +88,7 @@ class EventIndex {
   FlatMultiMap ids_;  // id hash → seq
   FlatMultiMap correlation_ids_;
   FlatMultiMap trace_ids_;
+  FlatMultiMap outcomes_;  // intent id hash → seq of its outcome
 };
 
 }  // namespace apitrail

@@ -12,7 +12,14 @@ namespace apitrail::log {
 inline constexpr std::string_view kSegmentMagic = "APTLOG01";
 inline constexpr std::string_view kTreeHeadMagic = "APTHEAD1";
 inline constexpr std::string_view kCheckpointMagic = "APTCKPT1";
+// Version 1: every file as first released (segment records are JSON). Version 2: segment
+// records are binary (core/record_codec.h); tree_heads.log and checkpoints.log unchanged.
+// Readers accept every version up to the one their magic is written with.
 inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kSegmentFormatVersion = 2;
+constexpr uint32_t FormatVersionFor(std::string_view magic) {
+  return magic == kSegmentMagic ? kSegmentFormatVersion : kFormatVersion;
+}
 inline constexpr size_t kMagicSize = 8;
 inline constexpr size_t kFileHeaderFixedSize = kMagicSize + 4 + 8 + 2;  // before node bytes
 inline constexpr size_t kFileHeaderCrcSize = 4;

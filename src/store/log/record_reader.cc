@@ -44,7 +44,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const s
   if (DecodeFixed32(p + h.size - kFileHeaderCrcSize) != expected) {
     return Status::Corruption(path + ": file header crc mismatch at offset 0");
   }
-  if (h.version != kFormatVersion) {
+  if (h.version < 1 || h.version > FormatVersionFor(magic)) {
     return Status::Corruption(path + ": unsupported format version " + std::to_string(h.version) +
                               " at offset 8");
   }

@@ -14,7 +14,7 @@ void AppendFileHeader(std::string* dst, std::string_view magic, std::string_view
   size_t start = dst->size();
   node = node.substr(0, std::min(node.size(), kMaxNodeNameSize));
   dst->append(magic.data(), kMagicSize);
-  PutFixed32(dst, kFormatVersion);
+  PutFixed32(dst, FormatVersionFor(magic));
   PutFixed64(dst, first_seq);
   PutFixed16(dst, static_cast<uint16_t>(node.size()));
   dst->append(node.data(), node.size());

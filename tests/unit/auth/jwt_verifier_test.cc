@@ -529,3 +529,57 @@ TEST_F(JwtAlgorithmsTest, JwksPinsByAlgAndCurve) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+TEST(JwtVerifierRemote, RequiredClaims) {
+  JwtIssuerConfig c;
+  c.secret = kSecret;
+  c.required_claims = {"tenant"};
+  auto v = JwtVerifier::Create({c});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  const std::string h = R"({"alg":"HS256"})";
+  EXPECT_EQ((*v)->Verify(MakeHs256(h, Claims(), kSecret), kNow).deny_reason,
+            "missing_required_claim");
+  EXPECT_EQ((*v)->Verify(MakeHs256(h, Claims(R"("tenant":null)"), kSecret), kNow).deny_reason,
+            "missing_required_claim");
+  AuthOutcome ok = (*v)->Verify(MakeHs256(h, Claims(R"("tenant":"t1")"), kSecret), kNow);
+  EXPECT_TRUE(ok.allowed) << ok.deny_reason << ": " << ok.detail;
+}
+
+TEST(JwtVerifierRemote, NoKeysYetFailsClosedWith503) {
+  // jwks_url at a port where nothing listens: Create succeeds (the gateway starts), tokens
+  // for the issuer are refused with keys_unavailable until a fetch works.
+  JwtIssuerConfig c;
+  c.issuer = kIss;
+  c.algorithms = {"RS256"};
+  c.jwks_url = "https://127.0.0.1:1/jwks";
+  c.fetch_timeout_ms = 200;
+  auto v = JwtVerifier::Create({c});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_NE((*v)->remote_keys(0), nullptr);
+  EXPECT_EQ((*v)->remote_keys(0)->Keys(), nullptr);
+  EXPECT_GE((*v)->remote_keys(0)->fetch_count(), 1u);
+  EXPECT_FALSE((*v)->remote_keys(0)->LastError().empty());
+  auto key = GenerateRsa2048();
+  AuthOutcome out = (*v)->Verify(MakeSigned(R"({"alg":"RS256","kid":"k1"})", Claims(), key.get()), kNow);
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.deny_reason, "keys_unavailable");
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_NE(out.detail.find("could not be fetched"), std::string::npos) << out.detail;
+}
+
+TEST(JwtVerifierRemote, BadCaFileIsAConfigError) {
+  JwtIssuerConfig c;
+  c.algorithms = {"RS256"};
+  c.jwks_url = "https://127.0.0.1:1/jwks";
+  c.ca_file = "/nonexistent/ca.pem";
+  auto v = JwtVerifier::Create({c});
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("auth.jwt[0].ca_file"), std::string::npos)
+      << v.status().message();
+}
+
+}  // namespace
+}  // namespace apitrail

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/record_codec.h"
+
 namespace apitrail {
 namespace {
 

@@ -94,7 +94,7 @@ TEST(ConfigErrorsTest, BadAddresses) {
 
 TEST(ConfigErrorsTest, EnumsAndUnmatched) {
   ExpectError(BaseYaml() + "audit:\n  durability: sometimes\n", "audit.durability",
-              "must be one of response, batch, got 'sometimes'");
+              "must be one of response, strict, batch, got 'sometimes'");
   ExpectError(BaseYaml() + "gateway:\n  unmatched: drop\n", "gateway.unmatched",
               "must be one of reject, pass");
   ExpectError(BaseYaml() + "gateway:\n  unmatched: pass\n", "gateway.default_upstream",
@@ -193,7 +193,7 @@ TEST(ConfigErrorsTest, Jwt) {
   ExpectError(jwt("{algorithms: [HS512, PS256], secret_file: s, key_file: k}"),
               "auth.jwt[0].algorithms", "cannot be combined");
   ExpectError(jwt("{algorithms: [RS256], secret_file: s}"), "auth.jwt[0]",
-              "need key_file or jwks_file");
+              "need key_file, jwks_file, jwks_url or discovery");
   ExpectError(jwt("{algorithms: [HS256, RS256], secret_file: s, key_file: k}"),
               "auth.jwt[0].algorithms", "cannot be combined");
   ExpectError(jwt("{key_file: k.pem}"), "auth.jwt[0].algorithms", "required");
@@ -205,6 +205,62 @@ TEST(ConfigErrorsTest, Jwt) {
   }
   ExpectError(jwt("{algorithms: [RS256], key_file: k.pem, leeway_s: 7200}"),
               "auth.jwt[0].leeway_s", "between 0 and 3600");
+}
+
+TEST(ConfigErrorsTest, JwtRemoteKeys) {
+  auto jwt = [](const std::string& entry) {
+    return BaseYaml() + "auth:\n  jwt:\n    - " + entry + "\n";
+  };
+  ExpectError(jwt("{algorithms: [RS256], jwks_url: 'http://as/jwks'}"), "auth.jwt[0].jwks_url",
+              "must be an https:// URL");
+  ExpectError(jwt("{algorithms: [RS256], jwks_url: 'https://as/jwks', discovery: true, "
+                  "issuer: 'https://as'}"),
+              "auth.jwt[0].jwks_url", "not both");
+  ExpectError(jwt("{algorithms: [RS256], discovery: true, issuer: corp}"), "auth.jwt[0].issuer",
+              "discovery needs the issuer as an https:// URL");
+  ExpectError(jwt("{algorithms: [HS256], secret_file: s, jwks_url: 'https://as/jwks'}"),
+              "auth.jwt[0].algorithms",
+              "cannot use jwks_url or discovery");
+  ExpectError(jwt("{algorithms: [RS256], jwks_url: 'https://as/jwks', jwks_max_age_min_ms: 5000, "
+                  "jwks_max_age_max_ms: 2000}"),
+              "auth.jwt[0].jwks_max_age_max_ms", "at least jwks_max_age_min_ms");
+  ExpectError(jwt("{algorithms: [RS256], jwks_url: 'https://as/jwks', fetch_timeout_ms: 10}"),
+              "auth.jwt[0].fetch_timeout_ms", "between");
+  for (const char* ok :
+       {"{algorithms: [RS256], jwks_url: 'https://as/jwks', required_claims: [tenant]}",
+        "{algorithms: [ES256], discovery: true, issuer: 'https://as.example'}",
+        "{algorithms: [RS256], jwks_url: 'http://127.0.0.1:9/jwks', allow_insecure_http: true}"}) {
+    ConfigLoadResult r = LoadConfigString(jwt(ok));
+    for (const auto& e : r.errors) {
+      EXPECT_EQ(e.path.find("auth.jwt"), std::string::npos) << ok << ": " << e.ToString();
+    }
+  }
+}
+
+TEST(ConfigErrorsTest, Introspection) {
+  auto in = [](const std::string& body) {
+    return BaseYaml() + "auth:\n  introspection: " + body + "\n";
+  };
+  const std::string base = "endpoint: 'https://as/introspect', client_id: gw";
+  ExpectError(in("{endpoint: 'http://as/i', client_id: gw, client_secret: s}"),
+              "auth.introspection.endpoint", "must be an https:// URL");
+  ExpectError(in("{endpoint: 'https://as/i', client_secret: s}"), "auth.introspection.client_id",
+              "required");
+  ExpectError(in("{" + base + "}"), "auth.introspection.client_secret", "exactly one");
+  ExpectError(in("{" + base + ", client_secret: s, client_secret_file: f}"),
+              "auth.introspection.client_secret", "exactly one");
+  ExpectError(in("{" + base + ", client_secret: s, client_auth: jwt}"),
+              "auth.introspection.client_auth", "basic or body");
+  ExpectError(in("{" + base + ", client_secret: s, tokens: some}"), "auth.introspection.tokens",
+              "opaque or all");
+  ExpectError(in("{" + base + ", client_secret: s, max_concurrent: 0}"),
+              "auth.introspection.max_concurrent", "between");
+  ExpectError(in("{" + base + ", client_secret: s, colour: red}"), "auth.introspection.colour",
+              "unknown key");
+  ConfigLoadResult r = LoadConfigString(in("{" + base + ", client_secret_file: f, client_auth: body}"));
+  for (const auto& e : r.errors) {
+    EXPECT_EQ(e.path.find("auth.introspection"), std::string::npos) << e.ToString();
+  }
 }
 
 TEST(ConfigErrorsTest, AdminNeedsCredentials) {
@@ -262,6 +318,10 @@ TEST(ConfigErrorsTest, SecretsNeverAppearInMessages) {
       "admin: {tokens: [\"" + secret + " with space\"]}\n",
       "admin: {tokens: [[" + secret + "]]}\n",
       "admin: {tokens: " + secret + "}\n",
+      "auth: {introspection: {endpoint: 'http://x', client_id: c, client_secret: " + secret +
+          ", client_secret_file: f}}\n",
+      "auth: {introspection: {endpoint: 'https://x', client_id: c, client_secret: [" + secret +
+          "]}}\n",
   };
   for (const std::string& doc : docs) {
     ConfigLoadResult r = LoadConfigString(doc);

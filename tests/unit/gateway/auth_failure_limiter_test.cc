@@ -80,13 +80,15 @@ TEST(AuthFailureLimiter, MemoryIsBoundedAndTheOldestIsForgotten) {
 }
 
 TEST(AuthFailureLimiter, WhatCounts) {
-  EXPECT_FALSE(AuthFailureLimiter::Counts("missing_credentials"));
-  EXPECT_FALSE(AuthFailureLimiter::Counts("introspection_unavailable"));
-  EXPECT_FALSE(AuthFailureLimiter::Counts(""));
-  EXPECT_TRUE(AuthFailureLimiter::Counts("unknown_key"));
-  EXPECT_TRUE(AuthFailureLimiter::Counts("invalid_key_format"));
-  EXPECT_TRUE(AuthFailureLimiter::Counts("bad_signature"));
-  EXPECT_TRUE(AuthFailureLimiter::Counts("revoked_key"));
+  EXPECT_FALSE(AuthFailureLimiter::Counts("missing_credentials", 401));
+  EXPECT_FALSE(AuthFailureLimiter::Counts("introspection_unavailable", 503));
+  EXPECT_FALSE(AuthFailureLimiter::Counts("introspection_busy", 503));
+  EXPECT_FALSE(AuthFailureLimiter::Counts("keys_unavailable", 503));
+  EXPECT_FALSE(AuthFailureLimiter::Counts("", 401));
+  EXPECT_TRUE(AuthFailureLimiter::Counts("unknown_key", 401));
+  EXPECT_TRUE(AuthFailureLimiter::Counts("invalid_key_format", 401));
+  EXPECT_TRUE(AuthFailureLimiter::Counts("bad_signature", 401));
+  EXPECT_TRUE(AuthFailureLimiter::Counts("revoked_key", 401));
 }
 
 TEST(AuthFailureLimiter, UnparsableAddressesShareOneKey) {

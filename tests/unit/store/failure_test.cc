@@ -72,6 +72,8 @@ TEST_F(FailureTest, BatchModeSyncErrorIsStickyToo) {
   fault_.SetSyncError(true);
   EXPECT_EQ(store->Flush().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(store->Stats().failed);
+  EXPECT_EQ(store->Stats().at_risk_when_failed, 1u);  // acknowledged, and possibly lost
+  EXPECT_EQ(store->Stats().at_risk, 0u);
   EXPECT_EQ(store->Append(MakeEvent(1), nullptr).code(), StatusCode::kUnavailable);
 }
 

@@ -121,9 +121,21 @@ TEST_F(LogStoreTest, BatchModeAcknowledgesBeforeSyncAndFlushPublishes) {
   ASSERT_TRUE(AppendSync(*store, MakeEvent(0), &seq).ok());
   EXPECT_EQ(seq, 0u);
   EXPECT_EQ(store->Stats().size, 0u);  // written, not yet durable: readers do not see it
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(1)).ok());
+  EXPECT_EQ(store->Stats().at_risk, 2u);  // acknowledged, lost if the machine died now
+  EXPECT_EQ(store->Stats().acked_before_sync, 2u);
   ASSERT_TRUE(store->Flush().ok());
-  EXPECT_EQ(store->Stats().size, 1u);
+  EXPECT_EQ(store->Stats().size, 2u);
+  EXPECT_EQ(store->Stats().at_risk, 0u);
+  EXPECT_EQ(store->Stats().acked_before_sync, 2u);
   EXPECT_TRUE(store->GetBySeq(0).ok());
+}
+
+TEST_F(LogStoreTest, ResponseModeHasNothingAtRisk) {
+  auto store = OpenOrDie(Options());
+  AppendMany(*store, 5);
+  EXPECT_EQ(store->Stats().at_risk, 0u);
+  EXPECT_EQ(store->Stats().acked_before_sync, 0u);
 }
 
 TEST_F(LogStoreTest, BatchModeSyncsWithinInterval) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "core/record_codec.h"
 #include "store/fs/file_system.h"
 #include "store/log/record_writer.h"
 #include "store_test_util.h"

@@ -1,0 +1,84 @@
+// Introspector: verifies opaque OAuth 2.0 bearer tokens by asking the authorization server
+// (RFC 7662 token introspection, auth.introspection), with the gateway authenticating as a
+// confidential client (HTTP Basic or client_id/client_secret in the form body).
+//
+// Answers are cached by the SHA-256 of the token: active ones until min(the token's exp,
+// now + cache_max_ttl_ms), inactive ones for negative_cache_ms (errors are never cached). At
+// most max_concurrent calls are in flight per process; a request beyond that is refused at
+// once with 503 introspection_busy rather than queued (a queue would only add latency while
+// the authorization server is already saturated). The server unreachable, timing out or
+// answering garbage gives 503 introspection_unavailable: fail closed, never "allow".
+//
+// Threads: Cached() from any worker thread (sharded cache, no I/O). Introspect() is a
+// coroutine on the calling worker's executor: it co_awaits the HTTPS call and never blocks
+// the thread. Immutable after Create() except the caches and counters (thread-safe).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/identity.h"
+#include "auth/verified_token_cache.h"
+#include "config/config.h"
+#include "core/status.h"
+
+namespace apitrail {
+
+class TlsClientContext;
+
+namespace introspection_deny {
+inline constexpr char kInactive[] = "inactive_token";                // active:false → 401
+inline constexpr char kUnavailable[] = "introspection_unavailable";  // AS down/timeout → 503
+inline constexpr char kBusy[] = "introspection_busy";                // max_concurrent → 503
+inline constexpr char kTooLarge[] = "token_too_large";
+inline constexpr char kWrongAudience[] = "wrong_audience";
+inline constexpr char kInvalidClaims[] = "invalid_claims";  // active, but no usable subject
+}  // namespace introspection_deny
+
+class Introspector {
+ public:
+  // Reads client_secret_file and ca_file. Errors name the config key.
+  static Result<std::unique_ptr<Introspector>> Create(const IntrospectionConfig& config);
+  ~Introspector();
+
+  // True if JWT-shaped bearer tokens are introspected too (tokens: all).
+  bool introspects_jwts() const { return config_.tokens == "all"; }
+
+  // A cached answer for `token`, or nullopt (then co_await Introspect()).
+  std::optional<AuthOutcome> Cached(std::string_view token, int64_t now_ns) const;
+
+  // Asks the authorization server (after checking the cache once more). `token` is copied
+  // into the coroutine frame.
+  boost::asio::awaitable<AuthOutcome> Introspect(std::string token, int64_t now_ns) const;
+
+  // Interprets one introspection answer (HTTP status and body): exposed for unit tests.
+  // *cache_until_ns is set to when an active answer stops being cacheable (0: do not cache).
+  AuthOutcome Interpret(int http_status, std::string_view body, std::string_view token,
+                        int64_t now_ns, int64_t* cache_until_ns) const;
+
+  uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
+  uint64_t cache_hits() const { return hits_.load(std::memory_order_relaxed); }
+
+ private:
+  Introspector() = default;
+
+  IntrospectionConfig config_;    // client_secret cleared; the header/body below hold it
+  std::string basic_header_;      // "Basic base64(id:secret)" for client_auth: basic
+  std::string body_credentials_;  // "&client_id=…&client_secret=…" for client_auth: body
+  std::string default_issuer_;    // config issuer, else the endpoint's origin
+  std::shared_ptr<TlsClientContext> tls_;
+  std::unique_ptr<VerifiedTokenCache> positive_;  // null: cache_max_ttl_ms or capacity 0
+  std::unique_ptr<VerifiedTokenCache> negative_;  // null: negative_cache_ms 0
+  mutable std::atomic<uint32_t> in_flight_{0};
+  mutable std::atomic<uint64_t> calls_{0};
+  mutable std::atomic<uint64_t> hits_{0};
+};
+
+// application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B).
+std::string FormUrlEncode(std::string_view s);
+
+}  // namespace apitrail

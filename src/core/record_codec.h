@@ -1,0 +1,30 @@
+// Record bytes: the canonical binary form of an AuditEvent that the store frames and the
+// Merkle tree hashes (docs/FORMAT.md §5, schema in docs/record.proto). Pure functions; any
+// thread. The request path calls EncodeRecord once per event, so it is allocation-light
+// and does no formatting: strings are copied with a length prefix, numbers are varints.
+//
+// The encoding is Protocol Buffers wire format restricted to one canonical form (fields in
+// ascending number, each at most once except repeated ones, minimal varints, defaults
+// omitted), so any protobuf decoder reads it with docs/record.proto, yet equal events give
+// equal bytes, which a hash chain needs and protobuf libraries do not promise.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace apitrail {
+
+// Canonical record bytes (no seq). Strings are written as valid UTF-8 (invalid bytes
+// become U+FFFD, as in the JSON API).
+std::string EncodeRecord(const AuditEvent& e);
+
+// Parses record bytes back (`seq` stays 0). Unknown fields are skipped so older readers
+// read newer records; a malformed record is kCorruption naming the byte offset. Records
+// written before the binary form (segments of format version 1) are canonical JSON; a
+// payload starting with '{' is decoded as such.
+Result<AuditEvent> DecodeRecord(std::string_view bytes);
+
+}  // namespace apitrail

@@ -1,0 +1,143 @@
+#include "auth/introspector.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace apitrail {
+namespace {
+
+constexpr int64_t kNow = int64_t{1700000000} * 1000000000;
+
+IntrospectionConfig Config() {
+  IntrospectionConfig c;
+  c.endpoint = "https://as.example/introspect";
+  c.client_id = "gateway";
+  c.client_secret = "s3cret";
+  return c;
+}
+
+std::unique_ptr<Introspector> Make(IntrospectionConfig c = Config()) {
+  auto in = Introspector::Create(c);
+  EXPECT_TRUE(in.ok()) << in.status().message();
+  return std::move(in).value();
+}
+
+TEST(Introspector, ActiveAnswerGivesIdentity) {
+  auto in = Make();
+  int64_t until = 0;
+  AuthOutcome out = in->Interpret(
+      200, R"({"active":true,"client_id":"app","scope":"a b","iss":"https://as","exp":1700000600})",
+      "tok", kNow, &until);
+  ASSERT_TRUE(out.allowed) << out.detail;
+  EXPECT_EQ(out.identity.subject, "app");  // no sub: client_id is next in subject_claims
+  EXPECT_EQ(out.identity.auth_method, "introspection");
+  EXPECT_EQ(out.identity.issuer, "https://as");
+  EXPECT_EQ(out.identity.scopes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(out.identity.credential_id.size(), 16u);
+  EXPECT_EQ(until, int64_t{1700000600} * 1000000000);
+}
+
+TEST(Introspector, SubjectClaimOrderAndIssuerOverride) {
+  IntrospectionConfig c = Config();
+  c.subject_claims = {"username", "sub"};
+  c.issuer = "corp-as";
+  auto in = Make(c);
+  int64_t until = 0;
+  AuthOutcome out =
+      in->Interpret(200, R"({"active":true,"sub":"s1","username":"alice"})", "t", kNow, &until);
+  ASSERT_TRUE(out.allowed);
+  EXPECT_EQ(out.identity.subject, "alice");
+  EXPECT_EQ(out.identity.issuer, "corp-as");
+  EXPECT_EQ(until, INT64_MAX);  // no exp: bounded by cache_max_ttl_ms only
+}
+
+TEST(Introspector, RefusalsHavePreciseReasons) {
+  auto in = Make();
+  int64_t until = 0;
+  auto reason = [&](int status, const char* body) {
+    AuthOutcome o = in->Interpret(status, body, "t", kNow, &until);
+    EXPECT_FALSE(o.allowed);
+    return std::to_string(o.http_status) + " " + o.deny_reason;
+  };
+  EXPECT_EQ(reason(200, R"({"active":false})"), "401 inactive_token");
+  EXPECT_EQ(reason(200, R"({"active":true,"sub":"x","exp":1600000000})"), "401 inactive_token");
+  EXPECT_EQ(reason(200, R"({"active":true})"), "401 invalid_claims");
+  EXPECT_EQ(reason(200, R"({"active":true,"sub":"x","exp":"soon"})"), "401 invalid_claims");
+  EXPECT_EQ(reason(200, R"({"active":"true","sub":"x"})"), "503 introspection_unavailable");
+  EXPECT_EQ(reason(200, "not json"), "503 introspection_unavailable");
+  EXPECT_EQ(reason(401, R"({"error":"invalid_client"})"), "503 introspection_unavailable");
+  EXPECT_EQ(reason(500, ""), "503 introspection_unavailable");
+  // Control characters never become a subject.
+  EXPECT_EQ(reason(200, R"({"active":true,"sub":"a\r\nX-Evil: 1"})"), "401 invalid_claims");
+}
+
+TEST(Introspector, AudienceChecked) {
+  IntrospectionConfig c = Config();
+  c.audiences = {"api-1"};
+  auto in = Make(c);
+  int64_t until = 0;
+  EXPECT_TRUE(
+      in->Interpret(200, R"({"active":true,"sub":"x","aud":["z","api-1"]})", "t", kNow, &until)
+          .allowed);
+  EXPECT_EQ(
+      in->Interpret(200, R"({"active":true,"sub":"x","aud":"z"})", "t", kNow, &until).deny_reason,
+      "wrong_audience");
+}
+
+TEST(Introspector, ConfigErrorsAreNamed) {
+  IntrospectionConfig c = Config();
+  c.client_secret.clear();
+  c.client_secret_file = "/nonexistent/secret";
+  auto in = Introspector::Create(c);
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(in.status().message().find("auth.introspection.client_secret_file"), std::string::npos);
+  c = Config();
+  c.endpoint = "http://as/introspect";
+  EXPECT_FALSE(Introspector::Create(c).ok());  // plain http needs allow_insecure_http
+}
+
+TEST(Introspector, ServerDownFailsClosedAndIsNotCached) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  uint16_t port = a.local_endpoint().port();
+  a.close();
+  IntrospectionConfig c = Config();
+  c.endpoint = "https://127.0.0.1:" + std::to_string(port) + "/introspect";
+  auto in = Make(c);
+  AuthOutcome out;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        std::string token = "tok-1";
+        out = co_await in->Introspect(std::move(token), kNow);
+      },
+      boost::asio::detached);
+  ioc.run();
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_EQ(out.deny_reason, "introspection_unavailable");
+  EXPECT_EQ(out.detail.find("127.0.0.1"), std::string::npos);  // no internal address to clients
+  EXPECT_FALSE(in->Cached("tok-1", kNow).has_value());
+  EXPECT_EQ(in->calls(), 1u);
+}
+
+TEST(Introspector, OversizeTokenRefusedWithoutCall) {
+  IntrospectionConfig c = Config();
+  c.max_token_bytes = 16;
+  auto in = Make(c);
+  auto out = in->Cached(std::string(17, 'a'), kNow);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->deny_reason, "token_too_large");
+}
+
+TEST(FormUrlEncode, EncodesReserved) {
+  EXPECT_EQ(FormUrlEncode("a b+c/d=e&f~"), "a+b%2Bc%2Fd%3De%26f%7E");
+  EXPECT_EQ(FormUrlEncode("AZaz09-._*"), "AZaz09-._*");
+}
+
+}  // namespace
+}  // namespace apitrail
