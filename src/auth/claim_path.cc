@@ -1,5 +1,7 @@
 #include "auth/claim_path.h"
 
+#include "auth/identity.h"
+
 namespace apitrail {
 namespace json = boost::json;
 namespace {
@@ -79,6 +81,33 @@ Result<std::string> ClaimTenant(const json::value& v, std::string_view name) {
                                    " must be a tenant id of 1..128 printable characters");
   }
   return t;
+}
+
+Status ReadRolesAndTenant(const std::string& roles_claim, const std::string& tenant_claim,
+                          const json::object& claims, Identity* id) {
+  Status st;
+  if (!roles_claim.empty()) {
+    if (const json::value* v = FindClaim(claims, roles_claim)) {
+      auto roles = ClaimNames(*v, roles_claim);
+      if (roles.ok()) {
+        id->roles = std::move(roles).value();
+      } else {
+        st = roles.status();
+      }
+    }
+  }
+  if (!tenant_claim.empty()) {
+    const json::value* v = FindClaim(claims, tenant_claim);
+    auto tenant = v ? ClaimTenant(*v, tenant_claim)
+                    : Result<std::string>(Status::InvalidArgument("token has no tenant claim " +
+                                                                  tenant_claim.substr(0, 64)));
+    if (tenant.ok()) {
+      id->tenant = std::move(tenant).value();
+    } else if (st.ok()) {
+      st = tenant.status();
+    }
+  }
+  return st;
 }
 
 }  // namespace apitrail

@@ -29,4 +29,12 @@ Result<std::vector<std::string>> ClaimNames(const boost::json::value& v, std::st
 // characters; anything else is kInvalidArgument naming the claim.
 Result<std::string> ClaimTenant(const boost::json::value& v, std::string_view name);
 
+// Fills id->roles from `roles_claim` and id->tenant from `tenant_claim` (either may be "":
+// not read). A configured tenant claim must be present. Whatever is well-formed is kept even
+// when the other is not, so a refusal still records as much identity as could be read; the
+// first problem is returned (kInvalidArgument, safe to show the client).
+struct Identity;
+Status ReadRolesAndTenant(const std::string& roles_claim, const std::string& tenant_claim,
+                          const boost::json::object& claims, Identity* id);
+
 }  // namespace apitrail

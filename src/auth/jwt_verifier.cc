@@ -180,28 +180,6 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
   return out;
 }
 
-// roles_claim / tenant_claim (claim_path.h). Whatever is well-formed is kept even when the
-// other is not, so a denied request still records as much identity as could be read.
-Status ReadRolesAndTenant(const JwtIssuerConfig& c, const json::object& claims, Identity* id) {
-  Status st;
-  if (!c.roles_claim.empty()) {
-    if (const json::value* v = FindClaim(claims, c.roles_claim)) {
-      auto roles = ClaimNames(*v, c.roles_claim);
-      if (roles.ok()) id->roles = std::move(roles).value();
-      else st = roles.status();
-    }
-  }
-  if (!c.tenant_claim.empty()) {
-    const json::value* v = FindClaim(claims, c.tenant_claim);
-    auto tenant = v ? ClaimTenant(*v, c.tenant_claim)
-                    : Result<std::string>(Status::InvalidArgument(
-                          "token has no tenant claim " + c.tenant_claim.substr(0, 64)));
-    if (tenant.ok()) id->tenant = std::move(tenant).value();
-    else if (st.ok()) st = tenant.status();
-  }
-  return st;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
@@ -472,7 +450,7 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   }
   auto scopes = Scopes(claims);
   if (scopes.ok()) out.identity.scopes = std::move(scopes).value();
-  Status grants = ReadRolesAndTenant(c, claims, &out.identity);
+  Status grants = ReadRolesAndTenant(c.roles_claim, c.tenant_claim, claims, &out.identity);
   if (!check_claims) {
     out.allowed = true;
     return out;

@@ -109,6 +109,8 @@ struct IntrospectionConfig {
   std::string issuer;                 // recorded as the identity's issuer; default: answer's iss
   std::vector<std::string> subject_claims = {"sub", "client_id", "username"};  // first present
   std::vector<std::string> audiences;  // if set, the answer's aud must contain one of them
+  std::string roles_claim = "roles";  // as JwtIssuerConfig: name or dotted path; "" none
+  std::string tenant_claim;           // as JwtIssuerConfig; required when set
   std::string ca_file;
   bool allow_insecure_http = false;
   uint32_t timeout_ms = 3000;

@@ -135,7 +135,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
              {"endpoint", "client_id", "client_secret", "client_secret_file", "client_auth",
               "tokens", "issuer", "subject_claims", "audiences", "ca_file", "allow_insecure_http",
               "timeout_ms", "max_response_bytes", "max_token_bytes", "cache_max_ttl_ms",
-              "negative_cache_ms", "max_concurrent", "cache_capacity"});
+              "negative_cache_ms", "max_concurrent", "cache_capacity", "roles_claim",
+              "tenant_claim"});
   IntrospectionConfig& ic = a->introspection;
   in.String("endpoint", &ic.endpoint);
   in.String("client_id", &ic.client_id);
@@ -146,6 +147,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   in.String("issuer", &ic.issuer);
   in.StringList("subject_claims", &ic.subject_claims);
   in.StringList("audiences", &ic.audiences);
+  in.String("roles_claim", &ic.roles_claim);
+  in.String("tenant_claim", &ic.tenant_claim);
   in.String("ca_file", &ic.ca_file);
   in.Bool("allow_insecure_http", &ic.allow_insecure_http);
   in.Int("timeout_ms", &ic.timeout_ms);
