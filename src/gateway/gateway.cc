@@ -50,6 +50,10 @@ Result<std::shared_ptr<GatewayShared>> Gateway::BuildShared(std::shared_ptr<cons
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
   s.strict_durability = s.config->audit.durability == "strict";
   s.header_policy = HeaderPolicy::FromConfig(*config);
+  if (config->auth.failure_limit.enabled) {
+    s.auth_limiter = std::make_unique<AuthFailureLimiter>(
+        AuthFailureLimiter::FromConfig(config->auth.failure_limit));
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include "gateway/correlation.h"
 #include "gateway/forward_headers.h"
 #include "gateway/path_check.h"
+#include "gateway/route_grants.h"
 #include "gateway/worker.h"
 #include "net/http_head_parser.h"
 
@@ -358,7 +359,18 @@ awaitable<bool> ProxySession::HandleOne() {
     upstream_index = shared.default_upstream;
   }
 
-  // --- 4. Identity: no identity, no access (DESIGN §4).
+  // --- 4. Identity: no identity, no access (DESIGN §4). An address that failed too often
+  // is refused before its credential is even looked at (no guessing through the gateway).
+  AuthFailureLimiter* limiter = shared.auth_limiter.get();
+  if (int64_t wait_ns = limiter ? limiter->Blocked(x.event.client_ip, x.start_mono_ns) : 0) {
+    m.Inc(m.auth_rate_limited);
+    x.event.decision = "deny";
+    x.event.deny_reason = "rate_limited";
+    std::string retry = "Retry-After: " + std::to_string((wait_ns + 999999999) / 1000000000) + "\r\n";
+    LocalReply reply{429, "rate_limited", "too many failed authentications from this address",
+                     keep_after_local_reply, std::move(retry)};
+    co_return co_await Reply(x, std::move(reply));
+  }
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
   if (auth.needs_introspection) {
     // Opaque token, answer not cached: the authorization server is asked on this worker's
@@ -369,13 +381,12 @@ awaitable<bool> ProxySession::HandleOne() {
     auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
     SetPhase(Phase::kHead, gw.header_timeout_ms);
   }
-  x.event.subject = auth.identity.subject;
-  x.event.auth_method = auth.identity.auth_method;
-  x.event.credential_id = auth.identity.credential_id;
-  x.event.issuer = auth.identity.issuer;
-  x.event.scopes = auth.identity.scopes;
-  x.event.tenant = auth.identity.tenant;
+  RecordIdentity(auth.identity, &x.event);
   if (!auth.allowed) {
+    if (limiter && AuthFailureLimiter::Counts(auth.deny_reason, auth.http_status) &&
+        limiter->RecordFailure(x.event.client_ip, x.start_mono_ns)) {
+      m.Inc(m.auth_blocks);
+    }
     x.event.decision = "deny";
     x.event.deny_reason = auth.deny_reason;
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
@@ -394,19 +405,12 @@ awaitable<bool> ProxySession::HandleOne() {
                              keep_after_local_reply};
     co_return co_await Reply(x, std::move(reply));
   }
-  if (route != nullptr && !route->scopes.empty()) {
-    for (const auto& need : route->scopes) {
-      bool has = false;
-      for (const auto& s : auth.identity.scopes) has = has || s == need;
-      if (!has) {
-        x.event.decision = "deny";
-        x.event.deny_reason = "insufficient_scope";
-        LocalReply reply{403, "insufficient_scope", "missing scope '" + need + "'",
-                                 keep_after_local_reply,
-                                 "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n"};
-        co_return co_await Reply(x, std::move(reply));
-      }
-    }
+  if (std::optional<GrantDenial> no = route ? CheckRouteGrants(*route, auth.identity) : std::nullopt) {
+    x.event.decision = "deny";
+    x.event.deny_reason = "insufficient_scope";
+    LocalReply reply{403, "insufficient_scope", std::move(no->message), keep_after_local_reply,
+                     std::move(no->challenge)};
+    co_return co_await Reply(x, std::move(reply));
   }
   if (!shared.store->Accepting() && !cfg.audit.fail_open) {
     // Fail closed before the upstream acts on a request that could never be audited.

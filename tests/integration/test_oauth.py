@@ -182,6 +182,10 @@ auth:
       algorithms: [RS256]
       required_claims: [client_id]
       jwks_refresh_min_interval_ms: 300
+  # The forged-kid flood below measures the JWKS refetch limit; the per-address failure
+  # limit (which would answer it 429 after 10 refusals) is tested in test_authz.py.
+  failure_limit:
+    enabled: false
 """
 
     def test_jwt_from_oidc_provider_is_verified_via_discovery(self):
