@@ -321,6 +321,17 @@ def run_cli(*args, timeout=30, env=None, cwd=None):
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
+def npm_install(directory):
+    """Runs DIR/install.sh (npm ci of a test-only package, once), failing the test clearly."""
+    name = os.path.basename(os.path.normpath(directory))
+    try:
+        r = subprocess.run([os.path.join(directory, "install.sh")], capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"tests/{name}/install.sh did not finish within 240 s (npm registry unreachable?)")
+    if r.returncode != 0:
+        raise AssertionError(f"tests/{name}/install.sh failed: " + r.stdout + r.stderr)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
     """Polls predicate() until it returns something truthy; raises after `timeout` seconds."""
     deadline = time.time() + timeout

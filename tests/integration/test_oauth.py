@@ -28,7 +28,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import GatewayTestCase, free_port, run_cli, wait_until
+from harness import npm_install, GatewayTestCase, free_port, run_cli, wait_until
 
 OIDC_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oidc"))
 APP = ("app", "app-secret-0123456789")
@@ -42,13 +42,7 @@ def pki():
     global _pki
     if _pki is not None:
         return _pki
-    try:
-        r = subprocess.run([os.path.join(OIDC_DIR, "install.sh")], capture_output=True, text=True,
-                           timeout=240)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("tests/oidc/install.sh did not finish within 240 s (npm registry unreachable?)")
-    if r.returncode != 0:
-        raise AssertionError("tests/oidc/install.sh failed: " + r.stdout + r.stderr)
+    npm_install(OIDC_DIR)
     d = tempfile.mkdtemp(prefix="apitrail-oidc-")
 
     def ossl(*args):
