@@ -195,6 +195,9 @@ struct AuditConfig {
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   CheckpointConfig checkpoints;
   RollupConfig rollups;
+  // Answer every response the gateway holds until its record is durable with an
+  // Apitrail-Receipt header (node, seq, leaf hash) for GET /api/v1/proofs/inclusion.
+  bool receipts = false;
 };
 
 struct AdminConfig {

@@ -143,7 +143,14 @@ awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b
   co_return !ec;
 }
 
-awaitable<Status> ProxySession::Record(AuditEvent& event) {
+std::string ProxySession::ReceiptHeader(const Receipt& receipt) const {
+  if (!shared_->config->audit.receipts) return {};
+  // RFC 8941 dictionary: node is a String, seq an Integer, leaf a String of lowercase hex.
+  return "Apitrail-Receipt: node=\"" + shared_->config->node + "\", seq=" + std::to_string(receipt.seq) +
+         ", leaf=\"" + HexEncode(receipt.leaf.data(), receipt.leaf.size()) + "\"\r\n";
+}
+
+awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
   Store* store = shared_->store;
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
@@ -151,9 +158,15 @@ awaitable<Status> ProxySession::Record(AuditEvent& event) {
       [&](auto handler) {
         using Handler = decltype(handler);
         auto h = std::make_shared<Handler>(std::move(handler));
-        Status s = store->Append(std::move(event), [h, ex](const Status& result, uint64_t) {
-          asio::post(ex, [h, result]() mutable { (*h)(result); });
-        });
+        // The seq is written on the store's thread and read here after the post (which
+        // orders the two); `receipt` lives in the awaiting frame.
+        Status s = store->Append(
+            std::move(event),
+            [h, ex, receipt](const Status& result, uint64_t seq) {
+              if (receipt != nullptr) receipt->seq = seq;
+              asio::post(ex, [h, result]() mutable { (*h)(result); });
+            },
+            receipt != nullptr ? &receipt->leaf : nullptr);
         if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });
       },
       asio::use_awaitable);
@@ -180,7 +193,9 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   if (x.event.decision.empty()) x.event.decision = status < 400 ? "allow" : "deny";
   if (x.event.decision == "deny") m.Inc(m.denied);
-  Status recorded = co_await Record(x.event);
+  Receipt receipt;
+  Status recorded = co_await Record(x.event, &receipt);
+  std::string headers_with_receipt;
   if (!recorded.ok()) {
     // Fail closed: without its audit record the answer is not given either.
     m.Inc(m.store_unavailable);
@@ -188,6 +203,9 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
     body = JsonError("audit_unavailable", "the audit log cannot record this request");
     keep_alive = false;
     extra_headers = {};
+  } else if (cfg.audit.receipts) {
+    headers_with_receipt = std::string(extra_headers) + ReceiptHeader(receipt);
+    extra_headers = headers_with_receipt;
   }
   m.CountStatus(status);
   std::string head = LocalHead(status, body.size(), cfg.gateway.request_id_header, x.request_id,
@@ -701,7 +719,16 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   m.Inc(m.allowed);
   m.Inc(m.latency_us_sum, static_cast<uint64_t>(x.event.duration_us));
-  Status recorded = co_await Record(x.event);
+  Receipt receipt;
+  Status recorded = co_await Record(x.event, &receipt);
+  if (recorded.ok() && !head_sent && cfg.audit.receipts) {
+    // The whole response was held: its head can still carry the receipt.
+    size_t end_of_head = out.find("\r\n\r\n");
+    if (end_of_head != std::string::npos) {
+      std::string header = ReceiptHeader(receipt);
+      out.insert(end_of_head + 2, header);
+    }
+  }
   if (!recorded.ok()) {
     m.Inc(m.store_unavailable);
     if (cfg.audit.fail_open) {

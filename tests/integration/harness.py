@@ -293,13 +293,15 @@ def raw_request(port, data, timeout=5):
 
 
 class GatewayTestCase(unittest.TestCase):
-    """Starts an upstream and one apitrail per test; subclasses may set EXTRA_CONFIG."""
+    """Starts an upstream and one apitrail per test; subclasses may set EXTRA_CONFIG (top-level
+    YAML) and AUDIT_CONFIG (lines under `audit:`, indented by two spaces)."""
     EXTRA_CONFIG = ""
+    AUDIT_CONFIG = ""
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-it-")
         self.upstream = RecordingUpstream()
-        self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA_CONFIG)
+        self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice", ["orders:read"])
         self.gw.start()
