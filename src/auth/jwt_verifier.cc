@@ -435,7 +435,8 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
       iss->get_string().size() <= kMaxSubjectBytes) {
     out.identity.issuer = std::string(iss->get_string());
   }
-  const json::value* sub = claims.if_contains(c.subject_claim);
+  // A claim name (sub, client_id, azp, email, a namespaced URL) or a dotted path.
+  const json::value* sub = FindClaim(claims, c.subject_claim);
   if (sub && sub->is_string() && !sub->get_string().empty() &&
       sub->get_string().size() <= kMaxSubjectBytes && IsHeaderSafe(sub->get_string())) {
     out.identity.subject = std::string(sub->get_string());

@@ -77,6 +77,22 @@ TEST(JwtRolesTenant, RolesFromDefaultClaimAndFromAPath) {
   EXPECT_TRUE(o.identity.roles.empty());
 }
 
+TEST(JwtRolesTenant, SubjectFromAnyClaimNameOrAPath) {
+  for (const auto& [claim, want] : std::vector<std::pair<std::string, std::string>>{
+           {"sub", "alice"}, {"azp", "svc-azp"}, {"email", "a@example.com"}, {"ext.user.id", "u-42"}}) {
+    JwtIssuerConfig c;
+    c.secret = kSecret;
+    c.algorithms = {"HS256"};
+    c.subject_claim = claim;
+    auto v = JwtVerifier::Create({c}, 0);
+    ASSERT_TRUE(v.ok());
+    AuthOutcome o = (*v)->Verify(
+        Token(R"("azp":"svc-azp","email":"a@example.com","ext":{"user":{"id":"u-42"}})"), kNow);
+    ASSERT_TRUE(o.allowed) << claim << ": " << o.deny_reason;
+    EXPECT_EQ(o.identity.subject, want) << claim;
+  }
+}
+
 TEST(JwtRolesTenant, MalformedRolesAreInvalidClaims) {
   auto v = Make("roles", "");
   AuthOutcome o = v->Verify(Token(R"("roles":[{"name":"admin"}])"), kNow);
