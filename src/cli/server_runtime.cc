@@ -116,6 +116,14 @@ int RunServer(std::shared_ptr<const Config> config,
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      // TLS material: new handshakes use the new files, open connections keep theirs.
+      if (Status st = (*gateway)->ReloadTls(); st.ok()) {
+        spdlog::info("SIGHUP: TLS certificates, keys and CA files reloaded");
+      } else {
+        spdlog::error("SIGHUP: TLS reload failed, the previous material stays in use: {}", st.message());
+      }
+    }
     // SIGHUP or the periodic check: revocations take effect within a second.
     (*auth)->MaybeReload();
     LogRemoteKeyProblems(**auth, &key_problems);

@@ -1,6 +1,7 @@
 // RunServer: what `serve` and `demo` share — open the store (recovering it), load the
 // authenticator, start the gateway and the admin listener, then wait for signals on the
-// calling (main) thread: SIGTERM/SIGINT drain and exit, SIGHUP reloads API keys. Key files
+// calling (main) thread: SIGTERM/SIGINT drain and exit, SIGHUP reloads API keys and the TLS
+// certificate/key/CA files. Key files
 // are also re-read when they change (checked every second). Returns the process exit code.
 #pragma once
 

@@ -48,6 +48,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> c
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
   s.strict_durability = s.config->audit.durability == "strict";
   s.header_policy = HeaderPolicy::FromConfig(*config);
+  auto tls = TlsContexts::Create(config);
+  if (!tls.ok()) return tls.status();
+  s.tls = std::move(tls).value();
   return g;
 }
 
@@ -87,6 +90,8 @@ void Gateway::Stop() {
   for (auto& w : workers_) w->Stop();
   workers_.clear();
 }
+
+Status Gateway::ReloadTls() { return shared_.tls->Reload(); }
 
 std::vector<const GatewayMetrics*> Gateway::Metrics() const {
   std::vector<const GatewayMetrics*> out;

@@ -27,6 +27,9 @@ class Gateway {
   // Returns the number of connections still open when the wait ended.
   uint64_t Drain();
   void Stop();
+  // Re-reads the TLS certificate, key and CA files (SIGHUP). New handshakes use them; open
+  // connections are not touched. On error the previous material stays in use.
+  Status ReloadTls();
 
   std::vector<const GatewayMetrics*> Metrics() const;
 

@@ -1,6 +1,6 @@
 // GatewayShared: everything the workers read and nobody changes while they run — config,
 // route table, redactor, resolved upstreams — plus the thread-safe services they call
-// (authenticator, store). Built once by Gateway::Create; workers hold a const reference.
+// (authenticator, store, TLS contexts). Built once by Gateway::Create; workers hold a const reference.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +13,7 @@
 #include "gateway/forward_headers.h"
 #include "gateway/redaction.h"
 #include "gateway/route_table.h"
+#include "gateway/tls_contexts.h"
 #include "store/store.h"
 
 namespace apitrail {
@@ -27,6 +28,8 @@ struct GatewayShared {
   int default_upstream = -1;  // for unmatched: pass
   bool strict_durability = false;  // audit.durability: strict (intent before forwarding)
   HeaderPolicy header_policy;
+  // The listener's and upstreams' TLS contexts; swapped on reload (thread-safe), never null.
+  std::unique_ptr<TlsContexts> tls;
 };
 
 }  // namespace apitrail

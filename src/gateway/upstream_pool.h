@@ -1,18 +1,23 @@
 // UpstreamPool: idle keep-alive connections to each upstream, owned by one worker and used
 // only on its thread (no locks). A connection is taken for one request/response exchange
-// and given back only when both sides left it reusable.
+// and given back only when both sides left it reusable. Connections to a TLS upstream are
+// pooled with their TLS session (the handshake is not repeated per request).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace apitrail {
 
 class UpstreamPool {
  public:
+  using TlsConnection = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
   UpstreamPool(size_t upstream_count, uint32_t max_idle_per_upstream)
-      : idle_(upstream_count), max_idle_(max_idle_per_upstream) {}
+      : idle_(upstream_count), idle_tls_(upstream_count), max_idle_(max_idle_per_upstream) {}
 
   // An idle connection, or false if none. The connection may have been closed by the peer
   // meanwhile; the caller retries on a fresh connection when nothing was answered.
@@ -32,7 +37,31 @@ class UpstreamPool {
     v.push_back(std::move(socket));
   }
 
+  bool TakeIdle(size_t upstream, std::unique_ptr<TlsConnection>* out) {
+    auto& v = idle_tls_[upstream];
+    while (!v.empty()) {
+      *out = std::move(v.back());
+      v.pop_back();
+      if ((*out)->next_layer().is_open()) return true;
+    }
+    out->reset();
+    return false;
+  }
+
+  void GiveBack(size_t upstream, std::unique_ptr<TlsConnection> conn) {
+    auto& v = idle_tls_[upstream];
+    if (v.size() >= max_idle_) return;
+    v.push_back(std::move(conn));
+  }
+
   void CloseAll() {
+    for (auto& v : idle_tls_) {
+      for (auto& c : v) {
+        boost::system::error_code ec;
+        c->next_layer().close(ec);
+      }
+      v.clear();
+    }
     for (auto& v : idle_) {
       for (auto& s : v) {
         boost::system::error_code ec;
@@ -44,6 +73,7 @@ class UpstreamPool {
 
  private:
   std::vector<std::vector<boost::asio::ip::tcp::socket>> idle_;
+  std::vector<std::vector<std::unique_ptr<TlsConnection>>> idle_tls_;
   uint32_t max_idle_;
 };
 
