@@ -183,6 +183,18 @@ class GatewayTlsTest(TlsCase):
         self.assertEqual(self.https("/v1/orders/1", self.auth())[0], 200)  # still serving
         self.assertGreaterEqual(admin_metrics(self.gw)["apitrail_tls_handshakes_total"], 1)
 
+    def test_stalled_handshake_closed_after_header_timeout(self):
+        before = admin_metrics(self.gw)["apitrail_tls_handshake_failures_total"]
+        t0 = time.time()
+        with socket.create_connection((HOST, self.gw.gateway_port), timeout=10) as s:
+            s.sendall(b"\x16\x03\x01")  # the start of a TLS record, never finished
+            self.assertEqual(s.recv(100), b"")  # closed by the gateway, nothing sent
+        elapsed = time.time() - t0
+        self.assertGreater(elapsed, 1.5)  # header_timeout_ms: 2000 in the harness config
+        self.assertLess(elapsed, 5)
+        self.assertGreaterEqual(admin_metrics(self.gw)["apitrail_tls_handshake_failures_total"], before + 1)
+        self.assertEqual(self.gw.events(), [])
+
     def test_untrusted_gateway_certificate_is_rejected_by_the_client(self):
         with self.assertRaises(ssl.SSLCertVerificationError):
             self.https("/v1/orders/1", self.auth(), ctx=self.client_ctx(ca="ca2"))
