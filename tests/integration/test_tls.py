@@ -382,7 +382,20 @@ class StartupErrorsTest(unittest.TestCase):
         r = subprocess.run([BIN, "serve", "-c", gw.config],
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
+        check = subprocess.run([BIN, "config", "check", "-c", gw.config], capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 2, check.stdout + check.stderr)
+        self.assertIn("gateway.tls.", check.stderr)
         return r.stdout + r.stderr
+
+    def test_valid_files_pass_config_check(self):
+        gw = Apitrail(self.root, 9, "")
+        with open(gw.config) as f:
+            text = f.read()
+        tls = f"  tls:\n    cert_file: {self.pki_dir}/server.pem\n    key_file: {self.pki_dir}/server.key\n"
+        with open(gw.config, "w") as f:
+            f.write(text.replace("gateway:\n", "gateway:\n" + tls, 1))
+        check = subprocess.run([BIN, "config", "check", "-c", gw.config], capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
     def test_missing_mismatched_and_garbage_files_named(self):
         out = self.serve_fails("cert_file: {pki}/nope.pem\nkey_file: {pki}/server.key")
