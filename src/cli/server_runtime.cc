@@ -116,7 +116,7 @@ int RunServer(std::shared_ptr<const Config> config,
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) {
+    if (sig == SIGHUP && (*gateway)->HasTls()) {
       // TLS material: new handshakes use the new files, open connections keep theirs.
       if (Status st = (*gateway)->ReloadTls(); st.ok()) {
         spdlog::info("SIGHUP: TLS certificates, keys and CA files reloaded");

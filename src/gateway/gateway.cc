@@ -92,6 +92,7 @@ void Gateway::Stop() {
 }
 
 Status Gateway::ReloadTls() { return shared_.tls->Reload(); }
+bool Gateway::HasTls() const { return shared_.tls->any_enabled(); }
 
 std::vector<const GatewayMetrics*> Gateway::Metrics() const {
   std::vector<const GatewayMetrics*> out;

@@ -30,6 +30,7 @@ class Gateway {
   // Re-reads the TLS certificate, key and CA files (SIGHUP). New handshakes use them; open
   // connections are not touched. On error the previous material stays in use.
   Status ReloadTls();
+  bool HasTls() const;
 
   std::vector<const GatewayMetrics*> Metrics() const;
 

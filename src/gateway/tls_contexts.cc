@@ -162,6 +162,8 @@ Result<std::unique_ptr<TlsContexts>> TlsContexts::Create(std::shared_ptr<const C
   APITRAIL_ASSIGN_OR_RETURN(Set set, Build(*config));
   std::unique_ptr<TlsContexts> t(new TlsContexts(std::move(config)));
   t->server_enabled_ = set.server != nullptr;
+  t->any_enabled_ = t->server_enabled_;
+  for (const auto& u : set.upstreams) t->any_enabled_ = t->any_enabled_ || u != nullptr;
   t->set_ = std::move(set);
   return t;
 }

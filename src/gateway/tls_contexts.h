@@ -30,6 +30,8 @@ class TlsContexts {
   Status Reload();
 
   bool server_enabled() const { return server_enabled_; }
+  // Whether any TLS is configured at all (listener or an upstream): else Reload() is a no-op.
+  bool any_enabled() const { return any_enabled_; }
   // The listener's context; null when gateway.tls is not set.
   std::shared_ptr<boost::asio::ssl::context> Server() const;
   // The context for upstreams[i]; null when that upstream is plain HTTP.
@@ -45,6 +47,7 @@ class TlsContexts {
   explicit TlsContexts(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
   std::shared_ptr<const Config> config_;
   bool server_enabled_ = false;
+  bool any_enabled_ = false;
   mutable std::mutex mu_;
   Set set_;  // GUARDED_BY(mu_)
 };
