@@ -6,6 +6,7 @@
 #   bench/gateway.sh                 # 32 connections, 10 s, 3 rounds, pinned
 #   QUICK=1 bench/gateway.sh         # smoke run: 1 round, 3 s
 #   CONNS=64 DURATION=20 ROUNDS=5 MODE=unpinned bench/gateway.sh
+#   METHODS="api_key HS256 RS256 ES256 EdDSA introspection" bench/gateway.sh   # per credential
 #
 # Why not proxy_bench.py --extra: the shared peer runner always sends
 # `Authorization: Bearer bench-token` and has no option to add a header or a wrk script, and an
@@ -20,6 +21,11 @@
 # responses waiting for fdatasync) APITRAIL (binary; default build/apitrail, built if missing)
 # PEERS (../shared/bench/peers beside the repo) ROOT (/tmp/apitrail-bench/gw) WARMUP (2 s per target)
 # KEEP_DATA (0; 1 keeps apitrail's data dir and nginx's access log after the run).
+# METHODS (api_key): the credentials apitrail is measured with, each its own target in the same
+# run against the same nginx: api_key, a JWT algorithm (HS256, RS256 … ES512, PS256 …, EdDSA;
+# tokens and keys minted by npm `jose`, tests/jose) or introspection (opaque tokens from a real
+# oidc-provider over HTTPS, tests/oidc; after the first request the answer comes from the
+# cache). Tokens live 600 s: keep DURATION × ROUNDS × methods well below that.
 #
 # Servers: nginx upstream on 127.0.0.1:9001 (proxy_bench.py's), nginx proxy on 9002 (and its
 # no-log server on 9004), apitrail on two free ports. All started here, stopped by PID on exit.
@@ -38,6 +44,17 @@ DURABILITY=${DURABILITY:-response}
 if [[ "${QUICK:-0}" == 1 ]]; then ROUNDS=1; DURATION=3; WARMUP=1; fi
 if [[ "$MODE" == pinned ]]; then WORKERS=${WORKERS:-1}; else WORKERS=${WORKERS:-0}; fi
 APITRAIL=${APITRAIL:-$REPO/build/apitrail}
+METHODS=${METHODS:-api_key}
+JWT_ASYM=(); JWT_HS=(); WANT_INTROSPECTION=0
+for m in $METHODS; do
+  case "$m" in
+    api_key) ;;
+    HS256) JWT_HS+=("$m") ;;
+    RS256|RS384|RS512|PS256|PS384|PS512|ES256|ES384|ES512|EdDSA) JWT_ASYM+=("$m") ;;
+    introspection) WANT_INTROSPECTION=1 ;;
+    *) echo "METHODS: unknown method '$m' (api_key, HS256, RS*/PS*/ES*, EdDSA, introspection)" >&2; exit 2 ;;
+  esac
+done
 case "$MODE" in pinned|unpinned) ;; *) echo "MODE must be pinned or unpinned" >&2; exit 2;; esac
 
 log() { echo "# $*"; }
@@ -64,9 +81,11 @@ fi
 # ---------------------------------------------------------------- cleanup (by PID)
 PIDS_NGINX=()   # nginx masters (not our children): SIGQUIT, then wait
 APITRAIL_PID=""
+AS_PID=""       # oidc-provider (METHODS=introspection)
 cleanup() {
   local rc=$?
   set +e
+  [[ -n "$AS_PID" ]] && kill "$AS_PID" 2>/dev/null
   if [[ -n "$APITRAIL_PID" ]] && kill -0 "$APITRAIL_PID" 2>/dev/null; then
     kill -TERM "$APITRAIL_PID"
     for _ in $(seq 150); do kill -0 "$APITRAIL_PID" 2>/dev/null || break; sleep 0.1; done
@@ -146,6 +165,60 @@ UP_MASTER=$(read_pid "$ROOT/upstream.pid"); PIDS_NGINX+=("$UP_MASTER")
 NGINX_MASTER=$(read_pid "$ROOT/nginx_proxy.pid"); PIDS_NGINX+=("$NGINX_MASTER")
 wait_port "$UP_PORT"; wait_port "$NGINX_PORT"
 
+# ---------------------------------------------------------------- credentials for METHODS
+AUTH_YAML=""
+if (( ${#JWT_ASYM[@]} + ${#JWT_HS[@]} > 0 )); then
+  need_pkg node nodejs
+  bash "$REPO/tests/jose/install.sh" >/dev/null
+  rm -rf "$ROOT/jose"; node "$REPO/tests/jose/mint.mjs" "$ROOT/jose" >/dev/null
+  JWT_ISS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['iss'])" "$ROOT/jose/manifest.json")
+  JWT_AUD=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['aud'])" "$ROOT/jose/manifest.json")
+  AUTH_YAML+=$'\n  jwt:'
+  if (( ${#JWT_ASYM[@]} > 0 )); then
+    AUTH_YAML+=$'\n    - issuer: '"$JWT_ISS"$'\n      audiences: ['"$JWT_AUD"$']\n      algorithms: ['"$(IFS=,; echo "${JWT_ASYM[*]}")"$']\n      jwks_file: '"$ROOT/jose/jwks.json"
+  fi
+  if (( ${#JWT_HS[@]} > 0 )); then
+    # One jwt entry per key type and per issuer: the HMAC token gets its own issuer, minted
+    # with jose like the others (same claims otherwise).
+    ( cd "$REPO/tests/jose" && SECRET="$ROOT/jose/secret/HS256.txt" OUT="$ROOT/jose/tokens/valid_HS256.jwt" AUD="$JWT_AUD" \
+      node --input-type=module -e "
+        import * as jose from 'jose'; import fs from 'node:fs';
+        const key = new TextEncoder().encode(fs.readFileSync(process.env.SECRET, 'utf8').trim());
+        const now = Math.floor(Date.now() / 1000);
+        const t = await new jose.SignJWT({ sub: 'user-hs', scope: 'orders:read', iat: now, exp: now + 600 })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer('https://hs.idp.test').setAudience(process.env.AUD).sign(key);
+        fs.writeFileSync(process.env.OUT, t + '\\n');" )
+    AUTH_YAML+=$'\n    - issuer: https://hs.idp.test\n      audiences: ['"$JWT_AUD"$']\n      algorithms: [HS256]\n      secret_file: '"$ROOT/jose/secret/HS256.txt"
+  fi
+fi
+if (( WANT_INTROSPECTION )); then
+  need_pkg node nodejs
+  need_pkg openssl openssl
+  bash "$REPO/tests/oidc/install.sh" >/dev/null
+  PKI="$ROOT/pki"; rm -rf "$PKI"; mkdir -p "$PKI"
+  ( cd "$PKI"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=apitrail bench CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null )
+  AS_PORT=$(free_port)
+  "${CPU0[@]}" node "$REPO/tests/oidc/server.mjs" --port "$AS_PORT" --cert "$PKI/server.pem" --key "$PKI/server.key" \
+      --keys "$PKI/keys.json" > "$ROOT/oidc.log" 2>&1 &
+  AS_PID=$!
+  for _ in $(seq 400); do grep -q '^READY' "$ROOT/oidc.log" && break; sleep 0.1; done
+  grep -q '^READY' "$ROOT/oidc.log" || { echo "oidc-provider did not start" >&2; cat "$ROOT/oidc.log" >&2; exit 1; }
+  OPAQUE=$(curl -s --cacert "$PKI/ca.pem" -u app:app-secret-0123456789 -d grant_type=client_credentials \
+      -d scope=orders:read "https://127.0.0.1:$AS_PORT/token" | python3 -c "import json,sys; print(json.load(sys.stdin)['access_token'])")
+  AUTH_YAML+=$'\n  introspection:\n    endpoint: https://127.0.0.1:'"$AS_PORT"$'/token/introspection\n    client_id: gateway\n    client_secret: gateway-secret-0123456789\n    ca_file: '"$PKI/ca.pem"
+fi
+credential_for() {  # credential_for METHOD -> the bearer value apitrail gets for that method
+  case "$1" in
+    api_key) echo "$KEY" ;;
+    introspection) echo "$OPAQUE" ;;
+    *) tr -d '\n' < "$ROOT/jose/tokens/valid_$1.jwt" ;;
+  esac
+}
+
 # ---------------------------------------------------------------- start apitrail
 DATA="$ROOT/data"
 rm -rf "$DATA"; mkdir -p "$DATA"; chmod 700 "$DATA"
@@ -168,7 +241,7 @@ routes:
     upstream: app
 auth:
   api_keys:
-    enabled: true
+    enabled: true$AUTH_YAML
 audit:
   data_dir: $DATA
   durability: $DURABILITY
@@ -186,10 +259,12 @@ wait_port "$GW_PORT" || { cat "$ROOT/apitrail.log" >&2; exit 1; }
 log "started: upstream nginx master $UP_MASTER, proxy nginx master $NGINX_MASTER, apitrail pid $APITRAIL_PID" \
     "(gateway :$GW_PORT, admin :$ADMIN_PORT, workers $WORKERS, durability $DURABILITY, data $DATA)"
 
-# sanity: the key is accepted, a wrong key is refused (both are audited)
+# sanity: every method's credential is accepted, a wrong key is refused (all are audited)
 SANITY=0
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GW_PORT$BENCH_PATH"); SANITY=$((SANITY+1))
-[[ "$code" == 200 ]] || { echo "apitrail answered $code with the key (want 200)" >&2; cat "$ROOT/apitrail.log" >&2; exit 1; }
+for m in $METHODS; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(credential_for "$m")" "http://127.0.0.1:$GW_PORT$BENCH_PATH"); SANITY=$((SANITY+1))
+  [[ "$code" == 200 ]] || { echo "apitrail answered $code with the $m credential (want 200)" >&2; cat "$ROOT/apitrail.log" >&2; exit 1; }
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer nope" "http://127.0.0.1:$GW_PORT$BENCH_PATH"); SANITY=$((SANITY+1))
 [[ "$code" == 401 ]] || log "NOTE: apitrail answered $code to a bad key (want 401)"
 
@@ -207,16 +282,22 @@ ts.sort()
 print(f"# fdatasync of a 400-byte append in {sys.argv[1]}: p50 {ts[100]*1e6:.0f} us, p90 {ts[180]*1e6:.0f} us, p99 {ts[198]*1e6:.0f} us")
 PYEOF
 
-declare -A URL
-URL[direct]="http://127.0.0.1:$UP_PORT$BENCH_PATH"
-URL[nginx]="http://127.0.0.1:$NGINX_PORT$BENCH_PATH"
-URL[apitrail]="http://127.0.0.1:$GW_PORT$BENCH_PATH"
-TARGETS=(direct nginx apitrail)
+# Targets: direct, nginx, and apitrail once per method ("apitrail" = api_key, else
+# "apitrail:METHOD"). direct and nginx get the API key header: the same bytes as before.
+declare -A URL CRED
+URL[direct]="http://127.0.0.1:$UP_PORT$BENCH_PATH"; CRED[direct]=$KEY
+URL[nginx]="http://127.0.0.1:$NGINX_PORT$BENCH_PATH"; CRED[nginx]=$KEY
+TARGETS=(direct nginx)
+for m in $METHODS; do
+  t=apitrail; [[ "$m" == api_key ]] || t="apitrail:$m"
+  URL[$t]="http://127.0.0.1:$GW_PORT$BENCH_PATH"; CRED[$t]=$(credential_for "$m")
+  TARGETS+=("$t")
+done
 proxy_pids() {
   case "$1" in
     direct) echo "";;                     # no proxy
     nginx) children "$NGINX_MASTER";;     # workers
-    apitrail) echo "$APITRAIL_PID";;      # all threads (gateway workers + store writer)
+    apitrail*) echo "$APITRAIL_PID";;     # all threads (gateway workers + store writer)
   esac
 }
 
@@ -233,7 +314,7 @@ run_wrk() {  # run_wrk TARGET DURATION -> prints "rps requests p50ms p99ms non2x
   pids=$(proxy_pids "$t"); up=$(children "$UP_MASTER")
   c0=$(cpu_ticks $pids); u0=$(cpu_ticks $up)
   out=$("${CPU0[@]}" timeout $((d + 60)) wrk -t1 -c"$CONNS" -d"${d}s" --latency \
-        -H "User-Agent: apitrail-bench/1.0 (wrk)" -H "Authorization: Bearer $KEY" "${URL[$t]}")
+        -H "User-Agent: apitrail-bench/1.0 (wrk)" -H "Authorization: Bearer ${CRED[$t]}" "${URL[$t]}")
   c1=$(cpu_ticks $pids); u1=$(cpu_ticks $up)
   echo "$out" > "$ROOT/wrk_last_$t.txt"
   awk -v pt=$((c1 - c0)) -v ut=$((u1 - u0)) '
@@ -248,7 +329,7 @@ run_wrk() {  # run_wrk TARGET DURATION -> prints "rps requests p50ms p99ms non2x
 
 for t in "${TARGETS[@]}"; do  # warm-up, not recorded (apitrail requests are still counted)
   r=$(run_wrk "$t" "$WARMUP")
-  if [[ "$t" == apitrail ]]; then set -- $r; APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
+  if [[ "$t" == apitrail* ]]; then set -- $r; APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
 done
 
 for ((rnd = 0; rnd < ROUNDS; rnd++)); do
@@ -258,8 +339,8 @@ for ((rnd = 0; rnd < ROUNDS; rnd++)); do
     r=$(run_wrk "$t" "$DURATION")
     set -- $r
     echo -e "$((rnd + 1))\t$t\t$1\t$2\t$3\t$4\t$5\t$6\t$7\t$8" >> "$RESULTS"
-    if [[ "$t" == apitrail ]]; then APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
-    printf 'round %d %-9s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  non2xx %s  sockerr %s\n' \
+    if [[ "$t" == apitrail* ]]; then APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
+    printf 'round %d %-20s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  non2xx %s  sockerr %s\n' \
       $((rnd + 1)) "$t" "$1" "$3" "$4" "$5" "$6"
   done
 done
@@ -273,9 +354,10 @@ if [[ -s "$ROOT/apitrail_metrics.txt" ]]; then
 fi
 
 CLK=$(getconf CLK_TCK)
-python3 - "$RESULTS" "$CLK" "$CONNS" "$DURATION" "$ROUNDS" "$MODE" <<'EOF'
+python3 - "$RESULTS" "$CLK" "$CONNS" "$DURATION" "$ROUNDS" "$MODE" "${TARGETS[@]}" <<'EOF'
 import sys, statistics as st
-path, clk, conns, dur, rounds, mode = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+path, clk, conns, dur, rounds, mode = sys.argv[1], int(sys.argv[2]), *sys.argv[3:7]
+targets = sys.argv[7:]
 rows = {}
 for line in open(path):
     rnd, t, rps, req, p50, p99, non, se, pt, ut = line.rstrip("\n").split("\t")
@@ -285,26 +367,30 @@ for line in open(path):
 med = st.median
 print(f"\n## gateway bench ({mode}): medians over {rounds} round(s), wrk -t1 -c{conns} -d{dur}s; "
       f"proxy CPU = utime+stime of the proxy process(es) / requests (clock tick {1e6/clk:.0f} us)")
-print(f"{'target':<9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'proxy us/req':>14}{'upstr us/req':>14}{'non2xx':>8}  sockerr   raw req/s")
-for t in ("direct", "nginx", "apitrail"):
+print(f"{'target':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'proxy us/req':>14}{'upstr us/req':>14}{'non2xx':>8}  sockerr   raw req/s")
+for t in targets:
     v = rows[t]
-    print(f"{t:<9}{med(x['rps'] for x in v):>10.0f}{med(x['p50'] for x in v):>9.3f}{med(x['p99'] for x in v):>9.3f}"
+    print(f"{t:<22}{med(x['rps'] for x in v):>10.0f}{med(x['p50'] for x in v):>9.3f}{med(x['p99'] for x in v):>9.3f}"
           f"{(med(x['cpu_us'] for x in v) if t != 'direct' else 0):>14.2f}{med(x['up_us'] for x in v):>14.2f}"
           f"{sum(x['non'] for x in v):>8}  {','.join(sorted(set(x['se'] for x in v))):<8}  "
           + " ".join(f"{x['rps']:.0f}" for x in v))
-a, n = rows["apitrail"], rows["nginx"]
 by = lambda v: {x["round"]: x for x in v}
-A, N = by(a), by(n)
-pr = [A[r]["rps"] / N[r]["rps"] for r in A if r in N]
-pd = [A[r]["p99"] - N[r]["p99"] for r in A if r in N]
-cr = [A[r]["cpu_us"] / N[r]["cpu_us"] for r in A if r in N and N[r]["cpu_us"] > 0]
-print(f"\napitrail / nginx (median of per-round ratios):")
-print(f"  req/s ratio        {med(pr):.3f}   (per round: {' '.join(f'{x:.3f}' for x in pr)})")
-print(f"  p99 difference     {med(pd):+.3f} ms (apitrail - nginx; per round: {' '.join(f'{x:+.3f}' for x in pd)})")
-if cr:
-    print(f"  CPU us/req ratio   {med(cr):.3f}   (per round: {' '.join(f'{x:.3f}' for x in cr)}; < 1 means apitrail is cheaper)")
-else:
-    print("  CPU us/req ratio   n/a (no nginx CPU measured)")
+N = by(rows["nginx"])
+for t in targets:
+    if not t.startswith("apitrail"):
+        continue
+    A = by(rows[t])
+    pr = [A[r]["rps"] / N[r]["rps"] for r in A if r in N]
+    pd = [A[r]["p99"] - N[r]["p99"] for r in A if r in N]
+    cr = [A[r]["cpu_us"] / N[r]["cpu_us"] for r in A if r in N and N[r]["cpu_us"] > 0]
+    method = t.split(":", 1)[1] if ":" in t else "api_key"
+    print(f"\n{t} / nginx ({method}; median of per-round ratios):")
+    print(f"  req/s ratio        {med(pr):.3f}   (per round: {' '.join(f'{x:.3f}' for x in pr)})")
+    print(f"  p99 difference     {med(pd):+.3f} ms (apitrail - nginx; per round: {' '.join(f'{x:+.3f}' for x in pd)})")
+    if cr:
+        print(f"  CPU us/req ratio   {med(cr):.3f}   (per round: {' '.join(f'{x:.3f}' for x in cr)}; < 1 means apitrail is cheaper)")
+    else:
+        print("  CPU us/req ratio   n/a (no nginx CPU measured)")
 EOF
 
 # ---------------------------------------------------------------- events in the store vs requests

@@ -1,11 +1,16 @@
 #include "api/admin_api.h"
+#include "api/stats_api.h"
 
+#include <atomic>
+#include <charconv>
 #include <fstream>
 
 #include "core/crypto_util.h"
 #include "core/json_writer.h"
 #include "core/time_util.h"
 #include "query/query_params.h"
+#include "store/fs/file_system.h"
+#include "store/proof_json.h"
 
 namespace apitrail {
 
@@ -105,6 +110,10 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     out.push_back('}');
     return r;
   }
+  if (path == "/api/v1/proofs/inclusion") return InclusionProof(params);
+  if (path.compare(0, 14, "/api/v1/stats/") == 0) {
+    return HandleStats(path, params, options_.store->rollups(), NowNs());
+  }
   static constexpr std::string_view kEventPrefix = "/api/v1/events/";
   if (path.size() > kEventPrefix.size() && path.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
     std::string id = path.substr(kEventPrefix.size());
@@ -119,6 +128,58 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     return r;
   }
   return Error(404, "not_found", "no such admin endpoint: " + path.substr(0, 128));
+}
+
+namespace {
+
+// A decimal uint64 parameter; nullopt when absent, an error text when malformed.
+bool UintParam(const QueryParams& params, std::string_view name, std::optional<uint64_t>* out,
+               std::string* error) {
+  for (const auto& [k, v] : params) {
+    if (k != name) continue;
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
+      *error = std::string(name) + " must be a non-negative integer";
+      return false;
+    }
+    *out = n;
+  }
+  return true;
+}
+
+// Each proof re-hashes the log up to its checkpoint (O(records)); at most this many run at
+// once so the admin listener cannot be used to keep every core busy.
+constexpr int kMaxConcurrentProofs = 2;
+std::atomic<int> proofs_in_flight{0};
+
+}  // namespace
+
+SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
+  if (options_.data_dir.empty()) return Error(404, "not_found", "proofs are not available here");
+  std::optional<uint64_t> seq, size;
+  std::string error;
+  if (!UintParam(params, "seq", &seq, &error) || !UintParam(params, "size", &size, &error)) {
+    return Error(400, "bad_request", error);
+  }
+  if (!seq) return Error(400, "bad_request", "seq is required");
+  if (proofs_in_flight.fetch_add(1) >= kMaxConcurrentProofs) {
+    proofs_in_flight.fetch_sub(1);
+    SimpleResponse r = Error(503, "busy", "too many proofs being built; try again");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  auto json = InclusionProofJson(DefaultFileSystem(), options_.data_dir, *seq, size);
+  proofs_in_flight.fetch_sub(1);
+  if (!json.ok()) {
+    const Status& st = json.status();
+    if (st.code() == StatusCode::kNotFound) return Error(404, "no_checkpoint", st.message());
+    if (st.code() == StatusCode::kInvalidArgument) return Error(400, "bad_request", st.message());
+    return Error(500, "proof_failed", st.message());
+  }
+  SimpleResponse r;
+  r.body = std::move(json).value();
+  return r;
 }
 
 }  // namespace apitrail

@@ -1,7 +1,7 @@
-// AdminApi: the admin listener's request handlers (query API, health, metrics), as plain
-// functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a bearer admin
-// token. Thread-safe: called concurrently by the admin server's threads; holds only const
-// state and thread-safe services.
+// AdminApi: the admin listener's request handlers (query API, inclusion proofs, health,
+// metrics), as plain functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a
+// bearer admin token. Thread-safe: called concurrently by the admin server's threads; holds only
+// const state and thread-safe services.
 #pragma once
 
 #include <functional>
@@ -9,14 +9,16 @@
 #include <vector>
 
 #include "net/simple_http.h"
+#include "query/query_params.h"
 #include "store/store.h"
 
 namespace apitrail {
 
 struct AdminApiOptions {
   Store* store = nullptr;
-  std::vector<std::string> tokens;          // accepted bearer tokens
-  std::function<std::string()> metrics;     // Prometheus text for /metrics
+  std::vector<std::string> tokens;       // accepted bearer tokens
+  std::function<std::string()> metrics;  // Prometheus text for /metrics
+  std::string data_dir;                  // for proofs; empty: /api/v1/proofs/* answer 404
 };
 
 class AdminApi {
@@ -26,8 +28,11 @@ class AdminApi {
 
  private:
   bool Authorized(const SimpleRequest& request) const;
-  SimpleResponse ListEvents(const std::string& target_query_path, const SimpleRequest& request) const;
+  SimpleResponse ListEvents(const std::string& target_query_path,
+                            const SimpleRequest& request) const;
   SimpleResponse GetEvent(const std::string& id) const;
+  // GET /api/v1/proofs/inclusion?seq=N[&size=M]: the JSON of `apitrail prove inclusion`.
+  SimpleResponse InclusionProof(const QueryParams& params) const;
 
   AdminApiOptions options_;
 };

@@ -47,6 +47,50 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_acknowledged_before_sync_total", "counter", "durability batch: events acknowledged before their fdatasync.", "", store.acked_before_sync);
   Metric(out, "apitrail_store_at_risk_when_failed_total", "counter", "durability batch: acknowledged events whose sync failed (possibly lost).", "", store.at_risk_when_failed);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
+  Metric(out, "apitrail_rollup_events_total", "counter", "Events counted in the per-minute rollups (including replay at start).", "", store.rollups.events);
+  Metric(out, "apitrail_rollup_dropped_total", "counter", "Events left out of the rollups: older than the retention window or more than a day in the future.", "", store.rollups.dropped);
+  Metric(out, "apitrail_rollup_corrupt_files_total", "counter", "Damaged rollup files set aside at start and rebuilt from the log.", "", store.rollups.corrupt_files);
+  Metric(out, "apitrail_rollup_write_errors_total", "counter", "Rollup files that could not be written (retried).", "", store.rollups.write_errors);
+  Metric(out, "apitrail_rollup_hours", "gauge", "UTC hours of rollups held in memory.", "", store.rollups.hours_in_memory);
+  Metric(out, "apitrail_checkpoints_total", "counter", "Signed checkpoints written to checkpoints.log since start.", "", store.checkpoints);
+  Metric(out, "apitrail_checkpoint_tree_size", "gauge", "Tree size of the newest signed checkpoint.", "", store.checkpoint_size);
+  return out;
+}
+
+std::string RenderWitnessMetrics(const std::vector<WitnessStats>& witnesses) {
+  std::string out;
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const WitnessStats&);
+  };
+  static const Family kFamilies[] = {
+      {"apitrail_witness_published_total", "counter", "Checkpoints a witness accepted.",
+       [](const WitnessStats& w) { return w.published; }},
+      {"apitrail_witness_failures_total", "counter", "Failed attempts to publish to a witness (each retry counts).",
+       [](const WitnessStats& w) { return w.failures; }},
+      {"apitrail_witness_dropped_total", "counter", "Checkpoints dropped from a witness's full queue.",
+       [](const WitnessStats& w) { return w.dropped; }},
+      {"apitrail_witness_rejected_total", "counter", "Checkpoints a witness refused for good (another of that size).",
+       [](const WitnessStats& w) { return w.rejected; }},
+      {"apitrail_witness_queue_length", "gauge", "Checkpoints waiting for a witness.",
+       [](const WitnessStats& w) { return w.queued; }},
+      {"apitrail_witness_up", "gauge", "0 while the last attempt to publish to a witness failed.",
+       [](const WitnessStats& w) { return uint64_t{w.up ? 1u : 0u}; }},
+      {"apitrail_witness_published_tree_size", "gauge", "Tree size of the newest checkpoint a witness accepted.",
+       [](const WitnessStats& w) { return w.published_size; }},
+  };
+  for (const Family& f : kFamilies) {
+    if (witnesses.empty()) break;
+    out.append("# HELP ").append(f.name).append(" ").append(f.help).append("\n");
+    out.append("# TYPE ").append(f.name).append(" ").append(f.type).append("\n");
+    for (const WitnessStats& w : witnesses) {
+      // Witness names are [A-Za-z0-9._-] (validated), so they need no escaping.
+      out.append(f.name).append("{witness=\"").append(w.name).append("\"} ");
+      out.append(std::to_string(f.value(w))).append("\n");
+    }
+  }
   return out;
 }
 

@@ -7,9 +7,12 @@
 
 #include "gateway/gateway_metrics.h"
 #include "store/store.h"
+#include "witness/witness_publisher.h"
 
 namespace apitrail {
 
 std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, const StoreStats& store);
+// apitrail_witness_* with a `witness` label per configured witness.
+std::string RenderWitnessMetrics(const std::vector<WitnessStats>& witnesses);
 
 }  // namespace apitrail

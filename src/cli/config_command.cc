@@ -17,7 +17,7 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
     if (loaded.ok()) {
       // The TLS files too (readable, PEM, key matching the certificate): the check an operator
       // runs before a SIGHUP that would otherwise be refused.
-      auto tls = TlsContexts::Create(std::make_shared<const Config>(loaded.config));
+      auto tls = TlsContexts::Create(loaded.config);
       if (!tls.ok()) loaded.errors.push_back({"", tls.status().message()});
     }
     if (loaded.ok()) {

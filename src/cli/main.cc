@@ -21,11 +21,13 @@ int main(int argc, char** argv) {
   apitrail::AddDemoCommand(app, &exit_code);
   apitrail::AddKeysCommand(app, &exit_code);
   apitrail::AddQueryCommand(app, &exit_code);
+  apitrail::AddStatsCommand(app, &exit_code);
   apitrail::AddVerifyCommand(app, &exit_code);
   apitrail::AddConfigCommand(app, &exit_code);
   apitrail::AddKeyCommand(app, &exit_code);
   apitrail::AddProofCommands(app, &exit_code);
   apitrail::AddJwtCommand(app, &exit_code);
+  apitrail::AddExportCommand(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "apitrail " << APITRAIL_VERSION << "\n";
   });

@@ -14,11 +14,13 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/key_arg.h"
 #include "core/json_writer.h"
 #include "store/checkpoint.h"
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
 #include "store/leaf_hashes.h"
+#include "store/proof_json.h"
 #include "store/merkle/proofs.h"
 
 namespace apitrail {
@@ -35,45 +37,6 @@ struct ProveFlags {
   std::string key;
 };
 
-// The checkpoint of exactly `size` if given, else the newest; it must cover `min_size`.
-Result<CheckpointRecord> PickCheckpoint(const std::string& data, std::optional<uint64_t> size,
-                                        uint64_t min_size) {
-  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile file, ReadCheckpoints(DefaultFileSystem(), CheckpointsPath(data)));
-  if (file.checkpoints.empty()) return Status::NotFound("no signed checkpoint in " + data + " yet");
-  if (size) {
-    for (auto it = file.checkpoints.rbegin(); it != file.checkpoints.rend(); ++it) {
-      if (it->size == *size) return *it;
-    }
-    return Status::NotFound("no checkpoint of tree size " + std::to_string(*size));
-  }
-  if (file.checkpoints.back().size < min_size) {
-    return Status::NotFound("the newest checkpoint covers " + std::to_string(file.checkpoints.back().size) +
-                            " records; wait for the next one (at most a second behind the log)");
-  }
-  return file.checkpoints.back();
-}
-
-// Leaf hashes 0..cp.size-1 from the segments, checked against the checkpoint's root.
-Result<std::vector<Hash256>> LeavesFor(const std::string& data, const CheckpointRecord& cp) {
-  APITRAIL_ASSIGN_OR_RETURN(auto leaves, ReadLeafHashes(DefaultFileSystem(), data, cp.size));
-  if (leaves.size() < cp.size) {
-    return Status::Corruption("checkpoint says " + std::to_string(cp.size) + " records, log has " +
-                              std::to_string(leaves.size()) + ": records were removed");
-  }
-  if (merkle::SubtreeRoot(leaves) != cp.checkpoint.root) {
-    return Status::Corruption("the log's root at tree size " + std::to_string(cp.size) +
-                              " differs from its signed checkpoint: records were changed (run apitrail verify)");
-  }
-  return leaves;
-}
-
-void WriteHashes(JsonWriter& w, const std::vector<Hash256>& hashes) {
-  w.Key("hashes");
-  w.BeginArray();
-  for (const Hash256& h : hashes) w.String(HexEncode(h));
-  w.EndArray();
-}
-
 int Fail(const char* cmd, const Status& st) {
   std::cerr << "apitrail " << cmd << ": " << st.message() << "\n";
   return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -83,22 +46,9 @@ int ProveInclusion(const ProveFlags& f) {
   if (f.size && f.seq >= *f.size) {
     return Fail("prove inclusion", Status::InvalidArgument("--seq must be below --size"));
   }
-  auto cp = PickCheckpoint(f.data, f.size, f.seq + 1);
-  if (!cp.ok()) return Fail("prove inclusion", cp.status());
-  auto leaves = LeavesFor(f.data, *cp);
-  if (!leaves.ok()) return Fail("prove inclusion", leaves.status());
-  auto proof = merkle::InclusionProof(*leaves, f.seq);
-  if (!proof.ok()) return Fail("prove inclusion", proof.status());
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.FieldUint("leaf_index", f.seq);
-  w.FieldUint("tree_size", cp->size);
-  w.Field("leaf_hash", HexEncode((*leaves)[f.seq]));
-  WriteHashes(w, *proof);
-  w.Field("checkpoint", cp->note);
-  w.EndObject();
-  std::cout << out << "\n";
+  auto json = InclusionProofJson(DefaultFileSystem(), f.data, f.seq, f.size);
+  if (!json.ok()) return Fail("prove inclusion", json.status());
+  std::cout << *json << "\n";
   return 0;
 }
 
@@ -106,51 +56,16 @@ int ProveConsistency(const ProveFlags& f) {
   if (f.to && f.from > *f.to) {
     return Fail("prove consistency", Status::InvalidArgument("--from must not exceed --to"));
   }
-  auto cp = PickCheckpoint(f.data, f.to, f.from);
-  if (!cp.ok()) return Fail("prove consistency", cp.status());
-  auto leaves = LeavesFor(f.data, *cp);
-  if (!leaves.ok()) return Fail("prove consistency", leaves.status());
-  auto proof = merkle::ConsistencyProof(*leaves, f.from);
-  if (!proof.ok()) return Fail("prove consistency", proof.status());
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.FieldUint("from_size", f.from);
-  w.FieldUint("to_size", cp->size);
-  w.Field("from_root", HexEncode(merkle::SubtreeRoot(std::span(*leaves).subspan(0, f.from))));
-  w.Field("to_root", HexEncode(cp->checkpoint.root));
-  WriteHashes(w, *proof);
-  w.Field("checkpoint", cp->note);
-  w.EndObject();
-  std::cout << out << "\n";
+  auto json = ConsistencyProofJson(DefaultFileSystem(), f.data, f.from, f.to);
+  if (!json.ok()) return Fail("prove consistency", json.status());
+  std::cout << *json << "\n";
   return 0;
 }
 
 // --- proof check ----------------------------------------------------------------------
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A verifier key given inline, or the first line of a file holding one.
-Result<VerifierKey> LoadKey(const std::string& arg) {
-  auto inline_key = ParseVerifierKey(arg);
-  if (inline_key.ok()) return inline_key;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(arg, ec)) {
-    return Status::InvalidArgument("--key: " + inline_key.status().message());
-  }
-  APITRAIL_ASSIGN_OR_RETURN(std::string text, ReadText(arg));
-  std::string line = text.substr(0, text.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  auto key = ParseVerifierKey(line);
-  if (!key.ok()) return Status::InvalidArgument("--key " + arg + ": " + key.status().message());
-  return key;
-}
+Result<std::string> ReadText(const std::string& path) { return ReadTextFile(path); }
+Result<VerifierKey> LoadKey(const std::string& arg) { return LoadVerifierKeyArg(arg); }
 
 Result<uint64_t> GetUint(const boost::json::object& o, const char* name) {
   const auto* v = o.if_contains(name);

@@ -22,7 +22,17 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     }
     auto level = spdlog::level::from_str(loaded.config.log_level);
     spdlog::set_level(level);
-    *exit_code = RunServer(std::make_shared<const Config>(std::move(loaded.config)), nullptr);
+    std::string config_path = *path;
+    ConfigReloader reload = [config_path]() -> Result<std::shared_ptr<const Config>> {
+      ConfigLoadResult again = LoadConfigFile(config_path);
+      if (!again.ok()) {
+        std::string all = config_path + " is not valid:";
+        for (const auto& e : again.errors) all += " " + e.ToString() + ";";
+        return Status::InvalidArgument(all);
+      }
+      return std::make_shared<const Config>(std::move(again.config));
+    };
+    *exit_code = RunServer(std::make_shared<const Config>(std::move(loaded.config)), nullptr, reload);
   });
 }
 

@@ -10,6 +10,7 @@
 #include "auth/authenticator.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
+#include "witness/witness_publisher.h"
 
 namespace apitrail {
 namespace {
@@ -41,8 +42,37 @@ void BlockServerSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+// SIGHUP with a config loader: a new configuration and authenticator for requests that
+// start from now on. Any error leaves the running configuration as it was.
+void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
+                         std::shared_ptr<Authenticator>* auth) {
+  auto config = reload_config();
+  if (!config.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", config.status().message());
+    return;
+  }
+  auto fresh = Authenticator::Create((*config)->auth, (*config)->audit.data_dir);
+  if (!fresh.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", fresh.status().message());
+    return;
+  }
+  std::shared_ptr<Authenticator> next = std::move(fresh).value();
+  if (Status st = gateway.Reload(*config, next); !st.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}", st.message());
+    return;
+  }
+  *auth = std::move(next);
+  spdlog::info("SIGHUP: configuration reloaded ({} routes, {} upstreams); requests in flight finish under the previous one",
+               (*config)->routes.size(), (*config)->upstreams.size());
+}
+
+}  // namespace
+
 int RunServer(std::shared_ptr<const Config> config,
-              const std::function<void(const ServerReady&)>& on_ready) {
+              const std::function<void(const ServerReady&)>& on_ready,
+              ConfigReloader reload_config) {
   StoreOptions so;
   so.data_dir = config->audit.data_dir;
   so.node = config->node;
@@ -50,6 +80,23 @@ int RunServer(std::shared_ptr<const Config> config,
   so.batch_interval_ms = config->audit.batch_interval_ms;
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
+  const CheckpointConfig& cc = config->audit.checkpoints;
+  so.checkpoint_interval_ms = cc.max_lag_ms;
+  so.checkpoint_heartbeat_ms = cc.heartbeat_ms;
+  so.checkpoint_every_events = cc.every_events;
+  // Before the store: Open hands it the newest existing checkpoint, so witnesses catch up on
+  // what they may have missed while the node was down.
+  auto witnesses = WitnessPublisher::Create(cc);
+  if (!witnesses.ok()) {
+    spdlog::error("audit.checkpoints.witnesses: {}", witnesses.status().message());
+    return 1;
+  }
+  WitnessPublisher* publisher = witnesses->get();
+  if (!publisher->empty()) so.on_checkpoint = [publisher](const SignedCheckpoint& cp) { publisher->Enqueue(cp); };
+  so.rollups.enabled = config->audit.rollups.enabled;
+  so.rollups.max_keys = config->audit.rollups.max_keys;
+  so.rollups.retention_days = config->audit.rollups.retention_days;
+  so.rollups.persist_interval_ms = config->audit.rollups.persist_interval_ms;
   auto store = Store::Open(so);
   if (!store.ok()) {
     spdlog::error("cannot open the audit store in {}: {}", so.data_dir, store.status().ToString());
@@ -61,13 +108,17 @@ int RunServer(std::shared_ptr<const Config> config,
     spdlog::warn("recovery cut a torn tail of {} bytes (an unacknowledged, partly written batch)",
                  opened.recovered_truncated_bytes);
   }
+  if (Rollups* r = (*store)->rollups()) {
+    for (const auto& w : r->TakeWarnings()) spdlog::warn("{}", w);
+  }
 
-  auto auth = Authenticator::Create(config->auth, config->audit.data_dir);
-  if (!auth.ok()) {
-    spdlog::error("{}", auth.status().message());
+  auto created = Authenticator::Create(config->auth, config->audit.data_dir);
+  if (!created.ok()) {
+    spdlog::error("{}", created.status().message());
     return 1;
   }
-  auto gateway = Gateway::Create(config, auth->get(), store->get());
+  std::shared_ptr<Authenticator> auth = std::move(created).value();
+  auto gateway = Gateway::Create(config, auth, store->get());
   if (!gateway.ok()) {
     spdlog::error("{}", gateway.status().message());
     return 1;
@@ -86,10 +137,13 @@ int RunServer(std::shared_ptr<const Config> config,
     }
     AdminApiOptions ao;
     ao.store = store->get();
+    ao.data_dir = config->audit.data_dir;
     ao.tokens = std::move(tokens).value();
     Gateway* g = gateway->get();
     Store* s = store->get();
-    ao.metrics = [g, s] { return RenderMetrics(g->Metrics(), s->Stats()); };
+    ao.metrics = [g, s, publisher] {
+      return RenderMetrics(g->Metrics(), s->Stats()) + RenderWitnessMetrics(publisher->Stats());
+    };
     auto api = std::make_shared<AdminApi>(std::move(ao));
     auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{},
                                            [api](const SimpleRequest& r) { return api->Handle(r); });
@@ -111,22 +165,15 @@ int RunServer(std::shared_ptr<const Config> config,
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   std::string key_problems;
-  LogRemoteKeyProblems(**auth, &key_problems);
+  LogRemoteKeyProblems(*auth, &key_problems);
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP && (*gateway)->HasTls()) {
-      // TLS material: new handshakes use the new files, open connections keep theirs.
-      if (Status st = (*gateway)->ReloadTls(); st.ok()) {
-        spdlog::info("SIGHUP: TLS certificates, keys and CA files reloaded");
-      } else {
-        spdlog::error("SIGHUP: TLS reload failed, the previous material stays in use: {}", st.message());
-      }
-    }
+    if (sig == SIGHUP && reload_config) ReloadConfiguration(reload_config, **gateway, &auth);
     // SIGHUP or the periodic check: revocations take effect within a second.
-    (*auth)->MaybeReload();
-    LogRemoteKeyProblems(**auth, &key_problems);
+    auth->MaybeReload();
+    LogRemoteKeyProblems(*auth, &key_problems);
   }
   spdlog::info("shutting down: draining in-flight requests (up to {} ms)", config->gateway.drain_timeout_ms);
   uint64_t left = (*gateway)->Drain();
@@ -134,7 +181,8 @@ int RunServer(std::shared_ptr<const Config> config,
   (*gateway)->Stop();
   if (admin) admin->Stop();
   Status flushed = (*store)->Flush();
-  (*store)->Close();
+  (*store)->Close();  // signs the final checkpoint, queued for the witnesses
+  publisher->Stop(std::chrono::milliseconds(2000));
   if (!flushed.ok()) {
     spdlog::error("final flush failed: {}", flushed.ToString());
     return 1;

@@ -162,6 +162,38 @@ struct RedactionConfig {
   std::vector<std::string> extra;  // added to the built-in list (case-insensitive names)
 };
 
+// One place every signed checkpoint is published to (docs/CONFIG.md `audit.checkpoints`).
+struct WitnessConfig {
+  std::string name;              // label in metrics and logs; default "<type>-<index>"
+  std::string type;              // file | syslog | webhook
+  std::string dir;               // file: directory outside the data dir
+  HostPort address;              // syslog: receiver
+  std::string protocol = "udp";  // syslog: udp | tcp (RFC 6587 octet counting)
+  uint32_t facility = 16;        // syslog: 0..23, default local0
+  std::string url;               // webhook: http://host:port/path
+  HostPort url_address;          // parsed from url by validation
+  std::string url_target = "/";  // parsed from url by validation: path and query
+  uint32_t timeout_ms = 5000;    // syslog tcp / webhook: connect + send + answer
+};
+
+// When the writer signs a checkpoint, and where it is published.
+struct CheckpointConfig {
+  uint32_t every_events = 0;      // also sign after this many new records; 0: by time only
+  uint32_t max_lag_ms = 1000;     // newest checkpoint at most this far behind the log
+  uint32_t heartbeat_ms = 60000;  // re-sign the same size this often while idle
+  uint32_t witness_queue = 1024;  // checkpoints waiting per witness; oldest dropped beyond
+  uint32_t witness_retry_max_ms = 30000;  // backoff cap between failed attempts
+  std::vector<WitnessConfig> witnesses;
+};
+
+// audit.rollups: per-minute counters for /api/v1/stats (docs/CONFIG.md).
+struct RollupConfig {
+  bool enabled = true;
+  uint32_t max_keys = 1000;              // distinct keys per minute and per hour, each dimension
+  uint32_t retention_days = 35;          // hours kept in memory behind the newest event
+  uint32_t persist_interval_ms = 60000;  // a changed hour is written at most this much later
+};
+
 struct AuditConfig {
   std::string data_dir = "./apitrail-data";
   std::string durability = "response";  // response | strict | batch
@@ -169,6 +201,8 @@ struct AuditConfig {
   uint32_t queue_capacity = 65536;
   bool fail_open = false;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  CheckpointConfig checkpoints;
+  RollupConfig rollups;
 };
 
 struct AdminConfig {

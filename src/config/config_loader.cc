@@ -177,6 +177,32 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   m.String("realm", &a->realm);
 }
 
+void ReadCheckpoints(ReadContext* ctx, const YAML::Node& node, CheckpointConfig* c) {
+  YamlMap m(ctx, node, "audit.checkpoints",
+            {"every_events", "max_lag_ms", "heartbeat_ms", "witness_queue", "witness_retry_max_ms",
+             "witnesses"});
+  m.Int("every_events", &c->every_events);
+  m.Int("max_lag_ms", &c->max_lag_ms);
+  m.Int("heartbeat_ms", &c->heartbeat_ms);
+  m.Int("witness_queue", &c->witness_queue);
+  m.Int("witness_retry_max_ms", &c->witness_retry_max_ms);
+  std::vector<YAML::Node> ws = ReadList(ctx, m.Get("witnesses"), "audit.checkpoints.witnesses");
+  for (size_t i = 0; i < ws.size(); ++i) {
+    YamlMap w(ctx, ws[i], Index("audit.checkpoints.witnesses", i),
+              {"name", "type", "dir", "address", "protocol", "facility", "url", "timeout_ms"});
+    WitnessConfig wc;
+    w.String("name", &wc.name);
+    w.String("type", &wc.type);
+    w.String("dir", &wc.dir);
+    w.HostPortField("address", &wc.address);
+    w.String("protocol", &wc.protocol);
+    w.Int("facility", &wc.facility);
+    w.String("url", &wc.url);
+    w.Int("timeout_ms", &wc.timeout_ms);
+    c->witnesses.push_back(std::move(wc));
+  }
+}
+
 void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   YamlMap m(ctx, root, "",
             {"node", "log_level", "gateway", "upstreams", "routes", "auth", "redaction", "audit",
@@ -194,13 +220,20 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes"});
+              "max_segment_bytes", "checkpoints", "rollups"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
   au.Int("queue_capacity", &c->audit.queue_capacity);
   au.Bool("fail_open", &c->audit.fail_open);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
+  ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
+  YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",
+             {"enabled", "max_keys", "retention_days", "persist_interval_ms"});
+  ru.Bool("enabled", &c->audit.rollups.enabled);
+  ru.Int("max_keys", &c->audit.rollups.max_keys);
+  ru.Int("retention_days", &c->audit.rollups.retention_days);
+  ru.Int("persist_interval_ms", &c->audit.rollups.persist_interval_ms);
 
   YamlMap ad(ctx, m.Get("admin"), "admin", {"enabled", "listen", "tokens", "token_file"});
   ad.Bool("enabled", &c->admin.enabled);
@@ -303,6 +336,11 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
   Resolve(dir, &c.gateway.tls.key_file);
   Resolve(dir, &c.gateway.tls.client_ca_file);
   for (UpstreamConfig& u : c.upstreams) Resolve(dir, &u.tls.ca_file);
+  for (WitnessConfig& w : c.audit.checkpoints.witnesses) Resolve(dir, &w.dir);
+  if (result.ok()) {
+    // Only now are both paths absolute: a witness inside the data dir is no witness.
+    for (ConfigError& e : CheckWitnessDirs(c)) result.errors.push_back(std::move(e));
+  }
   return result;
 }
 

@@ -30,6 +30,10 @@ ConfigLoadResult LoadConfigString(const std::string& yaml);
 // Validates an already-built Config (used by `demo`, which builds its config in code).
 std::vector<ConfigError> ValidateConfig(Config& config);
 
+// Checks that no file witness directory lies inside audit.data_dir (both paths already
+// resolved); LoadConfigFile runs it after resolving relative paths.
+std::vector<ConfigError> CheckWitnessDirs(const Config& config);
+
 // "127.0.0.1:8080", "[::1]:80", ":8080" (host defaults to 127.0.0.1).
 bool ParseHostPort(const std::string& text, HostPort* out, std::string* error);
 bool ParseCidr(const std::string& text, Cidr* out, std::string* error);

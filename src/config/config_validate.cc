@@ -1,6 +1,7 @@
 // ValidateConfig (config_loader.h): the semantic checks that apply however a Config was
 // built (from YAML or in code by `demo`). The limits here are the ones docs/CONFIG.md lists.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -359,7 +360,89 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
   if (!realm_ok) ck.Error("auth.realm", "must be 1..128 printable ASCII characters without '\"'");
 }
 
-void CheckAuditAndAdmin(Checker& ck, const Config& c) {
+// "http://host[:port][/path]" → address and target. https is not implemented.
+bool ParseWebhookUrl(const std::string& url, WitnessConfig* w, std::string* error) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind("https://", 0) == 0) {
+    *error = "https is not supported yet: use http:// to a local relay (docs/CONFIG.md)";
+    return false;
+  }
+  if (url.rfind(kScheme, 0) != 0 || url.size() > 2048) {
+    *error = "must be an http:// URL of at most 2048 characters";
+    return false;
+  }
+  for (char ch : url) {
+    if (ch <= 0x20 || ch >= 0x7f) {
+      *error = "must be printable ASCII without spaces";
+      return false;
+    }
+  }
+  const size_t slash = url.find('/', kScheme.size());
+  std::string authority = url.substr(kScheme.size(), slash == std::string::npos ? std::string::npos
+                                                                                : slash - kScheme.size());
+  w->url_target = slash == std::string::npos ? "/" : url.substr(slash);
+  if (authority.empty() || authority[0] == ':' || authority.find('@') != std::string::npos) {
+    *error = "needs a host (and no user info)";
+    return false;
+  }
+  const size_t bracket = authority.rfind(']');
+  const bool has_port = authority.find(':', bracket == std::string::npos ? 0 : bracket) != std::string::npos;
+  if (!has_port) authority += ":80";
+  std::string why;
+  if (!ParseHostPort(authority, &w->url_address, &why) || w->url_address.port == 0) {
+    *error = "bad host:port: " + (why.empty() ? "port 0" : why);
+    return false;
+  }
+  return true;
+}
+
+void CheckWitness(Checker& ck, const std::string& p, size_t index, WitnessConfig& w,
+                  std::map<std::string, size_t>* names) {
+  ck.OneOf(p + ".type", w.type, {"file", "syslog", "webhook"});
+  if (w.name.empty()) w.name = w.type + "-" + std::to_string(index);
+  if (!IsName(w.name)) {
+    ck.Error(p + ".name", "'" + w.name + "' must be 1..64 of [A-Za-z0-9._-]");
+  } else if (!names->emplace(w.name, index).second) {
+    ck.Error(p + ".name", "duplicate witness name '" + w.name + "'");
+  }
+  auto only = [&](bool set, const char* key, const char* type) {
+    if (set && w.type != type) ck.Error(p + "." + key, std::string("only for ") + type + " witnesses");
+  };
+  only(!w.dir.empty(), "dir", "file");
+  only(w.address.port != 0, "address", "syslog");
+  only(!w.url.empty(), "url", "webhook");
+  if (w.type == "file" && w.dir.empty()) ck.Error(p + ".dir", "required for a file witness");
+  if (w.type == "syslog") {
+    if (w.address.port == 0) ck.Error(p + ".address", "required for a syslog witness (host:port)");
+    ck.OneOf(p + ".protocol", w.protocol, {"udp", "tcp"});
+    ck.Range(p + ".facility", w.facility, 0, 23);
+  }
+  if (w.type == "webhook") {
+    std::string error;
+    if (w.url.empty()) {
+      ck.Error(p + ".url", "required for a webhook witness");
+    } else if (!ParseWebhookUrl(w.url, &w, &error)) {
+      ck.Error(p + ".url", error);
+    }
+  }
+  ck.Range(p + ".timeout_ms", w.timeout_ms, 1, 600000);
+}
+
+void CheckCheckpoints(Checker& ck, CheckpointConfig& c) {
+  const std::string p = "audit.checkpoints.";
+  ck.Range(p + "every_events", c.every_events, 0, 10000000);
+  ck.Range(p + "max_lag_ms", c.max_lag_ms, 1, kHourMs);
+  ck.Range(p + "heartbeat_ms", c.heartbeat_ms, 1000, 24 * kHourMs);
+  ck.Range(p + "witness_queue", c.witness_queue, 1, 1000000);
+  ck.Range(p + "witness_retry_max_ms", c.witness_retry_max_ms, 100, kHourMs);
+  if (c.witnesses.size() > 16) ck.Error(p + "witnesses", "at most 16 witnesses");
+  std::map<std::string, size_t> names;
+  for (size_t i = 0; i < c.witnesses.size(); ++i) {
+    CheckWitness(ck, p + "witnesses[" + std::to_string(i) + "]", i, c.witnesses[i], &names);
+  }
+}
+
+void CheckAuditAndAdmin(Checker& ck, Config& c) {
   const AuditConfig& a = c.audit;
   if (a.data_dir.empty()) ck.Error("audit.data_dir", "must not be empty");
   ck.OneOf("audit.durability", a.durability, {"response", "strict", "batch"});
@@ -367,6 +450,10 @@ void CheckAuditAndAdmin(Checker& ck, const Config& c) {
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,
            64 * kGiB);
+  CheckCheckpoints(ck, c.audit.checkpoints);
+  ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);
+  ck.Range("audit.rollups.retention_days", a.rollups.retention_days, 1, 400);
+  ck.Range("audit.rollups.persist_interval_ms", a.rollups.persist_interval_ms, 100, 3600000);
 
   const AdminConfig& ad = c.admin;
   if (ad.enabled && ad.tokens.empty() && ad.token_file.empty()) {
@@ -388,6 +475,23 @@ void CheckAuditAndAdmin(Checker& ck, const Config& c) {
 }
 
 }  // namespace
+
+std::vector<ConfigError> CheckWitnessDirs(const Config& config) {
+  std::vector<ConfigError> errors;
+  const std::filesystem::path data = std::filesystem::path(config.audit.data_dir).lexically_normal();
+  const auto& ws = config.audit.checkpoints.witnesses;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    if (ws[i].type != "file" || ws[i].dir.empty()) continue;
+    const std::filesystem::path dir = std::filesystem::path(ws[i].dir).lexically_normal();
+    const std::string rel = dir.lexically_relative(data).string();
+    if (!rel.empty() && rel != ".." && rel.rfind("../", 0) != 0) {
+      errors.push_back({"audit.checkpoints.witnesses[" + std::to_string(i) + "].dir",
+                        "'" + ws[i].dir + "' is inside audit.data_dir: a witness must be elsewhere "
+                        "(another disk or machine), or it falls with the data dir"});
+    }
+  }
+  return errors;
+}
 
 std::vector<ConfigError> ValidateConfig(Config& config) {
   std::vector<ConfigError> errors;

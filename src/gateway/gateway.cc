@@ -29,12 +29,14 @@ Result<asio::ip::tcp::endpoint> Resolve(const HostPort& hp, const std::string& k
 }
 }  // namespace
 
-Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> config,
-                                                 Authenticator* auth, Store* store) {
-  std::unique_ptr<Gateway> g(new Gateway());
-  GatewayShared& s = g->shared_;
+Result<std::shared_ptr<GatewayShared>> Gateway::BuildShared(std::shared_ptr<const Config> config,
+                                                            std::shared_ptr<Authenticator> auth,
+                                                            Store* store) {
+  auto out = std::make_shared<GatewayShared>();
+  GatewayShared& s = *out;
   s.config = config;
-  s.auth = auth;
+  s.auth = auth.get();
+  s.auth_owner = std::move(auth);
   s.store = store;
   auto routes = RouteTable::Create(*config);
   if (!routes.ok()) return routes.status();
@@ -48,16 +50,59 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> c
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
   s.strict_durability = s.config->audit.durability == "strict";
   s.header_policy = HeaderPolicy::FromConfig(*config);
-  auto tls = TlsContexts::Create(config);
+  auto tls = TlsContexts::Create(*config);
   if (!tls.ok()) return tls.status();
   s.tls = std::move(tls).value();
+  return out;
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const Config> config,
+                                                 std::shared_ptr<Authenticator> auth, Store* store) {
+  std::unique_ptr<Gateway> g(new Gateway());
+  APITRAIL_ASSIGN_OR_RETURN(auto shared, BuildShared(std::move(config), std::move(auth), store));
+  g->shared_ = std::move(shared);
   return g;
+}
+
+namespace {
+
+// The settings a running process cannot take over: "" when none of them changed, else the
+// first changed key.
+std::string RestartOnlyChange(const Config& a, const Config& b) {
+  if (a.node != b.node) return "node";
+  if (a.gateway.listen.host != b.gateway.listen.host || a.gateway.listen.port != b.gateway.listen.port) {
+    return "gateway.listen";
+  }
+  if (a.gateway.workers != b.gateway.workers) return "gateway.workers";
+  if (a.audit.data_dir != b.audit.data_dir) return "audit.data_dir";
+  if (a.audit.durability != b.audit.durability) return "audit.durability";
+  if (a.audit.batch_interval_ms != b.audit.batch_interval_ms) return "audit.batch_interval_ms";
+  if (a.audit.queue_capacity != b.audit.queue_capacity) return "audit.queue_capacity";
+  if (a.audit.max_segment_bytes != b.audit.max_segment_bytes) return "audit.max_segment_bytes";
+  if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
+      a.admin.listen.port != b.admin.listen.port) {
+    return "admin";
+  }
+  return "";
+}
+
+}  // namespace
+
+Status Gateway::Reload(std::shared_ptr<const Config> config, std::shared_ptr<Authenticator> auth) {
+  if (std::string key = RestartOnlyChange(*shared_->config, *config); !key.empty()) {
+    return Status::InvalidArgument(key + ": changed, but only takes effect after a restart; nothing was reloaded");
+  }
+  APITRAIL_ASSIGN_OR_RETURN(auto shared, BuildShared(std::move(config), std::move(auth), shared_->store));
+  shared->generation = shared_->generation + 1;
+  shared_ = std::move(shared);
+  for (auto& w : workers_) w->SetShared(shared_);
+  return Status::Ok();
 }
 
 Gateway::~Gateway() { Stop(); }
 
 Status Gateway::Start() {
-  const auto& gw = shared_.config->gateway;
+  const auto& gw = shared_->config->gateway;
   auto ep = Resolve(gw.listen, "gateway.listen");
   if (!ep.ok()) return ep.status();
   int n = gw.workers > 0 ? gw.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -76,7 +121,7 @@ Status Gateway::Start() {
 
 uint64_t Gateway::Drain() {
   for (auto& w : workers_) w->BeginDrain();
-  int64_t deadline = MonotonicNowNs() + int64_t{shared_.config->gateway.drain_timeout_ms} * 1000000;
+  int64_t deadline = MonotonicNowNs() + int64_t{shared_->config->gateway.drain_timeout_ms} * 1000000;
   uint64_t open = 0;
   for (;;) {
     open = connections_.load();
@@ -91,8 +136,6 @@ void Gateway::Stop() {
   workers_.clear();
 }
 
-Status Gateway::ReloadTls() { return shared_.tls->Reload(); }
-bool Gateway::HasTls() const { return shared_.tls->any_enabled(); }
 
 std::vector<const GatewayMetrics*> Gateway::Metrics() const {
   std::vector<const GatewayMetrics*> out;

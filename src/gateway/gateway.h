@@ -1,6 +1,6 @@
 // Gateway: the proxy listener and its workers. Created from a validated Config by the
-// `serve`/`demo` commands, which own the Store and Authenticator it uses.
-// Start/Drain/Stop are called from one control thread.
+// `serve`/`demo` commands, which own the Store it uses; the Authenticator is shared with the
+// requests that use it. Start/Drain/Stop/Reload are called from one control thread.
 #pragma once
 
 #include <atomic>
@@ -17,7 +17,7 @@ class Worker;
 class Gateway {
  public:
   static Result<std::unique_ptr<Gateway>> Create(std::shared_ptr<const Config> config,
-                                                 Authenticator* auth, Store* store);
+                                                 std::shared_ptr<Authenticator> auth, Store* store);
   ~Gateway();
 
   // Binds the listener (every worker with SO_REUSEPORT) and starts the worker threads.
@@ -27,16 +27,24 @@ class Gateway {
   // Returns the number of connections still open when the wait ended.
   uint64_t Drain();
   void Stop();
-  // Re-reads the TLS certificate, key and CA files (SIGHUP). New handshakes use them; open
-  // connections are not touched. On error the previous material stays in use.
-  Status ReloadTls();
-  bool HasTls() const;
 
   std::vector<const GatewayMetrics*> Metrics() const;
 
+  // Applies a new validated configuration (routes, upstreams, redaction, identity headers,
+  // limits and timeouts) and authenticator to requests that start from now on; in-flight
+  // requests and open connections are not disturbed. Settings that need a restart (the
+  // listener, the number of workers, node, audit, admin) must be unchanged: otherwise
+  // InvalidArgument naming the key, and nothing changes. A failure to resolve a new
+  // upstream also changes nothing.
+  Status Reload(std::shared_ptr<const Config> config, std::shared_ptr<Authenticator> auth);
+  const Config& config() const { return *shared_->config; }
+
  private:
   Gateway() = default;
-  GatewayShared shared_;
+  static Result<std::shared_ptr<GatewayShared>> BuildShared(std::shared_ptr<const Config> config,
+                                                             std::shared_ptr<Authenticator> auth,
+                                                             Store* store);
+  std::shared_ptr<const GatewayShared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<uint32_t> connections_{0};
   uint16_t port_ = 0;

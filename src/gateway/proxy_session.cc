@@ -73,9 +73,10 @@ struct ProxySession::Exchange {
 
 ProxySession::ProxySession(Worker& worker, tcp::socket socket)
     : worker_(worker),
+      shared_(worker.shared_ptr()),
       client_(std::move(socket)),
-      // A plain listener never touches the (locked) context holder.
-      tls_ctx_(worker.shared().tls->server_enabled() ? worker.shared().tls->Server() : nullptr),
+      // The listener's TLS context of the configuration current at accept (null: plain TCP).
+      tls_ctx_(shared_->tls->Server()),
       upstream_(worker.io()) {
   if (tls_ctx_) tls_ = std::make_unique<ClientTls>(client_, *tls_ctx_);
   boost::system::error_code ec;
@@ -130,13 +131,16 @@ awaitable<void> ProxySession::Run() {
   bool serve = true;
   if (tls_) serve = co_await AcceptTls();
   while (serve) {
+    // This request's configuration, kept even if a reload happens meanwhile. Compared first:
+    // copying a shared_ptr every request would bounce its count between workers' caches.
+    if (shared_ != worker_.shared_ptr()) shared_ = worker_.shared_ptr();
     bool keep = co_await HandleOne();
     if (!keep || worker_.draining()) break;
   }
   if (tls_ && serve) {
     // close_notify, so a client reading to the end sees a clean end rather than truncation;
     // bounded, since a client need not answer it.
-    SetPhase(Phase::kClientWrite, std::min<uint32_t>(1000, worker_.shared().config->gateway.body_timeout_ms));
+    SetPhase(Phase::kClientWrite, std::min<uint32_t>(1000, shared_->config->gateway.body_timeout_ms));
     auto [sec] = co_await tls_->async_shutdown(kTuple);
     (void)sec;
   }
@@ -149,7 +153,7 @@ awaitable<void> ProxySession::Run() {
 // The TLS handshake, under the header timeout. A failed one is counted, not audited: there is
 // no request yet, and the connection is simply closed.
 awaitable<bool> ProxySession::AcceptTls() {
-  const Config& cfg = *worker_.shared().config;
+  const Config& cfg = *shared_->config;
   auto& m = worker_.mutable_metrics();
   SetPhase(Phase::kHead, cfg.gateway.header_timeout_ms);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kTuple);
@@ -201,7 +205,7 @@ void ProxySession::CloseUpstream() {
 // A fresh connection to upstreams[i]: TCP, then for a TLS upstream the handshake with the
 // certificate and host name verified. On failure *error says why (for the event's message).
 awaitable<bool> ProxySession::ConnectUpstream(size_t i, std::string* error) {
-  const GatewayShared& shared = worker_.shared();
+  const GatewayShared& shared = *shared_;
   const UpstreamConfig& u = shared.config->upstreams[i];
   SetPhase(Phase::kConnect, shared.config->gateway.upstream_connect_timeout_ms);
   std::shared_ptr<asio::ssl::context> ctx = u.tls.enabled ? shared.tls->Upstream(i) : nullptr;
@@ -239,7 +243,7 @@ awaitable<bool> ProxySession::ConnectUpstream(size_t i, std::string* error) {
 }
 
 awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b) {
-  const auto& gw = worker_.shared().config->gateway;
+  const auto& gw = shared_->config->gateway;
   SetPhase(Phase::kClientWrite, gw.body_timeout_ms);
   auto [ec, n] = co_await ClientWrite(asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size()));
   worker_.mutable_metrics().Inc(worker_.mutable_metrics().bytes_out, n);
@@ -247,7 +251,7 @@ awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b
 }
 
 awaitable<Status> ProxySession::Record(AuditEvent& event) {
-  Store* store = worker_.shared().store;
+  Store* store = shared_->store;
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
   Status st = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
@@ -275,7 +279,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   int status = reply.status;
   bool keep_alive = reply.keep_alive;
   auto& m = worker_.mutable_metrics();
-  const auto& cfg = *worker_.shared().config;
+  const auto& cfg = *shared_->config;
   std::string body = JsonError(reply.error, reply.message);
   std::string_view extra_headers = reply.extra_headers;
   x.event.status = status;
@@ -300,7 +304,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
 }
 
 awaitable<bool> ProxySession::HandleOne() {
-  const GatewayShared& shared = worker_.shared();
+  const GatewayShared& shared = *shared_;
   const Config& cfg = *shared.config;
   const GatewayConfig& gw = cfg.gateway;
   auto& m = worker_.mutable_metrics();
@@ -348,6 +352,12 @@ awaitable<bool> ProxySession::HandleOne() {
     }
     client_buf_.commit(n);
     m.Inc(m.bytes_in, n);
+  }
+  if (shared_ != worker_.shared_ptr()) {
+    // The configuration was reloaded while this keep-alive connection waited: nothing of the
+    // request is processed yet, so it is served under the new one (bytes stay buffered).
+    shared_ = worker_.shared_ptr();
+    co_return co_await HandleOne();
   }
   m.Inc(m.requests);
 
@@ -468,7 +478,8 @@ awaitable<bool> ProxySession::HandleOne() {
     SetPhase(Phase::kHead, gw.header_timeout_ms);
   }
   // A verified client certificate identifies a request that carries no other credential.
-  if (peer_identity_ && !auth.allowed && auth.deny_reason == "missing_credentials") {
+  if (peer_identity_ && cfg.auth.mtls.enabled && !auth.allowed &&
+      auth.deny_reason == "missing_credentials") {
     auth = *peer_identity_;
   }
   x.event.subject = auth.identity.subject;
@@ -589,8 +600,9 @@ awaitable<bool> ProxySession::HandleOne() {
 
     // Upstream connection: pooled, else connect.
     size_t ui = static_cast<size_t>(upstream_index);
-    bool reused = cfg.upstreams[ui].tls.enabled ? worker_.pool().TakeIdle(ui, &upstream_tls_)
-                                                : worker_.pool().TakeIdle(ui, &upstream_);
+    bool reused = cfg.upstreams[ui].tls.enabled
+                      ? worker_.pool().TakeIdle(shared.generation, ui, &upstream_tls_)
+                      : worker_.pool().TakeIdle(shared.generation, ui, &upstream_);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!reused) {
         CloseUpstream();
@@ -657,7 +669,7 @@ awaitable<bool> ProxySession::HandleOne() {
 // Reads the upstream response, streams it to the client holding back its final bytes,
 // records the event and releases the rest once the event is durable.
 awaitable<bool> ProxySession::Forward(Exchange& x) {
-  const GatewayShared& shared = worker_.shared();
+  const GatewayShared& shared = *shared_;
   const Config& cfg = *shared.config;
   const GatewayConfig& gw = cfg.gateway;
   auto& m = worker_.mutable_metrics();
@@ -763,9 +775,9 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   }();
 
   if (upstream_reusable && upstream_tls_) {
-    worker_.pool().GiveBack(x.upstream_index, std::move(upstream_tls_));
+    worker_.pool().GiveBack(shared.generation, x.upstream_index, std::move(upstream_tls_));
   } else if (upstream_reusable) {
-    worker_.pool().GiveBack(x.upstream_index, std::move(upstream_));
+    worker_.pool().GiveBack(shared.generation, x.upstream_index, std::move(upstream_));
     upstream_ = tcp::socket(worker_.io());
   } else {
     CloseUpstream();

@@ -31,6 +31,8 @@
 
 namespace apitrail {
 
+struct GatewayShared;
+
 class Worker;
 
 class ProxySession {
@@ -81,6 +83,8 @@ class ProxySession {
   using UpstreamTls = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
   Worker& worker_;
+  // The configuration of the request being served (the worker's current one when it began).
+  std::shared_ptr<const GatewayShared> shared_;
   boost::asio::ip::tcp::socket client_;
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // the context this connection started with
   std::unique_ptr<ClientTls> tls_;                      // null: plain TCP listener

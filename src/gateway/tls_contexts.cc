@@ -143,46 +143,19 @@ Result<std::shared_ptr<ssl::context>> BuildUpstream(const UpstreamConfig& u, siz
 
 }  // namespace
 
-Result<TlsContexts::Set> TlsContexts::Build(const Config& config) {
-  Set set;
+Result<std::unique_ptr<TlsContexts>> TlsContexts::Create(const Config& config) {
+  std::unique_ptr<TlsContexts> t(new TlsContexts());
   if (config.gateway.tls.enabled()) {
-    APITRAIL_ASSIGN_OR_RETURN(set.server, BuildServer(config));
+    APITRAIL_ASSIGN_OR_RETURN(t->server_, BuildServer(config));
   }
   for (size_t i = 0; i < config.upstreams.size(); ++i) {
     std::shared_ptr<ssl::context> c;
     if (config.upstreams[i].tls.enabled) {
       APITRAIL_ASSIGN_OR_RETURN(c, BuildUpstream(config.upstreams[i], i));
     }
-    set.upstreams.push_back(std::move(c));
+    t->upstreams_.push_back(std::move(c));
   }
-  return set;
-}
-
-Result<std::unique_ptr<TlsContexts>> TlsContexts::Create(std::shared_ptr<const Config> config) {
-  APITRAIL_ASSIGN_OR_RETURN(Set set, Build(*config));
-  std::unique_ptr<TlsContexts> t(new TlsContexts(std::move(config)));
-  t->server_enabled_ = set.server != nullptr;
-  t->any_enabled_ = t->server_enabled_;
-  for (const auto& u : set.upstreams) t->any_enabled_ = t->any_enabled_ || u != nullptr;
-  t->set_ = std::move(set);
   return t;
-}
-
-Status TlsContexts::Reload() {
-  APITRAIL_ASSIGN_OR_RETURN(Set set, Build(*config_));
-  std::lock_guard<std::mutex> lock(mu_);
-  std::swap(set_, set);
-  return Status::Ok();  // the old contexts go when their last connection does
-}
-
-std::shared_ptr<ssl::context> TlsContexts::Server() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return set_.server;
-}
-
-std::shared_ptr<ssl::context> TlsContexts::Upstream(size_t i) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return i < set_.upstreams.size() ? set_.upstreams[i] : nullptr;
 }
 
 bool SetExpectedPeerName(void* ssl_native_handle, const std::string& host) {

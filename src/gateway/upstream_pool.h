@@ -1,7 +1,10 @@
 // UpstreamPool: idle keep-alive connections to each upstream, owned by one worker and used
 // only on its thread (no locks). A connection is taken for one request/response exchange
-// and given back only when both sides left it reusable. Connections to a TLS upstream are
-// pooled with their TLS session (the handshake is not repeated per request).
+// and given back only when both sides left it reusable. Upstreams are numbered by the
+// configuration generation they come from: after a reload (Reset) a connection taken under
+// an older generation is closed, not given back, since its index may now name another host.
+// Connections to a TLS upstream are pooled with their TLS session (the handshake is not
+// repeated per request).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -19,9 +22,19 @@ class UpstreamPool {
   UpstreamPool(size_t upstream_count, uint32_t max_idle_per_upstream)
       : idle_(upstream_count), idle_tls_(upstream_count), max_idle_(max_idle_per_upstream) {}
 
+  // Drops every idle connection and starts numbering upstreams for `generation`.
+  void Reset(size_t upstream_count, uint32_t max_idle_per_upstream, uint64_t generation) {
+    CloseAll();
+    idle_.resize(upstream_count);
+    idle_tls_.resize(upstream_count);
+    max_idle_ = max_idle_per_upstream;
+    generation_ = generation;
+  }
+
   // An idle connection, or false if none. The connection may have been closed by the peer
   // meanwhile; the caller retries on a fresh connection when nothing was answered.
-  bool TakeIdle(size_t upstream, boost::asio::ip::tcp::socket* out) {
+  bool TakeIdle(uint64_t generation, size_t upstream, boost::asio::ip::tcp::socket* out) {
+    if (generation != generation_ || upstream >= idle_.size()) return false;
     auto& v = idle_[upstream];
     while (!v.empty()) {
       *out = std::move(v.back());
@@ -31,13 +44,16 @@ class UpstreamPool {
     return false;
   }
 
-  void GiveBack(size_t upstream, boost::asio::ip::tcp::socket socket) {
+  void GiveBack(uint64_t generation, size_t upstream, boost::asio::ip::tcp::socket socket) {
+    if (generation != generation_ || upstream >= idle_.size()) return;  // closed by the destructor
     auto& v = idle_[upstream];
     if (v.size() >= max_idle_) return;  // closed by the destructor
     v.push_back(std::move(socket));
   }
 
-  bool TakeIdle(size_t upstream, std::unique_ptr<TlsConnection>* out) {
+  bool TakeIdle(uint64_t generation, size_t upstream, std::unique_ptr<TlsConnection>* out) {
+    out->reset();
+    if (generation != generation_ || upstream >= idle_tls_.size()) return false;
     auto& v = idle_tls_[upstream];
     while (!v.empty()) {
       *out = std::move(v.back());
@@ -48,7 +64,8 @@ class UpstreamPool {
     return false;
   }
 
-  void GiveBack(size_t upstream, std::unique_ptr<TlsConnection> conn) {
+  void GiveBack(uint64_t generation, size_t upstream, std::unique_ptr<TlsConnection> conn) {
+    if (generation != generation_ || upstream >= idle_tls_.size()) return;
     auto& v = idle_tls_[upstream];
     if (v.size() >= max_idle_) return;
     v.push_back(std::move(conn));
@@ -75,6 +92,7 @@ class UpstreamPool {
   std::vector<std::vector<boost::asio::ip::tcp::socket>> idle_;
   std::vector<std::vector<std::unique_ptr<TlsConnection>>> idle_tls_;
   uint32_t max_idle_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace apitrail

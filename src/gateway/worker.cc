@@ -13,15 +13,30 @@ namespace apitrail {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Worker::Worker(int index, const GatewayShared& shared, std::atomic<uint32_t>* connections)
+namespace {
+uint32_t MaxIdle(const Config& c) {
+  return c.upstreams.empty() ? 0 : c.upstreams[0].max_idle_connections;
+}
+}  // namespace
+
+Worker::Worker(int index, std::shared_ptr<const GatewayShared> shared,
+               std::atomic<uint32_t>* connections)
     : index_(index),
-      shared_(shared),
+      shared_(std::move(shared)),
       connections_(connections),
       io_(1),
       acceptor_(io_),
       sweep_timer_(io_),
-      pool_(shared.config->upstreams.size(),
-            shared.config->upstreams.empty() ? 0 : shared.config->upstreams[0].max_idle_connections) {}
+      pool_(shared_->config->upstreams.size(), MaxIdle(*shared_->config)) {
+  pool_.Reset(shared_->config->upstreams.size(), MaxIdle(*shared_->config), shared_->generation);
+}
+
+void Worker::SetShared(std::shared_ptr<const GatewayShared> shared) {
+  asio::post(io_, [this, shared = std::move(shared)]() mutable {
+    pool_.Reset(shared->config->upstreams.size(), MaxIdle(*shared->config), shared->generation);
+    shared_ = std::move(shared);
+  });
+}
 
 Worker::~Worker() { Stop(); }
 
@@ -60,7 +75,7 @@ void Worker::DoAccept() {
       return;
     }
     metrics_.Inc(metrics_.connections_accepted);
-    uint32_t limit = shared_.config->gateway.max_connections;
+    uint32_t limit = shared_->config->gateway.max_connections;
     if (connections_->fetch_add(1, std::memory_order_relaxed) >= limit) {
       connections_->fetch_sub(1, std::memory_order_relaxed);
       metrics_.Inc(metrics_.connections_rejected);
@@ -79,7 +94,7 @@ void Worker::DoAccept() {
 }
 
 void Worker::ScheduleSweep() {
-  const auto& gw = shared_.config->gateway;
+  const auto& gw = shared_->config->gateway;
   uint32_t smallest = std::min({gw.header_timeout_ms, gw.idle_timeout_ms, gw.body_timeout_ms,
                                 gw.upstream_connect_timeout_ms, gw.upstream_response_timeout_ms});
   // A quarter of the smallest timeout bounds the overshoot; never busier than every 10 ms.

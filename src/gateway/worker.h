@@ -25,7 +25,7 @@ class ProxySession;
 
 class Worker {
  public:
-  Worker(int index, const GatewayShared& shared, std::atomic<uint32_t>* connections);
+  Worker(int index, std::shared_ptr<const GatewayShared> shared, std::atomic<uint32_t>* connections);
   ~Worker();
 
   // Binds the gateway address with SO_REUSEPORT (every worker binds the same address).
@@ -38,12 +38,16 @@ class Worker {
   uint64_t active_connections() const { return metrics_.connections_active.load(); }
   // Stops the io_context and joins the thread; open connections are dropped.
   void Stop();
+  // A reloaded configuration: requests that start after this use it, requests in flight
+  // finish under the one they started with; idle upstream connections are closed.
+  void SetShared(std::shared_ptr<const GatewayShared> shared);
 
   const GatewayMetrics& metrics() const { return metrics_; }
 
   // --- used by ProxySession, on this worker's thread only ---
   boost::asio::io_context& io() { return io_; }
-  const GatewayShared& shared() const { return shared_; }
+  const GatewayShared& shared() const { return *shared_; }
+  const std::shared_ptr<const GatewayShared>& shared_ptr() const { return shared_; }
   GatewayMetrics& mutable_metrics() { return metrics_; }
   UpstreamPool& pool() { return pool_; }
   bool draining() const { return draining_; }
@@ -57,7 +61,7 @@ class Worker {
   void ScheduleSweep();
 
   int index_;
-  const GatewayShared& shared_;
+  std::shared_ptr<const GatewayShared> shared_;
   std::atomic<uint32_t>* connections_;  // process-wide count, for max_connections
   // Declared before io_ so they outlive it: destroying io_ destroys the coroutine frames of
   // connections still open after the drain timeout, and ~ProxySession touches these.

@@ -17,6 +17,7 @@
 
 #include "core/crypto_util.h"
 #include "store/index/event_index.h"
+#include "store/rollup/rollup_types.h"
 #include "store/store.h"
 
 namespace apitrail {
@@ -26,6 +27,7 @@ struct PendingRecord {
   std::string payload;
   Hash256 leaf{};
   IndexKeys keys;
+  RollupEvent rollup;  // filled when rollups are enabled
   AppendCallback done;
   uint64_t seq = 0;  // assigned by the writer
 };

@@ -9,6 +9,7 @@
 #include "store/log/record_writer.h"
 #include "store/merkle/merkle_hash.h"
 #include "store/recovery.h"
+#include "store/rollup/rollup_replay.h"
 
 namespace apitrail {
 
@@ -33,6 +34,7 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
   FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
   std::unique_ptr<LogStore> store(new LogStore(options, fs));
   APITRAIL_RETURN_IF_ERROR(store->Recover());
+  if (store->rollups_) store->rollups_->Start();
   LogStore* raw = store.get();
   store->writer_ = std::thread([raw] { raw->WriterLoop(); });
   return std::unique_ptr<Store>(std::move(store));
@@ -41,6 +43,9 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
 Status LogStore::Recover() {
   APITRAIL_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir_));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
+  if (options_.rollups.enabled) {
+    APITRAIL_ASSIGN_OR_RETURN(rollups_, Rollups::Open(fs_, options_.data_dir, options_.rollups));
+  }
   auto visit = [this](const RecordRef& r) -> Status {
     auto event = DecodeRecord(r.payload);
     if (!event.ok()) {
@@ -48,6 +53,7 @@ Status LogStore::Recover() {
                                 " does not decode (" + event.status().message() +
                                 ") at offset " + std::to_string(r.offset));
     }
+    if (rollups_) rollups_->Replay(r.seq, *event);
     index_.Add(r.seq, IndexKeys::FromEvent(std::move(event).value()),
                RecordLocation{r.segment, static_cast<uint32_t>(r.payload.size()), r.offset});
     return Status::Ok();
@@ -56,6 +62,10 @@ Status LogStore::Recover() {
   for (const auto& seg : recovered.segments) {
     APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
     readers_.push_back(std::move(reader));
+  }
+  if (rollups_ && rollups_->FinishRecovery(recovered.records)) {
+    APITRAIL_RETURN_IF_ERROR(ReplayRollups(fs_, recovered.segments, rollups_.get()));
+    rollups_->FinishRecovery(recovered.records);
   }
   frontier_ = recovered.frontier;
   next_seq_ = recovered.records;
@@ -111,6 +121,8 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
     }
     have_checkpoint_ = true;
     checkpoint_size_ = last.size;
+    checkpoint_size_published_.store(last.size);
+    if (options_.on_checkpoint) options_.on_checkpoint(SignedCheckpoint{last.size, last.time_ns, last.note});
     // Age the steady clock by the checkpoint's wall-clock age, so the heartbeat and the
     // interval count from when it was really signed.
     const int64_t age_ns = std::max<int64_t>(0, NowNs() - last.time_ns);
@@ -124,6 +136,10 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
 LogStore::Clock::time_point LogStore::NextCheckpointDue() const {
   if (failed_.load()) return Clock::time_point::max();
   if (durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0)) {
+    if (options_.checkpoint_every_events > 0 &&
+        durable_size_ - checkpoint_size_ >= options_.checkpoint_every_events) {
+      return Clock::time_point::min();  // enough new records: due now
+    }
     return have_checkpoint_ ? last_checkpoint_ + std::chrono::milliseconds(options_.checkpoint_interval_ms)
                             : Clock::time_point::min();  // the first one is due at once
   }
@@ -137,11 +153,14 @@ Status LogStore::MaybeCheckpoint(bool final) {
   if (!(fresh && final) && now < NextCheckpointDue()) return Status::Ok();
   Checkpoint c{origin_, durable_size_, durable_root_};
   APITRAIL_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(c, *key_));
-  APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, NowNs(), note));
+  const int64_t signed_at = NowNs();
+  APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, signed_at, note));
   have_checkpoint_ = true;
   checkpoint_size_ = c.size;
   last_checkpoint_ = now;
   checkpoints_signed_.fetch_add(1);
+  checkpoint_size_published_.store(c.size);
+  if (options_.on_checkpoint) options_.on_checkpoint(SignedCheckpoint{c.size, signed_at, std::move(note)});
   return Status::Ok();
 }
 
@@ -180,7 +199,8 @@ Status LogStore::Append(AuditEvent event, AppendCallback done) {
                                    std::to_string(record.payload.size()) + " bytes is too large");
   }
   record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
-  record.keys = IndexKeys::FromEvent(std::move(event));  // the event is not needed any more
+  record.keys = IndexKeys::FromEvent(event);
+  if (rollups_) record.rollup = RollupEvent::Take(event);  // the event is not needed any more
   record.done = std::move(done);
 
   // Close() waits for in-flight appends before it stops the writer, so an accepted record
@@ -220,6 +240,10 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
     const RecordLocation location{segment_index_, static_cast<uint32_t>(r.payload.size()),
                                   base + write_buffer_.size()};
     r.seq = next_seq_++;
+    if (rollups_) {
+      r.rollup.seq = r.seq;
+      rollup_batch_.push_back(std::move(r.rollup));
+    }
     log::AppendFrame(&write_buffer_, r.seq, r.payload);
     frontier_.Append(r.leaf);
     Unpublished u{r.seq, std::move(r.keys), location, nullptr};
@@ -247,6 +271,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
     for (auto& u : batch) index_.Add(u.seq, std::move(u.keys), u.location);
     root_hex_ = HexEncode(root);
   }
+  if (rollups_) rollups_->AddCommitted(&rollup_batch_, next_seq_);
   last_sync_ = Clock::now();
   if (options_.durability == Durability::kResponse) {
     appended_.fetch_add(batch.size());
@@ -278,6 +303,7 @@ void LogStore::Fail(const Status& cause) {
     if (u.done) u.done(st, u.seq);
   }
   unpublished_.clear();
+  rollup_batch_.clear();
 }
 
 Status LogStore::FailedStatus() const {
@@ -374,6 +400,7 @@ void LogStore::Close() {
   if (segment_) (void)segment_->Close();
   heads_.reset();
   checkpoints_.reset();
+  if (rollups_) rollups_->Close();
 }
 
 Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
@@ -499,6 +526,8 @@ StoreStats LogStore::Stats() {
   s.at_risk = at_risk_.load();
   s.acked_before_sync = acked_before_sync_.load();
   s.at_risk_when_failed = at_risk_when_failed_.load();
+  s.checkpoint_size = checkpoint_size_published_.load();
+  if (rollups_) s.rollups = rollups_->Stats();
   return s;
 }
 

@@ -10,9 +10,10 @@
 //
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
 // durable tree with the node key and appends the note to checkpoints.log, when new records
-// exist and checkpoint_interval_ms passed since the last one, or as a heartbeat every
-// checkpoint_heartbeat_ms, and once more on Close. A checkpoint never covers records that
-// are not durable, and signing never delays a callback.
+// exist and checkpoint_interval_ms passed since the last one (or checkpoint_every_events
+// new records exist), or as a heartbeat every checkpoint_heartbeat_ms, and once more on
+// Close. A checkpoint never covers records that are not durable, and signing never delays
+// a callback. Each durable checkpoint is then handed to StoreOptions::on_checkpoint.
 //
 // Durability::kBatch: callbacks run right after write(); the sync (and publication to
 // readers) happens at most batch_interval_ms later or on Flush/Close. Loss window: records
@@ -52,6 +53,7 @@ class LogStore final : public Store {
   Result<AuditEvent> GetById(const std::string& id) override;
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
+  Rollups* rollups() override { return rollups_.get(); }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -101,6 +103,7 @@ class LogStore final : public Store {
   merkle::CompactRange frontier_;
   uint64_t next_seq_ = 0;
   std::vector<Unpublished> unpublished_;
+  std::vector<RollupEvent> rollup_batch_;  // the rollup side of unpublished_
   Clock::time_point last_sync_;
   Clock::time_point last_head_sync_;  // writer thread only
   bool head_dirty_ = false;           // a tree head was written but not yet synced
@@ -120,6 +123,7 @@ class LogStore final : public Store {
   std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment
   std::string root_hex_;                                      // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
+  std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch
 
   std::atomic<bool> failed_{false};
   mutable std::mutex fail_mu_;
@@ -137,6 +141,7 @@ class LogStore final : public Store {
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> checkpoints_signed_{0};
+  std::atomic<uint64_t> checkpoint_size_published_{0};  // checkpoint_size_, for Stats
 
   std::atomic<uint64_t> flush_requested_{0};
   std::atomic<uint64_t> flush_done_{0};

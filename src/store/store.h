@@ -17,12 +17,19 @@
 #include "core/event.h"
 #include "core/status.h"
 #include "query/event_query.h"
+#include "store/rollup/rollups.h"
 
 namespace apitrail {
 
 class FileSystem;
 
 enum class Durability { kResponse, kBatch };
+
+struct SignedCheckpoint {
+  uint64_t size = 0;
+  int64_t time_ns = 0;  // when it was signed
+  std::string note;     // the signed note text (docs/FORMAT.md §12)
+};
 
 struct StoreOptions {
   std::string data_dir;
@@ -35,7 +42,14 @@ struct StoreOptions {
   // record, and a heartbeat this often while idle (docs/FORMAT.md §12).
   uint32_t checkpoint_interval_ms = 1000;
   uint32_t checkpoint_heartbeat_ms = 60000;
+  // Also sign as soon as this many records arrived since the newest checkpoint (0: off).
+  uint32_t checkpoint_every_events = 0;
+  // Called with each checkpoint once it is durable in checkpoints.log, on the writer thread
+  // (and once during Open with the newest existing one, so witnesses catch up after a
+  // restart). Must not block: hand it to another thread (witness/witness_publisher.h).
+  std::function<void(const SignedCheckpoint&)> on_checkpoint;
   FileSystem* fs = nullptr;             // null: the real POSIX file system
+  RollupOptions rollups;                // per-minute counters (store/rollup/rollups.h)
 };
 
 struct StoreStats {
@@ -54,6 +68,8 @@ struct StoreStats {
   uint64_t at_risk = 0;
   uint64_t acked_before_sync = 0;
   uint64_t at_risk_when_failed = 0;
+  uint64_t checkpoint_size = 0;   // tree size of the newest checkpoint (0: none yet)
+  RollupStats rollups;            // zero when rollups are disabled
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as
@@ -86,6 +102,9 @@ class Store {
   // False once a write or sync failed (sticky) or after Close: appends will be refused.
   // Lock-free; for the request path to refuse before forwarding.
   virtual bool Accepting() const = 0;
+  // Per-minute counters (top-k, series); null when rollups are disabled. Owned by the store,
+  // valid until it is destroyed (queries keep working after Close).
+  virtual Rollups* rollups() { return nullptr; }
 
  protected:
   Store() = default;

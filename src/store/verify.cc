@@ -3,13 +3,17 @@
 // the byte offset and, where it can be known, the first bad seq.
 #include "store/verify.h"
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 #include "store/merkle/compact_range.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/merkle/proofs.h"
+#include "store/node_key.h"
 #include "store/recovery.h"
 #include "store/tree_head_log.h"
 
@@ -33,21 +37,25 @@ std::string ProblemText(const Status& st, const std::string& path, uint64_t* off
 
 class Verifier {
  public:
-  Verifier(FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+  Verifier(FileSystem* fs, std::string dir, const VerifyOptions& options)
+      : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
   VerifyReport Run() {
     const std::string heads_path = TreeHeadsPath(dir_);
     auto heads = ReadTreeHeads(fs_, heads_path);
     if (!heads.ok()) return Fail(heads_path, 0, std::nullopt, heads.status());
     heads_ = std::move(heads->heads);
+    if (!LoadCheckpoints()) return report_;
     auto segments = ListSegments(fs_, dir_);
     // Not about any record: no seq to name.
     if (!segments.ok()) return Fail(dir_, 0, std::nullopt, segments.status());
+    CheckTargets(dir_, 0);  // size-0 checkpoints
     for (size_t i = 0; i < segments->size(); ++i) {
       if (!VerifySegment((*segments)[i], i + 1 == segments->size())) return report_;
     }
     report_.records = frontier_.size();
     report_.root_hex = HexEncode(frontier_.Root());
+    FinishCompleteness(segments->empty() ? dir_ : segments->back().path);
     if (next_head_ < heads_.size()) {
       const TreeHead& h = heads_.back();
       report_.file = segments->empty() ? dir_ : segments->back().path;
@@ -85,6 +93,10 @@ class Verifier {
                               ", segment starts at " + std::to_string(reader->header().first_seq)));
       return false;
     }
+    if (expected == 0) {
+      good_file_ = seg.path;
+      good_offset_ = reader->offset();
+    }
     log::Frame frame;
     Sha256Hasher& hasher = merkle::ThreadHasher();
     while (true) {
@@ -92,8 +104,8 @@ class Verifier {
       const uint64_t seq = frontier_.size();
       if (!next.ok()) {
         if (last && next.status().code() == StatusCode::kCorruption && !CoveredByHead(seq)) {
-          auto follows = reader->ValidFrameFollows(
-              seq, seq + reader->file_size() / log::kFrameHeaderSize);
+          auto follows =
+              reader->ValidFrameFollows(seq, seq + reader->file_size() / log::kFrameHeaderSize);
           if (follows.ok() && !*follows) {
             report_.torn_tail_bytes = reader->file_size() - reader->offset();
             last_segment_end_ = reader->offset();
@@ -111,8 +123,11 @@ class Verifier {
                                 std::to_string(frame.seq)));
         return false;
       }
-      frontier_.Append(merkle::LeafHash(hasher, frame.payload));
+      const Hash256 leaf = merkle::LeafHash(hasher, frame.payload);
+      frontier_.Append(leaf);
+      FeedProofRanges(seq, leaf);
       if (!CheckHead()) return false;
+      CheckTargets(seg.path, reader->offset());
     }
     last_segment_end_ = reader->offset();
     return true;
@@ -139,6 +154,195 @@ class Verifier {
     return true;
   }
 
+  // --- checkpoints -------------------------------------------------------------------
+
+  struct Target {
+    uint64_t size;
+    Hash256 root;
+    std::string source;  // "checkpoints.log offset N" or the saved checkpoint's path
+    bool given;
+  };
+
+  // The trusted key: --key, else derived from the data dir's node.key.
+  bool LoadKey(const CheckpointFile& file) {
+    if (options_.key) {
+      key_ = *options_.key;
+      report_.key_source = "--key " + VerifierKeyText(key_->name, key_->public_key);
+      return true;
+    }
+    const std::string path = dir_ + "/" + std::string(kNodeKeyFile);
+    auto node_key = NodeKey::Load(path);
+    if (!node_key.ok()) {
+      if (node_key.status().code() == StatusCode::kNotFound && file.checkpoints.empty() &&
+          !options_.checkpoint_note) {
+        return true;  // nothing signed to check
+      }
+      Fail(path, 0, std::nullopt,
+           Status::Corruption("cannot load the node key to check checkpoint signatures (" +
+                              node_key.status().message() +
+                              "); pass --key with the published verifier key"));
+      return false;
+    }
+    std::string name = !file.checkpoints.empty() ? file.checkpoints.front().checkpoint.origin
+                                                 : CheckpointOrigin(file.node);
+    if (file.checkpoints.empty() && file.node.empty() && options_.checkpoint_note) {
+      auto given = ParseCheckpointNote(*options_.checkpoint_note);
+      if (given.ok()) name = given->origin;
+    }
+    auto key = ParseVerifierKey(VerifierKeyText(name, (*node_key)->public_key()));
+    if (!key.ok()) {
+      Fail(path, 0, std::nullopt,
+           Status::Corruption("cannot derive a verifier key: " + key.status().message()));
+      return false;
+    }
+    key_ = *key;
+    report_.key_source =
+        "node.key in the data dir (" + VerifierKeyText(key_->name, key_->public_key) +
+        "); pass --key with the key published elsewhere to rule out a replaced key";
+    return true;
+  }
+
+  bool LoadCheckpoints() {
+    const std::string path = CheckpointsPath(dir_);
+    auto file = ReadCheckpoints(fs_, path);
+    if (!file.ok()) {
+      Fail(path, 0, std::nullopt, file.status());
+      return false;
+    }
+    if (file->valid_bytes < file->file_bytes)
+      report_.torn_tail_bytes += file->file_bytes - file->valid_bytes;
+    if (!LoadKey(*file)) return false;
+    const std::string* last_verified = nullptr;  // heartbeats repeat identical notes
+    for (const CheckpointRecord& c : file->checkpoints) {
+      if (last_verified == nullptr || *last_verified != c.note) {
+        auto ok = VerifyCheckpointNote(c.note, *key_);
+        if (!ok.ok()) {
+          Fail(path, c.offset, std::nullopt,
+               Status::Corruption("checkpoint of tree size " + std::to_string(c.size) + ": " +
+                                  ok.status().message()));
+          return false;
+        }
+      }
+      last_verified = &c.note;
+      ++report_.checkpoints;
+      if (!targets_.empty() && !targets_.back().given && targets_.back().size == c.size &&
+          targets_.back().root == c.checkpoint.root) {
+        continue;  // a heartbeat: the same tree again
+      }
+      targets_.push_back(
+          {c.size, c.checkpoint.root, "checkpoints.log offset " + std::to_string(c.offset), false});
+    }
+    auto& cr = report_.completeness;
+    if (options_.checkpoint_note) {
+      cr.have_given = true;
+      const std::string& src = options_.checkpoint_source;
+      auto given = VerifyCheckpointNote(*options_.checkpoint_note, *key_);
+      if (!given.ok()) {
+        CompletenessFail(src, "", 0, std::nullopt,
+                         "checkpoint " + src + " is not trustworthy: " + given.status().message());
+      } else {
+        cr.given_ok = true;
+        cr.given_size = given->size;
+        cr.given_root_hex = HexEncode(given->root);
+        targets_.push_back({given->size, given->root, src, true});
+        // A consistency proof from it to the newest logged checkpoint that is at least as large.
+        if (!file->checkpoints.empty() && file->checkpoints.back().size >= given->size) {
+          const CheckpointRecord& to = file->checkpoints.back();
+          cr.proof_to_size = to.size;
+          cr.proof_to_root_hex = HexEncode(to.checkpoint.root);
+          proof_ranges_ = merkle::ConsistencyProofRanges(given->size, to.size);
+          proof_roots_.assign(proof_ranges_.size(), merkle::CompactRange());
+          range_order_.resize(proof_ranges_.size());
+          for (size_t i = 0; i < range_order_.size(); ++i) range_order_[i] = i;
+          std::sort(range_order_.begin(), range_order_.end(), [&](size_t a, size_t b) {
+            return proof_ranges_[a].begin < proof_ranges_[b].begin;
+          });
+          proof_from_ = *given;
+          proof_to_ = to.checkpoint;
+          want_proof_ = true;
+        }
+      }
+    }
+    std::stable_sort(targets_.begin(), targets_.end(),
+                     [](const Target& a, const Target& b) { return a.size < b.size; });
+    return true;
+  }
+
+  void FeedProofRanges(uint64_t seq, const Hash256& leaf) {
+    while (next_range_ < range_order_.size() && proof_ranges_[range_order_[next_range_]].end <= seq)
+      ++next_range_;
+    if (next_range_ < range_order_.size() &&
+        proof_ranges_[range_order_[next_range_]].begin <= seq) {
+      proof_roots_[range_order_[next_range_]].Append(leaf);
+    }
+  }
+
+  // Compares the root with every checkpoint of the current size.
+  // `path` and `next_offset`: where the record after the current one starts.
+  void CheckTargets(const std::string& path, uint64_t next_offset) {
+    const uint64_t n = frontier_.size();
+    // Only a signed checkpoint of a smaller size is evidence of where the change begins:
+    // tree heads may have been recomputed too.
+    const uint64_t from = good_checkpoint_size_;
+    bool matched = false;
+    while (next_target_ < targets_.size() && targets_[next_target_].size == n) {
+      const Target& t = targets_[next_target_++];
+      if (frontier_.Root() == t.root) {
+        ++report_.completeness.checkpoints;
+        matched = true;
+        continue;
+      }
+      CompletenessFail(t.source, good_file_, good_offset_, from,
+                       "the log does not extend the checkpoint of tree size " + std::to_string(n) +
+                           " (" + t.source + "): root mismatch, a record in seqs " +
+                           std::to_string(from) + ".." + std::to_string(n - 1) + " was changed");
+    }
+    if (matched) {
+      good_checkpoint_size_ = n;
+      good_file_ = path;
+      good_offset_ = next_offset;
+    }
+  }
+
+  void FinishCompleteness(const std::string& last_file) {
+    auto& cr = report_.completeness;
+    cr.checked = true;
+    for (; next_target_ < targets_.size(); ++next_target_) {
+      const Target& t = targets_[next_target_];
+      CompletenessFail(t.source, last_file, last_segment_end_, frontier_.size(),
+                       "checkpoint " + t.source + " says " + std::to_string(t.size) +
+                           " records, log has " + std::to_string(frontier_.size()) +
+                           ": records were removed from the end");
+    }
+    if (!want_proof_ || frontier_.size() < proof_to_.size) return;
+    for (size_t i = 0; i < proof_roots_.size(); ++i)
+      cr.proof.push_back(HexEncode(proof_roots_[i].Root()));
+    std::vector<Hash256> proof;
+    for (const auto& r : proof_roots_) proof.push_back(r.Root());
+    Status st = merkle::VerifyConsistency(proof_from_.size, proof_to_.size, proof_from_.root,
+                                          proof_to_.root, proof);
+    if (!st.ok()) {
+      CompletenessFail(options_.checkpoint_source, "", 0, std::nullopt,
+                       "no consistency from " + options_.checkpoint_source +
+                           " to the checkpoint of tree size " + std::to_string(proof_to_.size) +
+                           ": " + st.message());
+      return;
+    }
+    cr.proof_built = true;
+  }
+
+  void CompletenessFail(const std::string& source, const std::string& file, uint64_t offset,
+                        std::optional<uint64_t> bad_seq, const std::string& problem) {
+    auto& cr = report_.completeness;
+    if (!cr.ok) return;  // the first problem is the one reported
+    cr.ok = false;
+    cr.source = source;
+    cr.file = file;
+    cr.offset = offset;
+    cr.first_bad_seq = bad_seq;
+    cr.problem = problem;
+  }
+
   VerifyReport Fail(const std::string& file, uint64_t offset, std::optional<uint64_t> bad_seq,
                     const Status& st) {
     report_.file = file;
@@ -152,6 +356,21 @@ class Verifier {
 
   FileSystem* fs_;
   std::string dir_;
+  const VerifyOptions& options_;
+  std::optional<VerifierKey> key_;
+  std::vector<Target> targets_;  // ascending size
+  size_t next_target_ = 0;
+  uint64_t good_checkpoint_size_ = 0;  // largest checkpoint size whose root matched
+  std::string good_file_;              // where the record after it starts
+  uint64_t good_offset_ = 0;
+  // Consistency proof from the saved checkpoint to the newest logged one, built while
+  // streaming: one compact range per proof subtree.
+  bool want_proof_ = false;
+  Checkpoint proof_from_, proof_to_;
+  std::vector<merkle::LeafRange> proof_ranges_;
+  std::vector<merkle::CompactRange> proof_roots_;
+  std::vector<size_t> range_order_;  // indexes into proof_ranges_ by ascending begin
+  size_t next_range_ = 0;
   std::vector<TreeHead> heads_;
   size_t next_head_ = 0;
   uint64_t good_size_ = 0;  // largest tree head size whose root matched
@@ -162,8 +381,13 @@ class Verifier {
 
 }  // namespace
 
+VerifyReport VerifyDataDir(const std::string& data_dir, const VerifyOptions& options,
+                           FileSystem* fs) {
+  return Verifier(fs, data_dir, options).Run();
+}
+
 VerifyReport VerifyDataDir(const std::string& data_dir, FileSystem* fs) {
-  return Verifier(fs, data_dir).Run();
+  return VerifyDataDir(data_dir, VerifyOptions{}, fs);
 }
 
 VerifyReport VerifyDataDir(const std::string& data_dir) {

@@ -343,8 +343,12 @@ class VerifyAndVersionTest(TempDirCase):
             upstream.stop()
         r = run_cli("verify", "--data", gw.data)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(r.stdout, "ok: 0 records intact, root "
-                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n")
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "integrity ok: 0 records intact, root "
+                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855, "
+                         "0 tree heads, 0 signed checkpoints")
+        self.assertTrue(lines[1].startswith("  key: node.key in the data dir (apitrail/test-node+"), lines[1])
+        self.assertEqual(lines[2:], ["completeness ok: the log extends all 0 known checkpoints"])
 
     def test_verify_on_a_missing_or_empty_dir_fails_cleanly(self):
         os.makedirs(self.path("empty"))
@@ -352,7 +356,7 @@ class VerifyAndVersionTest(TempDirCase):
                        (self.path("empty"), "segments: No such file or directory")):
             r = run_cli("verify", "--data", d)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # not a crash (negative rc)
-            self.assertTrue(r.stdout.startswith("FAILED: "), r.stdout)
+            self.assertTrue(r.stdout.startswith(("FAILED: ", "integrity FAILED: ")), r.stdout)
             self.assertIn(why, r.stdout)
             self.assertNotIn("first bad seq", r.stdout)
         self.assertFalse(os.path.exists(self.path("missing")), "verify must not create anything")

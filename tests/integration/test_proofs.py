@@ -252,3 +252,34 @@ class ProofsTest(GatewayTestCase):
         self.wait_checkpoint(6)
         r = run_cli("verify", "--data", self.gw.data)
         self.assertEqual(r.returncode, 0, r.stdout)
+
+
+class ProofApiTest(GatewayTestCase):
+    """GET /api/v1/proofs/inclusion on the admin listener answers the same JSON as
+    `apitrail prove inclusion`, so a client can check that its request was logged."""
+
+    def test_inclusion_proof_over_the_admin_api(self):
+        for i in range(4):
+            self.assertEqual(self.gw.request("GET", f"/v1/orders/{i}", self.auth())[0], 200)
+        wait_until(lambda: self.gw.admin("/api/v1/proofs/inclusion?seq=3")[0] == 200, timeout=3,
+                   what="a checkpoint covering seq 3")
+        status, proof = self.gw.admin("/api/v1/proofs/inclusion?seq=1")
+        self.assertEqual(status, 200, proof)
+        r = run_cli("prove", "inclusion", "--data", self.gw.data, "--seq", "1", "--size", str(proof["tree_size"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(proof, json.loads(r.stdout))
+        status, same = self.gw.admin(f"/api/v1/proofs/inclusion?seq=1&size={proof['tree_size']}")
+        self.assertEqual((status, same), (200, proof))
+        path = os.path.join(self.root, "api-proof.json")
+        with open(path, "w") as f:
+            json.dump(proof, f)
+        key = run_cli("key", "show", "--data", self.gw.data).stdout.strip()
+        r = run_cli("proof", "check", "--proof", path, "--key", key)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion?seq=999")[0], 404)
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion?seq=1&size=2000")[0], 404)
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion?seq=x")[0], 400)
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion")[0], 400)
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion?seq=3&size=3")[0], 400)
+        self.assertEqual(self.gw.admin("/api/v1/proofs/inclusion?seq=1", token=None)[0], 401)

@@ -243,7 +243,7 @@ class GatewayTlsTest(TlsCase):
         shutil.copy(self.pki.path("server2", "key"), key_path)  # does not match server.pem
         try:
             self.gw.proc.send_signal(signal.SIGHUP)
-            wait_until(lambda: "TLS reload failed" in self.gw.logs(), timeout=5, what="the reload error")
+            wait_until(lambda: "configuration not reloaded" in self.gw.logs(), timeout=5, what="the reload error")
             self.assertIn("gateway.tls.key_file", self.gw.logs())
             self.assertEqual(self.https("/v1/orders/1", self.auth())[0], 200)
         finally:

@@ -49,6 +49,22 @@ void SubProof(std::span<const Hash256> d, uint64_t m, bool b, std::vector<Hash25
   }
 }
 
+// SUBPROOF over sizes only: the ranges of the subtrees it emits, offset by `base`.
+void SubProofRanges(uint64_t base, uint64_t n, uint64_t m, bool b, std::vector<LeafRange>* out) {
+  if (m == n) {
+    if (!b) out->push_back({base, base + n});
+    return;
+  }
+  const uint64_t k = SplitPoint(n);
+  if (m <= k) {
+    SubProofRanges(base, k, m, b, out);
+    out->push_back({base + k, base + n});
+  } else {
+    SubProofRanges(base + k, n - k, m - k, false, out);
+    out->push_back({base, base + k});
+  }
+}
+
 std::string Num(uint64_t v) { return std::to_string(v); }
 
 }  // namespace
@@ -67,6 +83,13 @@ Result<std::vector<Hash256>> InclusionProof(std::span<const Hash256> leaves, uin
   }
   std::vector<Hash256> out;
   Path(leaves, index, &out);
+  return out;
+}
+
+std::vector<LeafRange> ConsistencyProofRanges(uint64_t old_size, uint64_t new_size) {
+  std::vector<LeafRange> out;
+  if (old_size == 0 || old_size >= new_size) return out;
+  SubProofRanges(0, new_size, old_size, true, &out);
   return out;
 }
 

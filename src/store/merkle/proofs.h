@@ -25,6 +25,16 @@ Result<std::vector<Hash256>> InclusionProof(std::span<const Hash256> leaves, uin
 // old_size is 0 or n (nothing to prove). InvalidArgument when old_size > n.
 Result<std::vector<Hash256>> ConsistencyProof(std::span<const Hash256> leaves, uint64_t old_size);
 
+// The leaf ranges [begin, end) whose subtree roots MTH(D[begin:end]) make up
+// PROOF(old_size, D[new_size]), in proof order. Needs only the sizes, so a reader streaming
+// the log can build the proof without keeping the leaves (`apitrail verify --checkpoint`).
+// The ranges are disjoint. Empty when old_size is 0 or new_size, or old_size > new_size.
+struct LeafRange {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+std::vector<LeafRange> ConsistencyProofRanges(uint64_t old_size, uint64_t new_size);
+
 // OK when `proof` shows that `leaf_hash` is leaf `index` of the tree of `tree_size` leaves
 // whose root is `root`. Otherwise Corruption with the reason (InvalidArgument for an index
 // outside the tree).

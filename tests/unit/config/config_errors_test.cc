@@ -73,6 +73,18 @@ TEST(ConfigErrorsTest, NumbersOutOfRange) {
               "between 1 and 10000000");
   ExpectError(BaseYaml() + "audit:\n  queue_capacity: 99999999999999999999999\n",
               "audit.queue_capacity", "must be between");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    max_keys: 5\n", "audit.rollups.max_keys",
+              "between 10 and 100000");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    retention_days: 0\n",
+              "audit.rollups.retention_days", "between 1 and 400");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    persist_interval_ms: 10\n",
+              "audit.rollups.persist_interval_ms", "between 100 and 3600000");
+  ExpectError(BaseYaml() + "audit:\n  rollups:\n    max_key: 50\n", "audit.rollups.max_key",
+              "unknown key");
+  ConfigLoadResult ok = LoadConfigString(BaseYaml() + "audit:\n  rollups:\n    enabled: false\n    max_keys: 50\n");
+  EXPECT_TRUE(ok.errors.empty()) << Dump(ok.errors);
+  EXPECT_FALSE(ok.config.audit.rollups.enabled);
+  EXPECT_EQ(ok.config.audit.rollups.max_keys, 50u);
 }
 
 TEST(ConfigErrorsTest, BadAddresses) {
@@ -330,6 +342,81 @@ TEST(ConfigErrorsTest, SecretsNeverAppearInMessages) {
       EXPECT_EQ(e.ToString().find(secret.substr(0, 10)), std::string::npos) << e.ToString();
     }
   }
+}
+
+}  // namespace
+}  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+using testing_config::BaseYaml;
+using testing_config::Dump;
+using testing_config::FindError;
+
+TEST(ConfigErrorsTest, CheckpointsAndWitnesses) {
+  auto expect = [](const std::string& audit, const std::string& path, const std::string& what) {
+    ConfigLoadResult r = LoadConfigString(BaseYaml() + "audit:\n  checkpoints:\n" + audit);
+    const ConfigError* e = FindError(r.errors, path);
+    ASSERT_NE(e, nullptr) << Dump(r.errors);
+    EXPECT_NE(e->message.find(what), std::string::npos) << e->message;
+  };
+  expect("    max_lag_ms: 0\n", "audit.checkpoints.max_lag_ms", "between 1 and 3600000");
+  expect("    heartbeat_ms: 10\n", "audit.checkpoints.heartbeat_ms", "between 1000");
+  expect("    every_events: 20000000\n", "audit.checkpoints.every_events", "between 0 and 10000000");
+  expect("    witness_queue: 0\n", "audit.checkpoints.witness_queue", "between 1");
+  expect("    witnesses:\n      - type: ftp\n", "audit.checkpoints.witnesses[0].type", "must be one of file, syslog, webhook");
+  expect("    witnesses:\n      - type: file\n", "audit.checkpoints.witnesses[0].dir", "required");
+  expect("    witnesses:\n      - type: syslog\n", "audit.checkpoints.witnesses[0].address", "required");
+  expect("    witnesses:\n      - type: syslog\n        address: 127.0.0.1:514\n        protocol: tls\n",
+         "audit.checkpoints.witnesses[0].protocol", "udp, tcp");
+  expect("    witnesses:\n      - type: syslog\n        address: 127.0.0.1:514\n        facility: 24\n",
+         "audit.checkpoints.witnesses[0].facility", "between 0 and 23");
+  expect("    witnesses:\n      - type: webhook\n        url: https://x.example/c\n",
+         "audit.checkpoints.witnesses[0].url", "https is not supported yet");
+  expect("    witnesses:\n      - type: webhook\n        url: ftp://x\n", "audit.checkpoints.witnesses[0].url", "http://");
+  expect("    witnesses:\n      - type: webhook\n        url: http://:80/x\n", "audit.checkpoints.witnesses[0].url", "host");
+  expect("    witnesses:\n      - type: file\n        dir: /w\n        url: http://127.0.0.1/x\n",
+         "audit.checkpoints.witnesses[0].url", "only for webhook");
+  expect("    witnesses:\n      - {type: file, dir: /a, name: w}\n      - {type: file, dir: /b, name: w}\n",
+         "audit.checkpoints.witnesses[1].name", "duplicate");
+  expect("    witnesses:\n      - {type: file, dir: /a}\n        \n    bogus: 1\n", "audit.checkpoints.bogus", "unknown key");
+}
+
+TEST(ConfigErrorsTest, WitnessDefaultsAndParsedUrl) {
+  ConfigLoadResult r = LoadConfigString(BaseYaml() +
+                                        "audit:\n  checkpoints:\n    every_events: 100\n    witnesses:\n"
+                                        "      - {type: file, dir: /mnt/w}\n"
+                                        "      - {type: webhook, url: \"http://127.0.0.1:9000/cp?x=1\"}\n"
+                                        "      - {type: webhook, url: \"http://hooks.internal\"}\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  const auto& c = r.config.audit.checkpoints;
+  EXPECT_EQ(c.every_events, 100u);
+  EXPECT_EQ(c.max_lag_ms, 1000u);
+  EXPECT_EQ(c.heartbeat_ms, 60000u);
+  ASSERT_EQ(c.witnesses.size(), 3u);
+  EXPECT_EQ(c.witnesses[0].name, "file-0");
+  EXPECT_EQ(c.witnesses[1].name, "webhook-1");
+  EXPECT_EQ(c.witnesses[1].url_address.ToString(), "127.0.0.1:9000");
+  EXPECT_EQ(c.witnesses[1].url_target, "/cp?x=1");
+  EXPECT_EQ(c.witnesses[2].url_address.ToString(), "hooks.internal:80");
+  EXPECT_EQ(c.witnesses[2].url_target, "/");
+}
+
+TEST(ConfigErrorsTest, FileWitnessInsideTheDataDirIsRefused) {
+  Config c;
+  c.audit.data_dir = "/var/lib/apitrail";
+  WitnessConfig w;
+  w.type = "file";
+  w.dir = "/var/lib/apitrail/witness";
+  c.audit.checkpoints.witnesses.push_back(w);
+  auto errors = CheckWitnessDirs(c);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "audit.checkpoints.witnesses[0].dir");
+  c.audit.checkpoints.witnesses[0].dir = "/var/lib/apitrail-witness";
+  EXPECT_TRUE(CheckWitnessDirs(c).empty());
+  c.audit.checkpoints.witnesses[0].dir = "/var/lib/apitrail/../elsewhere";
+  EXPECT_TRUE(CheckWitnessDirs(c).empty());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "store/checkpoint.h"
@@ -200,6 +201,67 @@ TEST_F(CheckpointStoreTest, ProofsFromTheSegmentsVerifyAgainstSignedCheckpoints)
     EXPECT_EQ(merkle::SubtreeRoot(*limited), old_cp->root);
   }
   EXPECT_TRUE(saw_13) << "Close signs the tree it leaves behind";
+}
+
+}  // namespace
+}  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+// on_checkpoint sees every durable checkpoint, and at Open the newest existing one (so
+// witnesses catch up after downtime); every_events signs without waiting for the interval.
+TEST(CheckpointCallbackTest, EveryEventsAndTheCallbackAtOpenAndClose) {
+  testing::TempDir dir;
+  std::mutex mu;
+  std::vector<SignedCheckpoint> seen;
+  StoreOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node = "node-7";
+  o.checkpoint_interval_ms = 3600000;  // time alone never signs in this test
+  o.checkpoint_heartbeat_ms = 3600000;
+  o.checkpoint_every_events = 4;
+  o.on_checkpoint = [&](const SignedCheckpoint& cp) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(cp);
+  };
+  auto sizes = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<uint64_t> out;
+    for (const auto& cp : seen) out.push_back(cp.size);
+    return out;
+  };
+  {
+    auto store = testing::OpenOrDie(o);
+    EXPECT_TRUE(sizes().empty()) << "a new data dir has no checkpoint to replay";
+    testing::AppendMany(*store, 1);  // the first record is signed at once
+    testing::AppendMany(*store, 3, 1);
+    ASSERT_TRUE(store->Flush().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(sizes(), std::vector<uint64_t>{1}) << "3 new records are below every_events";
+    testing::AppendMany(*store, 1, 4);
+    ASSERT_TRUE(store->Flush().ok());
+    for (int i = 0; i < 100 && sizes().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(sizes(), (std::vector<uint64_t>{1, 5}));
+    EXPECT_EQ(store->Stats().checkpoint_size, 5u);
+    testing::AppendMany(*store, 2, 5);
+    store->Close();
+    EXPECT_EQ(sizes(), (std::vector<uint64_t>{1, 5, 7}));
+  }
+  auto file = ReadCheckpoints(DefaultFileSystem(), CheckpointsPath(o.data_dir));
+  ASSERT_TRUE(file.ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(seen.size(), file->checkpoints.size());
+    for (size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_EQ(seen[i].note, file->checkpoints[i].note);
+      EXPECT_EQ(seen[i].time_ns, file->checkpoints[i].time_ns);
+    }
+    seen.clear();
+  }
+  auto again = testing::OpenOrDie(o);
+  EXPECT_EQ(sizes(), std::vector<uint64_t>{7}) << "Open replays the newest checkpoint";
+  EXPECT_EQ(again->Stats().checkpoint_size, 7u);
 }
 
 }  // namespace

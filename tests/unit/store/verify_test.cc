@@ -5,8 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 
+#include "store/checkpoint.h"
+#include "store/checkpoint_log.h"
+#include "store/leaf_hashes.h"
+#include "store/log/log_format.h"
+#include "store/log/record_reader.h"
 #include "store/log/record_writer.h"
+#include "store/merkle/proofs.h"
+#include "store/node_key.h"
 #include "store_test_util.h"
 
 namespace apitrail {
@@ -139,6 +147,121 @@ TEST_F(VerifyTest, EmptyDirVerifies) {
   VerifyReport r = VerifyDataDir(empty.path());
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_EQ(r.records, 0u);
+}
+
+}  // namespace
+}  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+// Completeness: a log that extends its checkpoints and a saved one passes with a
+// consistency proof; a saved checkpoint beyond the log, one rewritten, or one signed by
+// another key fails completeness while integrity still holds.
+class CompletenessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.data_dir = dir_.path();
+    o.node = "node-c";
+    auto store = testing::OpenOrDie(o);
+    testing::AppendMany(*store, 6);
+    ASSERT_TRUE(store->Flush().ok());
+    store->Close();  // signs 6
+    auto again = testing::OpenOrDie(o);
+    testing::AppendMany(*again, 5, 6);
+    again->Close();  // signs 11
+    auto file = ReadCheckpoints(DefaultFileSystem(), CheckpointsPath(dir_.path()));
+    ASSERT_TRUE(file.ok());
+    ASSERT_GE(file->checkpoints.size(), 2u);
+    for (const auto& c : file->checkpoints) notes_[c.size] = c.note;
+    ASSERT_TRUE(notes_.count(6) && notes_.count(11));
+    auto key = NodeKey::Load(dir_.path() + "/node.key");
+    ASSERT_TRUE(key.ok());
+    key_ = *ParseVerifierKey(VerifierKeyText("apitrail/node-c", (*key)->public_key()));
+  }
+  VerifyReport Run(const std::string& note) {
+    VerifyOptions o;
+    o.checkpoint_note = note;
+    o.checkpoint_source = "saved";
+    o.key = key_;
+    return VerifyDataDir(dir_.path(), o, DefaultFileSystem());
+  }
+  testing::TempDir dir_;
+  std::map<uint64_t, std::string> notes_;
+  VerifierKey key_;
+};
+
+TEST_F(CompletenessTest, SavedCheckpointIsExtendedWithAVerifiedConsistencyProof) {
+  VerifyReport r = Run(notes_[6]);
+  ASSERT_TRUE(r.ok) << r.problem;
+  const auto& c = r.completeness;
+  ASSERT_TRUE(c.checked && c.ok) << c.problem;
+  EXPECT_TRUE(c.proof_built);
+  EXPECT_EQ(c.given_size, 6u);
+  EXPECT_EQ(c.proof_to_size, 11u);
+  // The same proof as generated from all leaves.
+  auto leaves = ReadLeafHashes(DefaultFileSystem(), dir_.path());
+  ASSERT_TRUE(leaves.ok());
+  auto proof = merkle::ConsistencyProof(*leaves, 6);
+  ASSERT_TRUE(proof.ok());
+  std::vector<std::string> hex;
+  for (const auto& h : *proof) hex.push_back(HexEncode(h));
+  EXPECT_EQ(c.proof, hex);
+  EXPECT_NE(r.key_source.find("--key"), std::string::npos);
+}
+
+TEST_F(CompletenessTest, ACheckpointBeyondTheLogOrForAnotherTreeFails) {
+  // Signed by this node for 11 records, but the log was cut to 9 (tree heads too).
+  StoreOptions o;
+  o.data_dir = dir_.path();
+  o.node = "node-c";
+  const std::string seg = testing::SegmentPath(dir_.path(), 0);
+  auto offsets = testing::FrameOffsets(seg);
+  std::string bytes = testing::ReadFileBytes(seg);
+  testing::WriteFileBytes(seg, bytes.substr(0, offsets[9]));
+  VerifyReport r = Run(notes_[11]);
+  EXPECT_FALSE(r.completeness.ok);
+  EXPECT_NE(r.completeness.problem.find("says 11 records, log has 9"), std::string::npos) << r.completeness.problem;
+
+  // A note of another key is not trusted.
+  auto other = NodeKey::Generate();
+  ASSERT_TRUE(other.ok());
+  auto forged = SignCheckpoint(Checkpoint{"apitrail/node-c", 3, Hash256{}}, **other);
+  ASSERT_TRUE(forged.ok());
+  VerifyReport f = Run(*forged);
+  EXPECT_FALSE(f.completeness.ok);
+  EXPECT_NE(f.completeness.problem.find("not trustworthy"), std::string::npos) << f.completeness.problem;
+  EXPECT_FALSE(f.completeness.given_ok);
+}
+
+TEST_F(CompletenessTest, ARewrittenRecordBreaksTheLoggedCheckpoints) {
+  // Record 7 rewritten with a valid CRC: tree heads catch it (integrity) and so would the
+  // checkpoint of 11 (completeness).
+  const std::string seg = testing::SegmentPath(dir_.path(), 0);
+  auto offsets = testing::FrameOffsets(seg);
+  std::string bytes = testing::ReadFileBytes(seg);
+  auto reader = log::RecordReader::Open(DefaultFileSystem(), seg, log::kSegmentMagic);
+  ASSERT_TRUE(reader.ok());
+  std::string rebuilt = bytes.substr(0, (*reader)->header().size);
+  log::Frame fr;
+  while (true) {
+    auto next = (*reader)->Next(&fr);
+    ASSERT_TRUE(next.ok());
+    if (!*next) break;
+    if (fr.seq == 7) fr.payload[fr.payload.size() / 2] ^= 1;
+    log::AppendFrame(&rebuilt, fr.seq, fr.payload);
+  }
+  testing::WriteFileBytes(seg, rebuilt);
+  // Remove the tree heads, as someone covering their tracks would: only checkpoints remain.
+  testing::WriteFileBytes(dir_.path() + "/tree_heads.log", "");
+  VerifyReport r = Run(notes_[6]);
+  EXPECT_TRUE(r.completeness.checked);
+  EXPECT_FALSE(r.completeness.ok);
+  EXPECT_NE(r.completeness.problem.find("root mismatch, a record in seqs 6..10"), std::string::npos)
+      << r.completeness.problem;
+  EXPECT_EQ(r.completeness.first_bad_seq, 6u);
+  EXPECT_EQ(r.completeness.offset, offsets[6]);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/merkle/merkle_hash.h"
+#include "store/merkle/compact_range.h"
 
 namespace apitrail::merkle {
 namespace {
@@ -247,6 +248,41 @@ TEST(ProofsExhaustiveTest, EveryConsistencyProofUpTo40MatchesTheRfcAndVerifies) 
     EXPECT_FALSE(ConsistencyProof(tree, n + 1).ok());
   }
   EXPECT_FALSE(VerifyConsistency(5, 4, Hash256{}, Hash256{}, {}).ok());
+}
+
+}  // namespace
+}  // namespace apitrail::merkle
+
+namespace apitrail::merkle {
+namespace {
+
+// What `verify --checkpoint` relies on: the ranges name exactly the subtrees of the proof,
+// disjointly, so a streaming reader can build it leaf by leaf.
+TEST(ProofsExhaustiveTest, ConsistencyProofRangesGiveTheSameProofUpTo40) {
+  std::vector<Hash256> leaves;
+  for (int i = 0; i < 40; ++i) leaves.push_back(LeafHash(ThreadHasher(), "leaf " + std::to_string(i)));
+  for (uint64_t n = 1; n <= 40; ++n) {
+    std::span<const Hash256> tree = std::span(leaves).subspan(0, n);
+    for (uint64_t m = 0; m <= n; ++m) {
+      auto proof = ConsistencyProof(tree, m);
+      ASSERT_TRUE(proof.ok());
+      std::vector<LeafRange> ranges = ConsistencyProofRanges(m, n);
+      ASSERT_EQ(ranges.size(), proof->size()) << m << "->" << n;
+      std::vector<bool> used(n, false);
+      for (size_t j = 0; j < ranges.size(); ++j) {
+        ASSERT_LT(ranges[j].begin, ranges[j].end);
+        ASSERT_LE(ranges[j].end, n);
+        CompactRange r;
+        for (uint64_t i = ranges[j].begin; i < ranges[j].end; ++i) {
+          ASSERT_FALSE(used[i]) << "ranges overlap at " << i;
+          used[i] = true;
+          r.Append(leaves[i]);
+        }
+        EXPECT_EQ(r.Root(), (*proof)[j]) << m << "->" << n << " #" << j;
+      }
+    }
+  }
+  EXPECT_TRUE(ConsistencyProofRanges(5, 3).empty());
 }
 
 }  // namespace

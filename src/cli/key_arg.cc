@@ -1,0 +1,32 @@
+#include "cli/key_arg.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace apitrail {
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg) {
+  auto inline_key = ParseVerifierKey(arg);
+  if (inline_key.ok()) return inline_key;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(arg, ec)) {
+    return Status::InvalidArgument("--key: " + inline_key.status().message());
+  }
+  APITRAIL_ASSIGN_OR_RETURN(std::string text, ReadTextFile(arg));
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  auto key = ParseVerifierKey(line);
+  if (!key.ok()) return Status::InvalidArgument("--key " + arg + ": " + key.status().message());
+  return key;
+}
+
+}  // namespace apitrail

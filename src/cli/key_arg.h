@@ -1,0 +1,17 @@
+// Reading a verifier key argument (--key) for the offline commands (`proof check`, `verify`):
+// the key text itself ("name+hash+base64"), or a file whose first line holds it.
+// Thread-safe (no shared state).
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "store/checkpoint.h"
+
+namespace apitrail {
+
+Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg);
+// The whole file; NotFound when unreadable.
+Result<std::string> ReadTextFile(const std::string& path);
+
+}  // namespace apitrail

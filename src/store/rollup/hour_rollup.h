@@ -1,0 +1,72 @@
+// HourRollup: the per-minute counters of one UTC hour (totals, and per dimension a capped
+// map key → counts with an "other" bucket), its byte encoding (docs/FORMAT.md §14) and its
+// capped summary (the hour merged over its minutes). Plain values; Rollups owns and locks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "store/rollup/rollup_types.h"
+
+namespace apitrail {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using KeyMap = std::unordered_map<std::string, KeyCounts, StringHash, std::equal_to<>>;
+
+struct MinuteRollup {
+  MinuteTotals totals;
+  std::array<KeyMap, kRollupDims> keys;
+  std::array<KeyCounts, kRollupDims> other;  // events whose key came after the cap was hit
+};
+
+// An hour merged over its minutes, keys capped (largest request counts kept, the rest in
+// `other`). Immutable once built; shared with queries by shared_ptr.
+struct RollupSummary {
+  std::array<std::vector<std::pair<std::string, KeyCounts>>, kRollupDims> keys;
+  std::array<KeyCounts, kRollupDims> other;
+};
+
+struct HourRollup {
+  static constexpr uint32_t kVersion = 1;
+  static constexpr std::string_view kMagic = "APTROLL1";
+
+  int64_t hour = 0;          // hours since the Unix epoch, UTC
+  uint64_t through_seq = 0;  // counts every record with seq < through_seq in this hour
+  std::map<int, MinuteRollup> minutes;  // minute of the hour (0..59) → counters
+
+  // Adds one event of this hour; a new key beyond `max_keys` distinct keys of its minute
+  // and dimension is counted in that minute's `other`.
+  void Add(const RollupEvent& e, size_t max_keys);
+
+  std::string Encode() const;
+  // Corruption with the reason (and offset) on any mismatch; `path` names the file.
+  static Result<HourRollup> Decode(std::string_view bytes, const std::string& path);
+
+  std::array<MinuteTotals, 60> Totals() const;
+  std::shared_ptr<const RollupSummary> Summarize(size_t max_keys) const;
+};
+
+// Merges `from` into `into` (keys summed; `into` may then exceed any cap).
+void MergeSummary(const RollupSummary& from, std::array<KeyMap, kRollupDims>* into,
+                  std::array<KeyCounts, kRollupDims>* other);
+// Turns merged maps into a summary keeping the `max_keys` largest per dimension.
+std::shared_ptr<const RollupSummary> CapSummary(std::array<KeyMap, kRollupDims>&& maps,
+                                                const std::array<KeyCounts, kRollupDims>& other,
+                                                size_t max_keys);
+
+// "2026-11-26T14.rollup" for the hour starting 2026-11-26 14:00 UTC, and back.
+std::string RollupFileName(int64_t hour);
+bool ParseRollupFileName(std::string_view name, int64_t* hour);
+
+}  // namespace apitrail

@@ -1,0 +1,81 @@
+#include "store/rollup/rollup_types.h"
+
+namespace apitrail {
+
+namespace {
+
+void Cap(std::string* s) {
+  if (s->size() > kMaxRollupKeyBytes) s->resize(kMaxRollupKeyBytes);
+}
+
+}  // namespace
+
+std::string_view RollupDimName(RollupDim d) {
+  switch (d) {
+    case RollupDim::kRoute: return "route";
+    case RollupDim::kSubject: return "subject";
+    case RollupDim::kClientIp: return "client_ip";
+  }
+  return "?";
+}
+
+bool ParseRollupDim(std::string_view s, RollupDim* out) {
+  for (int i = 0; i < kRollupDims; ++i) {
+    if (RollupDimName(static_cast<RollupDim>(i)) == s) {
+      *out = static_cast<RollupDim>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view RollupMetricName(RollupMetric m) {
+  switch (m) {
+    case RollupMetric::kRequests: return "requests";
+    case RollupMetric::kErrors: return "errors";
+    case RollupMetric::kClientErrors: return "client_errors";
+    case RollupMetric::kDenied: return "denied";
+  }
+  return "?";
+}
+
+bool ParseRollupMetric(std::string_view s, RollupMetric* out) {
+  for (auto m : {RollupMetric::kRequests, RollupMetric::kErrors, RollupMetric::kClientErrors,
+                 RollupMetric::kDenied}) {
+    if (RollupMetricName(m) == s) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+RollupEvent RollupEvent::Take(AuditEvent& e) {
+  RollupEvent r;
+  r.time_ns = e.time_ns;
+  r.status = static_cast<uint16_t>(e.status < 0 || e.status > 65535 ? 0 : e.status);
+  r.denied = e.decision == "deny";
+  // Admin, system and alert events are in the log but are not traffic; under durability
+  // strict a forwarded request has two records, and its outcome is the one counted.
+  r.counted = e.kind == "http" && e.phase != "intent";
+  if (!r.counted) return r;
+  r.keys[0] = std::move(e.route);
+  r.keys[1] = std::move(e.subject);
+  r.keys[2] = std::move(e.client_ip);
+  for (auto& k : r.keys) Cap(&k);
+  return r;
+}
+
+RollupEvent RollupEvent::Copy(const AuditEvent& e) {
+  AuditEvent copy;
+  copy.time_ns = e.time_ns;
+  copy.status = e.status;
+  copy.decision = e.decision;
+  copy.route = e.route;
+  copy.subject = e.subject;
+  copy.client_ip = e.client_ip;
+  copy.kind = e.kind;
+  return Take(copy);
+}
+
+}  // namespace apitrail

@@ -1,0 +1,84 @@
+// The stats endpoints' parameter rules and answers, over a real Rollups.
+#include "api/stats_api.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <filesystem>
+
+#include "core/ids.h"
+
+namespace apitrail {
+namespace {
+
+constexpr int64_t kNow = 1'760'000'000'000'000'000;
+
+TEST(StatsParams, DefaultsAndLimits) {
+  RollupOptions o;
+  TopQuery q;
+  ParamError e;
+  ASSERT_TRUE(ParseTopQuery({{"dim", "subject"}}, kNow, o, &q, &e)) << e.message;
+  EXPECT_EQ(q.dim, RollupDim::kSubject);
+  EXPECT_EQ(q.k, 10u);
+  EXPECT_EQ(q.until_ns, kNow);
+  EXPECT_EQ(q.since_ns, kNow - 24 * kNsPerHour);
+  ASSERT_TRUE(ParseTopQuery({{"dim", "route"}, {"k", "1000"}, {"since", "31d"}, {"metric", "errors"}}, kNow, o, &q, &e));
+  EXPECT_EQ(q.metric, RollupMetric::kErrors);
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"since", "32d"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "since");
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"k", "-1"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "k");
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"k", "10x"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "k");
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"kk", "1"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "kk");
+
+  SeriesQuery s;
+  ASSERT_TRUE(ParseSeriesQuery({{"metric", "denied"}, {"step", "1d"}, {"since", "31d"}}, kNow, o, &s, &e));
+  EXPECT_EQ(s.step_minutes, 1440);
+  EXPECT_FALSE(ParseSeriesQuery({{"metric", "denied"}, {"since", "8d"}}, kNow, o, &s, &e));
+  EXPECT_EQ(e.parameter, "step");  // 8 days of minutes is more than 10080 points
+  EXPECT_FALSE(ParseSeriesQuery({{"step", "1m"}}, kNow, o, &s, &e));
+  EXPECT_EQ(e.parameter, "metric");
+}
+
+TEST(StatsApi, AnswersWithCountsAndNamesBadParameters) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("apitrail-stats-" + RandomHexId(6))).string();
+  auto r = Rollups::Open(DefaultFileSystem(), dir, RollupOptions{}).value();
+  std::vector<RollupEvent> batch;
+  for (int i = 0; i < 6; ++i) {
+    RollupEvent e;
+    e.seq = static_cast<uint64_t>(i);
+    e.time_ns = kNow - (i + 1) * kNsPerMinute;
+    e.status = i < 2 ? 500 : 200;
+    e.keys = {i < 4 ? "GET /a" : "GET /b", "alice", "127.0.0.1"};
+    batch.push_back(e);
+  }
+  r->AddCommitted(&batch, 6);
+  SimpleResponse top = HandleStats("/api/v1/stats/top", {{"dim", "route"}}, r.get(), kNow);
+  ASSERT_EQ(top.status, 200) << top.body;
+  auto v = boost::json::parse(top.body).as_object();
+  EXPECT_EQ(v["total"].as_int64(), 6);
+  auto& items = v["items"].as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].as_object().at("key").as_string(), "GET /a");
+  EXPECT_EQ(items[0].as_object().at("requests").as_int64(), 4);
+  EXPECT_EQ(items[0].as_object().at("errors").as_int64(), 2);
+
+  SimpleResponse series = HandleStats("/api/v1/stats/series", {{"metric", "errors"}, {"since", "10m"}}, r.get(), kNow);
+  ASSERT_EQ(series.status, 200) << series.body;
+  auto sv = boost::json::parse(series.body).as_object();
+  EXPECT_EQ(sv["total"].as_int64(), 2);
+  EXPECT_EQ(sv["points"].as_array().size(), 11u);  // kNow is 20 s past a minute: widened to whole minutes
+
+  SimpleResponse bad = HandleStats("/api/v1/stats/top", {{"dim", "route"}, {"k", "0"}}, r.get(), kNow);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(boost::json::parse(bad.body).as_object().at("parameter").as_string(), "k");
+  EXPECT_EQ(HandleStats("/api/v1/stats/nope", {}, r.get(), kNow).status, 404);
+  EXPECT_EQ(HandleStats("/api/v1/stats/top", {{"dim", "route"}}, nullptr, kNow).status, 404);
+  r.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace apitrail
