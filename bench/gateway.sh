@@ -403,7 +403,7 @@ APITRAIL_PID=""
 [[ "$ART_RC" == 0 ]] || log "apitrail exit status $ART_RC"
 VER=$("$APITRAIL" verify --data "$DATA" 2>&1) || true
 echo "$VER" | sed 's/^/# verify: /'
-RECORDS=$(sed -n 's/^ok: \([0-9]*\) records.*/\1/p' <<<"$VER")
+RECORDS=$(sed -n 's/^\(integrity \)\{0,1\}ok: \([0-9]*\) records.*/\2/p' <<<"$VER")
 EXPECTED=$((APITRAIL_REQS + SANITY))
 SLACK=$((APITRAIL_RUNS * CONNS))
 echo

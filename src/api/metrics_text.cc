@@ -34,6 +34,8 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_audit_unavailable_total", "counter", "Requests the audit store could not record.", "", sum(&GatewayMetrics::store_unavailable));
   Metric(out, "apitrail_unrecorded_fail_open_total", "counter", "Requests forwarded under fail_open without a record.", "", sum(&GatewayMetrics::unrecorded_fail_open));
   Metric(out, "apitrail_client_timeouts_total", "counter", "Client connections closed for a timeout.", "", sum(&GatewayMetrics::client_timeouts));
+  Metric(out, "apitrail_auth_rate_limited_total", "counter", "Requests refused (429) after too many failed authentications from their client address.", "", sum(&GatewayMetrics::auth_rate_limited));
+  Metric(out, "apitrail_auth_blocks_total", "counter", "Client addresses blocked by auth.failure_limit.", "", sum(&GatewayMetrics::auth_blocks));
   Metric(out, "apitrail_connections_active", "gauge", "Open client connections.", "", sum(&GatewayMetrics::connections_active));
   Metric(out, "apitrail_connections_rejected_total", "counter", "Connections refused over max_connections.", "", sum(&GatewayMetrics::connections_rejected));
   Metric(out, "apitrail_tls_handshakes_total", "counter", "TLS handshakes completed on the gateway listener.", "", sum(&GatewayMetrics::tls_handshakes));

@@ -30,9 +30,71 @@ Result<std::unique_ptr<ApiKeyVerifier>> ApiKeyVerifier::Create(std::string path)
 }
 
 ApiKeyVerifier::ApiKeyVerifier(std::string path, KeySet keys, FileVersion version)
-    : path_(std::move(path)),
-      keys_(std::make_shared<const KeySet>(std::move(keys))),
-      loaded_version_(version) {}
+    : path_(std::move(path)), loaded_version_(version) {
+  // A broken side file only loses history; it never stops the gateway.
+  auto persisted = LoadLastUsed(path_);
+  const LastUsedMap* p = persisted.ok() ? &*persisted : nullptr;
+  if (p) flushed_ = *p;
+  state_.store(MakeState(std::move(keys), nullptr, p));
+}
+
+std::shared_ptr<const ApiKeyVerifier::State> ApiKeyVerifier::MakeState(
+    KeySet keys, const State* prev, const LastUsedMap* persisted) {
+  auto st = std::make_shared<State>();
+  st->keys = std::move(keys);
+  for (const auto& rec : st->keys.keys()) {
+    Slot slot;
+    if (prev != nullptr) {
+      if (const ApiKeyRecord* old = prev->keys.Find(rec.id)) {
+        slot = prev->last_used[static_cast<size_t>(old - prev->keys.keys().data())];
+      }
+    }
+    if (!slot) {
+      slot = std::make_shared<std::atomic<int64_t>>(0);
+      if (persisted != nullptr) {
+        auto it = persisted->find(rec.id);
+        if (it != persisted->end()) slot->store(it->second, std::memory_order_relaxed);
+      }
+    }
+    st->last_used.push_back(std::move(slot));
+  }
+  return st;
+}
+
+std::shared_ptr<const KeySet> ApiKeyVerifier::Snapshot() const {
+  std::shared_ptr<const State> st = state_.load(std::memory_order_acquire);
+  return std::shared_ptr<const KeySet>(st, &st->keys);
+}
+
+int64_t ApiKeyVerifier::LastUsedForTest(std::string_view id) const {
+  std::shared_ptr<const State> st = state_.load(std::memory_order_acquire);
+  const ApiKeyRecord* rec = st->keys.Find(id);
+  if (rec == nullptr) return 0;
+  return st->last_used[static_cast<size_t>(rec - st->keys.keys().data())]->load();
+}
+
+Status ApiKeyVerifier::FlushLastUsed(int64_t now_mono_ns, int64_t min_interval_ns) {
+  if (min_interval_ns > 0 && now_mono_ns - last_flush_mono_ns_ < min_interval_ns) {
+    return Status::Ok();
+  }
+  last_flush_mono_ns_ = now_mono_ns;
+  std::shared_ptr<const State> st = state_.load(std::memory_order_acquire);
+  LastUsedMap changed;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < st->last_used.size(); ++i) {
+    const std::string& id = st->keys.keys()[i].id;
+    ids.push_back(id);
+    int64_t t = st->last_used[i]->load(std::memory_order_relaxed);
+    auto it = flushed_.find(id);
+    if (t != 0 && (it == flushed_.end() || it->second < t)) changed[id] = t;
+  }
+  if (changed.empty()) return Status::Ok();
+  Status s = MergeLastUsed(path_, changed, &ids);
+  if (s.ok()) {
+    for (const auto& [id, t] : changed) flushed_[id] = t;
+  }
+  return s;
+}
 
 AuthOutcome ApiKeyVerifier::Verify(std::string_view key, int64_t now_ns) const {
   Identity identity;
@@ -41,8 +103,8 @@ AuthOutcome ApiKeyVerifier::Verify(std::string_view key, int64_t now_ns) const {
   if (!id.ok()) return Deny("invalid_key_format", "API key is malformed (bad format or checksum)", identity);
   identity.credential_id = *id;  // the id is not secret, and tells the audit which key was tried
 
-  std::shared_ptr<const KeySet> keys = Snapshot();
-  const ApiKeyRecord* rec = keys->Find(*id);
+  std::shared_ptr<const State> st = state_.load(std::memory_order_acquire);
+  const ApiKeyRecord* rec = st->keys.Find(*id);
   if (rec == nullptr) return Deny("unknown_key", "API key is not known", identity);
   // Constant time: the stored hash is fixed, so timing must not reveal how much of it matched.
   if (!ConstantTimeEquals(HashApiKey(key), rec->hash)) {
@@ -50,11 +112,18 @@ AuthOutcome ApiKeyVerifier::Verify(std::string_view key, int64_t now_ns) const {
   }
   identity.subject = rec->subject;
   identity.scopes = rec->scopes;
+  identity.roles = rec->roles;
+  identity.tenant = rec->tenant;
   if (rec->revoked_ns) {  // immediate, whatever the revoking host's clock said
     return Deny("revoked_key", "API key has been revoked", identity);
   }
   if (rec->expires_ns && *rec->expires_ns <= now_ns) {
     return Deny("expired_key", "API key has expired", identity);
+  }
+  // Last use: a store only when the second changed, so a busy key stays a shared read.
+  std::atomic<int64_t>& used = *st->last_used[static_cast<size_t>(rec - st->keys.keys().data())];
+  if (now_ns - used.load(std::memory_order_relaxed) >= kLastUsedResolutionNs) {
+    used.store(now_ns, std::memory_order_relaxed);
   }
   AuthOutcome out;
   out.allowed = true;
@@ -73,7 +142,8 @@ Status ApiKeyVerifier::MaybeReload() {
     failed_status_ = loaded.status();
     return failed_status_;
   }
-  keys_.store(std::make_shared<const KeySet>(std::move(loaded->first)), std::memory_order_release);
+  std::shared_ptr<const State> prev = state_.load(std::memory_order_acquire);
+  state_.store(MakeState(std::move(loaded->first), prev.get(), nullptr), std::memory_order_release);
   loaded_version_ = loaded->second;
   failed_status_ = Status::Ok();
   return Status::Ok();

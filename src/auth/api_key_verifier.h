@@ -3,6 +3,11 @@
 // thread-safe and takes no lock (many workers), MaybeReload() must be called from one thread
 // at a time (the gateway's housekeeping timer), and a Verify() racing a reload sees either the
 // old or the new set, never a mix.
+//
+// Last use: each key has an atomic timestamp, kept across reloads (by id) and written at most
+// once a second per key by Verify() — a relaxed load otherwise, so workers sharing a key do
+// not bounce its cache line. FlushLastUsed() (reloader thread) persists the changed ones to
+// the side file next to the key file (key_store.h), never the key file itself.
 #pragma once
 
 #include <atomic>
@@ -10,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "auth/file_util.h"
 #include "auth/identity.h"
@@ -33,18 +40,37 @@ class ApiKeyVerifier {
   // it changes again. A deleted file is an empty key set (fail closed: revocation wins).
   Status MaybeReload();
 
-  std::shared_ptr<const KeySet> Snapshot() const { return keys_.load(std::memory_order_acquire); }
+  // Writes the last-use times that changed since the previous flush into the side file,
+  // at most every `min_interval_ns` unless it is 0. Reloader thread only.
+  Status FlushLastUsed(int64_t now_mono_ns, int64_t min_interval_ns);
+
+  // The key set in force (never null).
+  std::shared_ptr<const KeySet> Snapshot() const;
+  // Last use of key `id` as seen by this process (0: never), for tests.
+  int64_t LastUsedForTest(std::string_view id) const;
   const std::string& path() const { return path_; }
 
+  static constexpr int64_t kLastUsedResolutionNs = 1'000'000'000;
+
  private:
+  using Slot = std::shared_ptr<std::atomic<int64_t>>;
+  struct State {
+    KeySet keys;
+    std::vector<Slot> last_used;  // by position in keys.keys()
+  };
   ApiKeyVerifier(std::string path, KeySet keys, FileVersion version);
+  // A State for `keys` that reuses `prev`'s slot for every id it already had.
+  static std::shared_ptr<const State> MakeState(KeySet keys, const State* prev,
+                                                const LastUsedMap* persisted);
 
   const std::string path_;
-  std::atomic<std::shared_ptr<const KeySet>> keys_;
+  std::atomic<std::shared_ptr<const State>> state_;
   // Reloader thread only.
   FileVersion loaded_version_;
   FileVersion failed_version_;
   Status failed_status_;
+  std::unordered_map<std::string, int64_t> flushed_;  // id → last use written to the side file
+  int64_t last_flush_mono_ns_ = 0;
 };
 
 }  // namespace apitrail

@@ -10,9 +10,12 @@
 #include "auth/introspector.h"
 #include "auth/jwt_verifier.h"
 #include "auth/key_store.h"
+#include "core/time_util.h"
 
 namespace apitrail {
 namespace {
+
+constexpr int64_t kLastUsedFlushIntervalNs = 10'000'000'000;
 
 AuthOutcome Deny(const char* reason, std::string detail, const char* method = "") {
   AuthOutcome out;
@@ -84,6 +87,15 @@ class AuthenticatorImpl final : public Authenticator {
     Status st = keys_->MaybeReload();
     std::lock_guard<std::mutex> lock(status_mu_);
     last_reload_status_ = std::move(st);
+  }
+
+  std::shared_ptr<const KeySet> KeySnapshot() const override {
+    return keys_ ? keys_->Snapshot() : nullptr;
+  }
+
+  Status FlushKeyUsage(bool force) override {
+    if (!keys_) return Status::Ok();
+    return keys_->FlushLastUsed(MonotonicNowNs(), force ? 0 : kLastUsedFlushIntervalNs);
   }
 
   std::string RemoteKeyProblems() const override {

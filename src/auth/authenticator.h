@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/identity.h"
+#include "auth/key_store.h"
 #include "config/config.h"
 #include "core/status.h"
 
@@ -48,6 +49,13 @@ class Authenticator {
   // call from any thread. A failure is reported again only once the file changes again, so the
   // caller may log every non-OK value it sees change.
   virtual Status LastReloadStatus() const { return Status::Ok(); }
+
+  // The API key set in force, or null when API keys are disabled (key_events.h diffs it).
+  virtual std::shared_ptr<const KeySet> KeySnapshot() const { return nullptr; }
+
+  // Persists changed key last-use times to the side file (key_store.h): at most every 10 s
+  // unless `force` (SIGHUP, shutdown). Same thread as MaybeReload().
+  virtual Status FlushKeyUsage(bool /*force*/) { return Status::Ok(); }
 
   // Failing remote key sources (JWKS URL / discovery), one line each; "" when none. Cheap;
   // safe from any thread. The caller logs it when it changes.

@@ -13,7 +13,8 @@ struct Identity {
   std::string credential_id;  // key id, JWT jti, token hash prefix — never a secret
   std::string issuer;
   std::vector<std::string> scopes;
-  std::string tenant;
+  std::vector<std::string> roles;  // JWT roles claim, API key roles; recorded as "role:<r>" scopes
+  std::string tenant;              // JWT tenant claim, API key tenant; empty: none configured
 };
 
 struct AuthOutcome {

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cmath>
 
+#include "auth/claim_path.h"
 #include "auth/file_util.h"
 #include "core/crypto_util.h"
 #include "net/https_client.h"
@@ -209,6 +210,11 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
     out.detail = std::move(detail);
     return out;
   };
+  if (Status grants = ReadRolesAndTenant(config_.roles_claim, config_.tenant_claim, o,
+                                         &out.identity);
+      !grants.ok()) {
+    return deny_with_identity(deny::kInvalidClaims, grants.message());
+  }
   // An authorization server that says active but also gives an exp in the past is trusted on
   // the exp (RFC 7662 §2.2 makes exp authoritative for the token's lifetime).
   int64_t exp_ns = INT64_MAX;

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 
+#include "auth/claim_path.h"
 #include "auth/file_util.h"
 #include "auth/jws_signature.h"
 #include "auth/jwt_token.h"
@@ -449,11 +450,13 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   }
   auto scopes = Scopes(claims);
   if (scopes.ok()) out.identity.scopes = std::move(scopes).value();
+  Status grants = ReadRolesAndTenant(c.roles_claim, c.tenant_claim, claims, &out.identity);
   if (!check_claims) {
     out.allowed = true;
     return out;
   }
   if (!scopes.ok()) return deny(jwt_deny::kInvalidClaims, scopes.status().message());
+  if (!grants.ok()) return deny(jwt_deny::kInvalidClaims, grants.message());
 
   auto exp = NumericDate(claims, "exp");
   if (!exp.ok()) return deny(jwt_deny::kInvalidClaims, exp.status().message());

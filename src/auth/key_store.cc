@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "auth/file_util.h"
 
@@ -16,6 +18,7 @@ namespace {
 constexpr size_t kMaxSubjectBytes = 256;
 constexpr size_t kMaxScopeBytes = 128;
 constexpr size_t kMaxDescriptionBytes = 1024;
+constexpr size_t kMaxTenantBytes = 128;
 
 bool IsLowerHex64(std::string_view s) {
   if (s.size() != 64) return false;
@@ -50,6 +53,15 @@ Status ValidateRecord(const ApiKeyRecord& r) {
   }
   for (const auto& s : r.scopes) {
     if (!IsValidScope(s)) return Status::InvalidArgument("scopes: '" + s.substr(0, 64) + "' is not a valid scope");
+  }
+  for (const auto& s : r.roles) {
+    if (!IsValidScope(s)) return Status::InvalidArgument("roles: '" + s.substr(0, 64) + "' is not a valid role");
+  }
+  if (r.tenant.size() > kMaxTenantBytes || !IsCleanText(r.tenant)) {
+    return Status::InvalidArgument("tenant: at most 128 printable characters");
+  }
+  if (!r.rotated_from.empty() && !IsValidApiKeyId(r.rotated_from)) {
+    return Status::InvalidArgument("rotated_from: must be a key id");
   }
   if (r.description.size() > kMaxDescriptionBytes || !IsCleanText(r.description)) {
     return Status::InvalidArgument("description: at most 1024 printable characters");
@@ -87,11 +99,16 @@ Result<ApiKeyRecord> ParseRecord(const json::value& v) {
   APITRAIL_ASSIGN_OR_RETURN(r.hash, GetString(o, "hash", true));
   APITRAIL_ASSIGN_OR_RETURN(r.subject, GetString(o, "subject", true));
   APITRAIL_ASSIGN_OR_RETURN(r.description, GetString(o, "description", false));
-  if (const json::value* s = o.if_contains("scopes")) {
-    if (!s->is_array()) return Status::InvalidArgument("scopes: must be an array of strings");
+  APITRAIL_ASSIGN_OR_RETURN(r.tenant, GetString(o, "tenant", false));
+  APITRAIL_ASSIGN_OR_RETURN(r.rotated_from, GetString(o, "rotated_from", false));
+  for (auto [name, list] : {std::pair<const char*, std::vector<std::string>*>{"scopes", &r.scopes},
+                            {"roles", &r.roles}}) {
+    const json::value* s = o.if_contains(name);
+    if (s == nullptr) continue;
+    if (!s->is_array()) return Status::InvalidArgument(std::string(name) + ": must be an array of strings");
     for (const auto& e : s->get_array()) {
-      if (!e.is_string()) return Status::InvalidArgument("scopes: must be an array of strings");
-      r.scopes.emplace_back(e.get_string());
+      if (!e.is_string()) return Status::InvalidArgument(std::string(name) + ": must be an array of strings");
+      list->emplace_back(e.get_string());
     }
   }
   APITRAIL_ASSIGN_OR_RETURN(auto created, GetTime(o, "created", true));
@@ -211,9 +228,16 @@ std::string SerializeKeyFile(const std::vector<ApiKeyRecord>& keys) {
     json::array scopes;
     for (const auto& s : r.scopes) scopes.emplace_back(s);
     o["scopes"] = std::move(scopes);
+    if (!r.roles.empty()) {
+      json::array roles;
+      for (const auto& s : r.roles) roles.emplace_back(s);
+      o["roles"] = std::move(roles);
+    }
+    if (!r.tenant.empty()) o["tenant"] = r.tenant;
     o["created"] = FormatRfc3339(r.created_ns);
     if (r.expires_ns) o["expires"] = FormatRfc3339(*r.expires_ns);
     if (r.revoked_ns) o["revoked"] = FormatRfc3339(*r.revoked_ns);
+    if (!r.rotated_from.empty()) o["rotated_from"] = r.rotated_from;
     if (!r.description.empty()) o["description"] = r.description;
     out += i == 0 ? "\n  " : ",\n  ";
     out += json::serialize(o);
@@ -239,15 +263,27 @@ Result<GeneratedApiKey> CreateKey(const std::string& path, const std::string& su
                                   const std::vector<std::string>& scopes,
                                   std::optional<int64_t> expires_ns,
                                   const std::string& description, int64_t now_ns) {
-  if (expires_ns && *expires_ns <= now_ns) {
+  NewKeySpec spec;
+  spec.subject = subject;
+  spec.scopes = scopes;
+  spec.expires_ns = expires_ns;
+  spec.description = description;
+  return CreateKey(path, spec, now_ns);
+}
+
+Result<GeneratedApiKey> CreateKey(const std::string& path, const NewKeySpec& spec,
+                                  int64_t now_ns) {
+  if (spec.expires_ns && *spec.expires_ns <= now_ns) {
     return Status::InvalidArgument("expiry must be in the future");
   }
   ApiKeyRecord r;
-  r.subject = subject;
-  r.scopes = scopes;
+  r.subject = spec.subject;
+  r.scopes = spec.scopes;
+  r.roles = spec.roles;
+  r.tenant = spec.tenant;
   r.created_ns = now_ns;
-  r.expires_ns = expires_ns;
-  r.description = description;
+  r.expires_ns = spec.expires_ns;
+  r.description = spec.description;
   r.id = "00000000";
   r.hash.assign(64, '0');
   APITRAIL_RETURN_IF_ERROR(ValidateRecord(r));  // before taking the lock: fail fast on input
@@ -269,9 +305,11 @@ Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns)
   return Store(path, file.keys);
 }
 
-Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id, int64_t now_ns) {
+Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id, int64_t now_ns,
+                                  std::optional<int64_t> overlap_ns) {
+  if (overlap_ns && *overlap_ns < 0) return Status::InvalidArgument("overlap must not be negative");
   APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
-  const ApiKeyRecord* old = FindMutable(file.keys, id);
+  ApiKeyRecord* old = FindMutable(file.keys, id);
   if (old == nullptr) return Status::NotFound("no key with id '" + id.substr(0, 64) + "' in " + path);
   if (old->revoked_ns) return Status::InvalidArgument("key " + id + " is revoked; create a new key instead");
   // Rotation renews the secret, not the grant: an expired key is not silently extended.
@@ -280,7 +318,66 @@ Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id
   }
   ApiKeyRecord r = *old;
   r.created_ns = now_ns;
+  r.rotated_from = id;
+  if (overlap_ns) {
+    int64_t until = now_ns + *overlap_ns;
+    if (!old->expires_ns || *old->expires_ns > until) old->expires_ns = until;
+  }
+  // `old` may dangle once AddNewKey appends; nothing reads it after this point.
   return AddNewKey(path, file, std::move(r));
+}
+
+std::string LastUsedPath(const std::string& key_file) { return key_file + ".last_used"; }
+
+Result<LastUsedMap> LoadLastUsed(const std::string& key_file) {
+  std::string path = LastUsedPath(key_file);
+  auto text = ReadSmallFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return LastUsedMap();
+    return text.status();
+  }
+  std::error_code ec;
+  json::value root = json::parse(*text, ec);
+  const json::object* o = !ec && root.is_object() ? &root.get_object() : nullptr;
+  const json::value* used = o ? o->if_contains("last_used") : nullptr;
+  if (used == nullptr || !used->is_object()) {
+    return Status::Corruption(path + ": expected {\"version\":1,\"last_used\":{...}}");
+  }
+  LastUsedMap out;
+  for (const auto& [id, t] : used->get_object()) {
+    Result<int64_t> ns = Status::InvalidArgument("not a string");
+    if (t.is_string()) ns = ParseRfc3339(t.get_string());
+    if (!ns.ok() || !IsValidApiKeyId(id)) {
+      return Status::Corruption(path + ": last_used entries must be \"<key id>\": \"<RFC 3339>\"");
+    }
+    out[std::string(id)] = *ns;
+  }
+  return out;
+}
+
+Status MergeLastUsed(const std::string& key_file, const LastUsedMap& used,
+                     const std::vector<std::string>* keep_ids) {
+  APITRAIL_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(key_file + ".lock"));
+  auto existing = LoadLastUsed(key_file);
+  // A broken side file is replaced rather than blocking every later write.
+  LastUsedMap merged = existing.ok() ? std::move(existing).value() : LastUsedMap();
+  for (const auto& [id, t] : used) {
+    int64_t& slot = merged[id];
+    slot = std::max(slot, t);
+  }
+  std::unordered_set<std::string> keep;
+  if (keep_ids) keep.insert(keep_ids->begin(), keep_ids->end());
+  json::object o;
+  std::vector<std::pair<std::string, int64_t>> sorted(merged.begin(), merged.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [id, t] : sorted) {
+    if (keep_ids && !keep.count(id)) continue;
+    o[id] = FormatRfc3339(t);
+  }
+  json::object root;
+  root["version"] = 1;
+  root["last_used"] = std::move(o);
+  return WriteFileAtomically(LastUsedPath(key_file), json::serialize(root) + "\n", 0600);
 }
 
 }  // namespace apitrail

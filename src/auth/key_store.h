@@ -3,10 +3,11 @@
 //
 //   {"version":1,"keys":[
 //     {"id":"3fG7kQ2z","hash":"<64 hex>","subject":"billing-service","scopes":["orders:read"],
-//      "created":"2026-01-31T12:00:00.000000000Z","expires":"...","revoked":"...",
-//      "description":"..."}
+//      "roles":["admin"],"tenant":"acme","created":"2026-01-31T12:00:00.000000000Z",
+//      "expires":"...","revoked":"...","rotated_from":"<id>","description":"..."}
 //   ]}
-// `expires`, `revoked` and `description` may be absent. Unknown fields are ignored.
+// `roles`, `tenant`, `expires`, `revoked`, `rotated_from` and `description` may be absent.
+// Unknown fields are ignored. docs/FORMAT.md describes the file and its last-used side file.
 //
 // Thread-safety: the functions are safe to call from any thread; writers in different
 // processes are serialised by flock on "<path>.lock", and each write replaces the file
@@ -33,9 +34,22 @@ struct ApiKeyRecord {
   std::string hash;  // lower-case hex SHA-256 of the full key text (HashApiKey)
   std::string subject;
   std::vector<std::string> scopes;
+  std::vector<std::string> roles;
+  std::string tenant;
   int64_t created_ns = 0;
   std::optional<int64_t> expires_ns;
   std::optional<int64_t> revoked_ns;
+  std::string rotated_from;  // the key this one replaced (`keys rotate`), else empty
+  std::string description;
+};
+
+// What `keys create` asks for.
+struct NewKeySpec {
+  std::string subject;
+  std::vector<std::string> scopes;
+  std::vector<std::string> roles;
+  std::string tenant;
+  std::optional<int64_t> expires_ns;  // must be after now
   std::string description;
 };
 
@@ -73,6 +87,9 @@ Result<KeySet> LoadKeyFile(const std::string& path);
 // Adds a new key and returns its id and plaintext. The plaintext exists only in the result:
 // the caller prints it once. `scopes` must not contain whitespace (they travel space-joined);
 // `expires_ns`, if set, must be after now_ns.
+Result<GeneratedApiKey> CreateKey(const std::string& path, const NewKeySpec& spec,
+                                  int64_t now_ns = NowNs());
+// The same, for a key without roles or tenant.
 Result<GeneratedApiKey> CreateKey(const std::string& path, const std::string& subject,
                                   const std::vector<std::string>& scopes,
                                   std::optional<int64_t> expires_ns,
@@ -85,10 +102,24 @@ Result<std::vector<ApiKeyRecord>> ListKeys(const std::string& path);
 // key is OK and keeps the first revocation time. Running gateways pick it up on reload.
 Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns = NowNs());
 
-// Creates a new key with the subject, scopes, expiry and description of key `id`, which stays
-// valid so clients can switch over; revoke it afterwards. kNotFound for an unknown id,
-// kInvalidArgument if it is revoked or expired.
+// Creates a new key with the subject, scopes, roles, tenant, expiry and description of key
+// `id` (its `rotated_from` names `id`). With `overlap_ns`, the old key expires at
+// now + overlap (or its own earlier expiry), in the same write; without, it stays valid until
+// revoked. kNotFound for an unknown id, kInvalidArgument if it is revoked or expired.
 Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id,
-                                  int64_t now_ns = NowNs());
+                                  int64_t now_ns = NowNs(),
+                                  std::optional<int64_t> overlap_ns = std::nullopt);
+
+// --- Last use of each key (`keys list`), kept apart from the key file so that recording a
+// use never rewrites the credentials: "<key file>.last_used", {"version":1,"last_used":
+// {"<id>":"<RFC 3339>",...}}, written by running gateways (ApiKeyVerifier::FlushLastUsed).
+using LastUsedMap = std::unordered_map<std::string, int64_t>;
+std::string LastUsedPath(const std::string& key_file);
+// Missing file: empty map. Malformed: kCorruption naming the file.
+Result<LastUsedMap> LoadLastUsed(const std::string& key_file);
+// Under the key file's lock: reads the side file, keeps the later time per id (several
+// gateways may share a key file), drops ids not in `keep_ids` when given, writes atomically.
+Status MergeLastUsed(const std::string& key_file, const LastUsedMap& used,
+                     const std::vector<std::string>* keep_ids = nullptr);
 
 }  // namespace apitrail

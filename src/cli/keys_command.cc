@@ -15,7 +15,10 @@ struct KeysFlags {
   std::string data = "./apitrail-data";
   std::string subject;
   std::string scopes;
+  std::string roles;
+  std::string tenant;
   std::string expires;
+  std::string overlap = "24h";
   std::string description;
   std::string id;
   bool json = false;
@@ -60,6 +63,8 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
   auto* create = cmd->add_subcommand("create", "Create a key; it is printed once and only its hash is stored");
   create->add_option("--subject", f->subject, "Who the key identifies")->required();
   create->add_option("--scopes", f->scopes, "Comma-separated scopes");
+  create->add_option("--roles", f->roles, "Comma-separated roles (for routes with roles:)");
+  create->add_option("--tenant", f->tenant, "Tenant the key belongs to (recorded, sent upstream)");
   create->add_option("--expires", f->expires, "Expiry: RFC 3339 time or a duration from now (90d)");
   create->add_option("--description", f->description, "Free text");
   create->fallthrough();  // accept -c/--data after the subcommand too
@@ -73,7 +78,14 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
       if (!t.ok()) { *exit_code = Fail(Status::InvalidArgument("--expires: " + t.status().message())); return; }
       expires = f->expires[4] == '-' ? *t : now + *t;
     }
-    auto key = CreateKey(*path, f->subject, SplitScopes(f->scopes), expires, f->description);
+    NewKeySpec spec;
+    spec.subject = f->subject;
+    spec.scopes = SplitScopes(f->scopes);
+    spec.roles = SplitScopes(f->roles);
+    spec.tenant = f->tenant;
+    spec.expires_ns = expires;
+    spec.description = f->description;
+    auto key = CreateKey(*path, spec);
     if (!key.ok()) { *exit_code = Fail(key.status()); return; }
     std::cout << key->key << "\n";
     std::cerr << "created key " << key->id << " for " << f->subject << " in " << *path
@@ -88,6 +100,14 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
     auto keys = ListKeys(*path);
     if (!keys.ok()) { *exit_code = Fail(keys.status()); return; }
+    // Written by running gateways every 10 s and on SIGHUP/shutdown; unreadable: not shown.
+    auto used = LoadLastUsed(*path);
+    if (!used.ok()) std::cerr << "apitrail keys: " << used.status().message() << "\n";
+    auto last_used = [&](const ApiKeyRecord& k) -> std::string {
+      if (!used.ok()) return "";
+      auto it = used->find(k.id);
+      return it == used->end() ? "" : FormatRfc3339(it->second);
+    };
     int64_t now = NowNs();
     auto state_of = [now](const ApiKeyRecord& k) -> std::string {
       return k.revoked_ns ? "revoked" : (k.expires_ns && *k.expires_ns <= now) ? "expired" : "active";
@@ -108,7 +128,16 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
         w.BeginArray();
         for (const auto& s : k.scopes) w.String(s);
         w.EndArray();
+        if (!k.roles.empty()) {
+          w.Key("roles");
+          w.BeginArray();
+          for (const auto& r : k.roles) w.String(r);
+          w.EndArray();
+        }
+        if (!k.tenant.empty()) w.Field("tenant", k.tenant);
         w.Field("created", FormatRfc3339(k.created_ns));
+        if (std::string lu = last_used(k); !lu.empty()) w.Field("last_used", lu);
+        if (!k.rotated_from.empty()) w.Field("rotated_from", k.rotated_from);
         if (k.expires_ns) w.Field("expires", FormatRfc3339(*k.expires_ns));
         if (k.revoked_ns) w.Field("revoked", FormatRfc3339(*k.revoked_ns));
         if (!k.description.empty()) w.Field("description", k.description);
@@ -119,13 +148,19 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
       std::cout << out << "\n";
       return;
     }
-    std::printf("%-10s %-24s %-10s %-32s %s\n", "ID", "SUBJECT", "STATE", "CREATED", "SCOPES");
+    std::printf("%-10s %-24s %-8s %-31s %-31s %-31s %s\n", "ID", "SUBJECT", "STATE", "CREATED",
+                "LAST_USED", "EXPIRES", "SCOPES");
     for (const auto& k : *keys) {
       std::string state = state_of(k);
       std::string scopes;
       for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : ",") + s;
-      std::printf("%-10s %-24s %-10s %-32s %s\n", k.id.c_str(), k.subject.c_str(), state.c_str(),
-                  FormatRfc3339(k.created_ns).c_str(), scopes.c_str());
+      for (const auto& r : k.roles) scopes += (scopes.empty() ? "role:" : ",role:") + r;
+      if (!k.tenant.empty()) scopes += " tenant=" + k.tenant;
+      std::string lu = last_used(k);
+      std::string expires = k.expires_ns ? FormatRfc3339(*k.expires_ns) : "";
+      std::printf("%-10s %-24s %-8s %-31s %-31s %-31s %s\n", k.id.c_str(), k.subject.c_str(),
+                  state.c_str(), FormatRfc3339(k.created_ns).c_str(), lu.empty() ? "-" : lu.c_str(),
+                  expires.empty() ? "-" : expires.c_str(), scopes.c_str());
     }
   });
 
@@ -140,16 +175,27 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     std::cerr << "revoked key " << f->id << "\n";
   });
 
-  auto* rotate = cmd->add_subcommand("rotate", "Issue a replacement key with the same identity; the old one stays valid until revoked");
+  auto* rotate = cmd->add_subcommand("rotate", "Issue a replacement key with the same identity; the old one expires after the overlap");
   rotate->add_option("id", f->id, "Key id")->required();
+  rotate->add_option("--overlap", f->overlap, "How long the old key stays valid (24h, 7d, 0s; 'none': until revoked)")
+      ->capture_default_str();
   rotate->fallthrough();  // accept -c/--data after the subcommand too
   rotate->callback([f, exit_code] {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
-    auto key = RotateKey(*path, f->id);
+    std::optional<int64_t> overlap;
+    if (f->overlap != "none") {
+      auto d = ParseDuration(f->overlap);
+      if (!d.ok()) { *exit_code = Fail(Status::InvalidArgument("--overlap: " + d.status().message())); return; }
+      overlap = *d;
+    }
+    int64_t now = NowNs();
+    auto key = RotateKey(*path, f->id, now, overlap);
     if (!key.ok()) { *exit_code = Fail(key.status()); return; }
     std::cout << key->key << "\n";
-    std::cerr << "new key " << key->id << " replaces " << f->id << "; revoke the old one once clients switched\n";
+    std::cerr << "new key " << key->id << " replaces " << f->id;
+    if (overlap) std::cerr << "; the old key expires at " << FormatRfc3339(now + *overlap) << " (or earlier, if it already did)\n";
+    else std::cerr << "; the old key stays valid until revoked\n";
   });
 }
 

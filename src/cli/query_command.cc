@@ -1,22 +1,18 @@
-#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <iostream>
 
+#include "cli/admin_client.h"
 #include "cli/commands.h"
-#include "cli/credentials_file.h"
-#include "config/config_loader.h"
-#include "net/simple_http.h"
 
 namespace apitrail {
 
 namespace {
 
 struct QueryFlags {
-  std::string admin = "127.0.0.1:8081";
-  std::string token;
-  std::string data = "./apitrail-data";
+  AdminFlags admin;
   std::vector<std::pair<std::string, std::string*>> filters;
   std::string id;
   bool json = false;
@@ -48,9 +44,7 @@ void PrintTable(const boost::json::array& events) {
 void AddQueryCommand(CLI::App& app, int* exit_code) {
   auto* f = new QueryFlags;
   auto* cmd = app.add_subcommand("query", "Search the audit trail through the admin API (newest first)");
-  cmd->add_option("--admin", f->admin, "Admin API address")->capture_default_str();
-  cmd->add_option("--token", f->token, "Admin token (default: APITRAIL_ADMIN_TOKEN, or the demo's credentials in --data)");
-  cmd->add_option("--data", f->data, "Data directory holding demo-credentials.json")->capture_default_str();
+  AddAdminFlags(cmd, &f->admin);
   cmd->add_option("--id", f->id, "Show one event by id");
   for (const char* name : {"subject", "route", "resource", "status", "decision", "method", "client_ip",
                            "correlation_id", "trace_id", "since", "until", "limit", "cursor"}) {
@@ -60,63 +54,26 @@ void AddQueryCommand(CLI::App& app, int* exit_code) {
   }
   cmd->add_flag("--json", f->json, "Print the API's JSON instead of a table");
   cmd->callback([f, exit_code] {
-    HostPort admin;
-    std::string err;
-    if (!ParseHostPort(f->admin, &admin, &err)) {
-      std::cerr << "apitrail query: --admin: " << err << "\n";
-      *exit_code = 2;
-      return;
-    }
-    std::string token = f->token;
-    if (token.empty() && std::getenv("APITRAIL_ADMIN_TOKEN")) token = std::getenv("APITRAIL_ADMIN_TOKEN");
-    if (token.empty()) {
-      auto creds = ReadDemoCredentials(f->data);
-      if (creds.ok()) token = creds->admin_token;
-    }
-    if (token.empty()) {
-      std::cerr << "apitrail query: no admin token (use --token or APITRAIL_ADMIN_TOKEN)\n";
-      *exit_code = 2;
-      return;
-    }
-    std::string target;
+    std::string path = "/api/v1/events";
+    std::vector<std::pair<std::string, std::string>> params;
     if (!f->id.empty()) {
-      target = "/api/v1/events/" + boost::urls::encode(f->id, boost::urls::unreserved_chars);
+      path += "/" + boost::urls::encode(f->id, boost::urls::unreserved_chars);
     } else {
-      target = "/api/v1/events";
-      char sep = '?';
-      for (const auto& [name, value] : f->filters) {
-        if (value->empty()) continue;
-        target += sep + name + "=" + boost::urls::encode(*value, boost::urls::unreserved_chars);
-        sep = '&';
-      }
+      for (const auto& [name, value] : f->filters) params.emplace_back(name, *value);
     }
-    auto res = HttpRequest(admin, "GET", target, {{"Authorization", "Bearer " + token}}, "", 10000);
-    if (!res.ok()) {
-      std::cerr << "apitrail query: " << res.status().message() << "\n";
-      *exit_code = 1;
-      return;
-    }
-    if (res->status != 200) {
-      std::cerr << "apitrail query: HTTP " << res->status << ": " << res->body << "\n";
-      *exit_code = res->status == 400 ? 2 : 1;
-      return;
-    }
+    auto body = AdminGet("apitrail query", f->admin, path, params, 10000, exit_code);
+    if (!body) return;
     if (f->json) {
-      std::cout << res->body << "\n";
+      std::cout << *body << "\n";
       return;
     }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(res->body, ec);
-    if (ec || !v.is_object()) {
-      std::cerr << "apitrail query: unexpected answer\n";
-      *exit_code = 1;
-      return;
-    }
+    auto v = ParseAdminAnswer("apitrail query", *body, exit_code);
+    if (!v) return;
     if (!f->id.empty()) {
-      std::cout << res->body << "\n";
+      std::cout << *body << "\n";
       return;
     }
-    const auto& o = v.get_object();
+    const auto& o = v->get_object();
     if (auto* ev = o.if_contains("events"); ev && ev->is_array()) PrintTable(ev->get_array());
     if (auto* nc = o.if_contains("next_cursor"); nc && nc->is_string()) {
       std::cout << "(more: --cursor " << std::string_view(nc->get_string()) << ")\n";

@@ -8,6 +8,8 @@
 #include "api/admin_api.h"
 #include "api/metrics_text.h"
 #include "auth/authenticator.h"
+#include "cli/key_event_recorder.h"
+#include "core/time_util.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
 #include "witness/witness_publisher.h"
@@ -164,20 +166,39 @@ int RunServer(std::shared_ptr<const Config> config,
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  KeyEventRecorder key_events(store->get(), config->node, config->audit.data_dir);
+  Status last_reload, last_flush;
   std::string key_problems;
-  LogRemoteKeyProblems(*auth, &key_problems);
+  auto housekeeping = [&](bool force_flush) {
+    auth->MaybeReload();
+    if (Status st = auth->LastReloadStatus(); st.ToString() != last_reload.ToString()) {
+      if (!st.ok()) spdlog::error("API key reload failed, previous keys stay in force: {}", st.message());
+      last_reload = st;
+    }
+    LogRemoteKeyProblems(*auth, &key_problems);
+    key_events.Tick(auth->KeySnapshot(), NowNs());
+    if (Status st = auth->FlushKeyUsage(force_flush); st.ToString() != last_flush.ToString()) {
+      if (!st.ok()) spdlog::warn("cannot write API key last-use times: {}", st.message());
+      last_flush = st;
+    }
+  };
+  housekeeping(false);
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&set, nullptr, &one_second);
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP && reload_config) ReloadConfiguration(reload_config, **gateway, &auth);
+    if (sig == SIGHUP && reload_config) {
+      // The outgoing authenticator's last-use times are saved before it is replaced.
+      (void)auth->FlushKeyUsage(true);
+      ReloadConfiguration(reload_config, **gateway, &auth);
+    }
     // SIGHUP or the periodic check: revocations take effect within a second.
-    auth->MaybeReload();
-    LogRemoteKeyProblems(*auth, &key_problems);
+    housekeeping(sig == SIGHUP);
   }
   spdlog::info("shutting down: draining in-flight requests (up to {} ms)", config->gateway.drain_timeout_ms);
   uint64_t left = (*gateway)->Drain();
   if (left > 0) spdlog::warn("{} connections still open after the drain timeout", left);
+  housekeeping(true);  // key changes and last uses up to the end, before the store closes
   (*gateway)->Stop();
   if (admin) admin->Stop();
   Status flushed = (*store)->Flush();

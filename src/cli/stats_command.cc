@@ -2,26 +2,20 @@
 // (GET /api/v1/stats/top and /series), printed as a table or, with --json, as the API's JSON.
 // Online like `apitrail query`: only the running server owns the data dir's writer and has
 // the minutes not yet persisted.
-#include <boost/json/parse.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/json/value.hpp>
 
 #include <cstdio>
 #include <iostream>
 
+#include "cli/admin_client.h"
 #include "cli/commands.h"
-#include "cli/credentials_file.h"
-#include "config/config_loader.h"
-#include "net/simple_http.h"
 
 namespace apitrail {
 
 namespace {
 
 struct StatsFlags {
-  std::string admin = "127.0.0.1:8081";
-  std::string token;
-  std::string data = "./apitrail-data";
+  AdminFlags admin;
   std::string dim, metric, k, step, since, until;
   bool json = false;
 };
@@ -72,66 +66,25 @@ void PrintSeries(const boost::json::object& o) {
 }
 
 void Run(const StatsFlags& f, const std::string& which, int* exit_code) {
-  HostPort admin;
-  std::string err;
-  if (!ParseHostPort(f.admin, &admin, &err)) {
-    std::cerr << "apitrail stats: --admin: " << err << "\n";
-    *exit_code = 2;
-    return;
-  }
-  std::string token = f.token;
-  if (token.empty() && std::getenv("APITRAIL_ADMIN_TOKEN")) token = std::getenv("APITRAIL_ADMIN_TOKEN");
-  if (token.empty()) {
-    auto creds = ReadDemoCredentials(f.data);
-    if (creds.ok()) token = creds->admin_token;
-  }
-  if (token.empty()) {
-    std::cerr << "apitrail stats: no admin token (use --token or APITRAIL_ADMIN_TOKEN)\n";
-    *exit_code = 2;
-    return;
-  }
-  std::string target = "/api/v1/stats/" + which;
-  char sep = '?';
-  const std::pair<const char*, const std::string*> params[] = {
-      {"dim", &f.dim}, {"metric", &f.metric}, {"k", &f.k}, {"step", &f.step}, {"since", &f.since}, {"until", &f.until}};
-  for (const auto& [name, value] : params) {
-    if (value->empty()) continue;
-    target += sep + std::string(name) + "=" + boost::urls::encode(*value, boost::urls::unreserved_chars);
-    sep = '&';
-  }
-  auto res = HttpRequest(admin, "GET", target, {{"Authorization", "Bearer " + token}}, "", 30000);
-  if (!res.ok()) {
-    std::cerr << "apitrail stats: " << res.status().message() << "\n";
-    *exit_code = 1;
-    return;
-  }
-  if (res->status != 200) {
-    std::cerr << "apitrail stats: HTTP " << res->status << ": " << res->body << "\n";
-    *exit_code = res->status == 400 ? 2 : 1;
-    return;
-  }
+  const std::vector<std::pair<std::string, std::string>> params = {
+      {"dim", f.dim}, {"metric", f.metric}, {"k", f.k}, {"step", f.step}, {"since", f.since}, {"until", f.until}};
+  auto body = AdminGet("apitrail stats", f.admin, "/api/v1/stats/" + which, params, 30000, exit_code);
+  if (!body) return;
   if (f.json) {
-    std::cout << res->body << "\n";
+    std::cout << *body << "\n";
     return;
   }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(res->body, ec);
-  if (ec || !v.is_object()) {
-    std::cerr << "apitrail stats: unexpected answer\n";
-    *exit_code = 1;
-    return;
-  }
+  auto v = ParseAdminAnswer("apitrail stats", *body, exit_code);
+  if (!v) return;
   if (which == "top") {
-    PrintTop(v.get_object());
+    PrintTop(v->get_object());
   } else {
-    PrintSeries(v.get_object());
+    PrintSeries(v->get_object());
   }
 }
 
 void CommonFlags(CLI::App* cmd, StatsFlags* f) {
-  cmd->add_option("--admin", f->admin, "Admin API address")->capture_default_str();
-  cmd->add_option("--token", f->token, "Admin token (default: APITRAIL_ADMIN_TOKEN, or the demo's credentials in --data)");
-  cmd->add_option("--data", f->data, "Data directory holding demo-credentials.json")->capture_default_str();
+  AddAdminFlags(cmd, &f->admin);
   cmd->add_option("--since", f->since, "Start: RFC 3339 or a duration ago (default 24h)");
   cmd->add_option("--until", f->until, "End: RFC 3339 or a duration ago (default now)");
   cmd->add_flag("--json", f->json, "Print the API's JSON instead of a table");

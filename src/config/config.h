@@ -79,6 +79,7 @@ struct RouteConfig {
   bool sensitive = false;
   std::string strip_prefix;  // only for prefix routes ("/internal/**")
   std::vector<std::string> scopes;  // required scopes (any missing → 403)
+  std::vector<std::string> roles;   // required roles (any missing → 403)
 };
 
 struct ApiKeyAuthConfig {
@@ -96,6 +97,10 @@ struct JwtIssuerConfig {
   std::string secret;     // HS256 shared secret (prefer secret_file)
   std::string secret_file;
   std::string subject_claim = "sub";
+  // Claim names or dotted paths (claim_path.h): roles land in Identity::roles, the tenant
+  // in Identity::tenant. Empty: not read. A configured tenant claim is required.
+  std::string roles_claim = "roles";
+  std::string tenant_claim;
   uint32_t leeway_s = 60;
   uint32_t max_token_bytes = 8192;
   std::vector<std::string> required_claims;  // must be present (and not null) in every token
@@ -124,6 +129,8 @@ struct IntrospectionConfig {
   std::string issuer;                 // recorded as the identity's issuer; default: answer's iss
   std::vector<std::string> subject_claims = {"sub", "client_id", "username"};  // first present
   std::vector<std::string> audiences;  // if set, the answer's aud must contain one of them
+  std::string roles_claim = "roles";  // as JwtIssuerConfig: name or dotted path; "" none
+  std::string tenant_claim;           // as JwtIssuerConfig; required when set
   std::string ca_file;
   bool allow_insecure_http = false;
   uint32_t timeout_ms = 3000;
@@ -140,6 +147,18 @@ struct IdentityHeadersConfig {
   std::string subject = "X-Apitrail-Subject";
   std::string auth_method = "X-Apitrail-Auth-Method";
   std::string scopes = "X-Apitrail-Scopes";
+  std::string roles = "X-Apitrail-Roles";    // sent when the identity has roles
+  std::string tenant = "X-Apitrail-Tenant";  // sent when the identity has a tenant
+};
+
+// Refusing clients that fail to authenticate too often (gateway/auth_failure_limiter.h).
+struct AuthFailureLimitConfig {
+  bool enabled = true;
+  uint32_t max_failures = 10;   // failed authentications within window_s that start a block
+  uint32_t window_s = 60;
+  uint32_t block_s = 60;        // 429 with Retry-After for this long
+  uint32_t max_tracked = 65536;  // client addresses remembered (LRU)
+  uint32_t ipv6_prefix_len = 64;  // IPv6 clients are counted per prefix of this length
 };
 
 // Verified client certificates as identities (auth.mtls); needs gateway.tls.client_ca_file.
@@ -152,6 +171,7 @@ struct MtlsAuthConfig {
 struct AuthConfig {
   ApiKeyAuthConfig api_keys;
   MtlsAuthConfig mtls;
+  AuthFailureLimitConfig failure_limit;
   std::vector<JwtIssuerConfig> jwt;
   IntrospectionConfig introspection;
   IdentityHeadersConfig identity_headers;
@@ -203,6 +223,9 @@ struct AuditConfig {
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   CheckpointConfig checkpoints;
   RollupConfig rollups;
+  // Answer every response the gateway holds until its record is durable with an
+  // Apitrail-Receipt header (node, seq, leaf hash) for GET /api/v1/proofs/inclusion.
+  bool receipts = false;
 };
 
 struct AdminConfig {

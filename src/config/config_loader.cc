@@ -93,20 +93,22 @@ void ReadRoutes(ReadContext* ctx, const YAML::Node& node, std::vector<RouteConfi
   std::vector<YAML::Node> items = ReadList(ctx, node, "routes");
   for (size_t i = 0; i < items.size(); ++i) {
     YamlMap m(ctx, items[i], Index("routes", i),
-              {"match", "upstream", "sensitive", "strip_prefix", "scopes"});
+              {"match", "upstream", "sensitive", "strip_prefix", "scopes", "roles"});
     RouteConfig r;
     m.String("match", &r.match);
     m.String("upstream", &r.upstream);
     m.Bool("sensitive", &r.sensitive);
     m.String("strip_prefix", &r.strip_prefix);
     m.StringList("scopes", &r.scopes);
+    m.StringList("roles", &r.roles);
     out->push_back(std::move(r));
   }
 }
 
 void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   YamlMap m(ctx, node, "auth",
-            {"api_keys", "mtls", "jwt", "introspection", "identity_headers", "realm"});
+            {"api_keys", "mtls", "jwt", "introspection", "identity_headers", "realm",
+             "failure_limit"});
   YamlMap mt(ctx, m.Get("mtls"), "auth.mtls", {"enabled", "subject_from"});
   mt.Bool("enabled", &a->mtls.enabled);
   mt.StringList("subject_from", &a->mtls.subject_from);
@@ -121,7 +123,7 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
                "secret_file", "subject_claim", "leeway_s", "max_token_bytes", "required_claims",
                "jwks_url", "discovery", "ca_file", "allow_insecure_http", "fetch_timeout_ms",
                "max_jwks_bytes", "jwks_refresh_min_interval_ms", "jwks_max_age_min_ms",
-               "jwks_max_age_max_ms"});
+               "jwks_max_age_max_ms", "roles_claim", "tenant_claim"});
     JwtIssuerConfig c;
     j.String("issuer", &c.issuer);
     j.StringList("audiences", &c.audiences);
@@ -131,6 +133,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
     j.String("secret", &c.secret, Secret::kYes);
     j.String("secret_file", &c.secret_file);
     j.String("subject_claim", &c.subject_claim);
+    j.String("roles_claim", &c.roles_claim);
+    j.String("tenant_claim", &c.tenant_claim);
     j.Int("leeway_s", &c.leeway_s);
     j.Int("max_token_bytes", &c.max_token_bytes);
     j.StringList("required_claims", &c.required_claims);
@@ -149,7 +153,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
              {"endpoint", "client_id", "client_secret", "client_secret_file", "client_auth",
               "tokens", "issuer", "subject_claims", "audiences", "ca_file", "allow_insecure_http",
               "timeout_ms", "max_response_bytes", "max_token_bytes", "cache_max_ttl_ms",
-              "negative_cache_ms", "max_concurrent", "cache_capacity"});
+              "negative_cache_ms", "max_concurrent", "cache_capacity", "roles_claim",
+              "tenant_claim"});
   IntrospectionConfig& ic = a->introspection;
   in.String("endpoint", &ic.endpoint);
   in.String("client_id", &ic.client_id);
@@ -160,6 +165,8 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   in.String("issuer", &ic.issuer);
   in.StringList("subject_claims", &ic.subject_claims);
   in.StringList("audiences", &ic.audiences);
+  in.String("roles_claim", &ic.roles_claim);
+  in.String("tenant_claim", &ic.tenant_claim);
   in.String("ca_file", &ic.ca_file);
   in.Bool("allow_insecure_http", &ic.allow_insecure_http);
   in.Int("timeout_ms", &ic.timeout_ms);
@@ -170,11 +177,21 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   in.Int("max_concurrent", &ic.max_concurrent);
   in.Int("cache_capacity", &ic.cache_capacity);
   YamlMap ih(ctx, m.Get("identity_headers"), "auth.identity_headers",
-             {"subject", "auth_method", "scopes"});
+             {"subject", "auth_method", "scopes", "roles", "tenant"});
   ih.String("subject", &a->identity_headers.subject);
   ih.String("auth_method", &a->identity_headers.auth_method);
   ih.String("scopes", &a->identity_headers.scopes);
+  ih.String("roles", &a->identity_headers.roles);
+  ih.String("tenant", &a->identity_headers.tenant);
   m.String("realm", &a->realm);
+  YamlMap fl(ctx, m.Get("failure_limit"), "auth.failure_limit",
+             {"enabled", "max_failures", "window_s", "block_s", "max_tracked", "ipv6_prefix_len"});
+  fl.Bool("enabled", &a->failure_limit.enabled);
+  fl.Int("max_failures", &a->failure_limit.max_failures);
+  fl.Int("window_s", &a->failure_limit.window_s);
+  fl.Int("block_s", &a->failure_limit.block_s);
+  fl.Int("max_tracked", &a->failure_limit.max_tracked);
+  fl.Int("ipv6_prefix_len", &a->failure_limit.ipv6_prefix_len);
 }
 
 void ReadCheckpoints(ReadContext* ctx, const YAML::Node& node, CheckpointConfig* c) {
@@ -220,12 +237,13 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "checkpoints", "rollups"});
+              "max_segment_bytes", "checkpoints", "rollups", "receipts"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
   au.Int("queue_capacity", &c->audit.queue_capacity);
   au.Bool("fail_open", &c->audit.fail_open);
+  au.Bool("receipts", &c->audit.receipts);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
   YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",

@@ -191,6 +191,9 @@ void CheckRoutes(Checker& ck, Config& c, const std::map<std::string, size_t>& up
     for (size_t j = 0; j < r.scopes.size(); ++j) {
       ck.Printable(p + "scopes[" + std::to_string(j) + "]", r.scopes[j], 128, false);
     }
+    for (size_t j = 0; j < r.roles.size(); ++j) {
+      ck.Printable(p + "roles[" + std::to_string(j) + "]", r.roles[j], 128, false);
+    }
   }
   const GatewayConfig& g = c.gateway;
   if (g.unmatched == "pass" && g.default_upstream.empty()) {
@@ -354,6 +357,19 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
   ck.HeaderName("auth.identity_headers.subject", a.identity_headers.subject);
   ck.HeaderName("auth.identity_headers.auth_method", a.identity_headers.auth_method);
   ck.HeaderName("auth.identity_headers.scopes", a.identity_headers.scopes);
+  // roles/tenant may be "" (not sent).
+  if (!a.identity_headers.roles.empty()) {
+    ck.HeaderName("auth.identity_headers.roles", a.identity_headers.roles);
+  }
+  if (!a.identity_headers.tenant.empty()) {
+    ck.HeaderName("auth.identity_headers.tenant", a.identity_headers.tenant);
+  }
+  const AuthFailureLimitConfig& fl = a.failure_limit;
+  ck.Range("auth.failure_limit.max_failures", fl.max_failures, 1, 1000000);
+  ck.Range("auth.failure_limit.window_s", fl.window_s, 1, 86400);
+  ck.Range("auth.failure_limit.block_s", fl.block_s, 1, 86400);
+  ck.Range("auth.failure_limit.max_tracked", fl.max_tracked, 64, 10000000);
+  ck.Range("auth.failure_limit.ipv6_prefix_len", fl.ipv6_prefix_len, 32, 128);
   // The realm is sent inside a quoted string in WWW-Authenticate.
   bool realm_ok = !a.realm.empty() && a.realm.size() <= 128;
   for (char c : a.realm) realm_ok = realm_ok && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';

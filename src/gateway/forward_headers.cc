@@ -46,7 +46,7 @@ std::string CanonicalIp(std::string_view s) {
 HeaderPolicy HeaderPolicy::FromConfig(const Config& config) {
   HeaderPolicy p;
   const auto& ih = config.auth.identity_headers;
-  for (const auto& h : {ih.subject, ih.auth_method, ih.scopes}) {
+  for (const auto& h : {ih.subject, ih.auth_method, ih.scopes, ih.roles, ih.tenant}) {
     if (!h.empty()) p.reserved.push_back(Lower(h));
   }
   for (const auto& h : config.auth.api_keys.headers) {
@@ -203,6 +203,14 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
       std::string joined;
       for (const auto& s : in.identity->scopes) joined.append(joined.empty() ? "" : " ").append(s);
       AppendHeader(head, ih.scopes, joined);
+    }
+    if (!ih.roles.empty() && !in.identity->roles.empty()) {
+      std::string joined;
+      for (const auto& r : in.identity->roles) joined.append(joined.empty() ? "" : " ").append(r);
+      AppendHeader(head, ih.roles, joined);
+    }
+    if (!ih.tenant.empty() && !in.identity->tenant.empty()) {
+      AppendHeader(head, ih.tenant, in.identity->tenant);
     }
   }
   if (in.chunked) {

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <thread>
+#include <tuple>
 
 #include "core/time_util.h"
 #include "gateway/worker.h"
@@ -53,6 +54,10 @@ Result<std::shared_ptr<GatewayShared>> Gateway::BuildShared(std::shared_ptr<cons
   auto tls = TlsContexts::Create(*config);
   if (!tls.ok()) return tls.status();
   s.tls = std::move(tls).value();
+  if (config->auth.failure_limit.enabled) {
+    s.auth_limiter = std::make_unique<AuthFailureLimiter>(
+        AuthFailureLimiter::FromConfig(config->auth.failure_limit));
+  }
   return out;
 }
 
@@ -79,6 +84,27 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
   if (a.audit.batch_interval_ms != b.audit.batch_interval_ms) return "audit.batch_interval_ms";
   if (a.audit.queue_capacity != b.audit.queue_capacity) return "audit.queue_capacity";
   if (a.audit.max_segment_bytes != b.audit.max_segment_bytes) return "audit.max_segment_bytes";
+  const CheckpointConfig& ca = a.audit.checkpoints;
+  const CheckpointConfig& cb = b.audit.checkpoints;
+  if (std::tie(ca.every_events, ca.max_lag_ms, ca.heartbeat_ms, ca.witness_queue, ca.witness_retry_max_ms) !=
+      std::tie(cb.every_events, cb.max_lag_ms, cb.heartbeat_ms, cb.witness_queue, cb.witness_retry_max_ms)) {
+    return "audit.checkpoints";
+  }
+  if (ca.witnesses.size() != cb.witnesses.size()) return "audit.checkpoints.witnesses";
+  for (size_t i = 0; i < ca.witnesses.size(); ++i) {
+    const WitnessConfig& x = ca.witnesses[i];
+    const WitnessConfig& y = cb.witnesses[i];
+    if (std::tie(x.name, x.type, x.dir, x.address.host, x.address.port, x.protocol, x.facility, x.url, x.timeout_ms) !=
+        std::tie(y.name, y.type, y.dir, y.address.host, y.address.port, y.protocol, y.facility, y.url, y.timeout_ms)) {
+      return "audit.checkpoints.witnesses[" + std::to_string(i) + "]";
+    }
+  }
+  const RollupConfig& ra = a.audit.rollups;
+  const RollupConfig& rb = b.audit.rollups;
+  if (std::tie(ra.enabled, ra.max_keys, ra.retention_days, ra.persist_interval_ms) !=
+      std::tie(rb.enabled, rb.max_keys, rb.retention_days, rb.persist_interval_ms)) {
+    return "audit.rollups";
+  }
   if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
       a.admin.listen.port != b.admin.listen.port) {
     return "admin";

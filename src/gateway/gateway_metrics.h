@@ -19,6 +19,8 @@ struct GatewayMetrics {
   std::atomic<uint64_t> store_unavailable{0};  // 503: fail closed
   std::atomic<uint64_t> unrecorded_fail_open{0};  // forwarded although not recorded
   std::atomic<uint64_t> client_timeouts{0};
+  std::atomic<uint64_t> auth_rate_limited{0};  // 429: too many failed authentications
+  std::atomic<uint64_t> auth_blocks{0};        // blocks started by auth.failure_limit
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_active{0};
   std::atomic<uint64_t> connections_rejected{0};  // over max_connections

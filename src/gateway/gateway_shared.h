@@ -12,6 +12,7 @@
 
 #include "auth/authenticator.h"
 #include "config/config.h"
+#include "gateway/auth_failure_limiter.h"
 #include "gateway/forward_headers.h"
 #include "gateway/redaction.h"
 #include "gateway/route_table.h"
@@ -27,6 +28,7 @@ struct GatewayShared {
   Authenticator* auth = nullptr;  // == auth_owner.get()
   std::shared_ptr<Authenticator> auth_owner;  // kept alive while a request uses it
   Store* store = nullptr;         // outlives the gateway
+  std::unique_ptr<AuthFailureLimiter> auth_limiter;  // null: auth.failure_limit disabled
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints;  // by upstream index
   int default_upstream = -1;  // for unmatched: pass
   bool strict_durability = false;  // audit.durability: strict (intent before forwarding)

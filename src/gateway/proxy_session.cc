@@ -21,6 +21,7 @@
 #include "gateway/correlation.h"
 #include "gateway/forward_headers.h"
 #include "gateway/path_check.h"
+#include "gateway/route_grants.h"
 #include "gateway/worker.h"
 #include "net/http_head_parser.h"
 
@@ -250,7 +251,14 @@ awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b
   co_return !ec;
 }
 
-awaitable<Status> ProxySession::Record(AuditEvent& event) {
+std::string ProxySession::ReceiptHeader(const Receipt& receipt) const {
+  if (!shared_->config->audit.receipts) return {};
+  // RFC 8941 dictionary: node is a String, seq an Integer, leaf a String of lowercase hex.
+  return "Apitrail-Receipt: node=\"" + shared_->config->node + "\", seq=" + std::to_string(receipt.seq) +
+         ", leaf=\"" + HexEncode(receipt.leaf.data(), receipt.leaf.size()) + "\"\r\n";
+}
+
+awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
   Store* store = shared_->store;
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
@@ -258,9 +266,15 @@ awaitable<Status> ProxySession::Record(AuditEvent& event) {
       [&](auto handler) {
         using Handler = decltype(handler);
         auto h = std::make_shared<Handler>(std::move(handler));
-        Status s = store->Append(std::move(event), [h, ex](const Status& result, uint64_t) {
-          asio::post(ex, [h, result]() mutable { (*h)(result); });
-        });
+        // The seq is written on the store's thread and read here after the post (which
+        // orders the two); `receipt` lives in the awaiting frame.
+        Status s = store->Append(
+            std::move(event),
+            [h, ex, receipt](const Status& result, uint64_t seq) {
+              if (receipt != nullptr) receipt->seq = seq;
+              asio::post(ex, [h, result]() mutable { (*h)(result); });
+            },
+            receipt != nullptr ? &receipt->leaf : nullptr);
         if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });
       },
       asio::use_awaitable);
@@ -287,7 +301,9 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   if (x.event.decision.empty()) x.event.decision = status < 400 ? "allow" : "deny";
   if (x.event.decision == "deny") m.Inc(m.denied);
-  Status recorded = co_await Record(x.event);
+  Receipt receipt;
+  Status recorded = co_await Record(x.event, &receipt);
+  std::string headers_with_receipt;
   if (!recorded.ok()) {
     // Fail closed: without its audit record the answer is not given either.
     m.Inc(m.store_unavailable);
@@ -295,6 +311,9 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
     body = JsonError("audit_unavailable", "the audit log cannot record this request");
     keep_alive = false;
     extra_headers = {};
+  } else if (cfg.audit.receipts) {
+    headers_with_receipt = std::string(extra_headers) + ReceiptHeader(receipt);
+    extra_headers = headers_with_receipt;
   }
   m.CountStatus(status);
   std::string head = LocalHead(status, body.size(), cfg.gateway.request_id_header, x.request_id,
@@ -466,7 +485,18 @@ awaitable<bool> ProxySession::HandleOne() {
     upstream_index = shared.default_upstream;
   }
 
-  // --- 4. Identity: no identity, no access (DESIGN §4).
+  // --- 4. Identity: no identity, no access (DESIGN §4). An address that failed too often
+  // is refused before its credential is even looked at (no guessing through the gateway).
+  AuthFailureLimiter* limiter = shared.auth_limiter.get();
+  if (int64_t wait_ns = limiter ? limiter->Blocked(x.event.client_ip, x.start_mono_ns) : 0) {
+    m.Inc(m.auth_rate_limited);
+    x.event.decision = "deny";
+    x.event.deny_reason = "rate_limited";
+    std::string retry = "Retry-After: " + std::to_string((wait_ns + 999999999) / 1000000000) + "\r\n";
+    LocalReply reply{429, "rate_limited", "too many failed authentications from this address",
+                     keep_after_local_reply, std::move(retry)};
+    co_return co_await Reply(x, std::move(reply));
+  }
   AuthOutcome auth = shared.auth->Authenticate(parser.fields(), x.event.time_ns);
   if (auth.needs_introspection) {
     // Opaque token, answer not cached: the authorization server is asked on this worker's
@@ -482,13 +512,12 @@ awaitable<bool> ProxySession::HandleOne() {
       auth.deny_reason == "missing_credentials") {
     auth = *peer_identity_;
   }
-  x.event.subject = auth.identity.subject;
-  x.event.auth_method = auth.identity.auth_method;
-  x.event.credential_id = auth.identity.credential_id;
-  x.event.issuer = auth.identity.issuer;
-  x.event.scopes = auth.identity.scopes;
-  x.event.tenant = auth.identity.tenant;
+  RecordIdentity(auth.identity, &x.event);
   if (!auth.allowed) {
+    if (limiter && AuthFailureLimiter::Counts(auth.deny_reason, auth.http_status) &&
+        limiter->RecordFailure(x.event.client_ip, x.start_mono_ns)) {
+      m.Inc(m.auth_blocks);
+    }
     x.event.decision = "deny";
     x.event.deny_reason = auth.deny_reason;
     std::string challenge = "WWW-Authenticate: Bearer realm=\"" + cfg.auth.realm + "\"";
@@ -507,19 +536,12 @@ awaitable<bool> ProxySession::HandleOne() {
                              keep_after_local_reply};
     co_return co_await Reply(x, std::move(reply));
   }
-  if (route != nullptr && !route->scopes.empty()) {
-    for (const auto& need : route->scopes) {
-      bool has = false;
-      for (const auto& s : auth.identity.scopes) has = has || s == need;
-      if (!has) {
-        x.event.decision = "deny";
-        x.event.deny_reason = "insufficient_scope";
-        LocalReply reply{403, "insufficient_scope", "missing scope '" + need + "'",
-                                 keep_after_local_reply,
-                                 "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"" + need + "\"\r\n"};
-        co_return co_await Reply(x, std::move(reply));
-      }
-    }
+  if (std::optional<GrantDenial> no = route ? CheckRouteGrants(*route, auth.identity) : std::nullopt) {
+    x.event.decision = "deny";
+    x.event.deny_reason = "insufficient_scope";
+    LocalReply reply{403, "insufficient_scope", std::move(no->message), keep_after_local_reply,
+                     std::move(no->challenge)};
+    co_return co_await Reply(x, std::move(reply));
   }
   if (!shared.store->Accepting() && !cfg.audit.fail_open) {
     // Fail closed before the upstream acts on a request that could never be audited.
@@ -809,7 +831,16 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   m.Inc(m.allowed);
   m.Inc(m.latency_us_sum, static_cast<uint64_t>(x.event.duration_us));
-  Status recorded = co_await Record(x.event);
+  Receipt receipt;
+  Status recorded = co_await Record(x.event, &receipt);
+  if (recorded.ok() && !head_sent && cfg.audit.receipts) {
+    // The whole response was held: its head can still carry the receipt.
+    size_t end_of_head = out.find("\r\n\r\n");
+    if (end_of_head != std::string::npos) {
+      std::string header = ReceiptHeader(receipt);
+      out.insert(end_of_head + 2, header);
+    }
+  }
   if (!recorded.ok()) {
     m.Inc(m.store_unavailable);
     if (cfg.audit.fail_open) {

@@ -26,6 +26,7 @@
 #include <tuple>
 
 #include "auth/identity.h"
+#include "core/crypto_util.h"
 #include "core/event.h"
 #include "core/status.h"
 
@@ -64,7 +65,16 @@ class ProxySession {
   boost::asio::awaitable<bool> HandleOne();
   boost::asio::awaitable<bool> Forward(Exchange& x);
   boost::asio::awaitable<bool> Reply(Exchange& x, LocalReply reply);
-  boost::asio::awaitable<Status> Record(AuditEvent& event);
+  // Where a record landed: what an Apitrail-Receipt header tells the client.
+  struct Receipt {
+    uint64_t seq = 0;
+    Hash256 leaf{};
+  };
+  // Appends `event` (moved) and resumes once it is as durable as configured; fills `receipt`
+  // when given.
+  boost::asio::awaitable<Status> Record(AuditEvent& event, Receipt* receipt = nullptr);
+  // "Apitrail-Receipt: ...\r\n" for a recorded response when audit.receipts is on, else "".
+  std::string ReceiptHeader(const Receipt& receipt) const;
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);
   boost::asio::awaitable<bool> AcceptTls();

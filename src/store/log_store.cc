@@ -186,7 +186,7 @@ Status LogStore::StartSegment(uint64_t first_seq) {
   return Status::Ok();
 }
 
-Status LogStore::Append(AuditEvent event, AppendCallback done) {
+Status LogStore::Append(AuditEvent event, AppendCallback done, Hash256* leaf) {
   if (failed_.load()) return FailedStatus();
   // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
   // work and the single writer only moves bytes.
@@ -199,6 +199,7 @@ Status LogStore::Append(AuditEvent event, AppendCallback done) {
                                    std::to_string(record.payload.size()) + " bytes is too large");
   }
   record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
+  if (leaf != nullptr) *leaf = record.leaf;
   record.keys = IndexKeys::FromEvent(event);
   if (rollups_) record.rollup = RollupEvent::Take(event);  // the event is not needed any more
   record.done = std::move(done);

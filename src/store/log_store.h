@@ -46,7 +46,8 @@ class LogStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~LogStore() override;
 
-  Status Append(AuditEvent event, AppendCallback done) override;
+  using Store::Append;
+  Status Append(AuditEvent event, AppendCallback done, Hash256* leaf) override;
   Status Flush() override;
   void Close() override;
   Result<EventPage> Query(const EventQuery& query) override;

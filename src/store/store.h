@@ -89,7 +89,12 @@ class Store {
 
   // Thread-safe. Non-OK (ResourceExhausted when the queue is full, Unavailable after a
   // sticky failure or Close) means `done` will never be called and nothing was written.
-  virtual Status Append(AuditEvent event, AppendCallback done) = 0;
+  // `leaf`, when given, receives the record's Merkle leaf hash before Append returns (for a
+  // client's receipt; the seq comes with `done`).
+  virtual Status Append(AuditEvent event, AppendCallback done, Hash256* leaf) = 0;
+  Status Append(AuditEvent event, AppendCallback done) {
+    return Append(std::move(event), std::move(done), nullptr);
+  }
   // Blocks until everything appended before the call is durable (or failed).
   virtual Status Flush() = 0;
   // Flushes, stops the writer, closes files. Idempotent; Append fails afterwards.

@@ -138,6 +138,10 @@ def http_request(port, method, path, headers=None, body=None, timeout=10):
 
 def write_config(data_dir, gateway_port, admin_port, upstream_port, extra="", audit_extra=""):
     path = os.path.join(data_dir, "apitrail.yaml")
+    if "auth:" not in extra:
+        # Tests of other features poll with keys the gateway has not loaded yet (401s from
+        # 127.0.0.1); the failure limit has its own tests (test_authz.py).
+        extra += "\nauth:\n  failure_limit:\n    enabled: false\n"
     with open(path, "w") as f:
         f.write(f"""
 node: test-node
@@ -293,13 +297,15 @@ def raw_request(port, data, timeout=5):
 
 
 class GatewayTestCase(unittest.TestCase):
-    """Starts an upstream and one apitrail per test; subclasses may set EXTRA_CONFIG."""
+    """Starts an upstream and one apitrail per test; subclasses may set EXTRA_CONFIG (top-level
+    YAML) and AUDIT_CONFIG (lines under `audit:`, indented by two spaces)."""
     EXTRA_CONFIG = ""
+    AUDIT_CONFIG = ""
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-it-")
         self.upstream = RecordingUpstream()
-        self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA_CONFIG)
+        self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice", ["orders:read"])
         self.gw.start()
@@ -319,6 +325,17 @@ class GatewayTestCase(unittest.TestCase):
 def run_cli(*args, timeout=30, env=None, cwd=None):
     """Runs `apitrail ARGS...` to completion (bounded) and returns the CompletedProcess."""
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+def npm_install(directory):
+    """Runs DIR/install.sh (npm ci of a test-only package, once), failing the test clearly."""
+    name = os.path.basename(os.path.normpath(directory))
+    try:
+        r = subprocess.run([os.path.join(directory, "install.sh")], capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"tests/{name}/install.sh did not finish within 240 s (npm registry unreachable?)")
+    if r.returncode != 0:
+        raise AssertionError(f"tests/{name}/install.sh failed: " + r.stdout + r.stderr)
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):

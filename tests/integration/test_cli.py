@@ -115,7 +115,7 @@ class KeysTest(TempDirCase):
         r = self.keys("list", data=data)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["ID", "SUBJECT", "STATE", "CREATED", "SCOPES"])
+        self.assertEqual(lines[0].split(), ["ID", "SUBJECT", "STATE", "CREATED", "LAST_USED", "EXPIRES", "SCOPES"])
         return {l.split()[0]: l.split() for l in lines[1:]}
 
     def create(self, subject, *extra):

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import GatewayTestCase, run_cli, wait_until
+from harness import npm_install, GatewayTestCase, run_cli, wait_until
 
 JOSE_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jose"))
 ISS = "https://idp.test"
@@ -49,13 +49,7 @@ def mint():
     global _minted
     if _minted is not None:
         return _minted
-    try:
-        r = subprocess.run([os.path.join(JOSE_DIR, "install.sh")], capture_output=True, text=True,
-                           timeout=240)
-    except subprocess.TimeoutExpired:
-        raise AssertionError("tests/jose/install.sh did not finish within 240 s (npm registry unreachable?)")
-    if r.returncode != 0:
-        raise AssertionError("tests/jose/install.sh failed: " + r.stdout + r.stderr)
+    npm_install(JOSE_DIR)
     out = tempfile.mkdtemp(prefix="apitrail-jose-")
     r = subprocess.run(["node", os.path.join(JOSE_DIR, "mint.mjs"), out], capture_output=True,
                        text=True, timeout=120)

@@ -99,7 +99,8 @@ class ReloadTest(unittest.TestCase):
 
     def test_auth_settings_are_reloaded(self):
         self.assertEqual(self.get("/v1/orders/1", {"X-Custom-Key": self.key}), 401)
-        self.rewrite(self.original + "auth:\n  api_keys:\n    headers: [X-Custom-Key]\n")
+        self.assertIn("\nauth:\n", self.original)
+        self.rewrite(self.original.replace("\nauth:\n", "\nauth:\n  api_keys:\n    headers: [X-Custom-Key]\n", 1))
         wait_until(lambda: self.get("/v1/orders/1", {"X-Custom-Key": self.key}) == 200, timeout=10,
                    what="the new key header")
         self.assertEqual(self.get("/v1/orders/1", {"Authorization": f"Bearer {self.key}"}), 401)

@@ -55,6 +55,30 @@ TEST(Introspector, SubjectClaimOrderAndIssuerOverride) {
   EXPECT_EQ(until, INT64_MAX);  // no exp: bounded by cache_max_ttl_ms only
 }
 
+TEST(Introspector, RolesAndTenantClaims) {
+  IntrospectionConfig c = Config();
+  c.roles_claim = "realm_access.roles";
+  c.tenant_claim = "tenant_id";
+  auto in = Make(c);
+  int64_t until = 0;
+  AuthOutcome out = in->Interpret(
+      200, R"({"active":true,"sub":"s1","tenant_id":"acme","realm_access":{"roles":["admin"]}})",
+      "t", kNow, &until);
+  ASSERT_TRUE(out.allowed) << out.detail;
+  EXPECT_EQ(out.identity.tenant, "acme");
+  EXPECT_EQ(out.identity.roles, (std::vector<std::string>{"admin"}));
+  // The configured tenant claim is required; the refusal still names the caller.
+  out = in->Interpret(200, R"({"active":true,"sub":"s1"})", "t2", kNow, &until);
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.deny_reason, "invalid_claims");
+  EXPECT_EQ(out.identity.subject, "s1");
+  // An expired answer keeps the tenant it carried.
+  out = in->Interpret(200, R"({"active":true,"sub":"s1","tenant_id":"acme","exp":1})", "t3", kNow,
+                      &until);
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.identity.tenant, "acme");
+}
+
 TEST(Introspector, RefusalsHavePreciseReasons) {
   auto in = Make();
   int64_t until = 0;

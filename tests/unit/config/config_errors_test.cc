@@ -344,6 +344,26 @@ TEST(ConfigErrorsTest, SecretsNeverAppearInMessages) {
   }
 }
 
+TEST(ConfigErrorsTest, FailureLimitRolesAndIdentityHeaders) {
+  ExpectError(BaseYaml() + "auth:\n  failure_limit:\n    max_failures: 0\n",
+              "auth.failure_limit.max_failures", "");
+  ExpectError(BaseYaml() + "auth:\n  failure_limit:\n    ipv6_prefix_len: 16\n",
+              "auth.failure_limit.ipv6_prefix_len", "");
+  ExpectError(BaseYaml() + "auth:\n  failure_limit:\n    block: 5\n",
+              "auth.failure_limit.block", "did you mean 'block_s'");
+  ExpectError(BaseYaml() + "routes:\n  - {match: GET /a, upstream: api, roles: [\"a b\"]}\n",
+              "routes[0].roles[0]", "without spaces");
+  ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    tenant: \"bad header\"\n",
+              "auth.identity_headers.tenant", "not a valid header name");
+  // "" switches the roles and tenant headers off.
+  ConfigLoadResult r = LoadConfigString(
+      BaseYaml() + "auth:\n  identity_headers:\n    tenant: \"\"\n    roles: \"\"\n"
+                   "  failure_limit:\n    enabled: false\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.auth.identity_headers.tenant, "");
+  EXPECT_FALSE(r.config.auth.failure_limit.enabled);
+}
+
 }  // namespace
 }  // namespace apitrail
 
