@@ -38,6 +38,9 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_auth_blocks_total", "counter", "Client addresses blocked by auth.failure_limit.", "", sum(&GatewayMetrics::auth_blocks));
   Metric(out, "apitrail_connections_active", "gauge", "Open client connections.", "", sum(&GatewayMetrics::connections_active));
   Metric(out, "apitrail_connections_rejected_total", "counter", "Connections refused over max_connections.", "", sum(&GatewayMetrics::connections_rejected));
+  Metric(out, "apitrail_tls_handshakes_total", "counter", "TLS handshakes completed on the gateway listener.", "", sum(&GatewayMetrics::tls_handshakes));
+  Metric(out, "apitrail_tls_handshake_failures_total", "counter", "TLS handshakes on the gateway listener that failed or were refused (not audited).", "", sum(&GatewayMetrics::tls_handshake_failures));
+  Metric(out, "apitrail_upstream_tls_failures_total", "counter", "TLS handshakes with an upstream that failed, including certificate verification (502).", "", sum(&GatewayMetrics::upstream_tls_failures));
   Metric(out, "apitrail_store_records", "gauge", "Records in the audit log.", "", store.size);
   Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
   Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);

@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "config/config_loader.h"
+#include "gateway/tls_contexts.h"
 
 namespace apitrail {
 
@@ -13,6 +14,12 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
   check->add_option("-c,--config", *path, "Configuration file (YAML)")->required();
   check->callback([path, exit_code] {
     ConfigLoadResult loaded = LoadConfigFile(*path);
+    if (loaded.ok()) {
+      // The TLS files too (readable, PEM, key matching the certificate): the check an operator
+      // runs before a SIGHUP that would otherwise be refused.
+      auto tls = TlsContexts::Create(loaded.config);
+      if (!tls.ok()) loaded.errors.push_back({"", tls.status().message()});
+    }
     if (loaded.ok()) {
       std::cout << *path << ": ok (" << loaded.config.routes.size() << " routes, "
                 << loaded.config.upstreams.size() << " upstreams)\n";

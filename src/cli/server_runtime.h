@@ -1,7 +1,8 @@
 // RunServer: what `serve` and `demo` share — open the store (recovering it), load the
 // authenticator, start the gateway and the admin listener, then wait for signals on the
 // calling (main) thread: SIGTERM/SIGINT drain and exit; SIGHUP reloads API keys and, when a
-// config loader is given, the configuration (Gateway::Reload: routes, upstreams, auth, ...).
+// config loader is given, the configuration (Gateway::Reload: routes, upstreams, auth,
+// TLS files, ...).
 // Key files are also re-read when they change (checked every second). Returns the process
 // exit code.
 #pragma once

@@ -25,6 +25,16 @@ struct Cidr {
   int prefix_len = 0;     // in the IPv6 space (IPv4 /24 → 120)
 };
 
+// TLS termination on the gateway listener (gateway.tls). Enabled when cert_file is set.
+struct GatewayTlsConfig {
+  std::string cert_file;  // PEM: the server certificate, then its chain
+  std::string key_file;   // PEM private key (unencrypted)
+  std::string min_version = "1.2";  // 1.2 | 1.3
+  std::string client_ca_file;       // PEM trust anchors for client certificates (mTLS)
+  std::string client_auth = "none";  // none | optional | required
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8080};
   int workers = 0;  // 0: one per core
@@ -43,12 +53,22 @@ struct GatewayConfig {
   std::string default_upstream;       // for unmatched: pass
   std::string request_id_header = "X-Request-ID";
   bool add_forwarded_headers = true;
+  GatewayTlsConfig tls;
+};
+
+// TLS to one upstream (upstreams[].tls); present = enabled.
+struct UpstreamTlsConfig {
+  bool enabled = false;
+  std::string ca_file;      // PEM trust anchors; empty: the system store
+  std::string server_name;  // name (or IP) checked against the certificate; default: the address host
+  bool verify = true;       // false: no certificate check at all (tests, never production)
 };
 
 struct UpstreamConfig {
   std::string name;
   HostPort address;
   uint32_t max_idle_connections = 64;  // per worker
+  UpstreamTlsConfig tls;
 };
 
 struct RouteConfig {
@@ -141,8 +161,16 @@ struct AuthFailureLimitConfig {
   uint32_t ipv6_prefix_len = 64;  // IPv6 clients are counted per prefix of this length
 };
 
+// Verified client certificates as identities (auth.mtls); needs gateway.tls.client_ca_file.
+struct MtlsAuthConfig {
+  bool enabled = false;
+  // Where the subject comes from, first present wins: uri | dns | email (SAN entries) | cn.
+  std::vector<std::string> subject_from = {"uri", "dns", "email", "cn"};
+};
+
 struct AuthConfig {
   ApiKeyAuthConfig api_keys;
+  MtlsAuthConfig mtls;
   AuthFailureLimitConfig failure_limit;
   std::vector<JwtIssuerConfig> jwt;
   IntrospectionConfig introspection;

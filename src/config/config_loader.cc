@@ -31,7 +31,7 @@ void ReadGateway(ReadContext* ctx, const YAML::Node& node, GatewayConfig* g) {
              "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
              "upstream_connect_timeout_ms", "upstream_response_timeout_ms", "drain_timeout_ms",
              "max_connections", "trusted_proxies", "unmatched", "default_upstream",
-             "request_id_header", "add_forwarded_headers"});
+             "request_id_header", "add_forwarded_headers", "tls"});
   m.HostPortField("listen", &g->listen);
   m.Int("workers", &g->workers);
   m.Int("max_header_bytes", &g->max_header_bytes);
@@ -60,17 +60,31 @@ void ReadGateway(ReadContext* ctx, const YAML::Node& node, GatewayConfig* g) {
   m.String("default_upstream", &g->default_upstream);
   m.String("request_id_header", &g->request_id_header);
   m.Bool("add_forwarded_headers", &g->add_forwarded_headers);
+  YamlMap t(ctx, m.Get("tls"), "gateway.tls",
+            {"cert_file", "key_file", "min_version", "client_ca_file", "client_auth"});
+  t.String("cert_file", &g->tls.cert_file);
+  t.String("key_file", &g->tls.key_file);
+  t.String("min_version", &g->tls.min_version);
+  t.String("client_ca_file", &g->tls.client_ca_file);
+  t.String("client_auth", &g->tls.client_auth);
 }
 
 void ReadUpstreams(ReadContext* ctx, const YAML::Node& node, std::vector<UpstreamConfig>* out) {
   std::vector<YAML::Node> items = ReadList(ctx, node, "upstreams");
   for (size_t i = 0; i < items.size(); ++i) {
-    YamlMap m(ctx, items[i], Index("upstreams", i), {"name", "address", "max_idle_connections"});
+    YamlMap m(ctx, items[i], Index("upstreams", i),
+              {"name", "address", "max_idle_connections", "tls"});
     UpstreamConfig u;
     m.String("name", &u.name);
     u.address.port = 0;  // no default address: validation reports a missing one
     m.HostPortField("address", &u.address);
     m.Int("max_idle_connections", &u.max_idle_connections);
+    YAML::Node tls = m.Get("tls");
+    u.tls.enabled = tls.IsDefined() && !tls.IsNull();
+    YamlMap t(ctx, tls, Index("upstreams", i) + ".tls", {"ca_file", "server_name", "verify"});
+    t.String("ca_file", &u.tls.ca_file);
+    t.String("server_name", &u.tls.server_name);
+    t.Bool("verify", &u.tls.verify);
     out->push_back(std::move(u));
   }
 }
@@ -93,7 +107,11 @@ void ReadRoutes(ReadContext* ctx, const YAML::Node& node, std::vector<RouteConfi
 
 void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   YamlMap m(ctx, node, "auth",
-            {"api_keys", "jwt", "introspection", "identity_headers", "realm", "failure_limit"});
+            {"api_keys", "mtls", "jwt", "introspection", "identity_headers", "realm",
+             "failure_limit"});
+  YamlMap mt(ctx, m.Get("mtls"), "auth.mtls", {"enabled", "subject_from"});
+  mt.Bool("enabled", &a->mtls.enabled);
+  mt.StringList("subject_from", &a->mtls.subject_from);
   YamlMap keys(ctx, m.Get("api_keys"), "auth.api_keys", {"enabled", "file", "headers"});
   keys.Bool("enabled", &a->api_keys.enabled);
   keys.String("file", &a->api_keys.file);
@@ -332,6 +350,10 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
   Resolve(dir, &c.auth.introspection.client_secret_file);
   Resolve(dir, &c.auth.introspection.ca_file);
   Resolve(dir, &c.admin.token_file);
+  Resolve(dir, &c.gateway.tls.cert_file);
+  Resolve(dir, &c.gateway.tls.key_file);
+  Resolve(dir, &c.gateway.tls.client_ca_file);
+  for (UpstreamConfig& u : c.upstreams) Resolve(dir, &u.tls.ca_file);
   for (WitnessConfig& w : c.audit.checkpoints.witnesses) Resolve(dir, &w.dir);
   if (result.ok()) {
     // Only now are both paths absolute: a witness inside the data dir is no witness.

@@ -97,6 +97,25 @@ void CheckGateway(Checker& ck, const GatewayConfig& g) {
   }
   ck.OneOf(p + "unmatched", g.unmatched, {"reject", "pass"});
   ck.HeaderName(p + "request_id_header", g.request_id_header);
+  // The files themselves are read (and cert/key matched) when the gateway starts; errors
+  // there name the same keys.
+  const GatewayTlsConfig& t = g.tls;
+  ck.OneOf(p + "tls.client_auth", t.client_auth, {"none", "optional", "required"});
+  if (!t.enabled()) {
+    if (!t.client_ca_file.empty() || t.client_auth != "none") {
+      ck.Error(p + "tls.cert_file", "required: client certificates need TLS on the listener");
+    }
+    return;
+  }
+  if (t.cert_file.empty()) ck.Error(p + "tls.cert_file", "required when gateway.tls is set");
+  if (t.key_file.empty()) ck.Error(p + "tls.key_file", "required when gateway.tls is set");
+  ck.OneOf(p + "tls.min_version", t.min_version, {"1.2", "1.3"});
+  if (t.client_auth != "none" && t.client_ca_file.empty()) {
+    ck.Error(p + "tls.client_ca_file", "required when client_auth is '" + t.client_auth + "'");
+  }
+  if (t.client_auth == "none" && !t.client_ca_file.empty()) {
+    ck.Error(p + "tls.client_auth", "set to optional or required to use client_ca_file");
+  }
 }
 
 void CheckUpstreams(Checker& ck, const Config& c, std::map<std::string, size_t>* by_name) {
@@ -115,6 +134,13 @@ void CheckUpstreams(Checker& ck, const Config& c, std::map<std::string, size_t>*
       ck.Error(p + "address", "required: 'host:port' with a port in 1..65535");
     }
     ck.Range(p + "max_idle_connections", u.max_idle_connections, 0, 10000);
+    const std::string& sn = u.tls.server_name;
+    bool sn_ok = sn.size() <= 253;
+    for (char ch : sn) sn_ok = sn_ok && (IsNameChar(ch) || ch == ':');
+    if (!sn_ok) ck.Error(p + "tls.server_name", "'" + sn.substr(0, 64) + "' is not a host name or IP address");
+    if (!u.tls.verify && !u.tls.ca_file.empty()) {
+      ck.Error(p + "tls.verify", "false ignores ca_file; remove one of them");
+    }
   }
 }
 
@@ -305,6 +331,18 @@ void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
   ck.Range(p + ".max_token_bytes", j.max_token_bytes, 256, 65536);
 }
 
+void CheckMtls(Checker& ck, const Config& c) {
+  const MtlsAuthConfig& m = c.auth.mtls;
+  if (m.subject_from.empty()) ck.Error("auth.mtls.subject_from", "at least one of uri, dns, email, cn");
+  for (size_t i = 0; i < m.subject_from.size(); ++i) {
+    ck.OneOf("auth.mtls.subject_from[" + std::to_string(i) + "]", m.subject_from[i],
+             {"uri", "dns", "email", "cn"});
+  }
+  if (m.enabled && c.gateway.tls.client_auth == "none") {
+    ck.Error("auth.mtls.enabled", "needs gateway.tls with client_auth optional or required");
+  }
+}
+
 void CheckAuth(Checker& ck, const AuthConfig& a) {
   if (a.api_keys.enabled && a.api_keys.headers.empty()) {
     ck.Error("auth.api_keys.headers", "at least one header is required when enabled");
@@ -482,6 +520,7 @@ std::vector<ConfigError> ValidateConfig(Config& config) {
   CheckUpstreams(ck, config, &upstreams);
   CheckRoutes(ck, config, upstreams);
   CheckAuth(ck, config.auth);
+  CheckMtls(ck, config);
   for (size_t i = 0; i < config.redaction.extra.size(); ++i) {
     const std::string& e = config.redaction.extra[i];
     if (e.empty() || e.size() > 128) {

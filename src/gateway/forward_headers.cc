@@ -189,10 +189,10 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   if (gw.add_forwarded_headers) {
     if (!xff.empty() && IsTrusted(in.peer_ip, gw.trusted_proxies)) {
       AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + std::string(in.peer_ip));
-      AppendHeader(head, "X-Forwarded-Proto", xfp.empty() ? "http" : xfp);
+      AppendHeader(head, "X-Forwarded-Proto", xfp.empty() ? (in.tls ? "https" : "http") : xfp);
     } else {
       AppendHeader(head, "X-Forwarded-For", in.peer_ip);
-      AppendHeader(head, "X-Forwarded-Proto", "http");
+      AppendHeader(head, "X-Forwarded-Proto", in.tls ? "https" : "http");
     }
     if (!in.host.empty()) AppendHeader(head, "X-Forwarded-Host", in.host);
   }

@@ -38,6 +38,7 @@ struct UpstreamHeadInput {
   const Identity* identity = nullptr;
   bool chunked = false;
   std::optional<uint64_t> content_length;
+  bool tls = false;  // the client connection is TLS: X-Forwarded-Proto: https
 };
 
 struct UpstreamHead {

@@ -51,6 +51,9 @@ Result<std::shared_ptr<GatewayShared>> Gateway::BuildShared(std::shared_ptr<cons
   if (auto d = s.routes->default_upstream_index()) s.default_upstream = static_cast<int>(*d);
   s.strict_durability = s.config->audit.durability == "strict";
   s.header_policy = HeaderPolicy::FromConfig(*config);
+  auto tls = TlsContexts::Create(*config);
+  if (!tls.ok()) return tls.status();
+  s.tls = std::move(tls).value();
   if (config->auth.failure_limit.enabled) {
     s.auth_limiter = std::make_unique<AuthFailureLimiter>(
         AuthFailureLimiter::FromConfig(config->auth.failure_limit));
@@ -158,6 +161,7 @@ void Gateway::Stop() {
   for (auto& w : workers_) w->Stop();
   workers_.clear();
 }
+
 
 std::vector<const GatewayMetrics*> Gateway::Metrics() const {
   std::vector<const GatewayMetrics*> out;

@@ -1,6 +1,6 @@
 // GatewayShared: everything the workers read and nobody changes while they run — config,
 // route table, redactor, resolved upstreams — plus the thread-safe services they call
-// (authenticator, store). Immutable once built (Gateway::Create, and Gateway::Reload for a
+// (authenticator, store, TLS contexts). Immutable once built (Gateway::Create, and Gateway::Reload for a
 // new configuration); workers hold the current one as shared_ptr<const>, and each request
 // pins the one it started with, so a reload never changes the rules under a request.
 #pragma once
@@ -16,6 +16,7 @@
 #include "gateway/forward_headers.h"
 #include "gateway/redaction.h"
 #include "gateway/route_table.h"
+#include "gateway/tls_contexts.h"
 #include "store/store.h"
 
 namespace apitrail {
@@ -32,6 +33,8 @@ struct GatewayShared {
   int default_upstream = -1;  // for unmatched: pass
   bool strict_durability = false;  // audit.durability: strict (intent before forwarding)
   HeaderPolicy header_policy;
+  // The listener's and upstreams' TLS contexts, read from their files when this was built.
+  std::shared_ptr<const TlsContexts> tls;
   uint64_t generation = 0;  // bumped by every reload; tags pooled upstream connections
 };
 

@@ -5,6 +5,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <array>
@@ -12,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/mtls.h"
 #include "config/config_loader.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
@@ -71,7 +73,13 @@ struct ProxySession::Exchange {
 };
 
 ProxySession::ProxySession(Worker& worker, tcp::socket socket)
-    : worker_(worker), shared_(worker.shared_ptr()), client_(std::move(socket)), upstream_(worker.io()) {
+    : worker_(worker),
+      shared_(worker.shared_ptr()),
+      client_(std::move(socket)),
+      // The listener's TLS context of the configuration current at accept (null: plain TCP).
+      tls_ctx_(shared_->tls->Server()),
+      upstream_(worker.io()) {
+  if (tls_ctx_) tls_ = std::make_unique<ClientTls>(client_, *tls_ctx_);
   boost::system::error_code ec;
   auto ep = client_.remote_endpoint(ec);
   if (!ec) {
@@ -110,6 +118,7 @@ void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {
     case Phase::kUpstreamIo:
     case Phase::kResponse:
       upstream_.cancel(ec);
+      if (upstream_tls_) upstream_tls_->next_layer().cancel(ec);
       break;
     case Phase::kStore:
       break;  // the store answers every append; its own limits apply
@@ -120,25 +129,124 @@ void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {
 }
 
 awaitable<void> ProxySession::Run() {
-  for (;;) {
+  bool serve = true;
+  if (tls_) serve = co_await AcceptTls();
+  while (serve) {
     // This request's configuration, kept even if a reload happens meanwhile. Compared first:
     // copying a shared_ptr every request would bounce its count between workers' caches.
     if (shared_ != worker_.shared_ptr()) shared_ = worker_.shared_ptr();
     bool keep = co_await HandleOne();
     if (!keep || worker_.draining()) break;
   }
+  if (tls_ && serve) {
+    // close_notify, so a client reading to the end sees a clean end rather than truncation;
+    // bounded, since a client need not answer it.
+    SetPhase(Phase::kClientWrite, std::min<uint32_t>(1000, shared_->config->gateway.body_timeout_ms));
+    auto [sec] = co_await tls_->async_shutdown(kTuple);
+    (void)sec;
+  }
   boost::system::error_code ec;
   client_.shutdown(tcp::socket::shutdown_both, ec);
   client_.close(ec);
-  upstream_.close(ec);
+  CloseUpstream();
+}
+
+// The TLS handshake, under the header timeout. A failed one is counted, not audited: there is
+// no request yet, and the connection is simply closed.
+awaitable<bool> ProxySession::AcceptTls() {
+  const Config& cfg = *shared_->config;
+  auto& m = worker_.mutable_metrics();
+  SetPhase(Phase::kHead, cfg.gateway.header_timeout_ms);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (ec) {
+    m.Inc(m.tls_handshake_failures);
+    SPDLOG_DEBUG("TLS handshake from {} failed: {}", peer_ip_, ec.message());
+    co_return false;
+  }
+  m.Inc(m.tls_handshakes);
+  SSL* ssl = tls_->native_handle();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cfg.auth.mtls.enabled && cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+    peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
+  }
+  co_return true;
+}
+
+awaitable<ProxySession::IoResult> ProxySession::ClientRead(asio::mutable_buffer buf) {
+  if (tls_) return tls_->async_read_some(buf, kTuple);
+  return client_.async_read_some(buf, kTuple);
+}
+
+awaitable<ProxySession::IoResult> ProxySession::ClientWrite(asio::const_buffer a,
+                                                            asio::const_buffer b) {
+  std::array<asio::const_buffer, 2> bufs{a, b};
+  if (tls_) return asio::async_write(*tls_, bufs, kTuple);
+  return asio::async_write(client_, bufs, kTuple);
+}
+
+awaitable<ProxySession::IoResult> ProxySession::UpstreamRead(asio::mutable_buffer buf) {
+  if (upstream_tls_) return upstream_tls_->async_read_some(buf, kTuple);
+  return upstream_.async_read_some(buf, kTuple);
+}
+
+awaitable<ProxySession::IoResult> ProxySession::UpstreamWrite(asio::const_buffer a,
+                                                              asio::const_buffer b) {
+  std::array<asio::const_buffer, 2> bufs{a, b};
+  if (upstream_tls_) return asio::async_write(*upstream_tls_, bufs, kTuple);
+  return asio::async_write(upstream_, bufs, kTuple);
+}
+
+void ProxySession::CloseUpstream() {
+  boost::system::error_code ignore;
+  upstream_.close(ignore);
+  if (upstream_tls_) upstream_tls_->next_layer().close(ignore);
+  upstream_tls_.reset();
+}
+
+// A fresh connection to upstreams[i]: TCP, then for a TLS upstream the handshake with the
+// certificate and host name verified. On failure *error says why (for the event's message).
+awaitable<bool> ProxySession::ConnectUpstream(size_t i, std::string* error) {
+  const GatewayShared& shared = *shared_;
+  const UpstreamConfig& u = shared.config->upstreams[i];
+  SetPhase(Phase::kConnect, shared.config->gateway.upstream_connect_timeout_ms);
+  std::shared_ptr<asio::ssl::context> ctx = u.tls.enabled ? shared.tls->Upstream(i) : nullptr;
+  tcp::socket* sock = &upstream_;
+  if (ctx) {
+    upstream_tls_ = std::make_unique<UpstreamTls>(tcp::socket(worker_.io()), *ctx);
+    sock = &upstream_tls_->next_layer();
+  } else {
+    upstream_ = tcp::socket(worker_.io());
+  }
+  auto [cec] = co_await sock->async_connect(shared.upstream_endpoints[i], kTuple);
+  if (cec) co_return false;
+  boost::system::error_code ignore;
+  sock->set_option(tcp::no_delay(true), ignore);
+  if (!ctx) co_return true;
+  const std::string& name = u.tls.server_name.empty() ? u.address.host : u.tls.server_name;
+  if (!SetExpectedPeerName(upstream_tls_->native_handle(), name)) {
+    *error = "upstream TLS: cannot check the name '" + name + "'";
+    co_return false;
+  }
+  auto [hec] = co_await upstream_tls_->async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (hec) {
+    long verify = SSL_get_verify_result(upstream_tls_->native_handle());
+    *error = "upstream TLS handshake failed: ";
+    if (verify != X509_V_OK) {
+      error->append("certificate verify failed: ").append(X509_verify_cert_error_string(verify));
+    } else {
+      error->append(hec.message());
+    }
+    auto& m = worker_.mutable_metrics();
+    m.Inc(m.upstream_tls_failures);
+    co_return false;
+  }
+  co_return true;
 }
 
 awaitable<bool> ProxySession::WriteClient(std::string_view a, std::string_view b) {
   const auto& gw = shared_->config->gateway;
   SetPhase(Phase::kClientWrite, gw.body_timeout_ms);
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
-                                         asio::buffer(b.data(), b.size())};
-  auto [ec, n] = co_await asio::async_write(client_, bufs, kTuple);
+  auto [ec, n] = co_await ClientWrite(asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size()));
   worker_.mutable_metrics().Inc(worker_.mutable_metrics().bytes_out, n);
   co_return !ec;
 }
@@ -250,7 +358,7 @@ awaitable<bool> ProxySession::HandleOne() {
       scan_from = view.size() >= 3 ? view.size() - 3 : 0;
     }
     auto buf = client_buf_.prepare(std::min<size_t>(kReadChunk, gw.max_header_bytes));
-    auto [ec, n] = co_await client_.async_read_some(buf, kTuple);
+    auto [ec, n] = co_await ClientRead(buf);
     if (ec) {
       if (phase_ == Phase::kHead && timed_out_) {
         m.Inc(m.requests);
@@ -399,6 +507,11 @@ awaitable<bool> ProxySession::HandleOne() {
     auth = co_await shared.auth->Introspect(parser.fields(), x.event.time_ns);
     SetPhase(Phase::kHead, gw.header_timeout_ms);
   }
+  // A verified client certificate identifies a request that carries no other credential.
+  if (peer_identity_ && cfg.auth.mtls.enabled && !auth.allowed &&
+      auth.deny_reason == "missing_credentials") {
+    auth = *peer_identity_;
+  }
   RecordIdentity(auth.identity, &x.event);
   if (!auth.allowed) {
     if (limiter && AuthFailureLimiter::Counts(auth.deny_reason, auth.http_status) &&
@@ -480,6 +593,7 @@ awaitable<bool> ProxySession::HandleOne() {
   hin.identity = &auth.identity;
   hin.chunked = parser.chunked();
   if (auto cl = parser.content_length()) hin.content_length = *cl;
+  hin.tls = tls_ != nullptr;
   UpstreamHead upstream_head = BuildUpstreamHead(hin, gw, cfg.auth.identity_headers, shared.header_policy);
   std::string& head = upstream_head.text;
   parser.set_rechunk(parser.chunked());
@@ -508,19 +622,16 @@ awaitable<bool> ProxySession::HandleOne() {
 
     // Upstream connection: pooled, else connect.
     size_t ui = static_cast<size_t>(upstream_index);
-    bool reused = worker_.pool().TakeIdle(shared.generation, ui, &upstream_);
+    bool reused = cfg.upstreams[ui].tls.enabled
+                      ? worker_.pool().TakeIdle(shared.generation, ui, &upstream_tls_)
+                      : worker_.pool().TakeIdle(shared.generation, ui, &upstream_);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!reused) {
-        SetPhase(Phase::kConnect, gw.upstream_connect_timeout_ms);
-        upstream_ = tcp::socket(worker_.io());
-        auto [cec] = co_await upstream_.async_connect(shared.upstream_endpoints[ui], kTuple);
-        if (cec) co_return false;
-        boost::system::error_code ignore;
-        upstream_.set_option(tcp::no_delay(true), ignore);
+        CloseUpstream();
+        if (!co_await ConnectUpstream(ui, &x.event.message)) co_return false;
       }
       SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
-      std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body_out)};
-      auto [wec, wn] = co_await asio::async_write(upstream_, bufs, kTuple);
+      auto [wec, wn] = co_await UpstreamWrite(asio::buffer(head), asio::buffer(body_out));
       if (!wec) break;
       // A pooled connection the upstream closed meanwhile: retry once on a fresh one.
       if (!reused || timed_out_) co_return false;
@@ -531,29 +642,28 @@ awaitable<bool> ProxySession::HandleOne() {
     // Stream the rest of the request body.
     while (!parser.is_done()) {
       SetPhase(Phase::kBody, gw.body_timeout_ms);
-      auto [rec, rn] = co_await client_.async_read_some(client_buf_.prepare(kReadChunk), kTuple);
+      auto [rec, rn] = co_await ClientRead(client_buf_.prepare(kReadChunk));
       if (rec) co_return false;
       client_buf_.commit(rn);
       m.Inc(m.bytes_in, rn);
       if (!feed()) co_return false;
       if (!body_out.empty()) {
         SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
-        auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(body_out), kTuple);
+        auto [wec, wn] = co_await UpstreamWrite(asio::buffer(body_out));
         if (wec) co_return false;
         body_out.clear();
       }
     }
     if (parser.chunked()) {
       SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
-      auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer("0\r\n\r\n", 5), kTuple);
+      auto [wec, wn] = co_await UpstreamWrite(asio::buffer("0\r\n\r\n", 5));
       if (wec) co_return false;
     }
     x.event.bytes_in = parser.body_bytes();
     co_return true;
   }();
   if (!ok) {
-    boost::system::error_code ignore;
-    upstream_.close(ignore);
+    CloseUpstream();
     if (phase_ == Phase::kBody || phase_ == Phase::kClientWrite ||
         (phase_ != Phase::kConnect && phase_ != Phase::kUpstreamIo && parser.is_header_done() &&
          !parser.is_done())) {
@@ -613,7 +723,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
             break;
           }
         }
-        auto [rec, rn] = co_await upstream_.async_read_some(upstream_buf_.prepare(kReadChunk), kTuple);
+        auto [rec, rn] = co_await UpstreamRead(upstream_buf_.prepare(kReadChunk));
         if (rec) co_return false;
         upstream_buf_.commit(rn);
       }
@@ -667,8 +777,9 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
           out.clear();
         }
         SetPhase(Phase::kResponse, gw.upstream_response_timeout_ms);
-        auto [rec, rn] = co_await upstream_.async_read_some(upstream_buf_.prepare(kReadChunk), kTuple);
-        if (rec == asio::error::eof && rp.need_eof()) {
+        auto [rec, rn] = co_await UpstreamRead(upstream_buf_.prepare(kReadChunk));
+        // A TLS upstream that closes without close_notify ends a close-delimited body too.
+        if ((rec == asio::error::eof || rec == asio::ssl::error::stream_truncated) && rp.need_eof()) {
           rp.put_eof(ec);
           if (ec) co_return false;
           out.append(body);
@@ -685,12 +796,13 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
     }
   }();
 
-  if (upstream_reusable) {
+  if (upstream_reusable && upstream_tls_) {
+    worker_.pool().GiveBack(shared.generation, x.upstream_index, std::move(upstream_tls_));
+  } else if (upstream_reusable) {
     worker_.pool().GiveBack(shared.generation, x.upstream_index, std::move(upstream_));
     upstream_ = tcp::socket(worker_.io());
   } else {
-    boost::system::error_code ignore;
-    upstream_.close(ignore);
+    CloseUpstream();
   }
   upstream_buf_.clear();
 

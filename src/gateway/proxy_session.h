@@ -6,17 +6,26 @@
 // CheckDeadline() (no timer per operation). Bodies stream through bounded buffers. The
 // response is completed only after its audit event is as durable as audit.durability asks:
 // small responses are held whole, large ones are streamed but their final bytes are held.
+// On a TLS listener (gateway.tls) the session first runs the TLS handshake under the header
+// timeout, then the same pipeline over the TLS stream; a verified client certificate becomes
+// the connection's mTLS identity (auth/mtls.h). Client and upstream I/O goes through
+// ClientRead/ClientWrite and UpstreamRead/UpstreamWrite, which pick the plain socket or the
+// TLS stream with one branch per I/O operation (no virtual call, no extra copy).
 // Not thread-safe: used only on its worker's thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <string>
+#include <tuple>
 
+#include "auth/identity.h"
 #include "core/crypto_util.h"
 #include "core/event.h"
 #include "core/status.h"
@@ -68,12 +77,30 @@ class ProxySession {
   std::string ReceiptHeader(const Receipt& receipt) const;
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);
+  boost::asio::awaitable<bool> AcceptTls();
+  boost::asio::awaitable<bool> ConnectUpstream(size_t upstream_index, std::string* error);
+  void CloseUpstream();
+
+  // Not coroutines: each returns the awaitable of the one operation on the right stream.
+  using IoResult = std::tuple<boost::system::error_code, std::size_t>;
+  boost::asio::awaitable<IoResult> ClientRead(boost::asio::mutable_buffer buf);
+  boost::asio::awaitable<IoResult> ClientWrite(boost::asio::const_buffer a, boost::asio::const_buffer b);
+  boost::asio::awaitable<IoResult> UpstreamRead(boost::asio::mutable_buffer buf);
+  boost::asio::awaitable<IoResult> UpstreamWrite(boost::asio::const_buffer a,
+                                                 boost::asio::const_buffer b = {});
+
+  using ClientTls = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;  // over client_
+  using UpstreamTls = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
   Worker& worker_;
   // The configuration of the request being served (the worker's current one when it began).
   std::shared_ptr<const GatewayShared> shared_;
   boost::asio::ip::tcp::socket client_;
-  boost::asio::ip::tcp::socket upstream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // the context this connection started with
+  std::unique_ptr<ClientTls> tls_;                      // null: plain TCP listener
+  std::unique_ptr<AuthOutcome> peer_identity_;          // verified client certificate (auth.mtls)
+  boost::asio::ip::tcp::socket upstream_;               // plain upstreams
+  std::unique_ptr<UpstreamTls> upstream_tls_;           // upstreams with tls (null otherwise)
   boost::beast::flat_buffer client_buf_;
   boost::beast::flat_buffer upstream_buf_;
   std::string peer_ip_;

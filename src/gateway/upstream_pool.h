@@ -3,23 +3,30 @@
 // and given back only when both sides left it reusable. Upstreams are numbered by the
 // configuration generation they come from: after a reload (Reset) a connection taken under
 // an older generation is closed, not given back, since its index may now name another host.
+// Connections to a TLS upstream are pooled with their TLS session (the handshake is not
+// repeated per request).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace apitrail {
 
 class UpstreamPool {
  public:
+  using TlsConnection = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
   UpstreamPool(size_t upstream_count, uint32_t max_idle_per_upstream)
-      : idle_(upstream_count), max_idle_(max_idle_per_upstream) {}
+      : idle_(upstream_count), idle_tls_(upstream_count), max_idle_(max_idle_per_upstream) {}
 
   // Drops every idle connection and starts numbering upstreams for `generation`.
   void Reset(size_t upstream_count, uint32_t max_idle_per_upstream, uint64_t generation) {
     CloseAll();
     idle_.resize(upstream_count);
+    idle_tls_.resize(upstream_count);
     max_idle_ = max_idle_per_upstream;
     generation_ = generation;
   }
@@ -44,7 +51,34 @@ class UpstreamPool {
     v.push_back(std::move(socket));
   }
 
+  bool TakeIdle(uint64_t generation, size_t upstream, std::unique_ptr<TlsConnection>* out) {
+    out->reset();
+    if (generation != generation_ || upstream >= idle_tls_.size()) return false;
+    auto& v = idle_tls_[upstream];
+    while (!v.empty()) {
+      *out = std::move(v.back());
+      v.pop_back();
+      if ((*out)->next_layer().is_open()) return true;
+    }
+    out->reset();
+    return false;
+  }
+
+  void GiveBack(uint64_t generation, size_t upstream, std::unique_ptr<TlsConnection> conn) {
+    if (generation != generation_ || upstream >= idle_tls_.size()) return;
+    auto& v = idle_tls_[upstream];
+    if (v.size() >= max_idle_) return;
+    v.push_back(std::move(conn));
+  }
+
   void CloseAll() {
+    for (auto& v : idle_tls_) {
+      for (auto& c : v) {
+        boost::system::error_code ec;
+        c->next_layer().close(ec);
+      }
+      v.clear();
+    }
     for (auto& v : idle_) {
       for (auto& s : v) {
         boost::system::error_code ec;
@@ -56,6 +90,7 @@ class UpstreamPool {
 
  private:
   std::vector<std::vector<boost::asio::ip::tcp::socket>> idle_;
+  std::vector<std::vector<std::unique_ptr<TlsConnection>>> idle_tls_;
   uint32_t max_idle_;
   uint64_t generation_ = 0;
 };

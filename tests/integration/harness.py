@@ -30,9 +30,10 @@ def free_port():
 
 class RecordingUpstream:
     """A real HTTP/1.1 upstream that records every request it receives (method, path,
-    headers, body) and answers JSON. `/slow` sleeps, `/big` answers a large body."""
+    headers, body) and answers JSON. `/slow` sleeps, `/big` answers a large body.
+    With `ssl_context` (a server-side ssl.SSLContext) it speaks HTTPS."""
 
-    def __init__(self):
+    def __init__(self, ssl_context=None):
         self.requests = []
         self.lock = threading.Lock()
         outer = self
@@ -107,6 +108,9 @@ class RecordingUpstream:
 
         self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
+        if ssl_context is not None:
+            # The handshake runs in accept(); a failed one is dropped by socketserver.
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

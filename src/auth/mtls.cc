@@ -1,0 +1,100 @@
+// mTLS identities (mtls.h): field extraction with OpenSSL's own X509 accessors.
+#include "auth/mtls.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "auth/openssl_ptr.h"
+
+namespace apitrail {
+namespace {
+
+// Values from a certificate end up in records and upstream headers: printable ASCII only
+// (anything else becomes '?'), bounded.
+constexpr size_t kMaxField = 256;
+
+std::string Clean(const unsigned char* data, size_t len) {
+  std::string out;
+  len = std::min(len, kMaxField);
+  out.reserve(len);
+  for (size_t i = 0; i < len; ++i) {
+    unsigned char c = data[i];
+    out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  }
+  return out;
+}
+
+std::string FromSan(X509* cert, int type) {
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return "";
+  std::string out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names) && out.empty(); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type != type) continue;
+    const ASN1_IA5STRING* s = n->d.ia5;  // uniformResourceIdentifier, dNSName, rfc822Name
+    out = Clean(ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s)));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+std::string FromCn(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (idx < 0) return "";
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) return "";
+  std::string out = Clean(utf8, static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::string IssuerDn(X509* cert) {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return len > 0 ? Clean(reinterpret_cast<unsigned char*>(data), static_cast<size_t>(len)) : "";
+}
+
+}  // namespace
+
+std::string CertificateFingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+AuthOutcome MtlsOutcome(X509* cert, const MtlsAuthConfig& config) {
+  AuthOutcome out;
+  out.identity.auth_method = "mtls";
+  out.identity.credential_id = CertificateFingerprint(cert);
+  out.identity.issuer = IssuerDn(cert);
+  for (const std::string& from : config.subject_from) {
+    if (from == "uri") out.identity.subject = FromSan(cert, GEN_URI);
+    else if (from == "dns") out.identity.subject = FromSan(cert, GEN_DNS);
+    else if (from == "email") out.identity.subject = FromSan(cert, GEN_EMAIL);
+    else if (from == "cn") out.identity.subject = FromCn(cert);
+    if (!out.identity.subject.empty()) break;
+  }
+  if (out.identity.subject.empty()) {
+    out.deny_reason = "invalid_client_certificate";
+    out.detail = "the client certificate names no subject (auth.mtls.subject_from)";
+    return out;
+  }
+  out.allowed = true;
+  return out;
+}
+
+}  // namespace apitrail

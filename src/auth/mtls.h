@@ -1,0 +1,29 @@
+// mTLS identities: turns a client certificate the TLS handshake already verified (against
+// gateway.tls.client_ca_file) into the uniform Identity of DESIGN §4 — auth_method "mtls",
+// subject from a SAN URI/DNS/email entry or the CN (auth.mtls.subject_from, first present
+// wins), credential_id the certificate's SHA-256 fingerprint (lower-case hex, no colons),
+// issuer the issuer DN (RFC 2253).
+//
+// The gateway computes this once per connection, after the handshake, and uses it for a
+// request that carries no other credential (a bearer token or API key on the request is
+// checked instead, and a bad one is not excused by the certificate). Pure functions; any thread.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <string>
+
+#include "auth/identity.h"
+#include "config/config.h"
+
+namespace apitrail {
+
+// `cert` must be the verified peer certificate. Denied (invalid_client_certificate) when the
+// certificate has none of the configured subject fields.
+AuthOutcome MtlsOutcome(X509* cert, const MtlsAuthConfig& config);
+
+// SHA-256 over the DER certificate, lower-case hex (what `openssl x509 -fingerprint -sha256`
+// prints, without colons and lower-cased).
+std::string CertificateFingerprint(X509* cert);
+
+}  // namespace apitrail

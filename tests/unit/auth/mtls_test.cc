@@ -1,0 +1,113 @@
+// mTLS identities: subject precedence, fingerprint, issuer DN, cleaning, and the denial for a
+// certificate without a usable subject. Certificates are built here with OpenSSL's X509 API.
+#include "auth/mtls.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <string>
+
+#include "auth/openssl_ptr.h"
+
+namespace apitrail {
+namespace {
+
+// A self-signed Ed25519 certificate with `cn` (if not empty), issuer "CN=Test CA,O=example" and
+// the given subjectAltName (OpenSSL config syntax, "" for none).
+ossl::X509Ptr MakeCert(const std::string& cn, const std::string& san) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  ossl::X509Ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 42);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("example"), -1, -1, 0);
+  if (!cn.empty()) {
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.data()),
+                               static_cast<int>(cn.size()), -1, 0);
+  }
+  X509_NAME* issuer = X509_get_issuer_name(cert.get());
+  X509_NAME_add_entry_by_txt(issuer, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("example"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Test CA"), -1, -1, 0);
+  X509_set_pubkey(cert.get(), key);
+  if (!san.empty()) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
+    EXPECT_NE(ext, nullptr) << san;
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert.get(), key, nullptr);
+  EVP_PKEY_free(key);
+  return cert;
+}
+
+std::string Sha256HexOfDer(X509* cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  unsigned char md[32];
+  unsigned int md_len = 0;
+  EVP_Digest(der, static_cast<size_t>(len), md, &md_len, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  std::string out;
+  char buf[3];
+  for (unsigned i = 0; i < md_len; ++i) {
+    snprintf(buf, sizeof buf, "%02x", md[i]);
+    out += buf;
+  }
+  return out;
+}
+
+TEST(MtlsTest, DefaultOrderPrefersSanUriThenDnsThenEmailThenCn) {
+  MtlsAuthConfig config;
+  auto all = MakeCert("the-cn", "URI:spiffe://prod/svc-a,DNS:svc-a.internal,email:a@example.com");
+  AuthOutcome out = MtlsOutcome(all.get(), config);
+  ASSERT_TRUE(out.allowed) << out.detail;
+  EXPECT_EQ(out.identity.subject, "spiffe://prod/svc-a");
+  EXPECT_EQ(out.identity.auth_method, "mtls");
+  EXPECT_EQ(out.identity.issuer, "CN=Test CA,O=example");
+  EXPECT_EQ(out.identity.credential_id, Sha256HexOfDer(all.get()));
+  EXPECT_EQ(out.identity.credential_id.size(), 64u);
+
+  EXPECT_EQ(MtlsOutcome(MakeCert("cn", "DNS:svc-b.internal,email:b@example.com").get(), config).identity.subject,
+            "svc-b.internal");
+  EXPECT_EQ(MtlsOutcome(MakeCert("cn", "email:c@example.com").get(), config).identity.subject,
+            "c@example.com");
+  EXPECT_EQ(MtlsOutcome(MakeCert("only-cn", "").get(), config).identity.subject, "only-cn");
+}
+
+TEST(MtlsTest, ConfiguredOrderIsFollowed) {
+  MtlsAuthConfig config;
+  config.subject_from = {"cn", "uri"};
+  auto cert = MakeCert("the-cn", "URI:spiffe://prod/svc-a");
+  EXPECT_EQ(MtlsOutcome(cert.get(), config).identity.subject, "the-cn");
+  config.subject_from = {"email"};
+  AuthOutcome out = MtlsOutcome(cert.get(), config);
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.deny_reason, "invalid_client_certificate");
+  // Whatever could be established is kept for the record.
+  EXPECT_EQ(out.identity.auth_method, "mtls");
+  EXPECT_EQ(out.identity.credential_id, Sha256HexOfDer(cert.get()));
+}
+
+TEST(MtlsTest, NonPrintableAndLongValuesAreCleanedAndCut) {
+  MtlsAuthConfig config;
+  config.subject_from = {"cn"};
+  std::string cn = "caf\xc3\xa9\x01";  // UTF-8 é and a control character
+  EXPECT_EQ(MtlsOutcome(MakeCert(cn, "").get(), config).identity.subject, "caf???");
+  config.subject_from = {"uri"};
+  std::string long_uri = "URI:https://example.com/" + std::string(400, 'a');
+  EXPECT_EQ(MtlsOutcome(MakeCert("", long_uri).get(), config).identity.subject.size(), 256u);
+}
+
+}  // namespace
+}  // namespace apitrail
