@@ -376,7 +376,9 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
   if (!realm_ok) ck.Error("auth.realm", "must be 1..128 printable ASCII characters without '\"'");
 }
 
-// "http://host[:port][/path]" → address and target. https is not implemented.
+// "http://host[:port][/path]" → address and target. Webhook witnesses speak plain HTTP by
+// design: the note is public and signed, so transport security adds no integrity; an
+// https:// URL is refused with a clear error pointing at a local TLS relay (docs/CONFIG.md).
 bool ParseWebhookUrl(const std::string& url, WitnessConfig* w, std::string* error) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind("https://", 0) == 0) {
