@@ -100,6 +100,16 @@ Result<bool> RecordReader::Next(Frame* frame) {
   return true;
 }
 
+Status RecordReader::SeekTo(uint64_t offset) {
+  if (offset < header_.size || offset > file_size_) {
+    return Status::InvalidArgument(path_ + ": cannot read from offset " + std::to_string(offset) +
+                                   " (the file has " + std::to_string(file_size_) + " bytes)");
+  }
+  offset_ = offset;
+  incomplete_ = false;
+  return Status::Ok();
+}
+
 Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq) {
   uint64_t start = offset_ + 1;
   if (start >= file_size_) return false;

@@ -1,0 +1,38 @@
+// PartAccess: what the archiver and `verify --archive` need to know about a sealed part,
+// without depending on the part's internal format. The store's part code implements it
+// (its part reader); until then the archiver falls back to the file's modification time
+// (the sealing time, never earlier than the part's newest record) for retention, and
+// `verify --archive` reports parts as not checked.
+// Implementations must be thread-safe for concurrent calls on different paths.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace apitrail::archive {
+
+struct PartInfo {
+  uint64_t first_seq = 0;       // seq of the part's first record
+  uint64_t end_seq = 0;         // one past its last record
+  int64_t newest_time_ns = 0;   // the largest record `time_ns` in the part (its UTC day)
+};
+
+class PartAccess {
+ public:
+  virtual ~PartAccess() = default;
+  // The part's extent and newest record time, from its header or footer (cheap).
+  // Corruption naming the file and offset when the part is damaged.
+  virtual Result<PartInfo> Describe(const std::string& path) = 0;
+  // Calls `record` for every record in seq order with the exact record bytes the Merkle
+  // leaf hash covers (docs/FORMAT.md §6). An error from `record` ends the walk and is
+  // returned; damage is Corruption naming the file and offset.
+  virtual Status ForEachRecord(
+      const std::string& path,
+      const std::function<Status(uint64_t seq, std::string_view record)>& record) = 0;
+};
+
+}  // namespace apitrail::archive
