@@ -16,7 +16,9 @@ std::string RunSh(const std::string& cmd) {
   std::string out;
   char buf[256];
   for (size_t n; p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  if (p != nullptr) EXPECT_EQ(::pclose(p), 0);
+  if (p != nullptr) {
+    EXPECT_EQ(::pclose(p), 0);
+  }
   return out;
 }
 
