@@ -17,25 +17,38 @@ std::string ShellQuote(std::string_view text) {
 
 Status ValidateArchiveCommand(std::string_view command) {
   if (command.empty()) return Status::InvalidArgument("must not be empty");
+  // The shell's quoting state as far as it matters here: a substitution inside quotes would
+  // be quoted twice ('%p' → ''/a b'') and split on odd names.
+  enum { kNone, kSingle, kDouble } quote = kNone;
   bool has_file = false;
   for (size_t i = 0; i < command.size(); ++i) {
-    if (command[i] == '\0' || command[i] == '\n' || command[i] == '\r') {
+    const char c = command[i];
+    if (c == '\0' || c == '\n' || c == '\r') {
       return Status::InvalidArgument("must be one line without NUL bytes");
     }
-    if (command[i] != '%') continue;
+    if (c == '\\' && quote != kSingle) {
+      ++i;  // the next character is escaped
+      continue;
+    }
+    if (c == '\'' && quote != kDouble) {
+      quote = quote == kSingle ? kNone : kSingle;
+      continue;
+    }
+    if (c == '"' && quote != kSingle) {
+      quote = quote == kDouble ? kNone : kDouble;
+      continue;
+    }
+    if (c != '%') continue;
     if (i + 1 == command.size()) {
       return Status::InvalidArgument("ends with a lone '%' (write %% for a literal %)");
     }
     const char e = command[i + 1];
     if (e == 'p' || e == 'f') {
       has_file = true;
-      const bool quoted_before = i > 0 && (command[i - 1] == '\'' || command[i - 1] == '"');
-      const bool quoted_after =
-          i + 2 < command.size() && (command[i + 2] == '\'' || command[i + 2] == '"');
-      if (quoted_before || quoted_after) {
+      if (quote != kNone) {
         return Status::InvalidArgument(
             "do not quote %" + std::string(1, e) +
-            ": apitrail substitutes it already shell-quoted (write cp %p /archive/%f)");
+            ": apitrail substitutes it already shell-quoted (write cp %p '/mnt/my archive/'%f)");
       }
     } else if (e != '%') {
       return Status::InvalidArgument("unknown escape '%" + std::string(1, e) +
@@ -43,6 +56,7 @@ Status ValidateArchiveCommand(std::string_view command) {
     }
     ++i;
   }
+  if (quote != kNone) return Status::InvalidArgument("has an unterminated quote");
   if (!has_file) return Status::InvalidArgument("must contain %p or %f (the file to archive)");
   return Status::Ok();
 }

@@ -15,9 +15,10 @@ namespace apitrail {
 // The shell word for `text`: 'text', with every ' written as '\'' (POSIX sh).
 std::string ShellQuote(std::string_view text);
 
-// Checks a command template: non-empty, only %p %f %% escapes, at least one of %p/%f, no
-// substitution wrapped in quotes by the user ('%p' would break on odd names because the
-// value is already quoted). InvalidArgument with a message fit for a config error.
+// Checks a command template: one line, only %p %f %% escapes, at least one of %p/%f, no
+// substitution inside shell quotes ('%p' or "/mnt/%f" would break on odd names because the
+// value is already quoted; '/mnt/dir/'%f is fine), no unterminated quote. InvalidArgument
+// with a message fit for a config error (it never repeats the command).
 Status ValidateArchiveCommand(std::string_view command);
 
 // The command to run for the file at `path` (absolute) named `file_name`. The template must

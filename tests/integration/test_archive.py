@@ -40,6 +40,7 @@ class ArchiveTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-it-archive-")
         self.dest = os.path.join(self.root, "cold storage")  # a space: quoting is exercised
+        self.qdest = "'" + self.dest + "/'"  # the operator quotes the directory, not %f
         os.makedirs(self.dest)
         self.upstream = RecordingUpstream()
         self.gw = None
@@ -67,14 +68,16 @@ class ArchiveTest(unittest.TestCase):
         for i in range(n):
             status, _, _ = self.gw.request("GET", f"/v1/orders/{i}", {"Authorization": f"Bearer {self.key}"})
             self.assertEqual(status, 200)
-        wait_until(lambda: admin_metrics(self.gw).get("apitrail_checkpoint_tree_size", 0) >= n,
-                   what="a checkpoint over the requests")
+        def signed_all():
+            m = admin_metrics(self.gw)
+            return m["apitrail_store_records"] >= n and m["apitrail_checkpoint_tree_size"] >= m["apitrail_store_records"]
+        wait_until(signed_all, what="a checkpoint over the requests")
 
     def metric(self, name):
         return admin_metrics(self.gw).get(name, 0)
 
     def test_parts_and_their_checkpoints_arrive_and_verify_offline(self):
-        gw = self.start(self.archive_config(f"cp %p {self.dest}/%f"))
+        gw = self.start(self.archive_config(f"cp %p {self.qdest}%f"))
         self.traffic()
         drop_part(gw.data, "p-0001.part", b"sealed part bytes \x00\x01")
         files = wait_until(lambda: (lambda names: names if len(names) == 3 else None)(sorted(os.listdir(self.dest))),
@@ -139,7 +142,7 @@ class ArchiveTest(unittest.TestCase):
 
     def test_failures_are_counted_logged_and_retried_until_success(self):
         target = os.path.join(self.dest, "not yet mounted")
-        gw = self.start(self.archive_config(f"cp %p {target}/%f"))
+        gw = self.start(self.archive_config(f"cp %p '{target}/'%f"))
         drop_part(gw.data, "p-0001.part", b"x")
         wait_until(lambda: self.metric("apitrail_archive_failures_total") >= 3, what="failures in /metrics")
         m = admin_metrics(gw)
@@ -157,7 +160,6 @@ class ArchiveTest(unittest.TestCase):
         wait_until(lambda: self.metric("apitrail_archive_pending") == 0 and
                    self.metric("apitrail_archive_archived_total") >= 2, what="archived after the fix")
         self.assertTrue(os.path.exists(os.path.join(target, "p-0001.part")))
-        self.assertIn("archived after", gw.logs())
 
     def test_a_hanging_command_is_killed_at_its_timeout_and_does_not_delay_shutdown(self):
         gw = self.start(self.archive_config("sleep 60 # %p", "    timeout_ms: 1000\n"))
@@ -171,7 +173,7 @@ class ArchiveTest(unittest.TestCase):
         self.gw = None
 
     def test_retention_deletes_only_expired_parts_that_were_archived(self):
-        cmd = f"case %f in *keep*) exit 1;; esac; cp %p {self.dest}/%f"
+        cmd = f"case %f in *keep*) exit 1;; esac; cp %p {self.qdest}%f"
         gw = self.start(self.archive_config(cmd, "  retention:\n    days: 1\n"))
         drop_part(gw.data, "new.part", b"today", age_days=0)
         drop_part(gw.data, "old-a.part", b"old, archivable", age_days=10)
@@ -184,9 +186,8 @@ class ArchiveTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.dest, "new.part")))
         self.assertEqual(self.metric("apitrail_retention_deleted_bytes_total"), len(b"old, archivable"))
         self.assertTrue(os.path.exists(os.path.join(gw.data, "checkpoints.log")))
-        logs = gw.logs()
-        self.assertIn("retention: deleted old-a.part", logs)
-        self.assertIn("old-keep.part is past audit.retention.days but not archived yet", logs)
+        # (The harness logs at warn: deletions are logged at info, the stuck part at warn.)
+        self.assertIn("old-keep.part is past audit.retention.days but not archived yet", gw.logs())
 
     def test_retention_without_an_archive_command_is_refused_unless_explicit(self):
         path = os.path.join(self.root, "c.yaml")

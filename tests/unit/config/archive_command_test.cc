@@ -32,6 +32,11 @@ TEST(ArchiveCommandTest, QuotesSingleQuotes) {
   EXPECT_EQ(ShellQuote(""), "''");
 }
 
+TEST(ArchiveCommandTest, AQuotedDestinationAndTheSubstitutionConcatenate) {
+  EXPECT_EQ(RunSh(ExpandArchiveCommand("printf '[%%s]' '/mnt/cold storage/'%f", "/x", "a b.part")),
+            "[/mnt/cold storage/a b.part]");
+}
+
 TEST(ArchiveCommandTest, OddNamesStayOneArgumentAndCannotInject) {
   const std::string evil = "/tmp/a b'c\"d$(echo INJECTED);e`echo X`;f\\g*.part";
   const std::string cmd = ExpandArchiveCommand("printf '[%%s]\\n' %p %f", evil, "x y;z");
@@ -49,6 +54,12 @@ TEST(ArchiveCommandTest, ValidationNamesTheProblem) {
   EXPECT_NE(msg("cp '%p' /b/").find("do not quote %p"), std::string::npos);
   EXPECT_NE(msg("cp %p \"/b/%f\"").find("do not quote %f"), std::string::npos);
   EXPECT_NE(msg("cp %p /b\nrm -rf /").find("one line"), std::string::npos);
+  EXPECT_NE(msg("cp %p \"/b/x'%f\"").find("do not quote %f"), std::string::npos);
+  EXPECT_NE(msg("cp %p '/b/").find("unterminated quote"), std::string::npos);
+  // Quoting the rest of the command is fine: the quote closes before the substitution.
+  EXPECT_TRUE(ValidateArchiveCommand("cp %p '/mnt/cold storage/'%f").ok());
+  EXPECT_TRUE(ValidateArchiveCommand("cp %p \"/mnt/it's here\"/%f").ok());
+  EXPECT_TRUE(ValidateArchiveCommand("echo \\'; cp %p /b/%f").ok());
 }
 
 }  // namespace
