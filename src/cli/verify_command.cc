@@ -44,9 +44,10 @@ void PrintArchiveText(const archive::ArchiveVerifyReport& r) {
   if (!r.parts_checked) {
     std::cout << "parts NOT CHECKED: " << r.problem << "\n";
   } else if (r.parts_ok) {
-    std::cout << "parts ok: " << r.parts << " parts hold records 0.." << r.records << " (exclusive); "
+    std::cout << "parts ok: " << r.parts << " parts hold records " << r.first_seq << ".." << r.records << " (exclusive); "
               << r.checkpoints_matched << " signed roots recomputed";
     if (r.checkpoints_beyond > 0) std::cout << "; " << r.checkpoints_beyond << " checkpoints cover records not archived yet";
+    if (r.checkpoints_before > 0) std::cout << "; " << r.checkpoints_before << " checkpoints over pruned older parts not checked";
     if (r.records_uncovered > 0) std::cout << "; " << r.records_uncovered << " records after the newest archived checkpoint";
     std::cout << "\n";
   } else {
@@ -75,9 +76,11 @@ void PrintArchiveJson(const archive::ArchiveVerifyReport& r) {
   w.FieldUint("count", r.parts);
   w.FieldBool("checked", r.parts_checked);
   w.FieldBool("ok", r.parts_checked && r.parts_ok);
+  w.FieldUint("first_seq", r.first_seq);
   w.FieldUint("records", r.records);
   w.FieldUint("checkpoints_matched", r.checkpoints_matched);
   w.FieldUint("checkpoints_beyond", r.checkpoints_beyond);
+  w.FieldUint("checkpoints_before", r.checkpoints_before);
   w.FieldUint("records_uncovered", r.records_uncovered);
   w.EndObject();
   if (!r.problem.empty()) {
@@ -164,6 +167,7 @@ void PrintJson(const VerifyReport& r) {
   w.Key("integrity");
   w.BeginObject();
   w.FieldBool("ok", r.ok);
+  w.FieldUint("first_seq", r.first_seq);
   w.FieldUint("records", r.records);
   w.Field("root", r.root_hex);
   w.FieldUint("tree_heads", r.tree_heads);

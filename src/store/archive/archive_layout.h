@@ -1,8 +1,8 @@
-// Where the archiver's files live in a data dir, and how they are named (docs/FORMAT.md §16).
+// Where the archiver's files live in a data dir, and how they are named (docs/FORMAT.md §17).
 // Constants and pure helpers only; thread-safe.
 //
 //   DATA_DIR/parts/*.part                       sealed parts (written by the store's sealer)
-//   DATA_DIR/archive/outbox/checkpoints-<start>-<end>.ckpt   checkpoint slices (§16)
+//   DATA_DIR/archive/outbox/checkpoints-<start>-<end>.ckpt   checkpoint slices (§17)
 //   DATA_DIR/archive/outbox/verifier-key-<hash>.txt          the node's verifier key
 //   DATA_DIR/archive/done/<file name>.done      archive_command succeeded for that file
 #pragma once

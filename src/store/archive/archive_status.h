@@ -1,5 +1,5 @@
 // ArchiveStatus: which files archive_command has copied successfully, kept durably as one
-// marker file per archived file in DATA_DIR/archive/done/ (docs/FORMAT.md §16), in the manner
+// marker file per archived file in DATA_DIR/archive/done/ (docs/FORMAT.md §17), in the manner
 // of PostgreSQL's archive_status/*.done. A marker is written (tmp, fdatasync, rename, directory
 // fsync) only after the command exited 0, so after a crash a file is either marked or is
 // archived again — never marked without having been archived. Retention deletes a part only

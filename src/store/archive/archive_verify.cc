@@ -142,6 +142,17 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
     }
     return Status::Ok();
   };
+  // Older parts pruned from cold storage: continue from the first part's stored Merkle state.
+  if (!list.empty() && list.front().info.first_seq > 0 && list.front().info.before &&
+      list.front().info.before->size() == list.front().info.first_seq) {
+    tree = *list.front().info.before;
+    r->first_seq = tree.size();
+    while (next_cp < signed_list.size() && signed_list[next_cp].size < tree.size()) {
+      ++r->checkpoints_before;
+      ++next_cp;
+    }
+    if (Status st = check_roots(list.front().path); !st.ok()) return Fail(r, st.message(), list.front().path);
+  }
   for (const Part& p : list) {
     if (p.info.first_seq != tree.size()) {
       r->first_bad_seq = tree.size();
@@ -166,6 +177,11 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
     }
   }
   r->records = tree.size();
+  if (r->first_seq > 0 && r->checkpoints_matched == 0) {
+    return Fail(r, "the archive starts at seq " + std::to_string(r->first_seq) +
+                       " and no archived checkpoint covers its records, so the Merkle state the "
+                       "first part carries is unconfirmed", list.front().path);
+  }
   uint64_t covered = 0;
   for (const Signed& c : signed_list) {
     if (c.size <= r->records) covered = std::max(covered, c.size);

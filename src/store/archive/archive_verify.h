@@ -9,7 +9,10 @@
 // is never signed with two roots.
 // Part side (through PartAccess, implemented by the store's part reader): the parts must hold
 // the records 0 … n-1 without gaps; their leaf hashes are recomputed and the RFC 6962 root at
-// every checkpoint size ≤ n must equal the signed root. Checkpoints beyond n cover records
+// every checkpoint size ≤ n must equal the signed root. When the oldest archived part does not
+// start at seq 0 (older parts pruned from cold storage) and carries the Merkle state before
+// it, the walk starts from that state; checkpoints older than it are counted, not checked, and
+// at least one signed root after it must be recomputed, or the result is not ok. Checkpoints beyond n cover records
 // not archived yet (still in the live node) and are counted, not failed. Without a part
 // reader the parts are listed but not checked, and the result is not ok.
 // Thread-safe; only reads.
@@ -46,7 +49,9 @@ struct ArchiveVerifyReport {
   uint64_t parts = 0;
   bool parts_checked = false;
   bool parts_ok = false;
-  uint64_t records = 0;              // records 0 … records-1 are in the archived parts
+  uint64_t first_seq = 0;            // the archived parts start here (0 unless pruned)
+  uint64_t records = 0;              // records first_seq … records-1 are in the archived parts
+  uint64_t checkpoints_before = 0;   // checkpoints over records older than the archived parts
   uint64_t checkpoints_matched = 0;  // signed roots recomputed from the parts
   uint64_t checkpoints_beyond = 0;   // checkpoints over records the archive does not hold yet
   uint64_t records_uncovered = 0;    // archived records after the newest checkpoint within them

@@ -1,6 +1,6 @@
 // Archiver: copies every sealed part (DATA_DIR/parts/*.part) and the checkpoints that cover
 // them to cold storage with archive_command, and applies retention (DESIGN §3, docs/CONFIG.md
-// `audit.archive`, `audit.retention`; files in docs/FORMAT.md §16).
+// `audit.archive`, `audit.retention`; files in docs/FORMAT.md §17).
 //
 // One background thread scans parts/ every scan interval (or when Poke()d):
 //  1. when parts appear that it has not seen, it cuts the checkpoints signed since the last

@@ -1,4 +1,4 @@
-// Checkpoint slices: the unit in which checkpoints.log is archived (docs/FORMAT.md §16).
+// Checkpoint slices: the unit in which checkpoints.log is archived (docs/FORMAT.md §17).
 // checkpoints.log only grows and is kept forever, so it cannot be archived as one immutable
 // file; instead, each time new parts appear, the archiver cuts the frames added since the
 // previous slice into DATA_DIR/archive/outbox/checkpoints-<start>-<end>.ckpt: a copy of

@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "store/merkle/compact_range.h"
 
 namespace apitrail::archive {
 
@@ -19,6 +21,10 @@ struct PartInfo {
   uint64_t first_seq = 0;       // seq of the part's first record
   uint64_t end_seq = 0;         // one past its last record
   int64_t newest_time_ns = 0;   // the largest record `time_ns` in the part (its UTC day)
+  // The Merkle state (compact range) over records 0 … first_seq-1, when the part stores it:
+  // lets `verify --archive` check an archive whose older parts were pruned. Not trusted by
+  // itself — a signed root over later records confirms it. Size must equal first_seq.
+  std::optional<merkle::CompactRange> before;
 };
 
 class PartAccess {

@@ -30,10 +30,13 @@ class MemoryParts : public PartAccess {
     apitrail::testing::WriteFileBytes(path, "part");
   }
   std::vector<std::string>& Records(const std::string& path) { return parts_[path].second; }
+  void SetBefore(const std::string& path, const merkle::CompactRange& before) { before_[path] = before; }
   Result<PartInfo> Describe(const std::string& path) override {
     auto it = parts_.find(path);
     if (it == parts_.end()) return Status::NotFound(path);
-    return PartInfo{it->second.first, it->second.first + it->second.second.size(), 0};
+    PartInfo info{it->second.first, it->second.first + it->second.second.size(), 0};
+    if (before_.count(path) != 0) info.before = before_.at(path);
+    return info;
   }
   Status ForEachRecord(const std::string& path,
                        const std::function<Status(uint64_t, std::string_view)>& fn) override {
@@ -44,6 +47,7 @@ class MemoryParts : public PartAccess {
 
  private:
   std::map<std::string, std::pair<uint64_t, std::vector<std::string>>> parts_;
+  std::map<std::string, merkle::CompactRange> before_;
 };
 
 class ArchiveVerifyTest : public ::testing::Test {
@@ -163,6 +167,27 @@ TEST_F(ArchiveVerifyTest, ARewrittenRecordFailsAtTheFirstCheckpointOverIt) {
   EXPECT_TRUE(r.checkpoints_ok);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4u);  // the checkpoint of size 5 covers seq 4 first
+  EXPECT_NE(r.problem.find("differs from the checkpoint"), std::string::npos) << r.problem;
+}
+
+TEST_F(ArchiveVerifyTest, PrunedOlderPartsVerifyFromTheStoredMerkleState) {
+  merkle::CompactRange before;
+  Sha256Hasher h;
+  for (int i = 0; i < 4; ++i) before.Append(merkle::LeafHash(h, records_[i]));
+  std::filesystem::remove(arch_ + "/p-a.part");
+  parts_.SetBefore(arch_ + "/p-b.part", before);
+  ArchiveVerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.first_seq, 4u);
+  EXPECT_EQ(r.records, 10u);
+  EXPECT_EQ(r.checkpoints_before, 1u);   // size 3
+  EXPECT_EQ(r.checkpoints_matched, 3u);  // 5, 5, 10
+  // A forged state is caught by the first signed root after it.
+  merkle::CompactRange forged;
+  for (int i = 0; i < 4; ++i) forged.Append(merkle::LeafHash(h, "forged-" + std::to_string(i)));
+  parts_.SetBefore(arch_ + "/p-b.part", forged);
+  r = Verify();
+  EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("differs from the checkpoint"), std::string::npos) << r.problem;
 }
 
