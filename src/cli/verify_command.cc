@@ -167,7 +167,6 @@ void PrintJson(const VerifyReport& r) {
   w.Key("integrity");
   w.BeginObject();
   w.FieldBool("ok", r.ok);
-  w.FieldUint("first_seq", r.first_seq);
   w.FieldUint("records", r.records);
   w.Field("root", r.root_hex);
   w.FieldUint("tree_heads", r.tree_heads);
