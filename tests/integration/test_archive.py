@@ -80,8 +80,12 @@ class ArchiveTest(unittest.TestCase):
         gw = self.start(self.archive_config(f"cp %p {self.qdest}%f"))
         self.traffic()
         drop_part(gw.data, "p-0001.part", b"sealed part bytes \x00\x01")
-        files = wait_until(lambda: (lambda names: names if len(names) == 3 else None)(sorted(os.listdir(self.dest))),
-                           what="part, slice and key in the archive")
+        # Done means the command exited and its success was recorded (a listing alone could
+        # catch a copy in progress).
+        wait_until(lambda: self.metric("apitrail_archive_archived_total") == 3 and
+                   self.metric("apitrail_archive_pending") == 0, what="part, slice and key archived")
+        files = sorted(os.listdir(self.dest))
+        self.assertEqual(len(files), 3, files)
         self.assertEqual(files[1], "p-0001.part")
         slice_name, key_name = files[0], files[2]
         self.assertRegex(slice_name, r"^checkpoints-\d{20}-\d{20}\.ckpt$")
@@ -132,7 +136,9 @@ class ArchiveTest(unittest.TestCase):
         # A second part brings a second slice that continues the first.
         self.traffic(2)
         drop_part(gw.data, "p-0002.part", b"second")
-        wait_until(lambda: len(os.listdir(self.dest)) == 5, what="second part and slice")
+        wait_until(lambda: self.metric("apitrail_archive_archived_total") == 5 and
+                   self.metric("apitrail_archive_pending") == 0, what="second part and slice archived")
+        self.assertEqual(len(os.listdir(self.dest)), 5)
         slices = sorted(n for n in os.listdir(self.dest) if n.endswith(".ckpt"))
         self.assertEqual(slices[1][len("checkpoints-"):len("checkpoints-") + 20],
                          slices[0][len("checkpoints-") + 21:len("checkpoints-") + 41])
