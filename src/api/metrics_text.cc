@@ -45,6 +45,7 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
   Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);
   Metric(out, "apitrail_store_write_errors_total", "counter", "Store write or sync failures.", "", store.write_errors);
+  Metric(out, "apitrail_store_reserve_failures_total", "counter", "Zero reserves ahead of the active segment that could not be written (syncs then also write metadata).", "", store.reserve_failures);
   Metric(out, "apitrail_store_events_at_risk", "gauge", "durability batch: acknowledged events not yet synced (the loss window now).", "", store.at_risk);
   Metric(out, "apitrail_store_acknowledged_before_sync_total", "counter", "durability batch: events acknowledged before their fdatasync.", "", store.acked_before_sync);
   Metric(out, "apitrail_store_at_risk_when_failed_total", "counter", "durability batch: acknowledged events whose sync failed (possibly lost).", "", store.at_risk_when_failed);

@@ -234,7 +234,7 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
       // forgives damage in the last segment.
       APITRAIL_RETURN_IF_ERROR(segment_->Sync());
       syncs_.fetch_add(1);
-      (void)segment_->Close();
+      APITRAIL_RETURN_IF_ERROR(CloseSegment());
       APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
       base = segment_->Size();
     }
@@ -254,8 +254,26 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
     }
     unpublished_.push_back(std::move(u));
   }
-  if (!write_buffer_.empty()) APITRAIL_RETURN_IF_ERROR(segment_->Append(write_buffer_));
+  if (!write_buffer_.empty()) {
+    ReserveFor(write_buffer_.size());
+    APITRAIL_RETURN_IF_ERROR(segment_->Append(write_buffer_));
+  }
   return Status::Ok();
+}
+
+void LogStore::ReserveFor(uint64_t bytes) {
+  // Not fatal: without a reserve the append below still works (or fails on its own), it
+  // only costs a metadata write per sync. A full disk then fails the append itself.
+  if (Status st = segment_->Reserve(bytes); !st.ok()) reserve_failures_.fetch_add(1);
+}
+
+Status LogStore::CloseSegment() {
+  // A segment that is no longer written keeps no zero reserve: only the active one may end
+  // in zeros (FORMAT.md §3). The caller synced the records already.
+  Status st = segment_->DropReserve();
+  Status closed = segment_->Close();
+  segment_.reset();
+  return st.ok() ? closed : st;
 }
 
 Status LogStore::SyncAndPublish(bool force_head_sync) {
@@ -398,7 +416,7 @@ void LogStore::Close() {
   stop_.store(true);
   queue_.Notify();
   writer_.join();
-  if (segment_) (void)segment_->Close();
+  if (segment_) (void)CloseSegment();
   heads_.reset();
   checkpoints_.reset();
   if (rollups_) rollups_->Close();
@@ -521,6 +539,7 @@ StoreStats LogStore::Stats() {
   s.syncs = syncs_.load();
   s.rejected_queue_full = rejected_.load();
   s.write_errors = write_errors_.load();
+  s.reserve_failures = reserve_failures_.load();
   s.failed = failed_.load();
   s.recovered_truncated_bytes = recovered_truncated_bytes_;
   s.checkpoints = checkpoints_signed_.load();

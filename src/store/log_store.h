@@ -77,6 +77,10 @@ class LogStore final : public Store {
   Status SyncAndPublish(bool force_head_sync);
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
+  // Closes the active segment and cuts its zero reserve. Writer thread (or Close).
+  Status CloseSegment();
+  // Makes the active segment's zero reserve hold the next `bytes` (WritableFile::Reserve).
+  void ReserveFor(uint64_t bytes);
   // Opens node.key and checkpoints.log (cutting a torn tail); Corruption when the newest
   // checkpoint is ahead of the recovered log or disagrees with its root.
   Status OpenCheckpoints(const Hash256& root);
@@ -141,6 +145,7 @@ class LogStore final : public Store {
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> reserve_failures_{0};
   std::atomic<uint64_t> checkpoints_signed_{0};
   std::atomic<uint64_t> checkpoint_size_published_{0};  // checkpoint_size_, for Stats
 

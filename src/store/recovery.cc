@@ -35,7 +35,8 @@ Status HandleTailDamage(FileSystem* fs, log::RecordReader& reader, const Status&
   const uint64_t max_seq = expected_seq + reader.file_size() / log::kFrameHeaderSize;
   APITRAIL_ASSIGN_OR_RETURN(bool follows, reader.ValidFrameFollows(expected_seq, max_seq));
   if (follows) return Status::Corruption(damage.message() + " (valid records follow)");
-  *truncated += reader.file_size() - reader.offset();
+  APITRAIL_ASSIGN_OR_RETURN(uint64_t data_end, reader.DataEnd());
+  *truncated += data_end - reader.offset();  // the zero reserve after the tear is no loss
   return fs->Truncate(reader.path(), reader.offset());
 }
 
@@ -90,7 +91,14 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                                   out.last_head, &out.truncated_bytes));
         break;
       }
-      if (!*next) break;
+      if (!*next) {
+        // The writer's zero reserve (FORMAT.md §3) holds no records: cut it, so the writer
+        // appends at the end of the file again.
+        if (last && reader->zero_tail() > 0) {
+          APITRAIL_RETURN_IF_ERROR(fs->Truncate(reader->path(), reader->offset()));
+        }
+        break;
+      }
       if (frame.seq != expected) {
         return Status::Corruption(seg.path + ": seq gap: expected " + std::to_string(expected) +
                                   ", found " + std::to_string(frame.seq) + " at offset " +

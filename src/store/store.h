@@ -58,6 +58,7 @@ struct StoreStats {
   uint64_t syncs = 0;
   uint64_t rejected_queue_full = 0;
   uint64_t write_errors = 0;
+  uint64_t reserve_failures = 0;  // zero reserves that could not be written (not fatal)
   bool failed = false;            // sticky: a write or sync failed; no more acknowledgements
   std::string root_hex;           // RFC 6962 root over all records
   uint64_t recovered_truncated_bytes = 0;  // torn tail cut by Open (worth a log line if > 0)

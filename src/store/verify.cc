@@ -107,7 +107,8 @@ class Verifier {
           auto follows =
               reader->ValidFrameFollows(seq, seq + reader->file_size() / log::kFrameHeaderSize);
           if (follows.ok() && !*follows) {
-            report_.torn_tail_bytes = reader->file_size() - reader->offset();
+            auto data_end = reader->DataEnd();
+            report_.torn_tail_bytes = (data_end.ok() ? *data_end : reader->file_size()) - reader->offset();
             last_segment_end_ = reader->offset();
             return true;
           }

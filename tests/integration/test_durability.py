@@ -154,6 +154,14 @@ class KillUnderLoadTest(DurabilityCase):
         self.assertTrue(set(received.values()) <= {200, 401}, collections.Counter(received.values()))
         self.assertGreater(len(sent), len(received), "some requests must have been cut by the kill")
 
+        # The active segment is pre-extended with zeros (FORMAT.md §3): a killed process
+        # leaves that reserve behind the last record, and it is no damage.
+        header, frames, tail = read_log_file(segment_paths(self.gw.data)[-1])
+        self.assertEqual(header["version"], 3)
+        self.assertGreater(len(tail), 0, "the kill should leave the zero reserve behind")
+        self.assertTrue(tail.endswith(b"\0"), "the reserve is zeros")
+        self.assertLess(len(tail.rstrip(b"\0")), 1 << 16, "at most one torn batch before the zeros")
+
         # Before any recovery the log already verifies (an unacknowledged tail is not a failure).
         r = self.verify()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -255,7 +263,7 @@ class TamperingTest(DurabilityCase):
             self.original = f.read()
         header, self.frames, tail = read_log_file(self.seg)
         self.assertEqual(header["magic"], b"APTLOG01")
-        self.assertEqual(header["version"], 2)
+        self.assertEqual(header["version"], 3)
         self.assertEqual(header["first_seq"], 0)
         self.assertEqual(header["node"], "test-node")
         self.assertEqual(tail, b"")

@@ -17,6 +17,21 @@ class FaultFileSystem::File final : public WritableFile {
     fs_->Wrote(path_, data.size());
     return Status::Ok();
   }
+  Status Reserve(uint64_t bytes) override {
+    std::shared_lock<std::shared_mutex> op(fs_->op_mu_);
+    APITRAIL_RETURN_IF_ERROR(fs_->BeforeReserve(generation_));
+    APITRAIL_RETURN_IF_ERROR(base_->Reserve(bytes));
+    fs_->Reserved(path_, base_->Size() + bytes);
+    return Status::Ok();
+  }
+  Status DropReserve() override {
+    std::shared_lock<std::shared_mutex> op(fs_->op_mu_);
+    APITRAIL_RETURN_IF_ERROR(fs_->BeforeSync(generation_));
+    APITRAIL_RETURN_IF_ERROR(base_->DropReserve());
+    fs_->Synced(path_);
+    fs_->Reserved(path_, base_->Size(), /*drop=*/true);
+    return Status::Ok();
+  }
   Status Sync() override {
     std::shared_lock<std::shared_mutex> op(fs_->op_mu_);
     APITRAIL_RETURN_IF_ERROR(fs_->BeforeSync(generation_));
@@ -92,10 +107,14 @@ Status FaultFileSystem::Crash(uint64_t keep_unsynced_bytes) {
   std::unique_lock<std::shared_mutex> op(op_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [path, t] : files_) {
-    if (t.size <= t.synced) continue;
+    if (t.size <= t.synced && t.reserved <= t.reserved_synced) continue;
     const uint64_t keep = t.synced + std::min(keep_unsynced_bytes, t.size - t.synced);
     APITRAIL_RETURN_IF_ERROR(base_->Truncate(path, keep));
+    // Lost appends inside a synced reserve read back as its zeros; an unsynced reserve is
+    // gone like any unsynced write.
+    if (t.reserved_synced > keep) APITRAIL_RETURN_IF_ERROR(base_->Truncate(path, t.reserved_synced));
     t.size = t.synced = keep;
+    t.reserved = t.reserved_synced = std::max(keep, t.reserved_synced);
   }
   return Status::Ok();
 }
@@ -104,14 +123,20 @@ Result<std::unique_ptr<WritableFile>> FaultFileSystem::OpenForAppend(const std::
   APITRAIL_ASSIGN_OR_RETURN(auto base, base_->OpenForAppend(path));
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = files_.try_emplace(path);
-  if (inserted) it->second.size = it->second.synced = base->Size();  // existing bytes count as durable
+  if (inserted) {  // existing bytes count as durable
+    it->second.size = it->second.synced = base->Size();
+    it->second.reserved = it->second.reserved_synced = base->Size();
+  }
   return std::unique_ptr<WritableFile>(new File(this, path, std::move(base), generation_));
 }
 
 Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
   APITRAIL_RETURN_IF_ERROR(base_->Truncate(path, size));
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = files_.find(path); it != files_.end()) it->second.size = it->second.synced = size;
+  if (auto it = files_.find(path); it != files_.end()) {
+    it->second.size = it->second.synced = size;
+    it->second.reserved = it->second.reserved_synced = size;
+  }
   return Status::Ok();
 }
 
@@ -141,6 +166,25 @@ Status FaultFileSystem::BeforeWrite(uint64_t generation) {
   return Status::Ok();
 }
 
+Status FaultFileSystem::BeforeReserve(uint64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation != generation_) return Status::IoError("write after simulated crash");
+  if (reserve_error_) return Status::ResourceExhausted("write: No space left on device (injected ENOSPC in reserve)");
+  return Status::Ok();
+}
+
+void FaultFileSystem::SetReserveError(bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reserve_error_ = fail;
+}
+
+void FaultFileSystem::Reserved(const std::string& path, uint64_t end, bool drop) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& t = files_[path];
+  t.reserved = drop ? end : std::max(t.reserved, end);
+  if (drop) t.reserved_synced = end;
+}
+
 Status FaultFileSystem::BeforeSync(uint64_t generation) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !syncs_blocked_ || generation != generation_; });
@@ -159,6 +203,7 @@ void FaultFileSystem::Synced(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& t = files_[path];
   t.synced = t.size;
+  t.reserved_synced = std::max(t.reserved_synced, t.reserved);
 }
 
 }  // namespace apitrail::testing

@@ -2,10 +2,12 @@
 // durability and failure claims (STYLE §3.2.10, after leveldb's fault_injection_test):
 //   - FailNthWrite(n): the n-th Append from now fails with ENOSPC (nothing written);
 //   - SetSyncError(true): every Sync fails with EIO;
+//   - SetReserveError(true): every WritableFile::Reserve fails with ENOSPC;
 //   - BlockSyncs()/UnblockSyncs(): Sync waits, to hold the writer mid-batch;
 //   - Crash(keep): every file loses what was appended since its last successful Sync,
 //     except the first `keep` unsynced bytes (a torn write); handles opened before the
-//     crash fail from then on, as if their process had died.
+//     crash fail from then on, as if their process had died. Lost bytes inside a synced
+//     zero reserve (WritableFile::Reserve) read back as zeros, as on a real disk.
 // It also counts positional reads (reads()), so tests can prove a query did not scan.
 // Thread-safe. `base` must outlive it.
 #pragma once
@@ -27,6 +29,7 @@ class FaultFileSystem final : public FileSystem {
 
   void FailNthWrite(int n);
   void SetSyncError(bool fail);
+  void SetReserveError(bool fail);
   void BlockSyncs();
   void UnblockSyncs();
   Status Crash(uint64_t keep_unsynced_bytes = 0);
@@ -52,11 +55,15 @@ class FaultFileSystem final : public FileSystem {
   struct Tracked {
     uint64_t size = 0;
     uint64_t synced = 0;
+    uint64_t reserved = 0;         // physical end asked for by Reserve
+    uint64_t reserved_synced = 0;  // ... as of the last successful Sync
   };
 
   // Called by File; return the injected error, if any.
   Status BeforeWrite(uint64_t generation);
   Status BeforeSync(uint64_t generation);
+  Status BeforeReserve(uint64_t generation);
+  void Reserved(const std::string& path, uint64_t end, bool drop = false);
   void Wrote(const std::string& path, uint64_t n);
   void Synced(const std::string& path);
 
@@ -69,6 +76,7 @@ class FaultFileSystem final : public FileSystem {
   std::map<std::string, Tracked> files_;
   int writes_until_failure_ = 0;  // 0: no failure armed
   bool sync_error_ = false;
+  bool reserve_error_ = false;
   bool syncs_blocked_ = false;
   int syncs_ = 0;
   uint64_t generation_ = 0;  // bumped by Crash()

@@ -18,12 +18,23 @@ namespace apitrail {
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
-  // Appends all of `data` (retrying short writes). On error some prefix may have been written.
+  // Appends all of `data` at Size() (retrying short writes), over reserved zeros if any.
+  // On error some prefix may have been written.
   virtual Status Append(std::string_view data) = 0;
+  // Makes the file physically hold at least Size() + bytes, writing real zero bytes (not a
+  // hole, not fallocate's unwritten extents) past its current physical end. Appends into
+  // such a reserve overwrite allocated blocks, so their fdatasync flushes data only, with no
+  // size or extent change to journal: one device write per sync instead of two. The zeros
+  // are durable after the next Sync and are not part of Size(). Implementations may
+  // reserve more than asked.
+  virtual Status Reserve(uint64_t bytes) = 0;
+  // Cuts the file to Size(), dropping any reserve, and syncs it.
+  virtual Status DropReserve() = 0;
   // fdatasync: on OK everything appended so far survives a crash.
   virtual Status Sync() = 0;
   virtual Status Close() = 0;
-  // Bytes in the file (as this handle knows it: initial size + appended).
+  // Bytes appended to the file (as this handle knows it: initial size + appended), not
+  // counting a reserve.
   virtual uint64_t Size() const = 0;
 };
 

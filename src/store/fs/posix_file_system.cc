@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -22,23 +23,36 @@ Status ErrnoStatus(const char* op, const std::string& path, int err) {
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
+      : path_(std::move(path)), fd_(fd), size_(size), physical_(size) {}
   ~PosixWritableFile() override { (void)Close(); }
 
+  // Positional, not O_APPEND: appends land inside the reserve, below the physical end.
   Status Append(std::string_view data) override {
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("write", path_, errno);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-      size_ += static_cast<uint64_t>(n);
+    APITRAIL_RETURN_IF_ERROR(WriteAt(size_, data.data(), data.size()));
+    size_ += data.size();
+    physical_ = std::max(physical_, size_);
+    return Status::Ok();
+  }
+
+  Status Reserve(uint64_t bytes) override {
+    if (size_ + bytes <= physical_) return Status::Ok();
+    // Whole chunks, so the metadata change (and its journal write) comes once per chunk.
+    static constexpr uint64_t kChunk = 1u << 20;
+    static const std::string kZeros(kChunk, '\0');
+    const uint64_t target = (size_ + bytes + kChunk - 1) / kChunk * kChunk;
+    while (physical_ < target) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, target - physical_));
+      APITRAIL_RETURN_IF_ERROR(WriteAt(physical_, kZeros.data(), n));
+      physical_ += n;
     }
     return Status::Ok();
+  }
+
+  Status DropReserve() override {
+    if (physical_ == size_) return Status::Ok();
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) return ErrnoStatus("ftruncate", path_, errno);
+    physical_ = size_;
+    return Sync();
   }
 
   Status Sync() override {
@@ -57,9 +71,24 @@ class PosixWritableFile final : public WritableFile {
   uint64_t Size() const override { return size_; }
 
  private:
+  Status WriteAt(uint64_t offset, const char* p, size_t left) {
+    while (left > 0) {
+      ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+      offset += static_cast<uint64_t>(n);
+    }
+    return Status::Ok();
+  }
+
   std::string path_;
   int fd_;
-  uint64_t size_;
+  uint64_t size_;      // logical end: where the next Append goes
+  uint64_t physical_;  // end of the file on disk (size_ plus the zero reserve)
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {
@@ -95,7 +124,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 }  // namespace
 
 Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenForAppend(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open", path, errno);
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -14,9 +14,12 @@ inline constexpr std::string_view kTreeHeadMagic = "APTHEAD1";
 inline constexpr std::string_view kCheckpointMagic = "APTCKPT1";
 // Version 1: every file as first released (segment records are JSON). Version 2: segment
 // records are binary (core/record_codec.h); tree_heads.log and checkpoints.log unchanged.
+// Version 3: segments as version 2, but the writer pre-extends them with zero bytes, so a
+// segment may end in a zero tail after its last frame (FORMAT.md §3).
 // Readers accept every version up to the one their magic is written with.
 inline constexpr uint32_t kFormatVersion = 1;
-inline constexpr uint32_t kSegmentFormatVersion = 2;
+inline constexpr uint32_t kSegmentFormatVersion = 3;
+inline constexpr uint32_t kFirstZeroTailVersion = 3;
 constexpr uint32_t FormatVersionFor(std::string_view magic) {
   return magic == kSegmentMagic ? kSegmentFormatVersion : kFormatVersion;
 }

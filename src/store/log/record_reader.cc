@@ -49,6 +49,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const s
                               " at offset 8");
   }
   h.node.assign(p + kFileHeaderFixedSize, node_len);
+  r->zero_tail_allowed_ = magic == kSegmentMagic;
   r->offset_ = h.size;
   return r;
 }
@@ -84,6 +85,11 @@ Result<bool> RecordReader::Next(Frame* frame) {
   uint32_t len = DecodeFixed32(p);
   uint32_t crc = DecodeFixed32(p + 4);
   uint64_t seq = DecodeFixed64(p + 8);
+  if (len == 0 && header_.version >= kFirstZeroTailVersion &&
+      zero_tail_allowed_) {
+    APITRAIL_ASSIGN_OR_RETURN(bool zeros, OnlyZerosFollow());
+    if (zeros) return false;  // the writer's reserve: the clean end of the records
+  }
   if (len == 0 || len > kMaxPayloadSize) return Bad("bad frame length " + std::to_string(len));
   if (kFrameHeaderSize + len > left) {
     incomplete_ = true;
@@ -108,6 +114,34 @@ Status RecordReader::SeekTo(uint64_t offset) {
   offset_ = offset;
   incomplete_ = false;
   return Status::Ok();
+}
+
+Result<bool> RecordReader::OnlyZerosFollow() {
+  for (uint64_t at = offset_; at < file_size_;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, file_size_ - at));
+    APITRAIL_RETURN_IF_ERROR(Fill(at, n));
+    const char* p = At(at);
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] != 0) return false;
+    }
+    at += n;
+  }
+  return true;
+}
+
+Result<uint64_t> RecordReader::DataEnd() {
+  uint64_t end = file_size_;
+  while (end > offset_) {
+    const uint64_t start = std::max<uint64_t>(offset_, end >= kReadChunk ? end - kReadChunk : 0);
+    const size_t n = static_cast<size_t>(end - start);
+    APITRAIL_RETURN_IF_ERROR(Fill(start, n));
+    const char* p = At(start);
+    for (size_t i = n; i > 0; --i) {
+      if (p[i - 1] != 0) return start + i;
+    }
+    end = start;
+  }
+  return offset_;
 }
 
 Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq) {

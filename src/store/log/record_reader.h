@@ -41,8 +41,12 @@ class RecordReader {
   uint64_t file_size() const { return file_size_; }
   // End of the last good frame: where the next frame starts (or the tear is).
   uint64_t offset() const { return offset_; }
+  // After Next() returned false: bytes of zero tail (FORMAT.md §3) that end the file.
+  uint64_t zero_tail() const { return file_size_ - offset_; }
 
-  // true: *frame holds the next frame. false: clean end of file. Error: the frame at
+  // true: *frame holds the next frame. false: clean end of file, which in a version 3
+  // segment may be a zero tail (a frame header with len 0, and only zeros up to the end of
+  // the file; zero_tail() says how long). Error: the frame at
   // offset() is bad; offset() stays there and incomplete() tells whether it merely runs
   // past the end of the file.
   Result<bool> Next(Frame* frame);
@@ -58,6 +62,10 @@ class RecordReader {
   // that large.
   Result<bool> ValidFrameFollows(uint64_t min_seq, uint64_t max_seq);
 
+  // End of the last non-zero byte at or after offset() (offset() when only zeros follow):
+  // how much of a damaged tail is data rather than the writer's zero reserve.
+  Result<uint64_t> DataEnd();
+
  private:
   RecordReader(std::string path, std::unique_ptr<RandomAccessFile> file, uint64_t size)
       : path_(std::move(path)), file_(std::move(file)), file_size_(size) {}
@@ -65,6 +73,8 @@ class RecordReader {
   Status Fill(uint64_t offset, size_t n);
   const char* At(uint64_t offset) const { return buffer_.data() + (offset - buffer_start_); }
   Status Bad(const std::string& what) const;
+  // Whether every byte from offset_ to the end of the file is zero.
+  Result<bool> OnlyZerosFollow();
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;
@@ -72,6 +82,7 @@ class RecordReader {
   FileHeader header_;
   uint64_t offset_ = 0;
   bool incomplete_ = false;
+  bool zero_tail_allowed_ = false;  // a segment (not tree_heads.log or checkpoints.log)
   std::string buffer_;
   uint64_t buffer_start_ = 0;
 };

@@ -64,7 +64,9 @@ TEST_F(RecoveryTest, TornTailIsCutAtLastWholeRecord) {
       EXPECT_EQ(s.recovered_truncated_bytes, 0u);
     } else if (keep == 10) {
       EXPECT_EQ(s.size, 11u);  // one whole unsynced record survived, the torn one is cut
-      EXPECT_EQ(s.recovered_truncated_bytes, 10u);
+      // 10 torn bytes: len, crc and the low two bytes of seq 11. The second of those is 0,
+      // as are the bytes of the zero reserve behind it, so 9 count as cut data.
+      EXPECT_EQ(s.recovered_truncated_bytes, 9u);
     } else {
       EXPECT_EQ(s.size, 15u);  // everything made it to disk after all
     }
@@ -153,6 +155,53 @@ TEST_F(RecoveryTest, RandomCrashesNeverLoseAcknowledgedRecords) {
     ASSERT_TRUE(report.ok) << report.problem << " in " << report.file << " at " << report.offset;
   }
   EXPECT_GT(acked.size(), 100u);
+}
+
+// The active segment is pre-extended with zeros (FORMAT.md §3), so after a crash its file
+// ends in zeros: recovery treats them as the end of the records, not as a torn tail.
+TEST_F(RecoveryTest, ZeroReserveLeftByACrashIsNotDamage) {
+  StoreOptions o = Options(&fault_);
+  {
+    auto store = OpenOrDie(o);
+    AppendMany(*store, 20);
+    ASSERT_TRUE(store->Flush().ok());
+    ASSERT_TRUE(fault_.Crash(0).ok());
+  }
+  auto size = DefaultFileSystem()->ReadAll(Seg());
+  ASSERT_TRUE(size.ok());
+  EXPECT_GE(size->size(), 1u << 20) << "the reserve reaches at least 1 MiB";
+  EXPECT_EQ(size->back(), '\0');
+  VerifyReport before = VerifyDataDir(o.data_dir);
+  EXPECT_TRUE(before.ok) << before.problem;
+  EXPECT_EQ(before.torn_tail_bytes, 0u);
+
+  o.fs = nullptr;
+  auto store = OpenOrDie(o);
+  EXPECT_EQ(store->Stats().size, 20u);
+  EXPECT_EQ(store->Stats().recovered_truncated_bytes, 0u);
+  uint64_t seq = 0;
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(20), &seq).ok());
+  EXPECT_EQ(seq, 20u);
+  store->Close();
+  // A closed segment keeps no reserve: it ends with its last frame.
+  auto closed = DefaultFileSystem()->ReadAll(Seg());
+  ASSERT_TRUE(closed.ok());
+  EXPECT_LT(closed->size(), 1u << 20);
+  VerifyReport after = VerifyDataDir(o.data_dir);
+  EXPECT_TRUE(after.ok) << after.problem;
+  EXPECT_EQ(after.records, 21u);
+}
+
+// Without room for a reserve the store still writes (each sync then also writes metadata)
+// and counts it.
+TEST_F(RecoveryTest, FailedReserveIsCountedNotFatal) {
+  fault_.SetReserveError(true);
+  auto store = OpenOrDie(Options(&fault_));
+  AppendMany(*store, 10);
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_TRUE(store->Accepting());
+  EXPECT_EQ(store->Stats().size, 10u);
+  EXPECT_GT(store->Stats().reserve_failures, 0u);
 }
 
 TEST_F(RecoveryTest, MidLogCorruptionRefusesToOpen) {

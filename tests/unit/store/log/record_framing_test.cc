@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/crc32c.h"
 #include "store/fs/file_system.h"
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
@@ -140,6 +141,54 @@ TEST_F(RecordFramingTest, HugeLengthIsRejectedWithoutAllocating) {
   EXPECT_EQ(ReadAll(r.get(), &error), 1);
   EXPECT_NE(error.message().find("bad frame length"), std::string::npos) << error.message();
   EXPECT_NE(error.message().find("at offset " + std::to_string(offsets_[1])), std::string::npos);
+}
+
+// Version 3 segments may end in the writer's zero reserve: a clean end, not damage.
+TEST_F(RecordFramingTest, ZeroTailIsTheCleanEndOfAVersion3Segment) {
+  Write(3);
+  apitrail::testing::WriteFileBytes(path_, bytes_ + std::string(100000, '\0'));
+  auto r = Open();
+  ASSERT_EQ(r->header().version, 3u);
+  Status error;
+  EXPECT_EQ(ReadAll(r.get(), &error), 3);
+  EXPECT_TRUE(error.ok()) << error.ToString();
+  EXPECT_EQ(r->offset(), bytes_.size());
+  EXPECT_EQ(r->zero_tail(), 100000u);
+  auto end = r->DataEnd();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(*end, bytes_.size());
+}
+
+TEST_F(RecordFramingTest, NonZeroByteAfterZerosIsDamage) {
+  Write(3);
+  std::string b = bytes_ + std::string(5000, '\0');
+  b[b.size() - 7] = 'x';  // a torn frame, or something written behind the records
+  apitrail::testing::WriteFileBytes(path_, b);
+  auto r = Open();
+  Status error;
+  EXPECT_EQ(ReadAll(r.get(), &error), 3);
+  EXPECT_EQ(error.code(), StatusCode::kCorruption);
+  EXPECT_NE(error.message().find("bad frame length 0 at offset " + std::to_string(bytes_.size())),
+            std::string::npos) << error.message();
+  auto end = r->DataEnd();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(*end, b.size() - 6);
+}
+
+TEST_F(RecordFramingTest, ZeroTailIsDamageInAVersion2Segment) {
+  Write(2);
+  std::string b = bytes_;
+  b[kMagicSize] = 2;  // version 2, header CRC recomputed
+  const uint32_t crc = crc32c::Mask(crc32c::Value(b.data(), header_size_ - kFileHeaderCrcSize));
+  std::string crc_bytes;
+  PutFixed32(&crc_bytes, crc);
+  b.replace(header_size_ - kFileHeaderCrcSize, 4, crc_bytes);
+  apitrail::testing::WriteFileBytes(path_, b + std::string(64, '\0'));
+  auto r = Open();
+  ASSERT_EQ(r->header().version, 2u);
+  Status error;
+  EXPECT_EQ(ReadAll(r.get(), &error), 2);
+  EXPECT_NE(error.message().find("bad frame length 0"), std::string::npos) << error.message();
 }
 
 TEST_F(RecordFramingTest, BadMagicIsCorruption) {
