@@ -195,6 +195,17 @@ class ArchiveTest(unittest.TestCase):
         # (The harness logs at warn: deletions are logged at info, the stuck part at warn.)
         self.assertIn("old-keep.part is past audit.retention.days but not archived yet", gw.logs())
 
+    def test_archive_settings_take_effect_only_after_a_restart(self):
+        gw = self.start(self.archive_config(f"cp %p {self.qdest}%f"))
+        with open(gw.config) as f:
+            text = f.read()
+        with open(gw.config, "w") as f:
+            f.write(text.replace("scan_interval_ms: 100", "scan_interval_ms: 200"))
+        gw.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "audit.archive: changed, but only takes effect after a restart" in gw.logs(),
+                   what="the refused reload")
+        self.assertIsNone(gw.proc.poll())
+
     def test_retention_without_an_archive_command_is_refused_unless_explicit(self):
         path = os.path.join(self.root, "c.yaml")
         with open(path, "w") as f:

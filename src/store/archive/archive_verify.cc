@@ -50,7 +50,7 @@ bool FindKey(const std::string& dir, const std::vector<std::string>& names, File
 }
 
 bool CheckSlices(const std::string& dir, FileSystem* fs, const VerifierKey& key,
-                 std::vector<Signed>* out, ArchiveVerifyReport* r) {
+                 std::vector<Signed>* out, std::string* node_out, ArchiveVerifyReport* r) {
   auto slices = ListSlices(fs, dir);
   if (!slices.ok()) return Fail(r, slices.status().message(), dir);
   if (slices->empty()) return Fail(r, "no checkpoint slices (checkpoints-*.ckpt) in the archive", dir);
@@ -103,6 +103,7 @@ bool CheckSlices(const std::string& dir, FileSystem* fs, const VerifierKey& key,
     }
     ++r->slices;
   }
+  *node_out = node;
   if (!out->empty()) {
     r->newest_size = out->back().size;
     r->newest_root_hex = HexEncode(out->back().root);
@@ -111,7 +112,8 @@ bool CheckSlices(const std::string& dir, FileSystem* fs, const VerifierKey& key,
 }
 
 bool CheckParts(const std::string& dir, const std::vector<std::string>& part_names,
-                PartAccess* parts, const std::vector<Signed>& signed_list, ArchiveVerifyReport* r) {
+                PartAccess* parts, const std::vector<Signed>& signed_list, const std::string& node,
+                ArchiveVerifyReport* r) {
   struct Part {
     std::string path;
     PartInfo info;
@@ -121,6 +123,9 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
     const std::string path = dir + "/" + n;
     auto info = parts->Describe(path);
     if (!info.ok()) return Fail(r, info.status().message(), path);
+    if (!info->node.empty() && info->node != node) {
+      return Fail(r, "part of node '" + info->node + "' among checkpoints of node '" + node + "'", path);
+    }
     list.push_back({path, *info});
   }
   std::sort(list.begin(), list.end(), [](const Part& a, const Part& b) { return a.info.first_seq < b.info.first_seq; });
@@ -210,7 +215,8 @@ ArchiveVerifyReport VerifyArchiveDir(const std::string& dir, const ArchiveVerify
     return r;
   }
   std::vector<Signed> signed_list;
-  r.checkpoints_ok = CheckSlices(dir, fs, key, &signed_list, &r);
+  std::string node;
+  r.checkpoints_ok = CheckSlices(dir, fs, key, &signed_list, &node, &r);
   if (!r.checkpoints_ok) return r;
 
   std::vector<std::string> part_names;
@@ -223,7 +229,7 @@ ArchiveVerifyReport VerifyArchiveDir(const std::string& dir, const ArchiveVerify
     r.parts_ok = true;
   } else if (options.parts != nullptr) {
     r.parts_checked = true;
-    r.parts_ok = CheckParts(dir, part_names, options.parts, signed_list, &r);
+    r.parts_ok = CheckParts(dir, part_names, options.parts, signed_list, node, &r);
   } else {
     r.problem = std::to_string(part_names.size()) +
                 " parts not checked: this build has no reader for sealed parts";

@@ -31,11 +31,13 @@ class MemoryParts : public PartAccess {
   }
   std::vector<std::string>& Records(const std::string& path) { return parts_[path].second; }
   void SetBefore(const std::string& path, const merkle::CompactRange& before) { before_[path] = before; }
+  void SetNode(const std::string& node) { node_ = node; }
   Result<PartInfo> Describe(const std::string& path) override {
     auto it = parts_.find(path);
     if (it == parts_.end()) return Status::NotFound(path);
     PartInfo info{it->second.first, it->second.first + it->second.second.size(), 0};
     if (before_.count(path) != 0) info.before = before_.at(path);
+    info.node = node_;
     return info;
   }
   Status ForEachRecord(const std::string& path,
@@ -48,6 +50,7 @@ class MemoryParts : public PartAccess {
  private:
   std::map<std::string, std::pair<uint64_t, std::vector<std::string>>> parts_;
   std::map<std::string, merkle::CompactRange> before_;
+  std::string node_ = "n1";
 };
 
 class ArchiveVerifyTest : public ::testing::Test {
@@ -189,6 +192,13 @@ TEST_F(ArchiveVerifyTest, PrunedOlderPartsVerifyFromTheStoredMerkleState) {
   r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("differs from the checkpoint"), std::string::npos) << r.problem;
+}
+
+TEST_F(ArchiveVerifyTest, APartOfAnotherNodeIsRefused) {
+  parts_.SetNode("n2");
+  ArchiveVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("part of node 'n2'"), std::string::npos) << r.problem;
 }
 
 TEST_F(ArchiveVerifyTest, AMissingPartIsAGap) {
