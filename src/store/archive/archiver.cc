@@ -11,6 +11,7 @@
 #include "store/archive/checkpoint_slices.h"
 #include "store/archive/command_runner.h"
 #include "store/checkpoint.h"
+#include "store/checkpoint_log.h"
 
 namespace apitrail::archive {
 
@@ -50,6 +51,15 @@ Result<std::unique_ptr<Archiver>> Archiver::Start(ArchiverOptions options) {
     const std::string outbox = OutboxDir(o.data_dir);
     if (!o.fs->Exists(outbox + "/" + name)) {
       APITRAIL_RETURN_IF_ERROR(WriteFileDurably(o.fs, outbox, name, o.verifier_key_text + "\n"));
+    }
+  }
+  // The largest tree size already sliced, so a restart does not cut slices for parts that
+  // are covered.
+  if (!o.command.empty()) {
+    APITRAIL_ASSIGN_OR_RETURN(auto slices, ListSlices(o.fs, OutboxDir(o.data_dir)));
+    if (!slices.empty()) {
+      auto newest = ReadCheckpoints(o.fs, OutboxDir(o.data_dir) + "/" + slices.back().name);
+      if (newest.ok() && !newest->checkpoints.empty()) a->sliced_size_ = newest->checkpoints.back().size;
     }
   }
   a->thread_ = std::thread([p = a.get()] { p->Run(); });
@@ -129,13 +139,16 @@ std::vector<Archiver::FileEntry> Archiver::ListFiles(const std::string& dir, boo
 }
 
 void Archiver::CutSlices(const std::vector<FileEntry>& parts) {
-  bool fresh = false;
+  std::vector<const FileEntry*> unseen;
+  bool needed = false;
   for (const FileEntry& p : parts) {
     if (seen_parts_.count(p.name) != 0) continue;
-    // At start every part counts as new unless it was archived already.
-    if (!status_.IsDone(p.name)) fresh = true;
+    unseen.push_back(&p);
+    // At start every part counts as new unless it was archived already; with a part reader,
+    // also one whose last record no sliced checkpoint covers yet.
+    if (!status_.IsDone(p.name) || PartEnd(p) > sliced_size_) needed = true;
   }
-  if (fresh && !options_.command.empty()) {
+  if (needed && !options_.command.empty()) {
     auto written = WriteCheckpointSlices(options_.fs, options_.data_dir);
     std::lock_guard<std::mutex> lock(mu_);
     if (!written.ok()) {
@@ -146,10 +159,17 @@ void Archiver::CutSlices(const std::vector<FileEntry>& parts) {
     }
     stats_.slices += written->size();
     for (const SliceInfo& s : *written) {
-      spdlog::info("archive: checkpoint slice {} ({} checkpoints) ready", s.name, s.checkpoints);
+      sliced_size_ = std::max(sliced_size_, s.max_tree_size);
+      spdlog::info("archive: checkpoint slice {} ({} checkpoints, up to tree size {}) ready", s.name,
+                   s.checkpoints, s.max_tree_size);
     }
   }
-  for (const FileEntry& p : parts) seen_parts_.insert(p.name);
+  // A part whose last record no sliced checkpoint covers yet stays unseen, so the next pass
+  // cuts the checkpoints signed meanwhile (its records were durable before its segment
+  // rotated, so the covering checkpoint follows within audit.checkpoints.max_lag_ms).
+  for (const FileEntry* p : unseen) {
+    if (options_.command.empty() || PartEnd(*p) <= sliced_size_) seen_parts_.insert(p->name);
+  }
 }
 
 bool Archiver::ArchiveOne(const FileEntry& f) {
@@ -195,6 +215,16 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
   return false;
 }
 
+uint64_t Archiver::PartEnd(const FileEntry& f) {
+  if (options_.parts == nullptr) return 0;
+  auto cached = part_ends_.find(f.name);
+  if (cached != part_ends_.end()) return cached->second;
+  auto info = options_.parts->Describe(f.path);
+  if (!info.ok()) return 0;  // reported by retention or by the archive run; do not block on it
+  part_ends_[f.name] = info->end_seq;
+  return info->end_seq;
+}
+
 int64_t Archiver::PartNewestTime(const FileEntry& f) {
   if (options_.parts == nullptr) return f.mtime_ns;  // sealed after its newest record
   auto cached = part_times_.find(f.name);
@@ -237,6 +267,7 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
     ++deleted;
     bytes += it->size;
     part_times_.erase(name);
+    part_ends_.erase(name);
     warned_waiting_.erase(name);
     seen_parts_.erase(name);
     spdlog::info("retention: deleted {} ({} bytes, newest record {}, {})", name, it->size,

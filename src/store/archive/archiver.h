@@ -4,7 +4,9 @@
 //
 // One background thread scans parts/ every scan interval (or when Poke()d):
 //  1. when parts appear that it has not seen, it cuts the checkpoints signed since the last
-//     slice into a checkpoint slice in archive/outbox (checkpoint_slices.h);
+//     slice into a checkpoint slice in archive/outbox (checkpoint_slices.h); with a part
+//     reader it keeps cutting (at most once per pass, only when checkpoints.log grew) until
+//     a slice holds a checkpoint covering the new part's last record;
 //  2. it runs the command for each file not yet archived, oldest first (parts by name, then
 //     outbox files), one at a time with a timeout; exit 0 is recorded durably
 //     (archive_status.h). A failure stops the pass and is retried with exponential backoff
@@ -104,11 +106,15 @@ class Archiver {
   bool ArchiveOne(const FileEntry& f);  // false: failed, back off
   void ApplyRetention(const std::vector<FileEntry>& parts, const std::vector<FileEntry>& outbox);
   int64_t PartNewestTime(const FileEntry& f);
+  // One past the part's last seq (0 when unknown: no part reader, or unreadable).
+  uint64_t PartEnd(const FileEntry& f);
 
   ArchiverOptions options_;
   ArchiveStatus status_;  // archiver thread only
   std::set<std::string> seen_parts_;            // archiver thread only
   std::map<std::string, int64_t> part_times_;   // archiver thread only: Describe() cache
+  std::map<std::string, uint64_t> part_ends_;   // archiver thread only: Describe() cache
+  uint64_t sliced_size_ = 0;  // archiver thread only: largest tree size cut into a slice
   std::set<std::string> warned_waiting_;        // archiver thread only
   uint64_t failures_in_row_ = 0;                // archiver thread only
   std::chrono::milliseconds backoff_;           // archiver thread only

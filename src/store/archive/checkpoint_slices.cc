@@ -77,6 +77,7 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
   while (!at_end) {
     const uint64_t chunk_start = reader.offset();
     uint64_t frames = 0;
+    uint64_t max_size = 0;
     while (true) {
       log::Frame frame;
       auto next = reader.Next(&frame);
@@ -108,11 +109,12 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
         break;
       }
       ++frames;
+      max_size = std::max(max_size, frame.seq);
     }
     const uint64_t chunk_end = reader.offset();
     if (chunk_end == chunk_start) break;
     APITRAIL_ASSIGN_OR_RETURN(std::string body, ReadRange(raw.get(), path, chunk_start, chunk_end - chunk_start));
-    SliceInfo s{SliceName(chunk_start, chunk_end), chunk_start, chunk_end, frames};
+    SliceInfo s{SliceName(chunk_start, chunk_end), chunk_start, chunk_end, frames, max_size};
     APITRAIL_RETURN_IF_ERROR(WriteFileDurably(fs, outbox, s.name, header + body));
     written.push_back(std::move(s));
   }

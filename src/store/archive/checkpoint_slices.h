@@ -22,7 +22,8 @@ struct SliceInfo {
   std::string name;
   uint64_t start = 0;  // byte range of checkpoints.log the slice holds
   uint64_t end = 0;
-  uint64_t checkpoints = 0;  // frames in it (0 when only listed, not read)
+  uint64_t checkpoints = 0;    // frames in it (0 when only listed, not read)
+  uint64_t max_tree_size = 0;  // the largest tree size signed in it (0 when only listed)
 };
 
 // Slices in `dir` (by name), ordered by start.

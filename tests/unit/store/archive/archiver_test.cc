@@ -211,8 +211,8 @@ TEST_F(ArchiverTest, RetentionDeletesOnlyExpiredPartsThatWereArchived) {
 
 class FixedParts : public PartAccess {
  public:
-  explicit FixedParts(int64_t newest) : newest_(newest) {}
-  Result<PartInfo> Describe(const std::string&) override { return PartInfo{0, 1, newest_}; }
+  explicit FixedParts(int64_t newest, uint64_t end = 1) : newest_(newest), end_(end) {}
+  Result<PartInfo> Describe(const std::string&) override { return PartInfo{0, end_, newest_}; }
   Status ForEachRecord(const std::string&,
                        const std::function<Status(uint64_t, std::string_view)>&) override {
     return Status::Ok();
@@ -220,6 +220,7 @@ class FixedParts : public PartAccess {
 
  private:
   int64_t newest_;
+  uint64_t end_;
 };
 
 TEST_F(ArchiverTest, WithoutArchiveRetentionUsesThePartsNewestRecord) {
@@ -235,6 +236,30 @@ TEST_F(ArchiverTest, WithoutArchiveRetentionUsesThePartsNewestRecord) {
   EXPECT_FALSE(InParts("x.part"));
   EXPECT_FALSE(a->Stats().enabled);
   EXPECT_TRUE(std::filesystem::is_empty(OutboxDir(data_))) << "no command: no slices, no key";
+}
+
+TEST_F(ArchiverTest, WithAPartReaderSlicesAreCutUntilOneCoversThePart) {
+  Sign(4);
+  AddPart("p.part", "records 0..9");
+  FixedParts parts(T("2026-11-26T00:00:00Z"), 10);  // the part ends at seq 10
+  ArchiverOptions o = Options("cp %p " + dest_ + "/%f");
+  o.parts = &parts;
+  {
+    auto a = StartOrDie(o);
+    ASSERT_TRUE(WaitFor([&] { return a->Stats().slices == 1 && a->Stats().pending == 0; }));
+    std::this_thread::sleep_for(100ms);  // passes without new checkpoints cut nothing
+    EXPECT_EQ(a->Stats().slices, 1u);
+    Sign(10);  // the checkpoint covering the part: cut and archived
+    ASSERT_TRUE(WaitFor([&] { return a->Stats().slices == 2 && a->Stats().pending == 0; }));
+    Sign(10);  // a heartbeat: the part is covered, no more slices
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(a->Stats().slices, 2u);
+  }
+  // After a restart the covered part does not bring a slice either.
+  Sign(10);
+  auto again = StartOrDie(o);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(again->Stats().slices, 0u);
 }
 
 TEST_F(ArchiverTest, RefusesAnInvalidCommand) {
