@@ -41,6 +41,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -541,7 +542,54 @@ void BM_SqliteWal_Skipped(benchmark::State& state) {
 BENCHMARK(BM_SqliteWal_Skipped)->Iterations(1);
 #endif
 
+// `store_append_bench --fill DIR N`: writes N events of the gateway shape into a fresh data
+// dir through Store::Append (durability: batch, so filling is quick; the bytes are the same)
+// and exits; bench/verify.sh measures `apitrail verify` against `sha256sum` on it.
+int Fill(const std::string& dir, uint64_t n) {
+  if (fs::exists(dir) && !fs::is_empty(dir)) {
+    std::fprintf(stderr, "--fill: %s exists and is not empty\n", dir.c_str());
+    return 2;
+  }
+  StoreOptions opt;
+  opt.data_dir = dir;
+  opt.durability = Durability::kBatch;
+  opt.batch_interval_ms = 50;
+  auto opened = Store::Open(opt);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "--fill: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  const EventPool& pool = Pool(kGateway);
+  for (uint64_t i = 0; i < n; ++i) {
+    for (;;) {
+      Status st = (*opened)->Append(pool.events[i % pool.events.size()], nullptr);
+      if (st.ok()) break;
+      if (st.code() != StatusCode::kResourceExhausted) {
+        std::fprintf(stderr, "--fill: %s\n", st.ToString().c_str());
+        return 1;
+      }
+      std::this_thread::yield();
+    }
+  }
+  Status flushed = (*opened)->Flush();
+  (*opened)->Close();
+  if (!flushed.ok()) {
+    std::fprintf(stderr, "--fill: %s\n", flushed.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace apitrail
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--fill") {
+    return apitrail::Fill(argv[2], std::strtoull(argv[3], nullptr, 10));
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -24,7 +24,10 @@ bool AppendQueue::Push(PendingRecord&& record) {
   // sleeps, or we see waiting_ and notify under the mutex. Both are seq_cst.
   ready_.fetch_add(1);
   if (waiting_.load()) {
-    std::lock_guard<std::mutex> lock(wake_mu_);
+    // Taking and dropping the mutex orders us after the writer's predicate check (it is
+    // then either about to see ready_ or asleep on the condition); notifying after the
+    // unlock spares the woken writer from blocking on a mutex we still hold.
+    { std::lock_guard<std::mutex> lock(wake_mu_); }
     wake_cv_.notify_one();
   }
   return true;

@@ -70,7 +70,7 @@ Status LogStore::Recover() {
   frontier_ = recovered.frontier;
   next_seq_ = recovered.records;
   recovered_truncated_bytes_ = recovered.truncated_bytes;
-  root_hex_ = HexEncode(frontier_.Root());
+  published_frontier_ = frontier_;
   if (recovered.segments.empty()) {
     APITRAIL_RETURN_IF_ERROR(StartSegment(0));
   } else if (recovered.segments.back().version != log::kSegmentFormatVersion &&
@@ -85,8 +85,9 @@ Status LogStore::Recover() {
   }
   APITRAIL_ASSIGN_OR_RETURN(heads_, TreeHeadWriter::Open(fs_, options_.data_dir, options_.node));
   durable_size_ = next_seq_;
-  durable_root_ = frontier_.Root();
-  APITRAIL_RETURN_IF_ERROR(OpenCheckpoints(durable_root_));
+  durable_frontier_ = frontier_;
+  head_size_ = recovered.last_head ? recovered.last_head->size : 0;
+  APITRAIL_RETURN_IF_ERROR(OpenCheckpoints(DurableRoot()));
   last_sync_ = Clock::now();
   return Status::Ok();
 }
@@ -151,7 +152,7 @@ Status LogStore::MaybeCheckpoint(bool final) {
   const bool fresh = durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0);
   const auto now = Clock::now();
   if (!(fresh && final) && now < NextCheckpointDue()) return Status::Ok();
-  Checkpoint c{origin_, durable_size_, durable_root_};
+  Checkpoint c{origin_, durable_size_, DurableRoot()};
   APITRAIL_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(c, *key_));
   const int64_t signed_at = NowNs();
   APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, signed_at, note));
@@ -279,16 +280,15 @@ Status LogStore::CloseSegment() {
 Status LogStore::SyncAndPublish(bool force_head_sync) {
   APITRAIL_RETURN_IF_ERROR(segment_->Sync());
   syncs_.fetch_add(1);
-  const Hash256 root = frontier_.Root();
   durable_size_ = next_seq_;  // every record written so far is now synced
+  durable_frontier_ = frontier_;
   at_risk_.store(0);
-  durable_root_ = root;
   std::vector<Unpublished> batch;
   batch.swap(unpublished_);
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     for (auto& u : batch) index_.Add(u.seq, std::move(u.keys), u.location);
-    root_hex_ = HexEncode(root);
+    published_frontier_ = frontier_;
   }
   if (rollups_) rollups_->AddCommitted(&rollup_batch_, next_seq_);
   last_sync_ = Clock::now();
@@ -298,14 +298,32 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
       if (u.done) u.done(Status::Ok(), u.seq);
     }
   }
-  // After the segment sync, so a tree head never covers records that are not durable. Its
-  // own fdatasync is paid at most once a second (and on flush/close), not by every response.
+  return MaybeAppendHead(force_head_sync);
+}
+
+Status LogStore::MaybeAppendHead(bool force) {
+  // After the segment sync, so a tree head never covers records that are not durable. The
+  // root costs a node hash per level, so a head is appended at most every kHeadIntervalMs
+  // of commits (and on flush/close), and its fdatasync is paid at most once a second: a
+  // head that is not synced proves nothing after a crash anyway.
+  if (head_size_ == durable_size_) return Status::Ok();
   const auto now = Clock::now();
-  const bool sync_head = force_head_sync || now - last_head_sync_ >= std::chrono::seconds(1);
-  APITRAIL_RETURN_IF_ERROR(heads_->Append(next_seq_, root, NowNs(), sync_head));
+  if (!force && now - last_head_append_ < std::chrono::milliseconds(kHeadIntervalMs)) return Status::Ok();
+  const bool sync_head = force || now - last_head_sync_ >= std::chrono::seconds(1);
+  APITRAIL_RETURN_IF_ERROR(heads_->Append(durable_size_, DurableRoot(), NowNs(), sync_head));
+  head_size_ = durable_size_;
+  last_head_append_ = now;
   if (sync_head) last_head_sync_ = now;
   head_dirty_ = !sync_head;
   return Status::Ok();
+}
+
+const Hash256& LogStore::DurableRoot() {
+  if (durable_root_size_ != durable_size_ || durable_size_ == 0) {
+    durable_root_ = durable_frontier_.Root();
+    durable_root_size_ = durable_size_;
+  }
+  return durable_root_;
 }
 
 void LogStore::Fail(const Status& cause) {
@@ -371,6 +389,10 @@ void LogStore::WriterLoop() {
       Status st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
       if (!st.ok()) Fail(st);
     }
+    if (!failed_.load() && head_size_ < durable_size_) {
+      // Commits that came too soon after the last head: cover them once it is due.
+      if (Status st = MaybeAppendHead(stopping || flush_req > flush_done_.load()); !st.ok()) Fail(st);
+    }
     if (head_dirty_ && !failed_.load() &&
         (stopping || flush_req > flush_done_.load() || Clock::now() - last_head_sync_ >= std::chrono::seconds(1))) {
       // Quiet now: make the newest tree head durable too.
@@ -388,9 +410,12 @@ void LogStore::WriterLoop() {
       flush_cv_.notify_all();
     }
     if (stopping) break;
-    const auto deadline = std::min(batch_mode && !unpublished_.empty() ? last_sync_ + interval
-                                                                       : Clock::now() + std::chrono::seconds(1),
-                                   std::max(NextCheckpointDue(), Clock::now()));
+    auto deadline = std::min(batch_mode && !unpublished_.empty() ? last_sync_ + interval
+                                                                 : Clock::now() + std::chrono::seconds(1),
+                             std::max(NextCheckpointDue(), Clock::now()));
+    if (head_size_ < durable_size_) {
+      deadline = std::min(deadline, last_head_append_ + std::chrono::milliseconds(kHeadIntervalMs));
+    }
     queue_.Wait(deadline, [this] { return stop_.load() || flush_requested_.load() > flush_done_.load(); });
   }
   std::lock_guard<std::mutex> lock(flush_mu_);
@@ -530,11 +555,13 @@ Result<AuditEvent> LogStore::GetBySeq(uint64_t seq) { return ReadRecord(seq); }
 
 StoreStats LogStore::Stats() {
   StoreStats s;
+  merkle::CompactRange frontier;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     s.size = index_.size();
-    s.root_hex = root_hex_;
+    frontier = published_frontier_;
   }
+  s.root_hex = HexEncode(frontier.Root());
   s.appended = appended_.load();
   s.syncs = syncs_.load();
   s.rejected_queue_full = rejected_.load();

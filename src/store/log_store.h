@@ -4,8 +4,9 @@
 //
 // Write path (group commit, STYLE §3.2.8): Append encodes the record and its leaf hash on
 // the caller's thread and pushes it on a sharded bounded queue. The writer drains the queue,
-// assigns seqs, writes all frames with one write() per segment, fdatasyncs, appends a tree
-// head, then publishes the batch to readers under a short exclusive lock and completes it.
+// assigns seqs, writes all frames with one write() per segment, fdatasyncs, publishes the
+// batch to readers under a short exclusive lock and completes it, then appends a tree head
+// when the last one is kHeadIntervalMs old (the root costs a node hash per tree level).
 // A failed write or sync is sticky: that batch and all later appends fail with Unavailable.
 //
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
@@ -72,9 +73,14 @@ class LogStore final : public Store {
   void WriterLoop();
   // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
   Status WriteBatch(std::vector<PendingRecord>* batch);
-  // fdatasync the segment, append a tree head, make unpublished_ visible to readers.
-  // Syncs the segment, publishes the batch, completes it, appends a tree head.
+  // Syncs the segment, publishes the batch, completes it, appends a tree head if due.
   Status SyncAndPublish(bool force_head_sync);
+  // Appends a tree head of the durable tree when records are not yet covered by one and
+  // kHeadIntervalMs passed since the last (or `force`). Writer thread.
+  Status MaybeAppendHead(bool force);
+  // Root of the durable tree, computed once per durable size. Writer thread.
+  const Hash256& DurableRoot();
+  static constexpr int kHeadIntervalMs = 50;
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
   // Closes the active segment and cuts its zero reserve. Writer thread (or Close).
@@ -114,7 +120,11 @@ class LogStore final : public Store {
   bool head_dirty_ = false;           // a tree head was written but not yet synced
   std::string write_buffer_;
   uint64_t durable_size_ = 0;        // records synced: what a checkpoint may cover
-  Hash256 durable_root_{};
+  merkle::CompactRange durable_frontier_;  // the tree of the durable_size_ records
+  Hash256 durable_root_{};                 // cache of its root, for durable_root_size_
+  uint64_t durable_root_size_ = 0;
+  uint64_t head_size_ = 0;                 // tree size of the newest tree head appended
+  Clock::time_point last_head_append_;
   std::unique_ptr<NodeKey> key_;
   std::unique_ptr<CheckpointWriter> checkpoints_;
   std::string origin_;
@@ -126,7 +136,7 @@ class LogStore final : public Store {
   mutable std::shared_mutex mu_;
   EventIndex index_;                                          // guarded by mu_
   std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment
-  std::string root_hex_;                                      // guarded by mu_
+  merkle::CompactRange published_frontier_;                  // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
   std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch
 

@@ -1,5 +1,6 @@
-// tree_heads.log: after every group commit the writer appends (tree size, root, time) as
-// one frame (docs/FORMAT.md §5), synced after the segment, so a head is never ahead of the
+// tree_heads.log: after group commits (at most every 50 ms, and on flush/close) the writer
+// appends (tree size, root, time) as one frame (docs/FORMAT.md §7), written after the
+// segment's sync, so a head is never ahead of the
 // durable records. Recovery and verification compare the log against it to catch
 // truncation (head says 120 records, log has 100) and rewriting (root differs).
 // Functions are thread-safe; a TreeHeadWriter belongs to the writer thread.

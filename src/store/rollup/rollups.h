@@ -175,6 +175,8 @@ class Rollups {
 
   std::mutex pending_mu_;  // the only lock the writer takes; never held while taking mu_
   std::condition_variable pending_cv_;
+  static constexpr size_t kWakeAfterBatches = 256;
+  static constexpr int kApplyEveryMs = 100;
   std::vector<std::vector<RollupEvent>> pending_;  // batches, guarded by pending_mu_
   std::vector<std::vector<RollupEvent>> spare_;    // emptied batch buffers, guarded by pending_mu_
   uint64_t pending_next_seq_ = 0;     // guarded by pending_mu_
