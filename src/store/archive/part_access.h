@@ -4,6 +4,11 @@
 // (the sealing time, never earlier than the part's newest record) for retention, and
 // `verify --archive` reports parts as not checked.
 // Implementations must be thread-safe for concurrent calls on different paths.
+//
+// With the store's part reader (store/part/part_reader.h) the implementation is a few lines:
+//   Describe:      PartReader::Open(fs, path) → {first_seq(), end_seq(), max_time_ns(), node(),
+//                  before()}
+//   ForEachRecord: PartReader::Open(fs, path), then part::ForEachRecord(*reader, record)
 #pragma once
 
 #include <cstdint>
