@@ -4,7 +4,7 @@
 //   DATA_DIR/parts/*.part                       sealed parts (written by the store's sealer)
 //   DATA_DIR/archive/outbox/checkpoints-<start>-<end>.ckpt   checkpoint slices (§17)
 //   DATA_DIR/archive/outbox/verifier-key-<hash>.txt          the node's verifier key
-//   DATA_DIR/archive/done/<file name>.done      archive_command succeeded for that file
+//   DATA_DIR/archive/done/<file name>.done      archive_command succeeded for that file (and which)
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,24 @@
 #include "store/archive/archive_status.h"
 
+#include <sstream>
+
 #include "core/time_util.h"
 #include "store/archive/archive_layout.h"
 
 namespace apitrail::archive {
+
+namespace {
+
+// "<RFC 3339 time> <size> <inode> <mtime_ns>\n"; nullopt when the identity is not there.
+std::optional<FileIdentity> ParseMarker(const std::string& text) {
+  std::istringstream in(text);
+  std::string time;
+  FileIdentity id;
+  if (in >> time >> id.size >> id.inode >> id.mtime_ns) return id;
+  return std::nullopt;
+}
+
+}  // namespace
 
 ArchiveStatus::ArchiveStatus(FileSystem* fs, std::string data_dir)
     : fs_(fs), dir_(DoneDir(data_dir)), outbox_(OutboxDir(data_dir)) {}
@@ -18,18 +33,33 @@ Status ArchiveStatus::Open() {
       if (HasSuffix(n, kTmpSuffix)) {
         APITRAIL_RETURN_IF_ERROR(fs_->Remove(dir + "/" + n));  // a crash mid-write
       } else if (dir == dir_ && HasSuffix(n, kDoneSuffix)) {
-        done_.insert(n.substr(0, n.size() - kDoneSuffix.size()));
+        // Markers are tiny; an unreadable one still says "archived" (its existence is the fact).
+        auto text = fs_->ReadAll(dir + "/" + n);
+        done_[n.substr(0, n.size() - kDoneSuffix.size())] =
+            text.ok() && text->size() < 4096 ? ParseMarker(*text) : std::nullopt;
       }
     }
   }
   return Status::Ok();
 }
 
-Status ArchiveStatus::MarkDone(const std::string& name, uint64_t size, int64_t now_ns) {
-  const std::string text = FormatRfc3339(now_ns) + " " + std::to_string(size) + "\n";
+bool ArchiveStatus::IsArchived(const std::string& name, const FileIdentity& file) const {
+  auto it = done_.find(name);
+  return it != done_.end() && (!it->second || *it->second == file);
+}
+
+Status ArchiveStatus::MarkDone(const std::string& name, const FileIdentity& file, int64_t now_ns) {
+  const std::string text = FormatRfc3339(now_ns) + " " + std::to_string(file.size) + " " +
+                           std::to_string(file.inode) + " " + std::to_string(file.mtime_ns) + "\n";
   APITRAIL_RETURN_IF_ERROR(WriteFileDurably(fs_, dir_, name + std::string(kDoneSuffix), text));
-  done_.insert(name);
+  done_[name] = file;
   return Status::Ok();
+}
+
+std::vector<std::string> ArchiveStatus::DoneNames() const {
+  std::vector<std::string> out;
+  for (const auto& [name, id] : done_) out.push_back(name);
+  return out;
 }
 
 Status ArchiveStatus::Forget(const std::string& name) {

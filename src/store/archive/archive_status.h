@@ -8,13 +8,23 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "store/fs/file_system.h"
 
 namespace apitrail::archive {
+
+// What makes "the same file": a replaced file has another inode and modification time.
+struct FileIdentity {
+  uint64_t size = 0;
+  uint64_t inode = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
 
 class ArchiveStatus {
  public:
@@ -23,19 +33,23 @@ class ArchiveStatus {
   // Creates archive/done and archive/outbox if missing and removes *.tmp left by a crash;
   // loads the markers.
   Status Open();
+  // A marker exists for `name` (whatever file it was written for).
   bool IsDone(const std::string& name) const { return done_.count(name) != 0; }
-  // Records that `name` (a file name in parts/ or archive/outbox/) was archived; the marker
-  // holds the time and the file's size (informative). Durable when this returns OK.
-  Status MarkDone(const std::string& name, uint64_t size, int64_t now_ns);
+  // A marker exists and was written for this very file (a marker without an identity, from
+  // an older or hand-made file, matches any).
+  bool IsArchived(const std::string& name, const FileIdentity& file) const;
+  // Records that `name` (a file name in parts/ or archive/outbox/) was archived, with the
+  // time and the file's identity. Durable when this returns OK.
+  Status MarkDone(const std::string& name, const FileIdentity& file, int64_t now_ns);
   // Removes the marker of a file that no longer exists (deleted by retention).
   Status Forget(const std::string& name);
-  const std::set<std::string>& done() const { return done_; }
+  std::vector<std::string> DoneNames() const;
 
  private:
   FileSystem* fs_;
   std::string dir_;
   std::string outbox_;
-  std::set<std::string> done_;
+  std::map<std::string, std::optional<FileIdentity>> done_;
 };
 
 }  // namespace apitrail::archive

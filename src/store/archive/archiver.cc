@@ -132,6 +132,7 @@ std::vector<Archiver::FileEntry> Archiver::ListFiles(const std::string& dir, boo
     if (::stat(f.path.c_str(), &st) != 0) continue;  // gone meanwhile
     f.size = static_cast<uint64_t>(st.st_size);
     f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.inode = static_cast<uint64_t>(st.st_ino);
     out.push_back(std::move(f));
   }
   std::sort(out.begin(), out.end(), [](const FileEntry& x, const FileEntry& y) { return x.name < y.name; });
@@ -146,7 +147,7 @@ void Archiver::CutSlices(const std::vector<FileEntry>& parts) {
     unseen.push_back(&p);
     // At start every part counts as new unless it was archived already; with a part reader,
     // also one whose last record no sliced checkpoint covers yet.
-    if (!status_.IsDone(p.name) || PartEnd(p) > sliced_size_) needed = true;
+    if (!Archived(p) || PartEnd(p) > sliced_size_) needed = true;
   }
   if (needed && !options_.command.empty()) {
     auto written = WriteCheckpointSlices(options_.fs, options_.data_dir);
@@ -177,7 +178,7 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
   auto ran = RunShellCommand(cmd, options_.timeout, options_.max_output, &cancel_);
   Status marked;
   if (ran.ok() && ran->success()) {
-    marked = status_.MarkDone(f.name, f.size, options_.now_ns());
+    marked = status_.MarkDone(f.name, f.identity(), options_.now_ns());
     if (marked.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.archived;
@@ -188,6 +189,7 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
         spdlog::info("archive: {} archived ({} bytes, {} ms)", f.name, f.size, ran->elapsed.count());
       }
       failures_in_row_ = 0;
+      warned_changed_.erase(f.name);
       backoff_ = options_.retry_min;
       retry_at_ = Clock::time_point::min();
       return true;
@@ -212,6 +214,15 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
                failures_in_row_, why, backoff_.count());
   retry_at_ = Clock::now() + backoff_;
   backoff_ = std::min(backoff_ * 2, options_.retry_max);
+  return false;
+}
+
+bool Archiver::Archived(const FileEntry& f) {
+  if (status_.IsArchived(f.name, f.identity())) return true;
+  if (status_.IsDone(f.name) && warned_changed_.insert(f.name).second) {
+    spdlog::warn("archive: {} was replaced after it was archived (size, inode or mtime differ): archiving it again",
+                 f.name);
+  }
   return false;
 }
 
@@ -242,7 +253,7 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
                               const std::vector<FileEntry>& outbox) {
   std::vector<PartCandidate> candidates;
   for (const FileEntry& p : parts) {
-    candidates.push_back({p.name, PartNewestTime(p), status_.IsDone(p.name)});
+    candidates.push_back({p.name, PartNewestTime(p), Archived(p)});
   }
   const RetentionPlan plan = PlanRetention(candidates, options_.retention, options_.now_ns());
   for (const std::string& name : plan.waiting) {
@@ -253,7 +264,7 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
   uint64_t deleted = 0, bytes = 0, errors = 0;
   for (const std::string& name : plan.remove) {
     auto it = std::find_if(parts.begin(), parts.end(), [&](const FileEntry& f) { return f.name == name; });
-    const bool was_archived = status_.IsDone(name);
+    const bool was_archived = Archived(*it);
     const int64_t newest = PartNewestTime(*it);
     Status st = options_.remove_part(it->path);
     // The marker goes after the part: a crash in between leaves a marker without a part
@@ -269,6 +280,7 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
     part_times_.erase(name);
     part_ends_.erase(name);
     warned_waiting_.erase(name);
+    warned_changed_.erase(name);
     seen_parts_.erase(name);
     spdlog::info("retention: deleted {} ({} bytes, newest record {}, {})", name, it->size,
                  FormatRfc3339(newest), was_archived ? "archived" : "never archived: not required");
@@ -278,7 +290,7 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
   for (const FileEntry& f : parts) present.insert(f.name);
   for (const FileEntry& f : outbox) present.insert(f.name);
   std::vector<std::string> orphans;
-  for (const std::string& d : status_.done()) {
+  for (const std::string& d : status_.DoneNames()) {
     if (present.count(d) == 0 && IsPartName(d)) orphans.push_back(d);
   }
   for (const std::string& d : orphans) {
@@ -299,10 +311,10 @@ void Archiver::Pass() {
   std::vector<const FileEntry*> pending;
   if (!options_.command.empty()) {
     for (const FileEntry& f : parts) {
-      if (!status_.IsDone(f.name)) pending.push_back(&f);
+      if (!Archived(f)) pending.push_back(&f);
     }
     for (const FileEntry& f : outbox) {
-      if (!status_.IsDone(f.name)) pending.push_back(&f);
+      if (!Archived(f)) pending.push_back(&f);
     }
   }
   size_t archived_now = 0;

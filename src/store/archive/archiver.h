@@ -95,6 +95,8 @@ class Archiver {
     std::string path;
     uint64_t size = 0;
     int64_t mtime_ns = 0;
+    uint64_t inode = 0;
+    FileIdentity identity() const { return {size, inode, mtime_ns}; }
   };
   using Clock = std::chrono::steady_clock;
 
@@ -103,6 +105,8 @@ class Archiver {
   void Pass();
   std::vector<FileEntry> ListFiles(const std::string& dir, bool parts);
   void CutSlices(const std::vector<FileEntry>& parts);
+  // Archived, and the marker was written for this very file (warns once when not).
+  bool Archived(const FileEntry& f);
   bool ArchiveOne(const FileEntry& f);  // false: failed, back off
   void ApplyRetention(const std::vector<FileEntry>& parts, const std::vector<FileEntry>& outbox);
   int64_t PartNewestTime(const FileEntry& f);
@@ -116,6 +120,7 @@ class Archiver {
   std::map<std::string, uint64_t> part_ends_;   // archiver thread only: Describe() cache
   uint64_t sliced_size_ = 0;  // archiver thread only: largest tree size cut into a slice
   std::set<std::string> warned_waiting_;        // archiver thread only
+  std::set<std::string> warned_changed_;        // archiver thread only
   uint64_t failures_in_row_ = 0;                // archiver thread only
   std::chrono::milliseconds backoff_;           // archiver thread only
 

@@ -140,6 +140,20 @@ TEST_F(ArchiverTest, ArchivesPartsSliceAndKeyOnceEach) {
   EXPECT_EQ(end, std::filesystem::file_size(CheckpointsPath(data_)));
 }
 
+TEST_F(ArchiverTest, APartReplacedAfterItWasArchivedIsArchivedAgain) {
+  AddPart("p.part", "first bytes");
+  auto a = StartOrDie(Options("cp %p " + dest_ + "/%f"));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 2; }));  // the part and the key
+  EXPECT_EQ(ReadFileBytes(dest_ + "/p.part"), "first bytes");
+  // Not what a sealer may do, but if a part is ever replaced, the archive follows.
+  AddPart("p.part", "second bytes");
+  a->Poke();
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 3; }));
+  EXPECT_EQ(ReadFileBytes(dest_ + "/p.part"), "second bytes");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(a->Stats().archived, 3u) << "archived once more, not again and again";
+}
+
 TEST_F(ArchiverTest, AFailingCommandIsRetriedWithBackoffUntilItSucceeds) {
   Sign(1);
   AddPart("a.part", "A");
