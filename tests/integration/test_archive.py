@@ -146,6 +146,24 @@ class ArchiveTest(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout)["checkpoints"]["slices"], 2, r.stdout)
         self.assertTrue(json.loads(r.stdout)["checkpoints"]["ok"], r.stdout)
 
+    def test_a_kill_9_and_restart_archive_nothing_twice(self):
+        calls = os.path.join(self.root, "calls")
+        gw = self.start(self.archive_config(f"echo %f >> {calls} && cp %p {self.qdest}%f"))
+        self.traffic()
+        drop_part(gw.data, "p-0001.part", b"one")
+        wait_until(lambda: self.metric("apitrail_archive_archived_total") == 3 and
+                   self.metric("apitrail_archive_pending") == 0, what="archived")
+        gw.kill9()
+        gw.start()
+        drop_part(gw.data, "p-0002.part", b"two")
+        wait_until(lambda: self.metric("apitrail_archive_pending") == 0 and
+                   self.metric("apitrail_archive_archived_total") >= 1, what="the new part archived")
+        with open(calls) as f:
+            names = f.read().split()
+        self.assertEqual(len(names), len(set(names)), names)  # each file copied exactly once
+        self.assertIn("p-0001.part", names)
+        self.assertIn("p-0002.part", names)
+
     def test_failures_are_counted_logged_and_retried_until_success(self):
         target = os.path.join(self.dest, "not yet mounted")
         gw = self.start(self.archive_config(f"cp %p '{target}/'%f"))
