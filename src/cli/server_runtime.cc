@@ -10,6 +10,7 @@
 #include "auth/authenticator.h"
 #include "cli/key_event_recorder.h"
 #include "core/time_util.h"
+#include "gateway/completion_inbox.h"
 #include "gateway/gateway.h"
 #include "store/archive/archiver.h"
 #include "store/checkpoint.h"
@@ -124,6 +125,7 @@ int RunServer(std::shared_ptr<const Config> config,
   }
   WitnessPublisher* publisher = witnesses->get();
   if (!publisher->empty()) so.on_checkpoint = [publisher](const SignedCheckpoint& cp) { publisher->Enqueue(cp); };
+  so.after_callbacks = [] { CompletionInbox::FlushThreadPending(); };
   so.rollups.enabled = config->audit.rollups.enabled;
   so.rollups.max_keys = config->audit.rollups.max_keys;
   so.rollups.retention_days = config->audit.rollups.retention_days;

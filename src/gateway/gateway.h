@@ -1,6 +1,9 @@
 // Gateway: the proxy listener and its workers. Created from a validated Config by the
 // `serve`/`demo` commands, which own the Store it uses; the Authenticator is shared with the
 // requests that use it. Start/Drain/Stop/Reload are called from one control thread.
+// The Store must be opened with StoreOptions::after_callbacks calling
+// CompletionInbox::FlushThreadPending (gateway/completion_inbox.h): the workers' store
+// completions are handed over once per group commit by that hook.
 #pragma once
 
 #include <atomic>

@@ -262,17 +262,18 @@ awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
   Store* store = shared_->store;
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
+  CompletionInbox* inbox = &worker_.completions();
   Status st = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
       [&](auto handler) {
         using Handler = decltype(handler);
         auto h = std::make_shared<Handler>(std::move(handler));
-        // The seq is written on the store's thread and read here after the post (which
-        // orders the two); `receipt` lives in the awaiting frame.
+        // The seq is written on the store's thread and read here after the inbox's post
+        // (which orders the two); `receipt` lives in the awaiting frame.
         Status s = store->Append(
             std::move(event),
-            [h, ex, receipt](const Status& result, uint64_t seq) {
+            [h, inbox, receipt](const Status& result, uint64_t seq) {
               if (receipt != nullptr) receipt->seq = seq;
-              asio::post(ex, [h, result]() mutable { (*h)(result); });
+              inbox->Add([h, result]() mutable { (*h)(result); });
             },
             receipt != nullptr ? &receipt->leaf : nullptr);
         if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });

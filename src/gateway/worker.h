@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/status.h"
+#include "gateway/completion_inbox.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/gateway_shared.h"
 #include "gateway/upstream_pool.h"
@@ -50,6 +51,8 @@ class Worker {
   const std::shared_ptr<const GatewayShared>& shared_ptr() const { return shared_; }
   GatewayMetrics& mutable_metrics() { return metrics_; }
   UpstreamPool& pool() { return pool_; }
+  // Where the store's completions for this worker's sessions go (any thread may Add).
+  CompletionInbox& completions() { return completions_; }
   bool draining() const { return draining_; }
   std::list<ProxySession*>::iterator Register(ProxySession* s) {
     return sessions_.insert(sessions_.end(), s);
@@ -68,6 +71,7 @@ class Worker {
   GatewayMetrics metrics_;
   std::list<ProxySession*> sessions_;
   boost::asio::io_context io_;
+  CompletionInbox completions_{io_};
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
   UpstreamPool pool_;

@@ -1,5 +1,7 @@
 #include "store/log_store.h"
 
+#include <cstdlib>
+
 #include "core/ids.h"
 #include "core/record_codec.h"
 #include "core/time_util.h"
@@ -297,6 +299,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
     for (auto& u : batch) {
       if (u.done) u.done(Status::Ok(), u.seq);
     }
+    if (options_.after_callbacks) options_.after_callbacks();
   }
   return MaybeAppendHead(force_head_sync);
 }
@@ -404,6 +407,8 @@ void LogStore::WriterLoop() {
     if (!failed_.load() && (stopping || Clock::now() >= NextCheckpointDue())) {
       if (Status st = MaybeCheckpoint(stopping); !st.ok()) Fail(st);
     }
+    // Completions of failed or batch-mode appends above; a no-op when none were deferred.
+    if (options_.after_callbacks) options_.after_callbacks();
     if (flush_req > flush_done_.load()) {
       std::lock_guard<std::mutex> lock(flush_mu_);
       flush_done_.store(flush_req);

@@ -48,6 +48,10 @@ struct StoreOptions {
   // (and once during Open with the newest existing one, so witnesses catch up after a
   // restart). Must not block: hand it to another thread (witness/witness_publisher.h).
   std::function<void(const SignedCheckpoint&)> on_checkpoint;
+  // Called on the writer thread after it ran a group of AppendCallbacks (and before it
+  // sleeps), so callbacks may defer work and hand it over once per group
+  // (gateway/completion_inbox.h). Must not block.
+  std::function<void()> after_callbacks;
   FileSystem* fs = nullptr;             // null: the real POSIX file system
   RollupOptions rollups;                // per-minute counters (store/rollup/rollups.h)
 };
