@@ -7,8 +7,8 @@ namespace apitrail::archive {
 namespace {
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 std::string Digits20(uint64_t v) {
@@ -17,7 +17,8 @@ std::string Digits20(uint64_t v) {
 }
 
 bool ParseDigits20(std::string_view s, uint64_t* v) {
-  if (s.size() != 20 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (s.size() != 20 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return false;
   }
   uint64_t out = 0;
@@ -42,12 +43,14 @@ bool IsPartName(std::string_view name) {
 }
 
 std::string SliceName(uint64_t start, uint64_t end) {
-  return std::string(kSlicePrefix) + Digits20(start) + "-" + Digits20(end) + std::string(kSliceSuffix);
+  return std::string(kSlicePrefix) + Digits20(start) + "-" + Digits20(end) +
+         std::string(kSliceSuffix);
 }
 
 bool ParseSliceName(std::string_view name, uint64_t* start, uint64_t* end) {
   if (name.size() != kSlicePrefix.size() + 41 + kSliceSuffix.size()) return false;
-  if (name.substr(0, kSlicePrefix.size()) != kSlicePrefix || !HasSuffix(name, kSliceSuffix)) return false;
+  if (name.substr(0, kSlicePrefix.size()) != kSlicePrefix || !HasSuffix(name, kSliceSuffix))
+    return false;
   std::string_view digits = name.substr(kSlicePrefix.size(), 41);
   if (digits[20] != '-') return false;
   return ParseDigits20(digits.substr(0, 20), start) && ParseDigits20(digits.substr(21), end) &&

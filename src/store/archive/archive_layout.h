@@ -27,9 +27,15 @@ inline constexpr std::string_view kVerifierKeyPrefix = "verifier-key-";
 inline constexpr std::string_view kVerifierKeySuffix = ".txt";
 inline constexpr std::string_view kTmpSuffix = ".tmp";
 
-inline std::string PartsDir(const std::string& data_dir) { return data_dir + "/" + std::string(kPartsDir); }
-inline std::string OutboxDir(const std::string& data_dir) { return data_dir + "/" + std::string(kOutboxDir); }
-inline std::string DoneDir(const std::string& data_dir) { return data_dir + "/" + std::string(kDoneDir); }
+inline std::string PartsDir(const std::string& data_dir) {
+  return data_dir + "/" + std::string(kPartsDir);
+}
+inline std::string OutboxDir(const std::string& data_dir) {
+  return data_dir + "/" + std::string(kOutboxDir);
+}
+inline std::string DoneDir(const std::string& data_dir) {
+  return data_dir + "/" + std::string(kDoneDir);
+}
 
 bool HasSuffix(std::string_view s, std::string_view suffix);
 // A part file name: "<anything of [A-Za-z0-9._-]>.part" (the sealer's names; a stray

@@ -44,8 +44,9 @@ bool FindKey(const std::string& dir, const std::vector<std::string>& names, File
   auto parsed = ParseVerifierKey(line);
   if (!parsed.ok()) return Fail(r, "not a verifier key: " + parsed.status().message(), path);
   *key = *parsed;
-  r->key_source = path + " (from the archive itself: shows self-consistency only; pass --key "
-                         "with the key published elsewhere to rule out a re-signed archive)";
+  r->key_source = path +
+                  " (from the archive itself: shows self-consistency only; pass --key "
+                  "with the key published elsewhere to rule out a re-signed archive)";
   return true;
 }
 
@@ -53,7 +54,8 @@ bool CheckSlices(const std::string& dir, FileSystem* fs, const VerifierKey& key,
                  std::vector<Signed>* out, std::string* node_out, ArchiveVerifyReport* r) {
   auto slices = ListSlices(fs, dir);
   if (!slices.ok()) return Fail(r, slices.status().message(), dir);
-  if (slices->empty()) return Fail(r, "no checkpoint slices (checkpoints-*.ckpt) in the archive", dir);
+  if (slices->empty())
+    return Fail(r, "no checkpoint slices (checkpoints-*.ckpt) in the archive", dir);
   std::string node;
   uint64_t expected_start = 0;
   std::map<uint64_t, Hash256> roots;
@@ -62,41 +64,51 @@ bool CheckSlices(const std::string& dir, FileSystem* fs, const VerifierKey& key,
     auto file = ReadCheckpoints(fs, path);
     if (!file.ok()) return Fail(r, file.status().message(), path);
     if (file->valid_bytes != file->file_bytes) {
-      return Fail(r, "damaged or incomplete frame at the end of the slice", path, file->valid_bytes);
+      return Fail(r, "damaged or incomplete frame at the end of the slice", path,
+                  file->valid_bytes);
     }
     const uint64_t header = log::kFileHeaderFixedSize + file->node.size() + log::kFileHeaderCrcSize;
     if (file->file_bytes != header + (s.end - s.start)) {
-      return Fail(r, "the slice holds " + std::to_string(file->file_bytes - header) +
-                         " bytes of frames, its name says " + std::to_string(s.end - s.start), path);
+      return Fail(r,
+                  "the slice holds " + std::to_string(file->file_bytes - header) +
+                      " bytes of frames, its name says " + std::to_string(s.end - s.start),
+                  path);
     }
     if (node.empty()) {
       node = file->node;
       expected_start = header;  // the first slice begins at checkpoints.log's first frame
     } else if (file->node != node) {
-      return Fail(r, "slice of node '" + file->node + "' among slices of node '" + node + "'", path);
+      return Fail(r, "slice of node '" + file->node + "' among slices of node '" + node + "'",
+                  path);
     }
     if (s.start != expected_start) {
-      return Fail(r, s.start > expected_start
-                         ? "a checkpoint slice is missing: bytes " + std::to_string(expected_start) +
-                               "…" + std::to_string(s.start) + " of checkpoints.log are in no slice"
-                         : "slices overlap at byte " + std::to_string(s.start) + " of checkpoints.log",
+      return Fail(r,
+                  s.start > expected_start
+                      ? "a checkpoint slice is missing: bytes " + std::to_string(expected_start) +
+                            "…" + std::to_string(s.start) + " of checkpoints.log are in no slice"
+                      : "slices overlap at byte " + std::to_string(s.start) + " of checkpoints.log",
                   path);
     }
     expected_start = s.end;
     for (const CheckpointRecord& c : file->checkpoints) {
       auto verified = VerifyCheckpointNote(c.note, key);
       if (!verified.ok()) {
-        return Fail(r, "checkpoint of tree size " + std::to_string(c.size) + ": " + verified.status().message(),
+        return Fail(r,
+                    "checkpoint of tree size " + std::to_string(c.size) + ": " +
+                        verified.status().message(),
                     path, c.offset);
       }
       if (!out->empty() && c.size < out->back().size) {
-        return Fail(r, "tree size " + std::to_string(c.size) + " after " + std::to_string(out->back().size),
-                    path, c.offset);
+        return Fail(
+            r, "tree size " + std::to_string(c.size) + " after " + std::to_string(out->back().size),
+            path, c.offset);
       }
       auto [it, fresh] = roots.emplace(c.size, verified->root);
       if (!fresh && it->second != verified->root) {
-        return Fail(r, "two different roots signed for tree size " + std::to_string(c.size) +
-                           ": the log was forked or rewritten", path, c.offset);
+        return Fail(r,
+                    "two different roots signed for tree size " + std::to_string(c.size) +
+                        ": the log was forked or rewritten",
+                    path, c.offset);
       }
       out->push_back({c.size, verified->root, path, c.offset});
       ++r->checkpoints;
@@ -124,11 +136,13 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
     auto info = parts->Describe(path);
     if (!info.ok()) return Fail(r, info.status().message(), path);
     if (!info->node.empty() && info->node != node) {
-      return Fail(r, "part of node '" + info->node + "' among checkpoints of node '" + node + "'", path);
+      return Fail(r, "part of node '" + info->node + "' among checkpoints of node '" + node + "'",
+                  path);
     }
     list.push_back({path, *info});
   }
-  std::sort(list.begin(), list.end(), [](const Part& a, const Part& b) { return a.info.first_seq < b.info.first_seq; });
+  std::sort(list.begin(), list.end(),
+            [](const Part& a, const Part& b) { return a.info.first_seq < b.info.first_seq; });
   merkle::CompactRange tree;
   Sha256Hasher hasher;
   size_t next_cp = 0;
@@ -140,7 +154,8 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
         r->first_bad_seq = c.size - 1;
         return Status::Corruption("the root over records 0…" + std::to_string(c.size - 1) +
                                   " of the archived parts differs from the checkpoint signed in " +
-                                  c.file + " at offset " + std::to_string(c.offset) + " (up to " + path + ")");
+                                  c.file + " at offset " + std::to_string(c.offset) + " (up to " +
+                                  path + ")");
       }
       ++r->checkpoints_matched;
       ++next_cp;
@@ -156,20 +171,24 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
       ++r->checkpoints_before;
       ++next_cp;
     }
-    if (Status st = check_roots(list.front().path); !st.ok()) return Fail(r, st.message(), list.front().path);
+    if (Status st = check_roots(list.front().path); !st.ok())
+      return Fail(r, st.message(), list.front().path);
   }
   for (const Part& p : list) {
     if (p.info.first_seq != tree.size()) {
       r->first_bad_seq = tree.size();
-      return Fail(r, p.info.first_seq > tree.size()
-                         ? "records " + std::to_string(tree.size()) + "…" + std::to_string(p.info.first_seq - 1) +
-                               " are in no archived part"
-                         : "parts overlap at seq " + std::to_string(p.info.first_seq), p.path);
+      return Fail(r,
+                  p.info.first_seq > tree.size()
+                      ? "records " + std::to_string(tree.size()) + "…" +
+                            std::to_string(p.info.first_seq - 1) + " are in no archived part"
+                      : "parts overlap at seq " + std::to_string(p.info.first_seq),
+                  p.path);
     }
     Status st = parts->ForEachRecord(p.path, [&](uint64_t seq, std::string_view record) -> Status {
       if (seq != tree.size()) {
         r->first_bad_seq = tree.size();
-        return Status::Corruption("expected seq " + std::to_string(tree.size()) + ", found " + std::to_string(seq));
+        return Status::Corruption("expected seq " + std::to_string(tree.size()) + ", found " +
+                                  std::to_string(seq));
       }
       tree.Append(merkle::LeafHash(hasher, record));
       return check_roots(p.path);
@@ -177,15 +196,19 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
     if (!st.ok()) return Fail(r, st.message(), p.path);
     if (tree.size() != p.info.end_seq) {
       r->first_bad_seq = tree.size();
-      return Fail(r, "the part says it ends before seq " + std::to_string(p.info.end_seq) + " but holds records up to " +
-                         std::to_string(tree.size()), p.path);
+      return Fail(r,
+                  "the part says it ends before seq " + std::to_string(p.info.end_seq) +
+                      " but holds records up to " + std::to_string(tree.size()),
+                  p.path);
     }
   }
   r->records = tree.size();
   if (r->first_seq > 0 && r->checkpoints_matched == 0) {
-    return Fail(r, "the archive starts at seq " + std::to_string(r->first_seq) +
-                       " and no archived checkpoint covers its records, so the Merkle state the "
-                       "first part carries is unconfirmed", list.front().path);
+    return Fail(r,
+                "the archive starts at seq " + std::to_string(r->first_seq) +
+                    " and no archived checkpoint covers its records, so the Merkle state the "
+                    "first part carries is unconfirmed",
+                list.front().path);
   }
   uint64_t covered = 0;
   for (const Signed& c : signed_list) {

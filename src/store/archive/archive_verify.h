@@ -12,10 +12,10 @@
 // every checkpoint size ≤ n must equal the signed root. When the oldest archived part does not
 // start at seq 0 (older parts pruned from cold storage) and carries the Merkle state before
 // it, the walk starts from that state; checkpoints older than it are counted, not checked, and
-// at least one signed root after it must be recomputed, or the result is not ok. Checkpoints beyond n cover records
-// not archived yet (still in the live node) and are counted, not failed. Without a part
-// reader the parts are listed but not checked, and the result is not ok.
-// Thread-safe; only reads.
+// at least one signed root after it must be recomputed, or the result is not ok. Checkpoints beyond
+// n cover records not archived yet (still in the live node) and are counted, not failed. Without a
+// part reader the parts are listed but not checked, and the result is not ok. Thread-safe; only
+// reads.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +42,8 @@ struct ArchiveVerifyReport {
   // Checkpoint side.
   bool checkpoints_ok = false;
   uint64_t slices = 0;
-  uint64_t checkpoints = 0;        // signatures verified
-  uint64_t newest_size = 0;        // largest tree size signed
+  uint64_t checkpoints = 0;  // signatures verified
+  uint64_t newest_size = 0;  // largest tree size signed
   std::string newest_root_hex;
   // Part side.
   uint64_t parts = 0;

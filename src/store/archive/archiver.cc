@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "core/time_util.h"
 #include "config/archive_command.h"
+#include "core/time_util.h"
 #include "store/archive/archive_layout.h"
 #include "store/archive/checkpoint_slices.h"
 #include "store/archive/command_runner.h"
@@ -59,7 +59,8 @@ Result<std::unique_ptr<Archiver>> Archiver::Start(ArchiverOptions options) {
     APITRAIL_ASSIGN_OR_RETURN(auto slices, ListSlices(o.fs, OutboxDir(o.data_dir)));
     if (!slices.empty()) {
       auto newest = ReadCheckpoints(o.fs, OutboxDir(o.data_dir) + "/" + slices.back().name);
-      if (newest.ok() && !newest->checkpoints.empty()) a->sliced_size_ = newest->checkpoints.back().size;
+      if (newest.ok() && !newest->checkpoints.empty())
+        a->sliced_size_ = newest->checkpoints.back().size;
     }
   }
   a->thread_ = std::thread([p = a.get()] { p->Run(); });
@@ -123,9 +124,10 @@ std::vector<Archiver::FileEntry> Archiver::ListFiles(const std::string& dir, boo
   }
   for (const std::string& n : *names) {
     uint64_t a, b;
-    const bool wanted = parts ? IsPartName(n)
-                              : (ParseSliceName(n, &a, &b) ||
-                                 (n.rfind(kVerifierKeyPrefix, 0) == 0 && HasSuffix(n, kVerifierKeySuffix)));
+    const bool wanted =
+        parts ? IsPartName(n)
+              : (ParseSliceName(n, &a, &b) ||
+                 (n.rfind(kVerifierKeyPrefix, 0) == 0 && HasSuffix(n, kVerifierKeySuffix)));
     if (!wanted) continue;
     FileEntry f{n, dir + "/" + n};
     struct stat st;
@@ -135,7 +137,8 @@ std::vector<Archiver::FileEntry> Archiver::ListFiles(const std::string& dir, boo
     f.inode = static_cast<uint64_t>(st.st_ino);
     out.push_back(std::move(f));
   }
-  std::sort(out.begin(), out.end(), [](const FileEntry& x, const FileEntry& y) { return x.name < y.name; });
+  std::sort(out.begin(), out.end(),
+            [](const FileEntry& x, const FileEntry& y) { return x.name < y.name; });
   return out;
 }
 
@@ -154,15 +157,17 @@ void Archiver::CutSlices(const std::vector<FileEntry>& parts) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!written.ok()) {
       ++stats_.slice_errors;
-      spdlog::error("archive: cannot cut a checkpoint slice from checkpoints.log: {} (retried at the next scan)",
-                    written.status().message());
+      spdlog::error(
+          "archive: cannot cut a checkpoint slice from checkpoints.log: {} (retried at the next "
+          "scan)",
+          written.status().message());
       return;  // the parts stay unseen, so the next pass tries again
     }
     stats_.slices += written->size();
     for (const SliceInfo& s : *written) {
       sliced_size_ = std::max(sliced_size_, s.max_tree_size);
-      spdlog::info("archive: checkpoint slice {} ({} checkpoints, up to tree size {}) ready", s.name,
-                   s.checkpoints, s.max_tree_size);
+      spdlog::info("archive: checkpoint slice {} ({} checkpoints, up to tree size {}) ready",
+                   s.name, s.checkpoints, s.max_tree_size);
     }
   }
   // A part whose last record no sliced checkpoint covers yet stays unseen, so the next pass
@@ -186,7 +191,8 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
       if (failures_in_row_ > 0) {
         spdlog::info("archive: {} archived after {} failed attempts", f.name, failures_in_row_);
       } else {
-        spdlog::info("archive: {} archived ({} bytes, {} ms)", f.name, f.size, ran->elapsed.count());
+        spdlog::info("archive: {} archived ({} bytes, {} ms)", f.name, f.size,
+                     ran->elapsed.count());
       }
       failures_in_row_ = 0;
       warned_changed_.erase(f.name);
@@ -220,8 +226,10 @@ bool Archiver::ArchiveOne(const FileEntry& f) {
 bool Archiver::Archived(const FileEntry& f) {
   if (status_.IsArchived(f.name, f.identity())) return true;
   if (status_.IsDone(f.name) && warned_changed_.insert(f.name).second) {
-    spdlog::warn("archive: {} was replaced after it was archived (size, inode or mtime differ): archiving it again",
-                 f.name);
+    spdlog::warn(
+        "archive: {} was replaced after it was archived (size, inode or mtime differ): archiving "
+        "it again",
+        f.name);
   }
   return false;
 }
@@ -258,12 +266,15 @@ void Archiver::ApplyRetention(const std::vector<FileEntry>& parts,
   const RetentionPlan plan = PlanRetention(candidates, options_.retention, options_.now_ns());
   for (const std::string& name : plan.waiting) {
     if (warned_waiting_.insert(name).second) {
-      spdlog::warn("retention: {} is past audit.retention.days but not archived yet: kept until it is", name);
+      spdlog::warn(
+          "retention: {} is past audit.retention.days but not archived yet: kept until it is",
+          name);
     }
   }
   uint64_t deleted = 0, bytes = 0, errors = 0;
   for (const std::string& name : plan.remove) {
-    auto it = std::find_if(parts.begin(), parts.end(), [&](const FileEntry& f) { return f.name == name; });
+    auto it = std::find_if(parts.begin(), parts.end(),
+                           [&](const FileEntry& f) { return f.name == name; });
     const bool was_archived = Archived(*it);
     const int64_t newest = PartNewestTime(*it);
     Status st = options_.remove_part(it->path);
@@ -338,7 +349,8 @@ void Archiver::Pass() {
       if (oldest == 0 || pending[i]->mtime_ns < oldest) oldest = pending[i]->mtime_ns;
     }
     const int64_t now = options_.now_ns();
-    stats_.oldest_pending_age_s = oldest == 0 || now < oldest ? 0 : static_cast<uint64_t>((now - oldest) / 1000000000);
+    stats_.oldest_pending_age_s =
+        oldest == 0 || now < oldest ? 0 : static_cast<uint64_t>((now - oldest) / 1000000000);
   }
   if (options_.retention.days > 0 && !cancel_.load()) ApplyRetention(parts, outbox);
 }

@@ -60,19 +60,19 @@ struct ArchiverOptions {
 };
 
 struct ArchiverStats {
-  uint64_t archived = 0;             // files the command copied (since start)
-  uint64_t failures = 0;             // failed attempts, timeouts included
-  uint64_t timeouts = 0;             // attempts killed at the timeout
-  uint64_t pending = 0;              // files waiting to be archived now
-  uint64_t oldest_pending_age_s = 0; // age of the oldest of them (by its mtime)
-  int64_t last_success_unix_s = 0;   // 0: none since start
-  uint64_t slices = 0;               // checkpoint slices written
+  uint64_t archived = 0;              // files the command copied (since start)
+  uint64_t failures = 0;              // failed attempts, timeouts included
+  uint64_t timeouts = 0;              // attempts killed at the timeout
+  uint64_t pending = 0;               // files waiting to be archived now
+  uint64_t oldest_pending_age_s = 0;  // age of the oldest of them (by its mtime)
+  int64_t last_success_unix_s = 0;    // 0: none since start
+  uint64_t slices = 0;                // checkpoint slices written
   uint64_t slice_errors = 0;
-  uint64_t retention_deleted = 0;    // parts deleted by retention
+  uint64_t retention_deleted = 0;  // parts deleted by retention
   uint64_t retention_deleted_bytes = 0;
-  uint64_t retention_waiting = 0;    // expired parts kept because not archived yet
+  uint64_t retention_waiting = 0;  // expired parts kept because not archived yet
   uint64_t retention_errors = 0;
-  bool enabled = false;              // a command is configured
+  bool enabled = false;  // a command is configured
 };
 
 class Archiver {
@@ -114,22 +114,22 @@ class Archiver {
   uint64_t PartEnd(const FileEntry& f);
 
   ArchiverOptions options_;
-  ArchiveStatus status_;  // archiver thread only
-  std::set<std::string> seen_parts_;            // archiver thread only
-  std::map<std::string, int64_t> part_times_;   // archiver thread only: Describe() cache
-  std::map<std::string, uint64_t> part_ends_;   // archiver thread only: Describe() cache
+  ArchiveStatus status_;                       // archiver thread only
+  std::set<std::string> seen_parts_;           // archiver thread only
+  std::map<std::string, int64_t> part_times_;  // archiver thread only: Describe() cache
+  std::map<std::string, uint64_t> part_ends_;  // archiver thread only: Describe() cache
   uint64_t sliced_size_ = 0;  // archiver thread only: largest tree size cut into a slice
-  std::set<std::string> warned_waiting_;        // archiver thread only
-  std::set<std::string> warned_changed_;        // archiver thread only
-  uint64_t failures_in_row_ = 0;                // archiver thread only
-  std::chrono::milliseconds backoff_;           // archiver thread only
+  std::set<std::string> warned_waiting_;  // archiver thread only
+  std::set<std::string> warned_changed_;  // archiver thread only
+  uint64_t failures_in_row_ = 0;          // archiver thread only
+  std::chrono::milliseconds backoff_;     // archiver thread only
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                       // guarded by mu_
-  bool poked_ = false;                          // guarded by mu_
+  bool stopping_ = false;                                  // guarded by mu_
+  bool poked_ = false;                                     // guarded by mu_
   Clock::time_point retry_at_ = Clock::time_point::min();  // guarded by mu_
-  ArchiverStats stats_;                         // guarded by mu_
+  ArchiverStats stats_;                                    // guarded by mu_
   std::atomic<bool> cancel_{false};
   std::thread thread_;
 };

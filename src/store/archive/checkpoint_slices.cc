@@ -64,10 +64,10 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
     for (const SliceInfo& s : slices) start = std::max(start, s.end);
   }
   if (start < header_size || start > reader.file_size()) {
-    return Status::Corruption(path + " has " + std::to_string(reader.file_size()) +
-                              " bytes but the archived checkpoint slices end at offset " +
-                              std::to_string(start) +
-                              ": checkpoints.log does not continue them (restored from an older backup?)");
+    return Status::Corruption(
+        path + " has " + std::to_string(reader.file_size()) +
+        " bytes but the archived checkpoint slices end at offset " + std::to_string(start) +
+        ": checkpoints.log does not continue them (restored from an older backup?)");
   }
   APITRAIL_RETURN_IF_ERROR(reader.SeekTo(start));
   APITRAIL_ASSIGN_OR_RETURN(auto raw, fs->OpenForRead(path));
@@ -101,9 +101,11 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
       if (frame.payload.size() <= log::kCheckpointTimeSize) {
         return Status::Corruption(where + ": checkpoint frame too short");
       }
-      auto parsed = ParseCheckpointNote(std::string_view(frame.payload).substr(log::kCheckpointTimeSize));
+      auto parsed =
+          ParseCheckpointNote(std::string_view(frame.payload).substr(log::kCheckpointTimeSize));
       if (!parsed.ok()) return Status::Corruption(where + ": " + parsed.status().message());
-      if (parsed->size != frame.seq) return Status::Corruption(where + ": frame and note disagree on the tree size");
+      if (parsed->size != frame.seq)
+        return Status::Corruption(where + ": frame and note disagree on the tree size");
       if (frames > 0 && reader.offset() - chunk_start > max_frame_bytes) {
         APITRAIL_RETURN_IF_ERROR(reader.SeekTo(frame.offset));  // it opens the next slice
         break;
@@ -113,7 +115,8 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
     }
     const uint64_t chunk_end = reader.offset();
     if (chunk_end == chunk_start) break;
-    APITRAIL_ASSIGN_OR_RETURN(std::string body, ReadRange(raw.get(), path, chunk_start, chunk_end - chunk_start));
+    APITRAIL_ASSIGN_OR_RETURN(std::string body,
+                              ReadRange(raw.get(), path, chunk_start, chunk_end - chunk_start));
     SliceInfo s{SliceName(chunk_start, chunk_end), chunk_start, chunk_end, frames, max_size};
     APITRAIL_RETURN_IF_ERROR(WriteFileDurably(fs, outbox, s.name, header + body));
     written.push_back(std::move(s));

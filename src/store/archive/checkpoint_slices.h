@@ -32,10 +32,10 @@ Result<std::vector<SliceInfo>> ListSlices(FileSystem* fs, const std::string& dir
 // Cuts new slices from DATA_DIR/checkpoints.log into DATA_DIR/archive/outbox: from the end of
 // the newest slice there (or the end of the file header) to the end of the last whole frame
 // now (a frame being appended at this moment is left for the next slice). A slice holds at
-// most `max_frame_bytes` of frames (unless one frame alone is larger; more become several slices), which bounds memory. Each
-// is written durably before the next. Returns the slices written, none when nothing is new.
-// Corruption when checkpoints.log does not continue where the slices end (a data dir put
-// back from an older backup, or damage) or holds a frame that is not a checkpoint.
+// most `max_frame_bytes` of frames (unless one frame alone is larger; more become several slices),
+// which bounds memory. Each is written durably before the next. Returns the slices written, none
+// when nothing is new. Corruption when checkpoints.log does not continue where the slices end (a
+// data dir put back from an older backup, or damage) or holds a frame that is not a checkpoint.
 Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::string& data_dir,
                                                      size_t max_frame_bytes = 16u << 20);
 

@@ -100,14 +100,14 @@ void FillExit(int status, CommandResult* r) {
 
 std::string CommandResult::Describe() const {
   if (cancelled) return "cancelled (shutdown)";
-  if (timed_out) return "timed out after " + std::to_string(elapsed.count()) + " ms (process group killed)";
+  if (timed_out)
+    return "timed out after " + std::to_string(elapsed.count()) + " ms (process group killed)";
   if (term_signal != 0) return "killed by signal " + std::to_string(term_signal);
   return "exit code " + std::to_string(exit_code);
 }
 
-Result<CommandResult> RunShellCommand(const std::string& command,
-                                      std::chrono::milliseconds timeout, size_t max_output,
-                                      const std::atomic<bool>* cancel) {
+Result<CommandResult> RunShellCommand(const std::string& command, std::chrono::milliseconds timeout,
+                                      size_t max_output, const std::atomic<bool>* cancel) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return Status::IoError(std::string("cannot create a pipe: ") + std::strerror(errno));

@@ -31,9 +31,8 @@ struct CommandResult {
 };
 
 // IoError only when the command could not be started (no /bin/sh, no pipe, fork failed).
-Result<CommandResult> RunShellCommand(const std::string& command,
-                                      std::chrono::milliseconds timeout, size_t max_output,
-                                      const std::atomic<bool>* cancel = nullptr);
+Result<CommandResult> RunShellCommand(const std::string& command, std::chrono::milliseconds timeout,
+                                      size_t max_output, const std::atomic<bool>* cancel = nullptr);
 
 // The output tail made safe for one log line: the last `max` bytes, control characters and
 // bytes outside printable ASCII as '?', line breaks as " | ", surrounding space trimmed.

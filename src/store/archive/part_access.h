@@ -23,10 +23,10 @@
 namespace apitrail::archive {
 
 struct PartInfo {
-  uint64_t first_seq = 0;       // seq of the part's first record
-  uint64_t end_seq = 0;         // one past its last record
-  int64_t newest_time_ns = 0;   // the largest record `time_ns` in the part (its UTC day)
-  std::string node;             // the node that wrote it, when the part records it
+  uint64_t first_seq = 0;      // seq of the part's first record
+  uint64_t end_seq = 0;        // one past its last record
+  int64_t newest_time_ns = 0;  // the largest record `time_ns` in the part (its UTC day)
+  std::string node;            // the node that wrote it, when the part records it
   // The Merkle state (compact range) over records 0 … first_seq-1, when the part stores it:
   // lets `verify --archive` check an archive whose older parts were pruned. Not trusted by
   // itself — a signed root over later records confirms it. Size must equal first_seq.

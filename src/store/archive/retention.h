@@ -12,8 +12,8 @@
 namespace apitrail::archive {
 
 struct RetentionPolicy {
-  uint32_t days = 0;             // 0: keep forever
-  bool require_archive = true;   // delete only parts archive_command copied
+  uint32_t days = 0;            // 0: keep forever
+  bool require_archive = true;  // delete only parts archive_command copied
 };
 
 struct PartCandidate {

@@ -30,7 +30,9 @@ class MemoryParts : public PartAccess {
     apitrail::testing::WriteFileBytes(path, "part");
   }
   std::vector<std::string>& Records(const std::string& path) { return parts_[path].second; }
-  void SetBefore(const std::string& path, const merkle::CompactRange& before) { before_[path] = before; }
+  void SetBefore(const std::string& path, const merkle::CompactRange& before) {
+    before_[path] = before;
+  }
   void SetNode(const std::string& node) { node_ = node; }
   Result<PartInfo> Describe(const std::string& path) override {
     auto it = parts_.find(path);

@@ -85,7 +85,9 @@ class ArchiverTest : public ::testing::Test {
     return out;
   }
   bool InDest(const std::string& name) { return std::filesystem::exists(dest_ + "/" + name); }
-  bool InParts(const std::string& name) { return std::filesystem::exists(data_ + "/parts/" + name); }
+  bool InParts(const std::string& name) {
+    return std::filesystem::exists(data_ + "/parts/" + name);
+  }
 
   TempDir dir_;
   std::string data_, dest_;
@@ -118,7 +120,8 @@ TEST_F(ArchiverTest, ArchivesPartsSliceAndKeyOnceEach) {
   EXPECT_EQ(calls[2].rfind("checkpoints-", 0), 0u);
   EXPECT_EQ(calls[3].rfind("verifier-key-", 0), 0u);
   EXPECT_EQ(ReadFileBytes(dest_ + "/" + calls[2]), ReadFileBytes(CheckpointsPath(data_)));
-  EXPECT_EQ(ReadFileBytes(dest_ + "/" + calls[3]), VerifierKeyText("apitrail/n1", key_->public_key()) + "\n");
+  EXPECT_EQ(ReadFileBytes(dest_ + "/" + calls[3]),
+            VerifierKeyText("apitrail/n1", key_->public_key()) + "\n");
 
   // A restart copies nothing twice; a new part brings a new slice with the new checkpoints.
   auto again = StartOrDie(Options(cmd));
@@ -158,8 +161,8 @@ TEST_F(ArchiverTest, AFailingCommandIsRetriedWithBackoffUntilItSucceeds) {
   Sign(1);
   AddPart("a.part", "A");
   const std::string flag = dir_.path() + "/dest-ready";
-  auto a = StartOrDie(Options("test -e " + flag + " || { echo 'disk not mounted' >&2; exit 7; }; cp %p " +
-                              dest_ + "/%f"));
+  auto a = StartOrDie(Options(
+      "test -e " + flag + " || { echo 'disk not mounted' >&2; exit 7; }; cp %p " + dest_ + "/%f"));
   ASSERT_TRUE(WaitFor([&] { return a->Stats().failures >= 3; }));
   ArchiverStats s = a->Stats();
   EXPECT_EQ(s.archived, 0u);
@@ -206,7 +209,8 @@ TEST_F(ArchiverTest, RetentionDeletesOnlyExpiredPartsThatWereArchived) {
     return Status::Ok();
   };
   auto a = StartOrDie(o);
-  ASSERT_TRUE(WaitFor([&] { return a->Stats().retention_deleted == 1 && a->Stats().failures >= 1; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return a->Stats().retention_deleted == 1 && a->Stats().failures >= 1; }));
   ArchiverStats s = a->Stats();
   EXPECT_EQ(s.retention_waiting, 1u);
   EXPECT_FALSE(InParts("a-old.part"));

@@ -139,7 +139,8 @@ TEST_F(CheckpointSlicesTest, ACheckpointsLogThatDoesNotContinueTheSlicesIsRefuse
   auto r = WriteCheckpointSlices(DefaultFileSystem(), dir_.path());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(r.status().message().find("does not continue"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("does not continue"), std::string::npos)
+      << r.status().message();
 }
 
 TEST_F(CheckpointSlicesTest, SliceNamesRoundTrip) {
@@ -148,7 +149,8 @@ TEST_F(CheckpointSlicesTest, SliceNamesRoundTrip) {
   EXPECT_TRUE(ParseSliceName(SliceName(32, 1234), &a, &b));
   EXPECT_EQ(a, 32u);
   EXPECT_EQ(b, 1234u);
-  EXPECT_FALSE(ParseSliceName("checkpoints-00000000000000000032-00000000000000000032.ckpt", &a, &b));
+  EXPECT_FALSE(
+      ParseSliceName("checkpoints-00000000000000000032-00000000000000000032.ckpt", &a, &b));
   EXPECT_FALSE(ParseSliceName("checkpoints-32-1234.ckpt", &a, &b));
   EXPECT_FALSE(ParseSliceName(SliceName(1, 2) + ".tmp", &a, &b));
 }

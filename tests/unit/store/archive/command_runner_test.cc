@@ -19,7 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 using apitrail::testing::TempDir;
 
-CommandResult Sh(const std::string& cmd, std::chrono::milliseconds timeout = 10s, size_t max = 1024) {
+CommandResult Sh(const std::string& cmd, std::chrono::milliseconds timeout = 10s,
+                 size_t max = 1024) {
   auto r = RunShellCommand(cmd, timeout, max);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : CommandResult{};

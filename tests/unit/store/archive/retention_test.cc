@@ -22,7 +22,7 @@ TEST(RetentionTest, DeletesOnlyExpiredArchivedParts) {
   std::vector<PartCandidate> parts = {
       {"old-archived.part", T("2026-11-20T10:00:00Z"), true},
       {"old-pending.part", T("2026-11-20T11:00:00Z"), false},
-      {"edge.part", T("2026-11-24T23:59:59Z"), true},     // before the cut-off (25th 00:00)
+      {"edge.part", T("2026-11-24T23:59:59Z"), true},       // before the cut-off (25th 00:00)
       {"yesterday.part", T("2026-11-25T00:00:00Z"), true},  // kept: days 1 keeps yesterday
       {"today.part", T("2026-11-26T11:00:00Z"), true},
   };
