@@ -236,6 +236,9 @@ struct AuditConfig {
   uint32_t batch_interval_ms = 10;
   uint32_t queue_capacity = 65536;
   bool fail_open = false;
+  // Write the active segment with O_DIRECT|O_DSYNC when responses wait for durability
+  // (StoreOptions::direct_io); falls back to buffered I/O where the file system refuses it.
+  bool direct_io = true;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   CheckpointConfig checkpoints;
   RollupConfig rollups;

@@ -237,13 +237,15 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "checkpoints", "rollups", "receipts", "archive", "retention"});
+              "max_segment_bytes", "checkpoints", "rollups", "receipts", "direct_io", "archive",
+              "retention"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
   au.Int("queue_capacity", &c->audit.queue_capacity);
   au.Bool("fail_open", &c->audit.fail_open);
   au.Bool("receipts", &c->audit.receipts);
+  au.Bool("direct_io", &c->audit.direct_io);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
   YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",

@@ -81,7 +81,7 @@ Status LogStore::Recover() {
     // records go to a new one.
     APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
   } else {
-    APITRAIL_ASSIGN_OR_RETURN(segment_, fs_->OpenForAppend(recovered.segments.back().path));
+    APITRAIL_ASSIGN_OR_RETURN(segment_, OpenActiveSegment(recovered.segments.back().path));
     segment_first_seq_ = recovered.segments.back().first_seq;
     segment_index_ = static_cast<uint32_t>(recovered.segments.size() - 1);
   }
@@ -167,9 +167,14 @@ Status LogStore::MaybeCheckpoint(bool final) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<WritableFile>> LogStore::OpenActiveSegment(const std::string& path) {
+  if (options_.direct_io && options_.durability != Durability::kBatch) return fs_->OpenForSyncedAppend(path);
+  return fs_->OpenForAppend(path);
+}
+
 Status LogStore::StartSegment(uint64_t first_seq) {
   const std::string path = segments_dir_ + "/" + log::SegmentFileName(first_seq);
-  APITRAIL_ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(path));
+  APITRAIL_ASSIGN_OR_RETURN(auto file, OpenActiveSegment(path));
   if (file->Size() != 0) return Status::Corruption(path + ": new segment already exists");
   // The header is durable before any record goes in, so recovery can tell a crash during
   // rotation (short header, no records) from damage.

@@ -83,6 +83,8 @@ class LogStore final : public Store {
   static constexpr int kHeadIntervalMs = 50;
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
+  // The active segment's handle: direct I/O when every batch is synced (StoreOptions).
+  Result<std::unique_ptr<WritableFile>> OpenActiveSegment(const std::string& path);
   // Closes the active segment and cuts its zero reserve. Writer thread (or Close).
   Status CloseSegment();
   // Makes the active segment's zero reserve hold the next `bytes` (WritableFile::Reserve).

@@ -38,6 +38,10 @@ struct StoreOptions {
   uint32_t batch_interval_ms = 10;      // kBatch: longest time between syncs
   uint32_t queue_capacity = 65536;      // events waiting for the writer
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  // Under kResponse, write the active segment with O_DIRECT|O_DSYNC (one system call per
+  // group commit, no page cache; FileSystem::OpenForSyncedAppend). Ignored under kBatch,
+  // whose acknowledged-but-unsynced records must survive a process crash in the page cache.
+  bool direct_io = true;
   // Signed checkpoints (checkpoints.log): at most this long behind the newest durable
   // record, and a heartbeat this often while idle (docs/FORMAT.md §12).
   uint32_t checkpoint_interval_ms = 1000;

@@ -53,6 +53,12 @@ class FileSystem {
 
   // Opens `path` for appending, creating it if missing; writes go to the end.
   virtual Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) = 0;
+  // Like OpenForAppend, for a file synced after every batch of appends: an implementation
+  // may keep unsynced appends in memory and write them with the sync (POSIX: O_DIRECT|O_DSYNC,
+  // fs/direct_writable_file.h), so appends not yet synced do not survive a process crash.
+  virtual Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) {
+    return OpenForAppend(path);
+  }
   virtual Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) = 0;
   // Shrinks (or extends with zeros) `path` to `size` bytes and syncs it.
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;

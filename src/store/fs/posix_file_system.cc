@@ -1,5 +1,8 @@
 #include "store/fs/posix_file_system.h"
 
+#include "store/fs/direct_writable_file.h"
+#include "store/fs/errno_status.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,13 +15,6 @@
 namespace apitrail {
 
 namespace {
-
-Status ErrnoStatus(const char* op, const std::string& path, int err) {
-  std::string msg = std::string(op) + " " + path + ": " + std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(std::move(msg));
-  if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(std::move(msg));
-  return Status::IoError(std::move(msg));
-}
 
 class PosixWritableFile final : public WritableFile {
  public:
@@ -134,6 +130,12 @@ Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenForAppend(const std::
   }
   return std::unique_ptr<WritableFile>(
       new PosixWritableFile(path, fd, static_cast<uint64_t>(st.st_size)));
+}
+
+Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenForSyncedAppend(const std::string& path) {
+  APITRAIL_ASSIGN_OR_RETURN(auto direct, OpenDirectWritableFile(path));
+  if (direct) return direct;
+  return OpenForAppend(path);
 }
 
 Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::OpenForRead(const std::string& path) {

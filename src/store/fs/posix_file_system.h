@@ -9,6 +9,8 @@ namespace apitrail {
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override;
+  // O_DIRECT|O_DSYNC where the file system allows it, else OpenForAppend.
+  Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override;
   Status Truncate(const std::string& path, uint64_t size) override;
   Status Rename(const std::string& from, const std::string& to) override;

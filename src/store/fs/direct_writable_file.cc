@@ -1,0 +1,172 @@
+#include "store/fs/direct_writable_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "store/fs/errno_status.h"
+
+namespace apitrail {
+
+namespace {
+
+// O_DIRECT needs offsets, lengths and memory aligned to the device's logical block; 4 KiB
+// covers 512-byte and 4 KiB devices alike.
+constexpr uint64_t kBlock = 4096;
+constexpr uint64_t kReserveChunk = 1u << 20;
+
+uint64_t AlignDown(uint64_t x) { return x & ~(kBlock - 1); }
+uint64_t AlignUp(uint64_t x) { return AlignDown(x + kBlock - 1); }
+
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
+
+class DirectWritableFile final : public WritableFile {
+ public:
+  DirectWritableFile(std::string path, int direct_fd, int buffered_fd, uint64_t size)
+      : path_(std::move(path)), dfd_(direct_fd), bfd_(buffered_fd), size_(size), synced_(size),
+        physical_(size), buf_start_(AlignDown(size)) {}
+  ~DirectWritableFile() override { (void)Close(); }
+
+  // Loads the partial last block, which the next Sync rewrites whole.
+  Status Init() {
+    const size_t head = static_cast<size_t>(size_ - buf_start_);
+    APITRAIL_RETURN_IF_ERROR(Grow(head));
+    size_t done = 0;
+    while (done < head) {
+      ssize_t r = ::pread(bfd_, buf_.get() + done, head - done, static_cast<off_t>(buf_start_ + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return r < 0 ? ErrnoStatus("pread", path_, errno) : Status::IoError("pread " + path_ + ": short read");
+      done += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
+
+  Status Append(std::string_view data) override {
+    const size_t at = static_cast<size_t>(size_ - buf_start_);
+    APITRAIL_RETURN_IF_ERROR(Grow(at + data.size()));
+    std::memcpy(buf_.get() + at, data.data(), data.size());
+    size_ += data.size();
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (size_ == synced_) return Status::Ok();
+    const uint64_t end = AlignUp(size_);
+    const size_t len = static_cast<size_t>(end - buf_start_);
+    const size_t used = static_cast<size_t>(size_ - buf_start_);
+    APITRAIL_RETURN_IF_ERROR(Grow(len));
+    std::memset(buf_.get() + used, 0, len - used);  // the zero tail of the last block
+    for (size_t done = 0; done < len;) {
+      ssize_t n = ::pwrite(dfd_, buf_.get() + done, len - done, static_cast<off_t>(buf_start_ + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("write", path_, errno);
+      if (n == 0 || static_cast<size_t>(n) % kBlock != 0) {
+        return Status::IoError("write " + path_ + ": short direct write");
+      }
+      done += static_cast<size_t>(n);
+    }
+    synced_ = size_;
+    physical_ = std::max(physical_, end);
+    // Keep only the partial last block: the next Sync starts there.
+    const uint64_t new_start = AlignDown(size_);
+    const size_t keep = static_cast<size_t>(size_ - new_start);
+    if (keep > 0) std::memmove(buf_.get(), buf_.get() + (new_start - buf_start_), keep);
+    buf_start_ = new_start;
+    return Status::Ok();
+  }
+
+  Status Reserve(uint64_t bytes) override {
+    if (size_ + bytes <= physical_) return Status::Ok();
+    static const std::string kZeros(kReserveChunk, '\0');
+    const uint64_t target = (size_ + bytes + kReserveChunk - 1) / kReserveChunk * kReserveChunk;
+    // Block-aligned, so the zeros never share a block with bytes the direct path writes.
+    uint64_t at = AlignUp(physical_);
+    while (at < target) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kReserveChunk, target - at));
+      ssize_t w = ::pwrite(bfd_, kZeros.data(), n, static_cast<off_t>(at));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return w < 0 ? ErrnoStatus("write", path_, errno) : Status::IoError("write " + path_ + ": no progress");
+      at += static_cast<uint64_t>(w);
+      physical_ = at;
+    }
+    // Written back now, so a later direct write into the reserve finds no dirty page to flush
+    // first and no extent to allocate.
+    if (::fdatasync(bfd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
+    return Status::Ok();
+  }
+
+  Status DropReserve() override {
+    APITRAIL_RETURN_IF_ERROR(Sync());
+    if (physical_ == size_) return Status::Ok();
+    if (::ftruncate(bfd_, static_cast<off_t>(size_)) != 0) return ErrnoStatus("ftruncate", path_, errno);
+    if (::fdatasync(bfd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
+    physical_ = size_;
+    return Status::Ok();
+  }
+
+  // Bytes appended since the last Sync are dropped, as a crash would drop them.
+  Status Close() override {
+    Status st;
+    for (int* fd : {&dfd_, &bfd_}) {
+      if (*fd >= 0 && ::close(*fd) != 0 && st.ok()) st = ErrnoStatus("close", path_, errno);
+      *fd = -1;
+    }
+    return st;
+  }
+
+  uint64_t Size() const override { return size_; }
+
+ private:
+  Status Grow(size_t need) {
+    if (need <= capacity_) return Status::Ok();
+    const size_t cap = static_cast<size_t>(AlignUp(std::max<uint64_t>(need, capacity_ * 2 + kBlock)));
+    char* p = static_cast<char*>(std::aligned_alloc(kBlock, cap));
+    if (p == nullptr) return Status::ResourceExhausted("write " + path_ + ": out of memory for the write buffer");
+    if (buf_) std::memcpy(p, buf_.get(), capacity_);
+    buf_.reset(p);
+    capacity_ = cap;
+    return Status::Ok();
+  }
+
+  std::string path_;
+  int dfd_;
+  int bfd_;
+  uint64_t size_;       // logical end, including bytes not yet synced
+  uint64_t synced_;     // bytes durable
+  uint64_t physical_;   // end of the file on disk (direct writes and reserve)
+  uint64_t buf_start_;  // file offset of buf_[0], block-aligned
+  std::unique_ptr<char, FreeDeleter> buf_;
+  size_t capacity_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> OpenDirectWritableFile(const std::string& path) {
+  int bfd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (bfd < 0) return ErrnoStatus("open", path, errno);
+  int dfd = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
+  if (dfd < 0) {
+    const int err = errno;
+    ::close(bfd);
+    if (err == EINVAL) return std::unique_ptr<WritableFile>();  // no O_DIRECT here
+    return ErrnoStatus("open", path, err);
+  }
+  struct stat st;
+  if (::fstat(bfd, &st) != 0) {
+    const int err = errno;
+    ::close(bfd);
+    ::close(dfd);
+    return ErrnoStatus("fstat", path, err);
+  }
+  auto file = std::make_unique<DirectWritableFile>(path, dfd, bfd, static_cast<uint64_t>(st.st_size));
+  APITRAIL_RETURN_IF_ERROR(file->Init());
+  return std::unique_ptr<WritableFile>(std::move(file));
+}
+
+}  // namespace apitrail
