@@ -1,0 +1,59 @@
+// PartIndex: the field indexes of one sealed part (docs/FORMAT.md §16.4): for each indexed
+// field, key hash → ascending block numbers that hold at least one record with that key.
+// PartIndexBuilder collects them while a part is written; PartIndex parses and checks the
+// stored section once at open and then answers lookups without touching the file.
+// PartIndexBuilder: one thread. PartIndex: immutable after Parse, thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "store/part/part_format.h"
+
+namespace apitrail::part {
+
+class PartIndexBuilder {
+ public:
+  // Records that `event` lies in block `block` (blocks are added in ascending order).
+  void Add(uint32_t block, const AuditEvent& event);
+  // The raw (uncompressed) index section.
+  std::string Serialize() const;
+
+ private:
+  void Post(Field f, std::string_view value, uint32_t block);
+  std::array<std::unordered_map<uint32_t, std::vector<uint32_t>>, kFieldCount> fields_;
+};
+
+class PartIndex {
+ public:
+  // Parses and fully checks `raw` (every posting list decoded once, block numbers below
+  // `block_count`). Errors are Corruption naming `path` and the section's file offset.
+  static Result<PartIndex> Parse(std::string raw, uint32_t block_count, const std::string& path,
+                                 uint64_t file_offset);
+  // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
+  std::vector<uint32_t> Blocks(Field field, std::string_view value) const;
+  size_t memory_bytes() const { return raw_.size(); }
+
+ private:
+  struct Table {
+    // Positions in raw_ (not pointers: raw_ moves with the index).
+    size_t entries = 0;  // E × (u32 hash, u32 postings offset), sorted by hash
+    uint32_t count = 0;
+    size_t postings = 0;
+    uint32_t postings_size = 0;
+  };
+  std::string raw_;
+  std::array<Table, kFieldCount + 1> tables_{};  // by tag; [0] unused
+};
+
+// Reads one LEB128 varint (at most 10 bytes) from [*p, end); false when it runs past end.
+bool GetVarint(const char** p, const char* end, uint64_t* v);
+void PutVarint(std::string* dst, uint64_t v);
+
+}  // namespace apitrail::part
