@@ -3,6 +3,7 @@
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/part/part_reader.h"
 #include "store/recovery.h"
 
 namespace apitrail {
@@ -10,8 +11,33 @@ namespace apitrail {
 Result<std::vector<Hash256>> ReadLeafHashes(FileSystem* fs, const std::string& data_dir,
                                             uint64_t limit) {
   std::vector<Hash256> out;
-  APITRAIL_ASSIGN_OR_RETURN(auto segments, ListSegments(fs, data_dir));
+  // Segments before parts: a segment sealed in between is then covered by a listed part.
+  APITRAIL_ASSIGN_OR_RETURN(auto all_segments, ListSegments(fs, data_dir));
+  APITRAIL_ASSIGN_OR_RETURN(auto parts, ListParts(fs, data_dir));
   Sha256Hasher& hasher = merkle::ThreadHasher();
+  for (const auto& info : parts) {
+    if (out.size() >= limit) break;
+    APITRAIL_ASSIGN_OR_RETURN(auto part, part::PartReader::Open(fs, info.path));
+    if (part->first_seq() != out.size()) {
+      if (out.empty()) {
+        return Status::NotFound(info.path + ": records 0.." + std::to_string(part->first_seq() - 1) +
+                                " are no longer stored (retention); proofs need every leaf");
+      }
+      return Status::Corruption(info.path + ": seq gap: expected " + std::to_string(out.size()) +
+                                ", part starts at " + std::to_string(part->first_seq()) + " at offset 0");
+    }
+    Status st = part::ForEachRecord(*part, [&](uint64_t, std::string_view record) -> Status {
+      if (out.size() < limit) out.push_back(merkle::LeafHash(hasher, record));
+      return Status::Ok();
+    });
+    APITRAIL_RETURN_IF_ERROR(st);
+  }
+  if (out.size() >= limit) return out;
+  // Segments a part already holds (sealed, not yet deleted) are skipped.
+  std::vector<SegmentInfo> segments;
+  for (auto& seg : all_segments) {
+    if (seg.first_seq >= out.size()) segments.push_back(std::move(seg));
+  }
   for (size_t i = 0; i < segments.size() && out.size() < limit; ++i) {
     const bool last = i + 1 == segments.size();
     const SegmentInfo& seg = segments[i];

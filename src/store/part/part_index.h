@@ -39,6 +39,8 @@ class PartIndex {
   // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
   std::vector<uint32_t> Blocks(Field field, std::string_view value) const;
   size_t memory_bytes() const { return raw_.size(); }
+  // The raw section, as PartIndexBuilder::Serialize made it (verification rebuilds and compares).
+  const std::string& raw() const { return raw_; }
 
  private:
   struct Table {

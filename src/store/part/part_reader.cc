@@ -67,21 +67,29 @@ Status PartReader::Load() {
     return Bad(path_, "footer section offsets are inconsistent", footer_at);
   }
 
-  // Header.
+  // Header, read piece by piece so no byte of a block is touched.
   std::string h;
-  APITRAIL_RETURN_IF_ERROR(read(0, std::min<uint64_t>(summary_off, kHeaderFixedSize + 255 + 1 + 64 * 32 + 4), &h));
-  if (h.size() < kHeaderFixedSize || std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
+  APITRAIL_RETURN_IF_ERROR(read(0, kHeaderFixedSize, &h));
+  if (std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
   const uint32_t version = log::DecodeFixed32(h.data() + 8);
   if (version != kVersion) return Bad(path_, "unknown part version " + std::to_string(version), 8);
   first_seq_ = log::DecodeFixed64(h.data() + 12);
   const uint16_t node_len = log::DecodeFixed16(h.data() + 20);
-  if (node_len > 255 || h.size() < kHeaderFixedSize + node_len + 1) return Bad(path_, "bad node length", 20);
+  if (node_len > 255 || kHeaderFixedSize + node_len + 1 > summary_off) return Bad(path_, "bad node length", 20);
+  std::string more;
+  APITRAIL_RETURN_IF_ERROR(read(kHeaderFixedSize, node_len + 1u, &more));
+  h += more;
+  const auto k = static_cast<uint8_t>(h.back());
+  if (h.size() + k * 32u + 4 > summary_off) return Bad(path_, "header runs past the blocks", kHeaderFixedSize + node_len);
+  APITRAIL_RETURN_IF_ERROR(read(h.size(), k * 32u + 4, &more));
+  h += more;
   node_.assign(h.data() + kHeaderFixedSize, node_len);
   const char* p = h.data() + kHeaderFixedSize + node_len;
-  const char* hend = h.data() + h.size();
-  if (!GetRange(&p, hend, first_seq_, &before_)) return Bad(path_, "bad Merkle state before the part", kHeaderFixedSize + node_len);
-  if (hend - p < 4) return Bad(path_, "header runs past the blocks", static_cast<uint64_t>(p - h.data()));
-  const size_t header_size = static_cast<size_t>(p - h.data()) + 4;
+  const char* hend = h.data() + h.size() - 4;
+  if (!GetRange(&p, hend, first_seq_, &before_) || p != hend) {
+    return Bad(path_, "bad Merkle state before the part", kHeaderFixedSize + node_len);
+  }
+  const size_t header_size = h.size();
   if (log::DecodeFixed32(p) != Crc(std::string_view(h).substr(0, header_size - 4))) {
     return Bad(path_, "header crc mismatch", header_size - 4);
   }
@@ -134,6 +142,7 @@ Status PartReader::Load() {
   }
 
   // Index.
+  index_offset_ = index_off;
   std::string stored;
   APITRAIL_RETURN_IF_ERROR(read(index_off, index_size, &stored));
   if (Crc(stored) != index_crc) return Bad(path_, "index section crc mismatch", index_off);

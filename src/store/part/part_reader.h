@@ -53,6 +53,8 @@ class PartReader {
   const merkle::CompactRange& after() const { return after_; }
   const std::vector<BlockMeta>& blocks() const { return blocks_; }
   const PartIndex& index() const { return index_; }
+  uint64_t summary_offset() const { return blocks_end_; }
+  uint64_t index_offset() const { return index_offset_; }
 
   // Block `i` (checked and decompressed), from the cache when it is there.
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
@@ -83,6 +85,7 @@ class PartReader {
   int64_t min_time_ns_ = 0;
   int64_t max_time_ns_ = 0;
   uint64_t blocks_end_ = 0;  // where the summary starts
+  uint64_t index_offset_ = 0;
   merkle::CompactRange before_;
   merkle::CompactRange after_;
   std::vector<BlockMeta> blocks_;
