@@ -221,6 +221,8 @@ struct AuditConfig {
   uint32_t queue_capacity = 65536;
   bool fail_open = false;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  // Also rotate the active segment at 00:00 UTC, so each sealed part holds one day.
+  bool rotate_daily = true;
   CheckpointConfig checkpoints;
   RollupConfig rollups;
   // Answer every response the gateway holds until its record is durable with an

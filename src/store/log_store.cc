@@ -285,7 +285,8 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
       APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
       base = segment_->Size();
     }
-    if (segment_first_seq_ == next_seq_) segment_day_ = day;  // its first record
+    // Its first record (or the first one after a restart that could not tell its day).
+    if (segment_first_seq_ == next_seq_ || segment_day_ == INT64_MIN) segment_day_ = day;
     const RecordLocation location{segment_index_, static_cast<uint32_t>(r.payload.size()),
                                   base + write_buffer_.size()};
     r.seq = next_seq_++;
