@@ -545,9 +545,6 @@ void BM_SqliteWal_Skipped(benchmark::State& state) {
 BENCHMARK(BM_SqliteWal_Skipped)->Iterations(1);
 #endif
 
-}  // namespace
-}  // namespace apitrail
-
 // ---------------------------------------------------------------- sealed part size
 
 // Not a timing benchmark: seals the pool's 65 536 events (about a minute of traffic at
@@ -590,5 +587,8 @@ void BM_PartSize(benchmark::State& state) {
   state.counters["index_etc_bytes_per_event"] = static_cast<double>(total - blocks) / n;
 }
 BENCHMARK(BM_PartSize)->ArgName("shape")->Arg(kPeer)->Arg(kGateway)->Iterations(1);
+
+}  // namespace
+}  // namespace apitrail
 
 BENCHMARK_MAIN();
