@@ -6,6 +6,7 @@
 
 #include "core/crc32c.h"
 #include "store/log/coding.h"
+#include "store/part/block_codec.h"
 #include "store/part/part_format.h"
 
 namespace apitrail::part {
@@ -88,27 +89,33 @@ Status PartBuilder::Add(std::string_view payload, const AuditEvent& event) {
   cur_.max_time_ns = std::max(cur_.max_time_ns, event.time_ns);
   min_time_ns_ = std::min(min_time_ns_, event.time_ns);
   max_time_ns_ = std::max(max_time_ns_, event.time_ns);
-  PutVarint(&lengths_, payload.size());
   payloads_.append(payload.data(), payload.size());
+  record_ends_.push_back(static_cast<uint32_t>(payloads_.size()));
   index_.Add(static_cast<uint32_t>(blocks_.size()), event);
   ++cur_.count;
   ++records_;
-  if (lengths_.size() + payloads_.size() >= block_raw_size_) return FlushBlock();
+  if (payloads_.size() >= block_raw_size_) return FlushBlock();
   return Status::Ok();
 }
 
 Status PartBuilder::FlushBlock() {
   if (cur_.count == 0) return Status::Ok();
-  std::string raw = std::move(lengths_);
-  raw += payloads_;
-  lengths_.clear();
+  std::vector<std::string_view> records;
+  records.reserve(record_ends_.size());
+  uint32_t begin = 0;
+  for (uint32_t end : record_ends_) {
+    records.emplace_back(payloads_.data() + begin, end - begin);
+    begin = end;
+  }
+  const std::string raw = EncodeColumns(records);
   payloads_.clear();
+  record_ends_.clear();
   APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_));
   cur_.offset = file_->Size();
   cur_.stored_size = static_cast<uint32_t>(stored.size());
   cur_.raw_size = static_cast<uint32_t>(raw.size());
   cur_.crc = crc32c::Mask(crc32c::Value(stored.data(), stored.size()));
-  cur_.codec = kCodecZstd;
+  cur_.codec = kCodecZstdColumns;
   APITRAIL_RETURN_IF_ERROR(file_->Append(stored));
   blocks_.push_back(cur_);
   cur_ = BlockMeta{};

@@ -28,7 +28,7 @@ struct BlockMeta {
   int64_t min_time_ns = 0;   // over its records' time_ns
   int64_t max_time_ns = 0;
   uint32_t crc = 0;          // masked CRC32C of the stored bytes
-  uint32_t codec = 0;
+  uint32_t codec = 0;       // kCodecZstdRows or kCodecZstdColumns
 };
 
 class PartBuilder {
@@ -57,8 +57,8 @@ class PartBuilder {
   std::string path_;
   size_t block_raw_size_;
   void* cctx_ = nullptr;  // ZSTD_CCtx
-  std::string lengths_;   // the block being built: varint lengths, then payloads
-  std::string payloads_;
+  std::string payloads_;             // the block being built: its records back to back
+  std::vector<uint32_t> record_ends_;  // end of each record in payloads_
   BlockMeta cur_;
   std::vector<BlockMeta> blocks_;
   PartIndexBuilder index_;

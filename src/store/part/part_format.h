@@ -25,16 +25,17 @@ inline constexpr size_t kHeaderFixedSize = 8 + 4 + 8 + 2;
 inline constexpr size_t kBlockMetaSize = 8 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4;
 // summary off u64 | size u32 | crc u32 | index off u64 | size u32 | raw u32 | crc u32 | footer crc u32 | magic
 inline constexpr size_t kFooterSize = 8 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 8;
-inline constexpr uint32_t kCodecZstd = 1;
+inline constexpr uint32_t kCodecZstdRows = 1;     // zstd over the rows layout (block_codec.h)
+inline constexpr uint32_t kCodecZstdColumns = 2;  // zstd over the columns layout (what the writer uses)
 
 // A block is cut once its raw bytes reach this; larger blocks compress better, smaller
 // ones cost less to read for one record.
-inline constexpr size_t kTargetBlockRawSize = 256 * 1024;
+inline constexpr size_t kTargetBlockRawSize = 1024 * 1024;
 // Limits a reader enforces before allocating (a corrupt size must not allocate gigabytes).
 inline constexpr uint32_t kMaxBlockRawSize = 64u << 20;
 inline constexpr uint32_t kMaxIndexRawSize = 1u << 30;
 inline constexpr uint32_t kMaxSummarySize = 256u << 20;
-inline constexpr int kZstdLevel = 9;
+inline constexpr int kZstdLevel = 12;
 
 // Indexed fields, by the tag stored in the index section and hashed with the key.
 enum class Field : uint8_t {

@@ -4,6 +4,7 @@
 
 #include "core/crc32c.h"
 #include "store/log/coding.h"
+#include "store/part/block_codec.h"
 #include "store/part/part_format.h"
 
 namespace apitrail::part {
@@ -125,7 +126,7 @@ Status PartReader::Load() {
     b.codec = log::DecodeFixed32(m + 44);
     const uint64_t at = summary_off + 28 + static_cast<uint64_t>(i) * kBlockMetaSize;
     if (b.offset != next_offset || b.first != next_first || b.count == 0 || b.raw_size > kMaxBlockRawSize ||
-        b.codec != kCodecZstd || b.min_time_ns > b.max_time_ns || b.min_time_ns < min_time_ns_ ||
+        (b.codec != kCodecZstdRows && b.codec != kCodecZstdColumns) || b.min_time_ns > b.max_time_ns || b.min_time_ns < min_time_ns_ ||
         b.max_time_ns > max_time_ns_ || b.count > b.raw_size) {
       return Bad(path_, "block " + std::to_string(i) + " entry is inconsistent", at);
     }
@@ -172,23 +173,10 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   if (!raw.ok()) return Bad(path_, which + ": " + raw.status().message(), b.offset);
   auto block = std::make_shared<Block>();
   block->first_seq = first_seq_ + b.first;
-  block->raw = std::move(raw).value();
-  const char* p = block->raw.data();
-  const char* end = p + block->raw.size();
-  std::vector<uint64_t> lengths(b.count);
-  uint64_t total = 0;
-  for (auto& len : lengths) {
-    if (!GetVarint(&p, end, &len) || len == 0 || len > (1u << 20)) return Bad(path_, which + ": bad record length", b.offset);
-    total += len;
-  }
-  if (total != static_cast<uint64_t>(end - p)) return Bad(path_, which + ": record lengths do not add up to the block", b.offset);
-  block->starts.reserve(b.count + 1);
-  uint32_t at = static_cast<uint32_t>(p - block->raw.data());
-  for (uint64_t len : lengths) {
-    block->starts.push_back(at);
-    at += static_cast<uint32_t>(len);
-  }
-  block->starts.push_back(at);
+  const Status decoded = b.codec == kCodecZstdColumns
+                             ? DecodeColumns(*raw, b.count, &block->raw, &block->starts)
+                             : DecodeRows(*raw, b.count, &block->raw, &block->starts);
+  if (!decoded.ok()) return Bad(path_, which + ": " + decoded.message(), b.offset);
   std::shared_ptr<const Block> out = std::move(block);
   std::lock_guard<std::mutex> lock(cache_mu_);
   cache_.emplace_front(i, out);
