@@ -108,6 +108,11 @@ class Verifier {
       good_size_ = p.first_seq();
       good_checkpoint_size_ = p.first_seq();
       report_.first_seq = p.first_seq();
+      good_file_ = info.path;
+      good_offset_ = p.blocks().front().offset;
+      // A head or checkpoint of exactly first_seq records is checked against the stored state.
+      if (!CheckHead()) return false;
+      CheckTargets(info.path, p.blocks().front().offset);
     } else if (p.first_seq() != expected) {
       Fail(info.path, 0, expected,
            Status::Corruption("record removed: seq gap: expected " + std::to_string(expected) +

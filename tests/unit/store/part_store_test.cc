@@ -406,6 +406,47 @@ TEST_F(PartStoreTest, VerifyRecomputesPartsAndNamesTheDamagedBlock) {
   EXPECT_NE(bad.problem.find("block 0 crc mismatch"), std::string::npos) << bad.problem;
 }
 
+TEST_F(PartStoreTest, DeletingTheOldestPartsKeepsTheRestOpenQueryableAndVerifiable) {
+  // What retention does after archiving: parts/ loses its oldest files, nothing else.
+  std::string root;
+  {
+    auto store = OpenOrDie(Options());
+    AppendMany(*store, 200);
+    WaitSealed(*store);
+    root = store->Stats().root_hex;
+  }
+  auto names = Names(PartsDir());
+  ASSERT_GE(names.size(), 4u);
+  auto second = part::PartReader::Open(DefaultFileSystem(), PartsDir() + "/" + names[2]);
+  ASSERT_TRUE(second.ok());
+  const uint64_t kept_from = (*second)->first_seq();
+  second->reset();
+  ASSERT_TRUE(DefaultFileSystem()->Remove(PartsDir() + "/" + names[0]).ok());
+  ASSERT_TRUE(DefaultFileSystem()->Remove(PartsDir() + "/" + names[1]).ok());
+  {
+    auto store = OpenOrDie(Options());
+    EXPECT_EQ(store->Stats().root_hex, root);  // the tree continues from the stored state
+    EXPECT_EQ(store->Stats().size, 200u);
+    EXPECT_EQ(store->GetBySeq(kept_from - 1).status().code(), StatusCode::kNotFound);
+    auto e = store->GetBySeq(kept_from);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    EventQuery all;
+    all.limit = 9;
+    auto seqs = AllPages(*store, all);
+    ASSERT_EQ(seqs.size(), 200 - kept_from);
+    EXPECT_EQ(seqs.back(), kept_from);
+    AppendMany(*store, 30, 200);
+    WaitSealed(*store);
+  }
+  VerifyReport r = VerifyDataDir(Options().data_dir);
+  EXPECT_TRUE(r.ok) << r.file << ": " << r.problem;
+  EXPECT_EQ(r.first_seq, kept_from);
+  EXPECT_EQ(r.records, 230u);
+  EXPECT_TRUE(r.completeness.ok) << r.completeness.problem;
+  // Proofs need every leaf: a clear error, not a short list.
+  EXPECT_EQ(ReadLeafHashes(DefaultFileSystem(), Options().data_dir).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(PartStoreTest, IntentOutcomeIsFoundAcrossParts) {
   StoreOptions o = Options();
   {
