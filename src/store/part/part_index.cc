@@ -82,38 +82,37 @@ std::string PartIndexBuilder::Serialize() const {
     hashes.reserve(map.size());
     for (const auto& [h, list] : map) hashes.push_back(h);
     std::sort(hashes.begin(), hashes.end());
-    std::string postings;
-    std::string table;
+    std::string entries;
+    uint32_t prev_hash = 0;
     for (uint32_t h : hashes) {
-      log::PutFixed32(&table, h);
-      log::PutFixed32(&table, static_cast<uint32_t>(postings.size()));
+      PutVarint(&entries, h - prev_hash);
+      prev_hash = h;
       const auto& list = map.at(h);
-      PutVarint(&postings, list.size());
+      PutVarint(&entries, list.size());
       uint32_t prev = 0;
       for (size_t i = 0; i < list.size(); ++i) {
-        PutVarint(&postings, i == 0 ? list[i] : list[i] - prev);
+        PutVarint(&entries, i == 0 ? list[i] : list[i] - prev);
         prev = list[i];
       }
     }
     out.push_back(static_cast<char>(tag));
     log::PutFixed32(&out, static_cast<uint32_t>(hashes.size()));
-    out += table;
-    log::PutFixed32(&out, static_cast<uint32_t>(postings.size()));
-    out += postings;
+    log::PutFixed32(&out, static_cast<uint32_t>(entries.size()));
+    out += entries;
   }
   return out;
 }
 
 namespace {
 
-// Decodes the posting list at `p`; false when it is malformed.
-bool DecodePostings(const char* p, const char* end, uint32_t block_count, std::vector<uint32_t>* out) {
+// Decodes (or, with out == null, skips) the posting list at *p; false when malformed.
+bool DecodePostings(const char** p, const char* end, uint32_t block_count, std::vector<uint32_t>* out) {
   uint64_t n = 0;
-  if (!GetVarint(&p, end, &n) || n == 0 || n > block_count) return false;
+  if (!GetVarint(p, end, &n) || n == 0 || n > block_count) return false;
   uint64_t block = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t d = 0;
-    if (!GetVarint(&p, end, &d) || (i > 0 && d == 0)) return false;
+    if (!GetVarint(p, end, &d) || (i > 0 && d == 0)) return false;
     block = i == 0 ? d : block + d;
     if (block >= block_count) return false;
     if (out != nullptr) out->push_back(static_cast<uint32_t>(block));
@@ -127,45 +126,47 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
                                    uint64_t file_offset) {
   PartIndex idx;
   idx.raw_ = std::move(raw);
+  idx.block_count_ = block_count;
   auto bad = [&](const std::string& what) {
     return Status::Corruption(path + ": index section " + what + " at offset " +
                               std::to_string(file_offset));
   };
-  const char* p = idx.raw_.data();
+  const char* base = idx.raw_.data();
+  const char* p = base;
   const char* end = p + idx.raw_.size();
   if (end - p < 4) return bad("too short");
   const uint32_t fields = log::DecodeFixed32(p);
   p += 4;
   if (fields != kFieldCount) return bad("has " + std::to_string(fields) + " fields, expected 11");
   for (uint32_t i = 0; i < fields; ++i) {
-    if (end - p < 5) return bad("truncated");
+    if (end - p < 9) return bad("truncated");
     const auto tag = static_cast<uint8_t>(*p++);
     if (tag != i + 1) return bad("field tag " + std::to_string(tag) + " out of order");
     Table& t = idx.tables_[tag];
-    t.count = log::DecodeFixed32(p);
-    p += 4;
-    if (static_cast<uint64_t>(end - p) < static_cast<uint64_t>(t.count) * 8 + 4) return bad("table runs past its end");
-    t.entries = static_cast<size_t>(p - idx.raw_.data());
-    const char* entries = p;
-    p += static_cast<size_t>(t.count) * 8;
-    t.postings_size = log::DecodeFixed32(p);
-    p += 4;
-    if (static_cast<uint64_t>(end - p) < t.postings_size) return bad("postings run past their end");
-    t.postings = static_cast<size_t>(p - idx.raw_.data());
-    const char* postings = p;
-    p += t.postings_size;
-    uint32_t prev_hash = 0;
-    for (uint32_t e = 0; e < t.count; ++e) {
-      const uint32_t h = log::DecodeFixed32(entries + 8 * e);
-      const uint32_t off = log::DecodeFixed32(entries + 8 * e + 4);
-      if (e > 0 && h <= prev_hash) return bad("field " + std::to_string(tag) + " keys not ascending");
-      prev_hash = h;
-      if (off >= t.postings_size ||
-          !DecodePostings(postings + off, postings + t.postings_size, block_count, nullptr)) {
-        return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) +
-                   " has a bad posting list");
+    const uint32_t count = log::DecodeFixed32(p);
+    const uint32_t size = log::DecodeFixed32(p + 4);
+    p += 8;
+    if (static_cast<uint64_t>(end - p) < size) return bad("field " + std::to_string(tag) + " runs past the end");
+    const char* fend = p + size;
+    t.begin = static_cast<size_t>(p - base);
+    t.end = static_cast<size_t>(fend - base);
+    t.restarts.reserve(count / kRestartInterval + 1);
+    uint64_t hash = 0;
+    for (uint32_t e = 0; e < count; ++e) {
+      const size_t at = static_cast<size_t>(p - base);
+      uint64_t delta = 0;
+      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || hash + delta > UINT32_MAX) {
+        return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad key hash");
+      }
+      if (e % kRestartInterval == 0) {
+        t.restarts.push_back({static_cast<uint32_t>(hash + delta), static_cast<uint32_t>(hash), at});
+      }
+      hash += delta;
+      if (!DecodePostings(&p, fend, block_count, nullptr)) {
+        return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad posting list");
       }
     }
+    if (p != fend) return bad("field " + std::to_string(tag) + " has bytes after its entries");
   }
   if (p != end) return bad("has trailing bytes");
   return idx;
@@ -174,24 +175,38 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
 std::vector<uint32_t> PartIndex::Blocks(Field field, std::string_view value) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
-  const char* entries = raw_.data() + t.entries;
-  const char* postings = raw_.data() + t.postings;
   const uint32_t h = KeyHash(field, value);
-  uint32_t lo = 0, hi = t.count;
-  while (lo < hi) {
-    const uint32_t mid = lo + (hi - lo) / 2;
-    if (log::DecodeFixed32(entries + 8 * mid) < h) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
+  // The last restart whose hash is <= h, then at most kRestartInterval entries.
+  auto it = std::upper_bound(t.restarts.begin(), t.restarts.end(), h,
+                             [](uint32_t v, const Restart& r) { return v < r.hash; });
+  if (it == t.restarts.begin()) return out;
+  --it;
+  const char* p = raw_.data() + it->offset;
+  const char* end = raw_.data() + t.end;
+  uint64_t hash = it->prev_hash;
+  // Parse checked every entry: decoding cannot fail here.
+  for (uint32_t i = 0; i < kRestartInterval && p < end; ++i) {
+    uint64_t delta = 0;
+    GetVarint(&p, end, &delta);
+    hash += delta;
+    if (hash > h) break;
+    if (hash == h) {
+      DecodePostings(&p, end, block_count_, &out);
+      break;
     }
-  }
-  if (lo < t.count && log::DecodeFixed32(entries + 8 * lo) == h) {
-    const uint32_t off = log::DecodeFixed32(entries + 8 * lo + 4);
-    // Checked by Parse: decoding cannot fail here.
-    DecodePostings(postings + off, postings + t.postings_size, UINT32_MAX, &out);
+    DecodePostings(&p, end, block_count_, nullptr);
   }
   return out;
+}
+
+}  // namespace apitrail::part
+
+namespace apitrail::part {
+
+size_t PartIndex::memory_bytes() const {
+  size_t n = raw_.size();
+  for (const Table& t : tables_) n += t.restarts.size() * sizeof(Restart);
+  return n;
 }
 
 }  // namespace apitrail::part

@@ -38,19 +38,26 @@ class PartIndex {
                                  uint64_t file_offset);
   // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
   std::vector<uint32_t> Blocks(Field field, std::string_view value) const;
-  size_t memory_bytes() const { return raw_.size(); }
+  size_t memory_bytes() const;
   // The raw section, as PartIndexBuilder::Serialize made it (verification rebuilds and compares).
   const std::string& raw() const { return raw_; }
 
  private:
+  // Every kRestartInterval-th entry of a field, so a lookup decodes at most that many
+  // entries: the entry's hash, the hash before it (its delta's base) and its position in raw_.
+  static constexpr uint32_t kRestartInterval = 16;
+  struct Restart {
+    uint32_t hash;
+    uint32_t prev_hash;
+    size_t offset;
+  };
   struct Table {
-    // Positions in raw_ (not pointers: raw_ moves with the index).
-    size_t entries = 0;  // E × (u32 hash, u32 postings offset), sorted by hash
-    uint32_t count = 0;
-    size_t postings = 0;
-    uint32_t postings_size = 0;
+    size_t begin = 0;  // entries in raw_[begin, end)
+    size_t end = 0;
+    std::vector<Restart> restarts;
   };
   std::string raw_;
+  uint32_t block_count_ = 0;
   std::array<Table, kFieldCount + 1> tables_{};  // by tag; [0] unused
 };
 

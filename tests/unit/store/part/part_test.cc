@@ -94,6 +94,12 @@ TEST_F(PartTest, IndexAndTimeRangesPickOnlyBlocksThatCanMatch) {
   ASSERT_EQ(blocks.size(), 1u);
   EXPECT_EQ(blocks[0], p.BlockOf(250));
   EXPECT_TRUE(p.BlocksWith(Field::kCorrelationId, "corr-9999").empty());
+  // Every key is found, whichever restart point of the index it follows.
+  for (uint64_t i = 0; i < 400; ++i) {
+    EXPECT_EQ(p.BlocksWith(Field::kCorrelationId, "corr-" + std::to_string(i)),
+              std::vector<uint32_t>{p.BlockOf(i)}) << i;
+    EXPECT_EQ(p.BlocksWith(Field::kId, MakeEvent(i).id), std::vector<uint32_t>{p.BlockOf(i)}) << i;
+  }
   // Intersection: subject user-1 and status 403 ⇒ only blocks holding such a record.
   EventQuery q;
   q.subject = "user-1";
