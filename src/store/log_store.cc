@@ -367,6 +367,7 @@ void LogStore::SealerLoop() {
     std::lock_guard<std::mutex> lock(seal_mu_);
     seal_busy_ = false;
     seal_queue_.pop_front();
+    if (seal_cancel_.load()) return;  // shutdown: the segment is sealed after the next start
     if (!st.ok()) {
       // Parts must stay a gap-free prefix of the log: nothing after a failed segment is
       // sealed in this run. The segments stay and are sealed again after the next open.
@@ -382,7 +383,7 @@ void LogStore::SealerLoop() {
 Status LogStore::SealOne(const SealJob& job) {
   APITRAIL_ASSIGN_OR_RETURN(part::SealResult sealed,
                             part::SealSegment(fs_, options_.data_dir, job.path, job.first_seq, job.start,
-                                              options_.node, options_.part_block_bytes));
+                                              options_.node, options_.part_block_bytes, &seal_cancel_));
   if (sealed.part->end_seq() != job.end_seq) {
     return Status::Corruption(job.path + ": sealed " + std::to_string(sealed.part->count()) +
                               " records, expected " + std::to_string(job.end_seq - job.first_seq) + " at offset 0");
@@ -512,6 +513,7 @@ void LogStore::Close() {
   {
     std::lock_guard<std::mutex> seal_lock(seal_mu_);
     seal_stop_ = true;
+    seal_cancel_.store(true);
     seal_cv_.notify_all();
   }
   if (sealer_.joinable()) sealer_.join();

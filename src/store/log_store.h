@@ -187,6 +187,7 @@ class LogStore final : public Store {
   std::deque<SealJob> seal_queue_;  // guarded by seal_mu_
   bool seal_busy_ = false;          // guarded by seal_mu_
   bool seal_stop_ = false;          // guarded by seal_mu_
+  std::atomic<bool> seal_cancel_{false};  // Close: stop a sealing in progress
   std::string last_seal_error_;     // guarded by seal_mu_
   std::atomic<uint64_t> parts_sealed_{0};
   std::atomic<uint64_t> seal_errors_{0};

@@ -69,7 +69,7 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
 Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
                                const std::string& segment_path, uint64_t first_seq,
                                const merkle::CompactRange& before, std::string_view node,
-                               size_t block_raw_size) {
+                               size_t block_raw_size, const std::atomic<bool>* cancel) {
   const std::string dir = PartsDir(data_dir);
   APITRAIL_RETURN_IF_ERROR(fs->CreateDirs(dir));
   const std::string path = dir + "/" + PartFileName(first_seq);
@@ -82,6 +82,9 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
   std::vector<Hash256> leaves;
   Sha256Hasher& hasher = merkle::ThreadHasher();
   Status st = ForEachFrame(fs, segment_path, first_seq, [&](const log::Frame& f) -> Status {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      return Status::Unavailable(segment_path + ": sealing cancelled (shutdown)");
+    }
     auto event = DecodeRecord(f.payload);
     if (!event.ok()) {
       return Status::Corruption(segment_path + ": record " + std::to_string(f.seq) + " does not decode (" +

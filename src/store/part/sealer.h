@@ -6,6 +6,7 @@
 // store state. Thread-safe (no shared state).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,10 +30,13 @@ struct SealResult {
 // Seals the segment at `segment_path` holding records first_seq… (every frame whole;
 // anything else is Corruption naming the segment and offset). `before` is the Merkle state
 // at first_seq. An existing part of the same name is an error (recovery handles that case).
+// When *cancel becomes true (shutdown) the sealing stops between records, removes its .tmp
+// and returns Unavailable; the segment is sealed after the next start.
 Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
                                const std::string& segment_path, uint64_t first_seq,
                                const merkle::CompactRange& before, std::string_view node,
-                               size_t block_raw_size = 0);
+                               size_t block_raw_size = 0,
+                               const std::atomic<bool>* cancel = nullptr);
 
 // The leaf hashes of every record of a complete segment, in seq order from first_seq.
 Result<std::vector<Hash256>> SegmentLeaves(FileSystem* fs, const std::string& segment_path,
