@@ -174,8 +174,8 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   auto block = std::make_shared<Block>();
   block->first_seq = first_seq_ + b.first;
   const Status decoded = b.codec == kCodecZstdColumns
-                             ? DecodeColumns(*raw, b.count, &block->raw, &block->starts)
-                             : DecodeRows(*raw, b.count, &block->raw, &block->starts);
+                             ? DecodeColumns(*raw, b.count, &block->records, &block->starts)
+                             : DecodeRows(*raw, b.count, &block->records, &block->starts);
   if (!decoded.ok()) return Bad(path_, which + ": " + decoded.message(), b.offset);
   std::shared_ptr<const Block> out = std::move(block);
   std::lock_guard<std::mutex> lock(cache_mu_);

@@ -28,11 +28,11 @@ namespace apitrail::part {
 // One decompressed block: the exact record bytes of seqs first_seq … first_seq+count-1.
 struct Block {
   uint64_t first_seq = 0;
-  std::string raw;
-  std::vector<uint32_t> starts;  // count+1 offsets into raw: record i is [starts[i], starts[i+1])
+  std::string records;  // the records back to back (decoded from the block's layout)
+  std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
   uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
   std::string_view record(uint32_t i) const {
-    return std::string_view(raw).substr(starts[i], starts[i + 1] - starts[i]);
+    return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
   }
 };
 
