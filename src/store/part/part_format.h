@@ -50,8 +50,9 @@ enum class Field : uint8_t {
   kTraceId = 9,
   kId = 10,
   kIntentId = 11,  // an outcome's intent_id
+  kStatusClass = 12,  // "1" … "5" (the hundreds digit of status)
 };
-inline constexpr uint8_t kFieldCount = 11;
+inline constexpr uint8_t kFieldCount = 12;
 
 // Key hash of the index: CRC32C (unmasked) of the tag byte followed by the value bytes.
 uint32_t KeyHash(Field field, std::string_view value);

@@ -64,6 +64,7 @@ void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
   Post(Field::kRoute, e.route, block);
   for (const auto& [name, value] : e.resources) Post(Field::kResource, name + "=" + value, block);
   if (e.status != 0) Post(Field::kStatus, std::to_string(e.status), block);
+  if (e.status >= 100 && e.status <= 599) Post(Field::kStatusClass, std::to_string(e.status / 100), block);
   Post(Field::kDecision, e.decision, block);
   Post(Field::kMethod, e.method, block);
   Post(Field::kClientIp, e.client_ip, block);
@@ -137,7 +138,7 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   if (end - p < 4) return bad("too short");
   const uint32_t fields = log::DecodeFixed32(p);
   p += 4;
-  if (fields != kFieldCount) return bad("has " + std::to_string(fields) + " fields, expected 11");
+  if (fields != kFieldCount) return bad("has " + std::to_string(fields) + " fields, expected " + std::to_string(kFieldCount));
   for (uint32_t i = 0; i < fields; ++i) {
     if (end - p < 9) return bad("truncated");
     const auto tag = static_cast<uint8_t>(*p++);

@@ -216,6 +216,7 @@ std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q) const {
   use(Field::kRoute, q.route);
   if (q.resource) use(Field::kResource, q.resource->first + "=" + q.resource->second);
   if (q.status) use(Field::kStatus, std::to_string(*q.status));
+  if (q.status_class) use(Field::kStatusClass, std::to_string(*q.status_class));
   use(Field::kDecision, q.decision);
   use(Field::kMethod, q.method);
   use(Field::kClientIp, q.client_ip);

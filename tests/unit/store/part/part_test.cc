@@ -115,6 +115,16 @@ TEST_F(PartTest, IndexAndTimeRangesPickOnlyBlocksThatCanMatch) {
     }
     EXPECT_EQ(has, std::find(cand.begin(), cand.end(), b) != cand.end()) << "block " << b;
   }
+  // Status class is indexed too: only blocks holding a 5xx are candidates.
+  EventQuery q5;
+  q5.status_class = 5;
+  auto c5 = p.CandidateBlocks(q5);
+  for (uint32_t b = 0; b < p.blocks().size(); ++b) {
+    bool has = false;
+    const auto& m = p.blocks()[b];
+    for (uint32_t i = m.first; i < m.first + m.count; ++i) has = has || MakeEvent(i).status / 100 == 5;
+    EXPECT_EQ(has, std::find(c5.begin(), c5.end(), b) != c5.end()) << "block " << b;
+  }
   // Time: a range holding only event 200's start picks its block (and the blocks holding
   // early-started events whose min/max overlap it), never a block entirely outside.
   EventQuery t;
