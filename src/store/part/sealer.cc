@@ -66,6 +66,19 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
   });
 }
 
+namespace {
+
+// Names the files involved when the cause does not (a failed write or sync says only what).
+Status InSealing(const Status& st, const std::string& segment, const std::string& part) {
+  if (st.ok() || st.message().find(part) != std::string::npos ||
+      st.message().find(segment) != std::string::npos) {
+    return st;
+  }
+  return Status(st.code(), "sealing " + segment + " into " + part + ": " + st.message());
+}
+
+}  // namespace
+
 Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
                                const std::string& segment_path, uint64_t first_seq,
                                const merkle::CompactRange& before, std::string_view node,
@@ -76,7 +89,12 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
   const std::string tmp = path + std::string(kTmpSuffix);
   if (fs->Exists(path)) return Status::AlreadyExists(path + ": part exists");
   if (fs->Exists(tmp)) APITRAIL_RETURN_IF_ERROR(fs->Remove(tmp));  // a sealing cut short
-  APITRAIL_ASSIGN_OR_RETURN(auto builder, PartBuilder::Create(fs, tmp, node, first_seq, before, block_raw_size));
+  auto created = PartBuilder::Create(fs, tmp, node, first_seq, before, block_raw_size);
+  if (!created.ok()) {
+    (void)fs->Remove(tmp);  // it may exist with a partial header
+    return InSealing(created.status(), segment_path, tmp);
+  }
+  std::unique_ptr<PartBuilder> builder = std::move(created).value();
   SealResult out;
   out.after = before;
   std::vector<Hash256> leaves;
@@ -102,7 +120,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
   if (st.ok()) st = fs->Rename(tmp, path);
   if (!st.ok()) {
     (void)fs->Remove(tmp);
-    return st;
+    return InSealing(st, segment_path, tmp);
   }
   APITRAIL_RETURN_IF_ERROR(fs->SyncDir(dir));
   auto opened = PartReader::Open(fs, path);
@@ -119,7 +137,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
     out.part.reset();
     (void)fs->Remove(path);
     (void)fs->SyncDir(dir);
-    return st;
+    return InSealing(st, segment_path, path);
   }
   return out;
 }

@@ -18,6 +18,7 @@
 #include "store/part/sealer.h"
 #include "store/verify.h"
 #include "store_test_util.h"
+#include "testutil/fault_file_system.h"
 
 namespace apitrail {
 namespace {
@@ -357,6 +358,33 @@ TEST_F(SealCrashTest, APartThatDiffersFromItsSegmentRefusesToOpenAndKeepsBoth) {
       << st.message();
   EXPECT_TRUE(DefaultFileSystem()->Exists(SegmentsDir() + "/" + segs_[0]));
   EXPECT_TRUE(DefaultFileSystem()->Exists(path));
+}
+
+TEST_F(SealCrashTest, AFailedSealingKeepsTheSegmentAndTheStoreServing) {
+  testing::FaultFileSystem fault(DefaultFileSystem());
+  StoreOptions o = Options();
+  o.fs = &fault;
+  fault.FailNthWrite(1);  // the first write after open: the sealer's part header
+  {
+    auto store = OpenOrDie(o);
+    for (int i = 0; i < 2000 && store->Stats().seal_errors == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    StoreStats s = store->Stats();
+    ASSERT_EQ(s.seal_errors, 1u);
+    EXPECT_NE(s.last_seal_error.find("part-"), std::string::npos) << s.last_seal_error;
+    EXPECT_EQ(s.parts, 0u);
+    EXPECT_TRUE(store->Accepting());  // sealing is not on the write path
+    EXPECT_EQ(Names(SegmentsDir()), segs_);
+    EXPECT_TRUE(Names(PartsDir()).empty());  // no part, no .tmp left behind
+    AppendMany(*store, 5, 100);
+    CheckQueries(*store, 105);
+  }
+  // The next start seals them.
+  auto store = OpenOrDie(Options());
+  WaitSealed(*store);
+  EXPECT_EQ(store->Stats().parts, segs_.size() - 1);
+  CheckQueries(*store, 105);
 }
 
 TEST_F(PartStoreTest, CorruptPartIndexRefusesToOpenNamingFileAndOffset) {
