@@ -117,8 +117,8 @@ Status LogStore::Recover() {
   }
   for (size_t i = 0; i < sealable; ++i) {
     const SegmentInfo& seg = recovered.segments[i];
-    if (seg.end_seq > seg.first_seq) {
-      if (options_.seal_rotated) seal_queue_.push_back({seg.path, seg.first_seq, seg.end_seq, static_cast<uint32_t>(i), seg.start});
+    if (options_.seal_rotated && seg.end_seq > seg.first_seq) {
+      seal_queue_.push_back({seg.path, seg.first_seq, seg.end_seq, static_cast<uint32_t>(i), seg.start});
     }
   }
   APITRAIL_ASSIGN_OR_RETURN(heads_, TreeHeadWriter::Open(fs_, options_.data_dir, options_.node));
@@ -202,7 +202,7 @@ Status LogStore::MaybeCheckpoint(bool final) {
   return Status::Ok();
 }
 
-int64_t LogStore::NowNsForStore() { return NowNs(); }
+int64_t LogStore::WallNow() const { return options_.wall_clock ? options_.wall_clock() : NowNs(); }
 
 Status LogStore::StartSegment(uint64_t first_seq) {
   const std::string path = segments_dir_ + "/" + log::SegmentFileName(first_seq);

@@ -115,8 +115,8 @@ class LogStore final : public Store {
   void QueueDurableRotated();
   void SealerLoop();
   Status SealOne(const SealJob& job);
-  int64_t WallNow() const { return options_.wall_clock ? options_.wall_clock() : NowNsForStore(); }
-  static int64_t NowNsForStore();
+  // Unix ns by StoreOptions::wall_clock (tests) or the system clock.
+  int64_t WallNow() const;
 
   const StoreOptions options_;
   FileSystem* const fs_;
