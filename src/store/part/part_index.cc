@@ -55,11 +55,24 @@ bool GetVarint(const char** p, const char* end, uint64_t* v) {
 
 void PartIndexBuilder::Post(Field f, std::string_view value, uint32_t block) {
   if (value.empty()) return;
-  std::vector<uint32_t>& list = fields_[static_cast<size_t>(f) - 1][KeyHash(f, value)];
-  if (list.empty() || list.back() != block) list.push_back(block);
+  pending_[static_cast<size_t>(f) - 1].push_back(static_cast<uint64_t>(KeyHash(f, value)) << 32 | block);
+}
+
+void PartIndexBuilder::FlushBlock() {
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    auto& p = pending_[f];
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    all_[f].insert(all_[f].end(), p.begin(), p.end());
+    p.clear();
+  }
 }
 
 void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
+  if (block != block_) {
+    FlushBlock();
+    block_ = block;
+  }
   Post(Field::kSubject, e.subject, block);
   Post(Field::kRoute, e.route, block);
   for (const auto& [name, value] : e.resources) Post(Field::kResource, name + "=" + value, block);
@@ -74,30 +87,37 @@ void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
   Post(Field::kIntentId, e.intent_id, block);
 }
 
-std::string PartIndexBuilder::Serialize() const {
+std::string PartIndexBuilder::Serialize() {
+  FlushBlock();
   std::string out;
   log::PutFixed32(&out, kFieldCount);
   for (uint8_t tag = 1; tag <= kFieldCount; ++tag) {
-    const auto& map = fields_[tag - 1];
-    std::vector<uint32_t> hashes;
-    hashes.reserve(map.size());
-    for (const auto& [h, list] : map) hashes.push_back(h);
-    std::sort(hashes.begin(), hashes.end());
+    std::vector<uint64_t>& pairs = all_[tag - 1];
+    // By hash, then block; each (hash, block) once (deduplicated per block).
+    std::sort(pairs.begin(), pairs.end());
     std::string entries;
+    uint32_t count = 0;
     uint32_t prev_hash = 0;
-    for (uint32_t h : hashes) {
+    for (size_t i = 0; i < pairs.size();) {
+      const uint32_t h = static_cast<uint32_t>(pairs[i] >> 32);
+      size_t j = i;
+      while (j < pairs.size() && static_cast<uint32_t>(pairs[j] >> 32) == h) ++j;
       PutVarint(&entries, h - prev_hash);
       prev_hash = h;
-      const auto& list = map.at(h);
-      PutVarint(&entries, list.size());
+      PutVarint(&entries, j - i);
       uint32_t prev = 0;
-      for (size_t i = 0; i < list.size(); ++i) {
-        PutVarint(&entries, i == 0 ? list[i] : list[i] - prev);
-        prev = list[i];
+      for (size_t k = i; k < j; ++k) {
+        const auto block = static_cast<uint32_t>(pairs[k]);
+        PutVarint(&entries, k == i ? block : block - prev);
+        prev = block;
       }
+      ++count;
+      i = j;
     }
+    pairs.clear();
+    pairs.shrink_to_fit();
     out.push_back(static_cast<char>(tag));
-    log::PutFixed32(&out, static_cast<uint32_t>(hashes.size()));
+    log::PutFixed32(&out, count);
     log::PutFixed32(&out, static_cast<uint32_t>(entries.size()));
     out += entries;
   }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
@@ -22,12 +21,18 @@ class PartIndexBuilder {
  public:
   // Records that `event` lies in block `block` (blocks are added in ascending order).
   void Add(uint32_t block, const AuditEvent& event);
-  // The raw (uncompressed) index section.
-  std::string Serialize() const;
+  // The raw (uncompressed) index section. Call once, after the last Add.
+  std::string Serialize();
 
  private:
   void Post(Field f, std::string_view value, uint32_t block);
-  std::array<std::unordered_map<uint32_t, std::vector<uint32_t>>, kFieldCount> fields_;
+  // Moves the current block's (hash, block) pairs, deduplicated, to all_.
+  void FlushBlock();
+  // Per field, (key hash << 32 | block) pairs: 8 bytes per distinct key and block, so a
+  // segment of a million events needs tens of MB here, not a hash map node per key.
+  std::array<std::vector<uint64_t>, kFieldCount> pending_;  // the current block
+  std::array<std::vector<uint64_t>, kFieldCount> all_;
+  uint32_t block_ = 0;
 };
 
 class PartIndex {
