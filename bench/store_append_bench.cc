@@ -49,6 +49,10 @@
 #include "core/event.h"
 #include "core/ids.h"
 #include "core/record_codec.h"
+#include "store/merkle/compact_range.h"
+#include "store/merkle/merkle_hash.h"
+#include "store/part/part_builder.h"
+#include "store/part/part_reader.h"
 #include "store/store.h"
 
 #ifdef APITRAIL_BENCH_HAVE_SQLITE
@@ -541,6 +545,49 @@ void BM_SqliteWal_Skipped(benchmark::State& state) {
 }
 BENCHMARK(BM_SqliteWal_Skipped)->Iterations(1);
 #endif
+
+// ---------------------------------------------------------------- sealed part size
+
+// Not a timing benchmark: seals the pool's 65 536 events (about a minute of traffic at
+// 1k req/s) into one part and reports its size per event, split into blocks (zstd records)
+// and the rest (header, block table, index, footer). Run alone:
+//   store_append_bench --benchmark_filter=PartSize
+void BM_PartSize(benchmark::State& state) {
+  const EventPool& pool = Pool(static_cast<int>(state.range(0)));
+  const std::string path = FreshDir("part") + "/part-00000000000000000000.part";
+  uint64_t total = 0, blocks = 0, raw = 0;
+  for (auto _ : state) {
+    fs::remove(path);
+    auto b = part::PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange());
+    if (!b.ok()) {
+      state.SkipWithError(b.status().ToString().c_str());
+      return;
+    }
+    merkle::CompactRange after;
+    for (size_t i = 0; i < pool.events.size(); ++i) {
+      after.Append(merkle::LeafHash(merkle::ThreadHasher(), pool.records[i]));
+      raw += pool.records[i].size();
+      (void)(*b)->Add(pool.records[i], pool.events[i]);
+    }
+    if (Status st = (*b)->Finish(after); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    total = fs::file_size(path);
+    auto r = part::PartReader::Open(DefaultFileSystem(), path);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    for (const auto& m : (*r)->blocks()) blocks += m.stored_size;
+  }
+  const double n = static_cast<double>(pool.events.size());
+  state.counters["record_bytes"] = static_cast<double>(raw) / n;
+  state.counters["part_bytes_per_event"] = static_cast<double>(total) / n;
+  state.counters["block_bytes_per_event"] = static_cast<double>(blocks) / n;
+  state.counters["index_etc_bytes_per_event"] = static_cast<double>(total - blocks) / n;
+}
+BENCHMARK(BM_PartSize)->ArgName("shape")->Arg(kPeer)->Arg(kGateway)->Iterations(1);
 
 // `store_append_bench --fill DIR N`: writes N events of the gateway shape into a fresh data
 // dir through Store::Append (durability: batch, so filling is quick; the bytes are the same)
