@@ -8,7 +8,7 @@
 //                       store does underneath.
 //             sqlite    the C library, one connection, the same events with the peer runner's
 //                       indexes (/work/shared/bench/peers/sqlite_bench.py) plus the ones the
-//                       two extra queries need (see SqliteIndexes below).
+//                       two extra queries need (kSqliteSchema, kSqliteIndexes below).
 //   queries:  subject_day      one subject's newest 100 events in one day (mid-popularity
 //                              subject u-00101, as the peer runner)
 //             subject_day_hot  the same for the most active subject u-00000
@@ -26,7 +26,8 @@
 // the events as TSV for bench/query_clickhouse.py; APITRAIL_BENCH_RESULTS=FILE appends one
 // JSON line per result (and one with the query parameters) for bench/query.sh.
 //
-// After the benchmarks a summary table prints p50/p99 per query and SQLite p50 / apitrail p50.
+// After the benchmarks a summary table prints p50/p99 per query (the first run after the load
+// apart: it is kept out of the samples) and SQLite p50 / apitrail p50. One thread.
 #include <benchmark/benchmark.h>
 
 #include <sys/stat.h>
