@@ -18,6 +18,28 @@
 
 namespace apitrail::bench {
 
+// The vocabulary of synthetic traffic, shared by every benchmark that makes events: API
+// resources (route templates are built from them), sub-resources, and User-Agent strings
+// with their relative weights.
+inline constexpr const char* kResources[] = {
+    "projects", "issues", "comments", "users", "orgs", "teams", "repos", "builds",
+    "deployments", "releases", "artifacts", "invoices", "payments", "customers",
+    "subscriptions", "plans", "orders", "items", "carts", "products", "reviews",
+    "tickets", "messages", "threads", "files", "folders", "webhooks", "tokens",
+    "keys", "sessions", "audits", "reports", "dashboards", "alerts", "metrics",
+    "jobs", "schedules", "environments", "secrets", "policies"};
+inline constexpr const char* kSubres[] = {"members", "labels", "events", "attachments", "versions",
+                               "logs", "settings", "permissions", "history", "notes"};
+inline constexpr const char* kUserAgents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+    "curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1", "okhttp/4.12.0",
+    "axios/1.7.7", "Java/17.0.12", "acme-sdk-python/3.4.1 (Linux; x86_64) cpython/3.12.7",
+    "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "acme-cli/1.9.3 (darwin; arm64)",
+    "terraform-provider-acme/0.44.1 (+https://www.terraform.io) Terraform/1.9.8"};
+inline constexpr double kUaWeight[] = {9, 5, 3, 4, 6, 5, 2, 3, 1, 6, 5, 4, 3};
+
 struct TrafficOptions {
   uint64_t events = 2'000'000;
   int64_t start_ns = 1'790'812'800'000'000'000;  // 2026-10-01T00:00:00Z (a Thursday)

@@ -5,30 +5,16 @@ after a restart; `apitrail verify` recomputes the parts; a flipped byte in a par
 exit 1 naming the part. Real binary, real upstream, 127.0.0.1 only."""
 import http.client
 import os
-import shutil
-import signal
 import struct
-import tempfile
 import unittest
 
-from harness import (HOST, Apitrail, RecordingUpstream, admin_metrics, all_events, run_cli, wait_until)
+from harness import (HOST, GatewayTestCase, admin_metrics, all_events, run_cli, wait_until)
 
 N = 900  # ~6 parts at 64 KiB per segment
 
 
-class PartsTest(unittest.TestCase):
-    def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="apitrail-parts-")
-        self.upstream = RecordingUpstream()
-        self.gw = Apitrail(self.root, self.upstream.port, audit_extra="  max_segment_bytes: 65536\n")
-        os.makedirs(self.gw.data, exist_ok=True)
-        self.key = self.gw.create_key("alice", ["orders:read"])
-        self.gw.start()
-
-    def tearDown(self):
-        self.gw.stop(signal.SIGKILL)
-        self.upstream.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+class PartsTest(GatewayTestCase):
+    AUDIT_CONFIG = "  max_segment_bytes: 65536"
 
     def parts(self):
         d = os.path.join(self.gw.data, "parts")
