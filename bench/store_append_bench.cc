@@ -49,7 +49,12 @@
 #include "core/event.h"
 #include "core/ids.h"
 #include "core/record_codec.h"
+#include "store/merkle/compact_range.h"
+#include "store/merkle/merkle_hash.h"
+#include "store/part/part_builder.h"
+#include "store/part/part_reader.h"
 #include "store/store.h"
+#include "traffic_gen.h"
 
 #ifdef APITRAIL_BENCH_HAVE_SQLITE
 #include <sqlite3.h>
@@ -62,24 +67,10 @@ namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------- synthetic events
 
-const char* const kResources[] = {
-    "projects", "issues", "comments", "users", "orgs", "teams", "repos", "builds",
-    "deployments", "releases", "artifacts", "invoices", "payments", "customers",
-    "subscriptions", "plans", "orders", "items", "carts", "products", "reviews",
-    "tickets", "messages", "threads", "files", "folders", "webhooks", "tokens",
-    "keys", "sessions", "audits", "reports", "dashboards", "alerts", "metrics",
-    "jobs", "schedules", "environments", "secrets", "policies"};
-const char* const kSubres[] = {"members", "labels", "events", "attachments", "versions",
-                               "logs", "settings", "permissions", "history", "notes"};
-const char* const kUserAgents[] = {
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
-    "curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1", "okhttp/4.12.0",
-    "axios/1.7.7", "Java/17.0.12", "acme-sdk-python/3.4.1 (Linux; x86_64) cpython/3.12.7",
-    "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "acme-cli/1.9.3 (darwin; arm64)",
-    "terraform-provider-acme/0.44.1 (+https://www.terraform.io) Terraform/1.9.8"};
-const int kUaWeight[] = {9, 5, 3, 4, 6, 5, 2, 3, 1, 6, 5, 4, 3};
+using bench::kResources;
+using bench::kSubres;
+using bench::kUaWeight;
+using bench::kUserAgents;
 
 struct Route {
   std::string method;
@@ -541,6 +532,49 @@ void BM_SqliteWal_Skipped(benchmark::State& state) {
 }
 BENCHMARK(BM_SqliteWal_Skipped)->Iterations(1);
 #endif
+
+// ---------------------------------------------------------------- sealed part size
+
+// Not a timing benchmark: seals the pool's 65 536 events (about a minute of traffic at
+// 1k req/s) into one part and reports its size per event, split into blocks (zstd records)
+// and the rest (header, block table, index, footer). Run alone:
+//   store_append_bench --benchmark_filter=PartSize
+void BM_PartSize(benchmark::State& state) {
+  const EventPool& pool = Pool(static_cast<int>(state.range(0)));
+  const std::string path = FreshDir("part") + "/part-00000000000000000000.part";
+  uint64_t total = 0, blocks = 0, raw = 0;
+  for (auto _ : state) {
+    fs::remove(path);
+    auto b = part::PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange());
+    if (!b.ok()) {
+      state.SkipWithError(b.status().ToString().c_str());
+      return;
+    }
+    merkle::CompactRange after;
+    for (size_t i = 0; i < pool.events.size(); ++i) {
+      after.Append(merkle::LeafHash(merkle::ThreadHasher(), pool.records[i]));
+      raw += pool.records[i].size();
+      (void)(*b)->Add(pool.records[i], pool.events[i]);
+    }
+    if (Status st = (*b)->Finish(after); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    total = fs::file_size(path);
+    auto r = part::PartReader::Open(DefaultFileSystem(), path);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    for (const auto& m : (*r)->blocks()) blocks += m.stored_size;
+  }
+  const double n = static_cast<double>(pool.events.size());
+  state.counters["record_bytes"] = static_cast<double>(raw) / n;
+  state.counters["part_bytes_per_event"] = static_cast<double>(total) / n;
+  state.counters["block_bytes_per_event"] = static_cast<double>(blocks) / n;
+  state.counters["index_etc_bytes_per_event"] = static_cast<double>(total - blocks) / n;
+}
+BENCHMARK(BM_PartSize)->ArgName("shape")->Arg(kPeer)->Arg(kGateway)->Iterations(1);
 
 // `store_append_bench --fill DIR N`: writes N events of the gateway shape into a fresh data
 // dir through Store::Append (durability: batch, so filling is quick; the bytes are the same)

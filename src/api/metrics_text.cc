@@ -49,6 +49,10 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_events_at_risk", "gauge", "durability batch: acknowledged events not yet synced (the loss window now).", "", store.at_risk);
   Metric(out, "apitrail_store_acknowledged_before_sync_total", "counter", "durability batch: events acknowledged before their fdatasync.", "", store.acked_before_sync);
   Metric(out, "apitrail_store_at_risk_when_failed_total", "counter", "durability batch: acknowledged events whose sync failed (possibly lost).", "", store.at_risk_when_failed);
+  Metric(out, "apitrail_store_parts", "gauge", "Sealed parts the store reads from (docs/FORMAT.md §16).", "", store.parts);
+  Metric(out, "apitrail_store_parts_sealed_total", "counter", "Rotated segments sealed into parts since start.", "", store.parts_sealed);
+  Metric(out, "apitrail_store_seal_pending", "gauge", "Rotated segments waiting to be sealed.", "", store.seal_pending);
+  Metric(out, "apitrail_store_seal_errors_total", "counter", "Sealings that failed since start (the segment is kept; sealing resumes after a restart).", "", store.seal_errors);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
   Metric(out, "apitrail_rollup_events_total", "counter", "Events counted in the per-minute rollups (including replay at start).", "", store.rollups.events);
   Metric(out, "apitrail_rollup_dropped_total", "counter", "Events left out of the rollups: older than the retention window or more than a day in the future.", "", store.rollups.dropped);

@@ -42,30 +42,31 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
-    auto leaves = ReadLeafHashes(DefaultFileSystem(), f->data, to);
+    auto leaves = ReadLeafHashRange(DefaultFileSystem(), f->data, f->from, to);
     if (!leaves.ok()) {
       std::cerr << "apitrail export: " << leaves.status().message() << "\n";
       *exit_code = 1;
       return;
     }
-    if (f->to && leaves->size() < *f->to) {
-      std::cerr << "apitrail export: --to " << *f->to << " is beyond the log (" << leaves->size()
+    const uint64_t end = f->from + leaves->size();  // records in the log, when the range reaches its end
+    if (f->to && end < *f->to) {
+      std::cerr << "apitrail export: --to " << *f->to << " is beyond the log (" << end
                 << " records)\n";
       *exit_code = 2;
       return;
     }
     std::string out;
-    for (uint64_t seq = f->from; seq < leaves->size(); ++seq) {
+    for (uint64_t seq = f->from; seq < end; ++seq) {
       if (f->json) {
         JsonWriter w(&out);
         w.BeginObject();
         w.FieldUint("seq", seq);
-        w.Field("leaf_hash", HexEncode((*leaves)[seq]));
+        w.Field("leaf_hash", HexEncode((*leaves)[seq - f->from]));
         w.EndObject();
       } else {
         out += std::to_string(seq);
         out += ' ';
-        out += HexEncode((*leaves)[seq]);
+        out += HexEncode((*leaves)[seq - f->from]);
       }
       out += '\n';
       if (out.size() > (1u << 16)) {

@@ -113,6 +113,7 @@ int RunServer(std::shared_ptr<const Config> config,
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
   so.direct_io = config->audit.direct_io;
+  so.rotate_daily = config->audit.rotate_daily;
   const CheckpointConfig& cc = config->audit.checkpoints;
   so.checkpoint_interval_ms = cc.max_lag_ms;
   so.checkpoint_heartbeat_ms = cc.heartbeat_ms;

@@ -125,7 +125,10 @@ int RunArchive(const VerifyFlags& f) {
 void PrintText(const VerifyReport& r) {
   if (r.ok) {
     std::cout << "integrity ok: " << r.records << " records intact, root " << r.root_hex << ", "
-              << r.tree_heads << " tree heads, " << r.checkpoints << " signed checkpoints\n";
+              << r.tree_heads << " tree heads, " << r.checkpoints << " signed checkpoints";
+    if (r.parts > 0) std::cout << ", " << r.parts << " sealed parts";
+    if (r.first_seq > 0) std::cout << " (records before seq " << r.first_seq << " no longer stored)";
+    std::cout << "\n";
   } else {
     std::cout << "integrity FAILED: " << r.problem << "\n";
     if (r.first_bad_seq) std::cout << "  first bad seq: " << *r.first_bad_seq << "\n";
@@ -168,6 +171,7 @@ void PrintJson(const VerifyReport& r) {
   w.BeginObject();
   w.FieldBool("ok", r.ok);
   w.FieldUint("records", r.records);
+  w.FieldUint("parts", r.parts);
   w.Field("root", r.root_hex);
   w.FieldUint("tree_heads", r.tree_heads);
   w.FieldUint("checkpoints", r.checkpoints);

@@ -240,6 +240,8 @@ struct AuditConfig {
   // (StoreOptions::direct_io); falls back to buffered I/O where the file system refuses it.
   bool direct_io = true;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  // Also rotate the active segment at 00:00 UTC, so each sealed part holds one day.
+  bool rotate_daily = true;
   CheckpointConfig checkpoints;
   RollupConfig rollups;
   ArchiveConfig archive;

@@ -237,8 +237,8 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "checkpoints", "rollups", "receipts", "direct_io", "archive",
-              "retention"});
+              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
+              "archive", "retention"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
@@ -247,6 +247,7 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   au.Bool("receipts", &c->audit.receipts);
   au.Bool("direct_io", &c->audit.direct_io);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
+  au.Bool("rotate_daily", &c->audit.rotate_daily);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
   YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",
              {"enabled", "max_keys", "retention_days", "persist_interval_ms"});

@@ -492,7 +492,7 @@ void CheckAuditAndAdmin(Checker& ck, Config& c) {
   ck.OneOf("audit.durability", a.durability, {"response", "strict", "batch"});
   ck.Range("audit.batch_interval_ms", a.batch_interval_ms, 1, 60000);
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
-  ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), kMiB,
+  ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), 64 * kKiB,
            64 * kGiB);
   CheckCheckpoints(ck, c.audit.checkpoints);
   ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);

@@ -3,16 +3,57 @@
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/part/part_reader.h"
 #include "store/recovery.h"
 
 namespace apitrail {
 
 Result<std::vector<Hash256>> ReadLeafHashes(FileSystem* fs, const std::string& data_dir,
                                             uint64_t limit) {
+  return ReadLeafHashRange(fs, data_dir, 0, limit);
+}
+
+Result<std::vector<Hash256>> ReadLeafHashRange(FileSystem* fs, const std::string& data_dir,
+                                               uint64_t from, uint64_t limit) {
   std::vector<Hash256> out;
-  APITRAIL_ASSIGN_OR_RETURN(auto segments, ListSegments(fs, data_dir));
+  uint64_t next = 0;  // seq of the next record in the log
+  auto take = [&](const Hash256& leaf) {
+    if (next >= from) out.push_back(leaf);
+    ++next;
+  };
+  // Segments before parts: a segment sealed in between is then covered by a listed part.
+  APITRAIL_ASSIGN_OR_RETURN(auto all_segments, ListSegments(fs, data_dir));
+  APITRAIL_ASSIGN_OR_RETURN(auto parts, ListParts(fs, data_dir));
   Sha256Hasher& hasher = merkle::ThreadHasher();
-  for (size_t i = 0; i < segments.size() && out.size() < limit; ++i) {
+  for (const auto& info : parts) {
+    if (next >= limit) break;
+    APITRAIL_ASSIGN_OR_RETURN(auto part, part::PartReader::Open(fs, info.path));
+    if (next == 0 && part->first_seq() > 0 && part->first_seq() <= from) next = part->first_seq();
+    if (part->first_seq() != next) {
+      if (next == 0) {
+        return Status::NotFound(info.path + ": records 0.." + std::to_string(part->first_seq() - 1) +
+                                " are no longer stored (retention); proofs need every leaf");
+      }
+      return Status::Corruption(info.path + ": seq gap: expected " + std::to_string(next) +
+                                ", part starts at " + std::to_string(part->first_seq()) + " at offset 0");
+    }
+    if (part->end_seq() <= from) {  // wholly before the range: its blocks are not read
+      next = part->end_seq();
+      continue;
+    }
+    Status st = part::ForEachRecord(*part, [&](uint64_t, std::string_view record) -> Status {
+      if (next < limit) take(merkle::LeafHash(hasher, record));
+      return Status::Ok();
+    });
+    APITRAIL_RETURN_IF_ERROR(st);
+  }
+  if (next >= limit) return out;
+  // Segments a part already holds (sealed, not yet deleted) are skipped.
+  std::vector<SegmentInfo> segments;
+  for (auto& seg : all_segments) {
+    if (seg.first_seq >= next) segments.push_back(std::move(seg));
+  }
+  for (size_t i = 0; i < segments.size() && next < limit; ++i) {
     const bool last = i + 1 == segments.size();
     const SegmentInfo& seg = segments[i];
     bool torn_header = false;
@@ -22,29 +63,28 @@ Result<std::vector<Hash256>> ReadLeafHashes(FileSystem* fs, const std::string& d
       return opened.status();
     }
     auto& reader = *opened;
-    if (reader->header().first_seq != out.size() || seg.first_seq != out.size()) {
-      return Status::Corruption(seg.path + ": seq gap: expected " + std::to_string(out.size()) +
+    if (reader->header().first_seq != next || seg.first_seq != next) {
+      return Status::Corruption(seg.path + ": seq gap: expected " + std::to_string(next) +
                                 ", segment starts at " +
                                 std::to_string(reader->header().first_seq) + " at offset 0");
     }
     log::Frame frame;
-    while (out.size() < limit) {
-      auto next = reader->Next(&frame);
-      if (!next.ok()) {
-        if (!last || next.status().code() != StatusCode::kCorruption) return next.status();
-        const uint64_t seq = out.size();
+    while (next < limit) {
+      auto more = reader->Next(&frame);
+      if (!more.ok()) {
+        if (!last || more.status().code() != StatusCode::kCorruption) return more.status();
         APITRAIL_ASSIGN_OR_RETURN(bool follows, reader->ValidFrameFollows(
-                                                    seq, seq + reader->file_size() / log::kFrameHeaderSize));
-        if (follows) return Status::Corruption(next.status().message() + " (valid records follow)");
+                                                    next, next + reader->file_size() / log::kFrameHeaderSize));
+        if (follows) return Status::Corruption(more.status().message() + " (valid records follow)");
         break;  // a frame still being written (or a torn tail recovery will cut)
       }
-      if (!*next) break;
-      if (frame.seq != out.size()) {
-        return Status::Corruption(seg.path + ": seq gap: expected " + std::to_string(out.size()) +
+      if (!*more) break;
+      if (frame.seq != next) {
+        return Status::Corruption(seg.path + ": seq gap: expected " + std::to_string(next) +
                                   ", found " + std::to_string(frame.seq) + " at offset " +
                                   std::to_string(frame.offset));
       }
-      out.push_back(merkle::LeafHash(hasher, frame.payload));
+      take(merkle::LeafHash(hasher, frame.payload));
     }
   }
   return out;

@@ -10,10 +10,17 @@
 #include "store/log/log_format.h"
 #include "store/log/record_writer.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/part/sealer.h"
 #include "store/recovery.h"
 #include "store/rollup/rollup_replay.h"
 
 namespace apitrail {
+
+namespace {
+
+constexpr int64_t kDayNs = 86'400'000'000'000;  // days are floored with FloorDiv (rollup_types.h)
+
+}  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   return LogStore::Open(options);
@@ -39,6 +46,7 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
   if (store->rollups_) store->rollups_->Start();
   LogStore* raw = store.get();
   store->writer_ = std::thread([raw] { raw->WriterLoop(); });
+  store->sealer_ = std::thread([raw] { raw->SealerLoop(); });
   return std::unique_ptr<Store>(std::move(store));
 }
 
@@ -48,7 +56,8 @@ Status LogStore::Recover() {
   if (options_.rollups.enabled) {
     APITRAIL_ASSIGN_OR_RETURN(rollups_, Rollups::Open(fs_, options_.data_dir, options_.rollups));
   }
-  auto visit = [this](const RecordRef& r) -> Status {
+  bool first_record = true;
+  auto visit = [&](const RecordRef& r) -> Status {
     auto event = DecodeRecord(r.payload);
     if (!event.ok()) {
       return Status::Corruption(r.path + ": record " + std::to_string(r.seq) +
@@ -56,16 +65,29 @@ Status LogStore::Recover() {
                                 ") at offset " + std::to_string(r.offset));
     }
     if (rollups_) rollups_->Replay(r.seq, *event);
+    if (first_record) index_.SetBase(r.seq);  // the records before it are in sealed parts
+    first_record = false;
     index_.Add(r.seq, IndexKeys::FromEvent(std::move(event).value()),
                RecordLocation{r.segment, static_cast<uint32_t>(r.payload.size()), r.offset});
     return Status::Ok();
   };
   APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
+  if (first_record) index_.SetBase(recovered.parts_end);
+  for (auto& p : recovered.parts) parts_.push_back(std::move(p));
   for (const auto& seg : recovered.segments) {
     APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
     readers_.push_back(std::move(reader));
   }
   if (rollups_ && rollups_->FinishRecovery(recovered.records)) {
+    // Rollup files claim records the log lacks: everything is counted again, the sealed
+    // parts included (the only case where opening reads their blocks).
+    for (const auto& p : parts_) {
+      APITRAIL_RETURN_IF_ERROR(part::ForEachRecord(*p, [&](uint64_t seq, std::string_view rec) -> Status {
+        APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(rec));
+        rollups_->Replay(seq, event);
+        return Status::Ok();
+      }));
+    }
     APITRAIL_RETURN_IF_ERROR(ReplayRollups(fs_, recovered.segments, rollups_.get()));
     rollups_->FinishRecovery(recovered.records);
   }
@@ -73,17 +95,33 @@ Status LogStore::Recover() {
   next_seq_ = recovered.records;
   recovered_truncated_bytes_ = recovered.truncated_bytes;
   published_frontier_ = frontier_;
+  // Every segment but the active one is complete: seal it (in order) once running.
+  size_t sealable = recovered.segments.empty() ? 0 : recovered.segments.size() - 1;
   if (recovered.segments.empty()) {
-    APITRAIL_RETURN_IF_ERROR(StartSegment(0));
+    APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
   } else if (recovered.segments.back().version != log::kSegmentFormatVersion &&
              next_seq_ > recovered.segments.back().first_seq) {
     // A segment keeps one record encoding: an older segment is left as it is and new
     // records go to a new one.
+    sealable = recovered.segments.size();
     APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
   } else {
-    APITRAIL_ASSIGN_OR_RETURN(segment_, OpenActiveSegment(recovered.segments.back().path));
-    segment_first_seq_ = recovered.segments.back().first_seq;
+    const SegmentInfo& active = recovered.segments.back();
+    APITRAIL_ASSIGN_OR_RETURN(segment_, OpenActiveSegment(active.path));
+    segment_first_seq_ = active.first_seq;
+    segment_start_ = active.start;
     segment_index_ = static_cast<uint32_t>(recovered.segments.size() - 1);
+    // The newest tree head was written (by the same wall clock) right after its records:
+    // its day is the segment's day. Without one covering it, the next write decides.
+    if (recovered.last_head && recovered.last_head->size > active.first_seq) {
+      segment_day_ = FloorDiv(recovered.last_head->time_ns, kDayNs);
+    }
+  }
+  for (size_t i = 0; i < sealable; ++i) {
+    const SegmentInfo& seg = recovered.segments[i];
+    if (options_.seal_rotated && seg.end_seq > seg.first_seq) {
+      seal_queue_.push_back({seg.path, seg.first_seq, seg.end_seq, static_cast<uint32_t>(i), seg.start});
+    }
   }
   APITRAIL_ASSIGN_OR_RETURN(heads_, TreeHeadWriter::Open(fs_, options_.data_dir, options_.node));
   durable_size_ = next_seq_;
@@ -172,6 +210,8 @@ Result<std::unique_ptr<WritableFile>> LogStore::OpenActiveSegment(const std::str
   return fs_->OpenForAppend(path);
 }
 
+int64_t LogStore::WallNow() const { return options_.wall_clock ? options_.wall_clock() : NowNs(); }
+
 Status LogStore::StartSegment(uint64_t first_seq) {
   const std::string path = segments_dir_ + "/" + log::SegmentFileName(first_seq);
   APITRAIL_ASSIGN_OR_RETURN(auto file, OpenActiveSegment(path));
@@ -191,6 +231,8 @@ Status LogStore::StartSegment(uint64_t first_seq) {
   }
   segment_ = std::move(file);
   segment_first_seq_ = first_seq;
+  segment_start_ = frontier_;
+  segment_day_ = INT64_MIN;
   return Status::Ok();
 }
 
@@ -232,10 +274,13 @@ Status LogStore::Append(AuditEvent event, AppendCallback done, Hash256* leaf) {
 Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
   write_buffer_.clear();
   uint64_t base = segment_->Size();
+  // One clock reading per batch: a batch is written at one moment.
+  const int64_t day = options_.rotate_daily ? FloorDiv(WallNow(), kDayNs) : 0;
   for (PendingRecord& r : *batch) {
     const size_t frame = log::FrameSize(r.payload.size());
     const bool has_records = segment_first_seq_ < next_seq_;
-    if (has_records && base + write_buffer_.size() + frame > options_.max_segment_bytes) {
+    const bool new_day = options_.rotate_daily && segment_day_ != INT64_MIN && day != segment_day_;
+    if (has_records && (new_day || base + write_buffer_.size() + frame > options_.max_segment_bytes)) {
       if (!write_buffer_.empty()) APITRAIL_RETURN_IF_ERROR(segment_->Append(write_buffer_));
       write_buffer_.clear();
       // The old segment must be complete on disk before a newer one exists: recovery only
@@ -243,9 +288,13 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
       APITRAIL_RETURN_IF_ERROR(segment_->Sync());
       syncs_.fetch_add(1);
       APITRAIL_RETURN_IF_ERROR(CloseSegment());
+      rotated_.push_back({segments_dir_ + "/" + log::SegmentFileName(segment_first_seq_),
+                          segment_first_seq_, next_seq_, segment_index_, segment_start_});
       APITRAIL_RETURN_IF_ERROR(StartSegment(next_seq_));
       base = segment_->Size();
     }
+    // Its first record (or the first one after a restart that could not tell its day).
+    if (segment_first_seq_ == next_seq_ || segment_day_ == INT64_MIN) segment_day_ = day;
     const RecordLocation location{segment_index_, static_cast<uint32_t>(r.payload.size()),
                                   base + write_buffer_.size()};
     r.seq = next_seq_++;
@@ -298,6 +347,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
     published_frontier_ = frontier_;
   }
   if (rollups_) rollups_->AddCommitted(&rollup_batch_, next_seq_);
+  QueueDurableRotated();
   last_sync_ = Clock::now();
   if (options_.durability == Durability::kResponse) {
     appended_.fetch_add(batch.size());
@@ -318,7 +368,7 @@ Status LogStore::MaybeAppendHead(bool force) {
   const auto now = Clock::now();
   if (!force && now - last_head_append_ < std::chrono::milliseconds(kHeadIntervalMs)) return Status::Ok();
   const bool sync_head = force || now - last_head_sync_ >= std::chrono::seconds(1);
-  APITRAIL_RETURN_IF_ERROR(heads_->Append(durable_size_, DurableRoot(), NowNs(), sync_head));
+  APITRAIL_RETURN_IF_ERROR(heads_->Append(durable_size_, DurableRoot(), WallNow(), sync_head));
   head_size_ = durable_size_;
   last_head_append_ = now;
   if (sync_head) last_head_sync_ = now;
@@ -332,6 +382,68 @@ const Hash256& LogStore::DurableRoot() {
     durable_root_size_ = durable_size_;
   }
   return durable_root_;
+}
+
+void LogStore::QueueDurableRotated() {
+  if (rotated_.empty()) return;
+  if (!options_.seal_rotated) {
+    rotated_.clear();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(seal_mu_);
+  size_t n = 0;
+  while (n < rotated_.size() && rotated_[n].end_seq <= durable_size_) seal_queue_.push_back(std::move(rotated_[n++]));
+  rotated_.erase(rotated_.begin(), rotated_.begin() + static_cast<std::ptrdiff_t>(n));
+  seal_cv_.notify_one();
+}
+
+void LogStore::SealerLoop() {
+  while (true) {
+    SealJob job;
+    {
+      std::unique_lock<std::mutex> lock(seal_mu_);
+      seal_cv_.wait(lock, [this] { return seal_stop_ || !seal_queue_.empty(); });
+      if (seal_stop_) return;  // what is left is sealed after the next open
+      job = seal_queue_.front();
+      seal_busy_ = true;
+    }
+    const Status st = SealOne(job);
+    std::lock_guard<std::mutex> lock(seal_mu_);
+    seal_busy_ = false;
+    seal_queue_.pop_front();
+    if (seal_cancel_.load()) return;  // shutdown: the segment is sealed after the next start
+    if (!st.ok()) {
+      // Parts must stay a gap-free prefix of the log: nothing after a failed segment is
+      // sealed in this run. The segments stay and are sealed again after the next open.
+      seal_errors_.fetch_add(1);
+      last_seal_error_ = st.ToString();
+      seal_queue_.clear();
+      seal_stop_ = true;
+      return;
+    }
+  }
+}
+
+Status LogStore::SealOne(const SealJob& job) {
+  APITRAIL_ASSIGN_OR_RETURN(part::SealResult sealed,
+                            part::SealSegment(fs_, options_.data_dir, job.path, job.first_seq, job.start,
+                                              options_.node, options_.part_block_bytes, &seal_cancel_));
+  if (sealed.part->end_seq() != job.end_seq) {
+    return Status::Corruption(job.path + ": sealed " + std::to_string(sealed.part->count()) +
+                              " records, expected " + std::to_string(job.end_seq - job.first_seq) + " at offset 0");
+  }
+  // Rollup files must count these records before the segment goes: a restart replays only
+  // segments (a failed write is in the rollups' own stats; the log is unaffected).
+  if (rollups_) (void)rollups_->Persist();
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    parts_.push_back(std::move(sealed.part));
+    readers_[job.segment_index].reset();
+  }
+  APITRAIL_RETURN_IF_ERROR(fs_->Remove(job.path));
+  APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  parts_sealed_.fetch_add(1);
+  return Status::Ok();
 }
 
 void LogStore::Fail(const Status& cause) {
@@ -451,20 +563,56 @@ void LogStore::Close() {
   stop_.store(true);
   queue_.Notify();
   writer_.join();
+  {
+    std::lock_guard<std::mutex> seal_lock(seal_mu_);
+    seal_stop_ = true;
+    seal_cancel_.store(true);
+    seal_cv_.notify_all();
+  }
+  if (sealer_.joinable()) sealer_.join();
   if (segment_) (void)CloseSegment();
   heads_.reset();
   checkpoints_.reset();
   if (rollups_) rollups_->Close();
 }
 
+std::shared_ptr<const part::PartReader> LogStore::PartOfLocked(uint64_t seq) const {
+  auto it = std::upper_bound(parts_.begin(), parts_.end(), seq,
+                             [](uint64_t s, const auto& p) { return s < p->first_seq(); });
+  if (it == parts_.begin()) return nullptr;
+  --it;
+  return seq < (*it)->end_seq() ? *it : nullptr;
+}
+
 Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
   RecordLocation loc;
   std::shared_ptr<RandomAccessFile> file;
+  std::shared_ptr<const part::PartReader> part;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (seq >= index_.size()) return Status::NotFound("no record with seq " + std::to_string(seq));
-    loc = index_.location(seq);
-    file = readers_[loc.segment];
+    if (seq >= index_.base()) {
+      loc = index_.location(seq);
+      file = readers_[loc.segment];
+    }
+    if (!file) {
+      part = PartOfLocked(seq);
+      if (!part) return Status::NotFound("no record with seq " + std::to_string(seq) + " (no longer stored)");
+    }
+  }
+  if (part) {
+    // The part checked the block's CRC; the bytes are exactly the record's.
+    APITRAIL_ASSIGN_OR_RETURN(std::string record, part->Record(seq));
+    auto decoded = DecodeRecord(record);
+    if (!decoded.ok()) {
+      return Status::Corruption(part->path() + ": record " + std::to_string(seq) + " does not decode (" +
+                                decoded.status().message() + ") in block at offset " +
+                                std::to_string(part->blocks()[part->BlockOf(seq)].offset));
+    }
+    AuditEvent event = std::move(decoded).value();
+    event.seq = seq;
+    if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
+    return event;
   }
   // Re-check the frame: a reader must never hand out bytes that do not match their CRC.
   std::string buf(log::kFrameHeaderSize + loc.length, '\0');
@@ -495,7 +643,30 @@ Status LogStore::AnnotateOutcome(AuditEvent* intent) {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent outcome, ReadRecord(seq));
     if (outcome.intent_id == intent->id) {
       intent->outcome = "recorded";
-      break;
+      return Status::Ok();
+    }
+  }
+  // The outcome may be in a sealed part (older than the indexed segments).
+  std::vector<std::shared_ptr<const part::PartReader>> parts;
+  uint64_t base;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    parts = parts_;
+    base = index_.base();
+  }
+  for (const auto& p : parts) {
+    if (p->end_seq() <= intent->seq || p->first_seq() >= base) continue;
+    for (uint32_t b : p->BlocksWith(part::Field::kIntentId, intent->id)) {
+      APITRAIL_ASSIGN_OR_RETURN(auto block, p->ReadBlock(b));
+      for (uint32_t i = 0; i < block->count(); ++i) {
+        const uint64_t seq = block->first_seq + i;
+        if (seq <= intent->seq || block->record(i).find(intent->id) == std::string_view::npos) continue;
+        auto outcome = DecodeRecord(block->record(i));
+        if (outcome.ok() && outcome->intent_id == intent->id) {
+          intent->outcome = "recorded";
+          return Status::Ok();
+        }
+      }
     }
   }
   return Status::Ok();
@@ -523,7 +694,49 @@ bool MatchesExactly(const AuditEvent& e, const EventQuery& q) {
   return true;
 }
 
+// Everything Select checks on the index, checked on the record (parts index by block).
+bool MatchesFully(const AuditEvent& e, const EventQuery& q) {
+  if (q.since_ns && e.time_ns < *q.since_ns) return false;
+  if (q.until_ns && e.time_ns >= *q.until_ns) return false;
+  if (q.status_class && e.status / 100 != *q.status_class) return false;
+  return MatchesExactly(e, q);
+}
+
 }  // namespace
+
+Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
+                            std::vector<AuditEvent>* page) {
+  std::vector<std::shared_ptr<const part::PartReader>> parts;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    parts = parts_;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend() && page->size() < want; ++it) {
+    const part::PartReader& p = **it;
+    if (p.first_seq() >= before) continue;
+    if ((q.since_ns && p.max_time_ns() < *q.since_ns) || (q.until_ns && p.min_time_ns() >= *q.until_ns)) continue;
+    const std::vector<uint32_t> blocks = p.CandidateBlocks(q);
+    for (auto b = blocks.rbegin(); b != blocks.rend() && page->size() < want; ++b) {
+      if (p.first_seq() + p.blocks()[*b].first >= before) continue;
+      APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(*b));
+      for (uint32_t i = block->count(); i-- > 0 && page->size() < want;) {
+        const uint64_t seq = block->first_seq + i;
+        if (seq >= before) continue;
+        auto event = DecodeRecord(block->record(i));
+        if (!event.ok()) {
+          return Status::Corruption(p.path() + ": record " + std::to_string(seq) + " does not decode (" +
+                                    event.status().message() + ") in block " + std::to_string(*b) +
+                                    " at offset " + std::to_string(p.blocks()[*b].offset));
+        }
+        if (!MatchesFully(*event, q)) continue;
+        event->seq = seq;
+        if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&*event));
+        page->push_back(std::move(event).value());
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 Result<EventPage> LogStore::Query(const EventQuery& query) {
   if (query.limit < 1 || query.limit > 1000) {
@@ -534,9 +747,11 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
   }
   bool more = false;
   std::vector<uint64_t> seqs;
+  uint64_t base;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     seqs = index_.Select(query, &more);
+    base = index_.base();
   }
   EventPage page;
   page.events.reserve(seqs.size());
@@ -544,7 +759,21 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
     if (MatchesExactly(event, query)) page.events.push_back(std::move(event));
   }
-  if (more && !seqs.empty()) page.next_cursor = seqs.back();
+  if (more && !seqs.empty()) {
+    page.next_cursor = seqs.back();
+    return page;
+  }
+  // Older records live in sealed parts: continue there, one extra match telling whether a
+  // cursor is worth returning.
+  const uint64_t before = std::min<uint64_t>(query.before_seq.value_or(UINT64_MAX), base);
+  const size_t want = static_cast<size_t>(query.limit) + 1;
+  if (before > 0 && page.events.size() < want) {
+    APITRAIL_RETURN_IF_ERROR(QueryParts(query, before, want, &page.events));
+  }
+  if (page.events.size() > query.limit) {
+    page.events.resize(query.limit);
+    page.next_cursor = page.events.back().seq;
+  }
   return page;
 }
 
@@ -557,6 +786,29 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
   for (uint64_t seq : candidates) {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
     if (event.id == id) return event;
+  }
+  std::vector<std::shared_ptr<const part::PartReader>> parts;
+  uint64_t base;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    parts = parts_;
+    base = index_.base();
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    const part::PartReader& p = **it;
+    if (p.first_seq() >= base || id.empty()) continue;  // indexed above
+    for (uint32_t b : p.BlocksWith(part::Field::kId, id)) {
+      APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
+      for (uint32_t i = 0; i < block->count(); ++i) {
+        if (block->record(i).find(id) == std::string_view::npos) continue;  // cheap pre-check
+        auto event = DecodeRecord(block->record(i));
+        if (event.ok() && event->id == id) {
+          event->seq = block->first_seq + i;
+          if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&*event));
+          return std::move(event).value();
+        }
+      }
+    }
   }
   return Status::NotFound("no event with id " + id);
 }
@@ -585,6 +837,17 @@ StoreStats LogStore::Stats() {
   s.at_risk_when_failed = at_risk_when_failed_.load();
   s.checkpoint_size = checkpoint_size_published_.load();
   if (rollups_) s.rollups = rollups_->Stats();
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    s.parts = parts_.size();
+  }
+  s.parts_sealed = parts_sealed_.load();
+  s.seal_errors = seal_errors_.load();
+  {
+    std::lock_guard<std::mutex> lock(seal_mu_);
+    s.seal_pending = seal_queue_.size();
+    s.last_seal_error = last_seal_error_;
+  }
   return s;
 }
 

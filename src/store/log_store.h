@@ -16,6 +16,12 @@
 // Close. A checkpoint never covers records that are not durable, and signing never delays
 // a callback. Each durable checkpoint is then handed to StoreOptions::on_checkpoint.
 //
+// Sealing (docs/FORMAT.md §16): the writer rotates the active segment at max_segment_bytes
+// and when the first record of a new UTC day is written. Once a rotated segment's records
+// are durable, the sealer thread turns it into an immutable part, re-reads and compares it,
+// switches readers to it and deletes the segment. Readers see one log: the EventIndex covers
+// the records from the segments present at open onwards, the parts' own indexes the rest.
+//
 // Durability::kBatch: callbacks run right after write(); the sync (and publication to
 // readers) happens at most batch_interval_ms later or on Flush/Close. Loss window: records
 // acknowledged in the last batch_interval_ms before a crash or power loss.
@@ -24,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -37,6 +44,7 @@
 #include "store/index/event_index.h"
 #include "store/merkle/compact_range.h"
 #include "store/node_key.h"
+#include "store/part/part_reader.h"
 #include "store/store.h"
 #include "store/tree_head_log.h"
 
@@ -67,6 +75,14 @@ class LogStore final : public Store {
     AppendCallback done;  // kResponse only; kBatch completes at write time
   };
   using Clock = std::chrono::steady_clock;
+  // A rotated segment waiting to be sealed.
+  struct SealJob {
+    std::string path;
+    uint64_t first_seq = 0;
+    uint64_t end_seq = 0;
+    uint32_t segment_index = 0;  // in readers_
+    merkle::CompactRange start;  // Merkle state at first_seq
+  };
 
   LogStore(const StoreOptions& options, FileSystem* fs);
   Status Recover();
@@ -102,6 +118,17 @@ class LogStore final : public Store {
   Result<AuditEvent> ReadRecord(uint64_t seq);
   // Sets intent->outcome to "recorded" or "unknown" (durability: strict).
   Status AnnotateOutcome(AuditEvent* intent);
+  // The sealed part holding `seq`, or null. mu_ held (shared).
+  std::shared_ptr<const part::PartReader> PartOfLocked(uint64_t seq) const;
+  // Matching events of sealed parts with seq < before, newest first, until *page holds
+  // `want` events.
+  Status QueryParts(const EventQuery& q, uint64_t before, size_t want, std::vector<AuditEvent>* page);
+  // Hands rotated segments whose records are all durable to the sealer. Writer thread.
+  void QueueDurableRotated();
+  void SealerLoop();
+  Status SealOne(const SealJob& job);
+  // Unix ns by StoreOptions::wall_clock (tests) or the system clock.
+  int64_t WallNow() const;
 
   const StoreOptions options_;
   FileSystem* const fs_;
@@ -111,6 +138,9 @@ class LogStore final : public Store {
   // Writer-thread state (also touched by Open before the thread starts).
   std::unique_ptr<WritableFile> segment_;
   uint64_t segment_first_seq_ = 0;
+  merkle::CompactRange segment_start_;    // Merkle state at segment_first_seq_
+  int64_t segment_day_ = INT64_MIN;       // UTC day of the active segment's first record
+  std::vector<SealJob> rotated_;          // rotated, not yet durable to the end
   uint32_t segment_index_ = 0;
   std::unique_ptr<TreeHeadWriter> heads_;
   merkle::CompactRange frontier_;
@@ -137,7 +167,8 @@ class LogStore final : public Store {
   // Reader-visible state.
   mutable std::shared_mutex mu_;
   EventIndex index_;                                          // guarded by mu_
-  std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment
+  std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment; null once sealed
+  std::vector<std::shared_ptr<const part::PartReader>> parts_;  // guarded by mu_, ascending
   merkle::CompactRange published_frontier_;                  // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
   std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch
@@ -166,6 +197,18 @@ class LogStore final : public Store {
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;
   bool writer_exited_ = false;  // guarded by flush_mu_
+
+  // Sealer thread.
+  std::mutex seal_mu_;
+  std::condition_variable seal_cv_;
+  std::deque<SealJob> seal_queue_;  // guarded by seal_mu_
+  bool seal_busy_ = false;          // guarded by seal_mu_
+  bool seal_stop_ = false;          // guarded by seal_mu_
+  std::atomic<bool> seal_cancel_{false};  // Close: stop a sealing in progress
+  std::string last_seal_error_;     // guarded by seal_mu_
+  std::atomic<uint64_t> parts_sealed_{0};
+  std::atomic<uint64_t> seal_errors_{0};
+  std::thread sealer_;
 
   std::mutex close_mu_;
   std::thread writer_;

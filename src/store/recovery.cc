@@ -6,6 +6,8 @@
 #include "store/log/record_reader.h"
 #include "store/log/record_writer.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/part/part_format.h"
+#include "store/part/sealer.h"
 
 namespace apitrail {
 
@@ -22,7 +24,75 @@ Result<std::vector<SegmentInfo>> ListSegments(FileSystem* fs, const std::string&
   return out;
 }
 
+Result<std::vector<PartFileInfo>> ListParts(FileSystem* fs, const std::string& data_dir,
+                                            std::vector<std::string>* tmp_files) {
+  const std::string dir = part::PartsDir(data_dir);
+  std::vector<PartFileInfo> out;
+  if (!fs->Exists(dir)) return out;
+  APITRAIL_ASSIGN_OR_RETURN(auto names, fs->ListDir(dir));
+  for (const auto& name : names) {
+    uint64_t first = 0;
+    if (part::ParsePartFileName(name, &first)) {
+      out.push_back({first, dir + "/" + name});
+    } else if (tmp_files != nullptr && name.size() > part::kTmpSuffix.size() &&
+               name.compare(name.size() - part::kTmpSuffix.size(), part::kTmpSuffix.size(), part::kTmpSuffix) == 0) {
+      tmp_files->push_back(dir + "/" + name);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PartFileInfo& a, const PartFileInfo& b) { return a.first_seq < b.first_seq; });
+  return out;
+}
+
 namespace {
+
+// Opens every part (footer, summary, index: no block) and checks they chain: each starts
+// where the previous ended, with the Merkle state the previous ended with.
+Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* out) {
+  std::vector<std::string> tmps;
+  APITRAIL_ASSIGN_OR_RETURN(auto files, ListParts(fs, data_dir, &tmps));
+  // A sealing cut short by a crash: the segment it was made from is still there.
+  for (const auto& t : tmps) APITRAIL_RETURN_IF_ERROR(fs->Remove(t));
+  if (!tmps.empty()) APITRAIL_RETURN_IF_ERROR(fs->SyncDir(part::PartsDir(data_dir)));
+  for (const auto& f : files) {
+    APITRAIL_ASSIGN_OR_RETURN(auto p, part::PartReader::Open(fs, f.path));
+    if (!out->parts.empty()) {
+      const part::PartReader& prev = *out->parts.back();
+      if (p->first_seq() != prev.end_seq()) {
+        return Status::Corruption(f.path + ": seq gap: expected " + std::to_string(prev.end_seq()) +
+                                  ", part starts at " + std::to_string(p->first_seq()) + " at offset 0");
+      }
+      if (!(p->before() == prev.after())) {
+        return Status::Corruption(f.path + ": Merkle state before the part differs from the end of " +
+                                  prev.path() + " at offset 0");
+      }
+    }
+    out->parts.push_back(std::move(p));
+  }
+  if (!out->parts.empty()) {
+    out->parts_end = out->parts.back()->end_seq();
+    out->frontier = out->parts.back()->after();
+  }
+  return Status::Ok();
+}
+
+// A segment below parts_end was sealed and the crash came before it was deleted: delete it
+// only when a part holds exactly its records.
+Status RemoveSealedSegment(FileSystem* fs, const std::string& data_dir, const SegmentInfo& seg,
+                           const RecoveryResult& r) {
+  const part::PartReader* holder = nullptr;
+  for (const auto& p : r.parts) {
+    if (p->first_seq() == seg.first_seq) holder = p.get();
+  }
+  if (holder == nullptr) {
+    return Status::Corruption(seg.path + ": segment starts at " + std::to_string(seg.first_seq) +
+                              ", inside the sealed parts but not where a part starts at offset 0");
+  }
+  APITRAIL_ASSIGN_OR_RETURN(auto leaves, part::SegmentLeaves(fs, seg.path, seg.first_seq));
+  APITRAIL_RETURN_IF_ERROR(part::CheckPartLeaves(*holder, leaves));
+  APITRAIL_RETURN_IF_ERROR(fs->Remove(seg.path));
+  return fs->SyncDir(data_dir + "/" + std::string(log::kSegmentsDir));
+}
 
 // Cuts a damaged tail of the last segment, or explains why it must not be cut.
 Status HandleTailDamage(FileSystem* fs, log::RecordReader& reader, const Status& damage,
@@ -55,13 +125,35 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
   }
   if (!heads.heads.empty()) out.last_head = heads.heads.back();
 
-  APITRAIL_ASSIGN_OR_RETURN(auto segments, ListSegments(fs, data_dir));
+  APITRAIL_RETURN_IF_ERROR(OpenParts(fs, data_dir, &out));
+  APITRAIL_ASSIGN_OR_RETURN(auto all_segments, ListSegments(fs, data_dir));
+  std::vector<SegmentInfo> segments;
+  for (const auto& seg : all_segments) {
+    if (seg.first_seq < out.parts_end) {
+      APITRAIL_RETURN_IF_ERROR(RemoveSealedSegment(fs, data_dir, seg, out));
+      ++out.segments_removed;
+    } else {
+      segments.push_back(seg);
+    }
+  }
   std::optional<Hash256> root_at_head;
+  bool head_inside_part = false;  // no leaves here to recompute its root (verify checks it)
+  if (out.last_head) {
+    if (out.last_head->size == out.parts_end) {
+      root_at_head = out.frontier.Root();
+    } else if (out.last_head->size < out.parts_end) {
+      for (const auto& p : out.parts) {
+        if (p->end_seq() == out.last_head->size) root_at_head = p->after().Root();
+      }
+      // Inside a part, or before the first kept part: no leaves to recompute it from here.
+      head_inside_part = !root_at_head.has_value();
+    }
+  }
   Sha256Hasher& hasher = merkle::ThreadHasher();
-  uint64_t expected = 0;
+  uint64_t expected = out.parts_end;
   for (size_t i = 0; i < segments.size(); ++i) {
     const bool last = i + 1 == segments.size();
-    const SegmentInfo& seg = segments[i];
+    SegmentInfo& seg = segments[i];
     bool torn_header = false;
     auto opened = log::RecordReader::Open(fs, seg.path, log::kSegmentMagic, &torn_header);
     if (!opened.ok()) {
@@ -82,6 +174,7 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
     }
     out.segments.push_back(seg);
     out.segments.back().version = reader->header().version;
+    out.segments.back().start = out.frontier;
     log::Frame frame;
     while (true) {
       auto next = reader->Next(&frame);
@@ -113,6 +206,7 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
         root_at_head = out.frontier.Root();
       }
     }
+    out.segments.back().end_seq = expected;
   }
   out.records = expected;
 
@@ -123,7 +217,7 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                 std::to_string(out.records) + " at offset " +
                                 std::to_string(out.last_head->offset));
     }
-    if (root_at_head != out.last_head->root) {
+    if (!head_inside_part && root_at_head != out.last_head->root) {
       return Status::Corruption(heads_path + ": root mismatch at tree size " +
                                 std::to_string(out.last_head->size) + " at offset " +
                                 std::to_string(out.last_head->offset));

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "store/fs/file_system.h"
 #include "store/merkle/compact_range.h"
+#include "store/part/part_reader.h"
 #include "store/tree_head_log.h"
 
 namespace apitrail {
@@ -25,10 +26,16 @@ struct SegmentInfo {
   uint64_t first_seq = 0;
   std::string path;
   uint32_t version = 0;  // from the file header; 0 until Recover has read it
+  merkle::CompactRange start;  // Recover: the Merkle state at first_seq
+  uint64_t end_seq = 0;        // Recover: one past its last record
 };
 
 struct RecoveryResult {
-  std::vector<SegmentInfo> segments;  // ascending first_seq; empty for a new data dir
+  // Sealed parts, ascending, contiguous; opened from footer and index only (no block read).
+  std::vector<std::unique_ptr<part::PartReader>> parts;
+  uint64_t parts_end = 0;             // one past the last sealed record (0 without parts)
+  uint64_t segments_removed = 0;      // already sealed into a verified part (crash after sealing)
+  std::vector<SegmentInfo> segments;  // ascending first_seq, all >= parts_end; may be empty
   merkle::CompactRange frontier;      // over all records
   uint64_t records = 0;               // = next seq
   uint64_t truncated_bytes = 0;       // cut from torn tails (segment + tree heads)
@@ -48,10 +55,22 @@ struct RecordRef {
 using RecordVisitor = std::function<Status(const RecordRef& record)>;
 
 // Recovers `data_dir` (which must exist with its segments/ subdirectory); may truncate files.
+// Sealed parts are opened without reading their blocks and never visited; a segment that a
+// part already holds (a crash between sealing and deleting it) is removed once the part's
+// records are shown equal to it, and is Corruption otherwise (both are kept).
 Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                const RecordVisitor& visit);
 
 // Segment files of a data dir, ascending first_seq (shared with verification).
 Result<std::vector<SegmentInfo>> ListSegments(FileSystem* fs, const std::string& data_dir);
+
+struct PartFileInfo {
+  uint64_t first_seq = 0;
+  std::string path;
+};
+// Part files (DATA_DIR/parts/*.part), ascending first_seq; leftover *.tmp names in
+// *tmp_files when given. A missing parts/ directory is an empty list.
+Result<std::vector<PartFileInfo>> ListParts(FileSystem* fs, const std::string& data_dir,
+                                            std::vector<std::string>* tmp_files = nullptr);
 
 }  // namespace apitrail

@@ -42,6 +42,16 @@ struct StoreOptions {
   // group commit, no page cache; FileSystem::OpenForSyncedAppend). Ignored under kBatch,
   // whose acknowledged-but-unsynced records must survive a process crash in the page cache.
   bool direct_io = true;
+  // Also rotate when the first record of a new UTC day (by wall_clock at write time) is
+  // written, so each sealed part holds at most one day (docs/FORMAT.md §16).
+  bool rotate_daily = true;
+  // Wall clock in Unix ns for daily rotation; null: the system clock. Tests inject one.
+  std::function<int64_t()> wall_clock;
+  // Raw bytes per compressed block of a sealed part (0: part::kTargetBlockRawSize). Tests.
+  size_t part_block_bytes = 0;
+  // Seal rotated segments into parts. Off only in tests of segment-level behaviour, which
+  // need several segments to stay on disk.
+  bool seal_rotated = true;
   // Signed checkpoints (checkpoints.log): at most this long behind the newest durable
   // record, and a heartbeat this often while idle (docs/FORMAT.md §12).
   uint32_t checkpoint_interval_ms = 1000;
@@ -79,6 +89,12 @@ struct StoreStats {
   uint64_t at_risk_when_failed = 0;
   uint64_t checkpoint_size = 0;   // tree size of the newest checkpoint (0: none yet)
   RollupStats rollups;            // zero when rollups are disabled
+  // Sealed parts (docs/FORMAT.md §16).
+  uint64_t parts = 0;             // sealed parts the store reads from
+  uint64_t parts_sealed = 0;      // sealed since open
+  uint64_t seal_pending = 0;      // rotated segments waiting to be sealed (or being sealed)
+  uint64_t seal_errors = 0;       // failed sealings since open (the segment is kept)
+  std::string last_seal_error;
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as

@@ -13,7 +13,10 @@
 #include "store/merkle/compact_range.h"
 #include "store/merkle/merkle_hash.h"
 #include "store/merkle/proofs.h"
+#include "core/record_codec.h"
 #include "store/node_key.h"
+#include "store/part/part_builder.h"
+#include "store/part/part_reader.h"
 #include "store/recovery.h"
 #include "store/tree_head_log.h"
 
@@ -46,19 +49,34 @@ class Verifier {
     if (!heads.ok()) return Fail(heads_path, 0, std::nullopt, heads.status());
     heads_ = std::move(heads->heads);
     if (!LoadCheckpoints()) return report_;
-    auto segments = ListSegments(fs_, dir_);
+    // Segments before parts: one sealed in between is then covered by a listed part.
+    auto all_segments = ListSegments(fs_, dir_);
     // Not about any record: no seq to name.
-    if (!segments.ok()) return Fail(dir_, 0, std::nullopt, segments.status());
+    if (!all_segments.ok()) return Fail(dir_, 0, std::nullopt, all_segments.status());
+    auto parts = ListParts(fs_, dir_);
+    if (!parts.ok()) return Fail(dir_, 0, std::nullopt, parts.status());
     CheckTargets(dir_, 0);  // size-0 checkpoints
-    for (size_t i = 0; i < segments->size(); ++i) {
-      if (!VerifySegment((*segments)[i], i + 1 == segments->size())) return report_;
+    last_file_ = dir_;
+    for (const auto& p : *parts) {
+      if (!VerifyPart(p, p.path == parts->front().path)) return report_;
+    }
+    // A segment a part already holds (sealed, not yet deleted) is skipped: recovery deletes
+    // it after comparing it with the part.
+    std::vector<SegmentInfo> segments;
+    for (auto& seg : *all_segments) {
+      if (parts->empty() || seg.first_seq >= frontier_.size()) segments.push_back(std::move(seg));
+    }
+    for (size_t i = 0; i < segments.size(); ++i) {
+      last_file_ = segments[i].path;
+      if (!VerifySegment(segments[i], i + 1 == segments.size())) return report_;
     }
     report_.records = frontier_.size();
     report_.root_hex = HexEncode(frontier_.Root());
-    FinishCompleteness(segments->empty() ? dir_ : segments->back().path);
+    report_.parts = parts->size();
+    FinishCompleteness(last_file_);
     if (next_head_ < heads_.size()) {
       const TreeHead& h = heads_.back();
-      report_.file = segments->empty() ? dir_ : segments->back().path;
+      report_.file = last_file_;
       report_.offset = last_segment_end_;
       report_.first_bad_seq = frontier_.size();
       report_.problem = "tree head says " + std::to_string(h.size) + " records, log has " +
@@ -71,6 +89,93 @@ class Verifier {
   }
 
  private:
+  // Recomputes every leaf of a sealed part from its stored bytes, the Merkle states it
+  // stores, its block time ranges and its index; tree heads and checkpoints as for segments.
+  bool VerifyPart(const PartFileInfo& info, bool first) {
+    const uint64_t expected = frontier_.size();
+    auto opened = part::PartReader::Open(fs_, info.path);
+    if (!opened.ok()) {
+      Fail(info.path, 0, expected, opened.status());
+      return false;
+    }
+    const part::PartReader& p = **opened;
+    if (first && expected == 0 && p.first_seq() > 0) {
+      // Retention deleted the parts before this one: the tree continues from the state it
+      // stores; heads and checkpoints of the deleted range cannot be recomputed.
+      frontier_ = p.before();
+      while (next_head_ < heads_.size() && heads_[next_head_].size < p.first_seq()) ++next_head_;
+      while (next_target_ < targets_.size() && targets_[next_target_].size < p.first_seq()) ++next_target_;
+      good_size_ = p.first_seq();
+      good_checkpoint_size_ = p.first_seq();
+      report_.first_seq = p.first_seq();
+      good_file_ = info.path;
+      good_offset_ = p.blocks().front().offset;
+      // A head or checkpoint of exactly first_seq records is checked against the stored state.
+      if (!CheckHead()) return false;
+      CheckTargets(info.path, p.blocks().front().offset);
+    } else if (p.first_seq() != expected) {
+      Fail(info.path, 0, expected,
+           Status::Corruption("record removed: seq gap: expected " + std::to_string(expected) +
+                              ", part starts at " + std::to_string(p.first_seq())));
+      return false;
+    } else if (!(p.before() == frontier_)) {
+      Fail(info.path, 0, expected, Status::Corruption("the Merkle state stored before the part differs from the log's"));
+      return false;
+    }
+    if (frontier_.size() == 0 || good_file_.empty()) {
+      good_file_ = info.path;
+      good_offset_ = p.blocks().front().offset;
+    }
+    Sha256Hasher& hasher = merkle::ThreadHasher();
+    part::PartIndexBuilder index;
+    for (uint32_t b = 0; b < p.blocks().size(); ++b) {
+      const part::BlockMeta& m = p.blocks()[b];
+      auto block = p.ReadBlock(b);
+      if (!block.ok()) {
+        Fail(info.path, m.offset, frontier_.size(), block.status());
+        return false;
+      }
+      int64_t min_t = INT64_MAX, max_t = INT64_MIN;
+      for (uint32_t i = 0; i < (*block)->count(); ++i) {
+        const std::string_view record = (*block)->record(i);
+        const uint64_t seq = frontier_.size();
+        auto event = DecodeRecord(record);
+        if (!event.ok()) {
+          Fail(info.path, m.offset, seq,
+               Status::Corruption("record " + std::to_string(seq) + " in block " + std::to_string(b) +
+                                  " does not decode: " + event.status().message()));
+          return false;
+        }
+        min_t = std::min(min_t, event->time_ns);
+        max_t = std::max(max_t, event->time_ns);
+        index.Add(b, *event);
+        const Hash256 leaf = merkle::LeafHash(hasher, record);
+        frontier_.Append(leaf);
+        FeedProofRanges(seq, leaf);
+        if (!CheckHead()) return false;
+        CheckTargets(info.path, b + 1 < p.blocks().size() ? p.blocks()[b + 1].offset : p.summary_offset());
+      }
+      if (min_t != m.min_time_ns || max_t != m.max_time_ns) {
+        Fail(info.path, p.summary_offset(), p.first_seq() + m.first,
+             Status::Corruption("block " + std::to_string(b) + " time range differs from its records'"));
+        return false;
+      }
+    }
+    if (!(p.after() == frontier_)) {
+      Fail(info.path, p.summary_offset(), std::nullopt,
+           Status::Corruption("the Merkle state stored after the part differs from its records'"));
+      return false;
+    }
+    if (index.Serialize() != p.index().raw()) {
+      Fail(info.path, p.index_offset(), std::nullopt,
+           Status::Corruption("index section does not match the part's records"));
+      return false;
+    }
+    last_segment_end_ = p.file_size();
+    last_file_ = info.path;
+    return true;
+  }
+
   bool VerifySegment(const SegmentInfo& seg, bool last) {
     const uint64_t expected = frontier_.size();
     bool torn_header = false;
@@ -376,6 +481,7 @@ class Verifier {
   size_t next_head_ = 0;
   uint64_t good_size_ = 0;  // largest tree head size whose root matched
   uint64_t last_segment_end_ = 0;
+  std::string last_file_;  // the newest part or segment read
   merkle::CompactRange frontier_;
   VerifyReport report_;
 };

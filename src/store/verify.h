@@ -1,5 +1,6 @@
 // Offline verification of a data dir (`apitrail verify`), as two separate results:
-// - integrity: re-reads every segment, checks framing, CRCs and seq continuity, recomputes
+// - integrity: re-reads every sealed part (every block, the stored Merkle states, block time
+//   ranges and the index rebuilt from the records) and every segment, checks framing, CRCs and seq continuity, recomputes
 //   every leaf hash and the RFC 6962 root and compares it with every tree head; reads
 //   checkpoints.log and checks every checkpoint's signature;
 // - completeness: the log extends every known checkpoint — each one in checkpoints.log and
@@ -32,6 +33,8 @@ struct VerifyReport {
   uint64_t tree_heads = 0;           // tree heads checked
   uint64_t torn_tail_bytes = 0;      // unacknowledged torn tail that recovery would cut
   uint64_t checkpoints = 0;          // checkpoints in checkpoints.log whose signature verified
+  uint64_t parts = 0;                // sealed parts read (docs/FORMAT.md §16)
+  uint64_t first_seq = 0;            // first record kept (> 0 when retention deleted parts)
   std::string key_source;            // where the verifier key came from
 
   // Completeness: does the log extend every known checkpoint?

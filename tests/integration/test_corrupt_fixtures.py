@@ -6,6 +6,7 @@ and in JSON. The `good` control and an unacknowledged torn tail verify (exit 0).
 server on a copy of each never deletes or changes an acknowledged byte: every file is still
 a prefix of what it was (only an unacknowledged torn tail may be cut)."""
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, HOST, free_port, run_cli, write_config
+from harness import BIN, HOST, free_port, read_log_file, run_cli, write_config
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corrupt")
 
@@ -176,7 +177,11 @@ class CorruptFixturesTest(unittest.TestCase):
                 elif expect.get("file", "").startswith("segments/") and expect["section"] == "integrity":
                     self.assertEqual(proc.returncode, 1, f"{name}: serve must refuse a damaged log")
                 for p, old in before.items():
-                    self.assertTrue(os.path.exists(p), f"{p} was deleted")
+                    if not os.path.exists(p):
+                        # Only a sealed segment may go, and only once a part holds exactly
+                        # its records (the server seals every segment but the active one).
+                        self.assert_sealed(name, data, p)
+                        continue
                     with open(p, "rb") as f:
                         new = f.read()
                     if name == "torn-unacknowledged-tail" and p.endswith(".log") and "segments" in p:
@@ -184,6 +189,22 @@ class CorruptFixturesTest(unittest.TestCase):
                         self.assertEqual(new[:len(old) - expect["torn_tail_bytes"]], old[:-expect["torn_tail_bytes"]])
                         continue
                     self.assertEqual(new[:len(old)], old, f"{name}: {os.path.relpath(p, d)} lost or changed bytes")
+
+    def assert_sealed(self, name, data, seg_path):
+        base = os.path.basename(seg_path)
+        self.assertTrue(base.startswith("seg-") and base.endswith(".log"), f"{name}: {seg_path} was deleted")
+        first = base[len("seg-"):-len(".log")]
+        part = os.path.join(data, "parts", f"part-{first}.part")
+        self.assertTrue(os.path.exists(part), f"{name}: {base} was deleted without a part {os.path.basename(part)}")
+        _, frames, _ = read_log_file(seg_path.replace(data, self.original_data(name)))
+        want = ["%d %s" % (fr["seq"], hashlib.sha256(b"\x00" + fr["payload"]).hexdigest()) for fr in frames]
+        self.assertTrue(want, f"{name}: {base} held no records")
+        r = run_cli("export", "--data", data, "--leaves", "--from", str(frames[0]["seq"]), "--to", str(frames[-1]["seq"] + 1))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.split("\n")[:len(want)], want, f"{name}: the part of {base} does not hold its records")
+
+    def original_data(self, name):
+        return os.path.join(FIXTURES, name, "data")
 
 
 if __name__ == "__main__":

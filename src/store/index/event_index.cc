@@ -53,7 +53,7 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   locations_.push_back(location);
   times_.push_back(k.time_ns);
   statuses_.push_back(static_cast<uint16_t>(std::clamp(k.status, 0, 65535)));
-  if (seq % kBlockSize == 0) {
+  if ((seq - base_) % kBlockSize == 0) {
     blocks_.push_back({k.time_ns, k.time_ns});
   } else {
     TimeBlock& b = blocks_.back();
@@ -95,10 +95,10 @@ std::optional<uint64_t> EventIndex::FindId(const std::string& id) const {
 
 bool EventIndex::Matches(uint64_t seq, const EventQuery& q,
                          const std::vector<const std::vector<uint64_t>*>& others) const {
-  const int64_t t = times_[seq];
+  const int64_t t = times_[seq - base_];
   if (q.since_ns && t < *q.since_ns) return false;
   if (q.until_ns && t >= *q.until_ns) return false;
-  if (q.status_class && statuses_[seq] / 100 != *q.status_class) return false;
+  if (q.status_class && statuses_[seq - base_] / 100 != *q.status_class) return false;
   for (const auto* list : others) {
     if (!std::binary_search(list->begin(), list->end(), seq)) return false;
   }
@@ -174,12 +174,12 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   // No equality filter: newest first over all seqs, skipping blocks outside the time range.
   const bool timed = q.since_ns.has_value() || q.until_ns.has_value();
   uint64_t seq = end;
-  while (seq > 0) {
-    const uint64_t block = (seq - 1) / kBlockSize;
+  while (seq > base_) {
+    const uint64_t block = (seq - 1 - base_) / kBlockSize;
     if (timed) {
       const TimeBlock& b = blocks_[block];
       if ((q.since_ns && b.max_ns < *q.since_ns) || (q.until_ns && b.min_ns >= *q.until_ns)) {
-        seq = block * kBlockSize;
+        seq = base_ + block * kBlockSize;
         continue;
       }
     }

@@ -50,10 +50,16 @@ class EventIndex {
  public:
   static constexpr uint64_t kBlockSize = 1024;
 
-  uint64_t size() const { return locations_.size(); }
+  // Records below `base` are not indexed here (they are in sealed parts, which carry their
+  // own indexes); call before the first Add.
+  void SetBase(uint64_t base) { base_ = base; }
+  uint64_t base() const { return base_; }
+  // One past the newest indexed seq.
+  uint64_t size() const { return base_ + locations_.size(); }
   // `seq` must equal size(): records are indexed in log order.
   void Add(uint64_t seq, IndexKeys&& keys, const RecordLocation& location);
-  const RecordLocation& location(uint64_t seq) const { return locations_[seq]; }
+  // base() <= seq < size().
+  const RecordLocation& location(uint64_t seq) const { return locations_[seq - base_]; }
   // The seq of the event with this id (the first one whose id hash matches: callers that
   // need certainty compare the record's id, see FindIdCandidates).
   std::optional<uint64_t> FindId(const std::string& id) const;
@@ -61,7 +67,7 @@ class EventIndex {
   // Seqs that may be the outcome of the intent with this id (same caveat as ids).
   std::vector<uint64_t> FindOutcomeCandidates(const std::string& intent_id) const;
 
-  // Seqs of up to q.limit matching records, newest first, below q.before_seq. *more is set
+  // Seqs (>= base()) of up to q.limit matching records, newest first, below q.before_seq. *more is set
   // when at least one further match exists (so a cursor is worth returning).
   std::vector<uint64_t> Select(const EventQuery& q, bool* more) const;
 
@@ -78,6 +84,7 @@ class EventIndex {
   bool Matches(uint64_t seq, const EventQuery& q,
                const std::vector<const std::vector<uint64_t>*>& others) const;
 
+  uint64_t base_ = 0;
   std::array<Postings, kFieldCount> postings_;
   std::vector<RecordLocation> locations_;
   std::vector<int64_t> times_;

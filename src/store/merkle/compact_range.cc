@@ -2,6 +2,8 @@
 
 #include "store/merkle/merkle_hash.h"
 
+#include <bit>
+
 namespace apitrail::merkle {
 
 void CompactRange::Append(const Hash256& leaf_hash) {
@@ -15,6 +17,13 @@ void CompactRange::Append(const Hash256& leaf_hash) {
   }
   subtrees_.push_back(acc);
   ++size_;
+}
+
+bool CompactRange::FromHashes(uint64_t size, std::vector<Hash256> hashes, CompactRange* out) {
+  if (hashes.size() != static_cast<size_t>(std::popcount(size))) return false;
+  out->size_ = size;
+  out->subtrees_ = std::move(hashes);
+  return true;
 }
 
 Hash256 CompactRange::Root() const {

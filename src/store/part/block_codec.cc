@@ -1,0 +1,246 @@
+#include "store/part/block_codec.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "store/log/log_format.h"
+#include "store/part/part_index.h"
+
+namespace apitrail::part {
+
+namespace {
+
+// Length of the varint at the start of `s` (its raw bytes), 0 when it is not terminated
+// within 10 bytes or `s`.
+size_t VarintLength(std::string_view s) {
+  for (size_t i = 0; i < s.size() && i < 10; ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0x80) == 0) return i + 1;
+  }
+  return 0;
+}
+
+uint64_t VarintValue(std::string_view raw) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < raw.size(); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(raw[i]) & 0x7f) << (7 * i);
+  return v;
+}
+
+struct WireField {
+  std::string_view key;    // raw key bytes
+  uint64_t number;
+  std::string_view value;  // raw value bytes (for length-delimited: length varint + data)
+};
+
+// Splits a record into its top-level fields; false when it is not a clean sequence of
+// fields of wire types 0, 1, 2 or 5.
+bool Split(std::string_view rec, std::vector<WireField>* out) {
+  out->clear();
+  if (rec.empty()) return false;
+  while (!rec.empty()) {
+    const size_t kl = VarintLength(rec);
+    if (kl == 0) return false;
+    const std::string_view key = rec.substr(0, kl);
+    const uint64_t k = VarintValue(key);
+    rec.remove_prefix(kl);
+    size_t vl = 0;
+    switch (k & 7) {
+      case 0: vl = VarintLength(rec); break;
+      case 1: vl = rec.size() >= 8 ? 8 : 0; break;
+      case 5: vl = rec.size() >= 4 ? 4 : 0; break;
+      case 2: {
+        const size_t ll = VarintLength(rec);
+        if (ll == 0) return false;
+        const uint64_t len = VarintValue(rec.substr(0, ll));
+        if (len > rec.size() - ll) return false;
+        vl = ll + static_cast<size_t>(len);
+        break;
+      }
+      default: return false;
+    }
+    if (vl == 0) return false;
+    out->push_back({key, k >> 3, rec.substr(0, vl)});
+    rec.remove_prefix(vl);
+  }
+  return true;
+}
+
+// A reading cursor over one stream.
+struct Cursor {
+  const char* p;
+  const char* end;
+  bool Take(size_t n, std::string_view* out) {
+    if (static_cast<size_t>(end - p) < n) return false;
+    *out = std::string_view(p, n);
+    p += n;
+    return true;
+  }
+  bool TakeVarintRaw(std::string_view* out) {
+    const size_t n = VarintLength(std::string_view(p, static_cast<size_t>(end - p)));
+    return n != 0 && Take(n, out);
+  }
+  bool Varint(uint64_t* v) { return GetVarint(&p, end, v); }
+};
+
+// Shapes are shared by many records, so a block may decode to more than its raw size; a
+// damaged one must still not make the reader allocate without bound.
+constexpr size_t kMaxDecodedBlock = 256u << 20;
+
+Status Malformed(const std::string& what) { return Status::Corruption("malformed block: " + what); }
+
+}  // namespace
+
+std::string EncodeRows(const std::vector<std::string_view>& records) {
+  std::string out;
+  for (auto r : records) PutVarint(&out, r.size());
+  for (auto r : records) out.append(r.data(), r.size());
+  return out;
+}
+
+std::string EncodeColumns(const std::vector<std::string_view>& records) {
+  std::unordered_map<std::string, uint64_t> shape_ids;
+  std::vector<std::string> shapes;
+  std::string ids;
+  std::string raw_stream;
+  std::map<uint64_t, std::string> streams;
+  std::vector<WireField> fields;
+  for (auto rec : records) {
+    if (!Split(rec, &fields)) {
+      PutVarint(&ids, 0);
+      PutVarint(&raw_stream, rec.size());
+      raw_stream.append(rec.data(), rec.size());
+      continue;
+    }
+    std::string shape;
+    for (const WireField& f : fields) {
+      shape.append(f.key.data(), f.key.size());
+      streams[f.number].append(f.value.data(), f.value.size());
+    }
+    auto [it, fresh] = shape_ids.emplace(shape, shapes.size() + 1);
+    if (fresh) shapes.push_back(std::move(shape));
+    PutVarint(&ids, it->second);
+  }
+  std::string out;
+  PutVarint(&out, shapes.size());
+  for (const auto& s : shapes) {
+    PutVarint(&out, s.size());
+    out += s;
+  }
+  out += ids;
+  PutVarint(&out, raw_stream.size());
+  out += raw_stream;
+  PutVarint(&out, streams.size());
+  for (const auto& [number, bytes] : streams) {
+    PutVarint(&out, number);
+    PutVarint(&out, bytes.size());
+    out += bytes;
+  }
+  return out;
+}
+
+Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
+  Cursor c{raw.data(), raw.data() + raw.size()};
+  std::vector<uint64_t> lengths(count);
+  uint64_t total = 0;
+  for (auto& len : lengths) {
+    if (!c.Varint(&len) || len == 0 || len > log::kMaxPayloadSize) return Malformed("bad record length");
+    total += len;
+  }
+  if (total != static_cast<uint64_t>(c.end - c.p)) return Malformed("record lengths do not add up to the block");
+  out->assign(c.p, static_cast<size_t>(total));
+  starts->clear();
+  uint32_t at = 0;
+  for (uint64_t len : lengths) {
+    starts->push_back(at);
+    at += static_cast<uint32_t>(len);
+  }
+  starts->push_back(at);
+  return Status::Ok();
+}
+
+Status DecodeColumns(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
+  Cursor c{raw.data(), raw.data() + raw.size()};
+  uint64_t nshapes = 0;
+  if (!c.Varint(&nshapes) || nshapes > raw.size()) return Malformed("bad shape count");
+  std::vector<std::string_view> shapes(nshapes);
+  for (auto& s : shapes) {
+    uint64_t len = 0;
+    if (!c.Varint(&len) || !c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &s)) return Malformed("bad shape");
+  }
+  std::vector<uint64_t> ids(count);
+  for (auto& id : ids) {
+    if (!c.Varint(&id) || id > nshapes) return Malformed("bad shape id");
+  }
+  uint64_t raw_len = 0;
+  std::string_view raw_stream;
+  if (!c.Varint(&raw_len) || !c.Take(static_cast<size_t>(std::min<uint64_t>(raw_len, SIZE_MAX)), &raw_stream)) {
+    return Malformed("bad whole-record stream");
+  }
+  uint64_t nstreams = 0;
+  if (!c.Varint(&nstreams) || nstreams > raw.size()) return Malformed("bad stream count");
+  std::unordered_map<uint64_t, Cursor> streams;
+  uint64_t prev = 0;
+  for (uint64_t i = 0; i < nstreams; ++i) {
+    uint64_t number = 0, len = 0;
+    std::string_view bytes;
+    if (!c.Varint(&number) || (i > 0 && number <= prev) || !c.Varint(&len) ||
+        !c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &bytes)) {
+      return Malformed("bad field stream");
+    }
+    prev = number;
+    streams[number] = Cursor{bytes.data(), bytes.data() + bytes.size()};
+  }
+  if (c.p != c.end) return Malformed("trailing bytes");
+  Cursor whole{raw_stream.data(), raw_stream.data() + raw_stream.size()};
+  out->clear();
+  starts->clear();
+  for (uint64_t id : ids) {
+    starts->push_back(static_cast<uint32_t>(out->size()));
+    const size_t begin = out->size();
+    if (id == 0) {
+      uint64_t len = 0;
+      std::string_view rec;
+      if (!whole.Varint(&len) || len == 0 || len > log::kMaxPayloadSize || !whole.Take(static_cast<size_t>(len), &rec)) {
+        return Malformed("bad whole record");
+      }
+      out->append(rec.data(), rec.size());
+      continue;
+    }
+    Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+    while (keys.p != keys.end) {
+      std::string_view key;
+      if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+      const uint64_t k = VarintValue(key);
+      auto it = streams.find(k >> 3);
+      if (it == streams.end()) return Malformed("no stream for field " + std::to_string(k >> 3));
+      Cursor& s = it->second;
+      std::string_view value, data;
+      bool ok = false;
+      switch (k & 7) {
+        case 0: ok = s.TakeVarintRaw(&value); break;
+        case 1: ok = s.Take(8, &value); break;
+        case 5: ok = s.Take(4, &value); break;
+        case 2: {
+          std::string_view len_raw;
+          ok = s.TakeVarintRaw(&len_raw) && s.Take(static_cast<size_t>(std::min<uint64_t>(VarintValue(len_raw), SIZE_MAX)), &data);
+          if (ok) value = std::string_view(len_raw.data(), len_raw.size() + data.size());
+          break;
+        }
+        default: break;
+      }
+      if (!ok) return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
+      out->append(key.data(), key.size());
+      out->append(value.data(), value.size());
+      if (out->size() - begin > log::kMaxPayloadSize) return Malformed("record too long");
+      if (out->size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
+    }
+    if (out->size() == begin) return Malformed("empty record");
+  }
+  starts->push_back(static_cast<uint32_t>(out->size()));
+  for (const auto& [number, s] : streams) {
+    if (s.p != s.end) return Malformed("field " + std::to_string(number) + " stream has bytes left");
+  }
+  if (whole.p != whole.end) return Malformed("whole-record stream has bytes left");
+  return Status::Ok();
+}
+
+}  // namespace apitrail::part

@@ -1,0 +1,28 @@
+// Block layouts of a sealed part (docs/FORMAT.md §16.3): how a block's records are laid out
+// before zstd compresses them. Both reproduce every record byte for byte.
+//   rows (codec 1):    varint lengths, then the records one after another.
+//   columns (codec 2): each record split at its top-level protobuf fields; the sequence of
+//     field keys ("shape") is stored once per distinct shape, and each field's value bytes
+//     go to a stream of their own, so zstd sees the ids together, the times together, …
+//     A record that is not a clean sequence of fields (e.g. a version-1 JSON record) is
+//     kept whole. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace apitrail::part {
+
+std::string EncodeRows(const std::vector<std::string_view>& records);
+std::string EncodeColumns(const std::vector<std::string_view>& records);
+
+// Decodes a raw block of `count` records into *out (the records back to back) and *starts
+// (count+1 offsets into *out). Corruption (without a file name) when the block is malformed.
+Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts);
+Status DecodeColumns(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts);
+
+}  // namespace apitrail::part

@@ -1,0 +1,75 @@
+// PartBuilder writes one sealed part file (docs/FORMAT.md §16) front to back: header, then
+// zstd blocks as records arrive (so a 256 MiB segment never sits in memory), then the
+// summary (block table, Merkle state after the part), the index section and the footer.
+// It writes only the path it is given (the sealer's NAME.tmp) and syncs it in Finish; the
+// caller renames it into place. One thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "store/fs/file_system.h"
+#include "store/merkle/compact_range.h"
+#include "store/part/part_index.h"
+
+namespace apitrail::part {
+
+struct BlockMeta {
+  uint64_t offset = 0;       // of the stored (compressed) bytes in the file
+  uint32_t stored_size = 0;
+  uint32_t raw_size = 0;
+  uint32_t first = 0;        // index of its first record within the part
+  uint32_t count = 0;
+  int64_t min_time_ns = 0;   // over its records' time_ns
+  int64_t max_time_ns = 0;
+  uint32_t crc = 0;          // masked CRC32C of the stored bytes
+  uint32_t codec = 0;       // kCodecZstdRows or kCodecZstdColumns
+};
+
+class PartBuilder {
+ public:
+  // Creates `path` (it must not exist) and writes the header. `before` is the Merkle state
+  // of the log just before `first_seq` (its size must be first_seq). `fs` must outlive it.
+  static Result<std::unique_ptr<PartBuilder>> Create(FileSystem* fs, const std::string& path,
+                                                     std::string_view node, uint64_t first_seq,
+                                                     const merkle::CompactRange& before,
+                                                     size_t block_raw_size = 0);
+  ~PartBuilder();
+
+  // Adds the next record (seq = first_seq + records so far): its exact bytes and the event
+  // they decode to (for the time range and the index).
+  Status Add(std::string_view payload, const AuditEvent& event);
+  // Writes the rest; `after` is the Merkle state after the last record. Syncs and closes.
+  Status Finish(const merkle::CompactRange& after);
+  uint64_t records() const { return records_; }
+  uint64_t file_size() const;
+
+ private:
+  PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size);
+  Status FlushBlock();
+
+  std::unique_ptr<WritableFile> file_;
+  std::string path_;
+  size_t block_raw_size_;
+  void* cctx_ = nullptr;  // ZSTD_CCtx
+  std::string payloads_;             // the block being built: its records back to back
+  std::vector<uint32_t> record_ends_;  // end of each record in payloads_
+  BlockMeta cur_;
+  std::vector<BlockMeta> blocks_;
+  PartIndexBuilder index_;
+  uint64_t records_ = 0;
+  int64_t min_time_ns_ = 0;
+  int64_t max_time_ns_ = 0;
+};
+
+// Compresses / decompresses with zstd (one frame). Decompress refuses more than `max_raw`
+// bytes and a frame whose content size differs from `raw_size`.
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr);
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size);
+
+}  // namespace apitrail::part

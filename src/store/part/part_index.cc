@@ -1,0 +1,233 @@
+#include "store/part/part_index.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/crc32c.h"
+#include "store/log/coding.h"
+
+namespace apitrail::part {
+
+uint32_t KeyHash(Field field, std::string_view value) {
+  const char tag = static_cast<char>(field);
+  return crc32c::Extend(crc32c::Value(&tag, 1), value.data(), value.size());
+}
+
+std::string PartFileName(uint64_t first_seq) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "part-%020llu.part", static_cast<unsigned long long>(first_seq));
+  return buf;
+}
+
+bool ParsePartFileName(std::string_view name, uint64_t* first_seq) {
+  if (name.size() != kPartPrefix.size() + 20 + kPartSuffix.size()) return false;
+  if (name.substr(0, kPartPrefix.size()) != kPartPrefix) return false;
+  if (name.substr(name.size() - kPartSuffix.size()) != kPartSuffix) return false;
+  uint64_t v = 0;
+  for (char c : name.substr(kPartPrefix.size(), 20)) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *first_seq = v;
+  return true;
+}
+
+void PutVarint(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  uint64_t out = 0;
+  for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+    const auto b = static_cast<unsigned char>(*(*p)++);
+    out |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *v = out;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PartIndexBuilder::Post(Field f, std::string_view value, uint32_t block) {
+  if (value.empty()) return;
+  pending_[static_cast<size_t>(f) - 1].push_back(static_cast<uint64_t>(KeyHash(f, value)) << 32 | block);
+}
+
+void PartIndexBuilder::FlushBlock() {
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    auto& p = pending_[f];
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    all_[f].insert(all_[f].end(), p.begin(), p.end());
+    p.clear();
+  }
+}
+
+void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
+  if (block != block_) {
+    FlushBlock();
+    block_ = block;
+  }
+  Post(Field::kSubject, e.subject, block);
+  Post(Field::kRoute, e.route, block);
+  for (const auto& [name, value] : e.resources) Post(Field::kResource, name + "=" + value, block);
+  if (e.status != 0) Post(Field::kStatus, std::to_string(e.status), block);
+  if (e.status >= 100 && e.status <= 599) Post(Field::kStatusClass, std::to_string(e.status / 100), block);
+  Post(Field::kDecision, e.decision, block);
+  Post(Field::kMethod, e.method, block);
+  Post(Field::kClientIp, e.client_ip, block);
+  Post(Field::kCorrelationId, e.correlation_id, block);
+  Post(Field::kTraceId, e.trace_id, block);
+  Post(Field::kId, e.id, block);
+  Post(Field::kIntentId, e.intent_id, block);
+}
+
+std::string PartIndexBuilder::Serialize() {
+  FlushBlock();
+  std::string out;
+  log::PutFixed32(&out, kFieldCount);
+  for (uint8_t tag = 1; tag <= kFieldCount; ++tag) {
+    std::vector<uint64_t>& pairs = all_[tag - 1];
+    // By hash, then block; each (hash, block) once (deduplicated per block).
+    std::sort(pairs.begin(), pairs.end());
+    std::string entries;
+    uint32_t count = 0;
+    uint32_t prev_hash = 0;
+    for (size_t i = 0; i < pairs.size();) {
+      const uint32_t h = static_cast<uint32_t>(pairs[i] >> 32);
+      size_t j = i;
+      while (j < pairs.size() && static_cast<uint32_t>(pairs[j] >> 32) == h) ++j;
+      PutVarint(&entries, h - prev_hash);
+      prev_hash = h;
+      PutVarint(&entries, j - i);
+      uint32_t prev = 0;
+      for (size_t k = i; k < j; ++k) {
+        const auto block = static_cast<uint32_t>(pairs[k]);
+        PutVarint(&entries, k == i ? block : block - prev);
+        prev = block;
+      }
+      ++count;
+      i = j;
+    }
+    pairs.clear();
+    pairs.shrink_to_fit();
+    out.push_back(static_cast<char>(tag));
+    log::PutFixed32(&out, count);
+    log::PutFixed32(&out, static_cast<uint32_t>(entries.size()));
+    out += entries;
+  }
+  return out;
+}
+
+namespace {
+
+// Decodes (or, with out == null, skips) the posting list at *p; false when malformed.
+bool DecodePostings(const char** p, const char* end, uint32_t block_count, std::vector<uint32_t>* out) {
+  uint64_t n = 0;
+  if (!GetVarint(p, end, &n) || n == 0 || n > block_count) return false;
+  uint64_t block = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t d = 0;
+    if (!GetVarint(p, end, &d) || (i > 0 && d == 0)) return false;
+    block = i == 0 ? d : block + d;
+    if (block >= block_count) return false;
+    if (out != nullptr) out->push_back(static_cast<uint32_t>(block));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const std::string& path,
+                                   uint64_t file_offset) {
+  PartIndex idx;
+  idx.raw_ = std::move(raw);
+  idx.block_count_ = block_count;
+  auto bad = [&](const std::string& what) {
+    return Status::Corruption(path + ": index section " + what + " at offset " +
+                              std::to_string(file_offset));
+  };
+  const char* base = idx.raw_.data();
+  const char* p = base;
+  const char* end = p + idx.raw_.size();
+  if (end - p < 4) return bad("too short");
+  const uint32_t fields = log::DecodeFixed32(p);
+  p += 4;
+  if (fields != kFieldCount) return bad("has " + std::to_string(fields) + " fields, expected " + std::to_string(kFieldCount));
+  for (uint32_t i = 0; i < fields; ++i) {
+    if (end - p < 9) return bad("truncated");
+    const auto tag = static_cast<uint8_t>(*p++);
+    if (tag != i + 1) return bad("field tag " + std::to_string(tag) + " out of order");
+    Table& t = idx.tables_[tag];
+    const uint32_t count = log::DecodeFixed32(p);
+    const uint32_t size = log::DecodeFixed32(p + 4);
+    p += 8;
+    if (static_cast<uint64_t>(end - p) < size) return bad("field " + std::to_string(tag) + " runs past the end");
+    const char* fend = p + size;
+    t.begin = static_cast<size_t>(p - base);
+    t.end = static_cast<size_t>(fend - base);
+    t.restarts.reserve(count / kRestartInterval + 1);
+    uint64_t hash = 0;
+    for (uint32_t e = 0; e < count; ++e) {
+      const size_t at = static_cast<size_t>(p - base);
+      uint64_t delta = 0;
+      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || hash + delta > UINT32_MAX) {
+        return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad key hash");
+      }
+      if (e % kRestartInterval == 0) {
+        t.restarts.push_back({static_cast<uint32_t>(hash + delta), static_cast<uint32_t>(hash), at});
+      }
+      hash += delta;
+      if (!DecodePostings(&p, fend, block_count, nullptr)) {
+        return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad posting list");
+      }
+    }
+    if (p != fend) return bad("field " + std::to_string(tag) + " has bytes after its entries");
+  }
+  if (p != end) return bad("has trailing bytes");
+  return idx;
+}
+
+std::vector<uint32_t> PartIndex::Blocks(Field field, std::string_view value) const {
+  std::vector<uint32_t> out;
+  const Table& t = tables_[static_cast<size_t>(field)];
+  const uint32_t h = KeyHash(field, value);
+  // The last restart whose hash is <= h, then at most kRestartInterval entries.
+  auto it = std::upper_bound(t.restarts.begin(), t.restarts.end(), h,
+                             [](uint32_t v, const Restart& r) { return v < r.hash; });
+  if (it == t.restarts.begin()) return out;
+  --it;
+  const char* p = raw_.data() + it->offset;
+  const char* end = raw_.data() + t.end;
+  uint64_t hash = it->prev_hash;
+  // Parse checked every entry: decoding cannot fail here.
+  for (uint32_t i = 0; i < kRestartInterval && p < end; ++i) {
+    uint64_t delta = 0;
+    GetVarint(&p, end, &delta);
+    hash += delta;
+    if (hash > h) break;
+    if (hash == h) {
+      DecodePostings(&p, end, block_count_, &out);
+      break;
+    }
+    DecodePostings(&p, end, block_count_, nullptr);
+  }
+  return out;
+}
+
+}  // namespace apitrail::part
+
+namespace apitrail::part {
+
+size_t PartIndex::memory_bytes() const {
+  size_t n = raw_.size();
+  for (const Table& t : tables_) n += t.restarts.size() * sizeof(Restart);
+  return n;
+}
+
+}  // namespace apitrail::part

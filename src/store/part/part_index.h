@@ -1,0 +1,73 @@
+// PartIndex: the field indexes of one sealed part (docs/FORMAT.md §16.4): for each indexed
+// field, key hash → ascending block numbers that hold at least one record with that key.
+// PartIndexBuilder collects them while a part is written; PartIndex parses and checks the
+// stored section once at open and then answers lookups without touching the file.
+// PartIndexBuilder: one thread. PartIndex: immutable after Parse, thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "store/part/part_format.h"
+
+namespace apitrail::part {
+
+class PartIndexBuilder {
+ public:
+  // Records that `event` lies in block `block` (blocks are added in ascending order).
+  void Add(uint32_t block, const AuditEvent& event);
+  // The raw (uncompressed) index section. Call once, after the last Add.
+  std::string Serialize();
+
+ private:
+  void Post(Field f, std::string_view value, uint32_t block);
+  // Moves the current block's (hash, block) pairs, deduplicated, to all_.
+  void FlushBlock();
+  // Per field, (key hash << 32 | block) pairs: 8 bytes per distinct key and block, so a
+  // segment of a million events needs tens of MB here, not a hash map node per key.
+  std::array<std::vector<uint64_t>, kFieldCount> pending_;  // the current block
+  std::array<std::vector<uint64_t>, kFieldCount> all_;
+  uint32_t block_ = 0;
+};
+
+class PartIndex {
+ public:
+  // Parses and fully checks `raw` (every posting list decoded once, block numbers below
+  // `block_count`). Errors are Corruption naming `path` and the section's file offset.
+  static Result<PartIndex> Parse(std::string raw, uint32_t block_count, const std::string& path,
+                                 uint64_t file_offset);
+  // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
+  std::vector<uint32_t> Blocks(Field field, std::string_view value) const;
+  size_t memory_bytes() const;
+  // The raw section, as PartIndexBuilder::Serialize made it (verification rebuilds and compares).
+  const std::string& raw() const { return raw_; }
+
+ private:
+  // Every kRestartInterval-th entry of a field, so a lookup decodes at most that many
+  // entries: the entry's hash, the hash before it (its delta's base) and its position in raw_.
+  static constexpr uint32_t kRestartInterval = 16;
+  struct Restart {
+    uint32_t hash;
+    uint32_t prev_hash;
+    size_t offset;
+  };
+  struct Table {
+    size_t begin = 0;  // entries in raw_[begin, end)
+    size_t end = 0;
+    std::vector<Restart> restarts;
+  };
+  std::string raw_;
+  uint32_t block_count_ = 0;
+  std::array<Table, kFieldCount + 1> tables_{};  // by tag; [0] unused
+};
+
+// Reads one LEB128 varint (at most 10 bytes) from [*p, end); false when it runs past end.
+bool GetVarint(const char** p, const char* end, uint64_t* v);
+void PutVarint(std::string* dst, uint64_t v);
+
+}  // namespace apitrail::part

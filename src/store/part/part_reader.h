@@ -1,0 +1,109 @@
+// PartReader: one sealed part, opened by reading only its footer, header, summary and
+// index section (docs/FORMAT.md §16) — never a block — so a restart costs no decompression.
+// Blocks are read on demand, checked against their CRC, decompressed and split into
+// records; a few recently used blocks are cached. Every problem is a Corruption naming the
+// file and the byte offset of the damaged piece; nothing crashes and nothing is allocated
+// from an unchecked size.
+// Thread-safe after Open (the cache has its own lock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "query/event_query.h"
+#include "store/fs/file_system.h"
+#include "store/merkle/compact_range.h"
+#include "store/part/part_builder.h"
+#include "store/part/part_index.h"
+
+namespace apitrail::part {
+
+// One decompressed block: the exact record bytes of seqs first_seq … first_seq+count-1.
+struct Block {
+  uint64_t first_seq = 0;
+  std::string records;  // the records back to back (decoded from the block's layout)
+  std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
+  uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
+  std::string_view record(uint32_t i) const {
+    return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
+  }
+};
+
+class PartReader {
+ public:
+  // `fs` must outlive the reader.
+  static Result<std::unique_ptr<PartReader>> Open(FileSystem* fs, const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const std::string& node() const { return node_; }
+  uint64_t first_seq() const { return first_seq_; }
+  uint64_t count() const { return count_; }
+  uint64_t end_seq() const { return first_seq_ + count_; }
+  int64_t min_time_ns() const { return min_time_ns_; }
+  int64_t max_time_ns() const { return max_time_ns_; }
+  uint64_t file_size() const { return file_size_; }
+  const merkle::CompactRange& before() const { return before_; }
+  const merkle::CompactRange& after() const { return after_; }
+  const std::vector<BlockMeta>& blocks() const { return blocks_; }
+  const PartIndex& index() const { return index_; }
+  uint64_t summary_offset() const { return blocks_end_; }
+  uint64_t index_offset() const { return index_offset_; }
+
+  // Block `i` (checked and decompressed), from the cache when it is there.
+  Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
+  // The block holding `seq` (first_seq() <= seq < end_seq()).
+  uint32_t BlockOf(uint64_t seq) const;
+  // The exact bytes of record `seq`.
+  Result<std::string> Record(uint64_t seq) const;
+
+  // Blocks that may hold events matching the query's equality filters and time range,
+  // ascending. The index rules out the rest; time ranges use each block's min/max.
+  std::vector<uint32_t> CandidateBlocks(const EventQuery& q) const;
+  // Blocks that may hold a record whose `field` equals `value`.
+  std::vector<uint32_t> BlocksWith(Field field, std::string_view value) const {
+    return index_.Blocks(field, value);
+  }
+
+ private:
+  PartReader() = default;
+  Status Load();
+
+  FileSystem* fs_ = nullptr;
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t file_size_ = 0;
+  std::string node_;
+  uint64_t first_seq_ = 0;
+  uint64_t count_ = 0;
+  int64_t min_time_ns_ = 0;
+  int64_t max_time_ns_ = 0;
+  uint64_t blocks_end_ = 0;  // where the summary starts
+  uint64_t index_offset_ = 0;
+  merkle::CompactRange before_;
+  merkle::CompactRange after_;
+  std::vector<BlockMeta> blocks_;
+  PartIndex index_;
+
+  static constexpr size_t kCachedBlocks = 4;
+  mutable std::mutex cache_mu_;
+  mutable std::list<std::pair<uint32_t, std::shared_ptr<const Block>>> cache_;  // guarded by cache_mu_, MRU first
+};
+
+}  // namespace apitrail::part
+
+namespace apitrail::part {
+
+// Calls fn(seq, bytes) for every record of the part in seq order, reading each block once
+// (bypassing the cache). Stops at the first error: a damaged block (naming file and offset)
+// or fn's own.
+Status ForEachRecord(const PartReader& reader,
+                     const std::function<Status(uint64_t seq, std::string_view record)>& fn);
+
+}  // namespace apitrail::part
