@@ -13,6 +13,7 @@
 #include "gateway/completion_inbox.h"
 #include "gateway/gateway.h"
 #include "store/archive/archiver.h"
+#include "store/archive/store_part_access.h"
 #include "store/checkpoint.h"
 #include "store/node_key.h"
 #include "store/store.h"
@@ -74,9 +75,9 @@ void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
                (*config)->routes.size(), (*config)->upstreams.size());
 }
 
-// The archiver runs when a command or retention is configured. Parts are sealed by the
-// store; until the store can describe and drop parts itself, retention dates a part by its
-// modification time (its sealing time) and deletes the file directly.
+// The archiver runs when a command or retention is configured. It reads part extents and
+// days with the store's part reader. Retention deletes a part's file directly: the store has
+// no hook yet to stop serving a part (see docs/OPERATIONS.md "Archive and retention").
 Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config) {
   const ArchiveConfig& ac = config.audit.archive;
   const RetentionConfig& rc = config.audit.retention;
@@ -89,6 +90,8 @@ Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config) {
   o.retry_max = std::chrono::milliseconds(ac.retry_max_ms);
   o.scan_interval = std::chrono::milliseconds(ac.scan_interval_ms);
   o.retention = {rc.days, rc.require_archive};
+  static archive::StorePartAccess parts(DefaultFileSystem());
+  o.parts = &parts;
   // The store created node.key when it opened; archiving the verifier key lets
   // `verify --archive` run without --key (self-consistency only, as `verify` without --key).
   auto key = NodeKey::Load(config.audit.data_dir + "/" + std::string(kNodeKeyFile));

@@ -11,6 +11,7 @@
 #include "cli/key_arg.h"
 #include "core/json_writer.h"
 #include "store/archive/archive_verify.h"
+#include "store/archive/store_part_access.h"
 #include "store/fs/file_system.h"
 #include "store/verify.h"
 
@@ -26,9 +27,11 @@ struct VerifyFlags {
   bool json = false;
 };
 
-// The reader for sealed parts, once the store has one (store/archive/part_access.h); until
-// then `verify --archive` checks the checkpoints and reports parts as not checked.
-archive::PartAccess* ArchivedPartReader() { return nullptr; }
+// The store's part reader behind the archive verifier's PartAccess.
+archive::PartAccess* ArchivedPartReader() {
+  static archive::StorePartAccess parts(DefaultFileSystem());
+  return &parts;
+}
 
 void PrintArchiveText(const archive::ArchiveVerifyReport& r) {
   if (r.checkpoints_ok) {

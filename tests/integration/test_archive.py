@@ -1,9 +1,10 @@
 """Archive and retention through the real binary (audit.archive, audit.retention; issue #3
 item 6), 127.0.0.1 only.
 
-The store's sealer (branch `parts`) has not landed yet, so these tests drop files into
-DATA_DIR/parts/ themselves, the way the sealer will: written under another name, then renamed
-to *.part. The archiver treats them as opaque immutable files.
+Most tests drop files into DATA_DIR/parts/ themselves, the way the sealer does (written under
+another name, then renamed to *.part): the archiver treats parts as opaque immutable files, and
+this keeps those tests independent of sealing. test_real_parts_... seals real parts under
+traffic (a tiny max_segment_bytes) and verifies the archive with the part reader.
 
 Shown here: a part, the checkpoint slice that covers it and the node's verifier key arrive in
 the archive directory through `cp %p DEST/%f`; the slice is checkpoints.log byte for byte and
@@ -12,6 +13,7 @@ without a part reader); a failing command is counted in /metrics, logged with th
 exit code and the command's own message, and retried until it succeeds; a command that hangs
 is killed at its timeout and does not delay shutdown; retention deletes only expired parts
 that were archived; retention without an archive command is refused by `config check`."""
+import http.client
 import json
 import os
 import shutil
@@ -20,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Apitrail, RecordingUpstream, admin_metrics, run_cli, wait_until
+from harness import HOST, Apitrail, RecordingUpstream, admin_metrics, run_cli, wait_until
 
 
 def drop_part(data, name, content, age_days=0):
@@ -145,6 +147,46 @@ class ArchiveTest(unittest.TestCase):
         r = run_cli("verify", "--archive", self.dest, "--key", key, "--json")
         self.assertEqual(json.loads(r.stdout)["checkpoints"]["slices"], 2, r.stdout)
         self.assertTrue(json.loads(r.stdout)["checkpoints"]["ok"], r.stdout)
+
+    def test_real_parts_are_archived_and_the_archive_verifies_offline(self):
+        gw = self.start(self.archive_config(f"cp %p {self.qdest}%f") + "  max_segment_bytes: 65536\n")
+        conn = http.client.HTTPConnection(HOST, gw.gateway_port, timeout=10)
+        try:
+            for i in range(400):
+                conn.request("GET", f"/v1/orders/{i}", headers={"Authorization": f"Bearer {self.key}"})
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+        finally:
+            conn.close()
+        parts_dir = os.path.join(gw.data, "parts")
+        wait_until(lambda: len([n for n in os.listdir(parts_dir) if n.endswith(".part")]) >= 2,
+                   timeout=30, what="sealed parts")
+        parts = sorted(n for n in os.listdir(parts_dir) if n.endswith(".part"))
+        wait_until(lambda: all(os.path.exists(os.path.join(self.dest, n)) for n in parts) and
+                   self.metric("apitrail_archive_pending") == 0, timeout=30, what="parts archived")
+        key = run_cli("key", "show", "--data", gw.data).stdout.strip()
+        # A slice covering the archived parts follows them (the part reader tells their ends).
+        def verified():
+            r = run_cli("verify", "--archive", self.dest, "--key", key, "--json")
+            report = json.loads(r.stdout)
+            return report if r.returncode == 0 and report["parts"]["records_uncovered"] == 0 else None
+        report = wait_until(verified, timeout=30, what="a verifying archive")
+        self.assertTrue(report["ok"])
+        self.assertTrue(report["parts"]["checked"])
+        self.assertGreaterEqual(report["parts"]["count"], 2)
+        self.assertEqual(report["parts"]["first_seq"], 0)
+        self.assertGreaterEqual(report["parts"]["checkpoints_matched"], 1)
+        # A flipped byte in an archived part is caught offline.
+        victim = os.path.join(self.dest, parts[0])
+        with open(victim, "r+b") as f:
+            f.seek(200)
+            b = f.read(1)
+            f.seek(200)
+            f.write(bytes([b[0] ^ 0x5A]))
+        r = run_cli("verify", "--archive", self.dest, "--key", key, "--json")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertFalse(json.loads(r.stdout)["ok"])
 
     def test_a_kill_9_and_restart_archive_nothing_twice(self):
         calls = os.path.join(self.root, "calls")
