@@ -250,8 +250,12 @@ int64_t Archiver::PartNewestTime(const FileEntry& f) {
   if (cached != part_times_.end()) return cached->second;
   auto info = options_.parts->Describe(f.path);
   if (!info.ok()) {
-    spdlog::error("retention: cannot read {}: {} (kept)", f.name, info.status().message());
-    return INT64_MAX;  // never expires while unreadable
+    // Dated by its sealing time instead (never earlier than its newest record), so a damaged
+    // part still leaves once it was archived and expired, like any other.
+    spdlog::error("retention: cannot read {} ({}): dating it by its modification time", f.name,
+                  info.status().message());
+    part_times_[f.name] = f.mtime_ns;
+    return f.mtime_ns;
   }
   part_times_[f.name] = info->newest_time_ns;
   return info->newest_time_ns;
