@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,6 +21,7 @@ namespace {
 // covers 512-byte and 4 KiB devices alike.
 constexpr uint64_t kBlock = 4096;
 constexpr uint64_t kReserveChunk = 1u << 20;
+constexpr uint64_t kAhead = 4u << 20;  // how far the reserver keeps the zeros ahead
 
 uint64_t AlignDown(uint64_t x) { return x & ~(kBlock - 1); }
 uint64_t AlignUp(uint64_t x) { return AlignDown(x + kBlock - 1); }
@@ -72,7 +76,10 @@ class DirectWritableFile final : public WritableFile {
       done += static_cast<size_t>(n);
     }
     synced_ = size_;
-    physical_ = std::max(physical_, end);
+    {
+      std::lock_guard<std::mutex> lock(reserve_mu_);
+      physical_ = std::max(physical_, end);
+    }
     // Keep only the partial last block: the next Sync starts there.
     const uint64_t new_start = AlignDown(size_);
     const size_t keep = static_cast<size_t>(size_ - new_start);
@@ -81,27 +88,31 @@ class DirectWritableFile final : public WritableFile {
     return Status::Ok();
   }
 
+  // Zeros are written by a reserver thread kAhead bytes ahead of the appends, so the writer
+  // never waits for a mebibyte of zeros and its flush (that stalled one commit per MiB and
+  // showed in the gateway's p99). Only when the appends overtake it does the writer extend
+  // the file itself.
   Status Reserve(uint64_t bytes) override {
-    if (size_ + bytes <= physical_) return Status::Ok();
-    static const std::string kZeros(kReserveChunk, '\0');
-    const uint64_t target = (size_ + bytes + kReserveChunk - 1) / kReserveChunk * kReserveChunk;
-    // Block-aligned, so the zeros never share a block with bytes the direct path writes.
-    uint64_t at = AlignUp(physical_);
-    while (at < target) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kReserveChunk, target - at));
-      ssize_t w = ::pwrite(bfd_, kZeros.data(), n, static_cast<off_t>(at));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return w < 0 ? ErrnoStatus("write", path_, errno) : Status::IoError("write " + path_ + ": no progress");
-      at += static_cast<uint64_t>(w);
-      physical_ = at;
+    const uint64_t need = size_ + bytes;
+    std::unique_lock<std::mutex> lock(reserve_mu_);
+    if (!reserve_error_.ok()) {
+      Status st = reserve_error_;
+      reserve_error_ = Status::Ok();  // reported once; the next Reserve tries again
+      return st;
     }
-    // Written back now, so a later direct write into the reserve finds no dirty page to flush
-    // first and no extent to allocate.
-    if (::fdatasync(bfd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
-    return Status::Ok();
+    if (need + kAhead / 2 > target_) {
+      target_ = RoundToChunk(need + kAhead);
+      if (!reserver_.joinable()) reserver_ = std::thread([this] { ReserverLoop(); });
+      reserve_cv_.notify_one();
+    }
+    if (need <= physical_) return Status::Ok();
+    // Overtaken: wait for the reserver rather than writing the same zeros twice.
+    reserve_cv_.wait(lock, [&] { return need <= physical_ || stop_reserver_ || !reserve_error_.ok(); });
+    return reserve_error_;
   }
 
   Status DropReserve() override {
+    StopReserver();
     APITRAIL_RETURN_IF_ERROR(Sync());
     if (physical_ == size_) return Status::Ok();
     if (::ftruncate(bfd_, static_cast<off_t>(size_)) != 0) return ErrnoStatus("ftruncate", path_, errno);
@@ -112,6 +123,7 @@ class DirectWritableFile final : public WritableFile {
 
   // Bytes appended since the last Sync are dropped, as a crash would drop them.
   Status Close() override {
+    StopReserver();
     Status st;
     for (int* fd : {&dfd_, &bfd_}) {
       if (*fd >= 0 && ::close(*fd) != 0 && st.ok()) st = ErrnoStatus("close", path_, errno);
@@ -123,6 +135,49 @@ class DirectWritableFile final : public WritableFile {
   uint64_t Size() const override { return size_; }
 
  private:
+  static uint64_t RoundToChunk(uint64_t x) { return (x + kReserveChunk - 1) / kReserveChunk * kReserveChunk; }
+
+  void ReserverLoop() {
+    static const std::string kZeros(kReserveChunk, '\0');
+    std::unique_lock<std::mutex> lock(reserve_mu_);
+    while (true) {
+      reserve_cv_.wait(lock, [&] { return stop_reserver_ || physical_ < target_; });
+      if (stop_reserver_) return;
+      // Block-aligned, so the zeros never share a block with bytes the direct path writes.
+      uint64_t at = AlignUp(physical_);
+      const uint64_t target = target_;
+      lock.unlock();
+      Status st;
+      while (at < target && st.ok()) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(kReserveChunk, target - at));
+        ssize_t w = ::pwrite(bfd_, kZeros.data(), n, static_cast<off_t>(at));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) st = w < 0 ? ErrnoStatus("write", path_, errno) : Status::IoError("write " + path_ + ": no progress");
+        else at += static_cast<uint64_t>(w);
+      }
+      // Written back now, so a later direct write into the reserve finds no dirty page to
+      // flush first and no extent to allocate.
+      if (st.ok() && ::fdatasync(bfd_) != 0) st = ErrnoStatus("fdatasync", path_, errno);
+      lock.lock();
+      if (st.ok()) {
+        physical_ = std::max(physical_, at);
+      } else {
+        reserve_error_ = st;
+        target_ = physical_;  // retried when the writer next asks
+      }
+      reserve_cv_.notify_all();
+    }
+  }
+
+  void StopReserver() {
+    {
+      std::lock_guard<std::mutex> lock(reserve_mu_);
+      stop_reserver_ = true;
+    }
+    reserve_cv_.notify_all();
+    if (reserver_.joinable()) reserver_.join();
+  }
+
   Status Grow(size_t need) {
     if (need <= capacity_) return Status::Ok();
     const size_t cap = static_cast<size_t>(AlignUp(std::max<uint64_t>(need, capacity_ * 2 + kBlock)));
@@ -139,10 +194,18 @@ class DirectWritableFile final : public WritableFile {
   int bfd_;
   uint64_t size_;       // logical end, including bytes not yet synced
   uint64_t synced_;     // bytes durable
-  uint64_t physical_;   // end of the file on disk (direct writes and reserve)
+  uint64_t physical_;   // end of the file on disk (direct writes and reserve); reserve_mu_
   uint64_t buf_start_;  // file offset of buf_[0], block-aligned
   std::unique_ptr<char, FreeDeleter> buf_;
   size_t capacity_ = 0;
+
+  // The reserver thread (started by the first Reserve) and what it shares with the writer.
+  std::mutex reserve_mu_;
+  std::condition_variable reserve_cv_;
+  uint64_t target_ = 0;         // reserve_mu_: where the zeros should reach
+  Status reserve_error_;        // reserve_mu_: the reserver's last failure, for Reserve
+  bool stop_reserver_ = false;  // reserve_mu_
+  std::thread reserver_;
 };
 
 }  // namespace
