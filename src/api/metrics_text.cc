@@ -101,4 +101,22 @@ std::string RenderWitnessMetrics(const std::vector<WitnessStats>& witnesses) {
   return out;
 }
 
+std::string RenderArchiveMetrics(const archive::ArchiverStats& a) {
+  std::string out;
+  Metric(out, "apitrail_archive_enabled", "gauge", "1 when audit.archive.command is set.", "", a.enabled ? 1 : 0);
+  Metric(out, "apitrail_archive_archived_total", "counter", "Files (parts, checkpoint slices, the verifier key) the archive command copied.", "", a.archived);
+  Metric(out, "apitrail_archive_failures_total", "counter", "Failed runs of the archive command (each retry counts; timeouts included).", "", a.failures);
+  Metric(out, "apitrail_archive_timeouts_total", "counter", "Runs of the archive command killed at audit.archive.timeout_ms.", "", a.timeouts);
+  Metric(out, "apitrail_archive_pending", "gauge", "Files waiting to be archived.", "", a.pending);
+  Metric(out, "apitrail_archive_oldest_pending_age_seconds", "gauge", "Age of the oldest file waiting to be archived (0: none).", "", a.oldest_pending_age_s);
+  Metric(out, "apitrail_archive_last_success_timestamp_seconds", "gauge", "Unix time of the last successful archive (0: none since start).", "", static_cast<uint64_t>(a.last_success_unix_s));
+  Metric(out, "apitrail_archive_checkpoint_slices_total", "counter", "Checkpoint slices cut from checkpoints.log for archiving.", "", a.slices);
+  Metric(out, "apitrail_archive_checkpoint_slice_errors_total", "counter", "Failures to cut a checkpoint slice (retried).", "", a.slice_errors);
+  Metric(out, "apitrail_retention_deleted_parts_total", "counter", "Sealed parts deleted by audit.retention.", "", a.retention_deleted);
+  Metric(out, "apitrail_retention_deleted_bytes_total", "counter", "Bytes of sealed parts deleted by audit.retention.", "", a.retention_deleted_bytes);
+  Metric(out, "apitrail_retention_waiting_parts", "gauge", "Parts past audit.retention.days kept because they are not archived yet.", "", a.retention_waiting);
+  Metric(out, "apitrail_retention_errors_total", "counter", "Failures to delete an expired part (retried).", "", a.retention_errors);
+  return out;
+}
+
 }  // namespace apitrail

@@ -12,6 +12,10 @@
 #include "core/time_util.h"
 #include "gateway/completion_inbox.h"
 #include "gateway/gateway.h"
+#include "store/archive/archiver.h"
+#include "store/archive/store_part_access.h"
+#include "store/checkpoint.h"
+#include "store/node_key.h"
 #include "store/store.h"
 #include "witness/witness_publisher.h"
 
@@ -71,6 +75,34 @@ void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
                (*config)->routes.size(), (*config)->upstreams.size());
 }
 
+// The archiver runs when a command or retention is configured. It reads part extents and
+// days with the store's part reader. Retention deletes a part's file directly: the store has
+// no hook yet to stop serving a part (see docs/OPERATIONS.md "Archive and retention").
+Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config) {
+  const ArchiveConfig& ac = config.audit.archive;
+  const RetentionConfig& rc = config.audit.retention;
+  if (!ac.enabled() && rc.days == 0) return std::unique_ptr<archive::Archiver>();
+  archive::ArchiverOptions o;
+  o.data_dir = config.audit.data_dir;
+  o.command = ac.command;
+  o.timeout = std::chrono::milliseconds(ac.timeout_ms);
+  o.retry_min = std::chrono::milliseconds(ac.retry_min_ms);
+  o.retry_max = std::chrono::milliseconds(ac.retry_max_ms);
+  o.scan_interval = std::chrono::milliseconds(ac.scan_interval_ms);
+  o.retention = {rc.days, rc.require_archive};
+  static archive::StorePartAccess parts(DefaultFileSystem());
+  o.parts = &parts;
+  // The store created node.key when it opened; archiving the verifier key lets
+  // `verify --archive` run without --key (self-consistency only, as `verify` without --key).
+  auto key = NodeKey::Load(config.audit.data_dir + "/" + std::string(kNodeKeyFile));
+  if (!key.ok()) return key.status();
+  o.verifier_key_text = VerifierKeyText(CheckpointOrigin(config.node), (*key)->public_key());
+  APITRAIL_ASSIGN_OR_RETURN(auto archiver, archive::Archiver::Start(std::move(o)));
+  spdlog::info("archiver started: {}{}", ac.enabled() ? "archive command set" : "no archive command",
+               rc.days > 0 ? ", retention " + std::to_string(rc.days) + " days" : std::string());
+  return archiver;
+}
+
 }  // namespace
 
 int RunServer(std::shared_ptr<const Config> config,
@@ -118,6 +150,12 @@ int RunServer(std::shared_ptr<const Config> config,
     for (const auto& w : r->TakeWarnings()) spdlog::warn("{}", w);
   }
 
+  auto archiver = StartArchiver(*config);
+  if (!archiver.ok()) {
+    spdlog::error("audit.archive: {}", archiver.status().message());
+    return 1;
+  }
+
   auto created = Authenticator::Create(config->auth, config->audit.data_dir);
   if (!created.ok()) {
     spdlog::error("{}", created.status().message());
@@ -147,8 +185,10 @@ int RunServer(std::shared_ptr<const Config> config,
     ao.tokens = std::move(tokens).value();
     Gateway* g = gateway->get();
     Store* s = store->get();
-    ao.metrics = [g, s, publisher] {
-      return RenderMetrics(g->Metrics(), s->Stats()) + RenderWitnessMetrics(publisher->Stats());
+    archive::Archiver* arch = archiver->get();
+    ao.metrics = [g, s, publisher, arch] {
+      return RenderMetrics(g->Metrics(), s->Stats()) + RenderWitnessMetrics(publisher->Stats()) +
+             (arch != nullptr ? RenderArchiveMetrics(arch->Stats()) : std::string());
     };
     auto api = std::make_shared<AdminApi>(std::move(ao));
     auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{},
@@ -205,6 +245,8 @@ int RunServer(std::shared_ptr<const Config> config,
   housekeeping(true);  // key changes and last uses up to the end, before the store closes
   (*gateway)->Stop();
   if (admin) admin->Stop();
+  // A command still running is killed; its file stays pending and is archived next start.
+  if (*archiver) (*archiver)->Stop();
   Status flushed = (*store)->Flush();
   (*store)->Close();  // signs the final checkpoint, queued for the witnesses
   publisher->Stop(std::chrono::milliseconds(2000));

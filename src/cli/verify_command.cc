@@ -2,12 +2,16 @@
 // completeness of a data dir as two results (store/verify.h). Read-only; safe while the
 // server runs. Exit codes: 0 both hold; 1 either failed (or there is no data dir);
 // 2 usage: an unreadable or malformed --checkpoint file or --key.
+// `apitrail verify --archive DIR [--key KEY] [--json]`: an archive directory filled by
+// audit.archive.command, without the live node (store/archive/archive_verify.h); same codes.
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/key_arg.h"
 #include "core/json_writer.h"
+#include "store/archive/archive_verify.h"
+#include "store/archive/store_part_access.h"
 #include "store/fs/file_system.h"
 #include "store/verify.h"
 
@@ -19,8 +23,107 @@ struct VerifyFlags {
   std::string data = "./apitrail-data";
   std::string checkpoint;
   std::string key;
+  std::string archive;
   bool json = false;
 };
+
+// The store's part reader behind the archive verifier's PartAccess.
+archive::PartAccess* ArchivedPartReader() {
+  static archive::StorePartAccess parts(DefaultFileSystem());
+  return &parts;
+}
+
+void PrintArchiveText(const archive::ArchiveVerifyReport& r) {
+  if (r.checkpoints_ok) {
+    std::cout << "checkpoints ok: " << r.checkpoints << " signed checkpoints in " << r.slices
+              << " slices, contiguous from the first; newest tree size " << r.newest_size << ", root "
+              << r.newest_root_hex << "\n";
+  } else {
+    std::cout << "checkpoints FAILED: " << r.problem << "\n";
+    if (!r.file.empty()) std::cout << "  file: " << r.file << " offset " << r.offset << "\n";
+  }
+  if (!r.key_source.empty()) std::cout << "  key: " << r.key_source << "\n";
+  if (!r.checkpoints_ok) return;
+  if (!r.parts_checked) {
+    std::cout << "parts NOT CHECKED: " << r.problem << "\n";
+  } else if (r.parts_ok) {
+    std::cout << "parts ok: " << r.parts << " parts hold records " << r.first_seq << ".." << r.records << " (exclusive); "
+              << r.checkpoints_matched << " signed roots recomputed";
+    if (r.checkpoints_beyond > 0) std::cout << "; " << r.checkpoints_beyond << " checkpoints cover records not archived yet";
+    if (r.checkpoints_before > 0) std::cout << "; " << r.checkpoints_before << " checkpoints over pruned older parts not checked";
+    if (r.records_uncovered > 0) std::cout << "; " << r.records_uncovered << " records after the newest archived checkpoint";
+    std::cout << "\n";
+  } else {
+    std::cout << "parts FAILED: " << r.problem << "\n";
+    if (r.first_bad_seq) std::cout << "  first bad seq: " << *r.first_bad_seq << "\n";
+    if (!r.file.empty()) std::cout << "  file: " << r.file << "\n";
+  }
+}
+
+void PrintArchiveJson(const archive::ArchiveVerifyReport& r) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.FieldBool("ok", r.ok);
+  w.Field("key", r.key_source);
+  w.Key("checkpoints");
+  w.BeginObject();
+  w.FieldBool("ok", r.checkpoints_ok);
+  w.FieldUint("slices", r.slices);
+  w.FieldUint("verified", r.checkpoints);
+  w.FieldUint("newest_tree_size", r.newest_size);
+  w.Field("newest_root", r.newest_root_hex);
+  w.EndObject();
+  w.Key("parts");
+  w.BeginObject();
+  w.FieldUint("count", r.parts);
+  w.FieldBool("checked", r.parts_checked);
+  w.FieldBool("ok", r.parts_checked && r.parts_ok);
+  w.FieldUint("first_seq", r.first_seq);
+  w.FieldUint("records", r.records);
+  w.FieldUint("checkpoints_matched", r.checkpoints_matched);
+  w.FieldUint("checkpoints_beyond", r.checkpoints_beyond);
+  w.FieldUint("checkpoints_before", r.checkpoints_before);
+  w.FieldUint("records_uncovered", r.records_uncovered);
+  w.EndObject();
+  if (!r.problem.empty()) {
+    w.Field("problem", r.problem);
+    w.Field("file", r.file);
+    w.FieldUint("offset", r.offset);
+    if (r.first_bad_seq) w.FieldUint("first_bad_seq", *r.first_bad_seq);
+  }
+  w.EndObject();
+  std::cout << out << "\n";
+}
+
+int RunArchive(const VerifyFlags& f) {
+  archive::ArchiveVerifyOptions options;
+  if (!f.checkpoint.empty()) {
+    std::cerr << "apitrail verify: --checkpoint applies to --data, not to --archive\n";
+    return 2;
+  }
+  if (!f.key.empty()) {
+    auto key = LoadVerifierKeyArg(f.key);
+    if (!key.ok()) {
+      std::cerr << "apitrail verify: " << key.status().message() << "\n";
+      return 2;
+    }
+    options.key = *key;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(f.archive, ec)) {
+    std::cout << "FAILED: no archive directory at " << f.archive << "\n";
+    return 1;
+  }
+  options.parts = ArchivedPartReader();
+  archive::ArchiveVerifyReport r = archive::VerifyArchiveDir(f.archive, options, DefaultFileSystem());
+  if (f.json) {
+    PrintArchiveJson(r);
+  } else {
+    PrintArchiveText(r);
+  }
+  return r.ok ? 0 : 1;
+}
 
 void PrintText(const VerifyReport& r) {
   if (r.ok) {
@@ -123,6 +226,7 @@ void PrintJson(const VerifyReport& r) {
 }
 
 int Run(const VerifyFlags& f) {
+  if (!f.archive.empty()) return RunArchive(f);
   VerifyOptions options;
   if (!f.key.empty()) {
     auto key = LoadVerifierKeyArg(f.key);
@@ -176,6 +280,9 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--key", f->key,
                   "Trusted verifier key (name+hash+key) or a file holding it; default: derived "
                   "from the data dir's node.key");
+  cmd->add_option("--archive", f->archive,
+                  "Verify an archive directory (what audit.archive.command copied: parts, "
+                  "checkpoint slices) offline instead of a data dir");
   cmd->add_flag("--json", f->json, "Print the result as JSON");
   cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }

@@ -214,6 +214,22 @@ struct RollupConfig {
   uint32_t persist_interval_ms = 60000;  // a changed hour is written at most this much later
 };
 
+// audit.archive: copying sealed parts and checkpoint slices to cold storage (docs/CONFIG.md).
+struct ArchiveConfig {
+  std::string command;              // PostgreSQL style: %p path, %f file name, %% a %; empty: off
+  uint32_t timeout_ms = 600000;     // per run; the process group is killed after it
+  uint32_t retry_min_ms = 1000;     // first backoff after a failure, doubling ...
+  uint32_t retry_max_ms = 300000;   // ... up to this
+  uint32_t scan_interval_ms = 10000;  // how often parts/ is looked at
+  bool enabled() const { return !command.empty(); }
+};
+
+// audit.retention: deleting old sealed parts locally (never checkpoints).
+struct RetentionConfig {
+  uint32_t days = 0;            // keep today and this many previous UTC days; 0: forever
+  bool require_archive = true;  // delete only parts the archive command copied
+};
+
 struct AuditConfig {
   std::string data_dir = "./apitrail-data";
   std::string durability = "response";  // response | strict | batch
@@ -228,6 +244,8 @@ struct AuditConfig {
   bool rotate_daily = true;
   CheckpointConfig checkpoints;
   RollupConfig rollups;
+  ArchiveConfig archive;
+  RetentionConfig retention;
   // Answer every response the gateway holds until its record is durable with an
   // Apitrail-Receipt header (node, seq, leaf hash) for GET /api/v1/proofs/inclusion.
   bool receipts = false;

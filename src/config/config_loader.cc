@@ -237,7 +237,8 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io"});
+              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
+              "archive", "retention"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
@@ -254,6 +255,17 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   ru.Int("max_keys", &c->audit.rollups.max_keys);
   ru.Int("retention_days", &c->audit.rollups.retention_days);
   ru.Int("persist_interval_ms", &c->audit.rollups.persist_interval_ms);
+  YamlMap ar(ctx, au.Get("archive"), "audit.archive",
+             {"command", "timeout_ms", "retry_min_ms", "retry_max_ms", "scan_interval_ms"});
+  // The command may carry credentials (a bucket key in a URL): never echoed in errors.
+  ar.String("command", &c->audit.archive.command, Secret::kYes);
+  ar.Int("timeout_ms", &c->audit.archive.timeout_ms);
+  ar.Int("retry_min_ms", &c->audit.archive.retry_min_ms);
+  ar.Int("retry_max_ms", &c->audit.archive.retry_max_ms);
+  ar.Int("scan_interval_ms", &c->audit.archive.scan_interval_ms);
+  YamlMap re(ctx, au.Get("retention"), "audit.retention", {"days", "require_archive"});
+  re.Int("days", &c->audit.retention.days);
+  re.Bool("require_archive", &c->audit.retention.require_archive);
 
   YamlMap ad(ctx, m.Get("admin"), "admin", {"enabled", "listen", "tokens", "token_file"});
   ad.Bool("enabled", &c->admin.enabled);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/archive_command.h"
 #include "config/config_loader.h"
 #include "config/route_pattern.h"
 
@@ -460,6 +461,31 @@ void CheckCheckpoints(Checker& ck, CheckpointConfig& c) {
   }
 }
 
+void CheckArchiveAndRetention(Checker& ck, const AuditConfig& a) {
+  const ArchiveConfig& ar = a.archive;
+  if (ar.enabled()) {
+    if (Status st = ValidateArchiveCommand(ar.command); !st.ok()) {
+      ck.Error("audit.archive.command", st.message());
+    }
+  }
+  ck.Range("audit.archive.timeout_ms", ar.timeout_ms, 1000, 24 * kHourMs);
+  ck.Range("audit.archive.retry_min_ms", ar.retry_min_ms, 10, kHourMs);
+  ck.Range("audit.archive.retry_max_ms", ar.retry_max_ms, 10, 24 * kHourMs);
+  if (ar.retry_max_ms < ar.retry_min_ms) {
+    ck.Error("audit.archive.retry_max_ms", "must not be smaller than audit.archive.retry_min_ms (" +
+                                               std::to_string(ar.retry_min_ms) + ")");
+  }
+  ck.Range("audit.archive.scan_interval_ms", ar.scan_interval_ms, 100, kHourMs);
+  ck.Range("audit.retention.days", a.retention.days, 0, 36500);
+  // PostgreSQL's rule: what was never archived is never deleted, unless the operator says so.
+  if (a.retention.days > 0 && a.retention.require_archive && !ar.enabled()) {
+    ck.Error("audit.retention.days",
+             "deletes only parts that were archived, but audit.archive.command is not set: set "
+             "it, or set audit.retention.require_archive: false to delete parts that were "
+             "never archived");
+  }
+}
+
 void CheckAuditAndAdmin(Checker& ck, Config& c) {
   const AuditConfig& a = c.audit;
   if (a.data_dir.empty()) ck.Error("audit.data_dir", "must not be empty");
@@ -472,6 +498,7 @@ void CheckAuditAndAdmin(Checker& ck, Config& c) {
   ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);
   ck.Range("audit.rollups.retention_days", a.rollups.retention_days, 1, 400);
   ck.Range("audit.rollups.persist_interval_ms", a.rollups.persist_interval_ms, 100, 3600000);
+  CheckArchiveAndRetention(ck, a);
 
   const AdminConfig& ad = c.admin;
   if (ad.enabled && ad.tokens.empty() && ad.token_file.empty()) {

@@ -106,6 +106,16 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
       std::tie(rb.enabled, rb.max_keys, rb.retention_days, rb.persist_interval_ms)) {
     return "audit.rollups";
   }
+  const ArchiveConfig& aa = a.audit.archive;
+  const ArchiveConfig& ab = b.audit.archive;
+  if (std::tie(aa.command, aa.timeout_ms, aa.retry_min_ms, aa.retry_max_ms, aa.scan_interval_ms) !=
+      std::tie(ab.command, ab.timeout_ms, ab.retry_min_ms, ab.retry_max_ms, ab.scan_interval_ms)) {
+    return "audit.archive";
+  }
+  if (a.audit.retention.days != b.audit.retention.days ||
+      a.audit.retention.require_archive != b.audit.retention.require_archive) {
+    return "audit.retention";
+  }
   if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
       a.admin.listen.port != b.admin.listen.port) {
     return "admin";

@@ -106,6 +106,16 @@ Result<bool> RecordReader::Next(Frame* frame) {
   return true;
 }
 
+Status RecordReader::SeekTo(uint64_t offset) {
+  if (offset < header_.size || offset > file_size_) {
+    return Status::InvalidArgument(path_ + ": cannot read from offset " + std::to_string(offset) +
+                                   " (the file has " + std::to_string(file_size_) + " bytes)");
+  }
+  offset_ = offset;
+  incomplete_ = false;
+  return Status::Ok();
+}
+
 Result<bool> RecordReader::OnlyZerosFollow() {
   for (uint64_t at = offset_; at < file_size_;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, file_size_ - at));

@@ -50,6 +50,9 @@ class RecordReader {
   // offset() is bad; offset() stays there and incomplete() tells whether it merely runs
   // past the end of the file.
   Result<bool> Next(Frame* frame);
+  // Continues reading at `offset`, which the caller knows to be a frame boundary (the end of
+  // a frame read earlier). InvalidArgument when it lies inside the header or past the end.
+  Status SeekTo(uint64_t offset);
   bool incomplete() const { return incomplete_; }
 
   // After Next() failed: whether a whole, CRC-valid frame with a seq field in

@@ -441,3 +441,41 @@ TEST(ConfigErrorsTest, FileWitnessInsideTheDataDirIsRefused) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+TEST(ConfigErrorsTest, ArchiveAndRetention) {
+  ExpectError(BaseYaml() + "audit:\n  archive:\n    command: \"cp '%p' /mnt/\"\n",
+              "audit.archive.command", "do not quote %p");
+  ExpectError(BaseYaml() + "audit:\n  archive:\n    command: cp %x /mnt/\n",
+              "audit.archive.command", "unknown escape '%x'");
+  ExpectError(BaseYaml() + "audit:\n  archive:\n    command: cp %p /mnt/%f\n    retry_min_ms: 5000\n"
+                           "    retry_max_ms: 1000\n",
+              "audit.archive.retry_max_ms", "must not be smaller than audit.archive.retry_min_ms");
+  ExpectError(BaseYaml() + "audit:\n  archive:\n    timeout_ms: 5\n", "audit.archive.timeout_ms",
+              "must be between 1000");
+  ExpectError(BaseYaml() + "audit:\n  retention:\n    days: 7\n", "audit.retention.days",
+              "audit.archive.command is not set");
+  ExpectError(BaseYaml() + "audit:\n  retention:\n    dayz: 7\n", "audit.retention.dayz",
+              "unknown key");
+  // Allowed: archive + retention, or retention explicitly without archive.
+  EXPECT_TRUE(LoadConfigString(BaseYaml() + "audit:\n  archive:\n    command: cp %p /mnt/%f\n"
+                                            "  retention:\n    days: 7\n").ok());
+  ConfigLoadResult r = LoadConfigString(BaseYaml() + "audit:\n  retention:\n    days: 7\n"
+                                                     "    require_archive: false\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.audit.retention.days, 7u);
+  EXPECT_FALSE(r.config.audit.retention.require_archive);
+  EXPECT_FALSE(r.config.audit.archive.enabled());
+}
+
+TEST(ConfigErrorsTest, ArchiveCommandIsNeverEchoed) {
+  ConfigLoadResult r = LoadConfigString(BaseYaml() + "audit:\n  archive:\n    command: [s3://KEY:SECRET@b]\n");
+  const ConfigError* e = FindError(r.errors, "audit.archive.command");
+  ASSERT_NE(e, nullptr) << Dump(r.errors);
+  EXPECT_EQ(e->message.find("SECRET"), std::string::npos) << e->message;
+}
+
+}  // namespace
+}  // namespace apitrail

@@ -1,0 +1,110 @@
+// RunShellCommand: exit codes and signals, output kept bounded, the deadline killing the
+// whole process group (a background grandchild too), cancellation, a clean signal mask and
+// no inherited descriptors in the child.
+#include "store/archive/command_runner.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "testutil/temp_dir.h"
+
+namespace apitrail::archive {
+namespace {
+
+using namespace std::chrono_literals;
+using apitrail::testing::TempDir;
+
+CommandResult Sh(const std::string& cmd, std::chrono::milliseconds timeout = 10s,
+                 size_t max = 1024) {
+  auto r = RunShellCommand(cmd, timeout, max);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : CommandResult{};
+}
+
+TEST(CommandRunnerTest, ReportsExitCodeAndOutput) {
+  CommandResult ok = Sh("echo hello; echo oops >&2");
+  EXPECT_TRUE(ok.success());
+  EXPECT_EQ(ok.output_tail, "hello\noops\n");
+  CommandResult bad = Sh("echo nope >&2; exit 3");
+  EXPECT_FALSE(bad.success());
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_EQ(bad.Describe(), "exit code 3");
+  EXPECT_EQ(bad.output_tail, "nope\n");
+}
+
+TEST(CommandRunnerTest, KeepsOnlyTheTailOfHugeOutput) {
+  CommandResult r = Sh("head -c 3000000 /dev/zero | tr '\\0' a; echo END", 20s, 100);
+  EXPECT_TRUE(r.success());
+  EXPECT_EQ(r.output_bytes, 3000004u);
+  ASSERT_EQ(r.output_tail.size(), 100u);
+  EXPECT_EQ(r.output_tail.substr(96), "END\n");
+}
+
+TEST(CommandRunnerTest, TimeoutKillsTheWholeProcessGroup) {
+  TempDir dir;
+  const std::string pidfile = dir.File("pid");
+  CommandResult r = Sh("sleep 30 & echo $! > " + pidfile + "; wait", 300ms);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_FALSE(r.success());
+  EXPECT_LT(r.elapsed, 5s);
+  EXPECT_NE(r.Describe().find("timed out"), std::string::npos);
+  pid_t grandchild = 0;
+  std::ifstream(pidfile) >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  // The background sleep was in the group: it is gone (possibly a zombie of init briefly).
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+    std::string all;
+    std::getline(stat, all);
+    gone = !stat.good() || all.find(") Z") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "grandchild " << grandchild << " still running";
+}
+
+TEST(CommandRunnerTest, CancelKillsEarly) {
+  std::atomic<bool> cancel{false};
+  std::thread t([&] {
+    std::this_thread::sleep_for(100ms);
+    cancel.store(true);
+  });
+  auto r = RunShellCommand("sleep 30", 20s, 100, &cancel);
+  t.join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cancelled);
+  EXPECT_FALSE(r->success());
+  EXPECT_LT(r->elapsed, 5s);
+}
+
+TEST(CommandRunnerTest, ChildHasDefaultSignalsAndNoInheritedDescriptors) {
+  // The server blocks SIGTERM in every thread; the command must still die of it.
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  CommandResult r = Sh("kill -TERM $$; sleep 5; echo survived", 10s);
+  EXPECT_EQ(r.term_signal, SIGTERM) << r.output_tail;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+
+  const int fd = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC: would leak through exec
+  ASSERT_GE(fd, 3);
+  CommandResult fds = Sh("test -e /proc/$$/fd/" + std::to_string(fd) + " && echo leaked; exit 0");
+  ::close(fd);
+  EXPECT_EQ(fds.output_tail, "");
+  EXPECT_EQ(Sh("read x; echo \"[$x]\"").output_tail, "[]\n");  // stdin is /dev/null
+}
+
+TEST(CommandRunnerTest, OutputForLogIsOneBoundedPrintableLine) {
+  EXPECT_EQ(OutputForLog("cp: cannot stat\n\x01\xff line2\n"), "cp: cannot stat | ?? line2");
+  EXPECT_EQ(OutputForLog(std::string(1000, 'x') + "END", 10), "xxxxxxxEND");
+  EXPECT_EQ(OutputForLog("\n\n"), "");
+}
+
+}  // namespace
+}  // namespace apitrail::archive
