@@ -57,20 +57,4 @@ bool ParseSliceName(std::string_view name, uint64_t* start, uint64_t* end) {
          *start < *end;
 }
 
-Status WriteFileDurably(FileSystem* fs, const std::string& dir, const std::string& name,
-                        std::string_view contents) {
-  const std::string path = dir + "/" + name;
-  const std::string tmp = path + std::string(kTmpSuffix);
-  // A tmp file left by a crash would be appended to: start from nothing.
-  if (fs->Exists(tmp)) APITRAIL_RETURN_IF_ERROR(fs->Remove(tmp));
-  {
-    APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(tmp));
-    APITRAIL_RETURN_IF_ERROR(file->Append(contents));
-    APITRAIL_RETURN_IF_ERROR(file->Sync());
-    APITRAIL_RETURN_IF_ERROR(file->Close());
-  }
-  APITRAIL_RETURN_IF_ERROR(fs->Rename(tmp, path));
-  return fs->SyncDir(dir);
-}
-
 }  // namespace apitrail::archive

@@ -47,9 +47,4 @@ bool IsPartName(std::string_view name);
 std::string SliceName(uint64_t start, uint64_t end);
 bool ParseSliceName(std::string_view name, uint64_t* start, uint64_t* end);
 
-// Writes `contents` to dir/name so that a crash leaves the old state or the whole new file,
-// never a part of it: dir/name.tmp is written, fdatasynced and renamed, then dir is synced.
-Status WriteFileDurably(FileSystem* fs, const std::string& dir, const std::string& name,
-                        std::string_view contents);
-
 }  // namespace apitrail::archive

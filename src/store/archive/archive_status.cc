@@ -51,7 +51,7 @@ bool ArchiveStatus::IsArchived(const std::string& name, const FileIdentity& file
 Status ArchiveStatus::MarkDone(const std::string& name, const FileIdentity& file, int64_t now_ns) {
   const std::string text = FormatRfc3339(now_ns) + " " + std::to_string(file.size) + " " +
                            std::to_string(file.inode) + " " + std::to_string(file.mtime_ns) + "\n";
-  APITRAIL_RETURN_IF_ERROR(WriteFileDurably(fs_, dir_, name + std::string(kDoneSuffix), text));
+  APITRAIL_RETURN_IF_ERROR(fs_->WriteFileDurably(dir_, name + std::string(kDoneSuffix), text));
   done_[name] = file;
   return Status::Ok();
 }

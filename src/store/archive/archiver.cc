@@ -50,7 +50,7 @@ Result<std::unique_ptr<Archiver>> Archiver::Start(ArchiverOptions options) {
     const std::string name = VerifierKeyFileName(o.verifier_key_text);
     const std::string outbox = OutboxDir(o.data_dir);
     if (!o.fs->Exists(outbox + "/" + name)) {
-      APITRAIL_RETURN_IF_ERROR(WriteFileDurably(o.fs, outbox, name, o.verifier_key_text + "\n"));
+      APITRAIL_RETURN_IF_ERROR(o.fs->WriteFileDurably(outbox, name, o.verifier_key_text + "\n"));
     }
   }
   // The largest tree size already sliced, so a restart does not cut slices for parts that

@@ -118,7 +118,7 @@ Result<std::vector<SliceInfo>> WriteCheckpointSlices(FileSystem* fs, const std::
     APITRAIL_ASSIGN_OR_RETURN(std::string body,
                               ReadRange(raw.get(), path, chunk_start, chunk_end - chunk_start));
     SliceInfo s{SliceName(chunk_start, chunk_end), chunk_start, chunk_end, frames, max_size};
-    APITRAIL_RETURN_IF_ERROR(WriteFileDurably(fs, outbox, s.name, header + body));
+    APITRAIL_RETURN_IF_ERROR(fs->WriteFileDurably(outbox, s.name, header + body));
     written.push_back(std::move(s));
   }
   return written;

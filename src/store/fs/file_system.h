@@ -74,6 +74,9 @@ class FileSystem {
 
   // Convenience: the whole file.
   Result<std::string> ReadAll(const std::string& path);
+  // Convenience: makes DIR/NAME hold exactly `contents`, all or nothing across a crash:
+  // written to NAME.tmp (a stale one is replaced), synced, renamed, the directory synced.
+  Status WriteFileDurably(const std::string& dir, const std::string& name, std::string_view contents);
 };
 
 // The process-wide POSIX implementation; never null, never deleted.

@@ -214,6 +214,22 @@ Result<std::string> FileSystem::ReadAll(const std::string& path) {
   return out;
 }
 
+Status FileSystem::WriteFileDurably(const std::string& dir, const std::string& name,
+                                    std::string_view contents) {
+  const std::string path = dir + "/" + name;
+  const std::string tmp = path + ".tmp";
+  // A tmp file left by a crash would be appended to: start from nothing.
+  if (Exists(tmp)) APITRAIL_RETURN_IF_ERROR(Remove(tmp));
+  {
+    APITRAIL_ASSIGN_OR_RETURN(auto file, OpenForAppend(tmp));
+    APITRAIL_RETURN_IF_ERROR(file->Append(contents));
+    APITRAIL_RETURN_IF_ERROR(file->Sync());
+    APITRAIL_RETURN_IF_ERROR(file->Close());
+  }
+  APITRAIL_RETURN_IF_ERROR(Rename(tmp, path));
+  return SyncDir(dir);
+}
+
 FileSystem* DefaultFileSystem() {
   static PosixFileSystem* fs = new PosixFileSystem();  // never destroyed: used until exit
   return fs;

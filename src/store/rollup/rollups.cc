@@ -227,15 +227,7 @@ void Rollups::ApplierLoop() {
 }
 
 Status Rollups::WriteFile(int64_t hour, const std::string& bytes) {
-  const std::string path = PathOf(hour);
-  const std::string tmp = path + ".tmp";
-  if (fs_->Exists(tmp)) APITRAIL_RETURN_IF_ERROR(fs_->Remove(tmp));
-  APITRAIL_ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(tmp));
-  APITRAIL_RETURN_IF_ERROR(file->Append(bytes));
-  APITRAIL_RETURN_IF_ERROR(file->Sync());
-  APITRAIL_RETURN_IF_ERROR(file->Close());
-  APITRAIL_RETURN_IF_ERROR(fs_->Rename(tmp, path));
-  return fs_->SyncDir(dir_);
+  return fs_->WriteFileDurably(dir_, RollupFileName(hour), bytes);
 }
 
 Status Rollups::Persist() {
