@@ -66,6 +66,7 @@ class DirectWritableFile final : public WritableFile {
     const size_t used = static_cast<size_t>(size_ - buf_start_);
     APITRAIL_RETURN_IF_ERROR(Grow(len));
     std::memset(buf_.get() + used, 0, len - used);  // the zero tail of the last block
+    ClaimUpTo(end);
     for (size_t done = 0; done < len;) {
       ssize_t n = ::pwrite(dfd_, buf_.get() + done, len - done, static_cast<off_t>(buf_start_ + done));
       if (n < 0 && errno == EINTR) continue;
@@ -76,10 +77,6 @@ class DirectWritableFile final : public WritableFile {
       done += static_cast<size_t>(n);
     }
     synced_ = size_;
-    {
-      std::lock_guard<std::mutex> lock(reserve_mu_);
-      physical_ = std::max(physical_, end);
-    }
     // Keep only the partial last block: the next Sync starts there.
     const uint64_t new_start = AlignDown(size_);
     const size_t keep = static_cast<size_t>(size_ - new_start);
@@ -137,6 +134,16 @@ class DirectWritableFile final : public WritableFile {
  private:
   static uint64_t RoundToChunk(uint64_t x) { return (x + kReserveChunk - 1) / kReserveChunk * kReserveChunk; }
 
+  // Marks [.., end) as the writer's before it writes there. The reserver writes its zeros only
+  // from the claimed end on, and a pass already under way from below `end` is waited for:
+  // its zeros landing after our bytes would erase acknowledged records. Only the rotation
+  // path (which syncs past the reserve without asking for more) ever waits here.
+  void ClaimUpTo(uint64_t end) {
+    std::unique_lock<std::mutex> lock(reserve_mu_);
+    reserve_cv_.wait(lock, [&] { return !reserving_ || end <= reserving_from_; });
+    physical_ = std::max(physical_, end);
+  }
+
   void ReserverLoop() {
     static const std::string kZeros(kReserveChunk, '\0');
     std::unique_lock<std::mutex> lock(reserve_mu_);
@@ -146,6 +153,8 @@ class DirectWritableFile final : public WritableFile {
       // Block-aligned, so the zeros never share a block with bytes the direct path writes.
       uint64_t at = AlignUp(physical_);
       const uint64_t target = target_;
+      reserving_ = true;
+      reserving_from_ = at;
       lock.unlock();
       Status st;
       while (at < target && st.ok()) {
@@ -159,6 +168,7 @@ class DirectWritableFile final : public WritableFile {
       // flush first and no extent to allocate.
       if (st.ok() && ::fdatasync(bfd_) != 0) st = ErrnoStatus("fdatasync", path_, errno);
       lock.lock();
+      reserving_ = false;
       if (st.ok()) {
         physical_ = std::max(physical_, at);
       } else {
@@ -194,7 +204,7 @@ class DirectWritableFile final : public WritableFile {
   int bfd_;
   uint64_t size_;       // logical end, including bytes not yet synced
   uint64_t synced_;     // bytes durable
-  uint64_t physical_;   // end of the file on disk (direct writes and reserve); reserve_mu_
+  uint64_t physical_;   // end of the file on disk (direct writes, claimed, and reserve); reserve_mu_
   uint64_t buf_start_;  // file offset of buf_[0], block-aligned
   std::unique_ptr<char, FreeDeleter> buf_;
   size_t capacity_ = 0;
@@ -205,6 +215,8 @@ class DirectWritableFile final : public WritableFile {
   uint64_t target_ = 0;         // reserve_mu_: where the zeros should reach
   Status reserve_error_;        // reserve_mu_: the reserver's last failure, for Reserve
   bool stop_reserver_ = false;  // reserve_mu_
+  bool reserving_ = false;      // reserve_mu_: a pass is writing zeros from reserving_from_ on
+  uint64_t reserving_from_ = 0;  // reserve_mu_
   std::thread reserver_;
 };
 

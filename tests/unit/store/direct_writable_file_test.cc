@@ -111,5 +111,27 @@ TEST_F(DirectWritableFileTest, ReserveWritesZerosAheadAndDropReserveCutsThem) {
   EXPECT_EQ(ReadFile(path_), all);
 }
 
+// The rotation path syncs bytes past the reserve without asking for more (the segment is about
+// to be closed). The reserver may be writing its zeros right then; they must never land on
+// those bytes. Repeated because the race window is a few milliseconds wide.
+TEST_F(DirectWritableFileTest, SyncPastTheReserveIsNeverOverwrittenByTheReserver) {
+  for (int round = 0; round < 30; ++round) {
+    const std::string path = dir_.path() + "/race-" + std::to_string(round);
+    auto opened = OpenDirectWritableFile(path);
+    ASSERT_TRUE(opened.ok() && *opened != nullptr);
+    auto f = std::move(opened).value();
+    std::string all = Bytes(64, 'h');
+    ASSERT_TRUE(f->Append(all).ok());
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(f->Reserve(100).ok());  // inside the first block: returns at once, zeros follow
+    const std::string past = Bytes(9000, static_cast<char>(round));
+    ASSERT_TRUE(f->Append(past).ok());
+    all += past;
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(f->DropReserve().ok());
+    ASSERT_EQ(ReadFile(path), all) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
