@@ -60,6 +60,7 @@ class Worker {
   void Unregister(std::list<ProxySession*>::iterator it) { sessions_.erase(it); }
 
  private:
+  void Run();  // the thread's event loop
   void DoAccept();
   void ScheduleSweep();
 

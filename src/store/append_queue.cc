@@ -10,7 +10,7 @@ size_t ThreadShard() {
 }
 }  // namespace
 
-bool AppendQueue::Push(PendingRecord&& record) {
+bool AppendQueue::Push(PendingRecord&& record, bool owned) {
   if (reserved_.fetch_add(1) >= capacity_) {
     reserved_.fetch_sub(1);
     return false;
@@ -19,13 +19,16 @@ bool AppendQueue::Push(PendingRecord&& record) {
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.items.push_back(std::move(record));
+    if (!owned) ++shard.unowned;
   }
-  // Dekker-style hand-shake with Wait(): either the writer sees ready_ > 0 before it
-  // sleeps, or we see waiting_ and notify under the mutex. Both are seq_cst.
   ready_.fetch_add(1);
+  if (owned) return true;
+  // Dekker-style hand-shake with Wait(): either the writer sees unowned_ > 0 before it
+  // sleeps, or we see waiting_ and notify under the mutex. Both are seq_cst.
+  unowned_.fetch_add(1);
   if (waiting_.load()) {
     // Taking and dropping the mutex orders us after the writer's predicate check (it is
-    // then either about to see ready_ or asleep on the condition); notifying after the
+    // then either about to see unowned_ or asleep on the condition); notifying after the
     // unlock spares the woken writer from blocking on a mutex we still hold.
     { std::lock_guard<std::mutex> lock(wake_mu_); }
     wake_cv_.notify_one();
@@ -35,10 +38,13 @@ bool AppendQueue::Push(PendingRecord&& record) {
 
 void AppendQueue::Drain(std::vector<PendingRecord>* out) {
   int64_t n = 0;
+  int64_t unowned = 0;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
     if (shard.items.empty()) continue;
     n += static_cast<int64_t>(shard.items.size());
+    unowned += shard.unowned;
+    shard.unowned = 0;
     for (auto& r : shard.items) out->push_back(std::move(r));
     shard.items.clear();
   }
@@ -46,13 +52,14 @@ void AppendQueue::Drain(std::vector<PendingRecord>* out) {
     ready_.fetch_sub(n);
     reserved_.fetch_sub(n);
   }
+  if (unowned > 0) unowned_.fetch_sub(unowned);
 }
 
 void AppendQueue::Wait(std::chrono::steady_clock::time_point deadline,
                        const std::function<bool()>& wake) {
   std::unique_lock<std::mutex> lock(wake_mu_);
   waiting_.store(true);
-  wake_cv_.wait_until(lock, deadline, [&] { return ready_.load() > 0 || wake(); });
+  wake_cv_.wait_until(lock, deadline, [&] { return unowned_.load() > 0 || wake(); });
   waiting_.store(false);
 }
 

@@ -1,8 +1,13 @@
-// AppendQueue: the bounded hand-off from gateway workers to the store's writer thread.
+// AppendQueue: the bounded hand-off from gateway workers to whoever commits (the store's
+// writer thread, or a committing worker, LogStore::CommitPending).
 // Sharded so that workers do not all contend on one mutex: each thread pushes into its own
-// shard (picked once per thread), the single consumer drains all shards. Capacity is global
-// and checked with one atomic counter. Push is thread-safe; Drain and Wait are for the one
-// writer thread only.
+// shard (picked once per thread), one consumer at a time drains all shards. Capacity is
+// global and checked with one atomic counter. Push is thread-safe; Drain is for the holder
+// of the store's commit lock, Wait for the writer thread only.
+//
+// A record pushed `owned` belongs to a thread that commits it itself: it neither wakes the
+// writer nor keeps it awake (only unowned records and wake() do), so a worker's own
+// commit costs no thread hand-off.
 #pragma once
 
 #include <array>
@@ -39,11 +44,13 @@ class AppendQueue {
   explicit AppendQueue(size_t capacity) : capacity_(static_cast<int64_t>(capacity)) {}
 
   // false (and `record` untouched) when `capacity` records are already waiting.
-  bool Push(PendingRecord&& record);
-  // Moves everything queued into *out, oldest first within each shard.
+  bool Push(PendingRecord&& record, bool owned = false);
+  // Moves everything queued (owned or not) into *out, oldest first within each shard.
   void Drain(std::vector<PendingRecord>* out);
-  // Sleeps until something is queued, `wake()` is true, or `deadline`. `wake` is evaluated
-  // under the wake mutex, so a condition set before Notify() is never missed.
+  // True when anything at all is queued.
+  bool HasReady() const { return ready_.load() > 0; }
+  // Sleeps until an unowned record is queued, `wake()` is true, or `deadline`. `wake` is
+  // evaluated under the wake mutex, so a condition set before Notify() is never missed.
   void Wait(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& wake);
   // Wakes the writer after the caller changed a condition `wake` reads.
   void Notify();
@@ -52,11 +59,13 @@ class AppendQueue {
   struct alignas(64) Shard {
     std::mutex mu;
     std::vector<PendingRecord> items;
+    int64_t unowned = 0;  // of items
   };
 
   const int64_t capacity_;
   std::atomic<int64_t> reserved_{0};  // slots taken, including pushes in progress
   std::atomic<int64_t> ready_{0};     // pushes completed minus records drained (may dip < 0)
+  std::atomic<int64_t> unowned_{0};   // the same for unowned records
   std::atomic<bool> waiting_{false};
   std::array<Shard, kShards> shards_;
   std::mutex wake_mu_;

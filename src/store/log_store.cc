@@ -20,11 +20,16 @@ namespace {
 
 constexpr int64_t kDayNs = 86'400'000'000'000;  // days are floored with FloorDiv (rollup_types.h)
 
+// Set by Store::DeclareCommittingThread: this thread commits its own appends.
+thread_local bool t_committing_thread = false;
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   return LogStore::Open(options);
 }
+
+void Store::DeclareCommittingThread() { t_committing_thread = true; }
 
 LogStore::LogStore(const StoreOptions& options, FileSystem* fs)
     : options_(options),
@@ -262,7 +267,7 @@ Status LogStore::Append(AuditEvent event, AppendCallback done, Hash256* leaf) {
     result = Status::Unavailable("store is closed");
   } else if (failed_.load()) {
     result = FailedStatus();
-  } else if (!queue_.Push(std::move(record))) {
+  } else if (!queue_.Push(std::move(record), t_committing_thread && options_.durability != Durability::kBatch)) {
     rejected_.fetch_add(1);
     result = Status::ResourceExhausted("store queue is full (" +
                                        std::to_string(options_.queue_capacity) + " events)");
@@ -468,42 +473,63 @@ Status LogStore::FailedStatus() const {
   return Status::Unavailable("store failed, reopen required: " + fail_cause_.ToString());
 }
 
+void LogStore::CommitQueued(bool force_head_sync) {
+  std::vector<PendingRecord>& batch = commit_batch_;
+  batch.clear();
+  queue_.Drain(&batch);
+  if (batch.empty()) return;
+  const bool batch_mode = options_.durability == Durability::kBatch;
+  if (failed_.load()) {
+    const Status st = FailedStatus();
+    for (auto& r : batch) {
+      if (r.done) r.done(st, 0);
+    }
+    return;
+  }
+  Status st = WriteBatch(&batch);
+  if (st.ok() && !batch_mode) st = SyncAndPublish(force_head_sync);
+  if (!st.ok()) {
+    Fail(st);
+    const Status failed = FailedStatus();
+    for (auto& r : batch) {
+      if (r.done) r.done(failed, r.seq);
+    }
+  } else if (batch_mode) {
+    at_risk_.fetch_add(batch.size());
+    acked_before_sync_.fetch_add(batch.size());
+    for (auto& r : batch) {
+      appended_.fetch_add(1);
+      if (r.done) r.done(Status::Ok(), r.seq);
+    }
+  }
+}
+
+void LogStore::CommitPending() {
+  if (options_.durability == Durability::kBatch || !queue_.HasReady()) return;
+  std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
+  if (!commit.owns_lock()) {
+    // The holder may have drained before our records arrived: have the writer look again
+    // (it re-checks this flag before it sleeps, and is woken if it already does).
+    commit_handoff_.store(true);
+    queue_.Notify();
+    return;
+  }
+  if (writer_stopped_) return;  // Close() drained everything already
+  CommitQueued(false);
+  if (options_.after_callbacks) options_.after_callbacks();
+}
+
 void LogStore::WriterLoop() {
   const auto interval = std::chrono::milliseconds(options_.batch_interval_ms);
   const bool batch_mode = options_.durability == Durability::kBatch;
-  std::vector<PendingRecord> batch;
   while (true) {
+    std::unique_lock<std::mutex> commit(commit_mu_);
+    commit_handoff_.store(false);
     // Read the flush ticket and the stop flag BEFORE draining: everything appended before
     // them is then in this drain.
     const uint64_t flush_req = flush_requested_.load();
     const bool stopping = stop_.load();
-    batch.clear();
-    queue_.Drain(&batch);
-    if (!batch.empty()) {
-      if (failed_.load()) {
-        const Status st = FailedStatus();
-        for (auto& r : batch) {
-          if (r.done) r.done(st, 0);
-        }
-      } else {
-        Status st = WriteBatch(&batch);
-        if (st.ok() && !batch_mode) st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
-        if (!st.ok()) {
-          Fail(st);
-          const Status failed = FailedStatus();
-          for (auto& r : batch) {
-            if (r.done) r.done(failed, r.seq);
-          }
-        } else if (batch_mode) {
-          at_risk_.fetch_add(batch.size());
-          acked_before_sync_.fetch_add(batch.size());
-          for (auto& r : batch) {
-            appended_.fetch_add(1);
-            if (r.done) r.done(Status::Ok(), r.seq);
-          }
-        }
-      }
-    }
+    CommitQueued(flush_req > flush_done_.load() || stopping);
     if (!unpublished_.empty() && !failed_.load() &&
         (flush_req > flush_done_.load() || stopping || Clock::now() - last_sync_ >= interval)) {
       Status st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
@@ -531,14 +557,20 @@ void LogStore::WriterLoop() {
       flush_done_.store(flush_req);
       flush_cv_.notify_all();
     }
-    if (stopping) break;
+    if (stopping) {
+      writer_stopped_ = true;
+      break;
+    }
     auto deadline = std::min(batch_mode && !unpublished_.empty() ? last_sync_ + interval
                                                                  : Clock::now() + std::chrono::seconds(1),
                              std::max(NextCheckpointDue(), Clock::now()));
     if (head_size_ < durable_size_) {
       deadline = std::min(deadline, last_head_append_ + std::chrono::milliseconds(kHeadIntervalMs));
     }
-    queue_.Wait(deadline, [this] { return stop_.load() || flush_requested_.load() > flush_done_.load(); });
+    commit.unlock();
+    queue_.Wait(deadline, [this] {
+      return stop_.load() || flush_requested_.load() > flush_done_.load() || commit_handoff_.load();
+    });
   }
   std::lock_guard<std::mutex> lock(flush_mu_);
   writer_exited_ = true;

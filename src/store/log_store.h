@@ -1,6 +1,7 @@
 // LogStore: the Store implementation (store.h) over segment files, a Merkle frontier,
 // tree_heads.log and in-memory indexes. Thread-safe as Store promises: any thread may
-// Append, Query and read; one internal writer thread does all file writes.
+// Append, Query and read; file writes are done by one thread at a time under commit_mu_:
+// the internal writer thread, or a committing worker thread in CommitPending().
 //
 // Write path (group commit, STYLE §3.2.8): Append encodes the record and its leaf hash on
 // the caller's thread and pushes it on a sharded bounded queue. The writer drains the queue,
@@ -8,6 +9,10 @@
 // batch to readers under a short exclusive lock and completes it, then appends a tree head
 // when the last one is kHeadIntervalMs old (the root costs a node hash per tree level).
 // A failed write or sync is sticky: that batch and all later appends fail with Unavailable.
+// A committing thread (Store::DeclareCommittingThread, the gateway workers) does the same
+// group commit itself when its event loop runs dry, so on a shared core its records cost
+// no hand-off to the writer; the writer then only keeps time (tree heads, checkpoints,
+// flushes, batch mode) and commits other threads' records.
 //
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
 // durable tree with the node key and appends the note to checkpoints.log, when new records
@@ -64,6 +69,7 @@ class LogStore final : public Store {
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
   Rollups* rollups() override { return rollups_.get(); }
+  void CommitPending() override;
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -87,6 +93,8 @@ class LogStore final : public Store {
   LogStore(const StoreOptions& options, FileSystem* fs);
   Status Recover();
   void WriterLoop();
+  // Drains the queue and commits it (write, sync, publish, callbacks); holder of commit_mu_.
+  void CommitQueued(bool force_head_sync);
   // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
   Status WriteBatch(std::vector<PendingRecord>* batch);
   // Syncs the segment, publishes the batch, completes it, appends a tree head if due.
@@ -135,7 +143,15 @@ class LogStore final : public Store {
   const std::string segments_dir_;
   AppendQueue queue_;
 
-  // Writer-thread state (also touched by Open before the thread starts).
+  // The writer state below is used by one thread at a time: the writer thread, or a
+  // committing worker in CommitPending, whichever holds commit_mu_.
+  std::mutex commit_mu_;
+  std::vector<PendingRecord> commit_batch_;  // guarded by commit_mu_
+  bool writer_stopped_ = false;              // guarded by commit_mu_: Close() drained the queue
+  // Set by a CommitPending that found commit_mu_ taken: the writer drains once more.
+  std::atomic<bool> commit_handoff_{false};
+
+  // Writer state (holder of commit_mu_; also touched by Open before the thread starts).
   std::unique_ptr<WritableFile> segment_;
   uint64_t segment_first_seq_ = 0;
   merkle::CompactRange segment_start_;    // Merkle state at segment_first_seq_
@@ -148,7 +164,7 @@ class LogStore final : public Store {
   std::vector<Unpublished> unpublished_;
   std::vector<RollupEvent> rollup_batch_;  // the rollup side of unpublished_
   Clock::time_point last_sync_;
-  Clock::time_point last_head_sync_;  // writer thread only
+  Clock::time_point last_head_sync_;
   bool head_dirty_ = false;           // a tree head was written but not yet synced
   std::string write_buffer_;
   uint64_t durable_size_ = 0;        // records synced: what a checkpoint may cover
