@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
-  libgoogle-perftools-dev
+  libgoogle-perftools-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 openssl curl procps
   protobuf-compiler

@@ -141,7 +141,10 @@ int RunServer(std::shared_ptr<const Config> config,
     return 1;
   }
   StoreStats opened = (*store)->Stats();
-  spdlog::info("audit store open: {} records, root {}", opened.size, opened.root_hex);
+  spdlog::info("audit store open: {} records, root {}; group commits {}", opened.size, opened.root_hex,
+               (*store)->CommitEventFd() >= 0   ? "through io_uring (workers keep serving while a commit is written)"
+               : so.durability == Durability::kBatch ? "every batch interval (durability batch)"
+                                                   : "with blocking writes");
   if (opened.recovered_truncated_bytes > 0) {
     spdlog::warn("recovery cut a torn tail of {} bytes (an unacknowledged, partly written batch)",
                  opened.recovered_truncated_bytes);

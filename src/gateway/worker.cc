@@ -3,7 +3,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/time_util.h"
 #include "gateway/proxy_session.h"
@@ -76,6 +78,7 @@ void Worker::Run() {
   // the pinned gateway bench, bench/README.md).
   constexpr int kCommitBudget = 64;
   Store::DeclareCommittingThread();
+  WaitForCommits();
   while (true) {
     int ran = 0;
     while (ran < kCommitBudget && io_.poll_one() > 0) ++ran;
@@ -83,6 +86,24 @@ void Worker::Run() {
     if (Store* store = shared_->store) store->CommitPending();
     if (ran == 0 && io_.run_one() == 0) break;
   }
+}
+
+void Worker::WaitForCommits() {
+  Store* store = shared_->store;
+  if (store == nullptr || store->CommitEventFd() < 0) return;
+  if (!commit_events_) {
+    // A descriptor of our own for the store's eventfd: each worker's epoll registers it.
+    const int fd = ::fcntl(store->CommitEventFd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return;  // commits started here are then finished by the next CommitPending
+    commit_events_.emplace(io_, fd);
+  }
+  commit_events_->async_wait(asio::posix::descriptor_base::wait_read, [this](boost::system::error_code ec) {
+    if (ec) return;
+    uint64_t count;
+    (void)!::read(commit_events_->native_handle(), &count, sizeof(count));  // EAGAIN: another worker read it
+    if (Store* s = shared_->store) s->CommitPending();
+    WaitForCommits();
+  });
 }
 
 void Worker::DoAccept() {

@@ -9,9 +9,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <list>
+#include <optional>
 #include <thread>
 
 #include "core/status.h"
@@ -61,6 +63,8 @@ class Worker {
 
  private:
   void Run();  // the thread's event loop
+  // Calls the store's CommitPending whenever an asynchronous commit completed.
+  void WaitForCommits();
   void DoAccept();
   void ScheduleSweep();
 
@@ -75,6 +79,7 @@ class Worker {
   CompletionInbox completions_{io_};
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
+  std::optional<boost::asio::posix::stream_descriptor> commit_events_;  // the store's eventfd (dup)
   UpstreamPool pool_;
   bool draining_ = false;
   uint16_t local_port_ = 0;

@@ -13,6 +13,7 @@
 #include "store/part/sealer.h"
 #include "store/recovery.h"
 #include "store/rollup/rollup_replay.h"
+#include "store/fs/io_ring.h"
 
 namespace apitrail {
 
@@ -48,6 +49,11 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
   FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
   std::unique_ptr<LogStore> store(new LogStore(options, fs));
   APITRAIL_RETURN_IF_ERROR(store->Recover());
+  if (options.direct_io && options.async_commit && options.durability != Durability::kBatch &&
+      store->segment_->CanSyncAsync()) {
+    // Unavailable (seccomp, old kernel): committing threads then block in pwrite instead.
+    if (auto ring = IoRing::Create(); ring.ok()) store->ring_ = std::move(ring).value();
+  }
   if (store->rollups_) store->rollups_->Start();
   LogStore* raw = store.get();
   store->writer_ = std::thread([raw] { raw->WriterLoop(); });
@@ -340,6 +346,10 @@ Status LogStore::CloseSegment() {
 
 Status LogStore::SyncAndPublish(bool force_head_sync) {
   APITRAIL_RETURN_IF_ERROR(segment_->Sync());
+  return Publish(force_head_sync);
+}
+
+Status LogStore::Publish(bool force_head_sync) {
   syncs_.fetch_add(1);
   durable_size_ = next_seq_;  // every record written so far is now synced
   durable_frontier_ = frontier_;
@@ -473,7 +483,18 @@ Status LogStore::FailedStatus() const {
   return Status::Unavailable("store failed, reopen required: " + fail_cause_.ToString());
 }
 
-void LogStore::CommitQueued(bool force_head_sync) {
+bool LogStore::ReapCommit(bool wait) {
+  if (!commit_in_flight_.load()) return true;
+  std::optional<int> result = wait ? std::optional<int>(ring_->Wait()) : ring_->Poll();
+  if (!result) return false;
+  commit_in_flight_.store(false);
+  Status st = segment_->FinishSync(*result);
+  if (st.ok()) st = Publish(false);
+  if (!st.ok()) Fail(st);  // completes the batch's callbacks with the failure
+  return true;
+}
+
+void LogStore::CommitQueued(bool force_head_sync, bool async) {
   std::vector<PendingRecord>& batch = commit_batch_;
   batch.clear();
   queue_.Drain(&batch);
@@ -487,7 +508,19 @@ void LogStore::CommitQueued(bool force_head_sync) {
     return;
   }
   Status st = WriteBatch(&batch);
-  if (st.ok() && !batch_mode) st = SyncAndPublish(force_head_sync);
+  if (st.ok() && !batch_mode) {
+    if (async && ring_ && segment_->CanSyncAsync()) {
+      // Submitted: the records are published by ReapCommit once the ring reports the write.
+      Result<bool> started = segment_->StartSync(*ring_);
+      if (started.ok() && *started) {
+        commit_in_flight_.store(true);
+        return;
+      }
+      st = started.ok() ? Publish(force_head_sync) : started.status();
+    } else {
+      st = SyncAndPublish(force_head_sync);
+    }
+  }
   if (!st.ok()) {
     Fail(st);
     const Status failed = FailedStatus();
@@ -505,7 +538,7 @@ void LogStore::CommitQueued(bool force_head_sync) {
 }
 
 void LogStore::CommitPending() {
-  if (options_.durability == Durability::kBatch || !queue_.HasReady()) return;
+  if (options_.durability == Durability::kBatch || (!queue_.HasReady() && !commit_in_flight_.load())) return;
   std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
   if (!commit.owns_lock()) {
     // The holder may have drained before our records arrived: have the writer look again
@@ -515,7 +548,9 @@ void LogStore::CommitPending() {
     return;
   }
   if (writer_stopped_) return;  // Close() drained everything already
-  CommitQueued(false);
+  // One commit in flight at a time: a later one starts when the ring's eventfd reports
+  // this one (the worker then calls here again).
+  if (ReapCommit(false)) CommitQueued(false, true);
   if (options_.after_callbacks) options_.after_callbacks();
 }
 
@@ -529,7 +564,8 @@ void LogStore::WriterLoop() {
     // them is then in this drain.
     const uint64_t flush_req = flush_requested_.load();
     const bool stopping = stop_.load();
-    CommitQueued(flush_req > flush_done_.load() || stopping);
+    ReapCommit(true);  // a worker's asynchronous commit still in flight: finish it first
+    CommitQueued(flush_req > flush_done_.load() || stopping, false);
     if (!unpublished_.empty() && !failed_.load() &&
         (flush_req > flush_done_.load() || stopping || Clock::now() - last_sync_ >= interval)) {
       Status st = SyncAndPublish(flush_req > flush_done_.load() || stopping);

@@ -46,6 +46,7 @@
 #include "store/append_queue.h"
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
+#include "store/fs/io_ring.h"
 #include "store/index/event_index.h"
 #include "store/merkle/compact_range.h"
 #include "store/node_key.h"
@@ -70,6 +71,7 @@ class LogStore final : public Store {
   StoreStats Stats() override;
   Rollups* rollups() override { return rollups_.get(); }
   void CommitPending() override;
+  int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -94,7 +96,13 @@ class LogStore final : public Store {
   Status Recover();
   void WriterLoop();
   // Drains the queue and commits it (write, sync, publish, callbacks); holder of commit_mu_.
-  void CommitQueued(bool force_head_sync);
+  // `async`: submit the sync to ring_ and return; ReapCommit publishes it later.
+  void CommitQueued(bool force_head_sync, bool async);
+  // Finishes the asynchronous commit in flight if its write completed (or, with `wait`,
+  // once it has): true when none is in flight any more. Holder of commit_mu_.
+  bool ReapCommit(bool wait);
+  // After the active segment was synced: durable size, index, callbacks, tree head.
+  Status Publish(bool force_head_sync);
   // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
   Status WriteBatch(std::vector<PendingRecord>* batch);
   // Syncs the segment, publishes the batch, completes it, appends a tree head if due.
@@ -150,6 +158,11 @@ class LogStore final : public Store {
   bool writer_stopped_ = false;              // guarded by commit_mu_: Close() drained the queue
   // Set by a CommitPending that found commit_mu_ taken: the writer drains once more.
   std::atomic<bool> commit_handoff_{false};
+  // Asynchronous commits (durability response/strict with direct I/O): null when io_uring
+  // is unavailable. A commit is in flight from CommitQueued(async) to ReapCommit; written
+  // under commit_mu_, read without it by CommitPending's fast path.
+  std::unique_ptr<IoRing> ring_;
+  std::atomic<bool> commit_in_flight_{false};
 
   // Writer state (holder of commit_mu_; also touched by Open before the thread starts).
   std::unique_ptr<WritableFile> segment_;

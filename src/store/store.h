@@ -42,6 +42,9 @@ struct StoreOptions {
   // group commit, no page cache; FileSystem::OpenForSyncedAppend). Ignored under kBatch,
   // whose acknowledged-but-unsynced records must survive a process crash in the page cache.
   bool direct_io = true;
+  // With direct_io: a committing thread (CommitPending) submits the write through io_uring
+  // and keeps serving while it is in flight, instead of blocking in pwrite.
+  bool async_commit = true;
   // Also rotate when the first record of a new UTC day (by wall_clock at write time) is
   // written, so each sealed part holds at most one day (docs/FORMAT.md §16).
   bool rotate_daily = true;
@@ -131,6 +134,10 @@ class Store {
   // at least every few dozen handlers): its appends then do not wake the writer thread.
   // Other threads' appends (CLI tools, tests) are committed by the writer as before.
   static void DeclareCommittingThread();
+  // An eventfd that becomes readable when a commit CommitPending started asynchronously
+  // (io_uring) has reached the disk; the committing thread then calls CommitPending again to
+  // publish it and start the next. -1 when commits are synchronous. Owned by the store.
+  virtual int CommitEventFd() const { return -1; }
 
   // Blocks until everything appended before the call is durable (or failed).
   virtual Status Flush() = 0;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "store/fs/errno_status.h"
+#include "store/fs/io_ring.h"
 
 namespace apitrail {
 
@@ -61,27 +62,32 @@ class DirectWritableFile final : public WritableFile {
 
   Status Sync() override {
     if (size_ == synced_) return Status::Ok();
-    const uint64_t end = AlignUp(size_);
-    const size_t len = static_cast<size_t>(end - buf_start_);
-    const size_t used = static_cast<size_t>(size_ - buf_start_);
-    APITRAIL_RETURN_IF_ERROR(Grow(len));
-    std::memset(buf_.get() + used, 0, len - used);  // the zero tail of the last block
-    ClaimUpTo(end);
-    for (size_t done = 0; done < len;) {
-      ssize_t n = ::pwrite(dfd_, buf_.get() + done, len - done, static_cast<off_t>(buf_start_ + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus("write", path_, errno);
-      if (n == 0 || static_cast<size_t>(n) % kBlock != 0) {
-        return Status::IoError("write " + path_ + ": short direct write");
-      }
-      done += static_cast<size_t>(n);
+    APITRAIL_ASSIGN_OR_RETURN(const size_t len, PrepareSync());
+    APITRAIL_RETURN_IF_ERROR(WriteFrom(0, len));
+    CompleteSync();
+    return Status::Ok();
+  }
+
+  bool CanSyncAsync() const override { return true; }
+
+  Result<bool> StartSync(IoRing& ring) override {
+    if (size_ == synced_) return false;
+    APITRAIL_ASSIGN_OR_RETURN(const size_t len, PrepareSync());
+    APITRAIL_RETURN_IF_ERROR(ring.SubmitWrite(dfd_, buf_.get(), len, buf_start_));
+    pending_len_ = len;
+    return true;
+  }
+
+  Status FinishSync(int result) override {
+    const size_t len = pending_len_;
+    pending_len_ = 0;
+    if (result < 0) return ErrnoStatus("write", path_, -result);
+    const size_t done = static_cast<size_t>(result);
+    if (done == 0 || done % kBlock != 0 || done > len) {
+      return Status::IoError("write " + path_ + ": short direct write");
     }
-    synced_ = size_;
-    // Keep only the partial last block: the next Sync starts there.
-    const uint64_t new_start = AlignDown(size_);
-    const size_t keep = static_cast<size_t>(size_ - new_start);
-    if (keep > 0) std::memmove(buf_.get(), buf_.get() + (new_start - buf_start_), keep);
-    buf_start_ = new_start;
+    APITRAIL_RETURN_IF_ERROR(WriteFrom(done, len));  // the rest of a short write, if any
+    CompleteSync();
     return Status::Ok();
   }
 
@@ -132,6 +138,41 @@ class DirectWritableFile final : public WritableFile {
   uint64_t Size() const override { return size_; }
 
  private:
+  // The whole blocks from buf_start_ to the end of the appends, the last one zero-padded,
+  // claimed against the reserver; returns their length.
+  Result<size_t> PrepareSync() {
+    const uint64_t end = AlignUp(size_);
+    const size_t len = static_cast<size_t>(end - buf_start_);
+    const size_t used = static_cast<size_t>(size_ - buf_start_);
+    APITRAIL_RETURN_IF_ERROR(Grow(len));
+    std::memset(buf_.get() + used, 0, len - used);  // the zero tail of the last block
+    ClaimUpTo(end);
+    return len;
+  }
+
+  // Writes buf_[from, len) at buf_start_ + from with the direct descriptor.
+  Status WriteFrom(size_t from, size_t len) {
+    for (size_t done = from; done < len;) {
+      ssize_t n = ::pwrite(dfd_, buf_.get() + done, len - done, static_cast<off_t>(buf_start_ + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("write", path_, errno);
+      if (n == 0 || static_cast<size_t>(n) % kBlock != 0) {
+        return Status::IoError("write " + path_ + ": short direct write");
+      }
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  // After the write: keep only the partial last block, where the next sync starts.
+  void CompleteSync() {
+    synced_ = size_;
+    const uint64_t new_start = AlignDown(size_);
+    const size_t keep = static_cast<size_t>(size_ - new_start);
+    if (keep > 0) std::memmove(buf_.get(), buf_.get() + (new_start - buf_start_), keep);
+    buf_start_ = new_start;
+  }
+
   static uint64_t RoundToChunk(uint64_t x) { return (x + kReserveChunk - 1) / kReserveChunk * kReserveChunk; }
 
   // Marks [.., end) as the writer's before it writes there. The reserver writes its zeros only
@@ -208,6 +249,7 @@ class DirectWritableFile final : public WritableFile {
   uint64_t buf_start_;  // file offset of buf_[0], block-aligned
   std::unique_ptr<char, FreeDeleter> buf_;
   size_t capacity_ = 0;
+  size_t pending_len_ = 0;  // bytes of the asynchronous write in flight (StartSync)
 
   // The reserver thread (started by the first Reserve) and what it shares with the writer.
   std::mutex reserve_mu_;

@@ -14,6 +14,8 @@
 
 namespace apitrail {
 
+class IoRing;  // store/fs/io_ring.h
+
 // An append-only file handle. Not thread-safe: the store's writer thread owns it.
 class WritableFile {
  public:
@@ -32,6 +34,15 @@ class WritableFile {
   virtual Status DropReserve() = 0;
   // fdatasync: on OK everything appended so far survives a crash.
   virtual Status Sync() = 0;
+  // Sync in two halves, for a caller that waits for the write in an event loop (only
+  // DirectWritableFile can; the others say false here and callers use Sync()). StartSync
+  // submits the write of everything appended since the last sync to `ring` and returns at
+  // once: true when a write was submitted, false when there was nothing to write. Once the
+  // ring reports its result, FinishSync(result) completes it; on OK the bytes are as
+  // durable as after Sync(). Nothing may be appended, synced or closed in between.
+  virtual bool CanSyncAsync() const { return false; }
+  virtual Result<bool> StartSync(IoRing& ring);
+  virtual Status FinishSync(int result);
   virtual Status Close() = 0;
   // Bytes appended to the file (as this handle knows it: initial size + appended), not
   // counting a reserve.

@@ -14,6 +14,13 @@
 
 namespace apitrail {
 
+Result<bool> WritableFile::StartSync(IoRing&) {
+  return Status::IoError("this file cannot sync asynchronously (CanSyncAsync is false)");
+}
+Status WritableFile::FinishSync(int) {
+  return Status::IoError("this file cannot sync asynchronously (CanSyncAsync is false)");
+}
+
 namespace {
 
 class PosixWritableFile final : public WritableFile {

@@ -2,6 +2,8 @@
 // commits its own records does so on its own thread without the writer, and no record is
 // ever stranded when several committers and the writer race for the commit lock.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,7 +34,9 @@ class CommitPendingTest : public ::testing::Test {
 };
 
 TEST_F(CommitPendingTest, ACommittingThreadCommitsItsOwnRecordsOnItsOwnThread) {
-  auto store = OpenOrDie(Options());
+  StoreOptions o = Options();
+  o.async_commit = false;  // the blocking commit: done when CommitPending returns
+  auto store = OpenOrDie(o);
   ASSERT_NE(store, nullptr);
   std::thread t([&] {
     Store::DeclareCommittingThread();
@@ -61,6 +65,41 @@ TEST_F(CommitPendingTest, ACommittingThreadCommitsItsOwnRecordsOnItsOwnThread) {
   EXPECT_EQ(e->id, MakeEvent(4).id);
 }
 
+// With direct I/O and io_uring the commit is submitted and CommitPending returns at once;
+// the eventfd then says the write is done and the next CommitPending publishes it.
+TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
+  StoreOptions o = Options();
+  o.direct_io = true;
+  o.async_commit = true;
+  auto store = OpenOrDie(o);
+  ASSERT_NE(store, nullptr);
+  ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
+  std::thread t([&] {
+    Store::DeclareCommittingThread();
+    std::atomic<int> done{0};
+    for (uint64_t i = 0; i < 3; ++i) {
+      ASSERT_TRUE(store->Append(MakeEvent(i), [&](const Status& s, uint64_t) {
+        EXPECT_TRUE(s.ok()) << s.ToString();
+        done.fetch_add(1);
+      }).ok());
+    }
+    store->CommitPending();
+    for (int i = 0; i < 100 && done.load() < 3; ++i) {
+      pollfd p{store->CommitEventFd(), POLLIN, 0};
+      ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the completion was never signalled";
+      uint64_t count;
+      (void)!::read(store->CommitEventFd(), &count, sizeof(count));
+      store->CommitPending();
+    }
+    EXPECT_EQ(done.load(), 3);
+  });
+  t.join();
+  store->Close();
+  VerifyReport report = VerifyDataDir(o.data_dir);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.records, 3u);
+}
+
 TEST_F(CommitPendingTest, OtherThreadsAppendsStillWakeTheWriter) {
   auto store = OpenOrDie(Options());
   ASSERT_NE(store, nullptr);
@@ -70,7 +109,8 @@ TEST_F(CommitPendingTest, OtherThreadsAppendsStillWakeTheWriter) {
 }
 
 // Two committers and an ordinary appender race; nobody calls Flush. Every callback must
-// still arrive: a committer that finds the lock taken hands its records to the writer.
+// still arrive: a committer that finds the lock taken hands its records to the writer, and
+// an asynchronous commit its thread never came back for is finished by the writer.
 TEST_F(CommitPendingTest, NoRecordIsStrandedWhenCommittersRace) {
   auto store = OpenOrDie(Options());
   ASSERT_NE(store, nullptr);

@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string>
 
+#include "store/fs/io_ring.h"
 #include "testutil/temp_dir.h"
 
 namespace apitrail {
@@ -131,6 +136,51 @@ TEST_F(DirectWritableFileTest, SyncPastTheReserveIsNeverOverwrittenByTheReserver
     ASSERT_TRUE(f->DropReserve().ok());
     ASSERT_EQ(ReadFile(path), all) << "round " << round;
   }
+}
+
+// StartSync + the ring's completion + FinishSync leave the file exactly as Sync would, and
+// the ring's eventfd says when to finish.
+TEST_F(DirectWritableFileTest, AsynchronousSyncLandsLikeSyncAndSignalsItsEventFd) {
+  auto ring = IoRing::Create();
+  ASSERT_TRUE(ring.ok()) << ring.status().ToString();
+  auto f = Open();
+  ASSERT_NE(f, nullptr);
+  ASSERT_TRUE(f->CanSyncAsync());
+  std::string all;
+  for (size_t n : {size_t{100}, size_t{5000}, size_t{4096}, size_t{1}}) {
+    const std::string b = Bytes(n, static_cast<char>(n));
+    ASSERT_TRUE(f->Append(b).ok());
+    all += b;
+    auto started = f->StartSync(**ring);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    ASSERT_TRUE(*started);
+    pollfd p{(*ring)->event_fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no completion signalled";
+    uint64_t count = 0;
+    ASSERT_EQ(::read((*ring)->event_fd(), &count, sizeof(count)), static_cast<ssize_t>(sizeof(count)));
+    auto result = (*ring)->Poll();
+    ASSERT_TRUE(result.has_value());
+    ASSERT_TRUE(f->FinishSync(*result).ok());
+    ExpectContent(path_, all);
+  }
+  auto nothing = f->StartSync(**ring);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(*nothing) << "nothing appended since the last sync";
+}
+
+TEST_F(DirectWritableFileTest, AFailedAsynchronousWriteIsAnErrorNamingTheFile) {
+  auto f = Open();
+  ASSERT_NE(f, nullptr);
+  auto ring = IoRing::Create();
+  ASSERT_TRUE(ring.ok()) << ring.status().ToString();
+  ASSERT_TRUE(f->Append("abc").ok());
+  auto started = f->StartSync(**ring);
+  ASSERT_TRUE(started.ok() && *started);
+  (void)(*ring)->Wait();
+  Status st = f->FinishSync(-EIO);  // as the ring would report a device error
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();
+  EXPECT_FALSE(f->FinishSync(100).ok()) << "a short, unaligned write is refused";
 }
 
 }  // namespace
