@@ -116,6 +116,7 @@ int RunServer(std::shared_ptr<const Config> config,
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
   so.direct_io = config->audit.direct_io;
+  so.async_commit = config->audit.async_commit;
   so.rotate_daily = config->audit.rotate_daily;
   const CheckpointConfig& cc = config->audit.checkpoints;
   so.checkpoint_interval_ms = cc.max_lag_ms;

@@ -239,6 +239,9 @@ struct AuditConfig {
   // Write the active segment with O_DIRECT|O_DSYNC when responses wait for durability
   // (StoreOptions::direct_io); falls back to buffered I/O where the file system refuses it.
   bool direct_io = true;
+  // With direct_io: gateway workers submit commits through io_uring and keep serving
+  // (StoreOptions::async_commit).
+  bool async_commit = true;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
   // Also rotate the active segment at 00:00 UTC, so each sealed part holds one day.
   bool rotate_daily = true;

@@ -71,20 +71,27 @@ void Worker::Start() {
 }
 
 void Worker::Run() {
-  // The store's group commit is done here, whenever the loop runs dry (and at least every
-  // kCommitBudget handlers under sustained load), instead of on the writer thread: this
-  // thread would sleep in epoll_wait now anyway, while handing the records to the writer
-  // costs four context switches per commit when both share a core (the dominant cost of
-  // the pinned gateway bench, bench/README.md).
+  // The store's group commit is done here instead of on the writer thread: handing the
+  // records over cost four context switches per commit when both share a core (the
+  // dominant cost of the pinned gateway bench, docs/OPERATIONS.md). A commit starts when
+  // this loop runs dry, or after kCommitBudget handlers under sustained load; while one is
+  // on its way to disk (or nothing waits) the loop blocks in run_one as usual, and the
+  // store's eventfd wakes it when the commit is done.
   constexpr int kCommitBudget = 64;
   Store::DeclareCommittingThread();
   WaitForCommits();
+  int ran = 0;
   while (true) {
-    int ran = 0;
-    while (ran < kCommitBudget && io_.poll_one() > 0) ++ran;
-    if (io_.stopped()) break;
-    if (Store* store = shared_->store) store->CommitPending();
-    if (ran == 0 && io_.run_one() == 0) break;
+    Store* store = shared_->store;
+    if (store != nullptr && store->CommitWanted()) {
+      if (io_.poll_one() > 0 && ++ran < kCommitBudget) continue;
+      if (io_.stopped()) break;
+      ran = 0;
+      if (store->CommitPending()) continue;
+      // The writer held the commit lock and takes our records: wait for an event instead
+      // of polling until it is done.
+    }
+    if (io_.run_one() == 0) break;  // stopped, or out of work
   }
 }
 
@@ -97,13 +104,16 @@ void Worker::WaitForCommits() {
     if (fd < 0) return;  // commits started here are then finished by the next CommitPending
     commit_events_.emplace(io_, fd);
   }
-  commit_events_->async_wait(asio::posix::descriptor_base::wait_read, [this](boost::system::error_code ec) {
-    if (ec) return;
-    uint64_t count;
-    (void)!::read(commit_events_->native_handle(), &count, sizeof(count));  // EAGAIN: another worker read it
-    if (Store* s = shared_->store) s->CommitPending();
-    WaitForCommits();
-  });
+  // A read rather than async_wait: the read consumes the count and, once registered, needs
+  // no epoll_ctl per commit.
+  commit_events_->async_read_some(asio::buffer(&commit_count_, sizeof(commit_count_)),
+                                  [this](boost::system::error_code ec, size_t) {
+                                    if (ec == asio::error::operation_aborted) return;
+                                    if (Store* s = shared_->store) s->CommitPending();
+                                    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
+                                      WaitForCommits();
+                                    }
+                                  });
 }
 
 void Worker::DoAccept() {

@@ -80,6 +80,7 @@ class Worker {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
   std::optional<boost::asio::posix::stream_descriptor> commit_events_;  // the store's eventfd (dup)
+  uint64_t commit_count_ = 0;                                          // what a read of it returns
   UpstreamPool pool_;
   bool draining_ = false;
   uint16_t local_port_ = 0;

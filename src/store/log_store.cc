@@ -1,11 +1,15 @@
 #include "store/log_store.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "core/ids.h"
 #include "core/record_codec.h"
 #include "core/time_util.h"
 #include "store/checkpoint.h"
+#include "store/fs/io_ring.h"
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
 #include "store/log/record_writer.h"
@@ -13,7 +17,6 @@
 #include "store/part/sealer.h"
 #include "store/recovery.h"
 #include "store/rollup/rollup_replay.h"
-#include "store/fs/io_ring.h"
 
 namespace apitrail {
 
@@ -413,6 +416,10 @@ void LogStore::QueueDurableRotated() {
 }
 
 void LogStore::SealerLoop() {
+  // Sealing is background work (zstd over a whole segment, ~2.5 µs per record) that may
+  // lag: it must not take the core from the request path. Linux nice values are per
+  // thread; 10 gives it about a tenth of a core that workers keep busy.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   while (true) {
     SealJob job;
     {
@@ -537,21 +544,22 @@ void LogStore::CommitQueued(bool force_head_sync, bool async) {
   }
 }
 
-void LogStore::CommitPending() {
-  if (options_.durability == Durability::kBatch || (!queue_.HasReady() && !commit_in_flight_.load())) return;
+bool LogStore::CommitPending() {
+  if (options_.durability == Durability::kBatch || (!queue_.HasReady() && !commit_in_flight_.load())) return true;
   std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
   if (!commit.owns_lock()) {
     // The holder may have drained before our records arrived: have the writer look again
     // (it re-checks this flag before it sleeps, and is woken if it already does).
     commit_handoff_.store(true);
     queue_.Notify();
-    return;
+    return false;
   }
-  if (writer_stopped_) return;  // Close() drained everything already
+  if (writer_stopped_) return true;  // Close() drained everything already
   // One commit in flight at a time: a later one starts when the ring's eventfd reports
   // this one (the worker then calls here again).
   if (ReapCommit(false)) CommitQueued(false, true);
   if (options_.after_callbacks) options_.after_callbacks();
+  return true;
 }
 
 void LogStore::WriterLoop() {

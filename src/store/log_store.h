@@ -70,7 +70,10 @@ class LogStore final : public Store {
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
   Rollups* rollups() override { return rollups_.get(); }
-  void CommitPending() override;
+  bool CommitPending() override;
+  bool CommitWanted() const override {
+    return options_.durability != Durability::kBatch && queue_.HasReady() && !commit_in_flight_.load();
+  }
   int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 

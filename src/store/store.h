@@ -128,8 +128,14 @@ class Store {
   // writer). Meant for a thread that is about to sleep anyway — a gateway worker whose event
   // loop ran dry — so that the commit costs no hand-off to the writer thread: on one core
   // that hand-off was four context switches per group commit. Blocks for the sync (about
-  // 0.1 ms). A no-op under durability batch.
-  virtual void CommitPending() {}
+  // 0.1 ms). A no-op under durability batch. False when another thread held the commit
+  // lock: the records were handed to the writer thread, and the caller should wait for its
+  // next event rather than try again at once.
+  virtual bool CommitPending() { return true; }
+  // Cheap (two atomic loads): CommitPending would start a commit now — records are queued
+  // and no commit of this store is in flight. A committing thread's loop asks before it
+  // spends a non-blocking poll on finding out whether it is idle.
+  virtual bool CommitWanted() const { return false; }
   // Marks the calling thread as one that calls CommitPending() before it next sleeps (and
   // at least every few dozen handlers): its appends then do not wake the writer thread.
   // Other threads' appends (CLI tools, tests) are committed by the writer as before.
