@@ -305,6 +305,10 @@ log "$(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $("$APITRAIL"
 log "mode $MODE, wrk -t1 -c$CONNS -d${DURATION}s --latency, $ROUNDS round(s), same headers for every target" \
     "(User-Agent + Authorization: Bearer <apitrail key>)"
 
+# The disk's flush latency bounds requests/s under durability response (connections per
+# commit latency), and it varies with what else the host writes: print it before and after.
+log "disk before: $(python3 "$HERE/tools/sync_write_latency.py" "$DATA")"
+
 RESULTS="$ROOT/results.tsv"
 : > "$RESULTS"
 APITRAIL_REQS=0
@@ -394,6 +398,7 @@ for t in targets:
 EOF
 
 # ---------------------------------------------------------------- events in the store vs requests
+log "disk after:  $(python3 "$HERE/tools/sync_write_latency.py" "$DATA")"
 log "stopping apitrail (pid $APITRAIL_PID) to verify its store"
 kill -TERM "$APITRAIL_PID"
 for _ in $(seq 150); do kill -0 "$APITRAIL_PID" 2>/dev/null || break; sleep 0.1; done
