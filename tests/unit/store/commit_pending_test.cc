@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/fs/file_system.h"
+#include "store/fs/io_ring.h"
 #include "store/verify.h"
 #include "store_test_util.h"
 
@@ -98,6 +100,94 @@ TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
   VerifyReport report = VerifyDataDir(o.data_dir);
   EXPECT_TRUE(report.ok) << report.problem;
   EXPECT_EQ(report.records, 3u);
+}
+
+// The real file system, except that the active segment's asynchronous writes report
+// the error `fail_with` once armed (as the ring would report a device error).
+class FailingCompletionFileSystem final : public FileSystem {
+ public:
+  std::atomic<int> fail_with{0};
+
+  Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) override {
+    APITRAIL_ASSIGN_OR_RETURN(auto file, base_->OpenForSyncedAppend(path));
+    return std::unique_ptr<WritableFile>(new File(std::move(file), &fail_with));
+  }
+  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& p) override { return base_->OpenForAppend(p); }
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& p) override { return base_->OpenForRead(p); }
+  Status Truncate(const std::string& p, uint64_t n) override { return base_->Truncate(p, n); }
+  Status Rename(const std::string& a, const std::string& b) override { return base_->Rename(a, b); }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return base_->ListDir(d); }
+  Status CreateDirs(const std::string& d) override { return base_->CreateDirs(d); }
+  Status Remove(const std::string& p) override { return base_->Remove(p); }
+  Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
+  bool Exists(const std::string& p) override { return base_->Exists(p); }
+
+ private:
+  class File final : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> f, std::atomic<int>* fail) : f_(std::move(f)), fail_(fail) {}
+    Status Append(std::string_view d) override { return f_->Append(d); }
+    Status Reserve(uint64_t n) override { return f_->Reserve(n); }
+    Status DropReserve() override { return f_->DropReserve(); }
+    Status Sync() override { return f_->Sync(); }
+    bool CanSyncAsync() const override { return f_->CanSyncAsync(); }
+    Result<bool> StartSync(IoRing& ring) override { return f_->StartSync(ring); }
+    Status FinishSync(int result) override {
+      const int fail = fail_->load();
+      return f_->FinishSync(fail != 0 ? -fail : result);
+    }
+    Status Close() override { return f_->Close(); }
+    uint64_t Size() const override { return f_->Size(); }
+
+   private:
+    std::unique_ptr<WritableFile> f_;
+    std::atomic<int>* fail_;
+  };
+  FileSystem* base_ = DefaultFileSystem();
+};
+
+// A device error reported by the ring fails the batch and every later append (sticky), as a
+// failed blocking write does: nothing of that batch is published or acknowledged.
+TEST_F(CommitPendingTest, AFailedAsynchronousWriteFailsTheBatchAndTheStore) {
+  FailingCompletionFileSystem fs;
+  StoreOptions o = Options();
+  o.fs = &fs;
+  auto store = OpenOrDie(o);
+  ASSERT_NE(store, nullptr);
+  ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
+  std::thread t([&] {
+    Store::DeclareCommittingThread();
+    auto commit_and_wait = [&](std::atomic<int>& done, int want) {
+      store->CommitPending();
+      for (int i = 0; i < 100 && done.load() < want; ++i) {
+        pollfd p{store->CommitEventFd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the completion was never signalled";
+        uint64_t count;
+        (void)!::read(store->CommitEventFd(), &count, sizeof(count));
+        store->CommitPending();
+      }
+    };
+    std::atomic<int> ok{0};
+    ASSERT_TRUE(store->Append(MakeEvent(0), [&](const Status& s, uint64_t) { if (s.ok()) ok.fetch_add(1); }).ok());
+    commit_and_wait(ok, 1);
+    ASSERT_EQ(ok.load(), 1);
+
+    fs.fail_with.store(EIO);
+    std::atomic<int> failed{0};
+    Status seen;
+    ASSERT_TRUE(store->Append(MakeEvent(1), [&](const Status& s, uint64_t) {
+      seen = s;
+      failed.fetch_add(1);
+    }).ok());
+    commit_and_wait(failed, 1);
+    ASSERT_EQ(failed.load(), 1);
+    EXPECT_EQ(seen.code(), StatusCode::kUnavailable) << seen.ToString();
+  });
+  t.join();
+  EXPECT_FALSE(store->Accepting());
+  EXPECT_EQ(store->Append(MakeEvent(2), nullptr).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(store->Stats().failed);
+  EXPECT_EQ(store->Stats().size, 1u) << "the failed batch was published";
 }
 
 TEST_F(CommitPendingTest, OtherThreadsAppendsStillWakeTheWriter) {
