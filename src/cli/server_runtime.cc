@@ -76,9 +76,9 @@ void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
 }
 
 // The archiver runs when a command or retention is configured. It reads part extents and
-// days with the store's part reader. Retention deletes a part's file directly: the store has
-// no hook yet to stop serving a part (see docs/OPERATIONS.md "Archive and retention").
-Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config) {
+// days with the store's part reader; retention removes parts through the store, which stops
+// serving a part before its file goes (docs/OPERATIONS.md "Archive and retention").
+Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config, Store* store) {
   const ArchiveConfig& ac = config.audit.archive;
   const RetentionConfig& rc = config.audit.retention;
   if (!ac.enabled() && rc.days == 0) return std::unique_ptr<archive::Archiver>();
@@ -90,6 +90,7 @@ Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config) {
   o.retry_max = std::chrono::milliseconds(ac.retry_max_ms);
   o.scan_interval = std::chrono::milliseconds(ac.scan_interval_ms);
   o.retention = {rc.days, rc.require_archive};
+  o.remove_part = [store](const std::string& path) { return store->RemoveOldestPart(path); };
   static archive::StorePartAccess parts(DefaultFileSystem());
   o.parts = &parts;
   // The store created node.key when it opened; archiving the verifier key lets
@@ -154,7 +155,7 @@ int RunServer(std::shared_ptr<const Config> config,
     for (const auto& w : r->TakeWarnings()) spdlog::warn("{}", w);
   }
 
-  auto archiver = StartArchiver(*config);
+  auto archiver = StartArchiver(*config, store->get());
   if (!archiver.ok()) {
     spdlog::error("audit.archive: {}", archiver.status().message());
     return 1;

@@ -3,7 +3,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/ids.h"
 #include "core/record_codec.h"
@@ -652,6 +654,26 @@ void LogStore::Close() {
   if (rollups_) rollups_->Close();
 }
 
+Status LogStore::RemoveOldestPart(const std::string& path) {
+  const auto name_of = [](const std::string& p) { return std::filesystem::path(p).filename().string(); };
+  const std::string name = name_of(path);
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    auto it = std::find_if(parts_.begin(), parts_.end(), [&](const auto& p) { return name_of(p->path()) == name; });
+    if (it != parts_.end()) {
+      if (it != parts_.begin()) {
+        return Status::InvalidArgument("part " + name + " is not the oldest part served (" +
+                                       name_of(parts_.front()->path()) + "): the store keeps one contiguous range");
+      }
+      removed_below_ = std::max(removed_below_, (*it)->end_seq());
+      parts_.erase(it);
+    }
+  }
+  const std::string dir = options_.data_dir + "/" + std::string(part::kPartsDir);
+  APITRAIL_RETURN_IF_ERROR(fs_->Remove(dir + "/" + name));
+  return fs_->SyncDir(dir);
+}
+
 std::shared_ptr<const part::PartReader> LogStore::PartOfLocked(uint64_t seq) const {
   auto it = std::upper_bound(parts_.begin(), parts_.end(), seq,
                              [](uint64_t s, const auto& p) { return s < p->first_seq(); });
@@ -828,6 +850,13 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
     std::shared_lock<std::shared_mutex> lock(mu_);
     seqs = index_.Select(query, &more);
     base = index_.base();
+    // The in-memory index still lists records sealed during this run whose part retention
+    // removed since: they are no longer stored, and nothing older than them is.
+    auto gone = std::find_if(seqs.begin(), seqs.end(), [&](uint64_t s) { return s < removed_below_; });
+    if (gone != seqs.end()) {
+      seqs.erase(gone, seqs.end());  // newest first: the rest is older still
+      more = false;
+    }
   }
   EventPage page;
   page.events.reserve(seqs.size());

@@ -70,6 +70,7 @@ class LogStore final : public Store {
   Result<AuditEvent> GetBySeq(uint64_t seq) override;
   StoreStats Stats() override;
   Rollups* rollups() override { return rollups_.get(); }
+  Status RemoveOldestPart(const std::string& path) override;
   bool CommitPending() override;
   bool CommitWanted() const override {
     return options_.durability != Durability::kBatch && queue_.HasReady() && !commit_in_flight_.load();
@@ -201,6 +202,7 @@ class LogStore final : public Store {
   EventIndex index_;                                          // guarded by mu_
   std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment; null once sealed
   std::vector<std::shared_ptr<const part::PartReader>> parts_;  // guarded by mu_, ascending
+  uint64_t removed_below_ = 0;  // guarded by mu_: records below were removed by retention this run
   merkle::CompactRange published_frontier_;                  // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
   std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch

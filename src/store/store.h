@@ -157,6 +157,12 @@ class Store {
   // False once a write or sync failed (sticky) or after Close: appends will be refused.
   // Lock-free; for the request path to refuse before forwarding.
   virtual bool Accepting() const = 0;
+  // Retention (after archiving): stops serving the sealed part file `path` and deletes it.
+  // Only the oldest part the store serves may go, so what it holds stays one contiguous
+  // range of seqs; its records then answer NotFound ("no longer stored"). A file in parts/
+  // the store does not serve (not a part it opened) is just deleted. Thread-safe; queries
+  // already reading the part finish on it.
+  virtual Status RemoveOldestPart(const std::string& path) = 0;
   // Per-minute counters (top-k, series); null when rollups are disabled. Owned by the store,
   // valid until it is destroyed (queries keep working after Close).
   virtual Rollups* rollups() { return nullptr; }

@@ -241,21 +241,26 @@ class ArchiveTest(unittest.TestCase):
         self.gw = None
 
     def test_retention_deletes_only_expired_parts_that_were_archived(self):
+        # Part names are seq-ordered, as the sealer's: retention removes the oldest first and
+        # never leaves a hole, so the unarchived old part keeps itself (and what follows).
+        a, keep, new = ("part-00000000000000000001.part", "part-00000000000000000002-keep.part",
+                        "part-00000000000000000003.part")
         cmd = f"case %f in *keep*) exit 1;; esac; cp %p {self.qdest}%f"
         gw = self.start(self.archive_config(cmd, "  retention:\n    days: 1\n"))
-        drop_part(gw.data, "new.part", b"today", age_days=0)
-        drop_part(gw.data, "old-a.part", b"old, archivable", age_days=10)
-        drop_part(gw.data, "old-keep.part", b"old, archive fails", age_days=10)
+        drop_part(gw.data, new, b"today", age_days=0)
+        drop_part(gw.data, a, b"old, archivable", age_days=10)
+        drop_part(gw.data, keep, b"old, archive fails", age_days=10)
         wait_until(lambda: self.metric("apitrail_retention_deleted_parts_total") == 1 and
                    self.metric("apitrail_retention_waiting_parts") == 1, what="retention")
         parts = sorted(os.listdir(os.path.join(gw.data, "parts")))
-        self.assertEqual(parts, ["new.part", "old-keep.part"])
-        self.assertTrue(os.path.exists(os.path.join(self.dest, "old-a.part")))
-        self.assertTrue(os.path.exists(os.path.join(self.dest, "new.part")))
+        self.assertEqual(parts, [keep, new])
+        self.assertTrue(os.path.exists(os.path.join(self.dest, a)))
+        # Archived in order, as PostgreSQL archives WAL: the failing part holds the newer one.
+        self.assertFalse(os.path.exists(os.path.join(self.dest, new)))
         self.assertEqual(self.metric("apitrail_retention_deleted_bytes_total"), len(b"old, archivable"))
         self.assertTrue(os.path.exists(os.path.join(gw.data, "checkpoints.log")))
         # (The harness logs at warn: deletions are logged at info, the stuck part at warn.)
-        self.assertIn("old-keep.part is past audit.retention.days but not archived yet", gw.logs())
+        self.assertIn(f"{keep} is past audit.retention.days but not archived yet", gw.logs())
 
     def test_archive_settings_take_effect_only_after_a_restart(self):
         gw = self.start(self.archive_config(f"cp %p {self.qdest}%f"))

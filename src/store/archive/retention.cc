@@ -1,5 +1,7 @@
 #include "store/archive/retention.h"
 
+#include <algorithm>
+
 namespace apitrail::archive {
 
 namespace {
@@ -17,12 +19,20 @@ RetentionPlan PlanRetention(const std::vector<PartCandidate>& parts, const Reten
   RetentionPlan plan;
   if (policy.days == 0) return plan;
   const int64_t cutoff = RetentionCutoffNs(now_ns, policy.days);
-  for (const PartCandidate& p : parts) {
-    if (p.newest_time_ns >= cutoff) continue;
-    if (p.archived || !policy.require_archive) {
-      plan.remove.push_back(p.name);
+  std::vector<const PartCandidate*> ordered;
+  for (const PartCandidate& p : parts) ordered.push_back(&p);
+  std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+  bool blocked = false;  // an earlier part stays: nothing after it may go
+  for (const PartCandidate* p : ordered) {
+    if (p->newest_time_ns >= cutoff) {
+      blocked = true;
+      continue;
+    }
+    if (!blocked && (p->archived || !policy.require_archive)) {
+      plan.remove.push_back(p->name);
     } else {
-      plan.waiting.push_back(p.name);
+      blocked = true;
+      plan.waiting.push_back(p->name);
     }
   }
   return plan;

@@ -24,12 +24,16 @@ struct PartCandidate {
 
 struct RetentionPlan {
   std::vector<std::string> remove;   // expired and archived (or archive not required)
-  std::vector<std::string> waiting;  // expired but not archived yet: kept
+  std::vector<std::string> waiting;  // expired but kept: not archived yet, or behind one that must stay
 };
 
 // Start (ns since the epoch) of the UTC day `days` before the day of `now_ns`.
 int64_t RetentionCutoffNs(int64_t now_ns, uint32_t days);
 
+// Only a leading run of parts (in name order, which is seq order) is ever removed: the
+// store keeps one contiguous range of seqs, so a part that must stay (not expired, or
+// expired but not archived yet) keeps every later part too; the later expired ones are
+// listed as waiting.
 RetentionPlan PlanRetention(const std::vector<PartCandidate>& parts, const RetentionPolicy& policy,
                             int64_t now_ns);
 

@@ -20,22 +20,33 @@ TEST(RetentionTest, CutoffIsTheStartOfAUtcDay) {
 TEST(RetentionTest, DeletesOnlyExpiredArchivedParts) {
   const int64_t now = T("2026-11-26T12:00:00Z");
   std::vector<PartCandidate> parts = {
-      {"old-archived.part", T("2026-11-20T10:00:00Z"), true},
-      {"old-pending.part", T("2026-11-20T11:00:00Z"), false},
-      {"edge.part", T("2026-11-24T23:59:59Z"), true},       // before the cut-off (25th 00:00)
-      {"yesterday.part", T("2026-11-25T00:00:00Z"), true},  // kept: days 1 keeps yesterday
-      {"today.part", T("2026-11-26T11:00:00Z"), true},
+      {"part-2.part", T("2026-11-24T23:59:59Z"), true},  // before the cut-off (25th 00:00)
+      {"part-1.part", T("2026-11-20T11:00:00Z"), true},
+      {"part-3.part", T("2026-11-25T00:00:00Z"), true},  // kept: days 1 keeps yesterday
+      {"part-4.part", T("2026-11-26T11:00:00Z"), true},
   };
   RetentionPlan plan = PlanRetention(parts, {1, true}, now);
-  EXPECT_EQ(plan.remove, (std::vector<std::string>{"old-archived.part", "edge.part"}));
-  EXPECT_EQ(plan.waiting, (std::vector<std::string>{"old-pending.part"}));
+  EXPECT_EQ(plan.remove, (std::vector<std::string>{"part-1.part", "part-2.part"})) << "oldest first";
+  EXPECT_TRUE(plan.waiting.empty());
+  EXPECT_TRUE(PlanRetention(parts, {0, true}, now).remove.empty()) << "0 keeps forever";
+}
+
+// The store keeps one contiguous range of seqs: a part that must stay keeps the later ones.
+TEST(RetentionTest, AnUnarchivedPartKeepsEveryLaterPart) {
+  const int64_t now = T("2026-11-26T12:00:00Z");
+  std::vector<PartCandidate> parts = {
+      {"part-1.part", T("2026-11-20T10:00:00Z"), true},
+      {"part-2.part", T("2026-11-20T11:00:00Z"), false},  // archive_command has not copied it
+      {"part-3.part", T("2026-11-21T11:00:00Z"), true},
+      {"part-4.part", T("2026-11-26T11:00:00Z"), true},
+  };
+  RetentionPlan plan = PlanRetention(parts, {1, true}, now);
+  EXPECT_EQ(plan.remove, (std::vector<std::string>{"part-1.part"}));
+  EXPECT_EQ(plan.waiting, (std::vector<std::string>{"part-2.part", "part-3.part"}));
 
   RetentionPlan unarchived_ok = PlanRetention(parts, {1, false}, now);
-  EXPECT_EQ(unarchived_ok.remove,
-            (std::vector<std::string>{"old-archived.part", "old-pending.part", "edge.part"}));
+  EXPECT_EQ(unarchived_ok.remove, (std::vector<std::string>{"part-1.part", "part-2.part", "part-3.part"}));
   EXPECT_TRUE(unarchived_ok.waiting.empty());
-
-  EXPECT_TRUE(PlanRetention(parts, {0, true}, now).remove.empty()) << "0 keeps forever";
 }
 
 }  // namespace
