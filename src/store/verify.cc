@@ -128,6 +128,11 @@ class Verifier {
     }
     Sha256Hasher& hasher = merkle::ThreadHasher();
     part::PartIndexBuilder index;
+    // Pass over the blocks in file order (index, time ranges, leaves by seq); a version 2
+    // part is clustered, so the leaves are then fed to the tree in seq order. 36 bytes per
+    // record of the part are held meanwhile.
+    std::vector<Hash256> leaves(p.count());
+    std::vector<uint32_t> block_of(p.count(), UINT32_MAX);
     for (uint32_t b = 0; b < p.blocks().size(); ++b) {
       const part::BlockMeta& m = p.blocks()[b];
       auto block = p.ReadBlock(b);
@@ -138,7 +143,8 @@ class Verifier {
       int64_t min_t = INT64_MAX, max_t = INT64_MIN;
       for (uint32_t i = 0; i < (*block)->count(); ++i) {
         const std::string_view record = (*block)->record(i);
-        const uint64_t seq = frontier_.size();
+        const uint64_t seq = (*block)->seq(i);
+        const uint32_t rel = (*block)->rels[i];
         auto event = DecodeRecord(record);
         if (!event.ok()) {
           Fail(info.path, m.offset, seq,
@@ -146,27 +152,44 @@ class Verifier {
                                   " does not decode: " + event.status().message()));
           return false;
         }
+        if (block_of[rel] != UINT32_MAX) {
+          Fail(info.path, m.offset, seq,
+               Status::Corruption("record " + std::to_string(seq) + " is held twice (blocks " +
+                                  std::to_string(block_of[rel]) + " and " + std::to_string(b) + ")"));
+          return false;
+        }
+        block_of[rel] = b;
         min_t = std::min(min_t, event->time_ns);
         max_t = std::max(max_t, event->time_ns);
         index.Add(b, *event);
-        const Hash256 leaf = merkle::LeafHash(hasher, record);
-        frontier_.Append(leaf);
-        FeedProofRanges(seq, leaf);
-        if (!CheckHead()) return false;
-        CheckTargets(info.path, b + 1 < p.blocks().size() ? p.blocks()[b + 1].offset : p.summary_offset());
+        leaves[rel] = merkle::LeafHash(hasher, record);
       }
       if (min_t != m.min_time_ns || max_t != m.max_time_ns) {
-        Fail(info.path, p.summary_offset(), p.first_seq() + m.first,
+        Fail(info.path, p.summary_offset(), p.first_seq() + m.min_rel,
              Status::Corruption("block " + std::to_string(b) + " time range differs from its records'"));
         return false;
       }
+    }
+    for (uint64_t rel = 0; rel < p.count(); ++rel) {
+      const uint64_t seq = frontier_.size();
+      if (block_of[rel] == UINT32_MAX) {
+        Fail(info.path, p.summary_offset(), seq,
+             Status::Corruption("record " + std::to_string(seq) + " is in no block"));
+        return false;
+      }
+      frontier_.Append(leaves[rel]);
+      FeedProofRanges(seq, leaves[rel]);
+      if (!CheckHead()) return false;
+      // Where the records not yet verified start (the next record's block).
+      CheckTargets(info.path, rel + 1 < p.count() ? p.blocks()[block_of[rel + 1] == UINT32_MAX ? 0 : block_of[rel + 1]].offset
+                                                  : p.summary_offset());
     }
     if (!(p.after() == frontier_)) {
       Fail(info.path, p.summary_offset(), std::nullopt,
            Status::Corruption("the Merkle state stored after the part differs from its records'"));
       return false;
     }
-    if (index.Serialize() != p.index().raw()) {
+    if (index.Serialize(p.version()) != p.index().raw()) {
       Fail(info.path, p.index_offset(), std::nullopt,
            Status::Corruption("index section does not match the part's records"));
       return false;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/crc32c.h"
+#include "core/record_codec.h"
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
 #include "store/part/part_format.h"
@@ -46,8 +47,9 @@ void PutRange(std::string* dst, const merkle::CompactRange& r) {
 
 }  // namespace
 
-PartBuilder::PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size)
-    : file_(std::move(file)), path_(std::move(path)), block_raw_size_(block_raw_size) {
+PartBuilder::PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size,
+                         uint32_t version)
+    : version_(version), file_(std::move(file)), path_(std::move(path)), block_raw_size_(block_raw_size) {
   cctx_ = ZSTD_createCCtx();
 }
 
@@ -59,27 +61,43 @@ PartBuilder::~PartBuilder() {
 Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const std::string& path,
                                                          std::string_view node, uint64_t first_seq,
                                                          const merkle::CompactRange& before,
-                                                         size_t block_raw_size) {
+                                                         size_t block_raw_size, uint32_t version) {
   if (before.size() != first_seq) return Status::InvalidArgument("part: Merkle state is not at first_seq");
+  if (version != kVersion1 && version != kVersion2) return Status::InvalidArgument("part: unknown version");
   APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
   if (file->Size() != 0) return Status::AlreadyExists(path + ": exists");
   node = node.substr(0, std::min<size_t>(node.size(), 255));
   std::string h;
   h.append(kHeaderMagic.data(), kHeaderMagic.size());
-  log::PutFixed32(&h, kVersion);
+  log::PutFixed32(&h, version);
   log::PutFixed64(&h, first_seq);
   log::PutFixed16(&h, static_cast<uint16_t>(node.size()));
   h.append(node.data(), node.size());
   PutRange(&h, before);
   log::PutFixed32(&h, crc32c::Mask(crc32c::Value(h.data(), h.size())));
   APITRAIL_RETURN_IF_ERROR(file->Append(h));
-  return std::unique_ptr<PartBuilder>(
-      new PartBuilder(std::move(file), path, block_raw_size == 0 ? kTargetBlockRawSize : block_raw_size));
+  const size_t target = block_raw_size != 0 ? block_raw_size : version == kVersion1 ? kTargetBlockRawSizeV1 : kTargetBlockRawSize;
+  return std::unique_ptr<PartBuilder>(new PartBuilder(std::move(file), path, target, version));
 }
 
 uint64_t PartBuilder::file_size() const { return file_ ? file_->Size() : 0; }
 
 Status PartBuilder::Add(std::string_view payload, const AuditEvent& event) {
+  if (version_ == kVersion2) {
+    if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
+    if (records_ == 0) min_time_ns_ = max_time_ns_ = event.time_ns;
+    min_time_ns_ = std::min(min_time_ns_, event.time_ns);
+    max_time_ns_ = std::max(max_time_ns_, event.time_ns);
+    // Floor division: a time before 1970 still lands in the bucket below it.
+    const int64_t bucket = event.time_ns / kClusterBucketNs - (event.time_ns % kClusterBucketNs < 0 ? 1 : 0);
+    pending_.push_back({bucket, event.time_ns, static_cast<uint32_t>(records_),
+                        static_cast<uint32_t>(event.subject.size()), arena_.size(), subjects_.size(),
+                        static_cast<uint32_t>(payload.size())});
+    arena_.append(payload.data(), payload.size());
+    subjects_ += event.subject;
+    ++records_;
+    return Status::Ok();
+  }
   if (cur_.count == 0) {
     cur_.first = static_cast<uint32_t>(records_);
     cur_.min_time_ns = cur_.max_time_ns = event.time_ns;
@@ -116,15 +134,89 @@ Status PartBuilder::FlushBlock() {
   cur_.raw_size = static_cast<uint32_t>(raw.size());
   cur_.crc = crc32c::Mask(crc32c::Value(stored.data(), stored.size()));
   cur_.codec = kCodecZstdColumns;
+  cur_.min_rel = cur_.first;
+  cur_.max_rel = cur_.first + cur_.count - 1;
   APITRAIL_RETURN_IF_ERROR(file_->Append(stored));
   blocks_.push_back(cur_);
   cur_ = BlockMeta{};
   return Status::Ok();
 }
 
+Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
+  const std::string_view subjects(subjects_);
+  auto subject = [&](const Pending& p) { return subjects.substr(p.subject_offset, p.subject_len); };
+  std::sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
+    if (a.bucket != b.bucket) return a.bucket < b.bucket;
+    if (const int c = subject(a).compare(subject(b)); c != 0) return c < 0;
+    if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
+    return a.rel < b.rel;
+  });
+  std::vector<uint32_t> block_of(pending_.size());
+  std::vector<std::string_view> records;
+  std::vector<uint32_t> rels;
+  size_t i = 0;
+  while (i < pending_.size()) {
+    BlockMeta m;
+    m.first = static_cast<uint32_t>(i);
+    m.min_time_ns = m.max_time_ns = pending_[i].time_ns;
+    m.min_rel = m.max_rel = pending_[i].rel;
+    const auto block = static_cast<uint32_t>(blocks_.size());
+    records.clear();
+    rels.clear();
+    size_t bytes = 0;
+    const int64_t bucket = pending_[i].bucket;
+    for (; i < pending_.size() && pending_[i].bucket == bucket && bytes < block_raw_size_; ++i) {
+      const Pending& p = pending_[i];
+      const std::string_view rec = std::string_view(arena_).substr(p.offset, p.len);
+      // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
+      // memory than the record bytes themselves.
+      auto event = DecodeRecord(rec);
+      if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
+      index_.Add(block, *event);
+      records.push_back(rec);
+      rels.push_back(p.rel);
+      block_of[p.rel] = block;
+      bytes += p.len;
+      m.min_time_ns = std::min(m.min_time_ns, p.time_ns);
+      m.max_time_ns = std::max(m.max_time_ns, p.time_ns);
+      m.min_rel = std::min(m.min_rel, p.rel);
+      m.max_rel = std::max(m.max_rel, p.rel);
+    }
+    m.count = static_cast<uint32_t>(records.size());
+    const std::string raw = EncodeSeqColumns(records, rels);
+    APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_));
+    m.offset = file_->Size();
+    m.stored_size = static_cast<uint32_t>(stored.size());
+    m.raw_size = static_cast<uint32_t>(raw.size());
+    m.crc = crc32c::Mask(crc32c::Value(stored.data(), stored.size()));
+    m.codec = kCodecZstdSeqColumns;
+    APITRAIL_RETURN_IF_ERROR(file_->Append(stored));
+    blocks_.push_back(m);
+  }
+  arena_.clear();
+  arena_.shrink_to_fit();
+  // The seq map: the block of every record, in seq order.
+  std::string map_raw;
+  for (uint32_t b : block_of) PutVarint(&map_raw, b);
+  APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kZstdLevel, cctx_));
+  const uint64_t map_offset = file_->Size();
+  APITRAIL_RETURN_IF_ERROR(file_->Append(map));
+  log::PutFixed64(seqmap_tail, static_cast<uint64_t>(kClusterBucketNs));
+  log::PutFixed64(seqmap_tail, map_offset);
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map.size()));
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map_raw.size()));
+  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(map.data(), map.size())));
+  return Status::Ok();
+}
+
 Status PartBuilder::Finish(const merkle::CompactRange& after) {
-  APITRAIL_RETURN_IF_ERROR(FlushBlock());
   if (records_ == 0) return Status::InvalidArgument("part: no records");
+  std::string tail;
+  if (version_ == kVersion2) {
+    APITRAIL_RETURN_IF_ERROR(WriteClustered(&tail));
+  } else {
+    APITRAIL_RETURN_IF_ERROR(FlushBlock());
+  }
   std::string summary;
   log::PutFixed64(&summary, records_);
   log::PutFixed64(&summary, static_cast<uint64_t>(min_time_ns_));
@@ -140,12 +232,17 @@ Status PartBuilder::Finish(const merkle::CompactRange& after) {
     log::PutFixed64(&summary, static_cast<uint64_t>(b.max_time_ns));
     log::PutFixed32(&summary, b.crc);
     log::PutFixed32(&summary, b.codec);
+    if (version_ == kVersion2) {
+      log::PutFixed32(&summary, b.min_rel);
+      log::PutFixed32(&summary, b.max_rel);
+    }
   }
   PutRange(&summary, after);
+  summary += tail;
   const uint64_t summary_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(summary));
 
-  const std::string index_raw = index_.Serialize();
+  const std::string index_raw = index_.Serialize(version_);
   APITRAIL_ASSIGN_OR_RETURN(std::string index, ZstdCompress(index_raw, kZstdLevel, cctx_));
   const uint64_t index_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(index));

@@ -1,6 +1,10 @@
-// PartBuilder writes one sealed part file (docs/FORMAT.md §16) front to back: header, then
-// zstd blocks as records arrive (so a 256 MiB segment never sits in memory), then the
-// summary (block table, Merkle state after the part), the index section and the footer.
+// PartBuilder writes one sealed part file (docs/FORMAT.md §16) front to back: header,
+// zstd blocks, (version 2) the seq map, the summary (block table, Merkle state after the
+// part), the index section and the footer.
+// Version 2 (the default) clusters the records by (hour of time_ns, subject, time_ns, seq),
+// so it keeps the part's record bytes in memory until Finish (at most one segment,
+// audit.max_segment_bytes, plus ~48 bytes per record); version 1 (kept so tests can write
+// the old layout) writes each block as soon as it is full.
 // It writes only the path it is given (the sealer's NAME.tmp) and syncs it in Finish; the
 // caller renames it into place. One thread.
 #pragma once
@@ -15,6 +19,7 @@
 #include "core/status.h"
 #include "store/fs/file_system.h"
 #include "store/merkle/compact_range.h"
+#include "store/part/part_format.h"
 #include "store/part/part_index.h"
 
 namespace apitrail::part {
@@ -28,7 +33,10 @@ struct BlockMeta {
   int64_t min_time_ns = 0;   // over its records' time_ns
   int64_t max_time_ns = 0;
   uint32_t crc = 0;          // masked CRC32C of the stored bytes
-  uint32_t codec = 0;       // kCodecZstdRows or kCodecZstdColumns
+  uint32_t codec = 0;       // kCodecZstdRows, kCodecZstdColumns or kCodecZstdSeqColumns
+  // Lowest and highest seq - first_seq of its records (version 1: first, first+count-1).
+  uint32_t min_rel = 0;
+  uint32_t max_rel = 0;
 };
 
 class PartBuilder {
@@ -38,7 +46,8 @@ class PartBuilder {
   static Result<std::unique_ptr<PartBuilder>> Create(FileSystem* fs, const std::string& path,
                                                      std::string_view node, uint64_t first_seq,
                                                      const merkle::CompactRange& before,
-                                                     size_t block_raw_size = 0);
+                                                     size_t block_raw_size = 0,
+                                                     uint32_t version = kVersion2);
   ~PartBuilder();
 
   // Adds the next record (seq = first_seq + records so far): its exact bytes and the event
@@ -50,8 +59,25 @@ class PartBuilder {
   uint64_t file_size() const;
 
  private:
-  PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size);
+  PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size, uint32_t version);
   Status FlushBlock();
+  // Version 2: sorts the buffered records and writes the blocks and the seq map section.
+  Status WriteClustered(std::string* seqmap_tail);
+
+  // A buffered record of a version 2 part.
+  struct Pending {
+    int64_t bucket;
+    int64_t time_ns;
+    uint32_t rel;
+    uint32_t subject_len;
+    uint64_t offset;  // of its bytes in arena_
+    uint64_t subject_offset;  // in subjects_
+    uint32_t len;
+  };
+  uint32_t version_;
+  std::string arena_;
+  std::string subjects_;
+  std::vector<Pending> pending_;
 
   std::unique_ptr<WritableFile> file_;
   std::string path_;

@@ -18,19 +18,42 @@ inline constexpr std::string_view kTmpSuffix = ".tmp";
 
 inline constexpr std::string_view kHeaderMagic = "APTPART1";
 inline constexpr std::string_view kFooterMagic = "APTPEND1";
-inline constexpr uint32_t kVersion = 1;
+// Version 1: blocks in seq order. Version 2 (what the sealer writes): records clustered by
+// (hour of time_ns, subject, time_ns, seq), small blocks that carry their records' seqs, a
+// seq map (seq -> block) and short key fingerprints in the index. Readers open both.
+inline constexpr uint32_t kVersion1 = 1;
+inline constexpr uint32_t kVersion2 = 2;
 // magic | version | first_seq | node_len  (then node, k, k hashes, crc)
 inline constexpr size_t kHeaderFixedSize = 8 + 4 + 8 + 2;
 // offset u64 | stored u32 | raw u32 | first u32 | count u32 | min i64 | max i64 | crc u32 | codec u32
 inline constexpr size_t kBlockMetaSize = 8 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4;
+// version 2: the same, then min_rel u32 | max_rel u32 (lowest and highest seq - first_seq in it)
+inline constexpr size_t kBlockMetaSizeV2 = kBlockMetaSize + 4 + 4;
+// version 2 summary tail: bucket_ns u64 | seqmap offset u64 | size u32 | raw u32 | crc u32
+inline constexpr size_t kSummaryTailV2 = 8 + 8 + 4 + 4 + 4;
 // summary off u64 | size u32 | crc u32 | index off u64 | size u32 | raw u32 | crc u32 | footer crc u32 | magic
 inline constexpr size_t kFooterSize = 8 + 4 + 4 + 8 + 4 + 4 + 4 + 4 + 8;
 inline constexpr uint32_t kCodecZstdRows = 1;     // zstd over the rows layout (block_codec.h)
-inline constexpr uint32_t kCodecZstdColumns = 2;  // zstd over the columns layout (what the writer uses)
+inline constexpr uint32_t kCodecZstdColumns = 2;  // zstd over the columns layout (version 1 writer)
+inline constexpr uint32_t kCodecZstdSeqColumns = 3;  // version 2: record seqs, then columns v2
 
-// A block is cut once its raw bytes reach this; larger blocks compress better, smaller
-// ones cost less to read for one record.
-inline constexpr size_t kTargetBlockRawSize = 1024 * 1024;
+// Version 2 clusters a part's records by this time bucket first: a bucket's blocks hold
+// only its hour, so time-window queries still prune by block min/max time, and within the
+// hour one subject's records are contiguous (one or two small blocks instead of one record
+// in each of many 1 MiB blocks).
+inline constexpr int64_t kClusterBucketNs = 3'600'000'000'000;
+
+// Version 1: a block is cut once its raw bytes reach this.
+inline constexpr size_t kTargetBlockRawSizeV1 = 1024 * 1024;
+// Version 2: a block is cut once its records reach this many bytes (before the columns
+// layout), or at a bucket boundary. Measured with bench/part_breakdown (200k traffic_gen
+// events, see BLOCK_SIZE_NOTE below); a point lookup decompresses one block.
+inline constexpr size_t kTargetBlockRawSize = 64 * 1024;
+// Version 2 index: a key is stored as the top hash_bits bits of its KeyHash, with
+// hash_bits = bit length of the field's distinct key count + this margin (capped at 32), so
+// a lookup of a value not in a block matches another key's fingerprint with probability
+// about 2^-margin; the match is then refuted on the record (queries always confirm).
+inline constexpr uint32_t kFingerprintMarginBits = 6;
 // Limits a reader enforces before allocating (a corrupt size must not allocate gigabytes).
 inline constexpr uint32_t kMaxBlockRawSize = 64u << 20;
 inline constexpr uint32_t kMaxIndexRawSize = 1u << 30;
@@ -57,6 +80,29 @@ enum class Field : uint8_t {
   kStatusClass = 12,  // "1" … "5" (the hundreds digit of status)
 };
 inline constexpr uint8_t kFieldCount = 12;
+
+// The bit length of n (0 for 0); fingerprint width = min(32, BitLength(keys) + margin).
+inline uint32_t FingerprintBits(uint64_t distinct_keys) {
+  uint32_t b = 0;
+  while (distinct_keys != 0) {
+    ++b;
+    distinct_keys >>= 1;
+  }
+  return b + kFingerprintMarginBits > 32 ? 32 : b + kFingerprintMarginBits;
+}
+
+// Version 2 fingerprint: the top `bits` bits of the key hash after MurmurHash3's fmix32
+// (a bijection): CRC32C is linear, so keys that differ in a few bytes (sequential ids) would
+// otherwise share their top bits far more often than by chance.
+inline uint32_t Fingerprint(uint32_t key_hash, uint32_t bits) {
+  uint32_t h = key_hash;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return bits >= 32 ? h : h >> (32 - bits);
+}
 
 // Key hash of the index: CRC32C (unmasked) of the tag byte followed by the value bytes.
 uint32_t KeyHash(Field field, std::string_view value);

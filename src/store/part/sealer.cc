@@ -58,9 +58,8 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
   return ForEachRecord(part, [&](uint64_t seq, std::string_view record) -> Status {
     if (merkle::LeafHash(hasher, record) != leaves[seq - part.first_seq()]) {
       return Status::Corruption(part.path() + ": record " + std::to_string(seq) +
-                                " differs from the segment's (leaf hash) in block " +
-                                std::to_string(part.BlockOf(seq)) + " at offset " +
-                                std::to_string(part.blocks()[part.BlockOf(seq)].offset));
+                                " differs from the segment's (leaf hash) in the block at offset " +
+                                std::to_string(part.BlockOffsetOf(seq)));
     }
     return Status::Ok();
   });
