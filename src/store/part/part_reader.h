@@ -60,6 +60,7 @@ class PartReader {
   const PartIndex& index() const { return index_; }
   uint64_t summary_offset() const { return blocks_end_; }
   uint64_t index_offset() const { return index_offset_; }
+  uint64_t seqmap_offset() const { return seqmap_offset_; }  // version 2
 
   // Block `i` (checked and decompressed), from the cache when it is there.
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
