@@ -45,9 +45,18 @@ inline constexpr int64_t kClusterBucketNs = 3'600'000'000'000;
 
 // Version 1: a block is cut once its raw bytes reach this.
 inline constexpr size_t kTargetBlockRawSizeV1 = 1024 * 1024;
-// Version 2: a block is cut once its records reach this many bytes (before the columns
-// layout), or at a bucket boundary. Measured with bench/part_breakdown (200k traffic_gen
-// events, see BLOCK_SIZE_NOTE below); a point lookup decompresses one block.
+// Version 2: a block is cut once its records reach this many bytes, or at a bucket
+// boundary. A point lookup (id, correlation id, one subject's hour) decompresses one block,
+// so this trades size for latency. bench/part_breakdown, 200k traffic_gen events (3 days,
+// 325 B/record), whole part / one block read+CRC+decompress+decode (rough, shared machine):
+//   v1, 1 MiB blocks in seq order        88.5 B/event  1550 µs
+//   v2   32 KiB                          93.8 B/event    85 µs
+//   v2   64 KiB                          87.1 B/event   149 µs   <- chosen
+//   v2  128 KiB                          82.5 B/event   265 µs
+//   v2  256 KiB                          78.1 B/event   468 µs
+//   v2    1 MiB                          73.7 B/event  1430 µs
+// One subject's day touches about one block per hour bucket (24), so 64 KiB keeps that
+// query near 24 × 0.15 ms; 128 KiB would save 5% of disk for twice the read.
 inline constexpr size_t kTargetBlockRawSize = 64 * 1024;
 // Version 2 index: a key is stored as the top hash_bits bits of its KeyHash, with
 // hash_bits = bit length of the field's distinct key count + this margin (capped at 32), so
@@ -59,9 +68,12 @@ inline constexpr uint32_t kMaxBlockRawSize = 64u << 20;
 inline constexpr uint32_t kMaxIndexRawSize = 1u << 30;
 inline constexpr uint32_t kMaxSummarySize = 256u << 20;
 // The sealer's zstd level (a writer's choice; readers accept any). Sealing competes with the
-// gateway for CPU, once for every record: on the gateway-shaped bench events level 3 seals at
-// 2.5 µs/event for 108.0 B/event, level 6 3.5 µs for 104.5 B, level 12 7.9 µs for 102.5 B
-// (BM_PartSize). 5% more disk is cheaper than a fifth more CPU per request.
+// gateway for CPU, once for every record: on the gateway-shaped bench events (version 1,
+// 1 MiB blocks) level 3 seals at 2.5 µs/event for 108.0 B/event, level 6 3.5 µs for 104.5 B,
+// level 12 7.9 µs for 102.5 B (BM_PartSize). Version 2's 64 KiB blocks (bench/part_breakdown,
+// compression alone): level 1 79.5 B/event 0.43 µs, level 3 78.2 B 0.46 µs, level 6 73.9 B
+// 1.31 µs, level 9 73.6 B 1.83 µs. Level 6 would save 5% of disk for ~0.85 µs more per
+// event; kept at 3 for the same reason as before (decompression speed is the same).
 inline constexpr int kZstdLevel = 3;
 
 // Indexed fields, by the tag stored in the index section and hashed with the key.
