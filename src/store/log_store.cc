@@ -756,6 +756,11 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
         event->seq = seq;
         found.emplace_back(seq, std::move(event).value());
       }
+      // Only the `need` newest can be handed out: memory stays at a page plus a block.
+      if (found.size() > need) {
+        std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+        found.resize(need);
+      }
     }
     std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
     if (found.size() > need) found.resize(need);
