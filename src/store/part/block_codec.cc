@@ -6,6 +6,7 @@
 
 #include "store/log/log_format.h"
 #include "store/part/part_index.h"
+#include "store/part/stream_transform.h"
 
 namespace apitrail::part {
 
@@ -99,55 +100,6 @@ std::string EncodeRows(const std::vector<std::string_view>& records) {
 
 namespace {
 
-// Version 2 stream transforms (docs/FORMAT.md §16.3, codec 3).
-constexpr uint8_t kTransformNone = 0;
-constexpr uint8_t kTransformUuid = 1;  // every value is 0x24 + a canonical lowercase UUID: 16 bytes each
-constexpr uint8_t kTransformDelta = 2;  // every value a minimal varint: zigzag differences
-
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// True when `value` (length varint + data) is 0x24 followed by 8-4-4-4-12 lowercase hex.
-bool IsCanonicalUuid(std::string_view value) {
-  if (value.size() != 37 || value[0] != '\x24') return false;
-  for (size_t i = 1; i < 37; ++i) {
-    const bool dash = i == 9 || i == 14 || i == 19 || i == 24;
-    if (dash ? value[i] != '-' : HexDigit(value[i]) < 0) return false;
-  }
-  return true;
-}
-
-void PackUuid(std::string_view value, std::string* out) {
-  int hi = -1;
-  for (size_t i = 1; i < 37; ++i) {
-    const int d = HexDigit(value[i]);
-    if (d < 0) continue;
-    if (hi < 0) {
-      hi = d;
-    } else {
-      out->push_back(static_cast<char>(hi << 4 | d));
-      hi = -1;
-    }
-  }
-}
-
-void UnpackUuid(std::string_view packed, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('\x24');
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out->push_back('-');
-    const auto b = static_cast<unsigned char>(packed[i]);
-    out->push_back(kHex[b >> 4]);
-    out->push_back(kHex[b & 15]);
-  }
-}
-
 // The columns layout; with `transforms` (version 2) every stream carries a transform byte.
 std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool transforms) {
   std::unordered_map<std::string, uint64_t> shape_ids;
@@ -207,34 +159,21 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out += st.bytes;
       continue;
     }
-    std::string delta;
-    if (st.all_varint) {
-      uint64_t prev = 0;
-      for (uint64_t v : st.values) {
-        PutVarint(&delta, ZigZag(static_cast<int64_t>(v - prev)));
-        prev = v;
-      }
-    }
+    const std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
     if (st.all_uuid && !st.bytes.empty()) {
       // Byte planes: every UUID's first 6 bytes (a version 7 UUID's millisecond time, alike
       // within a block), then every UUID's last 10.
-      out.push_back(static_cast<char>(kTransformUuid));
-      std::string packed;
-      for (size_t at = 0; at < st.bytes.size(); at += 37) PackUuid(std::string_view(st.bytes).substr(at, 37), &packed);
-      const size_t n = packed.size() / 16;
-      std::string planes;
-      planes.reserve(packed.size());
-      for (size_t i = 0; i < n; ++i) planes.append(packed, i * 16, 6);
-      for (size_t i = 0; i < n; ++i) planes.append(packed, i * 16 + 6, 10);
+      out.push_back(static_cast<char>(StreamTransform::kUuid));
+      const std::string planes = PackUuids(st.bytes);
       PutVarint(&out, planes.size());
       out += planes;
     } else if (st.all_varint && !st.values.empty() && delta.size() * 5 < st.bytes.size() * 4) {
       // Only when it saves a fifth of the bytes: times sorted within a subject, not sizes.
-      out.push_back(static_cast<char>(kTransformDelta));
+      out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
     } else {
-      out.push_back(static_cast<char>(kTransformNone));
+      out.push_back(static_cast<char>(StreamTransform::kNone));
       PutVarint(&out, st.bytes.size());
       out += st.bytes;
     }
@@ -311,34 +250,16 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       return Malformed("bad field stream");
     }
     if (transforms) {
-      const auto tr = static_cast<uint8_t>(t[0]);
-      if (tr == kTransformUuid) {
-        if (bytes.size() % 16 != 0) return Malformed("uuid stream of " + std::to_string(bytes.size()) + " bytes");
-        const size_t n = bytes.size() / 16;
-        if ((expanded += n * 37) > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
-        std::string& out_plain = plain.emplace_back();
-        std::string one(16, '\0');
-        for (size_t i = 0; i < n; ++i) {
-          one.replace(0, 6, bytes.substr(i * 6, 6));
-          one.replace(6, 10, bytes.substr(n * 6 + i * 10, 10));
-          UnpackUuid(one, &out_plain);
-        }
-        bytes = out_plain;
-      } else if (tr == kTransformDelta) {
-        std::string& out_plain = plain.emplace_back();
-        Cursor d{bytes.data(), bytes.data() + bytes.size()};
-        uint64_t v = 0;
-        while (d.p != d.end) {
-          uint64_t z = 0;
-          if (!d.Varint(&z)) return Malformed("bad delta in field " + std::to_string(number));
-          v += static_cast<uint64_t>(UnZigZag(z));
-          PutVarint(&out_plain, v);
-          if (out_plain.size() + expanded > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
-        }
-        expanded += out_plain.size();
-        bytes = out_plain;
-      } else if (tr != kTransformNone) {
-        return Malformed("unknown stream transform " + std::to_string(tr));
+      const auto tr = static_cast<StreamTransform>(t[0]);
+      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta) {
+        std::string& unpacked = plain.emplace_back();
+        const bool ok = tr == StreamTransform::kUuid ? UnpackUuids(bytes, kMaxDecodedBlock - expanded, &unpacked)
+                                                     : DeltaDecode(bytes, kMaxDecodedBlock - expanded, &unpacked);
+        if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
+        expanded += unpacked.size();
+        bytes = unpacked;
+      } else if (tr != StreamTransform::kNone) {
+        return Malformed("unknown stream transform " + std::to_string(static_cast<unsigned>(tr)));
       }
     }
     prev = number;
