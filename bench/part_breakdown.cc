@@ -82,8 +82,17 @@ int main(int argc, char** argv) {
   merkle::CompactRange after;
   AuditEvent e;
   uint64_t raw_bytes = 0;
+  // Query parameters picked as query_bench picks them.
+  std::string corr, res_name, res_value;
   for (uint64_t seq = 0; gen.Next(&e); ++seq) {
     e.seq = seq;
+    if (res_name.empty() && seq >= events / 2) {
+      for (const auto& [name, value] : e.resources) {
+        const long v = std::strtol(value.c_str(), nullptr, 10);
+        if (v >= 5 && v <= 50) res_name = name, res_value = value;
+      }
+    }
+    if (seq == events * 7 / 10) corr = e.correlation_id;
     const std::string rec = EncodeRecord(e);
     raw_bytes += rec.size();
     after.Append(merkle::LeafHash(merkle::ThreadHasher(), rec));
@@ -173,6 +182,30 @@ int main(int argc, char** argv) {
     for (uint32_t i = 0; i < (*fresh)->blocks().size(); ++i) (void)(*fresh)->ReadBlock(i);
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     std::printf("read+decode one block: %.0f us avg (rough)\n", us / static_cast<double>((*fresh)->blocks().size()));
+  }
+  // Blocks a query must consider (exact counts, not timings): the candidates of the part
+  // index, and the raw bytes decompressing them costs.
+  {
+    auto count = [&](const char* name, const EventQuery& q) {
+      uint64_t raw = 0;
+      const auto c = pr.CandidateBlocks(q);
+      for (uint32_t b : c) raw += pr.blocks()[b].raw_size;
+      std::printf("  %-28s %5zu candidate blocks, %8.1f KiB raw to decompress\n", name, c.size(), raw / 1024.0);
+    };
+    std::printf("query candidates (upper bound; a newest-100 query may stop earlier):\n");
+    EventQuery day;
+    day.subject = bench::TrafficGen::SubjectName(101);
+    day.since_ns = to.start_ns + static_cast<int64_t>(to.days / 2) * 86'400'000'000'000;
+    day.until_ns = *day.since_ns + 86'400'000'000'000;
+    count("subject u-00101, one day", day);
+    day.subject = bench::TrafficGen::SubjectName(0);
+    count("subject u-00000, one day", day);
+    EventQuery c;
+    c.correlation_id = corr;
+    count("one correlation id", c);
+    EventQuery r;
+    r.resource = std::make_pair(res_name, res_value);
+    count(("resource " + res_name + "=" + res_value).c_str(), r);
   }
   // Index per tag: each tag's section compressed alone.
   const std::string& idx = pr.index().raw();
