@@ -87,7 +87,7 @@ uint64_t RecordsInParts(const std::string& data_dir) {
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(data_dir + "/segments", ec)) {
     const std::string name = f.path().filename().string();
-    if (name.size() == 4 + 20 + 4 && name.rfind("seg-", 0) == 0) first = std::min(first, std::strtoull(name.c_str() + 4, nullptr, 10));
+    if (name.size() == 4 + 20 + 4 && name.rfind("seg-", 0) == 0) first = std::min<uint64_t>(first, std::strtoull(name.c_str() + 4, nullptr, 10));
   }
   return first == UINT64_MAX ? 0 : first;
 }
