@@ -82,7 +82,7 @@ Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const s
 
 uint64_t PartBuilder::file_size() const { return file_ ? file_->Size() : 0; }
 
-Status PartBuilder::Add(std::string_view payload, const AuditEvent& event) {
+Status PartBuilder::Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset) {
   if (version_ == kVersion2) {
     if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
     if (records_ == 0) min_time_ns_ = max_time_ns_ = event.time_ns;
@@ -91,9 +91,9 @@ Status PartBuilder::Add(std::string_view payload, const AuditEvent& event) {
     // Floor division: a time before 1970 still lands in the bucket below it.
     const int64_t bucket = event.time_ns / kClusterBucketNs - (event.time_ns % kClusterBucketNs < 0 ? 1 : 0);
     pending_.push_back({bucket, event.time_ns, static_cast<uint32_t>(records_),
-                        static_cast<uint32_t>(event.subject.size()), arena_.size(), subjects_.size(),
-                        static_cast<uint32_t>(payload.size())});
-    arena_.append(payload.data(), payload.size());
+                        static_cast<uint32_t>(event.subject.size()), source_ ? source_offset : arena_.size(),
+                        subjects_.size(), static_cast<uint32_t>(payload.size())});
+    if (source_ == nullptr) arena_.append(payload.data(), payload.size());
     subjects_ += event.subject;
     ++records_;
     return Status::Ok();
@@ -154,6 +154,8 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   std::vector<uint32_t> block_of(pending_.size());
   std::vector<std::string_view> records;
   std::vector<uint32_t> rels;
+  std::string block_bytes;  // with a source: the current block's records, read back
+  std::vector<uint32_t> ends;
   size_t i = 0;
   while (i < pending_.size()) {
     BlockMeta m;
@@ -163,11 +165,30 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     const auto block = static_cast<uint32_t>(blocks_.size());
     records.clear();
     rels.clear();
-    size_t bytes = 0;
     const int64_t bucket = pending_[i].bucket;
-    for (; i < pending_.size() && pending_[i].bucket == bucket && bytes < block_raw_size_; ++i) {
+    size_t end = i;
+    for (size_t sum = 0; end < pending_.size() && pending_[end].bucket == bucket && sum < block_raw_size_; ++end) {
+      sum += pending_[end].len;
+    }
+    if (source_ != nullptr) {
+      block_bytes.clear();
+      ends.clear();
+      for (size_t k = i; k < end; ++k) {
+        const size_t at = block_bytes.size();
+        block_bytes.resize(at + pending_[k].len);
+        APITRAIL_ASSIGN_OR_RETURN(size_t got, source_->Read(pending_[k].offset, pending_[k].len, block_bytes.data() + at));
+        if (got != pending_[k].len) {
+          return Status::IoError("part: short read of record " + std::to_string(pending_[k].rel) + " at offset " +
+                                 std::to_string(pending_[k].offset));
+        }
+        ends.push_back(static_cast<uint32_t>(block_bytes.size()));
+      }
+    }
+    for (; i < end; ++i) {
       const Pending& p = pending_[i];
-      const std::string_view rec = std::string_view(arena_).substr(p.offset, p.len);
+      const std::string_view rec = source_ != nullptr
+                                       ? std::string_view(block_bytes).substr(ends[i - m.first] - p.len, p.len)
+                                       : std::string_view(arena_).substr(p.offset, p.len);
       // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
       // memory than the record bytes themselves.
       auto event = DecodeRecord(rec);
@@ -176,7 +197,6 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
       records.push_back(rec);
       rels.push_back(p.rel);
       block_of[p.rel] = block;
-      bytes += p.len;
       m.min_time_ns = std::min(m.min_time_ns, p.time_ns);
       m.max_time_ns = std::max(m.max_time_ns, p.time_ns);
       m.min_rel = std::min(m.min_rel, p.rel);

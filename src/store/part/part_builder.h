@@ -2,9 +2,10 @@
 // zstd blocks, (version 2) the seq map, the summary (block table, Merkle state after the
 // part), the index section and the footer.
 // Version 2 (the default) clusters the records by (hour of time_ns, subject, time_ns, seq),
-// so it keeps the part's record bytes in memory until Finish (at most one segment,
-// audit.max_segment_bytes, plus ~48 bytes per record); version 1 (kept so tests can write
-// the old layout) writes each block as soon as it is full.
+// so it writes every block in Finish: it keeps ~48 bytes per record until then, and the
+// record bytes too unless they can be read back from a source file (ReadPayloadsFrom: the
+// sealer's segment), so sealing a 256 MiB segment does not hold 256 MiB. Version 1 (kept so
+// tests can write the old layout) writes each block as soon as it is full.
 // It writes only the path it is given (the sealer's NAME.tmp) and syncs it in Finish; the
 // caller renames it into place. One thread.
 #pragma once
@@ -50,9 +51,13 @@ class PartBuilder {
                                                      uint32_t version = kVersion2);
   ~PartBuilder();
 
-  // Adds the next record (seq = first_seq + records so far): its exact bytes and the event
-  // they decode to (for the time range and the index).
-  Status Add(std::string_view payload, const AuditEvent& event);
+  // Version 2: Add is then given each payload's offset in `source` and keeps no bytes; Finish
+  // reads them back (the caller must make sure they are the same bytes: the sealer checks
+  // every leaf of the finished part against the segment's).
+  void ReadPayloadsFrom(const RandomAccessFile* source) { source_ = source; }
+  // Adds the next record (seq = first_seq + records so far): its exact bytes, the event
+  // they decode to (for the time range and the index) and, with a source, their offset in it.
+  Status Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset = 0);
   // Writes the rest; `after` is the Merkle state after the last record. Syncs and closes.
   Status Finish(const merkle::CompactRange& after);
   uint64_t records() const { return records_; }
@@ -70,11 +75,12 @@ class PartBuilder {
     int64_t time_ns;
     uint32_t rel;
     uint32_t subject_len;
-    uint64_t offset;  // of its bytes in arena_
+    uint64_t offset;  // of its bytes in arena_ (or in source_)
     uint64_t subject_offset;  // in subjects_
     uint32_t len;
   };
   uint32_t version_;
+  const RandomAccessFile* source_ = nullptr;
   std::string arena_;
   std::string subjects_;
   std::vector<Pending> pending_;
