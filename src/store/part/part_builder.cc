@@ -1,8 +1,10 @@
 #include "store/part/part_builder.h"
 
+#include <zdict.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "core/crc32c.h"
 #include "core/record_codec.h"
@@ -12,10 +14,13 @@
 
 namespace apitrail::part {
 
-Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx) {
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx, const void* cdict) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
   size_t n;
-  if (cctx != nullptr) {
+  if (cctx != nullptr && cdict != nullptr) {
+    n = ZSTD_compress_usingCDict(static_cast<ZSTD_CCtx*>(cctx), out.data(), out.size(), raw.data(), raw.size(),
+                                 static_cast<const ZSTD_CDict*>(cdict));
+  } else if (cctx != nullptr) {
     n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx), out.data(), out.size(), raw.data(),
                           raw.size(), level);
   } else {
@@ -26,13 +31,22 @@ Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx) {
   return out;
 }
 
-Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size) {
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict) {
   const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN || content != raw_size) {
     return Status::Corruption("zstd frame header does not match the raw size " + std::to_string(raw_size));
   }
   std::string out(raw_size, '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  size_t n;
+  if (ddict != nullptr) {
+    // One decompression context per thread: creating one per block would cost more than
+    // decompressing a 64 KiB block.
+    thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    n = ZSTD_decompress_usingDDict(dctx.get(), out.data(), out.size(), stored.data(), stored.size(),
+                                   static_cast<const ZSTD_DDict*>(ddict));
+  } else {
+    n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  }
   if (ZSTD_isError(n)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != raw_size) return Status::Corruption("zstd: decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(raw_size));
   return out;
@@ -54,6 +68,7 @@ PartBuilder::PartBuilder(std::unique_ptr<WritableFile> file, std::string path, s
 }
 
 PartBuilder::~PartBuilder() {
+  ZSTD_freeCDict(static_cast<ZSTD_CDict*>(cdict_));
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
   if (file_) (void)file_->Close();
 }
@@ -151,29 +166,28 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
     return a.rel < b.rel;
   });
-  std::vector<uint32_t> block_of(pending_.size());
+  // Block boundaries: a new block at a bucket change and after the record that brings the
+  // block to block_raw_size_ bytes.
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (size_t i = 0; i < pending_.size();) {
+    size_t end = i;
+    for (size_t sum = 0; end < pending_.size() && pending_[end].bucket == pending_[i].bucket && sum < block_raw_size_; ++end) {
+      sum += pending_[end].len;
+    }
+    ranges.emplace_back(i, end);
+    i = end;
+  }
   std::vector<std::string_view> records;
   std::vector<uint32_t> rels;
   std::string block_bytes;  // with a source: the current block's records, read back
-  std::vector<uint32_t> ends;
-  size_t i = 0;
-  while (i < pending_.size()) {
-    BlockMeta m;
-    m.first = static_cast<uint32_t>(i);
-    m.min_time_ns = m.max_time_ns = pending_[i].time_ns;
-    m.min_rel = m.max_rel = pending_[i].rel;
-    const auto block = static_cast<uint32_t>(blocks_.size());
+  // Fills records/rels with the records of pending_[begin, end).
+  auto load = [&](size_t begin, size_t end) -> Status {
     records.clear();
     rels.clear();
-    const int64_t bucket = pending_[i].bucket;
-    size_t end = i;
-    for (size_t sum = 0; end < pending_.size() && pending_[end].bucket == bucket && sum < block_raw_size_; ++end) {
-      sum += pending_[end].len;
-    }
+    block_bytes.clear();
+    std::vector<uint32_t> ends;
     if (source_ != nullptr) {
-      block_bytes.clear();
-      ends.clear();
-      for (size_t k = i; k < end; ++k) {
+      for (size_t k = begin; k < end; ++k) {
         const size_t at = block_bytes.size();
         block_bytes.resize(at + pending_[k].len);
         APITRAIL_ASSIGN_OR_RETURN(size_t got, source_->Read(pending_[k].offset, pending_[k].len, block_bytes.data() + at));
@@ -184,18 +198,31 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
         ends.push_back(static_cast<uint32_t>(block_bytes.size()));
       }
     }
-    for (; i < end; ++i) {
-      const Pending& p = pending_[i];
-      const std::string_view rec = source_ != nullptr
-                                       ? std::string_view(block_bytes).substr(ends[i - m.first] - p.len, p.len)
-                                       : std::string_view(arena_).substr(p.offset, p.len);
+    for (size_t k = begin; k < end; ++k) {
+      const Pending& p = pending_[k];
+      records.push_back(source_ != nullptr ? std::string_view(block_bytes).substr(ends[k - begin] - p.len, p.len)
+                                           : std::string_view(arena_).substr(p.offset, p.len));
+      rels.push_back(p.rel);
+    }
+    return Status::Ok();
+  };
+  APITRAIL_RETURN_IF_ERROR(TrainDictionary(ranges, load, records, rels));
+
+  std::vector<uint32_t> block_of(pending_.size());
+  for (const auto& [begin, end] : ranges) {
+    APITRAIL_RETURN_IF_ERROR(load(begin, end));
+    BlockMeta m;
+    m.first = static_cast<uint32_t>(begin);
+    m.min_time_ns = m.max_time_ns = pending_[begin].time_ns;
+    m.min_rel = m.max_rel = pending_[begin].rel;
+    const auto block = static_cast<uint32_t>(blocks_.size());
+    for (size_t k = begin; k < end; ++k) {
+      const Pending& p = pending_[k];
       // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
       // memory than the record bytes themselves.
-      auto event = DecodeRecord(rec);
+      auto event = DecodeRecord(records[k - begin]);
       if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
       index_.Add(block, *event);
-      records.push_back(rec);
-      rels.push_back(p.rel);
       block_of[p.rel] = block;
       m.min_time_ns = std::min(m.min_time_ns, p.time_ns);
       m.max_time_ns = std::max(m.max_time_ns, p.time_ns);
@@ -204,7 +231,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     }
     m.count = static_cast<uint32_t>(records.size());
     const std::string raw = EncodeSeqColumns(records, rels);
-    APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_));
+    APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_, cdict_));
     m.offset = file_->Size();
     m.stored_size = static_cast<uint32_t>(stored.size());
     m.raw_size = static_cast<uint32_t>(raw.size());
@@ -221,11 +248,46 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kZstdLevel, cctx_));
   const uint64_t map_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(map));
+  const uint64_t dict_offset = file_->Size();
+  APITRAIL_RETURN_IF_ERROR(file_->Append(dict_));
   log::PutFixed64(seqmap_tail, static_cast<uint64_t>(kClusterBucketNs));
   log::PutFixed64(seqmap_tail, map_offset);
   log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map.size()));
   log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map_raw.size()));
   log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(map.data(), map.size())));
+  log::PutFixed64(seqmap_tail, dict_offset);
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(dict_.size()));
+  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(dict_.data(), dict_.size())));
+  return Status::Ok();
+}
+
+Status PartBuilder::TrainDictionary(const std::vector<std::pair<size_t, size_t>>& ranges,
+                                    const std::function<Status(size_t, size_t)>& load,
+                                    const std::vector<std::string_view>& records,
+                                    const std::vector<uint32_t>& rels) {
+  // Evenly spaced blocks, about kDictionarySampleBytes of them: training time grows with the
+  // sample, and the vocabulary (routes, agents, tenants) is the same all through a part.
+  uint64_t total = 0;
+  for (const Pending& p : pending_) total += p.len;
+  if (total < kDictionaryMinPartBytes) return Status::Ok();
+  const size_t step = std::max<size_t>(1, static_cast<size_t>(total / kDictionarySampleBytes));  // every step-th block
+  std::string samples;
+  std::vector<size_t> sizes;
+  for (size_t r = 0; r < ranges.size(); r += step) {
+    APITRAIL_RETURN_IF_ERROR(load(ranges[r].first, ranges[r].second));
+    const std::string raw = EncodeSeqColumns(records, rels);
+    samples += raw;
+    sizes.push_back(raw.size());
+  }
+  std::string dict(kDictionarySize, '\0');
+  const size_t got = ZDICT_trainFromBuffer(dict.data(), dict.size(), samples.data(), sizes.data(),
+                                           static_cast<unsigned>(sizes.size()));
+  // Too few or too uniform samples: the part is written without a dictionary.
+  if (ZDICT_isError(got) || got == 0) return Status::Ok();
+  dict.resize(got);
+  cdict_ = ZSTD_createCDict(dict.data(), dict.size(), kZstdLevel);
+  if (cdict_ == nullptr) return Status::IoError("part: zstd could not load the trained dictionary");
+  dict_ = std::move(dict);
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,6 +69,11 @@ class PartBuilder {
   Status FlushBlock();
   // Version 2: sorts the buffered records and writes the blocks and the seq map section.
   Status WriteClustered(std::string* seqmap_tail);
+  // Trains the part's zstd dictionary (dict_, cdict_) on a sample of its blocks; leaves none
+  // for a small part or when zstd cannot train one. `load` fills records/rels with a block.
+  Status TrainDictionary(const std::vector<std::pair<size_t, size_t>>& ranges,
+                         const std::function<Status(size_t, size_t)>& load,
+                         const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels);
 
   // A buffered record of a version 2 part.
   struct Pending {
@@ -81,6 +87,8 @@ class PartBuilder {
   };
   uint32_t version_;
   const RandomAccessFile* source_ = nullptr;
+  std::string dict_;       // version 2: the part's zstd dictionary (empty: none)
+  void* cdict_ = nullptr;  // ZSTD_CDict of dict_
   std::string arena_;
   std::string subjects_;
   std::vector<Pending> pending_;
@@ -101,7 +109,9 @@ class PartBuilder {
 
 // Compresses / decompresses with zstd (one frame). Decompress refuses more than `max_raw`
 // bytes and a frame whose content size differs from `raw_size`.
-Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr);
-Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size);
+// With a `cdict` (ZSTD_CDict, its level wins) the frame is compressed with that dictionary
+// (cctx is then required); with a `ddict` (ZSTD_DDict) it is decompressed with it.
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr, const void* cdict = nullptr);
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict = nullptr);
 
 }  // namespace apitrail::part

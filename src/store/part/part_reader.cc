@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <zstd.h>
+
 #include "core/crc32c.h"
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
@@ -32,6 +34,8 @@ bool GetRange(const char** p, const char* end, uint64_t size, merkle::CompactRan
 }
 
 }  // namespace
+
+void PartReader::DDictFree::operator()(ZSTD_DDict_s* d) const { ZSTD_freeDDict(d); }
 
 Result<std::unique_ptr<PartReader>> PartReader::Open(FileSystem* fs, const std::string& path) {
   std::unique_ptr<PartReader> r(new PartReader());
@@ -158,11 +162,23 @@ Status PartReader::Load() {
     seqmap_size_ = log::DecodeFixed32(send + 16);
     seqmap_raw_size_ = log::DecodeFixed32(send + 20);
     seqmap_crc_ = log::DecodeFixed32(send + 24);
-    if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || seqmap_offset_ + seqmap_size_ != summary_off ||
-        seqmap_raw_size_ < count_ || seqmap_raw_size_ > count_ * 5) {
+    const uint64_t dict_off = log::DecodeFixed64(send + 28);
+    const uint32_t dict_size = log::DecodeFixed32(send + 36);
+    const uint32_t dict_crc = log::DecodeFixed32(send + 40);
+    if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || seqmap_offset_ + seqmap_size_ != dict_off ||
+        dict_off + dict_size != summary_off || dict_size > kMaxDictionarySize || seqmap_raw_size_ < count_ ||
+        seqmap_raw_size_ > count_ * 5) {
       return Bad(path_, "seq map entry is inconsistent", summary_off + (send - s.data()));
     }
     blocks_end = seqmap_offset_;
+    if (dict_size > 0) {
+      std::string dict;
+      APITRAIL_RETURN_IF_ERROR(read(dict_off, dict_size, &dict));
+      if (Crc(dict) != dict_crc) return Bad(path_, "dictionary crc mismatch", dict_off);
+      ddict_.reset(ZSTD_createDDict(dict.data(), dict.size()));
+      if (!ddict_) return Bad(path_, "zstd cannot load the dictionary", dict_off);
+      dict_size_ = dict_size;
+    }
   }
   if (next_offset != blocks_end || next_first != count_) {
     return Bad(path_, "block table does not cover the blocks exactly", summary_off);
@@ -180,6 +196,18 @@ Status PartReader::Load() {
   return Status::Ok();
 }
 
+Result<std::string> PartReader::ReadRawBlock(uint32_t i) const {
+  const BlockMeta& b = blocks_.at(i);
+  std::string stored(b.stored_size, '\0');
+  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(b.offset, stored.size(), stored.data()));
+  const std::string which = "block " + std::to_string(i);
+  if (got != stored.size()) return Bad(path_, which + ": short read", b.offset);
+  if (Crc(stored) != b.crc) return Bad(path_, which + " crc mismatch", b.offset);
+  auto raw = ZstdDecompress(stored, b.raw_size, b.codec == kCodecZstdSeqColumns ? ddict_.get() : nullptr);
+  if (!raw.ok()) return Bad(path_, which + ": " + raw.status().message(), b.offset);
+  return std::move(raw).value();
+}
+
 Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
@@ -191,24 +219,19 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
     }
   }
   const BlockMeta& b = blocks_.at(i);
-  std::string stored(b.stored_size, '\0');
-  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(b.offset, stored.size(), stored.data()));
   const std::string which = "block " + std::to_string(i);
-  if (got != stored.size()) return Bad(path_, which + ": short read", b.offset);
-  if (Crc(stored) != b.crc) return Bad(path_, which + " crc mismatch", b.offset);
-  auto raw = ZstdDecompress(stored, b.raw_size);
-  if (!raw.ok()) return Bad(path_, which + ": " + raw.status().message(), b.offset);
+  APITRAIL_ASSIGN_OR_RETURN(std::string raw, ReadRawBlock(i));
   auto block = std::make_shared<Block>();
   block->part_first_seq = first_seq_;
   Status decoded;
   if (b.codec == kCodecZstdSeqColumns) {
-    decoded = DecodeSeqColumns(*raw, b.count, count_, &block->records, &block->starts, &block->rels);
+    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels);
     for (uint32_t r = 0; decoded.ok() && r < block->rels.size(); ++r) {
       if (block->rels[r] < b.min_rel || block->rels[r] > b.max_rel) decoded = Status::Corruption("seq outside the block's range");
     }
   } else {
-    decoded = b.codec == kCodecZstdColumns ? DecodeColumns(*raw, b.count, &block->records, &block->starts)
-                                           : DecodeRows(*raw, b.count, &block->records, &block->starts);
+    decoded = b.codec == kCodecZstdColumns ? DecodeColumns(raw, b.count, &block->records, &block->starts)
+                                           : DecodeRows(raw, b.count, &block->records, &block->starts);
     block->rels.resize(b.count);
     for (uint32_t r = 0; r < b.count; ++r) block->rels[r] = b.first + r;
   }

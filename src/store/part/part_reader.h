@@ -24,6 +24,8 @@
 #include "store/part/part_builder.h"
 #include "store/part/part_index.h"
 
+struct ZSTD_DDict_s;
+
 namespace apitrail::part {
 
 // One decompressed block: the exact bytes of its records, in stored order (version 1: seq
@@ -61,7 +63,10 @@ class PartReader {
   uint64_t summary_offset() const { return blocks_end_; }
   uint64_t index_offset() const { return index_offset_; }
   uint64_t seqmap_offset() const { return seqmap_offset_; }  // version 2
+  uint32_t dictionary_size() const { return dict_size_; }     // version 2; 0: none
 
+  // The raw (decompressed, not yet decoded) bytes of block `i`, CRC checked; no cache.
+  Result<std::string> ReadRawBlock(uint32_t i) const;
   // Block `i` (checked and decompressed), from the cache when it is there.
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
   // The block holding `seq` (first_seq() <= seq < end_seq()). Version 2 reads the seq map
@@ -108,6 +113,12 @@ class PartReader {
   uint32_t seqmap_crc_ = 0;
   mutable std::mutex seqmap_mu_;
   mutable std::vector<uint32_t> seqmap_;  // guarded by seqmap_mu_; empty until loaded
+  // Version 2: the part's zstd dictionary, loaded at open (its blocks need it).
+  struct DDictFree {
+    void operator()(ZSTD_DDict_s* d) const;
+  };
+  std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
+  uint32_t dict_size_ = 0;
 
   static constexpr size_t kCachedBlocks = 4;
   mutable std::mutex cache_mu_;
