@@ -49,15 +49,17 @@ inline constexpr size_t kTargetBlockRawSizeV1 = 1024 * 1024;
 // Version 2: a block is cut once its records reach this many bytes, or at a bucket
 // boundary. A point lookup (id, correlation id, one subject's hour) decompresses one block,
 // so this trades size for latency. bench/part_breakdown, 200k traffic_gen events (3 days,
-// 325 B/record), whole part / one block read+CRC+decompress+decode (rough, shared machine):
+// 325 B/record), whole part (with the part dictionary) / one block read+CRC+decompress+
+// decode (rough, shared machine):
 //   v1, 1 MiB blocks in seq order        88.5 B/event  1550 µs
-//   v2   32 KiB                          93.8 B/event    85 µs
-//   v2   64 KiB                          87.1 B/event   149 µs   <- chosen
-//   v2  128 KiB                          82.5 B/event   265 µs
-//   v2  256 KiB                          78.1 B/event   468 µs
-//   v2    1 MiB                          73.7 B/event  1430 µs
-// One subject's day touches about one block per hour bucket (24), so 64 KiB keeps that
-// query near 24 × 0.15 ms; 128 KiB would save 5% of disk for twice the read.
+//   v2   32 KiB                          85.0 B/event    53 µs
+//   v2   64 KiB                          82.1 B/event   100 µs   <- chosen
+//   v2  128 KiB                          79.6 B/event   186 µs
+//   v2  256 KiB                          76.8 B/event   321 µs
+//   v2    1 MiB                          73.8 B/event   967 µs
+// One subject's day touches about one block per hour bucket (21 blocks for u-00101 there:
+// 1.0 MiB to decompress, against 24 MiB in version 1), so 64 KiB keeps that query near
+// 2 ms; 128 KiB would save 3% of disk for twice the read.
 inline constexpr size_t kTargetBlockRawSize = 64 * 1024;
 // Version 2 blocks are compressed with a zstd dictionary trained on the part's own blocks
 // (routes, user agents and tenants recur across blocks; a 64 KiB block alone relearns them).
