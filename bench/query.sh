@@ -8,7 +8,8 @@
 #   EVENTS=50000000 bench/query.sh         # the size: see README for time and disk
 #   INSTALL_CLICKHOUSE=1 bench/query.sh    # apt-get install clickhouse-server/-client first
 #
-# Env: EVENTS (default 2000000), BUILD (build dir, default build), MIN_TIME (Google Benchmark
+# Env: EVENTS (default 2000000), APITRAIL_BENCH_SEGMENT_BYTES (segment size, so a small run
+# seals parts; see README), BUILD (build dir, default build), MIN_TIME (Google Benchmark
 # --benchmark_min_time per query, default 0.5), APITRAIL_BENCH_DIR (default
 # /tmp/apitrail-bench/query), APITRAIL_BENCH_KEEP=1 keeps the data, FILTER (a
 # --benchmark_filter regex), CH_REPS / CH_MAX_SECONDS (ClickHouse runs per query).

@@ -21,8 +21,11 @@
 // days from 2026-10-01, loaded once before the first benchmark, outside the timings, into
 // $APITRAIL_BENCH_DIR (default /tmp/apitrail-bench/query)/{apitrail,sqlite}; removed at exit
 // unless APITRAIL_BENCH_KEEP=1. The store is loaded with durability `batch` (the loading speed
-// is not what this measures), then closed and reopened (APITRAIL_BENCH_REOPEN=0 skips this),
-// so queries run against what a restarted node has. APITRAIL_BENCH_CH_TSV=FILE also writes
+// is not what this measures), every rotated segment is sealed into a part (waited for, so the
+// queries always see the same layout), then closed and reopened (APITRAIL_BENCH_REOPEN=0
+// skips this), so queries run against what a restarted node has.
+// APITRAIL_BENCH_SEGMENT_BYTES (default: the store's 256 MiB) sets audit.max_segment_bytes,
+// so a small run still reads sealed parts (e.g. 16777216 for 200k events). APITRAIL_BENCH_CH_TSV=FILE also writes
 // the events as TSV for bench/query_clickhouse.py; APITRAIL_BENCH_RESULTS=FILE appends one
 // JSON line per result (and one with the query parameters) for bench/query.sh.
 //
@@ -75,6 +78,18 @@ uint64_t DirBytes(const std::string& dir) {
     if (f.is_regular_file(ec)) n += f.file_size(ec);
   }
   return n;
+}
+
+// Records held by sealed parts: the parts are a prefix of the log and their segments are
+// deleted, so it is the first seq of the oldest remaining segment (seg-<20 digits>.log).
+uint64_t RecordsInParts(const std::string& data_dir) {
+  uint64_t first = UINT64_MAX;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(data_dir + "/segments", ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.size() == 4 + 20 + 4 && name.rfind("seg-", 0) == 0) first = std::min<uint64_t>(first, std::strtoull(name.c_str() + 4, nullptr, 10));
+  }
+  return first == UINT64_MAX ? 0 : first;
 }
 
 // Resident memory of this process (VmRSS), MB: with the events in memory nowhere else, what
@@ -136,6 +151,7 @@ class Data {
   double gen_load_s_ = 0, reopen_s_ = 0, sqlite_index_s_ = 0;
   double rss_closed_mb_ = 0, rss_open_mb_ = 0;  // around the reopen
   uint64_t apitrail_bytes_ = 0, sqlite_bytes_ = 0;
+  uint64_t part_bytes_ = 0, part_records_ = 0;  // sealed parts alone
 #ifdef APITRAIL_BENCH_HAVE_SQLITE
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*> stmts_;
@@ -211,6 +227,9 @@ std::unique_ptr<Store> Data::OpenStore() {
   // Loading only: `batch` acknowledges before fdatasync (every 10 ms), so the load is not
   // bounded by the disk's sync latency. Queries do not depend on the mode.
   o.durability = Durability::kBatch;
+  if (const char* seg = std::getenv("APITRAIL_BENCH_SEGMENT_BYTES"); seg && *seg) {
+    o.max_segment_bytes = std::strtoull(seg, nullptr, 10);
+  }
   auto opened = Store::Open(o);
   if (!opened.ok()) {
     std::fprintf(stderr, "query_bench: Store::Open(%s): %s\n", o.data_dir.c_str(),
@@ -345,6 +364,16 @@ void Data::Load() {
     std::exit(1);
   }
   if (tsv) std::fclose(tsv);
+  // Sealing runs behind the writer; a query must not race it (it would read a segment or a
+  // part depending on timing). At most ten minutes.
+  for (int i = 0; i < 60000 && store_->Stats().seal_pending > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (const StoreStats s = store_->Stats(); s.seal_pending > 0 || s.seal_errors > 0) {
+    std::fprintf(stderr, "query_bench: sealing did not finish: %" PRIu64 " pending, %" PRIu64 " failed %s\n",
+                 s.seal_pending, s.seal_errors, s.last_seal_error.c_str());
+    std::exit(1);
+  }
 #ifdef APITRAIL_BENCH_HAVE_SQLITE
   Exec(db_, "COMMIT");
   sqlite3_finalize(ins);
@@ -369,6 +398,8 @@ void Data::Load() {
     rss_open_mb_ = RssMb();
   }
   apitrail_bytes_ = DirBytes(dir_ + "/apitrail");
+  part_bytes_ = DirBytes(dir_ + "/apitrail/parts");
+  part_records_ = RecordsInParts(dir_ + "/apitrail");
   const StoreStats stats = store_->Stats();
   if (stats.size != n_) {
     std::fprintf(stderr, "query_bench: the store holds %" PRIu64 " records, expected %" PRIu64 "\n", stats.size, n_);
@@ -383,10 +414,13 @@ void Data::PrintLoadSummary(FILE* out) const {
                "query_bench: %" PRIu64 " events, 30 days from 2026-10-01; generate + load both: %.1f s; "
                "SQLite index build %.1f s; store reopen %.2f s (process RSS %.0f -> %.0f MB)\n"
                "  disk: apitrail %.1f MB (%.0f B/event), SQLite %.1f MB (%.0f B/event)\n"
+               "  sealed parts: %.1f MB for %" PRIu64 " events (%.1f B/event)\n"
                "  params: subject %s (hot %s) on day 14; resource %s=%s; correlation id %s; errors: last day\n",
                n_, gen_load_s_, sqlite_index_s_, reopen_s_, rss_closed_mb_, rss_open_mb_, static_cast<double>(apitrail_bytes_) / 1e6,
                static_cast<double>(apitrail_bytes_) / n, static_cast<double>(sqlite_bytes_) / 1e6,
-               static_cast<double>(sqlite_bytes_) / n, p_.subject.c_str(), p_.hot_subject.c_str(),
+               static_cast<double>(sqlite_bytes_) / n, static_cast<double>(part_bytes_) / 1e6, part_records_,
+               part_records_ ? static_cast<double>(part_bytes_) / static_cast<double>(part_records_) : 0.0,
+               p_.subject.c_str(), p_.hot_subject.c_str(),
                p_.res_name.c_str(), p_.res_value.c_str(), p_.correlation_id.c_str());
 }
 

@@ -705,7 +705,7 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
     if (!decoded.ok()) {
       return Status::Corruption(part->path() + ": record " + std::to_string(seq) + " does not decode (" +
                                 decoded.status().message() + ") in block at offset " +
-                                std::to_string(part->blocks()[part->BlockOf(seq)].offset));
+                                std::to_string(part->BlockOffsetOf(seq)));
     }
     AuditEvent event = std::move(decoded).value();
     event.seq = seq;
@@ -757,7 +757,7 @@ Status LogStore::AnnotateOutcome(AuditEvent* intent) {
     for (uint32_t b : p->BlocksWith(part::Field::kIntentId, intent->id)) {
       APITRAIL_ASSIGN_OR_RETURN(auto block, p->ReadBlock(b));
       for (uint32_t i = 0; i < block->count(); ++i) {
-        const uint64_t seq = block->first_seq + i;
+        const uint64_t seq = block->seq(i);
         if (seq <= intent->seq || block->record(i).find(intent->id) == std::string_view::npos) continue;
         auto outcome = DecodeRecord(block->record(i));
         if (outcome.ok() && outcome->intent_id == intent->id) {
@@ -809,28 +809,62 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
     std::shared_lock<std::shared_mutex> lock(mu_);
     parts = parts_;
   }
+  // A protobuf record can only match when the bytes of every string filter occur in it: a test
+  // that spares decoding most records of a candidate block.
+  std::vector<std::string_view> needles;
+  for (const auto* v : {&q.subject, &q.route, &q.client_ip, &q.correlation_id, &q.trace_id, &q.method, &q.decision}) {
+    if (*v && !(*v)->empty()) needles.push_back(**v);
+  }
   for (auto it = parts.rbegin(); it != parts.rend() && page->size() < want; ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= before) continue;
     if ((q.since_ns && p.max_time_ns() < *q.since_ns) || (q.until_ns && p.min_time_ns() >= *q.until_ns)) continue;
-    const std::vector<uint32_t> blocks = p.CandidateBlocks(q);
-    for (auto b = blocks.rbegin(); b != blocks.rend() && page->size() < want; ++b) {
-      if (p.first_seq() + p.blocks()[*b].first >= before) continue;
-      APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(*b));
-      for (uint32_t i = block->count(); i-- > 0 && page->size() < want;) {
-        const uint64_t seq = block->first_seq + i;
+    // Blocks of a clustered (version 2) part are not in seq order: read the candidates by
+    // descending highest seq and stop once `need` matches are newer than every seq the
+    // remaining blocks can hold; then hand them out newest first.
+    std::vector<uint32_t> blocks = p.CandidateBlocks(q);
+    std::erase_if(blocks, [&](uint32_t b) { return p.first_seq() + p.blocks()[b].min_rel >= before; });
+    std::sort(blocks.begin(), blocks.end(),
+              [&](uint32_t a, uint32_t b) { return p.blocks()[a].max_rel > p.blocks()[b].max_rel; });
+    const size_t need = want - page->size();
+    std::vector<std::pair<uint64_t, AuditEvent>> found;
+    for (uint32_t b : blocks) {
+      const uint64_t block_max = p.first_seq() + p.blocks()[b].max_rel;
+      if (std::count_if(found.begin(), found.end(), [&](const auto& f) { return f.first > block_max; }) >=
+          static_cast<std::ptrdiff_t>(need)) {
+        break;
+      }
+      APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
+      for (uint32_t i = 0; i < block->count(); ++i) {
+        const uint64_t seq = block->seq(i);
         if (seq >= before) continue;
-        auto event = DecodeRecord(block->record(i));
+        const std::string_view rec = block->record(i);
+        // (A version 1 JSON record, starting with '{', may escape the bytes: never skipped.)
+        if (!rec.empty() && rec[0] != '{' &&
+            std::any_of(needles.begin(), needles.end(), [&](std::string_view n) { return rec.find(n) == std::string_view::npos; })) {
+          continue;
+        }
+        auto event = DecodeRecord(rec);
         if (!event.ok()) {
           return Status::Corruption(p.path() + ": record " + std::to_string(seq) + " does not decode (" +
-                                    event.status().message() + ") in block " + std::to_string(*b) +
-                                    " at offset " + std::to_string(p.blocks()[*b].offset));
+                                    event.status().message() + ") in block " + std::to_string(b) +
+                                    " at offset " + std::to_string(p.blocks()[b].offset));
         }
         if (!MatchesFully(*event, q)) continue;
         event->seq = seq;
-        if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&*event));
-        page->push_back(std::move(event).value());
+        found.emplace_back(seq, std::move(event).value());
       }
+      // Only the `need` newest can be handed out: memory stays at a page plus a block.
+      if (found.size() > need) {
+        std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+        found.resize(need);
+      }
+    }
+    std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    if (found.size() > need) found.resize(need);
+    for (auto& [seq, event] : found) {
+      if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
+      page->push_back(std::move(event));
     }
   }
   return Status::Ok();
@@ -908,7 +942,7 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
         if (block->record(i).find(id) == std::string_view::npos) continue;  // cheap pre-check
         auto event = DecodeRecord(block->record(i));
         if (event.ok() && event->id == id) {
-          event->seq = block->first_seq + i;
+          event->seq = block->seq(i);
           if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&*event));
           return std::move(event).value();
         }

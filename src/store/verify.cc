@@ -128,7 +128,30 @@ class Verifier {
     }
     Sha256Hasher& hasher = merkle::ThreadHasher();
     part::PartIndexBuilder index;
+    // Pass over the blocks in file order (index, time ranges, leaves by seq); a version 2
+    // part is clustered, so the leaves are then fed to the tree in seq order. 36 bytes per
+    // record of the part are held meanwhile.
+    std::vector<Hash256> leaves(p.count());
+    std::vector<uint32_t> block_of(p.count(), UINT32_MAX);
+    uint64_t next_rel = 0;  // records before it are fed to the tree
+    uint64_t next_block_offset = 0;
+    // Feeds the leaves that are now contiguous; false when a head check failed.
+    auto feed = [&]() {
+      for (; next_rel < p.count() && block_of[next_rel] != UINT32_MAX; ++next_rel) {
+        const uint64_t seq = frontier_.size();
+        frontier_.Append(leaves[next_rel]);
+        FeedProofRanges(seq, leaves[next_rel]);
+        if (!CheckHead()) return false;
+        // Where the records not yet verified start: the next block (version 1), the next
+        // record's block when known (version 2, clustered).
+        const uint64_t after = next_rel + 1;
+        const bool known = p.version() >= part::kVersion2 && after < p.count() && block_of[after] != UINT32_MAX;
+        CheckTargets(info.path, known ? p.blocks()[block_of[after]].offset : next_block_offset);
+      }
+      return true;
+    };
     for (uint32_t b = 0; b < p.blocks().size(); ++b) {
+      next_block_offset = b + 1 < p.blocks().size() ? p.blocks()[b + 1].offset : p.summary_offset();
       const part::BlockMeta& m = p.blocks()[b];
       auto block = p.ReadBlock(b);
       if (!block.ok()) {
@@ -138,7 +161,8 @@ class Verifier {
       int64_t min_t = INT64_MAX, max_t = INT64_MIN;
       for (uint32_t i = 0; i < (*block)->count(); ++i) {
         const std::string_view record = (*block)->record(i);
-        const uint64_t seq = frontier_.size();
+        const uint64_t seq = (*block)->seq(i);
+        const uint32_t rel = (*block)->rels[i];
         auto event = DecodeRecord(record);
         if (!event.ok()) {
           Fail(info.path, m.offset, seq,
@@ -146,19 +170,42 @@ class Verifier {
                                   " does not decode: " + event.status().message()));
           return false;
         }
+        if (block_of[rel] != UINT32_MAX) {
+          Fail(info.path, m.offset, seq,
+               Status::Corruption("record " + std::to_string(seq) + " is held twice (blocks " +
+                                  std::to_string(block_of[rel]) + " and " + std::to_string(b) + ")"));
+          return false;
+        }
+        block_of[rel] = b;
         min_t = std::min(min_t, event->time_ns);
         max_t = std::max(max_t, event->time_ns);
         index.Add(b, *event);
-        const Hash256 leaf = merkle::LeafHash(hasher, record);
-        frontier_.Append(leaf);
-        FeedProofRanges(seq, leaf);
-        if (!CheckHead()) return false;
-        CheckTargets(info.path, b + 1 < p.blocks().size() ? p.blocks()[b + 1].offset : p.summary_offset());
+        leaves[rel] = merkle::LeafHash(hasher, record);
       }
+      if (!feed()) return false;
       if (min_t != m.min_time_ns || max_t != m.max_time_ns) {
-        Fail(info.path, p.summary_offset(), p.first_seq() + m.first,
+        Fail(info.path, p.summary_offset(), p.first_seq() + m.min_rel,
              Status::Corruption("block " + std::to_string(b) + " time range differs from its records'"));
         return false;
+      }
+    }
+    if (next_rel < p.count()) {
+      Fail(info.path, p.summary_offset(), frontier_.size(),
+           Status::Corruption("record " + std::to_string(frontier_.size()) + " is in no block"));
+      return false;
+    }
+    if (p.version() >= part::kVersion2) {
+      // The seq map (what a read by seq uses) must name the block that holds each record.
+      for (uint64_t rel = 0; rel < p.count(); ++rel) {
+        auto b = p.BlockOf(p.first_seq() + rel);
+        if (!b.ok() || *b != block_of[rel]) {
+          Fail(info.path, p.seqmap_offset(), std::nullopt,
+               b.ok() ? Status::Corruption("seq map names block " + std::to_string(*b) + " for record " +
+                                           std::to_string(p.first_seq() + rel) + ", it is in block " +
+                                           std::to_string(block_of[rel]))
+                      : b.status());
+          return false;
+        }
       }
     }
     if (!(p.after() == frontier_)) {
@@ -166,7 +213,7 @@ class Verifier {
            Status::Corruption("the Merkle state stored after the part differs from its records'"));
       return false;
     }
-    if (index.Serialize() != p.index().raw()) {
+    if (index.Serialize(p.version()) != p.index().raw()) {
       Fail(info.path, p.index_offset(), std::nullopt,
            Status::Corruption("index section does not match the part's records"));
       return false;

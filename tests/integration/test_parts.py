@@ -80,7 +80,8 @@ class PartsTest(GatewayTestCase):
         self.assertIn(f"{len(self.parts())} sealed parts", r.stdout)
         self.assertIn("completeness ok", r.stdout)
 
-        # A flipped byte inside the last block of the second part.
+        # A flipped byte just before the summary of the second part: in its last block
+        # (version 1) or its seq map (version 2, what reads by seq use); verify reads both.
         victim = self.parts()[1]
         with open(victim, "r+b") as f:
             f.seek(-48, os.SEEK_END)

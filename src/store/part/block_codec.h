@@ -5,7 +5,11 @@
 //     field keys ("shape") is stored once per distinct shape, and each field's value bytes
 //     go to a stream of their own, so zstd sees the ids together, the times together, …
 //     A record that is not a clean sequence of fields (e.g. a version-1 JSON record) is
-//     kept whole. Pure functions; thread-safe.
+//     kept whole.
+//   seq columns (codec 3, version 2): the records' seqs (relative to the part's first seq,
+//     zigzag deltas: a clustered block is not in seq order), then the columns layout with a
+//     transform byte per stream (canonical lowercase UUID strings packed to 16 bytes).
+// Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +23,15 @@ namespace apitrail::part {
 
 std::string EncodeRows(const std::vector<std::string_view>& records);
 std::string EncodeColumns(const std::vector<std::string_view>& records);
+// rels[i] = seq of records[i] - the part's first seq.
+std::string EncodeSeqColumns(const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels);
 
 // Decodes a raw block of `count` records into *out (the records back to back) and *starts
 // (count+1 offsets into *out). Corruption (without a file name) when the block is malformed.
 Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts);
 Status DecodeColumns(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts);
+// Also yields *rels (each < part_count, else Corruption).
+Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_count, std::string* out,
+                        std::vector<uint32_t>* starts, std::vector<uint32_t>* rels);
 
 }  // namespace apitrail::part

@@ -1,20 +1,26 @@
 #include "store/part/part_builder.h"
 
+#include <zdict.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "core/crc32c.h"
+#include "core/record_codec.h"
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
 #include "store/part/part_format.h"
 
 namespace apitrail::part {
 
-Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx) {
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx, const void* cdict) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
   size_t n;
-  if (cctx != nullptr) {
+  if (cctx != nullptr && cdict != nullptr) {
+    n = ZSTD_compress_usingCDict(static_cast<ZSTD_CCtx*>(cctx), out.data(), out.size(), raw.data(), raw.size(),
+                                 static_cast<const ZSTD_CDict*>(cdict));
+  } else if (cctx != nullptr) {
     n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx), out.data(), out.size(), raw.data(),
                           raw.size(), level);
   } else {
@@ -25,13 +31,22 @@ Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx) {
   return out;
 }
 
-Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size) {
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict) {
   const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN || content != raw_size) {
     return Status::Corruption("zstd frame header does not match the raw size " + std::to_string(raw_size));
   }
   std::string out(raw_size, '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  size_t n;
+  if (ddict != nullptr) {
+    // One decompression context per thread: creating one per block would cost more than
+    // decompressing a 64 KiB block.
+    thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    n = ZSTD_decompress_usingDDict(dctx.get(), out.data(), out.size(), stored.data(), stored.size(),
+                                   static_cast<const ZSTD_DDict*>(ddict));
+  } else {
+    n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  }
   if (ZSTD_isError(n)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != raw_size) return Status::Corruption("zstd: decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(raw_size));
   return out;
@@ -46,12 +61,14 @@ void PutRange(std::string* dst, const merkle::CompactRange& r) {
 
 }  // namespace
 
-PartBuilder::PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size)
-    : file_(std::move(file)), path_(std::move(path)), block_raw_size_(block_raw_size) {
+PartBuilder::PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size,
+                         uint32_t version)
+    : version_(version), file_(std::move(file)), path_(std::move(path)), block_raw_size_(block_raw_size) {
   cctx_ = ZSTD_createCCtx();
 }
 
 PartBuilder::~PartBuilder() {
+  ZSTD_freeCDict(static_cast<ZSTD_CDict*>(cdict_));
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
   if (file_) (void)file_->Close();
 }
@@ -59,27 +76,43 @@ PartBuilder::~PartBuilder() {
 Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const std::string& path,
                                                          std::string_view node, uint64_t first_seq,
                                                          const merkle::CompactRange& before,
-                                                         size_t block_raw_size) {
+                                                         size_t block_raw_size, uint32_t version) {
   if (before.size() != first_seq) return Status::InvalidArgument("part: Merkle state is not at first_seq");
+  if (version != kVersion1 && version != kVersion2) return Status::InvalidArgument("part: unknown version");
   APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
   if (file->Size() != 0) return Status::AlreadyExists(path + ": exists");
   node = node.substr(0, std::min<size_t>(node.size(), 255));
   std::string h;
   h.append(kHeaderMagic.data(), kHeaderMagic.size());
-  log::PutFixed32(&h, kVersion);
+  log::PutFixed32(&h, version);
   log::PutFixed64(&h, first_seq);
   log::PutFixed16(&h, static_cast<uint16_t>(node.size()));
   h.append(node.data(), node.size());
   PutRange(&h, before);
   log::PutFixed32(&h, crc32c::Mask(crc32c::Value(h.data(), h.size())));
   APITRAIL_RETURN_IF_ERROR(file->Append(h));
-  return std::unique_ptr<PartBuilder>(
-      new PartBuilder(std::move(file), path, block_raw_size == 0 ? kTargetBlockRawSize : block_raw_size));
+  const size_t target = block_raw_size != 0 ? block_raw_size : version == kVersion1 ? kTargetBlockRawSizeV1 : kTargetBlockRawSize;
+  return std::unique_ptr<PartBuilder>(new PartBuilder(std::move(file), path, target, version));
 }
 
 uint64_t PartBuilder::file_size() const { return file_ ? file_->Size() : 0; }
 
-Status PartBuilder::Add(std::string_view payload, const AuditEvent& event) {
+Status PartBuilder::Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset) {
+  if (version_ == kVersion2) {
+    if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
+    if (records_ == 0) min_time_ns_ = max_time_ns_ = event.time_ns;
+    min_time_ns_ = std::min(min_time_ns_, event.time_ns);
+    max_time_ns_ = std::max(max_time_ns_, event.time_ns);
+    // Floor division: a time before 1970 still lands in the bucket below it.
+    const int64_t bucket = event.time_ns / kClusterBucketNs - (event.time_ns % kClusterBucketNs < 0 ? 1 : 0);
+    pending_.push_back({bucket, event.time_ns, static_cast<uint32_t>(records_),
+                        static_cast<uint32_t>(event.subject.size()), source_ ? source_offset : arena_.size(),
+                        subjects_.size(), static_cast<uint32_t>(payload.size())});
+    if (source_ == nullptr) arena_.append(payload.data(), payload.size());
+    subjects_ += event.subject;
+    ++records_;
+    return Status::Ok();
+  }
   if (cur_.count == 0) {
     cur_.first = static_cast<uint32_t>(records_);
     cur_.min_time_ns = cur_.max_time_ns = event.time_ns;
@@ -116,15 +149,156 @@ Status PartBuilder::FlushBlock() {
   cur_.raw_size = static_cast<uint32_t>(raw.size());
   cur_.crc = crc32c::Mask(crc32c::Value(stored.data(), stored.size()));
   cur_.codec = kCodecZstdColumns;
+  cur_.min_rel = cur_.first;
+  cur_.max_rel = cur_.first + cur_.count - 1;
   APITRAIL_RETURN_IF_ERROR(file_->Append(stored));
   blocks_.push_back(cur_);
   cur_ = BlockMeta{};
   return Status::Ok();
 }
 
+Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
+  const std::string_view subjects(subjects_);
+  auto subject = [&](const Pending& p) { return subjects.substr(p.subject_offset, p.subject_len); };
+  std::sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
+    if (a.bucket != b.bucket) return a.bucket < b.bucket;
+    if (const int c = subject(a).compare(subject(b)); c != 0) return c < 0;
+    if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
+    return a.rel < b.rel;
+  });
+  // Block boundaries: a new block at a bucket change and after the record that brings the
+  // block to block_raw_size_ bytes.
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (size_t i = 0; i < pending_.size();) {
+    size_t end = i;
+    for (size_t sum = 0; end < pending_.size() && pending_[end].bucket == pending_[i].bucket && sum < block_raw_size_; ++end) {
+      sum += pending_[end].len;
+    }
+    ranges.emplace_back(i, end);
+    i = end;
+  }
+  std::vector<std::string_view> records;
+  std::vector<uint32_t> rels;
+  std::string block_bytes;  // with a source: the current block's records, read back
+  // Fills records/rels with the records of pending_[begin, end).
+  auto load = [&](size_t begin, size_t end) -> Status {
+    records.clear();
+    rels.clear();
+    block_bytes.clear();
+    std::vector<uint32_t> ends;
+    if (source_ != nullptr) {
+      for (size_t k = begin; k < end; ++k) {
+        const size_t at = block_bytes.size();
+        block_bytes.resize(at + pending_[k].len);
+        APITRAIL_ASSIGN_OR_RETURN(size_t got, source_->Read(pending_[k].offset, pending_[k].len, block_bytes.data() + at));
+        if (got != pending_[k].len) {
+          return Status::IoError("part: short read of record " + std::to_string(pending_[k].rel) + " at offset " +
+                                 std::to_string(pending_[k].offset));
+        }
+        ends.push_back(static_cast<uint32_t>(block_bytes.size()));
+      }
+    }
+    for (size_t k = begin; k < end; ++k) {
+      const Pending& p = pending_[k];
+      records.push_back(source_ != nullptr ? std::string_view(block_bytes).substr(ends[k - begin] - p.len, p.len)
+                                           : std::string_view(arena_).substr(p.offset, p.len));
+      rels.push_back(p.rel);
+    }
+    return Status::Ok();
+  };
+  APITRAIL_RETURN_IF_ERROR(TrainDictionary(ranges, load, records, rels));
+
+  std::vector<uint32_t> block_of(pending_.size());
+  for (const auto& [begin, end] : ranges) {
+    APITRAIL_RETURN_IF_ERROR(load(begin, end));
+    BlockMeta m;
+    m.first = static_cast<uint32_t>(begin);
+    m.min_time_ns = m.max_time_ns = pending_[begin].time_ns;
+    m.min_rel = m.max_rel = pending_[begin].rel;
+    const auto block = static_cast<uint32_t>(blocks_.size());
+    for (size_t k = begin; k < end; ++k) {
+      const Pending& p = pending_[k];
+      // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
+      // memory than the record bytes themselves.
+      auto event = DecodeRecord(records[k - begin]);
+      if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
+      index_.Add(block, *event);
+      block_of[p.rel] = block;
+      m.min_time_ns = std::min(m.min_time_ns, p.time_ns);
+      m.max_time_ns = std::max(m.max_time_ns, p.time_ns);
+      m.min_rel = std::min(m.min_rel, p.rel);
+      m.max_rel = std::max(m.max_rel, p.rel);
+    }
+    m.count = static_cast<uint32_t>(records.size());
+    const std::string raw = EncodeSeqColumns(records, rels);
+    APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_, cdict_));
+    m.offset = file_->Size();
+    m.stored_size = static_cast<uint32_t>(stored.size());
+    m.raw_size = static_cast<uint32_t>(raw.size());
+    m.crc = crc32c::Mask(crc32c::Value(stored.data(), stored.size()));
+    m.codec = kCodecZstdSeqColumns;
+    APITRAIL_RETURN_IF_ERROR(file_->Append(stored));
+    blocks_.push_back(m);
+  }
+  arena_.clear();
+  arena_.shrink_to_fit();
+  // The seq map: the block of every record, in seq order.
+  std::string map_raw;
+  for (uint32_t b : block_of) PutVarint(&map_raw, b);
+  APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kZstdLevel, cctx_));
+  const uint64_t map_offset = file_->Size();
+  APITRAIL_RETURN_IF_ERROR(file_->Append(map));
+  const uint64_t dict_offset = file_->Size();
+  APITRAIL_RETURN_IF_ERROR(file_->Append(dict_));
+  log::PutFixed64(seqmap_tail, static_cast<uint64_t>(kClusterBucketNs));
+  log::PutFixed64(seqmap_tail, map_offset);
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map.size()));
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map_raw.size()));
+  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(map.data(), map.size())));
+  log::PutFixed64(seqmap_tail, dict_offset);
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(dict_.size()));
+  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(dict_.data(), dict_.size())));
+  return Status::Ok();
+}
+
+Status PartBuilder::TrainDictionary(const std::vector<std::pair<size_t, size_t>>& ranges,
+                                    const std::function<Status(size_t, size_t)>& load,
+                                    const std::vector<std::string_view>& records,
+                                    const std::vector<uint32_t>& rels) {
+  // Evenly spaced blocks, about kDictionarySampleBytes of them: training time grows with the
+  // sample, and the vocabulary (routes, agents, tenants) is the same all through a part.
+  uint64_t total = 0;
+  for (const Pending& p : pending_) total += p.len;
+  if (total < kDictionaryMinPartBytes) return Status::Ok();
+  const size_t step = std::max<size_t>(1, static_cast<size_t>(total / kDictionarySampleBytes));  // every step-th block
+  std::string samples;
+  std::vector<size_t> sizes;
+  for (size_t r = 0; r < ranges.size(); r += step) {
+    APITRAIL_RETURN_IF_ERROR(load(ranges[r].first, ranges[r].second));
+    const std::string raw = EncodeSeqColumns(records, rels);
+    samples += raw;
+    sizes.push_back(raw.size());
+  }
+  std::string dict(kDictionarySize, '\0');
+  const size_t got = ZDICT_trainFromBuffer(dict.data(), dict.size(), samples.data(), sizes.data(),
+                                           static_cast<unsigned>(sizes.size()));
+  // Too few or too uniform samples: the part is written without a dictionary.
+  if (ZDICT_isError(got) || got == 0) return Status::Ok();
+  dict.resize(got);
+  cdict_ = ZSTD_createCDict(dict.data(), dict.size(), kZstdLevel);
+  if (cdict_ == nullptr) return Status::IoError("part: zstd could not load the trained dictionary");
+  dict_ = std::move(dict);
+  return Status::Ok();
+}
+
 Status PartBuilder::Finish(const merkle::CompactRange& after) {
-  APITRAIL_RETURN_IF_ERROR(FlushBlock());
   if (records_ == 0) return Status::InvalidArgument("part: no records");
+  std::string tail;
+  if (version_ == kVersion2) {
+    APITRAIL_RETURN_IF_ERROR(WriteClustered(&tail));
+  } else {
+    APITRAIL_RETURN_IF_ERROR(FlushBlock());
+  }
   std::string summary;
   log::PutFixed64(&summary, records_);
   log::PutFixed64(&summary, static_cast<uint64_t>(min_time_ns_));
@@ -140,12 +314,17 @@ Status PartBuilder::Finish(const merkle::CompactRange& after) {
     log::PutFixed64(&summary, static_cast<uint64_t>(b.max_time_ns));
     log::PutFixed32(&summary, b.crc);
     log::PutFixed32(&summary, b.codec);
+    if (version_ == kVersion2) {
+      log::PutFixed32(&summary, b.min_rel);
+      log::PutFixed32(&summary, b.max_rel);
+    }
   }
   PutRange(&summary, after);
+  summary += tail;
   const uint64_t summary_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(summary));
 
-  const std::string index_raw = index_.Serialize();
+  const std::string index_raw = index_.Serialize(version_);
   APITRAIL_ASSIGN_OR_RETURN(std::string index, ZstdCompress(index_raw, kZstdLevel, cctx_));
   const uint64_t index_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(index));

@@ -1,11 +1,17 @@
-// PartBuilder writes one sealed part file (docs/FORMAT.md §16) front to back: header, then
-// zstd blocks as records arrive (so a 256 MiB segment never sits in memory), then the
-// summary (block table, Merkle state after the part), the index section and the footer.
+// PartBuilder writes one sealed part file (docs/FORMAT.md §16) front to back: header,
+// zstd blocks, (version 2) the seq map, the summary (block table, Merkle state after the
+// part), the index section and the footer.
+// Version 2 (the default) clusters the records by (hour of time_ns, subject, time_ns, seq),
+// so it writes every block in Finish: it keeps ~48 bytes per record until then, and the
+// record bytes too unless they can be read back from a source file (ReadPayloadsFrom: the
+// sealer's segment), so sealing a 256 MiB segment does not hold 256 MiB. Version 1 (kept so
+// tests can write the old layout) writes each block as soon as it is full.
 // It writes only the path it is given (the sealer's NAME.tmp) and syncs it in Finish; the
 // caller renames it into place. One thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +21,7 @@
 #include "core/status.h"
 #include "store/fs/file_system.h"
 #include "store/merkle/compact_range.h"
+#include "store/part/part_format.h"
 #include "store/part/part_index.h"
 
 namespace apitrail::part {
@@ -28,7 +35,10 @@ struct BlockMeta {
   int64_t min_time_ns = 0;   // over its records' time_ns
   int64_t max_time_ns = 0;
   uint32_t crc = 0;          // masked CRC32C of the stored bytes
-  uint32_t codec = 0;       // kCodecZstdRows or kCodecZstdColumns
+  uint32_t codec = 0;       // kCodecZstdRows, kCodecZstdColumns or kCodecZstdSeqColumns
+  // Lowest and highest seq - first_seq of its records (version 1: first, first+count-1).
+  uint32_t min_rel = 0;
+  uint32_t max_rel = 0;
 };
 
 class PartBuilder {
@@ -38,20 +48,50 @@ class PartBuilder {
   static Result<std::unique_ptr<PartBuilder>> Create(FileSystem* fs, const std::string& path,
                                                      std::string_view node, uint64_t first_seq,
                                                      const merkle::CompactRange& before,
-                                                     size_t block_raw_size = 0);
+                                                     size_t block_raw_size = 0,
+                                                     uint32_t version = kVersion2);
   ~PartBuilder();
 
-  // Adds the next record (seq = first_seq + records so far): its exact bytes and the event
-  // they decode to (for the time range and the index).
-  Status Add(std::string_view payload, const AuditEvent& event);
+  // Version 2: Add is then given each payload's offset in `source` and keeps no bytes; Finish
+  // reads them back (the caller must make sure they are the same bytes: the sealer checks
+  // every leaf of the finished part against the segment's).
+  void ReadPayloadsFrom(const RandomAccessFile* source) { source_ = source; }
+  // Adds the next record (seq = first_seq + records so far): its exact bytes, the event
+  // they decode to (for the time range and the index) and, with a source, their offset in it.
+  Status Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset = 0);
   // Writes the rest; `after` is the Merkle state after the last record. Syncs and closes.
   Status Finish(const merkle::CompactRange& after);
   uint64_t records() const { return records_; }
   uint64_t file_size() const;
 
  private:
-  PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size);
+  PartBuilder(std::unique_ptr<WritableFile> file, std::string path, size_t block_raw_size, uint32_t version);
   Status FlushBlock();
+  // Version 2: sorts the buffered records and writes the blocks and the seq map section.
+  Status WriteClustered(std::string* seqmap_tail);
+  // Trains the part's zstd dictionary (dict_, cdict_) on a sample of its blocks; leaves none
+  // for a small part or when zstd cannot train one. `load` fills records/rels with a block.
+  Status TrainDictionary(const std::vector<std::pair<size_t, size_t>>& ranges,
+                         const std::function<Status(size_t, size_t)>& load,
+                         const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels);
+
+  // A buffered record of a version 2 part.
+  struct Pending {
+    int64_t bucket;
+    int64_t time_ns;
+    uint32_t rel;
+    uint32_t subject_len;
+    uint64_t offset;  // of its bytes in arena_ (or in source_)
+    uint64_t subject_offset;  // in subjects_
+    uint32_t len;
+  };
+  uint32_t version_;
+  const RandomAccessFile* source_ = nullptr;
+  std::string dict_;       // version 2: the part's zstd dictionary (empty: none)
+  void* cdict_ = nullptr;  // ZSTD_CDict of dict_
+  std::string arena_;
+  std::string subjects_;
+  std::vector<Pending> pending_;
 
   std::unique_ptr<WritableFile> file_;
   std::string path_;
@@ -69,7 +109,9 @@ class PartBuilder {
 
 // Compresses / decompresses with zstd (one frame). Decompress refuses more than `max_raw`
 // bytes and a frame whose content size differs from `raw_size`.
-Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr);
-Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size);
+// With a `cdict` (ZSTD_CDict, its level wins) the frame is compressed with that dictionary
+// (cctx is then required); with a `ddict` (ZSTD_DDict) it is decompressed with it.
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr, const void* cdict = nullptr);
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict = nullptr);
 
 }  // namespace apitrail::part

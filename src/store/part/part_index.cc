@@ -87,7 +87,7 @@ void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
   Post(Field::kIntentId, e.intent_id, block);
 }
 
-std::string PartIndexBuilder::Serialize() {
+std::string PartIndexBuilder::Serialize(uint32_t version) {
   FlushBlock();
   std::string out;
   log::PutFixed32(&out, kFieldCount);
@@ -95,6 +95,19 @@ std::string PartIndexBuilder::Serialize() {
     std::vector<uint64_t>& pairs = all_[tag - 1];
     // By hash, then block; each (hash, block) once (deduplicated per block).
     std::sort(pairs.begin(), pairs.end());
+    uint32_t bits = 32;
+    if (version >= kVersion2) {
+      // Version 2 keeps a fingerprint of `bits` bits of each hash: near-unique keys (ids)
+      // then cost about one byte of hash instead of three.
+      uint64_t distinct = 0;
+      for (size_t i = 0; i < pairs.size(); ++i) distinct += i == 0 || (pairs[i] >> 32) != (pairs[i - 1] >> 32);
+      bits = FingerprintBits(distinct);
+      for (uint64_t& pr : pairs) {
+        pr = static_cast<uint64_t>(Fingerprint(static_cast<uint32_t>(pr >> 32), bits)) << 32 | (pr & 0xffffffffu);
+      }
+      std::sort(pairs.begin(), pairs.end());
+      pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    }
     std::string entries;
     uint32_t count = 0;
     uint32_t prev_hash = 0;
@@ -117,6 +130,7 @@ std::string PartIndexBuilder::Serialize() {
     pairs.clear();
     pairs.shrink_to_fit();
     out.push_back(static_cast<char>(tag));
+    if (version >= kVersion2) out.push_back(static_cast<char>(bits));
     log::PutFixed32(&out, count);
     log::PutFixed32(&out, static_cast<uint32_t>(entries.size()));
     out += entries;
@@ -144,8 +158,9 @@ bool DecodePostings(const char** p, const char* end, uint32_t block_count, std::
 }  // namespace
 
 Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const std::string& path,
-                                   uint64_t file_offset) {
+                                   uint64_t file_offset, uint32_t version) {
   PartIndex idx;
+  idx.version_ = version;
   idx.raw_ = std::move(raw);
   idx.block_count_ = block_count;
   auto bad = [&](const std::string& what) {
@@ -160,10 +175,15 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   p += 4;
   if (fields != kFieldCount) return bad("has " + std::to_string(fields) + " fields, expected " + std::to_string(kFieldCount));
   for (uint32_t i = 0; i < fields; ++i) {
-    if (end - p < 9) return bad("truncated");
+    const ptrdiff_t head = version >= kVersion2 ? 10 : 9;
+    if (end - p < head) return bad("truncated");
     const auto tag = static_cast<uint8_t>(*p++);
     if (tag != i + 1) return bad("field tag " + std::to_string(tag) + " out of order");
     Table& t = idx.tables_[tag];
+    if (version >= kVersion2) {
+      t.bits = static_cast<uint8_t>(*p++);
+      if (t.bits < 1 || t.bits > 32) return bad("field " + std::to_string(tag) + " has " + std::to_string(t.bits) + " hash bits");
+    }
     const uint32_t count = log::DecodeFixed32(p);
     const uint32_t size = log::DecodeFixed32(p + 4);
     p += 8;
@@ -176,7 +196,7 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     for (uint32_t e = 0; e < count; ++e) {
       const size_t at = static_cast<size_t>(p - base);
       uint64_t delta = 0;
-      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || hash + delta > UINT32_MAX) {
+      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || hash + delta > (uint64_t{1} << t.bits) - 1) {
         return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad key hash");
       }
       if (e % kRestartInterval == 0) {
@@ -196,7 +216,8 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
 std::vector<uint32_t> PartIndex::Blocks(Field field, std::string_view value) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
-  const uint32_t h = KeyHash(field, value);
+  // Version 2 stores a fingerprint of t.bits bits of the hash.
+  const uint32_t h = version_ >= kVersion2 ? Fingerprint(KeyHash(field, value), t.bits) : KeyHash(field, value);
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
   auto it = std::upper_bound(t.restarts.begin(), t.restarts.end(), h,
                              [](uint32_t v, const Restart& r) { return v < r.hash; });

@@ -1,5 +1,7 @@
 // PartIndex: the field indexes of one sealed part (docs/FORMAT.md §16.4): for each indexed
 // field, key hash → ascending block numbers that hold at least one record with that key.
+// Version 2 stores only the top bits of each hash (a fingerprint sized to the field's key
+// count), so a lookup may return blocks of other keys: callers confirm on the record.
 // PartIndexBuilder collects them while a part is written; PartIndex parses and checks the
 // stored section once at open and then answers lookups without touching the file.
 // PartIndexBuilder: one thread. PartIndex: immutable after Parse, thread-safe.
@@ -21,8 +23,8 @@ class PartIndexBuilder {
  public:
   // Records that `event` lies in block `block` (blocks are added in ascending order).
   void Add(uint32_t block, const AuditEvent& event);
-  // The raw (uncompressed) index section. Call once, after the last Add.
-  std::string Serialize();
+  // The raw (uncompressed) index section of a part of `version`. Call once, after the last Add.
+  std::string Serialize(uint32_t version);
 
  private:
   void Post(Field f, std::string_view value, uint32_t block);
@@ -40,7 +42,7 @@ class PartIndex {
   // Parses and fully checks `raw` (every posting list decoded once, block numbers below
   // `block_count`). Errors are Corruption naming `path` and the section's file offset.
   static Result<PartIndex> Parse(std::string raw, uint32_t block_count, const std::string& path,
-                                 uint64_t file_offset);
+                                 uint64_t file_offset, uint32_t version);
   // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
   std::vector<uint32_t> Blocks(Field field, std::string_view value) const;
   size_t memory_bytes() const;
@@ -59,9 +61,11 @@ class PartIndex {
   struct Table {
     size_t begin = 0;  // entries in raw_[begin, end)
     size_t end = 0;
+    uint8_t bits = 32;  // fingerprint width (version 1: the whole 32-bit hash)
     std::vector<Restart> restarts;
   };
   std::string raw_;
+  uint32_t version_ = 0;
   uint32_t block_count_ = 0;
   std::array<Table, kFieldCount + 1> tables_{};  // by tag; [0] unused
 };

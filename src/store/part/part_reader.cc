@@ -1,6 +1,9 @@
 #include "store/part/part_reader.h"
 
 #include <algorithm>
+#include <map>
+
+#include <zstd.h>
 
 #include "core/crc32c.h"
 #include "store/log/coding.h"
@@ -31,6 +34,8 @@ bool GetRange(const char** p, const char* end, uint64_t size, merkle::CompactRan
 }
 
 }  // namespace
+
+void PartReader::DDictFree::operator()(ZSTD_DDict_s* d) const { ZSTD_freeDDict(d); }
 
 Result<std::unique_ptr<PartReader>> PartReader::Open(FileSystem* fs, const std::string& path) {
   std::unique_ptr<PartReader> r(new PartReader());
@@ -72,8 +77,9 @@ Status PartReader::Load() {
   std::string h;
   APITRAIL_RETURN_IF_ERROR(read(0, kHeaderFixedSize, &h));
   if (std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
-  const uint32_t version = log::DecodeFixed32(h.data() + 8);
-  if (version != kVersion) return Bad(path_, "unknown part version " + std::to_string(version), 8);
+  version_ = log::DecodeFixed32(h.data() + 8);
+  if (version_ != kVersion1 && version_ != kVersion2) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
+  const size_t meta_size = version_ == kVersion1 ? kBlockMetaSize : kBlockMetaSizeV2;
   first_seq_ = log::DecodeFixed64(h.data() + 12);
   const uint16_t node_len = log::DecodeFixed16(h.data() + 20);
   if (node_len > 255 || kHeaderFixedSize + node_len + 1 > summary_off) return Bad(path_, "bad node length", 20);
@@ -108,12 +114,12 @@ Status PartReader::Load() {
   min_time_ns_ = static_cast<int64_t>(log::DecodeFixed64(s.data() + 8));
   max_time_ns_ = static_cast<int64_t>(log::DecodeFixed64(s.data() + 16));
   const uint32_t nblocks = log::DecodeFixed32(s.data() + 24);
-  if (nblocks == 0 || (s.size() - 28) / kBlockMetaSize < nblocks) return Bad(path_, "block table runs past the summary", summary_off + 24);
+  if (nblocks == 0 || (s.size() - 28) / meta_size < nblocks) return Bad(path_, "block table runs past the summary", summary_off + 24);
   blocks_.resize(nblocks);
   uint64_t next_offset = header_size;
   uint64_t next_first = 0;
   for (uint32_t i = 0; i < nblocks; ++i) {
-    const char* m = s.data() + 28 + static_cast<size_t>(i) * kBlockMetaSize;
+    const char* m = s.data() + 28 + static_cast<size_t>(i) * meta_size;
     BlockMeta& b = blocks_[i];
     b.offset = log::DecodeFixed64(m);
     b.stored_size = log::DecodeFixed32(m + 8);
@@ -124,23 +130,60 @@ Status PartReader::Load() {
     b.max_time_ns = static_cast<int64_t>(log::DecodeFixed64(m + 32));
     b.crc = log::DecodeFixed32(m + 40);
     b.codec = log::DecodeFixed32(m + 44);
-    const uint64_t at = summary_off + 28 + static_cast<uint64_t>(i) * kBlockMetaSize;
+    if (version_ == kVersion2) {
+      b.min_rel = log::DecodeFixed32(m + 48);
+      b.max_rel = log::DecodeFixed32(m + 52);
+    } else {
+      b.min_rel = b.first;
+      b.max_rel = b.first + b.count - 1;  // checked below: count >= 1 and first + count <= count_
+    }
+    const uint64_t at = summary_off + 28 + static_cast<uint64_t>(i) * meta_size;
+    const bool codec_ok = version_ == kVersion1 ? (b.codec == kCodecZstdRows || b.codec == kCodecZstdColumns)
+                                                : b.codec == kCodecZstdSeqColumns;
     if (b.offset != next_offset || b.first != next_first || b.count == 0 || b.raw_size > kMaxBlockRawSize ||
-        (b.codec != kCodecZstdRows && b.codec != kCodecZstdColumns) || b.min_time_ns > b.max_time_ns || b.min_time_ns < min_time_ns_ ||
-        b.max_time_ns > max_time_ns_ || b.count > b.raw_size) {
+        !codec_ok || b.min_time_ns > b.max_time_ns || b.min_time_ns < min_time_ns_ ||
+        b.max_time_ns > max_time_ns_ || b.count > b.raw_size || b.min_rel > b.max_rel || b.max_rel >= count_ ||
+        b.count - 1u > b.max_rel - b.min_rel) {
       return Bad(path_, "block " + std::to_string(i) + " entry is inconsistent", at);
     }
     next_offset = b.offset + b.stored_size;
     next_first += b.count;
   }
-  if (next_offset != summary_off || next_first != count_) {
+  p = s.data() + 28 + static_cast<size_t>(nblocks) * meta_size;
+  const char* send = s.data() + s.size() - (version_ == kVersion2 ? std::min(s.size(), kSummaryTailV2) : 0);
+  if (!GetRange(&p, send, end_seq(), &after_) || p != send) {
+    return Bad(path_, "bad Merkle state after the part", static_cast<uint64_t>(summary_off + (p - s.data())));
+  }
+  uint64_t blocks_end = summary_off;
+  if (version_ == kVersion2) {
+    // Tail: bucket_ns, then where the seq map lies (between the last block and the summary).
+    const uint64_t bucket_ns = log::DecodeFixed64(send);
+    seqmap_offset_ = log::DecodeFixed64(send + 8);
+    seqmap_size_ = log::DecodeFixed32(send + 16);
+    seqmap_raw_size_ = log::DecodeFixed32(send + 20);
+    seqmap_crc_ = log::DecodeFixed32(send + 24);
+    const uint64_t dict_off = log::DecodeFixed64(send + 28);
+    const uint32_t dict_size = log::DecodeFixed32(send + 36);
+    const uint32_t dict_crc = log::DecodeFixed32(send + 40);
+    if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || seqmap_offset_ + seqmap_size_ != dict_off ||
+        dict_off + dict_size != summary_off || dict_size > kMaxDictionarySize || seqmap_raw_size_ < count_ ||
+        seqmap_raw_size_ > count_ * 5) {
+      return Bad(path_, "seq map entry is inconsistent", summary_off + (send - s.data()));
+    }
+    blocks_end = seqmap_offset_;
+    if (dict_size > 0) {
+      std::string dict;
+      APITRAIL_RETURN_IF_ERROR(read(dict_off, dict_size, &dict));
+      if (Crc(dict) != dict_crc) return Bad(path_, "dictionary crc mismatch", dict_off);
+      ddict_.reset(ZSTD_createDDict(dict.data(), dict.size()));
+      if (!ddict_) return Bad(path_, "zstd cannot load the dictionary", dict_off);
+      dict_size_ = dict_size;
+    }
+  }
+  if (next_offset != blocks_end || next_first != count_) {
     return Bad(path_, "block table does not cover the blocks exactly", summary_off);
   }
   blocks_end_ = summary_off;
-  p = s.data() + 28 + static_cast<size_t>(nblocks) * kBlockMetaSize;
-  if (!GetRange(&p, s.data() + s.size(), end_seq(), &after_) || p != s.data() + s.size()) {
-    return Bad(path_, "bad Merkle state after the part", static_cast<uint64_t>(summary_off + (p - s.data())));
-  }
 
   // Index.
   index_offset_ = index_off;
@@ -149,8 +192,20 @@ Status PartReader::Load() {
   if (Crc(stored) != index_crc) return Bad(path_, "index section crc mismatch", index_off);
   auto raw = ZstdDecompress(stored, index_raw);
   if (!raw.ok()) return Bad(path_, "index section: " + raw.status().message(), index_off);
-  APITRAIL_ASSIGN_OR_RETURN(index_, PartIndex::Parse(std::move(raw).value(), nblocks, path_, index_off));
+  APITRAIL_ASSIGN_OR_RETURN(index_, PartIndex::Parse(std::move(raw).value(), nblocks, path_, index_off, version_));
   return Status::Ok();
+}
+
+Result<std::string> PartReader::ReadRawBlock(uint32_t i) const {
+  const BlockMeta& b = blocks_.at(i);
+  std::string stored(b.stored_size, '\0');
+  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(b.offset, stored.size(), stored.data()));
+  const std::string which = "block " + std::to_string(i);
+  if (got != stored.size()) return Bad(path_, which + ": short read", b.offset);
+  if (Crc(stored) != b.crc) return Bad(path_, which + " crc mismatch", b.offset);
+  auto raw = ZstdDecompress(stored, b.raw_size, b.codec == kCodecZstdSeqColumns ? ddict_.get() : nullptr);
+  if (!raw.ok()) return Bad(path_, which + ": " + raw.status().message(), b.offset);
+  return std::move(raw).value();
 }
 
 Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
@@ -164,18 +219,22 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
     }
   }
   const BlockMeta& b = blocks_.at(i);
-  std::string stored(b.stored_size, '\0');
-  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(b.offset, stored.size(), stored.data()));
   const std::string which = "block " + std::to_string(i);
-  if (got != stored.size()) return Bad(path_, which + ": short read", b.offset);
-  if (Crc(stored) != b.crc) return Bad(path_, which + " crc mismatch", b.offset);
-  auto raw = ZstdDecompress(stored, b.raw_size);
-  if (!raw.ok()) return Bad(path_, which + ": " + raw.status().message(), b.offset);
+  APITRAIL_ASSIGN_OR_RETURN(std::string raw, ReadRawBlock(i));
   auto block = std::make_shared<Block>();
-  block->first_seq = first_seq_ + b.first;
-  const Status decoded = b.codec == kCodecZstdColumns
-                             ? DecodeColumns(*raw, b.count, &block->records, &block->starts)
-                             : DecodeRows(*raw, b.count, &block->records, &block->starts);
+  block->part_first_seq = first_seq_;
+  Status decoded;
+  if (b.codec == kCodecZstdSeqColumns) {
+    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels);
+    for (uint32_t r = 0; decoded.ok() && r < block->rels.size(); ++r) {
+      if (block->rels[r] < b.min_rel || block->rels[r] > b.max_rel) decoded = Status::Corruption("seq outside the block's range");
+    }
+  } else {
+    decoded = b.codec == kCodecZstdColumns ? DecodeColumns(raw, b.count, &block->records, &block->starts)
+                                           : DecodeRows(raw, b.count, &block->records, &block->starts);
+    block->rels.resize(b.count);
+    for (uint32_t r = 0; r < b.count; ++r) block->rels[r] = b.first + r;
+  }
   if (!decoded.ok()) return Bad(path_, which + ": " + decoded.message(), b.offset);
   std::shared_ptr<const Block> out = std::move(block);
   std::lock_guard<std::mutex> lock(cache_mu_);
@@ -184,17 +243,62 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   return out;
 }
 
-uint32_t PartReader::BlockOf(uint64_t seq) const {
+Status PartReader::LoadSeqMap() const {
+  // Caller holds seqmap_mu_.
+  std::string stored(seqmap_size_, '\0');
+  APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(seqmap_offset_, stored.size(), stored.data()));
+  if (got != stored.size()) return Bad(path_, "seq map: short read", seqmap_offset_);
+  if (Crc(stored) != seqmap_crc_) return Bad(path_, "seq map crc mismatch", seqmap_offset_);
+  auto raw = ZstdDecompress(stored, seqmap_raw_size_);
+  if (!raw.ok()) return Bad(path_, "seq map: " + raw.status().message(), seqmap_offset_);
+  std::vector<uint32_t> map;
+  map.reserve(count_);
+  std::vector<uint32_t> per_block(blocks_.size());
+  const char* p = raw->data();
+  const char* end = p + raw->size();
+  for (uint64_t rel = 0; rel < count_; ++rel) {
+    uint64_t b = 0;
+    if (!GetVarint(&p, end, &b) || b >= blocks_.size() || rel < blocks_[b].min_rel || rel > blocks_[b].max_rel) {
+      return Bad(path_, "seq map entry " + std::to_string(rel) + " is bad", seqmap_offset_);
+    }
+    map.push_back(static_cast<uint32_t>(b));
+    ++per_block[b];
+  }
+  if (p != end) return Bad(path_, "seq map has trailing bytes", seqmap_offset_);
+  for (uint32_t b = 0; b < blocks_.size(); ++b) {
+    if (per_block[b] != blocks_[b].count) return Bad(path_, "seq map does not match block " + std::to_string(b) + "'s count", seqmap_offset_);
+  }
+  seqmap_ = std::move(map);
+  return Status::Ok();
+}
+
+Result<uint32_t> PartReader::BlockOf(uint64_t seq) const {
+  if (seq < first_seq_ || seq >= end_seq()) return Status::NotFound("no record with seq " + std::to_string(seq) + " in " + path_);
   const uint64_t rel = seq - first_seq_;
+  if (version_ == kVersion2) {
+    std::lock_guard<std::mutex> lock(seqmap_mu_);
+    if (seqmap_.empty()) APITRAIL_RETURN_IF_ERROR(LoadSeqMap());
+    return seqmap_[rel];
+  }
   auto it = std::upper_bound(blocks_.begin(), blocks_.end(), rel,
                              [](uint64_t v, const BlockMeta& b) { return v < b.first; });
   return static_cast<uint32_t>(it - blocks_.begin() - 1);
 }
 
+uint64_t PartReader::BlockOffsetOf(uint64_t seq) const {
+  auto b = BlockOf(seq);
+  return b.ok() ? blocks_[*b].offset : 0;
+}
+
 Result<std::string> PartReader::Record(uint64_t seq) const {
-  if (seq < first_seq_ || seq >= end_seq()) return Status::NotFound("no record with seq " + std::to_string(seq) + " in " + path_);
-  APITRAIL_ASSIGN_OR_RETURN(auto block, ReadBlock(BlockOf(seq)));
-  return std::string(block->record(static_cast<uint32_t>(seq - block->first_seq)));
+  APITRAIL_ASSIGN_OR_RETURN(uint32_t b, BlockOf(seq));
+  APITRAIL_ASSIGN_OR_RETURN(auto block, ReadBlock(b));
+  const auto rel = static_cast<uint32_t>(seq - first_seq_);
+  for (uint32_t i = 0; i < block->count(); ++i) {
+    if (block->rels[i] == rel) return std::string(block->record(i));
+  }
+  return Bad(path_, "block " + std::to_string(b) + " does not hold record " + std::to_string(seq) + " (seq map)",
+             blocks_[b].offset);
 }
 
 std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q) const {
@@ -239,11 +343,35 @@ namespace apitrail::part {
 
 Status ForEachRecord(const PartReader& reader,
                      const std::function<Status(uint64_t seq, std::string_view record)>& fn) {
+  // Blocks in file order; a record is handed out once every record before it was. Version 1
+  // blocks are in seq order, so nothing waits; version 2 buckets follow each other in time
+  // (≈ seq) order, so about one bucket waits.
+  uint64_t next = 0;  // rel of the next record to hand out
+  std::map<uint32_t, std::string> waiting;
   for (uint32_t i = 0; i < reader.blocks().size(); ++i) {
     APITRAIL_ASSIGN_OR_RETURN(auto block, reader.ReadBlock(i));
     for (uint32_t r = 0; r < block->count(); ++r) {
-      APITRAIL_RETURN_IF_ERROR(fn(block->first_seq + r, block->record(r)));
+      const uint32_t rel = block->rels[r];
+      if (rel < next || waiting.count(rel) != 0) {
+        return Status::Corruption(reader.path() + ": record " + std::to_string(reader.first_seq() + rel) +
+                                  " is held twice, again in block " + std::to_string(i) + " at offset " +
+                                  std::to_string(reader.blocks()[i].offset));
+      }
+      if (rel == next) {
+        APITRAIL_RETURN_IF_ERROR(fn(reader.first_seq() + rel, block->record(r)));
+        ++next;
+        for (auto it = waiting.begin(); it != waiting.end() && it->first == next; it = waiting.erase(it)) {
+          APITRAIL_RETURN_IF_ERROR(fn(reader.first_seq() + next, it->second));
+          ++next;
+        }
+      } else {
+        waiting.emplace(rel, std::string(block->record(r)));
+      }
     }
+  }
+  if (next != reader.count()) {
+    return Status::Corruption(reader.path() + ": record " + std::to_string(reader.first_seq() + next) +
+                              " is in no block at offset " + std::to_string(reader.summary_offset()));
   }
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
-// PartReader: one sealed part, opened by reading only its footer, header, summary and
-// index section (docs/FORMAT.md §16) — never a block — so a restart costs no decompression.
+// PartReader: one sealed part (version 1 or 2), opened by reading only its footer, header,
+// summary and index section (docs/FORMAT.md §16) — never a block — so a restart costs no
+// decompression. A version 2 part's seq map (seq -> block) is read on the first lookup by seq.
 // Blocks are read on demand, checked against their CRC, decompressed and split into
 // records; a few recently used blocks are cached. Every problem is a Corruption naming the
 // file and the byte offset of the damaged piece; nothing crashes and nothing is allocated
@@ -23,14 +24,19 @@
 #include "store/part/part_builder.h"
 #include "store/part/part_index.h"
 
+struct ZSTD_DDict_s;
+
 namespace apitrail::part {
 
-// One decompressed block: the exact record bytes of seqs first_seq … first_seq+count-1.
+// One decompressed block: the exact bytes of its records, in stored order (version 1: seq
+// order; version 2: clustered, so seq(i) is not monotonic).
 struct Block {
-  uint64_t first_seq = 0;
+  uint64_t part_first_seq = 0;
   std::string records;  // the records back to back (decoded from the block's layout)
   std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
+  std::vector<uint32_t> rels;    // record i has seq part_first_seq + rels[i]
   uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
+  uint64_t seq(uint32_t i) const { return part_first_seq + rels[i]; }
   std::string_view record(uint32_t i) const {
     return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
   }
@@ -43,6 +49,7 @@ class PartReader {
 
   const std::string& path() const { return path_; }
   const std::string& node() const { return node_; }
+  uint32_t version() const { return version_; }
   uint64_t first_seq() const { return first_seq_; }
   uint64_t count() const { return count_; }
   uint64_t end_seq() const { return first_seq_ + count_; }
@@ -55,11 +62,18 @@ class PartReader {
   const PartIndex& index() const { return index_; }
   uint64_t summary_offset() const { return blocks_end_; }
   uint64_t index_offset() const { return index_offset_; }
+  uint64_t seqmap_offset() const { return seqmap_offset_; }  // version 2
+  uint32_t dictionary_size() const { return dict_size_; }     // version 2; 0: none
 
+  // The raw (decompressed, not yet decoded) bytes of block `i`, CRC checked; no cache.
+  Result<std::string> ReadRawBlock(uint32_t i) const;
   // Block `i` (checked and decompressed), from the cache when it is there.
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
-  // The block holding `seq` (first_seq() <= seq < end_seq()).
-  uint32_t BlockOf(uint64_t seq) const;
+  // The block holding `seq` (first_seq() <= seq < end_seq()). Version 2 reads the seq map
+  // on first use (Corruption naming its offset when damaged).
+  Result<uint32_t> BlockOf(uint64_t seq) const;
+  // Offset of the block holding `seq`, for messages (0 when it cannot be told).
+  uint64_t BlockOffsetOf(uint64_t seq) const;
   // The exact bytes of record `seq`.
   Result<std::string> Record(uint64_t seq) const;
 
@@ -74,6 +88,7 @@ class PartReader {
  private:
   PartReader() = default;
   Status Load();
+  Status LoadSeqMap() const;
 
   FileSystem* fs_ = nullptr;
   std::string path_;
@@ -90,6 +105,20 @@ class PartReader {
   merkle::CompactRange after_;
   std::vector<BlockMeta> blocks_;
   PartIndex index_;
+  uint32_t version_ = 0;
+  // Version 2 seq map section (in the summary tail) and, once read, the block of each record.
+  uint64_t seqmap_offset_ = 0;
+  uint32_t seqmap_size_ = 0;
+  uint32_t seqmap_raw_size_ = 0;
+  uint32_t seqmap_crc_ = 0;
+  mutable std::mutex seqmap_mu_;
+  mutable std::vector<uint32_t> seqmap_;  // guarded by seqmap_mu_; empty until loaded
+  // Version 2: the part's zstd dictionary, loaded at open (its blocks need it).
+  struct DDictFree {
+    void operator()(ZSTD_DDict_s* d) const;
+  };
+  std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
+  uint32_t dict_size_ = 0;
 
   static constexpr size_t kCachedBlocks = 4;
   mutable std::mutex cache_mu_;
@@ -101,8 +130,10 @@ class PartReader {
 namespace apitrail::part {
 
 // Calls fn(seq, bytes) for every record of the part in seq order, reading each block once
-// (bypassing the cache). Stops at the first error: a damaged block (naming file and offset)
-// or fn's own.
+// (bypassing the cache). Stops at the first error: a damaged block (naming file and offset),
+// a seq missing or held twice (version 2), or fn's own. Version 2 blocks are clustered, so
+// records that arrive ahead of their turn wait in memory: about one time bucket's worth,
+// at most the part.
 Status ForEachRecord(const PartReader& reader,
                      const std::function<Status(uint64_t seq, std::string_view record)>& fn);
 

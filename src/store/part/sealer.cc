@@ -58,9 +58,8 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
   return ForEachRecord(part, [&](uint64_t seq, std::string_view record) -> Status {
     if (merkle::LeafHash(hasher, record) != leaves[seq - part.first_seq()]) {
       return Status::Corruption(part.path() + ": record " + std::to_string(seq) +
-                                " differs from the segment's (leaf hash) in block " +
-                                std::to_string(part.BlockOf(seq)) + " at offset " +
-                                std::to_string(part.blocks()[part.BlockOf(seq)].offset));
+                                " differs from the segment's (leaf hash) in the block at offset " +
+                                std::to_string(part.BlockOffsetOf(seq)));
     }
     return Status::Ok();
   });
@@ -95,6 +94,16 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
     return InSealing(created.status(), segment_path, tmp);
   }
   std::unique_ptr<PartBuilder> builder = std::move(created).value();
+  // The builder reads each record back from the (immutable, rotated) segment when it writes
+  // the clustered blocks, instead of holding the whole segment; the leaf check below
+  // compares every record of the part with the hashes of this pass.
+  auto source = fs->OpenForRead(segment_path);
+  if (!source.ok()) {
+    builder.reset();
+    (void)fs->Remove(tmp);
+    return InSealing(source.status(), segment_path, tmp);
+  }
+  builder->ReadPayloadsFrom(source->get());
   SealResult out;
   out.after = before;
   std::vector<Hash256> leaves;
@@ -112,7 +121,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
     leaves.push_back(leaf);
     out.after.Append(leaf);
     out.segment_bytes = f.offset + log::kFrameHeaderSize + f.payload.size();
-    return builder->Add(f.payload, *event);
+    return builder->Add(f.payload, *event, f.offset + log::kFrameHeaderSize);
   });
   if (st.ok() && leaves.empty()) st = Status::InvalidArgument(segment_path + ": no records to seal");
   if (st.ok()) st = builder->Finish(out.after);

@@ -491,6 +491,48 @@ TEST_F(PartStoreTest, DeletingTheOldestPartsKeepsTheRestOpenQueryableAndVerifiab
   EXPECT_EQ(ReadLeafHashes(DefaultFileSystem(), Options().data_dir).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(PartStoreTest, AFingerprintMatchInAPartIsNeverAnAnswer) {
+  // Version 2 parts index short fingerprints: an absent id or correlation id may name a block
+  // of the part. Query and GetById confirm on the record, so such a value finds nothing.
+  StoreOptions o = Options();
+  o.max_segment_bytes = 64 * 1024;  // a few hundred records per part
+  auto store = OpenOrDie(o);
+  AppendMany(*store, 800);
+  WaitSealed(*store);
+  auto names = Names(PartsDir());
+  ASSERT_FALSE(names.empty());
+  auto p = part::PartReader::Open(DefaultFileSystem(), PartsDir() + "/" + names[0]);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ((*p)->version(), part::kVersion2);
+  int corr_hits = 0, id_hits = 0;
+  for (int k = 0; k < 3000 && (corr_hits < 3 || id_hits < 3); ++k) {
+    const std::string absent = "absent-" + std::to_string(k);
+    if (!(*p)->BlocksWith(part::Field::kCorrelationId, absent).empty()) {
+      ++corr_hits;
+      EventQuery q;
+      q.correlation_id = absent;
+      auto page = store->Query(q);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      EXPECT_TRUE(page->events.empty()) << absent;
+    }
+    if (!(*p)->BlocksWith(part::Field::kId, absent).empty()) {
+      ++id_hits;
+      EXPECT_EQ(store->GetById(absent).status().code(), StatusCode::kNotFound) << absent;
+    }
+  }
+  EXPECT_GT(corr_hits, 0);
+  EXPECT_GT(id_hits, 0);
+  // The real values are found, whichever part holds them.
+  for (uint64_t i : {uint64_t{3}, uint64_t{250}, uint64_t{799}}) {
+    EventQuery q;
+    q.correlation_id = MakeEvent(i).correlation_id;
+    auto page = store->Query(q);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->events.size(), 1u) << i;
+    EXPECT_EQ(page->events[0].seq, i);
+  }
+}
+
 TEST_F(PartStoreTest, IntentOutcomeIsFoundAcrossParts) {
   StoreOptions o = Options();
   {

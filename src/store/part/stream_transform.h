@@ -1,0 +1,40 @@
+// Stream transforms of version 2 column blocks (docs/FORMAT.md §16.3, codec 3): ways a
+// field's value stream is stored more compactly than its raw bytes, each applied only when
+// it reproduces every byte — canonical lowercase UUID strings as 16 bytes in two byte
+// planes (a version 7 UUID's time bytes sit together), minimal varints as zigzag deltas
+// (times sorted within a subject's run). Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace apitrail::part {
+
+enum class StreamTransform : uint8_t {
+  kNone = 0,
+  kUuid = 1,   // every value: length byte 0x24 + 8-4-4-4-12 lowercase hex
+  kDelta = 2,  // every value: a minimal varint
+};
+
+uint64_t ZigZag(int64_t v);
+int64_t UnZigZag(uint64_t v);
+
+// True when `value` (the length varint and the data) is 0x24 followed by a canonical
+// lowercase UUID.
+bool IsCanonicalUuid(std::string_view value);
+// `values`: 37-byte canonical values back to back → 16 bytes each, as byte planes (bytes
+// 0…5 of every value, then bytes 6…15 of every value).
+std::string PackUuids(std::string_view values);
+// The inverse; false when `planes` is not a multiple of 16 bytes or *out would pass max_bytes.
+bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out);
+
+// varint zigzag(v_i − v_{i−1}) for each value (v_{−1} = 0).
+std::string DeltaEncode(const std::vector<uint64_t>& values);
+// The inverse, each value as a minimal varint; false on a bad varint or when *out would
+// pass max_bytes.
+bool DeltaDecode(std::string_view deltas, size_t max_bytes, std::string* out);
+
+}  // namespace apitrail::part

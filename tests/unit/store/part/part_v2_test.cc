@@ -1,0 +1,330 @@
+// Version 2 parts (docs/FORMAT.md §16): records clustered by (hour of time_ns, subject,
+// time_ns, seq) in small blocks; reads by seq go through the seq map; whole-part reads come
+// out in seq order; the fingerprint index finds every key (a false match is refuted on the
+// record); damage to the version 2 pieces (seq map, summary tail) is a clear error.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/crc32c.h"
+#include "core/record_codec.h"
+#include "store/log/coding.h"
+#include "store/merkle/merkle_hash.h"
+#include "store/part/part_builder.h"
+#include "store/part/part_format.h"
+#include "store/part/part_reader.h"
+#include "testutil/event_builder.h"
+#include "testutil/temp_dir.h"
+
+namespace apitrail::part {
+namespace {
+
+constexpr uint64_t kN = 600;
+
+// Event i: 5 subjects, 20 s apart (a bit over 3 hours), every fourth one started 50 minutes
+// before it completed, so seq order is not time order and neighbours fall in other hours.
+AuditEvent Event(uint64_t i) {
+  AuditEvent e = testing::MakeEvent(i, 5);
+  e.time_ns = 1'760'000'000'000'000'000 + static_cast<int64_t>(i) * 20'000'000'000;
+  if (i % 4 == 0) e.time_ns -= 3'000'000'000'000;
+  return e;
+}
+
+int64_t Bucket(int64_t t) { return t / kClusterBucketNs; }
+
+class PartV2Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/" + PartFileName(0);
+    auto b = PartBuilder::Create(DefaultFileSystem(), path_, "node-1", 0, merkle::CompactRange(), 4096);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    for (uint64_t i = 0; i < kN; ++i) {
+      records_.push_back(EncodeRecord(Event(i)));
+      after_.Append(merkle::LeafHash(merkle::ThreadHasher(), records_.back()));
+      ASSERT_TRUE((*b)->Add(records_.back(), Event(i)).ok());
+    }
+    ASSERT_TRUE((*b)->Finish(after_).ok());
+  }
+
+  std::unique_ptr<PartReader> Open() {
+    auto r = PartReader::Open(DefaultFileSystem(), path_);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+
+  std::string ReadAll() {
+    std::ifstream f(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  void WriteAll(const std::string& bytes) {
+    std::ofstream f(path_, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  testing::TempDir dir_;
+  std::string path_;
+  std::vector<std::string> records_;
+  merkle::CompactRange after_;
+};
+
+TEST_F(PartV2Test, BlocksHoldOneHourEachAndASubjectsRecordsAreContiguous) {
+  auto p = Open();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->version(), kVersion2);
+  EXPECT_GT(p->blocks().size(), 8u);
+  // Walk every record in file order: the cluster key never goes down.
+  std::tuple<int64_t, std::string, int64_t, uint64_t> prev{INT64_MIN, "", INT64_MIN, 0};
+  std::set<std::pair<int64_t, std::string>> runs_seen;
+  std::pair<int64_t, std::string> run{INT64_MIN, ""};
+  for (uint32_t b = 0; b < p->blocks().size(); ++b) {
+    auto block = p->ReadBlock(b);
+    ASSERT_TRUE(block.ok()) << block.status().ToString();
+    const BlockMeta& m = p->blocks()[b];
+    EXPECT_EQ(Bucket(m.min_time_ns), Bucket(m.max_time_ns)) << "block " << b << " spans two hours";
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint32_t lo_rel = UINT32_MAX, hi_rel = 0;
+    for (uint32_t i = 0; i < (*block)->count(); ++i) {
+      const uint64_t seq = (*block)->seq(i);
+      ASSERT_EQ((*block)->record(i), records_[seq]) << seq;
+      const AuditEvent e = Event(seq);
+      const auto key = std::make_tuple(Bucket(e.time_ns), e.subject, e.time_ns, seq);
+      EXPECT_LT(prev, key) << "seq " << seq;
+      prev = key;
+      // A (bucket, subject) run starts once and is never resumed later.
+      const auto this_run = std::make_pair(Bucket(e.time_ns), e.subject);
+      if (this_run != run) {
+        EXPECT_TRUE(runs_seen.insert(this_run).second) << "subject " << e.subject << " resumed";
+        run = this_run;
+      }
+      lo = std::min(lo, e.time_ns);
+      hi = std::max(hi, e.time_ns);
+      lo_rel = std::min<uint32_t>(lo_rel, static_cast<uint32_t>(seq));
+      hi_rel = std::max<uint32_t>(hi_rel, static_cast<uint32_t>(seq));
+    }
+    EXPECT_EQ(m.min_time_ns, lo);
+    EXPECT_EQ(m.max_time_ns, hi);
+    EXPECT_EQ(m.min_rel, lo_rel);
+    EXPECT_EQ(m.max_rel, hi_rel);
+  }
+}
+
+TEST_F(PartV2Test, ReadsBySeqAndWholePartReadsInSeqOrder) {
+  auto p = Open();
+  ASSERT_TRUE(p);
+  for (uint64_t seq = 0; seq < kN; ++seq) {
+    auto rec = p->Record(seq);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    EXPECT_EQ(*rec, records_[seq]);
+    auto b = p->BlockOf(seq);
+    ASSERT_TRUE(b.ok());
+    EXPECT_LE(p->blocks()[*b].min_rel, seq);
+    EXPECT_GE(p->blocks()[*b].max_rel, seq);
+  }
+  EXPECT_EQ(p->Record(kN).status().code(), StatusCode::kNotFound);
+  uint64_t next = 0;
+  merkle::CompactRange again;
+  ASSERT_TRUE(ForEachRecord(*p, [&](uint64_t seq, std::string_view rec) {
+                EXPECT_EQ(seq, next++);
+                EXPECT_EQ(rec, records_[seq]);
+                again.Append(merkle::LeafHash(merkle::ThreadHasher(), rec));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(next, kN);
+  EXPECT_TRUE(again == after_);
+  EXPECT_TRUE(p->after() == after_);
+}
+
+TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
+  auto p = Open();
+  ASSERT_TRUE(p);
+  const int64_t hour = Bucket(Event(300).time_ns) * kClusterBucketNs;
+  EventQuery q;
+  q.subject = "user-2";
+  q.since_ns = hour;
+  q.until_ns = hour + kClusterBucketNs;
+  const std::vector<uint32_t> cand = p->CandidateBlocks(q);
+  // Every candidate holds a matching record: clustering packed them together.
+  size_t matching_bytes = 0;
+  for (uint64_t i = 0; i < kN; ++i) {
+    const AuditEvent e = Event(i);
+    if (e.subject == "user-2" && Bucket(e.time_ns) * kClusterBucketNs == hour) matching_bytes += records_[i].size();
+  }
+  ASSERT_GT(matching_bytes, 0u);
+  EXPECT_LE(cand.size(), matching_bytes / 4096 + 2);
+  for (uint32_t b : cand) {
+    bool has = false;
+    auto block = p->ReadBlock(b);
+    ASSERT_TRUE(block.ok());
+    for (uint32_t i = 0; i < (*block)->count(); ++i) {
+      const AuditEvent e = Event((*block)->seq(i));
+      has = has || (e.subject == "user-2" && e.time_ns >= hour && e.time_ns < hour + kClusterBucketNs);
+    }
+    EXPECT_TRUE(has) << "block " << b;
+  }
+  // A time window alone keeps only that hour's blocks.
+  EventQuery t;
+  t.since_ns = hour;
+  t.until_ns = hour + kClusterBucketNs;
+  for (uint32_t b : p->CandidateBlocks(t)) EXPECT_EQ(Bucket(p->blocks()[b].min_time_ns) * kClusterBucketNs, hour);
+}
+
+TEST_F(PartV2Test, FingerprintMatchesOfAbsentKeysAreRefutedOnTheRecord) {
+  auto p = Open();
+  ASSERT_TRUE(p);
+  // Every stored key is found in the block holding it.
+  for (uint64_t i = 0; i < kN; ++i) {
+    const auto got = p->BlocksWith(Field::kCorrelationId, "corr-" + std::to_string(i));
+    EXPECT_NE(std::find(got.begin(), got.end(), *p->BlockOf(i)), got.end()) << i;
+  }
+  // Absent keys: about one in 2^6 shares a fingerprint with a stored one. Such a block is
+  // named, but no record in it has the key, which is what every reader checks.
+  int false_matches = 0;
+  for (int k = 0; k < 2000; ++k) {
+    const std::string absent = "absent-" + std::to_string(k);
+    for (uint32_t b : p->BlocksWith(Field::kCorrelationId, absent)) {
+      ++false_matches;
+      auto block = p->ReadBlock(b);
+      ASSERT_TRUE(block.ok());
+      for (uint32_t i = 0; i < (*block)->count(); ++i) {
+        auto e = DecodeRecord((*block)->record(i));
+        ASSERT_TRUE(e.ok());
+        EXPECT_NE(e->correlation_id, absent);
+      }
+    }
+  }
+  EXPECT_GT(false_matches, 0);         // the test exercises the refutation
+  EXPECT_LT(false_matches, 2000 / 16);  // and fingerprints are sized for ~1/64
+}
+
+TEST_F(PartV2Test, DamagedSeqMapFailsReadsBySeqNamingItsOffset) {
+  uint64_t seqmap = 0;
+  {
+    auto p = Open();
+    ASSERT_TRUE(p);
+    seqmap = p->seqmap_offset();
+    EXPECT_EQ(seqmap, p->blocks().back().offset + p->blocks().back().stored_size);
+  }
+  std::string bytes = ReadAll();
+  bytes[seqmap + 5] ^= 0x10;
+  WriteAll(bytes);
+  auto p = Open();  // open reads no seq map
+  ASSERT_TRUE(p);
+  auto rec = p->Record(7);
+  ASSERT_FALSE(rec.ok());
+  EXPECT_EQ(rec.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(rec.status().message().find(path_ + ": seq map crc mismatch at offset " + std::to_string(seqmap)),
+            std::string::npos)
+      << rec.status().message();
+  // Reading the whole part needs no seq map.
+  EXPECT_TRUE(ForEachRecord(*p, [](uint64_t, std::string_view) { return Status::Ok(); }).ok());
+}
+
+TEST_F(PartV2Test, InconsistentSummaryTailFailsOpenEvenWithValidCrcs) {
+  // Rewrite the summary's seq map size (and the CRCs over it): open must refuse the part.
+  std::string bytes = ReadAll();
+  const size_t footer = bytes.size() - kFooterSize;
+  const uint64_t summary_off = log::DecodeFixed64(bytes.data() + footer);
+  const uint32_t summary_size = log::DecodeFixed32(bytes.data() + footer + 8);
+  const size_t tail = summary_off + summary_size - kSummaryTailV2;
+  std::string size_field;
+  log::PutFixed32(&size_field, log::DecodeFixed32(bytes.data() + tail + 16) + 1);
+  bytes.replace(tail + 16, 4, size_field);
+  std::string crc;
+  log::PutFixed32(&crc, crc32c::Mask(crc32c::Value(bytes.data() + summary_off, summary_size)));
+  bytes.replace(footer + 12, 4, crc);
+  crc.clear();
+  log::PutFixed32(&crc, crc32c::Mask(crc32c::Value(bytes.data() + footer, 36)));
+  bytes.replace(footer + 36, 4, crc);
+  WriteAll(bytes);
+  auto r = PartReader::Open(DefaultFileSystem(), path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find(path_ + ": seq map entry is inconsistent at offset " + std::to_string(tail)),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PartV2Test, GarbageAnywhereIsAnErrorNotACrash) {
+  const std::string good = ReadAll();
+  std::mt19937 rng(5);
+  for (int round = 0; round < 300; ++round) {
+    std::string bad = good;
+    for (int k = 0; k < 1 + round % 3; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
+    WriteAll(bad);
+    auto r = PartReader::Open(DefaultFileSystem(), path_);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+      continue;
+    }
+    // Whatever opened reads to a result or a Corruption, never a crash.
+    (void)ForEachRecord(**r, [](uint64_t, std::string_view) { return Status::Ok(); });
+    (void)(*r)->Record(rng() % kN);
+  }
+}
+
+TEST(PartV2DictionaryTest, APartLargeEnoughGetsADictionaryThatAllItsBlocksUse) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/" + PartFileName(0);
+  std::vector<std::string> records;
+  {
+    auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
+    ASSERT_TRUE(b.ok());
+    merkle::CompactRange after;
+    // ~1 MiB of records (over kDictionaryMinPartBytes) with a recurring vocabulary and
+    // random ids, as real traffic has: what zstd needs to train a dictionary.
+    std::mt19937_64 rng(3);
+    const char* const agents[] = {"Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+                                  "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "curl/8.5.0",
+                                  "python-requests/2.32.3", "okhttp/4.12.0"};
+    const char* const words[] = {"projects", "issues", "members", "labels", "builds", "tokens", "reports"};
+    for (uint64_t i = 0; i < 3000; ++i) {
+      AuditEvent e = Event(i);
+      e.user_agent = agents[rng() % 5];
+      e.path = std::string("/api/v1/") + words[rng() % 7] + "/" + std::to_string(rng() % 100000) + "/" + words[rng() % 7];
+      e.correlation_id = std::to_string(rng()) + "-" + std::to_string(rng());
+      e.tenant = std::string("tenant-") + words[rng() % 7];
+      records.push_back(EncodeRecord(e));
+      after.Append(merkle::LeafHash(merkle::ThreadHasher(), records.back()));
+      ASSERT_TRUE((*b)->Add(records.back(), e).ok());
+    }
+    ASSERT_TRUE((*b)->Finish(after).ok());
+  }
+  uint64_t dict_at = 0;
+  {
+    auto r = PartReader::Open(DefaultFileSystem(), path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const PartReader& p = **r;
+    ASSERT_GT(p.dictionary_size(), 0u);
+    EXPECT_LE(p.dictionary_size(), kDictionarySize);
+    uint64_t n = 0;
+    ASSERT_TRUE(ForEachRecord(p, [&](uint64_t seq, std::string_view rec) {
+                  EXPECT_EQ(rec, records[seq]);
+                  ++n;
+                  return Status::Ok();
+                }).ok());
+    EXPECT_EQ(n, records.size());
+    dict_at = p.seqmap_offset() + (p.summary_offset() - p.dictionary_size() - p.seqmap_offset());
+  }
+  // The dictionary is checked at open: a flipped byte names it.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(dict_at + 100));
+    char c;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x04);
+    f.seekp(static_cast<std::streamoff>(dict_at + 100));
+    f.write(&c, 1);
+  }
+  auto r = PartReader::Open(DefaultFileSystem(), path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find(path + ": dictionary crc mismatch at offset " + std::to_string(dict_at)),
+            std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace apitrail::part
