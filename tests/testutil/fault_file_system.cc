@@ -101,6 +101,7 @@ Status FaultFileSystem::Crash(uint64_t keep_unsynced_bytes) {
     // already past their fault check.
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
+    dead_ = true;
     syncs_blocked_ = false;
     cv_.notify_all();
   }
@@ -119,7 +120,22 @@ Status FaultFileSystem::Crash(uint64_t keep_unsynced_bytes) {
   return Status::Ok();
 }
 
+void FaultFileSystem::Restart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  dead_ = false;
+}
+
+Status FaultFileSystem::CheckAlive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dead_) return Status::IoError("file system call after simulated crash");
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<WritableFile>> FaultFileSystem::OpenForAppend(const std::string& path) {
+  // Like every operation, wholly before or wholly after a crash: a handle opened before it
+  // must not get the new generation.
+  std::shared_lock<std::shared_mutex> op(op_mu_);
+  APITRAIL_RETURN_IF_ERROR(CheckAlive());
   APITRAIL_ASSIGN_OR_RETURN(auto base, base_->OpenForAppend(path));
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = files_.try_emplace(path);
@@ -131,6 +147,8 @@ Result<std::unique_ptr<WritableFile>> FaultFileSystem::OpenForAppend(const std::
 }
 
 Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
+  std::shared_lock<std::shared_mutex> op(op_mu_);
+  APITRAIL_RETURN_IF_ERROR(CheckAlive());
   APITRAIL_RETURN_IF_ERROR(base_->Truncate(path, size));
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = files_.find(path); it != files_.end()) {
@@ -141,6 +159,9 @@ Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
 }
 
 Status FaultFileSystem::Rename(const std::string& from, const std::string& to) {
+  // The rename and its bookkeeping together, or Crash would truncate a name that is gone.
+  std::shared_lock<std::shared_mutex> op(op_mu_);
+  APITRAIL_RETURN_IF_ERROR(CheckAlive());
   APITRAIL_RETURN_IF_ERROR(base_->Rename(from, to));
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = files_.find(from); it != files_.end()) {
@@ -151,6 +172,8 @@ Status FaultFileSystem::Rename(const std::string& from, const std::string& to) {
 }
 
 Status FaultFileSystem::Remove(const std::string& path) {
+  std::shared_lock<std::shared_mutex> op(op_mu_);
+  APITRAIL_RETURN_IF_ERROR(CheckAlive());
   APITRAIL_RETURN_IF_ERROR(base_->Remove(path));
   std::lock_guard<std::mutex> lock(mu_);
   files_.erase(path);

@@ -6,8 +6,11 @@
 //   - BlockSyncs()/UnblockSyncs(): Sync waits, to hold the writer mid-batch;
 //   - Crash(keep): every file loses what was appended since its last successful Sync,
 //     except the first `keep` unsynced bytes (a torn write); handles opened before the
-//     crash fail from then on, as if their process had died. Lost bytes inside a synced
-//     zero reserve (WritableFile::Reserve) read back as zeros, as on a real disk.
+//     crash fail from then on, and so does every call that changes the file system (open
+//     for append, rename, remove, truncate, sync dir), as if their process had died: a
+//     store still running on it cannot start a segment after its crash. Restart() lets a
+//     new "process" use it again. Lost bytes inside a synced zero reserve
+//     (WritableFile::Reserve) read back as zeros, as on a real disk.
 // It also counts positional reads (reads()), so tests can prove a query did not scan.
 // Thread-safe. `base` must outlive it.
 #pragma once
@@ -33,6 +36,7 @@ class FaultFileSystem final : public FileSystem {
   void BlockSyncs();
   void UnblockSyncs();
   Status Crash(uint64_t keep_unsynced_bytes = 0);
+  void Restart();
   int syncs() const;
   uint64_t reads() const { return reads_.load(); }
 
@@ -43,9 +47,15 @@ class FaultFileSystem final : public FileSystem {
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
     return base_->ListDir(dir);
   }
-  Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
+  Status CreateDirs(const std::string& dir) override {
+    APITRAIL_RETURN_IF_ERROR(CheckAlive());
+    return base_->CreateDirs(dir);
+  }
   Status Remove(const std::string& path) override;
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  Status SyncDir(const std::string& dir) override {
+    APITRAIL_RETURN_IF_ERROR(CheckAlive());
+    return base_->SyncDir(dir);
+  }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
 
  private:
@@ -59,6 +69,7 @@ class FaultFileSystem final : public FileSystem {
     uint64_t reserved_synced = 0;  // ... as of the last successful Sync
   };
 
+  Status CheckAlive();  // an error after Crash() until Restart()
   // Called by File; return the injected error, if any.
   Status BeforeWrite(uint64_t generation);
   Status BeforeSync(uint64_t generation);
@@ -80,6 +91,7 @@ class FaultFileSystem final : public FileSystem {
   bool syncs_blocked_ = false;
   int syncs_ = 0;
   uint64_t generation_ = 0;  // bumped by Crash()
+  bool dead_ = false;        // set by Crash(), cleared by Restart()
   std::atomic<uint64_t> reads_{0};
 };
 

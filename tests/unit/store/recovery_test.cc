@@ -45,6 +45,7 @@ TEST_F(RecoveryTest, TornTailIsCutAtLastWholeRecord) {
   for (uint64_t keep : {uint64_t{0}, uint64_t{10}, uint64_t{1} << 20}) {
     SCOPED_TRACE("keep " + std::to_string(keep));
     TempDir dir;
+    fault_.Restart();  // the previous iteration crashed it
     StoreOptions o;
     o.data_dir = dir.path();
     o.fs = &fault_;
@@ -133,7 +134,8 @@ TEST_F(RecoveryTest, RandomCrashesNeverLoseAcknowledgedRecords) {
           ASSERT_TRUE(store->Flush().ok());  // some acknowledgements before the crash
         }
         if (i == crash_at) {
-          ASSERT_TRUE(fault.Crash(rng() % 400).ok());
+          Status crashed = fault.Crash(rng() % 400);
+          ASSERT_TRUE(crashed.ok()) << crashed.ToString();
         }
         Status st = store->Append(MakeEvent(base + static_cast<uint64_t>(i)),
                                   [&](const Status& s, uint64_t seq) {
