@@ -53,18 +53,24 @@ TEST(BlockCodecTest, ColumnsGroupFieldsSoTheyCompressBetter) {
   EXPECT_LT(cols.size(), rows.size());
 }
 
+// Every third round cuts the block short, the others flip one to four bits.
+std::string Damaged(const std::string& good, int round, std::mt19937& rng) {
+  std::string bad = good;
+  if (round % 3 == 0) {
+    bad.resize(rng() % bad.size());
+  } else {
+    for (int k = 0; k < 1 + round % 4; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
+  }
+  return bad;
+}
+
 TEST(BlockCodecTest, DamagedBlocksAreErrorsNotCrashes) {
   const auto recs = Records();
   const std::string good = EncodeColumns(Views(recs));
   std::mt19937 rng(7);
   int truncations = 0, truncation_errors = 0;
   for (int round = 0; round < 3000; ++round) {
-    std::string bad = good;
-    if (round % 3 == 0) {
-      bad.resize(rng() % bad.size());
-    } else {
-      for (int k = 0; k < 1 + round % 4; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
-    }
+    const std::string bad = Damaged(good, round, rng);
     std::string out;
     std::vector<uint32_t> starts;
     const uint32_t count = static_cast<uint32_t>(recs.size() + (round % 5 == 0 ? 1 : 0));
@@ -151,12 +157,7 @@ TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
   std::mt19937 rng(11);
   int truncations = 0, truncation_errors = 0;
   for (int round = 0; round < 3000; ++round) {
-    std::string bad = good;
-    if (round % 3 == 0) {
-      bad.resize(rng() % bad.size());
-    } else {
-      for (int k = 0; k < 1 + round % 4; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
-    }
+    const std::string bad = Damaged(good, round, rng);
     std::string out;
     std::vector<uint32_t> starts, rels;
     Status st = DecodeSeqColumns(bad, static_cast<uint32_t>(recs.size()), recs.size() + 13, &out, &starts, &rels);
