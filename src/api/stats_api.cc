@@ -9,7 +9,6 @@ namespace apitrail {
 
 namespace {
 
-constexpr int64_t kNsPerDay = 24 * kNsPerHour;
 
 bool Fail(ParamError* e, std::string parameter, std::string message) {
   e->parameter = std::move(parameter);

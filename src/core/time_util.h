@@ -10,6 +10,12 @@
 
 namespace apitrail {
 
+inline constexpr int64_t kNsPerDay = 86'400'000'000'000;
+
+// Floor division, for putting times into buckets (hours, days): a time before 1970 still
+// lands in the bucket below it, where `/` would round towards zero.
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
 int64_t NowNs();            // CLOCK_REALTIME
 int64_t MonotonicNowNs();   // CLOCK_MONOTONIC
 

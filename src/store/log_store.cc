@@ -24,8 +24,6 @@ namespace apitrail {
 
 namespace {
 
-constexpr int64_t kDayNs = 86'400'000'000'000;  // days are floored with FloorDiv (rollup_types.h)
-
 // Set by Store::DeclareCommittingThread: this thread commits its own appends.
 thread_local bool t_committing_thread = false;
 
@@ -54,8 +52,8 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
   FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
   std::unique_ptr<LogStore> store(new LogStore(options, fs));
   APITRAIL_RETURN_IF_ERROR(store->Recover());
-  if (options.direct_io && options.async_commit && options.durability != Durability::kBatch &&
-      store->segment_->CanSyncAsync()) {
+  // Only a direct segment (direct_io, not batch: OpenActiveSegment) can sync asynchronously.
+  if (options.async_commit && store->segment_->CanSyncAsync()) {
     // Unavailable (seccomp, old kernel): committing threads then block in pwrite instead.
     if (auto ring = IoRing::Create(); ring.ok()) store->ring_ = std::move(ring).value();
   }
@@ -130,7 +128,7 @@ Status LogStore::Recover() {
     // The newest tree head was written (by the same wall clock) right after its records:
     // its day is the segment's day. Without one covering it, the next write decides.
     if (recovered.last_head && recovered.last_head->size > active.first_seq) {
-      segment_day_ = FloorDiv(recovered.last_head->time_ns, kDayNs);
+      segment_day_ = FloorDiv(recovered.last_head->time_ns, kNsPerDay);
     }
   }
   for (size_t i = 0; i < sealable; ++i) {
@@ -291,7 +289,7 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
   write_buffer_.clear();
   uint64_t base = segment_->Size();
   // One clock reading per batch: a batch is written at one moment.
-  const int64_t day = options_.rotate_daily ? FloorDiv(WallNow(), kDayNs) : 0;
+  const int64_t day = options_.rotate_daily ? FloorDiv(WallNow(), kNsPerDay) : 0;
   for (PendingRecord& r : *batch) {
     const size_t frame = log::FrameSize(r.payload.size());
     const bool has_records = segment_first_seq_ < next_seq_;
@@ -418,8 +416,8 @@ void LogStore::QueueDurableRotated() {
 }
 
 void LogStore::SealerLoop() {
-  // Sealing is background work (zstd over a whole segment, ~2.5 µs per record) that may
-  // lag: it must not take the core from the request path. Linux nice values are per
+  // Sealing is background work (version 2 parts: ~4-5.5 µs per record) that may lag: it
+  // must not take the core from the request path. Linux nice values are per
   // thread; 10 gives it about a tenth of a core that workers keep busy.
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   while (true) {

@@ -2,16 +2,12 @@
 
 #include <algorithm>
 
+#include "core/time_util.h"
+
 namespace apitrail::archive {
 
-namespace {
-constexpr int64_t kDayNs = 86400LL * 1000 * 1000 * 1000;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-}  // namespace
-
 int64_t RetentionCutoffNs(int64_t now_ns, uint32_t days) {
-  return (FloorDiv(now_ns, kDayNs) - static_cast<int64_t>(days)) * kDayNs;
+  return (FloorDiv(now_ns, kNsPerDay) - static_cast<int64_t>(days)) * kNsPerDay;
 }
 
 RetentionPlan PlanRetention(const std::vector<PartCandidate>& parts, const RetentionPolicy& policy,

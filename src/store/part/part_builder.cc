@@ -8,6 +8,7 @@
 
 #include "core/crc32c.h"
 #include "core/record_codec.h"
+#include "core/time_util.h"
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
 #include "store/part/part_format.h"
@@ -103,8 +104,7 @@ Status PartBuilder::Add(std::string_view payload, const AuditEvent& event, uint6
     if (records_ == 0) min_time_ns_ = max_time_ns_ = event.time_ns;
     min_time_ns_ = std::min(min_time_ns_, event.time_ns);
     max_time_ns_ = std::max(max_time_ns_, event.time_ns);
-    // Floor division: a time before 1970 still lands in the bucket below it.
-    const int64_t bucket = event.time_ns / kClusterBucketNs - (event.time_ns % kClusterBucketNs < 0 ? 1 : 0);
+    const int64_t bucket = FloorDiv(event.time_ns, kClusterBucketNs);
     pending_.push_back({bucket, event.time_ns, static_cast<uint32_t>(records_),
                         static_cast<uint32_t>(event.subject.size()), source_ ? source_offset : arena_.size(),
                         subjects_.size(), static_cast<uint32_t>(payload.size())});

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/event.h"
+#include "core/time_util.h"  // FloorDiv
 
 namespace apitrail {
 
@@ -89,8 +90,6 @@ inline KeyCounts CountsOf(const RollupEvent& e) {
   return KeyCounts{1, c == 4 ? 1u : 0u, c == 5 ? 1u : 0u, e.denied ? 1u : 0u};
 }
 
-// Floor division for times before 1970 (not expected, but never UB or a wrong bucket).
-inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 inline constexpr int64_t kNsPerMinute = 60'000'000'000;
 inline constexpr int64_t kNsPerHour = 60 * kNsPerMinute;
 

@@ -16,6 +16,7 @@
 #include "store/fs/io_ring.h"
 #include "store/verify.h"
 #include "store_test_util.h"
+#include "testutil/forwarding_file_system.h"
 
 namespace apitrail {
 namespace {
@@ -114,23 +115,15 @@ TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
 
 // The real file system, except that the active segment's asynchronous writes report
 // the error `fail_with` once armed (as the ring would report a device error).
-class FailingCompletionFileSystem final : public FileSystem {
+class FailingCompletionFileSystem final : public testing::ForwardingFileSystem {
  public:
+  FailingCompletionFileSystem() : ForwardingFileSystem(DefaultFileSystem()) {}
   std::atomic<int> fail_with{0};
 
   Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) override {
-    APITRAIL_ASSIGN_OR_RETURN(auto file, base_->OpenForSyncedAppend(path));
+    APITRAIL_ASSIGN_OR_RETURN(auto file, base()->OpenForSyncedAppend(path));
     return std::unique_ptr<WritableFile>(new File(std::move(file), &fail_with));
   }
-  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& p) override { return base_->OpenForAppend(p); }
-  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& p) override { return base_->OpenForRead(p); }
-  Status Truncate(const std::string& p, uint64_t n) override { return base_->Truncate(p, n); }
-  Status Rename(const std::string& a, const std::string& b) override { return base_->Rename(a, b); }
-  Result<std::vector<std::string>> ListDir(const std::string& d) override { return base_->ListDir(d); }
-  Status CreateDirs(const std::string& d) override { return base_->CreateDirs(d); }
-  Status Remove(const std::string& p) override { return base_->Remove(p); }
-  Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
-  bool Exists(const std::string& p) override { return base_->Exists(p); }
 
  private:
   class File final : public WritableFile {
@@ -153,7 +146,6 @@ class FailingCompletionFileSystem final : public FileSystem {
     std::unique_ptr<WritableFile> f_;
     std::atomic<int>* fail_;
   };
-  FileSystem* base_ = DefaultFileSystem();
 };
 
 // A device error reported by the ring fails the batch and every later append (sticky), as a

@@ -19,6 +19,7 @@
 #include "store/verify.h"
 #include "store_test_util.h"
 #include "testutil/fault_file_system.h"
+#include "testutil/forwarding_file_system.h"
 
 namespace apitrail {
 namespace {
@@ -46,14 +47,14 @@ std::vector<std::string> Names(const std::string& dir) {
 }
 
 // Records every positional read, so a test can prove which bytes of a part were read.
-class RecordingFileSystem final : public FileSystem {
+class RecordingFileSystem final : public testing::ForwardingFileSystem {
  public:
   struct Read {
     std::string path;
     uint64_t offset;
     size_t n;
   };
-  explicit RecordingFileSystem(FileSystem* base) : base_(base) {}
+  explicit RecordingFileSystem(FileSystem* base) : ForwardingFileSystem(base) {}
   std::vector<Read> reads() {
     std::lock_guard<std::mutex> lock(mu_);
     return reads_;
@@ -63,18 +64,10 @@ class RecordingFileSystem final : public FileSystem {
     reads_.clear();
   }
 
-  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override { return base_->OpenForAppend(path); }
   Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override {
-    APITRAIL_ASSIGN_OR_RETURN(auto f, base_->OpenForRead(path));
+    APITRAIL_ASSIGN_OR_RETURN(auto f, base()->OpenForRead(path));
     return std::unique_ptr<RandomAccessFile>(new File(this, path, std::move(f)));
   }
-  Status Truncate(const std::string& path, uint64_t size) override { return base_->Truncate(path, size); }
-  Status Rename(const std::string& from, const std::string& to) override { return base_->Rename(from, to); }
-  Result<std::vector<std::string>> ListDir(const std::string& dir) override { return base_->ListDir(dir); }
-  Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  bool Exists(const std::string& path) override { return base_->Exists(path); }
 
  private:
   class File final : public RandomAccessFile {
@@ -95,7 +88,6 @@ class RecordingFileSystem final : public FileSystem {
     std::string path_;
     std::unique_ptr<RandomAccessFile> f_;
   };
-  FileSystem* base_;
   std::mutex mu_;
   std::vector<Read> reads_;
 };
