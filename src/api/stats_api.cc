@@ -9,7 +9,6 @@ namespace apitrail {
 
 namespace {
 
-
 bool Fail(ParamError* e, std::string parameter, std::string message) {
   e->parameter = std::move(parameter);
   e->message = e->parameter + ": " + message;

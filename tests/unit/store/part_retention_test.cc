@@ -16,6 +16,7 @@ namespace {
 using testing::AppendMany;
 using testing::OpenOrDie;
 using testing::TempDir;
+using testing::WaitSealed;
 
 class PartRetentionTest : public ::testing::Test {
  protected:
@@ -35,13 +36,6 @@ class PartRetentionTest : public ::testing::Test {
     }
     std::sort(out.begin(), out.end());
     return out;
-  }
-  static void WaitSealed(Store& store) {
-    ASSERT_TRUE(store.Flush().ok());
-    for (int i = 0; i < 2000 && store.Stats().seal_pending > 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_EQ(store.Stats().seal_pending, 0u);
   }
   TempDir dir_;
 };

@@ -28,16 +28,7 @@ using testing::AppendMany;
 using testing::MakeEvent;
 using testing::OpenOrDie;
 using testing::TempDir;
-
-// Waits until every rotated segment handed to the sealer was sealed (or failed).
-void WaitSealed(Store& store) {
-  ASSERT_TRUE(store.Flush().ok());
-  for (int i = 0; i < 2000 && store.Stats().seal_pending > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_EQ(store.Stats().seal_pending, 0u);
-  ASSERT_EQ(store.Stats().seal_errors, 0u) << store.Stats().last_seal_error;
-}
+using testing::WaitSealed;
 
 std::vector<std::string> Names(const std::string& dir) {
   auto names = DefaultFileSystem()->ListDir(dir);

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "store/fs/file_system.h"
 #include "store/log/log_format.h"
@@ -36,6 +38,16 @@ inline void AppendMany(Store& store, uint64_t n, uint64_t first = 0) {
     ASSERT_TRUE(store.Append(MakeEvent(i), nullptr).ok());
   }
   ASSERT_TRUE(store.Flush().ok());
+}
+
+// Flushes, then waits until every rotated segment handed to the sealer was sealed (or failed).
+inline void WaitSealed(Store& store) {
+  ASSERT_TRUE(store.Flush().ok());
+  for (int i = 0; i < 2000 && store.Stats().seal_pending > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(store.Stats().seal_pending, 0u);
+  ASSERT_EQ(store.Stats().seal_errors, 0u) << store.Stats().last_seal_error;
 }
 
 inline std::unique_ptr<Store> OpenOrDie(const StoreOptions& options) {
