@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 
+#include "core/thread_util.h"
 #include "net/https_client.h"
 
 namespace apitrail {
@@ -229,7 +230,10 @@ void KeyRefresher::Start() {
     }
     asio::co_spawn(impl_->ioc, impl_->Run(s.get(), loop), asio::detached);
   }
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  impl_->thread = std::thread([this] {
+    NameThisThread("at-keys-fetch");
+    impl_->ioc.run();
+  });
 }
 
 void KeyRefresher::WaitForFirstFetch(std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/thread_util.h"
 #include "core/time_util.h"
 #include "gateway/proxy_session.h"
 #include "store/store.h"
@@ -27,7 +28,10 @@ Worker::Worker(int index, std::shared_ptr<const GatewayShared> shared,
     : index_(index),
       shared_(std::move(shared)),
       connections_(connections),
-      io_(1),
+      // Sockets, timers and descriptors of this io_context are only ever touched by its own
+      // thread (the control thread posts), so the reactor needs no locks; posting from other
+      // threads (store completions, control) stays locked.
+      io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       acceptor_(io_),
       sweep_timer_(io_),
       pool_(shared_->config->upstreams.size(), MaxIdle(*shared_->config)) {
@@ -71,12 +75,13 @@ void Worker::Start() {
 }
 
 void Worker::Run() {
+  NameThisThread("at-worker-" + std::to_string(index_));
   // The store's group commit is done here instead of on the writer thread: handing the
   // records over cost four context switches per commit when both share a core (the
   // dominant cost of the pinned gateway bench, docs/OPERATIONS.md). A commit starts when
-  // this loop runs dry, or after kCommitBudget handlers under sustained load; while one is
-  // on its way to disk (or nothing waits) the loop blocks in run_one as usual, and the
-  // store's eventfd wakes it when the commit is done.
+  // this loop runs dry, or after kCommitBudget handlers under sustained load. By default
+  // the worker blocks in the commit's write; with audit.async_commit it goes on serving
+  // while the write is in flight, and the store's eventfd wakes it when it is done.
   constexpr int kCommitBudget = 64;
   Store::DeclareCommittingThread();
   WaitForCommits();

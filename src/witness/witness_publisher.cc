@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_util.h"
+
 namespace apitrail {
 
 struct WitnessPublisher::Worker {
@@ -40,6 +42,7 @@ struct WitnessPublisher::Worker {
   }
 
   void Run() {
+    NameThisThread("at-witness");
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
       // Wait for work whose retry time has come, or for the stop.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/thread_util.h"
 #include "config/archive_command.h"
 #include "core/time_util.h"
 #include "store/archive/archive_layout.h"
@@ -100,6 +101,10 @@ ArchiverStats Archiver::Stats() const {
 }
 
 void Archiver::Run() {
+  // Copying parts to cold storage may lag; the archive command (a child) inherits both.
+  NameThisThread("at-archiver");
+  SetThisThreadCpuPriority(CpuPriority::kBackground);
+  SetThisThreadIdleIo();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     poked_ = false;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/thread_util.h"
 #include "store/fs/errno_status.h"
 #include "store/fs/io_ring.h"
 
@@ -186,6 +187,7 @@ class DirectWritableFile final : public WritableFile {
   }
 
   void ReserverLoop() {
+    NameThisThread("at-reserver");
     static const std::string kZeros(kReserveChunk, '\0');
     std::unique_lock<std::mutex> lock(reserve_mu_);
     while (true) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/thread_util.h"
 #include "core/time_util.h"
 
 namespace apitrail {
@@ -202,6 +203,7 @@ void Rollups::DrainLocked() {
 }
 
 void Rollups::ApplierLoop() {
+  NameThisThread("at-rollups");
   using Clock = std::chrono::steady_clock;
   const auto interval = std::chrono::milliseconds(options_.persist_interval_ms);
   auto last_persist = Clock::now();

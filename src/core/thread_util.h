@@ -1,0 +1,34 @@
+// Names and priorities of apitrail's own threads. Names (at most 15 bytes) show in
+// `top -H`, `perf` and /proc/PID/task/*/comm, so an operator can tell the request path from
+// background work. Background threads (sealing, archiving) lower their CPU and I/O priority
+// so that they take the core and the disk only when the request path leaves them free
+// (docs/OPERATIONS.md "Background work").
+//
+// Each function acts on the calling thread only. Failures are ignored (a container may
+// forbid them), which costs only the benefit.
+#pragma once
+
+#include <string_view>
+
+namespace apitrail {
+
+void NameThisThread(std::string_view name);
+
+enum class CpuPriority {
+  kNormal,
+  // nice 10: about a tenth of a core that the request path keeps busy. A woken worker may
+  // still wait out the background thread's time slice (milliseconds under EEVDF).
+  kBackground,
+  // SCHED_IDLE: runs only on an otherwise idle core, and any woken worker preempts it at
+  // once. Work at this priority can starve under sustained full load; its owner must
+  // notice a backlog and step up to kBackground.
+  kIdle,
+};
+void SetThisThreadCpuPriority(CpuPriority priority);
+
+// The block layer serves this thread's reads and writes only when no other I/O waits
+// (IOPRIO_CLASS_IDLE; honoured by the mq-deadline and bfq schedulers, a no-op with `none`).
+// Children started afterwards inherit it.
+void SetThisThreadIdleIo();
+
+}  // namespace apitrail

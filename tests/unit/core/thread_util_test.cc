@@ -1,0 +1,67 @@
+// Thread names and priorities act on the calling thread only, and reach the kernel: the name
+// in /proc, the scheduling policy and nice value, the I/O priority class. Each case runs on
+// a thread of its own so that the test runner's thread keeps its priority.
+#include "core/thread_util.h"
+
+#include <gtest/gtest.h>
+
+#include <linux/ioprio.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace apitrail {
+namespace {
+
+std::string CommOf(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+void OnOwnThread(const std::function<void()>& fn) {
+  std::thread t(fn);
+  t.join();
+}
+
+TEST(ThreadUtilTest, NameIsSetAndCutToTheKernelLimit) {
+  OnOwnThread([] {
+    NameThisThread("at-test");
+    EXPECT_EQ(CommOf(::gettid()), "at-test");
+    NameThisThread("at-a-name-longer-than-fifteen");
+    EXPECT_EQ(CommOf(::gettid()), "at-a-name-longe");
+  });
+}
+
+TEST(ThreadUtilTest, IdleRunsAtSchedIdleAndBackgroundAtNiceTen) {
+  const pid_t caller = ::gettid();
+  OnOwnThread([] {
+    SetThisThreadCpuPriority(CpuPriority::kIdle);
+    EXPECT_EQ(::sched_getscheduler(0), SCHED_IDLE);
+    SetThisThreadCpuPriority(CpuPriority::kBackground);
+    EXPECT_EQ(::sched_getscheduler(0), SCHED_OTHER);
+    errno = 0;
+    EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), 10);
+  });
+  EXPECT_EQ(::sched_getscheduler(0), SCHED_OTHER);  // the caller's thread is untouched
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(caller)), 0);
+}
+
+TEST(ThreadUtilTest, IdleIoSetsTheIdleClass) {
+  OnOwnThread([] {
+    SetThisThreadIdleIo();
+    const long prio = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, static_cast<int>(::gettid()));
+    ASSERT_GE(prio, 0);
+    EXPECT_EQ(IOPRIO_PRIO_CLASS(prio), IOPRIO_CLASS_IDLE);
+  });
+}
+
+}  // namespace
+}  // namespace apitrail
