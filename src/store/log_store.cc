@@ -1,17 +1,19 @@
 #include "store/log_store.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "core/ids.h"
 #include "core/record_codec.h"
+#include "core/thread_util.h"
 #include "core/time_util.h"
 #include "store/checkpoint.h"
 #include "store/fs/io_ring.h"
+#include "store/fs/paced_prefetch.h"
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
 #include "store/log/record_writer.h"
@@ -59,7 +61,10 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
   }
   if (store->rollups_) store->rollups_->Start();
   LogStore* raw = store.get();
-  store->writer_ = std::thread([raw] { raw->WriterLoop(); });
+  store->writer_ = std::thread([raw] {
+    NameThisThread("at-writer");
+    raw->WriterLoop();
+  });
   store->sealer_ = std::thread([raw] { raw->SealerLoop(); });
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -417,17 +422,29 @@ void LogStore::QueueDurableRotated() {
 
 void LogStore::SealerLoop() {
   // Sealing is background work (version 2 parts: ~4-5.5 µs per record) that may lag: it
-  // must not take the core from the request path. Linux nice values are per
-  // thread; 10 gives it about a tenth of a core that workers keep busy.
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  // must not take the core or the disk from the request path. At SCHED_IDLE it runs only
+  // when the core is otherwise idle and a woken worker preempts it at once (at nice 10 a
+  // worker could wait out its time slice); its reads and writes go after everyone else's.
+  // Should it fall behind (sustained full load leaves no idle core), it steps up to nice 10
+  // so that rotated segments, and the memory their indexes hold, cannot pile up.
+  NameThisThread("at-sealer");
+  SetThisThreadIdleIo();
+  std::optional<CpuPriority> priority;
   while (true) {
     SealJob job;
+    size_t waiting = 0;
     {
       std::unique_lock<std::mutex> lock(seal_mu_);
       seal_cv_.wait(lock, [this] { return seal_stop_ || !seal_queue_.empty(); });
       if (seal_stop_) return;  // what is left is sealed after the next open
       job = seal_queue_.front();
+      waiting = seal_queue_.size() - 1;  // behind this one
       seal_busy_ = true;
+    }
+    const CpuPriority want = waiting >= kSealBacklogForShare ? CpuPriority::kBackground : CpuPriority::kIdle;
+    if (priority != want) {
+      SetThisThreadCpuPriority(want);
+      priority = want;
     }
     const Status st = SealOne(job);
     std::lock_guard<std::mutex> lock(seal_mu_);
@@ -447,6 +464,13 @@ void LogStore::SealerLoop() {
 }
 
 Status LogStore::SealOne(const SealJob& job) {
+  {
+    // Into the page cache first, at a pace that leaves the disk to group commits: sealing
+    // then reads from memory.
+    PrefetchPacing pacing;
+    pacing.bytes_per_sec = options_.seal_read_bytes_per_sec;
+    APITRAIL_RETURN_IF_ERROR(PrefetchPaced(fs_, job.path, pacing, &seal_cancel_));
+  }
   APITRAIL_ASSIGN_OR_RETURN(part::SealResult sealed,
                             part::SealSegment(fs_, options_.data_dir, job.path, job.first_seq, job.start,
                                               options_.node, options_.part_block_bytes, &seal_cancel_));

@@ -117,6 +117,9 @@ class LogStore final : public Store {
   // Root of the durable tree, computed once per durable size. Writer thread.
   const Hash256& DurableRoot();
   static constexpr int kHeadIntervalMs = 50;
+  // Rotated segments waiting behind the one being sealed before the sealer takes a nice-10
+  // share of the core instead of idle time only (SealerLoop).
+  static constexpr size_t kSealBacklogForShare = 1;
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
   // The active segment's handle: direct I/O when every batch is synced (StoreOptions).

@@ -154,6 +154,7 @@ TEST_F(CommitPendingTest, AFailedAsynchronousWriteFailsTheBatchAndTheStore) {
   FailingCompletionFileSystem fs;
   StoreOptions o = Options();
   o.fs = &fs;
+  o.async_commit = true;  // not the default
   auto store = OpenOrDie(o);
   ASSERT_NE(store, nullptr);
   ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
