@@ -21,6 +21,7 @@
 # responses waiting for fdatasync) APITRAIL (binary; default build/apitrail, built if missing)
 # PEERS (../shared/bench/peers beside the repo) ROOT (/tmp/apitrail-bench/gw) WARMUP (2 s per target)
 # KEEP_DATA (0; 1 keeps apitrail's data dir and nginx's access log after the run).
+# ASYNC_COMMIT (unset: the config default; true|false sets audit.async_commit).
 # METHODS (api_key): the credentials apitrail is measured with, each its own target in the same
 # run against the same nginx: api_key, a JWT algorithm (HS256, RS256 … ES512, PS256 …, EdDSA;
 # tokens and keys minted by npm `jose`, tests/jose) or introspection (opaque tokens from a real
@@ -244,7 +245,8 @@ auth:
     enabled: true$AUTH_YAML
 audit:
   data_dir: $DATA
-  durability: $DURABILITY
+  durability: $DURABILITY${ASYNC_COMMIT:+
+  async_commit: $ASYNC_COMMIT}
 admin:
   enabled: true
   listen: 127.0.0.1:$ADMIN_PORT

@@ -116,7 +116,6 @@ int RunServer(std::shared_ptr<const Config> config,
   so.batch_interval_ms = config->audit.batch_interval_ms;
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
-  so.seal_read_bytes_per_sec = static_cast<uint64_t>(config->audit.seal_read_mib_per_s) * 1024 * 1024;
   so.direct_io = config->audit.direct_io;
   so.async_commit = config->audit.async_commit;
   so.rotate_daily = config->audit.rotate_daily;

@@ -241,10 +241,8 @@ struct AuditConfig {
   bool direct_io = true;
   // With direct_io: gateway workers submit commits through io_uring and keep serving
   // (StoreOptions::async_commit).
-  bool async_commit = false;
+  bool async_commit = true;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
-  // StoreOptions::seal_read_bytes_per_sec, in MiB/s.
-  int64_t seal_read_mib_per_s = 64;
   // Also rotate the active segment at 00:00 UTC, so each sealed part holds one day.
   bool rotate_daily = true;
   CheckpointConfig checkpoints;

@@ -237,7 +237,7 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "seal_read_mib_per_s", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
+              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
               "async_commit", "archive", "retention"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
@@ -248,7 +248,6 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   au.Bool("direct_io", &c->audit.direct_io);
   au.Bool("async_commit", &c->audit.async_commit);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
-  au.Int("seal_read_mib_per_s", &c->audit.seal_read_mib_per_s);
   au.Bool("rotate_daily", &c->audit.rotate_daily);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
   YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",

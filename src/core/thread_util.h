@@ -26,6 +26,15 @@ enum class CpuPriority {
 };
 void SetThisThreadCpuPriority(CpuPriority priority);
 
+// For background work, between two small units of it (a record, a block): every few dozen
+// calls on a thread that lowered its CPU priority, gives the core to whatever else is
+// runnable. Why: a woken thread does not always preempt a CPU-bound one at once — traced on
+// this project's 6.18 kernel (PREEMPT_NONE), the kworker that completes a group commit's
+// O_DSYNC write waited for the next timer tick (3.3 ms at HZ=300) behind the sealer even at
+// SCHED_IDLE, and the gateway fell to a quarter of its rate while a segment was sealed.
+// A no-op (a counter) on other threads.
+void BackgroundYieldPoint();
+
 // The block layer serves this thread's reads and writes only when no other I/O waits
 // (IOPRIO_CLASS_IDLE; honoured by the mq-deadline and bfq schedulers, a no-op with `none`).
 // Children started afterwards inherit it.

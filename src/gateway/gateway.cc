@@ -85,7 +85,6 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
   if (a.audit.queue_capacity != b.audit.queue_capacity) return "audit.queue_capacity";
   if (a.audit.max_segment_bytes != b.audit.max_segment_bytes) return "audit.max_segment_bytes";
   if (a.audit.rotate_daily != b.audit.rotate_daily) return "audit.rotate_daily";
-  if (a.audit.seal_read_mib_per_s != b.audit.seal_read_mib_per_s) return "audit.seal_read_mib_per_s";
   const CheckpointConfig& ca = a.audit.checkpoints;
   const CheckpointConfig& cb = b.audit.checkpoints;
   if (std::tie(ca.every_events, ca.max_lag_ms, ca.heartbeat_ms, ca.witness_queue, ca.witness_retry_max_ms) !=

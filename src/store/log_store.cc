@@ -13,7 +13,6 @@
 #include "core/time_util.h"
 #include "store/checkpoint.h"
 #include "store/fs/io_ring.h"
-#include "store/fs/paced_prefetch.h"
 #include "store/log/coding.h"
 #include "store/log/log_format.h"
 #include "store/log/record_writer.h"
@@ -464,13 +463,6 @@ void LogStore::SealerLoop() {
 }
 
 Status LogStore::SealOne(const SealJob& job) {
-  {
-    // Into the page cache first, at a pace that leaves the disk to group commits: sealing
-    // then reads from memory.
-    PrefetchPacing pacing;
-    pacing.bytes_per_sec = options_.seal_read_bytes_per_sec;
-    APITRAIL_RETURN_IF_ERROR(PrefetchPaced(fs_, job.path, pacing, &seal_cancel_));
-  }
   APITRAIL_ASSIGN_OR_RETURN(part::SealResult sealed,
                             part::SealSegment(fs_, options_.data_dir, job.path, job.first_seq, job.start,
                                               options_.node, options_.part_block_bytes, &seal_cancel_));

@@ -56,9 +56,6 @@ class RandomAccessFile {
   // Reads up to n bytes at offset into scratch; returns the count read (short only at EOF).
   virtual Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const = 0;
   virtual Result<uint64_t> Size() const = 0;
-  // The reads through this handle come in an order of the caller's choosing: the kernel
-  // should not read ahead of them (POSIX_FADV_RANDOM). A hint; the default ignores it.
-  virtual void AdviseNoReadahead() const {}
 };
 
 class FileSystem {

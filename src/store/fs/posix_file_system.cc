@@ -99,8 +99,6 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   PosixRandomAccessFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   ~PosixRandomAccessFile() override { ::close(fd_); }
 
-  void AdviseNoReadahead() const override { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_RANDOM); }
-
   Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
     size_t done = 0;
     while (done < n) {

@@ -8,6 +8,7 @@
 
 #include "core/crc32c.h"
 #include "core/record_codec.h"
+#include "core/thread_util.h"
 #include "core/time_util.h"
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
@@ -220,6 +221,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
       const Pending& p = pending_[k];
       // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
       // memory than the record bytes themselves.
+      BackgroundYieldPoint();
       auto event = DecodeRecord(records[k - begin]);
       if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
       index_.Add(block, *event);

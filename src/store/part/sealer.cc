@@ -1,6 +1,7 @@
 #include "store/part/sealer.h"
 
 #include "core/record_codec.h"
+#include "core/thread_util.h"
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 #include "store/merkle/merkle_hash.h"
@@ -56,6 +57,7 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
   }
   Sha256Hasher& hasher = merkle::ThreadHasher();
   return ForEachRecord(part, [&](uint64_t seq, std::string_view record) -> Status {
+    BackgroundYieldPoint();
     if (merkle::LeafHash(hasher, record) != leaves[seq - part.first_seq()]) {
       return Status::Corruption(part.path() + ": record " + std::to_string(seq) +
                                 " differs from the segment's (leaf hash) in the block at offset " +
@@ -112,6 +114,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
       return Status::Unavailable(segment_path + ": sealing cancelled (shutdown)");
     }
+    BackgroundYieldPoint();
     auto event = DecodeRecord(f.payload);
     if (!event.ok()) {
       return Status::Corruption(segment_path + ": record " + std::to_string(f.seq) + " does not decode (" +

@@ -73,8 +73,6 @@ TEST(ConfigErrorsTest, NumbersOutOfRange) {
               "between 1 and 10000000");
   ExpectError(BaseYaml() + "audit:\n  queue_capacity: 99999999999999999999999\n",
               "audit.queue_capacity", "must be between");
-  ExpectError(BaseYaml() + "audit:\n  seal_read_mib_per_s: -1\n", "audit.seal_read_mib_per_s",
-              "between 0 and 100000");
   ExpectError(BaseYaml() + "audit:\n  rollups:\n    max_keys: 5\n", "audit.rollups.max_keys",
               "between 10 and 100000");
   ExpectError(BaseYaml() + "audit:\n  rollups:\n    retention_days: 0\n",

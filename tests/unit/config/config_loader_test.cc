@@ -79,7 +79,6 @@ audit:
   queue_capacity: 1000
   fail_open: true
   max_segment_bytes: 67108864
-  seal_read_mib_per_s: 16
 admin:
   enabled: true
   listen: 127.0.0.1:9081
@@ -160,8 +159,6 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryValue) {
   EXPECT_EQ(c.audit.queue_capacity, 1000u);
   EXPECT_TRUE(c.audit.fail_open);
   EXPECT_EQ(c.audit.max_segment_bytes, 67108864u);
-  EXPECT_EQ(c.audit.seal_read_mib_per_s, 16);
-  EXPECT_FALSE(c.audit.async_commit);  // the default (OPERATIONS "Sealing")
   EXPECT_TRUE(c.admin.enabled);
   EXPECT_EQ(c.admin.listen.ToString(), "127.0.0.1:9081");
   EXPECT_EQ(c.admin.tokens.size(), 1u);

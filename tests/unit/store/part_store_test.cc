@@ -8,7 +8,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -61,11 +60,6 @@ class RecordingFileSystem final : public testing::ForwardingFileSystem {
     std::lock_guard<std::mutex> lock(mu_);
     reads_.clear();
   }
-  // Paths opened with AdviseNoReadahead.
-  std::vector<std::string> advised() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return advised_;
-  }
 
   Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override {
     APITRAIL_ASSIGN_OR_RETURN(auto f, base()->OpenForRead(path));
@@ -85,10 +79,6 @@ class RecordingFileSystem final : public testing::ForwardingFileSystem {
       return f_->Read(offset, n, scratch);
     }
     Result<uint64_t> Size() const override { return f_->Size(); }
-    void AdviseNoReadahead() const override {
-      std::lock_guard<std::mutex> lock(fs_->mu_);
-      fs_->advised_.push_back(path_);
-    }
 
    private:
     RecordingFileSystem* fs_;
@@ -97,7 +87,6 @@ class RecordingFileSystem final : public testing::ForwardingFileSystem {
   };
   std::mutex mu_;
   std::vector<Read> reads_;
-  std::vector<std::string> advised_;
 };
 
 // The thread of this process with this name (/proc/self/task/*/comm), waiting up to 2 s
@@ -218,13 +207,10 @@ TEST_F(PartStoreTest, RotatedSegmentsAreSealedAndQueriesSpanPartsAndTheActiveSeg
   EXPECT_GT(r.parts, 5u);
 }
 
-TEST_F(PartStoreTest, SealerReadsTheSegmentAheadWithoutReadaheadAtIdlePriority) {
+TEST_F(PartStoreTest, SealerRunsAtIdlePriorityAndTheWriterDoesNot) {
   // One rotation: the sealer starts its only job with nothing queued behind it, so it stays
   // at SCHED_IDLE (OPERATIONS "Sealing and other background work").
-  RecordingFileSystem fs(DefaultFileSystem());
-  StoreOptions o = Options();
-  o.fs = &fs;
-  auto store = OpenOrDie(o);
+  auto store = OpenOrDie(Options());
   ASSERT_NE(store, nullptr);
   const pid_t writer = ThreadNamed("at-writer");
   const pid_t sealer = ThreadNamed("at-sealer");
@@ -233,16 +219,8 @@ TEST_F(PartStoreTest, SealerReadsTheSegmentAheadWithoutReadaheadAtIdlePriority) 
   uint64_t n = 0;
   while (Names(SegmentsDir()).size() < 2 && n < 200) AppendMany(*store, 1, n++);
   ASSERT_EQ(Names(SegmentsDir()).size(), 2u) << "no rotation after " << n << " records";
-  const std::string first = SegmentsDir() + "/" + Names(SegmentsDir())[0];
   WaitSealed(*store);
   EXPECT_EQ(store->Stats().parts_sealed, 1u);
-  const auto advised = fs.advised();
-  EXPECT_NE(std::find(advised.begin(), advised.end(), first), advised.end()) << "segment read with readahead";
-  uint64_t prefetched = 0;  // the advised handle's reads (the first pass reads from the cache)
-  for (const auto& r : fs.reads()) {
-    if (r.path == first && r.n == 256 * 1024) prefetched += r.n;
-  }
-  EXPECT_GT(prefetched, 0u);
   EXPECT_EQ(::sched_getscheduler(sealer), SCHED_IDLE);
   EXPECT_EQ(::sched_getscheduler(writer), SCHED_OTHER);  // the request path is untouched
   const long io = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, static_cast<int>(sealer));
