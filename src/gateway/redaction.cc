@@ -1,6 +1,10 @@
 #include "gateway/redaction.h"
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <array>
+#include <atomic>
+#include <functional>
 
 #include "gateway/path_check.h"
 
@@ -62,7 +66,24 @@ void Truncate(std::string* s, size_t max) {
 
 }  // namespace
 
-Redactor::Redactor(const RedactionConfig& config) {
+namespace {
+
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// One per thread: the answers of the Redactor with id `owner` (a reload builds a new one).
+struct SecretNameCache {
+  uint64_t owner = 0;
+  boost::unordered_flat_map<std::string, bool, NameHash, std::equal_to<>> names;
+};
+thread_local SecretNameCache t_secret_names;
+std::atomic<uint64_t> g_next_redactor_id{1};
+
+}  // namespace
+
+Redactor::Redactor(const RedactionConfig& config) : id_(g_next_redactor_id.fetch_add(1)) {
   for (const std::string& e : config.extra) {
     std::string n = Normalize(e);
     // Trim the '_' that punctuation at the ends turns into, so "x-secret-" still matches.
@@ -74,6 +95,19 @@ Redactor::Redactor(const RedactionConfig& config) {
 }
 
 bool Redactor::IsSecretName(std::string_view name) const {
+  if (name.size() > kMaxCachedNameBytes) return ComputeIsSecretName(name);
+  SecretNameCache& cache = t_secret_names;
+  if (cache.owner != id_) {
+    cache.names.clear();
+    cache.owner = id_;
+  }
+  if (auto it = cache.names.find(name); it != cache.names.end()) return it->second;
+  const bool secret = ComputeIsSecretName(name);
+  if (cache.names.size() < kCachedNames) cache.names.emplace(std::string(name), secret);
+  return secret;
+}
+
+bool Redactor::ComputeIsSecretName(std::string_view name) const {
   std::string n = Normalize(name);
   for (auto w : kSubstringWords) {
     if (n.find(w) != std::string::npos) return true;

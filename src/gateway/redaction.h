@@ -37,7 +37,10 @@ class Redactor {
 
   explicit Redactor(const RedactionConfig& config);
 
-  // True if a parameter (or header/body field) with this name must not be recorded.
+  // True if a parameter (or header/body field) with this name must not be recorded. The
+  // answer for a short name is remembered per thread (at most kCachedNames names per
+  // Redactor): names repeat from request to request, and the check is a few dozen
+  // substring searches (~0.3 µs per query parameter in the gateway's profile).
   bool IsSecretName(std::string_view name) const;
 
   // Parses "a=1&b=x+y&flag" into {{"a","1"},{"b","x y"},{"flag",""}}: '&'-separated,
@@ -48,8 +51,14 @@ class Redactor {
   // a UTF-8 boundary) and end in "…[truncated]".
   KeyValues RedactQuery(std::string_view raw_query) const;
 
+  static constexpr size_t kCachedNames = 1024;
+  static constexpr size_t kMaxCachedNameBytes = 64;
+
  private:
+  bool ComputeIsSecretName(std::string_view name) const;
+
   std::vector<std::string> extra_;  // normalised
+  const uint64_t id_;               // tells the per-thread caches of two Redactors apart
 };
 
 }  // namespace apitrail

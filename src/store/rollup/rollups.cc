@@ -97,11 +97,11 @@ bool Rollups::ReopenLocked(int64_t hour, HourState* h) {
   return true;
 }
 
-void Rollups::AddLocked(const RollupEvent& e, bool replay, uint64_t seq) {
+void Rollups::AddLocked(const RollupEvent& e, bool replay, uint64_t seq, int64_t now_ns) {
   if (!e.counted) return;
   const int64_t hour = FloorDiv(e.time_ns, kNsPerHour);
   const int64_t window = static_cast<int64_t>(options_.retention_days) * 24;
-  if (e.time_ns > NowNs() + kMaxFutureNs || (newest_hour_ != INT64_MIN && hour < newest_hour_ - window)) {
+  if (e.time_ns > now_ns + kMaxFutureNs || (newest_hour_ != INT64_MIN && hour < newest_hour_ - window)) {
     stats_.dropped++;
     return;
   }
@@ -131,7 +131,7 @@ void Rollups::Replay(uint64_t seq, const AuditEvent& e) {
   // Most records at a restart are covered by a file: skip them before copying any string.
   auto it = hours_.find(FloorDiv(e.time_ns, kNsPerHour));
   if (it != hours_.end() && seq < it->second.file_through) return;
-  AddLocked(RollupEvent::Copy(e), true, seq);
+  AddLocked(RollupEvent::Copy(e), true, seq, NowNs());
 }
 
 bool Rollups::FinishRecovery(uint64_t records) {
@@ -190,8 +190,9 @@ void Rollups::DrainLocked() {
     next = pending_next_seq_;
   }
   if (drain_buf_.empty()) return;
+  const int64_t now_ns = NowNs();
   for (auto& batch : drain_buf_) {
-    for (const RollupEvent& e : batch) AddLocked(e, false, e.seq);
+    for (const RollupEvent& e : batch) AddLocked(e, false, e.seq, now_ns);
     batch.clear();
   }
   applied_seq_ = std::max(applied_seq_, next);

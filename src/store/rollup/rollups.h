@@ -136,7 +136,9 @@ class Rollups {
   Rollups(FileSystem* fs, std::string dir, const RollupOptions& options);
   void Load();
   void Warn(std::string message);  // mu_ held (or before Start)
-  void AddLocked(const RollupEvent& e, bool replay, uint64_t seq);
+  // `now_ns`: the wall clock, read once per batch by the caller (events further ahead of it
+  // than kMaxFutureNs are dropped).
+  void AddLocked(const RollupEvent& e, bool replay, uint64_t seq, int64_t now_ns);
   // Counts everything AddCommitted handed over so far (in commit order: only under mu_).
   void DrainLocked();
   // Makes the hour's minute detail resident (reads its file if it was closed).

@@ -94,3 +94,30 @@ TEST(RedactorTest, CapsNameAndValueLength) {
 
 }  // namespace
 }  // namespace apitrail
+
+namespace apitrail {
+namespace {
+
+// The per-thread memo of answers never outlives its Redactor's configuration: a reload
+// builds a new Redactor whose extras apply at once on the same thread, and asking twice,
+// or past the memo's capacity, gives the same answers.
+TEST(RedactorTest, RememberedAnswersFollowTheirRedactor) {
+  RedactionConfig with_ticket;
+  with_ticket.extra = {"ticket"};
+  Redactor plain{RedactionConfig{}};
+  Redactor extended(with_ticket);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_FALSE(plain.IsSecretName("ticket"));
+    EXPECT_TRUE(extended.IsSecretName("ticket"));
+    EXPECT_TRUE(plain.IsSecretName("password"));
+    EXPECT_FALSE(plain.IsSecretName("page"));
+  }
+  for (size_t i = 0; i < Redactor::kCachedNames + 10; ++i) {
+    EXPECT_FALSE(plain.IsSecretName("field" + std::to_string(i)));
+  }
+  EXPECT_TRUE(plain.IsSecretName("api_key"));  // the memo is full: computed, still right
+  EXPECT_TRUE(plain.IsSecretName(std::string(Redactor::kMaxCachedNameBytes + 1, 'x') + "token"));
+}
+
+}  // namespace
+}  // namespace apitrail
