@@ -280,7 +280,7 @@ Status LogStore::Append(AuditEvent event, AppendCallback done, Hash256* leaf) {
     result = Status::Unavailable("store is closed");
   } else if (failed_.load()) {
     result = FailedStatus();
-  } else if (!queue_.Push(std::move(record), t_committing_thread && options_.durability != Durability::kBatch)) {
+  } else if (!queue_.Push(std::move(record), t_committing_thread)) {
     rejected_.fetch_add(1);
     result = Status::ResourceExhausted("store queue is full (" +
                                        std::to_string(options_.queue_capacity) + " events)");
@@ -561,7 +561,7 @@ void LogStore::CommitQueued(bool force_head_sync, bool async) {
 }
 
 bool LogStore::CommitPending() {
-  if (options_.durability == Durability::kBatch || (!queue_.HasReady() && !commit_in_flight_.load())) return true;
+  if (!queue_.HasReady() && !commit_in_flight_.load()) return true;
   std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
   if (!commit.owns_lock()) {
     // The holder may have drained before our records arrived: have the writer look again
@@ -571,9 +571,20 @@ bool LogStore::CommitPending() {
     return false;
   }
   if (writer_stopped_) return true;  // Close() drained everything already
-  // One commit in flight at a time: a later one starts when the ring's eventfd reports
-  // this one (the worker then calls here again).
-  if (ReapCommit(false)) CommitQueued(false, true);
+  if (options_.durability == Durability::kBatch) {
+    // Written and acknowledged here; the writer syncs on its clock. It may be asleep for a
+    // second with nothing unsynced: the first unsynced batch wakes it (once per interval).
+    const bool had_unsynced = !unpublished_.empty();
+    CommitQueued(false, false);
+    if (!had_unsynced && !unpublished_.empty()) {
+      commit_handoff_.store(true);
+      queue_.Notify();
+    }
+  } else if (ReapCommit(false)) {
+    // One commit in flight at a time: a later one starts when the ring's eventfd reports
+    // this one (the worker then calls here again).
+    CommitQueued(false, true);
+  }
   if (options_.after_callbacks) options_.after_callbacks();
   return true;
 }

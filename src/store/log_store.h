@@ -73,7 +73,7 @@ class LogStore final : public Store {
   Status RemoveOldestPart(const std::string& path) override;
   bool CommitPending() override;
   bool CommitWanted() const override {
-    return options_.durability != Durability::kBatch && queue_.HasReady() && !commit_in_flight_.load();
+    return queue_.HasReady() && !commit_in_flight_.load();
   }
   int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
