@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include "core/time_util.h"
+
 namespace apitrail {
 
 void NameThisThread(std::string_view name) {
@@ -18,15 +20,18 @@ void NameThisThread(std::string_view name) {
 
 namespace {
 thread_local bool t_background = false;
-thread_local unsigned t_yield_calls = 0;
-// ~5 µs of sealing per call: a yield every ~100 µs costs well under 1% of it.
-constexpr unsigned kYieldEvery = 20;
+thread_local int64_t t_last_yield_ns = 0;
+// A woken worker waits at most about this long; a yield (~1 µs when nobody waits) every
+// 100 µs costs the background work about 1%.
+constexpr int64_t kYieldIntervalNs = 100'000;
 }  // namespace
 
 void BackgroundYieldPoint() {
-  if (!t_background || ++t_yield_calls < kYieldEvery) return;
-  t_yield_calls = 0;
+  if (!t_background) return;
+  const int64_t now = MonotonicNowNs();  // vDSO: ~20 ns
+  if (now - t_last_yield_ns < kYieldIntervalNs) return;
   (void)::sched_yield();
+  t_last_yield_ns = MonotonicNowNs();
 }
 
 void SetThisThreadCpuPriority(CpuPriority priority) {

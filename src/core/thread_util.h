@@ -8,6 +8,8 @@
 // forbid them), which costs only the benefit.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <string_view>
 
 namespace apitrail {
@@ -26,14 +28,27 @@ enum class CpuPriority {
 };
 void SetThisThreadCpuPriority(CpuPriority priority);
 
-// For background work, between two small units of it (a record, a block): every few dozen
-// calls on a thread that lowered its CPU priority, gives the core to whatever else is
-// runnable. Why: a woken thread does not always preempt a CPU-bound one at once — traced on
-// this project's 6.18 kernel (PREEMPT_NONE), the kworker that completes a group commit's
-// O_DSYNC write waited for the next timer tick (3.3 ms at HZ=300) behind the sealer even at
-// SCHED_IDLE, and the gateway fell to a quarter of its rate while a segment was sealed.
-// A no-op (a counter) on other threads.
+// For background work, between two small units of it (a record, a few hundred
+// comparisons): at most every 100 µs on a thread that lowered its CPU priority, gives the
+// core to whatever else is runnable (a clock read per call, a yield per 100 µs). Why: a
+// woken thread does not always preempt a CPU-bound one at once. Traced on this project's
+// 6.18 kernel (PREEMPT_NONE, HZ=300), the kworker that completes a group commit's O_DSYNC
+// write waited for the next timer tick (3.3 ms) behind the sealer, at nice 10 and at
+// SCHED_IDLE alike (probably because SCHED_IDLE only orders threads within one cgroup, and
+// the kworker is in another), and the gateway fell to a quarter of its rate while a segment
+// was sealed. A no-op on other threads.
 void BackgroundYieldPoint();
+
+// std::sort for a whole part's entries (hundreds of milliseconds of comparisons on a
+// background thread): calls BackgroundYieldPoint every 256 comparisons.
+template <typename It, typename Less = std::less<>>
+void SortYielding(It first, It last, Less less = Less()) {
+  unsigned calls = 0;
+  std::sort(first, last, [&](const auto& a, const auto& b) {
+    if ((++calls & 255u) == 0) BackgroundYieldPoint();
+    return less(a, b);
+  });
+}
 
 // The block layer serves this thread's reads and writes only when no other I/O waits
 // (IOPRIO_CLASS_IDLE; honoured by the mq-deadline and bfq schedulers, a no-op with `none`).

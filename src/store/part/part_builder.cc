@@ -161,7 +161,7 @@ Status PartBuilder::FlushBlock() {
 Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   const std::string_view subjects(subjects_);
   auto subject = [&](const Pending& p) { return subjects.substr(p.subject_offset, p.subject_len); };
-  std::sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
+  SortYielding(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
     if (a.bucket != b.bucket) return a.bucket < b.bucket;
     if (const int c = subject(a).compare(subject(b)); c != 0) return c < 0;
     if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/crc32c.h"
+#include "core/thread_util.h"
 #include "store/log/coding.h"
 
 namespace apitrail::part {
@@ -61,7 +62,7 @@ void PartIndexBuilder::Post(Field f, std::string_view value, uint32_t block) {
 void PartIndexBuilder::FlushBlock() {
   for (size_t f = 0; f < kFieldCount; ++f) {
     auto& p = pending_[f];
-    std::sort(p.begin(), p.end());
+    SortYielding(p.begin(), p.end());
     p.erase(std::unique(p.begin(), p.end()), p.end());
     all_[f].insert(all_[f].end(), p.begin(), p.end());
     p.clear();
@@ -94,7 +95,7 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
   for (uint8_t tag = 1; tag <= kFieldCount; ++tag) {
     std::vector<uint64_t>& pairs = all_[tag - 1];
     // By hash, then block; each (hash, block) once (deduplicated per block).
-    std::sort(pairs.begin(), pairs.end());
+    SortYielding(pairs.begin(), pairs.end());
     uint32_t bits = 32;
     if (version >= kVersion2) {
       // Version 2 keeps a fingerprint of `bits` bits of each hash: near-unique keys (ids)
@@ -105,7 +106,7 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
       for (uint64_t& pr : pairs) {
         pr = static_cast<uint64_t>(Fingerprint(static_cast<uint32_t>(pr >> 32), bits)) << 32 | (pr & 0xffffffffu);
       }
-      std::sort(pairs.begin(), pairs.end());
+      SortYielding(pairs.begin(), pairs.end());
       pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
     }
     std::string entries;

@@ -11,10 +11,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace apitrail {
 namespace {
@@ -61,6 +64,34 @@ TEST(ThreadUtilTest, IdleIoSetsTheIdleClass) {
     ASSERT_GE(prio, 0);
     EXPECT_EQ(IOPRIO_PRIO_CLASS(prio), IOPRIO_CLASS_IDLE);
   });
+}
+
+// SortYielding is std::sort: the same order with the default and a custom comparator, on a
+// background thread (where it yields) as on any other.
+TEST(ThreadUtilTest, SortYieldingSortsLikeStdSort) {
+  std::vector<uint64_t> values(100000);
+  uint64_t x = 88172645463325252ull;
+  for (auto& v : values) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    v = x % 5000;  // many equal keys
+  }
+  auto expected = values;
+  std::sort(expected.begin(), expected.end());
+  auto descending = values;
+  std::sort(descending.begin(), descending.end(), std::greater<>());
+  OnOwnThread([&] {
+    SetThisThreadCpuPriority(CpuPriority::kIdle);
+    auto got = values;
+    SortYielding(got.begin(), got.end());
+    EXPECT_EQ(got, expected);
+    got = values;
+    SortYielding(got.begin(), got.end(), std::greater<>());
+    EXPECT_EQ(got, descending);
+    for (int i = 0; i < 1000; ++i) BackgroundYieldPoint();  // a no-op but for the clock
+  });
+  auto got = values;
+  SortYielding(got.begin(), got.end());
+  EXPECT_EQ(got, expected);
 }
 
 }  // namespace
