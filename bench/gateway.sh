@@ -22,6 +22,8 @@
 # PEERS (../shared/bench/peers beside the repo) ROOT (/tmp/apitrail-bench/gw) WARMUP (2 s per target)
 # KEEP_DATA (0; 1 keeps apitrail's data dir and nginx's access log after the run).
 # ASYNC_COMMIT (unset: the config default; true|false sets audit.async_commit).
+# SEGMENT_BYTES (unset: the default 256 MiB; e.g. 4294967296 keeps the run from rotating, to
+# tell what sealing costs the rounds).
 # METHODS (api_key): the credentials apitrail is measured with, each its own target in the same
 # run against the same nginx: api_key, a JWT algorithm (HS256, RS256 … ES512, PS256 …, EdDSA;
 # tokens and keys minted by npm `jose`, tests/jose) or introspection (opaque tokens from a real
@@ -246,7 +248,8 @@ auth:
 audit:
   data_dir: $DATA
   durability: $DURABILITY${ASYNC_COMMIT:+
-  async_commit: $ASYNC_COMMIT}
+  async_commit: $ASYNC_COMMIT}${SEGMENT_BYTES:+
+  max_segment_bytes: $SEGMENT_BYTES}
 admin:
   enabled: true
   listen: 127.0.0.1:$ADMIN_PORT
