@@ -18,12 +18,12 @@ void NameThisThread(std::string_view name);
 
 enum class CpuPriority {
   kNormal,
-  // nice 10: about a tenth of a core that the request path keeps busy. A woken worker may
-  // still wait out the background thread's time slice (milliseconds under EEVDF).
+  // nice 10: about a tenth of a core that the request path keeps busy.
   kBackground,
-  // SCHED_IDLE: runs only on an otherwise idle core, and any woken worker preempts it at
-  // once. Work at this priority can starve under sustained full load; its owner must
-  // notice a backlog and step up to kBackground.
+  // SCHED_IDLE: takes the time the core would otherwise idle. Work at this priority can
+  // starve under sustained full load; its owner must notice a backlog and step up to
+  // kBackground. At either level a woken thread may wait for the next timer tick before it
+  // gets the core: such work calls BackgroundYieldPoint.
   kIdle,
 };
 void SetThisThreadCpuPriority(CpuPriority priority);

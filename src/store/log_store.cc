@@ -421,11 +421,11 @@ void LogStore::QueueDurableRotated() {
 
 void LogStore::SealerLoop() {
   // Sealing is background work (version 2 parts: ~4-5.5 µs per record) that may lag: it
-  // must not take the core or the disk from the request path. At SCHED_IDLE it runs only
-  // when the core is otherwise idle and a woken worker preempts it at once (at nice 10 a
-  // worker could wait out its time slice); its reads and writes go after everyone else's.
-  // Should it fall behind (sustained full load leaves no idle core), it steps up to nice 10
-  // so that rotated segments, and the memory their indexes hold, cannot pile up.
+  // must not take the core or the disk from the request path. At SCHED_IDLE it takes the
+  // time the core would otherwise idle, and it yields every 100 µs (BackgroundYieldPoint:
+  // a woken thread did not always preempt it); its reads and writes go after everyone
+  // else's. Should it fall behind (sustained full load leaves no idle time), it steps up to
+  // nice 10 so that rotated segments, and the memory their indexes hold, cannot pile up.
   NameThisThread("at-sealer");
   SetThisThreadIdleIo();
   std::optional<CpuPriority> priority;
