@@ -23,7 +23,8 @@
 # KEEP_DATA (0; 1 keeps apitrail's data dir and nginx's access log after the run).
 # ASYNC_COMMIT (unset: the config default; true|false sets audit.async_commit).
 # SEGMENT_BYTES (unset: the default 256 MiB; e.g. 4294967296 keeps the run from rotating, to
-# tell what sealing costs the rounds).
+# tell what sealing costs the rounds). SEAL_WAIT (1): after each apitrail run, wait until its
+# background sealing is done, so that it does not run during (and slow) a peer's run.
 # METHODS (api_key): the credentials apitrail is measured with, each its own target in the same
 # run against the same nginx: api_key, a JWT algorithm (HS256, RS256 … ES512, PS256 …, EdDSA;
 # tokens and keys minted by npm `jose`, tests/jose) or introspection (opaque tokens from a real
@@ -336,9 +337,28 @@ run_wrk() {  # run_wrk TARGET DURATION -> prints "rps requests p50ms p99ms non2x
     END { printf "%s %s %.3f %.3f %d %s %d %d\n", rps, req, p50, p99, non+0, (se==""?"-":se), pt, ut }' <<<"$out"
 }
 
+# apitrail seals a rotated segment in the background (at idle priority, on the same pinned
+# core). Sealing left over from an apitrail run would run during the next target's run and
+# slow the peer; so after each apitrail run wait until nothing is left to seal (SEAL_WAIT=0
+# turns this off). What sealing happens inside apitrail's own runs is charged to them.
+seal_pending() {
+  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$ADMIN_PORT/metrics" 2>/dev/null |
+    awk '$1=="apitrail_store_seal_pending"{print $2+0; found=1} END{if(!found) print 0}'
+}
+wait_sealed() {  # wait_sealed LABEL
+  [[ "${SEAL_WAIT:-1}" == 1 ]] || return 0
+  local waited=0
+  while [[ "$(seal_pending)" != 0 ]]; do
+    sleep 0.5; waited=$((waited + 1))
+    if ((waited >= 240)); then log "$1: apitrail still sealing after 120 s; going on"; return 0; fi
+  done
+  ((waited > 0)) && log "$1: waited $((waited / 2)).$((waited % 2 * 5)) s for apitrail to finish sealing before the next target"
+  return 0
+}
+
 for t in "${TARGETS[@]}"; do  # warm-up, not recorded (apitrail requests are still counted)
   r=$(run_wrk "$t" "$WARMUP")
-  if [[ "$t" == apitrail* ]]; then set -- $r; APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
+  if [[ "$t" == apitrail* ]]; then set -- $r; APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); wait_sealed "warm-up"; fi
 done
 
 for ((rnd = 0; rnd < ROUNDS; rnd++)); do
@@ -351,6 +371,7 @@ for ((rnd = 0; rnd < ROUNDS; rnd++)); do
     if [[ "$t" == apitrail* ]]; then APITRAIL_REQS=$((APITRAIL_REQS + $2)); APITRAIL_RUNS=$((APITRAIL_RUNS+1)); fi
     printf 'round %d %-20s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  non2xx %s  sockerr %s\n' \
       $((rnd + 1)) "$t" "$1" "$3" "$4" "$5" "$6"
+    if [[ "$t" == apitrail* ]]; then wait_sealed "round $((rnd + 1))"; fi
   done
 done
 
