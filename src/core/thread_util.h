@@ -2,7 +2,7 @@
 // `top -H`, `perf` and /proc/PID/task/*/comm, so an operator can tell the request path from
 // background work. Background threads (sealing, archiving) lower their CPU and I/O priority
 // so that they take the core and the disk only when the request path leaves them free
-// (docs/OPERATIONS.md "Background work").
+// (docs/OPERATIONS.md "Sealing and other background work").
 //
 // Each function acts on the calling thread only. Failures are ignored (a container may
 // forbid them), which costs only the benefit.

@@ -4,8 +4,9 @@
 
 #include <array>
 #include <atomic>
-#include <functional>
+#include <functional>  // std::equal_to
 
+#include "core/string_hash.h"
 #include "gateway/path_check.h"
 
 namespace apitrail {
@@ -68,15 +69,10 @@ void Truncate(std::string* s, size_t max) {
 
 namespace {
 
-struct NameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 // One per thread: the answers of the Redactor with id `owner` (a reload builds a new one).
 struct SecretNameCache {
   uint64_t owner = 0;
-  boost::unordered_flat_map<std::string, bool, NameHash, std::equal_to<>> names;
+  boost::unordered_flat_map<std::string, bool, StringHash, std::equal_to<>> names;
 };
 thread_local SecretNameCache t_secret_names;
 std::atomic<uint64_t> g_next_redactor_id{1};

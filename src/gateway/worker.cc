@@ -79,9 +79,9 @@ void Worker::Run() {
   // The store's group commit is done here instead of on the writer thread: handing the
   // records over cost four context switches per commit when both share a core (the
   // dominant cost of the pinned gateway bench, docs/OPERATIONS.md). A commit starts when
-  // this loop runs dry, or after kCommitBudget handlers under sustained load. By default
-  // the worker blocks in the commit's write; with audit.async_commit it goes on serving
-  // while the write is in flight, and the store's eventfd wakes it when it is done.
+  // this loop runs dry, or after kCommitBudget handlers under sustained load. With
+  // audit.async_commit (the default) it goes on serving while the write is in flight, and
+  // the store's eventfd wakes it when it is done; otherwise it blocks in the write.
   constexpr int kCommitBudget = 64;
   Store::DeclareCommittingThread();
   WaitForCommits();

@@ -1,5 +1,5 @@
-// Worker: one thread, one io_context (concurrency hint: unsafe I/O, see the constructor), its own SO_REUSEPORT acceptor,
-// its own upstream pool and metrics (DESIGN §1). Connections accepted here are served here
+// Worker: one thread, one io_context (reactor without locks, see the constructor), its own
+// SO_REUSEPORT acceptor, its own upstream pool and metrics (DESIGN §1). Connections accepted here are served here
 // to the end, so session code never needs a lock. A coarse sweep timer enforces every
 // session's deadline instead of a timer per operation.
 //

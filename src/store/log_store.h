@@ -11,8 +11,9 @@
 // A failed write or sync is sticky: that batch and all later appends fail with Unavailable.
 // A committing thread (Store::DeclareCommittingThread, the gateway workers) does the same
 // group commit itself when its event loop runs dry, so on a shared core its records cost
-// no hand-off to the writer; the writer then only keeps time (tree heads, checkpoints,
-// flushes, batch mode) and commits other threads' records.
+// no hand-off to the writer (under kBatch it writes and acknowledges without the sync); the
+// writer then only keeps time (tree heads, checkpoints, flushes, kBatch's syncs) and commits
+// other threads' records.
 //
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
 // durable tree with the node key and appends the note to checkpoints.log, when new records

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "core/thread_util.h"
 #include "config/archive_command.h"
+#include "core/thread_util.h"
 #include "core/time_util.h"
 #include "store/archive/archive_layout.h"
 #include "store/archive/checkpoint_slices.h"

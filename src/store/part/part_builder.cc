@@ -219,9 +219,9 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     const auto block = static_cast<uint32_t>(blocks_.size());
     for (size_t k = begin; k < end; ++k) {
       const Pending& p = pending_[k];
+      BackgroundYieldPoint();
       // Decoded again rather than kept from Add: an AuditEvent per record would cost far more
       // memory than the record bytes themselves.
-      BackgroundYieldPoint();
       auto event = DecodeRecord(records[k - begin]);
       if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
       index_.Add(block, *event);

@@ -62,7 +62,7 @@ void PartIndexBuilder::Post(Field f, std::string_view value, uint32_t block) {
 void PartIndexBuilder::FlushBlock() {
   for (size_t f = 0; f < kFieldCount; ++f) {
     auto& p = pending_[f];
-    SortYielding(p.begin(), p.end());
+    std::sort(p.begin(), p.end());  // one block's keys: short
     p.erase(std::unique(p.begin(), p.end()), p.end());
     all_[f].insert(all_[f].end(), p.begin(), p.end());
     p.clear();

@@ -14,14 +14,11 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/string_hash.h"
 #include "store/rollup/rollup_types.h"
 
 namespace apitrail {
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 using KeyMap = std::unordered_map<std::string, KeyCounts, StringHash, std::equal_to<>>;
 
 struct MinuteRollup {
