@@ -138,7 +138,7 @@ class Reader {
   }
 
   Status Bytes(std::string_view* s) {
-    uint64_t len;
+    uint64_t len = 0;
     APITRAIL_RETURN_IF_ERROR(Varint(&len));
     if (len > b_.size() - pos_) return Error("length past the end of the record");
     *s = b_.substr(pos_, static_cast<size_t>(len));
@@ -177,7 +177,7 @@ Status DecodeKeyValue(std::string_view bytes, KeyValues* out) {
   Reader r(bytes);
   std::string_view key, value;
   while (!r.Done()) {
-    uint64_t tag;
+    uint64_t tag = 0;
     APITRAIL_RETURN_IF_ERROR(r.Varint(&tag));
     const auto field = static_cast<uint32_t>(tag >> 3);
     const auto type = static_cast<uint32_t>(tag & 7);
@@ -241,7 +241,7 @@ Result<AuditEvent> DecodeBinary(std::string_view bytes) {
   Reader r(bytes);
   while (!r.Done()) {
     const size_t at = r.pos();
-    uint64_t tag;
+    uint64_t tag = 0;
     APITRAIL_RETURN_IF_ERROR(r.Varint(&tag));
     const auto field = static_cast<uint32_t>(tag >> 3);
     const auto type = static_cast<uint32_t>(tag & 7);
@@ -265,7 +265,7 @@ Result<AuditEvent> DecodeBinary(std::string_view bytes) {
         e.scopes.emplace_back(s);
       }
     } else if (known_varint) {
-      uint64_t v;
+      uint64_t v = 0;
       APITRAIL_RETURN_IF_ERROR(r.Varint(&v));
       switch (field) {
         case kTimeNs: e.time_ns = static_cast<int64_t>(v); has_time = true; break;
