@@ -73,6 +73,12 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   if (k.intent != 0) outcomes_.Insert(k.intent, seq);
 }
 
+void EventIndex::Prefetch(const IndexKeys& k) const {
+  if (k.correlation_id != 0) correlation_ids_.Prefetch(k.correlation_id);
+  if (k.trace_id != 0) trace_ids_.Prefetch(k.trace_id);
+  if (k.id != 0) ids_.Prefetch(k.id);
+}
+
 std::vector<uint64_t> EventIndex::FindIdCandidates(const std::string& id) const {
   std::vector<uint64_t> out;
   ids_.FindAll(KeyHash(kIdTag, id), &out);

@@ -59,6 +59,10 @@ class EventIndex {
   uint64_t size() const { return base_ + locations_.size(); }
   // `seq` must equal size(): records are indexed in log order.
   void Add(uint64_t seq, IndexKeys&& keys, const RecordLocation& location);
+  // A hint that `keys` are added soon: starts loading the hash-table slots of their nearly
+  // unique fields, which are cache (and without huge pages TLB) misses. A committer that
+  // adds a batch calls it a few records ahead of Add, so the misses overlap.
+  void Prefetch(const IndexKeys& keys) const;
   // base() <= seq < size().
   const RecordLocation& location(uint64_t seq) const { return locations_[seq - base_]; }
   // The seq of the event with this id (the first one whose id hash matches: callers that

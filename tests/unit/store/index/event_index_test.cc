@@ -85,5 +85,34 @@ TEST(FlatMultiMapTest, KeepsDuplicatesAndGrows) {
   }
 }
 
+TEST(FlatMultiMapTest, FindsKeysInEveryChunkAndDuplicatesAcrossChunks) {
+  // Past three chunks; key 7's values land in the first and the last chunk, and a key that
+  // shares key 7's slot (same low bits) probes past it.
+  FlatMultiMap m;
+  const uint64_t n = 3 * FlatMultiMap::kChunkEntries + 100;
+  const uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  m.Insert(7 * kMul, 1);
+  for (uint64_t i = 100; i < n; ++i) m.Insert(i * kMul, i);
+  m.Insert(7 * kMul, 2);
+  const uint64_t slot_twin = (7 * kMul) + (uint64_t{1} << 40);
+  m.Insert(slot_twin, 3);
+  EXPECT_EQ(m.size(), n - 100 + 3);
+  std::vector<uint64_t> out;
+  m.FindAll(7 * kMul, &out);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (std::vector<uint64_t>{1, 2}));
+  out.clear();
+  m.FindAll(slot_twin, &out);
+  EXPECT_EQ(out, (std::vector<uint64_t>{3}));
+  for (uint64_t i = 100; i < n; i += 9973) {
+    out.clear();
+    m.FindAll(i * kMul, &out);
+    EXPECT_EQ(out, (std::vector<uint64_t>{i})) << i;
+  }
+  out.clear();
+  m.FindAll(5 * kMul, &out);  // never inserted
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace apitrail
