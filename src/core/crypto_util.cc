@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <array>
+#include <cstring>
+
 #include "core/assert.h"
 
 namespace apitrail {
@@ -45,14 +48,29 @@ Hash256 Sha256(std::string_view data) {
   return hasher.Digest(data);
 }
 
-std::string HexEncode(const void* data, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  const auto* p = static_cast<const uint8_t*>(data);
-  std::string out(n * 2, '\0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 0xF];
+namespace {
+// "00".."ff" for each byte value: one 2-byte copy per input byte. Ids and hashes are
+// hex-encoded several times per request.
+constexpr std::array<char, 512> MakeHexPairs() {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (int i = 0; i < 256; ++i) {
+    t[2 * i] = kHex[i >> 4];
+    t[2 * i + 1] = kHex[i & 0xF];
   }
+  return t;
+}
+constexpr std::array<char, 512> kHexPairs = MakeHexPairs();
+}  // namespace
+
+void HexEncodeTo(const void* data, size_t n, char* out) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < n; ++i) std::memcpy(out + 2 * i, &kHexPairs[2 * p[i]], 2);
+}
+
+std::string HexEncode(const void* data, size_t n) {
+  std::string out(n * 2, '\0');
+  HexEncodeTo(data, n, out.data());
   return out;
 }
 

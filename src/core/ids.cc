@@ -1,11 +1,10 @@
 #include "core/ids.h"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <string.h>
 
 #include <atomic>
-
 #include <cstring>
 
 #include "core/assert.h"
@@ -47,7 +46,8 @@ void RandomBytes(void* out, size_t n) {
     pool.fork_generation = generation;
   }
   std::memcpy(dst, pool.buf + pool.pos, n);
-  OPENSSL_cleanse(pool.buf + pool.pos, n);
+  // glibc's memset that the compiler may not elide (OPENSSL_cleanse goes byte by byte).
+  explicit_bzero(pool.buf + pool.pos, n);
   pool.pos += n;
 }
 
@@ -58,24 +58,32 @@ std::string NewUuidV7(int64_t unix_ns) {
   for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
   b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0F));  // version 7
   b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));  // variant 10
-  std::string hex = HexEncode(b, sizeof(b));
-  std::string out;
-  out.reserve(36);
-  out.append(hex, 0, 8).push_back('-');
-  out.append(hex, 8, 4).push_back('-');
-  out.append(hex, 12, 4).push_back('-');
-  out.append(hex, 16, 4).push_back('-');
-  out.append(hex, 20, 12);
+  // Formatted in place (8-4-4-4-12): two per request, one allocation each.
+  std::string out(36, '-');
+  char* p = out.data();
+  HexEncodeTo(b, 4, p);
+  HexEncodeTo(b + 4, 2, p + 9);
+  HexEncodeTo(b + 6, 2, p + 14);
+  HexEncodeTo(b + 8, 2, p + 19);
+  HexEncodeTo(b + 10, 6, p + 24);
   return out;
 }
 
 std::string RandomHexId(size_t n_bytes) {
-  std::string raw(n_bytes, '\0');
-  for (;;) {
-    RandomBytes(raw.data(), n_bytes);
-    if (raw.find_first_not_of('\0') != std::string::npos) break;
+  unsigned char stack[32];
+  std::string heap;
+  unsigned char* raw = stack;
+  if (n_bytes > sizeof(stack)) {
+    heap.resize(n_bytes);
+    raw = reinterpret_cast<unsigned char*>(heap.data());
   }
-  return HexEncode(raw.data(), raw.size());
+  for (;;) {
+    RandomBytes(raw, n_bytes);
+    bool all_zero = true;
+    for (size_t i = 0; i < n_bytes && all_zero; ++i) all_zero = raw[i] == 0;
+    if (!all_zero) break;
+  }
+  return HexEncode(raw, n_bytes);
 }
 
 }  // namespace apitrail

@@ -1,6 +1,9 @@
 #include "core/record_codec.h"
 
 #include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
 
 #include "core/utf8.h"
 
@@ -56,64 +59,124 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 constexpr uint32_t kKvKey = 1;
 constexpr uint32_t kKvValue = 2;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) { v >>= 7; ++n; }
+// Writes one record into a buffer sized for the worst case up front (WorstCaseSize), so
+// that a field is a few stores and a memcpy instead of std::string appends, each with its
+// capacity check: encoding is done for every event on the request path. The output is
+// byte for byte what the field order below prescribes (GoldenBytes pins it): sealed parts
+// re-encode records and must reproduce their leaf hashes.
+class Encoder {
+ public:
+  explicit Encoder(size_t worst_case) : out_(worst_case, '\0'), p_(out_.data()) {}
+
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+
+  void Key(uint32_t field, WireType type) { Varint((static_cast<uint64_t>(field) << 3) | type); }
+
+  // `valid_len` = utf8::ValidLength(s): invalid sequences are written as U+FFFD.
+  void StringValue(std::string_view s, size_t valid_len) {
+    Varint(valid_len);
+    if (valid_len == s.size()) {
+      Raw(s);  // valid as it is: the common case, no second scan
+    } else {
+      std::string fixed;
+      fixed.reserve(valid_len);
+      utf8::AppendValid(&fixed, s);
+      Raw(fixed);
+    }
+  }
+
+  void String(uint32_t field, std::string_view s) {
+    if (s.empty()) return;
+    Key(field, kLen);
+    StringValue(s, utf8::ValidLength(s));
+  }
+
+  void Uint(uint32_t field, uint64_t v) {
+    if (v == 0) return;
+    Key(field, kVarint);
+    Varint(v);
+  }
+
+  void KeyValues(uint32_t field, const apitrail::KeyValues& kvs) {
+    for (const auto& [k, v] : kvs) {
+      // Empty keys and values are still entries; only the empty string fields are omitted.
+      const size_t klen = utf8::ValidLength(k);
+      const size_t vlen = utf8::ValidLength(v);
+      const size_t inner = (k.empty() ? 0 : 1 + VarintSize(klen) + klen) +
+                           (v.empty() ? 0 : 1 + VarintSize(vlen) + vlen);
+      Key(field, kLen);
+      Varint(inner);
+      if (!k.empty()) {
+        Key(kKvKey, kLen);
+        StringValue(k, klen);
+      }
+      if (!v.empty()) {
+        Key(kKvValue, kLen);
+        StringValue(v, vlen);
+      }
+    }
+  }
+
+  std::string Finish() && {
+    out_.resize(static_cast<size_t>(p_ - out_.data()));
+    return std::move(out_);
+  }
+
+  // A string field at most: key (≤ 2 bytes for our field numbers) + length varint + each
+  // byte replaced by U+FFFD (3 bytes) when none is valid UTF-8.
+  static size_t StringBound(std::string_view s) { return 2 + 10 + 3 * s.size(); }
+  static size_t KeyValuesBound(const apitrail::KeyValues& kvs) {
+    size_t n = 0;
+    for (const auto& [k, v] : kvs) n += 2 + 10 + StringBound(k) + StringBound(v);
+    return n;
+  }
+
+ private:
+  static size_t VarintSize(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+
+  void Raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+  std::string out_;
+  char* p_;
+};
+
+size_t WorstCaseSize(const AuditEvent& e) {
+  size_t n = 5 * 12;  // time, duration, status, bytes_in, bytes_out, sensitive: key + varint each
+  n += 12;
+  for (std::string_view s :
+       {std::string_view(e.id), std::string_view(e.kind), std::string_view(e.decision),
+        std::string_view(e.subject), std::string_view(e.auth_method),
+        std::string_view(e.credential_id), std::string_view(e.method), std::string_view(e.path),
+        std::string_view(e.route), std::string_view(e.client_ip),
+        std::string_view(e.correlation_id), std::string_view(e.node),
+        std::string_view(e.deny_reason), std::string_view(e.issuer), std::string_view(e.tenant),
+        std::string_view(e.host), std::string_view(e.user_agent),
+        std::string_view(e.invalid_request_id), std::string_view(e.trace_id),
+        std::string_view(e.span_id), std::string_view(e.parent_span_id),
+        std::string_view(e.tracestate), std::string_view(e.upstream), std::string_view(e.service),
+        std::string_view(e.message), std::string_view(e.phase), std::string_view(e.intent_id)}) {
+    n += Encoder::StringBound(s);
+  }
+  for (const auto& s : e.scopes) n += Encoder::StringBound(s);
+  n += Encoder::KeyValuesBound(e.resources) + Encoder::KeyValuesBound(e.query) +
+       Encoder::KeyValuesBound(e.body_fields);
   return n;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
-
-void PutKey(std::string* out, uint32_t field, WireType type) {
-  PutVarint(out, (static_cast<uint64_t>(field) << 3) | type);
-}
-
-void PutStringValue(std::string* out, std::string_view s) {
-  const size_t len = utf8::ValidLength(s);
-  PutVarint(out, len);
-  if (len == s.size()) {
-    out->append(s);  // valid as it is: the common case, no second scan
-  } else {
-    utf8::AppendValid(out, s);
-  }
-}
-
-void PutString(std::string* out, uint32_t field, std::string_view s) {
-  if (s.empty()) return;
-  PutKey(out, field, kLen);
-  PutStringValue(out, s);
-}
-
-void PutUint(std::string* out, uint32_t field, uint64_t v) {
-  if (v == 0) return;
-  PutKey(out, field, kVarint);
-  PutVarint(out, v);
-}
-
-size_t StringFieldSize(uint32_t field, std::string_view s) {
-  const size_t len = utf8::ValidLength(s);
-  return VarintSize(static_cast<uint64_t>(field) << 3) + VarintSize(len) + len;
-}
-
-void PutKeyValues(std::string* out, uint32_t field, const KeyValues& kvs) {
-  for (const auto& [k, v] : kvs) {
-    // Empty keys and values are still entries; only the empty string fields are omitted.
-    size_t inner = (k.empty() ? 0 : StringFieldSize(kKvKey, k)) +
-                   (v.empty() ? 0 : StringFieldSize(kKvValue, v));
-    PutKey(out, field, kLen);
-    PutVarint(out, inner);
-    PutString(out, kKvKey, k);
-    PutString(out, kKvValue, v);
-  }
 }
 
 // Bounds-checked reader over one record; every failure names the byte offset.
@@ -288,55 +351,54 @@ Result<AuditEvent> DecodeBinary(std::string_view bytes) {
 }  // namespace
 
 std::string EncodeRecord(const AuditEvent& e) {
-  std::string out;
-  out.reserve(384);
-  PutString(&out, kId, e.id);
+  Encoder out(WorstCaseSize(e));
+  out.String(kId, e.id);
   // time is always written, even 0, so that a record without it is detectably malformed.
-  PutKey(&out, kTimeNs, kVarint);
-  PutVarint(&out, static_cast<uint64_t>(e.time_ns));
+  out.Key(kTimeNs, kVarint);
+  out.Varint(static_cast<uint64_t>(e.time_ns));
   if (e.duration_us >= 0) {
-    PutKey(&out, kDurationUs, kVarint);
-    PutVarint(&out, static_cast<uint64_t>(e.duration_us));
+    out.Key(kDurationUs, kVarint);
+    out.Varint(static_cast<uint64_t>(e.duration_us));
   }
-  PutString(&out, kKind, e.kind);
-  PutString(&out, kDecision, e.decision);
-  PutString(&out, kSubject, e.subject);
-  PutString(&out, kAuthMethod, e.auth_method);
-  PutString(&out, kCredentialId, e.credential_id);
-  PutString(&out, kMethod, e.method);
-  PutString(&out, kPath, e.path);
-  PutString(&out, kRoute, e.route);
-  PutKeyValues(&out, kResources, e.resources);
-  if (e.status > 0) PutUint(&out, kStatus, static_cast<uint64_t>(e.status));
-  PutString(&out, kClientIp, e.client_ip);
-  PutString(&out, kCorrelationId, e.correlation_id);
-  PutString(&out, kNode, e.node);
-  PutString(&out, kDenyReason, e.deny_reason);
-  PutString(&out, kIssuer, e.issuer);
+  out.String(kKind, e.kind);
+  out.String(kDecision, e.decision);
+  out.String(kSubject, e.subject);
+  out.String(kAuthMethod, e.auth_method);
+  out.String(kCredentialId, e.credential_id);
+  out.String(kMethod, e.method);
+  out.String(kPath, e.path);
+  out.String(kRoute, e.route);
+  out.KeyValues(kResources, e.resources);
+  if (e.status > 0) out.Uint(kStatus, static_cast<uint64_t>(e.status));
+  out.String(kClientIp, e.client_ip);
+  out.String(kCorrelationId, e.correlation_id);
+  out.String(kNode, e.node);
+  out.String(kDenyReason, e.deny_reason);
+  out.String(kIssuer, e.issuer);
   for (const auto& s : e.scopes) {
     // A repeated field keeps empty entries: dropping one would change the list.
-    PutKey(&out, kScopes, kLen);
-    PutStringValue(&out, s);
+    out.Key(kScopes, kLen);
+    out.StringValue(s, utf8::ValidLength(s));
   }
-  PutString(&out, kTenant, e.tenant);
-  PutString(&out, kHost, e.host);
-  PutKeyValues(&out, kQuery, e.query);
-  PutKeyValues(&out, kBodyFields, e.body_fields);
-  PutUint(&out, kBytesIn, e.bytes_in);
-  PutUint(&out, kBytesOut, e.bytes_out);
-  PutString(&out, kUserAgent, e.user_agent);
-  PutString(&out, kInvalidRequestId, e.invalid_request_id);
-  PutString(&out, kTraceId, e.trace_id);
-  PutString(&out, kSpanId, e.span_id);
-  PutString(&out, kParentSpanId, e.parent_span_id);
-  PutString(&out, kTracestate, e.tracestate);
-  PutString(&out, kUpstream, e.upstream);
-  if (e.sensitive) PutUint(&out, kSensitive, 1);
-  PutString(&out, kService, e.service);
-  PutString(&out, kMessage, e.message);
-  PutString(&out, kPhase, e.phase);
-  PutString(&out, kIntentId, e.intent_id);
-  return out;
+  out.String(kTenant, e.tenant);
+  out.String(kHost, e.host);
+  out.KeyValues(kQuery, e.query);
+  out.KeyValues(kBodyFields, e.body_fields);
+  out.Uint(kBytesIn, e.bytes_in);
+  out.Uint(kBytesOut, e.bytes_out);
+  out.String(kUserAgent, e.user_agent);
+  out.String(kInvalidRequestId, e.invalid_request_id);
+  out.String(kTraceId, e.trace_id);
+  out.String(kSpanId, e.span_id);
+  out.String(kParentSpanId, e.parent_span_id);
+  out.String(kTracestate, e.tracestate);
+  out.String(kUpstream, e.upstream);
+  if (e.sensitive) out.Uint(kSensitive, 1);
+  out.String(kService, e.service);
+  out.String(kMessage, e.message);
+  out.String(kPhase, e.phase);
+  out.String(kIntentId, e.intent_id);
+  return std::move(out).Finish();
 }
 
 Result<AuditEvent> DecodeRecord(std::string_view bytes) {

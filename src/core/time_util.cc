@@ -18,6 +18,12 @@ int64_t MonotonicNowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+int64_t MonotonicCoarseNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 std::string FormatRfc3339(int64_t unix_ns) {
   int64_t secs = unix_ns / 1000000000;
   int64_t frac = unix_ns % 1000000000;

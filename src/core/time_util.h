@@ -18,6 +18,10 @@ inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && 
 
 int64_t NowNs();            // CLOCK_REALTIME
 int64_t MonotonicNowNs();   // CLOCK_MONOTONIC
+// CLOCK_MONOTONIC_COARSE: the time of the last timer tick (1-10 ms behind), read from memory
+// without touching the clock source. For deadlines counted in milliseconds or more, set
+// and checked with this same clock; never for measuring durations.
+int64_t MonotonicCoarseNowNs();
 
 // 2026-11-26T13:50:12.123456789Z (always 9 fractional digits, always Z).
 std::string FormatRfc3339(int64_t unix_ns);

@@ -101,7 +101,10 @@ ProxySession::~ProxySession() {
 
 void ProxySession::SetPhase(Phase phase, uint32_t timeout_ms) {
   phase_ = phase;
-  deadline_ns_ = timeout_ms == 0 ? 0 : MonotonicNowNs() + int64_t{timeout_ms} * 1000000;
+  // The coarse clock (a memory read; the precise one costs a clock-source read, and a
+  // request sets about five phases): a deadline may fire up to one timer tick late, which
+  // the sweep's own period (≥ 10 ms) exceeds anyway.
+  deadline_ns_ = timeout_ms == 0 ? 0 : MonotonicCoarseNowNs() + int64_t{timeout_ms} * 1000000;
 }
 
 void ProxySession::CheckDeadline(int64_t now_mono_ns, bool draining) {

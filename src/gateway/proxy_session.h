@@ -45,8 +45,8 @@ class ProxySession {
 
   boost::asio::awaitable<void> Run();
 
-  // Called by the worker's sweep. Cancels the I/O the session waits on when its deadline
-  // passed (or, while draining, when it is idle between requests).
+  // Called by the worker's sweep with MonotonicCoarseNowNs(). Cancels the I/O the session
+  // waits on when its deadline passed (or, while draining, when it is idle between requests).
   void CheckDeadline(int64_t now_mono_ns, bool draining);
 
  private:

@@ -23,6 +23,11 @@ namespace {
 // Three-way compare of the percent-decoded bytes of `raw` with `literal`, as unsigned
 // bytes (the order std::string uses), without decoding into a buffer.
 int CompareDecoded(std::string_view raw, std::string_view literal) {
+  // Without a '%' the raw bytes are the decoded bytes (string_view compares as unsigned char).
+  if (raw.find('%') == std::string_view::npos) {
+    const int c = raw.compare(literal);
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
   size_t i = 0, j = 0;
   while (i < raw.size() && j < literal.size()) {
     unsigned char c = static_cast<unsigned char>(raw[i]);

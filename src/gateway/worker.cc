@@ -156,7 +156,7 @@ void Worker::ScheduleSweep() {
   sweep_timer_.expires_after(period);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    int64_t now = MonotonicNowNs();
+    const int64_t now = MonotonicCoarseNowNs();  // the clock SetPhase sets deadlines with
     // CheckDeadline only cancels I/O; sessions unregister later, on their own completion.
     for (ProxySession* s : sessions_) s->CheckDeadline(now, draining_);
     ScheduleSweep();
@@ -168,7 +168,7 @@ void Worker::BeginDrain() {
     draining_ = true;
     boost::system::error_code ec;
     acceptor_.close(ec);
-    for (ProxySession* s : sessions_) s->CheckDeadline(MonotonicNowNs(), true);
+    for (ProxySession* s : sessions_) s->CheckDeadline(MonotonicCoarseNowNs(), true);
   });
 }
 

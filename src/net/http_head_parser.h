@@ -15,9 +15,10 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <string_view>
-#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -149,15 +150,29 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
 // tolerates but a proxy must not forward: obs-fold continuation lines and bare LF line
 // endings. Returns false if either is present.
 inline bool HeaderBlockIsStrict(std::string_view block) {
-  for (size_t i = 0; i < block.size(); ++i) {
-    if (block[i] == '\n') {
-      if (i == 0 || block[i - 1] != '\r') return false;                 // bare LF
-      if (i + 1 < block.size() && (block[i + 1] == ' ' || block[i + 1] == '\t')) return false;
-    } else if (block[i] == '\r' && (i + 1 >= block.size() || block[i + 1] != '\n')) {
-      return false;  // bare CR
-    }
+  // memchr from line end to line end (a head is a few hundred bytes, read on every request
+  // and response): each LF must follow a CR and must not be followed by a space or tab;
+  // each CR must be followed by an LF.
+  const char* const begin = block.data();
+  const char* const end = begin + block.size();
+  size_t lf_count = 0;
+  for (const char* p = begin; p < end;) {
+    const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (lf == nullptr) break;
+    if (lf == begin || lf[-1] != '\r') return false;                          // bare LF
+    if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) return false;        // obs-fold
+    ++lf_count;
+    p = lf + 1;
   }
-  return true;
+  // Every CR is then part of a CRLF exactly when there are as many CRs as LFs.
+  size_t cr_count = 0;
+  for (const char* p = begin; p < end;) {
+    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
+    if (cr == nullptr) break;
+    if (++cr_count > lf_count) return false;  // bare CR
+    p = cr + 1;
+  }
+  return cr_count == lf_count;
 }
 
 }  // namespace apitrail

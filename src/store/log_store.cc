@@ -254,7 +254,7 @@ Status LogStore::StartSegment(uint64_t first_seq) {
   return Status::Ok();
 }
 
-Status LogStore::Append(AuditEvent event, AppendCallback done, Hash256* leaf) {
+Status LogStore::Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) {
   if (failed_.load()) return FailedStatus();
   // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
   // work and the single writer only moves bytes.

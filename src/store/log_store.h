@@ -63,7 +63,7 @@ class LogStore final : public Store {
   ~LogStore() override;
 
   using Store::Append;
-  Status Append(AuditEvent event, AppendCallback done, Hash256* leaf) override;
+  Status Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) override;
   Status Flush() override;
   void Close() override;
   Result<EventPage> Query(const EventQuery& query) override;

@@ -119,8 +119,10 @@ class Store {
   // Thread-safe. Non-OK (ResourceExhausted when the queue is full, Unavailable after a
   // sticky failure or Close) means `done` will never be called and nothing was written.
   // `leaf`, when given, receives the record's Merkle leaf hash before Append returns (for a
-  // client's receipt; the seq comes with `done`).
-  virtual Status Append(AuditEvent event, AppendCallback done, Hash256* leaf) = 0;
+  // client's receipt; the seq comes with `done`). `event` is taken apart (moved from) even
+  // when the append fails; by reference because moving a whole event costs ~1k instructions
+  // on the request path.
+  virtual Status Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) = 0;
   Status Append(AuditEvent event, AppendCallback done) {
     return Append(std::move(event), std::move(done), nullptr);
   }

@@ -117,6 +117,36 @@ TEST(RecordCodecTest, InvalidUtf8IsReplacedSoRecordsStayValidText) {
   EXPECT_EQ(d->path, "/a\xEF\xBF\xBD");
 }
 
+TEST(RecordCodecTest, EveryByteInvalidTriplesEachStringAndStillFits) {
+  // The encoder sizes its buffer for the worst case: every byte of every string replaced by
+  // the 3-byte U+FFFD, in plain fields, list entries and key-value pairs alike (ASan checks
+  // that nothing is written past it).
+  const std::string bad(200, '\xFF');
+  const std::string fffd = [&] {
+    std::string r;
+    for (size_t i = 0; i < bad.size(); ++i) r += "\xEF\xBF\xBD";
+    return r;
+  }();
+  AuditEvent e = Full();
+  e.path = bad;
+  e.user_agent = bad;
+  e.scopes = {bad, ""};
+  e.resources = {{bad, bad}};
+  e.query = {{"q", bad}, {bad, ""}};
+  auto d = DecodeRecord(EncodeRecord(e));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->path, fffd);
+  EXPECT_EQ(d->user_agent, fffd);
+  EXPECT_EQ(d->scopes, (std::vector<std::string>{fffd, ""}));
+  ASSERT_EQ(d->resources.size(), 1u);
+  EXPECT_EQ(d->resources[0].first, fffd);
+  EXPECT_EQ(d->resources[0].second, fffd);
+  ASSERT_EQ(d->query.size(), 2u);
+  EXPECT_EQ(d->query[0].second, fffd);
+  EXPECT_EQ(d->query[1].first, fffd);
+  EXPECT_EQ(d->query[1].second, "");
+}
+
 TEST(RecordCodecTest, UnknownFieldsAreSkipped) {
   std::string rec = EncodeRecord(Full());
   rec.append("\xb8\x06\x05", 3);          // field 103, varint 5

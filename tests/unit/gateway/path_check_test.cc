@@ -74,6 +74,9 @@ TEST(PercentDecodeTest, Decodes) {
   EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
   EXPECT_EQ(PercentDecode("%zz%4%", true), "%zz%4%");
   EXPECT_EQ(PercentDecode("%C3%A9", false), "\xc3\xa9");
+  EXPECT_EQ(PercentDecode("plain-value_1.2", true), "plain-value_1.2");  // nothing to decode
+  EXPECT_EQ(PercentDecode("a+b", false), "a+b");
+  EXPECT_EQ(PercentDecode("", true), "");
 }
 
 }  // namespace

@@ -88,6 +88,11 @@ TEST(HttpHeadParserTest, StrictHeaderBlock) {
   EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n"));  // obs-fold, tab
   EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\nA: b\r\n\r\n"));           // bare LF
   EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\rA: b\r\n\r\n"));           // bare CR
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\r\nA: b\r\n\r\n"));        // CR CR LF
+  EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n\r\n\r"));         // bare CR last
+  EXPECT_FALSE(HeaderBlockIsStrict("\nGET / HTTP/1.1\r\n\r\n"));                 // LF first
+  EXPECT_TRUE(HeaderBlockIsStrict(""));
+  EXPECT_TRUE(HeaderBlockIsStrict("A: b\tc\r\n\r\n"));  // a tab inside a value is no fold
 }
 
 }  // namespace
