@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -11,20 +10,10 @@ namespace apitrail {
 
 ZeroedPages::ZeroedPages(size_t bytes) : size_(bytes) {
   if (bytes == 0) return;
-  if (bytes >= kHugeThreshold) {
-    // A huge page needs a 2 MiB-aligned range: map one huge page more than asked, keep the
-    // aligned span and give back the rest.
-    const size_t span = bytes + kHugeThreshold;
-    void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (bytes >= kMapThreshold) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
-    const auto raw = reinterpret_cast<uintptr_t>(p);
-    const uintptr_t start = (raw + kHugeThreshold - 1) & ~(uintptr_t{kHugeThreshold} - 1);
-    if (start > raw) ::munmap(p, start - raw);
-    const uintptr_t end = start + bytes;
-    if (raw + span > end) ::munmap(reinterpret_cast<void*>(end), raw + span - end);
-    data_ = reinterpret_cast<void*>(start);
-    // Advice only: without transparent huge pages (or with them off) it fails or does nothing.
-    (void)::madvise(data_, bytes, MADV_HUGEPAGE);
+    data_ = p;
     mapped_ = true;
     return;
   }

@@ -1,10 +1,11 @@
 // ZeroedPages: a fixed-size, zero-filled, move-only block of memory for large in-memory
 // tables that are written at random places (the index's hash tables). From 2 MiB on it
-// comes straight from mmap and is marked MADV_HUGEPAGE, because a random write into tens of
-// MiB of 4 KiB pages misses the TLB almost every time, and under a hypervisor (nested
-// paging) a TLB miss costs several memory reads on top of the cache miss: with huge pages
-// one TLB entry covers 2 MiB. The kernel backs pages on first touch, so an untouched tail
-// costs nothing. Below 2 MiB it is an ordinary calloc.
+// comes straight from mmap, so the kernel backs each 4 KiB page on first touch: no memset of
+// the whole block on the request path (a recycled heap block would need one), and an
+// untouched tail costs nothing. Below 2 MiB it is an ordinary calloc.
+// Huge pages were tried (MADV_HUGEPAGE): fewer TLB misses, but the first touch of each
+// 2 MiB page stalled the committing thread (zeroing, and compaction when memory is
+// fragmented), and the pinned gateway's p99 rose from ~2.1 to ~3.5 ms.
 // Not thread-safe; owned by one table.
 #pragma once
 
@@ -14,8 +15,8 @@ namespace apitrail {
 
 class ZeroedPages {
  public:
-  // Spans of at least this many bytes come from mmap with huge pages advised.
-  static constexpr size_t kHugeThreshold = size_t{2} << 20;
+  // Spans of at least this many bytes come from mmap.
+  static constexpr size_t kMapThreshold = size_t{2} << 20;
 
   ZeroedPages() = default;
   // Throws std::bad_alloc when memory is exhausted, as operator new does.
@@ -28,7 +29,7 @@ class ZeroedPages {
 
   void* data() const { return data_; }
   size_t size() const { return size_; }
-  // Whether the memory is mapped (and huge pages advised) rather than from calloc.
+  // Whether the memory is mapped rather than from calloc.
   bool mapped() const { return mapped_; }
 
  private:

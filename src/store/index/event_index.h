@@ -60,7 +60,7 @@ class EventIndex {
   // `seq` must equal size(): records are indexed in log order.
   void Add(uint64_t seq, IndexKeys&& keys, const RecordLocation& location);
   // A hint that `keys` are added soon: starts loading the hash-table slots of their nearly
-  // unique fields, which are cache (and without huge pages TLB) misses. A committer that
+  // unique fields, which are cache and TLB misses. A committer that
   // adds a batch calls it a few records ahead of Add, so the misses overlap.
   void Prefetch(const IndexKeys& keys) const;
   // base() <= seq < size().

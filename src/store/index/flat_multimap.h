@@ -4,9 +4,9 @@
 // touches one cache line per chunk in the common case. Keys are already well-mixed
 // hashes; 0 marks an empty slot, so callers never insert key 0. Duplicate keys are kept (a
 // correlation id may recur).
-// Every insert lands at a random place of its chunk, so a chunk is one huge page
-// (ZeroedPages) and a batch of inserts can Prefetch its slots first: these inserts were the
-// largest user-space cost of the gateway's commit path.
+// Every insert lands at a random place of its chunk (a cache miss), so a batch of inserts
+// can Prefetch its slots first: these inserts were the largest user-space cost of the
+// gateway's commit path. Chunks are ZeroedPages (fresh pages, faulted in as touched).
 // Not thread-safe: the store's writer inserts under its exclusive lock, readers look up
 // under the shared lock.
 #pragma once
@@ -21,9 +21,8 @@ namespace apitrail {
 
 class FlatMultiMap {
  public:
-  // One chunk is 2 MiB of slots (one huge page) and takes at most half as many entries, so
-  // probes stay short.
-  static constexpr size_t kChunkSlots = ZeroedPages::kHugeThreshold / 16;
+  // One chunk is 2 MiB of slots and takes at most half as many entries, so probes stay short.
+  static constexpr size_t kChunkSlots = ZeroedPages::kMapThreshold / 16;
   static constexpr size_t kChunkEntries = kChunkSlots / 2;
 
   void Insert(uint64_t key, uint64_t value) {

@@ -1,10 +1,9 @@
-// ZeroedPages hands out zero-filled memory; from 2 MiB on it is mapped at a 2 MiB boundary
-// (a huge page can only back an aligned range) and given back to the kernel on release.
+// ZeroedPages hands out zero-filled memory; from 2 MiB on it is mapped (fresh pages) and
+// given back to the kernel on release.
 #include "core/zeroed_pages.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -27,19 +26,18 @@ TEST(ZeroedPagesTest, SmallSpansComeFromTheHeapZeroed) {
   EXPECT_TRUE(AllZero(p.data(), p.size()));
 }
 
-TEST(ZeroedPagesTest, LargeSpansAreMappedAtAHugePageBoundaryZeroed) {
-  for (size_t bytes : {ZeroedPages::kHugeThreshold, 3 * ZeroedPages::kHugeThreshold + 4096}) {
+TEST(ZeroedPagesTest, LargeSpansAreMappedZeroed) {
+  for (size_t bytes : {ZeroedPages::kMapThreshold, 3 * ZeroedPages::kMapThreshold + 4096}) {
     ZeroedPages p(bytes);
     ASSERT_NE(p.data(), nullptr);
     EXPECT_TRUE(p.mapped());
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(p.data()) % ZeroedPages::kHugeThreshold, 0u);
     EXPECT_TRUE(AllZero(p.data(), bytes));
     std::memset(p.data(), 0xAB, bytes);  // every byte is writable
   }
 }
 
 TEST(ZeroedPagesTest, MovesHandOverTheMemory) {
-  ZeroedPages a(ZeroedPages::kHugeThreshold);
+  ZeroedPages a(ZeroedPages::kMapThreshold);
   static_cast<unsigned char*>(a.data())[7] = 42;
   void* const data = a.data();
   ZeroedPages b(std::move(a));
