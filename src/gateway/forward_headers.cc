@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include <cstring>
+
 #include "config/config_loader.h"
 
 namespace apitrail {
@@ -78,7 +80,18 @@ bool NamedInConnection(std::string_view connection, std::string_view name) {
 }
 
 void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+  // One size change and three copies instead of four appends (a head has a dozen lines).
+  const size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 const char* ReasonPhrase(int status) {

@@ -151,8 +151,9 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
 // endings. Returns false if either is present.
 inline bool HeaderBlockIsStrict(std::string_view block) {
   // memchr from line end to line end (a head is a few hundred bytes, read on every request
-  // and response): each LF must follow a CR and must not be followed by a space or tab;
-  // each CR must be followed by an LF.
+  // and response; glibc's memchr scans 32 bytes a step, which beat both a byte loop and an
+  // 8-byte SWAR scan here): each LF must follow a CR and must not be followed by a space or
+  // tab; each CR must be followed by an LF.
   const char* const begin = block.data();
   const char* const end = begin + block.size();
   size_t lf_count = 0;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <string_view>
+
 #include <boost/asio/buffer.hpp>
 
 namespace apitrail {
@@ -93,6 +97,40 @@ TEST(HttpHeadParserTest, StrictHeaderBlock) {
   EXPECT_FALSE(HeaderBlockIsStrict("\nGET / HTTP/1.1\r\n\r\n"));                 // LF first
   EXPECT_TRUE(HeaderBlockIsStrict(""));
   EXPECT_TRUE(HeaderBlockIsStrict("A: b\tc\r\n\r\n"));  // a tab inside a value is no fold
+}
+
+// The byte-at-a-time definition the word-at-a-time scan must agree with.
+bool StrictReference(std::string_view b) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '\n') {
+      if (i == 0 || b[i - 1] != '\r') return false;
+      if (i + 1 < b.size() && (b[i + 1] == ' ' || b[i + 1] == '\t')) return false;
+    } else if (b[i] == '\r' && (i + 1 >= b.size() || b[i + 1] != '\n')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(HttpHeadParserTest, StrictHeaderBlockAgreesWithTheBytewiseDefinition) {
+  // Random blocks of every length up to 64 from an alphabet heavy in CR, LF, SP and tab,
+  // plus well-formed heads with one byte changed at every position.
+  std::mt19937 rng(7);
+  const char alphabet[] = {'\r', '\n', ' ', '\t', 'a', ':', '\r', '\n'};
+  for (int round = 0; round < 20000; ++round) {
+    std::string b(rng() % 65, 'x');
+    for (char& c : b) c = alphabet[rng() % sizeof(alphabet)];
+    ASSERT_EQ(HeaderBlockIsStrict(b), StrictReference(b)) << round;
+  }
+  const std::string good = "GET /v1/orders/42 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n";
+  ASSERT_TRUE(HeaderBlockIsStrict(good));
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (char c : {'\r', '\n', ' ', '\t', 'z'}) {
+      std::string b = good;
+      b[i] = c;
+      ASSERT_EQ(HeaderBlockIsStrict(b), StrictReference(b)) << i << " " << int(c);
+    }
+  }
 }
 
 }  // namespace
