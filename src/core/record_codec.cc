@@ -236,25 +236,41 @@ class Reader {
   size_t pos_ = 0;
 };
 
-Status DecodeKeyValue(std::string_view bytes, KeyValues* out) {
+// The key and value of one KeyValue message (either may be absent: empty).
+Status ReadKeyValue(std::string_view bytes, std::string_view* key, std::string_view* value) {
   Reader r(bytes);
-  std::string_view key, value;
   while (!r.Done()) {
     uint64_t tag = 0;
     APITRAIL_RETURN_IF_ERROR(r.Varint(&tag));
     const auto field = static_cast<uint32_t>(tag >> 3);
     const auto type = static_cast<uint32_t>(tag & 7);
     if ((field == kKvKey || field == kKvValue) && type == kLen) {
-      APITRAIL_RETURN_IF_ERROR(r.Bytes(field == kKvKey ? &key : &value));
+      APITRAIL_RETURN_IF_ERROR(r.Bytes(field == kKvKey ? key : value));
     } else {
       APITRAIL_RETURN_IF_ERROR(r.Skip(type));
     }
   }
-  out->emplace_back(std::string(key), std::string(value));
   return Status::Ok();
 }
 
-// The string member a length-delimited field number decodes into, or nullptr.
+bool IsStringField(uint32_t field) {
+  switch (field) {
+    case kId: case kKind: case kDecision: case kSubject: case kAuthMethod: case kCredentialId:
+    case kMethod: case kPath: case kRoute: case kClientIp: case kCorrelationId: case kNode:
+    case kDenyReason: case kIssuer: case kTenant: case kHost: case kUserAgent:
+    case kInvalidRequestId: case kTraceId: case kSpanId: case kParentSpanId: case kTracestate:
+    case kUpstream: case kService: case kMessage: case kPhase: case kIntentId:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsKeyValuesField(uint32_t field) {
+  return field == kResources || field == kQuery || field == kBodyFields;
+}
+
+// The string member a length-delimited field number decodes into (IsStringField(field)).
 std::string* StringMember(AuditEvent& e, uint32_t field) {
   switch (field) {
     case kId: return &e.id;
@@ -297,9 +313,12 @@ KeyValues* KeyValuesMember(AuditEvent& e, uint32_t field) {
   }
 }
 
-Result<AuditEvent> DecodeBinary(std::string_view bytes) {
-  AuditEvent e;
-  e.kind.clear();  // the default "http" must come from the record, not the struct
+// Walks a binary record and checks it; the one definition of a well-formed record for
+// DecodeBinary and DecodeRecordHead. The visitor gets each known field:
+//   String(field, bytes), KeyValue(field, key, value), Scope(bytes), Varint(field, v).
+template <typename Visitor>
+Status WalkBinary(std::string_view bytes, Visitor& v) {
+  bool has_id = false;
   bool has_time = false;
   Reader r(bytes);
   while (!r.Done()) {
@@ -309,8 +328,7 @@ Result<AuditEvent> DecodeBinary(std::string_view bytes) {
     const auto field = static_cast<uint32_t>(tag >> 3);
     const auto type = static_cast<uint32_t>(tag & 7);
     if (field == 0) return Status::Corruption("record: field number 0 at byte " + std::to_string(at));
-    const bool known_len = StringMember(e, field) != nullptr || KeyValuesMember(e, field) != nullptr ||
-                           field == kScopes;
+    const bool known_len = IsStringField(field) || IsKeyValuesField(field) || field == kScopes;
     const bool known_varint = field == kTimeNs || field == kDurationUs || field == kStatus ||
                               field == kBytesIn || field == kBytesOut || field == kSensitive;
     if ((known_len && type != kLen) || (known_varint && type != kVarint)) {
@@ -320,33 +338,69 @@ Result<AuditEvent> DecodeBinary(std::string_view bytes) {
     if (known_len) {
       std::string_view s;
       APITRAIL_RETURN_IF_ERROR(r.Bytes(&s));
-      if (std::string* m = StringMember(e, field)) {
-        m->assign(s);
-      } else if (KeyValues* kv = KeyValuesMember(e, field)) {
-        APITRAIL_RETURN_IF_ERROR(DecodeKeyValue(s, kv));
+      if (IsStringField(field)) {
+        if (field == kId) has_id = !s.empty();  // the last occurrence wins, as in a decode
+        v.String(field, s);
+      } else if (IsKeyValuesField(field)) {
+        std::string_view key, value;
+        APITRAIL_RETURN_IF_ERROR(ReadKeyValue(s, &key, &value));
+        v.KeyValue(field, key, value);
       } else {
-        e.scopes.emplace_back(s);
+        v.Scope(s);
       }
     } else if (known_varint) {
-      uint64_t v = 0;
-      APITRAIL_RETURN_IF_ERROR(r.Varint(&v));
-      switch (field) {
-        case kTimeNs: e.time_ns = static_cast<int64_t>(v); has_time = true; break;
-        case kDurationUs: e.duration_us = static_cast<int64_t>(v); break;
-        case kStatus: e.status = static_cast<int>(v); break;
-        case kBytesIn: e.bytes_in = v; break;
-        case kBytesOut: e.bytes_out = v; break;
-        case kSensitive: e.sensitive = v != 0; break;
-        default: break;
-      }
+      uint64_t n = 0;
+      APITRAIL_RETURN_IF_ERROR(r.Varint(&n));
+      if (field == kTimeNs) has_time = true;
+      v.Varint(field, n);
     } else {
       APITRAIL_RETURN_IF_ERROR(r.Skip(type));
     }
   }
-  if (e.id.empty()) return Status::Corruption("record has no id");
+  if (!has_id) return Status::Corruption("record has no id");
   if (!has_time) return Status::Corruption("record has no time");
+  return Status::Ok();
+}
+
+struct EventBuilder {
+  AuditEvent* e;
+  void String(uint32_t field, std::string_view s) { StringMember(*e, field)->assign(s); }
+  void KeyValue(uint32_t field, std::string_view key, std::string_view value) {
+    KeyValuesMember(*e, field)->emplace_back(std::string(key), std::string(value));
+  }
+  void Scope(std::string_view s) { e->scopes.emplace_back(s); }
+  void Varint(uint32_t field, uint64_t v) {
+    switch (field) {
+      case kTimeNs: e->time_ns = static_cast<int64_t>(v); break;
+      case kDurationUs: e->duration_us = static_cast<int64_t>(v); break;
+      case kStatus: e->status = static_cast<int>(v); break;
+      case kBytesIn: e->bytes_in = v; break;
+      case kBytesOut: e->bytes_out = v; break;
+      case kSensitive: e->sensitive = v != 0; break;
+      default: break;
+    }
+  }
+};
+
+Result<AuditEvent> DecodeBinary(std::string_view bytes) {
+  AuditEvent e;
+  e.kind.clear();  // the default "http" must come from the record, not the struct
+  EventBuilder builder{&e};
+  APITRAIL_RETURN_IF_ERROR(WalkBinary(bytes, builder));
   return e;
 }
+
+struct HeadReader {
+  RecordHead* head;
+  void String(uint32_t field, std::string_view s) {
+    if (field == kSubject) head->subject = s;
+  }
+  void KeyValue(uint32_t, std::string_view, std::string_view) {}
+  void Scope(std::string_view) {}
+  void Varint(uint32_t field, uint64_t v) {
+    if (field == kTimeNs) head->time_ns = static_cast<int64_t>(v);
+  }
+};
 
 }  // namespace
 
@@ -404,6 +458,19 @@ std::string EncodeRecord(const AuditEvent& e) {
 Result<AuditEvent> DecodeRecord(std::string_view bytes) {
   if (!bytes.empty() && bytes.front() == '{') return DecodeEventJson(bytes);
   return DecodeBinary(bytes);
+}
+
+Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch) {
+  *head = RecordHead{};
+  if (!bytes.empty() && bytes.front() == '{') {
+    APITRAIL_ASSIGN_OR_RETURN(AuditEvent e, DecodeEventJson(bytes));
+    *scratch = std::move(e.subject);
+    head->time_ns = e.time_ns;
+    head->subject = *scratch;
+    return Status::Ok();
+  }
+  HeadReader reader{head};
+  return WalkBinary(bytes, reader);
 }
 
 }  // namespace apitrail

@@ -27,4 +27,13 @@ std::string EncodeRecord(const AuditEvent& e);
 // payload starting with '{' is decoded as such.
 Result<AuditEvent> DecodeRecord(std::string_view bytes);
 
+// The fields a sealed part is clustered by, read without building the event: the record is
+// checked exactly as DecodeRecord checks it (the same errors), and for a binary record
+// nothing is allocated. `subject` points into `bytes`, or into *scratch for a JSON record.
+struct RecordHead {
+  int64_t time_ns = 0;
+  std::string_view subject;
+};
+Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch);
+
 }  // namespace apitrail

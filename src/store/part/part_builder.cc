@@ -99,21 +99,25 @@ Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const s
 
 uint64_t PartBuilder::file_size() const { return file_ ? file_->Size() : 0; }
 
+Status PartBuilder::AddV2(std::string_view payload, int64_t time_ns, std::string_view subject,
+                          uint64_t source_offset) {
+  if (version_ != kVersion2) return Status::InvalidArgument("part: AddV2 on a version 1 part");
+  if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
+  if (records_ == 0) min_time_ns_ = max_time_ns_ = time_ns;
+  min_time_ns_ = std::min(min_time_ns_, time_ns);
+  max_time_ns_ = std::max(max_time_ns_, time_ns);
+  const int64_t bucket = FloorDiv(time_ns, kClusterBucketNs);
+  pending_.push_back({bucket, time_ns, static_cast<uint32_t>(records_),
+                      static_cast<uint32_t>(subject.size()), source_ ? source_offset : arena_.size(),
+                      subjects_.size(), static_cast<uint32_t>(payload.size())});
+  if (source_ == nullptr) arena_.append(payload.data(), payload.size());
+  subjects_ += subject;
+  ++records_;
+  return Status::Ok();
+}
+
 Status PartBuilder::Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset) {
-  if (version_ == kVersion2) {
-    if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
-    if (records_ == 0) min_time_ns_ = max_time_ns_ = event.time_ns;
-    min_time_ns_ = std::min(min_time_ns_, event.time_ns);
-    max_time_ns_ = std::max(max_time_ns_, event.time_ns);
-    const int64_t bucket = FloorDiv(event.time_ns, kClusterBucketNs);
-    pending_.push_back({bucket, event.time_ns, static_cast<uint32_t>(records_),
-                        static_cast<uint32_t>(event.subject.size()), source_ ? source_offset : arena_.size(),
-                        subjects_.size(), static_cast<uint32_t>(payload.size())});
-    if (source_ == nullptr) arena_.append(payload.data(), payload.size());
-    subjects_ += event.subject;
-    ++records_;
-    return Status::Ok();
-  }
+  if (version_ == kVersion2) return AddV2(payload, event.time_ns, event.subject, source_offset);
   if (cur_.count == 0) {
     cur_.first = static_cast<uint32_t>(records_);
     cur_.min_time_ns = cur_.max_time_ns = event.time_ns;

@@ -59,6 +59,11 @@ class PartBuilder {
   // Adds the next record (seq = first_seq + records so far): its exact bytes, the event
   // they decode to (for the time range and the index) and, with a source, their offset in it.
   Status Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset = 0);
+  // Version 2 only needs the time and subject of a record at this point (it decodes the
+  // record again when it writes the blocks): Add without building the event.
+  Status AddV2(std::string_view payload, int64_t time_ns, std::string_view subject,
+               uint64_t source_offset = 0);
+  uint32_t version() const { return version_; }
   // Writes the rest; `after` is the Merkle state after the last record. Syncs and closes.
   Status Finish(const merkle::CompactRange& after);
   uint64_t records() const { return records_; }

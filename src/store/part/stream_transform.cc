@@ -1,5 +1,8 @@
 #include "store/part/stream_transform.h"
 
+#include <array>
+#include <cstdint>
+
 #include "store/part/part_index.h"
 
 namespace apitrail::part {
@@ -10,13 +13,31 @@ constexpr size_t kUuidValue = 37;  // 0x24 + 36 characters
 constexpr size_t kUuidBytes = 16;
 constexpr size_t kTimePlane = 6;   // a version 7 UUID's 48-bit millisecond time
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// Lowercase hex digit values, -1 elsewhere: canonical UUIDs are lowercase.
+constexpr std::array<int8_t, 256> MakeHexValues() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
 }
+constexpr std::array<int8_t, 256> kHexValues = MakeHexValues();
 
-bool IsDash(size_t i) { return i == 9 || i == 14 || i == 19 || i == 24; }
+int HexDigit(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
+
+constexpr bool IsDash(size_t i) { return i == 9 || i == 14 || i == 19 || i == 24; }
+
+// Where the 32 hex digits of a stored UUID value (0x24 + 8-4-4-4-12) are: digit 2k and
+// 2k+1 make byte k. Every sealed record has two or three UUIDs, so these loops are hot.
+constexpr std::array<uint8_t, 32> MakeDigitPositions() {
+  std::array<uint8_t, 32> pos{};
+  size_t n = 0;
+  for (size_t i = 1; i < kUuidValue; ++i) {
+    if (!IsDash(i)) pos[n++] = static_cast<uint8_t>(i);
+  }
+  return pos;
+}
+constexpr std::array<uint8_t, 32> kDigitPositions = MakeDigitPositions();
 
 }  // namespace
 
@@ -25,23 +46,27 @@ int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cas
 
 bool IsCanonicalUuid(std::string_view value) {
   if (value.size() != kUuidValue || value[0] != '\x24') return false;
-  for (size_t i = 1; i < kUuidValue; ++i) {
-    if (IsDash(i) ? value[i] != '-' : HexDigit(value[i]) < 0) return false;
-  }
-  return true;
+  if (value[9] != '-' || value[14] != '-' || value[19] != '-' || value[24] != '-') return false;
+  int any_bad = 0;  // the sign bit of any -1
+  for (uint8_t i : kDigitPositions) any_bad |= HexDigit(value[i]);
+  return any_bad >= 0;
 }
 
 std::string PackUuids(std::string_view values) {
   const size_t n = values.size() / kUuidValue;
   std::string planes(n * kUuidBytes, '\0');
+  char* const time_plane = planes.data();
+  char* const rest_plane = planes.data() + n * kTimePlane;
   for (size_t v = 0; v < n; ++v) {
-    const std::string_view value = values.substr(v * kUuidValue, kUuidValue);
-    size_t byte = 0;
-    for (size_t i = 1; i < kUuidValue; i += IsDash(i) ? 1 : 2) {
-      if (IsDash(i)) continue;
-      const char b = static_cast<char>(HexDigit(value[i]) << 4 | HexDigit(value[i + 1]));
-      planes[byte < kTimePlane ? v * kTimePlane + byte : n * kTimePlane + v * (kUuidBytes - kTimePlane) + byte - kTimePlane] = b;
-      ++byte;
+    const char* value = values.data() + v * kUuidValue;
+    for (size_t byte = 0; byte < kUuidBytes; ++byte) {
+      const char b = static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
+                                       HexDigit(value[kDigitPositions[2 * byte + 1]]));
+      if (byte < kTimePlane) {
+        time_plane[v * kTimePlane + byte] = b;
+      } else {
+        rest_plane[v * (kUuidBytes - kTimePlane) + byte - kTimePlane] = b;
+      }
     }
   }
   return planes;

@@ -182,9 +182,39 @@ TEST(RecordCodecTest, MalformedRecordsAreCorruptionNamingTheByte) {
     ASSERT_FALSE(d.ok()) << c.message;
     EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
     EXPECT_NE(d.status().message().find(c.message), std::string::npos) << d.status().ToString();
+    // The sealer's light read rejects exactly the same records with the same message.
+    RecordHead head;
+    std::string scratch;
+    const Status h = DecodeRecordHead(c.bytes, &head, &scratch);
+    EXPECT_EQ(h.ToString(), d.status().ToString());
   }
-  // Every truncation of a good record either fails cleanly or decodes (never reads past it).
-  for (size_t n = 0; n < good.size(); ++n) (void)DecodeRecord(good.substr(0, n));
+  // Every truncation of a good record either fails cleanly or decodes (never reads past
+  // it), and both readers agree on which.
+  for (size_t n = 0; n < good.size(); ++n) {
+    RecordHead head;
+    std::string scratch;
+    EXPECT_EQ(DecodeRecord(good.substr(0, n)).ok(), DecodeRecordHead(good.substr(0, n), &head, &scratch).ok()) << n;
+  }
+}
+
+TEST(RecordCodecTest, RecordHeadIsTheDecodedTimeAndSubject) {
+  AuditEvent e = Full();
+  const std::string rec = EncodeRecord(e);
+  RecordHead head;
+  std::string scratch;
+  ASSERT_TRUE(DecodeRecordHead(rec, &head, &scratch).ok());
+  EXPECT_EQ(head.time_ns, e.time_ns);
+  EXPECT_EQ(head.subject, e.subject);
+  EXPECT_TRUE(scratch.empty());  // a binary record's subject is a view into it
+  e.subject.clear();
+  ASSERT_TRUE(DecodeRecordHead(EncodeRecord(e), &head, &scratch).ok());
+  EXPECT_EQ(head.subject, "");
+  const std::string json =
+      R"({"id":"01890a5d-ac96-774b-bcce-b302099a8057","time":"2025-11-26T13:50:12.123456789Z",)"
+      R"("kind":"http","subject":"alice","status":200})";
+  ASSERT_TRUE(DecodeRecordHead(json, &head, &scratch).ok());
+  EXPECT_EQ(head.subject, "alice");
+  EXPECT_EQ(head.time_ns, 1764165012123456789);
 }
 
 TEST(RecordCodecTest, ReadsFormatVersion1JsonRecords) {
