@@ -39,11 +39,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/process_load.h"
 #include "store/append_queue.h"
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
@@ -95,6 +97,7 @@ class LogStore final : public Store {
     uint64_t end_seq = 0;
     uint32_t segment_index = 0;  // in readers_
     merkle::CompactRange start;  // Merkle state at first_seq
+    std::chrono::steady_clock::time_point rotated_at;
   };
 
   LogStore(const StoreOptions& options, FileSystem* fs);
@@ -121,6 +124,18 @@ class LogStore final : public Store {
   // Rotated segments waiting behind the one being sealed before the sealer takes a nice-10
   // share of the core instead of idle time only (SealerLoop).
   static constexpr size_t kSealBacklogForShare = 1;
+  // Sealing waits while the request path saturates the CPUs (RequestPathBusy), unless this
+  // many rotated segments wait (the one to seal included) or the oldest rotated this long
+  // ago: the bounds on the memory of unsealed indexes and on how late a day's part appears.
+  static constexpr size_t kSealDeferMaxQueued = 4;
+  static constexpr std::chrono::minutes kSealDeferMaxAge{10};
+  static constexpr std::chrono::milliseconds kSealDeferPoll{250};
+  static constexpr std::chrono::milliseconds kSealDeferMinWindow{20};
+  static constexpr double kSealDeferLoad = 0.7;
+  // Holds the front job of seal_queue_ while it may be deferred (lock on seal_mu_); false
+  // when the store stops meanwhile.
+  bool DeferSealWhileBusy(std::unique_lock<std::mutex>& lock);
+  bool RequestPathBusy(ProcessCpuLoad& load);
   // Creates segment seg-<first_seq>.log with a synced header and makes it active.
   Status StartSegment(uint64_t first_seq);
   // The active segment's handle: direct I/O when every batch is synced (StoreOptions).
@@ -242,6 +257,9 @@ class LogStore final : public Store {
   std::deque<SealJob> seal_queue_;  // guarded by seal_mu_
   bool seal_busy_ = false;          // guarded by seal_mu_
   bool seal_stop_ = false;          // guarded by seal_mu_
+  std::atomic<uint64_t> seal_deferred_ms_{0};
+  std::optional<ProcessCpuLoad> seal_load_;  // sealer thread only (emplaced there: it
+                                             // subtracts the CPU time of its own thread)
   std::atomic<bool> seal_cancel_{false};  // Close: stop a sealing in progress
   std::string last_seal_error_;     // guarded by seal_mu_
   std::atomic<uint64_t> parts_sealed_{0};

@@ -56,6 +56,10 @@ struct StoreOptions {
   // Seal rotated segments into parts. Off only in tests of segment-level behaviour, which
   // need several segments to stay on disk.
   bool seal_rotated = true;
+  // Whether the request path is saturating the CPUs, so that sealing should wait (see
+  // LogStore::SealerLoop); null: this process used at least 70% of the CPUs it may run on
+  // over the last 250 ms (ProcessCpuLoad). Tests inject one.
+  std::function<bool()> request_path_busy;
   // Signed checkpoints (checkpoints.log): at most this long behind the newest durable
   // record, and a heartbeat this often while idle (docs/FORMAT.md §12).
   uint32_t checkpoint_interval_ms = 1000;
@@ -97,6 +101,7 @@ struct StoreStats {
   uint64_t parts = 0;             // sealed parts the store reads from
   uint64_t parts_sealed = 0;      // sealed since open
   uint64_t seal_pending = 0;      // rotated segments waiting to be sealed (or being sealed)
+  uint64_t seal_deferred_ms = 0;  // time sealing waited for the request path's load to drop
   uint64_t seal_errors = 0;       // failed sealings since open (the segment is kept)
   std::string last_seal_error;
 };

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -226,6 +227,49 @@ TEST_F(PartStoreTest, SealerRunsAtIdlePriorityAndTheWriterDoesNot) {
   const long io = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, static_cast<int>(sealer));
   ASSERT_GE(io, 0);
   EXPECT_EQ(IOPRIO_PRIO_CLASS(io), IOPRIO_CLASS_IDLE);
+}
+
+TEST_F(PartStoreTest, SealingWaitsWhileTheRequestPathIsBusyUpToFourQueuedSegments) {
+  // While the request path is busy, rotated segments wait, until four are queued: then the
+  // oldest is sealed (the bound on unsealed segments), and when the load drops, the rest.
+  std::atomic<bool> busy{true};
+  StoreOptions o = Options();
+  o.request_path_busy = [&busy] { return busy.load(); };
+  auto store = OpenOrDie(o);
+  ASSERT_NE(store, nullptr);
+  uint64_t n = 0;
+  auto rotate_until = [&](size_t segments) {
+    while (Names(SegmentsDir()).size() < segments && n < 2000) AppendMany(*store, 1, n++);
+  };
+  rotate_until(4);  // three rotated, one active
+  ASSERT_TRUE(store->Flush().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few deferral polls
+  EXPECT_EQ(store->Stats().parts_sealed, 0u);
+  EXPECT_EQ(store->Stats().seal_pending, 3u);
+  rotate_until(5);  // the fourth queued: the oldest is sealed although still busy
+  ASSERT_TRUE(store->Flush().ok());
+  for (int i = 0; i < 400 && store->Stats().parts_sealed < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(store->Stats().parts_sealed, 1u);
+  EXPECT_EQ(store->Stats().seal_pending, 3u);
+  EXPECT_GT(store->Stats().seal_deferred_ms, 0u);
+  busy = false;
+  WaitSealed(*store);
+  EXPECT_EQ(store->Stats().parts_sealed, 4u);
+  CheckQueries(*store, n);
+}
+
+TEST_F(PartStoreTest, AnIdleRequestPathDoesNotDelaySealing) {
+  StoreOptions o = Options();
+  o.request_path_busy = [] { return false; };
+  auto store = OpenOrDie(o);
+  ASSERT_NE(store, nullptr);
+  AppendMany(*store, 300);
+  WaitSealed(*store);
+  EXPECT_GT(store->Stats().parts_sealed, 5u);
+  EXPECT_EQ(store->Stats().seal_deferred_ms, 0u);
 }
 
 TEST_F(PartStoreTest, RestartReadsNoBlockOfAnyPart) {
