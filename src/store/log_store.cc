@@ -430,8 +430,9 @@ void LogStore::QueueDurableRotated() {
 }
 
 void LogStore::SealerLoop() {
-  // Sealing is background work (version 2 parts: ~4-5.5 µs per record) that may lag: it
-  // must not take the core or the disk from the request path. At SCHED_IDLE it takes the
+  // Sealing is background work (version 2 parts: ~4 µs per record) that may lag: it must
+  // not take the core or the disk from the request path. It waits while the request path
+  // saturates the CPUs (DeferSealWhileBusy, bounded). At SCHED_IDLE it takes the
   // time the core would otherwise idle, and it yields every 100 µs (BackgroundYieldPoint:
   // a woken thread did not always preempt it); its reads and writes go after everyone
   // else's. Should it fall behind (sustained full load leaves no idle time), it steps up to
