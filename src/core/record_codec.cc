@@ -148,6 +148,7 @@ class Encoder {
   }
 
   void Raw(std::string_view s) {
+    if (s.empty()) return;  // a null data() is undefined for memcpy even for 0 bytes
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }

@@ -84,11 +84,13 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   const size_t at = out.size();
   out.resize(at + name.size() + value.size() + 4);
   char* p = out.data() + at;
-  std::memcpy(p, name.data(), name.size());
+  // memcpy with a null source is undefined even for 0 bytes, and an empty string_view may
+  // hold one (UBSan flagged it).
+  if (!name.empty()) std::memcpy(p, name.data(), name.size());
   p += name.size();
   *p++ = ':';
   *p++ = ' ';
-  std::memcpy(p, value.data(), value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
   p += value.size();
   *p++ = '\r';
   *p = '\n';
