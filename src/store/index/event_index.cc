@@ -100,13 +100,13 @@ std::optional<uint64_t> EventIndex::FindId(const std::string& id) const {
 }
 
 bool EventIndex::Matches(uint64_t seq, const EventQuery& q,
-                         const std::vector<const std::vector<uint64_t>*>& others) const {
+                         const std::vector<const SeqList*>& others) const {
   const int64_t t = times_[seq - base_];
   if (q.since_ns && t < *q.since_ns) return false;
   if (q.until_ns && t >= *q.until_ns) return false;
   if (q.status_class && statuses_[seq - base_] / 100 != *q.status_class) return false;
-  for (const auto* list : others) {
-    if (!std::binary_search(list->begin(), list->end(), seq)) return false;
+  for (const SeqList* list : others) {
+    if (!list->Contains(seq)) return false;
   }
   return true;
 }
@@ -115,7 +115,7 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   *more = false;
   std::vector<uint64_t> out;
   // Equality filters become posting lists; a value never seen means no match at all.
-  std::vector<const std::vector<uint64_t>*> lists;
+  std::vector<const SeqList*> lists;
   bool impossible = false;
   auto use_hash = [&](Field f, uint64_t hash) {
     auto it = postings_[f].find(hash);
@@ -136,18 +136,20 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   use(kMethod, 3, q.method);
   use(kClientIp, 4, q.client_ip);
   // The unique-ish fields live in multimaps: gather their (few) seqs into sorted lists.
-  std::vector<std::vector<uint64_t>> gathered;
-  gathered.reserve(2);
+  std::vector<SeqList> gathered;
+  gathered.reserve(2);  // `lists` points into it: no reallocation
   auto use_multi = [&](const FlatMultiMap& m, uint64_t tag, const std::optional<std::string>& key) {
     if (!key) return;
-    std::vector<uint64_t>& v = gathered.emplace_back();
+    std::vector<uint64_t> v;
     m.FindAll(KeyHash(tag, *key), &v);
     if (v.empty()) {
       impossible = true;
       return;
     }
     std::sort(v.begin(), v.end());
-    lists.push_back(&v);
+    SeqList& list = gathered.emplace_back();
+    for (uint64_t seq : v) list.push_back(seq);
+    lists.push_back(&list);
   };
   use_multi(correlation_ids_, 5, q.correlation_id);
   use_multi(trace_ids_, 6, q.trace_id);
@@ -167,11 +169,10 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
     // Drive the walk with the shortest list; check the others by binary search.
     auto shortest = std::min_element(lists.begin(), lists.end(),
                                      [](auto* a, auto* b) { return a->size() < b->size(); });
-    const std::vector<uint64_t>& driver = **shortest;
+    const SeqList& driver = **shortest;
     lists.erase(shortest);
-    auto it = std::lower_bound(driver.begin(), driver.end(), end);
-    while (it != driver.begin()) {
-      const uint64_t seq = *--it;
+    for (size_t i = driver.LowerBound(end); i > 0;) {
+      const uint64_t seq = driver[--i];
       if (Matches(seq, q, lists) && !take(seq)) break;
     }
     return out;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "store/index/chunked_vector.h"
 #include "store/index/flat_multimap.h"
 #include "query/event_query.h"
 
@@ -82,7 +83,10 @@ class EventIndex {
   // Open addressing (Boost 1.81's flat map): one probe of a contiguous array per key, where
   // std::unordered_map chased a node pointer; the writer adds ~8 postings per record under
   // the exclusive lock, and this was its largest user-space cost.
-  using Postings = boost::unordered_flat_map<uint64_t, std::vector<uint64_t>>;
+  // A posting list: ascending seqs. Chunked so that a popular key's list never copies
+  // itself whole (chunked_vector.h).
+  using SeqList = ChunkedVector<uint64_t>;
+  using Postings = boost::unordered_flat_map<uint64_t, SeqList>;
   struct TimeBlock {
     int64_t min_ns;
     int64_t max_ns;
@@ -90,13 +94,13 @@ class EventIndex {
 
   void Post(Field f, uint64_t key, uint64_t seq);
   bool Matches(uint64_t seq, const EventQuery& q,
-               const std::vector<const std::vector<uint64_t>*>& others) const;
+               const std::vector<const SeqList*>& others) const;
 
   uint64_t base_ = 0;
   std::array<Postings, kFieldCount> postings_;
-  std::vector<RecordLocation> locations_;
-  std::vector<int64_t> times_;
-  std::vector<uint16_t> statuses_;
+  ChunkedVector<RecordLocation> locations_;
+  ChunkedVector<int64_t> times_;
+  ChunkedVector<uint16_t> statuses_;
   std::vector<TimeBlock> blocks_;
   // Ids, correlation ids and trace ids are (nearly) unique per event: a multimap node per
   // event instead of a posting vector each (one allocation, not two).

@@ -114,5 +114,34 @@ TEST(FlatMultiMapTest, FindsKeysInEveryChunkAndDuplicatesAcrossChunks) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(ChunkedVectorTest, AppendsAcrossChunksKeepTheirPlaceAndSearchAscending) {
+  // Past three chunks: an element keeps its address once written (no copy on growth), and
+  // LowerBound / Contains agree with std::lower_bound over the same values.
+  ChunkedVector<uint64_t> v;
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(v.LowerBound(5), 0u);
+  EXPECT_FALSE(v.Contains(5));
+  const size_t n = 3 * ChunkedVector<uint64_t>::kChunk + 17;
+  std::vector<uint64_t> ref;
+  const uint64_t* first_in_tail = nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    v.push_back(3 * i + 1);  // 1, 4, 7, ...
+    ref.push_back(3 * i + 1);
+    if (i == ChunkedVector<uint64_t>::kChunk) first_in_tail = &v[i];
+  }
+  ASSERT_EQ(v.size(), n);
+  EXPECT_EQ(first_in_tail, &v[ChunkedVector<uint64_t>::kChunk]);
+  EXPECT_EQ(v.back(), 3 * (n - 1) + 1);
+  for (size_t i = 0; i < n; i += 997) EXPECT_EQ(v[i], ref[i]) << i;
+  for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{2}, uint64_t{24577}, uint64_t{24578},
+                     uint64_t{3 * n}, uint64_t{3 * n + 5}}) {
+    const size_t want = static_cast<size_t>(std::lower_bound(ref.begin(), ref.end(), x) - ref.begin());
+    EXPECT_EQ(v.LowerBound(x), want) << x;
+    EXPECT_EQ(v.Contains(x), std::binary_search(ref.begin(), ref.end(), x)) << x;
+  }
+  v[5] = 99;
+  EXPECT_EQ(v[5], 99u);
+}
+
 }  // namespace
 }  // namespace apitrail
