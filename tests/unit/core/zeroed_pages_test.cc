@@ -41,7 +41,8 @@ TEST(ZeroedPagesTest, MovesHandOverTheMemory) {
   static_cast<unsigned char*>(a.data())[7] = 42;
   void* const data = a.data();
   ZeroedPages b(std::move(a));
-  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  EXPECT_EQ(a.data(),
+            nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
   EXPECT_EQ(a.size(), 0u);
   EXPECT_EQ(b.data(), data);
   EXPECT_EQ(static_cast<unsigned char*>(b.data())[7], 42);

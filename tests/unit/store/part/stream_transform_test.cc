@@ -16,10 +16,10 @@ std::string Value(const std::string& uuid) { return std::string(1, '\x24') + uui
 TEST(StreamTransformTest, OnlyCanonicalLowercaseUuidsQualify) {
   const std::string good = "01890a5d-ac96-774b-bcce-b302099a8057";
   EXPECT_TRUE(IsCanonicalUuid(Value(good)));
-  EXPECT_FALSE(IsCanonicalUuid(good));                      // no length byte
-  EXPECT_FALSE(IsCanonicalUuid(Value(good + "0")));         // too long
-  EXPECT_FALSE(IsCanonicalUuid(Value(good.substr(1))));     // too short
-  EXPECT_FALSE(IsCanonicalUuid("\x23" + good));             // wrong length byte
+  EXPECT_FALSE(IsCanonicalUuid(good));                   // no length byte
+  EXPECT_FALSE(IsCanonicalUuid(Value(good + "0")));      // too long
+  EXPECT_FALSE(IsCanonicalUuid(Value(good.substr(1))));  // too short
+  EXPECT_FALSE(IsCanonicalUuid("\x23" + good));          // wrong length byte
   for (size_t i = 0; i < good.size(); ++i) {
     for (char c : {'A', 'F', 'g', '-', '0', ' ', '\xff'}) {
       std::string v = good;
