@@ -58,15 +58,22 @@ std::string NewUuidV7(int64_t unix_ns) {
   for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
   b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0F));  // version 7
   b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));  // variant 10
-  // Formatted in place (8-4-4-4-12): two per request, one allocation each.
-  std::string out(36, '-');
-  char* p = out.data();
-  HexEncodeTo(b, 4, p);
-  HexEncodeTo(b + 4, 2, p + 9);
-  HexEncodeTo(b + 6, 2, p + 14);
-  HexEncodeTo(b + 8, 2, p + 19);
-  HexEncodeTo(b + 10, 6, p + 24);
+  // Formatted in place: two per request, one allocation each.
+  std::string out(36, '\0');
+  FormatUuid(b, out.data());
   return out;
+}
+
+void FormatUuid(const uint8_t* b, char* out) {
+  HexEncodeTo(b, 4, out);
+  out[8] = '-';
+  HexEncodeTo(b + 4, 2, out + 9);
+  out[13] = '-';
+  HexEncodeTo(b + 6, 2, out + 14);
+  out[18] = '-';
+  HexEncodeTo(b + 8, 2, out + 19);
+  out[23] = '-';
+  HexEncodeTo(b + 10, 6, out + 24);
 }
 
 std::string RandomHexId(size_t n_bytes) {

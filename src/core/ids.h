@@ -13,5 +13,8 @@ std::string NewUuidV7(int64_t unix_ns);
 std::string RandomHexId(size_t n_bytes);
 // n random bytes; aborts if the CSPRNG fails (nothing secure can be done then).
 void RandomBytes(void* out, size_t n);
+// The 36-character canonical text form (8-4-4-4-12, lower case) of 16 UUID bytes, written
+// to out[0, 36) (no terminator).
+void FormatUuid(const uint8_t* bytes16, char* out);
 
 }  // namespace apitrail

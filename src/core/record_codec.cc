@@ -1,5 +1,6 @@
 #include "core/record_codec.h"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -58,6 +59,56 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 // KeyValue message fields.
 constexpr uint32_t kKvKey = 1;
 constexpr uint32_t kKvValue = 2;
+
+// The string fields and the members they hold: the one list that decoding, the field
+// checks and the encoder's size bound read (EncodeRecord writes them in field order).
+struct StringField {
+  uint32_t field;
+  std::string AuditEvent::*member;
+};
+constexpr StringField kStringFields[] = {
+    {kId, &AuditEvent::id},
+    {kKind, &AuditEvent::kind},
+    {kDecision, &AuditEvent::decision},
+    {kSubject, &AuditEvent::subject},
+    {kAuthMethod, &AuditEvent::auth_method},
+    {kCredentialId, &AuditEvent::credential_id},
+    {kMethod, &AuditEvent::method},
+    {kPath, &AuditEvent::path},
+    {kRoute, &AuditEvent::route},
+    {kClientIp, &AuditEvent::client_ip},
+    {kCorrelationId, &AuditEvent::correlation_id},
+    {kNode, &AuditEvent::node},
+    {kDenyReason, &AuditEvent::deny_reason},
+    {kIssuer, &AuditEvent::issuer},
+    {kTenant, &AuditEvent::tenant},
+    {kHost, &AuditEvent::host},
+    {kUserAgent, &AuditEvent::user_agent},
+    {kInvalidRequestId, &AuditEvent::invalid_request_id},
+    {kTraceId, &AuditEvent::trace_id},
+    {kSpanId, &AuditEvent::span_id},
+    {kParentSpanId, &AuditEvent::parent_span_id},
+    {kTracestate, &AuditEvent::tracestate},
+    {kUpstream, &AuditEvent::upstream},
+    {kService, &AuditEvent::service},
+    {kMessage, &AuditEvent::message},
+    {kPhase, &AuditEvent::phase},
+    {kIntentId, &AuditEvent::intent_id},
+};
+
+// kStringFields by field number (null: not a string field), for the decoder's per-field
+// lookup.
+constexpr uint32_t kMaxField = kIntentId;
+constexpr std::array<std::string AuditEvent::*, kMaxField + 1> MakeStringMembers() {
+  std::array<std::string AuditEvent::*, kMaxField + 1> t{};
+  for (const StringField& f : kStringFields) t[f.field] = f.member;
+  return t;
+}
+constexpr std::array<std::string AuditEvent::*, kMaxField + 1> kStringMembers = MakeStringMembers();
+
+std::string AuditEvent::*StringMemberPtr(uint32_t field) {
+  return field <= kMaxField ? kStringMembers[field] : nullptr;
+}
 
 // Writes one record into a buffer sized for the worst case up front (WorstCaseSize), so
 // that a field is a few stores and a memcpy instead of std::string appends, each with its
@@ -158,22 +209,8 @@ class Encoder {
 };
 
 size_t WorstCaseSize(const AuditEvent& e) {
-  size_t n = 5 * 12;  // time, duration, status, bytes_in, bytes_out, sensitive: key + varint each
-  n += 12;
-  for (std::string_view s :
-       {std::string_view(e.id), std::string_view(e.kind), std::string_view(e.decision),
-        std::string_view(e.subject), std::string_view(e.auth_method),
-        std::string_view(e.credential_id), std::string_view(e.method), std::string_view(e.path),
-        std::string_view(e.route), std::string_view(e.client_ip),
-        std::string_view(e.correlation_id), std::string_view(e.node),
-        std::string_view(e.deny_reason), std::string_view(e.issuer), std::string_view(e.tenant),
-        std::string_view(e.host), std::string_view(e.user_agent),
-        std::string_view(e.invalid_request_id), std::string_view(e.trace_id),
-        std::string_view(e.span_id), std::string_view(e.parent_span_id),
-        std::string_view(e.tracestate), std::string_view(e.upstream), std::string_view(e.service),
-        std::string_view(e.message), std::string_view(e.phase), std::string_view(e.intent_id)}) {
-    n += Encoder::StringBound(s);
-  }
+  size_t n = 6 * 12;  // time, duration, status, bytes_in, bytes_out, sensitive: key + varint each
+  for (const StringField& f : kStringFields) n += Encoder::StringBound(e.*f.member);
   for (const auto& s : e.scopes) n += Encoder::StringBound(s);
   n += Encoder::KeyValuesBound(e.resources) + Encoder::KeyValuesBound(e.query) +
        Encoder::KeyValuesBound(e.body_fields);
@@ -254,65 +291,18 @@ Status ReadKeyValue(std::string_view bytes, std::string_view* key, std::string_v
   return Status::Ok();
 }
 
-bool IsStringField(uint32_t field) {
-  switch (field) {
-    case kId: case kKind: case kDecision: case kSubject: case kAuthMethod: case kCredentialId:
-    case kMethod: case kPath: case kRoute: case kClientIp: case kCorrelationId: case kNode:
-    case kDenyReason: case kIssuer: case kTenant: case kHost: case kUserAgent:
-    case kInvalidRequestId: case kTraceId: case kSpanId: case kParentSpanId: case kTracestate:
-    case kUpstream: case kService: case kMessage: case kPhase: case kIntentId:
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsStringField(uint32_t field) { return StringMemberPtr(field) != nullptr; }
 
-bool IsKeyValuesField(uint32_t field) {
-  return field == kResources || field == kQuery || field == kBodyFields;
-}
-
-// The string member a length-delimited field number decodes into (IsStringField(field)).
-std::string* StringMember(AuditEvent& e, uint32_t field) {
+KeyValues AuditEvent::*KeyValuesMemberPtr(uint32_t field) {
   switch (field) {
-    case kId: return &e.id;
-    case kKind: return &e.kind;
-    case kDecision: return &e.decision;
-    case kSubject: return &e.subject;
-    case kAuthMethod: return &e.auth_method;
-    case kCredentialId: return &e.credential_id;
-    case kMethod: return &e.method;
-    case kPath: return &e.path;
-    case kRoute: return &e.route;
-    case kClientIp: return &e.client_ip;
-    case kCorrelationId: return &e.correlation_id;
-    case kNode: return &e.node;
-    case kDenyReason: return &e.deny_reason;
-    case kIssuer: return &e.issuer;
-    case kTenant: return &e.tenant;
-    case kHost: return &e.host;
-    case kUserAgent: return &e.user_agent;
-    case kInvalidRequestId: return &e.invalid_request_id;
-    case kTraceId: return &e.trace_id;
-    case kSpanId: return &e.span_id;
-    case kParentSpanId: return &e.parent_span_id;
-    case kTracestate: return &e.tracestate;
-    case kUpstream: return &e.upstream;
-    case kService: return &e.service;
-    case kMessage: return &e.message;
-    case kPhase: return &e.phase;
-    case kIntentId: return &e.intent_id;
+    case kResources: return &AuditEvent::resources;
+    case kQuery: return &AuditEvent::query;
+    case kBodyFields: return &AuditEvent::body_fields;
     default: return nullptr;
   }
 }
 
-KeyValues* KeyValuesMember(AuditEvent& e, uint32_t field) {
-  switch (field) {
-    case kResources: return &e.resources;
-    case kQuery: return &e.query;
-    case kBodyFields: return &e.body_fields;
-    default: return nullptr;
-  }
-}
+bool IsKeyValuesField(uint32_t field) { return KeyValuesMemberPtr(field) != nullptr; }
 
 // Walks a binary record and checks it; the one definition of a well-formed record for
 // DecodeBinary and DecodeRecordHead. The visitor gets each known field:
@@ -365,9 +355,9 @@ Status WalkBinary(std::string_view bytes, Visitor& v) {
 
 struct EventBuilder {
   AuditEvent* e;
-  void String(uint32_t field, std::string_view s) { StringMember(*e, field)->assign(s); }
+  void String(uint32_t field, std::string_view s) { (e->*StringMemberPtr(field)).assign(s); }
   void KeyValue(uint32_t field, std::string_view key, std::string_view value) {
-    KeyValuesMember(*e, field)->emplace_back(std::string(key), std::string(value));
+    (e->*KeyValuesMemberPtr(field)).emplace_back(std::string(key), std::string(value));
   }
   void Scope(std::string_view s) { e->scopes.emplace_back(s); }
   void Varint(uint32_t field, uint64_t v) {

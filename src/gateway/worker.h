@@ -1,7 +1,7 @@
 // Worker: one thread, one io_context (reactor without locks, see the constructor), its own
-// SO_REUSEPORT acceptor, its own upstream pool and metrics (DESIGN §1). Connections accepted here are served here
-// to the end, so session code never needs a lock. A coarse sweep timer enforces every
-// session's deadline instead of a timer per operation.
+// SO_REUSEPORT acceptor, its own upstream pool and metrics (DESIGN §1). Connections accepted
+// here are served here to the end, so session code never needs a lock. A coarse sweep timer
+// enforces every session's deadline instead of a timer per operation.
 //
 // Public methods other than the constructor are called from the Gateway's control thread;
 // they post work onto the worker's io_context.

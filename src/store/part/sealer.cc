@@ -129,7 +129,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
       // Checked as fully as a decode, without building the event: the builder decodes each
       // record again when it writes the blocks (a full decode here was a quarter of sealing).
       RecordHead head;
-      if (Status st = DecodeRecordHead(f.payload, &head, &head_scratch); !st.ok()) return corrupt(st);
+      if (Status bad = DecodeRecordHead(f.payload, &head, &head_scratch); !bad.ok()) return corrupt(bad);
       return builder->AddV2(f.payload, head.time_ns, head.subject, at);
     }
     auto event = DecodeRecord(f.payload);

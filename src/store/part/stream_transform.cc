@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 
+#include "core/ids.h"
 #include "store/part/part_index.h"
 
 namespace apitrail::part {
@@ -39,6 +40,13 @@ constexpr std::array<uint8_t, 32> MakeDigitPositions() {
 }
 constexpr std::array<uint8_t, 32> kDigitPositions = MakeDigitPositions();
 
+// Where byte `byte` of value `v` (of `n`) goes in the planes: bytes 0…5 of every value
+// first, then bytes 6…15 of every value.
+size_t PlaneIndex(size_t n, size_t v, size_t byte) {
+  return byte < kTimePlane ? v * kTimePlane + byte
+                           : n * kTimePlane + v * (kUuidBytes - kTimePlane) + (byte - kTimePlane);
+}
+
 }  // namespace
 
 uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
@@ -55,18 +63,11 @@ bool IsCanonicalUuid(std::string_view value) {
 std::string PackUuids(std::string_view values) {
   const size_t n = values.size() / kUuidValue;
   std::string planes(n * kUuidBytes, '\0');
-  char* const time_plane = planes.data();
-  char* const rest_plane = planes.data() + n * kTimePlane;
   for (size_t v = 0; v < n; ++v) {
     const char* value = values.data() + v * kUuidValue;
     for (size_t byte = 0; byte < kUuidBytes; ++byte) {
-      const char b = static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
-                                       HexDigit(value[kDigitPositions[2 * byte + 1]]));
-      if (byte < kTimePlane) {
-        time_plane[v * kTimePlane + byte] = b;
-      } else {
-        rest_plane[v * (kUuidBytes - kTimePlane) + byte - kTimePlane] = b;
-      }
+      planes[PlaneIndex(n, v, byte)] = static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
+                                                         HexDigit(value[kDigitPositions[2 * byte + 1]]));
     }
   }
   return planes;
@@ -76,18 +77,15 @@ bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out) {
   if (planes.size() % kUuidBytes != 0) return false;
   const size_t n = planes.size() / kUuidBytes;
   if (n * kUuidValue > max_bytes) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->clear();
-  out->reserve(n * kUuidValue);
+  out->resize(n * kUuidValue);
   for (size_t v = 0; v < n; ++v) {
-    out->push_back('\x24');
+    uint8_t bytes[kUuidBytes];
     for (size_t byte = 0; byte < kUuidBytes; ++byte) {
-      if (byte == 4 || byte == 6 || byte == 8 || byte == 10) out->push_back('-');
-      const auto b = static_cast<unsigned char>(
-          planes[byte < kTimePlane ? v * kTimePlane + byte : n * kTimePlane + v * (kUuidBytes - kTimePlane) + byte - kTimePlane]);
-      out->push_back(kHex[b >> 4]);
-      out->push_back(kHex[b & 15]);
+      bytes[byte] = static_cast<uint8_t>(planes[PlaneIndex(n, v, byte)]);
     }
+    char* value = out->data() + v * kUuidValue;
+    value[0] = '\x24';
+    FormatUuid(bytes, value + 1);
   }
   return true;
 }
