@@ -116,6 +116,7 @@ int RunServer(std::shared_ptr<const Config> config,
   so.batch_interval_ms = config->audit.batch_interval_ms;
   so.queue_capacity = config->audit.queue_capacity;
   so.max_segment_bytes = config->audit.max_segment_bytes;
+  so.block_cache_bytes = static_cast<size_t>(config->audit.block_cache_mb) << 20;
   so.direct_io = config->audit.direct_io;
   so.async_commit = config->audit.async_commit;
   so.rotate_daily = config->audit.rotate_daily;

@@ -243,6 +243,8 @@ struct AuditConfig {
   // (StoreOptions::async_commit).
   bool async_commit = true;
   uint64_t max_segment_bytes = 256ull * 1024 * 1024;
+  // Decoded blocks of sealed parts kept for queries (StoreOptions::block_cache_bytes).
+  uint32_t block_cache_mb = 64;
   // Also rotate the active segment at 00:00 UTC, so each sealed part holds one day.
   bool rotate_daily = true;
   CheckpointConfig checkpoints;

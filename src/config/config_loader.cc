@@ -238,7 +238,7 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
               "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
-              "async_commit", "archive", "retention"});
+              "async_commit", "archive", "retention", "block_cache_mb"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);
@@ -248,6 +248,7 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
   au.Bool("direct_io", &c->audit.direct_io);
   au.Bool("async_commit", &c->audit.async_commit);
   au.Int("max_segment_bytes", &c->audit.max_segment_bytes);
+  au.Int("block_cache_mb", &c->audit.block_cache_mb);
   au.Bool("rotate_daily", &c->audit.rotate_daily);
   ReadCheckpoints(ctx, au.Get("checkpoints"), &c->audit.checkpoints);
   YamlMap ru(ctx, au.Get("rollups"), "audit.rollups",

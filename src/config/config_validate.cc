@@ -494,6 +494,7 @@ void CheckAuditAndAdmin(Checker& ck, Config& c) {
   ck.Range("audit.queue_capacity", a.queue_capacity, 1, 10000000);
   ck.Range("audit.max_segment_bytes", static_cast<int64_t>(a.max_segment_bytes), 64 * kKiB,
            64 * kGiB);
+  ck.Range("audit.block_cache_mb", a.block_cache_mb, 0, 65536);
   CheckCheckpoints(ck, c.audit.checkpoints);
   ck.Range("audit.rollups.max_keys", a.rollups.max_keys, 10, 100000);
   ck.Range("audit.rollups.retention_days", a.rollups.retention_days, 1, 400);

@@ -91,7 +91,10 @@ Status LogStore::Recover() {
   };
   APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
   if (first_record) index_.SetBase(recovered.parts_end);
-  for (auto& p : recovered.parts) parts_.push_back(std::move(p));
+  for (auto& p : recovered.parts) {
+    p->SetBlockCache(block_cache_);
+    parts_.push_back(std::move(p));
+  }
   for (const auto& seg : recovered.segments) {
     APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
     readers_.push_back(std::move(reader));
@@ -528,6 +531,7 @@ Status LogStore::SealOne(const SealJob& job) {
   if (rollups_) (void)rollups_->Persist();
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
+    sealed.part->SetBlockCache(block_cache_);
     parts_.push_back(std::move(sealed.part));
     readers_[job.segment_index].reset();
   }
@@ -1060,6 +1064,12 @@ StoreStats LogStore::Stats() {
   }
   s.parts_sealed = parts_sealed_.load();
   s.seal_errors = seal_errors_.load();
+  if (block_cache_) {
+    const part::BlockCacheStats bc = block_cache_->Stats();
+    s.block_cache_hits = bc.hits;
+    s.block_cache_misses = bc.misses;
+    s.block_cache_bytes = bc.bytes;
+  }
   s.seal_deferred_ms = seal_deferred_ms_.load();
   {
     std::lock_guard<std::mutex> lock(seal_mu_);

@@ -225,6 +225,9 @@ class LogStore final : public Store {
   merkle::CompactRange published_frontier_;                  // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
   std::unique_ptr<Rollups> rollups_;  // null when disabled; fed once per published batch
+  // Decoded part blocks for queries, shared by parts_ (null: block_cache_bytes is 0).
+  const std::shared_ptr<part::BlockCache> block_cache_ =
+      options_.block_cache_bytes > 0 ? std::make_shared<part::BlockCache>(options_.block_cache_bytes) : nullptr;
 
   std::atomic<bool> failed_{false};
   mutable std::mutex fail_mu_;

@@ -51,6 +51,9 @@ struct StoreOptions {
   bool rotate_daily = true;
   // Wall clock in Unix ns for daily rotation; null: the system clock. Tests inject one.
   std::function<int64_t()> wall_clock;
+  // Decoded blocks of sealed parts that queries keep in memory, shared by all parts and
+  // least recently used first out (part/block_cache.h); 0: each part keeps its last 4.
+  size_t block_cache_bytes = 64u << 20;
   // Raw bytes per compressed block of a sealed part (0: part::kTargetBlockRawSize). Tests.
   size_t part_block_bytes = 0;
   // Seal rotated segments into parts. Off only in tests of segment-level behaviour, which
@@ -104,6 +107,10 @@ struct StoreStats {
   uint64_t seal_deferred_ms = 0;  // time sealing waited for the request path's load to drop
   uint64_t seal_errors = 0;       // failed sealings since open (the segment is kept)
   std::string last_seal_error;
+  // Decoded blocks of sealed parts kept for queries (StoreOptions::block_cache_bytes).
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
+  uint64_t block_cache_bytes = 0;
 };
 
 // Called once per event on the writer thread: status ok and the event's seq once it is as

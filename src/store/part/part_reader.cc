@@ -208,8 +208,14 @@ Result<std::string> PartReader::ReadRawBlock(uint32_t i) const {
   return std::move(raw).value();
 }
 
+PartReader::~PartReader() {
+  if (shared_cache_) shared_cache_->EraseReader(reader_id_);
+}
+
 Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
-  {
+  if (shared_cache_) {
+    if (auto hit = shared_cache_->Lookup(reader_id_, i)) return hit;
+  } else {
     std::lock_guard<std::mutex> lock(cache_mu_);
     for (auto it = cache_.begin(); it != cache_.end(); ++it) {
       if (it->first == i) {
@@ -237,6 +243,7 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   }
   if (!decoded.ok()) return Bad(path_, which + ": " + decoded.message(), b.offset);
   std::shared_ptr<const Block> out = std::move(block);
+  if (shared_cache_) return shared_cache_->Insert(reader_id_, i, std::move(out));
   std::lock_guard<std::mutex> lock(cache_mu_);
   cache_.emplace_front(i, out);
   if (cache_.size() > kCachedBlocks) cache_.pop_back();

@@ -21,6 +21,8 @@
 #include "query/event_query.h"
 #include "store/fs/file_system.h"
 #include "store/merkle/compact_range.h"
+#include "store/part/block.h"
+#include "store/part/block_cache.h"
 #include "store/part/part_builder.h"
 #include "store/part/part_index.h"
 
@@ -28,24 +30,15 @@ struct ZSTD_DDict_s;
 
 namespace apitrail::part {
 
-// One decompressed block: the exact bytes of its records, in stored order (version 1: seq
-// order; version 2: clustered, so seq(i) is not monotonic).
-struct Block {
-  uint64_t part_first_seq = 0;
-  std::string records;  // the records back to back (decoded from the block's layout)
-  std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
-  std::vector<uint32_t> rels;    // record i has seq part_first_seq + rels[i]
-  uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
-  uint64_t seq(uint32_t i) const { return part_first_seq + rels[i]; }
-  std::string_view record(uint32_t i) const {
-    return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
-  }
-};
-
 class PartReader {
  public:
   // `fs` must outlive the reader.
   static Result<std::unique_ptr<PartReader>> Open(FileSystem* fs, const std::string& path);
+  ~PartReader();
+
+  // Keeps decoded blocks in `cache` (shared with the store's other parts) instead of the
+  // reader's own few. Call before the reader is shared between threads.
+  void SetBlockCache(std::shared_ptr<BlockCache> cache) { shared_cache_ = std::move(cache); }
 
   const std::string& path() const { return path_; }
   const std::string& node() const { return node_; }
@@ -67,7 +60,8 @@ class PartReader {
 
   // The raw (decompressed, not yet decoded) bytes of block `i`, CRC checked; no cache.
   Result<std::string> ReadRawBlock(uint32_t i) const;
-  // Block `i` (checked and decompressed), from the cache when it is there.
+  // Block `i` (checked and decompressed), from the cache when it is there (the store's
+  // BlockCache if one was set, else the reader's last few blocks).
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
   // The block holding `seq` (first_seq() <= seq < end_seq()). Version 2 reads the seq map
   // on first use (Corruption naming its offset when damaged).
@@ -120,6 +114,8 @@ class PartReader {
   std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
   uint32_t dict_size_ = 0;
 
+  std::shared_ptr<BlockCache> shared_cache_;
+  const uint64_t reader_id_ = BlockCache::NewReaderId();
   static constexpr size_t kCachedBlocks = 4;
   mutable std::mutex cache_mu_;
   mutable std::list<std::pair<uint32_t, std::shared_ptr<const Block>>> cache_;  // guarded by cache_mu_, MRU first

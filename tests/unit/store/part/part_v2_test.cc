@@ -137,6 +137,39 @@ TEST_F(PartV2Test, ReadsBySeqAndWholePartReadsInSeqOrder) {
   EXPECT_TRUE(p->after() == after_);
 }
 
+TEST_F(PartV2Test, ASharedBlockCacheServesRepeatedReadsAndForgetsAClosedReader) {
+  auto cache = std::make_shared<BlockCache>(64u << 20);
+  auto p = Open();
+  ASSERT_TRUE(p);
+  p->SetBlockCache(cache);
+  const uint32_t nblocks = static_cast<uint32_t>(p->blocks().size());
+  ASSERT_GT(nblocks, 4u);  // more than a reader keeps without the shared cache
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint32_t b = 0; b < nblocks; ++b) {
+      auto block = p->ReadBlock(b);
+      ASSERT_TRUE(block.ok()) << block.status().ToString();
+      for (uint32_t i = 0; i < (*block)->count(); ++i) EXPECT_EQ((*block)->record(i), records_[(*block)->seq(i)]);
+    }
+  }
+  BlockCacheStats s = cache->Stats();
+  EXPECT_EQ(s.misses, nblocks);  // each block decoded once ...
+  EXPECT_EQ(s.hits, nblocks);    // ... and served from the cache the second time
+  EXPECT_EQ(s.blocks, nblocks);
+
+  // A second reader of the same file has its own entries; closing the first frees its own.
+  auto q = Open();
+  ASSERT_TRUE(q);
+  q->SetBlockCache(cache);
+  ASSERT_TRUE(q->ReadBlock(0).ok());
+  EXPECT_EQ(cache->Stats().misses, nblocks + 1);
+  p.reset();
+  s = cache->Stats();
+  EXPECT_EQ(s.blocks, 1u);
+  auto again = q->Record(records_.size() - 1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, records_.back());
+}
+
 TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
   auto p = Open();
   ASSERT_TRUE(p);

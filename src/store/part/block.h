@@ -1,0 +1,31 @@
+// Block: one decoded block of a sealed part — its records' exact bytes and seqs — as
+// PartReader::ReadBlock hands it out and BlockCache keeps it. Immutable once built, so any
+// number of threads may read one through a shared_ptr<const Block>.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace apitrail::part {
+
+// The records in stored order (version 1: seq order; version 2: clustered, so seq(i) is not
+// monotonic).
+struct Block {
+  uint64_t part_first_seq = 0;
+  std::string records;  // the records back to back (decoded from the block's layout)
+  std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
+  std::vector<uint32_t> rels;    // record i has seq part_first_seq + rels[i]
+  uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
+  uint64_t seq(uint32_t i) const { return part_first_seq + rels[i]; }
+  std::string_view record(uint32_t i) const {
+    return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
+  }
+  // Heap bytes this block holds: what a cache charges for it.
+  size_t MemoryBytes() const {
+    return sizeof(Block) + records.capacity() + (starts.capacity() + rels.capacity()) * sizeof(uint32_t);
+  }
+};
+
+}  // namespace apitrail::part
