@@ -373,12 +373,10 @@ struct EventBuilder {
   }
 };
 
-Result<AuditEvent> DecodeBinary(std::string_view bytes) {
-  AuditEvent e;
-  e.kind.clear();  // the default "http" must come from the record, not the struct
-  EventBuilder builder{&e};
-  APITRAIL_RETURN_IF_ERROR(WalkBinary(bytes, builder));
-  return e;
+Status DecodeBinaryInto(std::string_view bytes, AuditEvent* e) {
+  e->kind.clear();  // the default "http" must come from the record, not the struct
+  EventBuilder builder{e};
+  return WalkBinary(bytes, builder);
 }
 
 struct HeadReader {
@@ -448,7 +446,17 @@ std::string EncodeRecord(const AuditEvent& e) {
 
 Result<AuditEvent> DecodeRecord(std::string_view bytes) {
   if (!bytes.empty() && bytes.front() == '{') return DecodeEventJson(bytes);
-  return DecodeBinary(bytes);
+  AuditEvent e;
+  APITRAIL_RETURN_IF_ERROR(DecodeBinaryInto(bytes, &e));
+  return e;
+}
+
+Status DecodeRecordInto(std::string_view bytes, AuditEvent* out) {
+  if (!bytes.empty() && bytes.front() == '{') {
+    APITRAIL_ASSIGN_OR_RETURN(*out, DecodeEventJson(bytes));
+    return Status::Ok();
+  }
+  return DecodeBinaryInto(bytes, out);
 }
 
 Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch) {

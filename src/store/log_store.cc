@@ -765,6 +765,12 @@ std::shared_ptr<const part::PartReader> LogStore::PartOfLocked(uint64_t seq) con
 }
 
 Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
+  AuditEvent event;
+  APITRAIL_RETURN_IF_ERROR(ReadRecordInto(seq, &event));
+  return event;
+}
+
+Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
   RecordLocation loc;
   std::shared_ptr<RandomAccessFile> file;
   std::shared_ptr<const part::PartReader> part;
@@ -783,16 +789,14 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
   if (part) {
     // The part checked the block's CRC; the bytes are exactly the record's.
     APITRAIL_ASSIGN_OR_RETURN(std::string record, part->Record(seq));
-    auto decoded = DecodeRecord(record);
-    if (!decoded.ok()) {
+    if (Status decoded = DecodeRecordInto(record, event); !decoded.ok()) {
       return Status::Corruption(part->path() + ": record " + std::to_string(seq) + " does not decode (" +
-                                decoded.status().message() + ") in block at offset " +
+                                decoded.message() + ") in block at offset " +
                                 std::to_string(part->BlockOffsetOf(seq)));
     }
-    AuditEvent event = std::move(decoded).value();
-    event.seq = seq;
-    if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
-    return event;
+    event->seq = seq;
+    if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(event));
+    return Status::Ok();
   }
   // Re-check the frame: a reader must never hand out bytes that do not match their CRC.
   std::string buf(log::kFrameHeaderSize + loc.length, '\0');
@@ -805,10 +809,10 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
       log::FrameCrc(seq, payload) != log::DecodeFixed32(buf.data() + 4)) {
     return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where);
   }
-  APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(payload));
-  event.seq = seq;
-  if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
-  return event;
+  APITRAIL_RETURN_IF_ERROR(DecodeRecordInto(payload, event));
+  event->seq = seq;
+  if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(event));
+  return Status::Ok();
 }
 
 Status LogStore::AnnotateOutcome(AuditEvent* intent) {
@@ -909,14 +913,16 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
     std::sort(blocks.begin(), blocks.end(),
               [&](uint32_t a, uint32_t b) { return p.blocks()[a].max_rel > p.blocks()[b].max_rel; });
     const size_t need = want - page->size();
-    std::vector<std::pair<uint64_t, AuditEvent>> found;
+    // Matches by pointer: sorting ~30-string events by value cost more than decoding them.
+    std::vector<std::unique_ptr<AuditEvent>> found;
+    const auto newer = [](const auto& x, const auto& y) { return x->seq > y->seq; };
+    std::vector<std::pair<uint64_t, uint32_t>> candidates;  // (seq, record in block)
     for (uint32_t b : blocks) {
+      // `found` holds at most `need`, newest first: once full, its last is the bar to beat.
       const uint64_t block_max = p.first_seq() + p.blocks()[b].max_rel;
-      if (std::count_if(found.begin(), found.end(), [&](const auto& f) { return f.first > block_max; }) >=
-          static_cast<std::ptrdiff_t>(need)) {
-        break;
-      }
+      if (found.size() >= need && found.back()->seq > block_max) break;
       APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
+      candidates.clear();
       for (uint32_t i = 0; i < block->count(); ++i) {
         const uint64_t seq = block->seq(i);
         if (seq >= before) continue;
@@ -926,27 +932,36 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
             std::any_of(needles.begin(), needles.end(), [&](std::string_view n) { return rec.find(n) == std::string_view::npos; })) {
           continue;
         }
-        auto event = DecodeRecord(rec);
-        if (!event.ok()) {
+        candidates.emplace_back(seq, i);
+      }
+      // Newest first, so decoding stops at the first record that can no longer make the page
+      // (a hot subject has hundreds of candidates in one block).
+      std::sort(candidates.begin(), candidates.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+      const size_t had = found.size();
+      const uint64_t bar = had >= need ? found.back()->seq : 0;
+      size_t added = 0;
+      for (const auto& [seq, i] : candidates) {
+        if (added >= need || (had >= need && seq < bar)) break;
+        auto event = std::make_unique<AuditEvent>();
+        if (Status st = DecodeRecordInto(block->record(i), event.get()); !st.ok()) {
           return Status::Corruption(p.path() + ": record " + std::to_string(seq) + " does not decode (" +
-                                    event.status().message() + ") in block " + std::to_string(b) +
-                                    " at offset " + std::to_string(p.blocks()[b].offset));
+                                    st.message() + ") in block " + std::to_string(b) + " at offset " +
+                                    std::to_string(p.blocks()[b].offset));
         }
         if (!MatchesFully(*event, q)) continue;
         event->seq = seq;
-        found.emplace_back(seq, std::move(event).value());
+        found.push_back(std::move(event));
+        ++added;
       }
       // Only the `need` newest can be handed out: memory stays at a page plus a block.
-      if (found.size() > need) {
-        std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-        found.resize(need);
+      if (added > 0) {
+        std::sort(found.begin(), found.end(), newer);
+        if (found.size() > need) found.resize(need);
       }
     }
-    std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-    if (found.size() > need) found.resize(need);
-    for (auto& [seq, event] : found) {
-      if (event.phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(&event));
-      page->push_back(std::move(event));
+    for (auto& event : found) {
+      if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(event.get()));
+      page->push_back(std::move(*event));
     }
   }
   return Status::Ok();
@@ -977,8 +992,9 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
   EventPage page;
   page.events.reserve(seqs.size());
   for (uint64_t seq : seqs) {
-    APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
-    if (MatchesExactly(event, query)) page.events.push_back(std::move(event));
+    AuditEvent& event = page.events.emplace_back();
+    APITRAIL_RETURN_IF_ERROR(ReadRecordInto(seq, &event));
+    if (!MatchesExactly(event, query)) page.events.pop_back();
   }
   if (more && !seqs.empty()) {
     page.next_cursor = seqs.back();

@@ -155,6 +155,8 @@ class LogStore final : public Store {
   void Fail(const Status& cause);
   Status FailedStatus() const;
   Result<AuditEvent> ReadRecord(uint64_t seq);
+  // The same into *event (default-constructed): a query decodes straight into its page.
+  Status ReadRecordInto(uint64_t seq, AuditEvent* event);
   // Sets intent->outcome to "recorded" or "unknown" (durability: strict).
   Status AnnotateOutcome(AuditEvent* intent);
   // The sealed part holding `seq`, or null. mu_ held (shared).
