@@ -897,10 +897,13 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
   }
   // A protobuf record can only match when the bytes of every string filter occur in it: a test
   // that spares decoding most records of a candidate block.
+  // A subject is looked up in the block's subject runs instead, where it can be.
   std::vector<std::string_view> needles;
-  for (const auto* v : {&q.subject, &q.route, &q.client_ip, &q.correlation_id, &q.trace_id, &q.method, &q.decision}) {
+  for (const auto* v : {&q.route, &q.client_ip, &q.correlation_id, &q.trace_id, &q.method, &q.decision}) {
     if (*v && !(*v)->empty()) needles.push_back(**v);
   }
+  const std::optional<std::string_view> subject =
+      q.subject && !q.subject->empty() ? std::optional<std::string_view>(*q.subject) : std::nullopt;
   for (auto it = parts.rbegin(); it != parts.rend() && page->size() < want; ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= before) continue;
@@ -923,16 +926,27 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
       if (found.size() >= need && found.back()->seq > block_max) break;
       APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
       candidates.clear();
-      for (uint32_t i = 0; i < block->count(); ++i) {
+      const auto consider = [&](uint32_t i, bool subject_checked) {
         const uint64_t seq = block->seq(i);
-        if (seq >= before) continue;
+        if (seq >= before) return;
         const std::string_view rec = block->record(i);
         // (A version 1 JSON record, starting with '{', may escape the bytes: never skipped.)
+        const auto absent = [&](std::string_view n) { return rec.find(n) == std::string_view::npos; };
         if (!rec.empty() && rec[0] != '{' &&
-            std::any_of(needles.begin(), needles.end(), [&](std::string_view n) { return rec.find(n) == std::string_view::npos; })) {
-          continue;
+            ((subject && !subject_checked && absent(*subject)) || std::any_of(needles.begin(), needles.end(), absent))) {
+          return;
         }
         candidates.emplace_back(seq, i);
+      };
+      const std::vector<part::Block::SubjectRun>* runs = subject ? block->SubjectRuns() : nullptr;
+      if (runs != nullptr) {
+        auto run = std::lower_bound(runs->begin(), runs->end(), *subject,
+                                    [](const part::Block::SubjectRun& r, std::string_view s) { return r.subject < s; });
+        for (; run != runs->end() && run->subject == *subject; ++run) {
+          for (uint32_t i = run->begin; i < run->end; ++i) consider(i, true);
+        }
+      } else {
+        for (uint32_t i = 0; i < block->count(); ++i) consider(i, false);
       }
       // Newest first, so decoding stops at the first record that can no longer make the page
       // (a hot subject has hundreds of candidates in one block).

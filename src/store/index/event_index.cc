@@ -171,8 +171,20 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
                                      [](auto* a, auto* b) { return a->size() < b->size(); });
     const SeqList& driver = **shortest;
     lists.erase(shortest);
+    // A time range skips whole blocks of seqs, as below: a busy subject's day in the past
+    // must not test every one of its newer postings.
+    const bool timed = q.since_ns.has_value() || q.until_ns.has_value();
     for (size_t i = driver.LowerBound(end); i > 0;) {
-      const uint64_t seq = driver[--i];
+      const uint64_t seq = driver[i - 1];
+      if (timed && seq >= base_) {
+        const uint64_t block = (seq - base_) / kBlockSize;
+        const TimeBlock& b = blocks_[block];
+        if ((q.since_ns && b.max_ns < *q.since_ns) || (q.until_ns && b.min_ns >= *q.until_ns)) {
+          i = driver.LowerBound(base_ + block * kBlockSize);
+          continue;
+        }
+      }
+      --i;
       if (Matches(seq, q, lists) && !take(seq)) break;
     }
     return out;
