@@ -36,6 +36,11 @@ Status DecodeRecordInto(std::string_view bytes, AuditEvent* out);
 struct RecordHead {
   int64_t time_ns = 0;
   std::string_view subject;
+  // The ids a block's directory finds records by (part/block.h); binary records only (empty
+  // for a JSON record).
+  std::string_view id;
+  std::string_view correlation_id;
+  std::string_view trace_id;
 };
 Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch);
 

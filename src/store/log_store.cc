@@ -938,11 +938,19 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
         }
         candidates.emplace_back(seq, i);
       };
-      const std::vector<part::Block::SubjectRun>* runs = subject ? block->SubjectRuns() : nullptr;
-      if (runs != nullptr) {
-        auto run = std::lower_bound(runs->begin(), runs->end(), *subject,
+      const bool by_correlation = q.correlation_id && !q.correlation_id->empty();
+      const bool by_trace = q.trace_id && !q.trace_id->empty();
+      const part::Block::Directory* dir = subject || by_correlation || by_trace ? block->directory() : nullptr;
+      if (dir != nullptr && (by_correlation || by_trace)) {
+        // (The needles then confirm the hash's candidates.)
+        for (uint32_t i : by_correlation ? part::Block::Lookup(dir->correlation_ids, *q.correlation_id)
+                                         : part::Block::Lookup(dir->trace_ids, *q.trace_id)) {
+          consider(i, false);
+        }
+      } else if (dir != nullptr) {
+        auto run = std::lower_bound(dir->subjects.begin(), dir->subjects.end(), *subject,
                                     [](const part::Block::SubjectRun& r, std::string_view s) { return r.subject < s; });
-        for (; run != runs->end() && run->subject == *subject; ++run) {
+        for (; run != dir->subjects.end() && run->subject == *subject; ++run) {
           for (uint32_t i = run->begin; i < run->end; ++i) consider(i, true);
         }
       } else {
@@ -1050,7 +1058,13 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
     if (p.first_seq() >= base || id.empty()) continue;  // indexed above
     for (uint32_t b : p.BlocksWith(part::Field::kId, id)) {
       APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
-      for (uint32_t i = 0; i < block->count(); ++i) {
+      std::vector<uint32_t> records;
+      if (const part::Block::Directory* dir = block->directory()) {
+        records = part::Block::Lookup(dir->ids, id);
+      } else {
+        for (uint32_t i = 0; i < block->count(); ++i) records.push_back(i);
+      }
+      for (uint32_t i : records) {
         if (block->record(i).find(id) == std::string_view::npos) continue;  // cheap pre-check
         auto event = DecodeRecord(block->record(i));
         if (event.ok() && event->id == id) {

@@ -1,32 +1,52 @@
 #include "store/part/block.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/record_codec.h"
 
 namespace apitrail::part {
 
-const std::vector<Block::SubjectRun>* Block::SubjectRuns() const {
-  std::call_once(runs_once_, [this] {
+uint64_t Block::KeyHash(std::string_view value) { return std::hash<std::string_view>{}(value); }
+
+std::vector<uint32_t> Block::Lookup(const HashedKeys& keys, std::string_view value) {
+  const uint64_t h = KeyHash(value);
+  std::vector<uint32_t> out;
+  for (auto it = std::lower_bound(keys.begin(), keys.end(), std::make_pair(h, uint32_t{0}));
+       it != keys.end() && it->first == h; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+const Block::Directory* Block::directory() const {
+  std::call_once(directory_once_, [this] {
+    Directory d;
     std::string scratch;
     RecordHead head;
+    auto add = [](HashedKeys& keys, std::string_view value, uint32_t i) {
+      if (!value.empty()) keys.emplace_back(KeyHash(value), i);
+    };
     for (uint32_t i = 0; i < count(); ++i) {
-      if (!DecodeRecordHead(record(i), &head, &scratch).ok()) {
-        runs_.clear();
-        return;
-      }
-      if (!runs_.empty() && runs_.back().end == i && runs_.back().subject == head.subject) {
-        runs_.back().end = i + 1;
+      const std::string_view rec = record(i);
+      if (rec.empty() || rec[0] == '{' || !DecodeRecordHead(rec, &head, &scratch).ok()) return;
+      if (!d.subjects.empty() && d.subjects.back().end == i && d.subjects.back().subject == head.subject) {
+        d.subjects.back().end = i + 1;
       } else {
-        runs_.push_back(SubjectRun{std::string(head.subject), i, i + 1});
+        d.subjects.push_back(SubjectRun{std::string(head.subject), i, i + 1});
       }
+      add(d.ids, head.id, i);
+      add(d.correlation_ids, head.correlation_id, i);
+      add(d.trace_ids, head.trace_id, i);
     }
-    std::sort(runs_.begin(), runs_.end(), [](const SubjectRun& a, const SubjectRun& b) {
+    std::sort(d.subjects.begin(), d.subjects.end(), [](const SubjectRun& a, const SubjectRun& b) {
       return a.subject != b.subject ? a.subject < b.subject : a.begin < b.begin;
     });
-    runs_ok_ = true;
+    for (HashedKeys* keys : {&d.ids, &d.correlation_ids, &d.trace_ids}) std::sort(keys->begin(), keys->end());
+    directory_ = std::move(d);
+    directory_ok_ = true;
   });
-  return runs_ok_ ? &runs_ : nullptr;
+  return directory_ok_ ? &directory_ : nullptr;
 }
 
 }  // namespace apitrail::part

@@ -23,30 +23,42 @@ struct Block {
   std::string_view record(uint32_t i) const {
     return std::string_view(records).substr(starts[i], starts[i + 1] - starts[i]);
   }
-  // Where each subject's records are: runs of consecutive records with one subject, sorted
-  // by (subject, begin). A version 2 block is clustered by (hour, subject, time), so a
-  // subject has one run per hour of the block; a query for it visits those records only
-  // instead of searching every record's bytes. Built on first use (~0.1 µs a record, once
-  // per cached block), thread-safe. Null when a record's head does not decode: the caller
-  // then scans, and decoding reports the damage.
+  // Where records are, by the keys queries look up most: runs of consecutive records with
+  // one subject, sorted by (subject, begin) — a version 2 block is clustered by (hour,
+  // subject, time), so a subject has one run per hour of the block — and (hash, record)
+  // pairs of the id, correlation id and trace id, sorted. A query visits the records these
+  // name instead of searching every record's bytes (a hash names candidates; the caller
+  // still checks the record). Built on first use (~0.1 µs a record, once per cached block),
+  // thread-safe. Null when the block holds JSON (version 1) records or a record's head does
+  // not decode: the caller then scans, and decoding reports the damage.
   struct SubjectRun {
     std::string subject;
     uint32_t begin = 0;
     uint32_t end = 0;
   };
-  const std::vector<SubjectRun>* SubjectRuns() const;
+  using HashedKeys = std::vector<std::pair<uint64_t, uint32_t>>;  // (hash of the value, record)
+  struct Directory {
+    std::vector<SubjectRun> subjects;
+    HashedKeys ids;
+    HashedKeys correlation_ids;
+    HashedKeys trace_ids;
+  };
+  const Directory* directory() const;
+  static uint64_t KeyHash(std::string_view value);
+  // The records whose hashed key equals `value`'s hash, ascending.
+  static std::vector<uint32_t> Lookup(const HashedKeys& keys, std::string_view value);
 
   // Heap bytes this block holds: what a cache charges for it (the subject runs, built
   // later, are estimated in).
   size_t MemoryBytes() const {
     return sizeof(Block) + records.capacity() + (starts.capacity() + rels.capacity()) * sizeof(uint32_t) +
-           starts.size() * sizeof(SubjectRun) / 4;
+           starts.size() * (sizeof(SubjectRun) / 4 + 3 * sizeof(HashedKeys::value_type));
   }
 
  private:
-  mutable std::once_flag runs_once_;
-  mutable std::vector<SubjectRun> runs_;
-  mutable bool runs_ok_ = false;
+  mutable std::once_flag directory_once_;
+  mutable Directory directory_;
+  mutable bool directory_ok_ = false;
 };
 
 }  // namespace apitrail::part

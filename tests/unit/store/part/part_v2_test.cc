@@ -170,6 +170,47 @@ TEST_F(PartV2Test, ASharedBlockCacheServesRepeatedReadsAndForgetsAClosedReader) 
   EXPECT_EQ(*again, records_.back());
 }
 
+TEST_F(PartV2Test, ABlocksDirectoryNamesExactlyTheRecordsOfEachSubjectAndId) {
+  auto p = Open();
+  ASSERT_TRUE(p);
+  size_t records = 0;
+  for (uint32_t b = 0; b < p->blocks().size(); ++b) {
+    auto block = p->ReadBlock(b);
+    ASSERT_TRUE(block.ok()) << block.status().ToString();
+    const Block& blk = **block;
+    const Block::Directory* dir = blk.directory();
+    ASSERT_NE(dir, nullptr);
+    EXPECT_EQ(dir, blk.directory());  // built once
+    // Subject runs: disjoint, cover the block, and each holds one subject's records only.
+    std::vector<int> covered(blk.count(), 0);
+    for (size_t r = 0; r < dir->subjects.size(); ++r) {
+      const Block::SubjectRun& run = dir->subjects[r];
+      if (r > 0) {
+        EXPECT_LE(dir->subjects[r - 1].subject, run.subject);
+      }
+      for (uint32_t i = run.begin; i < run.end; ++i) {
+        ++covered[i];
+        EXPECT_EQ(Event(blk.seq(i)).subject, run.subject);
+      }
+    }
+    EXPECT_EQ(std::count(covered.begin(), covered.end(), 1), static_cast<std::ptrdiff_t>(blk.count()));
+    // Every record is found by its id, correlation id and trace id.
+    for (uint32_t i = 0; i < blk.count(); ++i) {
+      const AuditEvent e = Event(blk.seq(i));
+      const auto has = [&](const Block::HashedKeys& keys, const std::string& v) {
+        const std::vector<uint32_t> found = Block::Lookup(keys, v);
+        return std::find(found.begin(), found.end(), i) != found.end();
+      };
+      EXPECT_TRUE(has(dir->ids, e.id));
+      EXPECT_TRUE(has(dir->correlation_ids, e.correlation_id));
+      EXPECT_TRUE(has(dir->trace_ids, e.trace_id));
+    }
+    EXPECT_TRUE(Block::Lookup(dir->correlation_ids, "no-such-correlation-id").empty());
+    records += blk.count();
+  }
+  EXPECT_EQ(records, kN);
+}
+
 TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
   auto p = Open();
   ASSERT_TRUE(p);
