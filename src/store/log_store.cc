@@ -98,6 +98,7 @@ Status LogStore::Recover() {
   for (const auto& seg : recovered.segments) {
     APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
     readers_.push_back(std::move(reader));
+    segment_cache_ids_.push_back(part::BlockCache::NewReaderId());
   }
   if (rollups_ && rollups_->FinishRecovery(recovered.records)) {
     // Rollup files claim records the log lacks: everything is counted again, the sealed
@@ -250,6 +251,7 @@ Status LogStore::StartSegment(uint64_t first_seq) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     readers_.push_back(std::move(reader));
+    segment_cache_ids_.push_back(part::BlockCache::NewReaderId());
     segment_index_ = static_cast<uint32_t>(readers_.size() - 1);
   }
   segment_ = std::move(file);
@@ -534,6 +536,7 @@ Status LogStore::SealOne(const SealJob& job) {
     sealed.part->SetBlockCache(block_cache_);
     parts_.push_back(std::move(sealed.part));
     readers_[job.segment_index].reset();
+    if (block_cache_) block_cache_->EraseReader(segment_cache_ids_[job.segment_index]);
   }
   APITRAIL_RETURN_IF_ERROR(fs_->Remove(job.path));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
@@ -773,6 +776,7 @@ Result<AuditEvent> LogStore::ReadRecord(uint64_t seq) {
 Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
   RecordLocation loc;
   std::shared_ptr<RandomAccessFile> file;
+  uint64_t segment_cache_id = 0;
   std::shared_ptr<const part::PartReader> part;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
@@ -780,6 +784,7 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
     if (seq >= index_.base()) {
       loc = index_.location(seq);
       file = readers_[loc.segment];
+      segment_cache_id = segment_cache_ids_[loc.segment];
     }
     if (!file) {
       part = PartOfLocked(seq);
@@ -799,16 +804,48 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
     return Status::Ok();
   }
   // Re-check the frame: a reader must never hand out bytes that do not match their CRC.
-  std::string buf(log::kFrameHeaderSize + loc.length, '\0');
-  APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(loc.offset, buf.size(), buf.data()));
-  const std::string where = "segment #" + std::to_string(loc.segment) + " offset " +
-                            std::to_string(loc.offset);
-  if (n != buf.size()) return Status::Corruption("short read of seq " + std::to_string(seq) + " at " + where);
-  std::string_view payload(buf.data() + log::kFrameHeaderSize, loc.length);
-  if (log::DecodeFixed32(buf.data()) != loc.length || log::DecodeFixed64(buf.data() + 8) != seq ||
-      log::FrameCrc(seq, payload) != log::DecodeFixed32(buf.data() + 4)) {
-    return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where);
+  const size_t frame_size = log::kFrameHeaderSize + loc.length;
+  const auto frame_ok = [&](const char* f) {
+    return log::DecodeFixed32(f) == loc.length && log::DecodeFixed64(f + 8) == seq &&
+           log::FrameCrc(seq, std::string_view(f + log::kFrameHeaderSize, loc.length)) == log::DecodeFixed32(f + 4);
+  };
+  // From a cached chunk of the segment where one holds the whole frame. A chunk read while
+  // this part of the active segment was still being written holds stale bytes there: the
+  // frame check fails on them, and the chunk is read again.
+  std::shared_ptr<const part::Block> chunk;
+  const char* frame = nullptr;
+  const uint64_t chunk_index = loc.offset / kSegmentChunkBytes;
+  if (block_cache_ && segment_cache_id != 0 && loc.offset + frame_size <= (chunk_index + 1) * kSegmentChunkBytes) {
+    const size_t at = static_cast<size_t>(loc.offset - chunk_index * kSegmentChunkBytes);
+    chunk = block_cache_->Lookup(segment_cache_id, static_cast<uint32_t>(chunk_index));
+    if (chunk && (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))) {
+      block_cache_->Erase(segment_cache_id, static_cast<uint32_t>(chunk_index));
+      chunk.reset();
+    }
+    if (!chunk) {
+      auto fresh = std::make_shared<part::Block>();
+      fresh->records.resize(kSegmentChunkBytes);
+      APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(chunk_index * kSegmentChunkBytes, kSegmentChunkBytes,
+                                                     fresh->records.data()));
+      fresh->records.resize(n);
+      fresh->starts = {0, static_cast<uint32_t>(n)};
+      if (n >= at + frame_size && frame_ok(fresh->records.data() + at)) {
+        chunk = block_cache_->Insert(segment_cache_id, static_cast<uint32_t>(chunk_index), std::move(fresh));
+        if (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at)) chunk.reset();
+      }
+    }
+    if (chunk) frame = chunk->records.data() + at;
   }
+  std::string buf;
+  if (frame == nullptr) {
+    buf.resize(frame_size);
+    APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(loc.offset, buf.size(), buf.data()));
+    const auto where = [&] { return "segment #" + std::to_string(loc.segment) + " offset " + std::to_string(loc.offset); };
+    if (n != buf.size()) return Status::Corruption("short read of seq " + std::to_string(seq) + " at " + where());
+    if (!frame_ok(buf.data())) return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where());
+    frame = buf.data();
+  }
+  const std::string_view payload(frame + log::kFrameHeaderSize, loc.length);
   APITRAIL_RETURN_IF_ERROR(DecodeRecordInto(payload, event));
   event->seq = seq;
   if (event->phase == "intent") APITRAIL_RETURN_IF_ERROR(AnnotateOutcome(event));

@@ -49,6 +49,15 @@ std::shared_ptr<const Block> BlockCache::Insert(uint64_t reader, uint32_t block,
   return value;
 }
 
+void BlockCache::Erase(uint64_t reader, uint32_t block) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = map_.find(KeyOf(reader, block));
+  if (it == map_.end() || it->second->reader != reader || it->second->block != block) return;
+  bytes_ -= it->second->charge;
+  lru_.erase(it->second);
+  map_.erase(it);
+}
+
 void BlockCache::EraseReader(uint64_t reader) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {

@@ -48,6 +48,8 @@ class BlockCache {
   // evicts the least recently used blocks until the total fits. Returns what the cache
   // now holds for the key (the earlier copy, if there was one), or `value`.
   std::shared_ptr<const Block> Insert(uint64_t reader, uint32_t block, std::shared_ptr<const Block> value);
+  // Drops one block (it went stale: a chunk of a segment read while it was written).
+  void Erase(uint64_t reader, uint32_t block);
   // Drops every block of `reader` (its part is gone).
   void EraseReader(uint64_t reader);
   BlockCacheStats Stats() const;

@@ -88,6 +88,20 @@ TEST(BlockCacheTest, ASecondInsertOfTheSameBlockKeepsTheFirstCopy) {
   EXPECT_EQ(cache.Stats().blocks, 1u);
 }
 
+TEST(BlockCacheTest, EraseDropsOneBlockSoThatAFreshCopyCanReplaceIt) {
+  BlockCache cache(1 << 20);
+  const uint64_t r = BlockCache::NewReaderId();
+  auto stale = MakeBlock(100, 's'), fresh = MakeBlock(200, 'f');
+  cache.Insert(r, 0, stale);
+  cache.Insert(r, 1, MakeBlock(100));
+  cache.Erase(r, 0);
+  cache.Erase(r, 9);  // absent: nothing happens
+  EXPECT_EQ(cache.Lookup(r, 0), nullptr);
+  EXPECT_EQ(cache.Insert(r, 0, fresh), fresh);
+  EXPECT_EQ(cache.Lookup(r, 0), fresh);
+  EXPECT_EQ(cache.Stats().bytes, fresh->MemoryBytes() + MakeBlock(100)->MemoryBytes());
+}
+
 TEST(BlockCacheTest, EraseReaderDropsOnlyThatReadersBlocks) {
   BlockCache cache(1 << 20);
   const uint64_t a = BlockCache::NewReaderId(), b = BlockCache::NewReaderId();
