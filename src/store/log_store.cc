@@ -91,9 +91,13 @@ Status LogStore::Recover() {
   };
   APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
   if (first_record) index_.SetBase(recovered.parts_end);
-  for (auto& p : recovered.parts) {
-    p->SetBlockCache(block_cache_);
-    parts_.push_back(std::move(p));
+  {
+    auto parts = std::make_shared<PartList>();
+    for (auto& p : recovered.parts) {
+      p->SetBlockCache(block_cache_);
+      parts->push_back(std::move(p));
+    }
+    parts_ = std::move(parts);
   }
   for (const auto& seg : recovered.segments) {
     APITRAIL_ASSIGN_OR_RETURN(auto reader, fs_->OpenForRead(seg.path));
@@ -103,7 +107,7 @@ Status LogStore::Recover() {
   if (rollups_ && rollups_->FinishRecovery(recovered.records)) {
     // Rollup files claim records the log lacks: everything is counted again, the sealed
     // parts included (the only case where opening reads their blocks).
-    for (const auto& p : parts_) {
+    for (const auto& p : *parts_) {
       APITRAIL_RETURN_IF_ERROR(part::ForEachRecord(*p, [&](uint64_t seq, std::string_view rec) -> Status {
         APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, DecodeRecord(rec));
         rollups_->Replay(seq, event);
@@ -534,7 +538,9 @@ Status LogStore::SealOne(const SealJob& job) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     sealed.part->SetBlockCache(block_cache_);
-    parts_.push_back(std::move(sealed.part));
+    auto parts = std::make_shared<PartList>(*parts_);
+    parts->push_back(std::move(sealed.part));
+    parts_ = std::move(parts);
     readers_[job.segment_index].reset();
     if (block_cache_) block_cache_->EraseReader(segment_cache_ids_[job.segment_index]);
   }
@@ -744,14 +750,15 @@ Status LogStore::RemoveOldestPart(const std::string& path) {
   const std::string name = name_of(path);
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    auto it = std::find_if(parts_.begin(), parts_.end(), [&](const auto& p) { return name_of(p->path()) == name; });
-    if (it != parts_.end()) {
-      if (it != parts_.begin()) {
+    const PartList& now = *parts_;
+    auto it = std::find_if(now.begin(), now.end(), [&](const auto& p) { return name_of(p->path()) == name; });
+    if (it != now.end()) {
+      if (it != now.begin()) {
         return Status::InvalidArgument("part " + name + " is not the oldest part served (" +
-                                       name_of(parts_.front()->path()) + "): the store keeps one contiguous range");
+                                       name_of(now.front()->path()) + "): the store keeps one contiguous range");
       }
       removed_below_ = std::max(removed_below_, (*it)->end_seq());
-      parts_.erase(it);
+      parts_ = std::make_shared<PartList>(now.begin() + 1, now.end());
     }
   }
   const std::string dir = options_.data_dir + "/" + std::string(part::kPartsDir);
@@ -759,10 +766,15 @@ Status LogStore::RemoveOldestPart(const std::string& path) {
   return fs_->SyncDir(dir);
 }
 
+std::shared_ptr<const LogStore::PartList> LogStore::Parts() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return parts_;
+}
+
 std::shared_ptr<const part::PartReader> LogStore::PartOfLocked(uint64_t seq) const {
-  auto it = std::upper_bound(parts_.begin(), parts_.end(), seq,
+  auto it = std::upper_bound(parts_->begin(), parts_->end(), seq,
                              [](uint64_t s, const auto& p) { return s < p->first_seq(); });
-  if (it == parts_.begin()) return nullptr;
+  if (it == parts_->begin()) return nullptr;
   --it;
   return seq < (*it)->end_seq() ? *it : nullptr;
 }
@@ -868,13 +880,14 @@ Status LogStore::AnnotateOutcome(AuditEvent* intent) {
     }
   }
   // The outcome may be in a sealed part (older than the indexed segments).
-  std::vector<std::shared_ptr<const part::PartReader>> parts;
+  std::shared_ptr<const PartList> snapshot;
   uint64_t base;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    parts = parts_;
+    snapshot = parts_;
     base = index_.base();
   }
+  const PartList& parts = *snapshot;
   for (const auto& p : parts) {
     if (p->end_seq() <= intent->seq || p->first_seq() >= base) continue;
     for (uint32_t b : p->BlocksWith(part::Field::kIntentId, intent->id)) {
@@ -927,11 +940,8 @@ bool MatchesFully(const AuditEvent& e, const EventQuery& q) {
 
 Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
                             std::vector<AuditEvent>* page) {
-  std::vector<std::shared_ptr<const part::PartReader>> parts;
-  {
-    std::shared_lock<std::shared_mutex> lock(mu_);
-    parts = parts_;
-  }
+  const std::shared_ptr<const PartList> snapshot = Parts();
+  const PartList& parts = *snapshot;
   // A protobuf record can only match when the bytes of every string filter occur in it: a test
   // that spares decoding most records of a candidate block.
   // A subject is looked up in the block's subject runs instead, where it can be.
@@ -1083,13 +1093,14 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent event, ReadRecord(seq));
     if (event.id == id) return event;
   }
-  std::vector<std::shared_ptr<const part::PartReader>> parts;
+  std::shared_ptr<const PartList> snapshot;
   uint64_t base;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    parts = parts_;
+    snapshot = parts_;
     base = index_.base();
   }
+  const PartList& parts = *snapshot;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= base || id.empty()) continue;  // indexed above
@@ -1141,7 +1152,7 @@ StoreStats LogStore::Stats() {
   if (rollups_) s.rollups = rollups_->Stats();
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    s.parts = parts_.size();
+    s.parts = parts_->size();
   }
   s.parts_sealed = parts_sealed_.load();
   s.seal_errors = seal_errors_.load();

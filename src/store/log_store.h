@@ -227,7 +227,13 @@ class LogStore final : public Store {
   // Segment bytes are cached in chunks this big: records of the indexed segments are read
   // one by one, and a pread each was 40% of a 100-row query (query.sh, resource).
   static constexpr uint64_t kSegmentChunkBytes = 16 * 1024;
-  std::vector<std::shared_ptr<const part::PartReader>> parts_;  // guarded by mu_, ascending
+  // Sealed parts, ascending. The list is never changed in place but replaced (sealing,
+  // retention), so a query takes a snapshot for one reference count instead of copying a
+  // shared_ptr per part (12% of a correlation-id query over ~80 parts). Pointer guarded by mu_.
+  using PartList = std::vector<std::shared_ptr<const part::PartReader>>;
+  std::shared_ptr<const PartList> parts_ = std::make_shared<PartList>();
+  // A snapshot of parts_ (lock on mu_ taken here).
+  std::shared_ptr<const PartList> Parts() const;
   uint64_t removed_below_ = 0;  // guarded by mu_: records below were removed by retention this run
   merkle::CompactRange published_frontier_;                  // guarded by mu_
   uint64_t recovered_truncated_bytes_ = 0;
