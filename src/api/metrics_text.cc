@@ -52,9 +52,9 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_parts", "gauge", "Sealed parts the store reads from (docs/FORMAT.md §16).", "", store.parts);
   Metric(out, "apitrail_store_parts_sealed_total", "counter", "Rotated segments sealed into parts since start.", "", store.parts_sealed);
   Metric(out, "apitrail_store_seal_pending", "gauge", "Rotated segments waiting to be sealed.", "", store.seal_pending);
-  Metric(out, "apitrail_store_block_cache_hits_total", "counter", "Queries' reads of sealed-part blocks answered from the block cache.", "", store.block_cache_hits);
-  Metric(out, "apitrail_store_block_cache_misses_total", "counter", "Queries' reads of sealed-part blocks that read and decoded the block.", "", store.block_cache_misses);
-  Metric(out, "apitrail_store_block_cache_bytes", "gauge", "Memory held by decoded sealed-part blocks in the block cache.", "", store.block_cache_bytes);
+  Metric(out, "apitrail_store_block_cache_hits_total", "counter", "Queries' reads of sealed-part blocks and segment chunks answered from the block cache.", "", store.block_cache_hits);
+  Metric(out, "apitrail_store_block_cache_misses_total", "counter", "Queries' reads of sealed-part blocks and segment chunks that went to the file.", "", store.block_cache_misses);
+  Metric(out, "apitrail_store_block_cache_bytes", "gauge", "Memory held by the block cache (decoded sealed-part blocks, segment chunks).", "", store.block_cache_bytes);
   Metric(out, "apitrail_store_seal_deferred_seconds_total", "counter", "Time rotated segments waited to be sealed because the request path was saturating the CPUs.", "", store.seal_deferred_ms / 1000.0);
   Metric(out, "apitrail_store_seal_errors_total", "counter", "Sealings that failed since start (the segment is kept; sealing resumes after a restart).", "", store.seal_errors);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);

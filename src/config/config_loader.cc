@@ -237,8 +237,8 @@ void ReadDocument(ReadContext* ctx, const YAML::Node& root, Config* c) {
 
   YamlMap au(ctx, m.Get("audit"), "audit",
              {"data_dir", "durability", "batch_interval_ms", "queue_capacity", "fail_open",
-              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts", "direct_io",
-              "async_commit", "archive", "retention", "block_cache_mb"});
+              "max_segment_bytes", "rotate_daily", "checkpoints", "rollups", "receipts",
+              "direct_io", "async_commit", "archive", "retention", "block_cache_mb"});
   au.String("data_dir", &c->audit.data_dir);
   au.String("durability", &c->audit.durability);
   au.Int("batch_interval_ms", &c->audit.batch_interval_ms);

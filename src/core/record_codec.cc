@@ -383,11 +383,20 @@ struct HeadReader {
   RecordHead* head;
   void String(uint32_t field, std::string_view s) {
     switch (field) {
-      case kSubject: head->subject = s; break;
-      case kId: head->id = s; break;
-      case kCorrelationId: head->correlation_id = s; break;
-      case kTraceId: head->trace_id = s; break;
-      default: break;
+      case kSubject:
+        head->subject = s;
+        break;
+      case kId:
+        head->id = s;
+        break;
+      case kCorrelationId:
+        head->correlation_id = s;
+        break;
+      case kTraceId:
+        head->trace_id = s;
+        break;
+      default:
+        break;
     }
   }
   void KeyValue(uint32_t, std::string_view, std::string_view) {}

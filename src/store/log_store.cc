@@ -751,11 +751,13 @@ Status LogStore::RemoveOldestPart(const std::string& path) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     const PartList& now = *parts_;
-    auto it = std::find_if(now.begin(), now.end(), [&](const auto& p) { return name_of(p->path()) == name; });
+    auto it = std::find_if(now.begin(), now.end(),
+                           [&](const auto& p) { return name_of(p->path()) == name; });
     if (it != now.end()) {
       if (it != now.begin()) {
         return Status::InvalidArgument("part " + name + " is not the oldest part served (" +
-                                       name_of(now.front()->path()) + "): the store keeps one contiguous range");
+                                       name_of(now.front()->path()) +
+                                       "): the store keeps one contiguous range");
       }
       removed_below_ = std::max(removed_below_, (*it)->end_seq());
       parts_ = std::make_shared<PartList>(now.begin() + 1, now.end());
@@ -807,8 +809,8 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
     // The part checked the block's CRC; the bytes are exactly the record's.
     APITRAIL_ASSIGN_OR_RETURN(std::string record, part->Record(seq));
     if (Status decoded = DecodeRecordInto(record, event); !decoded.ok()) {
-      return Status::Corruption(part->path() + ": record " + std::to_string(seq) + " does not decode (" +
-                                decoded.message() + ") in block at offset " +
+      return Status::Corruption(part->path() + ": record " + std::to_string(seq) +
+                                " does not decode (" + decoded.message() + ") in block at offset " +
                                 std::to_string(part->BlockOffsetOf(seq)));
     }
     event->seq = seq;
@@ -819,31 +821,37 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
   const size_t frame_size = log::kFrameHeaderSize + loc.length;
   const auto frame_ok = [&](const char* f) {
     return log::DecodeFixed32(f) == loc.length && log::DecodeFixed64(f + 8) == seq &&
-           log::FrameCrc(seq, std::string_view(f + log::kFrameHeaderSize, loc.length)) == log::DecodeFixed32(f + 4);
+           log::FrameCrc(seq, std::string_view(f + log::kFrameHeaderSize, loc.length)) ==
+               log::DecodeFixed32(f + 4);
   };
-  // From a cached chunk of the segment where one holds the whole frame. A chunk read while
+  // From a cached chunk of the segment where one holds the whole frame (held in the block
+  // cache as a Block whose `records` are the chunk's raw bytes). A chunk read while
   // this part of the active segment was still being written holds stale bytes there: the
   // frame check fails on them, and the chunk is read again.
   std::shared_ptr<const part::Block> chunk;
   const char* frame = nullptr;
   const uint64_t chunk_index = loc.offset / kSegmentChunkBytes;
-  if (block_cache_ && segment_cache_id != 0 && loc.offset + frame_size <= (chunk_index + 1) * kSegmentChunkBytes) {
+  if (block_cache_ && segment_cache_id != 0 &&
+      loc.offset + frame_size <= (chunk_index + 1) * kSegmentChunkBytes) {
     const size_t at = static_cast<size_t>(loc.offset - chunk_index * kSegmentChunkBytes);
     chunk = block_cache_->Lookup(segment_cache_id, static_cast<uint32_t>(chunk_index));
-    if (chunk && (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))) {
+    if (chunk &&
+        (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))) {
       block_cache_->Erase(segment_cache_id, static_cast<uint32_t>(chunk_index));
       chunk.reset();
     }
     if (!chunk) {
       auto fresh = std::make_shared<part::Block>();
       fresh->records.resize(kSegmentChunkBytes);
-      APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(chunk_index * kSegmentChunkBytes, kSegmentChunkBytes,
-                                                     fresh->records.data()));
+      APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(chunk_index * kSegmentChunkBytes,
+                                                     kSegmentChunkBytes, fresh->records.data()));
       fresh->records.resize(n);
       fresh->starts = {0, static_cast<uint32_t>(n)};
       if (n >= at + frame_size && frame_ok(fresh->records.data() + at)) {
-        chunk = block_cache_->Insert(segment_cache_id, static_cast<uint32_t>(chunk_index), std::move(fresh));
-        if (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at)) chunk.reset();
+        chunk = block_cache_->Insert(segment_cache_id, static_cast<uint32_t>(chunk_index),
+                                     std::move(fresh));
+        if (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))
+          chunk.reset();
       }
     }
     if (chunk) frame = chunk->records.data() + at;
@@ -852,9 +860,13 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
   if (frame == nullptr) {
     buf.resize(frame_size);
     APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(loc.offset, buf.size(), buf.data()));
-    const auto where = [&] { return "segment #" + std::to_string(loc.segment) + " offset " + std::to_string(loc.offset); };
-    if (n != buf.size()) return Status::Corruption("short read of seq " + std::to_string(seq) + " at " + where());
-    if (!frame_ok(buf.data())) return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where());
+    const auto where = [&] {
+      return "segment #" + std::to_string(loc.segment) + " offset " + std::to_string(loc.offset);
+    };
+    if (n != buf.size())
+      return Status::Corruption("short read of seq " + std::to_string(seq) + " at " + where());
+    if (!frame_ok(buf.data()))
+      return Status::Corruption("bad frame for seq " + std::to_string(seq) + " at " + where());
     frame = buf.data();
   }
   const std::string_view payload(frame + log::kFrameHeaderSize, loc.length);
@@ -946,7 +958,8 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
   // that spares decoding most records of a candidate block.
   // A subject is looked up in the block's subject runs instead, where it can be.
   std::vector<std::string_view> needles;
-  for (const auto* v : {&q.route, &q.client_ip, &q.correlation_id, &q.trace_id, &q.method, &q.decision}) {
+  for (const auto* v :
+       {&q.route, &q.client_ip, &q.correlation_id, &q.trace_id, &q.method, &q.decision}) {
     if (*v && !(*v)->empty()) needles.push_back(**v);
   }
   const std::optional<std::string_view> subject =
@@ -978,25 +991,31 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
         if (seq >= before) return;
         const std::string_view rec = block->record(i);
         // (A version 1 JSON record, starting with '{', may escape the bytes: never skipped.)
-        const auto absent = [&](std::string_view n) { return rec.find(n) == std::string_view::npos; };
+        const auto absent = [&](std::string_view n) {
+          return rec.find(n) == std::string_view::npos;
+        };
         if (!rec.empty() && rec[0] != '{' &&
-            ((subject && !subject_checked && absent(*subject)) || std::any_of(needles.begin(), needles.end(), absent))) {
+            ((subject && !subject_checked && absent(*subject)) ||
+             std::any_of(needles.begin(), needles.end(), absent))) {
           return;
         }
         candidates.emplace_back(seq, i);
       };
       const bool by_correlation = q.correlation_id && !q.correlation_id->empty();
       const bool by_trace = q.trace_id && !q.trace_id->empty();
-      const part::Block::Directory* dir = subject || by_correlation || by_trace ? block->directory() : nullptr;
+      const part::Block::Directory* dir =
+          subject || by_correlation || by_trace ? block->directory() : nullptr;
       if (dir != nullptr && (by_correlation || by_trace)) {
         // (The needles then confirm the hash's candidates.)
-        for (uint32_t i : by_correlation ? part::Block::Lookup(dir->correlation_ids, *q.correlation_id)
-                                         : part::Block::Lookup(dir->trace_ids, *q.trace_id)) {
+        for (uint32_t i : by_correlation
+                              ? part::Block::Lookup(dir->correlation_ids, *q.correlation_id)
+                              : part::Block::Lookup(dir->trace_ids, *q.trace_id)) {
           consider(i, false);
         }
       } else if (dir != nullptr) {
-        auto run = std::lower_bound(dir->subjects.begin(), dir->subjects.end(), *subject,
-                                    [](const part::Block::SubjectRun& r, std::string_view s) { return r.subject < s; });
+        auto run = std::lower_bound(
+            dir->subjects.begin(), dir->subjects.end(), *subject,
+            [](const part::Block::SubjectRun& r, std::string_view s) { return r.subject < s; });
         for (; run != dir->subjects.end() && run->subject == *subject; ++run) {
           for (uint32_t i = run->begin; i < run->end; ++i) consider(i, true);
         }
@@ -1005,7 +1024,8 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
       }
       // Newest first, so decoding stops at the first record that can no longer make the page
       // (a hot subject has hundreds of candidates in one block).
-      std::sort(candidates.begin(), candidates.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+      std::sort(candidates.begin(), candidates.end(),
+                [](const auto& x, const auto& y) { return x.first > y.first; });
       const size_t had = found.size();
       const uint64_t bar = had >= need ? found.back()->seq : 0;
       size_t added = 0;
@@ -1013,8 +1033,9 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
         if (added >= need || (had >= need && seq < bar)) break;
         auto event = std::make_unique<AuditEvent>();
         if (Status st = DecodeRecordInto(block->record(i), event.get()); !st.ok()) {
-          return Status::Corruption(p.path() + ": record " + std::to_string(seq) + " does not decode (" +
-                                    st.message() + ") in block " + std::to_string(b) + " at offset " +
+          return Status::Corruption(p.path() + ": record " + std::to_string(seq) +
+                                    " does not decode (" + st.message() + ") in block " +
+                                    std::to_string(b) + " at offset " +
                                     std::to_string(p.blocks()[b].offset));
         }
         if (!MatchesFully(*event, q)) continue;

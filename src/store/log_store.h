@@ -223,7 +223,7 @@ class LogStore final : public Store {
   EventIndex index_;                                          // guarded by mu_
   std::vector<std::shared_ptr<RandomAccessFile>> readers_;    // guarded by mu_, by segment; null once sealed
   // By segment, like readers_: the key of its chunks in block_cache_ (ReadRecordInto).
-  std::vector<uint64_t> segment_cache_ids_;                   // guarded by mu_
+  std::vector<uint64_t> segment_cache_ids_;  // guarded by mu_
   // Segment bytes are cached in chunks this big: records of the indexed segments are read
   // one by one, and a pread each was 40% of a 100-row query (query.sh, resource).
   static constexpr uint64_t kSegmentChunkBytes = 16 * 1024;
@@ -241,7 +241,9 @@ class LogStore final : public Store {
   // Decoded part blocks for queries, shared by parts_, and chunks of the indexed segments
   // (null: block_cache_bytes is 0).
   const std::shared_ptr<part::BlockCache> block_cache_ =
-      options_.block_cache_bytes > 0 ? std::make_shared<part::BlockCache>(options_.block_cache_bytes) : nullptr;
+      options_.block_cache_bytes > 0
+          ? std::make_shared<part::BlockCache>(options_.block_cache_bytes)
+          : nullptr;
 
   std::atomic<bool> failed_{false};
   mutable std::mutex fail_mu_;

@@ -30,7 +30,8 @@ const Block::Directory* Block::directory() const {
     for (uint32_t i = 0; i < count(); ++i) {
       const std::string_view rec = record(i);
       if (rec.empty() || rec[0] == '{' || !DecodeRecordHead(rec, &head, &scratch).ok()) return;
-      if (!d.subjects.empty() && d.subjects.back().end == i && d.subjects.back().subject == head.subject) {
+      if (!d.subjects.empty() && d.subjects.back().end == i &&
+          d.subjects.back().subject == head.subject) {
         d.subjects.back().end = i + 1;
       } else {
         d.subjects.push_back(SubjectRun{std::string(head.subject), i, i + 1});
@@ -42,7 +43,8 @@ const Block::Directory* Block::directory() const {
     std::sort(d.subjects.begin(), d.subjects.end(), [](const SubjectRun& a, const SubjectRun& b) {
       return a.subject != b.subject ? a.subject < b.subject : a.begin < b.begin;
     });
-    for (HashedKeys* keys : {&d.ids, &d.correlation_ids, &d.trace_ids}) std::sort(keys->begin(), keys->end());
+    for (HashedKeys* keys : {&d.ids, &d.correlation_ids, &d.trace_ids})
+      std::sort(keys->begin(), keys->end());
     directory_ = std::move(d);
     directory_ok_ = true;
   });

@@ -16,8 +16,9 @@ namespace apitrail::part {
 struct Block {
   uint64_t part_first_seq = 0;
   std::string records;  // the records back to back (decoded from the block's layout)
-  std::vector<uint32_t> starts;  // count+1 offsets into records: record i is [starts[i], starts[i+1])
-  std::vector<uint32_t> rels;    // record i has seq part_first_seq + rels[i]
+  std::vector<uint32_t>
+      starts;                  // count+1 offsets into records: record i is [starts[i], starts[i+1])
+  std::vector<uint32_t> rels;  // record i has seq part_first_seq + rels[i]
   uint32_t count() const { return static_cast<uint32_t>(starts.size() - 1); }
   uint64_t seq(uint32_t i) const { return part_first_seq + rels[i]; }
   std::string_view record(uint32_t i) const {
@@ -51,7 +52,8 @@ struct Block {
   // Heap bytes this block holds: what a cache charges for it (the subject runs, built
   // later, are estimated in).
   size_t MemoryBytes() const {
-    return sizeof(Block) + records.capacity() + (starts.capacity() + rels.capacity()) * sizeof(uint32_t) +
+    return sizeof(Block) + records.capacity() +
+           (starts.capacity() + rels.capacity()) * sizeof(uint32_t) +
            starts.size() * (sizeof(SubjectRun) / 4 + 3 * sizeof(HashedKeys::value_type));
   }
 

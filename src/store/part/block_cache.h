@@ -26,8 +26,8 @@ struct BlockCacheStats {
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t evictions = 0;
-  uint64_t bytes = 0;    // charged by the blocks held now
-  uint64_t blocks = 0;   // held now
+  uint64_t bytes = 0;   // charged by the blocks held now
+  uint64_t blocks = 0;  // held now
   uint64_t capacity = 0;
 };
 
@@ -47,7 +47,8 @@ class BlockCache {
   // Keeps `value` (unless a copy is already held, or it alone exceeds the capacity) and
   // evicts the least recently used blocks until the total fits. Returns what the cache
   // now holds for the key (the earlier copy, if there was one), or `value`.
-  std::shared_ptr<const Block> Insert(uint64_t reader, uint32_t block, std::shared_ptr<const Block> value);
+  std::shared_ptr<const Block> Insert(uint64_t reader, uint32_t block,
+                                      std::shared_ptr<const Block> value);
   // Drops one block (it went stale: a chunk of a segment read while it was written).
   void Erase(uint64_t reader, uint32_t block);
   // Drops every block of `reader` (its part is gone).
@@ -67,10 +68,10 @@ class BlockCache {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // guarded by mu_; most recently used first
   std::unordered_map<uint64_t, std::list<Entry>::iterator> map_;  // guarded by mu_
-  size_t bytes_ = 0;      // guarded by mu_
-  uint64_t hits_ = 0;     // guarded by mu_
-  uint64_t misses_ = 0;   // guarded by mu_
-  uint64_t evictions_ = 0;  // guarded by mu_
+  size_t bytes_ = 0;                                              // guarded by mu_
+  uint64_t hits_ = 0;                                             // guarded by mu_
+  uint64_t misses_ = 0;                                           // guarded by mu_
+  uint64_t evictions_ = 0;                                        // guarded by mu_
 };
 
 }  // namespace apitrail::part

@@ -128,7 +128,8 @@ TEST(BlockCacheTest, ConcurrentLookupsAndInsertsStayConsistent) {
       for (uint32_t i = 0; i < 2000; ++i) {
         const uint32_t block = (i * 7 + static_cast<uint32_t>(t)) % 120;
         auto got = cache.Lookup(r, block);
-        if (!got) got = cache.Insert(r, block, MakeBlock(1000, static_cast<char>('a' + block % 26)));
+        if (!got)
+          got = cache.Insert(r, block, MakeBlock(1000, static_cast<char>('a' + block % 26)));
         ASSERT_EQ(got->records[0], static_cast<char>('a' + block % 26));
       }
     });

@@ -148,7 +148,8 @@ TEST_F(PartV2Test, ASharedBlockCacheServesRepeatedReadsAndForgetsAClosedReader) 
     for (uint32_t b = 0; b < nblocks; ++b) {
       auto block = p->ReadBlock(b);
       ASSERT_TRUE(block.ok()) << block.status().ToString();
-      for (uint32_t i = 0; i < (*block)->count(); ++i) EXPECT_EQ((*block)->record(i), records_[(*block)->seq(i)]);
+      for (uint32_t i = 0; i < (*block)->count(); ++i)
+        EXPECT_EQ((*block)->record(i), records_[(*block)->seq(i)]);
     }
   }
   BlockCacheStats s = cache->Stats();
@@ -193,7 +194,8 @@ TEST_F(PartV2Test, ABlocksDirectoryNamesExactlyTheRecordsOfEachSubjectAndId) {
         EXPECT_EQ(Event(blk.seq(i)).subject, run.subject);
       }
     }
-    EXPECT_EQ(std::count(covered.begin(), covered.end(), 1), static_cast<std::ptrdiff_t>(blk.count()));
+    EXPECT_EQ(std::count(covered.begin(), covered.end(), 1),
+              static_cast<std::ptrdiff_t>(blk.count()));
     // Every record is found by its id, correlation id and trace id.
     for (uint32_t i = 0; i < blk.count(); ++i) {
       const AuditEvent e = Event(blk.seq(i));
