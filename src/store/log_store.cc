@@ -535,15 +535,19 @@ Status LogStore::SealOne(const SealJob& job) {
   // Rollup files must count these records before the segment goes: a restart replays only
   // segments (a failed write is in the rollups' own stats; the log is unaffected).
   if (rollups_) (void)rollups_->Persist();
+  sealed.part->SetBlockCache(block_cache_);
+  uint64_t segment_cache_id;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    sealed.part->SetBlockCache(block_cache_);
     auto parts = std::make_shared<PartList>(*parts_);
     parts->push_back(std::move(sealed.part));
     parts_ = std::move(parts);
     readers_[job.segment_index].reset();
-    if (block_cache_) block_cache_->EraseReader(segment_cache_ids_[job.segment_index]);
+    segment_cache_id = segment_cache_ids_[job.segment_index];
   }
+  // Outside mu_: the walk covers the whole cache. A query that took the segment before the
+  // switch may still insert a chunk under its id afterwards; that one ages out of the LRU.
+  if (block_cache_) block_cache_->EraseReader(segment_cache_id);
   APITRAIL_RETURN_IF_ERROR(fs_->Remove(job.path));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
   parts_sealed_.fetch_add(1);

@@ -22,6 +22,7 @@ std::vector<uint32_t> Block::Lookup(const HashedKeys& keys, std::string_view val
 const Block::Directory* Block::directory() const {
   std::call_once(directory_once_, [this] {
     Directory d;
+    for (HashedKeys* keys : {&d.ids, &d.correlation_ids, &d.trace_ids}) keys->reserve(count());
     std::string scratch;
     RecordHead head;
     auto add = [](HashedKeys& keys, std::string_view value, uint32_t i) {
@@ -45,6 +46,7 @@ const Block::Directory* Block::directory() const {
     });
     for (HashedKeys* keys : {&d.ids, &d.correlation_ids, &d.trace_ids})
       std::sort(keys->begin(), keys->end());
+    d.subjects.shrink_to_fit();
     directory_ = std::move(d);
     directory_ok_ = true;
   });

@@ -45,16 +45,19 @@ struct Block {
     HashedKeys trace_ids;
   };
   const Directory* directory() const;
+  static constexpr size_t kHeapStringEstimate = 32;
   static uint64_t KeyHash(std::string_view value);
   // The records whose hashed key equals `value`'s hash, ascending.
   static std::vector<uint32_t> Lookup(const HashedKeys& keys, std::string_view value);
 
-  // Heap bytes this block holds: what a cache charges for it (the subject runs, built
-  // later, are estimated in).
+  // Heap bytes this block holds: what a cache charges for it. The directory, built later,
+  // is charged at its largest: a run per record with a subject on the heap, and the three
+  // key vectors (reserved to their exact size).
   size_t MemoryBytes() const {
     return sizeof(Block) + records.capacity() +
            (starts.capacity() + rels.capacity()) * sizeof(uint32_t) +
-           starts.size() * (sizeof(SubjectRun) / 4 + 3 * sizeof(HashedKeys::value_type));
+           starts.size() *
+               (sizeof(SubjectRun) + kHeapStringEstimate + 3 * sizeof(HashedKeys::value_type));
   }
 
  private:

@@ -208,6 +208,12 @@ Result<std::string> PartReader::ReadRawBlock(uint32_t i) const {
   return std::move(raw).value();
 }
 
+void PartReader::SetBlockCache(std::shared_ptr<BlockCache> cache) {
+  shared_cache_ = std::move(cache);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_.clear();
+}
+
 PartReader::~PartReader() {
   if (shared_cache_) shared_cache_->EraseReader(reader_id_);
 }

@@ -38,7 +38,9 @@ class PartReader {
 
   // Keeps decoded blocks in `cache` (shared with the store's other parts) instead of the
   // reader's own few. Call before the reader is shared between threads.
-  void SetBlockCache(std::shared_ptr<BlockCache> cache) { shared_cache_ = std::move(cache); }
+  // The reader's own blocks (sealing's read-back leaves its last few) are dropped: they
+  // would sit outside the shared cache's budget for the part's life.
+  void SetBlockCache(std::shared_ptr<BlockCache> cache);
 
   const std::string& path() const { return path_; }
   const std::string& node() const { return node_; }

@@ -55,23 +55,28 @@ TEST_F(EventIndexTest, TimeRangeSkipsBlocksAndStaysExact) {
 
 TEST_F(EventIndexTest, PostingListsSkipBlocksOutsideTheTimeRangeAndStayExact) {
   const uint64_t n = 4 * EventIndex::kBlockSize;
-  Fill(n);
-  // A late record: written in the last block with a time from the middle of the range.
-  index_.Add(n, IndexKeys::FromEvent(MakeEvent(1501)), RecordLocation{0, 1, n});
+  // A late record in the middle of the last block, the rest of which lies after the range:
+  // a skip that judged a block by its first record's time would miss it.
+  const uint64_t late = 3 * EventIndex::kBlockSize + 500;
+  for (uint64_t i = 0; i < n; ++i) {
+    index_.Add(i, IndexKeys::FromEvent(MakeEvent(i == late ? 1501 : i)), RecordLocation{0, 1, i});
+  }
+  index_.Add(n, IndexKeys::FromEvent(MakeEvent(1501)), RecordLocation{0, 1, n});  // and the newest
   EventQuery q;
   q.subject = "user-1";  // MakeEvent: subject user-(i % 3)
   const int64_t t0 = MakeEvent(0).time_ns;
   q.since_ns = t0 + 1500 * 1'000'000'000ll;
   q.until_ns = t0 + 1503 * 1'000'000'000ll;
   bool more = false;
-  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{n, 1501}));
+  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{n, late, 1501}));
   q.until_ns.reset();  // only a lower bound: everything of user-1 from 1500 s on
   q.limit = 1000;
   auto seqs = index_.Select(q, &more);
   ASSERT_FALSE(seqs.empty());
   EXPECT_EQ(seqs.front(), n);
   EXPECT_EQ(seqs.back(), 1501u);
-  EXPECT_EQ(seqs.size(), 1u + (n - 1501 + 2) / 3);
+  // user-1 is every seq % 3 == 1 from 1501 on, plus the late one (seq % 3 == 2) and n.
+  EXPECT_EQ(seqs.size(), 2u + (n - 1501 + 2) / 3);
 }
 
 TEST_F(EventIndexTest, FindsIds) {
