@@ -18,12 +18,6 @@ int AllowedCpus() {
   return std::max(1, CPU_COUNT(&set));
 }
 
-int64_t ClockNs(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 // CPU time of every thread of the process but the calling one.
 int64_t OtherThreadsCpuNs() {
   return ClockNs(CLOCK_PROCESS_CPUTIME_ID) - ClockNs(CLOCK_THREAD_CPUTIME_ID);

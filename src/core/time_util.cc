@@ -6,23 +6,15 @@
 
 namespace apitrail {
 
-int64_t NowNs() {
+int64_t ClockNs(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-int64_t MonotonicNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-int64_t MonotonicCoarseNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+int64_t NowNs() { return ClockNs(CLOCK_REALTIME); }
+int64_t MonotonicNowNs() { return ClockNs(CLOCK_MONOTONIC); }
+int64_t MonotonicCoarseNowNs() { return ClockNs(CLOCK_MONOTONIC_COARSE); }
 
 std::string FormatRfc3339(int64_t unix_ns) {
   int64_t secs = unix_ns / 1000000000;

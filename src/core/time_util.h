@@ -2,6 +2,8 @@
 // ("24h", "15m", "7d"). Pure functions; thread-safe.
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@ inline constexpr int64_t kNsPerDay = 86'400'000'000'000;
 // lands in the bucket below it, where `/` would round towards zero.
 inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+int64_t ClockNs(clockid_t clock);  // clock_gettime in ns (any clock, e.g. CPU-time clocks)
 int64_t NowNs();            // CLOCK_REALTIME
 int64_t MonotonicNowNs();   // CLOCK_MONOTONIC
 // CLOCK_MONOTONIC_COARSE: the time of the last timer tick (1-10 ms behind), read from memory

@@ -838,10 +838,13 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
   if (block_cache_ && segment_cache_id != 0 &&
       loc.offset + frame_size <= (chunk_index + 1) * kSegmentChunkBytes) {
     const size_t at = static_cast<size_t>(loc.offset - chunk_index * kSegmentChunkBytes);
-    chunk = block_cache_->Lookup(segment_cache_id, static_cast<uint32_t>(chunk_index));
-    if (chunk &&
-        (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))) {
-      block_cache_->Erase(segment_cache_id, static_cast<uint32_t>(chunk_index));
+    const auto holds_frame = [&](const part::Block& c) {
+      return c.records.size() >= at + frame_size && frame_ok(c.records.data() + at);
+    };
+    const auto key = static_cast<uint32_t>(chunk_index);
+    chunk = block_cache_->Lookup(segment_cache_id, key);
+    if (chunk && !holds_frame(*chunk)) {
+      block_cache_->Erase(segment_cache_id, key);
       chunk.reset();
     }
     if (!chunk) {
@@ -851,12 +854,10 @@ Status LogStore::ReadRecordInto(uint64_t seq, AuditEvent* event) {
                                                      kSegmentChunkBytes, fresh->records.data()));
       fresh->records.resize(n);
       fresh->starts = {0, static_cast<uint32_t>(n)};
-      if (n >= at + frame_size && frame_ok(fresh->records.data() + at)) {
-        chunk = block_cache_->Insert(segment_cache_id, static_cast<uint32_t>(chunk_index),
-                                     std::move(fresh));
-        if (chunk->records.size() < at + frame_size || !frame_ok(chunk->records.data() + at))
-          chunk.reset();
-      }
+      // Insert may hand back another thread's earlier (possibly stale) copy: check it too.
+      if (holds_frame(*fresh))
+        chunk = block_cache_->Insert(segment_cache_id, key, std::move(fresh));
+      if (chunk && !holds_frame(*chunk)) chunk.reset();
     }
     if (chunk) frame = chunk->records.data() + at;
   }
@@ -1005,18 +1006,15 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
         }
         candidates.emplace_back(seq, i);
       };
-      const bool by_correlation = q.correlation_id && !q.correlation_id->empty();
-      const bool by_trace = q.trace_id && !q.trace_id->empty();
-      const part::Block::Directory* dir =
-          subject || by_correlation || by_trace ? block->directory() : nullptr;
-      if (dir != nullptr && (by_correlation || by_trace)) {
+      using Directory = part::Block::Directory;
+      if (q.correlation_id && !q.correlation_id->empty()) {
         // (The needles then confirm the hash's candidates.)
-        for (uint32_t i : by_correlation
-                              ? part::Block::Lookup(dir->correlation_ids, *q.correlation_id)
-                              : part::Block::Lookup(dir->trace_ids, *q.trace_id)) {
+        for (uint32_t i : block->RecordsWith(&Directory::correlation_ids, *q.correlation_id))
           consider(i, false);
-        }
-      } else if (dir != nullptr) {
+      } else if (q.trace_id && !q.trace_id->empty()) {
+        for (uint32_t i : block->RecordsWith(&Directory::trace_ids, *q.trace_id))
+          consider(i, false);
+      } else if (const Directory* dir = subject ? block->directory() : nullptr) {
         auto run = std::lower_bound(
             dir->subjects.begin(), dir->subjects.end(), *subject,
             [](const part::Block::SubjectRun& r, std::string_view s) { return r.subject < s; });
@@ -1131,13 +1129,7 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
     if (p.first_seq() >= base || id.empty()) continue;  // indexed above
     for (uint32_t b : p.BlocksWith(part::Field::kId, id)) {
       APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
-      std::vector<uint32_t> records;
-      if (const part::Block::Directory* dir = block->directory()) {
-        records = part::Block::Lookup(dir->ids, id);
-      } else {
-        for (uint32_t i = 0; i < block->count(); ++i) records.push_back(i);
-      }
-      for (uint32_t i : records) {
+      for (uint32_t i : block->RecordsWith(&part::Block::Directory::ids, id)) {
         if (block->record(i).find(id) == std::string_view::npos) continue;  // cheap pre-check
         auto event = DecodeRecord(block->record(i));
         if (event.ok() && event->id == id) {

@@ -52,7 +52,7 @@ struct StoreOptions {
   // Wall clock in Unix ns for daily rotation; null: the system clock. Tests inject one.
   std::function<int64_t()> wall_clock;
   // Decoded blocks of sealed parts that queries keep in memory, shared by all parts and
-  // least recently used first out (part/block_cache.h); 0: each part keeps its last 4.
+  // least recently used first out (part/block_cache.h); 0: each part keeps ~1 MiB of its own.
   size_t block_cache_bytes = 64u << 20;
   // Raw bytes per compressed block of a sealed part (0: part::kTargetBlockRawSize). Tests.
   size_t part_block_bytes = 0;

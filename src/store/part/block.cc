@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
 
 #include "core/record_codec.h"
 
@@ -17,6 +18,14 @@ std::vector<uint32_t> Block::Lookup(const HashedKeys& keys, std::string_view val
     out.push_back(it->second);
   }
   return out;
+}
+
+std::vector<uint32_t> Block::RecordsWith(HashedKeys Directory::*keys,
+                                         std::string_view value) const {
+  if (const Directory* d = directory()) return Lookup(d->*keys, value);
+  std::vector<uint32_t> all(count());
+  std::iota(all.begin(), all.end(), 0u);
+  return all;
 }
 
 const Block::Directory* Block::directory() const {

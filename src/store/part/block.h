@@ -49,6 +49,9 @@ struct Block {
   static uint64_t KeyHash(std::string_view value);
   // The records whose hashed key equals `value`'s hash, ascending.
   static std::vector<uint32_t> Lookup(const HashedKeys& keys, std::string_view value);
+  // The records that may hold `value` as the key `keys` names (&Directory::ids, …): the
+  // directory's candidates, or every record when the block has no directory. Ascending.
+  std::vector<uint32_t> RecordsWith(HashedKeys Directory::*keys, std::string_view value) const;
 
   // Heap bytes this block holds: what a cache charges for it. The directory, built later,
   // is charged at its largest: a run per record with a subject on the heap, and the three

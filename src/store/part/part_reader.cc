@@ -208,28 +208,10 @@ Result<std::string> PartReader::ReadRawBlock(uint32_t i) const {
   return std::move(raw).value();
 }
 
-void PartReader::SetBlockCache(std::shared_ptr<BlockCache> cache) {
-  shared_cache_ = std::move(cache);
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  cache_.clear();
-}
-
-PartReader::~PartReader() {
-  if (shared_cache_) shared_cache_->EraseReader(reader_id_);
-}
+PartReader::~PartReader() { cache_->EraseReader(reader_id_); }
 
 Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
-  if (shared_cache_) {
-    if (auto hit = shared_cache_->Lookup(reader_id_, i)) return hit;
-  } else {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (it->first == i) {
-        cache_.splice(cache_.begin(), cache_, it);
-        return it->second;
-      }
-    }
-  }
+  if (auto hit = cache_->Lookup(reader_id_, i)) return hit;
   const BlockMeta& b = blocks_.at(i);
   const std::string which = "block " + std::to_string(i);
   APITRAIL_ASSIGN_OR_RETURN(std::string raw, ReadRawBlock(i));
@@ -248,12 +230,7 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
     for (uint32_t r = 0; r < b.count; ++r) block->rels[r] = b.first + r;
   }
   if (!decoded.ok()) return Bad(path_, which + ": " + decoded.message(), b.offset);
-  std::shared_ptr<const Block> out = std::move(block);
-  if (shared_cache_) return shared_cache_->Insert(reader_id_, i, std::move(out));
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  cache_.emplace_front(i, out);
-  if (cache_.size() > kCachedBlocks) cache_.pop_back();
-  return out;
+  return cache_->Insert(reader_id_, i, std::move(block));
 }
 
 Status PartReader::LoadSeqMap() const {

@@ -5,12 +5,11 @@
 // records; a few recently used blocks are cached. Every problem is a Corruption naming the
 // file and the byte offset of the damaged piece; nothing crashes and nothing is allocated
 // from an unchecked size.
-// Thread-safe after Open (the cache has its own lock).
+// Thread-safe after Open (and SetBlockCache; the cache has its own lock).
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,10 +36,12 @@ class PartReader {
   ~PartReader();
 
   // Keeps decoded blocks in `cache` (shared with the store's other parts) instead of the
-  // reader's own few. Call before the reader is shared between threads.
-  // The reader's own blocks (sealing's read-back leaves its last few) are dropped: they
-  // would sit outside the shared cache's budget for the part's life.
-  void SetBlockCache(std::shared_ptr<BlockCache> cache);
+  // reader's own small one, which goes with the blocks it held (sealing's read-back leaves
+  // some; they would sit outside the shared budget for the part's life). Call before the
+  // reader is shared between threads. Null keeps the reader's own.
+  void SetBlockCache(std::shared_ptr<BlockCache> cache) {
+    if (cache) cache_ = std::move(cache);
+  }
 
   const std::string& path() const { return path_; }
   const std::string& node() const { return node_; }
@@ -63,7 +64,7 @@ class PartReader {
   // The raw (decompressed, not yet decoded) bytes of block `i`, CRC checked; no cache.
   Result<std::string> ReadRawBlock(uint32_t i) const;
   // Block `i` (checked and decompressed), from the cache when it is there (the store's
-  // BlockCache if one was set, else the reader's last few blocks).
+  // BlockCache if one was set, else the reader's own ~1 MiB).
   Result<std::shared_ptr<const Block>> ReadBlock(uint32_t i) const;
   // The block holding `seq` (first_seq() <= seq < end_seq()). Version 2 reads the seq map
   // on first use (Corruption naming its offset when damaged).
@@ -116,11 +117,11 @@ class PartReader {
   std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
   uint32_t dict_size_ = 0;
 
-  std::shared_ptr<BlockCache> shared_cache_;
+  // Until SetBlockCache: a cache of the reader's own, about 4 version 2 blocks (one of
+  // version 1), for tools and sealing's read-back.
+  static constexpr size_t kOwnCacheBytes = 1u << 20;
+  std::shared_ptr<BlockCache> cache_ = std::make_shared<BlockCache>(kOwnCacheBytes);
   const uint64_t reader_id_ = BlockCache::NewReaderId();
-  static constexpr size_t kCachedBlocks = 4;
-  mutable std::mutex cache_mu_;
-  mutable std::list<std::pair<uint32_t, std::shared_ptr<const Block>>> cache_;  // guarded by cache_mu_, MRU first
 };
 
 }  // namespace apitrail::part

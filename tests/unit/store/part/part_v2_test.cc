@@ -143,7 +143,7 @@ TEST_F(PartV2Test, ASharedBlockCacheServesRepeatedReadsAndForgetsAClosedReader) 
   ASSERT_TRUE(p);
   p->SetBlockCache(cache);
   const uint32_t nblocks = static_cast<uint32_t>(p->blocks().size());
-  ASSERT_GT(nblocks, 4u);  // more than a reader keeps without the shared cache
+  ASSERT_GT(nblocks, 4u);  // several blocks, each decoded once and then served from the cache
   for (int pass = 0; pass < 2; ++pass) {
     for (uint32_t b = 0; b < nblocks; ++b) {
       auto block = p->ReadBlock(b);
