@@ -109,7 +109,8 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   struct Stream {
     std::string bytes;
     bool all_uuid = true;
-    bool all_varint = true;  // every value a minimal varint
+    bool all_delimited = true;  // every value wire type 2
+    bool all_varint = true;     // every value a minimal varint
     std::vector<uint64_t> values;
   };
   std::map<uint64_t, Stream> streams;
@@ -127,6 +128,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       Stream& st = streams[f.number];
       st.bytes.append(f.value.data(), f.value.size());
       const uint64_t wire = VarintValue(f.key) & 7;
+      st.all_delimited = st.all_delimited && wire == 2;
       st.all_uuid = st.all_uuid && wire == 2 && IsCanonicalUuid(f.value);
       if (st.all_varint && wire == 0) {
         const uint64_t v = VarintValue(f.value);
@@ -160,6 +162,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       continue;
     }
     const std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
+    std::string dict;
     if (st.all_uuid && !st.bytes.empty()) {
       // Byte planes: every UUID's first 6 bytes (a version 7 UUID's millisecond time, alike
       // within a block), then every UUID's last 10.
@@ -172,6 +175,13 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
+    } else if (st.all_delimited && !st.all_uuid && DictEncode(st.bytes, &dict) &&
+               dict.size() * 5 < st.bytes.size() * 4) {
+      // A route, user agent or client IP repeats across a subject's run: each distinct
+      // value once and a small index per record, where zstd would spend a match on each.
+      out.push_back(static_cast<char>(StreamTransform::kDict));
+      PutVarint(&out, dict.size());
+      out += dict;
     } else {
       out.push_back(static_cast<char>(StreamTransform::kNone));
       PutVarint(&out, st.bytes.size());
@@ -251,10 +261,12 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     }
     if (transforms) {
       const auto tr = static_cast<StreamTransform>(t[0]);
-      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta) {
+      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta || tr == StreamTransform::kDict) {
         std::string& unpacked = plain.emplace_back();
-        const bool ok = tr == StreamTransform::kUuid ? UnpackUuids(bytes, kMaxDecodedBlock - expanded, &unpacked)
-                                                     : DeltaDecode(bytes, kMaxDecodedBlock - expanded, &unpacked);
+        const size_t room = kMaxDecodedBlock - expanded;
+        const bool ok = tr == StreamTransform::kUuid    ? UnpackUuids(bytes, room, &unpacked)
+                        : tr == StreamTransform::kDelta ? DeltaDecode(bytes, room, &unpacked)
+                                                        : DictDecode(bytes, room, &unpacked);
         if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
         expanded += unpacked.size();
         bytes = unpacked;

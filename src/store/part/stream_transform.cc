@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 
 #include "core/ids.h"
 #include "store/part/part_index.h"
@@ -98,6 +99,61 @@ std::string DeltaEncode(const std::vector<uint64_t>& values) {
     prev = v;
   }
   return out;
+}
+
+namespace {
+
+// The next length-delimited value of [*p, end): its length varint and bytes.
+bool NextDelimited(const char** p, const char* end, std::string_view* value) {
+  const char* start = *p;
+  uint64_t len = 0;
+  if (!GetVarint(p, end, &len) || len > static_cast<uint64_t>(end - *p)) return false;
+  *p += len;
+  *value = std::string_view(start, static_cast<size_t>(*p - start));
+  return true;
+}
+
+}  // namespace
+
+bool DictEncode(std::string_view values, std::string* out) {
+  std::unordered_map<std::string_view, uint32_t> index;
+  std::vector<std::string_view> distinct;
+  std::string indices;
+  const char* p = values.data();
+  const char* end = p + values.size();
+  while (p != end) {
+    std::string_view v;
+    if (!NextDelimited(&p, end, &v)) return false;
+    auto [it, fresh] = index.emplace(v, static_cast<uint32_t>(distinct.size()));
+    if (fresh) distinct.push_back(v);
+    PutVarint(&indices, it->second);
+  }
+  if (distinct.empty()) return false;
+  out->clear();
+  PutVarint(out, distinct.size());
+  for (std::string_view v : distinct) out->append(v.data(), v.size());
+  out->append(indices);
+  return true;
+}
+
+bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out) {
+  out->clear();
+  const char* p = dict.data();
+  const char* end = p + dict.size();
+  uint64_t d = 0;
+  // Each distinct value takes at least one byte, so D is bounded by the input.
+  if (!GetVarint(&p, end, &d) || d == 0 || d > static_cast<uint64_t>(end - p)) return false;
+  std::vector<std::string_view> distinct(static_cast<size_t>(d));
+  for (auto& v : distinct) {
+    if (!NextDelimited(&p, end, &v)) return false;
+  }
+  while (p != end) {
+    uint64_t i = 0;
+    if (!GetVarint(&p, end, &i) || i >= d) return false;
+    if (out->size() + distinct[i].size() > max_bytes) return false;
+    out->append(distinct[i].data(), distinct[i].size());
+  }
+  return true;
 }
 
 bool DeltaDecode(std::string_view deltas, size_t max_bytes, std::string* out) {

@@ -2,7 +2,9 @@
 // field's value stream is stored more compactly than its raw bytes, each applied only when
 // it reproduces every byte — canonical lowercase UUID strings as 16 bytes in two byte
 // planes (a version 7 UUID's time bytes sit together), minimal varints as zigzag deltas
-// (times sorted within a subject's run). Pure functions; thread-safe.
+// (times sorted within a subject's run), and length-delimited values drawn from a few
+// distinct ones (routes, user agents, client IPs of a subject's run) as a table of the
+// distinct values and one index per value. Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@ enum class StreamTransform : uint8_t {
   kNone = 0,
   kUuid = 1,   // every value: length byte 0x24 + 8-4-4-4-12 lowercase hex
   kDelta = 2,  // every value: a minimal varint
+  kDict = 3,   // every value: a length varint and that many bytes
 };
 
 uint64_t ZigZag(int64_t v);
@@ -36,5 +39,13 @@ std::string DeltaEncode(const std::vector<uint64_t>& values);
 // The inverse, each value as a minimal varint; false on a bad varint or when *out would
 // pass max_bytes.
 bool DeltaDecode(std::string_view deltas, size_t max_bytes, std::string* out);
+
+// `values`: length-delimited values back to back (a length varint and that many bytes each)
+// → varint D ‖ the D distinct values in order of first appearance ‖ one varint index per
+// value. False (and *out unspecified) when `values` is not such a sequence or has no value.
+bool DictEncode(std::string_view values, std::string* out);
+// The inverse; false when `dict` is malformed (an index ≥ D, bytes left over) or *out would
+// pass max_bytes.
+bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out);
 
 }  // namespace apitrail::part

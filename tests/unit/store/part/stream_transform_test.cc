@@ -1,5 +1,6 @@
-// The UUID transform of sealed parts' column streams: which values qualify, and that
-// packing into byte planes is exactly undone (docs/FORMAT.md, version 2 parts).
+// The stream transforms of sealed parts' column streams: which values qualify, and that
+// each (UUID byte planes, the distinct-value table) is exactly undone (docs/FORMAT.md,
+// version 2 parts).
 #include "store/part/stream_transform.h"
 
 #include <gtest/gtest.h>
@@ -46,6 +47,41 @@ TEST(StreamTransformTest, PackedPlanesUnpackToTheValues) {
   ASSERT_TRUE(UnpackUuids(planes, 1 << 20, &out));
   EXPECT_EQ(out, values);
   EXPECT_FALSE(UnpackUuids(planes.substr(1), 1 << 20, &out));
+}
+
+std::string Delimited(const std::string& v) { return std::string(1, static_cast<char>(v.size())) + v; }
+
+TEST(StreamTransformTest, DictionaryKeepsEachDistinctValueOnceAndDecodesExactly) {
+  std::string values;
+  const std::vector<std::string> routes = {"GET /v1/orders/{order_id}", "POST /v1/orders", "", "GET /v1/users/{id}"};
+  for (int i = 0; i < 200; ++i) values += Delimited(routes[(i * 7 + i / 3) % routes.size()]);
+  std::string dict;
+  ASSERT_TRUE(DictEncode(values, &dict));
+  // 4 distinct values (one of them empty), then 200 one-byte indices.
+  size_t table = 1;
+  for (const auto& r : routes) table += 1 + r.size();
+  EXPECT_EQ(dict.size(), table + 200);
+  EXPECT_EQ(static_cast<unsigned char>(dict[0]), 4u);
+  std::string out;
+  ASSERT_TRUE(DictDecode(dict, 1 << 20, &out));
+  EXPECT_EQ(out, values);
+  // The decoder's bound holds.
+  EXPECT_FALSE(DictDecode(dict, values.size() - 1, &out));
+  EXPECT_TRUE(DictDecode(dict, values.size(), &out));
+}
+
+TEST(StreamTransformTest, DictionaryRefusesWhatItCannotReproduce) {
+  std::string dict;
+  EXPECT_FALSE(DictEncode("", &dict));                       // no value
+  EXPECT_FALSE(DictEncode(std::string("\x05" "abc", 4), &dict));  // a value runs past the end
+  std::string out;
+  ASSERT_TRUE(DictEncode(Delimited("a") + Delimited("b") + Delimited("a"), &dict));
+  ASSERT_EQ(dict, std::string("\x02\x01" "a" "\x01" "b" "\x00\x01\x00", 8));
+  EXPECT_FALSE(DictDecode(std::string("\x02\x01" "a" "\x01" "b" "\x02", 6), 100, &out));  // index 2 of 2
+  EXPECT_FALSE(DictDecode(std::string("\x00", 1), 100, &out));                           // no values
+  EXPECT_FALSE(DictDecode(std::string("\x09\x01" "a", 3), 100, &out));                   // 9 values promised
+  EXPECT_FALSE(DictDecode(std::string("\x01\x05" "ab", 4), 100, &out));                  // value cut short
+  EXPECT_FALSE(DictDecode(std::string("\x01\x01" "a" "\x80", 4), 100, &out));           // index varint cut
 }
 
 }  // namespace
