@@ -969,6 +969,7 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
   }
   const std::optional<std::string_view> subject =
       q.subject && !q.subject->empty() ? std::optional<std::string_view>(*q.subject) : std::nullopt;
+  const part::PartReader::IndexKeys index_keys(q);
   for (auto it = parts.rbegin(); it != parts.rend() && page->size() < want; ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= before) continue;
@@ -976,7 +977,7 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
     // Blocks of a clustered (version 2) part are not in seq order: read the candidates by
     // descending highest seq and stop once `need` matches are newer than every seq the
     // remaining blocks can hold; then hand them out newest first.
-    std::vector<uint32_t> blocks = p.CandidateBlocks(q);
+    std::vector<uint32_t> blocks = p.CandidateBlocks(q, index_keys);
     std::erase_if(blocks, [&](uint32_t b) { return p.first_seq() + p.blocks()[b].min_rel >= before; });
     std::sort(blocks.begin(), blocks.end(),
               [&](uint32_t a, uint32_t b) { return p.blocks()[a].max_rel > p.blocks()[b].max_rel; });

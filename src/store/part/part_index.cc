@@ -192,7 +192,8 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     const char* fend = p + size;
     t.begin = static_cast<size_t>(p - base);
     t.end = static_cast<size_t>(fend - base);
-    t.restarts.reserve(count / kRestartInterval + 1);
+    t.restart_hashes.reserve(count / kRestartInterval + 1);
+    t.restart_offsets.reserve(count / kRestartInterval + 1);
     uint64_t hash = 0;
     for (uint32_t e = 0; e < count; ++e) {
       const size_t at = static_cast<size_t>(p - base);
@@ -201,7 +202,8 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
         return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad key hash");
       }
       if (e % kRestartInterval == 0) {
-        t.restarts.push_back({static_cast<uint32_t>(hash + delta), static_cast<uint32_t>(hash), at});
+        t.restart_hashes.push_back(static_cast<uint32_t>(hash + delta));
+        t.restart_offsets.push_back(static_cast<uint32_t>(at));
       }
       hash += delta;
       if (!DecodePostings(&p, fend, block_count, nullptr)) {
@@ -214,24 +216,22 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   return idx;
 }
 
-std::vector<uint32_t> PartIndex::Blocks(Field field, std::string_view value) const {
+std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
   // Version 2 stores a fingerprint of t.bits bits of the hash.
-  const uint32_t h = version_ >= kVersion2 ? Fingerprint(KeyHash(field, value), t.bits) : KeyHash(field, value);
+  const uint32_t h = version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash;
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
-  auto it = std::upper_bound(t.restarts.begin(), t.restarts.end(), h,
-                             [](uint32_t v, const Restart& r) { return v < r.hash; });
-  if (it == t.restarts.begin()) return out;
-  --it;
-  const char* p = raw_.data() + it->offset;
+  const auto next = std::upper_bound(t.restart_hashes.begin(), t.restart_hashes.end(), h);
+  if (next == t.restart_hashes.begin()) return out;
+  const char* p = raw_.data() + t.restart_offsets[static_cast<size_t>(next - t.restart_hashes.begin()) - 1];
   const char* end = raw_.data() + t.end;
-  uint64_t hash = it->prev_hash;
+  uint64_t hash = *(next - 1);
   // Parse checked every entry: decoding cannot fail here.
   for (uint32_t i = 0; i < kRestartInterval && p < end; ++i) {
     uint64_t delta = 0;
     GetVarint(&p, end, &delta);
-    hash += delta;
+    if (i > 0) hash += delta;  // the restart's own hash is known
     if (hash > h) break;
     if (hash == h) {
       DecodePostings(&p, end, block_count_, &out);
@@ -248,7 +248,7 @@ namespace apitrail::part {
 
 size_t PartIndex::memory_bytes() const {
   size_t n = raw_.size();
-  for (const Table& t : tables_) n += t.restarts.size() * sizeof(Restart);
+  for (const Table& t : tables_) n += t.restart_hashes.size() * 2 * sizeof(uint32_t);
   return n;
 }
 

@@ -291,20 +291,9 @@ Result<std::string> PartReader::Record(uint64_t seq) const {
              blocks_[b].offset);
 }
 
-std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q) const {
-  std::vector<uint32_t> out;
-  bool filtered = false;
+PartReader::IndexKeys::IndexKeys(const EventQuery& q) {
   auto use = [&](Field f, const std::optional<std::string>& v) {
-    if (!v) return;
-    std::vector<uint32_t> list = index_.Blocks(f, *v);
-    if (!filtered) {
-      out = std::move(list);
-      filtered = true;
-      return;
-    }
-    std::vector<uint32_t> both;
-    std::set_intersection(out.begin(), out.end(), list.begin(), list.end(), std::back_inserter(both));
-    out.swap(both);
+    if (v) keys.emplace_back(f, KeyHash(f, *v));
   };
   use(Field::kSubject, q.subject);
   use(Field::kRoute, q.route);
@@ -316,6 +305,23 @@ std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q) const {
   use(Field::kClientIp, q.client_ip);
   use(Field::kCorrelationId, q.correlation_id);
   use(Field::kTraceId, q.trace_id);
+}
+
+std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q, const IndexKeys& keys) const {
+  std::vector<uint32_t> out;
+  bool filtered = false;
+  for (const auto& [field, hash] : keys.keys) {
+    std::vector<uint32_t> list = index_.Blocks(field, hash);
+    if (!filtered) {
+      out = std::move(list);
+      filtered = true;
+    } else {
+      std::vector<uint32_t> both;
+      std::set_intersection(out.begin(), out.end(), list.begin(), list.end(), std::back_inserter(both));
+      out.swap(both);
+    }
+    if (out.empty()) return out;  // no block can match: the other keys need not be looked up
+  }
   if (!filtered) {
     out.resize(blocks_.size());
     for (uint32_t i = 0; i < out.size(); ++i) out[i] = i;
