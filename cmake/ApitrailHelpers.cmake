@@ -5,6 +5,12 @@ set(APITRAIL_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
 if(APITRAIL_WERROR)
   list(APPEND APITRAIL_WARNINGS -Werror)
 endif()
+# GCC 12 at -O3 (the Release build bench/README prescribes) reports -Wrestrict on its own
+# inlined std::string code ("'" + s, s = "/"): GCC bug 105329, fixed in 13. It stays a
+# warning there instead of stopping the build.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  list(APPEND APITRAIL_WARNINGS -Wno-error=restrict)
+endif()
 if(APITRAIL_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
