@@ -192,6 +192,13 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     const char* fend = p + size;
     t.begin = static_cast<size_t>(p - base);
     t.end = static_cast<size_t>(fend - base);
+    // An entry takes at least 3 bytes (hash delta, count, one block): a damaged count must
+    // not size anything below.
+    if (count > size / 3) {
+      return bad("field " + std::to_string(tag) + " claims " + std::to_string(count) + " entries in " +
+                 std::to_string(size) + " bytes");
+    }
+    if (count >= kFilterMinKeys) t.filter = FingerprintFilter(count);
     t.restart_hashes.reserve(count / kRestartInterval + 1);
     t.restart_offsets.reserve(count / kRestartInterval + 1);
     uint64_t hash = 0;
@@ -206,6 +213,7 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
         t.restart_offsets.push_back(static_cast<uint32_t>(at));
       }
       hash += delta;
+      t.filter.Add(static_cast<uint32_t>(hash));
       if (!DecodePostings(&p, fend, block_count, nullptr)) {
         return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad posting list");
       }
@@ -216,11 +224,17 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   return idx;
 }
 
+bool PartIndex::MayHave(Field field, uint32_t key_hash) const {
+  const Table& t = tables_[static_cast<size_t>(field)];
+  return t.filter.MayContain(version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash);
+}
+
 std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
   // Version 2 stores a fingerprint of t.bits bits of the hash.
   const uint32_t h = version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash;
+  if (!t.filter.MayContain(h)) return out;
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
   const auto next = std::upper_bound(t.restart_hashes.begin(), t.restart_hashes.end(), h);
   if (next == t.restart_hashes.begin()) return out;
@@ -248,7 +262,7 @@ namespace apitrail::part {
 
 size_t PartIndex::memory_bytes() const {
   size_t n = raw_.size();
-  for (const Table& t : tables_) n += t.restart_hashes.size() * 2 * sizeof(uint32_t);
+  for (const Table& t : tables_) n += t.restart_hashes.size() * 2 * sizeof(uint32_t) + t.filter.memory_bytes();
   return n;
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/event.h"
 #include "core/status.h"
+#include "store/part/fingerprint_filter.h"
 #include "store/part/part_format.h"
 
 namespace apitrail::part {
@@ -50,6 +51,9 @@ class PartIndex {
   // The same for a value whose KeyHash(field, value) is `key_hash`: a query that asks every
   // part hashes its keys once.
   std::vector<uint32_t> Blocks(Field field, uint32_t key_hash) const;
+  // False when no key of `field` in this part has the fingerprint of `key_hash`: the
+  // in-memory filter's answer, which Blocks asks before searching the table.
+  bool MayHave(Field field, uint32_t key_hash) const;
   size_t memory_bytes() const;
   // The raw section, as PartIndexBuilder::Serialize made it (verification rebuilds and compares).
   const std::string& raw() const { return raw_; }
@@ -67,7 +71,10 @@ class PartIndex {
     uint8_t bits = 32;  // fingerprint width (version 1: the whole 32-bit hash)
     std::vector<uint32_t> restart_hashes;
     std::vector<uint32_t> restart_offsets;  // raw_ is at most kMaxIndexRawSize
+    // Tables of kFilterMinKeys or more: most keys a query asks a part for are not in it.
+    FingerprintFilter filter;
   };
+  static constexpr uint32_t kFilterMinKeys = 64;
   std::string raw_;
   uint32_t version_ = 0;
   uint32_t block_count_ = 0;
