@@ -83,6 +83,29 @@ struct Cursor {
   bool Varint(uint64_t* v) { return GetVarint(&p, end, v); }
 };
 
+// The next value of wire type `wire` from a stream: its raw bytes (for wire type 2 the
+// length varint and the data).
+bool TakeValue(Cursor* s, uint64_t wire, std::string_view* value) {
+  switch (wire) {
+    case 0: return s->TakeVarintRaw(value);
+    case 1: return s->Take(8, value);
+    case 5: return s->Take(4, value);
+    case 2: {
+      std::string_view len_raw, data;
+      if (!s->TakeVarintRaw(&len_raw) ||
+          !s->Take(static_cast<size_t>(std::min<uint64_t>(VarintValue(len_raw), SIZE_MAX)), &data)) {
+        return false;
+      }
+      *value = std::string_view(len_raw.data(), len_raw.size() + data.size());
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// time_ns (docs/record.proto), whose milliseconds a kUuidTime stream's values share.
+constexpr uint64_t kTimeField = 2;
+
 // Shapes are shared by many records, so a block may decode to more than its raw size; a
 // damaged one must still not make the reader allocate without bound.
 constexpr size_t kMaxDecodedBlock = 256u << 20;
@@ -109,19 +132,33 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   struct Stream {
     std::string bytes;
     bool all_uuid = true;
+    bool all_uuid_time = true;  // … each the record's time_ns in ms, once per record
+    size_t last_record = SIZE_MAX;
     bool all_delimited = true;  // every value wire type 2
     bool all_varint = true;     // every value a minimal varint
     std::vector<uint64_t> values;
   };
   std::map<uint64_t, Stream> streams;
   std::vector<WireField> fields;
-  for (auto rec : records) {
+  for (const std::string_view& rec : records) {
     if (!Split(rec, &fields)) {
       PutVarint(&ids, 0);
       PutVarint(&raw_stream, rec.size());
       raw_stream.append(rec.data(), rec.size());
       continue;
     }
+    // The record's time in ms, when it has exactly one time_ns (field 2) and it is ≥ 0.
+    int64_t time_ms = -1;
+    int times = 0;
+    for (const WireField& f : fields) {
+      if (f.number == kTimeField && (VarintValue(f.key) & 7) == 0) {
+        ++times;
+        const auto t = static_cast<int64_t>(VarintValue(f.value));
+        time_ms = t >= 0 ? t / 1'000'000 : -1;
+      }
+    }
+    if (times != 1) time_ms = -1;
+    const size_t record = &rec - records.data();
     std::string shape;
     for (const WireField& f : fields) {
       shape.append(f.key.data(), f.key.size());
@@ -130,6 +167,9 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       const uint64_t wire = VarintValue(f.key) & 7;
       st.all_delimited = st.all_delimited && wire == 2;
       st.all_uuid = st.all_uuid && wire == 2 && IsCanonicalUuid(f.value);
+      st.all_uuid_time = st.all_uuid_time && st.all_uuid && time_ms >= 0 && st.last_record != record &&
+                         UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
+      st.last_record = record;
       if (st.all_varint && wire == 0) {
         const uint64_t v = VarintValue(f.value);
         std::string minimal;
@@ -163,7 +203,14 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     }
     const std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
     std::string dict;
-    if (st.all_uuid && !st.bytes.empty()) {
+    if (st.all_uuid && st.all_uuid_time && !st.bytes.empty()) {
+      // A UUIDv7 minted for its record (the event id; a generated request id) repeats the
+      // record's millisecond: only the other 10 bytes are kept.
+      out.push_back(static_cast<char>(StreamTransform::kUuidTime));
+      const std::string tails = PackUuidTails(st.bytes);
+      PutVarint(&out, tails.size());
+      out += tails;
+    } else if (st.all_uuid && !st.bytes.empty()) {
       // Byte planes: every UUID's first 6 bytes (a version 7 UUID's millisecond time, alike
       // within a block), then every UUID's last 10.
       out.push_back(static_cast<char>(StreamTransform::kUuid));
@@ -250,6 +297,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
   if (!c.Varint(&nstreams) || nstreams > raw.size()) return Malformed("bad stream count");
   std::unordered_map<uint64_t, Cursor> streams;
   std::deque<std::string> plain;  // un-transformed streams (version 2); a deque never moves them
+  std::vector<std::pair<uint64_t, std::string_view>> timed;  // kUuidTime streams
   size_t expanded = 0;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < nstreams; ++i) {
@@ -270,6 +318,10 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
         expanded += unpacked.size();
         bytes = unpacked;
+      } else if (tr == StreamTransform::kUuidTime) {
+        timed.emplace_back(number, bytes);  // needs the times: resolved below
+        prev = number;
+        continue;
       } else if (tr != StreamTransform::kNone) {
         return Malformed("unknown stream transform " + std::to_string(static_cast<unsigned>(tr)));
       }
@@ -278,6 +330,49 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     streams[number] = Cursor{bytes.data(), bytes.data() + bytes.size()};
   }
   if (c.p != c.end) return Malformed("trailing bytes");
+  for (const auto& [number, tails] : timed) {
+    // Value k of the stream belongs to the k-th record whose shape has the field; that
+    // record has exactly one time_ns, the j-th value of field 2's stream for the j-th
+    // record (in order) with one.
+    auto time_stream = streams.find(kTimeField);
+    if (time_stream == streams.end() || number == kTimeField) {
+      return Malformed("field " + std::to_string(number) + " takes its times from a missing time stream");
+    }
+    Cursor times = time_stream->second;
+    std::vector<uint64_t> ms;
+    for (uint64_t id : ids) {
+      if (id == 0) continue;
+      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      int time_keys = 0, value_keys = 0;
+      uint64_t time = 0;
+      while (keys.p != keys.end) {
+        std::string_view key, raw_time;
+        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+        const uint64_t k = VarintValue(key);
+        if (k >> 3 == kTimeField) {
+          // Every value of field 2 is taken, whatever its wire type, as assembly will.
+          if (!TakeValue(&times, k & 7, &raw_time)) return Malformed("time stream runs out");
+          if ((k & 7) == 0) {
+            time = VarintValue(raw_time);
+            ++time_keys;
+          }
+        } else if (k == (number << 3 | 2)) {
+          ++value_keys;
+        }
+      }
+      if (value_keys == 0) continue;
+      if (value_keys != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0) {
+        return Malformed("field " + std::to_string(number) + " has no single time to take");
+      }
+      ms.push_back(time / 1'000'000);
+    }
+    std::string& unpacked = plain.emplace_back();
+    if (!UnpackUuidTails(tails, ms, kMaxDecodedBlock - expanded, &unpacked)) {
+      return Malformed("bad transformed stream of field " + std::to_string(number));
+    }
+    expanded += unpacked.size();
+    streams[number] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
+  }
   Cursor whole{raw_stream.data(), raw_stream.data() + raw_stream.size()};
   out->clear();
   starts->clear();
@@ -301,21 +396,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       auto it = streams.find(k >> 3);
       if (it == streams.end()) return Malformed("no stream for field " + std::to_string(k >> 3));
       Cursor& s = it->second;
-      std::string_view value, data;
-      bool ok = false;
-      switch (k & 7) {
-        case 0: ok = s.TakeVarintRaw(&value); break;
-        case 1: ok = s.Take(8, &value); break;
-        case 5: ok = s.Take(4, &value); break;
-        case 2: {
-          std::string_view len_raw;
-          ok = s.TakeVarintRaw(&len_raw) && s.Take(static_cast<size_t>(std::min<uint64_t>(VarintValue(len_raw), SIZE_MAX)), &data);
-          if (ok) value = std::string_view(len_raw.data(), len_raw.size() + data.size());
-          break;
-        }
-        default: break;
-      }
-      if (!ok) return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
+      std::string_view value;
+      if (!TakeValue(&s, k & 7, &value)) return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
       out->append(key.data(), key.size());
       out->append(value.data(), value.size());
       if (out->size() - begin > log::kMaxPayloadSize) return Malformed("record too long");

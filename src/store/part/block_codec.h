@@ -9,7 +9,8 @@
 //   seq columns (codec 3, version 2): the records' seqs (relative to the part's first seq,
 //     zigzag deltas: a clustered block is not in seq order), then the columns layout with a
 //     transform byte per stream (canonical lowercase UUID strings packed to 16 bytes, times
-//     delta-coded, repeated strings as a table of distinct values and an index each).
+//     delta-coded, repeated strings as a table of distinct values and an index each, a
+//     UUIDv7 minted from its record's time_ns as its last 10 bytes).
 // Pure functions; thread-safe.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <unordered_map>
 
 #include "core/ids.h"
@@ -84,6 +85,44 @@ bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out) {
     for (size_t byte = 0; byte < kUuidBytes; ++byte) {
       bytes[byte] = static_cast<uint8_t>(planes[PlaneIndex(n, v, byte)]);
     }
+    char* value = out->data() + v * kUuidValue;
+    value[0] = '\x24';
+    FormatUuid(bytes, value + 1);
+  }
+  return true;
+}
+
+uint64_t UuidTimeMs(std::string_view value) {
+  uint64_t ms = 0;
+  for (size_t i = 0; i < 12; ++i) ms = ms << 4 | static_cast<uint64_t>(HexDigit(value[kDigitPositions[i]]));
+  return ms;
+}
+
+std::string PackUuidTails(std::string_view values) {
+  const size_t n = values.size() / kUuidValue;
+  std::string tails(n * (kUuidBytes - kTimePlane), '\0');
+  for (size_t v = 0; v < n; ++v) {
+    const char* value = values.data() + v * kUuidValue;
+    for (size_t byte = kTimePlane; byte < kUuidBytes; ++byte) {
+      tails[v * (kUuidBytes - kTimePlane) + byte - kTimePlane] = static_cast<char>(
+          HexDigit(value[kDigitPositions[2 * byte]]) << 4 | HexDigit(value[kDigitPositions[2 * byte + 1]]));
+    }
+  }
+  return tails;
+}
+
+bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms, size_t max_bytes,
+                     std::string* out) {
+  constexpr size_t kTail = kUuidBytes - kTimePlane;
+  if (tails.size() != times_ms.size() * kTail || times_ms.size() * kUuidValue > max_bytes) return false;
+  out->resize(times_ms.size() * kUuidValue);
+  for (size_t v = 0; v < times_ms.size(); ++v) {
+    if (times_ms[v] >> 48 != 0) return false;
+    uint8_t bytes[kUuidBytes];
+    for (size_t byte = 0; byte < kTimePlane; ++byte) {
+      bytes[byte] = static_cast<uint8_t>(times_ms[v] >> (8 * (kTimePlane - 1 - byte)));
+    }
+    std::memcpy(bytes + kTimePlane, tails.data() + v * kTail, kTail);
     char* value = out->data() + v * kUuidValue;
     value[0] = '\x24';
     FormatUuid(bytes, value + 1);

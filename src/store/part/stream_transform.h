@@ -2,7 +2,8 @@
 // field's value stream is stored more compactly than its raw bytes, each applied only when
 // it reproduces every byte — canonical lowercase UUID strings as 16 bytes in two byte
 // planes (a version 7 UUID's time bytes sit together), minimal varints as zigzag deltas
-// (times sorted within a subject's run), and length-delimited values drawn from a few
+// (times sorted within a subject's run), UUIDv7s minted from their record's time as their
+// last 10 bytes, and length-delimited values drawn from a few
 // distinct ones (routes, user agents, client IPs of a subject's run) as a table of the
 // distinct values and one index per value. Pure functions; thread-safe.
 #pragma once
@@ -20,6 +21,9 @@ enum class StreamTransform : uint8_t {
   kUuid = 1,   // every value: length byte 0x24 + 8-4-4-4-12 lowercase hex
   kDelta = 2,  // every value: a minimal varint
   kDict = 3,   // every value: a length varint and that many bytes
+  // every value: a canonical UUID whose first 48 bits are its record's time_ns in
+  // milliseconds (a UUIDv7 minted for that record: the event id, a generated request id)
+  kUuidTime = 4,
 };
 
 uint64_t ZigZag(int64_t v);
@@ -33,6 +37,16 @@ bool IsCanonicalUuid(std::string_view value);
 std::string PackUuids(std::string_view values);
 // The inverse; false when `planes` is not a multiple of 16 bytes or *out would pass max_bytes.
 bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out);
+
+// The first 48 bits of a canonical UUID value (IsCanonicalUuid): a UUIDv7's milliseconds.
+uint64_t UuidTimeMs(std::string_view value);
+// `values`: canonical UUID values back to back → the last 10 bytes of each (their first 6
+// are the times the caller keeps elsewhere).
+std::string PackUuidTails(std::string_view values);
+// The inverse: value i from times_ms[i] (< 2^48) and tails[10 i, 10 i + 10); false when the
+// sizes disagree or *out would pass max_bytes.
+bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms, size_t max_bytes,
+                     std::string* out);
 
 // varint zigzag(v_i − v_{i−1}) for each value (v_{−1} = 0).
 std::string DeltaEncode(const std::vector<uint64_t>& values);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/ids.h"
 #include "core/record_codec.h"
 #include "store/part/block_codec.h"
 #include "testutil/event_builder.h"
@@ -163,6 +164,52 @@ TEST(BlockCodecTest, RepeatedStringsAreStoredOnceEachAndRoundTrip) {
   ExpectSeqColumnsRoundTrip(unique);
 }
 
+// Events whose id and correlation id are UUIDv7s minted from their own time_ns, as the
+// gateway mints them.
+std::vector<std::string> Minted(size_t n, int64_t skew_ms_at = -1) {
+  std::vector<std::string> recs;
+  for (uint64_t i = 0; i < n; ++i) {
+    AuditEvent e = testing::MakeEvent(i);
+    e.time_ns += static_cast<int64_t>(i) * 123'456'789;
+    e.id = NewUuidV7(e.time_ns + (static_cast<int64_t>(i) == skew_ms_at ? 1'000'000 : 0));
+    e.correlation_id = NewUuidV7(e.time_ns);
+    recs.push_back(EncodeRecord(e));
+  }
+  return recs;
+}
+
+TEST(BlockCodecTest, UuidsMintedFromTheirRecordsTimeKeepOnlyTheirLastTenBytes) {
+  const std::vector<std::string> minted = Minted(100);
+  const std::vector<std::string> one_off = Minted(100, 50);  // one id a millisecond off
+  ExpectSeqColumnsRoundTrip(minted);
+  ExpectSeqColumnsRoundTrip(one_off);
+  // One id off: that stream keeps all 16 bytes of its 100 values; the correlation ids still
+  // keep 10.
+  const size_t both = EncodeSeqColumns(Views(minted), Rels(100)).size();
+  const size_t one = EncodeSeqColumns(Views(one_off), Rels(100)).size();
+  EXPECT_GE(one, both + 100 * 6 - 10);
+  EXPECT_LE(one, both + 100 * 6 + 10);
+}
+
+TEST(BlockCodecTest, TimedUuidsRoundTripBesideOddTimesAndRepeatedFields) {
+  // A record with a second time_ns of another wire type, one with only such a time, one
+  // with its id twice, one kept whole: the timed stream must still find each value's time.
+  std::vector<std::string> recs = Minted(30);
+  recs[3] += std::string("\x12\x01" "x", 3);          // field 2, wire type 2
+  recs.push_back(std::string("\x12\x02" "yz", 4));    // only that
+  recs.push_back(std::string("\x0b\x0c", 2));         // kept whole
+  ExpectSeqColumnsRoundTrip(recs);
+  std::vector<std::string> twice = Minted(30);
+  const std::string id_field = twice[7].substr(0, 38);  // key 0x0a, 0x24, 36 characters
+  ASSERT_EQ(id_field[0], '\x0a');
+  twice[7] += id_field;
+  ExpectSeqColumnsRoundTrip(twice);
+  // A record without any time_ns holding a UUID: that stream cannot take times.
+  std::vector<std::string> untimed = Minted(30);
+  untimed.push_back(id_field);
+  ExpectSeqColumnsRoundTrip(untimed);
+}
+
 TEST(BlockCodecTest, SeqColumnsRefuseASeqOutsideThePart) {
   const auto recs = Records();
   const std::vector<uint32_t> rels = Rels(recs.size());
@@ -178,6 +225,7 @@ TEST(BlockCodecTest, SeqColumnsRefuseASeqOutsideThePart) {
 
 TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
   std::vector<std::string> recs = Records();
+  for (std::string& r : Minted(40)) recs.push_back(std::move(r));  // timed UUID streams
   for (uint64_t i = 0; i < 40; ++i) {
     AuditEvent e = testing::MakeEvent(i);
     e.correlation_id = "3f2c5a1e-9b7d-4c2a-8e1f-0000000000" + std::to_string(10 + i);

@@ -49,6 +49,29 @@ TEST(StreamTransformTest, PackedPlanesUnpackToTheValues) {
   EXPECT_FALSE(UnpackUuids(planes.substr(1), 1 << 20, &out));
 }
 
+TEST(StreamTransformTest, UuidTailsWithTheirTimesUnpackToTheValues) {
+  std::string values;
+  std::vector<uint64_t> ms;
+  for (int i = 0; i < 50; ++i) {
+    const int64_t t = 1700000000000000000 + int64_t{i} * 987654321;
+    values += Value(NewUuidV7(t));
+    ms.push_back(static_cast<uint64_t>(t / 1000000));
+  }
+  for (size_t v = 0; v < ms.size(); ++v) EXPECT_EQ(UuidTimeMs(std::string_view(values).substr(v * 37, 37)), ms[v]);
+  EXPECT_EQ(UuidTimeMs(Value("ffffffff-ffff-7fff-bfff-ffffffffffff")), 0xffffffffffffull);
+  const std::string tails = PackUuidTails(values);
+  ASSERT_EQ(tails.size(), 50u * 10);
+  std::string out;
+  ASSERT_TRUE(UnpackUuidTails(tails, ms, 1 << 20, &out));
+  EXPECT_EQ(out, values);
+  // Sizes that disagree, a time past 48 bits, the output bound.
+  EXPECT_FALSE(UnpackUuidTails(tails.substr(10), ms, 1 << 20, &out));
+  std::vector<uint64_t> big = ms;
+  big[3] = uint64_t{1} << 48;
+  EXPECT_FALSE(UnpackUuidTails(tails, big, 1 << 20, &out));
+  EXPECT_FALSE(UnpackUuidTails(tails, ms, 50 * 37 - 1, &out));
+}
+
 std::string Delimited(const std::string& v) { return std::string(1, static_cast<char>(v.size())) + v; }
 
 TEST(StreamTransformTest, DictionaryKeepsEachDistinctValueOnceAndDecodesExactly) {
