@@ -105,6 +105,14 @@ bool TakeValue(Cursor* s, uint64_t wire, std::string_view* value) {
 
 // time_ns (docs/record.proto), whose milliseconds a kUuidTime stream's values share.
 constexpr uint64_t kTimeField = 2;
+// path, route and resources: a kRoutePath stream's paths are the route filled with the
+// resources of the same record.
+constexpr uint64_t kPathField = 10;
+constexpr uint64_t kRouteField = 11;
+constexpr uint64_t kResourcesField = 12;
+
+// The data of a length-delimited value as stored (after its length varint).
+std::string_view DelimitedData(std::string_view value) { return value.substr(VarintLength(value)); }
 
 // Shapes are shared by many records, so a block may decode to more than its raw size; a
 // damaged one must still not make the reader allocate without bound.
@@ -135,11 +143,13 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     bool all_uuid_time = true;  // … each the record's time_ns in ms, once per record
     size_t last_record = SIZE_MAX;
     bool all_delimited = true;  // every value wire type 2
+    std::string route_paths;    // kPathField: the kRoutePath form
     bool all_varint = true;     // every value a minimal varint
     std::vector<uint64_t> values;
   };
   std::map<uint64_t, Stream> streams;
   std::vector<WireField> fields;
+  std::string derived;
   for (const std::string_view& rec : records) {
     if (!Split(rec, &fields)) {
       PutVarint(&ids, 0);
@@ -158,6 +168,19 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       }
     }
     if (times != 1) time_ms = -1;
+    // The record's route (when it has exactly one) and resources, for its path.
+    std::string_view route;
+    int routes = 0;
+    std::vector<std::string_view> resources;
+    for (const WireField& f : fields) {
+      if ((VarintValue(f.key) & 7) != 2) continue;
+      if (f.number == kRouteField) {
+        route = DelimitedData(f.value);
+        ++routes;
+      } else if (f.number == kResourcesField) {
+        resources.push_back(f.value);
+      }
+    }
     const size_t record = &rec - records.data();
     std::string shape;
     for (const WireField& f : fields) {
@@ -170,6 +193,14 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       st.all_uuid_time = st.all_uuid_time && st.all_uuid && time_ms >= 0 && st.last_record != record &&
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
       st.last_record = record;
+      if (f.number == kPathField && wire == 2) {
+        if (routes == 1 && FillRouteTemplate(route, resources, &derived) && derived == DelimitedData(f.value)) {
+          st.route_paths.push_back('\0');
+        } else {
+          st.route_paths.push_back('\1');
+          st.route_paths.append(f.value.data(), f.value.size());
+        }
+      }
       if (st.all_varint && wire == 0) {
         const uint64_t v = VarintValue(f.value);
         std::string minimal;
@@ -222,6 +253,11 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
+    } else if (number == kPathField && st.all_delimited && st.route_paths.size() * 5 < st.bytes.size() * 4) {
+      // A path is mostly its route with the resource ids filled in: one byte says so.
+      out.push_back(static_cast<char>(StreamTransform::kRoutePath));
+      PutVarint(&out, st.route_paths.size());
+      out += st.route_paths;
     } else if (st.all_delimited && !st.all_uuid && DictEncode(st.bytes, &dict) &&
                dict.size() * 5 < st.bytes.size() * 4) {
       // A route, user agent or client IP repeats across a subject's run: each distinct
@@ -297,7 +333,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
   if (!c.Varint(&nstreams) || nstreams > raw.size()) return Malformed("bad stream count");
   std::unordered_map<uint64_t, Cursor> streams;
   std::deque<std::string> plain;  // un-transformed streams (version 2); a deque never moves them
-  std::vector<std::pair<uint64_t, std::string_view>> timed;  // kUuidTime streams
+  std::vector<std::pair<uint64_t, std::string_view>> timed;   // kUuidTime streams
+  std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
   size_t expanded = 0;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < nstreams; ++i) {
@@ -318,8 +355,9 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
         expanded += unpacked.size();
         bytes = unpacked;
-      } else if (tr == StreamTransform::kUuidTime) {
-        timed.emplace_back(number, bytes);  // needs the times: resolved below
+      } else if (tr == StreamTransform::kUuidTime || tr == StreamTransform::kRoutePath) {
+        // Needs other fields of the same records: resolved below.
+        (tr == StreamTransform::kUuidTime ? timed : routed).emplace_back(number, bytes);
         prev = number;
         continue;
       } else if (tr != StreamTransform::kNone) {
@@ -370,6 +408,62 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     if (!UnpackUuidTails(tails, ms, kMaxDecodedBlock - expanded, &unpacked)) {
       return Malformed("bad transformed stream of field " + std::to_string(number));
     }
+    expanded += unpacked.size();
+    streams[number] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
+  }
+  for (const auto& [number, tags] : routed) {
+    // The paths of each record in order, from its route and resources (every value of
+    // fields 11 and 12 taken, whatever its wire type, as assembly will).
+    auto route_stream = streams.find(kRouteField);
+    auto resource_stream = streams.find(kResourcesField);
+    if (number != kPathField) return Malformed("field " + std::to_string(number) + " cannot be a route path");
+    Cursor routes = route_stream != streams.end() ? route_stream->second : Cursor{nullptr, nullptr};
+    Cursor resources = resource_stream != streams.end() ? resource_stream->second : Cursor{nullptr, nullptr};
+    Cursor in{tags.data(), tags.data() + tags.size()};
+    std::string& unpacked = plain.emplace_back();
+    std::vector<std::string_view> record_resources;
+    std::string path;
+    for (uint64_t id : ids) {
+      if (id == 0) continue;
+      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      std::string_view route;
+      int route_values = 0, paths = 0;
+      record_resources.clear();
+      while (keys.p != keys.end) {
+        std::string_view key, value;
+        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+        const uint64_t k = VarintValue(key);
+        if (k >> 3 == kRouteField || k >> 3 == kResourcesField) {
+          if (!TakeValue(k >> 3 == kRouteField ? &routes : &resources, k & 7, &value)) {
+            return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
+          }
+          if ((k & 7) == 2 && k >> 3 == kRouteField) {
+            route = DelimitedData(value);
+            ++route_values;
+          } else if ((k & 7) == 2) {
+            record_resources.push_back(value);
+          }
+        } else if (k >> 3 == kPathField) {
+          if ((k & 7) != 2) return Malformed("a route path of wire type " + std::to_string(k & 7));
+          ++paths;
+        }
+      }
+      for (int i = 0; i < paths; ++i) {
+        std::string_view tag, literal;
+        if (!in.Take(1, &tag)) return Malformed("route path stream runs out");
+        if (tag[0] == 1) {
+          if (!TakeValue(&in, 2, &literal)) return Malformed("route path stream runs out");
+          unpacked.append(literal.data(), literal.size());
+        } else if (tag[0] == 0 && route_values == 1 && FillRouteTemplate(route, record_resources, &path)) {
+          PutVarint(&unpacked, path.size());
+          unpacked += path;
+        } else {
+          return Malformed("a route path without its route and resources");
+        }
+        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
+      }
+    }
+    if (in.p != in.end) return Malformed("route path stream has bytes left");
     expanded += unpacked.size();
     streams[number] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
   }

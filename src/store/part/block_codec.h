@@ -10,7 +10,8 @@
 //     zigzag deltas: a clustered block is not in seq order), then the columns layout with a
 //     transform byte per stream (canonical lowercase UUID strings packed to 16 bytes, times
 //     delta-coded, repeated strings as a table of distinct values and an index each, a
-//     UUIDv7 minted from its record's time_ns as its last 10 bytes).
+//     UUIDv7 minted from its record's time_ns as its last 10 bytes, a path that is its
+//     route filled with its resources as one byte).
 // Pure functions; thread-safe.
 #pragma once
 

@@ -130,6 +130,50 @@ bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_
   return true;
 }
 
+namespace {
+
+// A KeyValue message (docs/record.proto: key = 1, value = 2, both strings, empty ones
+// omitted) as stored: its length varint, then the fields.
+bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_view* value) {
+  const char* p = stored.data();
+  const char* end = p + stored.size();
+  uint64_t len = 0;
+  if (!GetVarint(&p, end, &len) || len != static_cast<uint64_t>(end - p)) return false;
+  *key = *value = std::string_view();
+  while (p != end) {
+    uint64_t k = 0, n = 0;
+    if (!GetVarint(&p, end, &k) || (k != 0x0a && k != 0x12) || !GetVarint(&p, end, &n) ||
+        n > static_cast<uint64_t>(end - p)) {
+      return false;
+    }
+    (k == 0x0a ? *key : *value) = std::string_view(p, static_cast<size_t>(n));
+    p += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources, std::string* path) {
+  const size_t space = route.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view tmpl = route.substr(space + 1);
+  path->clear();
+  size_t next = 0;
+  while (!tmpl.empty()) {
+    const size_t open = tmpl.find('{');
+    path->append(tmpl.substr(0, open));
+    if (open == std::string_view::npos) break;
+    const size_t close = tmpl.find('}', open);
+    if (close == std::string_view::npos || next == resources.size()) return false;
+    std::string_view key, value;
+    if (!ParseKeyValue(resources[next++], &key, &value) || key != tmpl.substr(open + 1, close - open - 1)) return false;
+    path->append(value);
+    tmpl.remove_prefix(close + 1);
+  }
+  return next == resources.size();
+}
+
 std::string DeltaEncode(const std::vector<uint64_t>& values) {
   std::string out;
   uint64_t prev = 0;

@@ -3,7 +3,8 @@
 // it reproduces every byte — canonical lowercase UUID strings as 16 bytes in two byte
 // planes (a version 7 UUID's time bytes sit together), minimal varints as zigzag deltas
 // (times sorted within a subject's run), UUIDv7s minted from their record's time as their
-// last 10 bytes, and length-delimited values drawn from a few
+// last 10 bytes, paths that are their route filled with their resources as one byte, and
+// length-delimited values drawn from a few
 // distinct ones (routes, user agents, client IPs of a subject's run) as a table of the
 // distinct values and one index per value. Pure functions; thread-safe.
 #pragma once
@@ -24,7 +25,16 @@ enum class StreamTransform : uint8_t {
   // every value: a canonical UUID whose first 48 bits are its record's time_ns in
   // milliseconds (a UUIDv7 minted for that record: the event id, a generated request id)
   kUuidTime = 4,
+  // every value: a length varint and bytes; each stored as 0 when it is the record's route
+  // template filled with the record's resources (FillRouteTemplate), else 1 and the value
+  kRoutePath = 5,
 };
+
+// The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
+// and resources [order_id=7] → "/v1/orders/7". `resources` are the record's KeyValue
+// messages as stored (length varint and message bytes each). False when the route has no
+// "METHOD " prefix or its parameters are not exactly the resources' names, in order.
+bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources, std::string* path);
 
 uint64_t ZigZag(int64_t v);
 int64_t UnZigZag(uint64_t v);

@@ -72,6 +72,32 @@ TEST(StreamTransformTest, UuidTailsWithTheirTimesUnpackToTheValues) {
   EXPECT_FALSE(UnpackUuidTails(tails, ms, 50 * 37 - 1, &out));
 }
 
+// A KeyValue message as a record stores it: length, then key = 1 and value = 2 (empty omitted).
+std::string KeyValue(const std::string& k, const std::string& v) {
+  std::string m;
+  if (!k.empty()) m += std::string(1, '\x0a') + static_cast<char>(k.size()) + k;
+  if (!v.empty()) m += std::string(1, '\x12') + static_cast<char>(v.size()) + v;
+  return static_cast<char>(m.size()) + m;
+}
+
+TEST(StreamTransformTest, ARouteFilledWithItsResourcesGivesThePath) {
+  const std::string a = KeyValue("org_id", "42"), b = KeyValue("user_id", "u-7"), empty = KeyValue("x", "");
+  std::string path;
+  ASSERT_TRUE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {a, b}, &path));
+  EXPECT_EQ(path, "/v1/orgs/42/users/u-7");
+  ASSERT_TRUE(FillRouteTemplate("POST /v1/orders", {}, &path));
+  EXPECT_EQ(path, "/v1/orders");
+  ASSERT_TRUE(FillRouteTemplate("GET /a/{x}/b", {empty}, &path));
+  EXPECT_EQ(path, "/a//b");
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {b, a}, &path));  // order
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}", {a, b}, &path));                   // one too many
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {a}, &path));      // one too few
+  EXPECT_FALSE(FillRouteTemplate("/v1/orgs/{org_id}", {a}, &path));                          // no method
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id", {a}, &path));                       // unclosed
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/{org_id}", {std::string("\x03\x1a\x01z", 4)}, &path));  // field 3
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/{org_id}", {a.substr(0, a.size() - 1)}, &path));  // cut short
+}
+
 std::string Delimited(const std::string& v) { return std::string(1, static_cast<char>(v.size())) + v; }
 
 TEST(StreamTransformTest, DictionaryKeepsEachDistinctValueOnceAndDecodesExactly) {
