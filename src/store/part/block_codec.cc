@@ -87,19 +87,24 @@ struct Cursor {
 // length varint and the data).
 bool TakeValue(Cursor* s, uint64_t wire, std::string_view* value) {
   switch (wire) {
-    case 0: return s->TakeVarintRaw(value);
-    case 1: return s->Take(8, value);
-    case 5: return s->Take(4, value);
+    case 0:
+      return s->TakeVarintRaw(value);
+    case 1:
+      return s->Take(8, value);
+    case 5:
+      return s->Take(4, value);
     case 2: {
       std::string_view len_raw, data;
       if (!s->TakeVarintRaw(&len_raw) ||
-          !s->Take(static_cast<size_t>(std::min<uint64_t>(VarintValue(len_raw), SIZE_MAX)), &data)) {
+          !s->Take(static_cast<size_t>(std::min<uint64_t>(VarintValue(len_raw), SIZE_MAX)),
+                   &data)) {
         return false;
       }
       *value = std::string_view(len_raw.data(), len_raw.size() + data.size());
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -190,11 +195,13 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       const uint64_t wire = VarintValue(f.key) & 7;
       st.all_delimited = st.all_delimited && wire == 2;
       st.all_uuid = st.all_uuid && wire == 2 && IsCanonicalUuid(f.value);
-      st.all_uuid_time = st.all_uuid_time && st.all_uuid && time_ms >= 0 && st.last_record != record &&
+      st.all_uuid_time = st.all_uuid_time && st.all_uuid && time_ms >= 0 &&
+                         st.last_record != record &&
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
       st.last_record = record;
       if (f.number == kPathField && wire == 2) {
-        if (routes == 1 && FillRouteTemplate(route, resources, &derived) && derived == DelimitedData(f.value)) {
+        if (routes == 1 && FillRouteTemplate(route, resources, &derived) &&
+            derived == DelimitedData(f.value)) {
           st.route_paths.push_back('\0');
         } else {
           st.route_paths.push_back('\1');
@@ -253,7 +260,8 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
-    } else if (number == kPathField && st.all_delimited && st.route_paths.size() * 5 < st.bytes.size() * 4) {
+    } else if (number == kPathField && st.all_delimited &&
+               st.route_paths.size() * 5 < st.bytes.size() * 4) {
       // A path is mostly its route with the resource ids filled in: one byte says so.
       out.push_back(static_cast<char>(StreamTransform::kRoutePath));
       PutVarint(&out, st.route_paths.size());
@@ -346,7 +354,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     }
     if (transforms) {
       const auto tr = static_cast<StreamTransform>(t[0]);
-      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta || tr == StreamTransform::kDict) {
+      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta ||
+          tr == StreamTransform::kDict) {
         std::string& unpacked = plain.emplace_back();
         const size_t room = kMaxDecodedBlock - expanded;
         const bool ok = tr == StreamTransform::kUuid    ? UnpackUuids(bytes, room, &unpacked)
@@ -374,7 +383,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     // record (in order) with one.
     auto time_stream = streams.find(kTimeField);
     if (time_stream == streams.end() || number == kTimeField) {
-      return Malformed("field " + std::to_string(number) + " takes its times from a missing time stream");
+      return Malformed("field " + std::to_string(number) +
+                       " takes its times from a missing time stream");
     }
     Cursor times = time_stream->second;
     std::vector<uint64_t> ms;
@@ -416,9 +426,11 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     // fields 11 and 12 taken, whatever its wire type, as assembly will).
     auto route_stream = streams.find(kRouteField);
     auto resource_stream = streams.find(kResourcesField);
-    if (number != kPathField) return Malformed("field " + std::to_string(number) + " cannot be a route path");
+    if (number != kPathField)
+      return Malformed("field " + std::to_string(number) + " cannot be a route path");
     Cursor routes = route_stream != streams.end() ? route_stream->second : Cursor{nullptr, nullptr};
-    Cursor resources = resource_stream != streams.end() ? resource_stream->second : Cursor{nullptr, nullptr};
+    Cursor resources =
+        resource_stream != streams.end() ? resource_stream->second : Cursor{nullptr, nullptr};
     Cursor in{tags.data(), tags.data() + tags.size()};
     std::string& unpacked = plain.emplace_back();
     std::vector<std::string_view> record_resources;
@@ -454,13 +466,15 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         if (tag[0] == 1) {
           if (!TakeValue(&in, 2, &literal)) return Malformed("route path stream runs out");
           unpacked.append(literal.data(), literal.size());
-        } else if (tag[0] == 0 && route_values == 1 && FillRouteTemplate(route, record_resources, &path)) {
+        } else if (tag[0] == 0 && route_values == 1 &&
+                   FillRouteTemplate(route, record_resources, &path)) {
           PutVarint(&unpacked, path.size());
           unpacked += path;
         } else {
           return Malformed("a route path without its route and resources");
         }
-        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
+        if (expanded + unpacked.size() > kMaxDecodedBlock)
+          return Malformed("block decodes to more than 256 MiB");
       }
     }
     if (in.p != in.end) return Malformed("route path stream has bytes left");
@@ -491,7 +505,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       if (it == streams.end()) return Malformed("no stream for field " + std::to_string(k >> 3));
       Cursor& s = it->second;
       std::string_view value;
-      if (!TakeValue(&s, k & 7, &value)) return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
+      if (!TakeValue(&s, k & 7, &value))
+        return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
       out->append(key.data(), key.size());
       out->append(value.data(), value.size());
       if (out->size() - begin > log::kMaxPayloadSize) return Malformed("record too long");

@@ -195,8 +195,8 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     // An entry takes at least 3 bytes (hash delta, count, one block): a damaged count must
     // not size anything below.
     if (count > size / 3) {
-      return bad("field " + std::to_string(tag) + " claims " + std::to_string(count) + " entries in " +
-                 std::to_string(size) + " bytes");
+      return bad("field " + std::to_string(tag) + " claims " + std::to_string(count) +
+                 " entries in " + std::to_string(size) + " bytes");
     }
     if (count >= kFilterMinKeys) t.filter = FingerprintFilter(count);
     t.restart_hashes.reserve(count / kRestartInterval + 1);
@@ -238,7 +238,8 @@ std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
   const auto next = std::upper_bound(t.restart_hashes.begin(), t.restart_hashes.end(), h);
   if (next == t.restart_hashes.begin()) return out;
-  const char* p = raw_.data() + t.restart_offsets[static_cast<size_t>(next - t.restart_hashes.begin()) - 1];
+  const char* p =
+      raw_.data() + t.restart_offsets[static_cast<size_t>(next - t.restart_hashes.begin()) - 1];
   const char* end = raw_.data() + t.end;
   uint64_t hash = *(next - 1);
   // Parse checked every entry: decoding cannot fail here.
@@ -262,7 +263,8 @@ namespace apitrail::part {
 
 size_t PartIndex::memory_bytes() const {
   size_t n = raw_.size();
-  for (const Table& t : tables_) n += t.restart_hashes.size() * 2 * sizeof(uint32_t) + t.filter.memory_bytes();
+  for (const Table& t : tables_)
+    n += t.restart_hashes.size() * 2 * sizeof(uint32_t) + t.filter.memory_bytes();
   return n;
 }
 

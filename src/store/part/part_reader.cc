@@ -307,7 +307,8 @@ PartReader::IndexKeys::IndexKeys(const EventQuery& q) {
   use(Field::kTraceId, q.trace_id);
 }
 
-std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q, const IndexKeys& keys) const {
+std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q,
+                                                  const IndexKeys& keys) const {
   std::vector<uint32_t> out;
   bool filtered = false;
   for (const auto& [field, hash] : keys.keys) {
@@ -317,7 +318,8 @@ std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q, const Ind
       filtered = true;
     } else {
       std::vector<uint32_t> both;
-      std::set_intersection(out.begin(), out.end(), list.begin(), list.end(), std::back_inserter(both));
+      std::set_intersection(out.begin(), out.end(), list.begin(), list.end(),
+                            std::back_inserter(both));
       out.swap(both);
     }
     if (out.empty()) return out;  // no block can match: the other keys need not be looked up

@@ -83,7 +83,9 @@ class PartReader {
   // Blocks that may hold events matching the query's equality filters and time range,
   // ascending. The index rules out the rest; time ranges use each block's min/max.
   std::vector<uint32_t> CandidateBlocks(const EventQuery& q, const IndexKeys& keys) const;
-  std::vector<uint32_t> CandidateBlocks(const EventQuery& q) const { return CandidateBlocks(q, IndexKeys(q)); }
+  std::vector<uint32_t> CandidateBlocks(const EventQuery& q) const {
+    return CandidateBlocks(q, IndexKeys(q));
+  }
   // Blocks that may hold a record whose `field` equals `value`.
   std::vector<uint32_t> BlocksWith(Field field, std::string_view value) const {
     return index_.Blocks(field, value);

@@ -94,7 +94,8 @@ bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out) {
 
 uint64_t UuidTimeMs(std::string_view value) {
   uint64_t ms = 0;
-  for (size_t i = 0; i < 12; ++i) ms = ms << 4 | static_cast<uint64_t>(HexDigit(value[kDigitPositions[i]]));
+  for (size_t i = 0; i < 12; ++i)
+    ms = ms << 4 | static_cast<uint64_t>(HexDigit(value[kDigitPositions[i]]));
   return ms;
 }
 
@@ -104,17 +105,19 @@ std::string PackUuidTails(std::string_view values) {
   for (size_t v = 0; v < n; ++v) {
     const char* value = values.data() + v * kUuidValue;
     for (size_t byte = kTimePlane; byte < kUuidBytes; ++byte) {
-      tails[v * (kUuidBytes - kTimePlane) + byte - kTimePlane] = static_cast<char>(
-          HexDigit(value[kDigitPositions[2 * byte]]) << 4 | HexDigit(value[kDigitPositions[2 * byte + 1]]));
+      tails[v * (kUuidBytes - kTimePlane) + byte - kTimePlane] =
+          static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
+                            HexDigit(value[kDigitPositions[2 * byte + 1]]));
     }
   }
   return tails;
 }
 
-bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms, size_t max_bytes,
-                     std::string* out) {
+bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms,
+                     size_t max_bytes, std::string* out) {
   constexpr size_t kTail = kUuidBytes - kTimePlane;
-  if (tails.size() != times_ms.size() * kTail || times_ms.size() * kUuidValue > max_bytes) return false;
+  if (tails.size() != times_ms.size() * kTail || times_ms.size() * kUuidValue > max_bytes)
+    return false;
   out->resize(times_ms.size() * kUuidValue);
   for (size_t v = 0; v < times_ms.size(); ++v) {
     if (times_ms[v] >> 48 != 0) return false;
@@ -154,7 +157,8 @@ bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_v
 
 }  // namespace
 
-bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources, std::string* path) {
+bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources,
+                       std::string* path) {
   const size_t space = route.find(' ');
   if (space == std::string_view::npos) return false;
   std::string_view tmpl = route.substr(space + 1);
@@ -167,7 +171,9 @@ bool FillRouteTemplate(std::string_view route, const std::vector<std::string_vie
     const size_t close = tmpl.find('}', open);
     if (close == std::string_view::npos || next == resources.size()) return false;
     std::string_view key, value;
-    if (!ParseKeyValue(resources[next++], &key, &value) || key != tmpl.substr(open + 1, close - open - 1)) return false;
+    if (!ParseKeyValue(resources[next++], &key, &value) ||
+        key != tmpl.substr(open + 1, close - open - 1))
+      return false;
     path->append(value);
     tmpl.remove_prefix(close + 1);
   }

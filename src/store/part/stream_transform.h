@@ -34,7 +34,8 @@ enum class StreamTransform : uint8_t {
 // and resources [order_id=7] → "/v1/orders/7". `resources` are the record's KeyValue
 // messages as stored (length varint and message bytes each). False when the route has no
 // "METHOD " prefix or its parameters are not exactly the resources' names, in order.
-bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources, std::string* path);
+bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources,
+                       std::string* path);
 
 uint64_t ZigZag(int64_t v);
 int64_t UnZigZag(uint64_t v);
@@ -55,8 +56,8 @@ uint64_t UuidTimeMs(std::string_view value);
 std::string PackUuidTails(std::string_view values);
 // The inverse: value i from times_ms[i] (< 2^48) and tails[10 i, 10 i + 10); false when the
 // sizes disagree or *out would pass max_bytes.
-bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms, size_t max_bytes,
-                     std::string* out);
+bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms,
+                     size_t max_bytes, std::string* out);
 
 // varint zigzag(v_i − v_{i−1}) for each value (v_{−1} = 0).
 std::string DeltaEncode(const std::vector<uint64_t>& values);

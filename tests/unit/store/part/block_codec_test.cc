@@ -1,6 +1,8 @@
 // Block layouts of a sealed part: both reproduce any record bytes exactly (protobuf records,
 // JSON records, odd wire types, non-minimal varints, garbage), and a damaged block decodes
 // to an error, never a crash.
+#include "store/part/block_codec.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 
 #include "core/ids.h"
 #include "core/record_codec.h"
-#include "store/part/block_codec.h"
 #include "testutil/event_builder.h"
 
 namespace apitrail::part {
@@ -140,8 +141,11 @@ TEST(BlockCodecTest, RepeatedStringsAreStoredOnceEachAndRoundTrip) {
   std::vector<std::string> recs;
   for (uint64_t i = 0; i < 200; ++i) {
     AuditEvent e = testing::MakeEvent(i);
-    e.route = i % 3 == 0 ? "GET /api/v1/projects/{project_id}/members" : i % 3 == 1 ? "POST /api/v1/orders" : "";
-    e.user_agent = i % 2 ? "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0" : "curl/8.5.0";
+    e.route = i % 3 == 0   ? "GET /api/v1/projects/{project_id}/members"
+              : i % 3 == 1 ? "POST /api/v1/orders"
+                           : "";
+    e.user_agent = i % 2 ? "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0"
+                         : "curl/8.5.0";
     e.path = "/api/v1/projects/" + std::to_string(i * 7919) + "/members";
     recs.push_back(EncodeRecord(e));
   }
@@ -153,7 +157,8 @@ TEST(BlockCodecTest, RepeatedStringsAreStoredOnceEachAndRoundTrip) {
     agent_bytes += i % 2 ? 71 : 10;
   }
   // Without the tables the block would hold every route and user agent in full.
-  EXPECT_LT(raw.size() + route_bytes + agent_bytes - 2 * 200 - 200, EncodeColumns(Views(recs)).size());
+  EXPECT_LT(raw.size() + route_bytes + agent_bytes - 2 * 200 - 200,
+            EncodeColumns(Views(recs)).size());
   // The same stream with one record's route made unique everywhere still round-trips.
   std::vector<std::string> unique;
   for (uint64_t i = 0; i < 50; ++i) {
@@ -195,9 +200,15 @@ TEST(BlockCodecTest, TimedUuidsRoundTripBesideOddTimesAndRepeatedFields) {
   // A record with a second time_ns of another wire type, one with only such a time, one
   // with its id twice, one kept whole: the timed stream must still find each value's time.
   std::vector<std::string> recs = Minted(30);
-  recs[3] += std::string("\x12\x01" "x", 3);          // field 2, wire type 2
-  recs.push_back(std::string("\x12\x02" "yz", 4));    // only that
-  recs.push_back(std::string("\x0b\x0c", 2));         // kept whole
+  recs[3] += std::string(
+      "\x12\x01"
+      "x",
+      3);  // field 2, wire type 2
+  recs.push_back(
+      std::string("\x12\x02"
+                  "yz",
+                  4));                         // only that
+  recs.push_back(std::string("\x0b\x0c", 2));  // kept whole
   ExpectSeqColumnsRoundTrip(recs);
   std::vector<std::string> twice = Minted(30);
   const std::string id_field = twice[7].substr(0, 38);  // key 0x0a, 0x24, 36 characters
@@ -218,7 +229,8 @@ TEST(BlockCodecTest, PathsThatAreTheirRouteFilledInTakeOneByte) {
   for (uint64_t i = 0; i < 100; ++i) {
     AuditEvent e = testing::MakeEvent(i);
     e.route = "GET /api/v1/projects/{project_id}/members/{member_id}";
-    e.resources = {{"project_id", std::to_string(i * 7919)}, {"member_id", "m-" + std::to_string(i)}};
+    e.resources = {{"project_id", std::to_string(i * 7919)},
+                   {"member_id", "m-" + std::to_string(i)}};
     e.path = "/api/v1/projects/" + std::to_string(i * 7919) + "/members/m-" + std::to_string(i);
     filled.push_back(EncodeRecord(e));
     if (i == 10) e.path = "/api/v1/projects/" + std::to_string(i * 7919) + "/members/m%2D10";

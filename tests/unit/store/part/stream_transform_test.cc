@@ -57,7 +57,8 @@ TEST(StreamTransformTest, UuidTailsWithTheirTimesUnpackToTheValues) {
     values += Value(NewUuidV7(t));
     ms.push_back(static_cast<uint64_t>(t / 1000000));
   }
-  for (size_t v = 0; v < ms.size(); ++v) EXPECT_EQ(UuidTimeMs(std::string_view(values).substr(v * 37, 37)), ms[v]);
+  for (size_t v = 0; v < ms.size(); ++v)
+    EXPECT_EQ(UuidTimeMs(std::string_view(values).substr(v * 37, 37)), ms[v]);
   EXPECT_EQ(UuidTimeMs(Value("ffffffff-ffff-7fff-bfff-ffffffffffff")), 0xffffffffffffull);
   const std::string tails = PackUuidTails(values);
   ASSERT_EQ(tails.size(), 50u * 10);
@@ -81,7 +82,8 @@ std::string KeyValue(const std::string& k, const std::string& v) {
 }
 
 TEST(StreamTransformTest, ARouteFilledWithItsResourcesGivesThePath) {
-  const std::string a = KeyValue("org_id", "42"), b = KeyValue("user_id", "u-7"), empty = KeyValue("x", "");
+  const std::string a = KeyValue("org_id", "42"), b = KeyValue("user_id", "u-7"),
+                    empty = KeyValue("x", "");
   std::string path;
   ASSERT_TRUE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {a, b}, &path));
   EXPECT_EQ(path, "/v1/orgs/42/users/u-7");
@@ -90,19 +92,25 @@ TEST(StreamTransformTest, ARouteFilledWithItsResourcesGivesThePath) {
   ASSERT_TRUE(FillRouteTemplate("GET /a/{x}/b", {empty}, &path));
   EXPECT_EQ(path, "/a//b");
   EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {b, a}, &path));  // order
-  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}", {a, b}, &path));                   // one too many
-  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {a}, &path));      // one too few
-  EXPECT_FALSE(FillRouteTemplate("/v1/orgs/{org_id}", {a}, &path));                          // no method
-  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id", {a}, &path));                       // unclosed
-  EXPECT_FALSE(FillRouteTemplate("GET /v1/{org_id}", {std::string("\x03\x1a\x01z", 4)}, &path));  // field 3
-  EXPECT_FALSE(FillRouteTemplate("GET /v1/{org_id}", {a.substr(0, a.size() - 1)}, &path));  // cut short
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id}", {a, b}, &path));  // one too many
+  EXPECT_FALSE(
+      FillRouteTemplate("GET /v1/orgs/{org_id}/users/{user_id}", {a}, &path));  // one too few
+  EXPECT_FALSE(FillRouteTemplate("/v1/orgs/{org_id}", {a}, &path));             // no method
+  EXPECT_FALSE(FillRouteTemplate("GET /v1/orgs/{org_id", {a}, &path));          // unclosed
+  EXPECT_FALSE(
+      FillRouteTemplate("GET /v1/{org_id}", {std::string("\x03\x1a\x01z", 4)}, &path));  // field 3
+  EXPECT_FALSE(
+      FillRouteTemplate("GET /v1/{org_id}", {a.substr(0, a.size() - 1)}, &path));  // cut short
 }
 
-std::string Delimited(const std::string& v) { return std::string(1, static_cast<char>(v.size())) + v; }
+std::string Delimited(const std::string& v) {
+  return std::string(1, static_cast<char>(v.size())) + v;
+}
 
 TEST(StreamTransformTest, DictionaryKeepsEachDistinctValueOnceAndDecodesExactly) {
   std::string values;
-  const std::vector<std::string> routes = {"GET /v1/orders/{order_id}", "POST /v1/orders", "", "GET /v1/users/{id}"};
+  const std::vector<std::string> routes = {"GET /v1/orders/{order_id}", "POST /v1/orders", "",
+                                           "GET /v1/users/{id}"};
   for (int i = 0; i < 200; ++i) values += Delimited(routes[(i * 7 + i / 3) % routes.size()]);
   std::string dict;
   ASSERT_TRUE(DictEncode(values, &dict));
@@ -121,16 +129,40 @@ TEST(StreamTransformTest, DictionaryKeepsEachDistinctValueOnceAndDecodesExactly)
 
 TEST(StreamTransformTest, DictionaryRefusesWhatItCannotReproduce) {
   std::string dict;
-  EXPECT_FALSE(DictEncode("", &dict));                       // no value
-  EXPECT_FALSE(DictEncode(std::string("\x05" "abc", 4), &dict));  // a value runs past the end
+  EXPECT_FALSE(DictEncode("", &dict));  // no value
+  EXPECT_FALSE(DictEncode(std::string("\x05"
+                                      "abc",
+                                      4),
+                          &dict));  // a value runs past the end
   std::string out;
   ASSERT_TRUE(DictEncode(Delimited("a") + Delimited("b") + Delimited("a"), &dict));
-  ASSERT_EQ(dict, std::string("\x02\x01" "a" "\x01" "b" "\x00\x01\x00", 8));
-  EXPECT_FALSE(DictDecode(std::string("\x02\x01" "a" "\x01" "b" "\x02", 6), 100, &out));  // index 2 of 2
-  EXPECT_FALSE(DictDecode(std::string("\x00", 1), 100, &out));                           // no values
-  EXPECT_FALSE(DictDecode(std::string("\x09\x01" "a", 3), 100, &out));                   // 9 values promised
-  EXPECT_FALSE(DictDecode(std::string("\x01\x05" "ab", 4), 100, &out));                  // value cut short
-  EXPECT_FALSE(DictDecode(std::string("\x01\x01" "a" "\x80", 4), 100, &out));           // index varint cut
+  ASSERT_EQ(dict, std::string("\x02\x01"
+                              "a"
+                              "\x01"
+                              "b"
+                              "\x00\x01\x00",
+                              8));
+  EXPECT_FALSE(DictDecode(std::string("\x02\x01"
+                                      "a"
+                                      "\x01"
+                                      "b"
+                                      "\x02",
+                                      6),
+                          100, &out));                          // index 2 of 2
+  EXPECT_FALSE(DictDecode(std::string("\x00", 1), 100, &out));  // no values
+  EXPECT_FALSE(DictDecode(std::string("\x09\x01"
+                                      "a",
+                                      3),
+                          100, &out));  // 9 values promised
+  EXPECT_FALSE(DictDecode(std::string("\x01\x05"
+                                      "ab",
+                                      4),
+                          100, &out));  // value cut short
+  EXPECT_FALSE(DictDecode(std::string("\x01\x01"
+                                      "a"
+                                      "\x80",
+                                      4),
+                          100, &out));  // index varint cut
 }
 
 }  // namespace
