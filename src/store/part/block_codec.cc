@@ -116,6 +116,16 @@ constexpr uint64_t kPathField = 10;
 constexpr uint64_t kRouteField = 11;
 constexpr uint64_t kResourcesField = 12;
 
+// Bytes of the minimal varint of v.
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 // The data of a length-delimited value as stored (after its length varint).
 std::string_view DelimitedData(std::string_view value) { return value.substr(VarintLength(value)); }
 
@@ -200,8 +210,9 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
       st.last_record = record;
       if (f.number == kPathField && wire == 2) {
+        // The decoder writes the path with a minimal length varint: only then is 0 exact.
         if (routes == 1 && FillRouteTemplate(route, resources, &derived) &&
-            derived == DelimitedData(f.value)) {
+            DelimitedData(f.value) == derived && VarintLength(f.value) == VarintSize(derived.size())) {
           st.route_paths.push_back('\0');
         } else {
           st.route_paths.push_back('\1');
@@ -377,49 +388,73 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     streams[number] = Cursor{bytes.data(), bytes.data() + bytes.size()};
   }
   if (c.p != c.end) return Malformed("trailing bytes");
-  for (const auto& [number, tails] : timed) {
-    // Value k of the stream belongs to the k-th record whose shape has the field; that
-    // record has exactly one time_ns, the j-th value of field 2's stream for the j-th
-    // record (in order) with one.
+  if (!timed.empty() || !routed.empty()) {
+    // Transforms 4 and 5 walk every record's shape before assembly does. Each key of a
+    // shape yields at least one output byte, so a block whose shapes add up to more than
+    // the output bound is malformed: this keeps the walks as bounded as assembly.
+    uint64_t shape_bytes = 0;
+    for (uint64_t id : ids) {
+      if (id != 0 && (shape_bytes += shapes[id - 1].size()) > kMaxDecodedBlock) {
+        return Malformed("block decodes to more than 256 MiB");
+      }
+    }
+  }
+  if (!timed.empty()) {
+    // One walk for every kUuidTime stream: value k of a stream belongs to the k-th record
+    // whose shape has the field (wire type 2), and that record has exactly one time_ns
+    // (wire type 0); every field 2 key, whatever its wire type, takes the next value of
+    // field 2's stream, as assembly will.
     auto time_stream = streams.find(kTimeField);
-    if (time_stream == streams.end() || number == kTimeField) {
-      return Malformed("field " + std::to_string(number) +
-                       " takes its times from a missing time stream");
+    if (time_stream == streams.end()) return Malformed("uuid-time streams without a time stream");
+    std::unordered_map<uint64_t, size_t> which;  // key (number << 3 | 2) → index in timed
+    for (size_t i = 0; i < timed.size(); ++i) {
+      if (timed[i].first == kTimeField || timed[i].second.size() % 10 != 0) {
+        return Malformed("bad transformed stream of field " + std::to_string(timed[i].first));
+      }
+      which.emplace(timed[i].first << 3 | 2, i);
     }
     Cursor times = time_stream->second;
-    std::vector<uint64_t> ms;
+    std::vector<std::vector<uint64_t>> ms(timed.size());
+    std::vector<int> in_record(timed.size());
+    std::vector<size_t> touched;
     for (uint64_t id : ids) {
       if (id == 0) continue;
       Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
-      int time_keys = 0, value_keys = 0;
+      int time_keys = 0;
       uint64_t time = 0;
+      touched.clear();
       while (keys.p != keys.end) {
         std::string_view key, raw_time;
         if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
         const uint64_t k = VarintValue(key);
         if (k >> 3 == kTimeField) {
-          // Every value of field 2 is taken, whatever its wire type, as assembly will.
           if (!TakeValue(&times, k & 7, &raw_time)) return Malformed("time stream runs out");
           if ((k & 7) == 0) {
             time = VarintValue(raw_time);
             ++time_keys;
           }
-        } else if (k == (number << 3 | 2)) {
-          ++value_keys;
+        } else if (auto it = which.find(k); it != which.end()) {
+          if (in_record[it->second]++ == 0) touched.push_back(it->second);
         }
       }
-      if (value_keys == 0) continue;
-      if (value_keys != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0) {
-        return Malformed("field " + std::to_string(number) + " has no single time to take");
+      for (size_t i : touched) {
+        const uint64_t number = timed[i].first;
+        if (in_record[i] != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
+            ms[i].size() == timed[i].second.size() / 10) {
+          return Malformed("field " + std::to_string(number) + " has no single time to take");
+        }
+        ms[i].push_back(time / 1'000'000);
+        in_record[i] = 0;
       }
-      ms.push_back(time / 1'000'000);
     }
-    std::string& unpacked = plain.emplace_back();
-    if (!UnpackUuidTails(tails, ms, kMaxDecodedBlock - expanded, &unpacked)) {
-      return Malformed("bad transformed stream of field " + std::to_string(number));
+    for (size_t i = 0; i < timed.size(); ++i) {
+      std::string& unpacked = plain.emplace_back();
+      if (!UnpackUuidTails(timed[i].second, ms[i], kMaxDecodedBlock - expanded, &unpacked)) {
+        return Malformed("bad transformed stream of field " + std::to_string(timed[i].first));
+      }
+      expanded += unpacked.size();
+      streams[timed[i].first] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
     }
-    expanded += unpacked.size();
-    streams[number] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
   }
   for (const auto& [number, tags] : routed) {
     // The paths of each record in order, from its route and resources (every value of

@@ -143,12 +143,16 @@ bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_v
   uint64_t len = 0;
   if (!GetVarint(&p, end, &len) || len != static_cast<uint64_t>(end - p)) return false;
   *key = *value = std::string_view();
+  bool have_key = false, have_value = false;
   while (p != end) {
     uint64_t k = 0, n = 0;
     if (!GetVarint(&p, end, &k) || (k != 0x0a && k != 0x12) || !GetVarint(&p, end, &n) ||
         n > static_cast<uint64_t>(end - p)) {
       return false;
     }
+    bool& seen = k == 0x0a ? have_key : have_value;
+    if (seen) return false;  // each at most once (FORMAT.md): no "last one wins"
+    seen = true;
     (k == 0x0a ? *key : *value) = std::string_view(p, static_cast<size_t>(n));
     p += n;
   }
@@ -232,9 +236,9 @@ bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out) {
   uint64_t d = 0;
   // Each distinct value takes at least one byte, so D is bounded by the input.
   if (!GetVarint(&p, end, &d) || d == 0 || d > static_cast<uint64_t>(end - p)) return false;
-  std::vector<std::string_view> distinct(static_cast<size_t>(d));
-  for (auto& v : distinct) {
-    if (!NextDelimited(&p, end, &v)) return false;
+  std::vector<std::string_view> distinct;  // grown as values parse: D may be a lie
+  for (uint64_t i = 0; i < d; ++i) {
+    if (!NextDelimited(&p, end, &distinct.emplace_back())) return false;
   }
   while (p != end) {
     uint64_t i = 0;

@@ -258,6 +258,48 @@ TEST(BlockCodecTest, PathsThatAreTheirRouteFilledInTakeOneByte) {
   EXPECT_LE(without, with + plain_paths - 100 + 2);  // the stream's length varint may grow
 }
 
+TEST(BlockCodecTest, RoutePathsKeepNonMinimalLengthsAndRepeatedResourceKeys) {
+  // A path whose length varint is longer than needed matches its route by text but not by
+  // bytes; a resource with its key twice is not a plain KeyValue. Both stay as they were.
+  std::vector<std::string> recs;
+  for (int i = 0; i < 20; ++i) {
+    std::string r = std::string("\x5a\x0d", 2) + "GET /orders/x";                  // route
+    if (i % 2 == 0) {
+      r = std::string("\x52\x89\x00", 3) + "/orders/x" + r;                       // path, 2-byte length
+    } else {
+      r = std::string("\x52\x09", 2) + "/orders/x" + r;                             // path, minimal
+    }
+    recs.push_back(r);
+  }
+  ExpectSeqColumnsRoundTrip(recs);
+  std::vector<std::string> twice;
+  for (int i = 0; i < 20; ++i) {
+    std::string r = std::string("\x52\x04", 2) + "/x/7";                             // path
+    r += std::string("\x5a\x0a", 2) + "GET /x/{b}";                                 // route
+    r += std::string("\x62\x09\x0a\x01" "a\x0a\x01" "b\x12\x01" "7", 11);        // key a, then key b
+    twice.push_back(r);
+  }
+  ExpectSeqColumnsRoundTrip(twice);
+}
+
+TEST(BlockCodecTest, ShapesTooLongForTheOutputBoundFailBeforeTheTimeWalk) {
+  // 20,000 records sharing a 20,000-key shape, with a uuid-time stream: the walk that finds
+  // each value's time would take 4e8 steps; the block is refused by its size first.
+  constexpr uint32_t kRecords = 20000;
+  std::string raw;
+  for (uint32_t i = 0; i < kRecords; ++i) raw.push_back(i == 0 ? '\0' : '\x02');  // rels 0, 1, 2, …
+  raw += '\x01';                                                                  // one shape
+  raw += std::string("\xa0\x9c\x01", 3) + std::string(20000, '\x18');             // 20,000 keys of field 3
+  raw += std::string(kRecords, '\x01');                                            // every record: shape 1
+  raw += '\0';                                                                    // no whole records
+  raw += std::string("\x02" "\x01\x04\x00" "\x02\x00\x00", 7);                    // field 1: uuid-time, field 2: plain
+  std::string out;
+  std::vector<uint32_t> starts, rels;
+  Status st = DecodeSeqColumns(raw, kRecords, kRecords, &out, &starts, &rels);
+  ASSERT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("256 MiB"), std::string::npos) << st.message();
+}
+
 TEST(BlockCodecTest, SeqColumnsRefuseASeqOutsideThePart) {
   const auto recs = Records();
   const std::vector<uint32_t> rels = Rels(recs.size());

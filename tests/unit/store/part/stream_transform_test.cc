@@ -101,6 +101,8 @@ TEST(StreamTransformTest, ARouteFilledWithItsResourcesGivesThePath) {
       FillRouteTemplate("GET /v1/{org_id}", {std::string("\x03\x1a\x01z", 4)}, &path));  // field 3
   EXPECT_FALSE(
       FillRouteTemplate("GET /v1/{org_id}", {a.substr(0, a.size() - 1)}, &path));  // cut short
+  const std::string key_twice = std::string("\x09\x0a\x01" "a\x0a\x01" "b\x12\x01" "7", 10);
+  EXPECT_FALSE(FillRouteTemplate("GET /x/{b}", {key_twice}, &path));  // a field twice
 }
 
 std::string Delimited(const std::string& v) {
