@@ -165,6 +165,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   std::map<uint64_t, Stream> streams;
   std::vector<WireField> fields;
   std::string derived;
+  std::vector<std::string_view> resources;
   for (const std::string_view& rec : records) {
     if (!Split(rec, &fields)) {
       PutVarint(&ids, 0);
@@ -176,6 +177,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     int64_t time_ms = -1;
     int times = 0;
     for (const WireField& f : fields) {
+      if (!transforms) break;  // (version 1 blocks have none)
       if (f.number == kTimeField && (VarintValue(f.key) & 7) == 0) {
         ++times;
         const auto t = static_cast<int64_t>(VarintValue(f.value));
@@ -186,8 +188,9 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     // The record's route (when it has exactly one) and resources, for its path.
     std::string_view route;
     int routes = 0;
-    std::vector<std::string_view> resources;
+    resources.clear();  // reused: no allocation per record
     for (const WireField& f : fields) {
+      if (!transforms) break;
       if ((VarintValue(f.key) & 7) != 2) continue;
       if (f.number == kRouteField) {
         route = DelimitedData(f.value);
@@ -209,7 +212,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
                          st.last_record != record &&
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
       st.last_record = record;
-      if (f.number == kPathField && wire == 2) {
+      if (transforms && f.number == kPathField && wire == 2) {
         // The decoder writes the path with a minimal length varint: only then is 0 exact.
         if (routes == 1 && FillRouteTemplate(route, resources, &derived) &&
             DelimitedData(f.value) == derived && VarintLength(f.value) == VarintSize(derived.size())) {
