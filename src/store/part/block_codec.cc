@@ -1,7 +1,10 @@
 #include "store/part/block_codec.h"
 
+#include <array>
+#include <bitset>
 #include <deque>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "store/log/log_format.h"
@@ -115,6 +118,42 @@ constexpr uint64_t kTimeField = 2;
 constexpr uint64_t kPathField = 10;
 constexpr uint64_t kRouteField = 11;
 constexpr uint64_t kResourcesField = 12;
+
+// The decoder's cursors by field number: a flat array for the numbers records use, a map
+// beyond. Assembly looks one up for every field of every record (a hash lookup each was
+// 7% of reading a block).
+class StreamTable {
+ public:
+  Cursor* Find(uint64_t number) {
+    if (number < kFlat) return have_[number] ? &flat_[number] : nullptr;
+    auto it = rest_.find(number);
+    return it == rest_.end() ? nullptr : &it->second;
+  }
+  void Set(uint64_t number, Cursor c) {
+    if (number < kFlat) {
+      flat_[number] = c;
+      have_[number] = true;
+    } else {
+      rest_[number] = c;
+    }
+  }
+  // A stream with bytes left after assembly (a malformed block), if any.
+  std::optional<uint64_t> WithBytesLeft() const {
+    for (uint64_t n = 0; n < kFlat; ++n) {
+      if (have_[n] && flat_[n].p != flat_[n].end) return n;
+    }
+    for (const auto& [n, c] : rest_) {
+      if (c.p != c.end) return n;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  static constexpr uint64_t kFlat = 64;
+  std::array<Cursor, kFlat> flat_{};
+  std::bitset<kFlat> have_;
+  std::unordered_map<uint64_t, Cursor> rest_;
+};
 
 // Bytes of the minimal varint of v.
 size_t VarintSize(uint64_t v) {
@@ -353,7 +392,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
   }
   uint64_t nstreams = 0;
   if (!c.Varint(&nstreams) || nstreams > raw.size()) return Malformed("bad stream count");
-  std::unordered_map<uint64_t, Cursor> streams;
+  StreamTable streams;
   std::deque<std::string> plain;  // un-transformed streams (version 2); a deque never moves them
   std::vector<std::pair<uint64_t, std::string_view>> timed;   // kUuidTime streams
   std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
@@ -388,7 +427,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       }
     }
     prev = number;
-    streams[number] = Cursor{bytes.data(), bytes.data() + bytes.size()};
+    streams.Set(number, Cursor{bytes.data(), bytes.data() + bytes.size()});
   }
   if (c.p != c.end) return Malformed("trailing bytes");
   if (!timed.empty() || !routed.empty()) {
@@ -407,8 +446,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     // whose shape has the field (wire type 2), and that record has exactly one time_ns
     // (wire type 0); every field 2 key, whatever its wire type, takes the next value of
     // field 2's stream, as assembly will.
-    auto time_stream = streams.find(kTimeField);
-    if (time_stream == streams.end()) return Malformed("uuid-time streams without a time stream");
+    const Cursor* time_stream = streams.Find(kTimeField);
+    if (time_stream == nullptr) return Malformed("uuid-time streams without a time stream");
     std::unordered_map<uint64_t, size_t> which;  // key (number << 3 | 2) → index in timed
     for (size_t i = 0; i < timed.size(); ++i) {
       if (timed[i].first == kTimeField || timed[i].second.size() % 10 != 0) {
@@ -416,7 +455,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       }
       which.emplace(timed[i].first << 3 | 2, i);
     }
-    Cursor times = time_stream->second;
+    Cursor times = *time_stream;
     std::vector<std::vector<uint64_t>> ms(timed.size());
     std::vector<int> in_record(timed.size());
     std::vector<size_t> touched;
@@ -456,19 +495,19 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         return Malformed("bad transformed stream of field " + std::to_string(timed[i].first));
       }
       expanded += unpacked.size();
-      streams[timed[i].first] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
+      streams.Set(timed[i].first, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
     }
   }
   for (const auto& [number, tags] : routed) {
     // The paths of each record in order, from its route and resources (every value of
     // fields 11 and 12 taken, whatever its wire type, as assembly will).
-    auto route_stream = streams.find(kRouteField);
-    auto resource_stream = streams.find(kResourcesField);
-    if (number != kPathField)
+    const Cursor* route_stream = streams.Find(kRouteField);
+    const Cursor* resource_stream = streams.Find(kResourcesField);
+    if (number != kPathField) {
       return Malformed("field " + std::to_string(number) + " cannot be a route path");
-    Cursor routes = route_stream != streams.end() ? route_stream->second : Cursor{nullptr, nullptr};
-    Cursor resources =
-        resource_stream != streams.end() ? resource_stream->second : Cursor{nullptr, nullptr};
+    }
+    Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
+    Cursor resources = resource_stream != nullptr ? *resource_stream : Cursor{nullptr, nullptr};
     Cursor in{tags.data(), tags.data() + tags.size()};
     std::string& unpacked = plain.emplace_back();
     std::vector<std::string_view> record_resources;
@@ -517,7 +556,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     }
     if (in.p != in.end) return Malformed("route path stream has bytes left");
     expanded += unpacked.size();
-    streams[number] = Cursor{unpacked.data(), unpacked.data() + unpacked.size()};
+    streams.Set(number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
   }
   Cursor whole{raw_stream.data(), raw_stream.data() + raw_stream.size()};
   out->clear();
@@ -539,9 +578,9 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
       std::string_view key;
       if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
       const uint64_t k = VarintValue(key);
-      auto it = streams.find(k >> 3);
-      if (it == streams.end()) return Malformed("no stream for field " + std::to_string(k >> 3));
-      Cursor& s = it->second;
+      Cursor* stream = streams.Find(k >> 3);
+      if (stream == nullptr) return Malformed("no stream for field " + std::to_string(k >> 3));
+      Cursor& s = *stream;
       std::string_view value;
       if (!TakeValue(&s, k & 7, &value))
         return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
@@ -553,8 +592,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     if (out->size() == begin) return Malformed("empty record");
   }
   starts->push_back(static_cast<uint32_t>(out->size()));
-  for (const auto& [number, s] : streams) {
-    if (s.p != s.end) return Malformed("field " + std::to_string(number) + " stream has bytes left");
+  if (const auto left = streams.WithBytesLeft()) {
+    return Malformed("field " + std::to_string(*left) + " stream has bytes left");
   }
   if (whole.p != whole.end) return Malformed("whole-record stream has bytes left");
   return Status::Ok();
