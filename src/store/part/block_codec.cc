@@ -212,32 +212,28 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       raw_stream.append(rec.data(), rec.size());
       continue;
     }
-    // The record's time in ms, when it has exactly one time_ns (field 2) and it is ≥ 0.
+    // For transforms 4 and 5: the record's time in ms, when it has exactly one time_ns
+    // (field 2, wire type 0) and it is ≥ 0; its route, when it has exactly one; its
+    // resources. (Version 1 blocks have no transforms.)
     int64_t time_ms = -1;
-    int times = 0;
-    for (const WireField& f : fields) {
-      if (!transforms) break;  // (version 1 blocks have none)
-      if (f.number == kTimeField && (VarintValue(f.key) & 7) == 0) {
-        ++times;
-        const auto t = static_cast<int64_t>(VarintValue(f.value));
-        time_ms = t >= 0 ? t / 1'000'000 : -1;
-      }
-    }
-    if (times != 1) time_ms = -1;
-    // The record's route (when it has exactly one) and resources, for its path.
+    int times = 0, routes = 0;
     std::string_view route;
-    int routes = 0;
     resources.clear();  // reused: no allocation per record
     for (const WireField& f : fields) {
       if (!transforms) break;
-      if ((VarintValue(f.key) & 7) != 2) continue;
-      if (f.number == kRouteField) {
+      const uint64_t wire = VarintValue(f.key) & 7;
+      if (f.number == kTimeField && wire == 0) {
+        ++times;
+        const auto t = static_cast<int64_t>(VarintValue(f.value));
+        time_ms = t >= 0 ? t / 1'000'000 : -1;
+      } else if (f.number == kRouteField && wire == 2) {
         route = DelimitedData(f.value);
         ++routes;
-      } else if (f.number == kResourcesField) {
+      } else if (f.number == kResourcesField && wire == 2) {
         resources.push_back(f.value);
       }
     }
+    if (times != 1) time_ms = -1;
     const size_t record = &rec - records.data();
     std::string shape;
     for (const WireField& f : fields) {

@@ -224,16 +224,19 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   return idx;
 }
 
+uint32_t PartIndex::Stored(const Table& t, uint32_t key_hash) const {
+  return version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash;
+}
+
 bool PartIndex::MayHave(Field field, uint32_t key_hash) const {
   const Table& t = tables_[static_cast<size_t>(field)];
-  return t.filter.MayContain(version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash);
+  return t.filter.MayContain(Stored(t, key_hash));
 }
 
 std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
-  // Version 2 stores a fingerprint of t.bits bits of the hash.
-  const uint32_t h = version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash;
+  const uint32_t h = Stored(t, key_hash);
   if (!t.filter.MayContain(h)) return out;
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
   const auto next = std::upper_bound(t.restart_hashes.begin(), t.restart_hashes.end(), h);

@@ -75,6 +75,10 @@ class PartIndex {
     FingerprintFilter filter;
   };
   static constexpr uint32_t kFilterMinKeys = 64;
+  // What the table stores of a key hash: version 2 a fingerprint of t.bits bits, version 1
+  // the whole hash.
+  uint32_t Stored(const Table& t, uint32_t key_hash) const;
+
   std::string raw_;
   uint32_t version_ = 0;
   uint32_t block_count_ = 0;

@@ -310,12 +310,14 @@ PartReader::IndexKeys::IndexKeys(const EventQuery& q) {
 std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q,
                                                   const IndexKeys& keys) const {
   std::vector<uint32_t> out;
-  bool filtered = false;
-  for (const auto& [field, hash] : keys.keys) {
-    std::vector<uint32_t> list = index_.Blocks(field, hash);
-    if (!filtered) {
+  if (keys.keys.empty()) {
+    out.resize(blocks_.size());
+    for (uint32_t i = 0; i < out.size(); ++i) out[i] = i;
+  }
+  for (size_t k = 0; k < keys.keys.size(); ++k) {
+    std::vector<uint32_t> list = index_.Blocks(keys.keys[k].first, keys.keys[k].second);
+    if (k == 0) {
       out = std::move(list);
-      filtered = true;
     } else {
       std::vector<uint32_t> both;
       std::set_intersection(out.begin(), out.end(), list.begin(), list.end(),
@@ -323,10 +325,6 @@ std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q,
       out.swap(both);
     }
     if (out.empty()) return out;  // no block can match: the other keys need not be looked up
-  }
-  if (!filtered) {
-    out.resize(blocks_.size());
-    for (uint32_t i = 0; i < out.size(); ++i) out[i] = i;
   }
   std::erase_if(out, [&](uint32_t i) {
     const BlockMeta& b = blocks_[i];
