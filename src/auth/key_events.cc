@@ -11,7 +11,7 @@ namespace {
 AuditEvent KeyEvent(const ApiKeyRecord& k, const char* action, int64_t time_ns, std::string message,
                     const std::string& node) {
   AuditEvent e;
-  e.id = NewUuidV7(time_ns);
+  e.id = NewEventId(time_ns);
   e.node = node;
   e.time_ns = time_ns;
   e.kind = "admin";

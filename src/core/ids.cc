@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include "core/assert.h"
 #include "core/crypto_util.h"
@@ -62,6 +63,57 @@ std::string NewUuidV7(int64_t unix_ns) {
   std::string out(36, '\0');
   FormatUuid(b, out.data());
   return out;
+}
+
+std::string FormatEventId(int64_t unix_ns, uint64_t origin42, uint32_t counter) {
+  const auto ms = static_cast<uint64_t>(unix_ns / 1000000);
+  const uint64_t hi = (ms << 16) | 0x7000 | ((origin42 >> 30) & 0x0FFF);
+  const uint64_t lo = 0x8000000000000000ULL | ((origin42 & 0x3FFFFFFFULL) << 32) | counter;
+  uint8_t b[16];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    b[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+  }
+  std::string out(36, '\0');
+  FormatUuid(b, out.data());
+  return out;
+}
+
+namespace {
+
+// The process's origin and counter. A forked child draws its own: parent and child must
+// not mint the same ids.
+struct EventIdState {
+  std::atomic<uint64_t> generation{0};  // g_fork_generation the origin was drawn in
+  std::atomic<uint64_t> origin{0};
+  std::atomic<uint32_t> counter{0};
+  std::mutex mu;  // drawing a new origin
+};
+
+EventIdState& IdState() {
+  static EventIdState state;
+  return state;
+}
+
+}  // namespace
+
+std::string NewEventId(int64_t unix_ns) {
+  EventIdState& s = IdState();
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (s.generation.load(std::memory_order_acquire) != generation) {
+    std::lock_guard lock(s.mu);
+    if (s.generation.load(std::memory_order_relaxed) != generation) {
+      uint64_t origin = 0;
+      uint32_t start = 0;
+      RandomBytes(&origin, sizeof(origin));
+      RandomBytes(&start, sizeof(start));
+      s.origin.store(origin & ((uint64_t{1} << 42) - 1), std::memory_order_relaxed);
+      s.counter.store(start, std::memory_order_relaxed);
+      s.generation.store(generation, std::memory_order_release);
+    }
+  }
+  return FormatEventId(unix_ns, s.origin.load(std::memory_order_relaxed),
+                       s.counter.fetch_add(1, std::memory_order_relaxed));
 }
 
 void FormatUuid(const uint8_t* b, char* out) {

@@ -426,7 +426,7 @@ awaitable<bool> ProxySession::HandleOne() {
   x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
   x.event.client_ip = ClientIpFrom(peer_ip_, parser.Find("x-forwarded-for"), gw.trusted_proxies);
   x.event.node = cfg.node;
-  x.event.id = NewUuidV7(x.event.time_ns);
+  x.event.id = NewEventId(x.event.time_ns);
 
   // --- 2. Correlation id and trace context (DESIGN §5).
   std::string_view incoming_id = parser.Find(gw.request_id_header);
@@ -565,7 +565,7 @@ awaitable<bool> ProxySession::HandleOne() {
     intent.phase = "intent";
     x.event.phase = "outcome";
     x.event.intent_id = x.event.id;
-    x.event.id = NewUuidV7(x.event.time_ns);
+    x.event.id = NewEventId(x.event.time_ns);
     Status intent_recorded = co_await Record(intent);
     if (!intent_recorded.ok()) {
       m.Inc(m.store_unavailable);

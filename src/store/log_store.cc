@@ -270,7 +270,7 @@ Status LogStore::Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) 
   // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
   // work and the single writer only moves bytes.
   if (event.node.empty()) event.node = options_.node;
-  if (event.id.empty()) event.id = NewUuidV7(event.time_ns != 0 ? event.time_ns : NowNs());
+  if (event.id.empty()) event.id = NewEventId(event.time_ns != 0 ? event.time_ns : NowNs());
   PendingRecord record;
   record.payload = EncodeRecord(event);
   if (record.payload.size() > log::kMaxPayloadSize) {
