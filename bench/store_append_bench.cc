@@ -212,7 +212,7 @@ EventPool MakePool(Shape shape) {
       AuditEvent e;
       t += static_cast<int64_t>(rng() % 2000000);  // ~1k req/s
       e.time_ns = t;
-      e.id = NewUuidV7(t);
+      e.id = NewEventId(t);
       e.decision = "allow";
       e.subject = u.subject;
       e.auth_method = u.auth_method;

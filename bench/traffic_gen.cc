@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <iterator>
 
+#include "core/ids.h"
+
 namespace apitrail::bench {
 namespace {
 
@@ -36,7 +38,11 @@ std::string TrafficGen::SubjectName(int rank) {
   return b;
 }
 
-TrafficGen::TrafficGen(const TrafficOptions& options) : options_(options), rng_(options.seed) {
+TrafficGen::TrafficGen(const TrafficOptions& options)
+    : options_(options),
+      rng_(options.seed),
+      id_origin_(std::mt19937_64(options.seed ^ 0x1d)() >> 22),
+      id_counter_(static_cast<uint32_t>(std::mt19937_64(options.seed ^ 0x1d)())) {
   // Route templates with Zipf popularity over their order, GET boosted (gen_events.py).
   std::vector<double> rw;
   static const char* const m3[] = {"GET", "GET", "POST"};
@@ -174,7 +180,7 @@ bool TrafficGen::Next(AuditEvent* out) {
   if (produced_ >= options_.events) return false;
   AuditEvent e;
   e.time_ns = TimeOf(produced_++);
-  e.id = Uuid(7, e.time_ns);
+  e.id = FormatEventId(e.time_ns, id_origin_, id_counter_++);
   e.node = "node-1";
   e.decision = "allow";
   const Route& r = routes_[Pick(route_cum_)];

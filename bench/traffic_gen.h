@@ -86,6 +86,9 @@ class TrafficGen {
   std::vector<double> minute_cum_;  // cumulative traffic weight per minute of the span
   size_t minute_ = 0;               // TimeOf's cursor into minute_cum_
   uint64_t produced_ = 0;
+  // Event ids as one gateway process mints them (NewEventId), from a seeded origin.
+  uint64_t id_origin_;
+  uint32_t id_counter_;
   std::lognormal_distribution<double> latency_{2.6, 0.8}, resp_size_{7.2, 1.2}, req_size_{6.0, 1.0};
 };
 

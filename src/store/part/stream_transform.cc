@@ -133,6 +133,44 @@ bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_
   return true;
 }
 
+std::string DeltaEncodeUuidTails(std::string_view tails) {
+  constexpr size_t kTail = kUuidBytes - kTimePlane;
+  std::string out;
+  uint64_t prev_hi = 0, prev_lo = 0;
+  for (size_t v = 0; v + kTail <= tails.size(); v += kTail) {
+    const auto* b = reinterpret_cast<const uint8_t*>(tails.data() + v);
+    const uint64_t hi = uint64_t{b[0]} << 8 | b[1];
+    uint64_t lo = 0;
+    for (size_t i = 2; i < kTail; ++i) lo = lo << 8 | b[i];
+    PutVarint(&out, ZigZag(static_cast<int64_t>(hi - prev_hi)));
+    PutVarint(&out, ZigZag(static_cast<int64_t>(lo - prev_lo)));
+    prev_hi = hi;
+    prev_lo = lo;
+  }
+  return out;
+}
+
+bool DeltaDecodeUuidTails(std::string_view deltas, size_t max_bytes, std::string* out) {
+  constexpr size_t kTail = kUuidBytes - kTimePlane;
+  out->clear();
+  const char* p = deltas.data();
+  const char* end = p + deltas.size();
+  uint64_t hi = 0, lo = 0;
+  while (p != end) {
+    uint64_t dh = 0, dl = 0;
+    if (!GetVarint(&p, end, &dh) || !GetVarint(&p, end, &dl)) return false;
+    hi += static_cast<uint64_t>(UnZigZag(dh));
+    lo += static_cast<uint64_t>(UnZigZag(dl));
+    if (hi > 0xFFFF || out->size() + kTail > max_bytes) return false;
+    char tail[kTail];
+    tail[0] = static_cast<char>(hi >> 8);
+    tail[1] = static_cast<char>(hi);
+    for (size_t i = 0; i < 8; ++i) tail[2 + i] = static_cast<char>(lo >> (56 - 8 * i));
+    out->append(tail, kTail);
+  }
+  return true;
+}
+
 namespace {
 
 // A KeyValue message (docs/record.proto: key = 1, value = 2, both strings, empty ones

@@ -28,6 +28,9 @@ enum class StreamTransform : uint8_t {
   // every value: a length varint and bytes; each stored as 0 when it is the record's route
   // template filled with the record's resources (FillRouteTemplate), else 1 and the value
   kRoutePath = 5,
+  // as kUuidTime, with the 10-byte tails delta-coded (DeltaEncodeUuidTails): event ids
+  // (NewEventId) of one process differ there by a counter
+  kUuidTimeDelta = 6,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -58,6 +61,15 @@ std::string PackUuidTails(std::string_view values);
 // sizes disagree or *out would pass max_bytes.
 bool UnpackUuidTails(std::string_view tails, const std::vector<uint64_t>& times_ms,
                      size_t max_bytes, std::string* out);
+
+// `tails`: 10-byte UUID tails back to back (PackUuidTails) → for each, varint
+// zigzag(h_i − h_{i−1}) of its bytes 0–1 as a big-endian 16-bit number, then varint
+// zigzag(l_i − l_{i−1}) of its bytes 2–9 as a big-endian 64-bit number, the difference
+// taken modulo 2^64 as a signed 64-bit number (h_{−1} = l_{−1} = 0).
+std::string DeltaEncodeUuidTails(std::string_view tails);
+// The inverse; false on a bad varint, an h outside 0…65535, or when *out would pass
+// max_bytes.
+bool DeltaDecodeUuidTails(std::string_view deltas, size_t max_bytes, std::string* out);
 
 // varint zigzag(v_i − v_{i−1}) for each value (v_{−1} = 0).
 std::string DeltaEncode(const std::vector<uint64_t>& values);

@@ -170,13 +170,14 @@ TEST(BlockCodecTest, RepeatedStringsAreStoredOnceEachAndRoundTrip) {
 }
 
 // Events whose id and correlation id are UUIDv7s minted from their own time_ns, as the
-// gateway mints them.
-std::vector<std::string> Minted(size_t n, int64_t skew_ms_at = -1) {
+// gateway mints them; ids random, or event ids (NewEventId: origin and counter).
+std::vector<std::string> Minted(size_t n, int64_t skew_ms_at = -1, bool event_ids = false) {
   std::vector<std::string> recs;
   for (uint64_t i = 0; i < n; ++i) {
     AuditEvent e = testing::MakeEvent(i);
     e.time_ns += static_cast<int64_t>(i) * 123'456'789;
-    e.id = NewUuidV7(e.time_ns + (static_cast<int64_t>(i) == skew_ms_at ? 1'000'000 : 0));
+    const int64_t id_time = e.time_ns + (static_cast<int64_t>(i) == skew_ms_at ? 1'000'000 : 0);
+    e.id = event_ids ? NewEventId(id_time) : NewUuidV7(id_time);
     e.correlation_id = NewUuidV7(e.time_ns);
     recs.push_back(EncodeRecord(e));
   }
@@ -196,29 +197,53 @@ TEST(BlockCodecTest, UuidsMintedFromTheirRecordsTimeKeepOnlyTheirLastTenBytes) {
   EXPECT_LE(one, both + 100 * 6 + 10);
 }
 
+TEST(BlockCodecTest, EventIdsOfOneProcessKeepAboutTwoBytes) {
+  // The same records with event ids (origin and counter) instead of random UUIDv7s: the
+  // tails are stored as deltas, and both reproduce every byte.
+  const std::vector<std::string> random = Minted(100);
+  std::vector<std::string> counted;
+  for (const std::string& r : random) {
+    AuditEvent e = DecodeRecord(r).value();
+    e.id = NewEventId(e.time_ns);
+    counted.push_back(EncodeRecord(e));
+  }
+  ExpectSeqColumnsRoundTrip(counted);
+  const size_t with_random = EncodeSeqColumns(Views(random), Rels(100)).size();
+  const size_t with_counted = EncodeSeqColumns(Views(counted), Rels(100)).size();
+  EXPECT_GE(with_random, with_counted + 100 * 7);  // 10 bytes a value → at most 3
+  // One id from another process (another origin) in the middle still round-trips.
+  AuditEvent odd = DecodeRecord(counted[40]).value();
+  odd.id = FormatEventId(odd.time_ns, 12345, 7);
+  counted[40] = EncodeRecord(odd);
+  ExpectSeqColumnsRoundTrip(counted);
+}
+
 TEST(BlockCodecTest, TimedUuidsRoundTripBesideOddTimesAndRepeatedFields) {
   // A record with a second time_ns of another wire type, one with only such a time, one
   // with its id twice, one kept whole: the timed stream must still find each value's time.
-  std::vector<std::string> recs = Minted(30);
-  recs[3] += std::string(
-      "\x12\x01"
-      "x",
-      3);  // field 2, wire type 2
-  recs.push_back(
-      std::string("\x12\x02"
-                  "yz",
-                  4));                         // only that
-  recs.push_back(std::string("\x0b\x0c", 2));  // kept whole
-  ExpectSeqColumnsRoundTrip(recs);
-  std::vector<std::string> twice = Minted(30);
-  const std::string id_field = twice[7].substr(0, 38);  // key 0x0a, 0x24, 36 characters
-  ASSERT_EQ(id_field[0], '\x0a');
-  twice[7] += id_field;
-  ExpectSeqColumnsRoundTrip(twice);
-  // A record without any time_ns holding a UUID: that stream cannot take times.
-  std::vector<std::string> untimed = Minted(30);
-  untimed.push_back(id_field);
-  ExpectSeqColumnsRoundTrip(untimed);
+  // Ids random (transform 4) and event ids (transform 6).
+  for (bool event_ids : {false, true}) {
+    std::vector<std::string> recs = Minted(30, -1, event_ids);
+    recs[3] += std::string(
+        "\x12\x01"
+        "x",
+        3);  // field 2, wire type 2
+    recs.push_back(
+        std::string("\x12\x02"
+                    "yz",
+                    4));                         // only that
+    recs.push_back(std::string("\x0b\x0c", 2));  // kept whole
+    ExpectSeqColumnsRoundTrip(recs);
+    std::vector<std::string> twice = Minted(30, -1, event_ids);
+    const std::string id_field = twice[7].substr(0, 38);  // key 0x0a, 0x24, 36 characters
+    ASSERT_EQ(id_field[0], '\x0a');
+    twice[7] += id_field;
+    ExpectSeqColumnsRoundTrip(twice);
+    // A record without any time_ns holding a UUID: that stream cannot take times.
+    std::vector<std::string> untimed = Minted(30, -1, event_ids);
+    untimed.push_back(id_field);
+    ExpectSeqColumnsRoundTrip(untimed);
+  }
 }
 
 TEST(BlockCodecTest, PathsThatAreTheirRouteFilledInTakeOneByte) {
@@ -314,27 +339,32 @@ TEST(BlockCodecTest, SeqColumnsRefuseASeqOutsideThePart) {
 }
 
 TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
-  std::vector<std::string> recs = Records();
-  for (std::string& r : Minted(40)) recs.push_back(std::move(r));  // timed UUID streams
-  for (uint64_t i = 0; i < 40; ++i) {
-    AuditEvent e = testing::MakeEvent(i);
-    e.correlation_id = "3f2c5a1e-9b7d-4c2a-8e1f-0000000000" + std::to_string(10 + i);
-    recs.push_back(EncodeRecord(e));
-  }
-  const std::string good = EncodeSeqColumns(Views(recs), Rels(recs.size()));
-  std::mt19937 rng(11);
-  int truncations = 0, truncation_errors = 0;
-  for (int round = 0; round < 3000; ++round) {
-    const std::string bad = Damaged(good, round, rng);
-    std::string out;
-    std::vector<uint32_t> starts, rels;
-    Status st = DecodeSeqColumns(bad, static_cast<uint32_t>(recs.size()), recs.size() + 13, &out, &starts, &rels);
-    if (round % 3 == 0) {
-      ++truncations;
-      truncation_errors += !st.ok();
+  // Timed UUID streams with random ids (transform 4), then with event ids (transform 6).
+  for (bool event_ids : {false, true}) {
+    std::vector<std::string> recs = Records();
+    for (std::string& r : Minted(40, -1, event_ids)) recs.push_back(std::move(r));
+    for (uint64_t i = 0; i < 40; ++i) {
+      AuditEvent e = testing::MakeEvent(i);
+      e.correlation_id = "3f2c5a1e-9b7d-4c2a-8e1f-0000000000" + std::to_string(10 + i);
+      recs.push_back(EncodeRecord(e));
     }
+    const std::string good = EncodeSeqColumns(Views(recs), Rels(recs.size()));
+    const char transform = event_ids ? '\x06' : '\x04';
+    EXPECT_NE(good.find(std::string("\x01", 1) + transform), std::string::npos);  // field 1's stream
+    std::mt19937 rng(11);
+    int truncations = 0, truncation_errors = 0;
+    for (int round = 0; round < 3000; ++round) {
+      const std::string bad = Damaged(good, round, rng);
+      std::string out;
+      std::vector<uint32_t> starts, rels;
+      Status st = DecodeSeqColumns(bad, static_cast<uint32_t>(recs.size()), recs.size() + 13, &out, &starts, &rels);
+      if (round % 3 == 0) {
+        ++truncations;
+        truncation_errors += !st.ok();
+      }
+    }
+    EXPECT_EQ(truncation_errors, truncations);
   }
-  EXPECT_EQ(truncation_errors, truncations);
 }
 
 }  // namespace

@@ -73,6 +73,42 @@ TEST(StreamTransformTest, UuidTailsWithTheirTimesUnpackToTheValues) {
   EXPECT_FALSE(UnpackUuidTails(tails, ms, 50 * 37 - 1, &out));
 }
 
+TEST(StreamTransformTest, UuidTailDeltasDecodeToTheTails) {
+  // Event ids of one process (a counter in the last 4 bytes): about 2 bytes per value.
+  std::string counted, random;
+  for (int i = 0; i < 50; ++i) {
+    const int64_t t = 1700000000000000000 + int64_t{i} * 987654321;
+    counted += Value(NewEventId(t));
+    random += Value(NewUuidV7(t));
+  }
+  for (const std::string* values : {&counted, &random}) {
+    const std::string tails = PackUuidTails(*values);
+    const std::string deltas = DeltaEncodeUuidTails(tails);
+    std::string out;
+    ASSERT_TRUE(DeltaDecodeUuidTails(deltas, 1 << 20, &out));
+    EXPECT_EQ(out, tails);
+    if (values == &counted) {
+      EXPECT_LE(deltas.size(), 50u * 3 + 8);  // the first value in full
+    }
+  }
+  // The extremes: 16-bit and 64-bit wrap-around both ways, equal neighbours.
+  std::string edges = std::string(10, '\0') + std::string(10, '\xff') + std::string(10, '\0') +
+                      std::string(10, '\0') + std::string("\x80\x00\x80\x00\x00\x00\x00\x00\x00\x01", 10);
+  std::string out;
+  ASSERT_TRUE(DeltaDecodeUuidTails(DeltaEncodeUuidTails(edges), 1 << 20, &out));
+  EXPECT_EQ(out, edges);
+  EXPECT_TRUE(DeltaDecodeUuidTails("", 0, &out));
+  EXPECT_TRUE(out.empty());
+  // A value cut short, a 16-bit part below 0 or past 65535, the output bound.
+  const std::string deltas = DeltaEncodeUuidTails(PackUuidTails(counted));
+  EXPECT_FALSE(DeltaDecodeUuidTails(deltas.substr(0, deltas.size() - 1), 1 << 20, &out));
+  EXPECT_FALSE(DeltaDecodeUuidTails(std::string("\x01\x00", 2), 1 << 20, &out));        // h = -1
+  EXPECT_FALSE(DeltaDecodeUuidTails(std::string("\x80\x80\x08\x00", 4), 1 << 20, &out));  // h = 65536
+  EXPECT_TRUE(DeltaDecodeUuidTails(std::string("\xfe\xff\x07\x00", 4), 1 << 20, &out));   // h = 65535
+  EXPECT_FALSE(DeltaDecodeUuidTails(deltas, 50 * 10 - 1, &out));
+  EXPECT_TRUE(DeltaDecodeUuidTails(deltas, 50 * 10, &out));
+}
+
 // A KeyValue message as a record stores it: length, then key = 1 and value = 2 (empty omitted).
 std::string KeyValue(const std::string& k, const std::string& v) {
   std::string m;
