@@ -149,6 +149,8 @@ class Data {
   bool keep_ = false;
   void WriteParams() const;
   bool Reuse();
+  void Reopen();
+  void MeasureAndCheck();
   uint64_t n_ = 0;
   Params p_;
   std::unique_ptr<Store> store_;
@@ -252,15 +254,8 @@ bool Data::Reuse() {
   struct stat st{};
   if (::stat((dir_ + "/sqlite/events.db").c_str(), &st) == 0) sqlite_bytes_ = static_cast<uint64_t>(st.st_size);
 #endif
-  rss_closed_mb_ = RssMb();
-  const auto t = Clock::now();
-  store_ = OpenStore();
-  reopen_s_ = Seconds(t);
-  rss_open_mb_ = RssMb();
-  apitrail_bytes_ = DirBytes(dir_ + "/apitrail");
-  part_bytes_ = DirBytes(dir_ + "/apitrail/parts");
-  part_records_ = RecordsInParts(dir_ + "/apitrail");
-  PrintLoadSummary(stderr);
+  Reopen();
+  MeasureAndCheck();
   return true;
 }
 
@@ -452,15 +447,22 @@ void Data::Load() {
 #else
   gen_load_s_ = Seconds(t0);
 #endif
-  if (std::string(Env("APITRAIL_BENCH_REOPEN", "1")) == "1") {
-    store_->Close();
-    store_.reset();
-    rss_closed_mb_ = RssMb();
-    const auto t2 = Clock::now();
-    store_ = OpenStore();
-    reopen_s_ = Seconds(t2);
-    rss_open_mb_ = RssMb();
-  }
+  if (std::string(Env("APITRAIL_BENCH_REOPEN", "1")) == "1") Reopen();
+  MeasureAndCheck();
+}
+
+// (Re)opens the store as a restarted process would, measuring the time and memory it takes.
+void Data::Reopen() {
+  if (store_) store_->Close();
+  store_.reset();
+  rss_closed_mb_ = RssMb();
+  const auto t = Clock::now();
+  store_ = OpenStore();
+  reopen_s_ = Seconds(t);
+  rss_open_mb_ = RssMb();
+}
+
+void Data::MeasureAndCheck() {
   apitrail_bytes_ = DirBytes(dir_ + "/apitrail");
   part_bytes_ = DirBytes(dir_ + "/apitrail/parts");
   part_records_ = RecordsInParts(dir_ + "/apitrail");
