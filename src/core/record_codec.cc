@@ -399,7 +399,9 @@ struct HeadReader {
         break;
     }
   }
-  void KeyValue(uint32_t, std::string_view, std::string_view) {}
+  void KeyValue(uint32_t field, std::string_view key, std::string_view value) {
+    if (field == kResources) head->resources.emplace_back(key, value);
+  }
   void Scope(std::string_view) {}
   void Varint(uint32_t field, uint64_t v) {
     if (field == kTimeNs) head->time_ns = static_cast<int64_t>(v);
@@ -475,7 +477,10 @@ Status DecodeRecordInto(std::string_view bytes, AuditEvent* out) {
 }
 
 Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch) {
+  auto resources = std::move(head->resources);
+  resources.clear();
   *head = RecordHead{};
+  head->resources = std::move(resources);
   if (!bytes.empty() && bytes.front() == '{') {
     APITRAIL_ASSIGN_OR_RETURN(AuditEvent e, DecodeEventJson(bytes));
     *scratch = std::move(e.subject);

@@ -11,6 +11,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -41,6 +43,9 @@ struct RecordHead {
   std::string_view id;
   std::string_view correlation_id;
   std::string_view trace_id;
+  // (name, value) of each resource, in record order. Kept across calls so that a caller
+  // decoding many heads reuses its memory.
+  std::vector<std::pair<std::string_view, std::string_view>> resources;
 };
 Status DecodeRecordHead(std::string_view bytes, RecordHead* head, std::string* scratch);
 

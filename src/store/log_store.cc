@@ -970,6 +970,8 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
   const std::optional<std::string_view> subject =
       q.subject && !q.subject->empty() ? std::optional<std::string_view>(*q.subject) : std::nullopt;
   const part::PartReader::IndexKeys index_keys(q);
+  std::string resource_key;
+  if (q.resource) part::Block::ResourceKey(q.resource->first, q.resource->second, &resource_key);
   for (auto it = parts.rbegin(); it != parts.rend() && page->size() < want; ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= before) continue;
@@ -1014,6 +1016,11 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
           consider(i, false);
       } else if (q.trace_id && !q.trace_id->empty()) {
         for (uint32_t i : block->RecordsWith(&Directory::trace_ids, *q.trace_id))
+          consider(i, false);
+      } else if (!resource_key.empty()) {
+        // A resource's records are spread over many blocks, a few in each: the directory
+        // spares decoding the rest of each block.
+        for (uint32_t i : block->RecordsWith(&Directory::resources, resource_key))
           consider(i, false);
       } else if (const Directory* dir = subject ? block->directory() : nullptr) {
         auto run = std::lower_bound(

@@ -27,7 +27,7 @@ struct Block {
   // Where records are, by the keys queries look up most: runs of consecutive records with
   // one subject, sorted by (subject, begin) — a version 2 block is clustered by (hour,
   // subject, time), so a subject has one run per hour of the block — and (hash, record)
-  // pairs of the id, correlation id and trace id, sorted. A query visits the records these
+  // pairs of the id, correlation id, trace id and each resource (ResourceKey), sorted. A query visits the records these
   // name instead of searching every record's bytes (a hash names candidates; the caller
   // still checks the record). Built on first use (~0.1 µs a record, once per cached block),
   // thread-safe. Null when the block holds JSON (version 1) records or a record's head does
@@ -43,10 +43,14 @@ struct Block {
     HashedKeys ids;
     HashedKeys correlation_ids;
     HashedKeys trace_ids;
+    HashedKeys resources;
   };
   const Directory* directory() const;
   static constexpr size_t kHeapStringEstimate = 32;
   static uint64_t KeyHash(std::string_view value);
+  // What Directory::resources hashes for a resource, into *key: name, a NUL, value (a name
+  // holds no NUL).
+  static void ResourceKey(std::string_view name, std::string_view value, std::string* key);
   // The records whose hashed key equals `value`'s hash, ascending.
   static std::vector<uint32_t> Lookup(const HashedKeys& keys, std::string_view value);
   // The records that may hold `value` as the key `keys` names (&Directory::ids, …): the
@@ -54,13 +58,14 @@ struct Block {
   std::vector<uint32_t> RecordsWith(HashedKeys Directory::*keys, std::string_view value) const;
 
   // Heap bytes this block holds: what a cache charges for it. The directory, built later,
-  // is charged at its largest: a run per record with a subject on the heap, and the three
-  // key vectors (reserved to their exact size).
+  // is charged at its largest: a run per record with a subject on the heap, the three id
+  // vectors (reserved to their exact size) and kResourcesEstimate resources per record.
+  static constexpr size_t kResourcesEstimate = 3;
   size_t MemoryBytes() const {
     return sizeof(Block) + records.capacity() +
            (starts.capacity() + rels.capacity()) * sizeof(uint32_t) +
-           starts.size() *
-               (sizeof(SubjectRun) + kHeapStringEstimate + 3 * sizeof(HashedKeys::value_type));
+           starts.size() * (sizeof(SubjectRun) + kHeapStringEstimate +
+                            (3 + kResourcesEstimate) * sizeof(HashedKeys::value_type));
   }
 
  private:

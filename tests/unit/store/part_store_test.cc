@@ -160,6 +160,14 @@ class PartStoreTest : public ::testing::Test {
     EXPECT_EQ(AllPages(store, timed), Expected(n, [&](const AuditEvent& e) {
                 return e.time_ns >= *timed.since_ns && e.time_ns < *timed.until_ns && e.status / 100 == 5;
               }));
+    // A resource: a few records in each block, found through the blocks' directories.
+    EventQuery res;
+    res.resource = std::make_pair(std::string("order_id"), std::string("4"));
+    res.limit = 5;
+    EXPECT_EQ(AllPages(store, res), Expected(n, [](const AuditEvent& e) {
+                return std::find(e.resources.begin(), e.resources.end(),
+                                 std::make_pair(std::string("order_id"), std::string("4"))) != e.resources.end();
+              }));
     EventQuery trace;
     trace.trace_id = "trace-33";
     trace.limit = 1;

@@ -171,10 +171,10 @@ TEST_F(PartV2Test, ASharedBlockCacheServesRepeatedReadsAndForgetsAClosedReader) 
   EXPECT_EQ(*again, records_.back());
 }
 
-TEST_F(PartV2Test, ABlocksDirectoryNamesExactlyTheRecordsOfEachSubjectAndId) {
+TEST_F(PartV2Test, ABlocksDirectoryNamesExactlyTheRecordsOfEachSubjectIdAndResource) {
   auto p = Open();
   ASSERT_TRUE(p);
-  size_t records = 0;
+  size_t records = 0, resources = 0;
   for (uint32_t b = 0; b < p->blocks().size(); ++b) {
     auto block = p->ReadBlock(b);
     ASSERT_TRUE(block.ok()) << block.status().ToString();
@@ -206,11 +206,23 @@ TEST_F(PartV2Test, ABlocksDirectoryNamesExactlyTheRecordsOfEachSubjectAndId) {
       EXPECT_TRUE(has(dir->ids, e.id));
       EXPECT_TRUE(has(dir->correlation_ids, e.correlation_id));
       EXPECT_TRUE(has(dir->trace_ids, e.trace_id));
+      std::string key;
+      for (const auto& [name, value] : e.resources) {
+        Block::ResourceKey(name, value, &key);
+        EXPECT_TRUE(has(dir->resources, key)) << name << "=" << value;
+        ++resources;
+        // The name and value split elsewhere is another resource.
+        if (value.empty()) continue;
+        Block::ResourceKey(name + value.substr(0, 1), value.substr(1), &key);
+        EXPECT_FALSE(has(dir->resources, key)) << name << "=" << value;
+      }
     }
     EXPECT_TRUE(Block::Lookup(dir->correlation_ids, "no-such-correlation-id").empty());
+    EXPECT_TRUE(std::is_sorted(dir->resources.begin(), dir->resources.end()));
     records += blk.count();
   }
   EXPECT_EQ(records, kN);
+  EXPECT_GE(resources, kN);  // the fixture's events name resources
 }
 
 TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
