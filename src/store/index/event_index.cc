@@ -53,12 +53,14 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
   locations_.push_back(location);
   times_.push_back(k.time_ns);
   statuses_.push_back(static_cast<uint16_t>(std::clamp(k.status, 0, 65535)));
-  if ((seq - base_) % kBlockSize == 0) {
-    blocks_.push_back({k.time_ns, k.time_ns});
-  } else {
-    TimeBlock& b = blocks_.back();
-    b.min_ns = std::min(b.min_ns, k.time_ns);
-    b.max_ns = std::max(b.max_ns, k.time_ns);
+  for (auto [list, size] : {std::pair{&blocks_, kBlockSize}, std::pair{&super_blocks_, kSuperBlockSize}}) {
+    if ((seq - base_) % size == 0) {
+      list->push_back({k.time_ns, k.time_ns});
+    } else {
+      TimeBlock& b = list->back();
+      b.min_ns = std::min(b.min_ns, k.time_ns);
+      b.max_ns = std::max(b.max_ns, k.time_ns);
+    }
   }
   Post(kSubject, k.subject, seq);
   Post(kRoute, k.route, seq);
@@ -109,6 +111,16 @@ bool EventIndex::Matches(uint64_t seq, const EventQuery& q,
     if (!list->Contains(seq)) return false;
   }
   return true;
+}
+
+std::optional<uint64_t> EventIndex::SkipTo(uint64_t seq, const EventQuery& q) const {
+  const auto outside = [&q](const TimeBlock& b) {
+    return (q.since_ns && b.max_ns < *q.since_ns) || (q.until_ns && b.min_ns >= *q.until_ns);
+  };
+  const uint64_t rel = seq - base_;
+  if (outside(super_blocks_[rel / kSuperBlockSize])) return base_ + rel / kSuperBlockSize * kSuperBlockSize;
+  if (outside(blocks_[rel / kBlockSize])) return base_ + rel / kBlockSize * kBlockSize;
+  return std::nullopt;
 }
 
 std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const {
@@ -177,10 +189,8 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
     for (size_t i = driver.LowerBound(end); i > 0;) {
       const uint64_t seq = driver[i - 1];
       if (timed && seq >= base_) {
-        const uint64_t block = (seq - base_) / kBlockSize;
-        const TimeBlock& b = blocks_[block];
-        if ((q.since_ns && b.max_ns < *q.since_ns) || (q.until_ns && b.min_ns >= *q.until_ns)) {
-          i = driver.LowerBound(base_ + block * kBlockSize);
+        if (const std::optional<uint64_t> below = SkipTo(seq, q)) {
+          i = driver.LowerBound(*below);
           continue;
         }
       }
@@ -194,11 +204,9 @@ std::vector<uint64_t> EventIndex::Select(const EventQuery& q, bool* more) const 
   const bool timed = q.since_ns.has_value() || q.until_ns.has_value();
   uint64_t seq = end;
   while (seq > base_) {
-    const uint64_t block = (seq - 1 - base_) / kBlockSize;
     if (timed) {
-      const TimeBlock& b = blocks_[block];
-      if ((q.since_ns && b.max_ns < *q.since_ns) || (q.until_ns && b.min_ns >= *q.until_ns)) {
-        seq = base_ + block * kBlockSize;
+      if (const std::optional<uint64_t> below = SkipTo(seq - 1, q)) {
+        seq = *below;
         continue;
       }
     }

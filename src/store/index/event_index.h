@@ -1,7 +1,7 @@
 // EventIndex: in-memory indexes over the durable records, rebuilt at Open (issue #3 will
 // persist them). Per seq: location and time; posting lists (ascending seqs) for subject,
 // route, each resource "name=value", status, decision, method, client_ip, correlation_id,
-// trace_id; event id → seq; per block of kBlockSize seqs the min/max time, so time ranges
+// trace_id; event id → seq; per block of kBlockSize seqs (and super block of 64) the min/max time, so time ranges
 // skip whole blocks (events are ordered by completion, not by time, so this stays exact).
 // Not thread-safe: the store guards it with a shared_mutex (writer exclusive on publish).
 #pragma once
@@ -51,6 +51,9 @@ struct RecordLocation {
 class EventIndex {
  public:
   static constexpr uint64_t kBlockSize = 1024;
+  // Time ranges are kept per block and per super block of 64 blocks: a past day's query
+  // skips the hundreds of newer blocks of a busy store by their super blocks.
+  static constexpr uint64_t kSuperBlockSize = 64 * kBlockSize;
 
   // Records below `base` are not indexed here (they are in sealed parts, which carry their
   // own indexes); call before the first Add.
@@ -102,6 +105,11 @@ class EventIndex {
   ChunkedVector<int64_t> times_;
   ChunkedVector<uint16_t> statuses_;
   std::vector<TimeBlock> blocks_;
+  std::vector<TimeBlock> super_blocks_;
+  // When seq's super block, or else its block, lies outside q's time range: the first seq of
+  // that range (a walk newest first continues below it); nullopt when seq's block may match.
+  // seq ≥ base_.
+  std::optional<uint64_t> SkipTo(uint64_t seq, const EventQuery& q) const;
   // Ids, correlation ids and trace ids are (nearly) unique per event: a multimap node per
   // event instead of a posting vector each (one allocation, not two).
   FlatMultiMap ids_;  // id hash → seq

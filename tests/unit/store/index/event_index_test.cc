@@ -79,6 +79,36 @@ TEST_F(EventIndexTest, PostingListsSkipBlocksOutsideTheTimeRangeAndStayExact) {
   EXPECT_EQ(seqs.size(), 2u + (n - 1501 + 2) / 3);
 }
 
+TEST_F(EventIndexTest, SuperBlocksSkipManyNewerBlocksAndStayExact) {
+  // Three super blocks; a late record (the time of seq 1501) deep in the last one, whose
+  // other records all lie after the range: a past range must still find it, with and
+  // without an equality filter.
+  const uint64_t n = 3 * EventIndex::kSuperBlockSize;
+  const uint64_t late = 2 * EventIndex::kSuperBlockSize + 7 * EventIndex::kBlockSize + 5;
+  for (uint64_t i = 0; i < n; ++i) {
+    index_.Add(i, IndexKeys::FromEvent(MakeEvent(i == late ? 1501 : i)), RecordLocation{0, 1, i});
+  }
+  const int64_t t0 = MakeEvent(0).time_ns;
+  EventQuery q;
+  q.since_ns = t0 + 1500 * 1'000'000'000ll;
+  q.until_ns = t0 + 1503 * 1'000'000'000ll;
+  bool more = false;
+  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{late, 1502, 1501, 1500}));
+  q.subject = "user-1";  // MakeEvent(1501), as the late record is
+  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{late, 1501}));
+  q.subject = "user-2";
+  EXPECT_EQ(index_.Select(q, &more), (std::vector<uint64_t>{1502}));
+  // A range inside the middle super block, and one past every record.
+  q.subject.reset();
+  q.since_ns = MakeEvent(EventIndex::kSuperBlockSize + 10).time_ns;
+  q.until_ns = MakeEvent(EventIndex::kSuperBlockSize + 12).time_ns;
+  EXPECT_EQ(index_.Select(q, &more),
+            (std::vector<uint64_t>{EventIndex::kSuperBlockSize + 11, EventIndex::kSuperBlockSize + 10}));
+  q.since_ns = MakeEvent(n + 5).time_ns;
+  q.until_ns.reset();
+  EXPECT_TRUE(index_.Select(q, &more).empty());
+}
+
 TEST_F(EventIndexTest, FindsIds) {
   Fill(5);
   EXPECT_EQ(index_.FindId(MakeEvent(3).id), 3u);
