@@ -959,6 +959,8 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
                             std::vector<AuditEvent>* page) {
   const std::shared_ptr<const PartList> snapshot = Parts();
   const PartList& parts = *snapshot;
+  // Growing the page would move every ~30-string event it holds, several times over.
+  page->reserve(want);
   // A protobuf record can only match when the bytes of every string filter occur in it: a test
   // that spares decoding most records of a candidate block.
   // A subject is looked up in the block's subject runs instead, where it can be.
