@@ -1,6 +1,7 @@
 #include "store/rollup/hour_rollup.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cstdio>
 
 #include "core/crc32c.h"
@@ -149,7 +150,16 @@ std::string HourRollup::Encode() const {
   return out;
 }
 
-Result<HourRollup> HourRollup::Decode(std::string_view bytes, const std::string& path) {
+namespace {
+
+// Walks a rollup file (docs/FORMAT.md §14), checking everything, and hands the sink each
+// minute's totals and (dimension, key's string index, counts). A key is identified by its
+// content: a table that lists one string twice still names one key, so a minute naming it
+// twice in one dimension is a repeated key, whichever index it used.
+template <typename Sink>
+Status WalkRollupFile(std::string_view bytes, const std::string& path, int64_t* hour,
+                      uint64_t* through_seq, Sink& sink) {
+  constexpr std::string_view kMagic = HourRollup::kMagic;
   if (bytes.size() < kMagic.size() + 4 || bytes.substr(0, kMagic.size()) != kMagic) {
     return Status::Corruption(path + ": not a rollup file (bad magic) at offset 0");
   }
@@ -160,38 +170,49 @@ Result<HourRollup> HourRollup::Decode(std::string_view bytes, const std::string&
   }
   Reader r(bytes.substr(0, body), path);
   r.Bytes(kMagic.size());
-  if (uint32_t v = r.U32(); r.ok() && v != kVersion) {
+  if (uint32_t v = r.U32(); r.ok() && v != HourRollup::kVersion) {
     return Status::Corruption(path + ": unsupported rollup version " + std::to_string(v) + " at offset 8");
   }
   r.U32();
-  HourRollup h;
-  h.hour = static_cast<int64_t>(r.U64());
-  h.through_seq = r.U64();
+  *hour = static_cast<int64_t>(r.U64());
+  *through_seq = r.U64();
   const uint32_t nstrings = r.U32();
   if (nstrings > body / 2) r.Fail("string count " + std::to_string(nstrings) + " too large");
   std::vector<std::string_view> strings;
+  std::vector<uint32_t> canonical;  // string index → the first index with the same content
+  std::unordered_map<std::string_view, uint32_t> first;
   strings.reserve(r.ok() ? nstrings : 0);
-  for (uint32_t i = 0; i < nstrings && r.ok(); ++i) strings.push_back(r.Bytes(r.U16()));
+  canonical.reserve(r.ok() ? nstrings : 0);
+  for (uint32_t i = 0; i < nstrings && r.ok(); ++i) {
+    strings.push_back(r.Bytes(r.U16()));
+    canonical.push_back(first.emplace(strings.back(), i).first->second);
+  }
+  sink.Strings(strings);
+  std::vector<uint32_t> seen_in(strings.size(), UINT32_MAX);  // (minute, dimension) last seen
+  std::bitset<60> minutes_seen;
   const uint32_t nminutes = r.U32();
   if (nminutes > 60) r.Fail("minute count " + std::to_string(nminutes) + " above 60");
   for (uint32_t i = 0; i < nminutes && r.ok(); ++i) {
     const int minute = r.U8();
-    if (minute >= 60 || h.minutes.count(minute) != 0) {
+    if (minute >= 60 || minutes_seen.test(static_cast<size_t>(minute))) {
       r.Fail("bad or repeated minute " + std::to_string(minute));
       break;
     }
-    MinuteRollup& m = h.minutes[minute];
-    m.totals.requests = r.U32();
-    for (auto& c : m.totals.status_class) c = r.U32();
-    m.totals.denied = r.U32();
+    minutes_seen.set(static_cast<size_t>(minute));
+    MinuteTotals totals;
+    totals.requests = r.U32();
+    for (auto& c : totals.status_class) c = r.U32();
+    totals.denied = r.U32();
+    sink.Minute(minute, totals);
     for (int d = 0; d < kRollupDims && r.ok(); ++d) {
       const uint32_t n = r.U32();
-      m.other[d] = r.Counts();
+      sink.Other(d, r.Counts());
       if (n > body / 20) {
         r.Fail("key count " + std::to_string(n) + " too large");
         break;
       }
-      m.keys[d].reserve(n);
+      sink.Reserve(d, n);
+      const uint32_t stamp = static_cast<uint32_t>(minute * kRollupDims + d);
       for (uint32_t k = 0; k < n && r.ok(); ++k) {
         const uint32_t idx = r.U32();
         const KeyCounts c = r.Counts();
@@ -199,13 +220,82 @@ Result<HourRollup> HourRollup::Decode(std::string_view bytes, const std::string&
           r.Fail("string index " + std::to_string(idx) + " out of range");
           break;
         }
-        if (!m.keys[d].emplace(std::string(strings[idx]), c).second) r.Fail("repeated key");
+        uint32_t& seen = seen_in[canonical[idx]];
+        if (seen == stamp) {
+          r.Fail("repeated key");
+          break;
+        }
+        seen = stamp;
+        sink.Key(d, canonical[idx], c);
       }
     }
   }
   if (r.ok() && r.pos() != body) r.Fail("trailing bytes before the checksum");
   if (!r.ok()) return Status::Corruption(r.error());
+  return Status::Ok();
+}
+
+// Builds the whole HourRollup.
+struct MinutesSink {
+  HourRollup* h;
+  const std::vector<std::string_view>* strings = nullptr;  // valid during the walk only
+  MinuteRollup* m = nullptr;
+  void Strings(const std::vector<std::string_view>& s) { strings = &s; }
+  void Minute(int minute, const MinuteTotals& totals) {
+    m = &h->minutes[minute];
+    m->totals = totals;
+  }
+  void Other(int d, const KeyCounts& c) { m->other[d] = c; }
+  void Reserve(int d, uint32_t n) { m->keys[d].reserve(n); }
+  void Key(int d, uint32_t idx, const KeyCounts& c) { m->keys[d].emplace(std::string((*strings)[idx]), c); }
+};
+
+// Sums the hour's minutes per dimension by string index: no per-minute maps.
+struct SummarySink {
+  HourSummary* out;
+  std::vector<std::string_view> strings;  // into the file's bytes, which outlive the sink
+  std::array<std::vector<KeyCounts>, kRollupDims> sums;
+  std::array<std::vector<uint8_t>, kRollupDims> present;
+  std::array<std::vector<uint32_t>, kRollupDims> used;  // indices with a sum, in first-use order
+  std::array<KeyCounts, kRollupDims> other{};
+  void Strings(const std::vector<std::string_view>& s) {
+    strings = s;
+    for (auto& v : sums) v.assign(s.size(), KeyCounts{});
+    for (auto& v : present) v.assign(s.size(), 0);
+  }
+  void Minute(int minute, const MinuteTotals& totals) { out->totals[static_cast<size_t>(minute)] = totals; }
+  void Other(int d, const KeyCounts& c) { other[d].Add(c); }
+  void Reserve(int, uint32_t) {}
+  void Key(int d, uint32_t idx, const KeyCounts& c) {
+    if (!present[d][idx]) {
+      present[d][idx] = 1;
+      used[d].push_back(idx);
+    }
+    sums[d][idx].Add(c);
+  }
+};
+
+}  // namespace
+
+Result<HourRollup> HourRollup::Decode(std::string_view bytes, const std::string& path) {
+  HourRollup h;
+  MinutesSink sink{&h};
+  APITRAIL_RETURN_IF_ERROR(WalkRollupFile(bytes, path, &h.hour, &h.through_seq, sink));
   return h;
+}
+
+Result<HourSummary> HourRollup::DecodeSummary(std::string_view bytes, const std::string& path,
+                                              size_t max_keys) {
+  HourSummary s;
+  SummarySink sink{&s};
+  APITRAIL_RETURN_IF_ERROR(WalkRollupFile(bytes, path, &s.hour, &s.through_seq, sink));
+  std::array<KeyMap, kRollupDims> maps;
+  for (int d = 0; d < kRollupDims; ++d) {
+    maps[d].reserve(sink.used[d].size());
+    for (uint32_t idx : sink.used[d]) maps[d].emplace(sink.strings[idx], sink.sums[d][idx]);
+  }
+  s.summary = CapSummary(std::move(maps), sink.other, max_keys);
+  return s;
 }
 
 std::array<MinuteTotals, 60> HourRollup::Totals() const {

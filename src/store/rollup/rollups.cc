@@ -51,7 +51,7 @@ void Rollups::Load() {
   const int64_t window = static_cast<int64_t>(options_.retention_days) * 24;
   for (auto it = found.rbegin(); it != found.rend(); ++it) {
     if (!found.empty() && *it < found.back() - window) break;  // older than the window
-    auto h = ReadFile(*it);
+    auto h = ReadSummary(*it);
     if (!h.ok()) {
       const std::string path = PathOf(*it);
       Warn("rollups: " + h.status().message() +
@@ -62,21 +62,35 @@ void Rollups::Load() {
     }
     HourState& s = hours_[*it];
     s.file_through = h->through_seq;
-    s.totals = h->Totals();
-    s.summary = h->Summarize(options_.max_keys);
+    s.totals = h->totals;
+    s.summary = std::move(h->summary);
     newest_hour_ = std::max(newest_hour_, *it);
   }
 }
 
+namespace {
+
+template <typename Decoded>
+Result<Decoded> CheckHour(Result<Decoded> decoded, const std::string& path, int64_t hour) {
+  if (decoded.ok() && decoded->hour != hour) {
+    return Status::Corruption(path + ": holds hour " + std::to_string(decoded->hour) + ", its name says " +
+                              std::to_string(hour) + " at offset 16");
+  }
+  return decoded;
+}
+
+}  // namespace
+
 Result<HourRollup> Rollups::ReadFile(int64_t hour) const {
   const std::string path = PathOf(hour);
   APITRAIL_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadAll(path));
-  APITRAIL_ASSIGN_OR_RETURN(HourRollup h, HourRollup::Decode(bytes, path));
-  if (h.hour != hour) {
-    return Status::Corruption(path + ": holds hour " + std::to_string(h.hour) + ", its name says " +
-                              std::to_string(hour) + " at offset 16");
-  }
-  return h;
+  return CheckHour(HourRollup::Decode(bytes, path), path, hour);
+}
+
+Result<HourSummary> Rollups::ReadSummary(int64_t hour) const {
+  const std::string path = PathOf(hour);
+  APITRAIL_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadAll(path));
+  return CheckHour(HourRollup::DecodeSummary(bytes, path, options_.max_keys), path, hour);
 }
 
 bool Rollups::ReopenLocked(int64_t hour, HourState* h) {

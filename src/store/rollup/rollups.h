@@ -153,6 +153,7 @@ class Rollups {
   void InvalidateDayLocked(int64_t day);
   Status WriteFile(int64_t hour, const std::string& bytes);
   Result<HourRollup> ReadFile(int64_t hour) const;
+  Result<HourSummary> ReadSummary(int64_t hour) const;  // what Load keeps of an hour
   void ApplierLoop();
   std::string PathOf(int64_t hour) const;
 

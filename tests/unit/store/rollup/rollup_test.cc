@@ -11,8 +11,11 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <tuple>
 
+#include "core/crc32c.h"
 #include "core/time_util.h"
+#include "store/log/coding.h"
 #include "testutil/temp_dir.h"
 
 namespace apitrail {
@@ -83,6 +86,81 @@ TEST(HourRollup, EveryDamageIsCorruptionNamingTheFile) {
   for (size_t n = 0; n < good.size(); ++n) {
     EXPECT_FALSE(HourRollup::Decode(good.substr(0, n), "f.rollup").ok()) << "cut at " << n;
   }
+}
+
+// A summary as a sorted list, for comparing two that hold the same keys in any order.
+std::vector<std::tuple<int, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> Flat(const RollupSummary& s) {
+  std::vector<std::tuple<int, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> out;
+  for (int d = 0; d < kRollupDims; ++d) {
+    for (const auto& [k, c] : s.keys[d]) out.emplace_back(d, k, c.requests, c.client_errors, c.errors, c.denied);
+    const KeyCounts& o = s.other[d];
+    out.emplace_back(d, "(other)", o.requests, o.client_errors, o.errors, o.denied);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(HourRollup, DecodeSummaryEqualsDecodeThenTotalsAndSummarize) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    HourRollup h;
+    h.hour = 490000 + round;
+    h.through_seq = 1000u + static_cast<uint64_t>(round);
+    const int64_t t0 = h.hour * kNsPerHour;
+    const int events = 200 + round * 50;
+    for (int i = 0; i < events; ++i) {
+      const int64_t t = t0 + static_cast<int64_t>(rng() % 3600) * kSec;
+      h.Add(Ev(static_cast<uint64_t>(i), t, "GET /r" + std::to_string(rng() % 30), "u" + std::to_string(rng() % 40),
+               static_cast<int>(rng() % 3 == 0 ? 500 : 200), rng() % 7 == 0, "10.0.0." + std::to_string(rng() % 9)),
+            static_cast<size_t>(4 + round));  // minute caps: some keys go to "other"
+    }
+    const std::string bytes = h.Encode();
+    for (size_t max_keys : {size_t{1}, size_t{3}, size_t{1000}}) {
+      auto full = HourRollup::Decode(bytes, "x.rollup");
+      auto summary = HourRollup::DecodeSummary(bytes, "x.rollup", max_keys);
+      ASSERT_TRUE(full.ok() && summary.ok());
+      EXPECT_EQ(summary->hour, h.hour);
+      EXPECT_EQ(summary->through_seq, h.through_seq);
+      const auto totals = full->Totals();
+      for (size_t m = 0; m < 60; ++m) {
+        EXPECT_EQ(summary->totals[m].requests, totals[m].requests) << m;
+        EXPECT_EQ(summary->totals[m].status_class, totals[m].status_class) << m;
+        EXPECT_EQ(summary->totals[m].denied, totals[m].denied) << m;
+      }
+      EXPECT_EQ(Flat(*summary->summary), Flat(*full->Summarize(max_keys))) << round << " " << max_keys;
+    }
+  }
+}
+
+TEST(HourRollup, DecodeSummaryRefusesWhatDecodeRefusesWithTheSameMessage) {
+  HourRollup h;
+  h.hour = 500000;
+  const int64_t t = 500000 * kNsPerHour;
+  h.Add(Ev(0, t, "GET /a", "alice", 200), 100);
+  h.Add(Ev(1, t + kSec, "GET /b", "bob", 500), 100);
+  const std::string good = h.Encode();
+  auto same = [](const std::string& bytes, const std::string& what) {
+    auto full = HourRollup::Decode(bytes, "f.rollup");
+    auto summary = HourRollup::DecodeSummary(bytes, "f.rollup", 100);
+    ASSERT_FALSE(full.ok()) << what;
+    ASSERT_FALSE(summary.ok()) << what;
+    EXPECT_EQ(summary.status().message(), full.status().message()) << what;
+  };
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x21);
+    same(bad, "flip at " + std::to_string(i));
+  }
+  for (size_t n = 0; n < good.size(); ++n) same(good.substr(0, n), "cut at " + std::to_string(n));
+  // A valid checksum over a table that lists "GET /a" twice: minute 0 then names one route
+  // twice under two indices, which both decoders refuse as a repeated key.
+  std::string twice = good.substr(0, good.size() - 4);
+  const size_t b = twice.find("GET /b");
+  ASSERT_NE(b, std::string::npos);
+  twice[b + 5] = 'a';
+  log::PutFixed32(&twice, crc32c::Mask(crc32c::Value(twice.data(), twice.size())));
+  same(twice, "a string listed twice");
+  EXPECT_NE(HourRollup::Decode(twice, "f.rollup").status().message().find("repeated key"), std::string::npos);
 }
 
 TEST(HourRollup, KeysBeyondTheCapGoToOther) {
