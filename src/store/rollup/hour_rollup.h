@@ -45,6 +45,8 @@ struct HourSummary {
 
 struct HourRollup {
   static constexpr uint32_t kVersion = 1;
+  // The same layout after offset 32, zstd-compressed (docs/FORMAT.md §14): what is written.
+  static constexpr uint32_t kCompressedVersion = 2;
   static constexpr std::string_view kMagic = "APTROLL1";
 
   int64_t hour = 0;          // hours since the Unix epoch, UTC
@@ -55,7 +57,10 @@ struct HourRollup {
   // and dimension is counted in that minute's `other`.
   void Add(const RollupEvent& e, size_t max_keys);
 
+  // Version 1 bytes; Compress turns them into the version 2 file that is written (kept
+  // apart so that a caller can encode under its lock and compress outside it).
   std::string Encode() const;
+  static std::string Compress(std::string_view version1);
   // Corruption with the reason (and offset) on any mismatch; `path` names the file.
   static Result<HourRollup> Decode(std::string_view bytes, const std::string& path);
   // Decode(...) then Totals() and Summarize(max_keys), with the same checks and errors, but

@@ -267,7 +267,7 @@ Status Rollups::Persist() {
   Status first;
   std::vector<std::pair<int64_t, uint64_t>> written;
   for (const Job& j : jobs) {
-    Status st = WriteFile(j.hour, j.bytes);
+    Status st = WriteFile(j.hour, HourRollup::Compress(j.bytes));  // outside the lock
     if (st.ok()) {
       written.emplace_back(j.hour, j.gen);
     } else if (first.ok()) {

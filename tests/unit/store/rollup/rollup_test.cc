@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -88,6 +89,8 @@ TEST(HourRollup, EveryDamageIsCorruptionNamingTheFile) {
   }
 }
 
+uint32_t DecodeFixed32ForTest(const std::string& b, size_t at) { return log::DecodeFixed32(b.data() + at); }
+
 // A summary as a sorted list, for comparing two that hold the same keys in any order.
 std::vector<std::tuple<int, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> Flat(const RollupSummary& s) {
   std::vector<std::tuple<int, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> out;
@@ -161,6 +164,57 @@ TEST(HourRollup, DecodeSummaryRefusesWhatDecodeRefusesWithTheSameMessage) {
   log::PutFixed32(&twice, crc32c::Mask(crc32c::Value(twice.data(), twice.size())));
   same(twice, "a string listed twice");
   EXPECT_NE(HourRollup::Decode(twice, "f.rollup").status().message().find("repeated key"), std::string::npos);
+}
+
+TEST(HourRollup, CompressedFilesDecodeAsTheirVersionOneBytes) {
+  HourRollup h;
+  h.hour = 480000;
+  h.through_seq = 77;
+  const int64_t t0 = h.hour * kNsPerHour;
+  for (int i = 0; i < 3000; ++i) {
+    h.Add(Ev(static_cast<uint64_t>(i), t0 + (i % 3600) * kSec, "GET /r" + std::to_string(i % 17),
+             "u" + std::to_string(i % 301), i % 11 == 0 ? 500 : 200),
+          100);
+  }
+  const std::string v1 = h.Encode();
+  const std::string v2 = HourRollup::Compress(v1);
+  EXPECT_EQ(DecodeFixed32ForTest(v2, 8), HourRollup::kCompressedVersion);
+  EXPECT_LT(v2.size() * 3, v1.size());  // counts of 0 and 1 and small indexes compress well
+  auto back = HourRollup::Decode(v2, "c.rollup");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->hour, h.hour);
+  EXPECT_EQ(back->through_seq, 77u);
+  auto plain = HourRollup::Decode(v1, "p.rollup");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(back->Encode().size(), v1.size());
+  EXPECT_TRUE(Flat(*back->Summarize(100000)) == Flat(*plain->Summarize(100000)));
+  for (size_t m = 0; m < 60; ++m) EXPECT_EQ(back->Totals()[m].requests, plain->Totals()[m].requests) << m;
+  auto summary = HourRollup::DecodeSummary(v2, "c.rollup", 50);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_TRUE(Flat(*summary->summary) == Flat(*h.Summarize(50)));
+  // Every flipped byte (the CRC) and every cut is corruption naming the file; so is a
+  // CRC-valid file whose stated body size disagrees with its frame, or whose frame is cut.
+  for (size_t i = 0; i < v2.size(); i += 7) {
+    std::string bad = v2;
+    bad[i] = static_cast<char>(bad[i] ^ 0x21);
+    auto r = HourRollup::DecodeSummary(bad, "c.rollup", 50);
+    ASSERT_FALSE(r.ok()) << "flip at " << i;
+    EXPECT_NE(r.status().message().find("c.rollup"), std::string::npos);
+  }
+  for (size_t n = 0; n < v2.size(); n += 5) EXPECT_FALSE(HourRollup::Decode(v2.substr(0, n), "c.rollup").ok()) << n;
+  auto resealed = [](std::string body) {
+    log::PutFixed32(&body, crc32c::Mask(crc32c::Value(body.data(), body.size())));
+    return body;
+  };
+  std::string sized = v2.substr(0, v2.size() - 4);
+  sized[32] = static_cast<char>(sized[32] + 1);
+  auto r = HourRollup::Decode(resealed(sized), "c.rollup");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("disagrees with its zstd frame"), std::string::npos) << r.status().message();
+  std::string cut = v2.substr(0, v2.size() - 4 - 10);
+  r = HourRollup::Decode(resealed(cut), "c.rollup");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
 }
 
 TEST(HourRollup, KeysBeyondTheCapGoToOther) {
@@ -394,6 +448,12 @@ TEST(Rollups, ADamagedFileIsSetAsideReportedAndNotFatal) {
     break;
   }
   ASSERT_FALSE(victim.empty());
+  {
+    std::ifstream in(victim, std::ios::binary);
+    std::string head(12, '\0');
+    in.read(head.data(), 12);
+    EXPECT_EQ(DecodeFixed32ForTest(head, 8), HourRollup::kCompressedVersion);  // files are written compressed
+  }
   testing::FlipByte(victim, 40);
   auto r = OpenRollups(dir.path());
   auto warnings = r->TakeWarnings();
