@@ -108,7 +108,9 @@ std::string NewEventId(int64_t unix_ns) {
       RandomBytes(&origin, sizeof(origin));
       RandomBytes(&start, sizeof(start));
       s.origin.store(origin & ((uint64_t{1} << 42) - 1), std::memory_order_relaxed);
-      s.counter.store(start, std::memory_order_relaxed);
+      // Top bit clear (RFC 9562 §6.2's rollover guard): 2^31 ids before the counter wraps
+      // and a later id of the same millisecond would sort before an earlier one.
+      s.counter.store(start & 0x7FFFFFFFu, std::memory_order_relaxed);
       s.generation.store(generation, std::memory_order_release);
     }
   }

@@ -14,7 +14,7 @@ std::string NewUuidV7(int64_t unix_ns);
 
 // The id of an audit event: a UUIDv7 (unix_ms from unix_ns) whose 74 other bits are a
 // 42-bit origin, random per process, and a 32-bit counter that starts at a random value
-// and counts every id the process mints (RFC 9562 §6.2, a counter in rand_b; §6.9: the
+// below 2^31 and counts every id the process mints (RFC 9562 §6.2, a counter in rand_b; §6.9: the
 // random origin keeps ids of different processes apart). Ids of one process are therefore
 // unique and, within a millisecond, in minting order; and two ids of a process differ in
 // their last 8 bytes by the count of ids minted between them, which sealed parts store as

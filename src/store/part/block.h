@@ -58,8 +58,9 @@ struct Block {
   std::vector<uint32_t> RecordsWith(HashedKeys Directory::*keys, std::string_view value) const;
 
   // Heap bytes this block holds: what a cache charges for it. The directory, built later,
-  // is charged at its largest: a run per record with a subject on the heap, the three id
-  // vectors (reserved to their exact size) and kResourcesEstimate resources per record.
+  // is charged ahead: a run per record with a subject on the heap, the three id vectors
+  // (reserved to their exact size) and kResourcesEstimate resources per record (an estimate:
+  // a route with more parameters than that is charged short by 16 bytes each).
   static constexpr size_t kResourcesEstimate = 3;
   size_t MemoryBytes() const {
     return sizeof(Block) + records.capacity() +

@@ -427,6 +427,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         if (!DeltaDecodeUuidTails(bytes, kMaxDecodedBlock - expanded, &tails)) {
           return Malformed("bad transformed stream of field " + std::to_string(number));
         }
+        expanded += tails.size();  // held until the end: counted like every other stream
         timed.emplace_back(number, tails);
         prev = number;
         continue;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bitset>
 #include <cstdio>
+#include <unordered_set>
 
 #include "core/assert.h"
 #include "core/crc32c.h"
@@ -24,6 +25,8 @@ using log::PutFixed64;
 constexpr uint32_t kOtherIndex = 0xFFFFFFFFu;
 constexpr size_t kHeaderBytes = 32;            // magic, version, reserved, hour, through_seq
 constexpr uint32_t kMaxBodyBytes = 1u << 30;   // a version 2 body, decompressed
+constexpr uint64_t kMaxBodyRatio = 128;         // … and at most this many times its frame
+constexpr uint64_t kBodySlackBytes = 1u << 20;  // (plus this, for tiny files)
 constexpr int kZstdLevel = 3;                  // 2.4 MB of a busy hour: ~12 ms, 5.8x smaller
 
 uint32_t Sat32(uint64_t v) { return v > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<uint32_t>(v); }
@@ -159,9 +162,8 @@ std::string HourRollup::Encode() const {
 namespace {
 
 // Walks a rollup file (docs/FORMAT.md §14), checking everything, and hands the sink each
-// minute's totals and (dimension, key's string index, counts). A key is identified by its
-// content: a table that lists one string twice still names one key, so a minute naming it
-// twice in one dimension is a repeated key, whichever index it used.
+// minute's totals and (dimension, key's string index, counts). The table lists each string
+// once, so an index is a key.
 // A version 2 file's body is its version 1 layout from offset 32 on (without the CRC),
 // compressed: *storage receives the first 32 bytes and the body, and the walk reads that
 // (offsets in its errors count in it). *storage must outlive what the sink keeps.
@@ -183,9 +185,13 @@ Status WalkRollupFile(std::string_view bytes, const std::string& path, std::stri
     if (body < kHeaderBytes + 4) return Status::Corruption(path + ": truncated header at offset " + std::to_string(body));
     const uint32_t raw = DecodeFixed32(bytes.data() + kHeaderBytes);
     const std::string_view frame = bytes.substr(kHeaderBytes + 4, body - kHeaderBytes - 4);
-    if (raw > kMaxBodyBytes || ZSTD_getFrameContentSize(frame.data(), frame.size()) != raw) {
+    // A few KB of zstd can state a gigabyte of empty strings: the body may not outgrow its
+    // frame by more than any rollup the writer makes does (~6x; 128x allowed).
+    if (raw > kMaxBodyBytes || raw > frame.size() * kMaxBodyRatio + kBodySlackBytes ||
+        ZSTD_getFrameContentSize(frame.data(), frame.size()) != raw ||
+        ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size()) {
       return Status::Corruption(path + ": body size " + std::to_string(raw) +
-                                " disagrees with its zstd frame or the limit at offset " + std::to_string(kHeaderBytes));
+                                " disagrees with its one zstd frame or the limit at offset " + std::to_string(kHeaderBytes));
     }
     storage->assign(bytes.substr(0, kHeaderBytes));
     storage->resize(kHeaderBytes + raw);
@@ -207,13 +213,11 @@ Status WalkRollupFile(std::string_view bytes, const std::string& path, std::stri
   const uint32_t nstrings = r.U32();
   if (nstrings > body / 2) r.Fail("string count " + std::to_string(nstrings) + " too large");
   std::vector<std::string_view> strings;
-  std::vector<uint32_t> canonical;  // string index → the first index with the same content
-  std::unordered_map<std::string_view, uint32_t> first;
+  std::unordered_set<std::string_view> listed;
   strings.reserve(r.ok() ? nstrings : 0);
-  canonical.reserve(r.ok() ? nstrings : 0);
   for (uint32_t i = 0; i < nstrings && r.ok(); ++i) {
     strings.push_back(r.Bytes(r.U16()));
-    canonical.push_back(first.emplace(strings.back(), i).first->second);
+    if (r.ok() && !listed.insert(strings.back()).second) r.Fail("string " + std::to_string(i) + " listed twice");
   }
   sink.Strings(strings);
   std::vector<uint32_t> seen_in(strings.size(), UINT32_MAX);  // (minute, dimension) last seen
@@ -248,13 +252,13 @@ Status WalkRollupFile(std::string_view bytes, const std::string& path, std::stri
           r.Fail("string index " + std::to_string(idx) + " out of range");
           break;
         }
-        uint32_t& seen = seen_in[canonical[idx]];
+        uint32_t& seen = seen_in[idx];
         if (seen == stamp) {
           r.Fail("repeated key");
           break;
         }
         seen = stamp;
-        sink.Key(d, canonical[idx], c);
+        sink.Key(d, idx, c);
       }
     }
   }
@@ -278,28 +282,28 @@ struct MinutesSink {
   void Key(int d, uint32_t idx, const KeyCounts& c) { m->keys[d].emplace(std::string((*strings)[idx]), c); }
 };
 
-// Sums the hour's minutes per dimension by string index: no per-minute maps.
+// Sums the hour's minutes per dimension by string index: no per-minute maps. Memory grows
+// with the keys used (a slot index per string and dimension, then one entry per key).
 struct SummarySink {
   HourSummary* out;
   std::vector<std::string_view> strings;  // into the file's bytes, which outlive the sink
-  std::array<std::vector<KeyCounts>, kRollupDims> sums;
-  std::array<std::vector<uint8_t>, kRollupDims> present;
-  std::array<std::vector<uint32_t>, kRollupDims> used;  // indices with a sum, in first-use order
+  std::array<std::vector<uint32_t>, kRollupDims> slot;  // string index → entry in sums, or none
+  std::array<std::vector<std::pair<uint32_t, KeyCounts>>, kRollupDims> sums;  // (index, sum)
   std::array<KeyCounts, kRollupDims> other{};
   void Strings(const std::vector<std::string_view>& s) {
     strings = s;
-    for (auto& v : sums) v.assign(s.size(), KeyCounts{});
-    for (auto& v : present) v.assign(s.size(), 0);
+    for (auto& v : slot) v.assign(s.size(), UINT32_MAX);
   }
   void Minute(int minute, const MinuteTotals& totals) { out->totals[static_cast<size_t>(minute)] = totals; }
   void Other(int d, const KeyCounts& c) { other[d].Add(c); }
   void Reserve(int, uint32_t) {}
   void Key(int d, uint32_t idx, const KeyCounts& c) {
-    if (!present[d][idx]) {
-      present[d][idx] = 1;
-      used[d].push_back(idx);
+    uint32_t& at = slot[d][idx];
+    if (at == UINT32_MAX) {
+      at = static_cast<uint32_t>(sums[d].size());
+      sums[d].emplace_back(idx, KeyCounts{});
     }
-    sums[d][idx].Add(c);
+    sums[d][at].second.Add(c);
   }
 };
 
@@ -321,8 +325,8 @@ Result<HourSummary> HourRollup::DecodeSummary(std::string_view bytes, const std:
   APITRAIL_RETURN_IF_ERROR(WalkRollupFile(bytes, path, &storage, &s.hour, &s.through_seq, sink));
   std::array<KeyMap, kRollupDims> maps;
   for (int d = 0; d < kRollupDims; ++d) {
-    maps[d].reserve(sink.used[d].size());
-    for (uint32_t idx : sink.used[d]) maps[d].emplace(sink.strings[idx], sink.sums[d][idx]);
+    maps[d].reserve(sink.sums[d].size());
+    for (const auto& [idx, sum] : sink.sums[d]) maps[d].emplace(sink.strings[idx], sum);
   }
   s.summary = CapSummary(std::move(maps), sink.other, max_keys);
   return s;

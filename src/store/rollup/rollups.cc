@@ -1,5 +1,7 @@
 #include "store/rollup/rollups.h"
 
+#include <new>
+
 #include <algorithm>
 
 #include "core/thread_util.h"
@@ -70,6 +72,17 @@ void Rollups::Load() {
 
 namespace {
 
+// A damaged file that still asks for more memory than there is is damaged like any other:
+// set aside and rebuilt, not the end of the process.
+template <typename Decode>
+auto Guarded(const std::string& path, Decode&& decode) -> decltype(decode()) {
+  try {
+    return decode();
+  } catch (const std::bad_alloc&) {
+    return Status::Corruption(path + ": too large to decode at offset 0");
+  }
+}
+
 template <typename Decoded>
 Result<Decoded> CheckHour(Result<Decoded> decoded, const std::string& path, int64_t hour) {
   if (decoded.ok() && decoded->hour != hour) {
@@ -84,13 +97,14 @@ Result<Decoded> CheckHour(Result<Decoded> decoded, const std::string& path, int6
 Result<HourRollup> Rollups::ReadFile(int64_t hour) const {
   const std::string path = PathOf(hour);
   APITRAIL_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadAll(path));
-  return CheckHour(HourRollup::Decode(bytes, path), path, hour);
+  return CheckHour(Guarded(path, [&] { return HourRollup::Decode(bytes, path); }), path, hour);
 }
 
 Result<HourSummary> Rollups::ReadSummary(int64_t hour) const {
   const std::string path = PathOf(hour);
   APITRAIL_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadAll(path));
-  return CheckHour(HourRollup::DecodeSummary(bytes, path, options_.max_keys), path, hour);
+  return CheckHour(Guarded(path, [&] { return HourRollup::DecodeSummary(bytes, path, options_.max_keys); }), path,
+                   hour);
 }
 
 bool Rollups::ReopenLocked(int64_t hour, HourState* h) {

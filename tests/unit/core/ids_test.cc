@@ -103,6 +103,7 @@ TEST(IdsTest, AForkedChildMintsUnderItsOwnOrigin) {
   const std::string child(buf, 36);
   const std::string parent_after = NewEventId(1700000000000000000);
   EXPECT_NE(Origin(Bytes(child)), Origin(Bytes(parent_before)));
+  EXPECT_LT(Counter(Bytes(child)), 0x80000000u);  // a fresh counter starts below 2^31
   EXPECT_EQ(Origin(Bytes(parent_after)), Origin(Bytes(parent_before)));
   EXPECT_NE(child, parent_after);
 }

@@ -155,15 +155,15 @@ TEST(HourRollup, DecodeSummaryRefusesWhatDecodeRefusesWithTheSameMessage) {
     same(bad, "flip at " + std::to_string(i));
   }
   for (size_t n = 0; n < good.size(); ++n) same(good.substr(0, n), "cut at " + std::to_string(n));
-  // A valid checksum over a table that lists "GET /a" twice: minute 0 then names one route
-  // twice under two indices, which both decoders refuse as a repeated key.
+  // A valid checksum over a table that lists "GET /a" twice (FORMAT.md: each string at most
+  // once): both decoders refuse it.
   std::string twice = good.substr(0, good.size() - 4);
   const size_t b = twice.find("GET /b");
   ASSERT_NE(b, std::string::npos);
   twice[b + 5] = 'a';
   log::PutFixed32(&twice, crc32c::Mask(crc32c::Value(twice.data(), twice.size())));
   same(twice, "a string listed twice");
-  EXPECT_NE(HourRollup::Decode(twice, "f.rollup").status().message().find("repeated key"), std::string::npos);
+  EXPECT_NE(HourRollup::Decode(twice, "f.rollup").status().message().find("listed twice"), std::string::npos);
 }
 
 TEST(HourRollup, CompressedFilesDecodeAsTheirVersionOneBytes) {
@@ -210,11 +210,39 @@ TEST(HourRollup, CompressedFilesDecodeAsTheirVersionOneBytes) {
   sized[32] = static_cast<char>(sized[32] + 1);
   auto r = HourRollup::Decode(resealed(sized), "c.rollup");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("disagrees with its zstd frame"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("disagrees with its one zstd frame"), std::string::npos) << r.status().message();
   std::string cut = v2.substr(0, v2.size() - 4 - 10);
   r = HourRollup::Decode(resealed(cut), "c.rollup");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  // A second (skippable) frame after the body: FORMAT.md allows one frame.
+  std::string two = v2.substr(0, v2.size() - 4);
+  two += std::string("\x50\x2a\x4d\x18\x00\x00\x00\x00", 8);  // skippable frame, empty
+  r = HourRollup::Decode(resealed(two), "c.rollup");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("one zstd frame"), std::string::npos) << r.status().message();
+}
+
+TEST(HourRollup, ASmallCompressedFileCannotStateAHugeBody) {
+  // 300 distinct strings of 60,002 bytes sharing a prefix, no minutes: a valid version 1
+  // body of 18 MB that zstd stores in a few KB. As version 2 it is refused before anything
+  // is allocated for it (the body may be at most 128 times its frame, plus 1 MiB).
+  std::string body(HourRollup{}.Encode().substr(0, 32));
+  log::PutFixed32(&body, 300);
+  for (uint32_t i = 0; i < 300; ++i) {
+    log::PutFixed16(&body, 60002);
+    body.append(60000, 'a');
+    body.push_back(static_cast<char>(i));
+    body.push_back(static_cast<char>(i >> 8));
+  }
+  log::PutFixed32(&body, 0);  // no minutes
+  log::PutFixed32(&body, crc32c::Mask(crc32c::Value(body.data(), body.size())));
+  ASSERT_TRUE(HourRollup::Decode(body, "big.rollup").ok());  // as version 1, the file is that big
+  const std::string packed = HourRollup::Compress(body);
+  ASSERT_LT(packed.size() * 128 + (1u << 20), body.size());
+  auto r = HourRollup::DecodeSummary(packed, "big.rollup", 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the limit"), std::string::npos) << r.status().message();
 }
 
 TEST(HourRollup, KeysBeyondTheCapGoToOther) {
