@@ -23,6 +23,7 @@
 #include "store/merkle/compact_range.h"
 #include "store/part/part_format.h"
 #include "store/part/part_index.h"
+#include "store/part/zstd_frame.h"
 
 namespace apitrail::part {
 
@@ -111,12 +112,5 @@ class PartBuilder {
   int64_t min_time_ns_ = 0;
   int64_t max_time_ns_ = 0;
 };
-
-// Compresses / decompresses with zstd (one frame). Decompress refuses more than `max_raw`
-// bytes and a frame whose content size differs from `raw_size`.
-// With a `cdict` (ZSTD_CDict, its level wins) the frame is compressed with that dictionary
-// (cctx is then required); with a `ddict` (ZSTD_DDict) it is decompressed with it.
-Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr, const void* cdict = nullptr);
-Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict = nullptr);
 
 }  // namespace apitrail::part

@@ -10,6 +10,7 @@
 #include "core/assert.h"
 #include "core/crc32c.h"
 #include "store/log/coding.h"
+#include "store/part/zstd_frame.h"
 
 namespace apitrail {
 
@@ -41,11 +42,12 @@ void PutCounts(std::string* out, const KeyCounts& c) {
 // Bounds-checked reading; the first failure names the offset.
 class Reader {
  public:
-  Reader(std::string_view b, const std::string& path) : b_(b), path_(path) {}
+  // `base`: the offset of b[0] in the version 1 layout, which errors name.
+  Reader(std::string_view b, const std::string& path, size_t base = 0) : b_(b), path_(path), base_(base) {}
   bool Need(size_t n) {
     if (!err_.empty()) return false;
     if (b_.size() - pos_ < n) {
-      err_ = path_ + ": truncated at offset " + std::to_string(pos_);
+      err_ = path_ + ": truncated at offset " + std::to_string(base_ + pos_);
       return false;
     }
     return true;
@@ -61,7 +63,7 @@ class Reader {
   }
   KeyCounts Counts() { return KeyCounts{U32(), U32(), U32(), U32()}; }
   void Fail(const std::string& why) {
-    if (err_.empty()) err_ = path_ + ": " + why + " at offset " + std::to_string(pos_);
+    if (err_.empty()) err_ = path_ + ": " + why + " at offset " + std::to_string(base_ + pos_);
   }
   bool ok() const { return err_.empty(); }
   size_t pos() const { return pos_; }
@@ -70,6 +72,7 @@ class Reader {
  private:
   std::string_view b_;
   const std::string& path_;
+  size_t base_;
   size_t pos_ = 0;
   std::string err_;
 };
@@ -163,10 +166,9 @@ namespace {
 
 // Walks a rollup file (docs/FORMAT.md §14), checking everything, and hands the sink each
 // minute's totals and (dimension, key's string index, counts). The table lists each string
-// once, so an index is a key.
-// A version 2 file's body is its version 1 layout from offset 32 on (without the CRC),
-// compressed: *storage receives the first 32 bytes and the body, and the walk reads that
-// (offsets in its errors count in it). *storage must outlive what the sink keeps.
+// once, so an index is a key. A version 2 file's body (its version 1 layout after the
+// header, without the CRC) is compressed: *storage receives it decompressed, and must
+// outlive what the sink keeps.
 template <typename Sink>
 Status WalkRollupFile(std::string_view bytes, const std::string& path, std::string* storage,
                       int64_t* hour, uint64_t* through_seq, Sink& sink) {
@@ -174,42 +176,43 @@ Status WalkRollupFile(std::string_view bytes, const std::string& path, std::stri
   if (bytes.size() < kMagic.size() + 4 || bytes.substr(0, kMagic.size()) != kMagic) {
     return Status::Corruption(path + ": not a rollup file (bad magic) at offset 0");
   }
-  size_t body = bytes.size() - 4;
-  const uint32_t want = crc32c::Unmask(DecodeFixed32(bytes.data() + body));
-  if (crc32c::Value(bytes.data(), body) != want) {
-    return Status::Corruption(path + ": checksum mismatch (file damaged) at offset " + std::to_string(body));
+  const size_t end = bytes.size() - 4;
+  const uint32_t want = crc32c::Unmask(DecodeFixed32(bytes.data() + end));
+  if (crc32c::Value(bytes.data(), end) != want) {
+    return Status::Corruption(path + ": checksum mismatch (file damaged) at offset " + std::to_string(end));
   }
-  const uint32_t version = body >= 12 ? DecodeFixed32(bytes.data() + 8) : HourRollup::kVersion;
-  std::string_view layout = bytes.substr(0, body);
+  Reader head(bytes.substr(0, std::min(end, kHeaderBytes)), path);
+  head.Bytes(kMagic.size());
+  const uint32_t version = head.U32();
+  if (head.ok() && version != HourRollup::kVersion && version != HourRollup::kCompressedVersion) {
+    return Status::Corruption(path + ": unsupported rollup version " + std::to_string(version) + " at offset 8");
+  }
+  head.U32();
+  *hour = static_cast<int64_t>(head.U64());
+  *through_seq = head.U64();
+  if (!head.ok()) return Status::Corruption(head.error());
+  std::string_view layout = bytes.substr(kHeaderBytes, end - kHeaderBytes);
   if (version == HourRollup::kCompressedVersion) {
-    if (body < kHeaderBytes + 4) return Status::Corruption(path + ": truncated header at offset " + std::to_string(body));
-    const uint32_t raw = DecodeFixed32(bytes.data() + kHeaderBytes);
-    const std::string_view frame = bytes.substr(kHeaderBytes + 4, body - kHeaderBytes - 4);
+    if (layout.size() < 4) return Status::Corruption(path + ": truncated at offset " + std::to_string(end));
+    const uint32_t raw = DecodeFixed32(layout.data());
+    const std::string_view frame = layout.substr(4);
     // A few KB of zstd can state a gigabyte of empty strings: the body may not outgrow its
     // frame by more than any rollup the writer makes does (~6x; 128x allowed).
     if (raw > kMaxBodyBytes || raw > frame.size() * kMaxBodyRatio + kBodySlackBytes ||
-        ZSTD_getFrameContentSize(frame.data(), frame.size()) != raw ||
         ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size()) {
       return Status::Corruption(path + ": body size " + std::to_string(raw) +
                                 " disagrees with its one zstd frame or the limit at offset " + std::to_string(kHeaderBytes));
     }
-    storage->assign(bytes.substr(0, kHeaderBytes));
-    storage->resize(kHeaderBytes + raw);
-    const size_t got = ZSTD_decompress(storage->data() + kHeaderBytes, raw, frame.data(), frame.size());
-    if (ZSTD_isError(got) || got != raw) {
-      return Status::Corruption(path + ": body does not decompress at offset " + std::to_string(kHeaderBytes + 4));
+    auto decompressed = part::ZstdDecompress(frame, raw);
+    if (!decompressed.ok()) {
+      return Status::Corruption(path + ": body size " + std::to_string(raw) + " disagrees with its one zstd frame (" +
+                                decompressed.status().message() + ") at offset " + std::to_string(kHeaderBytes));
     }
+    *storage = std::move(decompressed).value();
     layout = *storage;
-    body = layout.size();
   }
-  Reader r(layout, path);
-  r.Bytes(kMagic.size());
-  if (uint32_t v = r.U32(); r.ok() && v != HourRollup::kVersion && v != HourRollup::kCompressedVersion) {
-    return Status::Corruption(path + ": unsupported rollup version " + std::to_string(v) + " at offset 8");
-  }
-  r.U32();
-  *hour = static_cast<int64_t>(r.U64());
-  *through_seq = r.U64();
+  const size_t body = kHeaderBytes + layout.size();  // the version 1 layout's size, without its CRC
+  Reader r(layout, path, kHeaderBytes);
   const uint32_t nstrings = r.U32();
   if (nstrings > body / 2) r.Fail("string count " + std::to_string(nstrings) + " too large");
   std::vector<std::string_view> strings;
@@ -262,7 +265,7 @@ Status WalkRollupFile(std::string_view bytes, const std::string& path, std::stri
       }
     }
   }
-  if (r.ok() && r.pos() != body) r.Fail("trailing bytes before the checksum");
+  if (r.ok() && r.pos() != layout.size()) r.Fail("trailing bytes before the checksum");
   if (!r.ok()) return Status::Corruption(r.error());
   return Status::Ok();
 }
@@ -339,11 +342,9 @@ std::string HourRollup::Compress(std::string_view v1) {
   PutFixed32(&out, kCompressedVersion);
   out.append(v1.substr(12, kHeaderBytes - 12));
   PutFixed32(&out, static_cast<uint32_t>(layout.size()));
-  const size_t at = out.size();
-  out.resize(at + ZSTD_compressBound(layout.size()));
-  const size_t n = ZSTD_compress(out.data() + at, out.size() - at, layout.data(), layout.size(), kZstdLevel);
-  APITRAIL_ASSERT(!ZSTD_isError(n), "zstd compresses into its own bound");
-  out.resize(at + n);
+  Result<std::string> frame = part::ZstdCompress(layout, kZstdLevel);
+  APITRAIL_ASSERT(frame.ok(), "zstd compresses into its own bound");
+  out += *frame;
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out.data(), out.size())));
   return out;
 }

@@ -1,0 +1,21 @@
+// zstd frames for the store's files: sealed parts' blocks, index and seq map, and rollup
+// files. Pure functions; thread-safe (Decompress with a dictionary keeps one context per
+// thread).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace apitrail::part {
+
+// Compresses / decompresses with zstd (one frame). Decompress refuses a frame whose
+// content size differs from `raw_size` before allocating, and output of another size.
+// With a `cdict` (ZSTD_CDict, its level wins) the frame is compressed with that dictionary
+// (cctx is then required); with a `ddict` (ZSTD_DDict) it is decompressed with it.
+Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx = nullptr, const void* cdict = nullptr);
+Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict = nullptr);
+
+}  // namespace apitrail::part
