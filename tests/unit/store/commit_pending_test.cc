@@ -113,8 +113,9 @@ TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
   EXPECT_EQ(report.records, 3u);
 }
 
-// The real file system, except that the active segment's asynchronous writes report
-// the error `fail_with` once armed (as the ring would report a device error).
+// The real file system, except that the active segment's writes report the error
+// `fail_with` once armed: asynchronous ones as the ring would report a device error, and
+// blocking ones (a batch the writer thread took first) as a failed fdatasync.
 class FailingCompletionFileSystem final : public testing::ForwardingFileSystem {
  public:
   FailingCompletionFileSystem() : ForwardingFileSystem(DefaultFileSystem()) {}
@@ -132,7 +133,12 @@ class FailingCompletionFileSystem final : public testing::ForwardingFileSystem {
     Status Append(std::string_view d) override { return f_->Append(d); }
     Status Reserve(uint64_t n) override { return f_->Reserve(n); }
     Status DropReserve() override { return f_->DropReserve(); }
-    Status Sync() override { return f_->Sync(); }
+    // The writer thread may take a batch before its committing thread does, and syncs it
+    // blocking: the device error reaches that path too.
+    Status Sync() override {
+      const int fail = fail_->load();
+      return fail != 0 ? Status::IoError("fdatasync: injected errno " + std::to_string(fail)) : f_->Sync();
+    }
     bool CanSyncAsync() const override { return f_->CanSyncAsync(); }
     Result<bool> StartSync(IoRing& ring) override { return f_->StartSync(ring); }
     Status FinishSync(int result) override {
