@@ -88,6 +88,10 @@ void Worker::Run() {
   int ran = 0;
   while (true) {
     Store* store = shared_->store;
+    if (store != nullptr && store->CommitCompleted()) {
+      // Before the next handler: the finished commit's responses go out, the next starts.
+      (void)store->CommitPending();
+    }
     if (store != nullptr && store->CommitWanted()) {
       if (io_.poll_one() > 0 && ++ran < kCommitBudget) continue;
       if (io_.stopped()) break;

@@ -78,6 +78,9 @@ class LogStore final : public Store {
   bool CommitWanted() const override {
     return queue_.HasReady() && !commit_in_flight_.load();
   }
+  bool CommitCompleted() const override {
+    return commit_in_flight_.load(std::memory_order_relaxed) && ring_->CompletionPosted();
+  }
   int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 

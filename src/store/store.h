@@ -154,6 +154,10 @@ class Store {
   // and no commit of this store is in flight. A committing thread's loop asks before it
   // spends a non-blocking poll on finding out whether it is idle.
   virtual bool CommitWanted() const { return false; }
+  // Cheap as well: the asynchronous commit in flight has completed, and CommitPending would
+  // publish it (its responses go out) and start the next. A busy committing thread asks
+  // after each handler: the eventfd tells it only when its epoll is next polled.
+  virtual bool CommitCompleted() const { return false; }
   // Marks the calling thread as one that calls CommitPending() before it next sleeps (and
   // at least every few dozen handlers): its appends then do not wake the writer thread.
   // Other threads' appends (CLI tools, tests) are committed by the writer as before.

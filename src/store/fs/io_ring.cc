@@ -62,8 +62,14 @@ std::optional<int> IoRing::Poll() {
   if (io_uring_peek_cqe(&ring_->ring, &cqe) != 0 || cqe == nullptr) return std::nullopt;
   const int res = cqe->res;
   io_uring_cqe_seen(&ring_->ring, cqe);
+  Consumed();
   in_flight_ = false;
   return res;
+}
+
+bool IoRing::CompletionPosted() const {
+  // The kernel writes the tail; only the consumer writes consumed_.
+  return __atomic_load_n(ring_->ring.cq.ktail, __ATOMIC_ACQUIRE) != consumed_.load(std::memory_order_acquire);
 }
 
 int IoRing::Wait() {
@@ -74,6 +80,7 @@ int IoRing::Wait() {
     if (r < 0) return r;
     const int res = cqe->res;
     io_uring_cqe_seen(&ring_->ring, cqe);
+    Consumed();
     in_flight_ = false;
     return res;
   }

@@ -8,6 +8,7 @@
 // io_uring; the store then commits with blocking writes.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -33,14 +34,22 @@ class IoRing {
   std::optional<int> Poll();
   // Blocks until the write in flight completed and returns its result.
   int Wait();
+  // A hint, safe from any thread: a completion was posted that Poll/Wait has not taken yet.
+  // Two acquire loads and no system call, so a busy committing thread can look every time
+  // round its loop instead of learning it from the eventfd once its epoll is polled again.
+  bool CompletionPosted() const;
 
  private:
   struct Ring;
   IoRing(std::unique_ptr<Ring> ring, int event_fd);
 
+  // Counts completions taken, against the ring's tail (both wrap at 2^32).
+  void Consumed() { consumed_.store(consumed_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
   std::unique_ptr<Ring> ring_;
   int event_fd_;
   bool in_flight_ = false;
+  std::atomic<unsigned> consumed_{0};  // written by the holder of the store's commit lock
 };
 
 }  // namespace apitrail

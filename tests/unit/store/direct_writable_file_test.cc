@@ -147,6 +147,7 @@ TEST_F(DirectWritableFileTest, AsynchronousSyncLandsLikeSyncAndSignalsItsEventFd
   ASSERT_NE(f, nullptr);
   ASSERT_TRUE(f->CanSyncAsync());
   std::string all;
+  EXPECT_FALSE((*ring)->CompletionPosted());
   for (size_t n : {size_t{100}, size_t{5000}, size_t{4096}, size_t{1}}) {
     const std::string b = Bytes(n, static_cast<char>(n));
     ASSERT_TRUE(f->Append(b).ok());
@@ -158,8 +159,10 @@ TEST_F(DirectWritableFileTest, AsynchronousSyncLandsLikeSyncAndSignalsItsEventFd
     ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no completion signalled";
     uint64_t count = 0;
     ASSERT_EQ(::read((*ring)->event_fd(), &count, sizeof(count)), static_cast<ssize_t>(sizeof(count)));
+    EXPECT_TRUE((*ring)->CompletionPosted()) << "the eventfd fired: a completion waits";
     auto result = (*ring)->Poll();
     ASSERT_TRUE(result.has_value());
+    EXPECT_FALSE((*ring)->CompletionPosted()) << "Poll took it";
     ASSERT_TRUE(f->FinishSync(*result).ok());
     ExpectContent(path_, all);
   }
