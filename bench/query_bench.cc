@@ -21,7 +21,9 @@
 // days from 2026-10-01, loaded once before the first benchmark, outside the timings, into
 // $APITRAIL_BENCH_DIR (default /tmp/apitrail-bench/query)/{apitrail,sqlite}; removed at exit
 // unless APITRAIL_BENCH_KEEP=1, which also writes params.tsv there; APITRAIL_BENCH_REUSE=1
-// then queries that kept load (same APITRAIL_BENCH_EVENTS) instead of loading again. The store is loaded with durability `batch` (the loading speed
+// then queries that kept load (same APITRAIL_BENCH_EVENTS) instead of loading again; any
+// other run refuses to replace a kept load unless APITRAIL_BENCH_KEEP=1 (it would delete
+// what may have taken half an hour to load). The store is loaded with durability `batch` (the loading speed
 // is not what this measures), every rotated segment is sealed into a part (waited for, so the
 // queries always see the same layout), then closed and reopened (APITRAIL_BENCH_REOPEN=0
 // skips this), so queries run against what a restarted node has.
@@ -201,6 +203,15 @@ Data::Data() {
     std::exit(1);
   }
   if (std::string(Env("APITRAIL_BENCH_REUSE", "0")) == "1" && Reuse()) return;
+  if (!keep_ && fs::exists(dir_ + "/params.tsv")) {
+    // A kept load may have taken half an hour: only an explicit new kept load replaces it.
+    std::fprintf(stderr,
+                 "query_bench: %s holds a kept load (params.tsv). Query it with APITRAIL_BENCH_REUSE=1 "
+                 "and its APITRAIL_BENCH_EVENTS, replace it with APITRAIL_BENCH_KEEP=1, or remove "
+                 "the directory.\n",
+                 dir_.c_str());
+    std::exit(1);
+  }
   fs::remove_all(dir_);
   fs::create_directories(dir_ + "/apitrail");
   fs::create_directories(dir_ + "/sqlite");

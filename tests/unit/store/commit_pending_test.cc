@@ -50,6 +50,13 @@ class CommitPendingTest : public ::testing::Test {
     o.checkpoint_interval_ms = 60000;
     return o;
   }
+  // Direct I/O with commits through io_uring: the path the gateway's workers take.
+  StoreOptions AsyncOptions() {
+    StoreOptions o = Options();
+    o.direct_io = true;
+    o.async_commit = true;
+    return o;
+  }
   TempDir dir_;
 };
 
@@ -88,9 +95,7 @@ TEST_F(CommitPendingTest, ACommittingThreadCommitsItsOwnRecordsOnItsOwnThread) {
 // With direct I/O and io_uring the commit is submitted and CommitPending returns at once;
 // the eventfd then says the write is done and the next CommitPending publishes it.
 TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
-  StoreOptions o = Options();
-  o.direct_io = true;
-  o.async_commit = true;
+  StoreOptions o = AsyncOptions();
   auto store = OpenOrDie(o);
   ASSERT_NE(store, nullptr);
   ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
@@ -116,9 +121,7 @@ TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
 // A busy worker learns that its commit completed from CommitCompleted (two atomic loads)
 // without reading the eventfd, and CommitPending then publishes it.
 TEST_F(CommitPendingTest, ACompletedCommitIsReportedBeforeItsEventFdIsRead) {
-  StoreOptions o = Options();
-  o.direct_io = true;
-  o.async_commit = true;
+  StoreOptions o = AsyncOptions();
   auto store = OpenOrDie(o);
   ASSERT_NE(store, nullptr);
   ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
