@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <optional>
 
 #include "core/ids.h"
@@ -71,11 +72,22 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
 Status LogStore::Recover() {
   APITRAIL_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir_));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
+  // The rollup files load on a thread of their own while the parts open (each a second or
+  // more at 50 M events): the first segment record replayed into them waits for it.
+  std::future<Result<std::unique_ptr<Rollups>>> rollups_loading;
   if (options_.rollups.enabled) {
-    APITRAIL_ASSIGN_OR_RETURN(rollups_, Rollups::Open(fs_, options_.data_dir, options_.rollups));
+    rollups_loading = std::async(std::launch::async, [this] {
+      return Rollups::Open(fs_, options_.data_dir, options_.rollups);
+    });
   }
+  auto rollups_loaded = [&]() -> Status {
+    if (!rollups_loading.valid()) return Status::Ok();
+    APITRAIL_ASSIGN_OR_RETURN(rollups_, rollups_loading.get());
+    return Status::Ok();
+  };
   bool first_record = true;
   auto visit = [&](const RecordRef& r) -> Status {
+    APITRAIL_RETURN_IF_ERROR(rollups_loaded());
     auto event = DecodeRecord(r.payload);
     if (!event.ok()) {
       return Status::Corruption(r.path + ": record " + std::to_string(r.seq) +
@@ -90,6 +102,7 @@ Status LogStore::Recover() {
     return Status::Ok();
   };
   APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
+  APITRAIL_RETURN_IF_ERROR(rollups_loaded());
   if (first_record) index_.SetBase(recovered.parts_end);
   {
     auto parts = std::make_shared<PartList>();

@@ -1,6 +1,8 @@
 #include "store/recovery.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
@@ -54,8 +56,27 @@ Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* ou
   // A sealing cut short by a crash: the segment it was made from is still there.
   for (const auto& t : tmps) APITRAIL_RETURN_IF_ERROR(fs->Remove(t));
   if (!tmps.empty()) APITRAIL_RETURN_IF_ERROR(fs->SyncDir(part::PartsDir(data_dir)));
-  for (const auto& f : files) {
-    APITRAIL_ASSIGN_OR_RETURN(auto p, part::PartReader::Open(fs, f.path));
+  // Each part's open decodes its index and builds its key filter (~0.1 s per day at 1.7 M
+  // events a day), independently of the others: spread over the cores. The chain is then
+  // checked in order, and the first bad part in that order is the one reported.
+  std::vector<Result<std::unique_ptr<part::PartReader>>> opened;
+  opened.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) opened.emplace_back(Status::Unavailable("part not opened"));
+  std::atomic<size_t> next{0};
+  auto open_some = [&] {
+    for (size_t i = next.fetch_add(1); i < files.size(); i = next.fetch_add(1)) {
+      opened[i] = part::PartReader::Open(fs, files[i].path);
+    }
+  };
+  const size_t helpers =
+      std::min<size_t>(files.size() / 2, std::max(1u, std::thread::hardware_concurrency()) - 1);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(open_some);
+  open_some();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < files.size(); ++i) {
+    const PartFileInfo& f = files[i];
+    APITRAIL_ASSIGN_OR_RETURN(auto p, std::move(opened[i]));
     if (!out->parts.empty()) {
       const part::PartReader& prev = *out->parts.back();
       if (p->first_seq() != prev.end_seq()) {

@@ -484,6 +484,30 @@ TEST_F(PartStoreTest, CorruptPartIndexRefusesToOpenNamingFileAndOffset) {
       << st.message();
 }
 
+// Parts open in parallel; the error is still the first damaged part in seq order.
+TEST_F(PartStoreTest, OfSeveralDamagedPartsTheFirstInOrderIsNamed) {
+  {
+    auto store = OpenOrDie(Options());
+    AppendMany(*store, 200);
+    WaitSealed(*store);
+  }
+  const auto names = Names(PartsDir());
+  ASSERT_GE(names.size(), 4u);
+  std::string first_damaged;
+  for (size_t i : {names.size() - 1, size_t{2}, size_t{1}}) {  // the last one first
+    const std::string path = PartsDir() + "/" + names[i];
+    auto p = part::PartReader::Open(DefaultFileSystem(), path);
+    ASSERT_TRUE(p.ok());
+    testing::FlipByte(path, (*p)->index_offset() + 2);
+    first_damaged = path;
+  }
+  for (int round = 0; round < 5; ++round) {  // whichever thread opens which part
+    auto st = Store::Open(Options()).status();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption);
+    EXPECT_EQ(st.message().rfind(first_damaged + ": index section crc mismatch", 0), 0u) << st.message();
+  }
+}
+
 TEST_F(PartStoreTest, VerifyRecomputesPartsAndNamesTheDamagedBlock) {
   {
     auto store = OpenOrDie(Options());
