@@ -619,6 +619,7 @@ void LogStore::CommitQueued(bool force_head_sync, bool async) {
       // Submitted: the records are published by ReapCommit once the ring reports the write.
       Result<bool> started = segment_->StartSync(*ring_);
       if (started.ok() && *started) {
+        commit_started_ns_.store(MonotonicNowNs(), std::memory_order_relaxed);
         commit_in_flight_.store(true);
         return;
       }

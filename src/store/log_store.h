@@ -82,6 +82,9 @@ class LogStore final : public Store {
     return commit_in_flight_.load(std::memory_order_relaxed) && ring_->CompletionPosted();
   }
   int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
+  int64_t CommitStartedNs() const override {
+    return commit_in_flight_.load(std::memory_order_relaxed) ? commit_started_ns_.load(std::memory_order_relaxed) : 0;
+  }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -191,6 +194,7 @@ class LogStore final : public Store {
   // under commit_mu_, read without it by CommitPending's fast path.
   std::unique_ptr<IoRing> ring_;
   std::atomic<bool> commit_in_flight_{false};
+  std::atomic<int64_t> commit_started_ns_{0};  // MonotonicNowNs when the one in flight was submitted
 
   // Writer state (holder of commit_mu_; also touched by Open before the thread starts).
   std::unique_ptr<WritableFile> segment_;

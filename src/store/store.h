@@ -158,6 +158,8 @@ class Store {
   // publish it (its responses go out) and start the next. A busy committing thread asks
   // after each handler: the eventfd tells it only when its epoll is next polled.
   virtual bool CommitCompleted() const { return false; }
+  // When (MonotonicNowNs) the asynchronous commit in flight was submitted; 0 when none is.
+  virtual int64_t CommitStartedNs() const { return 0; }
   // Marks the calling thread as one that calls CommitPending() before it next sleeps (and
   // at least every few dozen handlers): its appends then do not wake the writer thread.
   // Other threads' appends (CLI tools, tests) are committed by the writer as before.

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/time_util.h"
 #include "store/fs/file_system.h"
 #include "store/fs/io_ring.h"
 #include "store/verify.h"
@@ -159,12 +160,15 @@ TEST_F(CommitPendingTest, ACompletedCommitIsReportedBeforeItsEventFdIsRead) {
       while (done.load() == 0 && std::chrono::steady_clock::now() < deadline) {
         if (store->CommitCompleted()) {
           saw = true;
+          EXPECT_GT(store->CommitStartedNs(), 0) << "in flight until it is taken";
+          EXPECT_LE(store->CommitStartedNs(), MonotonicNowNs());
           store->CommitPending();  // publishes it (or hands it to the writer, if it holds the lock)
         }
       }
       ASSERT_EQ(done.load(), 1);
       if (saw) {
         EXPECT_FALSE(store->CommitCompleted()) << "the completion was taken";
+        EXPECT_EQ(store->CommitStartedNs(), 0) << "none in flight";
       } else {
         EXPECT_FALSE(here.load()) << "our own commit completed unseen";
       }
