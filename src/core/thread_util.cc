@@ -7,7 +7,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/time_util.h"
 
@@ -47,6 +51,19 @@ void SetThisThreadCpuPriority(CpuPriority priority) {
 void SetThisThreadIdleIo() {
   (void)::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, static_cast<int>(::gettid()),
                   IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
+}
+
+void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+  };
+  const size_t helpers = std::min<size_t>(n / 2, std::max(1u, std::thread::hardware_concurrency()) - 1);
+  std::vector<std::thread> threads;
+  threads.reserve(helpers);
+  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
+  run();
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace apitrail

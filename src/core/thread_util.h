@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <string_view>
 
@@ -49,6 +50,11 @@ void SortYielding(It first, It last, Less less = Less()) {
     return less(a, b);
   });
 }
+
+// Runs fn(0) … fn(n - 1) on the calling thread and on helper threads (one per further
+// core, at most one per two items), and returns when all have run. For independent work at
+// startup (opening parts, loading rollup files): fn must be safe to call concurrently.
+void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
 
 // The block layer serves this thread's reads and writes only when no other I/O waits
 // (IOPRIO_CLASS_IDLE; honoured by the mq-deadline and bfq schedulers, a no-op with `none`).

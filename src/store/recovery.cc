@@ -1,9 +1,8 @@
 #include "store/recovery.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
+#include "core/thread_util.h"
 #include "store/log/log_format.h"
 #include "store/log/record_reader.h"
 #include "store/log/record_writer.h"
@@ -62,18 +61,7 @@ Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* ou
   std::vector<Result<std::unique_ptr<part::PartReader>>> opened;
   opened.reserve(files.size());
   for (size_t i = 0; i < files.size(); ++i) opened.emplace_back(Status::Unavailable("part not opened"));
-  std::atomic<size_t> next{0};
-  auto open_some = [&] {
-    for (size_t i = next.fetch_add(1); i < files.size(); i = next.fetch_add(1)) {
-      opened[i] = part::PartReader::Open(fs, files[i].path);
-    }
-  };
-  const size_t helpers =
-      std::min<size_t>(files.size() / 2, std::max(1u, std::thread::hardware_concurrency()) - 1);
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(open_some);
-  open_some();
-  for (auto& t : threads) t.join();
+  ParallelFor(files.size(), [&](size_t i) { opened[i] = part::PartReader::Open(fs, files[i].path); });
   for (size_t i = 0; i < files.size(); ++i) {
     const PartFileInfo& f = files[i];
     APITRAIL_ASSIGN_OR_RETURN(auto p, std::move(opened[i]));
