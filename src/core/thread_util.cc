@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +57,18 @@ void SetThisThreadIdleIo() {
 
 void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   std::atomic<size_t> next{0};
+  // An exception (std::bad_alloc from a damaged file) reaches the caller as it would have
+  // without helpers, instead of ending the process from a helper thread.
+  std::mutex mu;
+  std::exception_ptr first_error;
   auto run = [&] {
-    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+    try {
+      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+    } catch (...) {
+      next.store(n);  // the others stop at their next item
+      std::lock_guard<std::mutex> lock(mu);
+      if (!first_error) first_error = std::current_exception();
+    }
   };
   const size_t helpers = std::min<size_t>(n / 2, std::max(1u, std::thread::hardware_concurrency()) - 1);
   std::vector<std::thread> threads;
@@ -64,6 +76,7 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
   run();
   for (auto& t : threads) t.join();
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace apitrail

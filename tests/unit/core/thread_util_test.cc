@@ -1,6 +1,7 @@
 // Thread names and priorities act on the calling thread only, and reach the kernel: the name
 // in /proc, the scheduling policy and nice value, the I/O priority class. Each case runs on
-// a thread of its own so that the test runner's thread keeps its priority.
+// a thread of its own so that the test runner's thread keeps its priority. ParallelFor runs
+// every item once and hands an exception back to its caller.
 #include "core/thread_util.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
+#include <new>
+#include <mutex>
+#include <atomic>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -92,6 +97,33 @@ TEST(ThreadUtilTest, SortYieldingSortsLikeStdSort) {
   auto got = values;
   SortYielding(got.begin(), got.end());
   EXPECT_EQ(got, expected);
+}
+
+TEST(ThreadUtilTest, ParallelForRunsEveryItemExactlyOnce) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{1000}}) {
+    std::vector<std::atomic<int>> runs(n);
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    ParallelFor(n, [&](size_t i) {
+      runs[i].fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+    });
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(runs[i].load(), 1) << n << " " << i;
+    EXPECT_LE(threads.size(), std::max<size_t>(1, n / 2 + 1));
+  }
+}
+
+TEST(ThreadUtilTest, ParallelForHandsAnExceptionToItsCaller) {
+  std::atomic<int> ran{0};
+  EXPECT_THROW(ParallelFor(100,
+                           [&](size_t i) {
+                             ran.fetch_add(1);
+                             if (i == 37) throw std::bad_alloc();
+                           }),
+               std::bad_alloc);
+  EXPECT_GE(ran.load(), 1);
+  EXPECT_LE(ran.load(), 100);
 }
 
 }  // namespace
