@@ -12,6 +12,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -70,10 +71,22 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
       if (!first_error) first_error = std::current_exception();
     }
   };
-  const size_t helpers = std::min<size_t>(n / 2, std::max(1u, std::thread::hardware_concurrency()) - 1);
+  // The cores this process may use (affinity, e.g. a pinned service), not the machine's.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const size_t cores = ::sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+                           ? static_cast<size_t>(CPU_COUNT(&cpus))
+                           : std::max(1u, std::thread::hardware_concurrency());
+  const size_t helpers = std::min<size_t>(n / 2, std::max<size_t>(cores, 1) - 1);
   std::vector<std::thread> threads;
   threads.reserve(helpers);
-  for (size_t t = 0; t < helpers; ++t) threads.emplace_back(run);
+  for (size_t t = 0; t < helpers; ++t) {
+    try {
+      threads.emplace_back(run);
+    } catch (const std::system_error&) {
+      break;  // no thread to be had (a process limit): the ones started and this one do it all
+    }
+  }
   run();
   for (auto& t : threads) t.join();
   if (first_error) std::rethrow_exception(first_error);

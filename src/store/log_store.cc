@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <system_error>
 #include <optional>
 
 #include "core/ids.h"
@@ -76,9 +77,12 @@ Status LogStore::Recover() {
   // more at 50 M events): the first segment record replayed into them waits for it.
   std::future<Result<std::unique_ptr<Rollups>>> rollups_loading;
   if (options_.rollups.enabled) {
-    rollups_loading = std::async(std::launch::async, [this] {
-      return Rollups::Open(fs_, options_.data_dir, options_.rollups);
-    });
+    auto load = [this] { return Rollups::Open(fs_, options_.data_dir, options_.rollups); };
+    try {
+      rollups_loading = std::async(std::launch::async, load);
+    } catch (const std::system_error&) {  // no thread to be had: load them here
+      APITRAIL_ASSIGN_OR_RETURN(rollups_, load());
+    }
   }
   auto rollups_loaded = [&]() -> Status {
     if (!rollups_loading.valid()) return Status::Ok();
@@ -669,6 +673,16 @@ bool LogStore::CommitPending() {
     // this one (the worker then calls here again).
     CommitQueued(false, true);
   }
+  if (options_.after_callbacks) options_.after_callbacks();
+  return true;
+}
+
+bool LogStore::ReapCompletedCommit() {
+  if (!CommitCompleted()) return false;
+  std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
+  if (!commit.owns_lock() || writer_stopped_) return false;
+  if (!ReapCommit(false)) return false;
+  CommitQueued(false, true);
   if (options_.after_callbacks) options_.after_callbacks();
   return true;
 }

@@ -78,12 +78,14 @@ class LogStore final : public Store {
   bool CommitWanted() const override {
     return queue_.HasReady() && !commit_in_flight_.load();
   }
+  bool ReapCompletedCommit() override;
   bool CommitCompleted() const override {
     return commit_in_flight_.load(std::memory_order_relaxed) && ring_->CompletionPosted();
   }
   int CommitEventFd() const override { return ring_ ? ring_->event_fd() : -1; }
   int64_t CommitStartedNs() const override {
-    return commit_in_flight_.load(std::memory_order_relaxed) ? commit_started_ns_.load(std::memory_order_relaxed) : 0;
+    // Acquire: the start time was stored before the flag.
+    return commit_in_flight_.load(std::memory_order_acquire) ? commit_started_ns_.load(std::memory_order_relaxed) : 0;
   }
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 

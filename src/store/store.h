@@ -158,6 +158,11 @@ class Store {
   // publish it (its responses go out) and start the next. A busy committing thread asks
   // after each handler: the eventfd tells it only when its epoll is next polled.
   virtual bool CommitCompleted() const { return false; }
+  // When CommitCompleted: publishes that commit and starts the next, like CommitPending,
+  // but only if the commit lock is free at once. Unlike CommitPending it never hands work
+  // to the writer: every worker sees the same completion, and the eventfd's CommitPending
+  // remains the one that makes sure it is taken. True when it published one.
+  virtual bool ReapCompletedCommit() { return false; }
   // When (MonotonicNowNs) the asynchronous commit in flight was submitted; 0 when none is.
   virtual int64_t CommitStartedNs() const { return 0; }
   // Marks the calling thread as one that calls CommitPending() before it next sleeps (and
