@@ -1,6 +1,7 @@
 #include "store/recovery.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/thread_util.h"
 #include "store/log/log_format.h"
@@ -58,13 +59,11 @@ Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* ou
   // Each part's open decodes its index and builds its key filter (~0.1 s per day at 1.7 M
   // events a day), independently of the others: spread over the cores. The chain is then
   // checked in order, and the first bad part in that order is the one reported.
-  std::vector<Result<std::unique_ptr<part::PartReader>>> opened;
-  opened.reserve(files.size());
-  for (size_t i = 0; i < files.size(); ++i) opened.emplace_back(Status::Unavailable("part not opened"));
+  std::vector<std::optional<Result<std::unique_ptr<part::PartReader>>>> opened(files.size());
   ParallelFor(files.size(), [&](size_t i) { opened[i] = part::PartReader::Open(fs, files[i].path); });
   for (size_t i = 0; i < files.size(); ++i) {
     const PartFileInfo& f = files[i];
-    APITRAIL_ASSIGN_OR_RETURN(auto p, std::move(opened[i]));
+    APITRAIL_ASSIGN_OR_RETURN(auto p, std::move(*opened[i]));
     if (!out->parts.empty()) {
       const part::PartReader& prev = *out->parts.back();
       if (p->first_seq() != prev.end_seq()) {

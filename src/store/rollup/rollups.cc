@@ -3,6 +3,7 @@
 #include <new>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/thread_util.h"
 #include "core/time_util.h"
@@ -55,13 +56,11 @@ void Rollups::Load() {
   for (auto it = found.rbegin(); it != found.rend() && *it >= found.back() - window; ++it) hours.push_back(*it);
   // Decoded on all cores (the 720 hours of a 50 M-event month took most of a restart), then
   // applied in order, so warnings and renames come out as before.
-  std::vector<Result<HourSummary>> decoded;
-  decoded.reserve(hours.size());
-  for (size_t i = 0; i < hours.size(); ++i) decoded.emplace_back(Status::Unavailable("not read"));
+  std::vector<std::optional<Result<HourSummary>>> decoded(hours.size());
   ParallelFor(hours.size(), [&](size_t i) { decoded[i] = ReadSummary(hours[i]); });
   for (size_t i = 0; i < hours.size(); ++i) {
     const int64_t hour = hours[i];
-    Result<HourSummary>& h = decoded[i];
+    Result<HourSummary>& h = *decoded[i];
     if (!h.ok()) {
       const std::string path = PathOf(hour);
       Warn("rollups: " + h.status().message() +

@@ -134,7 +134,7 @@ TEST_F(CommitPendingTest, AnAsynchronousCommitIsPublishedAfterItsEventFdFires) {
 }
 
 // A busy worker learns that its commit completed from CommitCompleted (two atomic loads)
-// without reading the eventfd, and CommitPending then publishes it.
+// without reading the eventfd, and ReapCompletedCommit then publishes it.
 TEST_F(CommitPendingTest, ACompletedCommitIsReportedBeforeItsEventFdIsRead) {
   StoreOptions o = AsyncOptions();
   auto store = OpenOrDie(o);
