@@ -4,6 +4,9 @@
 // (per block, zstd level of part_format.h), the index per tag, the summary and the rest.
 // A measuring tool, not a benchmark: the byte counts are exact and need no quiet machine.
 //   part_breakdown [events=200000] [dir=/tmp/part_breakdown] [block raw bytes=default] [version=2]
+//                  [days=events*30/2M]
+// `part_breakdown 1666667 /tmp/pb 0 2 1` seals one day at the 50 M-over-30-days density of
+// query_bench's big load (a day is one part there).
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -75,7 +78,8 @@ int main(int argc, char** argv) {
   const std::string path = dir + "/" + part::PartFileName(0);
   bench::TrafficOptions to;
   to.events = events;
-  to.days = static_cast<int>(std::max<uint64_t>(1, events * 30 / 2'000'000));
+  to.days = argc > 5 ? std::max(1, std::atoi(argv[5]))
+                     : static_cast<int>(std::max<uint64_t>(1, events * 30 / 2'000'000));
   bench::TrafficGen gen(to);
   auto b = part::PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), block, version);
   if (!b.ok()) return std::fprintf(stderr, "%s\n", b.status().ToString().c_str()), 1;

@@ -186,7 +186,9 @@ std::string EncodeRows(const std::vector<std::string_view>& records) {
 namespace {
 
 // The columns layout; with `transforms` (version 2) every stream carries a transform byte.
-std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool transforms) {
+// `rels` (version 2): each record's seq within the part, for transform 7.
+std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool transforms,
+                              const std::vector<uint32_t>* rels) {
   std::unordered_map<std::string, uint64_t> shape_ids;
   std::vector<std::string> shapes;
   std::string ids;
@@ -196,6 +198,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     bool all_uuid = true;
     bool all_uuid_time = true;  // … each the record's time_ns in ms, once per record
     size_t last_record = SIZE_MAX;
+    std::vector<uint32_t> value_rels;  // with rels: each value's record's
     bool all_delimited = true;  // every value wire type 2
     std::string route_paths;    // kPathField: the kRoutePath form
     bool all_varint = true;     // every value a minimal varint
@@ -247,6 +250,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
                          st.last_record != record &&
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
       st.last_record = record;
+      if (rels != nullptr && st.all_uuid_time) st.value_rels.push_back((*rels)[record]);
       if (transforms && f.number == kPathField && wire == 2) {
         // The decoder writes the path with a minimal length varint: only then is 0 exact.
         if (routes == 1 && FillRouteTemplate(route, resources, &derived) &&
@@ -294,10 +298,23 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       // A UUIDv7 minted for its record (the event id; a generated request id) repeats the
       // record's millisecond: only the other 10 bytes are kept — as deltas when that saves
       // a fifth, as it does for event ids, whose tails differ by a counter.
+      // Less their records' seqs first (transform 7) when that is smaller still: in a block
+      // sorted by subject, a counter tracks the seq, not the previous record's counter.
       const std::string tails = PackUuidTails(st.bytes);
-      const std::string deltas = DeltaEncodeUuidTails(tails);
+      std::string deltas = DeltaEncodeUuidTails(tails);
+      StreamTransform tr = StreamTransform::kUuidTimeDelta;
+      if (rels != nullptr) {
+        std::string less_seq = tails;
+        if (OffsetUuidTails(&less_seq, st.value_rels, -1)) {
+          std::string by_seq = DeltaEncodeUuidTails(less_seq);
+          if (by_seq.size() < deltas.size()) {
+            deltas = std::move(by_seq);
+            tr = StreamTransform::kUuidTimeSeq;
+          }
+        }
+      }
       const bool delta = deltas.size() * 5 < tails.size() * 4;
-      out.push_back(static_cast<char>(delta ? StreamTransform::kUuidTimeDelta : StreamTransform::kUuidTime));
+      out.push_back(static_cast<char>(delta ? tr : StreamTransform::kUuidTime));
       PutVarint(&out, delta ? deltas.size() : tails.size());
       out += delta ? deltas : tails;
     } else if (st.all_uuid && !st.bytes.empty()) {
@@ -336,7 +353,9 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
 
 }  // namespace
 
-std::string EncodeColumns(const std::vector<std::string_view>& records) { return EncodeColumnsImpl(records, false); }
+std::string EncodeColumns(const std::vector<std::string_view>& records) {
+  return EncodeColumnsImpl(records, false, nullptr);
+}
 
 std::string EncodeSeqColumns(const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels) {
   std::string out;
@@ -345,7 +364,7 @@ std::string EncodeSeqColumns(const std::vector<std::string_view>& records, const
     PutVarint(&out, ZigZag(static_cast<int64_t>(rel) - prev));
     prev = rel;
   }
-  return out + EncodeColumnsImpl(records, true);
+  return out + EncodeColumnsImpl(records, true, &rels);
 }
 
 Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
@@ -370,7 +389,9 @@ Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::v
 
 namespace {
 
-Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, std::string* out,
+// `rels` (version 2): each record's seq within the part, which transform 7 adds back.
+Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
+                         const std::vector<uint32_t>* rels, std::string* out,
                          std::vector<uint32_t>* starts) {
   Cursor c{raw.data(), raw.data() + raw.size()};
   uint64_t nshapes = 0;
@@ -393,7 +414,12 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
   if (!c.Varint(&nstreams) || nstreams > raw.size()) return Malformed("bad stream count");
   StreamTable streams;
   std::deque<std::string> plain;  // un-transformed streams (version 2); a deque never moves them
-  std::vector<std::pair<uint64_t, std::string_view>> timed;   // kUuidTime streams
+  struct Timed {
+    uint64_t number;
+    std::string_view tails;
+    bool less_seq;  // transform 7: each tail's seq still to add
+  };
+  std::vector<Timed> timed;  // kUuidTime, kUuidTimeDelta and kUuidTimeSeq streams
   std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
   size_t expanded = 0;
   uint64_t prev = 0;
@@ -418,17 +444,22 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         bytes = unpacked;
       } else if (tr == StreamTransform::kUuidTime || tr == StreamTransform::kRoutePath) {
         // Needs other fields of the same records: resolved below.
-        (tr == StreamTransform::kUuidTime ? timed : routed).emplace_back(number, bytes);
+        if (tr == StreamTransform::kUuidTime) {
+          timed.push_back(Timed{number, bytes, false});
+        } else {
+          routed.emplace_back(number, bytes);
+        }
         prev = number;
         continue;
-      } else if (tr == StreamTransform::kUuidTimeDelta) {
-        // The tails first; then as transform 4.
+      } else if (tr == StreamTransform::kUuidTimeDelta || tr == StreamTransform::kUuidTimeSeq) {
+        // The tails first (7: less their seqs, added back in the walk); then as transform 4.
         std::string& tails = plain.emplace_back();
-        if (!DeltaDecodeUuidTails(bytes, kMaxDecodedBlock - expanded, &tails)) {
+        if ((tr == StreamTransform::kUuidTimeSeq && rels == nullptr) ||
+            !DeltaDecodeUuidTails(bytes, kMaxDecodedBlock - expanded, &tails)) {
           return Malformed("bad transformed stream of field " + std::to_string(number));
         }
         expanded += tails.size();  // held until the end: counted like every other stream
-        timed.emplace_back(number, tails);
+        timed.push_back(Timed{number, tails, tr == StreamTransform::kUuidTimeSeq});
         prev = number;
         continue;
       } else if (tr != StreamTransform::kNone) {
@@ -459,16 +490,18 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
     if (time_stream == nullptr) return Malformed("uuid-time streams without a time stream");
     std::unordered_map<uint64_t, size_t> which;  // key (number << 3 | 2) → index in timed
     for (size_t i = 0; i < timed.size(); ++i) {
-      if (timed[i].first == kTimeField || timed[i].second.size() % 10 != 0) {
-        return Malformed("bad transformed stream of field " + std::to_string(timed[i].first));
+      if (timed[i].number == kTimeField || timed[i].tails.size() % 10 != 0) {
+        return Malformed("bad transformed stream of field " + std::to_string(timed[i].number));
       }
-      which.emplace(timed[i].first << 3 | 2, i);
+      which.emplace(timed[i].number << 3 | 2, i);
     }
     Cursor times = *time_stream;
     std::vector<std::vector<uint64_t>> ms(timed.size());
+    std::vector<std::vector<uint32_t>> seqs(timed.size());  // transform 7's
     std::vector<int> in_record(timed.size());
     std::vector<size_t> touched;
-    for (uint64_t id : ids) {
+    for (size_t r = 0; r < ids.size(); ++r) {
+      const uint64_t id = ids[r];
       if (id == 0) continue;
       Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
       int time_keys = 0;
@@ -489,22 +522,32 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
         }
       }
       for (size_t i : touched) {
-        const uint64_t number = timed[i].first;
+        const uint64_t number = timed[i].number;
         if (in_record[i] != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
-            ms[i].size() == timed[i].second.size() / 10) {
+            ms[i].size() == timed[i].tails.size() / 10) {
           return Malformed("field " + std::to_string(number) + " has no single time to take");
         }
         ms[i].push_back(time / 1'000'000);
+        if (timed[i].less_seq) seqs[i].push_back((*rels)[r]);
         in_record[i] = 0;
       }
     }
+    std::string with_seqs;
     for (size_t i = 0; i < timed.size(); ++i) {
+      std::string_view tails = timed[i].tails;
+      if (timed[i].less_seq) {
+        with_seqs.assign(tails.data(), tails.size());
+        if (!OffsetUuidTails(&with_seqs, seqs[i], +1)) {
+          return Malformed("bad transformed stream of field " + std::to_string(timed[i].number));
+        }
+        tails = with_seqs;
+      }
       std::string& unpacked = plain.emplace_back();
-      if (!UnpackUuidTails(timed[i].second, ms[i], kMaxDecodedBlock - expanded, &unpacked)) {
-        return Malformed("bad transformed stream of field " + std::to_string(timed[i].first));
+      if (!UnpackUuidTails(tails, ms[i], kMaxDecodedBlock - expanded, &unpacked)) {
+        return Malformed("bad transformed stream of field " + std::to_string(timed[i].number));
       }
       expanded += unpacked.size();
-      streams.Set(timed[i].first, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
+      streams.Set(timed[i].number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
     }
   }
   for (const auto& [number, tags] : routed) {
@@ -611,7 +654,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms, 
 }  // namespace
 
 Status DecodeColumns(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
-  return DecodeColumnsImpl(raw, count, false, out, starts);
+  return DecodeColumnsImpl(raw, count, false, nullptr, out, starts);
 }
 
 Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_count, std::string* out,
@@ -629,7 +672,7 @@ Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_coun
     rels->push_back(static_cast<uint32_t>(rel));
     prev = rel;
   }
-  return DecodeColumnsImpl(std::string_view(p, static_cast<size_t>(end - p)), count, true, out, starts);
+  return DecodeColumnsImpl(std::string_view(p, static_cast<size_t>(end - p)), count, true, rels, out, starts);
 }
 
 }  // namespace apitrail::part

@@ -171,6 +171,19 @@ bool DeltaDecodeUuidTails(std::string_view deltas, size_t max_bytes, std::string
   return true;
 }
 
+bool OffsetUuidTails(std::string* tails, const std::vector<uint32_t>& offsets, int sign) {
+  constexpr size_t kTail = kUuidBytes - kTimePlane;
+  if (tails->size() != offsets.size() * kTail) return false;
+  for (size_t v = 0; v < offsets.size(); ++v) {
+    auto* b = reinterpret_cast<uint8_t*>(tails->data() + v * kTail + 2);
+    uint64_t lo = 0;
+    for (size_t i = 0; i < 8; ++i) lo = lo << 8 | b[i];
+    lo = sign < 0 ? lo - offsets[v] : lo + offsets[v];
+    for (size_t i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+  }
+  return true;
+}
+
 namespace {
 
 // A KeyValue message (docs/record.proto: key = 1, value = 2, both strings, empty ones

@@ -31,6 +31,10 @@ enum class StreamTransform : uint8_t {
   // as kUuidTime, with the 10-byte tails delta-coded (DeltaEncodeUuidTails): event ids
   // (NewEventId) of one process differ there by a counter
   kUuidTimeDelta = 6,
+  // as kUuidTimeDelta, with each tail's last 8 bytes less its record's seq within the part
+  // (OffsetUuidTails) before the deltas: event ids are minted in about the order their
+  // records were logged, so in a block sorted by subject the counter moves with the seq
+  kUuidTimeSeq = 7,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -70,6 +74,10 @@ std::string DeltaEncodeUuidTails(std::string_view tails);
 // The inverse; false on a bad varint, an h outside 0…65535, or when *out would pass
 // max_bytes.
 bool DeltaDecodeUuidTails(std::string_view deltas, size_t max_bytes, std::string* out);
+
+// Adds `offsets[i]` (sign < 0: subtracts it) to tail i's bytes 2–9 as a big-endian 64-bit
+// number, modulo 2^64. False when the sizes disagree.
+bool OffsetUuidTails(std::string* tails, const std::vector<uint32_t>& offsets, int sign);
 
 // varint zigzag(v_i − v_{i−1}) for each value (v_{−1} = 0).
 std::string DeltaEncode(const std::vector<uint64_t>& values);

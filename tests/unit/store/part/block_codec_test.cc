@@ -218,6 +218,36 @@ TEST(BlockCodecTest, EventIdsOfOneProcessKeepAboutTwoBytes) {
   ExpectSeqColumnsRoundTrip(counted);
 }
 
+TEST(BlockCodecTest, EventIdsCountedInSeqOrderKeepTheirSeqsDifference) {
+  // A sealed block is sorted by subject, not by seq: ids minted in seq order (the gateway
+  // logs events in about the order it mints their ids) differ from the previous record's by
+  // a seq difference, but from their own seq by a constant. Transform 7 stores that.
+  const std::vector<std::string> base = Minted(100);
+  const std::vector<uint32_t> rels = Rels(100);
+  std::vector<std::string> by_seq, by_record;
+  for (size_t i = 0; i < base.size(); ++i) {
+    AuditEvent e = DecodeRecord(base[i]).value();
+    e.id = FormatEventId(e.time_ns, 0x2a2a2a2a2aULL, 1'000'000 + rels[i]);
+    by_seq.push_back(EncodeRecord(e));
+    e.id = FormatEventId(e.time_ns, 0x2a2a2a2a2aULL, 1'000'000 + static_cast<uint32_t>(i) * 100);
+    by_record.push_back(EncodeRecord(e));
+  }
+  ExpectSeqColumnsRoundTrip(by_seq);
+  const size_t seq_size = EncodeSeqColumns(Views(by_seq), rels).size();
+  const size_t record_size = EncodeSeqColumns(Views(by_record), rels).size();
+  // Transform 6 needs 2 bytes for a step of 100 and for the seqs' jumps; 7 needs 1 for a
+  // constant difference.
+  EXPECT_LE(seq_size + 90, record_size);
+  // A few ids out of seq order (minted before a slower request's) still round-trip.
+  for (size_t i : {3u, 40u, 77u}) {
+    AuditEvent e = DecodeRecord(by_seq[i]).value();
+    e.id = FormatEventId(e.time_ns, 0x2a2a2a2a2aULL, 1'000'000 + rels[i] + 5);
+    by_seq[i] = EncodeRecord(e);
+  }
+  ExpectSeqColumnsRoundTrip(by_seq);
+  EXPECT_LE(EncodeSeqColumns(Views(by_seq), rels).size(), seq_size + 6);
+}
+
 TEST(BlockCodecTest, TimedUuidsRoundTripBesideOddTimesAndRepeatedFields) {
   // A record with a second time_ns of another wire type, one with only such a time, one
   // with its id twice, one kept whole: the timed stream must still find each value's time.
@@ -339,17 +369,25 @@ TEST(BlockCodecTest, SeqColumnsRefuseASeqOutsideThePart) {
 }
 
 TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
-  // Timed UUID streams with random ids (transform 4), then with event ids (transform 6).
-  for (bool event_ids : {false, true}) {
+  // Timed UUID streams with random ids (transform 4), event ids counted in record order
+  // (transform 6) and event ids counted in seq order (transform 7).
+  for (const char transform : {'\x04', '\x06', '\x07'}) {
     std::vector<std::string> recs = Records();
-    for (std::string& r : Minted(40, -1, event_ids)) recs.push_back(std::move(r));
+    for (std::string& r : Minted(40, -1, transform != '\x04')) recs.push_back(std::move(r));
     for (uint64_t i = 0; i < 40; ++i) {
       AuditEvent e = testing::MakeEvent(i);
       e.correlation_id = "3f2c5a1e-9b7d-4c2a-8e1f-0000000000" + std::to_string(10 + i);
       recs.push_back(EncodeRecord(e));
     }
-    const std::string good = EncodeSeqColumns(Views(recs), Rels(recs.size()));
-    const char transform = event_ids ? '\x06' : '\x04';
+    const std::vector<uint32_t> seq_rels = Rels(recs.size());
+    if (transform == '\x07') {
+      for (size_t i = Records().size(); i < Records().size() + 40; ++i) {
+        AuditEvent e = DecodeRecord(recs[i]).value();
+        e.id = FormatEventId(e.time_ns, 99, 5000 + seq_rels[i]);
+        recs[i] = EncodeRecord(e);
+      }
+    }
+    const std::string good = EncodeSeqColumns(Views(recs), seq_rels);
     EXPECT_NE(good.find(std::string("\x01", 1) + transform), std::string::npos);  // field 1's stream
     std::mt19937 rng(11);
     int truncations = 0, truncation_errors = 0;
