@@ -10,64 +10,11 @@
 #include "store/log/log_format.h"
 #include "store/part/part_index.h"
 #include "store/part/stream_transform.h"
+#include "store/part/wire_fields.h"
 
 namespace apitrail::part {
 
 namespace {
-
-// Length of the varint at the start of `s` (its raw bytes), 0 when it is not terminated
-// within 10 bytes or `s`.
-size_t VarintLength(std::string_view s) {
-  for (size_t i = 0; i < s.size() && i < 10; ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0x80) == 0) return i + 1;
-  }
-  return 0;
-}
-
-uint64_t VarintValue(std::string_view raw) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < raw.size(); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(raw[i]) & 0x7f) << (7 * i);
-  return v;
-}
-
-struct WireField {
-  std::string_view key;    // raw key bytes
-  uint64_t number;
-  std::string_view value;  // raw value bytes (for length-delimited: length varint + data)
-};
-
-// Splits a record into its top-level fields; false when it is not a clean sequence of
-// fields of wire types 0, 1, 2 or 5.
-bool Split(std::string_view rec, std::vector<WireField>* out) {
-  out->clear();
-  if (rec.empty()) return false;
-  while (!rec.empty()) {
-    const size_t kl = VarintLength(rec);
-    if (kl == 0) return false;
-    const std::string_view key = rec.substr(0, kl);
-    const uint64_t k = VarintValue(key);
-    rec.remove_prefix(kl);
-    size_t vl = 0;
-    switch (k & 7) {
-      case 0: vl = VarintLength(rec); break;
-      case 1: vl = rec.size() >= 8 ? 8 : 0; break;
-      case 5: vl = rec.size() >= 4 ? 4 : 0; break;
-      case 2: {
-        const size_t ll = VarintLength(rec);
-        if (ll == 0) return false;
-        const uint64_t len = VarintValue(rec.substr(0, ll));
-        if (len > rec.size() - ll) return false;
-        vl = ll + static_cast<size_t>(len);
-        break;
-      }
-      default: return false;
-    }
-    if (vl == 0) return false;
-    out->push_back({key, k >> 3, rec.substr(0, vl)});
-    rec.remove_prefix(vl);
-  }
-  return true;
-}
 
 // A reading cursor over one stream.
 struct Cursor {
@@ -186,9 +133,10 @@ std::string EncodeRows(const std::vector<std::string_view>& records) {
 namespace {
 
 // The columns layout; with `transforms` (version 2) every stream carries a transform byte.
-// `rels` (version 2): each record's seq within the part, for transform 7.
+// `rels` (version 2): each record's seq within the part, for transform 7; `table` (or
+// nullptr) the part's value table, for transform 8.
 std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool transforms,
-                              const std::vector<uint32_t>* rels) {
+                              const std::vector<uint32_t>* rels, const PartValues* table) {
   std::unordered_map<std::string, uint64_t> shape_ids;
   std::vector<std::string> shapes;
   std::string ids;
@@ -209,7 +157,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   std::string derived;
   std::vector<std::string_view> resources;
   for (const std::string_view& rec : records) {
-    if (!Split(rec, &fields)) {
+    if (!SplitFields(rec, &fields)) {
       PutVarint(&ids, 0);
       PutVarint(&raw_stream, rec.size());
       raw_stream.append(rec.data(), rec.size());
@@ -293,7 +241,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       continue;
     }
     const std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
-    std::string dict;
+    std::string dict, part_dict;
     if (st.all_uuid && st.all_uuid_time && !st.bytes.empty()) {
       // A UUIDv7 minted for its record (the event id; a generated request id) repeats the
       // record's millisecond: only the other 10 bytes are kept — as deltas when that saves
@@ -335,14 +283,21 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kRoutePath));
       PutVarint(&out, st.route_paths.size());
       out += st.route_paths;
-    } else if (st.all_delimited && !st.all_uuid && DictEncode(st.bytes, &dict) &&
-               dict.size() * 5 < st.bytes.size() * 4) {
-      // A route, user agent or client IP repeats across a subject's run: each distinct
-      // value once and a small index per record, where zstd would spend a match on each.
-      out.push_back(static_cast<char>(StreamTransform::kDict));
-      PutVarint(&out, dict.size());
-      out += dict;
     } else {
+      // A route, user agent or client IP repeats across a subject's run: each distinct
+      // value once and a small index per record (3), where zstd would spend a match on
+      // each; smaller still when the part's value table has them (8): only their codes.
+      const bool dict_ok = st.all_delimited && !st.all_uuid && DictEncode(st.bytes, &dict);
+      const bool use_table = dict_ok && table != nullptr && table->Field(number) != nullptr &&
+                             PartDictEncode(st.bytes, *table, number, &part_dict) &&
+                             part_dict.size() < dict.size();
+      const std::string& coded = use_table ? part_dict : dict;
+      if (dict_ok && coded.size() * 5 < st.bytes.size() * 4) {
+        out.push_back(static_cast<char>(use_table ? StreamTransform::kPartDict : StreamTransform::kDict));
+        PutVarint(&out, coded.size());
+        out += coded;
+        continue;
+      }
       out.push_back(static_cast<char>(StreamTransform::kNone));
       PutVarint(&out, st.bytes.size());
       out += st.bytes;
@@ -354,17 +309,18 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
 }  // namespace
 
 std::string EncodeColumns(const std::vector<std::string_view>& records) {
-  return EncodeColumnsImpl(records, false, nullptr);
+  return EncodeColumnsImpl(records, false, nullptr, nullptr);
 }
 
-std::string EncodeSeqColumns(const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels) {
+std::string EncodeSeqColumns(const std::vector<std::string_view>& records, const std::vector<uint32_t>& rels,
+                             const PartValues* table) {
   std::string out;
   int64_t prev = 0;
   for (uint32_t rel : rels) {
     PutVarint(&out, ZigZag(static_cast<int64_t>(rel) - prev));
     prev = rel;
   }
-  return out + EncodeColumnsImpl(records, true, &rels);
+  return out + EncodeColumnsImpl(records, true, &rels, table);
 }
 
 Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
@@ -389,9 +345,10 @@ Status DecodeRows(std::string_view raw, uint32_t count, std::string* out, std::v
 
 namespace {
 
-// `rels` (version 2): each record's seq within the part, which transform 7 adds back.
+// `rels` (version 2): each record's seq within the part, which transform 7 adds back;
+// `table` the part's value table (transform 8), nullptr when it has none.
 Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
-                         const std::vector<uint32_t>* rels, std::string* out,
+                         const std::vector<uint32_t>* rels, const PartValues* table, std::string* out,
                          std::vector<uint32_t>* starts) {
   Cursor c{raw.data(), raw.data() + raw.size()};
   uint64_t nshapes = 0;
@@ -440,6 +397,14 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
                         : tr == StreamTransform::kDelta ? DeltaDecode(bytes, room, &unpacked)
                                                         : DictDecode(bytes, room, &unpacked);
         if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
+        expanded += unpacked.size();
+        bytes = unpacked;
+      } else if (tr == StreamTransform::kPartDict) {
+        const std::vector<std::string>* values = table != nullptr ? table->Field(number) : nullptr;
+        std::string& unpacked = plain.emplace_back();
+        if (values == nullptr || !PartDictDecode(bytes, *values, kMaxDecodedBlock - expanded, &unpacked)) {
+          return Malformed("bad part-table stream of field " + std::to_string(number));
+        }
         expanded += unpacked.size();
         bytes = unpacked;
       } else if (tr == StreamTransform::kUuidTime || tr == StreamTransform::kRoutePath) {
@@ -654,11 +619,11 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
 }  // namespace
 
 Status DecodeColumns(std::string_view raw, uint32_t count, std::string* out, std::vector<uint32_t>* starts) {
-  return DecodeColumnsImpl(raw, count, false, nullptr, out, starts);
+  return DecodeColumnsImpl(raw, count, false, nullptr, nullptr, out, starts);
 }
 
 Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_count, std::string* out,
-                        std::vector<uint32_t>* starts, std::vector<uint32_t>* rels) {
+                        std::vector<uint32_t>* starts, std::vector<uint32_t>* rels, const PartValues* table) {
   const char* p = raw.data();
   const char* end = p + raw.size();
   rels->clear();
@@ -672,7 +637,7 @@ Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_coun
     rels->push_back(static_cast<uint32_t>(rel));
     prev = rel;
   }
-  return DecodeColumnsImpl(std::string_view(p, static_cast<size_t>(end - p)), count, true, rels, out, starts);
+  return DecodeColumnsImpl(std::string_view(p, static_cast<size_t>(end - p)), count, true, rels, table, out, starts);
 }
 
 }  // namespace apitrail::part

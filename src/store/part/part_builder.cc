@@ -73,6 +73,7 @@ Status PartBuilder::AddV2(std::string_view payload, int64_t time_ns, std::string
                       static_cast<uint32_t>(subject.size()), source_ ? source_offset : arena_.size(),
                       subjects_.size(), static_cast<uint32_t>(payload.size())});
   if (source_ == nullptr) arena_.append(payload.data(), payload.size());
+  value_counter_.Add(payload);
   subjects_ += subject;
   ++records_;
   return Status::Ok();
@@ -173,6 +174,8 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     }
     return Status::Ok();
   };
+  values_ = std::move(value_counter_).Finish();
+  const PartValues* table = values_.empty() ? nullptr : &values_;
   APITRAIL_RETURN_IF_ERROR(TrainDictionary(ranges, load, records, rels));
 
   std::vector<uint32_t> block_of(pending_.size());
@@ -198,7 +201,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
       m.max_rel = std::max(m.max_rel, p.rel);
     }
     m.count = static_cast<uint32_t>(records.size());
-    const std::string raw = EncodeSeqColumns(records, rels);
+    const std::string raw = EncodeSeqColumns(records, rels, table);
     APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_, cdict_));
     m.offset = file_->Size();
     m.stored_size = static_cast<uint32_t>(stored.size());
@@ -216,16 +219,27 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kZstdLevel, cctx_));
   const uint64_t map_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(map));
+  // The dictionary section: the value table (when there is one), then the zstd dictionary.
+  std::string dicts;
+  if (table != nullptr) {
+    const std::string table_raw = values_.Encode();
+    APITRAIL_ASSIGN_OR_RETURN(std::string table_stored, ZstdCompress(table_raw, kZstdLevel, cctx_));
+    dicts = kValueTableMagic;
+    log::PutFixed32(&dicts, static_cast<uint32_t>(table_raw.size()));
+    log::PutFixed32(&dicts, static_cast<uint32_t>(table_stored.size()));
+    dicts += table_stored;
+  }
+  dicts += dict_;
   const uint64_t dict_offset = file_->Size();
-  APITRAIL_RETURN_IF_ERROR(file_->Append(dict_));
+  APITRAIL_RETURN_IF_ERROR(file_->Append(dicts));
   log::PutFixed64(seqmap_tail, static_cast<uint64_t>(kClusterBucketNs));
   log::PutFixed64(seqmap_tail, map_offset);
   log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map.size()));
   log::PutFixed32(seqmap_tail, static_cast<uint32_t>(map_raw.size()));
   log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(map.data(), map.size())));
   log::PutFixed64(seqmap_tail, dict_offset);
-  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(dict_.size()));
-  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(dict_.data(), dict_.size())));
+  log::PutFixed32(seqmap_tail, static_cast<uint32_t>(dicts.size()));
+  log::PutFixed32(seqmap_tail, crc32c::Mask(crc32c::Value(dicts.data(), dicts.size())));
   return Status::Ok();
 }
 
@@ -243,7 +257,7 @@ Status PartBuilder::TrainDictionary(const std::vector<std::pair<size_t, size_t>>
   std::vector<size_t> sizes;
   for (size_t r = 0; r < ranges.size(); r += step) {
     APITRAIL_RETURN_IF_ERROR(load(ranges[r].first, ranges[r].second));
-    const std::string raw = EncodeSeqColumns(records, rels);
+    const std::string raw = EncodeSeqColumns(records, rels, values_.empty() ? nullptr : &values_);
     samples += raw;
     sizes.push_back(raw.size());
   }

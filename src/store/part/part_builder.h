@@ -23,6 +23,7 @@
 #include "store/merkle/compact_range.h"
 #include "store/part/part_format.h"
 #include "store/part/part_index.h"
+#include "store/part/part_values.h"
 #include "store/part/zstd_frame.h"
 
 namespace apitrail::part {
@@ -94,6 +95,8 @@ class PartBuilder {
   uint32_t version_;
   const RandomAccessFile* source_ = nullptr;
   std::string dict_;       // version 2: the part's zstd dictionary (empty: none)
+  PartValues::Counter value_counter_{kValueTableSampleEvery};  // version 2: as records are added
+  PartValues values_;                  // version 2: the part's value table, made in Finish
   void* cdict_ = nullptr;  // ZSTD_CDict of dict_
   std::string arena_;
   std::string subjects_;

@@ -166,7 +166,7 @@ Status PartReader::Load() {
     const uint32_t dict_size = log::DecodeFixed32(send + 36);
     const uint32_t dict_crc = log::DecodeFixed32(send + 40);
     if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || seqmap_offset_ + seqmap_size_ != dict_off ||
-        dict_off + dict_size != summary_off || dict_size > kMaxDictionarySize || seqmap_raw_size_ < count_ ||
+        dict_off + dict_size != summary_off || dict_size > kMaxDictionarySectionSize || seqmap_raw_size_ < count_ ||
         seqmap_raw_size_ > count_ * 5) {
       return Bad(path_, "seq map entry is inconsistent", summary_off + (send - s.data()));
     }
@@ -175,8 +175,28 @@ Status PartReader::Load() {
       std::string dict;
       APITRAIL_RETURN_IF_ERROR(read(dict_off, dict_size, &dict));
       if (Crc(dict) != dict_crc) return Bad(path_, "dictionary crc mismatch", dict_off);
-      ddict_.reset(ZSTD_createDDict(dict.data(), dict.size()));
-      if (!ddict_) return Bad(path_, "zstd cannot load the dictionary", dict_off);
+      std::string_view zdict = dict;
+      if (zdict.substr(0, kValueTableMagic.size()) == kValueTableMagic) {
+        // The value table first (transform 8), then the zstd dictionary.
+        if (zdict.size() < kValueTableHeaderSize) return Bad(path_, "value table header cut short", dict_off);
+        const uint32_t raw_size = log::DecodeFixed32(zdict.data() + 8);
+        const uint32_t stored_size = log::DecodeFixed32(zdict.data() + 12);
+        if (raw_size > PartValues::kMaxRawBytes + (1u << 20) ||
+            stored_size > zdict.size() - kValueTableHeaderSize) {
+          return Bad(path_, "value table sizes are inconsistent", dict_off);
+        }
+        auto raw = ZstdDecompress(zdict.substr(kValueTableHeaderSize, stored_size), raw_size);
+        if (!raw.ok()) return Bad(path_, "value table: " + raw.status().message(), dict_off);
+        auto table = PartValues::Decode(*raw);
+        if (!table.ok()) return Bad(path_, table.status().message(), dict_off);
+        values_ = std::move(table).value();
+        zdict.remove_prefix(kValueTableHeaderSize + stored_size);
+      }
+      if (zdict.size() > kMaxDictionarySize) return Bad(path_, "dictionary too large", dict_off);
+      if (!zdict.empty()) {
+        ddict_.reset(ZSTD_createDDict(zdict.data(), zdict.size()));
+        if (!ddict_) return Bad(path_, "zstd cannot load the dictionary", dict_off);
+      }
       dict_size_ = dict_size;
     }
   }
@@ -219,7 +239,8 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   block->part_first_seq = first_seq_;
   Status decoded;
   if (b.codec == kCodecZstdSeqColumns) {
-    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels);
+    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels,
+                               values_.empty() ? nullptr : &values_);
     for (uint32_t r = 0; decoded.ok() && r < block->rels.size(); ++r) {
       if (block->rels[r] < b.min_rel || block->rels[r] > b.max_rel) decoded = Status::Corruption("seq outside the block's range");
     }

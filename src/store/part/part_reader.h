@@ -24,6 +24,7 @@
 #include "store/part/block_cache.h"
 #include "store/part/part_builder.h"
 #include "store/part/part_index.h"
+#include "store/part/part_values.h"
 
 struct ZSTD_DDict_s;
 
@@ -59,7 +60,9 @@ class PartReader {
   uint64_t summary_offset() const { return blocks_end_; }
   uint64_t index_offset() const { return index_offset_; }
   uint64_t seqmap_offset() const { return seqmap_offset_; }  // version 2
-  uint32_t dictionary_size() const { return dict_size_; }     // version 2; 0: none
+  // Version 2: bytes of the dictionary section (value table and zstd dictionary); 0: none.
+  uint32_t dictionary_size() const { return dict_size_; }
+  const PartValues& values() const { return values_; }  // version 2; empty: none
 
   // The raw (decompressed, not yet decoded) bytes of block `i`, CRC checked; no cache.
   Result<std::string> ReadRawBlock(uint32_t i) const;
@@ -125,6 +128,7 @@ class PartReader {
   };
   std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
   uint32_t dict_size_ = 0;
+  PartValues values_;  // version 2: the part's value table, loaded at open (empty: none)
 
   // Until SetBlockCache: a cache of the reader's own, about 4 version 2 blocks (one of
   // version 1), for tools and sealing's read-back.

@@ -300,6 +300,37 @@ bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out) {
   return true;
 }
 
+bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number, std::string* out) {
+  out->clear();
+  const char* p = values.data();
+  const char* end = p + values.size();
+  while (p != end) {
+    std::string_view v;
+    if (!NextDelimited(&p, end, &v)) return false;
+    const uint64_t code = table.Code(number, v);
+    PutVarint(out, code);
+    if (code == 0) out->append(v.data(), v.size());
+  }
+  return true;
+}
+
+bool PartDictDecode(std::string_view codes, const std::vector<std::string>& table, size_t max_bytes,
+                    std::string* out) {
+  out->clear();
+  const char* p = codes.data();
+  const char* end = p + codes.size();
+  while (p != end) {
+    uint64_t code = 0;
+    std::string_view literal;
+    if (!GetVarint(&p, end, &code) || code > table.size()) return false;
+    if (code == 0 && !NextDelimited(&p, end, &literal)) return false;
+    const std::string_view v = code == 0 ? literal : std::string_view(table[code - 1]);
+    if (out->size() + v.size() > max_bytes) return false;
+    out->append(v.data(), v.size());
+  }
+  return true;
+}
+
 bool DeltaDecode(std::string_view deltas, size_t max_bytes, std::string* out) {
   out->clear();
   const char* p = deltas.data();

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/part/part_values.h"
+
 namespace apitrail::part {
 
 enum class StreamTransform : uint8_t {
@@ -35,6 +37,9 @@ enum class StreamTransform : uint8_t {
   // (OffsetUuidTails) before the deltas: event ids are minted in about the order their
   // records were logged, so in a block sorted by subject the counter moves with the seq
   kUuidTimeSeq = 7,
+  // every value: a length varint and that many bytes; each stored as its code in the part's
+  // value table (PartValues) for the field, 0 and the value when it is not there
+  kPartDict = 8,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -92,5 +97,14 @@ bool DictEncode(std::string_view values, std::string* out);
 // The inverse; false when `dict` is malformed (an index ≥ D, bytes left over) or *out would
 // pass max_bytes.
 bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out);
+
+// `values`: length-delimited values of field `number` back to back → for each, varint
+// table.Code(number, value), followed by the value as stored when that is 0. False when
+// `values` is not such a sequence.
+bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number, std::string* out);
+// The inverse, `table` being the field's values (PartValues::Field); false on a bad varint,
+// a code past the table, a bad literal, or when *out would pass max_bytes.
+bool PartDictDecode(std::string_view codes, const std::vector<std::string>& table, size_t max_bytes,
+                    std::string* out);
 
 }  // namespace apitrail::part

@@ -286,7 +286,8 @@ TEST_F(PartStoreTest, RestartReadsNoBlockOfAnyPart) {
     AppendMany(*store, 200);
     WaitSealed(*store);
   }
-  // Where blocks are, learned by opening each part (which itself reads no block).
+  // Where blocks are, learned by opening each part (which itself reads no block). The seq
+  // map follows them; the dictionary section (read at open) and the summary follow it.
   struct Range {
     uint64_t begin, end;
   };
@@ -294,7 +295,7 @@ TEST_F(PartStoreTest, RestartReadsNoBlockOfAnyPart) {
   for (const auto& name : Names(PartsDir())) {
     auto p = part::PartReader::Open(DefaultFileSystem(), PartsDir() + "/" + name);
     ASSERT_TRUE(p.ok());
-    blocks[PartsDir() + "/" + name] = {(*p)->blocks().front().offset, (*p)->summary_offset()};
+    blocks[PartsDir() + "/" + name] = {(*p)->blocks().front().offset, (*p)->seqmap_offset()};
   }
   ASSERT_GT(blocks.size(), 3u);
   RecordingFileSystem fs(DefaultFileSystem());

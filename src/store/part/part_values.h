@@ -1,0 +1,78 @@
+// PartValues: a sealed part's table of recurring field values (docs/FORMAT.md §16.3,
+// transform 8). Routes, client IPs, user agents, subjects, tenants recur all through a part
+// but a block holds only a couple of hundred records, so a per-block table (transform 3)
+// stores each distinct value again in every block, and zstd spends a match on each. With
+// the values once per part, most frequent first, a block keeps one small index per value.
+// The part's writer counts values as it takes records (Counter) and encodes the table into
+// the part's dictionary section; a reader decodes it once at open. Immutable once built:
+// any thread may read it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "core/string_hash.h"
+#include "store/part/wire_fields.h"
+
+namespace apitrail::part {
+
+class PartValues {
+ public:
+  // A reader's bounds on a table (a damaged part must not make it allocate without bound);
+  // the writer keeps within them.
+  static constexpr size_t kMaxValuesPerField = 1u << 16;
+  static constexpr size_t kMaxRawBytes = 16u << 20;
+
+  // Counts the length-delimited values of records' top-level fields, except UUID-shaped
+  // ones and paths (other transforms store those better). A field stops being counted once
+  // it has more than kMaxValuesPerField distinct values (ids, resource ids); once the
+  // counted values take kMaxRawBytes, values not seen yet are no longer added. With
+  // `sample_every` n > 1 only every n-th record given to Add is counted: a value worth a
+  // table recurs often enough to be seen anyway, and counting is a quarter of what sealing
+  // spends per record when every record is counted. One thread.
+  class Counter {
+   public:
+    explicit Counter(uint32_t sample_every = 1) : sample_every_(sample_every < 1 ? 1 : sample_every) {}
+    void Add(std::string_view record);
+    // The table: per field, the values seen at least twice, most frequent first (ties in
+    // byte order), fields without such a value left out.
+    PartValues Finish() &&;
+
+   private:
+    struct Field {
+      std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> counts;
+      bool dropped = false;
+    };
+    uint32_t sample_every_;
+    uint64_t offered_ = 0;
+    std::map<uint64_t, Field> fields_;
+    size_t bytes_ = 0;
+    std::vector<WireField> scratch_;
+  };
+
+  // Encode's layout: varint F ‖ F × (varint field number ‖ varint D ‖ D × value as stored,
+  // i.e. its length varint and bytes), field numbers strictly ascending, 1 ≤ D ≤
+  // kMaxValuesPerField. Corruption when `raw` is not that.
+  static Result<PartValues> Decode(std::string_view raw);
+  std::string Encode() const;
+
+  bool empty() const { return fields_.empty(); }
+  // The values of field `number` (as stored), most frequent first; nullptr when it has none.
+  const std::vector<std::string>* Field(uint64_t number) const;
+  // Writer side: 1 + the index of `value` (as stored) among field `number`'s values, 0 when
+  // it is not one of them.
+  uint64_t Code(uint64_t number, std::string_view value) const;
+
+ private:
+  void BuildCodes();
+
+  std::map<uint64_t, std::vector<std::string>> fields_;
+  std::map<uint64_t, std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>>> codes_;
+};
+
+}  // namespace apitrail::part
