@@ -149,13 +149,14 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     std::vector<uint32_t> value_rels;  // with rels: each value's record's
     bool all_delimited = true;  // every value wire type 2
     std::string route_paths;    // kPathField: the kRoutePath form
+    std::string route_resources;  // kResourcesField: the kRouteResources form
     bool all_varint = true;     // every value a minimal varint
     std::vector<uint64_t> values;
   };
   std::map<uint64_t, Stream> streams;
   std::vector<WireField> fields;
   std::string derived;
-  std::vector<std::string_view> resources;
+  std::vector<std::string_view> resources, names;
   for (const std::string_view& rec : records) {
     if (!SplitFields(rec, &fields)) {
       PutVarint(&ids, 0);
@@ -185,6 +186,8 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       }
     }
     if (times != 1) time_ms = -1;
+    const bool named = transforms && routes == 1 && RouteParamNames(route, &names);
+    size_t resource = 0;  // of the record's wire type 2 resources
     const size_t record = &rec - records.data();
     std::string shape;
     for (const WireField& f : fields) {
@@ -207,6 +210,21 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
         } else {
           st.route_paths.push_back('\1');
           st.route_paths.append(f.value.data(), f.value.size());
+        }
+      }
+      if (transforms && f.number == kResourcesField && wire == 2) {
+        // The route names it: only its value is kept, when the stored bytes are exactly
+        // what the decoder will rebuild from the name and the value.
+        std::string_view key, value;
+        const size_t k = resource++;
+        if (named && k < names.size() && ParseKeyValue(f.value, &key, &value) && key == names[k] &&
+            ResourceKeyValue(key, value) == f.value) {
+          st.route_resources.push_back('\0');
+          PutVarint(&st.route_resources, value.size());
+          st.route_resources.append(value);
+        } else {
+          st.route_resources.push_back('\1');
+          st.route_resources.append(f.value.data(), f.value.size());
         }
       }
       if (st.all_varint && wire == 0) {
@@ -277,6 +295,12 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
+    } else if (number == kResourcesField && st.all_delimited &&
+               st.route_resources.size() * 5 < st.bytes.size() * 4) {
+      // A resource's name is its route's parameter at its place: only the value is kept.
+      out.push_back(static_cast<char>(StreamTransform::kRouteResources));
+      PutVarint(&out, st.route_resources.size());
+      out += st.route_resources;
     } else if (number == kPathField && st.all_delimited &&
                st.route_paths.size() * 5 < st.bytes.size() * 4) {
       // A path is mostly its route with the resource ids filled in: one byte says so.
@@ -378,6 +402,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
   };
   std::vector<Timed> timed;  // kUuidTime, kUuidTimeDelta and kUuidTimeSeq streams
   std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
+  std::optional<std::string_view> named;  // the kRouteResources stream (field 12's)
   size_t expanded = 0;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < nstreams; ++i) {
@@ -407,6 +432,13 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         }
         expanded += unpacked.size();
         bytes = unpacked;
+      } else if (tr == StreamTransform::kRouteResources) {
+        if (number != kResourcesField) {
+          return Malformed("field " + std::to_string(number) + " cannot be route resources");
+        }
+        named = bytes;  // needs each record's route: resolved below
+        prev = number;
+        continue;
       } else if (tr == StreamTransform::kUuidTime || tr == StreamTransform::kRoutePath) {
         // Needs other fields of the same records: resolved below.
         if (tr == StreamTransform::kUuidTime) {
@@ -435,7 +467,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     streams.Set(number, Cursor{bytes.data(), bytes.data() + bytes.size()});
   }
   if (c.p != c.end) return Malformed("trailing bytes");
-  if (!timed.empty() || !routed.empty()) {
+  if (!timed.empty() || !routed.empty() || named) {
     // Transforms 4 and 5 walk every record's shape before assembly does. Each key of a
     // shape yields at least one output byte, so a block whose shapes add up to more than
     // the output bound is malformed: this keeps the walks as bounded as assembly.
@@ -514,6 +546,53 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       expanded += unpacked.size();
       streams.Set(timed[i].number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
     }
+  }
+  if (named) {
+    // Each record's resources from the names its route gives (every value of field 11
+    // taken, whatever its wire type, as assembly will), before the paths that need them.
+    const Cursor* route_stream = streams.Find(kRouteField);
+    Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
+    Cursor in{named->data(), named->data() + named->size()};
+    std::string& unpacked = plain.emplace_back();
+    std::vector<std::string_view> names;
+    for (uint64_t id : ids) {
+      if (id == 0) continue;
+      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      std::string_view route;
+      int route_values = 0;
+      size_t resources = 0;
+      while (keys.p != keys.end) {
+        std::string_view key, value;
+        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+        const uint64_t k = VarintValue(key);
+        if (k >> 3 == kRouteField) {
+          if (!TakeValue(&routes, k & 7, &value)) return Malformed("field 11 stream runs out");
+          if ((k & 7) == 2) {
+            route = DelimitedData(value);
+            ++route_values;
+          }
+        } else if (k >> 3 == kResourcesField) {
+          if ((k & 7) != 2) return Malformed("route resources of wire type " + std::to_string(k & 7));
+          ++resources;
+        }
+      }
+      const bool have_names = route_values == 1 && RouteParamNames(route, &names);
+      for (size_t r = 0; r < resources; ++r) {
+        std::string_view tag, value;
+        if (!in.Take(1, &tag) || !TakeValue(&in, 2, &value)) return Malformed("route resources stream runs out");
+        if (tag[0] == 1) {
+          unpacked.append(value.data(), value.size());
+        } else if (tag[0] == 0 && have_names && r < names.size()) {
+          unpacked += ResourceKeyValue(names[r], DelimitedData(value));
+        } else {
+          return Malformed("route resources without their route's names");
+        }
+        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
+      }
+    }
+    if (in.p != in.end) return Malformed("route resources stream has bytes left");
+    expanded += unpacked.size();
+    streams.Set(kResourcesField, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
   }
   for (const auto& [number, tags] : routed) {
     // The paths of each record in order, from its route and resources (every value of

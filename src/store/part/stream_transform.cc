@@ -184,10 +184,6 @@ bool OffsetUuidTails(std::string* tails, const std::vector<uint32_t>& offsets, i
   return true;
 }
 
-namespace {
-
-// A KeyValue message (docs/record.proto: key = 1, value = 2, both strings, empty ones
-// omitted) as stored: its length varint, then the fields.
 bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_view* value) {
   const char* p = stored.data();
   const char* end = p + stored.size();
@@ -210,7 +206,37 @@ bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_v
   return true;
 }
 
-}  // namespace
+
+bool RouteParamNames(std::string_view route, std::vector<std::string_view>* names) {
+  names->clear();
+  const size_t space = route.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view tmpl = route.substr(space + 1);
+  for (size_t open = tmpl.find('{'); open != std::string_view::npos; open = tmpl.find('{')) {
+    const size_t close = tmpl.find('}', open);
+    if (close == std::string_view::npos) return false;
+    names->push_back(tmpl.substr(open + 1, close - open - 1));
+    tmpl.remove_prefix(close + 1);
+  }
+  return true;
+}
+
+std::string ResourceKeyValue(std::string_view key, std::string_view value) {
+  std::string fields;
+  if (!key.empty()) {
+    fields.push_back('\x0a');
+    PutVarint(&fields, key.size());
+    fields += key;
+  }
+  if (!value.empty()) {
+    fields.push_back('\x12');
+    PutVarint(&fields, value.size());
+    fields += value;
+  }
+  std::string out;
+  PutVarint(&out, fields.size());
+  return out + fields;
+}
 
 bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources,
                        std::string* path) {

@@ -40,6 +40,10 @@ enum class StreamTransform : uint8_t {
   // every value: a length varint and that many bytes; each stored as its code in the part's
   // value table (PartValues) for the field, 0 and the value when it is not there
   kPartDict = 8,
+  // every value: a length varint and that many bytes; each stored as 0 and its `value`
+  // field's data (as a length varint and bytes) when it is the KeyValue the record's route
+  // names at its place (RouteParamNames, ResourceKeyValue), else 1 and the value as stored
+  kRouteResources = 9,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -48,6 +52,19 @@ enum class StreamTransform : uint8_t {
 // "METHOD " prefix or its parameters are not exactly the resources' names, in order.
 bool FillRouteTemplate(std::string_view route, const std::vector<std::string_view>& resources,
                        std::string* path);
+
+// The parameter names of a route's template, left to right: route
+// "GET /v1/orders/{order_id}/items/{item_id}" → [order_id, item_id]. The template is what
+// follows the first space; a name runs from a `{` to the next `}`. False when there is no
+// space or a `{` has no `}` after it.
+bool RouteParamNames(std::string_view route, std::vector<std::string_view>* names);
+// A KeyValue message as stored (its length varint, then only field 1 `key` and field 2
+// `value`, each of wire type 2 and at most once): its key and value (empty when absent).
+// False when it is not such a message.
+bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_view* value);
+// A resource as the record codec stores it: the length varint, then KeyValue's `key` (field
+// 1) and `value` (field 2), each left out when empty.
+std::string ResourceKeyValue(std::string_view key, std::string_view value);
 
 uint64_t ZigZag(int64_t v);
 int64_t UnZigZag(uint64_t v);

@@ -360,6 +360,53 @@ TEST(BlockCodecTest, PathsThatAreTheirRouteFilledInTakeOneByte) {
   EXPECT_LE(without, with + plain_paths - 100 + 2);  // the stream's length varint may grow
 }
 
+TEST(BlockCodecTest, ResourcesNamedByTheirRouteKeepOnlyTheirValues) {
+  // 100 records whose resources are the route's parameters in order: transform 9 keeps
+  // each value and a tag, not the names. A second block mixes in resources the route does
+  // not name (swapped, one too many, a record without a route, an empty value, a prefix
+  // route): those are kept as they are, and both blocks reproduce every byte.
+  std::vector<std::string> named, mixed;
+  size_t names_bytes = 0;
+  for (uint64_t i = 0; i < 100; ++i) {
+    AuditEvent e = testing::MakeEvent(i);
+    e.route = "GET /api/v1/projects/{project_id}/members/{member_id}";
+    e.resources = {{"project_id", std::to_string(i * 7919)}, {"member_id", "m-" + std::to_string(i)}};
+    e.path = "/api/v1/projects/" + std::to_string(i * 7919) + "/members/m-" + std::to_string(i);
+    names_bytes += 2 + 10 + 2 + 9;  // each name's key byte, length byte and text
+    named.push_back(EncodeRecord(e));
+    if (i == 10) std::swap(e.resources[0], e.resources[1]);
+    if (i == 20) e.resources.emplace_back("extra", "1");
+    if (i == 30) e.route.clear();
+    if (i == 40) e.resources[1].second.clear();
+    if (i == 50) e.route = "GET /internal/**";
+    mixed.push_back(EncodeRecord(e));
+  }
+  ExpectSeqColumnsRoundTrip(named);
+  ExpectSeqColumnsRoundTrip(mixed);
+  // Against the same records with one letter of each name changed (no longer the route's):
+  // the names are then stored, less the tag bytes transform 9 adds.
+  std::vector<std::string> unnamed;
+  for (uint64_t i = 0; i < 100; ++i) {
+    AuditEvent e = DecodeRecord(named[i]).value();
+    e.resources[0].first = "project_iD";
+    e.resources[1].first = "member_iD";
+    unnamed.push_back(EncodeRecord(e));
+  }
+  ExpectSeqColumnsRoundTrip(unnamed);
+  const size_t with = EncodeSeqColumns(Views(named), Rels(100)).size();
+  const size_t without = EncodeSeqColumns(Views(unnamed), Rels(100)).size();
+  EXPECT_GE(without + 2 * 100, with + names_bytes);
+  // A resource whose stored bytes are not the codec's own (value before key) is kept whole.
+  std::vector<std::string> odd;
+  for (int i = 0; i < 20; ++i) {
+    std::string r = std::string("\x5a\x0a", 2) + "GET /x/{b}";                           // route
+    r += i % 2 ? std::string("\x62\x06\x12\x01" "7\x0a\x01" "b", 8)                // value, then key
+               : std::string("\x62\x06\x0a\x01" "b\x12\x01" "7", 8);               // key, then value
+    odd.push_back(r);
+  }
+  ExpectSeqColumnsRoundTrip(odd);
+}
+
 TEST(BlockCodecTest, RoutePathsKeepNonMinimalLengthsAndRepeatedResourceKeys) {
   // A path whose length varint is longer than needed matches its route by text but not by
   // bytes; a resource with its key twice is not a plain KeyValue. Both stay as they were.
@@ -436,6 +483,7 @@ TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
     }
     const std::string good = EncodeSeqColumns(Views(recs), seq_rels);
     EXPECT_NE(good.find(std::string("\x01", 1) + transform), std::string::npos);  // field 1's stream
+    EXPECT_NE(good.find(std::string("\x0c\x09", 2)), std::string::npos);  // resources by route (9)
     std::mt19937 rng(11);
     int truncations = 0, truncation_errors = 0;
     for (int round = 0; round < 3000; ++round) {
