@@ -467,6 +467,48 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     streams.Set(number, Cursor{bytes.data(), bytes.data() + bytes.size()});
   }
   if (c.p != c.end) return Malformed("trailing bytes");
+  // Each used shape's keys, read once instead of once per record: their raw bytes, field
+  // numbers and wire types for assembly, and what the walks below need of them.
+  struct Key {
+    std::string_view raw;
+    uint64_t number;
+    uint8_t wire;
+  };
+  struct ShapeKeys {
+    bool parsed = false;
+    std::vector<Key> keys;
+    std::vector<uint8_t> time_wires, route_wires, resource_wires;  // fields 2, 11, 12 in order
+    std::vector<uint8_t> path_wires;                                 // field 10
+    std::vector<uint32_t> timed;  // per timed stream: its wire type 2 keys
+  };
+  std::vector<ShapeKeys> shape_keys(shapes.size());
+  auto keys_of = [&](uint64_t id, const ShapeKeys** out_keys) -> Status {
+    ShapeKeys& sk = shape_keys[id - 1];
+    *out_keys = &sk;
+    if (sk.parsed) return Status::Ok();
+    Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+    sk.timed.assign(timed.size(), 0);
+    while (keys.p != keys.end) {
+      std::string_view key;
+      if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+      const uint64_t k = VarintValue(key);
+      const auto wire = static_cast<uint8_t>(k & 7);
+      sk.keys.push_back(Key{key, k >> 3, wire});
+      switch (k >> 3) {
+        case kTimeField: sk.time_wires.push_back(wire); break;
+        case kRouteField: sk.route_wires.push_back(wire); break;
+        case kResourcesField: sk.resource_wires.push_back(wire); break;
+        case kPathField: sk.path_wires.push_back(wire); break;
+        default: break;
+      }
+      if (wire == 2) {
+        for (size_t i = 0; i < timed.size(); ++i) sk.timed[i] += timed[i].number == k >> 3;
+      }
+    }
+    sk.parsed = true;
+    return Status::Ok();
+  };
+  const ShapeKeys* sk = nullptr;
   if (!timed.empty() || !routed.empty() || named) {
     // Transforms 4 and 5 walk every record's shape before assembly does. Each key of a
     // shape yields at least one output byte, so a block whose shapes add up to more than
@@ -485,48 +527,37 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     // field 2's stream, as assembly will.
     const Cursor* time_stream = streams.Find(kTimeField);
     if (time_stream == nullptr) return Malformed("uuid-time streams without a time stream");
-    std::unordered_map<uint64_t, size_t> which;  // key (number << 3 | 2) → index in timed
     for (size_t i = 0; i < timed.size(); ++i) {
       if (timed[i].number == kTimeField || timed[i].tails.size() % 10 != 0) {
         return Malformed("bad transformed stream of field " + std::to_string(timed[i].number));
       }
-      which.emplace(timed[i].number << 3 | 2, i);
     }
     Cursor times = *time_stream;
     std::vector<std::vector<uint64_t>> ms(timed.size());
     std::vector<std::vector<uint32_t>> seqs(timed.size());  // transform 7's
-    std::vector<int> in_record(timed.size());
-    std::vector<size_t> touched;
     for (size_t r = 0; r < ids.size(); ++r) {
       const uint64_t id = ids[r];
       if (id == 0) continue;
-      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       int time_keys = 0;
       uint64_t time = 0;
-      touched.clear();
-      while (keys.p != keys.end) {
-        std::string_view key, raw_time;
-        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
-        const uint64_t k = VarintValue(key);
-        if (k >> 3 == kTimeField) {
-          if (!TakeValue(&times, k & 7, &raw_time)) return Malformed("time stream runs out");
-          if ((k & 7) == 0) {
-            time = VarintValue(raw_time);
-            ++time_keys;
-          }
-        } else if (auto it = which.find(k); it != which.end()) {
-          if (in_record[it->second]++ == 0) touched.push_back(it->second);
+      for (uint8_t wire : sk->time_wires) {
+        std::string_view raw_time;
+        if (!TakeValue(&times, wire, &raw_time)) return Malformed("time stream runs out");
+        if (wire == 0) {
+          time = VarintValue(raw_time);
+          ++time_keys;
         }
       }
-      for (size_t i : touched) {
+      for (size_t i = 0; i < timed.size(); ++i) {
+        if (sk->timed[i] == 0) continue;
         const uint64_t number = timed[i].number;
-        if (in_record[i] != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
+        if (sk->timed[i] != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
             ms[i].size() == timed[i].tails.size() / 10) {
           return Malformed("field " + std::to_string(number) + " has no single time to take");
         }
         ms[i].push_back(time / 1'000'000);
         if (timed[i].less_seq) seqs[i].push_back((*rels)[r]);
-        in_record[i] = 0;
       }
     }
     std::string with_seqs;
@@ -557,25 +588,21 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     std::vector<std::string_view> names;
     for (uint64_t id : ids) {
       if (id == 0) continue;
-      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
       int route_values = 0;
-      size_t resources = 0;
-      while (keys.p != keys.end) {
-        std::string_view key, value;
-        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
-        const uint64_t k = VarintValue(key);
-        if (k >> 3 == kRouteField) {
-          if (!TakeValue(&routes, k & 7, &value)) return Malformed("field 11 stream runs out");
-          if ((k & 7) == 2) {
-            route = DelimitedData(value);
-            ++route_values;
-          }
-        } else if (k >> 3 == kResourcesField) {
-          if ((k & 7) != 2) return Malformed("route resources of wire type " + std::to_string(k & 7));
-          ++resources;
+      for (uint8_t wire : sk->route_wires) {
+        std::string_view value;
+        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
+        if (wire == 2) {
+          route = DelimitedData(value);
+          ++route_values;
         }
       }
+      for (uint8_t wire : sk->resource_wires) {
+        if (wire != 2) return Malformed("route resources of wire type " + std::to_string(wire));
+      }
+      const size_t resources = sk->resource_wires.size();
       const bool have_names = route_values == 1 && RouteParamNames(route, &names);
       for (size_t r = 0; r < resources; ++r) {
         std::string_view tag, value;
@@ -610,30 +637,28 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     std::string path;
     for (uint64_t id : ids) {
       if (id == 0) continue;
-      Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
+      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
-      int route_values = 0, paths = 0;
+      int route_values = 0;
       record_resources.clear();
-      while (keys.p != keys.end) {
-        std::string_view key, value;
-        if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
-        const uint64_t k = VarintValue(key);
-        if (k >> 3 == kRouteField || k >> 3 == kResourcesField) {
-          if (!TakeValue(k >> 3 == kRouteField ? &routes : &resources, k & 7, &value)) {
-            return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
-          }
-          if ((k & 7) == 2 && k >> 3 == kRouteField) {
-            route = DelimitedData(value);
-            ++route_values;
-          } else if ((k & 7) == 2) {
-            record_resources.push_back(value);
-          }
-        } else if (k >> 3 == kPathField) {
-          if ((k & 7) != 2) return Malformed("a route path of wire type " + std::to_string(k & 7));
-          ++paths;
+      for (uint8_t wire : sk->route_wires) {
+        std::string_view value;
+        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
+        if (wire == 2) {
+          route = DelimitedData(value);
+          ++route_values;
         }
       }
-      for (int i = 0; i < paths; ++i) {
+      for (uint8_t wire : sk->resource_wires) {
+        std::string_view value;
+        if (!TakeValue(&resources, wire, &value)) return Malformed("field 12 stream runs out");
+        if (wire == 2) record_resources.push_back(value);
+      }
+      for (uint8_t wire : sk->path_wires) {
+        if (wire != 2) return Malformed("a route path of wire type " + std::to_string(wire));
+      }
+      const size_t paths = sk->path_wires.size();
+      for (size_t i = 0; i < paths; ++i) {
         std::string_view tag, literal;
         if (!in.Take(1, &tag)) return Malformed("route path stream runs out");
         if (tag[0] == 1) {
@@ -669,18 +694,14 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       out->append(rec.data(), rec.size());
       continue;
     }
-    Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
-    while (keys.p != keys.end) {
-      std::string_view key;
-      if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
-      const uint64_t k = VarintValue(key);
-      Cursor* stream = streams.Find(k >> 3);
-      if (stream == nullptr) return Malformed("no stream for field " + std::to_string(k >> 3));
-      Cursor& s = *stream;
+    APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
+    for (const Key& key : sk->keys) {
+      Cursor* stream = streams.Find(key.number);
+      if (stream == nullptr) return Malformed("no stream for field " + std::to_string(key.number));
       std::string_view value;
-      if (!TakeValue(&s, k & 7, &value))
-        return Malformed("field " + std::to_string(k >> 3) + " stream runs out");
-      out->append(key.data(), key.size());
+      if (!TakeValue(stream, key.wire, &value))
+        return Malformed("field " + std::to_string(key.number) + " stream runs out");
+      out->append(key.raw.data(), key.raw.size());
       out->append(value.data(), value.size());
       if (out->size() - begin > log::kMaxPayloadSize) return Malformed("record too long");
       if (out->size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
