@@ -62,6 +62,7 @@ bool TakeValue(Cursor* s, uint64_t wire, std::string_view* value) {
 constexpr uint64_t kTimeField = 2;
 // path, route and resources: a kRoutePath stream's paths are the route filled with the
 // resources of the same record.
+constexpr uint64_t kMethodField = 9;  // a kRouteMethod stream's: the route's first word
 constexpr uint64_t kPathField = 10;
 constexpr uint64_t kRouteField = 11;
 constexpr uint64_t kResourcesField = 12;
@@ -150,6 +151,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     bool all_delimited = true;  // every value wire type 2
     std::string route_paths;    // kPathField: the kRoutePath form
     std::string route_resources;  // kResourcesField: the kRouteResources form
+    std::string route_methods;    // kMethodField: the kRouteMethod form
     bool all_varint = true;     // every value a minimal varint
     std::vector<uint64_t> values;
   };
@@ -210,6 +212,17 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
         } else {
           st.route_paths.push_back('\1');
           st.route_paths.append(f.value.data(), f.value.size());
+        }
+      }
+      if (transforms && f.number == kMethodField && wire == 2) {
+        // The decoder writes the method with a minimal length varint: only then is 0 exact.
+        const std::string_view method = route.substr(0, route.find(' '));
+        if (routes == 1 && route.find(' ') != std::string_view::npos && DelimitedData(f.value) == method &&
+            VarintLength(f.value) == VarintSize(method.size())) {
+          st.route_methods.push_back('\0');
+        } else {
+          st.route_methods.push_back('\1');
+          st.route_methods.append(f.value.data(), f.value.size());
         }
       }
       if (transforms && f.number == kResourcesField && wire == 2) {
@@ -295,6 +308,12 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(StreamTransform::kDelta));
       PutVarint(&out, delta.size());
       out += delta;
+    } else if (number == kMethodField && st.all_delimited &&
+               st.route_methods.size() * 5 < st.bytes.size() * 4) {
+      // A route names its method ("GET /v1/orders/{order_id}"): one byte says so.
+      out.push_back(static_cast<char>(StreamTransform::kRouteMethod));
+      PutVarint(&out, st.route_methods.size());
+      out += st.route_methods;
     } else if (number == kResourcesField && st.all_delimited &&
                st.route_resources.size() * 5 < st.bytes.size() * 4) {
       // A resource's name is its route's parameter at its place: only the value is kept.
@@ -403,6 +422,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
   std::vector<Timed> timed;  // kUuidTime, kUuidTimeDelta and kUuidTimeSeq streams
   std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
   std::optional<std::string_view> named;  // the kRouteResources stream (field 12's)
+  std::optional<std::string_view> methods;  // the kRouteMethod stream (field 9's)
   size_t expanded = 0;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < nstreams; ++i) {
@@ -432,6 +452,13 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         }
         expanded += unpacked.size();
         bytes = unpacked;
+      } else if (tr == StreamTransform::kRouteMethod) {
+        if (number != kMethodField) {
+          return Malformed("field " + std::to_string(number) + " cannot be a route method");
+        }
+        methods = bytes;  // needs each record's route: resolved below
+        prev = number;
+        continue;
       } else if (tr == StreamTransform::kRouteResources) {
         if (number != kResourcesField) {
           return Malformed("field " + std::to_string(number) + " cannot be route resources");
@@ -479,6 +506,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     std::vector<Key> keys;
     std::vector<uint8_t> time_wires, route_wires, resource_wires;  // fields 2, 11, 12 in order
     std::vector<uint8_t> path_wires;                                 // field 10
+    std::vector<uint8_t> method_wires;                               // field 9
     std::vector<uint32_t> timed;  // per timed stream: its wire type 2 keys
   };
   std::vector<ShapeKeys> shape_keys(shapes.size());
@@ -499,6 +527,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         case kRouteField: sk.route_wires.push_back(wire); break;
         case kResourcesField: sk.resource_wires.push_back(wire); break;
         case kPathField: sk.path_wires.push_back(wire); break;
+        case kMethodField: sk.method_wires.push_back(wire); break;
         default: break;
       }
       if (wire == 2) {
@@ -509,7 +538,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     return Status::Ok();
   };
   const ShapeKeys* sk = nullptr;
-  if (!timed.empty() || !routed.empty() || named) {
+  if (!timed.empty() || !routed.empty() || named || methods) {
     // Transforms 4 and 5 walk every record's shape before assembly does. Each key of a
     // shape yields at least one output byte, so a block whose shapes add up to more than
     // the output bound is malformed: this keeps the walks as bounded as assembly.
@@ -577,6 +606,47 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       expanded += unpacked.size();
       streams.Set(timed[i].number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
     }
+  }
+  if (methods) {
+    // Each record's method from its route (every value of field 11 taken, whatever its wire
+    // type, as assembly will).
+    const Cursor* route_stream = streams.Find(kRouteField);
+    Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
+    Cursor in{methods->data(), methods->data() + methods->size()};
+    std::string& unpacked = plain.emplace_back();
+    for (uint64_t id : ids) {
+      if (id == 0) continue;
+      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
+      std::string_view route;
+      int route_values = 0;
+      for (uint8_t wire : sk->route_wires) {
+        std::string_view value;
+        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
+        if (wire == 2) {
+          route = DelimitedData(value);
+          ++route_values;
+        }
+      }
+      for (uint8_t wire : sk->method_wires) {
+        if (wire != 2) return Malformed("a route method of wire type " + std::to_string(wire));
+        std::string_view tag, literal;
+        if (!in.Take(1, &tag)) return Malformed("route method stream runs out");
+        if (tag[0] == 1) {
+          if (!TakeValue(&in, 2, &literal)) return Malformed("route method stream runs out");
+          unpacked.append(literal.data(), literal.size());
+        } else if (tag[0] == 0 && route_values == 1 && route.find(' ') != std::string_view::npos) {
+          const std::string_view method = route.substr(0, route.find(' '));
+          PutVarint(&unpacked, method.size());
+          unpacked.append(method.data(), method.size());
+        } else {
+          return Malformed("a route method without its route");
+        }
+        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
+      }
+    }
+    if (in.p != in.end) return Malformed("route method stream has bytes left");
+    expanded += unpacked.size();
+    streams.Set(kMethodField, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
   }
   if (named) {
     // Each record's resources from the names its route gives (every value of field 11

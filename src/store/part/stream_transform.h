@@ -44,6 +44,9 @@ enum class StreamTransform : uint8_t {
   // field's data (as a length varint and bytes) when it is the KeyValue the record's route
   // names at its place (RouteParamNames, ResourceKeyValue), else 1 and the value as stored
   kRouteResources = 9,
+  // every value: a length varint and bytes; each stored as 0 when it is the first word of
+  // the record's route ("GET" of "GET /v1/orders/{order_id}"), else 1 and the value
+  kRouteMethod = 10,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"

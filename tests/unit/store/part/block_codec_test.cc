@@ -407,6 +407,27 @@ TEST(BlockCodecTest, ResourcesNamedByTheirRouteKeepOnlyTheirValues) {
   ExpectSeqColumnsRoundTrip(odd);
 }
 
+TEST(BlockCodecTest, MethodsTheirRouteNamesTakeOneByte) {
+  // The method is the route's first word: transform 10 keeps a tag. Methods that differ
+  // (HEAD served by a GET route), records without a route or with a route without a space,
+  // and a non-minimal length are kept as they are; every byte comes back.
+  std::vector<std::string> same, mixed;
+  for (uint64_t i = 0; i < 60; ++i) {
+    AuditEvent e = testing::MakeEvent(i);  // route "GET /v1/orders/{order_id}" or "POST …"
+    same.push_back(EncodeRecord(e));
+    if (i == 5) e.method = "HEAD";
+    if (i == 6) e.route.clear();
+    if (i == 7) e.route = "GET";
+    mixed.push_back(EncodeRecord(e));
+  }
+  mixed.push_back(std::string("\x4a\x83\x00" "GET", 6) + std::string("\x5a\x06" "GET /x", 8));  // 2-byte length
+  ExpectSeqColumnsRoundTrip(same);
+  ExpectSeqColumnsRoundTrip(mixed);
+  const std::string raw = EncodeSeqColumns(Views(same), Rels(same.size()));
+  EXPECT_NE(raw.find(std::string("\x09\x0a\x3c", 3) + std::string(60, '\0')), std::string::npos)
+      << "field 9, transform 10, 60 tag bytes of 0";
+}
+
 TEST(BlockCodecTest, RoutePathsKeepNonMinimalLengthsAndRepeatedResourceKeys) {
   // A path whose length varint is longer than needed matches its route by text but not by
   // bytes; a resource with its key twice is not a plain KeyValue. Both stay as they were.
@@ -484,6 +505,7 @@ TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
     const std::string good = EncodeSeqColumns(Views(recs), seq_rels);
     EXPECT_NE(good.find(std::string("\x01", 1) + transform), std::string::npos);  // field 1's stream
     EXPECT_NE(good.find(std::string("\x0c\x09", 2)), std::string::npos);  // resources by route (9)
+    EXPECT_NE(good.find(std::string("\x09\x0a", 2)), std::string::npos);  // methods by route (10)
     std::mt19937 rng(11);
     int truncations = 0, truncation_errors = 0;
     for (int round = 0; round < 3000; ++round) {
