@@ -45,7 +45,8 @@ void Columns(std::string_view raw, uint32_t count, bool v2, std::map<std::string
   part::GetVarint(&p, end, &n);
   for (uint64_t i = 0; i < n; ++i) {
     part::GetVarint(&p, end, &len);
-    p += len;
+    if (len == 0 && v2) part::GetVarint(&p, end, &len);  // a code in the part's shape table
+    else p += len;
   }
   (*out)["shapes"].append(at, p);
   at = p;

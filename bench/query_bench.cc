@@ -23,7 +23,9 @@
 // unless APITRAIL_BENCH_KEEP=1, which also writes params.tsv there; APITRAIL_BENCH_REUSE=1
 // then queries that kept load (same APITRAIL_BENCH_EVENTS) instead of loading again; any
 // other run refuses to replace a kept load unless APITRAIL_BENCH_KEEP=1 (it would delete
-// what may have taken half an hour to load). The store is loaded with durability `batch` (the loading speed
+// what may have taken half an hour to load); APITRAIL_BENCH_RELOAD_APITRAIL=1 loads the
+// same events into a new apitrail store beside a kept SQLite database (after a change to the
+// store's format). The store is loaded with durability `batch` (the loading speed
 // is not what this measures), every rotated segment is sealed into a part (waited for, so the
 // queries always see the same layout), then closed and reopened (APITRAIL_BENCH_REOPEN=0
 // skips this), so queries run against what a restarted node has.
@@ -149,6 +151,7 @@ class Data {
 
   std::string dir_;
   bool keep_ = false;
+  bool load_sqlite_ = true;  // false: APITRAIL_BENCH_RELOAD_APITRAIL=1 keeps the peer's db
   void WriteParams() const;
   bool Reuse();
   void Reopen();
@@ -203,6 +206,25 @@ Data::Data() {
     std::exit(1);
   }
   if (std::string(Env("APITRAIL_BENCH_REUSE", "0")) == "1" && Reuse()) return;
+  if (std::string(Env("APITRAIL_BENCH_RELOAD_APITRAIL", "0")) == "1") {
+    // A new store format needs a new apitrail load, not a new SQLite one (16 GB at 50 M):
+    // the generator is deterministic, so the same events go into a fresh store beside the
+    // kept database.
+    std::ifstream f(dir_ + "/params.tsv");
+    std::string line;
+    if (!std::getline(f, line) || line != "events\t" + std::to_string(n_) ||
+        !fs::exists(dir_ + "/sqlite/events.db")) {
+      std::fprintf(stderr, "query_bench: APITRAIL_BENCH_RELOAD_APITRAIL=1 needs a kept load of %" PRIu64
+                           " events in %s\n", n_, dir_.c_str());
+      std::exit(1);
+    }
+    keep_ = true;
+    load_sqlite_ = false;
+    fs::remove_all(dir_ + "/apitrail");
+    fs::create_directories(dir_ + "/apitrail");
+    Load();
+    return;
+  }
   if (!keep_ && fs::exists(dir_ + "/params.tsv")) {
     // A kept load may have taken half an hour: only an explicit new kept load replaces it.
     std::fprintf(stderr,
@@ -339,13 +361,17 @@ void Data::Load() {
   }
   // The load is not timed: no fsync and a 256 MB page cache while loading (so 50 M rows load in
   // minutes); the peer runner's synchronous=NORMAL and default 2 MB cache for the queries.
-  Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;");
-  Exec(db_, kSqliteSchema);
   sqlite3_stmt* ins = nullptr;
   sqlite3_stmt* ins_res = nullptr;
-  sqlite3_prepare_v2(db_, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
-  sqlite3_prepare_v2(db_, "INSERT INTO resources VALUES(?,?,?)", -1, &ins_res, nullptr);
-  Exec(db_, "BEGIN");
+  if (load_sqlite_) {
+    Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;");
+    Exec(db_, kSqliteSchema);
+    sqlite3_prepare_v2(db_, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
+    sqlite3_prepare_v2(db_, "INSERT INTO resources VALUES(?,?,?)", -1, &ins_res, nullptr);
+    Exec(db_, "BEGIN");
+  } else {
+    Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2000;");
+  }
 #endif
   std::atomic<uint64_t> failed{0};
   std::string fallback_name, fallback_value;
@@ -366,6 +392,7 @@ void Data::Load() {
     auto text = [](sqlite3_stmt* st, int col, std::string_view s) {
       sqlite3_bind_text(st, col, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     };
+    if (load_sqlite_) {
     sqlite3_bind_int64(ins, 1, static_cast<int64_t>(i));
     sqlite3_bind_int64(ins, 2, ms);
     text(ins, 3, e.correlation_id);
@@ -391,6 +418,7 @@ void Data::Load() {
       sqlite3_reset(ins_res);
     }
     if (i % 50000 == 49999) Exec(db_, "COMMIT; BEGIN");
+    }
 #endif
     if (tsv) {
       // ClickHouse 18.16 TabSeparated: DateTime as text, ms apart, resources as an array.
@@ -445,14 +473,16 @@ void Data::Load() {
     std::exit(1);
   }
 #ifdef APITRAIL_BENCH_HAVE_SQLITE
-  Exec(db_, "COMMIT");
-  sqlite3_finalize(ins);
-  sqlite3_finalize(ins_res);
   gen_load_s_ = Seconds(t0);
-  const auto t1 = Clock::now();
-  Exec(db_, kSqliteIndexes);
-  Exec(db_, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2000; PRAGMA wal_checkpoint(TRUNCATE);");
-  sqlite_index_s_ = Seconds(t1);
+  if (load_sqlite_) {
+    Exec(db_, "COMMIT");
+    sqlite3_finalize(ins);
+    sqlite3_finalize(ins_res);
+    const auto t1 = Clock::now();
+    Exec(db_, kSqliteIndexes);
+    Exec(db_, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2000; PRAGMA wal_checkpoint(TRUNCATE);");
+    sqlite_index_s_ = Seconds(t1);
+  }
   struct stat st{};
   if (::stat((dir_ + "/sqlite/events.db").c_str(), &st) == 0) sqlite_bytes_ = static_cast<uint64_t>(st.st_size);
 #else

@@ -256,9 +256,24 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   }
   std::string out;
   PutVarint(&out, shapes.size());
+  std::string stored;
   for (const auto& s : shapes) {
-    PutVarint(&out, s.size());
-    out += s;
+    // A shape the part's table has (PartValues::kShapes) as its code there, after a 0 that
+    // no shape of its own can have (every record has a field).
+    uint64_t code = 0;
+    if (table != nullptr) {
+      stored.clear();
+      PutVarint(&stored, s.size());
+      stored += s;
+      code = table->Code(PartValues::kShapes, stored);
+    }
+    if (code != 0) {
+      PutVarint(&out, 0);
+      PutVarint(&out, code);
+    } else {
+      PutVarint(&out, s.size());
+      out += s;
+    }
   }
   out += ids;
   PutVarint(&out, raw_stream.size());
@@ -397,9 +412,21 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
   uint64_t nshapes = 0;
   if (!c.Varint(&nshapes) || nshapes > raw.size()) return Malformed("bad shape count");
   std::vector<std::string_view> shapes(nshapes);
+  const std::vector<std::string>* shape_table =
+      transforms && table != nullptr ? table->Field(PartValues::kShapes) : nullptr;
   for (auto& s : shapes) {
     uint64_t len = 0;
-    if (!c.Varint(&len) || !c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &s)) return Malformed("bad shape");
+    if (!c.Varint(&len)) return Malformed("bad shape");
+    if (len == 0 && transforms) {
+      // Version 2: the part's shape table has it.
+      uint64_t code = 0;
+      if (!c.Varint(&code) || shape_table == nullptr || code == 0 || code > shape_table->size()) {
+        return Malformed("bad shape code");
+      }
+      s = DelimitedData((*shape_table)[code - 1]);
+      continue;
+    }
+    if (!c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &s)) return Malformed("bad shape");
   }
   std::vector<uint64_t> ids(count);
   for (auto& id : ids) {

@@ -17,26 +17,37 @@ Status Bad(const std::string& what) { return Status::Corruption("part value tabl
 
 void PartValues::Counter::Add(std::string_view record) {
   if (offered_++ % sample_every_ != 0 || !SplitFields(record, &scratch_)) return;
+  // The shape as a block's shape list stores it: length varint, then the keys.
+  size_t keys = 0;
+  for (const WireField& f : scratch_) keys += f.key.size();
+  shape_stored_.clear();
+  PutVarint(&shape_stored_, keys);
+  for (const WireField& f : scratch_) shape_stored_.append(f.key.data(), f.key.size());
+  Count(kShapes, shape_stored_);
   for (const WireField& f : scratch_) {
     if ((VarintValue(f.key) & 7) != 2 || f.number == kPathField || IsCanonicalUuid(f.value)) continue;
-    Field& field = fields_[f.number];
-    if (field.dropped) continue;
-    if (auto it = field.counts.find(f.value); it != field.counts.end()) {
-      ++it->second;
-      continue;
-    }
-    if (bytes_ + f.value.size() > kMaxRawBytes) continue;
-    if (field.counts.size() == kMaxValuesPerField) {
-      // Mostly distinct values (ids): no table would pay. Dropping the counts keeps the
-      // memory bound for the fields that stay.
-      for (const auto& [value, n] : field.counts) bytes_ -= value.size();
-      field.counts = {};
-      field.dropped = true;
-      continue;
-    }
-    field.counts.emplace(std::string(f.value), 1);
-    bytes_ += f.value.size();
+    Count(f.number, f.value);
   }
+}
+
+void PartValues::Counter::Count(uint64_t number, std::string_view value) {
+  Field& field = fields_[number];
+  if (field.dropped) return;
+  if (auto it = field.counts.find(value); it != field.counts.end()) {
+    ++it->second;
+    return;
+  }
+  if (bytes_ + value.size() > kMaxRawBytes) return;
+  if (field.counts.size() == kMaxValuesPerField) {
+    // Mostly distinct values (ids): no table would pay. Dropping the counts keeps the
+    // memory bound for the fields that stay.
+    for (const auto& [v, n] : field.counts) bytes_ -= v.size();
+    field.counts = {};
+    field.dropped = true;
+    return;
+  }
+  field.counts.emplace(std::string(value), 1);
+  bytes_ += value.size();
 }
 
 PartValues PartValues::Counter::Finish() && {

@@ -27,9 +27,12 @@ class PartValues {
   // the writer keeps within them.
   static constexpr size_t kMaxValuesPerField = 1u << 16;
   static constexpr size_t kMaxRawBytes = 16u << 20;
+  // Not a field: the records' shapes (their key bytes, concatenated), which a block lists
+  // before its records (docs/FORMAT.md §16.3) and a part repeats in every block.
+  static constexpr uint64_t kShapes = 0;
 
   // Counts the length-delimited values of records' top-level fields, except UUID-shaped
-  // ones and paths (other transforms store those better). A field stops being counted once
+  // ones and paths (other transforms store those better), and the records' shapes. A field stops being counted once
   // it has more than kMaxValuesPerField distinct values (ids, resource ids); once the
   // counted values take kMaxRawBytes, values not seen yet are no longer added. With
   // `sample_every` n > 1 only every n-th record given to Add is counted: a value worth a
@@ -50,9 +53,12 @@ class PartValues {
     };
     uint32_t sample_every_;
     uint64_t offered_ = 0;
+    void Count(uint64_t number, std::string_view value);
+
     std::map<uint64_t, Field> fields_;
     size_t bytes_ = 0;
     std::vector<WireField> scratch_;
+    std::string shape_stored_;
   };
 
   // Encode's layout: varint F ‖ F × (varint field number ‖ varint D ‖ D × value as stored,

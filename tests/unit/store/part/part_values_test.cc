@@ -52,6 +52,15 @@ TEST(PartValuesTest, KeepsRecurringValuesMostFrequentFirst) {
   EXPECT_EQ(table.Field(10), nullptr);
   EXPECT_EQ(table.Field(1), nullptr);
   EXPECT_EQ(table.Field(15), nullptr);
+  // Every record has the same fields: one shape, its keys as a block's shape list stores them.
+  ASSERT_NE(table.Field(PartValues::kShapes), nullptr);
+  ASSERT_EQ(table.Field(PartValues::kShapes)->size(), 1u);
+  const std::string rec = Record("GET /v1/a", "10.0.0.1", "/v1/x/1", 1'700'000'000'000'000'000);
+  std::vector<WireField> fields;
+  ASSERT_TRUE(SplitFields(rec, &fields));
+  std::string keys;
+  for (const WireField& f : fields) keys.append(f.key.data(), f.key.size());
+  EXPECT_EQ(table.Field(PartValues::kShapes)->front(), Stored(keys));
 
   auto decoded = PartValues::Decode(table.Encode());
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
