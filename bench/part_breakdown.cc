@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   const uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   const std::string dir = argc > 2 ? argv[2] : "/tmp/part_breakdown";
   const size_t block = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 0;
-  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion2;
+  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion3;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/" + part::PartFileName(0);

@@ -119,6 +119,10 @@ std::string_view DelimitedData(std::string_view value) { return value.substr(Var
 // Shapes are shared by many records, so a block may decode to more than its raw size; a
 // damaged one must still not make the reader allocate without bound.
 constexpr size_t kMaxDecodedBlock = 256u << 20;
+// The distinct shapes a block's records use, in bytes: the records a writer puts in a block
+// (~64 KiB, or 1 MiB in version 1, and one record over) bound them; each byte may become a
+// parsed key of 24 bytes.
+constexpr size_t kMaxParsedShapeBytes = 4u << 20;
 
 Status Malformed(const std::string& what) { return Status::Corruption("malformed block: " + what); }
 
@@ -346,7 +350,8 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       // value once and a small index per record (3), where zstd would spend a match on
       // each; smaller still when the part's value table has them (8): only their codes.
       const bool dict_ok = st.all_delimited && !st.all_uuid && DictEncode(st.bytes, &dict);
-      const bool use_table = dict_ok && table != nullptr && table->Field(number) != nullptr &&
+      const bool use_table = dict_ok && table != nullptr && number != PartValues::kShapes &&
+                             table->Field(number) != nullptr &&
                              PartDictEncode(st.bytes, *table, number, &part_dict) &&
                              part_dict.size() < dict.size();
       const std::string& coded = use_table ? part_dict : dict;
@@ -410,9 +415,10 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
                          std::vector<uint32_t>* starts) {
   Cursor c{raw.data(), raw.data() + raw.size()};
   uint64_t nshapes = 0;
-  if (!c.Varint(&nshapes) || nshapes > raw.size()) return Malformed("bad shape count");
+  // The writer lists only shapes its records use: at most one per record.
+  if (!c.Varint(&nshapes) || nshapes > raw.size() || nshapes > count) return Malformed("bad shape count");
   std::vector<std::string_view> shapes(nshapes);
-  const std::vector<std::string>* shape_table =
+  const std::vector<std::string_view>* shape_table =
       transforms && table != nullptr ? table->Field(PartValues::kShapes) : nullptr;
   for (auto& s : shapes) {
     uint64_t len = 0;
@@ -424,9 +430,11 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         return Malformed("bad shape code");
       }
       s = DelimitedData((*shape_table)[code - 1]);
-      continue;
+    } else if (!c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &s)) {
+      return Malformed("bad shape");
     }
-    if (!c.Take(static_cast<size_t>(std::min<uint64_t>(len, SIZE_MAX)), &s)) return Malformed("bad shape");
+    // A record of k fields has at least 2k bytes: no record's shape is longer than a record.
+    if (s.size() > log::kMaxPayloadSize) return Malformed("shape longer than a record");
   }
   std::vector<uint64_t> ids(count);
   for (auto& id : ids) {
@@ -472,7 +480,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         expanded += unpacked.size();
         bytes = unpacked;
       } else if (tr == StreamTransform::kPartDict) {
-        const std::vector<std::string>* values = table != nullptr ? table->Field(number) : nullptr;
+        const std::vector<std::string_view>* values = table != nullptr ? table->Field(number) : nullptr;
         std::string& unpacked = plain.emplace_back();
         if (values == nullptr || !PartDictDecode(bytes, *values, kMaxDecodedBlock - expanded, &unpacked)) {
           return Malformed("bad part-table stream of field " + std::to_string(number));
@@ -522,46 +530,71 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
   }
   if (c.p != c.end) return Malformed("trailing bytes");
   // Each used shape's keys, read once instead of once per record: their raw bytes, field
-  // numbers and wire types for assembly, and what the walks below need of them.
+  // numbers and wire types for assembly, and what the walks below need of them. Parsed
+  // when first used, once per distinct shape (slots naming one table code share it), within
+  // kMaxParsedShapeBytes.
   struct Key {
-    std::string_view raw;
-    uint64_t number;
-    uint8_t wire;
+    const char* raw;
+    uint64_t k;  // number << 3 | wire
+    uint8_t len;
   };
   struct ShapeKeys {
-    bool parsed = false;
     std::vector<Key> keys;
     std::vector<uint8_t> time_wires, route_wires, resource_wires;  // fields 2, 11, 12 in order
     std::vector<uint8_t> path_wires;                                 // field 10
     std::vector<uint8_t> method_wires;                               // field 9
-    std::vector<uint32_t> timed;  // per timed stream: its wire type 2 keys
+    std::vector<std::pair<uint32_t, uint32_t>> timed;  // (timed stream, its wire type 2 keys)
   };
-  std::vector<ShapeKeys> shape_keys(shapes.size());
+  for (const Timed& t : timed) {
+    // The writer never writes an empty stream; an empty one would only cost the walks.
+    if (t.tails.empty()) return Malformed("empty transformed stream of field " + std::to_string(t.number));
+  }
+  std::unordered_map<uint64_t, uint32_t> timed_of;  // field number → index in timed
+  for (size_t i = 0; i < timed.size(); ++i) timed_of.emplace(timed[i].number, static_cast<uint32_t>(i));
+  std::vector<uint32_t> slot_keys(shapes.size(), UINT32_MAX);  // shape id - 1 → parsed
+  std::unordered_map<const char*, uint32_t> parsed_at;         // a shape's bytes → parsed
+  std::deque<ShapeKeys> parsed;
+  size_t parsed_bytes = 0;
   auto keys_of = [&](uint64_t id, const ShapeKeys** out_keys) -> Status {
-    ShapeKeys& sk = shape_keys[id - 1];
-    *out_keys = &sk;
-    if (sk.parsed) return Status::Ok();
-    Cursor keys{shapes[id - 1].data(), shapes[id - 1].data() + shapes[id - 1].size()};
-    sk.timed.assign(timed.size(), 0);
-    while (keys.p != keys.end) {
-      std::string_view key;
-      if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
-      const uint64_t k = VarintValue(key);
-      const auto wire = static_cast<uint8_t>(k & 7);
-      sk.keys.push_back(Key{key, k >> 3, wire});
-      switch (k >> 3) {
-        case kTimeField: sk.time_wires.push_back(wire); break;
-        case kRouteField: sk.route_wires.push_back(wire); break;
-        case kResourcesField: sk.resource_wires.push_back(wire); break;
-        case kPathField: sk.path_wires.push_back(wire); break;
-        case kMethodField: sk.method_wires.push_back(wire); break;
-        default: break;
-      }
-      if (wire == 2) {
-        for (size_t i = 0; i < timed.size(); ++i) sk.timed[i] += timed[i].number == k >> 3;
+    uint32_t& slot = slot_keys[id - 1];
+    if (slot == UINT32_MAX) {
+      const std::string_view shape = shapes[id - 1];
+      if (auto it = parsed_at.find(shape.data()); it != parsed_at.end()) {
+        slot = it->second;
+      } else {
+        if ((parsed_bytes += shape.size()) > kMaxParsedShapeBytes) return Malformed("shapes too large");
+        ShapeKeys& sk = parsed.emplace_back();
+        Cursor keys{shape.data(), shape.data() + shape.size()};
+        while (keys.p != keys.end) {
+          std::string_view key;
+          if (!keys.TakeVarintRaw(&key)) return Malformed("bad key in shape " + std::to_string(id));
+          const uint64_t k = VarintValue(key);
+          const auto wire = static_cast<uint8_t>(k & 7);
+          sk.keys.push_back(Key{key.data(), k, static_cast<uint8_t>(key.size())});
+          switch (k >> 3) {
+            case kTimeField: sk.time_wires.push_back(wire); break;
+            case kRouteField: sk.route_wires.push_back(wire); break;
+            case kResourcesField: sk.resource_wires.push_back(wire); break;
+            case kPathField: sk.path_wires.push_back(wire); break;
+            case kMethodField: sk.method_wires.push_back(wire); break;
+            default: break;
+          }
+          if (wire != 2) continue;
+          if (auto t = timed_of.find(k >> 3); t != timed_of.end()) {
+            auto same = std::find_if(sk.timed.begin(), sk.timed.end(),
+                                     [&](const auto& e) { return e.first == t->second; });
+            if (same == sk.timed.end()) {
+              sk.timed.emplace_back(t->second, 1);
+            } else {
+              ++same->second;
+            }
+          }
+        }
+        slot = static_cast<uint32_t>(parsed.size() - 1);
+        parsed_at.emplace(shape.data(), slot);
       }
     }
-    sk.parsed = true;
+    *out_keys = &parsed[slot];
     return Status::Ok();
   };
   const ShapeKeys* sk = nullptr;
@@ -605,10 +638,9 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
           ++time_keys;
         }
       }
-      for (size_t i = 0; i < timed.size(); ++i) {
-        if (sk->timed[i] == 0) continue;
+      for (const auto& [i, keys] : sk->timed) {
         const uint64_t number = timed[i].number;
-        if (sk->timed[i] != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
+        if (keys != 1 || time_keys != 1 || static_cast<int64_t>(time) < 0 ||
             ms[i].size() == timed[i].tails.size() / 10) {
           return Malformed("field " + std::to_string(number) + " has no single time to take");
         }
@@ -793,12 +825,12 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     }
     APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
     for (const Key& key : sk->keys) {
-      Cursor* stream = streams.Find(key.number);
-      if (stream == nullptr) return Malformed("no stream for field " + std::to_string(key.number));
+      Cursor* stream = streams.Find(key.k >> 3);
+      if (stream == nullptr) return Malformed("no stream for field " + std::to_string(key.k >> 3));
       std::string_view value;
-      if (!TakeValue(stream, key.wire, &value))
-        return Malformed("field " + std::to_string(key.number) + " stream runs out");
-      out->append(key.raw.data(), key.raw.size());
+      if (!TakeValue(stream, key.k & 7, &value))
+        return Malformed("field " + std::to_string(key.k >> 3) + " stream runs out");
+      out->append(key.raw, key.len);
       out->append(value.data(), value.size());
       if (out->size() - begin > log::kMaxPayloadSize) return Malformed("record too long");
       if (out->size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");

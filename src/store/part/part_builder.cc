@@ -42,7 +42,7 @@ Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const s
                                                          const merkle::CompactRange& before,
                                                          size_t block_raw_size, uint32_t version) {
   if (before.size() != first_seq) return Status::InvalidArgument("part: Merkle state is not at first_seq");
-  if (version != kVersion1 && version != kVersion2) return Status::InvalidArgument("part: unknown version");
+  if (version != kVersion1 && version != kVersion2 && version != kVersion3) return Status::InvalidArgument("part: unknown version");
   APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
   if (file->Size() != 0) return Status::AlreadyExists(path + ": exists");
   node = node.substr(0, std::min<size_t>(node.size(), 255));
@@ -63,7 +63,7 @@ uint64_t PartBuilder::file_size() const { return file_ ? file_->Size() : 0; }
 
 Status PartBuilder::AddV2(std::string_view payload, int64_t time_ns, std::string_view subject,
                           uint64_t source_offset) {
-  if (version_ != kVersion2) return Status::InvalidArgument("part: AddV2 on a version 1 part");
+  if (version_ < kVersion2) return Status::InvalidArgument("part: AddV2 on a version 1 part");
   if (records_ >= UINT32_MAX) return Status::InvalidArgument("part: too many records");
   if (records_ == 0) min_time_ns_ = max_time_ns_ = time_ns;
   min_time_ns_ = std::min(min_time_ns_, time_ns);
@@ -73,14 +73,14 @@ Status PartBuilder::AddV2(std::string_view payload, int64_t time_ns, std::string
                       static_cast<uint32_t>(subject.size()), source_ ? source_offset : arena_.size(),
                       subjects_.size(), static_cast<uint32_t>(payload.size())});
   if (source_ == nullptr) arena_.append(payload.data(), payload.size());
-  value_counter_.Add(payload);
+  if (version_ >= kVersion3) value_counter_.Add(payload);
   subjects_ += subject;
   ++records_;
   return Status::Ok();
 }
 
 Status PartBuilder::Add(std::string_view payload, const AuditEvent& event, uint64_t source_offset) {
-  if (version_ == kVersion2) return AddV2(payload, event.time_ns, event.subject, source_offset);
+  if (version_ >= kVersion2) return AddV2(payload, event.time_ns, event.subject, source_offset);
   if (cur_.count == 0) {
     cur_.first = static_cast<uint32_t>(records_);
     cur_.min_time_ns = cur_.max_time_ns = event.time_ns;
@@ -174,7 +174,8 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
     }
     return Status::Ok();
   };
-  values_ = std::move(value_counter_).Finish();
+  // Version 3 only: a version 2 reader would take the table for a zstd dictionary.
+  if (version_ >= kVersion3) values_ = std::move(value_counter_).Finish();
   const PartValues* table = values_.empty() ? nullptr : &values_;
   APITRAIL_RETURN_IF_ERROR(TrainDictionary(ranges, load, records, rels));
 
@@ -276,7 +277,7 @@ Status PartBuilder::TrainDictionary(const std::vector<std::pair<size_t, size_t>>
 Status PartBuilder::Finish(const merkle::CompactRange& after) {
   if (records_ == 0) return Status::InvalidArgument("part: no records");
   std::string tail;
-  if (version_ == kVersion2) {
+  if (version_ >= kVersion2) {
     APITRAIL_RETURN_IF_ERROR(WriteClustered(&tail));
   } else {
     APITRAIL_RETURN_IF_ERROR(FlushBlock());
@@ -296,7 +297,7 @@ Status PartBuilder::Finish(const merkle::CompactRange& after) {
     log::PutFixed64(&summary, static_cast<uint64_t>(b.max_time_ns));
     log::PutFixed32(&summary, b.crc);
     log::PutFixed32(&summary, b.codec);
-    if (version_ == kVersion2) {
+    if (version_ >= kVersion2) {
       log::PutFixed32(&summary, b.min_rel);
       log::PutFixed32(&summary, b.max_rel);
     }

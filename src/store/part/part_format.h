@@ -20,9 +20,13 @@ inline constexpr std::string_view kHeaderMagic = "APTPART1";
 inline constexpr std::string_view kFooterMagic = "APTPEND1";
 // Version 1: blocks in seq order. Version 2 (what the sealer writes): records clustered by
 // (hour of time_ns, subject, time_ns, seq), small blocks that carry their records' seqs, a
-// seq map (seq -> block) and short key fingerprints in the index. Readers open both.
+// seq map (seq -> block) and short key fingerprints in the index. Version 3 (what the
+// sealer writes since 2026-11-28): version 2 with a value table (PartValues) at the start of
+// the dictionary section, which its blocks' transform 8 streams and shape codes refer to; a
+// reader that knows only versions 1 and 2 refuses it by its version. Readers open all three.
 inline constexpr uint32_t kVersion1 = 1;
 inline constexpr uint32_t kVersion2 = 2;
+inline constexpr uint32_t kVersion3 = 3;
 // magic | version | first_seq | node_len  (then node, k, k hashes, crc)
 inline constexpr size_t kHeaderFixedSize = 8 + 4 + 8 + 2;
 // offset u64 | stored u32 | raw u32 | first u32 | count u32 | min i64 | max i64 | crc u32 | codec u32
@@ -83,9 +87,9 @@ inline constexpr size_t kValueTableHeaderSize = 8 + 4 + 4;
 // density (one day, 1.67 M events), counting every record: part 50.47 -> 46.17 B/event,
 // sealing 4.27 -> 5.52 us/event; counting every 4th: the same 46.17 B/event, 4.88 us/event.
 inline constexpr uint32_t kValueTableSampleEvery = 4;
-// A reader's limit on the whole section: a table (at most 17 MiB raw; zstd adds a little
-// to incompressible bytes) and a dictionary.
-inline constexpr uint64_t kMaxDictionarySectionSize = kMaxDictionarySize + (18u << 20);
+// A reader's limit on the whole section: a table (at most 4 MiB raw, PartValues::
+// kMaxRawBytes; zstd adds a little to incompressible bytes) and a dictionary.
+inline constexpr uint64_t kMaxDictionarySectionSize = kMaxDictionarySize + (5u << 20);
 
 // Version 2 index: a key is stored as the top hash_bits bits of its KeyHash, with
 // hash_bits = bit length of the field's distinct key count + this margin (capped at 32), so

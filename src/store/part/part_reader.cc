@@ -78,7 +78,7 @@ Status PartReader::Load() {
   APITRAIL_RETURN_IF_ERROR(read(0, kHeaderFixedSize, &h));
   if (std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
   version_ = log::DecodeFixed32(h.data() + 8);
-  if (version_ != kVersion1 && version_ != kVersion2) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
+  if (version_ != kVersion1 && version_ != kVersion2 && version_ != kVersion3) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
   const size_t meta_size = version_ == kVersion1 ? kBlockMetaSize : kBlockMetaSizeV2;
   first_seq_ = log::DecodeFixed64(h.data() + 12);
   const uint16_t node_len = log::DecodeFixed16(h.data() + 20);
@@ -130,7 +130,7 @@ Status PartReader::Load() {
     b.max_time_ns = static_cast<int64_t>(log::DecodeFixed64(m + 32));
     b.crc = log::DecodeFixed32(m + 40);
     b.codec = log::DecodeFixed32(m + 44);
-    if (version_ == kVersion2) {
+    if (version_ >= kVersion2) {
       b.min_rel = log::DecodeFixed32(m + 48);
       b.max_rel = log::DecodeFixed32(m + 52);
     } else {
@@ -150,12 +150,12 @@ Status PartReader::Load() {
     next_first += b.count;
   }
   p = s.data() + 28 + static_cast<size_t>(nblocks) * meta_size;
-  const char* send = s.data() + s.size() - (version_ == kVersion2 ? std::min(s.size(), kSummaryTailV2) : 0);
+  const char* send = s.data() + s.size() - (version_ >= kVersion2 ? std::min(s.size(), kSummaryTailV2) : 0);
   if (!GetRange(&p, send, end_seq(), &after_) || p != send) {
     return Bad(path_, "bad Merkle state after the part", static_cast<uint64_t>(summary_off + (p - s.data())));
   }
   uint64_t blocks_end = summary_off;
-  if (version_ == kVersion2) {
+  if (version_ >= kVersion2) {
     // Tail: bucket_ns, then where the seq map lies (between the last block and the summary).
     const uint64_t bucket_ns = log::DecodeFixed64(send);
     seqmap_offset_ = log::DecodeFixed64(send + 8);
@@ -176,18 +176,18 @@ Status PartReader::Load() {
       APITRAIL_RETURN_IF_ERROR(read(dict_off, dict_size, &dict));
       if (Crc(dict) != dict_crc) return Bad(path_, "dictionary crc mismatch", dict_off);
       std::string_view zdict = dict;
-      if (zdict.substr(0, kValueTableMagic.size()) == kValueTableMagic) {
+      if (version_ >= kVersion3 && zdict.substr(0, kValueTableMagic.size()) == kValueTableMagic) {
         // The value table first (transform 8), then the zstd dictionary.
         if (zdict.size() < kValueTableHeaderSize) return Bad(path_, "value table header cut short", dict_off);
         const uint32_t raw_size = log::DecodeFixed32(zdict.data() + 8);
         const uint32_t stored_size = log::DecodeFixed32(zdict.data() + 12);
-        if (raw_size > PartValues::kMaxRawBytes + (1u << 20) ||
+        if (raw_size > PartValues::kMaxRawBytes ||
             stored_size > zdict.size() - kValueTableHeaderSize) {
           return Bad(path_, "value table sizes are inconsistent", dict_off);
         }
         auto raw = ZstdDecompress(zdict.substr(kValueTableHeaderSize, stored_size), raw_size);
         if (!raw.ok()) return Bad(path_, "value table: " + raw.status().message(), dict_off);
-        auto table = PartValues::Decode(*raw);
+        auto table = PartValues::Decode(std::move(raw).value());
         if (!table.ok()) return Bad(path_, table.status().message(), dict_off);
         values_ = std::move(table).value();
         zdict.remove_prefix(kValueTableHeaderSize + stored_size);
@@ -286,7 +286,7 @@ Status PartReader::LoadSeqMap() const {
 Result<uint32_t> PartReader::BlockOf(uint64_t seq) const {
   if (seq < first_seq_ || seq >= end_seq()) return Status::NotFound("no record with seq " + std::to_string(seq) + " in " + path_);
   const uint64_t rel = seq - first_seq_;
-  if (version_ == kVersion2) {
+  if (version_ >= kVersion2) {
     std::lock_guard<std::mutex> lock(seqmap_mu_);
     if (seqmap_.empty()) APITRAIL_RETURN_IF_ERROR(LoadSeqMap());
     return seqmap_[rel];

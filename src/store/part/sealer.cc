@@ -125,7 +125,7 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
     out.after.Append(leaf);
     out.segment_bytes = f.offset + log::kFrameHeaderSize + f.payload.size();
     const uint64_t at = f.offset + log::kFrameHeaderSize;
-    if (builder->version() == kVersion2) {
+    if (builder->version() >= kVersion2) {
       // Checked as fully as a decode, without building the event: the builder decodes each
       // record again when it writes the blocks (a full decode here was a quarter of sealing).
       RecordHead head;

@@ -340,7 +340,7 @@ bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t n
   return true;
 }
 
-bool PartDictDecode(std::string_view codes, const std::vector<std::string>& table, size_t max_bytes,
+bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table, size_t max_bytes,
                     std::string* out) {
   out->clear();
   const char* p = codes.data();

@@ -124,7 +124,7 @@ bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out);
 bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number, std::string* out);
 // The inverse, `table` being the field's values (PartValues::Field); false on a bad varint,
 // a code past the table, a bad literal, or when *out would pass max_bytes.
-bool PartDictDecode(std::string_view codes, const std::vector<std::string>& table, size_t max_bytes,
+bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table, size_t max_bytes,
                     std::string* out);
 
 }  // namespace apitrail::part

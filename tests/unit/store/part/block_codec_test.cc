@@ -10,6 +10,8 @@
 
 #include "core/ids.h"
 #include "core/record_codec.h"
+#include "store/log/log_format.h"
+#include "store/part/part_index.h"
 #include "testutil/event_builder.h"
 
 namespace apitrail::part {
@@ -109,6 +111,68 @@ void ExpectSeqColumnsRoundTrip(const std::vector<std::string>& recs) {
 }
 
 TEST(BlockCodecTest, SeqColumnsReproduceEveryByteAndEverySeq) { ExpectSeqColumnsRoundTrip(Records()); }
+
+// The same with a value table counted over the records (each twice, so every value and
+// shape is in it), decoded from its encoding as a reader has it.
+void ExpectSeqColumnsRoundTripWithTable(const std::vector<std::string>& recs) {
+  PartValues::Counter counter;
+  for (int twice = 0; twice < 2; ++twice) {
+    for (const std::string& r : recs) counter.Add(r);
+  }
+  const PartValues written = std::move(counter).Finish();
+  auto table = PartValues::Decode(written.Encode());
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const std::vector<uint32_t> rels = Rels(recs.size());
+  const std::string raw = EncodeSeqColumns(Views(recs), rels, &written);
+  std::string out;
+  std::vector<uint32_t> starts, got_rels;
+  Status st = DecodeSeqColumns(raw, static_cast<uint32_t>(recs.size()), recs.size() + 13, &out, &starts, &got_rels,
+                               &*table);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(got_rels, rels);
+  ASSERT_EQ(starts.size(), recs.size() + 1);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    EXPECT_EQ(std::string_view(out).substr(starts[i], starts[i + 1] - starts[i]), recs[i]) << i;
+  }
+}
+
+TEST(BlockCodecTest, SeqColumnsWithAValueTableReproduceEveryByte) {
+  // Odd records too (non-minimal varints, fixed widths, records kept whole): their shapes
+  // and values go through the table's codes.
+  ExpectSeqColumnsRoundTripWithTable(Records());
+}
+
+TEST(BlockCodecTest, BlocksThatWouldCostTheDecoderFarMoreThanTheirSizeAreRefused) {
+  std::string out;
+  std::vector<uint32_t> starts, rels;
+  // More shapes than records.
+  std::string many_shapes = std::string(2, '\0') + '\x03' + std::string("\x01\x08\x01\x08\x01\x08", 6);
+  Status st = DecodeSeqColumns(many_shapes, 2, 2, &out, &starts, &rels);
+  EXPECT_NE(st.message().find("bad shape count"), std::string::npos) << st.message();
+  // 1,000 empty uuid-time streams: each would be walked for every record.
+  std::string empty_streams = std::string(1, '\0') + "\x01\x02\x10\x0a" + "\x01" + '\0';
+  PutVarint(&empty_streams, 1001);
+  empty_streams += std::string("\x02\x00\x00", 3);  // field 2: plain, empty
+  for (uint64_t f = 3; f < 1003; ++f) {
+    PutVarint(&empty_streams, f);
+    empty_streams += std::string("\x04\x00", 2);
+  }
+  st = DecodeSeqColumns(empty_streams, 1, 1, &out, &starts, &rels);
+  EXPECT_NE(st.message().find("empty transformed stream"), std::string::npos) << st.message();
+  // A shape in the part's table longer than any record, named by the block's one shape.
+  std::string long_shape;
+  PutVarint(&long_shape, 1);
+  PutVarint(&long_shape, PartValues::kShapes);
+  PutVarint(&long_shape, 1);
+  const std::string keys(log::kMaxPayloadSize + 1, '\x18');
+  PutVarint(&long_shape, keys.size());
+  long_shape += keys;
+  auto table = PartValues::Decode(long_shape);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const std::string coded = std::string(1, '\0') + "\x01" + std::string("\x00\x01", 2) + "\x01" + '\0' + '\0';
+  st = DecodeSeqColumns(coded, 1, 1, &out, &starts, &rels, &*table);
+  EXPECT_NE(st.message().find("shape longer than a record"), std::string::npos) << st.message();
+}
 
 TEST(BlockCodecTest, UuidAndDeltaTransformsApplyOnlyWhereTheyAreExact) {
   // Ids: canonical lowercase UUIDs (packed to 16 bytes) in one block; in another an
@@ -463,7 +527,8 @@ TEST(BlockCodecTest, ShapesTooLongForTheOutputBoundFailBeforeTheTimeWalk) {
   raw += std::string("\xa0\x9c\x01", 3) + std::string(20000, '\x18');             // 20,000 keys of field 3
   raw += std::string(kRecords, '\x01');                                            // every record: shape 1
   raw += '\0';                                                                    // no whole records
-  raw += std::string("\x02" "\x01\x04\x00" "\x02\x00\x00", 7);                    // field 1: uuid-time, field 2: plain
+  raw += std::string("\x02" "\x01\x04\x0a", 4) + std::string(10, '\x07');         // field 1: uuid-time, one value
+  raw += std::string("\x02\x00\x00", 3);                                           // field 2: plain
   std::string out;
   std::vector<uint32_t> starts, rels;
   Status st = DecodeSeqColumns(raw, kRecords, kRecords, &out, &starts, &rels);
@@ -503,6 +568,8 @@ TEST(BlockCodecTest, DamagedSeqColumnBlocksAreErrorsNotCrashes) {
         recs[i] = EncodeRecord(e);
       }
     }
+    ExpectSeqColumnsRoundTrip(recs);
+    ExpectSeqColumnsRoundTripWithTable(recs);
     const std::string good = EncodeSeqColumns(Views(recs), seq_rels);
     EXPECT_NE(good.find(std::string("\x01", 1) + transform), std::string::npos);  // field 1's stream
     EXPECT_NE(good.find(std::string("\x0c\x09", 2)), std::string::npos);  // resources by route (9)

@@ -258,7 +258,7 @@ TEST_P(PartTest, TruncatedPartFailsOpenWithoutCrashing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, PartTest, ::testing::Values(kVersion1, kVersion2),
+INSTANTIATE_TEST_SUITE_P(Versions, PartTest, ::testing::Values(kVersion1, kVersion2, kVersion3),
                          [](const ::testing::TestParamInfo<uint32_t>& i) { return "v" + std::to_string(i.param); });
 
 }  // namespace

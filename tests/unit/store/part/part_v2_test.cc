@@ -73,7 +73,7 @@ class PartV2Test : public ::testing::Test {
 TEST_F(PartV2Test, BlocksHoldOneHourEachAndASubjectsRecordsAreContiguous) {
   auto p = Open();
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->version(), kVersion2);
+  EXPECT_EQ(p->version(), kVersion3);
   EXPECT_GT(p->blocks().size(), 8u);
   // Walk every record in file order: the cluster key never goes down.
   std::tuple<int64_t, std::string, int64_t, uint64_t> prev{INT64_MIN, "", INT64_MIN, 0};
