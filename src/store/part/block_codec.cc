@@ -137,6 +137,22 @@ std::string EncodeRows(const std::vector<std::string_view>& records) {
 
 namespace {
 
+// Takes a record's field 11 (route) values from `routes`, every one whatever its wire type
+// (as assembly will); *route is the last of wire type 2. Returns how many of wire type 2
+// there were, or -1 when the stream runs out.
+int TakeRoutes(Cursor* routes, const std::vector<uint8_t>& wires, std::string_view* route) {
+  int delimited = 0;
+  for (uint8_t wire : wires) {
+    std::string_view value;
+    if (!TakeValue(routes, wire, &value)) return -1;
+    if (wire == 2) {
+      *route = DelimitedData(value);
+      ++delimited;
+    }
+  }
+  return delimited;
+}
+
 // The columns layout; with `transforms` (version 2) every stream carries a transform byte.
 // `rels` (version 2): each record's seq within the part, for transform 7; `table` (or
 // nullptr) the part's value table, for transform 8.
@@ -677,15 +693,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       if (id == 0) continue;
       APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
-      int route_values = 0;
-      for (uint8_t wire : sk->route_wires) {
-        std::string_view value;
-        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
-        if (wire == 2) {
-          route = DelimitedData(value);
-          ++route_values;
-        }
-      }
+      const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
+      if (route_values < 0) return Malformed("field 11 stream runs out");
       for (uint8_t wire : sk->method_wires) {
         if (wire != 2) return Malformed("a route method of wire type " + std::to_string(wire));
         std::string_view tag, literal;
@@ -719,15 +728,8 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       if (id == 0) continue;
       APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
-      int route_values = 0;
-      for (uint8_t wire : sk->route_wires) {
-        std::string_view value;
-        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
-        if (wire == 2) {
-          route = DelimitedData(value);
-          ++route_values;
-        }
-      }
+      const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
+      if (route_values < 0) return Malformed("field 11 stream runs out");
       for (uint8_t wire : sk->resource_wires) {
         if (wire != 2) return Malformed("route resources of wire type " + std::to_string(wire));
       }
@@ -768,16 +770,9 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       if (id == 0) continue;
       APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
-      int route_values = 0;
+      const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
+      if (route_values < 0) return Malformed("field 11 stream runs out");
       record_resources.clear();
-      for (uint8_t wire : sk->route_wires) {
-        std::string_view value;
-        if (!TakeValue(&routes, wire, &value)) return Malformed("field 11 stream runs out");
-        if (wire == 2) {
-          route = DelimitedData(value);
-          ++route_values;
-        }
-      }
       for (uint8_t wire : sk->resource_wires) {
         std::string_view value;
         if (!TakeValue(&resources, wire, &value)) return Malformed("field 12 stream runs out");
