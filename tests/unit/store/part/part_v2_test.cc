@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -415,6 +417,98 @@ TEST(PartV2DictionaryTest, APartLargeEnoughGetsADictionaryThatAllItsBlocksUse) {
   EXPECT_NE(r.status().message().find(path + ": dictionary crc mismatch at offset " + std::to_string(dict_at)),
             std::string::npos)
       << r.status().message();
+}
+
+}  // namespace
+}  // namespace apitrail::part
+
+namespace apitrail::part {
+namespace {
+
+// Rewrites a part's dictionary section in place (same length) and every CRC over it, as a
+// damaged or hostile writer would: what the reader must then catch is the content itself.
+void RewriteDictionarySection(const std::string& path, const std::function<void(std::string*)>& change) {
+  std::string file;
+  {
+    std::ifstream in(path, std::ios::binary);
+    file.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto crc = [](std::string_view s) { return crc32c::Mask(crc32c::Value(s.data(), s.size())); };
+  auto put32 = [](char* p, uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+  };
+  char* footer = file.data() + file.size() - kFooterSize;
+  const uint64_t summary_off = log::DecodeFixed64(footer);
+  const uint32_t summary_size = log::DecodeFixed32(footer + 8);
+  char* tail = file.data() + summary_off + summary_size - kSummaryTailV2;
+  const uint64_t dict_off = log::DecodeFixed64(tail + 28);
+  const uint32_t dict_size = log::DecodeFixed32(tail + 36);
+  std::string section = file.substr(dict_off, dict_size);
+  change(&section);
+  ASSERT_EQ(section.size(), dict_size);
+  file.replace(dict_off, dict_size, section);
+  put32(tail + 40, crc(section));
+  put32(footer + 12, crc(std::string_view(file).substr(summary_off, summary_size)));
+  put32(footer + 36, crc(std::string_view(footer, 36)));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(file.data(), static_cast<std::streamsize>(file.size()));
+}
+
+TEST(PartV3ValueTableTest, ADamagedValueTableIsRefusedAtOpenNamingTheSection) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/" + PartFileName(0);
+  {
+    auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
+    ASSERT_TRUE(b.ok());
+    merkle::CompactRange after;
+    for (uint64_t i = 0; i < 400; ++i) {
+      const std::string rec = EncodeRecord(Event(i));
+      after.Append(merkle::LeafHash(merkle::ThreadHasher(), rec));
+      ASSERT_TRUE((*b)->Add(rec, Event(i)).ok());
+    }
+    ASSERT_TRUE((*b)->Finish(after).ok());
+  }
+  const std::string good = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }();
+  {
+    auto r = PartReader::Open(DefaultFileSystem(), path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ((*r)->version(), kVersion3);
+    ASSERT_FALSE((*r)->values().empty());  // a small part: a table, no zstd dictionary
+  }
+  const auto expect_refused = [&](const std::function<void(std::string*)>& change, const std::string& why) {
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(good.data(), static_cast<std::streamsize>(good.size()));
+    }
+    RewriteDictionarySection(path, change);
+    auto r = PartReader::Open(DefaultFileSystem(), path);
+    ASSERT_FALSE(r.ok()) << why;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << why;
+    EXPECT_NE(r.status().message().find(path + ": "), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+  };
+  auto put32 = [](std::string* s, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) (*s)[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  expect_refused([&](std::string* s) { put32(s, 8, PartValues::kMaxRawBytes + 1); }, "value table sizes");
+  expect_refused([&](std::string* s) { put32(s, 12, static_cast<uint32_t>(s->size())); }, "value table sizes");
+  expect_refused([&](std::string* s) { put32(s, 8, log::DecodeFixed32(s->data() + 8) + 1); }, "value table");
+  expect_refused([&](std::string* s) { (*s)[kValueTableHeaderSize + 6] ^= 0x40; }, "value table");
+  // With its magic damaged the section is taken for a (raw content) zstd dictionary: the
+  // part opens, but every block that needs the table is refused when read.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(good.data(), static_cast<std::streamsize>(good.size()));
+  }
+  RewriteDictionarySection(path, [](std::string* s) { (*s)[0] = 'X'; });
+  auto r = PartReader::Open(DefaultFileSystem(), path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto block = (*r)->ReadBlock(0);
+  ASSERT_FALSE(block.ok());
+  EXPECT_EQ(block.status().code(), StatusCode::kCorruption);
 }
 
 }  // namespace
