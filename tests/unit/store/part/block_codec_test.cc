@@ -493,6 +493,27 @@ TEST(BlockCodecTest, MethodsTheirRouteNamesTakeOneByte) {
       << "field 9, transform 10, 60 tag bytes of 0";
 }
 
+TEST(BlockCodecTest, RecordsWithOddRoutesKeepTheirMethodsResourcesAndPaths) {
+  // Transforms 5, 9 and 10 take the record's route; these records have two routes, a route
+  // of another wire type, resources but no route, or a method before its route: every byte
+  // still comes back, with and without a value table.
+  const std::string route = std::string("\x5a\x0f", 2) + "GET /x/{a}/{b}";  // field 11
+  const std::string method = std::string("\x4a\x03", 2) + "GET";             // field 9
+  const std::string path = std::string("\x52\x05", 2) + "/x/1/";             // field 10: b empty
+  const std::string res_a = std::string("\x62\x06\x0a\x01" "a\x12\x01" "1", 8);
+  const std::string res_b = std::string("\x62\x03\x0a\x01" "b", 5);           // an empty value
+  std::vector<std::string> recs;
+  for (int i = 0; i < 12; ++i) {
+    recs.push_back(method + path + route + res_a + res_b);        // all derivable
+    recs.push_back(method + path + route + route + res_a + res_b);  // two routes
+    recs.push_back(method + path + std::string("\x58\x07", 2) + res_a + res_b);  // route, wire type 0
+    recs.push_back(method + path + res_a + res_b);                // no route
+    recs.push_back(route + method + res_b + res_a + path);        // out of field order
+  }
+  ExpectSeqColumnsRoundTrip(recs);
+  ExpectSeqColumnsRoundTripWithTable(recs);
+}
+
 TEST(BlockCodecTest, RoutePathsKeepNonMinimalLengthsAndRepeatedResourceKeys) {
   // A path whose length varint is longer than needed matches its route by text but not by
   // bytes; a resource with its key twice is not a plain KeyValue. Both stay as they were.
