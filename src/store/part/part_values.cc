@@ -75,7 +75,8 @@ PartValues PartValues::Counter::Finish() && {
     });
     // Within the reader's bound, leaving room for the counts' varints.
     size_t take = 0, bytes = VarintBytes(number) + VarintBytes(seen.size());
-    while (take < seen.size() && fields.size() + bytes + seen[take].second.size() + 16 <= kMaxRawBytes) {
+    while (take < seen.size() &&
+           fields.size() + bytes + seen[take].second.size() + 16 <= kMaxRawBytes) {
       bytes += seen[take++].second.size();
     }
     if (take == 0) break;
@@ -113,7 +114,8 @@ Result<PartValues> PartValues::Decode(std::string raw_in) {
   for (uint64_t f = 0; f < nfields; ++f) {
     uint64_t number = 0, n = 0;
     if (!GetVarint(&p, end, &number) || (f > 0 && number <= prev) || number > kMaxFieldNumber ||
-        !GetVarint(&p, end, &n) || n == 0 || n > kMaxValuesPerField || n > static_cast<uint64_t>(end - p)) {
+        !GetVarint(&p, end, &n) || n == 0 || n > kMaxValuesPerField ||
+        n > static_cast<uint64_t>(end - p)) {
       return Bad("bad field header");
     }
     prev = number;
@@ -122,7 +124,8 @@ Result<PartValues> PartValues::Decode(std::string raw_in) {
     for (uint64_t i = 0; i < n; ++i) {
       const char* start = p;
       uint64_t len = 0;
-      if (!GetVarint(&p, end, &len) || len > static_cast<uint64_t>(end - p)) return Bad("bad value");
+      if (!GetVarint(&p, end, &len) || len > static_cast<uint64_t>(end - p))
+        return Bad("bad value");
       p += len;
       values.emplace_back(start, static_cast<size_t>(p - start));
     }

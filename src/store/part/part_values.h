@@ -45,7 +45,8 @@ class PartValues {
   class Counter {
    public:
     static constexpr size_t kCountBudget = 16u << 20;
-    explicit Counter(uint32_t sample_every = 1) : sample_every_(sample_every < 1 ? 1 : sample_every) {}
+    explicit Counter(uint32_t sample_every = 1)
+        : sample_every_(sample_every < 1 ? 1 : sample_every) {}
     void Add(std::string_view record);
     // The table: per field, the values seen at least twice, most frequent first (ties in
     // byte order), in ascending field order until the encoding would pass kMaxRawBytes;

@@ -11,7 +11,8 @@ size_t VarintLength(std::string_view s) {
 
 uint64_t VarintValue(std::string_view raw) {
   uint64_t v = 0;
-  for (size_t i = 0; i < raw.size(); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(raw[i]) & 0x7f) << (7 * i);
+  for (size_t i = 0; i < raw.size(); ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(raw[i]) & 0x7f) << (7 * i);
   return v;
 }
 
@@ -26,9 +27,15 @@ bool SplitFields(std::string_view rec, std::vector<WireField>* out) {
     rec.remove_prefix(kl);
     size_t vl = 0;
     switch (k & 7) {
-      case 0: vl = VarintLength(rec); break;
-      case 1: vl = rec.size() >= 8 ? 8 : 0; break;
-      case 5: vl = rec.size() >= 4 ? 4 : 0; break;
+      case 0:
+        vl = VarintLength(rec);
+        break;
+      case 1:
+        vl = rec.size() >= 8 ? 8 : 0;
+        break;
+      case 5:
+        vl = rec.size() >= 4 ? 4 : 0;
+        break;
       case 2: {
         const size_t ll = VarintLength(rec);
         if (ll == 0) return false;
@@ -37,7 +44,8 @@ bool SplitFields(std::string_view rec, std::vector<WireField>* out) {
         vl = ll + static_cast<size_t>(len);
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
     if (vl == 0) return false;
     out->push_back({key, k >> 3, rec.substr(0, vl)});

@@ -18,7 +18,7 @@ size_t VarintLength(std::string_view s);
 uint64_t VarintValue(std::string_view raw);
 
 struct WireField {
-  std::string_view key;    // raw key bytes
+  std::string_view key;  // raw key bytes
   uint64_t number;
   std::string_view value;  // raw value bytes (for length-delimited: length varint + data)
 };

@@ -23,7 +23,8 @@ std::string Stored(std::string_view data) {  // a value as a stream holds it: le
   return out;
 }
 
-std::string Record(const std::string& route, const std::string& ip, const std::string& path, int64_t t) {
+std::string Record(const std::string& route, const std::string& ip, const std::string& path,
+                   int64_t t) {
   AuditEvent e = testing::MakeEvent(1);
   e.route = route;
   e.client_ip = ip;
@@ -111,7 +112,7 @@ TEST(PartValuesTest, ADamagedTableIsAnError) {
   PutVarint(&good, 2);
   good += Stored("10.0.0.1") + Stored("10.0.0.2");
   ASSERT_TRUE(PartValues::Decode(good).ok());
-  EXPECT_FALSE(PartValues::Decode(good + "x").ok());                   // trailing bytes
+  EXPECT_FALSE(PartValues::Decode(good + "x").ok());                       // trailing bytes
   EXPECT_FALSE(PartValues::Decode(good.substr(0, good.size() - 1)).ok());  // cut short
   std::string unsorted = good;
   unsorted[1 + 1 + 1 + 10] = 11;  // the second field's number, now equal to the first's
@@ -135,7 +136,8 @@ TEST(PartValuesTest, ADamagedTableIsAnError) {
   EXPECT_FALSE(PartValues::Decode(high_field).ok());
   EXPECT_FALSE(PartValues::Decode(std::string(PartValues::kMaxRawBytes + 1, '\0')).ok());
   // Every cut of a good table is refused, and random damage never crashes (ASan checks).
-  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(PartValues::Decode(good.substr(0, n)).ok()) << n;
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(PartValues::Decode(good.substr(0, n)).ok()) << n;
   std::mt19937 rng(3);
   for (int round = 0; round < 2000; ++round) {
     std::string bad = good;
@@ -176,9 +178,11 @@ TEST(PartValuesTest, CountingStaysWithinItsBudgetAndSamples) {
 
 TEST(PartValuesTest, PartDictCodesValuesAndKeepsTheOthersLiterally) {
   PartValues::Counter counter;
-  for (int i = 0; i < 4; ++i) counter.Add(Record("GET /v1/a", "10.0.0.1", "/p", 1'700'000'000'000'000'000));
+  for (int i = 0; i < 4; ++i)
+    counter.Add(Record("GET /v1/a", "10.0.0.1", "/p", 1'700'000'000'000'000'000));
   const PartValues table = std::move(counter).Finish();
-  const std::string values = Stored("GET /v1/a") + Stored("GET /v1/new") + Stored("GET /v1/a") + Stored("");
+  const std::string values =
+      Stored("GET /v1/a") + Stored("GET /v1/new") + Stored("GET /v1/a") + Stored("");
   std::string codes;
   ASSERT_TRUE(PartDictEncode(values, table, 11, &codes));
   EXPECT_EQ(codes, std::string("\x01", 1) + std::string("\x00", 1) + Stored("GET /v1/new") +
@@ -188,9 +192,15 @@ TEST(PartValuesTest, PartDictCodesValuesAndKeepsTheOthersLiterally) {
   EXPECT_EQ(back, values);
   // Refused: a code past the table, a literal cut short, a result over the bound.
   EXPECT_FALSE(PartDictDecode(std::string("\x02", 1), *table.Field(11), 1 << 20, &back));
-  EXPECT_FALSE(PartDictDecode(std::string("\x00\x05" "ab", 4), *table.Field(11), 1 << 20, &back));
+  EXPECT_FALSE(PartDictDecode(std::string("\x00\x05"
+                                          "ab",
+                                          4),
+                              *table.Field(11), 1 << 20, &back));
   EXPECT_FALSE(PartDictDecode(codes, *table.Field(11), 10, &back));
-  EXPECT_FALSE(PartDictEncode(std::string("\x05" "ab", 3), table, 11, &codes));  // not delimited
+  EXPECT_FALSE(PartDictEncode(std::string("\x05"
+                                          "ab",
+                                          3),
+                              table, 11, &codes));  // not delimited
 }
 
 }  // namespace
