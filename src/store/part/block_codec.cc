@@ -471,9 +471,9 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     bool less_seq;  // transform 7: each tail's seq still to add
   };
   std::vector<Timed> timed;  // kUuidTime, kUuidTimeDelta and kUuidTimeSeq streams
-  std::vector<std::pair<uint64_t, std::string_view>> routed;  // kRoutePath streams
-  std::optional<std::string_view> named;  // the kRouteResources stream (field 12's)
-  std::optional<std::string_view> methods;  // the kRouteMethod stream (field 9's)
+  // The streams built from each record's route: field 9's (kRouteMethod), field 12's
+  // (kRouteResources) and field 10's (kRoutePath).
+  std::optional<std::string_view> methods, named, paths;
   size_t expanded = 0;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < nstreams; ++i) {
@@ -503,27 +503,20 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
         }
         expanded += unpacked.size();
         bytes = unpacked;
-      } else if (tr == StreamTransform::kRouteMethod) {
-        if (number != kMethodField) {
-          return Malformed("field " + std::to_string(number) + " cannot be a route method");
+      } else if (tr == StreamTransform::kRouteMethod || tr == StreamTransform::kRouteResources ||
+                 tr == StreamTransform::kRoutePath) {
+        // Needs each record's route: resolved below.
+        const bool method = tr == StreamTransform::kRouteMethod;
+        const bool resources = tr == StreamTransform::kRouteResources;
+        if (number != (method ? kMethodField : resources ? kResourcesField : kPathField)) {
+          return Malformed("field " + std::to_string(number) + " cannot be " +
+                           (method ? "a route method" : resources ? "route resources" : "a route path"));
         }
-        methods = bytes;  // needs each record's route: resolved below
+        (method ? methods : resources ? named : paths) = bytes;
         prev = number;
         continue;
-      } else if (tr == StreamTransform::kRouteResources) {
-        if (number != kResourcesField) {
-          return Malformed("field " + std::to_string(number) + " cannot be route resources");
-        }
-        named = bytes;  // needs each record's route: resolved below
-        prev = number;
-        continue;
-      } else if (tr == StreamTransform::kUuidTime || tr == StreamTransform::kRoutePath) {
-        // Needs other fields of the same records: resolved below.
-        if (tr == StreamTransform::kUuidTime) {
-          timed.push_back(Timed{number, bytes, false});
-        } else {
-          routed.emplace_back(number, bytes);
-        }
+      } else if (tr == StreamTransform::kUuidTime) {
+        timed.push_back(Timed{number, bytes, false});  // needs each record's time: resolved below
         prev = number;
         continue;
       } else if (tr == StreamTransform::kUuidTimeDelta || tr == StreamTransform::kUuidTimeSeq) {
@@ -614,7 +607,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     return Status::Ok();
   };
   const ShapeKeys* sk = nullptr;
-  if (!timed.empty() || !routed.empty() || named || methods) {
+  if (!timed.empty() || methods || named || paths) {
     // Transforms 4 and 5 walk every record's shape before assembly does. Each key of a
     // shape yields at least one output byte, so a block whose shapes add up to more than
     // the output bound is malformed: this keeps the walks as bounded as assembly.
@@ -682,126 +675,107 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
       streams.Set(timed[i].number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
     }
   }
-  if (methods) {
-    // Each record's method from its route (every value of field 11 taken, whatever its wire
-    // type, as assembly will).
+  // Transforms 10, 9 and 5, in that order (a path takes its record's resources): the values
+  // of `field` from `tags` and each record's route (every value of field 11 taken, whatever
+  // its wire type, as assembly will); `record` decodes one record's tags into `unpacked`.
+  const auto derive = [&](uint64_t field, std::string_view tags, const std::string& what,
+                          auto&& record) -> Status {
     const Cursor* route_stream = streams.Find(kRouteField);
     Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
-    Cursor in{methods->data(), methods->data() + methods->size()};
-    std::string& unpacked = plain.emplace_back();
-    for (uint64_t id : ids) {
-      if (id == 0) continue;
-      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
-      std::string_view route;
-      const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
-      if (route_values < 0) return Malformed("field 11 stream runs out");
-      for (uint8_t wire : sk->method_wires) {
-        if (wire != 2) return Malformed("a route method of wire type " + std::to_string(wire));
-        std::string_view tag, literal;
-        if (!in.Take(1, &tag)) return Malformed("route method stream runs out");
-        if (tag[0] == 1) {
-          if (!TakeValue(&in, 2, &literal)) return Malformed("route method stream runs out");
-          unpacked.append(literal.data(), literal.size());
-        } else if (tag[0] == 0 && route_values == 1 && route.find(' ') != std::string_view::npos) {
-          const std::string_view method = route.substr(0, route.find(' '));
-          PutVarint(&unpacked, method.size());
-          unpacked.append(method.data(), method.size());
-        } else {
-          return Malformed("a route method without its route");
-        }
-        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
-      }
-    }
-    if (in.p != in.end) return Malformed("route method stream has bytes left");
-    expanded += unpacked.size();
-    streams.Set(kMethodField, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
-  }
-  if (named) {
-    // Each record's resources from the names its route gives (every value of field 11
-    // taken, whatever its wire type, as assembly will), before the paths that need them.
-    const Cursor* route_stream = streams.Find(kRouteField);
-    Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
-    Cursor in{named->data(), named->data() + named->size()};
-    std::string& unpacked = plain.emplace_back();
-    std::vector<std::string_view> names;
-    for (uint64_t id : ids) {
-      if (id == 0) continue;
-      APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
-      std::string_view route;
-      const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
-      if (route_values < 0) return Malformed("field 11 stream runs out");
-      for (uint8_t wire : sk->resource_wires) {
-        if (wire != 2) return Malformed("route resources of wire type " + std::to_string(wire));
-      }
-      const size_t resources = sk->resource_wires.size();
-      const bool have_names = route_values == 1 && RouteParamNames(route, &names);
-      for (size_t r = 0; r < resources; ++r) {
-        std::string_view tag, value;
-        if (!in.Take(1, &tag) || !TakeValue(&in, 2, &value)) return Malformed("route resources stream runs out");
-        if (tag[0] == 1) {
-          unpacked.append(value.data(), value.size());
-        } else if (tag[0] == 0 && have_names && r < names.size()) {
-          unpacked += ResourceKeyValue(names[r], DelimitedData(value));
-        } else {
-          return Malformed("route resources without their route's names");
-        }
-        if (expanded + unpacked.size() > kMaxDecodedBlock) return Malformed("block decodes to more than 256 MiB");
-      }
-    }
-    if (in.p != in.end) return Malformed("route resources stream has bytes left");
-    expanded += unpacked.size();
-    streams.Set(kResourcesField, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
-  }
-  for (const auto& [number, tags] : routed) {
-    // The paths of each record in order, from its route and resources (every value of
-    // fields 11 and 12 taken, whatever its wire type, as assembly will).
-    const Cursor* route_stream = streams.Find(kRouteField);
-    const Cursor* resource_stream = streams.Find(kResourcesField);
-    if (number != kPathField) {
-      return Malformed("field " + std::to_string(number) + " cannot be a route path");
-    }
-    Cursor routes = route_stream != nullptr ? *route_stream : Cursor{nullptr, nullptr};
-    Cursor resources = resource_stream != nullptr ? *resource_stream : Cursor{nullptr, nullptr};
     Cursor in{tags.data(), tags.data() + tags.size()};
     std::string& unpacked = plain.emplace_back();
-    std::vector<std::string_view> record_resources;
-    std::string path;
     for (uint64_t id : ids) {
       if (id == 0) continue;
       APITRAIL_RETURN_IF_ERROR(keys_of(id, &sk));
       std::string_view route;
       const int route_values = TakeRoutes(&routes, sk->route_wires, &route);
       if (route_values < 0) return Malformed("field 11 stream runs out");
-      record_resources.clear();
-      for (uint8_t wire : sk->resource_wires) {
-        std::string_view value;
-        if (!TakeValue(&resources, wire, &value)) return Malformed("field 12 stream runs out");
-        if (wire == 2) record_resources.push_back(value);
-      }
-      for (uint8_t wire : sk->path_wires) {
-        if (wire != 2) return Malformed("a route path of wire type " + std::to_string(wire));
-      }
-      const size_t paths = sk->path_wires.size();
-      for (size_t i = 0; i < paths; ++i) {
-        std::string_view tag, literal;
-        if (!in.Take(1, &tag)) return Malformed("route path stream runs out");
-        if (tag[0] == 1) {
-          if (!TakeValue(&in, 2, &literal)) return Malformed("route path stream runs out");
-          unpacked.append(literal.data(), literal.size());
-        } else if (tag[0] == 0 && route_values == 1 &&
-                   FillRouteTemplate(route, record_resources, &path)) {
-          PutVarint(&unpacked, path.size());
-          unpacked += path;
-        } else {
-          return Malformed("a route path without its route and resources");
-        }
-        if (expanded + unpacked.size() > kMaxDecodedBlock)
-          return Malformed("block decodes to more than 256 MiB");
-      }
+      APITRAIL_RETURN_IF_ERROR(record(*sk, route_values == 1 ? std::optional(route) : std::nullopt, &in, &unpacked));
     }
-    if (in.p != in.end) return Malformed("route path stream has bytes left");
+    if (in.p != in.end) return Malformed(what + " stream has bytes left");
     expanded += unpacked.size();
-    streams.Set(number, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
+    streams.Set(field, Cursor{unpacked.data(), unpacked.data() + unpacked.size()});
+    return Status::Ok();
+  };
+  const auto too_large = [&](const std::string& unpacked) { return expanded + unpacked.size() > kMaxDecodedBlock; };
+  if (methods) {
+    APITRAIL_RETURN_IF_ERROR(derive(kMethodField, *methods, "route method",
+        [&](const ShapeKeys& keys, std::optional<std::string_view> route, Cursor* in, std::string* unpacked) -> Status {
+          for (uint8_t wire : keys.method_wires) {
+            if (wire != 2) return Malformed("a route method of wire type " + std::to_string(wire));
+            std::string_view tag, literal;
+            if (!in->Take(1, &tag)) return Malformed("route method stream runs out");
+            if (tag[0] == 1) {
+              if (!TakeValue(in, 2, &literal)) return Malformed("route method stream runs out");
+              unpacked->append(literal.data(), literal.size());
+            } else if (tag[0] == 0 && route && route->find(' ') != std::string_view::npos) {
+              const std::string_view method = route->substr(0, route->find(' '));
+              PutVarint(unpacked, method.size());
+              unpacked->append(method.data(), method.size());
+            } else {
+              return Malformed("a route method without its route");
+            }
+            if (too_large(*unpacked)) return Malformed("block decodes to more than 256 MiB");
+          }
+          return Status::Ok();
+        }));
+  }
+  if (named) {
+    std::vector<std::string_view> names;
+    APITRAIL_RETURN_IF_ERROR(derive(kResourcesField, *named, "route resources",
+        [&](const ShapeKeys& keys, std::optional<std::string_view> route, Cursor* in, std::string* unpacked) -> Status {
+          for (uint8_t wire : keys.resource_wires) {
+            if (wire != 2) return Malformed("route resources of wire type " + std::to_string(wire));
+          }
+          const bool have_names = route && RouteParamNames(*route, &names);
+          for (size_t r = 0; r < keys.resource_wires.size(); ++r) {
+            std::string_view tag, value;
+            if (!in->Take(1, &tag) || !TakeValue(in, 2, &value)) return Malformed("route resources stream runs out");
+            if (tag[0] == 1) {
+              unpacked->append(value.data(), value.size());
+            } else if (tag[0] == 0 && have_names && r < names.size()) {
+              *unpacked += ResourceKeyValue(names[r], DelimitedData(value));
+            } else {
+              return Malformed("route resources without their route's names");
+            }
+            if (too_large(*unpacked)) return Malformed("block decodes to more than 256 MiB");
+          }
+          return Status::Ok();
+        }));
+  }
+  if (paths) {
+    // Every value of field 12 taken too, whatever its wire type, as assembly will.
+    const Cursor* resource_stream = streams.Find(kResourcesField);
+    Cursor resources = resource_stream != nullptr ? *resource_stream : Cursor{nullptr, nullptr};
+    std::vector<std::string_view> record_resources;
+    std::string path;
+    APITRAIL_RETURN_IF_ERROR(derive(kPathField, *paths, "route path",
+        [&](const ShapeKeys& keys, std::optional<std::string_view> route, Cursor* in, std::string* unpacked) -> Status {
+          record_resources.clear();
+          for (uint8_t wire : keys.resource_wires) {
+            std::string_view value;
+            if (!TakeValue(&resources, wire, &value)) return Malformed("field 12 stream runs out");
+            if (wire == 2) record_resources.push_back(value);
+          }
+          for (uint8_t wire : keys.path_wires) {
+            if (wire != 2) return Malformed("a route path of wire type " + std::to_string(wire));
+          }
+          for (size_t i = 0; i < keys.path_wires.size(); ++i) {
+            std::string_view tag, literal;
+            if (!in->Take(1, &tag)) return Malformed("route path stream runs out");
+            if (tag[0] == 1) {
+              if (!TakeValue(in, 2, &literal)) return Malformed("route path stream runs out");
+              unpacked->append(literal.data(), literal.size());
+            } else if (tag[0] == 0 && route && FillRouteTemplate(*route, record_resources, &path)) {
+              PutVarint(unpacked, path.size());
+              *unpacked += path;
+            } else {
+              return Malformed("a route path without its route and resources");
+            }
+            if (too_large(*unpacked)) return Malformed("block decodes to more than 256 MiB");
+          }
+          return Status::Ok();
+        }));
   }
   Cursor whole{raw_stream.data(), raw_stream.data() + raw_stream.size()};
   out->clear();
