@@ -176,7 +176,6 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   };
   // Version 3 only: a version 2 reader would take the table for a zstd dictionary.
   if (version_ >= kVersion3) values_ = std::move(value_counter_).Finish();
-  const PartValues* table = values_.empty() ? nullptr : &values_;
   APITRAIL_RETURN_IF_ERROR(TrainDictionary(ranges, load, records, rels));
 
   std::vector<uint32_t> block_of(pending_.size());
@@ -202,7 +201,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
       m.max_rel = std::max(m.max_rel, p.rel);
     }
     m.count = static_cast<uint32_t>(records.size());
-    const std::string raw = EncodeSeqColumns(records, rels, table);
+    const std::string raw = EncodeSeqColumns(records, rels, &values_);
     APITRAIL_ASSIGN_OR_RETURN(std::string stored, ZstdCompress(raw, kZstdLevel, cctx_, cdict_));
     m.offset = file_->Size();
     m.stored_size = static_cast<uint32_t>(stored.size());
@@ -222,8 +221,8 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   APITRAIL_RETURN_IF_ERROR(file_->Append(map));
   // The dictionary section: the value table (when there is one), then the zstd dictionary.
   std::string dicts;
-  if (table != nullptr) {
-    const std::string table_raw = values_.Encode();
+  if (!values_.empty()) {
+    const std::string& table_raw = values_.Encode();
     APITRAIL_ASSIGN_OR_RETURN(std::string table_stored, ZstdCompress(table_raw, kZstdLevel, cctx_));
     dicts = kValueTableMagic;
     log::PutFixed32(&dicts, static_cast<uint32_t>(table_raw.size()));
@@ -258,7 +257,7 @@ Status PartBuilder::TrainDictionary(const std::vector<std::pair<size_t, size_t>>
   std::vector<size_t> sizes;
   for (size_t r = 0; r < ranges.size(); r += step) {
     APITRAIL_RETURN_IF_ERROR(load(ranges[r].first, ranges[r].second));
-    const std::string raw = EncodeSeqColumns(records, rels, values_.empty() ? nullptr : &values_);
+    const std::string raw = EncodeSeqColumns(records, rels, &values_);
     samples += raw;
     sizes.push_back(raw.size());
   }

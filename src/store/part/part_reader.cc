@@ -239,8 +239,7 @@ Result<std::shared_ptr<const Block>> PartReader::ReadBlock(uint32_t i) const {
   block->part_first_seq = first_seq_;
   Status decoded;
   if (b.codec == kCodecZstdSeqColumns) {
-    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels,
-                               values_.empty() ? nullptr : &values_);
+    decoded = DecodeSeqColumns(raw, b.count, count_, &block->records, &block->starts, &block->rels, &values_);
     for (uint32_t r = 0; decoded.ok() && r < block->rels.size(); ++r) {
       if (block->rels[r] < b.min_rel || block->rels[r] > b.max_rel) decoded = Status::Corruption("seq outside the block's range");
     }

@@ -206,7 +206,6 @@ bool ParseKeyValue(std::string_view stored, std::string_view* key, std::string_v
   return true;
 }
 
-
 bool RouteParamNames(std::string_view route, std::vector<std::string_view>* names) {
   names->clear();
   const size_t space = route.find(' ');
@@ -350,7 +349,7 @@ bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>&
     std::string_view literal;
     if (!GetVarint(&p, end, &code) || code > table.size()) return false;
     if (code == 0 && !NextDelimited(&p, end, &literal)) return false;
-    const std::string_view v = code == 0 ? literal : std::string_view(table[code - 1]);
+    const std::string_view v = code == 0 ? literal : table[code - 1];
     if (out->size() + v.size() > max_bytes) return false;
     out->append(v.data(), v.size());
   }
