@@ -165,6 +165,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
   struct Stream {
     std::string bytes;
     bool all_uuid = true;
+    bool all_uuid_v4 = true;    // … each of version 4
     bool all_uuid_time = true;  // … each the record's time_ns in ms, once per record
     size_t last_record = SIZE_MAX;
     std::vector<uint32_t> value_rels;  // with rels: each value's record's
@@ -219,6 +220,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       const uint64_t wire = VarintValue(f.key) & 7;
       st.all_delimited = st.all_delimited && wire == 2;
       st.all_uuid = st.all_uuid && wire == 2 && IsCanonicalUuid(f.value);
+      st.all_uuid_v4 = st.all_uuid_v4 && st.all_uuid && IsUuidV4(f.value);
       st.all_uuid_time = st.all_uuid_time && st.all_uuid && time_ms >= 0 &&
                          st.last_record != record &&
                          UuidTimeMs(f.value) == static_cast<uint64_t>(time_ms);
@@ -306,7 +308,17 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out += st.bytes;
       continue;
     }
-    const std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
+    // Delta-coded in record order (2), or in seq order (12) when that is smaller: a time
+    // follows the seq, while a block sorted by subject has most subjects once or twice.
+    std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
+    StreamTransform delta_tr = StreamTransform::kDelta;
+    if (st.all_varint && rels != nullptr && st.values.size() == rels->size()) {
+      std::string by_seq = DeltaEncodeBySeq(st.values, *rels);
+      if (by_seq.size() < delta.size()) {
+        delta = std::move(by_seq);
+        delta_tr = StreamTransform::kDeltaBySeq;
+      }
+    }
     std::string dict, part_dict;
     if (st.all_uuid && st.all_uuid_time && !st.bytes.empty()) {
       // A UUIDv7 minted for its record (the event id; a generated request id) repeats the
@@ -331,6 +343,12 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(delta ? tr : StreamTransform::kUuidTime));
       PutVarint(&out, delta ? deltas.size() : tails.size());
       out += delta ? deltas : tails;
+    } else if (st.all_uuid && st.all_uuid_v4 && !st.bytes.empty()) {
+      // A client's random request id: only its 122 random bits.
+      out.push_back(static_cast<char>(StreamTransform::kUuidV4));
+      const std::string bits = PackUuidV4s(st.bytes);
+      PutVarint(&out, bits.size());
+      out += bits;
     } else if (st.all_uuid && !st.bytes.empty()) {
       // Byte planes: every UUID's first 6 bytes (a version 7 UUID's millisecond time, alike
       // within a block), then every UUID's last 10.
@@ -339,8 +357,8 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       PutVarint(&out, planes.size());
       out += planes;
     } else if (st.all_varint && !st.values.empty() && delta.size() * 5 < st.bytes.size() * 4) {
-      // Only when it saves a fifth of the bytes: times sorted within a subject, not sizes.
-      out.push_back(static_cast<char>(StreamTransform::kDelta));
+      // Only when it saves a fifth of the bytes: times, not sizes.
+      out.push_back(static_cast<char>(delta_tr));
       PutVarint(&out, delta.size());
       out += delta;
     } else if (number == kMethodField && st.all_delimited &&
@@ -485,13 +503,20 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     }
     if (transforms) {
       const auto tr = static_cast<StreamTransform>(t[0]);
-      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta ||
-          tr == StreamTransform::kDict) {
+      if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta || tr == StreamTransform::kDict ||
+          tr == StreamTransform::kUuidV4 || tr == StreamTransform::kDeltaBySeq) {
         std::string& unpacked = plain.emplace_back();
         const size_t room = kMaxDecodedBlock - expanded;
-        const bool ok = tr == StreamTransform::kUuid    ? UnpackUuids(bytes, room, &unpacked)
-                        : tr == StreamTransform::kDelta ? DeltaDecode(bytes, room, &unpacked)
-                                                        : DictDecode(bytes, room, &unpacked);
+        bool ok = false;
+        switch (tr) {
+          case StreamTransform::kUuid: ok = UnpackUuids(bytes, room, &unpacked); break;
+          case StreamTransform::kDelta: ok = DeltaDecode(bytes, room, &unpacked); break;
+          case StreamTransform::kUuidV4: ok = UnpackUuidV4s(bytes, room, &unpacked); break;
+          case StreamTransform::kDeltaBySeq:
+            ok = rels != nullptr && DeltaDecodeBySeq(bytes, *rels, room, &unpacked);
+            break;
+          default: ok = DictDecode(bytes, room, &unpacked); break;
+        }
         if (!ok) return Malformed("bad transformed stream of field " + std::to_string(number));
         expanded += unpacked.size();
         bytes = unpacked;

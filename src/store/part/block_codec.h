@@ -12,7 +12,8 @@
 //     delta-coded, repeated strings as a table of distinct values and an index each, a
 //     UUIDv7 minted from its record's time_ns as its last 10 bytes, a path that is its
 //     route filled with its resources as one byte, an event id less its record's seq,
-//     a value of the part's value table as its code there).
+//     a value of the part's value table as its code there, a client's UUIDv4 as its 122
+//     random bits, times delta-coded in seq order).
 // Pure functions; thread-safe.
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "store/part/stream_transform.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -14,7 +15,7 @@ namespace {
 
 constexpr size_t kUuidValue = 37;  // 0x24 + 36 characters
 constexpr size_t kUuidBytes = 16;
-constexpr size_t kTimePlane = 6;   // a version 7 UUID's 48-bit millisecond time
+constexpr size_t kTimePlane = 6;  // a version 7 UUID's 48-bit millisecond time
 
 // Lowercase hex digit values, -1 elsewhere: canonical UUIDs are lowercase.
 constexpr std::array<int8_t, 256> MakeHexValues() {
@@ -51,7 +52,9 @@ size_t PlaneIndex(size_t n, size_t v, size_t byte) {
 
 }  // namespace
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 bool IsCanonicalUuid(std::string_view value) {
@@ -68,8 +71,9 @@ std::string PackUuids(std::string_view values) {
   for (size_t v = 0; v < n; ++v) {
     const char* value = values.data() + v * kUuidValue;
     for (size_t byte = 0; byte < kUuidBytes; ++byte) {
-      planes[PlaneIndex(n, v, byte)] = static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
-                                                         HexDigit(value[kDigitPositions[2 * byte + 1]]));
+      planes[PlaneIndex(n, v, byte)] =
+          static_cast<char>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
+                            HexDigit(value[kDigitPositions[2 * byte + 1]]));
     }
   }
   return planes;
@@ -84,6 +88,126 @@ bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out) {
     uint8_t bytes[kUuidBytes];
     for (size_t byte = 0; byte < kUuidBytes; ++byte) {
       bytes[byte] = static_cast<uint8_t>(planes[PlaneIndex(n, v, byte)]);
+    }
+    char* value = out->data() + v * kUuidValue;
+    value[0] = '\x24';
+    FormatUuid(bytes, value + 1);
+  }
+  return true;
+}
+
+namespace {
+
+constexpr size_t kV4Bits = 122;
+
+// Appends bits most significant first, without gaps.
+class BitWriter {
+ public:
+  explicit BitWriter(std::string* out) : out_(out) {}
+  // The low `n` (≤ 64) bits of v.
+  void Put(uint64_t v, unsigned n) {
+    for (unsigned left = n; left > 0;) {
+      if (used_ == 0) out_->push_back('\0');
+      const unsigned take = std::min(left, 8 - used_);
+      const auto bits = static_cast<uint8_t>((v >> (left - take)) & ((1u << take) - 1));
+      out_->back() =
+          static_cast<char>(static_cast<uint8_t>(out_->back()) | bits << (8 - used_ - take));
+      used_ = (used_ + take) % 8;
+      left -= take;
+    }
+  }
+
+ private:
+  std::string* out_;
+  unsigned used_ = 0;  // bits of out_->back() taken (0: start a new byte)
+};
+
+// Reads what BitWriter wrote; the caller checks the size first.
+class BitReader {
+ public:
+  explicit BitReader(const char* p) : p_(reinterpret_cast<const uint8_t*>(p)) {}
+  uint64_t Get(unsigned n) {
+    uint64_t v = 0;
+    for (unsigned left = n; left > 0;) {
+      const unsigned take = std::min(left, 8 - used_);
+      v = v << take | ((*p_ >> (8 - used_ - take)) & ((1u << take) - 1));
+      used_ += take;
+      if (used_ == 8) {
+        used_ = 0;
+        ++p_;
+      }
+      left -= take;
+    }
+    return v;
+  }
+
+ private:
+  const uint8_t* p_;
+  unsigned used_ = 0;
+};
+
+// The 16 bytes of a canonical UUID value as two big-endian halves.
+void UuidHalves(const char* value, uint64_t* hi, uint64_t* lo) {
+  *hi = *lo = 0;
+  for (size_t byte = 0; byte < kUuidBytes; ++byte) {
+    const uint64_t b = static_cast<uint64_t>(HexDigit(value[kDigitPositions[2 * byte]]) << 4 |
+                                             HexDigit(value[kDigitPositions[2 * byte + 1]]));
+    uint64_t& half = byte < 8 ? *hi : *lo;
+    half = half << 8 | b;
+  }
+}
+
+// Stable order of value indexes by rel.
+std::vector<uint32_t> OrderBySeq(const std::vector<uint32_t>& rels) {
+  std::vector<uint32_t> order(rels.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return rels[a] < rels[b]; });
+  return order;
+}
+
+}  // namespace
+
+bool IsUuidV4(std::string_view value) {
+  // value[0] is the length byte: the version digit is the UUID's 15th character, the
+  // variant digit its 20th.
+  const char variant = value[20];
+  return value[15] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
+}
+
+std::string PackUuidV4s(std::string_view values) {
+  // Of the high half, all but the version nibble (bits 12…15 from its low end): 60 bits;
+  // of the low half, all but the two variant bits at its top: 62.
+  const size_t n = values.size() / kUuidValue;
+  std::string out;
+  out.reserve((n * kV4Bits + 7) / 8);
+  BitWriter w(&out);
+  for (size_t v = 0; v < n; ++v) {
+    uint64_t hi = 0, lo = 0;
+    UuidHalves(values.data() + v * kUuidValue, &hi, &lo);
+    w.Put((hi >> 16) << 12 | (hi & 0xFFF), 60);
+    w.Put(lo, 62);
+  }
+  return out;
+}
+
+bool UnpackUuidV4s(std::string_view bits, size_t max_bytes, std::string* out) {
+  const size_t n = bits.size() * 8 / kV4Bits;
+  if ((n * kV4Bits + 7) / 8 != bits.size() || n * kUuidValue > max_bytes) return false;
+  const size_t used = n * kV4Bits;
+  if (used % 8 != 0 && (static_cast<uint8_t>(bits.back()) & (0xFF >> (used % 8))) != 0)
+    return false;
+  out->resize(n * kUuidValue);
+  BitReader r(bits.data());
+  for (size_t v = 0; v < n; ++v) {
+    const uint64_t hi60 = r.Get(60);
+    const uint64_t lo62 = r.Get(62);
+    const uint64_t hi = (hi60 >> 12) << 16 | uint64_t{4} << 12 | (hi60 & 0xFFF);
+    const uint64_t lo = uint64_t{2} << 62 | lo62;  // variant 10
+    uint8_t bytes[kUuidBytes];
+    for (size_t b = 0; b < 8; ++b) {
+      bytes[b] = static_cast<uint8_t>(hi >> (56 - 8 * b));
+      bytes[8 + b] = static_cast<uint8_t>(lo >> (56 - 8 * b));
     }
     char* value = out->data() + v * kUuidValue;
     value[0] = '\x24';
@@ -325,7 +449,8 @@ bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out) {
   return true;
 }
 
-bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number, std::string* out) {
+bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number,
+                    std::string* out) {
   out->clear();
   const char* p = values.data();
   const char* end = p + values.size();
@@ -339,8 +464,8 @@ bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t n
   return true;
 }
 
-bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table, size_t max_bytes,
-                    std::string* out) {
+bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table,
+                    size_t max_bytes, std::string* out) {
   out->clear();
   const char* p = codes.data();
   const char* end = p + codes.size();
@@ -352,6 +477,63 @@ bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>&
     const std::string_view v = code == 0 ? literal : table[code - 1];
     if (out->size() + v.size() > max_bytes) return false;
     out->append(v.data(), v.size());
+  }
+  return true;
+}
+
+std::string DeltaEncodeBySeq(const std::vector<uint64_t>& values,
+                             const std::vector<uint32_t>& rels) {
+  const std::vector<uint32_t> order = OrderBySeq(rels);
+  std::vector<int64_t> deltas;
+  deltas.reserve(values.size());
+  uint64_t prev = 0;
+  long double sum = 0;
+  for (uint32_t i : order) {
+    deltas.push_back(static_cast<int64_t>(values[i] - prev));
+    // The first is the whole value: the gaps decide k.
+    if (deltas.size() > 1)
+      sum += deltas.back() < 0 ? -static_cast<long double>(deltas.back()) : deltas.back();
+    prev = values[i];
+  }
+  // Rice-like: the low k bits of each delta are near uniform and go to a bit plane as they
+  // are; the rest (a small number) to varints that zstd codes in a few bits each. k near
+  // log2 of the mean gap leaves those a geometric spread over a few values.
+  const long double mean =
+      deltas.size() < 2 ? 0 : sum / static_cast<long double>(deltas.size() - 1);
+  int k = 0;
+  while (k < 62 && static_cast<long double>(uint64_t{1} << (k + 1)) <= mean) ++k;
+  std::string out(1, static_cast<char>(k));
+  for (int64_t d : deltas) PutVarint(&out, ZigZag(d >> k));
+  BitWriter w(&out);
+  for (int64_t d : deltas) w.Put(static_cast<uint64_t>(d), static_cast<unsigned>(k));
+  return out;
+}
+
+bool DeltaDecodeBySeq(std::string_view deltas, const std::vector<uint32_t>& rels, size_t max_bytes,
+                      std::string* out) {
+  out->clear();
+  if (deltas.empty() || static_cast<uint8_t>(deltas[0]) > 62) return false;
+  const unsigned k = static_cast<uint8_t>(deltas[0]);
+  const char* p = deltas.data() + 1;
+  const char* end = deltas.data() + deltas.size();
+  std::vector<uint64_t> highs(rels.size());
+  for (uint64_t& h : highs) {
+    if (!GetVarint(&p, end, &h)) return false;
+  }
+  const size_t bits = rels.size() * k;
+  if (static_cast<size_t>(end - p) != (bits + 7) / 8) return false;
+  if (bits % 8 != 0 && (static_cast<uint8_t>(end[-1]) & (0xFF >> (bits % 8))) != 0) return false;
+  std::vector<uint64_t> values(rels.size());
+  uint64_t v = 0;
+  size_t j = 0;
+  BitReader r(p);
+  for (uint32_t i : OrderBySeq(rels)) {
+    v += (static_cast<uint64_t>(UnZigZag(highs[j++])) << k) | r.Get(k);
+    values[i] = v;
+  }
+  for (uint64_t value : values) {
+    PutVarint(out, value);
+    if (out->size() > max_bytes) return false;
   }
   return true;
 }

@@ -6,7 +6,8 @@
 // last 10 bytes, paths that are their route filled with their resources as one byte, and
 // length-delimited values drawn from a few
 // distinct ones (routes, user agents, client IPs of a subject's run) as a table of the
-// distinct values and one index per value. Pure functions; thread-safe.
+// distinct values and one index per value, version 4 UUIDs as their 122 random bits, and
+// times delta-coded in the order of their records' seqs. Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,13 @@ enum class StreamTransform : uint8_t {
   // every value: a length varint and bytes; each stored as 0 when it is the first word of
   // the record's route ("GET" of "GET /v1/orders/{order_id}"), else 1 and the value
   kRouteMethod = 10,
+  // every value: a canonical UUID of version 4 (a client's random request id); each stored
+  // as its 122 random bits (PackUuidV4s)
+  kUuidV4 = 11,
+  // every value: a minimal varint, one per record of the block; delta-coded in the order of
+  // their records' seqs (DeltaEncodeBySeq): a time is about monotone in the seq, not in a
+  // block sorted by subject
+  kDeltaBySeq = 12,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -81,6 +89,17 @@ std::string PackUuids(std::string_view values);
 // The inverse; false when `planes` is not a multiple of 16 bytes or *out would pass max_bytes.
 bool UnpackUuids(std::string_view planes, size_t max_bytes, std::string* out);
 
+// True when a canonical UUID value (IsCanonicalUuid) is of version 4 and variant 10 (RFC
+// 9562): its version digit is 4 and its variant digit one of 8, 9, a, b.
+bool IsUuidV4(std::string_view value);
+// `values`: version 4 UUID values (IsUuidV4) back to back → the 122 bits of each that are
+// neither version nor variant, most significant first, packed without gaps into
+// ⌈122 n / 8⌉ bytes (the last byte's unused low bits 0).
+std::string PackUuidV4s(std::string_view values);
+// The inverse; false when `bits` is not ⌈122 n / 8⌉ bytes for some n, a padding bit is set,
+// or *out would pass max_bytes.
+bool UnpackUuidV4s(std::string_view bits, size_t max_bytes, std::string* out);
+
 // The first 48 bits of a canonical UUID value (IsCanonicalUuid): a UUIDv7's milliseconds.
 uint64_t UuidTimeMs(std::string_view value);
 // `values`: canonical UUID values back to back → the last 10 bytes of each (their first 6
@@ -110,6 +129,16 @@ std::string DeltaEncode(const std::vector<uint64_t>& values);
 // pass max_bytes.
 bool DeltaDecode(std::string_view deltas, size_t max_bytes, std::string* out);
 
+// Value i belongs to the record of seq rels[i] (within the part): varint zigzag(v − prev) for
+// each value in the order of ascending rels (ties in value order), prev the previous value
+// so taken (0 at first). values.size() must equal rels.size().
+std::string DeltaEncodeBySeq(const std::vector<uint64_t>& values,
+                             const std::vector<uint32_t>& rels);
+// The inverse, the values back in their order as minimal varints; false on a bad varint,
+// a count other than rels.size(), or when *out would pass max_bytes.
+bool DeltaDecodeBySeq(std::string_view deltas, const std::vector<uint32_t>& rels, size_t max_bytes,
+                      std::string* out);
+
 // `values`: length-delimited values back to back (a length varint and that many bytes each)
 // → varint D ‖ the D distinct values in order of first appearance ‖ one varint index per
 // value. False (and *out unspecified) when `values` is not such a sequence or has no value.
@@ -121,10 +150,11 @@ bool DictDecode(std::string_view dict, size_t max_bytes, std::string* out);
 // `values`: length-delimited values of field `number` back to back → for each, varint
 // table.Code(number, value), followed by the value as stored when that is 0. False when
 // `values` is not such a sequence.
-bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number, std::string* out);
+bool PartDictEncode(std::string_view values, const PartValues& table, uint64_t number,
+                    std::string* out);
 // The inverse, `table` being the field's values (PartValues::Field); false on a bad varint,
 // a code past the table, a bad literal, or when *out would pass max_bytes.
-bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table, size_t max_bytes,
-                    std::string* out);
+bool PartDictDecode(std::string_view codes, const std::vector<std::string_view>& table,
+                    size_t max_bytes, std::string* out);
 
 }  // namespace apitrail::part

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "core/ids.h"
+#include "store/part/part_index.h"
 
 namespace apitrail::part {
 namespace {
@@ -107,6 +111,116 @@ TEST(StreamTransformTest, UuidTailDeltasDecodeToTheTails) {
   EXPECT_TRUE(DeltaDecodeUuidTails(std::string("\xfe\xff\x07\x00", 4), 1 << 20, &out));   // h = 65535
   EXPECT_FALSE(DeltaDecodeUuidTails(deltas, 50 * 10 - 1, &out));
   EXPECT_TRUE(DeltaDecodeUuidTails(deltas, 50 * 10, &out));
+}
+
+// A version 4 UUID from a seeded generator: what a client sends as its request id.
+std::string RandomV4(std::mt19937_64& rng) {
+  uint8_t b[16];
+  for (int i = 0; i < 16; i += 8) {
+    const uint64_t r = rng();
+    for (int j = 0; j < 8; ++j) b[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  char text[36];
+  FormatUuid(b, text);
+  return Value(std::string(text, 36));
+}
+
+TEST(StreamTransformTest, OnlyVersionFourUuidsOfVariantTenQualifyForTheirRandomBits) {
+  EXPECT_TRUE(IsUuidV4(Value("0f0e0d0c-0b0a-4908-8706-050403020100")));
+  for (char variant : {'8', '9', 'a', 'b'}) {
+    EXPECT_TRUE(IsUuidV4(Value(std::string("0f0e0d0c-0b0a-4908-") + variant + "706-050403020100")));
+  }
+  for (char variant : {'0', '7', 'c', 'f'}) {
+    EXPECT_FALSE(IsUuidV4(Value(std::string("0f0e0d0c-0b0a-4908-") + variant + "706-050403020100")));
+  }
+  EXPECT_FALSE(IsUuidV4(Value("0f0e0d0c-0b0a-7908-8706-050403020100")));  // version 7
+  EXPECT_FALSE(IsUuidV4(Value("0f0e0d0c-0b0a-3908-8706-050403020100")));  // version 3
+}
+
+TEST(StreamTransformTest, VersionFourUuidsKeepOnly122BitsEachAndUnpackExactly) {
+  std::mt19937_64 rng(7);
+  // Every count up to 8 ends the last value at another bit of its byte.
+  for (size_t n = 0; n <= 9; ++n) {
+    std::string values;
+    for (size_t i = 0; i < n; ++i) values += RandomV4(rng);
+    if (n == 9) {  // the extremes of the random bits
+      values += Value("00000000-0000-4000-8000-000000000000");
+      values += Value("ffffffff-ffff-4fff-bfff-ffffffffffff");
+    }
+    const size_t count = values.size() / 37;
+    const std::string bits = PackUuidV4s(values);
+    ASSERT_EQ(bits.size(), (count * 122 + 7) / 8) << n;
+    std::string out;
+    ASSERT_TRUE(UnpackUuidV4s(bits, 1 << 20, &out)) << n;
+    EXPECT_EQ(out, values) << n;
+  }
+  std::string values;
+  for (int i = 0; i < 5; ++i) values += RandomV4(rng);
+  const std::string bits = PackUuidV4s(values);  // 610 bits: the last byte uses 2
+  std::string out;
+  EXPECT_FALSE(UnpackUuidV4s(bits.substr(1), 1 << 20, &out));  // not ⌈122 n / 8⌉ bytes
+  EXPECT_FALSE(UnpackUuidV4s(bits + "x", 1 << 20, &out));
+  std::string padded = bits;
+  padded.back() = static_cast<char>(padded.back() | 1);  // a padding bit set
+  EXPECT_FALSE(UnpackUuidV4s(padded, 1 << 20, &out));
+  EXPECT_FALSE(UnpackUuidV4s(bits, 5 * 37 - 1, &out));  // the output bound
+  EXPECT_TRUE(UnpackUuidV4s(bits, 5 * 37, &out));
+}
+
+TEST(StreamTransformTest, DeltasInSeqOrderDecodeToTheValuesInTheirOwnOrder) {
+  // Times of a block sorted by subject: each a few seconds after the previous seq's.
+  std::mt19937_64 rng(11);
+  std::vector<uint32_t> rels;
+  for (uint32_t r = 0; r < 200; ++r) rels.push_back(r * 37 % 211);
+  std::shuffle(rels.begin(), rels.end(), rng);
+  std::vector<uint64_t> times(rels.size());
+  for (size_t i = 0; i < rels.size(); ++i) {
+    times[i] = 1'760'000'000'000'000'000 + uint64_t{rels[i]} * 17'000'000'000 + rng() % 1'000'000'000;
+  }
+  const std::string by_seq = DeltaEncodeBySeq(times, rels);
+  const std::string by_record = DeltaEncode(times);
+  EXPECT_LT(by_seq.size() + 100, by_record.size());  // most of a byte a value
+  std::string out, expected;
+  for (uint64_t t : times) PutVarint(&expected, t);
+  ASSERT_TRUE(DeltaDecodeBySeq(by_seq, rels, 1 << 20, &out));
+  EXPECT_EQ(out, expected);
+  const size_t decoded_bytes = expected.size();
+
+  // Ties, a value below the previous one, 0 and 2^64 - 1, one value, none.
+  const std::vector<uint32_t> odd_rels = {5, 5, 1, 9, 5, 0};
+  const std::vector<uint64_t> odd = {7, 3, UINT64_MAX, 0, 1ull << 40, 12};
+  expected.clear();
+  for (uint64_t v : odd) PutVarint(&expected, v);
+  ASSERT_TRUE(DeltaDecodeBySeq(DeltaEncodeBySeq(odd, odd_rels), odd_rels, 1 << 20, &out));
+  EXPECT_EQ(out, expected);
+  for (const std::vector<uint64_t>& few : {std::vector<uint64_t>{42}, std::vector<uint64_t>{}}) {
+    const std::vector<uint32_t> few_rels(few.size(), 3);
+    expected.clear();
+    for (uint64_t v : few) PutVarint(&expected, v);
+    ASSERT_TRUE(DeltaDecodeBySeq(DeltaEncodeBySeq(few, few_rels), few_rels, 1 << 20, &out));
+    EXPECT_EQ(out, expected);
+  }
+
+  // Another count of values, bytes cut or left over, a set padding bit, k past 62, the bound.
+  std::vector<uint32_t> fewer = rels;
+  fewer.pop_back();
+  EXPECT_FALSE(DeltaDecodeBySeq(by_seq, fewer, 1 << 20, &out));
+  EXPECT_FALSE(DeltaDecodeBySeq(by_seq.substr(0, by_seq.size() - 1), rels, 1 << 20, &out));
+  EXPECT_FALSE(DeltaDecodeBySeq(by_seq + '\0', rels, 1 << 20, &out));
+  EXPECT_FALSE(DeltaDecodeBySeq("", rels, 1 << 20, &out));
+  std::string bad_k = by_seq;
+  bad_k[0] = 63;
+  EXPECT_FALSE(DeltaDecodeBySeq(bad_k, rels, 1 << 20, &out));
+  const std::vector<uint32_t> three = {0, 1, 2};
+  const std::string small = DeltaEncodeBySeq({100, 1100, 2100}, three);  // k = 9: 27 bits
+  ASSERT_EQ(static_cast<int>(small[0]), 9);
+  std::string padded = small;
+  padded.back() = static_cast<char>(padded.back() | 1);
+  EXPECT_FALSE(DeltaDecodeBySeq(padded, three, 1 << 20, &out));
+  EXPECT_FALSE(DeltaDecodeBySeq(by_seq, rels, decoded_bytes - 1, &out));
+  EXPECT_TRUE(DeltaDecodeBySeq(by_seq, rels, decoded_bytes, &out));
 }
 
 // A KeyValue message as a record stores it: length, then key = 1 and value = 2 (empty omitted).
