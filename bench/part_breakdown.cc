@@ -3,15 +3,18 @@
 // event for: the blocks, each column stream of the columns layout when compressed on its own
 // (per block, zstd level of part_format.h), the index per tag, the summary and the rest.
 // A measuring tool, not a benchmark: the byte counts are exact and need no quiet machine.
-//   part_breakdown [events=200000] [dir=/tmp/part_breakdown] [block raw bytes=default] [version=2]
+//   part_breakdown [events=200000] [dir=/tmp/part_breakdown] [block raw bytes=default] [version=4]
 //                  [days=events*30/2M]
-// `part_breakdown 1666667 /tmp/pb 0 2 1` seals one day at the 50 M-over-30-days density of
-// query_bench's big load (a day is one part there).
+// `part_breakdown 1666667 /tmp/pb 0 4 1` seals one day at the 50 M-over-30-days density of
+// query_bench's big load (a day is one part there). APITRAIL_BREAKDOWN_INFLIGHT=32 logs the
+// events in the order 32 requests in flight would complete (see main).
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <queue>
+#include <random>
 #include <string>
 
 #include <zdict.h>
@@ -73,7 +76,7 @@ int main(int argc, char** argv) {
   const uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   const std::string dir = argc > 2 ? argv[2] : "/tmp/part_breakdown";
   const size_t block = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 0;
-  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion3;
+  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion4;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/" + part::PartFileName(0);
@@ -90,7 +93,34 @@ int main(int argc, char** argv) {
   double seal_s = 0;  // in the builder's Add and Finish
   // Query parameters picked as query_bench picks them.
   std::string corr, res_name, res_value;
-  for (uint64_t seq = 0; gen.Next(&e); ++seq) {
+  // APITRAIL_BREAKDOWN_INFLIGHT=W: log the events in completion order, as the gateway does,
+  // instead of the generator's start order: event i completes at i + U[0, W) (W requests in
+  // flight), so ids and times are minted in one order and logged in another.
+  const char* inflight_env = std::getenv("APITRAIL_BREAKDOWN_INFLIGHT");
+  const double inflight = inflight_env != nullptr ? std::atof(inflight_env) : 0;
+  std::mt19937_64 rng(17);
+  using Started = std::pair<double, AuditEvent>;
+  auto later = [](const Started& a, const Started& b) { return a.first > b.first; };
+  std::priority_queue<Started, std::vector<Started>, decltype(later)> in_flight(later);
+  uint64_t generated = 0;
+  auto next = [&](AuditEvent* out) {
+    for (;;) {
+      if (!in_flight.empty() && (in_flight.top().first < static_cast<double>(generated) || generated == events)) {
+        *out = in_flight.top().second;
+        in_flight.pop();
+        return true;
+      }
+      AuditEvent started;
+      if (!gen.Next(&started)) {
+        if (in_flight.empty()) return false;
+        generated = events;
+        continue;
+      }
+      const double done = static_cast<double>(generated++) + inflight * std::uniform_real_distribution<double>()(rng);
+      in_flight.emplace(done, std::move(started));
+    }
+  };
+  for (uint64_t seq = 0; next(&e); ++seq) {
     e.seq = seq;
     if (res_name.empty() && seq >= events / 2) {
       for (const auto& [name, value] : e.resources) {

@@ -935,7 +935,8 @@ Status LogStore::AnnotateOutcome(AuditEvent* intent) {
   const PartList& parts = *snapshot;
   for (const auto& p : parts) {
     if (p->end_seq() <= intent->seq || p->first_seq() >= base) continue;
-    for (uint32_t b : p->BlocksWith(part::Field::kIntentId, intent->id)) {
+    APITRAIL_ASSIGN_OR_RETURN(std::vector<uint32_t> blocks, p->BlocksWith(part::Field::kIntentId, intent->id));
+    for (uint32_t b : blocks) {
       APITRAIL_ASSIGN_OR_RETURN(auto block, p->ReadBlock(b));
       for (uint32_t i = 0; i < block->count(); ++i) {
         const uint64_t seq = block->seq(i);
@@ -1165,7 +1166,8 @@ Result<AuditEvent> LogStore::GetById(const std::string& id) {
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     const part::PartReader& p = **it;
     if (p.first_seq() >= base || id.empty()) continue;  // indexed above
-    for (uint32_t b : p.BlocksWith(part::Field::kId, id)) {
+    APITRAIL_ASSIGN_OR_RETURN(std::vector<uint32_t> blocks, p.BlocksWith(part::Field::kId, id));
+    for (uint32_t b : blocks) {
       APITRAIL_ASSIGN_OR_RETURN(auto block, p.ReadBlock(b));
       for (uint32_t i : block->RecordsWith(&part::Block::Directory::ids, id)) {
         if (block->record(i).find(id) == std::string_view::npos) continue;  // cheap pre-check

@@ -179,7 +179,7 @@ class Verifier {
         block_of[rel] = b;
         min_t = std::min(min_t, event->time_ns);
         max_t = std::max(max_t, event->time_ns);
-        index.Add(b, *event);
+        index.Add(b, *event, rel);
         leaves[rel] = merkle::LeafHash(hasher, record);
       }
       if (!feed()) return false;

@@ -310,6 +310,7 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
     }
     // Delta-coded in record order (2), or in seq order (12) when that is smaller: a time
     // follows the seq, while a block sorted by subject has most subjects once or twice.
+    int split_k = 0;
     std::string delta = st.all_varint ? DeltaEncode(st.values) : std::string();
     StreamTransform delta_tr = StreamTransform::kDelta;
     if (st.all_varint && rels != nullptr && st.values.size() == rels->size()) {
@@ -361,6 +362,18 @@ std::string EncodeColumnsImpl(const std::vector<std::string_view>& records, bool
       out.push_back(static_cast<char>(delta_tr));
       PutVarint(&out, delta.size());
       out += delta;
+    } else if (double split_est = 0, plain_est = 0;
+               st.all_varint && !st.values.empty() &&
+               (split_k = ChooseSplitBits(st.values, &split_est, &plain_est)) > 0 &&
+               split_est < plain_est * 0.95) {
+      // Durations and sizes: their low bits are noise, kept as bits, not as varint bytes.
+      // One bit more than the estimate's best: in a block, zstd codes every stream's
+      // literals with one Huffman table, so fewer distinct high parts code better than the
+      // stream alone suggests (part_breakdown: 39.31 → 39.23 B/event; two more: the same).
+      const std::string split = SplitEncode(st.values, std::min(split_k + 1, 63));
+      out.push_back(static_cast<char>(StreamTransform::kSplit));
+      PutVarint(&out, split.size());
+      out += split;
     } else if (number == kMethodField && st.all_delimited &&
                st.route_methods.size() * 5 < st.bytes.size() * 4) {
       // A route names its method ("GET /v1/orders/{order_id}"): one byte says so.
@@ -504,7 +517,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
     if (transforms) {
       const auto tr = static_cast<StreamTransform>(t[0]);
       if (tr == StreamTransform::kUuid || tr == StreamTransform::kDelta || tr == StreamTransform::kDict ||
-          tr == StreamTransform::kUuidV4 || tr == StreamTransform::kDeltaBySeq) {
+          tr == StreamTransform::kUuidV4 || tr == StreamTransform::kDeltaBySeq || tr == StreamTransform::kSplit) {
         std::string& unpacked = plain.emplace_back();
         const size_t room = kMaxDecodedBlock - expanded;
         bool ok = false;
@@ -512,6 +525,7 @@ Status DecodeColumnsImpl(std::string_view raw, uint32_t count, bool transforms,
           case StreamTransform::kUuid: ok = UnpackUuids(bytes, room, &unpacked); break;
           case StreamTransform::kDelta: ok = DeltaDecode(bytes, room, &unpacked); break;
           case StreamTransform::kUuidV4: ok = UnpackUuidV4s(bytes, room, &unpacked); break;
+          case StreamTransform::kSplit: ok = SplitDecode(bytes, room, &unpacked); break;
           case StreamTransform::kDeltaBySeq:
             ok = rels != nullptr && DeltaDecodeBySeq(bytes, *rels, room, &unpacked);
             break;

@@ -42,7 +42,7 @@ Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const s
                                                          const merkle::CompactRange& before,
                                                          size_t block_raw_size, uint32_t version) {
   if (before.size() != first_seq) return Status::InvalidArgument("part: Merkle state is not at first_seq");
-  if (version != kVersion1 && version != kVersion2 && version != kVersion3) return Status::InvalidArgument("part: unknown version");
+  if (version < kVersion1 || version > kVersion4) return Status::InvalidArgument("part: unknown version");
   APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
   if (file->Size() != 0) return Status::AlreadyExists(path + ": exists");
   node = node.substr(0, std::min<size_t>(node.size(), 255));
@@ -193,7 +193,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
       // memory than the record bytes themselves.
       auto event = DecodeRecord(records[k - begin]);
       if (!event.ok()) return Status::InvalidArgument("part: record " + std::to_string(p.rel) + " does not decode");
-      index_.Add(block, *event);
+      index_.Add(block, *event, p.rel);
       block_of[p.rel] = block;
       m.min_time_ns = std::min(m.min_time_ns, p.time_ns);
       m.max_time_ns = std::max(m.max_time_ns, p.time_ns);

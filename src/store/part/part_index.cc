@@ -2,12 +2,57 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "core/crc32c.h"
 #include "core/thread_util.h"
 #include "store/log/coding.h"
 
 namespace apitrail::part {
+
+namespace {
+
+// A lowercase hex digit's value, -1 for anything else (canonical UUIDs are lowercase).
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// The seq-keyed form of a table (FORMAT.md §16.3, version 4): by ascending (h, l, rel),
+// varint Δh, varint (Δh = 0 ? l − the previous l : l), varint zigzag(rel − the previous rel).
+std::string EncodeSeqKeyed(std::vector<SeqKey>* keys) {
+  SortYielding(keys->begin(), keys->end(),
+               [](const SeqKey& a, const SeqKey& b) { return std::tie(a.h, a.l, a.rel) < std::tie(b.h, b.l, b.rel); });
+  std::string out;
+  SeqKey prev;
+  for (const SeqKey& k : *keys) {
+    PutVarint(&out, static_cast<uint64_t>(k.h - prev.h));
+    PutVarint(&out, k.h == prev.h ? k.l - prev.l : k.l);
+    const int64_t d = static_cast<int64_t>(k.rel) - static_cast<int64_t>(prev.rel);
+    PutVarint(&out, (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63));
+    prev = k;
+  }
+  return out;
+}
+
+// Decodes the entry at *p after `prev` into *key; false when malformed (h past 16 bits, not
+// ascending, rel ≥ record_count).
+bool DecodeSeqKey(const char** p, const char* end, const SeqKey& prev, bool first, uint64_t record_count,
+                  SeqKey* key) {
+  uint64_t dh = 0, l = 0, z = 0;
+  if (!GetVarint(p, end, &dh) || !GetVarint(p, end, &l) || !GetVarint(p, end, &z)) return false;
+  if (dh > 0xffffu - prev.h) return false;
+  key->h = static_cast<uint16_t>(prev.h + dh);
+  key->l = dh == 0 ? prev.l + l : l;
+  if (dh == 0 && key->l < prev.l) return false;  // wrapped past 2^64
+  const int64_t rel = static_cast<int64_t>(prev.rel) + (static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1));
+  if (rel < 0 || static_cast<uint64_t>(rel) >= record_count) return false;
+  key->rel = static_cast<uint32_t>(rel);
+  return first || std::tie(prev.h, prev.l, prev.rel) < std::tie(key->h, key->l, key->rel);
+}
+
+}  // namespace
 
 uint32_t KeyHash(Field field, std::string_view value) {
   const char tag = static_cast<char>(field);
@@ -69,7 +114,33 @@ void PartIndexBuilder::FlushBlock() {
   }
 }
 
-void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e) {
+bool ParseSeqKey(std::string_view uuid, SeqKey* key) {
+  if (uuid.size() != 36) return false;
+  uint8_t bytes[16];
+  size_t n = 0;
+  for (size_t i = 0; i < uuid.size(); i += 2) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (uuid[i] != '-') return false;
+      ++i;
+    }
+    const int hi = HexValue(uuid[i]), lo = HexValue(uuid[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes[n++] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  key->h = static_cast<uint16_t>(bytes[6] << 8 | bytes[7]);
+  key->l = 0;
+  for (size_t i = 8; i < 16; ++i) key->l = key->l << 8 | bytes[i];
+  key->rel = 0;
+  return true;
+}
+
+void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e, uint32_t rel) {
+  if (ids_seq_keyable_ && !e.id.empty()) {
+    SeqKey key;
+    ids_seq_keyable_ = rel != kNoRel && ParseSeqKey(e.id, &key);
+    key.rel = rel;
+    if (ids_seq_keyable_) ids_.push_back(key);
+  }
   if (block != block_) {
     FlushBlock();
     block_ = block;
@@ -130,6 +201,16 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
     }
     pairs.clear();
     pairs.shrink_to_fit();
+    if (tag == static_cast<uint8_t>(Field::kId) && version >= kVersion4 && ids_seq_keyable_ && !ids_.empty()) {
+      // Event ids as the gateway mints them: keyed by seq when that is smaller (it is for
+      // ids of a per-process counter, not for random ones).
+      std::string seq_keyed = EncodeSeqKeyed(&ids_);
+      if (seq_keyed.size() < entries.size()) {
+        entries = std::move(seq_keyed);
+        count = static_cast<uint32_t>(ids_.size());
+        bits = 0;
+      }
+    }
     out.push_back(static_cast<char>(tag));
     if (version >= kVersion2) out.push_back(static_cast<char>(bits));
     log::PutFixed32(&out, count);
@@ -159,7 +240,7 @@ bool DecodePostings(const char** p, const char* end, uint32_t block_count, std::
 }  // namespace
 
 Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const std::string& path,
-                                   uint64_t file_offset, uint32_t version) {
+                                   uint64_t file_offset, uint32_t version, uint64_t record_count) {
   PartIndex idx;
   idx.version_ = version;
   idx.raw_ = std::move(raw);
@@ -183,7 +264,11 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     Table& t = idx.tables_[tag];
     if (version >= kVersion2) {
       t.bits = static_cast<uint8_t>(*p++);
-      if (t.bits < 1 || t.bits > 32) return bad("field " + std::to_string(tag) + " has " + std::to_string(t.bits) + " hash bits");
+      // 0: seq-keyed (version 4, the event ids only).
+      t.seq_keyed = t.bits == 0 && version >= kVersion4 && tag == static_cast<uint8_t>(Field::kId);
+      if (!t.seq_keyed && (t.bits < 1 || t.bits > 32)) {
+        return bad("field " + std::to_string(tag) + " has " + std::to_string(t.bits) + " hash bits");
+      }
     }
     const uint32_t count = log::DecodeFixed32(p);
     const uint32_t size = log::DecodeFixed32(p + 4);
@@ -192,6 +277,25 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     const char* fend = p + size;
     t.begin = static_cast<size_t>(p - base);
     t.end = static_cast<size_t>(fend - base);
+    if (t.seq_keyed) {
+      // At least 3 bytes an entry, and at most one entry per record.
+      if (count > size / 3 || count > record_count) {
+        return bad("field " + std::to_string(tag) + " claims " + std::to_string(count) + " entries in " +
+                   std::to_string(size) + " bytes");
+      }
+      t.seq_restarts.reserve(count / kSeqRestartInterval + 1);
+      SeqKey prev;
+      for (uint32_t e = 0; e < count; ++e) {
+        SeqKey key;
+        if (!DecodeSeqKey(&p, fend, prev, e == 0, record_count, &key)) {
+          return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " is not a seq key after the last");
+        }
+        if (e % kSeqRestartInterval == 0) t.seq_restarts.push_back({key, static_cast<uint32_t>(p - base)});
+        prev = key;
+      }
+      if (p != fend) return bad("field " + std::to_string(tag) + " has bytes after its entries");
+      continue;
+    }
     // An entry takes at least 3 bytes (hash delta, count, one block): a damaged count must
     // not size anything below.
     if (count > size / 3) {
@@ -230,12 +334,14 @@ uint32_t PartIndex::Stored(const Table& t, uint32_t key_hash) const {
 
 bool PartIndex::MayHave(Field field, uint32_t key_hash) const {
   const Table& t = tables_[static_cast<size_t>(field)];
+  if (t.seq_keyed) return true;  // keyed by value, not by hash: Rels knows
   return t.filter.MayContain(Stored(t, key_hash));
 }
 
 std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   std::vector<uint32_t> out;
   const Table& t = tables_[static_cast<size_t>(field)];
+  if (t.seq_keyed) return out;  // Rels answers
   const uint32_t h = Stored(t, key_hash);
   if (!t.filter.MayContain(h)) return out;
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
@@ -260,14 +366,41 @@ std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   return out;
 }
 
+std::vector<uint32_t> PartIndex::Rels(Field field, std::string_view value) const {
+  std::vector<uint32_t> out;
+  const Table& t = tables_[static_cast<size_t>(field)];
+  SeqKey want;
+  if (!t.seq_keyed || t.seq_restarts.empty() || !ParseSeqKey(value, &want)) return out;
+  auto tail = [](const SeqKey& k) { return std::tie(k.h, k.l); };
+  // The restart before the first whose tail is ≥ the wanted one: an earlier entry may share it.
+  auto it = std::lower_bound(t.seq_restarts.begin(), t.seq_restarts.end(), want,
+                             [&](const Table::SeqRestart& r, const SeqKey& k) { return tail(r.key) < tail(k); });
+  if (it != t.seq_restarts.begin()) --it;
+  SeqKey key = it->key;
+  const char* p = raw_.data() + it->next;
+  const char* end = raw_.data() + t.end;
+  // Parse checked every entry: decoding cannot fail here.
+  while (tail(key) <= tail(want)) {
+    if (tail(key) == tail(want)) out.push_back(key.rel);
+    if (p >= end) break;
+    SeqKey next;
+    DecodeSeqKey(&p, end, key, false, UINT64_MAX, &next);
+    key = next;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace apitrail::part
 
 namespace apitrail::part {
 
 size_t PartIndex::memory_bytes() const {
   size_t n = raw_.size();
-  for (const Table& t : tables_)
-    n += t.restart_hashes.size() * 2 * sizeof(uint32_t) + t.filter.memory_bytes();
+  for (const Table& t : tables_) {
+    n += t.restart_hashes.size() * 2 * sizeof(uint32_t) + t.filter.memory_bytes() +
+         t.seq_restarts.size() * sizeof(Table::SeqRestart);
+  }
   return n;
 }
 

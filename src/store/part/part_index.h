@@ -20,10 +20,27 @@
 
 namespace apitrail::part {
 
+// A seq-keyed table's entry: an event id's UUID bytes 6…15 (h the first 2, l the last 8, big
+// endian; bytes 0…5 are its millisecond time, which the record confirms) and the seq −
+// first seq of its record. Event ids are minted from a per-process origin and a counter in
+// about the order their records are logged, so by (h, l) the rels barely move: an entry
+// costs well under a byte after zstd where a fingerprint and a block number cost 3.
+struct SeqKey {
+  uint64_t l = 0;
+  uint32_t rel = 0;
+  uint16_t h = 0;
+  auto operator<=>(const SeqKey&) const = default;
+};
+// A canonical lowercase UUID (36 characters, no length byte) → its SeqKey tail (rel 0);
+// false for anything else.
+bool ParseSeqKey(std::string_view uuid, SeqKey* key);
+
 class PartIndexBuilder {
  public:
-  // Records that `event` lies in block `block` (blocks are added in ascending order).
-  void Add(uint32_t block, const AuditEvent& event);
+  static constexpr uint32_t kNoRel = UINT32_MAX;
+  // Records that `event` lies in block `block` (blocks are added in ascending order); `rel`
+  // its seq − the part's first seq (version 4, for the seq-keyed id table).
+  void Add(uint32_t block, const AuditEvent& event, uint32_t rel = kNoRel);
   // The raw (uncompressed) index section of a part of `version`. Call once, after the last Add.
   std::string Serialize(uint32_t version);
 
@@ -36,6 +53,10 @@ class PartIndexBuilder {
   std::array<std::vector<uint64_t>, kFieldCount> pending_;  // the current block
   std::array<std::vector<uint64_t>, kFieldCount> all_;
   uint32_t block_ = 0;
+  // Version 4: every event id's UUID tail and rel, while every id is a canonical UUID
+  // and came with its rel; the seq-keyed table is written when it is smaller.
+  std::vector<SeqKey> ids_;
+  bool ids_seq_keyable_ = true;
 };
 
 class PartIndex {
@@ -43,7 +64,7 @@ class PartIndex {
   // Parses and fully checks `raw` (every posting list decoded once, block numbers below
   // `block_count`). Errors are Corruption naming `path` and the section's file offset.
   static Result<PartIndex> Parse(std::string raw, uint32_t block_count, const std::string& path,
-                                 uint64_t file_offset, uint32_t version);
+                                 uint64_t file_offset, uint32_t version, uint64_t record_count = 0);
   // Ascending blocks that may hold `value` in `field` (a hash collision only adds blocks).
   std::vector<uint32_t> Blocks(Field field, std::string_view value) const {
     return Blocks(field, KeyHash(field, value));
@@ -54,6 +75,13 @@ class PartIndex {
   // False when no key of `field` in this part has the fingerprint of `key_hash`: the
   // in-memory filter's answer, which Blocks asks before searching the table.
   bool MayHave(Field field, uint32_t key_hash) const;
+  // Whether `field`'s table is seq-keyed (version 4, event ids): then Blocks knows nothing
+  // and Rels answers.
+  bool SeqKeyed(Field field) const { return tables_[static_cast<size_t>(field)].seq_keyed; }
+  // Of a seq-keyed table: ascending rels of the records whose value has `value`'s UUID tail
+  // (none when `value` is not a canonical UUID); the caller maps them to blocks by the seq
+  // map and confirms on the record (the first 6 bytes are not compared).
+  std::vector<uint32_t> Rels(Field field, std::string_view value) const;
   size_t memory_bytes() const;
   // The raw section, as PartIndexBuilder::Serialize made it (verification rebuilds and compares).
   const std::string& raw() const { return raw_; }
@@ -73,7 +101,16 @@ class PartIndex {
     std::vector<uint32_t> restart_offsets;  // raw_ is at most kMaxIndexRawSize
     // Tables of kFilterMinKeys or more: most keys a query asks a part for are not in it.
     FingerprintFilter filter;
+    // A seq-keyed table (bits 0): every kSeqRestartInterval-th entry, whole, and the
+    // position after it. 24 bytes per 32 entries.
+    bool seq_keyed = false;
+    struct SeqRestart {
+      SeqKey key;
+      uint32_t next = 0;
+    };
+    std::vector<SeqRestart> seq_restarts;
   };
+  static constexpr uint32_t kSeqRestartInterval = 32;
   static constexpr uint32_t kFilterMinKeys = 64;
   // What the table stores of a key hash: version 2 a fingerprint of t.bits bits, version 1
   // the whole hash.

@@ -78,7 +78,7 @@ Status PartReader::Load() {
   APITRAIL_RETURN_IF_ERROR(read(0, kHeaderFixedSize, &h));
   if (std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
   version_ = log::DecodeFixed32(h.data() + 8);
-  if (version_ != kVersion1 && version_ != kVersion2 && version_ != kVersion3) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
+  if (version_ < kVersion1 || version_ > kVersion4) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
   const size_t meta_size = version_ == kVersion1 ? kBlockMetaSize : kBlockMetaSizeV2;
   first_seq_ = log::DecodeFixed64(h.data() + 12);
   const uint16_t node_len = log::DecodeFixed16(h.data() + 20);
@@ -212,7 +212,7 @@ Status PartReader::Load() {
   if (Crc(stored) != index_crc) return Bad(path_, "index section crc mismatch", index_off);
   auto raw = ZstdDecompress(stored, index_raw);
   if (!raw.ok()) return Bad(path_, "index section: " + raw.status().message(), index_off);
-  APITRAIL_ASSIGN_OR_RETURN(index_, PartIndex::Parse(std::move(raw).value(), nblocks, path_, index_off, version_));
+  APITRAIL_ASSIGN_OR_RETURN(index_, PartIndex::Parse(std::move(raw).value(), nblocks, path_, index_off, version_, count_));
   return Status::Ok();
 }
 
@@ -309,6 +309,18 @@ Result<std::string> PartReader::Record(uint64_t seq) const {
   }
   return Bad(path_, "block " + std::to_string(b) + " does not hold record " + std::to_string(seq) + " (seq map)",
              blocks_[b].offset);
+}
+
+Result<std::vector<uint32_t>> PartReader::BlocksWith(Field field, std::string_view value) const {
+  if (!index_.SeqKeyed(field)) return index_.Blocks(field, value);
+  std::vector<uint32_t> blocks;
+  for (uint32_t rel : index_.Rels(field, value)) {
+    APITRAIL_ASSIGN_OR_RETURN(uint32_t b, BlockOf(first_seq_ + rel));
+    blocks.push_back(b);
+  }
+  std::sort(blocks.begin(), blocks.end());
+  blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+  return blocks;
 }
 
 PartReader::IndexKeys::IndexKeys(const EventQuery& q) {

@@ -89,10 +89,10 @@ class PartReader {
   std::vector<uint32_t> CandidateBlocks(const EventQuery& q) const {
     return CandidateBlocks(q, IndexKeys(q));
   }
-  // Blocks that may hold a record whose `field` equals `value`.
-  std::vector<uint32_t> BlocksWith(Field field, std::string_view value) const {
-    return index_.Blocks(field, value);
-  }
+  // Blocks that may hold a record whose `field` equals `value`, ascending. A seq-keyed
+  // table (version 4 event ids) names records, whose blocks the seq map gives: an error
+  // when it cannot be read.
+  Result<std::vector<uint32_t>> BlocksWith(Field field, std::string_view value) const;
 
  private:
   PartReader() = default;

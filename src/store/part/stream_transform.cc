@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
@@ -533,6 +535,86 @@ bool DeltaDecodeBySeq(std::string_view deltas, const std::vector<uint32_t>& rels
   }
   for (uint64_t value : values) {
     PutVarint(out, value);
+    if (out->size() > max_bytes) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Bytes zstd's entropy stage about needs for `bytes`: their order-0 entropy.
+double ByteEntropy(const std::array<uint32_t, 256>& counts, size_t total) {
+  double bits = 0;
+  for (uint32_t c : counts) {
+    if (c != 0) bits -= c * std::log2(static_cast<double>(c) / static_cast<double>(total));
+  }
+  return bits / 8;
+}
+
+}  // namespace
+
+int ChooseSplitBits(const std::vector<uint64_t>& values, double* estimate, double* plain_estimate) {
+  // k = 0 (the values as they are) and the few k around log2 of the mean: far below it the
+  // high parts spread over many values, far above it the low bits are mostly zeros.
+  long double sum = 0;
+  for (uint64_t v : values) sum += static_cast<long double>(v);
+  const int mean_width = static_cast<int>(
+      std::bit_width(static_cast<uint64_t>(sum / static_cast<long double>(std::max<size_t>(1, values.size())))));
+  int best_k = 0;
+  double best = 0;
+  for (int k : {0, mean_width - 5, mean_width - 4, mean_width - 3, mean_width - 2, mean_width - 1, mean_width}) {
+    if (k < 0 || k > 63 || (k == 0 && best_k != 0)) continue;
+    std::array<uint32_t, 256> counts{};
+    size_t total = 0;
+    for (uint64_t v : values) {
+      for (uint64_t high = v >> k;; high >>= 7) {  // the varint's bytes
+        ++total;
+        if (high < 0x80) {
+          ++counts[high];
+          break;
+        }
+        ++counts[(high & 0x7f) | 0x80];
+      }
+    }
+    const double bytes = ByteEntropy(counts, total) + static_cast<double>(values.size()) * k / 8;
+    if (k == 0) *plain_estimate = bytes;
+    if (k == 0 || bytes < best) {
+      best = bytes;
+      best_k = k;
+    }
+  }
+  *estimate = best;
+  return best_k;
+}
+
+std::string SplitEncode(const std::vector<uint64_t>& values, int k) {
+  std::string out(1, static_cast<char>(k));
+  PutVarint(&out, values.size());
+  for (uint64_t v : values) PutVarint(&out, v >> k);
+  BitWriter w(&out);
+  for (uint64_t v : values) w.Put(v, static_cast<unsigned>(k));
+  return out;
+}
+
+bool SplitDecode(std::string_view split, size_t max_bytes, std::string* out) {
+  out->clear();
+  if (split.empty() || static_cast<uint8_t>(split[0]) > 63) return false;
+  const unsigned k = static_cast<uint8_t>(split[0]);
+  const char* p = split.data() + 1;
+  const char* end = split.data() + split.size();
+  uint64_t n = 0;
+  // Each high part takes a byte at least: a count past the bytes is malformed.
+  if (!GetVarint(&p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
+  std::vector<uint64_t> highs(n);
+  for (uint64_t& h : highs) {
+    if (!GetVarint(&p, end, &h)) return false;
+  }
+  const size_t bits = n * k;
+  if (static_cast<size_t>(end - p) != (bits + 7) / 8) return false;
+  if (bits % 8 != 0 && (static_cast<uint8_t>(end[-1]) & (0xFF >> (bits % 8))) != 0) return false;
+  BitReader r(p);
+  for (uint64_t h : highs) {
+    PutVarint(out, (k == 0 ? h : h << k) | r.Get(k));
     if (out->size() > max_bytes) return false;
   }
   return true;

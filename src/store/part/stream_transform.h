@@ -55,6 +55,10 @@ enum class StreamTransform : uint8_t {
   // their records' seqs (DeltaEncodeBySeq): a time is about monotone in the seq, not in a
   // block sorted by subject
   kDeltaBySeq = 12,
+  // every value: a minimal varint; each split into its high part (a varint) and its low k
+  // bits (a bit plane) (SplitEncode): sizes and durations spread over orders of magnitude,
+  // whose low bits are noise zstd cannot code and whose high parts are a few values it can
+  kSplit = 13,
 };
 
 // The path a route gives with its parameters filled in: route "GET /v1/orders/{order_id}"
@@ -138,6 +142,18 @@ std::string DeltaEncodeBySeq(const std::vector<uint64_t>& values,
 // a count other than rels.size(), or when *out would pass max_bytes.
 bool DeltaDecodeBySeq(std::string_view deltas, const std::vector<uint32_t>& rels, size_t max_bytes,
                       std::string* out);
+
+// The k (0 … 63) for SplitEncode: of 0 and the few k just below log2 of the values' mean,
+// the one that minimises k bits a value plus the byte entropy of the high parts' varints
+// (what zstd's Huffman stage about achieves); *estimate is that in bytes, *plain_estimate
+// the same for k = 0 (the values left as they are).
+int ChooseSplitBits(const std::vector<uint64_t>& values, double* estimate, double* plain_estimate);
+// u8 k ‖ varint n ‖ n × varint (v >> k) ‖ the low k bits of each value, most significant
+// first, without gaps, the bits after the last 0.
+std::string SplitEncode(const std::vector<uint64_t>& values, int k);
+// The inverse, each value as a minimal varint; false on a bad varint, k > 63, a count past
+// the bytes, bytes left over, a set padding bit, or when *out would pass max_bytes.
+bool SplitDecode(std::string_view split, size_t max_bytes, std::string* out);
 
 // `values`: length-delimited values back to back (a length varint and that many bytes each)
 // → varint D ‖ the D distinct values in order of first appearance ‖ one varint index per

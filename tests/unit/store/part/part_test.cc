@@ -106,18 +106,18 @@ TEST_P(PartTest, IndexAndTimeRangesPickOnlyBlocksThatCanMatch) {
   ASSERT_TRUE(r.ok());
   const PartReader& p = **r;
   // A unique key lives in exactly one block: the one holding its record.
-  auto blocks = p.BlocksWith(Field::kCorrelationId, "corr-250");
+  auto blocks = *p.BlocksWith(Field::kCorrelationId, "corr-250");
   ASSERT_EQ(blocks.size(), 1u);
   EXPECT_EQ(blocks[0], BlockOf(p, 250));
   // Version 1 stores whole 32-bit hashes; version 2 a fingerprint of 15 bits for 400 keys, so
   // about one key in a hundred also names another key's block (refuted on the record).
   const size_t max_collisions = GetParam() == kVersion1 ? 0 : 400 / 16;
-  EXPECT_LE(p.BlocksWith(Field::kCorrelationId, "corr-9999").size(), GetParam() == kVersion1 ? 0u : 1u);
+  EXPECT_LE(p.BlocksWith(Field::kCorrelationId, "corr-9999")->size(), GetParam() == kVersion1 ? 0u : 1u);
   // Every key is found, whichever restart point of the index it follows.
   size_t collisions = 0;
   for (uint64_t i = 0; i < 400; ++i) {
     for (Field f : {Field::kCorrelationId, Field::kId}) {
-      const std::vector<uint32_t> got = p.BlocksWith(f, f == Field::kId ? MakeEvent(i).id : "corr-" + std::to_string(i));
+      const std::vector<uint32_t> got = *p.BlocksWith(f, f == Field::kId ? MakeEvent(i).id : "corr-" + std::to_string(i));
       EXPECT_NE(std::find(got.begin(), got.end(), BlockOf(p, i)), got.end()) << i;
       EXPECT_LE(got.size(), 2u) << i;
       collisions += got.size() - 1;
@@ -258,7 +258,7 @@ TEST_P(PartTest, TruncatedPartFailsOpenWithoutCrashing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, PartTest, ::testing::Values(kVersion1, kVersion2, kVersion3),
+INSTANTIATE_TEST_SUITE_P(Versions, PartTest, ::testing::Values(kVersion1, kVersion2, kVersion3, kVersion4),
                          [](const ::testing::TestParamInfo<uint32_t>& i) { return "v" + std::to_string(i.param); });
 
 }  // namespace

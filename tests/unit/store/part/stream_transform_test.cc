@@ -223,6 +223,52 @@ TEST(StreamTransformTest, DeltasInSeqOrderDecodeToTheValuesInTheirOwnOrder) {
   EXPECT_TRUE(DeltaDecodeBySeq(by_seq, rels, decoded_bytes, &out));
 }
 
+TEST(StreamTransformTest, SplitValuesKeepTheirLowBitsAsBitsAndDecodeExactly) {
+  // Durations in µs, log-normal: the low bits are noise, the high parts a few values.
+  std::mt19937_64 rng(13);
+  std::lognormal_distribution<double> latency(9.5, 0.8);
+  std::vector<uint64_t> durations;
+  for (int i = 0; i < 200; ++i) durations.push_back(static_cast<uint64_t>(latency(rng)));
+  double split_est = 0, plain_est = 0;
+  const int k = ChooseSplitBits(durations, &split_est, &plain_est);
+  EXPECT_GT(k, 4);
+  EXPECT_LT(split_est, plain_est * 0.95);
+  // Small repeated values (statuses): left as they are.
+  const std::vector<uint64_t> statuses(150, 200);
+  EXPECT_EQ(ChooseSplitBits(statuses, &split_est, &plain_est), 0);
+
+  auto round_trip = [](const std::vector<uint64_t>& values, int bits) {
+    std::string expected, out;
+    for (uint64_t v : values) PutVarint(&expected, v);
+    const std::string split = SplitEncode(values, bits);
+    EXPECT_TRUE(SplitDecode(split, 1 << 20, &out)) << bits;
+    EXPECT_EQ(out, expected) << bits;
+    return split;
+  };
+  round_trip(durations, k);
+  for (int bits : {0, 1, 7, 8, 9, 63}) round_trip({0, 1, UINT64_MAX, 12345, uint64_t{1} << 62}, bits);
+  round_trip({}, 5);
+
+  const std::string split = round_trip(durations, k);
+  std::string out, expected;
+  for (uint64_t v : durations) PutVarint(&expected, v);
+  EXPECT_FALSE(SplitDecode(split.substr(0, split.size() - 1), 1 << 20, &out));  // cut
+  EXPECT_FALSE(SplitDecode(split + '\0', 1 << 20, &out));                       // left over
+  EXPECT_FALSE(SplitDecode("", 1 << 20, &out));
+  std::string bad_k = split;
+  bad_k[0] = 64;
+  EXPECT_FALSE(SplitDecode(bad_k, 1 << 20, &out));
+  std::string many = split.substr(0, 1);
+  PutVarint(&many, uint64_t{1} << 40);  // a count past the bytes: refused before allocating
+  EXPECT_FALSE(SplitDecode(many + std::string(8, '\0'), 1 << 20, &out));
+  const std::string odd = SplitEncode({5, 6, 7}, 3);  // 9 bits: a padding bit to set
+  std::string padded = odd;
+  padded.back() = static_cast<char>(padded.back() | 1);
+  EXPECT_FALSE(SplitDecode(padded, 1 << 20, &out));
+  EXPECT_FALSE(SplitDecode(split, expected.size() - 1, &out));
+  EXPECT_TRUE(SplitDecode(split, expected.size(), &out));
+}
+
 // A KeyValue message as a record stores it: length, then key = 1 and value = 2 (empty omitted).
 std::string KeyValue(const std::string& k, const std::string& v) {
   std::string m;
