@@ -36,7 +36,7 @@ bool AppendQueue::Push(PendingRecord&& record, bool owned) {
   return true;
 }
 
-void AppendQueue::Drain(std::vector<PendingRecord>* out) {
+size_t AppendQueue::Drain(std::vector<PendingRecord>* out) {
   int64_t n = 0;
   int64_t unowned = 0;
   for (Shard& shard : shards_) {
@@ -53,6 +53,7 @@ void AppendQueue::Drain(std::vector<PendingRecord>* out) {
     reserved_.fetch_sub(n);
   }
   if (unowned > 0) unowned_.fetch_sub(unowned);
+  return static_cast<size_t>(unowned);
 }
 
 void AppendQueue::Wait(std::chrono::steady_clock::time_point deadline,

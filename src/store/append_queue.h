@@ -45,8 +45,9 @@ class AppendQueue {
 
   // false (and `record` untouched) when `capacity` records are already waiting.
   bool Push(PendingRecord&& record, bool owned = false);
-  // Moves everything queued (owned or not) into *out, oldest first within each shard.
-  void Drain(std::vector<PendingRecord>* out);
+  // Moves everything queued (owned or not) into *out, oldest first within each shard; how
+  // many of them were not owned.
+  size_t Drain(std::vector<PendingRecord>* out);
   // True when anything at all is queued.
   bool HasReady() const { return ready_.load() > 0; }
   // Sleeps until an unowned record is queued, `wake()` is true, or `deadline`. `wake` is

@@ -385,13 +385,23 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
   return Publish(force_head_sync);
 }
 
-Status LogStore::Publish(bool force_head_sync) {
+Status LogStore::Publish(bool force_head_sync) { return PublishDurable(TakeDurable(), force_head_sync); }
+
+LogStore::Durable LogStore::TakeDurable() {
   syncs_.fetch_add(1);
   durable_size_ = next_seq_;  // every record written so far is now synced
   durable_frontier_ = frontier_;
   at_risk_.store(0);
-  std::vector<Unpublished> batch;
-  batch.swap(unpublished_);
+  Durable d;
+  d.end_seq = next_seq_;
+  d.frontier = frontier_;
+  d.batch.swap(unpublished_);
+  d.rollups.swap(rollup_batch_);
+  return d;
+}
+
+Status LogStore::PublishDurable(Durable durable, bool force_head_sync) {
+  std::vector<Unpublished>& batch = durable.batch;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     // Prefetched a few records ahead: each Add misses the cache three times at random
@@ -402,9 +412,9 @@ Status LogStore::Publish(bool force_head_sync) {
       if (i + kPrefetchAhead < batch.size()) index_.Prefetch(batch[i + kPrefetchAhead].keys);
       index_.Add(batch[i].seq, std::move(batch[i].keys), batch[i].location);
     }
-    published_frontier_ = frontier_;
+    published_frontier_ = durable.frontier;
   }
-  if (rollups_) rollups_->AddCommitted(&rollup_batch_, next_seq_);
+  if (rollups_) rollups_->AddCommitted(&durable.rollups, durable.end_seq);
   QueueDurableRotated();
   last_sync_ = Clock::now();
   if (options_.durability == Durability::kResponse) {
@@ -593,21 +603,30 @@ Status LogStore::FailedStatus() const {
   return Status::Unavailable("store failed, reopen required: " + fail_cause_.ToString());
 }
 
-bool LogStore::ReapCommit(bool wait) {
+bool LogStore::ReapCommit(bool wait, bool start_next) {
   if (!commit_in_flight_.load()) return true;
   std::optional<int> result = wait ? std::optional<int>(ring_->Wait()) : ring_->Poll();
   if (!result) return false;
   commit_in_flight_.store(false);
+  in_flight_unowned_ = false;
   Status st = segment_->FinishSync(*result);
-  if (st.ok()) st = Publish(false);
-  if (!st.ok()) Fail(st);  // completes the batch's callbacks with the failure
+  if (!st.ok()) {
+    Fail(st);  // completes the batch's callbacks with the failure
+    return true;
+  }
+  Durable durable = TakeDurable();
+  // The next commit first: publishing takes a few hundred µs of CPU for a large batch,
+  // which the device's sync of the next one then hides instead of following.
+  if (start_next) CommitQueued(false, true);
+  st = PublishDurable(std::move(durable), false);
+  if (!st.ok()) Fail(st);  // the records just published stay published; the next commit's fail
   return true;
 }
 
 void LogStore::CommitQueued(bool force_head_sync, bool async) {
   std::vector<PendingRecord>& batch = commit_batch_;
   batch.clear();
-  queue_.Drain(&batch);
+  const size_t unowned = queue_.Drain(&batch);
   if (batch.empty()) return;
   const bool batch_mode = options_.durability == Durability::kBatch;
   if (failed_.load()) {
@@ -624,6 +643,7 @@ void LogStore::CommitQueued(bool force_head_sync, bool async) {
       Result<bool> started = segment_->StartSync(*ring_);
       if (started.ok() && *started) {
         commit_started_ns_.store(MonotonicNowNs(), std::memory_order_relaxed);
+        in_flight_unowned_ = unowned > 0;
         commit_in_flight_.store(true);
         return;
       }
@@ -668,10 +688,10 @@ bool LogStore::CommitPending() {
       commit_handoff_.store(true);
       queue_.Notify();
     }
-  } else if (ReapCommit(false)) {
+  } else if (ReapCommit(false, true)) {
     // One commit in flight at a time: a later one starts when the ring's eventfd reports
     // this one (the worker then calls here again).
-    CommitQueued(false, true);
+    if (!commit_in_flight_.load()) CommitQueued(false, true);
   }
   if (options_.after_callbacks) options_.after_callbacks();
   return true;
@@ -681,8 +701,8 @@ bool LogStore::ReapCompletedCommit() {
   if (!CommitCompleted()) return false;
   std::unique_lock<std::mutex> commit(commit_mu_, std::try_to_lock);
   if (!commit.owns_lock() || writer_stopped_) return false;
-  if (!ReapCommit(false)) return false;
-  CommitQueued(false, true);
+  if (!ReapCommit(false, true)) return false;
+  if (!commit_in_flight_.load()) CommitQueued(false, true);
   if (options_.after_callbacks) options_.after_callbacks();
   return true;
 }
@@ -697,9 +717,17 @@ void LogStore::WriterLoop() {
     // them is then in this drain.
     const uint64_t flush_req = flush_requested_.load();
     const bool stopping = stop_.load();
-    ReapCommit(true);  // a worker's asynchronous commit still in flight: finish it first
-    CommitQueued(flush_req > flush_done_.load() || stopping, false);
-    if (!unpublished_.empty() && !failed_.load() &&
+    const bool urgent = flush_req > flush_done_.load() || stopping;
+    if (!urgent && !batch_mode && ring_ && segment_ && segment_->CanSyncAsync()) {
+      // Commits overlap their publishing (ReapCommit): what workers do on their own, the
+      // writer does for records appended without one.
+      ReapCommit(true, true);
+      if (!commit_in_flight_.load()) CommitQueued(false, true);
+    } else {
+      ReapCommit(true, false);  // an asynchronous commit still in flight: finish it first
+      CommitQueued(urgent, false);
+    }
+    if (!commit_in_flight_.load() && !unpublished_.empty() && !failed_.load() &&
         (flush_req > flush_done_.load() || stopping || Clock::now() - last_sync_ >= interval)) {
       Status st = SyncAndPublish(flush_req > flush_done_.load() || stopping);
       if (!st.ok()) Fail(st);
@@ -730,6 +758,8 @@ void LogStore::WriterLoop() {
       writer_stopped_ = true;
       break;
     }
+    // A commit of records no worker reaps: wait for it (top of the loop), not for the queue.
+    if (commit_in_flight_.load() && in_flight_unowned_) continue;
     auto deadline = std::min(batch_mode && !unpublished_.empty() ? last_sync_ + interval
                                                                  : Clock::now() + std::chrono::seconds(1),
                              std::max(NextCheckpointDue(), Clock::now()));

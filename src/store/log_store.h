@@ -115,9 +115,24 @@ class LogStore final : public Store {
   // `async`: submit the sync to ring_ and return; ReapCommit publishes it later.
   void CommitQueued(bool force_head_sync, bool async);
   // Finishes the asynchronous commit in flight if its write completed (or, with `wait`,
-  // once it has): true when none is in flight any more. Holder of commit_mu_.
-  bool ReapCommit(bool wait);
-  // After the active segment was synced: durable size, index, callbacks, tree head.
+  // once it has): true when none is in flight any more. With `start_next`, the next commit
+  // (what is queued now) is submitted before the finished one is published, so the device
+  // syncs it while this thread adds the index entries, rollups and callbacks. Holder of
+  // commit_mu_.
+  bool ReapCommit(bool wait, bool start_next);
+  // What a completed sync made durable, taken before the next commit writes more: the
+  // records' index entries, rollups and callbacks, and the tree they end.
+  struct Durable {
+    uint64_t end_seq = 0;
+    merkle::CompactRange frontier;
+    std::vector<Unpublished> batch;
+    std::vector<RollupEvent> rollups;
+  };
+  // After the active segment was synced: the durable size and tree move to what is written.
+  Durable TakeDurable();
+  // Index, rollups, callbacks and tree head of what TakeDurable took.
+  Status PublishDurable(Durable durable, bool force_head_sync);
+  // TakeDurable, then PublishDurable.
   Status Publish(bool force_head_sync);
   // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
   Status WriteBatch(std::vector<PendingRecord>* batch);
@@ -196,6 +211,9 @@ class LogStore final : public Store {
   // under commit_mu_, read without it by CommitPending's fast path.
   std::unique_ptr<IoRing> ring_;
   std::atomic<bool> commit_in_flight_{false};
+  // The commit in flight holds records no worker will reap (appended without a committing
+  // worker: the writer thread keeps reaping and restarting until none are left).
+  bool in_flight_unowned_ = false;  // guarded by commit_mu_
   std::atomic<int64_t> commit_started_ns_{0};  // MonotonicNowNs when the one in flight was submitted
 
   // Writer state (holder of commit_mu_; also touched by Open before the thread starts).
