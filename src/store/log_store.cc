@@ -428,6 +428,7 @@ Status LogStore::PublishDurable(Durable durable, bool force_head_sync) {
 }
 
 Status LogStore::MaybeAppendHead(bool force) {
+  if (failed_.load()) return Status::Ok();  // a failed store covers nothing more
   // After the segment sync, so a tree head never covers records that are not durable. The
   // root costs a node hash per level, so a head is appended at most every kHeadIntervalMs
   // of commits (and on flush/close), and its fdatasync is paid at most once a second: a
@@ -614,6 +615,9 @@ bool LogStore::ReapCommit(bool wait, bool start_next) {
     Fail(st);  // completes the batch's callbacks with the failure
     return true;
   }
+  // The store failed while this commit was in flight (publishing the one before it): its
+  // callers were told so, and nothing it holds may be published or covered by a tree head.
+  if (failed_.load()) return true;
   Durable durable = TakeDurable();
   // The next commit first: publishing takes a few hundred µs of CPU for a large batch,
   // which the device's sync of the next one then hides instead of following.

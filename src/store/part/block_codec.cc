@@ -869,7 +869,10 @@ Status DecodeSeqColumns(std::string_view raw, uint32_t count, uint64_t part_coun
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t z = 0;
     if (!GetVarint(&p, end, &z)) return Malformed("bad seq");
-    const int64_t rel = prev + UnZigZag(z);
+    // prev < 2^32: a delta past ±2^40 is outside any part, and the sum cannot overflow.
+    const int64_t delta = UnZigZag(z);
+    if (delta > (int64_t{1} << 40) || delta < -(int64_t{1} << 40)) return Malformed("seq outside the part");
+    const int64_t rel = prev + delta;
     if (rel < 0 || static_cast<uint64_t>(rel) >= part_count) return Malformed("seq outside the part");
     rels->push_back(static_cast<uint32_t>(rel));
     prev = rel;

@@ -46,8 +46,16 @@ bool DecodeSeqKey(const char** p, const char* end, const SeqKey& prev, bool firs
   key->h = static_cast<uint16_t>(prev.h + dh);
   key->l = dh == 0 ? prev.l + l : l;
   if (dh == 0 && key->l < prev.l) return false;  // wrapped past 2^64
-  const int64_t rel = static_cast<int64_t>(prev.rel) + (static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1));
-  if (rel < 0 || static_cast<uint64_t>(rel) >= record_count) return false;
+  // In unsigned arithmetic: a crafted delta must not overflow a signed sum.
+  const uint64_t step = z >> 1;
+  uint64_t rel = 0;
+  if ((z & 1) == 0) {
+    if (step >= record_count || prev.rel + step >= record_count) return false;
+    rel = prev.rel + step;
+  } else {
+    if (step + 1 > prev.rel) return false;  // below 0
+    rel = prev.rel - (step + 1);
+  }
   key->rel = static_cast<uint32_t>(rel);
   return first || std::tie(prev.h, prev.l, prev.rel) < std::tie(key->h, key->l, key->rel);
 }

@@ -558,8 +558,9 @@ int ChooseSplitBits(const std::vector<uint64_t>& values, double* estimate, doubl
   // high parts spread over many values, far above it the low bits are mostly zeros.
   long double sum = 0;
   for (uint64_t v : values) sum += static_cast<long double>(v);
-  const int mean_width = static_cast<int>(
-      std::bit_width(static_cast<uint64_t>(sum / static_cast<long double>(std::max<size_t>(1, values.size())))));
+  // A mean that rounds up to 2^64 must not be converted (undefined): its width is 64.
+  const long double mean = sum / static_cast<long double>(std::max<size_t>(1, values.size()));
+  const int mean_width = mean >= 0x1p64L ? 64 : static_cast<int>(std::bit_width(static_cast<uint64_t>(mean)));
   int best_k = 0;
   double best = 0;
   for (int k : {0, mean_width - 5, mean_width - 4, mean_width - 3, mean_width - 2, mean_width - 1, mean_width}) {

@@ -15,6 +15,7 @@
 #include "core/time_util.h"
 #include "store/fs/file_system.h"
 #include "store/fs/io_ring.h"
+#include "store/log/log_format.h"
 #include "store/verify.h"
 #include "store_test_util.h"
 #include "testutil/forwarding_file_system.h"
@@ -385,6 +386,105 @@ TEST_F(CommitPendingTest, TheNextCommitIsOnItsWayBeforeTheLastOneIsPublished) {
   store->Close();
   VerifyReport report = VerifyDataDir(o.data_dir);
   EXPECT_TRUE(report.ok) << report.problem;
+}
+
+// Fails every append to tree_heads.log once `fail` is set.
+class FailingHeadsFileSystem final : public testing::ForwardingFileSystem {
+ public:
+  FailingHeadsFileSystem() : ForwardingFileSystem(DefaultFileSystem()) {}
+  std::atomic<bool> fail{false};
+
+  // Segments as the default file system opens them (direct I/O, io_uring commits).
+  Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) override {
+    return base()->OpenForSyncedAppend(path);
+  }
+  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override {
+    APITRAIL_ASSIGN_OR_RETURN(auto file, base()->OpenForAppend(path));
+    if (!path.ends_with(log::kTreeHeadsFile)) return file;
+    return std::unique_ptr<WritableFile>(new File(std::move(file), &fail));
+  }
+
+ private:
+  class File final : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> f, std::atomic<bool>* fail)
+        : f_(std::move(f)), fail_(fail) {}
+    Status Append(std::string_view d) override {
+      return fail_->load() ? Status::IoError("tree head: injected") : f_->Append(d);
+    }
+    Status Reserve(uint64_t n) override { return f_->Reserve(n); }
+    Status DropReserve() override { return f_->DropReserve(); }
+    Status Sync() override { return f_->Sync(); }
+    Status Close() override { return f_->Close(); }
+    uint64_t Size() const override { return f_->Size(); }
+
+   private:
+    std::unique_ptr<WritableFile> f_;
+    std::atomic<bool>* fail_;
+  };
+};
+
+// The store fails while publishing a commit (its tree head cannot be written) with the next
+// commit already on its way: that one's records are failed to their callers, and when its
+// write completes nothing of it is published (the published tree stays where it was).
+TEST_F(CommitPendingTest, ACommitInFlightWhenTheStoreFailsIsNeverPublished) {
+  FailingHeadsFileSystem fs;
+  StoreOptions o = AsyncOptions();
+  o.fs = &fs;
+  auto store = OpenOrDie(o);
+  ASSERT_NE(store, nullptr);
+  ASSERT_GE(store->CommitEventFd(), 0) << "io_uring unavailable: the async path is not covered";
+  std::thread t([&] {
+    Store::DeclareCommittingThread();
+    const auto self = std::this_thread::get_id();
+    bool saw = false;
+    for (uint64_t round = 0; round < 20 && !saw; ++round) {
+      std::atomic<int> done{0};
+      std::atomic<bool> first_here{false};
+      Status first, second;
+      std::string root_after_first;
+      ASSERT_TRUE(store
+                      ->Append(MakeEvent(2 * round),
+                               [&](const Status& s, uint64_t) {
+                                 first = s;
+                                 first_here.store(std::this_thread::get_id() == self);
+                                 root_after_first = store->Stats().root_hex;
+                                 done.fetch_add(1);
+                               })
+                      .ok());
+      store->CommitPending();
+      ASSERT_TRUE(store
+                      ->Append(MakeEvent(2 * round + 1),
+                               [&](const Status& s, uint64_t) {
+                                 second = s;
+                                 done.fetch_add(1);
+                               })
+                      .ok());
+      // A tree head is due (at most one per 50 ms) and cannot be written.
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      fs.fail.store(true);
+      WaitForCommits(*store, [&] { return done.load() == 2; });
+      ASSERT_EQ(done.load(), 2);
+      if (!first_here.load() || !first.ok() || second.ok()) {
+        // The writer took a record, or the head was written before: start over.
+        fs.fail.store(false);
+        ASSERT_TRUE(store->Stats().failed == false) << "failed outside the pipelined path";
+        continue;
+      }
+      saw = true;
+      // The second commit's write completes after the failure: reap it.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (store->CommitStartedNs() != 0 && std::chrono::steady_clock::now() < deadline) {
+        if (store->CommitCompleted()) store->ReapCompletedCommit();
+      }
+      EXPECT_EQ(store->CommitStartedNs(), 0);
+      EXPECT_TRUE(store->Stats().failed);
+      EXPECT_EQ(store->Stats().root_hex, root_after_first) << "the failed commit was published";
+    }
+    EXPECT_TRUE(saw) << "no round with the second commit in flight when the store failed";
+  });
+  t.join();
+  store->Close();
 }
 
 // Records appended by threads that commit nothing (the CLI, a bench, a non-worker thread):
