@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   uint64_t raw_bytes = 0;
   double seal_s = 0;  // in the builder's Add and Finish
   // Query parameters picked as query_bench picks them.
-  std::string corr, res_name, res_value;
+  std::string corr, res_name, res_value, event_id;
   // APITRAIL_BREAKDOWN_INFLIGHT=W: log the events in completion order, as the gateway does,
   // instead of the generator's start order: event i completes at i + U[0, W) (W requests in
   // flight), so ids and times are minted in one order and logged in another.
@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
       }
     }
     if (seq == events * 7 / 10) corr = e.correlation_id;
+    if (seq == events * 3 / 10) event_id = e.id;
     const std::string rec = EncodeRecord(e);
     raw_bytes += rec.size();
     after.Append(merkle::LeafHash(merkle::ThreadHasher(), rec));
@@ -239,6 +240,20 @@ int main(int argc, char** argv) {
     }
     const double nb = static_cast<double>((*fresh)->blocks().size());
     std::printf("  of which read+crc+decompress %.0f us, decode %.0f us (rough)\n", raw_us / nb, decode_us / nb);
+  }
+  // A lookup by event id (GetById's part step) in a freshly opened part: the first one reads
+  // the seq map when the id table is seq-keyed (version 4); later ones only search.
+  {
+    auto fresh = part::PartReader::Open(DefaultFileSystem(), path);
+    if (!fresh.ok()) return std::fprintf(stderr, "%s\n", fresh.status().ToString().c_str()), 1;
+    for (const char* which : {"first", "second"}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto blocks = (*fresh)->BlocksWith(part::Field::kId, event_id);
+      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("event id lookup (%s, %s): %zu block(s), %.0f us (rough)\n", which,
+                  (*fresh)->index().SeqKeyed(part::Field::kId) ? "seq-keyed" : "fingerprint",
+                  blocks.ok() ? blocks->size() : 0, us);
+    }
   }
   // Blocks a query must consider (exact counts, not timings): the candidates of the part
   // index, and the raw bytes decompressing them costs.
