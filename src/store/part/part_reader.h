@@ -121,7 +121,11 @@ class PartReader {
   uint32_t seqmap_raw_size_ = 0;
   uint32_t seqmap_crc_ = 0;
   mutable std::mutex seqmap_mu_;
-  mutable std::vector<uint32_t> seqmap_;  // guarded by seqmap_mu_; empty until loaded
+  // Guarded by seqmap_mu_, filled on first use: the block of each rel, 2 bytes each when a
+  // part has at most 65,536 blocks (seqmap16_), else 4 (seqmap_).
+  mutable bool seqmap_loaded_ = false;
+  mutable std::vector<uint16_t> seqmap16_;
+  mutable std::vector<uint32_t> seqmap_;
   // Version 2: the part's zstd dictionary, loaded at open (its blocks need it).
   struct DDictFree {
     void operator()(ZSTD_DDict_s* d) const;

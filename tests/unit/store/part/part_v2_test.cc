@@ -41,7 +41,8 @@ class PartV2Test : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = dir_.path() + "/" + PartFileName(0);
-    auto b = PartBuilder::Create(DefaultFileSystem(), path_, "node-1", 0, merkle::CompactRange(), 4096);
+    auto b =
+        PartBuilder::Create(DefaultFileSystem(), path_, "node-1", 0, merkle::CompactRange(), 4096);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     for (uint64_t i = 0; i < kN; ++i) {
       records_.push_back(EncodeRecord(Event(i)));
@@ -71,6 +72,37 @@ class PartV2Test : public ::testing::Test {
   std::vector<std::string> records_;
   merkle::CompactRange after_;
 };
+
+// A part of more than 65,536 blocks (one record each here) keeps 4-byte block numbers in
+// its loaded seq map; smaller ones 2: both name every record's block.
+TEST(PartV2SeqMapTest, PartsOfMoreThan65536BlocksFindEveryRecordsBlock) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/" + PartFileName(0);
+  constexpr uint64_t kRecords = 65536 + 300;
+  auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 1);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  merkle::CompactRange after;
+  std::vector<std::string> records;
+  for (uint64_t i = 0; i < kRecords; ++i) {
+    AuditEvent e = testing::MakeEvent(i, 1000);
+    records.push_back(EncodeRecord(e));
+    after.Append(merkle::LeafHash(merkle::ThreadHasher(), records.back()));
+    ASSERT_TRUE((*b)->Add(records.back(), e).ok());
+  }
+  ASSERT_TRUE((*b)->Finish(after).ok());
+  auto r = PartReader::Open(DefaultFileSystem(), path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GT((*r)->blocks().size(), 65536u);
+  for (uint64_t seq :
+       {uint64_t{0}, uint64_t{1234}, uint64_t{65535}, uint64_t{65536}, kRecords - 1}) {
+    auto one = (*r)->Record(seq);  // through the seq map; Record checks the block holds it
+    ASSERT_TRUE(one.ok()) << seq << ": " << one.status().ToString();
+    EXPECT_EQ(*one, records[seq]) << seq;
+    auto block = (*r)->BlockOf(seq);
+    ASSERT_TRUE(block.ok());
+    EXPECT_EQ((*r)->blocks()[*block].min_rel, seq);
+  }
+}
 
 TEST_F(PartV2Test, BlocksHoldOneHourEachAndASubjectsRecordsAreContiguous) {
   auto p = Open();
@@ -240,7 +272,8 @@ TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
   size_t matching_bytes = 0;
   for (uint64_t i = 0; i < kN; ++i) {
     const AuditEvent e = Event(i);
-    if (e.subject == "user-2" && Bucket(e.time_ns) * kClusterBucketNs == hour) matching_bytes += records_[i].size();
+    if (e.subject == "user-2" && Bucket(e.time_ns) * kClusterBucketNs == hour)
+      matching_bytes += records_[i].size();
   }
   ASSERT_GT(matching_bytes, 0u);
   EXPECT_LE(cand.size(), matching_bytes / 4096 + 2);
@@ -250,7 +283,8 @@ TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
     ASSERT_TRUE(block.ok());
     for (uint32_t i = 0; i < (*block)->count(); ++i) {
       const AuditEvent e = Event((*block)->seq(i));
-      has = has || (e.subject == "user-2" && e.time_ns >= hour && e.time_ns < hour + kClusterBucketNs);
+      has = has ||
+            (e.subject == "user-2" && e.time_ns >= hour && e.time_ns < hour + kClusterBucketNs);
     }
     EXPECT_TRUE(has) << "block " << b;
   }
@@ -258,7 +292,8 @@ TEST_F(PartV2Test, OneSubjectInOneHourTouchesFewBlocksAndTimeRangesStillPrune) {
   EventQuery t;
   t.since_ns = hour;
   t.until_ns = hour + kClusterBucketNs;
-  for (uint32_t b : p->CandidateBlocks(t)) EXPECT_EQ(Bucket(p->blocks()[b].min_time_ns) * kClusterBucketNs, hour);
+  for (uint32_t b : p->CandidateBlocks(t))
+    EXPECT_EQ(Bucket(p->blocks()[b].min_time_ns) * kClusterBucketNs, hour);
 }
 
 TEST_F(PartV2Test, FingerprintMatchesOfAbsentKeysAreRefutedOnTheRecord) {
@@ -286,7 +321,7 @@ TEST_F(PartV2Test, FingerprintMatchesOfAbsentKeysAreRefutedOnTheRecord) {
       }
     }
   }
-  EXPECT_GT(false_matches, 0);         // the test exercises the refutation
+  EXPECT_GT(false_matches, 0);          // the test exercises the refutation
   EXPECT_LT(false_matches, 2000 / 16);  // and fingerprints are sized for ~1/64
 }
 
@@ -306,7 +341,8 @@ TEST_F(PartV2Test, DamagedSeqMapFailsReadsBySeqNamingItsOffset) {
   auto rec = p->Record(7);
   ASSERT_FALSE(rec.ok());
   EXPECT_EQ(rec.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(rec.status().message().find(path_ + ": seq map crc mismatch at offset " + std::to_string(seqmap)),
+  EXPECT_NE(rec.status().message().find(path_ + ": seq map crc mismatch at offset " +
+                                        std::to_string(seqmap)),
             std::string::npos)
       << rec.status().message();
   // Reading the whole part needs no seq map.
@@ -333,7 +369,8 @@ TEST_F(PartV2Test, InconsistentSummaryTailFailsOpenEvenWithValidCrcs) {
   auto r = PartReader::Open(DefaultFileSystem(), path_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(r.status().message().find(path_ + ": seq map entry is inconsistent at offset " + std::to_string(tail)),
+  EXPECT_NE(r.status().message().find(path_ + ": seq map entry is inconsistent at offset " +
+                                      std::to_string(tail)),
             std::string::npos)
       << r.status().message();
 }
@@ -343,7 +380,8 @@ TEST_F(PartV2Test, GarbageAnywhereIsAnErrorNotACrash) {
   std::mt19937 rng(5);
   for (int round = 0; round < 300; ++round) {
     std::string bad = good;
-    for (int k = 0; k < 1 + round % 3; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
+    for (int k = 0; k < 1 + round % 3; ++k)
+      bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8));
     WriteAll(bad);
     auto r = PartReader::Open(DefaultFileSystem(), path_);
     if (!r.ok()) {
@@ -361,20 +399,24 @@ TEST(PartV2DictionaryTest, APartLargeEnoughGetsADictionaryThatAllItsBlocksUse) {
   const std::string path = dir.path() + "/" + PartFileName(0);
   std::vector<std::string> records;
   {
-    auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
+    auto b =
+        PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
     ASSERT_TRUE(b.ok());
     merkle::CompactRange after;
     // ~1 MiB of records (over kDictionaryMinPartBytes) with a recurring vocabulary and
     // random ids, as real traffic has: what zstd needs to train a dictionary.
     std::mt19937_64 rng(3);
-    const char* const agents[] = {"Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
-                                  "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "curl/8.5.0",
-                                  "python-requests/2.32.3", "okhttp/4.12.0"};
-    const char* const words[] = {"projects", "issues", "members", "labels", "builds", "tokens", "reports"};
+    const char* const agents[] = {
+        "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+        "acme-sdk-go/2.18.0 (linux; amd64) go1.23.2", "curl/8.5.0", "python-requests/2.32.3",
+        "okhttp/4.12.0"};
+    const char* const words[] = {"projects", "issues", "members", "labels",
+                                 "builds",   "tokens", "reports"};
     for (uint64_t i = 0; i < 3000; ++i) {
       AuditEvent e = Event(i);
       e.user_agent = agents[rng() % 5];
-      e.path = std::string("/api/v1/") + words[rng() % 7] + "/" + std::to_string(rng() % 100000) + "/" + words[rng() % 7];
+      e.path = std::string("/api/v1/") + words[rng() % 7] + "/" + std::to_string(rng() % 100000) +
+               "/" + words[rng() % 7];
       e.correlation_id = std::to_string(rng()) + "-" + std::to_string(rng());
       e.tenant = std::string("tenant-") + words[rng() % 7];
       records.push_back(EncodeRecord(e));
@@ -415,7 +457,8 @@ TEST(PartV2DictionaryTest, APartLargeEnoughGetsADictionaryThatAllItsBlocksUse) {
   auto r = PartReader::Open(DefaultFileSystem(), path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(r.status().message().find(path + ": dictionary crc mismatch at offset " + std::to_string(dict_at)),
+  EXPECT_NE(r.status().message().find(path + ": dictionary crc mismatch at offset " +
+                                      std::to_string(dict_at)),
             std::string::npos)
       << r.status().message();
 }
@@ -428,7 +471,8 @@ namespace {
 
 // Rewrites a part's dictionary section in place (same length) and every CRC over it, as a
 // damaged or hostile writer would: what the reader must then catch is the content itself.
-void RewriteDictionarySection(const std::string& path, const std::function<void(std::string*)>& change) {
+void RewriteDictionarySection(const std::string& path,
+                              const std::function<void(std::string*)>& change) {
   std::string file;
   {
     std::ifstream in(path, std::ios::binary);
@@ -459,7 +503,8 @@ TEST(PartV3ValueTableTest, ADamagedValueTableIsRefusedAtOpenNamingTheSection) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/" + PartFileName(0);
   {
-    auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
+    auto b =
+        PartBuilder::Create(DefaultFileSystem(), path, "node-1", 0, merkle::CompactRange(), 4096);
     ASSERT_TRUE(b.ok());
     merkle::CompactRange after;
     for (uint64_t i = 0; i < 400; ++i) {
@@ -479,7 +524,8 @@ TEST(PartV3ValueTableTest, ADamagedValueTableIsRefusedAtOpenNamingTheSection) {
     ASSERT_EQ((*r)->version(), kVersion4);
     ASSERT_FALSE((*r)->values().empty());  // a small part: a table, no zstd dictionary
   }
-  const auto expect_refused = [&](const std::function<void(std::string*)>& change, const std::string& why) {
+  const auto expect_refused = [&](const std::function<void(std::string*)>& change,
+                                  const std::string& why) {
     {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);
       out.write(good.data(), static_cast<std::streamsize>(good.size()));
@@ -494,9 +540,12 @@ TEST(PartV3ValueTableTest, ADamagedValueTableIsRefusedAtOpenNamingTheSection) {
   auto put32 = [](std::string* s, size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) (*s)[at + i] = static_cast<char>(v >> (8 * i));
   };
-  expect_refused([&](std::string* s) { put32(s, 8, PartValues::kMaxRawBytes + 1); }, "value table sizes");
-  expect_refused([&](std::string* s) { put32(s, 12, static_cast<uint32_t>(s->size())); }, "value table sizes");
-  expect_refused([&](std::string* s) { put32(s, 8, log::DecodeFixed32(s->data() + 8) + 1); }, "value table");
+  expect_refused([&](std::string* s) { put32(s, 8, PartValues::kMaxRawBytes + 1); },
+                 "value table sizes");
+  expect_refused([&](std::string* s) { put32(s, 12, static_cast<uint32_t>(s->size())); },
+                 "value table sizes");
+  expect_refused([&](std::string* s) { put32(s, 8, log::DecodeFixed32(s->data() + 8) + 1); },
+                 "value table");
   expect_refused([&](std::string* s) { (*s)[kValueTableHeaderSize + 6] ^= 0x40; }, "value table");
   // With its magic damaged the section is taken for a (raw content) zstd dictionary: the
   // part opens, but every block that needs the table is refused when read.
