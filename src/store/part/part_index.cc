@@ -7,17 +7,11 @@
 #include "core/crc32c.h"
 #include "core/thread_util.h"
 #include "store/log/coding.h"
+#include "store/part/stream_transform.h"
 
 namespace apitrail::part {
 
 namespace {
-
-// A lowercase hex digit's value, -1 for anything else (canonical UUIDs are lowercase).
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 // The seq-keyed form of a table (FORMAT.md §16.3, version 4): by ascending (h, l, rel),
 // varint Δh, varint (Δh = 0 ? l − the previous l : l), varint zigzag(rel − the previous rel).
@@ -123,21 +117,14 @@ void PartIndexBuilder::FlushBlock() {
 }
 
 bool ParseSeqKey(std::string_view uuid, SeqKey* key) {
-  if (uuid.size() != 36) return false;
-  uint8_t bytes[16];
-  size_t n = 0;
-  for (size_t i = 0; i < uuid.size(); i += 2) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (uuid[i] != '-') return false;
-      ++i;
-    }
-    const int hi = HexValue(uuid[i]), lo = HexValue(uuid[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    bytes[n++] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  key->h = static_cast<uint16_t>(bytes[6] << 8 | bytes[7]);
+  // A stored value (length byte 0x24, then the text) is what the stream transforms parse.
+  std::string value(1, '\x24');
+  value += uuid;
+  if (!IsCanonicalUuid(value)) return false;
+  const std::string tail = PackUuidTails(value);  // bytes 6…15
+  key->h = static_cast<uint16_t>(static_cast<uint8_t>(tail[0]) << 8 | static_cast<uint8_t>(tail[1]));
   key->l = 0;
-  for (size_t i = 8; i < 16; ++i) key->l = key->l << 8 | bytes[i];
+  for (size_t i = 2; i < tail.size(); ++i) key->l = key->l << 8 | static_cast<uint8_t>(tail[i]);
   key->rel = 0;
   return true;
 }
