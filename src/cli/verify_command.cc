@@ -2,8 +2,10 @@
 // completeness of a data dir as two results (store/verify.h). Read-only; safe while the
 // server runs. Exit codes: 0 both hold; 1 either failed (or there is no data dir);
 // 2 usage: an unreadable or malformed --checkpoint file or --key.
-// `apitrail verify --archive DIR [--key KEY] [--json]`: an archive directory filled by
-// audit.archive.command, without the live node (store/archive/archive_verify.h); same codes.
+// `apitrail verify --archive DIR [--checkpoint FILE] [--key KEY] [--json]`: an archive
+// directory filled by audit.archive.command, without the live node
+// (store/archive/archive_verify.h); same codes. With --checkpoint the archive must hold every
+// record the saved checkpoint signs.
 #include <filesystem>
 #include <iostream>
 
@@ -26,6 +28,21 @@ struct VerifyFlags {
   std::string archive;
   bool json = false;
 };
+
+// The --checkpoint file's note; a usage error (printed here) when unreadable or not a note.
+Result<std::string> ReadCheckpointArg(const std::string& path) {
+  auto note = ReadTextFile(path);
+  if (!note.ok()) {
+    std::cerr << "apitrail verify: --checkpoint: " << note.status().message() << "\n";
+    return note.status();
+  }
+  if (auto parsed = ParseCheckpointNote(*note); !parsed.ok()) {
+    std::cerr << "apitrail verify: --checkpoint " << path
+              << " is not a signed checkpoint note: " << parsed.status().message() << "\n";
+    return parsed.status();
+  }
+  return note;
+}
 
 // The store's part reader behind the archive verifier's PartAccess.
 archive::PartAccess* ArchivedPartReader() {
@@ -51,7 +68,11 @@ void PrintArchiveText(const archive::ArchiveVerifyReport& r) {
               << r.checkpoints_matched << " signed roots recomputed";
     if (r.checkpoints_beyond > 0) std::cout << "; " << r.checkpoints_beyond << " checkpoints cover records not archived yet";
     if (r.checkpoints_before > 0) std::cout << "; " << r.checkpoints_before << " checkpoints over pruned older parts not checked";
-    if (r.records_uncovered > 0) std::cout << "; " << r.records_uncovered << " records after the newest archived checkpoint";
+    if (r.given_checked) std::cout << "; the saved checkpoint (tree size " << r.given_size << ") reproduced";
+    if (r.records_uncovered > 0) {
+      std::cout << "; the last " << r.records_uncovered
+                << " records are signed only by checkpoints beyond the archived parts (proven once the next part is archived)";
+    }
     std::cout << "\n";
   } else {
     std::cout << "parts FAILED: " << r.problem << "\n";
@@ -86,6 +107,13 @@ void PrintArchiveJson(const archive::ArchiveVerifyReport& r) {
   w.FieldUint("checkpoints_before", r.checkpoints_before);
   w.FieldUint("records_uncovered", r.records_uncovered);
   w.EndObject();
+  if (r.given_size > 0 || r.given_checked) {
+    w.Key("saved_checkpoint");
+    w.BeginObject();
+    w.FieldUint("tree_size", r.given_size);
+    w.FieldBool("reproduced", r.given_checked);
+    w.EndObject();
+  }
   if (!r.problem.empty()) {
     w.Field("problem", r.problem);
     w.Field("file", r.file);
@@ -99,8 +127,10 @@ void PrintArchiveJson(const archive::ArchiveVerifyReport& r) {
 int RunArchive(const VerifyFlags& f) {
   archive::ArchiveVerifyOptions options;
   if (!f.checkpoint.empty()) {
-    std::cerr << "apitrail verify: --checkpoint applies to --data, not to --archive\n";
-    return 2;
+    auto note = ReadCheckpointArg(f.checkpoint);
+    if (!note.ok()) return 2;
+    options.checkpoint_note = std::move(note).value();
+    options.checkpoint_source = f.checkpoint;
   }
   if (!f.key.empty()) {
     auto key = LoadVerifierKeyArg(f.key);
@@ -147,7 +177,12 @@ void PrintText(const VerifyReport& r) {
   if (!c.checked) {
     std::cout << "completeness not checked: integrity failed first\n";
   } else if (c.ok) {
-    std::cout << "completeness ok: the log extends all " << c.checkpoints << " known checkpoints\n";
+    std::cout << "completeness ok: the log extends all " << c.checkpoints << " known checkpoints";
+    if (c.records_after_newest > 0) {
+      std::cout << "; " << c.records_after_newest << " records after the newest one (signed within a second while the node runs)";
+    }
+    if (!c.have_given && r.records > r.first_seq) std::cout << " — pass --checkpoint with one saved elsewhere to rule out a cut checkpoints.log";
+    std::cout << "\n";
   } else {
     std::cout << "completeness FAILED: " << c.problem << "\n";
     if (c.first_bad_seq) std::cout << "  first bad seq: " << *c.first_bad_seq << "\n";
@@ -192,6 +227,7 @@ void PrintJson(const VerifyReport& r) {
   w.FieldBool("checked", c.checked);
   w.FieldBool("ok", c.checked && c.ok);
   w.FieldUint("checkpoints", c.checkpoints);
+  w.FieldUint("records_after_newest", c.records_after_newest);
   if (!c.ok) {
     w.Field("problem", c.problem);
     w.Field("checkpoint", c.source);
@@ -237,16 +273,8 @@ int Run(const VerifyFlags& f) {
     options.key = *key;
   }
   if (!f.checkpoint.empty()) {
-    auto note = ReadTextFile(f.checkpoint);
-    if (!note.ok()) {
-      std::cerr << "apitrail verify: --checkpoint: " << note.status().message() << "\n";
-      return 2;
-    }
-    if (auto parsed = ParseCheckpointNote(*note); !parsed.ok()) {
-      std::cerr << "apitrail verify: --checkpoint " << f.checkpoint
-                << " is not a signed checkpoint note: " << parsed.status().message() << "\n";
-      return 2;
-    }
+    auto note = ReadCheckpointArg(f.checkpoint);
+    if (!note.ok()) return 2;
     options.checkpoint_note = std::move(note).value();
     options.checkpoint_source = f.checkpoint;
   }
@@ -276,7 +304,8 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
   cmd->add_option(
       "--checkpoint", f->checkpoint,
-      "A checkpoint note saved elsewhere earlier (a witness file): prove the log still extends it");
+      "A checkpoint note saved elsewhere earlier (a witness file): prove the log (or, with "
+      "--archive, the archive) still extends it");
   cmd->add_option("--key", f->key,
                   "Trusted verifier key (name+hash+key) or a file holding it; default: derived "
                   "from the data dir's node.key");

@@ -27,6 +27,11 @@ Status ValidateArchiveCommand(std::string_view command) {
       return Status::InvalidArgument("must be one line without NUL bytes");
     }
     if (c == '\\' && quote != kSingle) {
+      // The expander substitutes every %p and %f; one after a backslash would land quoted
+      // in a way this check cannot see ("\%p" expands to "\'/path'").
+      if (i + 1 < command.size() && command[i + 1] == '%') {
+        return Status::InvalidArgument("has a backslash before '%' (write %% for a literal %)");
+      }
       ++i;  // the next character is escaped
       continue;
     }

@@ -104,7 +104,16 @@ class Verifier {
       // stores; heads and checkpoints of the deleted range cannot be recomputed.
       frontier_ = p.before();
       while (next_head_ < heads_.size() && heads_[next_head_].size < p.first_seq()) ++next_head_;
-      while (next_target_ < targets_.size() && targets_[next_target_].size < p.first_seq()) ++next_target_;
+      for (; next_target_ < targets_.size() && targets_[next_target_].size < p.first_seq(); ++next_target_) {
+        const Target& t = targets_[next_target_];
+        if (!t.given) continue;  // a logged one: checked by verify --archive
+        CompletenessFail(t.source, info.path, 0, std::nullopt,
+                         "the saved checkpoint " + t.source + " (tree size " + std::to_string(t.size) +
+                             ") predates the records still stored here (from seq " +
+                             std::to_string(p.first_seq()) +
+                             "): it cannot be checked against this data dir; check it with "
+                             "verify --archive");
+      }
       good_size_ = p.first_seq();
       good_checkpoint_size_ = p.first_seq();
       report_.first_seq = p.first_seq();
@@ -460,6 +469,18 @@ class Verifier {
   void FinishCompleteness(const std::string& last_file) {
     auto& cr = report_.completeness;
     cr.checked = true;
+    uint64_t newest = 0;
+    for (const Target& t : targets_) newest = std::max(newest, t.size);
+    cr.records_after_newest = frontier_.size() > newest ? frontier_.size() - newest : 0;
+    if (newest == 0 && frontier_.size() > report_.first_seq) {
+      // The writer signs within a second of a record; a log with records and no checkpoint
+      // at all had checkpoints.log removed (or crashed in its first second).
+      CompletenessFail("checkpoints.log", last_file, 0, std::nullopt,
+                       "no signed checkpoint covers any of the " +
+                           std::to_string(frontier_.size() - report_.first_seq) +
+                           " records (checkpoints.log is missing or empty): nothing vouches for "
+                           "them; pass --checkpoint with a checkpoint saved elsewhere");
+    }
     for (; next_target_ < targets_.size(); ++next_target_) {
       const Target& t = targets_[next_target_];
       CompletenessFail(t.source, last_file, last_segment_end_, frontier_.size(),

@@ -42,6 +42,10 @@ struct VerifyReport {
     bool ok = true;
     bool checked = false;          // false when integrity failed before it could be judged
     uint64_t checkpoints = 0;      // known checkpoints the log was shown to extend
+    // Records after the newest known checkpoint: vouched for by nothing signed yet (the
+    // writer's last second, or records someone appended after cutting checkpoints.log; a
+    // checkpoint saved elsewhere (--checkpoint) tells the two apart).
+    uint64_t records_after_newest = 0;
     std::string problem;
     std::string source;            // the checkpoint it fails for: "checkpoints.log offset N" or a path
     std::string file;              // where the log falls short

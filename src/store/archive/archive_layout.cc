@@ -57,4 +57,15 @@ bool ParseSliceName(std::string_view name, uint64_t* start, uint64_t* end) {
          *start < *end;
 }
 
+bool IsVerifierKeyName(std::string_view name) {
+  if (name.size() != kVerifierKeyPrefix.size() + 8 + kVerifierKeySuffix.size()) return false;
+  if (name.substr(0, kVerifierKeyPrefix.size()) != kVerifierKeyPrefix || !HasSuffix(name, kVerifierKeySuffix)) {
+    return false;
+  }
+  for (char c : name.substr(kVerifierKeyPrefix.size(), 8)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace apitrail::archive

@@ -45,6 +45,9 @@ bool IsPartName(std::string_view name);
 // "checkpoints-<start, 20 digits>-<end, 20 digits>.ckpt": the slice holds the bytes
 // [start, end) of checkpoints.log.
 std::string SliceName(uint64_t start, uint64_t end);
+// "verifier-key-<8 lowercase hex>.txt", the archiver's name for a key file: the archiver
+// passes only such names to archive_command, and verify --archive reads only such files.
+bool IsVerifierKeyName(std::string_view name);
 bool ParseSliceName(std::string_view name, uint64_t* start, uint64_t* end);
 
 }  // namespace apitrail::archive

@@ -19,6 +19,7 @@ struct Signed {
   Hash256 root;
   std::string file;
   uint64_t offset;
+  bool given = false;  // the saved checkpoint, not one of the archive's
 };
 
 bool Fail(ArchiveVerifyReport* r, std::string problem, std::string file = "", uint64_t offset = 0) {
@@ -33,7 +34,7 @@ bool FindKey(const std::string& dir, const std::vector<std::string>& names, File
              VerifierKey* key, ArchiveVerifyReport* r) {
   std::vector<std::string> keys;
   for (const std::string& n : names) {
-    if (n.rfind(kVerifierKeyPrefix, 0) == 0 && HasSuffix(n, kVerifierKeySuffix)) keys.push_back(n);
+    if (IsVerifierKeyName(n)) keys.push_back(n);
   }
   if (keys.empty()) return Fail(r, "no verifier key: pass --key (the key published elsewhere)");
   if (keys.size() > 1) return Fail(r, "several verifier-key-*.txt files: pass --key to choose one");
@@ -146,27 +147,41 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
   merkle::CompactRange tree;
   Sha256Hasher hasher;
   size_t next_cp = 0;
+  uint64_t proven = 0;  // the largest checkpoint size whose root the parts reproduced
   // Every checkpoint of size s is checked right after record s-1.
   auto check_roots = [&](const std::string& path) -> Status {
     while (next_cp < signed_list.size() && signed_list[next_cp].size == tree.size()) {
       const Signed& c = signed_list[next_cp];
       if (tree.Root() != c.root) {
-        r->first_bad_seq = c.size - 1;
+        // Records up to the last matched size are proven; a changed record lies after it.
+        r->first_bad_seq = proven;
         return Status::Corruption("the root over records 0…" + std::to_string(c.size - 1) +
                                   " of the archived parts differs from the checkpoint signed in " +
                                   c.file + " at offset " + std::to_string(c.offset) + " (up to " +
-                                  path + ")");
+                                  path + "): a record from seq " + std::to_string(proven) +
+                                  " on was changed, removed or added");
       }
+      proven = c.size;
       ++r->checkpoints_matched;
       ++next_cp;
     }
     return Status::Ok();
   };
+  // A checkpoint of the empty tree is checked here: check_roots runs after appends only.
+  while (next_cp < signed_list.size() && signed_list[next_cp].size == 0) {
+    if (signed_list[next_cp].root != tree.Root()) {
+      return Fail(r, "a checkpoint of tree size 0 signs a root other than the empty tree's",
+                  signed_list[next_cp].file, signed_list[next_cp].offset);
+    }
+    ++r->checkpoints_matched;
+    ++next_cp;
+  }
   // Older parts pruned from cold storage: continue from the first part's stored Merkle state.
   if (!list.empty() && list.front().info.first_seq > 0 && list.front().info.before &&
       list.front().info.before->size() == list.front().info.first_seq) {
     tree = *list.front().info.before;
     r->first_seq = tree.size();
+    proven = tree.size();
     while (next_cp < signed_list.size() && signed_list[next_cp].size < tree.size()) {
       ++r->checkpoints_before;
       ++next_cp;
@@ -216,6 +231,17 @@ bool CheckParts(const std::string& dir, const std::vector<std::string>& part_nam
   }
   r->checkpoints_beyond = signed_list.size() - next_cp;
   r->records_uncovered = r->records - covered;
+  if (r->records_uncovered > 0 && r->checkpoints_beyond == 0) {
+    // Nothing signed vouches for them: such records could have been replaced together with
+    // the slices that covered them. The archiver archives a part's covering slice right
+    // after it, so an honest archive shows this only until that slice arrives. (With a
+    // checkpoint beyond the parts they are signed, and proven once the next part is here.)
+    return Fail(r,
+                "records " + std::to_string(covered) + "…" + std::to_string(r->records - 1) +
+                    " are covered by no archived checkpoint (a checkpoint slice not archived yet, "
+                    "or removed): they are not proven",
+                list.back().path);
+  }
   return true;
 }
 
@@ -242,6 +268,23 @@ ArchiveVerifyReport VerifyArchiveDir(const std::string& dir, const ArchiveVerify
   r.checkpoints_ok = CheckSlices(dir, fs, key, &signed_list, &node, &r);
   if (!r.checkpoints_ok) return r;
 
+  std::optional<Signed> given;
+  if (options.checkpoint_note) {
+    auto verified = VerifyCheckpointNote(*options.checkpoint_note, key);
+    if (!verified.ok()) {
+      r.checkpoints_ok = false;
+      Fail(&r, "the saved checkpoint is not trustworthy: " + verified.status().message(),
+           options.checkpoint_source);
+      return r;
+    }
+    given = Signed{verified->size, verified->root, options.checkpoint_source, 0, true};
+    r.given_size = verified->size;
+    // Checked like the archive's own at its size (a different root there is a fork).
+    auto at = std::upper_bound(signed_list.begin(), signed_list.end(), given->size,
+                               [](uint64_t size, const Signed& c) { return size < c.size; });
+    signed_list.insert(at, *given);
+  }
+
   std::vector<std::string> part_names;
   for (const std::string& n : *names) {
     if (IsPartName(n)) part_names.push_back(n);
@@ -250,12 +293,33 @@ ArchiveVerifyReport VerifyArchiveDir(const std::string& dir, const ArchiveVerify
   if (part_names.empty()) {
     r.parts_checked = true;
     r.parts_ok = true;
+    r.checkpoints_beyond = signed_list.size();  // the archive holds none of what they sign
   } else if (options.parts != nullptr) {
     r.parts_checked = true;
     r.parts_ok = CheckParts(dir, part_names, options.parts, signed_list, node, &r);
   } else {
     r.problem = std::to_string(part_names.size()) +
                 " parts not checked: this build has no reader for sealed parts";
+  }
+  if (given && r.parts_checked && r.parts_ok) {
+    if (given->size > r.records) {
+      r.parts_ok = false;
+      Fail(&r,
+           "the saved checkpoint " + given->file + " signs " + std::to_string(given->size) +
+               " records, the archived parts end at seq " + std::to_string(r.records) + ": records " +
+               std::to_string(r.records) + "…" + std::to_string(given->size - 1) +
+               " are missing from the archive",
+           given->file);
+    } else if (given->size < r.first_seq) {
+      r.parts_ok = false;
+      Fail(&r,
+           "the saved checkpoint " + given->file + " (tree size " + std::to_string(given->size) +
+               ") predates the archived parts (from seq " + std::to_string(r.first_seq) +
+               "): it cannot be checked here",
+           given->file);
+    } else {
+      r.given_checked = true;  // CheckParts reproduced its root, or it would have failed
+    }
   }
   r.ok = r.checkpoints_ok && r.parts_checked && r.parts_ok;
   return r;

@@ -13,7 +13,10 @@
 // start at seq 0 (older parts pruned from cold storage) and carries the Merkle state before
 // it, the walk starts from that state; checkpoints older than it are counted, not checked, and
 // at least one signed root after it must be recomputed, or the result is not ok. Checkpoints beyond
-// n cover records not archived yet (still in the live node) and are counted, not failed. Without a
+// n cover records not archived yet (still in the live node) and are counted, not failed, but
+// archived records that no archived checkpoint covers at all fail (nothing vouches for them;
+// those signed only by a checkpoint beyond n are counted: proven once the next part is), and a
+// saved checkpoint (--checkpoint) beyond n fails: the archive must reach it. Without a
 // part reader the parts are listed but not checked, and the result is not ok. Thread-safe; only
 // reads.
 #pragma once
@@ -34,6 +37,11 @@ struct ArchiveVerifyOptions {
   // which shows only that the archive is self-consistent.
   std::optional<VerifierKey> key;
   PartAccess* parts = nullptr;  // null: parts are not checked
+  // A checkpoint note saved elsewhere (a witness's copy), and a name for it in messages. The
+  // archive must then hold every record it signs and reproduce its root: the check that
+  // catches trailing parts removed together with the slices that covered them.
+  std::optional<std::string> checkpoint_note;
+  std::string checkpoint_source;
 };
 
 struct ArchiveVerifyReport {
@@ -55,6 +63,10 @@ struct ArchiveVerifyReport {
   uint64_t checkpoints_matched = 0;  // signed roots recomputed from the parts
   uint64_t checkpoints_beyond = 0;   // checkpoints over records the archive does not hold yet
   uint64_t records_uncovered = 0;    // archived records after the newest checkpoint within them
+  // The saved checkpoint (options.checkpoint_note): its signature verified and its root
+  // reproduced by the archived parts.
+  bool given_checked = false;
+  uint64_t given_size = 0;
   // The first problem found.
   std::string problem;
   std::string file;

@@ -131,8 +131,7 @@ std::vector<Archiver::FileEntry> Archiver::ListFiles(const std::string& dir, boo
     uint64_t a, b;
     const bool wanted =
         parts ? IsPartName(n)
-              : (ParseSliceName(n, &a, &b) ||
-                 (n.rfind(kVerifierKeyPrefix, 0) == 0 && HasSuffix(n, kVerifierKeySuffix)));
+              : (ParseSliceName(n, &a, &b) || IsVerifierKeyName(n));
     if (!wanted) continue;
     FileEntry f{n, dir + "/" + n};
     struct stat st;

@@ -152,6 +152,12 @@ Status VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash256& ol
   }
   if (old_size == 0 || old_size == new_size) {
     if (!proof.empty()) return Status::Corruption("consistency proof must be empty for these sizes");
+    // Every tree extends the empty one, whose root is fixed: any other "old root" is a claim
+    // this proof does not support.
+    if (old_size == 0 && old_root != EmptyRoot()) {
+      return Status::Corruption("the root of the empty tree is SHA-256 of nothing, not " +
+                                HexEncode(old_root));
+    }
     if (old_size == new_size && old_root != new_root) {
       return Status::Corruption("trees of the same size " + Num(old_size) + " have different roots");
     }

@@ -60,6 +60,11 @@ TEST(ArchiveCommandTest, ValidationNamesTheProblem) {
   EXPECT_TRUE(ValidateArchiveCommand("cp %p '/mnt/cold storage/'%f").ok());
   EXPECT_TRUE(ValidateArchiveCommand("cp %p \"/mnt/it's here\"/%f").ok());
   EXPECT_TRUE(ValidateArchiveCommand("echo \\'; cp %p /b/%f").ok());
+  // A backslash before a substitution: "\%p" would expand to "\'/path'", which the quote
+  // check above cannot see (a path with $(...) in it then runs in the shell).
+  EXPECT_NE(msg("echo \"\\%p\" /mnt/%f").find("backslash before '%'"), std::string::npos);
+  EXPECT_NE(msg("cp \\%p /b/%f").find("backslash before '%'"), std::string::npos);
+  EXPECT_TRUE(ValidateArchiveCommand("cp %p /b/%f \\\\").ok());
 }
 
 }  // namespace

@@ -17,9 +17,11 @@
 #include <thread>
 
 #include "core/record_codec.h"
+#include "store/checkpoint.h"
 #include "store/leaf_hashes.h"
 #include "store/log/record_writer.h"
 #include "store/merkle/merkle_hash.h"
+#include "store/node_key.h"
 #include "store/part/part_format.h"
 #include "store/part/part_reader.h"
 #include "store/part/sealer.h"
@@ -597,6 +599,20 @@ TEST_F(PartStoreTest, DeletingTheOldestPartsKeepsTheRestOpenQueryableAndVerifiab
   EXPECT_TRUE(r.completeness.ok) << r.completeness.problem;
   // Proofs need every leaf: a clear error, not a short list.
   EXPECT_EQ(ReadLeafHashes(DefaultFileSystem(), Options().data_dir).status().code(), StatusCode::kNotFound);
+
+  // A saved checkpoint of the deleted range cannot be checked here: said so, not passed.
+  auto key = NodeKey::Load(Options().data_dir + "/node.key");
+  ASSERT_TRUE(key.ok());
+  auto note = SignCheckpoint(Checkpoint{CheckpointOrigin(Options().node), 1, Hash256{}}, **key);
+  ASSERT_TRUE(note.ok());
+  VerifyOptions with_saved;
+  with_saved.checkpoint_note = *note;
+  with_saved.checkpoint_source = "witness.ckpt";
+  VerifyReport old = VerifyDataDir(Options().data_dir, with_saved, DefaultFileSystem());
+  EXPECT_TRUE(old.ok) << old.problem;
+  EXPECT_FALSE(old.completeness.ok);
+  EXPECT_NE(old.completeness.problem.find("predates the records still stored here"), std::string::npos)
+      << old.completeness.problem;
 }
 
 TEST_F(PartStoreTest, AFingerprintMatchInAPartIsNeverAnAnswer) {

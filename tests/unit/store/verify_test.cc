@@ -235,6 +235,28 @@ TEST_F(CompletenessTest, ACheckpointBeyondTheLogOrForAnotherTreeFails) {
   EXPECT_FALSE(f.completeness.given_ok);
 }
 
+// checkpoints.log removed (and the tree heads with it): the records are intact as far as
+// anything can tell, but nothing signed vouches for them — completeness says so.
+TEST_F(CompletenessTest, WithoutAnyCheckpointNothingVouchesForTheRecords) {
+  // With the checkpoints in place, the newest (at close) covers every record.
+  EXPECT_EQ(Run(notes_[6]).completeness.records_after_newest, 0u);
+  ASSERT_TRUE(DefaultFileSystem()->Remove(CheckpointsPath(dir_.path())).ok());
+  testing::WriteFileBytes(dir_.path() + "/tree_heads.log", "");
+  VerifyOptions o;
+  o.key = key_;
+  VerifyReport r = VerifyDataDir(dir_.path(), o, DefaultFileSystem());
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(r.completeness.checked);
+  EXPECT_FALSE(r.completeness.ok);
+  EXPECT_NE(r.completeness.problem.find("no signed checkpoint covers any of the 11 records"),
+            std::string::npos)
+      << r.completeness.problem;
+  // A saved checkpoint of 6 vouches for those; the 5 after it stay uncovered and are counted.
+  VerifyReport saved = Run(notes_[6]);
+  EXPECT_TRUE(saved.completeness.ok) << saved.completeness.problem;
+  EXPECT_EQ(saved.completeness.records_after_newest, 5u);
+}
+
 TEST_F(CompletenessTest, ARewrittenRecordBreaksTheLoggedCheckpoints) {
   // Record 7 rewritten with a valid CRC: tree heads catch it (integrity) and so would the
   // checkpoint of 11 (completeness).

@@ -126,14 +126,20 @@ TEST_F(ArchiveVerifyTest, ACompleteArchiveVerifies) {
 }
 
 TEST_F(ArchiveVerifyTest, TheArchivesOwnKeyIsUsedWithoutKeyAndSaysSo) {
-  apitrail::testing::WriteFileBytes(arch_ + "/verifier-key-x.txt",
-                                    VerifierKeyText("apitrail/n1", key_->public_key()) + "\n");
+  const std::string text = VerifierKeyText("apitrail/n1", key_->public_key());
+  const std::string name = "verifier-key-" + text.substr(text.find('+') + 1, 8) + ".txt";
+  // Only the archiver's own names count: another file beside it is not a key file.
+  apitrail::testing::WriteFileBytes(arch_ + "/verifier-key-x.txt", text + "\n");
   ArchiveVerifyOptions o;
   o.parts = &parts_;
   ArchiveVerifyReport r = VerifyArchiveDir(arch_, o, DefaultFileSystem());
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("pass --key"), std::string::npos) << r.problem;
+  std::filesystem::rename(arch_ + "/verifier-key-x.txt", arch_ + "/" + name);
+  r = VerifyArchiveDir(arch_, o, DefaultFileSystem());
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_NE(r.key_source.find("self-consistency only"), std::string::npos);
-  std::filesystem::remove(arch_ + "/verifier-key-x.txt");
+  std::filesystem::remove(arch_ + "/" + name);
   r = VerifyArchiveDir(arch_, o, DefaultFileSystem());
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("pass --key"), std::string::npos);
@@ -158,6 +164,75 @@ TEST_F(ArchiveVerifyTest, AMissingSliceIsReportedWithItsByteRange) {
   EXPECT_EQ(r.file, arch_ + "/" + slices_[2]);
 }
 
+// The trailing slices removed: no checkpoint vouches for records 5…9 any more, so a forged
+// record among them must not pass as archived and verified.
+TEST_F(ArchiveVerifyTest, RecordsNoArchivedCheckpointCoversAreNotProven) {
+  std::filesystem::remove(arch_ + "/" + slices_[1]);
+  std::filesystem::remove(arch_ + "/" + slices_[2]);
+  parts_.Records(arch_ + "/p-b.part")[3] = "record-7-forged";
+  ArchiveVerifyReport r = Verify();
+  EXPECT_TRUE(r.checkpoints_ok);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.records_uncovered, 5u);
+  EXPECT_NE(r.problem.find("records 5…9 are covered by no archived checkpoint"), std::string::npos)
+      << r.problem;
+}
+
+// Every part removed: the checkpoints still say what the archive should hold.
+TEST_F(ArchiveVerifyTest, WithoutPartsEveryCheckpointIsBeyondTheArchive) {
+  std::filesystem::remove(arch_ + "/p-a.part");
+  std::filesystem::remove(arch_ + "/p-b.part");
+  ArchiveVerifyReport r = Verify();
+  EXPECT_EQ(r.parts, 0u);
+  EXPECT_EQ(r.checkpoints_beyond, 5u);
+  EXPECT_EQ(r.records, 0u);
+}
+
+// A witness's checkpoint (verify --archive --checkpoint): the archive must reach it and
+// reproduce its root. Trailing parts removed together with their slices look like an older
+// archive otherwise.
+TEST_F(ArchiveVerifyTest, ASavedCheckpointMustBeReachedAndReproduced) {
+  auto note_at = [&](uint64_t size, const std::vector<std::string>& recs) {
+    merkle::CompactRange tree;
+    Sha256Hasher h;
+    for (uint64_t i = 0; i < size; ++i) tree.Append(merkle::LeafHash(h, recs[i]));
+    return *SignCheckpoint(Checkpoint{"apitrail/n1", size, tree.Root()}, *key_);
+  };
+  auto verify_with = [&](const std::string& note) {
+    ArchiveVerifyOptions o;
+    o.key = *ParseVerifierKey(VerifierKeyText("apitrail/n1", key_->public_key()));
+    o.parts = &parts_;
+    o.checkpoint_note = note;
+    o.checkpoint_source = "witness.ckpt";
+    return VerifyArchiveDir(arch_, o, DefaultFileSystem());
+  };
+  ArchiveVerifyReport r = verify_with(note_at(7, records_));
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(r.given_checked);
+  EXPECT_EQ(r.given_size, 7u);
+
+  std::vector<std::string> longer = records_;
+  longer.push_back("record-10");
+  longer.push_back("record-11");
+  r = verify_with(note_at(12, longer));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("records 10…11 are missing from the archive"), std::string::npos)
+      << r.problem;
+
+  std::vector<std::string> other = records_;
+  other[6] = "record-6-elsewhere";
+  r = verify_with(note_at(7, other));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("signed in witness.ckpt"), std::string::npos) << r.problem;
+  EXPECT_EQ(r.first_bad_seq, 5u);  // the archive's checkpoint of size 5 still matches
+
+  auto stranger = std::move(NodeKey::Generate()).value();
+  merkle::CompactRange tree;
+  r = verify_with(*SignCheckpoint(Checkpoint{"apitrail/n1", 0, tree.Root()}, *stranger));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("not trustworthy"), std::string::npos) << r.problem;
+}
+
 TEST_F(ArchiveVerifyTest, ATruncatedSliceFails) {
   const std::string path = arch_ + "/" + slices_[0];
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
@@ -171,7 +246,10 @@ TEST_F(ArchiveVerifyTest, ARewrittenRecordFailsAtTheFirstCheckpointOverIt) {
   ArchiveVerifyReport r = Verify();
   EXPECT_TRUE(r.checkpoints_ok);
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_bad_seq, 4u);  // the checkpoint of size 5 covers seq 4 first
+  // The checkpoint of size 3 still matches, the one of size 5 does not: the change is in
+  // seqs 3…4, and the first of them is named (as the data-dir verifier does).
+  EXPECT_EQ(r.first_bad_seq, 3u);
+  EXPECT_NE(r.problem.find("from seq 3 on"), std::string::npos) << r.problem;
   EXPECT_NE(r.problem.find("differs from the checkpoint"), std::string::npos) << r.problem;
 }
 

@@ -101,6 +101,10 @@ TEST_F(ArchiverTest, ArchivesPartsSliceAndKeyOnceEach) {
   AddPart("p-0002.part", "part two");
   const std::string log = dir_.path() + "/invocations";
   const std::string cmd = "echo %f >> " + log + " && cp %p " + dest_ + "/%f";
+  // A file planted in the outbox under a key file's prefix is not the archiver's: only
+  // "verifier-key-<8 hex>.txt" is passed to the command.
+  std::filesystem::create_directories(OutboxDir(data_));
+  apitrail::testing::WriteFileBytes(OutboxDir(data_) + "/verifier-key-$(id).txt", "planted\n");
   {
     auto a = StartOrDie(Options(cmd));
     ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 4; })) << a->Stats().archived;

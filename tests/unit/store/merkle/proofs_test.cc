@@ -219,10 +219,14 @@ TEST(ProofsExhaustiveTest, EveryConsistencyProofUpTo40MatchesTheRfcAndVerifies) 
       }
       Status st = VerifyConsistency(m, n, old_root, new_root, *proof);
       ASSERT_TRUE(st.ok()) << m << "->" << n << ": " << st.ToString();
-      if (m == 0) continue;  // the empty tree is a prefix of everything
       Hash256 bad_old = old_root, bad_new = new_root;
       bad_old[3] ^= 1;
       bad_new[3] ^= 1;
+      if (m == 0) {
+        // The empty tree is a prefix of everything, but only with its own root.
+        EXPECT_FALSE(VerifyConsistency(0, n, bad_old, new_root, *proof).ok()) << n;
+        continue;
+      }
       EXPECT_FALSE(VerifyConsistency(m, n, bad_old, new_root, *proof).ok()) << m << "->" << n;
       EXPECT_FALSE(VerifyConsistency(m, n, old_root, bad_new, *proof).ok()) << m << "->" << n;
       for (size_t j = 0; j < proof->size(); ++j) {
