@@ -51,6 +51,10 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
     return Status::InvalidArgument("not an RFC 3339 time (2026-01-31T12:00:00Z): '" +
                                    std::string(s.substr(0, 64)) + "'");
   };
+  auto out_of_range = [&] {
+    return Status::InvalidArgument("time outside 1677-09-21T00:12:44Z..2262-04-11T23:47:16Z: '" +
+                                   std::string(s.substr(0, 64)) + "'");
+  };
   int year, mon, day, hour, min, sec;
   if (s.size() < 20 || !ParseFixed(s, 0, 4, &year) || s[4] != '-' || !ParseFixed(s, 5, 2, &mon) ||
       s[7] != '-' || !ParseFixed(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
@@ -97,7 +101,19 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
   t.tm_min = min;
   t.tm_sec = sec > 59 ? 59 : sec;
   time_t secs = timegm(&t);
-  return (static_cast<int64_t>(secs) - offset_s) * 1000000000 + frac;
+  // Years far from 1970 (3000, 0001) do not fit int64 nanoseconds; unchecked they wrap into
+  // an unrelated time that a query would then silently use.
+  int64_t utc_s, ns;
+  if (__builtin_sub_overflow(static_cast<int64_t>(secs), offset_s, &utc_s)) return out_of_range();
+  if (utc_s < 0 && frac > 0) {  // so that the earliest representable time does not overflow
+    utc_s += 1;
+    frac -= 1000000000;
+  }
+  if (__builtin_mul_overflow(utc_s, int64_t{1000000000}, &ns) ||
+      __builtin_add_overflow(ns, frac, &ns)) {
+    return out_of_range();
+  }
+  return ns;
 }
 
 Result<int64_t> ParseDuration(std::string_view s) {
@@ -127,7 +143,11 @@ Result<int64_t> ParseTimeOrAgo(std::string_view s, int64_t now_ns) {
     return Status::InvalidArgument("not an RFC 3339 time or a relative duration like 24h: '" +
                                    std::string(s.substr(0, 64)) + "'");
   }
-  return now_ns - *d;
+  int64_t t;
+  if (__builtin_sub_overflow(now_ns, *d, &t)) {
+    return Status::InvalidArgument("duration reaches before 1677: '" + std::string(s.substr(0, 64)) + "'");
+  }
+  return t;
 }
 
 }  // namespace apitrail

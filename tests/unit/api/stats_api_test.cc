@@ -32,6 +32,9 @@ TEST(StatsParams, DefaultsAndLimits) {
   EXPECT_EQ(e.parameter, "k");
   EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"kk", "1"}}, kNow, o, &q, &e));
   EXPECT_EQ(e.parameter, "kk");
+  // Beyond int64 nanoseconds: an error, not a wrapped time.
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"until", "3000-01-01T00:00:00Z"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "until");
 
   SeriesQuery s;
   ASSERT_TRUE(ParseSeriesQuery({{"metric", "denied"}, {"step", "1d"}, {"since", "31d"}}, kNow, o, &s, &e));

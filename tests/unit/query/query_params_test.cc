@@ -37,7 +37,9 @@ TEST(QueryParamsTest, RejectsBadInputNamingTheParameter) {
                         Case{"limit", "ten", "limit"}, Case{"status", "abc", "status"},
                         Case{"status", "700", "status"}, Case{"resource", "noequals", "resource"},
                         Case{"decision", "maybe", "decision"}, Case{"since", "yesterday", "since"},
-                        Case{"cursor", "-1", "cursor"}, Case{"colour", "red", "colour"}}) {
+                        Case{"cursor", "-1", "cursor"}, Case{"colour", "red", "colour"},
+                        Case{"until", "3000-01-01T00:00:00Z", "until"},
+                        Case{"since", "0001-01-01T00:00:00Z", "since"}}) {
     auto q = ParseEventQuery({{c.name, c.value}}, kNow);
     ASSERT_FALSE(q.ok()) << c.name << "=" << c.value;
     EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument);
