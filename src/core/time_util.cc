@@ -44,6 +44,12 @@ bool ParseFixed(std::string_view s, size_t pos, size_t len, int* out) {
   *out = v;
   return true;
 }
+
+int DaysInMonth(int year, int mon) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return mon == 2 && leap ? 29 : kDays[mon - 1];
+}
 }  // namespace
 
 Result<int64_t> ParseRfc3339(std::string_view s) {
@@ -62,7 +68,11 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
       s[16] != ':' || !ParseFixed(s, 17, 2, &sec)) {
     return bad();
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return bad();
+  // Checked here because timegm would quietly roll 2026-02-30 over into March.
+  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 || min > 59 ||
+      sec > 60) {
+    return bad();
+  }
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -93,6 +103,10 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
     return bad();
   }
   if (pos != s.size()) return bad();
+  // A leap second is only ever inserted as 23:59:60 UTC; any other :60 is not a time.
+  if (sec == 60 && ((hour * 3600 + min * 60 - offset_s) % 86400 + 86400) % 86400 != 86340) {
+    return bad();
+  }
   tm t{};
   t.tm_year = year - 1900;
   t.tm_mon = mon - 1;

@@ -28,7 +28,10 @@ int64_t MonotonicCoarseNowNs();
 
 // 2026-11-26T13:50:12.123456789Z (always 9 fractional digits, always Z).
 std::string FormatRfc3339(int64_t unix_ns);
-// Accepts RFC 3339 with any fraction (0-9 digits) and Z or ±hh:mm offsets.
+// Accepts RFC 3339 with any fraction (0-9 digits) and Z or ±hh:mm offsets. Refuses dates
+// that do not exist (2026-02-30) and times whose nanoseconds do not fit int64 (before
+// 1677-09-21 or after 2262-04-11). A leap second (23:59:60 UTC, in any offset) reads as
+// 23:59:59 plus its fraction, since Unix time has no slot for it.
 Result<int64_t> ParseRfc3339(std::string_view s);
 // "90s", "15m", "24h", "7d", "500ms" → nanoseconds.
 Result<int64_t> ParseDuration(std::string_view s);

@@ -151,6 +151,7 @@ class StatsTest(GatewayTestCase):
             ("top", {"dim": "route", "since": "yesterday"}, "since"),
             ("top", {"dim": "route", "until": "2026-13-01T00:00:00Z"}, "until"),
             ("top", {"dim": "route", "until": "3000-01-01T00:00:00Z"}, "until"),
+            ("top", {"dim": "route", "since": "2026-02-30T00:00:00Z"}, "since"),
             ("series", {"metric": "requests", "since": "0001-01-01T00:00:00Z"}, "since"),
             ("top", {"dim": "route", "since": "40d"}, "since"),
             ("top", {"dim": "route", "since": "1h", "until": "2h"}, "since"),

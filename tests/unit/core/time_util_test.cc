@@ -30,6 +30,21 @@ TEST(TimeUtilTest, RejectsTimesOutsideInt64Nanoseconds) {
   EXPECT_FALSE(ParseRfc3339("2262-04-11T23:47:16.854775807-01:00").ok());
 }
 
+TEST(TimeUtilTest, RejectsDatesThatDoNotExist) {
+  for (const char* s : {"2026-11-31T00:00:00Z", "2026-02-29T00:00:00Z", "2026-02-30T00:00:00Z",
+                        "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-00T00:00:00Z",
+                        "2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z", "2026-01-01T23:59:61Z",
+                        "2026-01-01T12:00:60Z", "2026-12-31T23:59:60+01:00"}) {
+    EXPECT_FALSE(ParseRfc3339(s).ok()) << s;
+  }
+  EXPECT_EQ(*ParseRfc3339("2024-02-29T00:00:00Z"), 1709164800LL * 1000000000);
+  EXPECT_EQ(*ParseRfc3339("2000-02-29T00:00:00Z"), 951782400LL * 1000000000);
+  EXPECT_EQ(*ParseRfc3339("2026-12-31T23:59:59Z"), 1798761599LL * 1000000000);
+  // A leap second, in UTC or in an offset that puts it at 23:59:60 UTC.
+  EXPECT_EQ(*ParseRfc3339("2016-12-31T23:59:60.5Z"), 1483228799LL * 1000000000 + 500000000);
+  EXPECT_EQ(*ParseRfc3339("2016-12-31T18:59:60.5-05:00"), 1483228799LL * 1000000000 + 500000000);
+}
+
 TEST(TimeUtilTest, Durations) {
   EXPECT_EQ(*ParseDuration("24h"), 24LL * 3600 * 1000000000);
   EXPECT_EQ(*ParseDuration("500ms"), 500000000);
