@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "config/config_loader.h"
@@ -15,9 +16,21 @@ bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool AnyIEquals(std::string_view name, const std::vector<std::string>& list) {
+// Field names as CGI, WSGI and PHP upstreams see them: case-insensitive, and '_' the same
+// as '-' (both become '_' in their variable names).
+bool SameFieldName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
+    char y = b[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(b[i])));
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool AnySameFieldName(std::string_view name, const std::vector<std::string>& list) {
   for (const auto& n : list) {
-    if (IEquals(name, n)) return true;
+    if (SameFieldName(name, n)) return true;
   }
   return false;
 }
@@ -73,7 +86,7 @@ bool NamedInConnection(std::string_view connection, std::string_view name) {
     size_t comma = connection.find(',', pos);
     if (comma == std::string_view::npos) comma = connection.size();
     std::string_view tok = Trim(connection.substr(pos, comma - pos));
-    if (!tok.empty() && IEquals(tok, name)) return true;
+    if (!tok.empty() && SameFieldName(tok, name)) return true;
     pos = comma + 1;
   }
   return false;
@@ -122,6 +135,28 @@ bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted) {
   return false;
 }
 
+std::string_view FieldList(const HeaderFields& fields, std::string_view name, std::string* storage) {
+  std::string_view first;
+  int count = 0;
+  for (const auto& [n, v] : fields) {
+    if (!IEquals(n, name)) continue;
+    if (++count == 1) {
+      first = v;
+      continue;
+    }
+    if (count == 2) storage->assign(first);
+    storage->append(", ").append(v);
+  }
+  return count > 1 ? std::string_view(*storage) : first;
+}
+
+std::string ClientIpFrom(std::string_view peer_ip, const HeaderFields& fields,
+                         const std::vector<Cidr>& trusted) {
+  if (trusted.empty()) return std::string(peer_ip);  // the header is not read at all
+  std::string storage;
+  return ClientIpFrom(peer_ip, FieldList(fields, "x-forwarded-for", &storage), trusted);
+}
+
 std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,
                          const std::vector<Cidr>& trusted) {
   if (forwarded_for.empty() || trusted.empty() || !IsTrusted(peer_ip, trusted)) {
@@ -147,10 +182,8 @@ std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_fo
 void AppendResponseFields(std::string& head, const HeaderFields& fields,
                           std::string_view request_id_header, std::string_view request_id,
                           bool bodiless) {
-  std::string_view connection;
-  for (const auto& [name, value] : fields) {
-    if (IEquals(name, "connection")) connection = value;
-  }
+  std::string connection_storage;
+  std::string_view connection = FieldList(fields, "connection", &connection_storage);
   for (const auto& [name, value] : fields) {
     if (IsHopByHop(name) || NamedInConnection(connection, name)) {
       if (bodiless && IEquals(name, "content-length")) AppendHeader(head, name, value);
@@ -170,30 +203,44 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   head.append(in.method).append(" ").append(in.path);
   if (!in.query.empty()) head.append("?").append(in.query);
   head.append(" HTTP/1.1\r\n");
-  std::string_view connection, xff, xfp;
+  // Connection and X-Forwarded-For as lists over all their lines (a client could otherwise
+  // hide a hop-by-hop name, or an address, on a line the proxy does not read).
+  std::string connection_storage, xff_storage;
+  std::string_view connection = FieldList(*in.fields, "connection", &connection_storage);
+  std::string_view xff = FieldList(*in.fields, "x-forwarded-for", &xff_storage);
+  std::string_view xfp;
   for (const auto& [name, value] : *in.fields) {
-    if (IEquals(name, "connection")) connection = value;
-    else if (IEquals(name, "x-forwarded-for")) xff = value;
-    else if (IEquals(name, "x-forwarded-proto")) xfp = value;
+    if (IEquals(name, "x-forwarded-proto")) xfp = value;
   }
   const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
+  std::string dashed;
   for (const auto& [name, value] : *in.fields) {
-    if (IsHopByHop(name) || NamedInConnection(connection, name)) continue;
-    if (IEquals(name, "expect")) {
+    // CGI, WSGI and PHP map '-' and '_' alike: X_Apitrail_Subject would reach such an
+    // upstream as the identity header we set. So every check below sees '_' as '-' (n is
+    // the name spelled with '-' for the fixed names, SameFieldName compares configured
+    // ones): a name is dropped wherever its '-' spelling would be.
+    std::string_view n = name;
+    if (name.find('_') != std::string_view::npos) {
+      dashed.assign(name);
+      for (auto& c : dashed) c = c == '_' ? '-' : c;
+      n = dashed;
+    }
+    if (IsHopByHop(n) || NamedInConnection(connection, n)) continue;
+    if (IEquals(n, "expect")) {
       out.expect_continue = IEquals(value, "100-continue");
       continue;
     }
-    if (IEquals(name, gw.request_id_header) || IEquals(name, "traceparent") ||
-        IEquals(name, "tracestate") || IEquals(name, "x-forwarded-for") ||
-        IEquals(name, "x-forwarded-proto") || IEquals(name, "x-forwarded-host")) {
+    if (SameFieldName(n, gw.request_id_header) || IEquals(n, "traceparent") ||
+        IEquals(n, "tracestate") || IEquals(n, "x-forwarded-for") ||
+        IEquals(n, "x-forwarded-proto") || IEquals(n, "x-forwarded-host")) {
       continue;
     }
-    if (AnyIEquals(name, policy.reserved) ||
-        (name.size() >= 11 && IEquals(name.substr(0, 11), "x-apitrail-"))) {
+    if (AnySameFieldName(n, policy.reserved) ||
+        (n.size() >= 11 && IEquals(n.substr(0, 11), "x-apitrail-"))) {
       continue;
     }
     // API keys stay at the gateway: the upstream gets the verified identity instead.
-    if (api_key && (IEquals(name, "authorization") || AnyIEquals(name, policy.api_key_headers))) {
+    if (api_key && (IEquals(n, "authorization") || AnySameFieldName(n, policy.api_key_headers))) {
       continue;
     }
     AppendHeader(head, name, value);

@@ -48,7 +48,9 @@ struct UpstreamHead {
 
 // Drops hop-by-hop fields (and those named in Connection), any client-sent identity,
 // correlation and X-Forwarded-* fields, and API key credentials; adds the correlation id,
-// trace context, X-Forwarded-For/-Proto/-Host and the verified identity.
+// trace context, X-Forwarded-For/-Proto/-Host and the verified identity. A name with '_' is
+// judged as if each '_' were '-' (X_Apitrail_Subject is dropped like X-Apitrail-Subject):
+// CGI/WSGI-style upstreams map both spellings to the same variable.
 UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig& gateway,
                                const IdentityHeadersConfig& identity_headers,
                                const HeaderPolicy& policy);
@@ -65,11 +67,22 @@ void AppendResponseFields(std::string& head, const HeaderFields& fields,
 // right-most X-Forwarded-For address that is not itself a trusted proxy.
 std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,
                          const std::vector<Cidr>& trusted);
+// The same over all X-Forwarded-For lines of a request, joined as FieldList does: the
+// address recorded is then read from the very list BuildUpstreamHead forwards.
+std::string ClientIpFrom(std::string_view peer_ip, const HeaderFields& fields,
+                         const std::vector<Cidr>& trusted);
+
+// Every value of the field `name`, in order, as one comma-separated list (RFC 9110 §5.3: a
+// field sent on several lines means the same as one line joining them). Returns a view of
+// the only value (no copy, the usual case) or of *storage holding the joined values; empty
+// if the field is absent.
+std::string_view FieldList(const HeaderFields& fields, std::string_view name, std::string* storage);
 
 bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted);
 // RFC 9110 §7.6.1 hop-by-hop fields plus the framing fields the proxy always sets itself.
 bool IsHopByHop(std::string_view name);
-// True if `name` is listed in a Connection header value ("close, X-Foo").
+// True if `name` is listed in a Connection header value ("close, X-Foo"); '_' and '-' count
+// as the same character (see BuildUpstreamHead).
 bool NamedInConnection(std::string_view connection, std::string_view name);
 void AppendHeader(std::string& out, std::string_view name, std::string_view value);
 const char* ReasonPhrase(int status);

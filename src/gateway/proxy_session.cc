@@ -424,7 +424,7 @@ awaitable<bool> ProxySession::HandleOne() {
   x.event.method = std::string(parser.method());
   x.event.host = std::string(parser.Find("host").substr(0, 256));
   x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
-  x.event.client_ip = ClientIpFrom(peer_ip_, parser.Find("x-forwarded-for"), gw.trusted_proxies);
+  x.event.client_ip = ClientIpFrom(peer_ip_, parser.fields(), gw.trusted_proxies);
   x.event.node = cfg.node;
   x.event.id = NewEventId(x.event.time_ns);
 

@@ -131,6 +131,40 @@ class GatewayTest(GatewayTestCase):
         self.assertEqual(up["x-forwarded-proto"], "http")
         self.assertEqual(self.gw.events()[0]["client_ip"], "127.0.0.1")
 
+    def raw_get(self, extra):
+        """GET /v1/echo with the key and `extra` header lines; returns the raw answer."""
+        return raw_request(self.gw.gateway_port, b"GET /v1/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           self.key.encode() + b"\r\nConnection: close\r\n" + extra + b"\r\n")
+
+    def test_every_connection_line_names_hop_by_hop_fields(self):
+        out = self.raw_get(b"Connection: X-One\r\nX-One: 1\r\nConnection: X-Two\r\nX-Two: 2\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        up = self.upstream.received()[0]["headers"]
+        self.assertNotIn("x-one", up)
+        self.assertNotIn("x-two", up)
+
+    def test_underscore_spellings_of_identity_headers_are_not_forwarded(self):
+        # CGI/WSGI upstreams read X_Apitrail_Subject as X-Apitrail-Subject (HTTP_X_APITRAIL_SUBJECT).
+        out = self.raw_get(b"X_Apitrail_Subject: mallory\r\nX_Forwarded_For: 6.6.6.6\r\nX_Custom: kept\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        names = [k.lower() for k, _ in self.upstream.received()[0]["header_list"]]
+        self.assertNotIn("x_apitrail_subject", names)
+        self.assertNotIn("x_forwarded_for", names)
+        self.assertIn("x_custom", names)
+        self.assertEqual(self.upstream.received()[0]["headers"]["x-apitrail-subject"], "alice")
+
+    def test_forwarded_for_lines_are_one_list_for_record_and_upstream(self):
+        self.gw.stop()
+        cfg = open(self.gw.config).read().replace("  workers: 2\n", "  workers: 2\n  trusted_proxies: [127.0.0.1]\n")
+        open(self.gw.config, "w").write(cfg)
+        self.gw.start()
+        # The client wrote the first line, the (trusted) proxy 127.0.0.1 the second.
+        out = self.raw_get(b"X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 198.51.100.7\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        up = self.upstream.received()[0]["headers"]
+        self.assertEqual(up["x-forwarded-for"], "6.6.6.6, 198.51.100.7, 127.0.0.1")
+        self.assertEqual(self.gw.events()[0]["client_ip"], "198.51.100.7")
+
     def test_unmatched_route_rejected_404_audited(self):
         status, _, body = self.gw.request("GET", "/v1/unknown", self.auth())
         self.assertEqual(status, 404)

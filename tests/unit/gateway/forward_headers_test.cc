@@ -60,6 +60,65 @@ TEST_F(ForwardHeadersTest, StripsHopByHopAndFieldsNamedInConnection) {
   EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
 }
 
+TEST_F(ForwardHeadersTest, EveryConnectionLineNamesHopByHopFields) {
+  UpstreamHead h = Build({{"Connection", "X-One"}, {"X-One", "1"}, {"Connection", "x-two"},
+                          {"X-Two", "2"}, {"X-Kept", "yes"}});
+  EXPECT_EQ(h.text.find("X-One"), std::string::npos);
+  EXPECT_EQ(h.text.find("X-Two"), std::string::npos);
+  EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
+}
+
+TEST_F(ForwardHeadersTest, UnderscoreSpellingsOfDroppedFieldsAreDropped) {
+  // A CGI/WSGI upstream would read X_Apitrail_Subject as the identity header we set.
+  UpstreamHead h = Build({{"X_Apitrail_Subject", "mallory"}, {"x-apitrail_roles", "admin"},
+                          {"X_Request_ID", "client-chosen"}, {"X_Forwarded_For", "6.6.6.6"},
+                          {"X_API_Key", "atk_secret"}, {"Transfer_Encoding", "chunked"},
+                          {"Connection", "x_hop"}, {"X-Hop", "1"}, {"X_Custom_Thing", "kept"}});
+  EXPECT_EQ(h.text.find("mallory"), std::string::npos);
+  EXPECT_EQ(h.text.find("admin"), std::string::npos);
+  EXPECT_EQ(h.text.find("client-chosen"), std::string::npos);
+  EXPECT_EQ(h.text.find("6.6.6.6"), std::string::npos);
+  EXPECT_EQ(h.text.find("atk_secret"), std::string::npos);
+  EXPECT_EQ(h.text.find("Transfer_Encoding"), std::string::npos);
+  EXPECT_EQ(h.text.find("X-Hop"), std::string::npos);
+  EXPECT_TRUE(Has(h.text, "X-Apitrail-Subject: alice"));
+  EXPECT_TRUE(Has(h.text, "X_Custom_Thing: kept"));  // names we do not own pass as sent
+}
+
+TEST_F(ForwardHeadersTest, ConfiguredNamesWithUnderscoresMatchBothSpellings) {
+  config_.gateway.request_id_header = "X_Req_Id";
+  config_.auth.identity_headers.subject = "X_User";
+  policy_ = HeaderPolicy::FromConfig(config_);
+  UpstreamHead h = Build({{"X-Req-Id", "forged-id"}, {"x_user", "mallory"}, {"X-User", "eve"}});
+  EXPECT_EQ(h.text.find("forged-id"), std::string::npos);
+  EXPECT_EQ(h.text.find("mallory"), std::string::npos);
+  EXPECT_EQ(h.text.find("eve"), std::string::npos);
+  EXPECT_TRUE(Has(h.text, "X_User: alice"));
+}
+
+TEST_F(ForwardHeadersTest, ForwardedForLinesAreOneList) {
+  std::string err;
+  config_.gateway.trusted_proxies.resize(1);
+  ASSERT_TRUE(ParseCidr("10.0.0.0/8", &config_.gateway.trusted_proxies[0], &err)) << err;
+  // The client wrote the first line; the trusted proxy added the second.
+  HeaderFields fields{{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "198.51.100.7"}};
+  UpstreamHead h = Build(fields, "10.0.0.9");
+  EXPECT_TRUE(Has(h.text, "X-Forwarded-For: 6.6.6.6, 198.51.100.7, 10.0.0.9"));
+  // The recorded address comes from the same list: the right-most untrusted entry.
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", fields, config_.gateway.trusted_proxies), "198.51.100.7");
+  EXPECT_EQ(ClientIpFrom("203.0.113.5", fields, config_.gateway.trusted_proxies), "203.0.113.5");
+}
+
+TEST(FieldListTest, JoinsLinesInOrderAndCopiesOnlyWhenNeeded) {
+  std::string storage;
+  HeaderFields one{{"Connection", "close"}, {"Host", "x"}};
+  EXPECT_EQ(FieldList(one, "connection", &storage), "close");
+  EXPECT_TRUE(storage.empty());
+  HeaderFields three{{"Via", "a"}, {"Host", "x"}, {"via", "b, c"}, {"VIA", ""}};
+  EXPECT_EQ(FieldList(three, "via", &storage), "a, b, c, ");
+  EXPECT_EQ(FieldList(three, "x-absent", &storage), "");
+}
+
 TEST_F(ForwardHeadersTest, ClientCannotForgeIdentityOrCorrelation) {
   UpstreamHead h = Build({{"x-apitrail-subject", "mallory"}, {"X-APITRAIL-ANYTHING", "x"},
                           {"X-Request-ID", "client-chosen"}, {"traceparent", "00-evil"},
@@ -137,6 +196,14 @@ TEST(ResponseFieldsTest, DropsHopByHopAndReplacesRequestId) {
   head.clear();
   AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/true);
   EXPECT_EQ(head, "Content-Type: application/json\r\nContent-Length: 7\r\nX-Request-ID: ours\r\n");
+}
+
+TEST(ResponseFieldsTest, EveryConnectionLineNamesHopByHopFields) {
+  HeaderFields fields{{"Connection", "X-One"}, {"Connection", "X-Two"}, {"X-One", "1"},
+                      {"X-Two", "2"}, {"X-Kept", "3"}};
+  std::string head;
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
+  EXPECT_EQ(head, "X-Kept: 3\r\nX-Request-ID: ours\r\n");
 }
 
 }  // namespace
