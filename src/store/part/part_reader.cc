@@ -9,6 +9,7 @@
 #include "store/log/coding.h"
 #include "store/part/block_codec.h"
 #include "store/part/part_format.h"
+#include "store/part/zstd_frame.h"
 
 namespace apitrail::part {
 
@@ -19,6 +20,12 @@ Status Bad(const std::string& path, const std::string& what, uint64_t offset) {
 }
 
 uint32_t Crc(std::string_view s) { return crc32c::Mask(crc32c::Value(s.data(), s.size())); }
+
+// Whether a zstd frame of `stored` bytes can be the compression of `raw` bytes: checked when a
+// part opens, so no section's claimed size makes a reader allocate what the file cannot hold.
+bool FrameSizesPlausible(uint64_t stored, uint64_t raw) {
+  return stored <= ZSTD_COMPRESSBOUND(raw) && raw / kZstdMaxExpansion <= stored;
+}
 
 // Reads a compact range (u8 k, k × 32 bytes) of tree size `size` at *p.
 bool GetRange(const char** p, const char* end, uint64_t size, merkle::CompactRange* out) {
@@ -68,8 +75,10 @@ Status PartReader::Load() {
   const uint32_t index_size = log::DecodeFixed32(f.data() + 24);
   const uint32_t index_raw = log::DecodeFixed32(f.data() + 28);
   const uint32_t index_crc = log::DecodeFixed32(f.data() + 32);
-  if (summary_off + summary_size != index_off || index_off + index_size != footer_at || summary_size > kMaxSummarySize ||
-      index_raw > kMaxIndexRawSize) {
+  // Offsets first bounded by the file, so no sum below wraps.
+  if (summary_off > footer_at || index_off > footer_at || summary_off + summary_size != index_off ||
+      index_off + index_size != footer_at || summary_size > kMaxSummarySize || index_raw > kMaxIndexRawSize ||
+      !FrameSizesPlausible(index_size, index_raw)) {
     return Bad(path_, "footer section offsets are inconsistent", footer_at);
   }
 
@@ -114,6 +123,7 @@ Status PartReader::Load() {
   min_time_ns_ = static_cast<int64_t>(log::DecodeFixed64(s.data() + 8));
   max_time_ns_ = static_cast<int64_t>(log::DecodeFixed64(s.data() + 16));
   const uint32_t nblocks = log::DecodeFixed32(s.data() + 24);
+  if (count_ > UINT64_MAX - first_seq_) return Bad(path_, "record count runs past the last seq", summary_off);
   if (nblocks == 0 || (s.size() - 28) / meta_size < nblocks) return Bad(path_, "block table runs past the summary", summary_off + 24);
   blocks_.resize(nblocks);
   uint64_t next_offset = header_size;
@@ -143,7 +153,7 @@ Status PartReader::Load() {
     if (b.offset != next_offset || b.first != next_first || b.count == 0 || b.raw_size > kMaxBlockRawSize ||
         !codec_ok || b.min_time_ns > b.max_time_ns || b.min_time_ns < min_time_ns_ ||
         b.max_time_ns > max_time_ns_ || b.count > b.raw_size || b.min_rel > b.max_rel || b.max_rel >= count_ ||
-        b.count - 1u > b.max_rel - b.min_rel) {
+        b.count - 1u > b.max_rel - b.min_rel || !FrameSizesPlausible(b.stored_size, b.raw_size)) {
       return Bad(path_, "block " + std::to_string(i) + " entry is inconsistent", at);
     }
     next_offset = b.offset + b.stored_size;
@@ -165,7 +175,9 @@ Status PartReader::Load() {
     const uint64_t dict_off = log::DecodeFixed64(send + 28);
     const uint32_t dict_size = log::DecodeFixed32(send + 36);
     const uint32_t dict_crc = log::DecodeFixed32(send + 40);
-    if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || seqmap_offset_ + seqmap_size_ != dict_off ||
+    if (bucket_ns == 0 || bucket_ns > static_cast<uint64_t>(INT64_MAX) || dict_off > summary_off ||
+        seqmap_offset_ > dict_off || seqmap_offset_ + seqmap_size_ != dict_off ||
+        !FrameSizesPlausible(seqmap_size_, seqmap_raw_size_) ||
         dict_off + dict_size != summary_off || dict_size > kMaxDictionarySectionSize || seqmap_raw_size_ < count_ ||
         seqmap_raw_size_ > count_ * 5) {
       return Bad(path_, "seq map entry is inconsistent", summary_off + (send - s.data()));

@@ -24,6 +24,11 @@ Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx, co
 }
 
 Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict) {
+  // The size to allocate comes from a file: it must be one these bytes can produce.
+  if (raw_size / kZstdMaxExpansion > stored.size()) {
+    return Status::Corruption("zstd frame of " + std::to_string(stored.size()) + " bytes cannot hold " +
+                              std::to_string(raw_size) + " raw bytes");
+  }
   const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN || content != raw_size) {
     return Status::Corruption("zstd frame header does not match the raw size " + std::to_string(raw_size));

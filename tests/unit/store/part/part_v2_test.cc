@@ -4,6 +4,7 @@
 // record); damage to the version 2 pieces (seq map, summary tail) is a clear error.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "store/part/part_builder.h"
 #include "store/part/part_format.h"
 #include "store/part/part_reader.h"
+#include "store/part/zstd_frame.h"
 #include "testutil/event_builder.h"
 #include "testutil/temp_dir.h"
 
@@ -373,6 +375,106 @@ TEST_F(PartV2Test, InconsistentSummaryTailFailsOpenEvenWithValidCrcs) {
                                       std::to_string(tail)),
             std::string::npos)
       << r.status().message();
+}
+
+// Sizes a part claims are checked against the bytes that hold them before anything is
+// allocated: CRCs only catch accidents, and a crafted part must fail open, not exhaust memory.
+class PartV2ClaimsTest : public PartV2Test {
+ protected:
+  static void Put32(std::string* bytes, size_t at, uint32_t v) {
+    std::string f;
+    log::PutFixed32(&f, v);
+    bytes->replace(at, 4, f);
+  }
+  static void Put64(std::string* bytes, size_t at, uint64_t v) {
+    std::string f;
+    log::PutFixed64(&f, v);
+    bytes->replace(at, 8, f);
+  }
+  static uint32_t Crc(std::string_view s) { return crc32c::Mask(crc32c::Value(s.data(), s.size())); }
+  // The summary's and footer's CRCs, recomputed after a change.
+  static void FixCrcs(std::string* bytes) {
+    const size_t footer = bytes->size() - kFooterSize;
+    const uint64_t summary_off = log::DecodeFixed64(bytes->data() + footer);
+    const uint32_t summary_size = log::DecodeFixed32(bytes->data() + footer + 8);
+    if (summary_off <= footer && summary_size <= footer - summary_off) Put32(bytes, footer + 12, Crc(std::string_view(*bytes).substr(summary_off, summary_size)));
+    Put32(bytes, footer + 36, Crc(std::string_view(*bytes).substr(footer, 36)));
+  }
+  Status OpenStatus(const std::string& bytes, const std::string& name) {
+    const std::string path = dir_.path() + "/" + name;
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    auto r = PartReader::Open(DefaultFileSystem(), path);
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  static void ExpectCorruption(const Status& st, const std::string& what) {
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+    EXPECT_NE(st.message().find(what), std::string::npos) << st.message();
+  }
+};
+
+TEST_F(PartV2ClaimsTest, ABlockClaimingMoreRawBytesThanItsFrameCanYieldFailsOpen) {
+  std::string bytes = ReadAll();
+  const size_t footer = bytes.size() - kFooterSize;
+  const uint64_t summary_off = log::DecodeFixed64(bytes.data() + footer);
+  const size_t meta = summary_off + 28;  // block 0's entry
+  const uint32_t stored = log::DecodeFixed32(bytes.data() + meta + 8);
+  Put32(&bytes, meta + 12, stored * 32768 + 32768);  // under kMaxBlockRawSize, past zstd's reach
+  FixCrcs(&bytes);
+  ExpectCorruption(OpenStatus(bytes, PartFileName(0)), "block 0 entry is inconsistent");
+}
+
+TEST_F(PartV2ClaimsTest, FooterOffsetsThatWrapFailOpen) {
+  std::string bytes = ReadAll();
+  const size_t footer = bytes.size() - kFooterSize;
+  const uint64_t index_off = log::DecodeFixed64(bytes.data() + footer + 16);
+  // summary_off + summary_size == index_off only modulo 2^64.
+  Put64(&bytes, footer, UINT64_MAX - 99);
+  Put32(&bytes, footer + 8, static_cast<uint32_t>(index_off + 100));
+  FixCrcs(&bytes);
+  ExpectCorruption(OpenStatus(bytes, PartFileName(0)), "footer section offsets are inconsistent");
+}
+
+TEST_F(PartV2ClaimsTest, ACountRunningPastTheLastSeqFailsOpen) {
+  // A part whose first seq is so high that its records' seqs would wrap: its Merkle state
+  // before is well formed (one hash per set bit of the size), so only the count check stops it.
+  const uint64_t first = UINT64_MAX - 5;
+  merkle::CompactRange before;
+  ASSERT_TRUE(merkle::CompactRange::FromHashes(first, std::vector<Hash256>(std::popcount(first)), &before));
+  const std::string path = dir_.path() + "/renamed.part";  // no part's name: not checked against the header
+  auto b = PartBuilder::Create(DefaultFileSystem(), path, "node-1", first, before, 4096);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE((*b)->Add(records_[i], Event(i)).ok());
+  ASSERT_TRUE((*b)->Finish(merkle::CompactRange()).ok());
+  auto r = PartReader::Open(DefaultFileSystem(), path);
+  ASSERT_FALSE(r.ok());
+  ExpectCorruption(r.status(), "record count runs past the last seq");
+}
+
+TEST(ZstdFrameTest, ARawSizeTheFrameCannotYieldIsRefusedBeforeAllocating) {
+  // A 17-byte frame whose header claims 1 TiB of content (single segment, 8-byte size) and
+  // holds one RLE block: the sizes agree, but no 17 bytes of zstd make a terabyte.
+  const uint64_t claimed = uint64_t{1} << 40;
+  std::string frame("\x28\xb5\x2f\xfd\xe0", 5);
+  log::PutFixed64(&frame, claimed);
+  frame += std::string("\x0b\x00\x02", 3);  // last block, RLE, 64 KiB of...
+  frame += 'a';
+  auto raw = ZstdDecompress(frame, claimed);
+  ASSERT_FALSE(raw.ok());
+  EXPECT_EQ(raw.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(raw.status().message().find("cannot hold"), std::string::npos) << raw.status().message();
+  // What the frame really holds still decompresses.
+  const std::string small = ZstdCompress(std::string(1000, 'x'), 3).value();
+  EXPECT_EQ(ZstdDecompress(small, 1000).value(), std::string(1000, 'x'));
+}
+
+TEST(PartFileNameTest, TwentyDigitsPastUint64AreNoPartsName) {
+  uint64_t first = 0;
+  EXPECT_TRUE(ParsePartFileName("part-18446744073709551615.part", &first));
+  EXPECT_EQ(first, UINT64_MAX);
+  EXPECT_FALSE(ParsePartFileName("part-18446744073709551616.part", &first));
+  EXPECT_FALSE(ParsePartFileName("part-99999999999999999999.part", &first));
+  EXPECT_TRUE(ParsePartFileName(PartFileName(42), &first));
+  EXPECT_EQ(first, 42u);
 }
 
 TEST_F(PartV2Test, GarbageAnywhereIsAnErrorNotACrash) {
