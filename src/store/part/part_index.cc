@@ -74,7 +74,8 @@ bool ParsePartFileName(std::string_view name, uint64_t* first_seq) {
   uint64_t v = 0;
   for (char c : name.substr(kPartPrefix.size(), 20)) {
     if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    // Twenty digits reach past UINT64_MAX: such a name is no part's.
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<uint64_t>(c - '0'), &v)) return false;
   }
   *first_seq = v;
   return true;
@@ -304,7 +305,7 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     for (uint32_t e = 0; e < count; ++e) {
       const size_t at = static_cast<size_t>(p - base);
       uint64_t delta = 0;
-      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || hash + delta > (uint64_t{1} << t.bits) - 1) {
+      if (!GetVarint(&p, fend, &delta) || (e > 0 && delta == 0) || delta > ((uint64_t{1} << t.bits) - 1) - hash) {
         return bad("field " + std::to_string(tag) + " entry " + std::to_string(e) + " has a bad key hash");
       }
       if (e % kRestartInterval == 0) {

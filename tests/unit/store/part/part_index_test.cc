@@ -167,5 +167,34 @@ TEST(PartIndexTest, DamagedSeqKeyedTablesAreCorruption) {
   }
 }
 
+TEST(PartIndexTest, AKeyHashDeltaThatWrapsIsCorruption) {
+  // One subject, so its table holds one entry: hash delta, then the posting list.
+  PartIndexBuilder b;
+  for (uint32_t rel = 0; rel < 2; ++rel) b.Add(0, testing::MakeEvent(rel, 1), rel);
+  std::string raw = b.Serialize(kVersion4);
+  size_t at = 4;
+  while (raw[at] != static_cast<char>(Field::kSubject)) at += 10 + log::DecodeFixed32(raw.data() + at + 6);
+  ASSERT_EQ(log::DecodeFixed32(raw.data() + at + 2), 1u);
+  const uint32_t size = log::DecodeFixed32(raw.data() + at + 6);
+  const std::string entry = raw.substr(at + 10, size);
+  const char* p = entry.data();
+  uint64_t h0 = 0;
+  ASSERT_TRUE(GetVarint(&p, entry.data() + entry.size(), &h0));
+  ASSERT_GT(h0, 1u);
+  const std::string postings(p, entry.data() + entry.size());
+  // A second entry whose delta brings the hash past 2^64 and back to 1: sorted only modulo 2^64.
+  std::string table = entry;
+  PutVarint(&table, ~h0 + 2);
+  table += postings;
+  std::string fields;
+  log::PutFixed32(&fields, 2);
+  log::PutFixed32(&fields, static_cast<uint32_t>(table.size()));
+  raw = raw.substr(0, at + 2) + fields + table + raw.substr(at + 10 + size);
+  auto idx = PartIndex::Parse(raw, 60, "part-x", 4096, kVersion4, 2);
+  ASSERT_FALSE(idx.ok());
+  EXPECT_EQ(idx.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(idx.status().message().find("entry 1 has a bad key hash"), std::string::npos) << idx.status().message();
+}
+
 }  // namespace
 }  // namespace apitrail::part
