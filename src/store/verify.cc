@@ -139,14 +139,21 @@ class Verifier {
     part::PartIndexBuilder index;
     // Pass over the blocks in file order (index, time ranges, leaves by seq); a version 2
     // part is clustered, so the leaves are then fed to the tree in seq order. 36 bytes per
-    // record of the part are held meanwhile.
-    std::vector<Hash256> leaves(p.count());
-    std::vector<uint32_t> block_of(p.count(), UINT32_MAX);
+    // record are held meanwhile, grown as blocks are read so that a count the header claims
+    // allocates nothing until blocks that pass their CRC hold those records.
+    std::vector<Hash256> leaves;
+    std::vector<uint32_t> block_of;
+    auto grow = [&](uint64_t n) {
+      if (n <= leaves.size()) return;
+      n = std::max<uint64_t>(n, std::min<uint64_t>(p.count(), leaves.size() * 2));
+      leaves.resize(n);
+      block_of.resize(n, UINT32_MAX);
+    };
     uint64_t next_rel = 0;  // records before it are fed to the tree
     uint64_t next_block_offset = 0;
     // Feeds the leaves that are now contiguous; false when a head check failed.
     auto feed = [&]() {
-      for (; next_rel < p.count() && block_of[next_rel] != UINT32_MAX; ++next_rel) {
+      for (; next_rel < block_of.size() && block_of[next_rel] != UINT32_MAX; ++next_rel) {
         const uint64_t seq = frontier_.size();
         frontier_.Append(leaves[next_rel]);
         FeedProofRanges(seq, leaves[next_rel]);
@@ -154,7 +161,7 @@ class Verifier {
         // Where the records not yet verified start: the next block (version 1), the next
         // record's block when known (version 2, clustered).
         const uint64_t after = next_rel + 1;
-        const bool known = p.version() >= part::kVersion2 && after < p.count() && block_of[after] != UINT32_MAX;
+        const bool known = p.version() >= part::kVersion2 && after < block_of.size() && block_of[after] != UINT32_MAX;
         CheckTargets(info.path, known ? p.blocks()[block_of[after]].offset : next_block_offset);
       }
       return true;
@@ -167,6 +174,7 @@ class Verifier {
         Fail(info.path, m.offset, frontier_.size(), block.status());
         return false;
       }
+      grow(uint64_t{m.max_rel} + 1);  // the reader checked max_rel < count and each record's rel <= max_rel
       int64_t min_t = INT64_MAX, max_t = INT64_MIN;
       for (uint32_t i = 0; i < (*block)->count(); ++i) {
         const std::string_view record = (*block)->record(i);
