@@ -473,6 +473,19 @@ awaitable<bool> ProxySession::HandleOne() {
   }
   x.event.path = std::string(path);
   if (!query.empty()) x.event.query = shared.redactor->RedactQuery(query);
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is
+  // refused — with two, the gateway's record and the upstream could each believe another.
+  int host_fields = 0;
+  for (const auto& field : parser.fields()) {
+    if (boost::beast::iequals(field.first, "host")) ++host_fields;
+  }
+  if (host_fields > 1 || (host_fields == 0 && !x.client_http10)) {
+    m.Inc(m.bad_requests);
+    x.event.deny_reason = "bad_request";
+    x.event.message = host_fields > 1 ? "more than one Host header" : "no Host header";
+    LocalReply reply{400, "bad_request", x.event.message, false};
+    co_return co_await Reply(x, std::move(reply));
+  }
 
   std::optional<RouteMatch> match = shared.routes->Match(parser.method(), path);
   int upstream_index = -1;

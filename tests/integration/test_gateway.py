@@ -227,6 +227,22 @@ class GatewayTest(GatewayTestCase):
         self.assertEqual(self.upstream.received(), [])
         self.assertEqual(len(self.gw.events(status="400")), len(cases))
 
+    def test_missing_or_duplicate_host_refused_and_audited(self):
+        key = b"Authorization: Bearer " + self.key.encode() + b"\r\n"
+        cases = [b"GET /v1/echo HTTP/1.1\r\n" + key + b"\r\n",
+                 b"GET /v1/echo HTTP/1.1\r\nHost: a.example\r\n" + key + b"Host: b.example\r\n\r\n"]
+        for raw in cases:
+            out = raw_request(self.gw.gateway_port, raw)
+            self.assertTrue(out.startswith(b"HTTP/1.1 400"), (raw, out[:200]))
+            self.assertIn(b"Host", out)
+        self.assertEqual(self.upstream.received(), [])
+        events = self.gw.events(status="400")
+        self.assertEqual(len(events), 2)
+        self.assertEqual({e["deny_reason"] for e in events}, {"bad_request"})
+        # HTTP/1.0 has no Host requirement.
+        out = raw_request(self.gw.gateway_port, b"GET /v1/echo HTTP/1.0\r\n" + key + b"\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+
     def test_upstream_down_502_audited(self):
         self.upstream.stop()
         status, _, body = self.gw.request("GET", "/v1/orders/9", self.auth())
