@@ -718,6 +718,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   bool client_keep = x.keep_alive;
   bool chunk_to_client = false;
   int status = 0;
+  std::string failure;  // why the upstream's answer was refused, for the event (else generic)
 
   bool ok = co_await [&]() -> awaitable<bool> {
     for (;;) {  // loops only over 1xx interim responses, which are dropped
@@ -728,22 +729,38 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       if (x.event.method == "HEAD") rp.skip(true);
       boost::system::error_code ec;
       SetPhase(Phase::kResponse, gw.upstream_response_timeout_ms);
-      // Head. Beast parses a head only once it is whole, and then reports its length.
+      // Head: handed to the parser only once whole, as for requests. Beast consumes a status
+      // line on its own while the fields are still incomplete, and the parser's views must
+      // all point into one buffer that does not move.
       size_t head_bytes = 0;
-      for (;;) {
-        if (upstream_buf_.size() > 0) {
-          size_t used = rp.put(upstream_buf_.data(), ec);
-          if (ec == http::error::need_more) ec = {};
-          else if (ec) co_return false;
-          if (rp.is_header_done()) {
-            head_bytes = used;
-            break;
-          }
+      for (size_t scan_from = 0;;) {
+        std::string_view view(static_cast<const char*>(upstream_buf_.data().data()), upstream_buf_.size());
+        size_t eom = view.find("\r\n\r\n", scan_from);
+        if (eom != std::string_view::npos) {
+          head_bytes = eom + 4;
+          break;
         }
+        if (view.size() >= kMaxResponseHeaderBytes) {
+          failure = "upstream response head exceeds 64 KiB";
+          co_return false;
+        }
+        scan_from = view.size() >= 3 ? view.size() - 3 : 0;
         auto [rec, rn] = co_await UpstreamRead(upstream_buf_.prepare(kReadChunk));
         if (rec) co_return false;
         upstream_buf_.commit(rn);
       }
+      const char* head_ptr = static_cast<const char*>(upstream_buf_.data().data());
+      // Beast unfolds an obs-fold value into a buffer of its own that is gone when put()
+      // returns, leaving the parser a dangling view: such heads (and bare CR or LF) are
+      // refused, as RFC 9112 §5.2 allows a proxy to (502).
+      if (head_bytes > kMaxResponseHeaderBytes || !HeaderBlockIsStrict({head_ptr, head_bytes})) {
+        failure = head_bytes > kMaxResponseHeaderBytes
+                      ? "upstream response head exceeds 64 KiB"
+                      : "upstream response head has obs-fold or a bare CR or LF";
+        co_return false;
+      }
+      rp.put(asio::buffer(head_ptr, head_bytes), ec);
+      if (ec || !rp.is_header_done()) co_return false;
       status = rp.status();
       if (status >= 100 && status < 200) {
         // Interim responses are dropped; 101 never comes, since Upgrade is not forwarded.
@@ -836,7 +853,9 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
     bool timeout = timed_out_;
     m.Inc(timeout ? m.upstream_timeouts : m.upstream_errors);
     x.event.deny_reason = "";
-    x.event.message = timeout ? "upstream response timed out" : "upstream response malformed or dropped";
+    x.event.message = timeout           ? "upstream response timed out"
+                      : !failure.empty() ? failure
+                                         : "upstream response malformed or dropped";
     LocalReply reply{timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_unavailable",
                              timeout ? "the upstream did not answer in time"
                                      : "the upstream response was malformed or dropped",

@@ -3,8 +3,11 @@
 // a caller-owned sink as they are parsed, so bodies stream through a bounded buffer.
 //
 // One parser per message, used on one thread. The views stay valid while the caller keeps
-// the header bytes in its buffer unchanged (Beast parses the whole header from one
-// contiguous buffer when eager is off).
+// the header bytes in its buffer unchanged. Callers hand put() the complete head in one
+// contiguous buffer (Beast would consume a status or request line alone while the fields
+// are incomplete) and check it with HeaderBlockIsStrict first: Beast unfolds an obs-fold
+// value into a buffer of its own that is gone when put() returns, so the view of such a
+// value would dangle.
 //
 // Stricter than Beast on purpose (request smuggling, RFC 9112 §6.3): any duplicate
 // Content-Length (even equal values), a Content-Length list, Transfer-Encoding together

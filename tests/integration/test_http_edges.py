@@ -1,11 +1,15 @@
 """HTTP/1.1 edge cases through the gateway: HEAD, 204, chunked and close-delimited upstream
 responses, pipelining, HTTP/1.0 clients, slow or oversized heads. Each answer must be
 well-framed, and each request audited once."""
+import os
+import shutil
 import socket
+import tempfile
+import threading
 import time
 import unittest
 
-from harness import GatewayTestCase, HOST, raw_request
+from harness import Apitrail, GatewayTestCase, HOST, raw_request
 
 
 def read_response(sock, head_request=False):
@@ -189,6 +193,127 @@ class DrainTimeoutTest(GatewayTestCase):
         self.assertGreater(elapsed, 2.5)
         self.assertLess(elapsed, 8)
         self.assertIn("still open after the drain timeout", self.gw.logs())
+
+
+class ScriptedUpstream:
+    """A raw-socket upstream that answers what a test scripts, for upstreams that misbehave.
+    For each request head, answer(conn_no, req_no, head) returns a list of actions: bytes are
+    sent, a float sleeps that long, CLOSE closes the connection; None closes it unanswered.
+    Request bodies are read by Content-Length only."""
+    CLOSE = object()
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.heads = []  # (conn_no, req_no, head) in arrival order
+        self.lock = threading.Lock()
+        self.sock = socket.create_server((HOST, 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # stopped
+            with self.lock:
+                conn_no = self.connections
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(conn, conn_no), daemon=True).start()
+
+    def _serve(self, conn, conn_no):
+        buf, req_no = b"", 0
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        n = int(value)
+                        while len(buf) < n:
+                            buf += conn.recv(65536)
+                        buf = buf[n:]
+                with self.lock:
+                    self.heads.append((conn_no, req_no, head))
+                actions = self.answer(conn_no, req_no, head)
+                req_no += 1
+                if actions is None:
+                    return
+                for a in actions:
+                    if a is ScriptedUpstream.CLOSE:
+                        return
+                    if isinstance(a, float):
+                        time.sleep(a)
+                    else:
+                        try:
+                            conn.sendall(a)
+                        except OSError:
+                            return
+
+    def received(self):
+        with self.lock:
+            return list(self.heads)
+
+    def stop(self):
+        self.sock.close()
+
+
+def ok(body=b"fine"):
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+class MisbehavingUpstreamTest(GatewayTestCase):
+    """The upstream is a ScriptedUpstream; each test sets self.answer (see there)."""
+
+    def setUp(self):
+        self.answer = lambda conn_no, req_no, head: [ok()]
+        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
+        self.upstream = ScriptedUpstream(lambda *args: self.answer(*args))
+        self.gw = Apitrail(self.root, self.upstream.port)
+        os.makedirs(self.gw.data, exist_ok=True)
+        self.key = self.gw.create_key("alice", ["orders:read"])
+        self.gw.start()
+
+    def connect(self):
+        return socket.create_connection((HOST, self.gw.gateway_port), timeout=5)
+
+    def req(self, method, path, extra=b""):
+        return (method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n"
+                b"Authorization: Bearer " + self.key.encode() + b"\r\n" + extra + b"\r\n")
+
+    def get(self, path="/v1/echo"):
+        with self.connect() as s:
+            s.sendall(self.req("GET", path, b"Connection: close\r\n"))
+            return read_response(s)
+
+    def assert_502(self, answer, message_part):
+        status, headers, body, _ = answer
+        self.assertEqual(status, 502, body)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertIn(b'"error":"upstream_unavailable"', body)
+        e = self.gw.events()[0]
+        self.assertEqual(e["status"], 502)
+        self.assertIn(message_part, e.get("message", ""))
+
+    def test_obs_fold_in_upstream_response_is_refused_502(self):
+        self.answer = lambda *_: [b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nhi"]
+        answer = self.get()
+        self.assertNotIn("x-folded", answer[1])
+        self.assert_502(answer, "obs-fold")
+
+    def test_upstream_head_split_across_reads(self):
+        self.answer = lambda *_: [b"HTTP/1.1 200 OK\r\n", 0.1, b"Content-Length: 2\r\n", 0.1, b"\r\nhi"]
+        status, _, body, _ = self.get()
+        self.assertEqual((status, body), (200, b"hi"))
 
 
 class _Prefixed:
