@@ -1,4 +1,5 @@
 #include "api/admin_api.h"
+#include "api/api_errors.h"
 #include "api/stats_api.h"
 
 #include <atomic>
@@ -15,13 +16,6 @@
 namespace apitrail {
 
 namespace {
-
-SimpleResponse Error(int status, std::string_view code, std::string_view message) {
-  SimpleResponse r;
-  r.status = status;
-  r.body = JsonError(code, message);
-  return r;
-}
 
 int HttpStatusFor(const Status& st) {
   switch (st.code()) {
@@ -66,7 +60,7 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
   std::string path;
   QueryParams params;
   if (Status st = SplitTarget(request.target, &path, &params); !st.ok()) {
-    return Error(400, "bad_request", st.message());
+    return ErrorResponse(400, "bad_request", st.message());
   }
   if (path == "/healthz") {
     SimpleResponse r;
@@ -76,12 +70,12 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     return r;
   }
   if (!Authorized(request)) {
-    SimpleResponse r = Error(401, "unauthorized", "a valid admin bearer token is required");
+    SimpleResponse r = ErrorResponse(401, "unauthorized", "a valid admin bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"apitrail-admin\"");
     return r;
   }
   if (request.method != "GET" && request.method != "HEAD") {
-    SimpleResponse r = Error(405, "method_not_allowed", "only GET is supported here");
+    SimpleResponse r = ErrorResponse(405, "method_not_allowed", "only GET is supported here");
     r.headers.emplace_back("Allow", "GET");
     return r;
   }
@@ -92,10 +86,11 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     return r;
   }
   if (path == "/api/v1/events") {
-    auto q = ParseEventQuery(params, NowNs());
-    if (!q.ok()) return Error(400, "bad_request", q.status().message());
-    auto page = options_.store->Query(*q);
-    if (!page.ok()) return Error(HttpStatusFor(page.status()), "query_failed", page.status().message());
+    EventQuery q;
+    ParamError error;
+    if (!ParseEventQuery(params, NowNs(), &q, &error)) return BadParamResponse(error);
+    auto page = options_.store->Query(q);
+    if (!page.ok()) return ErrorResponse(HttpStatusFor(page.status()), "query_failed", page.status().message());
     SimpleResponse r;
     std::string& out = r.body;
     out.reserve(512 * page->events.size() + 64);
@@ -117,31 +112,30 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
   static constexpr std::string_view kEventPrefix = "/api/v1/events/";
   if (path.size() > kEventPrefix.size() && path.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
     std::string id = path.substr(kEventPrefix.size());
-    if (id.size() > 64 || id.find('/') != std::string::npos) return Error(404, "not_found", "no such event");
+    if (id.size() > 64 || id.find('/') != std::string::npos) return ErrorResponse(404, "not_found", "no such event");
     auto ev = options_.store->GetById(id);
     if (!ev.ok()) {
-      if (ev.status().code() == StatusCode::kNotFound) return Error(404, "not_found", "no event with id " + id);
-      return Error(HttpStatusFor(ev.status()), "lookup_failed", ev.status().message());
+      if (ev.status().code() == StatusCode::kNotFound) return ErrorResponse(404, "not_found", "no event with id " + id);
+      return ErrorResponse(HttpStatusFor(ev.status()), "lookup_failed", ev.status().message());
     }
     SimpleResponse r;
     AppendEventJson(*ev, &r.body);
     return r;
   }
-  return Error(404, "not_found", "no such admin endpoint: " + path.substr(0, 128));
+  return ErrorResponse(404, "not_found", "no such admin endpoint: " + path.substr(0, 128));
 }
 
 namespace {
 
-// A decimal uint64 parameter; nullopt when absent, an error text when malformed.
+// A decimal uint64 parameter; nullopt when absent.
 bool UintParam(const QueryParams& params, std::string_view name, std::optional<uint64_t>* out,
-               std::string* error) {
+               ParamError* error) {
   for (const auto& [k, v] : params) {
     if (k != name) continue;
     uint64_t n = 0;
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
-      *error = std::string(name) + " must be a non-negative integer";
-      return false;
+      return ParamFail(error, name, "must be a non-negative integer");
     }
     *out = n;
   }
@@ -156,16 +150,17 @@ std::atomic<int> proofs_in_flight{0};
 }  // namespace
 
 SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
-  if (options_.data_dir.empty()) return Error(404, "not_found", "proofs are not available here");
+  if (options_.data_dir.empty()) return ErrorResponse(404, "not_found", "proofs are not available here");
   std::optional<uint64_t> seq, size;
-  std::string error;
+  ParamError error;
   if (!UintParam(params, "seq", &seq, &error) || !UintParam(params, "size", &size, &error)) {
-    return Error(400, "bad_request", error);
+    return BadParamResponse(error);
   }
-  if (!seq) return Error(400, "bad_request", "seq is required");
+  if (!seq) return BadParamResponse({"seq", "seq: required"});
+  if (size && *seq >= *size) return BadParamResponse({"seq", "seq: must be below size"});
   if (proofs_in_flight.fetch_add(1) >= kMaxConcurrentProofs) {
     proofs_in_flight.fetch_sub(1);
-    SimpleResponse r = Error(503, "busy", "too many proofs being built; try again");
+    SimpleResponse r = ErrorResponse(503, "busy", "too many proofs being built; try again");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
@@ -173,9 +168,9 @@ SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
   proofs_in_flight.fetch_sub(1);
   if (!json.ok()) {
     const Status& st = json.status();
-    if (st.code() == StatusCode::kNotFound) return Error(404, "no_checkpoint", st.message());
-    if (st.code() == StatusCode::kInvalidArgument) return Error(400, "bad_request", st.message());
-    return Error(500, "proof_failed", st.message());
+    if (st.code() == StatusCode::kNotFound) return ErrorResponse(404, "no_checkpoint", st.message());
+    if (st.code() == StatusCode::kInvalidArgument) return ErrorResponse(400, "bad_request", st.message());
+    return ErrorResponse(500, "proof_failed", st.message());
   }
   SimpleResponse r;
   r.body = std::move(json).value();

@@ -2,18 +2,13 @@
 
 #include <charconv>
 
+#include "api/api_errors.h"
 #include "core/json_writer.h"
 #include "core/time_util.h"
 
 namespace apitrail {
 
 namespace {
-
-bool Fail(ParamError* e, std::string parameter, std::string message) {
-  e->parameter = std::move(parameter);
-  e->message = e->parameter + ": " + message;
-  return false;
-}
 
 // since / until / (unknown) shared by both endpoints. Returns false on error; true when the
 // parameter was one of the range parameters (consumed).
@@ -23,29 +18,17 @@ bool ParseRange(const std::string& name, const std::string& value, int64_t now_n
   if (name != "since" && name != "until") return true;
   *consumed = true;
   auto t = ParseTimeOrAgo(value, now_ns);
-  if (!t.ok()) return Fail(error, name, t.status().message());
+  if (!t.ok()) return ParamFail(error, name, t.status().message());
   (name == "since" ? *since : *until) = *t;
   return true;
 }
 
 bool CheckRange(int64_t since, int64_t until, const RollupOptions& o, ParamError* error) {
-  if (since >= until) return Fail(error, "since", "must be before until");
+  if (since >= until) return ParamFail(error, "since", "must be before until");
   if (until - since > static_cast<int64_t>(o.max_range_days) * kNsPerDay) {
-    return Fail(error, "since", "range is longer than " + std::to_string(o.max_range_days) + " days");
+    return ParamFail(error, "since", "range is longer than " + std::to_string(o.max_range_days) + " days");
   }
   return true;
-}
-
-SimpleResponse BadParam(const ParamError& e) {
-  SimpleResponse r;
-  r.status = 400;
-  JsonWriter w(&r.body);
-  w.BeginObject();
-  w.Field("error", "bad_request");
-  w.Field("parameter", e.parameter);
-  w.Field("message", e.message);
-  w.EndObject();
-  return r;
 }
 
 void WriteCounts(JsonWriter* w, const KeyCounts& c) {
@@ -68,24 +51,24 @@ bool ParseTopQuery(const QueryParams& params, int64_t now_ns, const RollupOption
     if (!ParseRange(name, value, now_ns, &out->since_ns, &out->until_ns, &consumed, error)) return false;
     if (consumed) continue;
     if (name == "dim") {
-      if (!ParseRollupDim(value, &out->dim)) return Fail(error, "dim", "expected route, subject or client_ip");
+      if (!ParseRollupDim(value, &out->dim)) return ParamFail(error, "dim", "expected route, subject or client_ip");
       have_dim = true;
     } else if (name == "metric") {
       if (!ParseRollupMetric(value, &out->metric)) {
-        return Fail(error, "metric", "expected requests, errors, client_errors or denied");
+        return ParamFail(error, "metric", "expected requests, errors, client_errors or denied");
       }
     } else if (name == "k") {
       uint32_t k = 0;
       auto r = std::from_chars(value.data(), value.data() + value.size(), k);
       if (r.ec != std::errc() || r.ptr != value.data() + value.size() || k < 1 || k > options.max_k) {
-        return Fail(error, "k", "expected an integer from 1 to " + std::to_string(options.max_k));
+        return ParamFail(error, "k", "expected an integer from 1 to " + std::to_string(options.max_k));
       }
       out->k = k;
     } else {
-      return Fail(error, name.substr(0, 64), "unknown parameter (known: dim, metric, k, since, until)");
+      return ParamFail(error, name.substr(0, 64), "unknown parameter (known: dim, metric, k, since, until)");
     }
   }
-  if (!have_dim) return Fail(error, "dim", "required: route, subject or client_ip");
+  if (!have_dim) return ParamFail(error, "dim", "required: route, subject or client_ip");
   return CheckRange(out->since_ns, out->until_ns, options, error);
 }
 
@@ -101,7 +84,7 @@ bool ParseSeriesQuery(const QueryParams& params, int64_t now_ns, const RollupOpt
     if (consumed) continue;
     if (name == "metric") {
       if (!ParseRollupMetric(value, &out->metric)) {
-        return Fail(error, "metric", "expected requests, errors, client_errors or denied");
+        return ParamFail(error, "metric", "expected requests, errors, client_errors or denied");
       }
       have_metric = true;
     } else if (name == "step") {
@@ -114,16 +97,16 @@ bool ParseSeriesQuery(const QueryParams& params, int64_t now_ns, const RollupOpt
           ok = true;
         }
       }
-      if (!ok) return Fail(error, "step", "expected 1m, 5m, 15m, 1h or 1d");
+      if (!ok) return ParamFail(error, "step", "expected 1m, 5m, 15m, 1h or 1d");
     } else {
-      return Fail(error, name.substr(0, 64), "unknown parameter (known: metric, step, since, until)");
+      return ParamFail(error, name.substr(0, 64), "unknown parameter (known: metric, step, since, until)");
     }
   }
-  if (!have_metric) return Fail(error, "metric", "required: requests, errors, client_errors or denied");
+  if (!have_metric) return ParamFail(error, "metric", "required: requests, errors, client_errors or denied");
   if (!CheckRange(out->since_ns, out->until_ns, options, error)) return false;
   const int64_t minutes = (out->until_ns - out->since_ns) / kNsPerMinute + 2;
   if (minutes / out->step_minutes > static_cast<int64_t>(options.max_points)) {
-    return Fail(error, "step", "more than " + std::to_string(options.max_points) +
+    return ParamFail(error, "step", "more than " + std::to_string(options.max_points) +
                                    " points; use a larger step or a shorter range");
   }
   return true;
@@ -146,7 +129,7 @@ SimpleResponse HandleStats(std::string_view path, const QueryParams& params, Rol
   JsonWriter w(&r.body);
   if (path == "/api/v1/stats/top") {
     TopQuery q;
-    if (!ParseTopQuery(params, now_ns, rollups->options(), &q, &error)) return BadParam(error);
+    if (!ParseTopQuery(params, now_ns, rollups->options(), &q, &error)) return BadParamResponse(error);
     auto top = rollups->Top(q);
     if (!top.ok()) {
       r.status = top.status().code() == StatusCode::kInvalidArgument ? 400 : 500;
@@ -177,7 +160,7 @@ SimpleResponse HandleStats(std::string_view path, const QueryParams& params, Rol
     return r;
   }
   SeriesQuery q;
-  if (!ParseSeriesQuery(params, now_ns, rollups->options(), &q, &error)) return BadParam(error);
+  if (!ParseSeriesQuery(params, now_ns, rollups->options(), &q, &error)) return BadParamResponse(error);
   auto s = rollups->Series(q);
   if (!s.ok()) {
     r.status = s.status().code() == StatusCode::kInvalidArgument ? 400 : 500;

@@ -13,12 +13,6 @@
 
 namespace apitrail {
 
-// A parameter error: which parameter, and why.
-struct ParamError {
-  std::string parameter;
-  std::string message;
-};
-
 // since/until default to the last 24 hours before now_ns; k to 10; metric to requests;
 // step to 1m. Returns false with *error set when a parameter is unknown or malformed, or
 // the range or k exceeds the limits in `options`.

@@ -2,6 +2,7 @@
 
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <string_view>
 
 #include "core/time_util.h"
 
@@ -42,10 +43,17 @@ Status SplitTarget(const std::string& target, std::string* path, QueryParams* pa
   return Status::Ok();
 }
 
-Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns) {
-  EventQuery q;
+bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why) {
+  error->parameter = std::string(parameter);
+  error->message = error->parameter + ": " + std::string(why);
+  return false;
+}
+
+bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out, ParamError* error) {
+  EventQuery& q = *out;
+  q = EventQuery{};
   for (const auto& [name, value] : params) {
-    if (value.size() > 1024) return Status::InvalidArgument(name + ": value too long");
+    if (value.size() > 1024) return ParamFail(error, name, "value too long");
     if (name == "subject") {
       q.subject = value;
     } else if (name == "route") {
@@ -53,7 +61,7 @@ Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns) {
     } else if (name == "resource") {
       auto eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return Status::InvalidArgument("resource: expected name=value, e.g. order_id=42");
+        return ParamFail(error, name, "expected name=value, e.g. order_id=42");
       }
       q.resource = {value.substr(0, eq), value.substr(eq + 1)};
     } else if (name == "status") {
@@ -62,11 +70,11 @@ Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns) {
         q.status_class = value[0] - '0';
       } else {
         auto v = ParseInt(value, "status", 100, 599);
-        if (!v.ok()) return Status::InvalidArgument("status: expected a code like 404 or a class like 5xx");
+        if (!v.ok()) return ParamFail(error, name, "expected a code like 404 or a class like 5xx");
         q.status = static_cast<int>(*v);
       }
     } else if (name == "decision") {
-      if (value != "allow" && value != "deny") return Status::InvalidArgument("decision: expected allow or deny");
+      if (value != "allow" && value != "deny") return ParamFail(error, name, "expected allow or deny");
       q.decision = value;
     } else if (name == "method") {
       q.method = value;
@@ -78,26 +86,26 @@ Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns) {
       q.trace_id = value;
     } else if (name == "since" || name == "until") {
       auto t = ParseTimeOrAgo(value, now_ns);
-      if (!t.ok()) return Status::InvalidArgument(name + ": " + t.status().message());
+      if (!t.ok()) return ParamFail(error, name, t.status().message());
       (name == "since" ? q.since_ns : q.until_ns) = *t;
     } else if (name == "limit") {
       auto v = ParseInt(value, "limit", 1, 1000);
-      if (!v.ok()) return v.status();
+      if (!v.ok()) return ParamFail(error, name, "expected an integer from 1 to 1000, got '" + value.substr(0, 32) + "'");
       q.limit = static_cast<uint32_t>(*v);
     } else if (name == "cursor") {
       auto c = DecodeCursor(value);
-      if (!c.ok()) return c.status();
+      if (!c.ok()) return ParamFail(error, name, "not a cursor returned by this API");
       q.before_seq = *c;
     } else {
-      return Status::InvalidArgument("unknown parameter '" + name.substr(0, 64) +
-                                     "' (known: subject, route, resource, status, decision, method, "
-                                     "client_ip, correlation_id, trace_id, since, until, limit, cursor)");
+      return ParamFail(error, name.substr(0, 64),
+                       "unknown parameter (known: subject, route, resource, status, decision, method, "
+                       "client_ip, correlation_id, trace_id, since, until, limit, cursor)");
     }
   }
   if (q.since_ns && q.until_ns && *q.since_ns > *q.until_ns) {
-    return Status::InvalidArgument("since: must not be after until");
+    return ParamFail(error, "since", "must not be after until");
   }
-  return q;
+  return true;
 }
 
 }  // namespace apitrail

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,9 +15,20 @@ namespace apitrail {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// A bad parameter: which one, and why. `message` starts with "<parameter>: ", so it reads on
+// its own; the admin API answers both in one 400 shape (api/api_errors.h).
+struct ParamError {
+  std::string parameter;
+  std::string message;
+};
+
+// Fills *error and returns false, so parsers can `return ParamFail(error, "k", "…")`.
+bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why);
+
 // subject, route, resource (name=value), status (404 | 5xx), decision, method, client_ip,
 // correlation_id, trace_id, since, until (RFC 3339 or "24h" ago), limit (1..1000), cursor.
-Result<EventQuery> ParseEventQuery(const QueryParams& params, int64_t now_ns);
+// Returns false with *error set when a parameter is unknown or malformed.
+bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out, ParamError* error);
 
 // Splits an origin-form target into its path and percent-decoded query parameters.
 Status SplitTarget(const std::string& target, std::string* path, QueryParams* params);

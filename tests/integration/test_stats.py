@@ -180,5 +180,29 @@ class StatsTest(GatewayTestCase):
             self.assertEqual(status, 401)
 
 
+class AdminParameterRulesTest(GatewayTestCase):
+    """The parameter rules every admin endpoint shares (docs/OPERATIONS.md "Admin API
+    errors"): a bad parameter is a 400 {"error":"bad_request","parameter":NAME,"message":"NAME: …"}."""
+
+    def assert_bad(self, target, name):
+        status, body = self.gw.admin(target)
+        self.assertEqual(status, 400, (target, body))
+        self.assertEqual(body["error"], "bad_request", (target, body))
+        self.assertEqual(body["parameter"], name, (target, body))
+        self.assertTrue(body["message"].startswith(name + ": "), (target, body))
+
+    def test_every_endpoint_names_the_bad_parameter_the_same_way(self):
+        for target, name in [
+            ("/api/v1/events?limit=5000", "limit"),
+            ("/api/v1/events?colour=red", "colour"),
+            ("/api/v1/events?until=3000-01-01T00:00:00Z", "until"),
+            ("/api/v1/events?since=2026-02-30T00:00:00Z", "since"),
+            ("/api/v1/proofs/inclusion?seq=x", "seq"),
+            ("/api/v1/proofs/inclusion", "seq"),
+            ("/api/v1/stats/top?dim=nope", "dim"),
+        ]:
+            self.assert_bad(target, name)
+
+
 if __name__ == "__main__":
     unittest.main()

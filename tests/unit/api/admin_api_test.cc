@@ -26,6 +26,7 @@ class AdminApiTest : public ::testing::Test {
     o.store = store_.get();
     o.tokens = {kToken};
     o.metrics = [] { return std::string("apitrail_requests_total 0\n"); };
+    o.data_dir = dir_.string();
     api_ = std::make_unique<AdminApi>(std::move(o));
   }
   void TearDown() override {
@@ -105,6 +106,27 @@ TEST_F(AdminApiTest, BadInputIsAJsonError) {
   post.target = "/api/v1/events";
   post.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
   EXPECT_EQ(api_->Handle(post).status, 405);
+}
+
+// Every 400 about a parameter has one shape whichever endpoint answers it.
+TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
+  struct Case { const char* target; const char* parameter; };
+  for (const Case& c : {Case{"/api/v1/events?limit=0", "limit"},
+                        Case{"/api/v1/events?colour=red", "colour"},
+                        Case{"/api/v1/events?since=1h&until=2h", "since"},
+                        Case{"/api/v1/proofs/inclusion?seq=x", "seq"},
+                        Case{"/api/v1/proofs/inclusion?seq=1&size=-1", "size"},
+                        Case{"/api/v1/proofs/inclusion", "seq"},
+                        Case{"/api/v1/proofs/inclusion?seq=3&size=3", "seq"},
+                        Case{"/api/v1/stats/top?dim=nope", "dim"}}) {
+    auto r = Get(c.target);
+    ASSERT_EQ(r.status, 400) << c.target;
+    auto v = boost::json::parse(r.body).as_object();
+    EXPECT_EQ(v.at("error").as_string(), "bad_request") << r.body;
+    EXPECT_EQ(v.at("parameter").as_string(), c.parameter) << c.target << " " << r.body;
+    std::string message(v.at("message").as_string());
+    EXPECT_EQ(message.rfind(std::string(c.parameter) + ": ", 0), 0u) << message;
+  }
 }
 
 TEST_F(AdminApiTest, MetricsAreServed) {
