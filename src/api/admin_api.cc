@@ -153,6 +153,7 @@ SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
   if (options_.data_dir.empty()) return ErrorResponse(404, "not_found", "proofs are not available here");
   std::optional<uint64_t> seq, size;
   ParamError error;
+  if (!RejectRepeated(params, &error)) return BadParamResponse(error);
   if (!UintParam(params, "seq", &seq, &error) || !UintParam(params, "size", &size, &error)) {
     return BadParamResponse(error);
   }

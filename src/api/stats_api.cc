@@ -46,6 +46,7 @@ bool ParseTopQuery(const QueryParams& params, int64_t now_ns, const RollupOption
   out->until_ns = now_ns;
   out->since_ns = now_ns - kNsPerDay;
   bool have_dim = false;
+  if (!RejectRepeated(params, error)) return false;
   for (const auto& [name, value] : params) {
     bool consumed = false;
     if (!ParseRange(name, value, now_ns, &out->since_ns, &out->until_ns, &consumed, error)) return false;
@@ -78,6 +79,7 @@ bool ParseSeriesQuery(const QueryParams& params, int64_t now_ns, const RollupOpt
   out->until_ns = now_ns;
   out->since_ns = now_ns - kNsPerDay;
   bool have_metric = false;
+  if (!RejectRepeated(params, error)) return false;
   for (const auto& [name, value] : params) {
     bool consumed = false;
     if (!ParseRange(name, value, now_ns, &out->since_ns, &out->until_ns, &consumed, error)) return false;

@@ -49,9 +49,21 @@ bool ParamFail(ParamError* error, std::string_view parameter, std::string_view w
   return false;
 }
 
+bool RejectRepeated(const QueryParams& params, ParamError* error) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {  // at most 64 parameters (SplitTarget)
+      if (params[j].first == params[i].first) {
+        return ParamFail(error, params[i].first, "given more than once");
+      }
+    }
+  }
+  return true;
+}
+
 bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out, ParamError* error) {
   EventQuery& q = *out;
   q = EventQuery{};
+  if (!RejectRepeated(params, error)) return false;
   for (const auto& [name, value] : params) {
     if (value.size() > 1024) return ParamFail(error, name, "value too long");
     if (name == "subject") {

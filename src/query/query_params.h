@@ -25,6 +25,10 @@ struct ParamError {
 // Fills *error and returns false, so parsers can `return ParamFail(error, "k", "…")`.
 bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why);
 
+// A parameter given twice (?limit=1&limit=1000) is refused rather than "last one wins": a
+// client or proxy that appends its own copy must not silently change what is asked.
+bool RejectRepeated(const QueryParams& params, ParamError* error);
+
 // subject, route, resource (name=value), status (404 | 5xx), decision, method, client_ip,
 // correlation_id, trace_id, since, until (RFC 3339 or "24h" ago), limit (1..1000), cursor.
 // Returns false with *error set when a parameter is unknown or malformed.

@@ -203,6 +203,18 @@ class AdminParameterRulesTest(GatewayTestCase):
         ]:
             self.assert_bad(target, name)
 
+    def test_a_repeated_parameter_is_refused_not_last_one_wins(self):
+        for target, name in [
+            ("/api/v1/events?limit=1&limit=1000", "limit"),
+            ("/api/v1/events?subject=a&subject=b", "subject"),
+            ("/api/v1/proofs/inclusion?seq=0&seq=1", "seq"),
+            ("/api/v1/stats/top?dim=route&k=1&k=5", "k"),
+            ("/api/v1/stats/series?metric=errors&since=1h&since=2h", "since"),
+        ]:
+            self.assert_bad(target, name)
+            status, body = self.gw.admin(target)
+            self.assertIn("given more than once", body["message"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -118,7 +118,12 @@ TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
                         Case{"/api/v1/proofs/inclusion?seq=1&size=-1", "size"},
                         Case{"/api/v1/proofs/inclusion", "seq"},
                         Case{"/api/v1/proofs/inclusion?seq=3&size=3", "seq"},
-                        Case{"/api/v1/stats/top?dim=nope", "dim"}}) {
+                        Case{"/api/v1/stats/top?dim=nope", "dim"},
+                        // Repeated: an error, not "last one wins".
+                        Case{"/api/v1/events?limit=1&limit=1000", "limit"},
+                        Case{"/api/v1/proofs/inclusion?seq=1&seq=2", "seq"},
+                        Case{"/api/v1/stats/top?dim=route&dim=subject", "dim"},
+                        Case{"/api/v1/stats/series?metric=errors&step=1m&step=1h", "step"}}) {
     auto r = Get(c.target);
     ASSERT_EQ(r.status, 400) << c.target;
     auto v = boost::json::parse(r.body).as_object();

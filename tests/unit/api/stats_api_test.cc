@@ -36,6 +36,10 @@ TEST(StatsParams, DefaultsAndLimits) {
   EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"until", "3000-01-01T00:00:00Z"}}, kNow, o, &q, &e));
   EXPECT_EQ(e.parameter, "until");
 
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"k", "5"}, {"k", "1000"}}, kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "k");
+  EXPECT_EQ(e.message, "k: given more than once");
+
   SeriesQuery s;
   ASSERT_TRUE(ParseSeriesQuery({{"metric", "denied"}, {"step", "1d"}, {"since", "31d"}}, kNow, o, &s, &e));
   EXPECT_EQ(s.step_minutes, 1440);
@@ -43,6 +47,8 @@ TEST(StatsParams, DefaultsAndLimits) {
   EXPECT_EQ(e.parameter, "step");  // 8 days of minutes is more than 10080 points
   EXPECT_FALSE(ParseSeriesQuery({{"step", "1m"}}, kNow, o, &s, &e));
   EXPECT_EQ(e.parameter, "metric");
+  EXPECT_FALSE(ParseSeriesQuery({{"metric", "denied"}, {"since", "1h"}, {"since", "31d"}}, kNow, o, &s, &e));
+  EXPECT_EQ(e.parameter, "since");
 }
 
 TEST(StatsApi, AnswersWithCountsAndNamesBadParameters) {

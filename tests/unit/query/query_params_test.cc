@@ -60,6 +60,15 @@ TEST(QueryParamsTest, RejectsBadInputNamingTheParameter) {
   }
 }
 
+TEST(QueryParamsTest, RejectsARepeatedParameterNamingIt) {
+  ParamError e;
+  EXPECT_FALSE(Parse({{"limit", "1"}, {"subject", "a"}, {"limit", "1000"}}, kNow, &e).ok());
+  EXPECT_EQ(e.parameter, "limit");
+  EXPECT_EQ(e.message, "limit: given more than once");
+  EXPECT_FALSE(Parse({{"subject", "a"}, {"subject", "a"}}, kNow, &e).ok());  // even the same value
+  EXPECT_EQ(e.parameter, "subject");
+}
+
 TEST(QueryParamsTest, SinceAfterUntilIsAnError) {
   ParamError e;
   EXPECT_FALSE(Parse({{"since", "1h"}, {"until", "2h"}}, kNow, &e).ok());
