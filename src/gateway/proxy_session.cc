@@ -614,6 +614,8 @@ awaitable<bool> ProxySession::HandleOne() {
   UpstreamHead upstream_head = BuildUpstreamHead(hin, gw, cfg.auth.identity_headers, shared.header_policy);
   std::string& head = upstream_head.text;
   parser.set_rechunk(parser.chunked());
+  // Chunk extensions and trailers are dropped, not forwarded: the head's limit bounds them.
+  parser.set_chunk_metadata_limit(gw.max_header_bytes);
   bool expect_continue = upstream_head.expect_continue;
 
   if (expect_continue && has_body) {
@@ -632,6 +634,13 @@ awaitable<bool> ProxySession::HandleOne() {
         if (ec == http::error::need_more) { ec = {}; break; }
         if (ec) return false;
         if (used == 0) break;
+      }
+      // Beast consumes body bytes as they come but waits for a whole chunk-size line or
+      // trailer section, with no limit of its own: what it leaves is held, so it is capped
+      // like the parser caps complete ones (set_chunk_metadata_limit).
+      if (!parser.is_done() && client_buf_.size() > gw.max_header_bytes) {
+        ec = http::error::header_limit;
+        return false;
       }
       return true;
     };
@@ -688,6 +697,9 @@ awaitable<bool> ProxySession::HandleOne() {
       m.Inc(m.bad_requests);
       x.event.decision = "deny";
       bool too_large = ec == http::error::body_limit;
+      if (ec == http::error::header_limit || parser.head_error() == HeadError::kChunkMetadataTooLarge) {
+        x.event.message = "chunk extensions or trailers exceed gateway.max_header_bytes";
+      }
       x.event.deny_reason = timed_out_ ? "request_timeout" : too_large ? "body_too_large" : "bad_request";
       int status = timed_out_ ? 408 : too_large ? 413 : 400;
       LocalReply reply{status, x.event.deny_reason, "request body rejected", false};
@@ -725,6 +737,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       std::string body;
       HeadParser<false> rp(kMaxResponseHeaders, &body);
       rp.header_limit(kMaxResponseHeaderBytes);
+      rp.set_chunk_metadata_limit(kMaxResponseHeaderBytes);
       rp.body_limit(boost::none);
       if (x.event.method == "HEAD") rp.skip(true);
       boost::system::error_code ec;
@@ -799,8 +812,19 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
           size_t used = rp.put(upstream_buf_.data(), ec);
           upstream_buf_.consume(used);
           if (ec == http::error::need_more) { ec = {}; break; }
-          if (ec) co_return false;
+          if (ec) {
+            if (rp.head_error() == HeadError::kChunkMetadataTooLarge) {
+              failure = "upstream chunk extensions or trailers exceed 64 KiB";
+            }
+            co_return false;
+          }
           if (used == 0) break;
+        }
+        // What Beast leaves is an incomplete chunk-size line or trailer section, which it
+        // would wait for without a limit: capped like a response head.
+        if (!rp.is_done() && upstream_buf_.size() > kMaxResponseHeaderBytes) {
+          failure = "upstream chunk extensions or trailers exceed 64 KiB";
+          co_return false;
         }
         out.append(body);
         body.clear();

@@ -28,7 +28,7 @@
 namespace apitrail {
 
 enum class HeadError { kNone = 0, kTooManyHeaders, kDuplicateContentLength, kConflictingFraming,
-                       kBadTransferEncoding };
+                       kBadTransferEncoding, kChunkMetadataTooLarge };
 
 template <bool isRequest>
 class HeadParser : public boost::beast::http::basic_parser<isRequest> {
@@ -54,6 +54,10 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
   // rechunk is set, else the raw body bytes).
   bool is_chunked_body() const { return chunked_; }
   void set_rechunk(bool rechunk) { rechunk_ = rechunk; }
+  // Caps the chunk extensions of one chunk line, and the trailer section, at `bytes` each
+  // (0: no cap; Beast has none). Neither is forwarded: trailer fields are not kept in
+  // fields(). Over the cap, put() fails with head_error() kChunkMetadataTooLarge.
+  void set_chunk_metadata_limit(size_t bytes) { chunk_metadata_limit_ = bytes; }
   uint64_t body_bytes() const { return body_bytes_; }
 
   std::string_view Find(std::string_view name) const {
@@ -79,6 +83,14 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
   }
   void on_field_impl(boost::beast::http::field f, boost::beast::string_view name,
                      boost::beast::string_view value, error_code& ec) override {
+    if (this->is_header_done()) {  // a trailer field
+      trailer_bytes_ += name.size() + value.size() + 4;
+      if (chunk_metadata_limit_ != 0 && trailer_bytes_ > chunk_metadata_limit_) {
+        head_error_ = HeadError::kChunkMetadataTooLarge;
+        ec = boost::beast::http::error::header_limit;
+      }
+      return;
+    }
     if (fields_.size() >= max_headers_) {
       head_error_ = HeadError::kTooManyHeaders;
       ec = boost::beast::http::error::header_limit;
@@ -113,8 +125,13 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
     else body_sink_->append(body.data(), body.size());
     return body.size();
   }
-  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view extensions,
+                            error_code& ec) override {
     chunked_ = true;
+    if (chunk_metadata_limit_ != 0 && extensions.size() > chunk_metadata_limit_) {
+      head_error_ = HeadError::kChunkMetadataTooLarge;
+      ec = boost::beast::http::error::bad_chunk_extension;
+    }
   }
   std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
                                  error_code&) override {
@@ -147,6 +164,8 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
   bool chunked_ = false;
   bool rechunk_ = false;
   uint64_t body_bytes_ = 0;
+  size_t chunk_metadata_limit_ = 0;
+  size_t trailer_bytes_ = 0;
 };
 
 // Scans a complete header block (up to and including the blank line) for what Beast

@@ -105,6 +105,31 @@ class HttpEdgeTest(GatewayTestCase):
         self.assertEqual(self.upstream.received()[0]["body"], b"hello world")
         self.assertEqual(self.gw.events()[0]["bytes_in"], 11)
 
+    def test_huge_chunk_extension_or_trailer_from_client_refused_400(self):
+        # Over gateway.max_header_bytes (16 KiB here), which caps what waits for a line end.
+        cases = {"extension": b"5;a=" + b"b" * 20000 + b"\r\nhello\r\n0\r\n\r\n",
+                 "trailer": b"5\r\nhello\r\n0\r\nX-T: " + b"t" * 20000 + b"\r\n\r\n"}
+        for name, body in cases.items():
+            with self.subTest(name), self.connect() as s:
+                s.sendall(self.req("POST", "/chunked", b"Transfer-Encoding: chunked\r\n") + body)
+                status, headers, answer, _ = read_response(s)
+                self.assertEqual(status, 400, answer)
+                self.assertIn(b'"error":"bad_request"', answer)
+        events = self.gw.events()
+        self.assertEqual([e["status"] for e in events], [400, 400])
+        for e in events:
+            self.assertIn("chunk extensions or trailers", e["message"])
+
+    def test_endless_chunk_extension_from_client_refused_without_waiting(self):
+        # The line never ends: what waits for its end is capped, not buffered until a timeout.
+        with self.connect() as s:
+            s.sendall(self.req("POST", "/chunked", b"Transfer-Encoding: chunked\r\n") + b"5;a=" + b"b" * 20000)
+            t0 = time.time()
+            status, headers, answer, _ = read_response(s)
+        self.assertEqual(status, 400, answer)
+        self.assertLess(time.time() - t0, 2)
+        self.assertIn("chunk extensions or trailers", self.gw.events()[0]["message"])
+
     def test_no_content(self):
         with self.connect() as s:
             s.sendall(self.req("GET", "/nocontent"))
@@ -314,6 +339,30 @@ class MisbehavingUpstreamTest(GatewayTestCase):
         self.answer = lambda *_: [b"HTTP/1.1 200 OK\r\n", 0.1, b"Content-Length: 2\r\n", 0.1, b"\r\nhi"]
         status, _, body, _ = self.get()
         self.assertEqual((status, body), (200, b"hi"))
+
+    def test_huge_chunk_extension_or_trailer_from_upstream_refused_502(self):
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        cases = {"extension": head + b"2;a=" + b"b" * 100000 + b"\r\nhi\r\n0\r\n\r\n",
+                 "trailer": head + b"2\r\nhi\r\n0\r\nX-T: " + b"t" * 100000 + b"\r\n\r\n"}
+        for name, raw in cases.items():
+            with self.subTest(name):
+                self.answer = lambda *_: [raw]
+                status, _, body, _ = self.get()
+                self.assertEqual(status, 502, body)
+                self.assertIn(b'"error":"upstream_unavailable"', body)
+        events = self.gw.events()
+        self.assertEqual([e["status"] for e in events], [502, 502])
+        for e in events:
+            self.assertIn("chunk extensions or trailers exceed", e["message"])
+
+    def test_endless_chunk_extension_from_upstream_refused_without_waiting(self):
+        # Over 64 KiB without a line end, then silence: refused at once, not at the 1.5 s timeout.
+        self.answer = lambda *_: [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=" + b"b" * 150000, 3.0]
+        t0 = time.time()
+        status, _, body, _ = self.get()
+        self.assertEqual(status, 502, body)
+        self.assertLess(time.time() - t0, 1.2)
+        self.assertIn("chunk extensions or trailers exceed", self.gw.events()[0]["message"])
 
 
 class _Prefixed:

@@ -86,6 +86,33 @@ TEST(HttpHeadParserTest, RechunksChunkedBodies) {
   EXPECT_EQ(parser.body_bytes(), 5u);
 }
 
+// Parses a chunked request whose head and body arrive in one buffer, with chunk extensions
+// and trailers capped at `limit` bytes.
+Parsed ParseChunked(std::string_view chunks, size_t limit) {
+  Parsed p;
+  HeadParser<true> parser(100, &p.body);
+  parser.set_chunk_metadata_limit(limit);
+  parser.eager(true);
+  std::string raw = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(chunks);
+  parser.put(boost::asio::buffer(raw), p.ec);
+  p.head_error = parser.head_error();
+  EXPECT_EQ(parser.fields().size(), 1u);  // trailer fields are never kept
+  return p;
+}
+
+TEST(HttpHeadParserTest, CapsChunkExtensionsAndTrailers) {
+  const std::string ext10 = ";a=" + std::string(7, 'b');  // 10 bytes
+  EXPECT_FALSE(ParseChunked("5" + ext10 + "\r\nhello\r\n0" + ext10 + "\r\n\r\n", 10).ec);
+  auto p = ParseChunked("5" + ext10 + "b\r\nhello\r\n0\r\n\r\n", 10);
+  EXPECT_TRUE(p.ec);
+  EXPECT_EQ(p.head_error, HeadError::kChunkMetadataTooLarge);
+  EXPECT_EQ(ParseChunked("0" + ext10 + "b\r\n\r\n", 10).head_error, HeadError::kChunkMetadataTooLarge);
+  // Trailers: name + value + ": " and CRLF, summed over the section.
+  EXPECT_FALSE(ParseChunked("0\r\nA: 1234\r\n\r\n", 10).ec);
+  EXPECT_EQ(ParseChunked("0\r\nA: 1234\r\nB: 1\r\n\r\n", 10).head_error, HeadError::kChunkMetadataTooLarge);
+  EXPECT_FALSE(ParseChunked("0\r\nX-T: " + std::string(1000, 't') + "\r\n\r\n", 0).ec);  // 0: no cap
+}
+
 TEST(HttpHeadParserTest, StrictHeaderBlock) {
   EXPECT_TRUE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n\r\n"));
   EXPECT_FALSE(HeaderBlockIsStrict("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"));   // obs-fold
