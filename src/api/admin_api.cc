@@ -85,44 +85,52 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
     r.body = options_.metrics ? options_.metrics() : "";
     return r;
   }
-  if (path == "/api/v1/events") {
-    EventQuery q;
-    ParamError error;
-    if (!ParseEventQuery(params, NowNs(), &q, &error)) return BadParamResponse(error);
-    auto page = options_.store->Query(q);
-    if (!page.ok()) return ErrorResponse(HttpStatusFor(page.status()), "query_failed", page.status().message());
-    SimpleResponse r;
-    std::string& out = r.body;
-    out.reserve(512 * page->events.size() + 64);
-    out.append("{\"events\":[");
-    for (size_t i = 0; i < page->events.size(); ++i) {
-      if (i) out.push_back(',');
-      AppendEventJson(page->events[i], &out);
-    }
-    out.append("],\"next_cursor\":");
-    if (page->next_cursor) JsonWriter::AppendEscaped(&out, EncodeCursor(*page->next_cursor));
-    else out.append("null");
-    out.push_back('}');
-    return r;
-  }
+  if (path == "/api/v1/events") return ListEvents(params);
   if (path == "/api/v1/proofs/inclusion") return InclusionProof(params);
   if (path.compare(0, 14, "/api/v1/stats/") == 0) {
     return HandleStats(path, params, options_.store->rollups(), NowNs());
   }
   static constexpr std::string_view kEventPrefix = "/api/v1/events/";
   if (path.size() > kEventPrefix.size() && path.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
-    std::string id = path.substr(kEventPrefix.size());
-    if (id.size() > 64 || id.find('/') != std::string::npos) return ErrorResponse(404, "not_found", "no such event");
-    auto ev = options_.store->GetById(id);
-    if (!ev.ok()) {
-      if (ev.status().code() == StatusCode::kNotFound) return ErrorResponse(404, "not_found", "no event with id " + id);
-      return ErrorResponse(HttpStatusFor(ev.status()), "lookup_failed", ev.status().message());
-    }
-    SimpleResponse r;
-    AppendEventJson(*ev, &r.body);
-    return r;
+    return GetEvent(std::string_view(path).substr(kEventPrefix.size()), params);
   }
   return ErrorResponse(404, "not_found", "no such admin endpoint: " + path.substr(0, 128));
+}
+
+SimpleResponse AdminApi::ListEvents(const QueryParams& params) const {
+  EventQuery q;
+  ParamError error;
+  if (!ParseEventQuery(params, NowNs(), &q, &error)) return BadParamResponse(error);
+  auto page = options_.store->Query(q);
+  if (!page.ok()) return ErrorResponse(HttpStatusFor(page.status()), "query_failed", page.status().message());
+  SimpleResponse r;
+  std::string& out = r.body;
+  out.reserve(512 * page->events.size() + 64);
+  out.append("{\"events\":[");
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendEventJson(page->events[i], &out);
+  }
+  out.append("],\"next_cursor\":");
+  if (page->next_cursor) JsonWriter::AppendEscaped(&out, EncodeCursor(*page->next_cursor));
+  else out.append("null");
+  out.push_back('}');
+  return r;
+}
+
+SimpleResponse AdminApi::GetEvent(std::string_view encoded_id, const QueryParams& params) const {
+  ParamError error;
+  if (!RejectUnknown(params, {}, &error)) return BadParamResponse(error);
+  std::string id(encoded_id);
+  if (id.size() > 64 || id.find('/') != std::string::npos) return ErrorResponse(404, "not_found", "no such event");
+  auto ev = options_.store->GetById(id);
+  if (!ev.ok()) {
+    if (ev.status().code() == StatusCode::kNotFound) return ErrorResponse(404, "not_found", "no event with id " + id);
+    return ErrorResponse(HttpStatusFor(ev.status()), "lookup_failed", ev.status().message());
+  }
+  SimpleResponse r;
+  AppendEventJson(*ev, &r.body);
+  return r;
 }
 
 namespace {
@@ -153,7 +161,9 @@ SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
   if (options_.data_dir.empty()) return ErrorResponse(404, "not_found", "proofs are not available here");
   std::optional<uint64_t> seq, size;
   ParamError error;
-  if (!RejectRepeated(params, &error)) return BadParamResponse(error);
+  if (!RejectRepeated(params, &error) || !RejectUnknown(params, {"seq", "size"}, &error)) {
+    return BadParamResponse(error);
+  }
   if (!UintParam(params, "seq", &seq, &error) || !UintParam(params, "size", &size, &error)) {
     return BadParamResponse(error);
   }

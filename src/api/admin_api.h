@@ -28,9 +28,10 @@ class AdminApi {
 
  private:
   bool Authorized(const SimpleRequest& request) const;
-  SimpleResponse ListEvents(const std::string& target_query_path,
-                            const SimpleRequest& request) const;
-  SimpleResponse GetEvent(const std::string& id) const;
+  // GET /api/v1/events?filters.
+  SimpleResponse ListEvents(const QueryParams& params) const;
+  // GET /api/v1/events/{id}; `encoded_id` is the path segment as sent. Takes no parameters.
+  SimpleResponse GetEvent(std::string_view encoded_id, const QueryParams& params) const;
   // GET /api/v1/proofs/inclusion?seq=N[&size=M]: the JSON of `apitrail prove inclusion`.
   SimpleResponse InclusionProof(const QueryParams& params) const;
 

@@ -60,6 +60,20 @@ bool RejectRepeated(const QueryParams& params, ParamError* error) {
   return true;
 }
 
+bool RejectUnknown(const QueryParams& params, std::initializer_list<std::string_view> known,
+                   ParamError* error) {
+  for (const auto& [name, value] : params) {
+    bool ok = false;
+    for (std::string_view k : known) ok = ok || name == k;
+    if (ok) continue;
+    std::string why = "unknown parameter (";
+    if (known.size() == 0) why += "this endpoint takes none";
+    for (std::string_view k : known) why.append(why.back() == '(' ? "known: " : ", ").append(k);
+    return ParamFail(error, name.substr(0, 64), why + ")");
+  }
+  return true;
+}
+
 bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out, ParamError* error) {
   EventQuery& q = *out;
   q = EventQuery{};

@@ -3,6 +3,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,10 @@ bool ParamFail(ParamError* error, std::string_view parameter, std::string_view w
 // A parameter given twice (?limit=1&limit=1000) is refused rather than "last one wins": a
 // client or proxy that appends its own copy must not silently change what is asked.
 bool RejectRepeated(const QueryParams& params, ParamError* error);
+
+// Refuses any parameter not in `known`; an empty `known` means the endpoint takes none.
+bool RejectUnknown(const QueryParams& params, std::initializer_list<std::string_view> known,
+                   ParamError* error);
 
 // subject, route, resource (name=value), status (404 | 5xx), decision, method, client_ip,
 // correlation_id, trace_id, since, until (RFC 3339 or "24h" ago), limit (1..1000), cursor.

@@ -203,6 +203,18 @@ class AdminParameterRulesTest(GatewayTestCase):
         ]:
             self.assert_bad(target, name)
 
+    def test_unknown_parameters_are_refused_on_every_endpoint(self):
+        self.assertEqual(self.gw.request("GET", "/v1/orders/1", self.auth())[0], 200)
+        event_id = self.gw.events(limit=1)[0]["id"]
+        self.assertEqual(self.gw.admin(f"/api/v1/events/{event_id}")[0], 200)
+        for target, name in [
+            ("/api/v1/events?colour=red", "colour"),
+            (f"/api/v1/events/{event_id}?fields=all", "fields"),
+            ("/api/v1/proofs/inclusion?seq=0&szie=5", "szie"),
+            ("/api/v1/stats/top?dim=route&limit=5", "limit"),
+        ]:
+            self.assert_bad(target, name)
+
     def test_a_repeated_parameter_is_refused_not_last_one_wins(self):
         for target, name in [
             ("/api/v1/events?limit=1&limit=1000", "limit"),

@@ -134,6 +134,23 @@ TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
   }
 }
 
+// Like /events and /stats, the proof and single-event endpoints refuse what they do not know
+// instead of answering as if it were not there (a typo such as ?szie=5 would go unnoticed).
+TEST_F(AdminApiTest, UnknownParametersAreRefusedEverywhere) {
+  Add("alice", 200);
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_EQ(Get("/api/v1/events/" + ids_[0]).status, 200);
+  struct Case { std::string target; std::string parameter; std::string message; };
+  for (const Case& c : {Case{"/api/v1/proofs/inclusion?seq=0&szie=5", "szie", "szie: unknown parameter (known: seq, size)"},
+                        Case{"/api/v1/events/" + ids_[0] + "?fields=all", "fields", "fields: unknown parameter (this endpoint takes none)"}}) {
+    auto r = Get(c.target);
+    ASSERT_EQ(r.status, 400) << c.target << " " << r.body;
+    auto v = boost::json::parse(r.body).as_object();
+    EXPECT_EQ(v.at("parameter").as_string(), c.parameter);
+    EXPECT_EQ(v.at("message").as_string(), c.message);
+  }
+}
+
 TEST_F(AdminApiTest, MetricsAreServed) {
   auto r = Get("/metrics");
   EXPECT_EQ(r.status, 200);
