@@ -66,7 +66,7 @@ bool ParseTopQuery(const QueryParams& params, int64_t now_ns, const RollupOption
       }
       out->k = k;
     } else {
-      return ParamFail(error, name.substr(0, 64), "unknown parameter (known: dim, metric, k, since, until)");
+      return ParamFail(error, name, "unknown parameter (known: dim, metric, k, since, until)");
     }
   }
   if (!have_dim) return ParamFail(error, "dim", "required: route, subject or client_ip");
@@ -101,7 +101,7 @@ bool ParseSeriesQuery(const QueryParams& params, int64_t now_ns, const RollupOpt
       }
       if (!ok) return ParamFail(error, "step", "expected 1m, 5m, 15m, 1h or 1d");
     } else {
-      return ParamFail(error, name.substr(0, 64), "unknown parameter (known: metric, step, since, until)");
+      return ParamFail(error, name, "unknown parameter (known: metric, step, since, until)");
     }
   }
   if (!have_metric) return ParamFail(error, "metric", "required: requests, errors, client_errors or denied");

@@ -44,6 +44,13 @@ Status SplitTarget(const std::string& target, std::string* path, QueryParams* pa
 }
 
 bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why) {
+  // The name comes from the client and is echoed back: cut it, and only between UTF-8
+  // sequences, so that a 1 MB name does not come back whole and a cut one is no mojibake.
+  if (parameter.size() > kMaxEchoedNameBytes) {
+    size_t n = kMaxEchoedNameBytes;
+    while (n > 0 && (static_cast<unsigned char>(parameter[n]) & 0xC0) == 0x80) --n;
+    parameter = parameter.substr(0, n);
+  }
   error->parameter = std::string(parameter);
   error->message = error->parameter + ": " + std::string(why);
   return false;
@@ -69,7 +76,7 @@ bool RejectUnknown(const QueryParams& params, std::initializer_list<std::string_
     std::string why = "unknown parameter (";
     if (known.size() == 0) why += "this endpoint takes none";
     for (std::string_view k : known) why.append(why.back() == '(' ? "known: " : ", ").append(k);
-    return ParamFail(error, name.substr(0, 64), why + ")");
+    return ParamFail(error, name, why + ")");
   }
   return true;
 }
@@ -123,7 +130,7 @@ bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out,
       if (!c.ok()) return ParamFail(error, name, "not a cursor returned by this API");
       q.before_seq = *c;
     } else {
-      return ParamFail(error, name.substr(0, 64),
+      return ParamFail(error, name,
                        "unknown parameter (known: subject, route, resource, status, decision, method, "
                        "client_ip, correlation_id, trace_id, since, until, limit, cursor)");
     }

@@ -23,7 +23,9 @@ struct ParamError {
   std::string message;
 };
 
-// Fills *error and returns false, so parsers can `return ParamFail(error, "k", "…")`.
+// Fills *error and returns false, so parsers can `return ParamFail(error, "k", "…")`. The
+// name is cut to kMaxEchoedNameBytes (whole UTF-8 sequences); JSON escaping is the writer's.
+inline constexpr size_t kMaxEchoedNameBytes = 64;
 bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why);
 
 // A parameter given twice (?limit=1&limit=1000) is refused rather than "last one wins": a

@@ -215,6 +215,15 @@ class AdminParameterRulesTest(GatewayTestCase):
         ]:
             self.assert_bad(target, name)
 
+    def test_a_long_parameter_name_is_echoed_cut_to_64_bytes(self):
+        name = "n" * 5000
+        for target in (f"/api/v1/events?{name}={'v' * 2000}", f"/api/v1/stats/top?dim=route&{name}=1",
+                       f"/api/v1/proofs/inclusion?seq=0&{name}=1"):
+            status, body = self.gw.admin(target)
+            self.assertEqual(status, 400, target[:80])
+            self.assertEqual(body["parameter"], "n" * 64)
+            self.assertLess(len(body["message"]), 200)
+
     def test_a_repeated_parameter_is_refused_not_last_one_wins(self):
         for target, name in [
             ("/api/v1/events?limit=1&limit=1000", "limit"),

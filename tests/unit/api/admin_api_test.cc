@@ -151,6 +151,22 @@ TEST_F(AdminApiTest, UnknownParametersAreRefusedEverywhere) {
   }
 }
 
+// The echoed name is cut to 64 bytes and escaped: quotes, control characters and invalid
+// UTF-8 in it still give a body that parses.
+TEST_F(AdminApiTest, EchoedParameterNamesAreShortAndValidJson) {
+  for (const std::string& name : {std::string(4000, 'n'), std::string("a%22b%5C%0A%01%FF%C3")}) {
+    auto r = Get("/api/v1/events?" + name + "=" + std::string(1500, 'v'));
+    ASSERT_EQ(r.status, 400);
+    EXPECT_LT(r.body.size(), 300u) << r.body.size();
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_LE(v.as_object().at("parameter").as_string().size(), 64u);
+  }
+  auto r = Get("/api/v1/events?a%22b%5C%0A=1");
+  EXPECT_EQ(boost::json::parse(r.body).as_object().at("parameter").as_string(), "a\"b\\\n");
+}
+
 TEST_F(AdminApiTest, MetricsAreServed) {
   auto r = Get("/metrics");
   EXPECT_EQ(r.status, 200);

@@ -69,6 +69,23 @@ TEST(QueryParamsTest, RejectsARepeatedParameterNamingIt) {
   EXPECT_EQ(e.parameter, "subject");
 }
 
+// A client-chosen name is echoed in the error: never more than 64 bytes of it, whichever
+// check fails, and never half a UTF-8 sequence.
+TEST(QueryParamsTest, EchoesAtMost64BytesOfAParameterName) {
+  const std::string long_name(5000, 'n');
+  ParamError e;
+  EXPECT_FALSE(Parse({{long_name, "x"}}, kNow, &e).ok());  // unknown
+  EXPECT_EQ(e.parameter, long_name.substr(0, 64));
+  EXPECT_FALSE(Parse({{long_name, std::string(2000, 'v')}}, kNow, &e).ok());  // value too long
+  EXPECT_EQ(e.parameter, long_name.substr(0, 64));
+  EXPECT_LT(e.message.size(), 100u) << e.message.size();
+  EXPECT_FALSE(Parse({{long_name, "1"}, {long_name, "2"}}, kNow, &e).ok());  // repeated
+  EXPECT_EQ(e.parameter, long_name.substr(0, 64));
+  const std::string accented = std::string(63, 'a') + "\xC3\xA9tude";  // é straddles byte 64
+  EXPECT_FALSE(Parse({{accented, "x"}}, kNow, &e).ok());
+  EXPECT_EQ(e.parameter, std::string(63, 'a'));
+}
+
 TEST(QueryParamsTest, SinceAfterUntilIsAnError) {
   ParamError e;
   EXPECT_FALSE(Parse({{"since", "1h"}, {"until", "2h"}}, kNow, &e).ok());
