@@ -7,8 +7,12 @@
 // repeated per request).
 #pragma once
 
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -31,15 +35,18 @@ class UpstreamPool {
     generation_ = generation;
   }
 
-  // An idle connection, or false if none. The connection may have been closed by the peer
-  // meanwhile; the caller retries on a fresh connection when nothing was answered.
+  // An idle connection that is still quiet (IsQuiet), or false if none; connections that
+  // are not are closed. The peer may still close one between this check and the request;
+  // the caller retries on a fresh connection when nothing was answered.
   bool TakeIdle(uint64_t generation, size_t upstream, boost::asio::ip::tcp::socket* out) {
     if (generation != generation_ || upstream >= idle_.size()) return false;
     auto& v = idle_[upstream];
     while (!v.empty()) {
       *out = std::move(v.back());
       v.pop_back();
-      if (out->is_open()) return true;
+      if (out->is_open() && IsQuiet(out->native_handle())) return true;
+      boost::system::error_code ec;
+      out->close(ec);
     }
     return false;
   }
@@ -58,7 +65,16 @@ class UpstreamPool {
     while (!v.empty()) {
       *out = std::move(v.back());
       v.pop_back();
-      if ((*out)->next_layer().is_open()) return true;
+      auto& socket = (*out)->next_layer();
+      // Decrypted or undecrypted bytes already inside OpenSSL count as bytes sent. (Bytes
+      // Asio's TLS stream read from the socket but has not yet handed to OpenSSL are not
+      // seen here; the upstream_buf_ check after each response covers the usual case.)
+      if (socket.is_open() && IsQuiet(socket.native_handle()) &&
+          SSL_has_pending((*out)->native_handle()) == 0) {
+        return true;
+      }
+      boost::system::error_code ec;
+      socket.close(ec);
     }
     out->reset();
     return false;
@@ -69,6 +85,16 @@ class UpstreamPool {
     auto& v = idle_tls_[upstream];
     if (v.size() >= max_idle_) return;
     v.push_back(std::move(conn));
+  }
+
+  // True if the peer has neither sent a byte nor closed since the connection went idle. A
+  // byte now (say, a body after a 204 or after the head of a HEAD answer) would be read as
+  // the next request's response, and EOF means the upstream closed its keep-alive
+  // connection: either way the connection is not reused.
+  static bool IsQuiet(int fd) {
+    char byte;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   void CloseAll() {

@@ -364,6 +364,40 @@ class MisbehavingUpstreamTest(GatewayTestCase):
         self.assertLess(time.time() - t0, 1.2)
         self.assertIn("chunk extensions or trailers exceed", self.gw.events()[0]["message"])
 
+    def test_late_bytes_after_bodiless_answer_never_reach_the_next_request(self):
+        # The upstream sends bytes after a HEAD answer and after a 204, a little later; shaped
+        # as a response, they would be taken as the answer to the next request on the pooled
+        # connection.
+        stray = ok(b"SMUGGLED")
+
+        def answer(conn_no, req_no, head):
+            if head.startswith(b"HEAD"):
+                return [b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n", 0.1, stray]
+            if b"/nocontent" in head:
+                return [b"HTTP/1.1 204 No Content\r\n\r\n", 0.1, stray]
+            return [ok(b"real")]
+        self.answer = answer
+        with self.connect() as s:
+            for first in (self.req("HEAD", "/v1/echo"), self.req("GET", "/nocontent")):
+                s.sendall(first)
+                status, _, _, rest = read_response(s, head_request=True)
+                self.assertIn(status, (200, 204))
+                self.assertEqual(rest, b"")
+                time.sleep(0.4)  # the stray bytes arrive at the idle pooled connection
+                s.sendall(self.req("GET", "/v1/echo"))
+                status, _, body, _ = read_response(s)
+                self.assertEqual((status, body), (200, b"real"))
+
+    def test_upstream_closing_an_idle_connection_is_not_a_502(self):
+        # The upstream closes each keep-alive connection shortly after answering.
+        self.answer = lambda *_: [ok(), 0.05, ScriptedUpstream.CLOSE]
+        with self.connect() as s:
+            for _ in range(3):
+                s.sendall(self.req("GET", "/v1/echo"))
+                self.assertEqual(read_response(s)[:3:2], (200, b"fine"))
+                time.sleep(0.3)
+        self.assertEqual([e["status"] for e in self.gw.events()], [200, 200, 200])
+
 
 class _Prefixed:
     """A socket whose first reads return already-received bytes."""
