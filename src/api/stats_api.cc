@@ -25,7 +25,11 @@ bool ParseRange(const std::string& name, const std::string& value, int64_t now_n
 
 bool CheckRange(int64_t since, int64_t until, const RollupOptions& o, ParamError* error) {
   if (since >= until) return ParamFail(error, "since", "must be before until");
-  if (until - since > static_cast<int64_t>(o.max_range_days) * kNsPerDay) {
+  // 1678..2261 is more nanoseconds than int64 holds: unchecked, the span wraps negative and
+  // passes the limit, and the rollups would then walk centuries of hours.
+  int64_t span;
+  if (__builtin_sub_overflow(until, since, &span) ||
+      span > static_cast<int64_t>(o.max_range_days) * kNsPerDay) {
     return ParamFail(error, "since", "range is longer than " + std::to_string(o.max_range_days) + " days");
   }
   return true;

@@ -154,6 +154,10 @@ class StatsTest(GatewayTestCase):
             ("top", {"dim": "route", "since": "2026-02-30T00:00:00Z"}, "since"),
             ("series", {"metric": "requests", "since": "0001-01-01T00:00:00Z"}, "since"),
             ("top", {"dim": "route", "since": "40d"}, "since"),
+            # until - since beyond int64 ns: must not wrap past the 31-day limit.
+            ("top", {"dim": "route", "since": "1678-01-01T00:00:00Z", "until": "2261-12-31T00:00:00Z"}, "since"),
+            ("series", {"metric": "requests", "step": "1d", "since": "1678-01-01T00:00:00Z",
+                        "until": "2261-12-31T00:00:00Z"}, "since"),
             ("top", {"dim": "route", "since": "1h", "until": "2h"}, "since"),
             ("top", {"dim": "route", "limit": "5"}, "limit"),
             ("series", {}, "metric"),

@@ -40,7 +40,19 @@ TEST(StatsParams, DefaultsAndLimits) {
   EXPECT_EQ(e.parameter, "k");
   EXPECT_EQ(e.message, "k: given more than once");
 
+  // A span beyond int64 nanoseconds must not wrap into a short (or negative) one.
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"since", "1678-01-01T00:00:00Z"}, {"until", "2261-12-31T00:00:00Z"}},
+                             kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "since");
+  EXPECT_FALSE(ParseTopQuery({{"dim", "route"}, {"since", "106000d"}, {"until", "2262-01-01T00:00:00Z"}},
+                             kNow, o, &q, &e));
+  EXPECT_EQ(e.parameter, "since");
+
   SeriesQuery s;
+  EXPECT_FALSE(ParseSeriesQuery({{"metric", "denied"}, {"step", "1d"}, {"since", "1678-01-01T00:00:00Z"},
+                                 {"until", "2261-12-31T00:00:00Z"}},
+                                kNow, o, &s, &e));
+  EXPECT_EQ(e.parameter, "since");
   ASSERT_TRUE(ParseSeriesQuery({{"metric", "denied"}, {"step", "1d"}, {"since", "31d"}}, kNow, o, &s, &e));
   EXPECT_EQ(s.step_minutes, 1440);
   EXPECT_FALSE(ParseSeriesQuery({{"metric", "denied"}, {"since", "8d"}}, kNow, o, &s, &e));
