@@ -3,6 +3,7 @@
 #include "api/stats_api.h"
 
 #include <atomic>
+#include <boost/url/pct_string_view.hpp>
 #include <charconv>
 #include <fstream>
 
@@ -121,7 +122,11 @@ SimpleResponse AdminApi::ListEvents(const QueryParams& params) const {
 SimpleResponse AdminApi::GetEvent(std::string_view encoded_id, const QueryParams& params) const {
   ParamError error;
   if (!RejectUnknown(params, {}, &error)) return BadParamResponse(error);
-  std::string id(encoded_id);
+  // Clients may percent-encode any character of the id (%2D for '-' is legal), so look up
+  // the decoded id. SplitTarget already refused malformed encodings; this checks the segment itself.
+  auto pct = boost::urls::make_pct_string_view(encoded_id);
+  if (!pct) return ErrorResponse(400, "bad_request", "the event id is not validly percent-encoded");
+  std::string id = pct->decode();
   if (id.size() > 64 || id.find('/') != std::string::npos) return ErrorResponse(404, "not_found", "no such event");
   auto ev = options_.store->GetById(id);
   if (!ev.ok()) {

@@ -219,6 +219,14 @@ class AdminParameterRulesTest(GatewayTestCase):
         ]:
             self.assert_bad(target, name)
 
+    def test_an_event_id_is_percent_decoded(self):
+        self.assertEqual(self.gw.request("GET", "/v1/orders/1", self.auth())[0], 200)
+        event_id = self.gw.events(limit=1)[0]["id"]
+        status, body = self.gw.admin("/api/v1/events/" + event_id.replace("-", "%2D"))
+        self.assertEqual((status, body["id"]), (200, event_id))
+        status, body = self.gw.admin("/api/v1/events/" + event_id[:-2] + "%zz")
+        self.assertEqual(status, 400, body)
+
     def test_a_long_parameter_name_is_echoed_cut_to_64_bytes(self):
         name = "n" * 5000
         for target in (f"/api/v1/events?{name}={'v' * 2000}", f"/api/v1/stats/top?dim=route&{name}=1",

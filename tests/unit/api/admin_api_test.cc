@@ -95,6 +95,27 @@ TEST_F(AdminApiTest, GetsOneEventById) {
   EXPECT_EQ(Get("/api/v1/events/01890000-0000-7000-8000-000000000000").status, 404);
 }
 
+// The id segment is percent-decoded before the lookup: %2D is '-', %61 is 'a'.
+TEST_F(AdminApiTest, EventIdIsPercentDecoded) {
+  Add("alice", 200);
+  ASSERT_TRUE(store_->Flush().ok());
+  std::string encoded;
+  for (char c : ids_[0]) {
+    if (c == '-') encoded += "%2D";
+    else if (c == 'a') encoded += "%61";
+    else encoded += c;
+  }
+  ASSERT_NE(encoded, ids_[0]);
+  auto r = Get("/api/v1/events/" + encoded);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(boost::json::parse(r.body).as_object()["id"].as_string(), ids_[0]);
+  for (const char* bad : {"%zz", "%4", "abc%"}) {  // malformed encodings: 400, not a lookup
+    auto b = Get(std::string("/api/v1/events/") + bad);
+    EXPECT_EQ(b.status, 400) << bad << " " << b.body;
+  }
+  EXPECT_EQ(Get("/api/v1/events/a%2Fb").status, 404);  // an encoded '/' is no id either
+}
+
 TEST_F(AdminApiTest, BadInputIsAJsonError) {
   auto r = Get("/api/v1/events?limit=0");
   EXPECT_EQ(r.status, 400);
