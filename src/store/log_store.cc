@@ -220,6 +220,7 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
 }
 
 LogStore::Clock::time_point LogStore::NextCheckpointDue() const {
+  if (!boundaries_.empty() && boundaries_.front().first <= durable_size_) return Clock::time_point::min();
   if (failed_.load()) return Clock::time_point::max();
   if (durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0)) {
     if (options_.checkpoint_every_events > 0 &&
@@ -234,10 +235,22 @@ LogStore::Clock::time_point LogStore::NextCheckpointDue() const {
 }
 
 Status LogStore::MaybeCheckpoint(bool final) {
-  const bool fresh = durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0);
   const auto now = Clock::now();
+  // Rotations first, in order: a checkpoint's size never goes back.
+  size_t n = 0;
+  for (; n < boundaries_.size() && boundaries_[n].first <= durable_size_; ++n) {
+    if (boundaries_[n].first > checkpoint_size_) {
+      APITRAIL_RETURN_IF_ERROR(AppendCheckpoint(boundaries_[n].first, boundaries_[n].second, now));
+    }
+  }
+  boundaries_.erase(boundaries_.begin(), boundaries_.begin() + static_cast<std::ptrdiff_t>(n));
+  const bool fresh = durable_size_ > checkpoint_size_ || (!have_checkpoint_ && durable_size_ > 0);
   if (!(fresh && final) && now < NextCheckpointDue()) return Status::Ok();
-  Checkpoint c{origin_, durable_size_, DurableRoot()};
+  return AppendCheckpoint(durable_size_, DurableRoot(), now);
+}
+
+Status LogStore::AppendCheckpoint(uint64_t size, const Hash256& root, Clock::time_point now) {
+  Checkpoint c{origin_, size, root};
   APITRAIL_ASSIGN_OR_RETURN(std::string note, SignCheckpoint(c, *key_));
   const int64_t signed_at = NowNs();
   APITRAIL_RETURN_IF_ERROR(checkpoints_->Append(c.size, signed_at, note));
@@ -334,6 +347,7 @@ Status LogStore::WriteBatch(std::vector<PendingRecord>* batch) {
       APITRAIL_RETURN_IF_ERROR(segment_->Sync());
       syncs_.fetch_add(1);
       APITRAIL_RETURN_IF_ERROR(CloseSegment());
+      boundaries_.emplace_back(next_seq_, frontier_.Root());
       rotated_.push_back({segments_dir_ + "/" + log::SegmentFileName(segment_first_seq_),
                           segment_first_seq_, next_seq_, segment_index_, segment_start_,
                           std::chrono::steady_clock::now()});
@@ -464,6 +478,12 @@ void LogStore::QueueDurableRotated() {
   while (n < rotated_.size() && rotated_[n].end_seq <= durable_size_) seal_queue_.push_back(std::move(rotated_[n++]));
   rotated_.erase(rotated_.begin(), rotated_.begin() + static_cast<std::ptrdiff_t>(n));
   seal_cv_.notify_one();
+  if (n > 0) {
+    // Made durable by a worker's commit, maybe: wake the writer to sign the rotation's
+    // checkpoint now, ahead of the sealer and the archiver, not at its next deadline.
+    commit_handoff_.store(true);
+    queue_.Notify();
+  }
 }
 
 void LogStore::SealerLoop() {

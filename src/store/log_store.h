@@ -18,8 +18,9 @@
 // Checkpoints: after a group commit has completed its callbacks, the writer signs the
 // durable tree with the node key and appends the note to checkpoints.log, when new records
 // exist and checkpoint_interval_ms passed since the last one (or checkpoint_every_events
-// new records exist), or as a heartbeat every checkpoint_heartbeat_ms, and once more on
-// Close. A checkpoint never covers records that are not durable, and signing never delays
+// new records exist), at every rotation at exactly the size where the rotated segment ends
+// (so each part ends at a checkpoint), or as a heartbeat every checkpoint_heartbeat_ms, and
+// once more on Close. A checkpoint never covers records that are not durable, and signing never delays
 // a callback. Each durable checkpoint is then handed to StoreOptions::on_checkpoint.
 //
 // Sealing (docs/FORMAT.md §16): the writer rotates the active segment at max_segment_bytes
@@ -173,6 +174,7 @@ class LogStore final : public Store {
   // Signs and appends a checkpoint of the durable tree if one is due (or `final` and new
   // records exist). Writer thread, after callbacks ran.
   Status MaybeCheckpoint(bool final);
+  Status AppendCheckpoint(uint64_t size, const Hash256& root, Clock::time_point now);
   // When the next checkpoint falls due (a far-away time when none is pending).
   Clock::time_point NextCheckpointDue() const;
   void Fail(const Status& cause);
@@ -243,6 +245,9 @@ class LogStore final : public Store {
   std::string origin_;
   bool have_checkpoint_ = false;     // one exists (this run or before)
   uint64_t checkpoint_size_ = 0;     // size of the newest checkpoint
+  // Tree sizes and roots at rotations, signed once durable: each part then ends at a
+  // checkpoint, so an archive of parts and checkpoints proves every record it holds.
+  std::vector<std::pair<uint64_t, Hash256>> boundaries_;
   Clock::time_point last_checkpoint_;
 
   // Reader-visible state.

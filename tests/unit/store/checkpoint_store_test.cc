@@ -4,6 +4,8 @@
 // the offline leaf-hash reader verifying against the signed roots.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -201,6 +203,44 @@ TEST_F(CheckpointStoreTest, ProofsFromTheSegmentsVerifyAgainstSignedCheckpoints)
     EXPECT_EQ(merkle::SubtreeRoot(*limited), old_cp->root);
   }
   EXPECT_TRUE(saw_13) << "Close signs the tree it leaves behind";
+}
+
+TEST_F(CheckpointStoreTest, EveryRotationIsSignedAtExactlyItsTreeSize) {
+  // Segments of 4 KiB and an interval no test reaches: besides the first checkpoint and
+  // Close's, only rotations sign, each at the size where its segment (its part) ends.
+  StoreOptions o = Options();
+  o.max_segment_bytes = 4096;
+  o.checkpoint_interval_ms = 3'600'000;
+  auto store = OpenOrDie(o);
+  for (uint64_t i = 0; i < 6; ++i) AppendMany(*store, 20, i * 20);
+  store->Close();
+  std::vector<uint64_t> starts;
+  for (const char* dir : {"/segments", "/parts"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(Data() + dir)) {
+      const std::string name = entry.path().filename().string();
+      const size_t digits = name.find_first_of("0123456789");
+      if (digits != std::string::npos) starts.push_back(std::stoull(name.substr(digits, 20)));
+    }
+  }
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  ASSERT_GE(starts.size(), 3u) << "4 KiB segments rotate";
+  const VerifierKey key = Key();
+  std::map<uint64_t, Hash256> signed_roots;
+  for (const CheckpointRecord& rec : Read().checkpoints) {
+    auto cp = VerifyCheckpointNote(rec.note, key);
+    ASSERT_TRUE(cp.ok());
+    signed_roots[cp->size] = cp->root;
+  }
+  for (size_t i = 1; i < starts.size(); ++i) {
+    const uint64_t boundary = starts[i];
+    ASSERT_EQ(signed_roots.count(boundary), 1u) << "no checkpoint at the rotation at " << boundary;
+    auto leaves = ReadLeafHashes(DefaultFileSystem(), Data(), boundary);
+    ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+    EXPECT_EQ(merkle::SubtreeRoot(*leaves), signed_roots[boundary]) << boundary;
+  }
+  // Nothing else but the first commit's and Close's.
+  EXPECT_LE(signed_roots.size(), starts.size() + 1);
 }
 
 }  // namespace
