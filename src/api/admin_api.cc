@@ -3,6 +3,7 @@
 #include "api/stats_api.h"
 
 #include <atomic>
+#include <boost/beast/core/string.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <charconv>
 #include <fstream>
@@ -48,9 +49,15 @@ Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin) {
 }
 
 bool AdminApi::Authorized(const SimpleRequest& request) const {
-  std::string h = request.Header("authorization");
-  if (h.size() < 7 || !(h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) return false;
-  std::string_view presented = std::string_view(h).substr(7);
+  // credentials = auth-scheme 1*SP token68 (RFC 9110 §11.4), and the scheme is
+  // case-insensitive (§11.1): "BEARER t" is the same credential as "Bearer t".
+  const std::string h = request.Header("authorization");
+  const size_t sp = h.find(' ');
+  if (sp == std::string::npos || !boost::beast::iequals(std::string_view(h).substr(0, sp), "bearer")) {
+    return false;
+  }
+  std::string_view presented = std::string_view(h).substr(sp);
+  while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
   // Check every token, without stopping at a match, so timing says nothing about which.
   bool ok = false;
   for (const auto& t : options_.tokens) ok |= ConstantTimeEquals(presented, t);

@@ -176,6 +176,12 @@ class StatsTest(GatewayTestCase):
         self.assertEqual(status, 200, body)
         self.assertIn(len(body["points"]), (720, 721))
 
+    def test_the_bearer_scheme_is_case_insensitive(self):
+        for scheme in ("BEARER", "bearer", "bEaReR"):
+            status, _, _ = self.gw.request("GET", "/api/v1/stats/top?dim=route",
+                                           {"Authorization": f"{scheme} {ADMIN_TOKEN}"}, port=self.gw.admin_port)
+            self.assertEqual(status, 200, scheme)
+
     def test_admin_token_is_required(self):
         for path in ("/api/v1/stats/top?dim=route", "/api/v1/stats/series?metric=requests"):
             status, body = self.gw.admin(path, token=None)

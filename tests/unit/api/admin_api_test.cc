@@ -66,6 +66,25 @@ TEST_F(AdminApiTest, RequiresABearerToken) {
   EXPECT_EQ(Get("/healthz", "").status, 200);  // health needs no credentials
 }
 
+// RFC 9110 §11.1: the auth scheme is case-insensitive; one or more spaces follow it.
+TEST_F(AdminApiTest, BearerSchemeIsCaseInsensitive) {
+  auto with = [&](const std::string& authorization) {
+    SimpleRequest r;
+    r.method = "GET";
+    r.target = "/api/v1/events";
+    r.headers.emplace_back("Authorization", authorization);
+    return api_->Handle(r).status;
+  };
+  for (const char* scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer   "}) {
+    EXPECT_EQ(with(scheme + std::string(kToken)), 200) << scheme;
+  }
+  for (const std::string& bad : {std::string("Bearer"), "Bearer" + std::string(kToken),
+                                 "Basic " + std::string(kToken), "Bearers " + std::string(kToken),
+                                 "Bearer " + std::string(kToken) + "x", std::string("Bearer ")}) {
+    EXPECT_EQ(with(bad), 401) << bad;
+  }
+}
+
 TEST_F(AdminApiTest, ListsNewestFirstWithCursor) {
   for (int i = 0; i < 3; ++i) Add("alice", 200);
   Add("bob", 500);
