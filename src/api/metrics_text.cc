@@ -11,6 +11,16 @@ void Metric(std::string& out, const char* name, const char* type, const char* he
   out.append(name).append(labels).append(" ").append(std::to_string(value)).append("\n");
 }
 
+// A millisecond count as seconds with three decimals ("1.234"), which Prometheus reads as a
+// float: exact, where passing ms / 1000.0 to Metric() truncated it to whole seconds.
+void MetricMillisAsSeconds(std::string& out, const char* name, const char* type, const char* help,
+                           uint64_t ms) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  const std::string frac = std::to_string(1000 + ms % 1000);  // "1ddd": keeps leading zeros
+  out.append(name).append(" ").append(std::to_string(ms / 1000)).append(".").append(frac, 1, 3).append("\n");
+}
+
 }  // namespace
 
 std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, const StoreStats& store) {
@@ -55,7 +65,7 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_store_block_cache_hits_total", "counter", "Queries' reads of sealed-part blocks and segment chunks answered from the block cache.", "", store.block_cache_hits);
   Metric(out, "apitrail_store_block_cache_misses_total", "counter", "Queries' reads of sealed-part blocks and segment chunks that went to the file.", "", store.block_cache_misses);
   Metric(out, "apitrail_store_block_cache_bytes", "gauge", "Memory held by the block cache (decoded sealed-part blocks, segment chunks).", "", store.block_cache_bytes);
-  Metric(out, "apitrail_store_seal_deferred_seconds_total", "counter", "Time rotated segments waited to be sealed because the request path was saturating the CPUs.", "", store.seal_deferred_ms / 1000.0);
+  MetricMillisAsSeconds(out, "apitrail_store_seal_deferred_seconds_total", "counter", "Time rotated segments waited to be sealed because the request path was saturating the CPUs.", store.seal_deferred_ms);
   Metric(out, "apitrail_store_seal_errors_total", "counter", "Sealings that failed since start (the segment is kept; sealing resumes after a restart).", "", store.seal_errors);
   Metric(out, "apitrail_store_failed", "gauge", "1 when the store stopped acknowledging after a failure.", "", store.failed ? 1 : 0);
   Metric(out, "apitrail_rollup_events_total", "counter", "Events counted in the per-minute rollups (including replay at start).", "", store.rollups.events);
