@@ -41,6 +41,9 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kHoldLimit = 64 * 1024;
 constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
+// Each interim (1xx) response restarts the response timeout, so an upstream could keep a
+// request open forever with them; real ones send one or two.
+constexpr int kMaxInterimResponses = 10;
 
 // The head of a JSON answer the gateway gives itself (errors, denials, fail closed).
 std::string LocalHead(int status, size_t body_bytes, std::string_view request_id_header,
@@ -618,13 +621,13 @@ awaitable<bool> ProxySession::HandleOne() {
   parser.set_chunk_metadata_limit(gw.max_header_bytes);
   bool expect_continue = upstream_head.expect_continue;
 
-  if (expect_continue && has_body) {
-    if (!co_await WriteClient("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
-  }
-
   // --- 6. Forward, stream, record, answer.
   boost::system::error_code ec;  // the request body's parse error, if any
   bool ok = co_await [&]() -> awaitable<bool> {
+    if (expect_continue && has_body && !co_await WriteClient("HTTP/1.1 100 Continue\r\n\r\n")) {
+      x.event.message = "client connection lost before the request body";
+      co_return false;  // in kClientWrite: answered and recorded as a failed request body
+    }
     // Body bytes already read with the head.
     parser.eager(true);
     auto feed = [&]() -> bool {
@@ -731,6 +734,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   bool chunk_to_client = false;
   int status = 0;
   std::string failure;  // why the upstream's answer was refused, for the event (else generic)
+  int interim = 0;      // 1xx responses dropped so far
 
   bool ok = co_await [&]() -> awaitable<bool> {
     for (;;) {  // loops only over 1xx interim responses, which are dropped
@@ -779,6 +783,10 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
         // Interim responses are dropped; 101 never comes, since Upgrade is not forwarded.
         upstream_buf_.consume(head_bytes);
         if (status == 101) co_return false;
+        if (++interim > kMaxInterimResponses) {
+          failure = "more than " + std::to_string(kMaxInterimResponses) + " interim (1xx) responses";
+          co_return false;
+        }
         continue;
       }
       // Build the client head from the parsed fields before the buffer moves.

@@ -130,6 +130,22 @@ class HttpEdgeTest(GatewayTestCase):
         self.assertLess(time.time() - t0, 2)
         self.assertIn("chunk extensions or trailers", self.gw.events()[0]["message"])
 
+    def test_client_gone_before_100_continue_is_audited(self):
+        import struct
+        s = self.connect()
+        s.sendall(self.req("POST", "/v1/echo", b"Expect: 100-continue\r\nContent-Length: 5\r\n"))
+        # Reset, not FIN: the gateway still reads the head, but its 100 Continue cannot be written.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        e = self.gw.events()[0] if self.gw.events() else None
+        deadline = time.time() + 3
+        while e is None and time.time() < deadline:
+            time.sleep(0.05)
+            e = self.gw.events()[0] if self.gw.events() else None
+        self.assertIsNotNone(e, "no audit record")
+        self.assertEqual((e["method"], e["status"], e["deny_reason"]), ("POST", 400, "bad_request"))
+        self.assertEqual(e["message"], "client connection lost before the request body")
+
     def test_no_content(self):
         with self.connect() as s:
             s.sendall(self.req("GET", "/nocontent"))
@@ -397,6 +413,16 @@ class MisbehavingUpstreamTest(GatewayTestCase):
                 self.assertEqual(read_response(s)[:3:2], (200, b"fine"))
                 time.sleep(0.3)
         self.assertEqual([e["status"] for e in self.gw.events()], [200, 200, 200])
+
+    def test_interim_responses_are_dropped_but_bounded(self):
+        interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+        self.answer = lambda *_: [interim * 3 + b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok()]
+        status, _, body, _ = self.get()
+        self.assertEqual((status, body), (200, b"fine"))
+        self.answer = lambda *_: [interim * 11 + ok()]
+        status, _, body, _ = self.get()
+        self.assertEqual(status, 502, body)
+        self.assertIn("interim (1xx) responses", self.gw.events()[0]["message"])
 
 
 class _Prefixed:
