@@ -167,6 +167,25 @@ bool UintParam(const QueryParams& params, std::string_view name, std::optional<u
 constexpr int kMaxConcurrentProofs = 2;
 std::atomic<int> proofs_in_flight{0};
 
+// Holds one of the slots, if one is free, until it goes out of scope: every way out of a
+// proof (a return, or an exception such as bad_alloc on a large log that the server turns
+// into a 500) gives the slot back, where a leaked one would leave proofs busy for good.
+class ProofSlot {
+ public:
+  ProofSlot() : held_(proofs_in_flight.fetch_add(1) < kMaxConcurrentProofs) {
+    if (!held_) proofs_in_flight.fetch_sub(1);
+  }
+  ~ProofSlot() {
+    if (held_) proofs_in_flight.fetch_sub(1);
+  }
+  ProofSlot(const ProofSlot&) = delete;
+  ProofSlot& operator=(const ProofSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  const bool held_;
+};
+
 }  // namespace
 
 SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
@@ -181,14 +200,14 @@ SimpleResponse AdminApi::InclusionProof(const QueryParams& params) const {
   }
   if (!seq) return BadParamResponse({"seq", "seq: required"});
   if (size && *seq >= *size) return BadParamResponse({"seq", "seq: must be below size"});
-  if (proofs_in_flight.fetch_add(1) >= kMaxConcurrentProofs) {
-    proofs_in_flight.fetch_sub(1);
+  ProofSlot slot;
+  if (!slot.held()) {
     SimpleResponse r = ErrorResponse(503, "busy", "too many proofs being built; try again");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  auto json = InclusionProofJson(DefaultFileSystem(), options_.data_dir, *seq, size);
-  proofs_in_flight.fetch_sub(1);
+  FileSystem* fs = options_.fs != nullptr ? options_.fs : DefaultFileSystem();
+  auto json = InclusionProofJson(fs, options_.data_dir, *seq, size);
   if (!json.ok()) {
     const Status& st = json.status();
     if (st.code() == StatusCode::kNotFound) return ErrorResponse(404, "no_checkpoint", st.message());

@@ -10,6 +10,7 @@
 
 #include "net/simple_http.h"
 #include "query/query_params.h"
+#include "store/fs/file_system.h"
 #include "store/store.h"
 
 namespace apitrail {
@@ -19,6 +20,7 @@ struct AdminApiOptions {
   std::vector<std::string> tokens;       // accepted bearer tokens
   std::function<std::string()> metrics;  // Prometheus text for /metrics
   std::string data_dir;                  // for proofs; empty: /api/v1/proofs/* answer 404
+  FileSystem* fs = nullptr;              // proofs read data_dir through it; null: DefaultFileSystem()
 };
 
 class AdminApi {

@@ -4,9 +4,11 @@
 
 #include <boost/json/parse.hpp>
 #include <filesystem>
+#include <stdexcept>
 
 #include "core/ids.h"
 #include "core/time_util.h"
+#include "testutil/forwarding_file_system.h"
 
 namespace apitrail {
 namespace {
@@ -205,6 +207,35 @@ TEST_F(AdminApiTest, EchoedParameterNamesAreShortAndValidJson) {
   }
   auto r = Get("/api/v1/events?a%22b%5C%0A=1");
   EXPECT_EQ(boost::json::parse(r.body).as_object().at("parameter").as_string(), "a\"b\\\n");
+}
+
+// Reads that throw, as a bad_alloc while re-hashing a huge log would.
+class ThrowingFileSystem : public apitrail::testing::ForwardingFileSystem {
+ public:
+  ThrowingFileSystem() : ForwardingFileSystem(DefaultFileSystem()) {}
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string&) override { throw std::runtime_error("injected"); }
+  Result<std::vector<std::string>> ListDir(const std::string&) override { throw std::runtime_error("injected"); }
+  bool Exists(const std::string&) override { throw std::runtime_error("injected"); }
+};
+
+// The server turns an exception into a 500; the proof's concurrency slot must come back with
+// it, or after two such proofs every later one is "busy" until restart.
+TEST_F(AdminApiTest, AProofThatThrowsGivesItsSlotBack) {
+  ThrowingFileSystem throwing;
+  AdminApiOptions o;
+  o.store = store_.get();
+  o.tokens = {kToken};
+  o.data_dir = dir_.string();
+  o.fs = &throwing;
+  AdminApi failing(std::move(o));
+  SimpleRequest r;
+  r.method = "GET";
+  r.target = "/api/v1/proofs/inclusion?seq=0";
+  r.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
+  for (int i = 0; i < 3; ++i) EXPECT_THROW(failing.Handle(r), std::runtime_error) << i;
+  auto after = Get("/api/v1/proofs/inclusion?seq=0");
+  EXPECT_NE(after.status, 503) << after.body;
+  EXPECT_EQ(after.status, 404) << after.body;  // no checkpoint yet in a fresh store
 }
 
 TEST_F(AdminApiTest, MetricsAreServed) {
