@@ -162,6 +162,10 @@ Status LogStore::Recover() {
   }
   for (size_t i = 0; i < sealable; ++i) {
     const SegmentInfo& seg = recovered.segments[i];
+    // A rotation an earlier run stopped before signing: signed with the first checkpoint,
+    // unless a later one exists already (MaybeCheckpoint skips those).
+    const merkle::CompactRange& end = i + 1 < recovered.segments.size() ? recovered.segments[i + 1].start : frontier_;
+    if (seg.end_seq > seg.first_seq && end.size() == seg.end_seq) boundaries_.emplace_back(seg.end_seq, end.Root());
     if (options_.seal_rotated && seg.end_seq > seg.first_seq) {
       // Left by an earlier run: rotated_at at the epoch, so sealed without deferral.
       seal_queue_.push_back({seg.path, seg.first_seq, seg.end_seq, static_cast<uint32_t>(i), seg.start,

@@ -243,6 +243,43 @@ TEST_F(CheckpointStoreTest, EveryRotationIsSignedAtExactlyItsTreeSize) {
   EXPECT_LE(signed_roots.size(), starts.size() + 1);
 }
 
+TEST_F(CheckpointStoreTest, ARotationLeftUnsignedByAStoppedRunIsSignedAtTheNextOpen) {
+  StoreOptions o = Options();
+  o.max_segment_bytes = 4096;
+  o.checkpoint_interval_ms = 3'600'000;
+  o.seal_rotated = false;  // the rotated segments stay, as after a kill -9 before sealing
+  {
+    auto store = OpenOrDie(o);
+    for (uint64_t i = 0; i < 6; ++i) AppendMany(*store, 20, i * 20);
+    store->Close();
+  }
+  // Keep only the first checkpoint: the run "stopped" before signing any rotation.
+  CheckpointFile before = Read();
+  ASSERT_GE(before.checkpoints.size(), 3u);
+  const uint64_t first_size = before.checkpoints[0].size;
+  std::filesystem::resize_file(CheckpointsPath(Data()), before.checkpoints[1].offset);
+  std::vector<uint64_t> rotations;
+  for (const auto& entry : std::filesystem::directory_iterator(Data() + "/segments")) {
+    const std::string name = entry.path().filename().string();
+    const uint64_t start = std::stoull(name.substr(name.find_first_of("0123456789"), 20));
+    if (start > first_size) rotations.push_back(start);
+  }
+  ASSERT_GE(rotations.size(), 2u);
+  OpenOrDie(o)->Close();
+  std::map<uint64_t, Hash256> signed_roots;
+  for (const CheckpointRecord& rec : Read().checkpoints) {
+    auto cp = VerifyCheckpointNote(rec.note, Key());
+    ASSERT_TRUE(cp.ok());
+    signed_roots[cp->size] = cp->root;
+  }
+  for (uint64_t boundary : rotations) {
+    ASSERT_EQ(signed_roots.count(boundary), 1u) << "the rotation at " << boundary << " is unsigned";
+    auto leaves = ReadLeafHashes(DefaultFileSystem(), Data(), boundary);
+    ASSERT_TRUE(leaves.ok());
+    EXPECT_EQ(merkle::SubtreeRoot(*leaves), signed_roots[boundary]);
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
 
