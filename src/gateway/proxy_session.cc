@@ -63,6 +63,14 @@ std::string LocalHead(int status, size_t body_bytes, std::string_view request_id
 
 bool StatusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
+// RFC 9110 §9.2.2: what may be sent again without asking the client.
+bool IsIdempotent(std::string_view method) {
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
+    if (method == m) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // Per-request state: the event being built plus what the pipeline decided.
@@ -73,6 +81,11 @@ struct ProxySession::Exchange {
   bool client_http10 = false;
   std::string request_id;  // what we send upstream and back to the client
   size_t upstream_index = 0;
+  // The request went out on a pooled connection (not one connected for it).
+  bool upstream_reused = false;
+  // The upstream request head, when it may be sent once more on a fresh connection: set for
+  // idempotent requests without a body (nothing to stream twice).
+  const std::string* replay_head = nullptr;
 };
 
 ProxySession::ProxySession(Worker& worker, tcp::socket socket)
@@ -620,6 +633,7 @@ awaitable<bool> ProxySession::HandleOne() {
   // Chunk extensions and trailers are dropped, not forwarded: the head's limit bounds them.
   parser.set_chunk_metadata_limit(gw.max_header_bytes);
   bool expect_continue = upstream_head.expect_continue;
+  if (!has_body && IsIdempotent(parser.method())) x.replay_head = &head;
 
   // --- 6. Forward, stream, record, answer.
   boost::system::error_code ec;  // the request body's parse error, if any
@@ -666,6 +680,7 @@ awaitable<bool> ProxySession::HandleOne() {
       if (!reused || timed_out_) co_return false;
       reused = false;
     }
+    x.upstream_reused = reused;
     x.event.bytes_in = parser.body_bytes();
     body_out.clear();
     // Stream the rest of the request body.
@@ -763,6 +778,21 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
         }
         scan_from = view.size() >= 3 ? view.size() - 3 : 0;
         auto [rec, rn] = co_await UpstreamRead(upstream_buf_.prepare(kReadChunk));
+        if (rec && x.replay_head != nullptr && x.upstream_reused && !timed_out_ && interim == 0 &&
+            upstream_buf_.size() == 0 &&
+            (rec == asio::error::eof || rec == asio::error::connection_reset ||
+             rec == asio::ssl::error::stream_truncated)) {
+          // A pooled connection the upstream closed as the request arrived (its idle close
+          // raced ours), before a byte of the answer: sent once more on a fresh connection.
+          x.upstream_reused = false;
+          CloseUpstream();
+          if (!co_await ConnectUpstream(x.upstream_index, &x.event.message)) co_return false;
+          SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);
+          auto [wec, wn] = co_await UpstreamWrite(asio::buffer(*x.replay_head));
+          if (wec) co_return false;
+          SetPhase(Phase::kResponse, gw.upstream_response_timeout_ms);
+          continue;
+        }
         if (rec) co_return false;
         upstream_buf_.commit(rn);
       }

@@ -414,6 +414,27 @@ class MisbehavingUpstreamTest(GatewayTestCase):
                 time.sleep(0.3)
         self.assertEqual([e["status"] for e in self.gw.events()], [200, 200, 200])
 
+    def test_idempotent_request_resent_once_when_reused_connection_closes_unanswered(self):
+        # Each connection answers its first request and closes on the second, unanswered: the
+        # upstream's idle close racing the gateway's reuse.
+        self.answer = lambda conn_no, req_no, head: [ok(b"conn%d" % conn_no)] if req_no == 0 else None
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/v1/echo"))
+            self.assertEqual(read_response(s)[:3:2], (200, b"conn0"))
+            s.sendall(self.req("GET", "/v1/echo"))
+            self.assertEqual(read_response(s)[:3:2], (200, b"conn1"))
+        self.assertEqual([(c, r) for c, r, _ in self.upstream.received()], [(0, 0), (0, 1), (1, 0)])
+        self.assertEqual([e["status"] for e in self.gw.events()], [200, 200])
+
+    def test_request_with_body_not_resent(self):
+        self.answer = lambda conn_no, req_no, head: [ok()] if req_no == 0 else None
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/v1/echo"))
+            self.assertEqual(read_response(s)[0], 200)
+            s.sendall(self.req("PUT", "/v1/echo", b"Content-Length: 3\r\n") + b"abc")
+            self.assert_502(read_response(s), "")
+        self.assertEqual(len([h for _, _, h in self.upstream.received() if h.startswith(b"PUT")]), 1)
+
     def test_interim_responses_are_dropped_but_bounded(self):
         interim = b"HTTP/1.1 100 Continue\r\n\r\n"
         self.answer = lambda *_: [interim * 3 + b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok()]
