@@ -12,8 +12,8 @@
 //                                the store, as in the gateway. items_per_second
 //                                = durable events/s; counters: syncs (fdatasync group commits),
 //                                events_per_sync, record_bytes, cpu_us_per_event (whole process:
-//                                producers + writer). S=0 peer-shaped ~390-byte records, S=1
-//                                gateway-shaped ~600-byte records (see MakePool).
+//                                producers + writer). S=0 peer-shaped ~270-byte records, S=1
+//                                gateway-shaped ~380-byte records (see MakePool).
 //   BM_Sha256Record/shape:S      SHA-256 of the same record bytes (0x00 || record, the Merkle
 //                                leaf hash) on one core: the hashing limit of the writer thread.
 //   BM_EncodeRecord/shape:S      AuditEvent -> canonical record bytes (done on the producer).
@@ -22,7 +22,7 @@
 //                                commit, comparable with `response`), S=1 NORMAL (no fsync on
 //                                commit: not durable). Only when built with libsqlite3.
 //
-// Events are synthetic and deterministic (seed 42), shaped like
+// Events are synthetic and deterministic (bench/traffic_gen.h, seed 42), shaped like
 // /work/shared/bench/peers/gen_events.py: 5000 subjects with Zipf-Mandelbrot activity, 200 route
 // templates over 40 resources with Zipf popularity and Zipf-ish resource ids, ~3% 4xx and ~1%
 // 5xx, a UUIDv4 correlation id per request.
@@ -72,56 +72,6 @@ namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------- synthetic events
 
-using bench::kResources;
-using bench::kSubres;
-using bench::kUaWeight;
-using bench::kUserAgents;
-
-struct Route {
-  std::string method;
-  std::string tmpl;                // /api/v1/projects/{project_id}/members
-  std::vector<std::string> names;  // parameter names, in order
-};
-
-struct User {
-  std::string subject;
-  std::string tenant;
-  std::string auth_method;
-  std::string credential_id;
-  std::string ip;
-  std::string ua;
-};
-
-// Draws from cumulative weights.
-size_t Pick(const std::vector<double>& cum, std::mt19937_64& rng) {
-  double x = std::uniform_real_distribution<double>(0, cum.back())(rng);
-  return std::upper_bound(cum.begin(), cum.end(), x) - cum.begin();
-}
-
-std::vector<double> Cumulative(const std::vector<double>& w) {
-  std::vector<double> c(w.size());
-  double s = 0;
-  for (size_t i = 0; i < w.size(); ++i) c[i] = (s += w[i]);
-  return c;
-}
-
-std::string Base62(std::mt19937_64& rng, size_t n) {
-  static const char k[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string s(n, '0');
-  for (auto& c : s) c = k[rng() % 62];
-  return s;
-}
-
-std::string UuidV4(std::mt19937_64& rng) {
-  char b[40];
-  uint64_t a = rng(), c = rng();
-  std::snprintf(b, sizeof b, "%08x-%04x-4%03x-%x%03x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(8 | (c >> 62)), static_cast<unsigned>((c >> 48) & 0xfff),
-                static_cast<unsigned long long>(c & 0xffffffffffffULL));
-  return b;
-}
-
 // A pool of events; producers cycle through it (copying, since Append takes the event).
 struct EventPool {
   std::vector<AuditEvent> events;
@@ -132,159 +82,49 @@ struct EventPool {
 
 // Shape 0 ("peer"): the fields gen_events.py writes (time, correlation id, subject, tenant, auth
 // method, method, route, path, status, duration, bytes, client ip, user agent) plus the event id
-// and decision: ~390-byte records, the same rows the SQLite benchmark inserts.
+// and decision: ~270-byte encoded records, the same rows the SQLite benchmark inserts.
 // Shape 1 ("gateway"): everything the gateway records for a proxied request (node, host,
-// resources, credential id, trace/span ids, upstream): ~600-byte records, like the ones
+// resources, credential id, trace/span ids, upstream): ~380-byte encoded records, like the ones
 // bench/gateway.sh finds in the store.
 enum Shape { kPeer = 0, kGateway = 1 };
 
+// Both shapes come from the query benchmark's generator (bench/traffic_gen.h), one day of it.
 EventPool MakePool(Shape shape) {
-  {
-    EventPool p;
-    std::mt19937_64 rng(42);
-    auto uni = [&] { return std::uniform_real_distribution<double>(0, 1)(rng); };
-    // 200 route templates, Zipf popularity, GET boosted (as gen_events.py).
-    std::vector<Route> routes;
-    std::vector<double> rw;
-    while (routes.size() < 200) {
-      std::string res = kResources[rng() % 40];
-      std::string single = res.substr(0, res.size() - 1);
-      std::string ver = uni() < 0.15 ? "v2" : "v1";
-      double shape = uni();
-      Route r;
-      static const char* m3[] = {"GET", "GET", "POST"};
-      static const char* m6[] = {"GET", "GET", "GET", "PUT", "PATCH", "DELETE"};
-      static const char* m4[] = {"GET", "GET", "POST", "DELETE"};
-      static const char* m4b[] = {"GET", "GET", "PATCH", "DELETE"};
-      if (shape < 0.30) {
-        r.method = m3[rng() % 3];
-        r.tmpl = "/api/" + ver + "/" + res;
-      } else if (shape < 0.70) {
-        r.method = m6[rng() % 6];
-        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}";
-        r.names = {single + "_id"};
-      } else if (shape < 0.92) {
-        r.method = m4[rng() % 4];
-        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}/" + kSubres[rng() % 10];
-        r.names = {single + "_id"};
-      } else {
-        std::string res2 = kResources[rng() % 40];
-        std::string single2 = res2.substr(0, res2.size() - 1);
-        r.method = m4b[rng() % 4];
-        r.tmpl = "/api/" + ver + "/" + res + "/{" + single + "_id}/" + res2 + "/{" + single2 + "_id}";
-        r.names = {single + "_id", single2 + "_id"};
-        if (single2 == single) continue;
-      }
-      bool dup = false;
-      for (const auto& o : routes) dup |= (o.method == r.method && o.tmpl == r.tmpl);
-      if (dup) continue;
-      rw.push_back(1.0 / std::pow(routes.size() + 1.0, 0.9) * (r.method == "GET" ? 3.0 : 1.0));
-      routes.push_back(std::move(r));
+  EventPool p;
+  bench::TrafficOptions options;
+  options.events = 1 << 16;
+  options.start_ns = 1793491200LL * 1000000000LL;  // 2026-11-01T00:00:00Z
+  options.days = 1;
+  bench::TrafficGen gen(options);
+  std::mt19937_64 rng(42);  // trace ids
+  size_t n4 = 0, n5 = 0, bytes = 0;
+  AuditEvent e;
+  while (gen.Next(&e)) {
+    if (shape == kGateway) {
+      char hex[48];
+      std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                    static_cast<unsigned long long>(rng()));
+      e.trace_id = hex;
+      e.span_id = std::string(hex).substr(8, 16);
+    } else {
+      e.node.clear();
+      e.credential_id.clear();
+      e.host.clear();
+      e.upstream.clear();
+      e.resources.clear();
     }
-    // 5000 subjects, Zipf-Mandelbrot activity; 400 tenants.
-    std::vector<User> users;
-    std::vector<double> uw;
-    std::vector<double> ua_cum = Cumulative(std::vector<double>(std::begin(kUaWeight), std::end(kUaWeight)));
-    for (int i = 0; i < 5000; ++i) {
-      char b[32];
-      User u;
-      std::snprintf(b, sizeof b, "u-%05d", i);
-      u.subject = b;
-      std::snprintf(b, sizeof b, "org-%03d", static_cast<int>(rng() % 400));
-      u.tenant = b;
-      double a = uni();
-      u.auth_method = a < 0.6 ? "jwt" : "api_key";
-      u.credential_id = u.auth_method == "api_key" ? Base62(rng, 8) : "";
-      std::snprintf(b, sizeof b, "%d.%d.%d.%d", 11 + static_cast<int>(rng() % 212),
-                    static_cast<int>(rng() % 256), static_cast<int>(rng() % 256),
-                    1 + static_cast<int>(rng() % 254));
-      u.ip = b;
-      u.ua = kUserAgents[Pick(ua_cum, rng)];
-      users.push_back(std::move(u));
-      uw.push_back(1.0 / std::pow(i + 1 + 2.7, 1.07));
-    }
-    std::vector<double> rcum = Cumulative(rw), ucum = Cumulative(uw);
-    const int k4xx[] = {401, 403, 404, 400, 409, 422, 429};
-    const int k5xx[] = {500, 502, 503, 504};
-    const int64_t start_ns = 1793491200LL * 1000000000LL;  // 2026-11-01T00:00:00Z
-    const size_t n = 1 << 16;
-    int64_t t = start_ns;
-    size_t n4 = 0, n5 = 0, bytes = 0;
-    std::lognormal_distribution<double> lat(2.6, 0.8), rsz(7.2, 1.2), qsz(6.0, 1.0);
-    for (size_t i = 0; i < n; ++i) {
-      const Route& r = routes[Pick(rcum, rng)];
-      const User& u = users[Pick(ucum, rng)];
-      AuditEvent e;
-      t += static_cast<int64_t>(rng() % 2000000);  // ~1k req/s
-      e.time_ns = t;
-      e.id = NewEventId(t);
-      e.decision = "allow";
-      e.subject = u.subject;
-      e.auth_method = u.auth_method;
-      e.tenant = u.tenant;
-      e.method = r.method;
-      e.route = r.method + " " + r.tmpl;
-      if (shape == kGateway) {
-        e.node = "node-1";
-        e.credential_id = u.credential_id;
-        e.host = "api.example.com";
-        e.upstream = "app";
-        char hex[48];
-        std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                      static_cast<unsigned long long>(rng()));
-        e.trace_id = hex;
-        e.span_id = std::string(hex).substr(8, 16);
-      }
-      std::string path;
-      size_t ni = 0;
-      for (size_t pos = 0; pos < r.tmpl.size();) {
-        size_t open = r.tmpl.find('{', pos);
-        if (open == std::string::npos) { path += r.tmpl.substr(pos); break; }
-        path += r.tmpl.substr(pos, open - pos);
-        // Zipf-ish ids: hot objects repeat, long tail up to ~10^6.
-        uint64_t v = uni() < 0.8 ? static_cast<uint64_t>(std::pow(1.0 - uni(), -1.0 / 0.6))
-                                 : 1 + rng() % 999999;
-        if (v > 9999999) v = v % 9999999 + 1;
-        std::string id = std::to_string(v);
-        path += id;
-        if (shape == kGateway) e.resources.emplace_back(r.names[ni], id);
-        ++ni;
-        pos = r.tmpl.find('}', open) + 1;
-      }
-      e.path = path;
-      if (r.names.empty() && r.method == "GET" && uni() < 0.4) {
-        e.query = {{"page", std::to_string(1 + rng() % 50)}, {"limit", "50"}};
-      }
-      double s = uni();
-      if (s < 0.0095) {
-        e.status = k5xx[rng() % 4];
-        ++n5;
-      } else if (s < 0.0395) {
-        e.status = k4xx[rng() % 7];
-        ++n4;
-        if (e.status == 401 || e.status == 403) {
-          e.decision = "deny";
-          e.deny_reason = e.status == 401 ? "invalid_credentials" : "missing_scope";
-        }
-      } else {
-        e.status = r.method == "POST" ? 201 : r.method == "DELETE" ? 204 : 200;
-      }
-      e.duration_us = static_cast<int64_t>(lat(rng) * 1000);
-      e.bytes_in = (r.method == "GET" || r.method == "DELETE") ? 0 : static_cast<uint64_t>(qsz(rng));
-      e.bytes_out = e.status == 204 ? 0 : static_cast<uint64_t>(rsz(rng));
-      e.client_ip = u.ip;
-      e.user_agent = u.ua;
-      e.correlation_id = UuidV4(rng);
-      std::string rec = EncodeRecord(e);
-      bytes += rec.size();
-      p.records.push_back(std::move(rec));
-      p.events.push_back(std::move(e));
-    }
-    p.mean_record_bytes = static_cast<double>(bytes) / n;
-    p.pct_4xx = 100.0 * n4 / n;
-    p.pct_5xx = 100.0 * n5 / n;
-    return p;
+    n4 += e.status >= 400 && e.status < 500;
+    n5 += e.status >= 500;
+    std::string rec = EncodeRecord(e);
+    bytes += rec.size();
+    p.records.push_back(std::move(rec));
+    p.events.push_back(std::move(e));
   }
+  const double n = static_cast<double>(p.events.size());
+  p.mean_record_bytes = static_cast<double>(bytes) / n;
+  p.pct_4xx = 100.0 * static_cast<double>(n4) / n;
+  p.pct_5xx = 100.0 * static_cast<double>(n5) / n;
+  return p;
 }
 
 const EventPool& Pool(int shape) {
