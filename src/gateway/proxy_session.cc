@@ -687,7 +687,14 @@ awaitable<bool> ProxySession::HandleOne() {
     while (!parser.is_done()) {
       SetPhase(Phase::kBody, gw.body_timeout_ms);
       auto [rec, rn] = co_await ClientRead(client_buf_.prepare(kReadChunk));
-      if (rec) co_return false;
+      if (rec) {
+        // Gone (a timeout says so itself): also where a 100 Continue was still written.
+        if (!timed_out_) {
+          x.event.message = parser.body_bytes() == 0 ? "client connection lost before the request body"
+                                                     : "client connection lost during the request body";
+        }
+        co_return false;
+      }
       client_buf_.commit(rn);
       m.Inc(m.bytes_in, rn);
       if (!feed()) co_return false;
