@@ -57,6 +57,7 @@ void WriteHashes(JsonWriter& w, const std::vector<Hash256>& hashes) {
 Result<std::string> InclusionProofJson(FileSystem* fs, const std::string& data, uint64_t seq,
                                        std::optional<uint64_t> size) {
   if (size && seq >= *size) return Status::InvalidArgument("seq must be below size");
+  if (seq == UINT64_MAX) return Status::NotFound("no record with seq " + std::to_string(seq));  // seq + 1 wraps
   APITRAIL_ASSIGN_OR_RETURN(CheckpointRecord cp, PickCheckpoint(fs, data, size, seq + 1));
   APITRAIL_ASSIGN_OR_RETURN(std::vector<Hash256> leaves, LeavesFor(fs, data, cp));
   APITRAIL_ASSIGN_OR_RETURN(std::vector<Hash256> proof, merkle::InclusionProof(leaves, seq));

@@ -202,6 +202,10 @@ class ProofsTest(GatewayTestCase):
         self.assertIn("no checkpoint of tree size 1000", r.stderr)
         r = run_cli("prove", "inclusion", "--data", self.gw.data, "--seq", "1000")
         self.assertEqual(r.returncode, 1)
+        # The largest seq (seq + 1 wraps to 0, which any checkpoint covers) is no record either.
+        r = run_cli("prove", "inclusion", "--data", self.gw.data, "--seq", "18446744073709551615")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("no record with seq 18446744073709551615", r.stderr)
 
     def test_consistency_between_two_checkpoints(self):
         self.send(3)

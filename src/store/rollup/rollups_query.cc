@@ -62,6 +62,19 @@ std::shared_ptr<const RollupSummary> Rollups::RangeSummaryLocked(int64_t d0, int
   return s;
 }
 
+namespace {
+
+constexpr int64_t kMaxStepMinutes = 24 * 60;
+
+// Ranges are rounded out to whole steps (at most a day): times within two days of the int64
+// limits (years 1677 and 2262) would overflow doing so.
+bool WithinRoundableRange(int64_t since_ns, int64_t until_ns) {
+  constexpr int64_t kMargin = 2 * 24 * kNsPerHour;
+  return since_ns >= INT64_MIN + kMargin && until_ns <= INT64_MAX - kMargin;
+}
+
+}  // namespace
+
 void Rollups::InvalidateDayLocked(int64_t day) {
   day_cache_.erase(day);
   for (auto it = range_cache_.begin(); it != range_cache_.end();) {
@@ -71,8 +84,11 @@ void Rollups::InvalidateDayLocked(int64_t day) {
 
 Result<TopResult> Rollups::Top(const TopQuery& q) {
   TopResult out;
+  if (!WithinRoundableRange(q.since_ns, q.until_ns)) return Status::InvalidArgument("since/until: out of range");
+  // Unsigned: until - since of two valid int64 times may not fit an int64.
   if (q.until_ns <= q.since_ns ||
-      q.until_ns - q.since_ns > (static_cast<int64_t>(options_.max_range_days) + 1) * 24 * kNsPerHour) {
+      static_cast<uint64_t>(q.until_ns) - static_cast<uint64_t>(q.since_ns) >
+          static_cast<uint64_t>(options_.max_range_days + 1) * 24 * kNsPerHour) {
     return Status::InvalidArgument("since/until: empty or longer than " +
                                    std::to_string(options_.max_range_days) + " days");
   }
@@ -148,6 +164,8 @@ Result<SeriesResult> Rollups::Series(const SeriesQuery& q) {
   SeriesResult out;
   const int64_t step = q.step_minutes;
   if (step < 1) return Status::InvalidArgument("step: must be at least one minute");
+  if (step > kMaxStepMinutes) return Status::InvalidArgument("step: at most one day");
+  if (!WithinRoundableRange(q.since_ns, q.until_ns)) return Status::InvalidArgument("since/until: out of range");
   const int64_t m0 = FloorDiv(FloorDiv(q.since_ns, kNsPerMinute), step) * step;
   const int64_t m1 = CeilDiv(CeilDiv(q.until_ns, kNsPerMinute), step) * step;
   out.since_ns = m0 * kNsPerMinute;

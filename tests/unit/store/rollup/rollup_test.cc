@@ -548,6 +548,15 @@ TEST(Rollups, RangesAreCheckedEvenWithoutTheApi) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 1, 0, kBase}).status().code(),
             StatusCode::kInvalidArgument);
+  // until - since past INT64_MAX must not wrap under the range limit; rounding near the
+  // int64 ends must not overflow.
+  EXPECT_EQ(r->Top(TopQuery{RollupDim::kRoute, RollupMetric::kRequests, -5'000'000'000'000'000'000,
+                            5'000'000'000'000'000'000, 10}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 1440, INT64_MAX - 1000, INT64_MAX}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Series(SeriesQuery{RollupMetric::kErrors, 1441, kBase, kBase + kNsPerHour}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(Rollups, TopKeepsKBestWithTiesByKey) {
