@@ -41,6 +41,7 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_bad_requests_total", "counter", "Malformed requests answered 4xx before routing.", "", sum(&GatewayMetrics::bad_requests));
   Metric(out, "apitrail_upstream_errors_total", "counter", "Upstream refused or broken (502).", "", sum(&GatewayMetrics::upstream_errors));
   Metric(out, "apitrail_upstream_timeouts_total", "counter", "Upstream too slow (504).", "", sum(&GatewayMetrics::upstream_timeouts));
+  Metric(out, "apitrail_upstream_retries_total", "counter", "Requests sent again on a fresh connection: a reused one closed unanswered.", "", sum(&GatewayMetrics::upstream_retries));
   Metric(out, "apitrail_audit_unavailable_total", "counter", "Requests the audit store could not record.", "", sum(&GatewayMetrics::store_unavailable));
   Metric(out, "apitrail_unrecorded_fail_open_total", "counter", "Requests forwarded under fail_open without a record.", "", sum(&GatewayMetrics::unrecorded_fail_open));
   Metric(out, "apitrail_client_timeouts_total", "counter", "Client connections closed for a timeout.", "", sum(&GatewayMetrics::client_timeouts));

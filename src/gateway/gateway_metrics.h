@@ -16,6 +16,7 @@ struct GatewayMetrics {
   std::atomic<uint64_t> bad_requests{0};
   std::atomic<uint64_t> upstream_errors{0};    // 502
   std::atomic<uint64_t> upstream_timeouts{0};  // 504
+  std::atomic<uint64_t> upstream_retries{0};   // sent again: a reused connection closed unanswered
   std::atomic<uint64_t> store_unavailable{0};  // 503: fail closed
   std::atomic<uint64_t> unrecorded_fail_open{0};  // forwarded although not recorded
   std::atomic<uint64_t> client_timeouts{0};

@@ -679,6 +679,7 @@ awaitable<bool> ProxySession::HandleOne() {
       // A pooled connection the upstream closed meanwhile: retry once on a fresh one.
       if (!reused || timed_out_) co_return false;
       reused = false;
+      m.Inc(m.upstream_retries);
     }
     x.upstream_reused = reused;
     x.event.bytes_in = parser.body_bytes();
@@ -792,6 +793,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
           // A pooled connection the upstream closed as the request arrived (its idle close
           // raced ours), before a byte of the answer: sent once more on a fresh connection.
           x.upstream_reused = false;
+          m.Inc(m.upstream_retries);
           CloseUpstream();
           if (!co_await ConnectUpstream(x.upstream_index, &x.event.message)) co_return false;
           SetPhase(Phase::kUpstreamIo, gw.upstream_response_timeout_ms);

@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from harness import Apitrail, GatewayTestCase, HOST, raw_request
+from harness import Apitrail, GatewayTestCase, HOST, admin_metrics, raw_request
 
 
 def read_response(sock, head_request=False):
@@ -425,6 +425,7 @@ class MisbehavingUpstreamTest(GatewayTestCase):
             self.assertEqual(read_response(s)[:3:2], (200, b"conn1"))
         self.assertEqual([(c, r) for c, r, _ in self.upstream.received()], [(0, 0), (0, 1), (1, 0)])
         self.assertEqual([e["status"] for e in self.gw.events()], [200, 200])
+        self.assertEqual(admin_metrics(self.gw)["apitrail_upstream_retries_total"], 1)
 
     def test_request_with_body_not_resent(self):
         self.answer = lambda conn_no, req_no, head: [ok()] if req_no == 0 else None
