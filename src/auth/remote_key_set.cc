@@ -26,6 +26,9 @@ struct RemoteKeySet::Loop {
   explicit Loop(asio::io_context& ioc) : timer(ioc) {}
   asio::steady_timer timer;
   Clock::time_point last_fetch{};
+  // No fetch on request before this: the minimum interval after a success, the backoff
+  // after a failure (made-up kids must not turn an outage into a fetch loop).
+  Clock::time_point not_before{};
   bool stopping = false;
 };
 
@@ -162,10 +165,11 @@ void RemoteKeySet::RequestRefresh() {
   std::lock_guard<std::mutex> lock(mu_);
   if (loop_ == nullptr) return;
   Loop* loop = loop_;
-  const auto min_interval = milliseconds(config_.jwks_refresh_min_interval_ms);
-  asio::post(loop->timer.get_executor(), [loop, min_interval] {
+  // During a fetch the timer has expired already and this changes nothing: the loop sees
+  // refresh_wanted_ when the fetch ends.
+  asio::post(loop->timer.get_executor(), [loop] {
     if (loop->stopping) return;
-    Clock::time_point earliest = std::max(Clock::now(), loop->last_fetch + min_interval);
+    Clock::time_point earliest = std::max(Clock::now(), loop->not_before);
     if (loop->timer.expiry() > earliest) loop->timer.expires_at(earliest);  // wakes the loop
   });
 }
@@ -173,6 +177,7 @@ void RemoteKeySet::RequestRefresh() {
 asio::awaitable<void> KeyRefresher::Impl::Run(RemoteKeySet* s, RemoteKeySet::Loop* loop) {
   const JwtIssuerConfig& c = s->config_;
   const milliseconds floor(c.jwks_max_age_min_ms), ceiling(c.jwks_max_age_max_ms);
+  const milliseconds min_interval(c.jwks_refresh_min_interval_ms);
   milliseconds backoff(1000);
   for (;;) {
     loop->last_fetch = Clock::now();
@@ -201,7 +206,12 @@ asio::awaitable<void> KeyRefresher::Impl::Run(RemoteKeySet* s, RemoteKeySet::Loo
       done_cv.notify_all();
     }
     if (loop->stopping) co_return;
-    loop->timer.expires_after(next);
+    loop->not_before = loop->last_fetch + (r.ok() ? min_interval : std::max(min_interval, next));
+    Clock::time_point due = Clock::now() + next;
+    // Asked for while this fetch ran (a kid it may lack was published meanwhile): as soon
+    // as allowed, instead of at the scheduled refresh a day away.
+    if (s->refresh_wanted_.load(std::memory_order_acquire)) due = std::min(due, std::max(Clock::now(), loop->not_before));
+    loop->timer.expires_at(due);
     for (;;) {
       boost::system::error_code ec;
       co_await loop->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -6,8 +6,10 @@
 // at start, then again when the JWKS's Cache-Control max-age runs out (clamped to
 // [jwks_max_age_min_ms, jwks_max_age_max_ms]; the ceiling when absent), after a failure with
 // a backoff, and on request when a token names an unknown kid — at most once per
-// jwks_refresh_min_interval_ms, so a flood of made-up kids cannot turn the gateway into a
-// load generator against the key endpoint. A failed fetch keeps the last good keys.
+// jwks_refresh_min_interval_ms and never before a failed fetch's backoff, so a flood of
+// made-up kids cannot turn the gateway into a load generator against the key endpoint (a
+// request made during a fetch is served right after it). A failed fetch keeps the last good
+// keys.
 //
 // Threads: Keys(), LastError() and RequestRefresh() are called from any worker thread and
 // never block on the network (a mutex held for a shared_ptr copy). Everything else runs on
