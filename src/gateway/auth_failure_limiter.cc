@@ -102,17 +102,15 @@ bool AuthFailureLimiter::RecordFailure(std::string_view ip, int64_t now_ns) {
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.index.find(k);
   if (it != s.index.end()) {
-    s.lru.splice(s.lru.begin(), s.lru, it->second);  // now the most recent
+    if (it->second->blocked_until_ns > now_ns) return false;  // raced a request admitted just before
+    s.lru.splice(s.lru.begin(), it->second->in_blocked ? s.blocked : s.lru, it->second);  // now the most recent
+    it->second->in_blocked = false;
   } else {
-    if (s.index.size() >= per_shard_) {
-      s.index.erase(s.lru.back().key);
-      s.lru.pop_back();
-    }
+    if (s.index.size() >= per_shard_ && !Evict(s, now_ns)) return false;
     s.lru.push_front(Entry{k});
     it = s.index.emplace(k, s.lru.begin()).first;
   }
   Entry& e = *it->second;
-  if (e.blocked_until_ns > now_ns) return false;  // raced a request admitted just before
   if (e.failures == 0 || now_ns - e.window_start_ns >= options_.window_ns) {
     e.window_start_ns = now_ns;
     e.failures = 0;
@@ -120,10 +118,27 @@ bool AuthFailureLimiter::RecordFailure(std::string_view ip, int64_t now_ns) {
   if (++e.failures < options_.max_failures) return false;
   e.failures = 0;  // after the block, a fresh window
   e.blocked_until_ns = now_ns + options_.block_ns;
+  e.in_blocked = true;
+  s.blocked.splice(s.blocked.end(), s.lru, it->second);
   std::atomic<int64_t>& hint = hints_[h % kHints];
   if (hint.load(std::memory_order_relaxed) < e.blocked_until_ns) {
     hint.store(e.blocked_until_ns, std::memory_order_relaxed);
   }
+  return true;
+}
+
+bool AuthFailureLimiter::Evict(Shard& s, int64_t now_ns) {
+  std::list<Entry>* from = nullptr;
+  if (!s.blocked.empty() && s.blocked.front().blocked_until_ns <= now_ns) {
+    from = &s.blocked;
+  } else if (!s.lru.empty()) {
+    from = &s.lru;
+  } else {
+    return false;
+  }
+  auto victim = from == &s.blocked ? from->begin() : std::prev(from->end());
+  s.index.erase(victim->key);
+  from->erase(victim);
   return true;
 }
 

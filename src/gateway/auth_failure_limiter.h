@@ -6,7 +6,10 @@
 // address parse, one hash and one relaxed atomic load from a read-mostly array; it takes a
 // (sharded) lock only when that hint slot holds a block still in force. RecordFailure() — the
 // failure path only — takes the lock of one of 64 shards. Memory is bounded: at most
-// `capacity` addresses are tracked, the least recently failing one is forgotten first.
+// `capacity` addresses are tracked. To make room, an expired block is forgotten first, then
+// the least recently failing unblocked address; a block in force never is (failures from
+// other addresses must not lift it), so a shard full of blocks tracks no new address until
+// one expires.
 #pragma once
 
 #include <array>
@@ -62,6 +65,7 @@ class AuthFailureLimiter {
     int64_t window_start_ns = 0;
     uint32_t failures = 0;
     int64_t blocked_until_ns = 0;
+    bool in_blocked = false;  // in Shard::blocked, not Shard::lru
   };
   struct KeyHash {
     uint64_t seed0, seed1;
@@ -69,7 +73,8 @@ class AuthFailureLimiter {
   };
   struct Shard {
     std::mutex mu;
-    std::list<Entry> lru;  // front: most recently failing
+    std::list<Entry> lru;      // not blocked; front: most recently failing
+    std::list<Entry> blocked;  // blocked, in the order blocks started (= the order they end)
     std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index;
     explicit Shard(KeyHash h) : index(16, h) {}
   };
@@ -77,6 +82,8 @@ class AuthFailureLimiter {
   static constexpr size_t kHints = 4096;  // a multiple of kShards: a hint slot has one shard
 
   Key KeyOf(std::string_view ip) const;
+  // Frees one slot of a full shard; false when every entry is a block in force.
+  static bool Evict(Shard& s, int64_t now_ns);
 
   const Options options_;
   const KeyHash hash_;

@@ -79,6 +79,25 @@ TEST(AuthFailureLimiter, MemoryIsBoundedAndTheOldestIsForgotten) {
   EXPECT_LE(l.TrackedForTest(), 64u);
 }
 
+TEST(AuthFailureLimiter, FailuresFromOtherAddressesNeverLiftABlockInForce) {
+  AuthFailureLimiter l(Opts(2, 60, 30, /*capacity=*/64));  // one entry per shard
+  int64_t t = 1000 * kSec;
+  l.RecordFailure("10.9.9.9", t);
+  ASSERT_TRUE(l.RecordFailure("10.9.9.9", t));
+  for (int i = 0; i < 10000; ++i) {
+    l.RecordFailure("10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256), t + 1);
+  }
+  EXPECT_GT(l.Blocked("10.9.9.9", t + 2), 0);
+  EXPECT_LE(l.TrackedForTest(), 64u);
+  // Once the block ran out, its slot is the first to go.
+  const int64_t later = t + 31 * kSec;
+  EXPECT_EQ(l.Blocked("10.9.9.9", later), 0);
+  for (int i = 0; i < 10000; ++i) {
+    l.RecordFailure("10.2." + std::to_string(i / 256) + "." + std::to_string(i % 256), later);
+  }
+  EXPECT_LE(l.TrackedForTest(), 64u);
+}
+
 TEST(AuthFailureLimiter, WhatCounts) {
   EXPECT_FALSE(AuthFailureLimiter::Counts("missing_credentials", 401));
   EXPECT_FALSE(AuthFailureLimiter::Counts("introspection_unavailable", 503));
