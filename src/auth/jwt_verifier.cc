@@ -366,10 +366,11 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   if (issuer.remote) {
     remote_keys = issuer.remote->Keys();
     if (!remote_keys && issuer.keys.empty()) {
-      std::string why = issuer.remote->LastError();
+      // The detail is the client's answer: the fetch error would show the internal key URL
+      // and its server's answer to anyone. The operator reads it in the log
+      // (RemoteKeyProblems()), as introspection failures are kept out of the reply too.
       AuthOutcome out = Deny(jwt_deny::kKeysUnavailable,
-                             "the issuer's signing keys could not be fetched yet" +
-                                 (why.empty() ? std::string() : ": " + why));
+                             "the issuer's signing keys could not be fetched yet");
       out.http_status = 503;
       return out;
     }

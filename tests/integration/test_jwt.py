@@ -6,11 +6,14 @@ token with the exact deny_reason; a few tokens also go through a running gateway
 events must carry the JWT identity. The npm install (tests/jose/install.sh) runs here, bounded;
 if node, npm or the registry is missing the test FAILS rather than skips, so `make test` on a
 fresh machine cannot pass without having exercised the independent tokens."""
+import base64
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from harness import npm_install, GatewayTestCase, run_cli, wait_until
@@ -274,6 +277,57 @@ auth:
         # Forged ones carry no claimed identity.
         forged = [e for e in events if e["deny_reason"] == "bad_signature"][0]
         self.assertEqual(forged.get("subject", ""), "")
+
+
+class JwksUnavailableTest(GatewayTestCase):
+    """An issuer whose JWKS URL answers 404: its tokens get 503 keys_unavailable, and the
+    answer to the (unauthenticated) client names neither the internal URL nor the error; the
+    gateway's log does."""
+
+    @classmethod
+    def setUpClass(cls):
+        class NotFound(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        cls.key_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+        cls.key_server.daemon_threads = True
+        threading.Thread(target=cls.key_server.serve_forever, daemon=True).start()
+        cls.jwks_url = f"http://127.0.0.1:{cls.key_server.server_address[1]}/internal/jwks?tenant=acme"
+        cls.EXTRA_CONFIG = f"""
+auth:
+  jwt:
+    - issuer: {ISS}
+      audiences: [{AUD}]
+      algorithms: [RS256]
+      jwks_url: {cls.jwks_url}
+      allow_insecure_http: true
+      fetch_timeout_ms: 500
+"""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.key_server.shutdown()
+        cls.key_server.server_close()
+
+    def test_503_does_not_show_the_key_url_or_fetch_error(self):
+        def b64(obj):
+            return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+        token = b64({"alg": "RS256", "kid": "k1"}) + "." + b64({"iss": ISS, "sub": "x", "aud": AUD}) + ".AAAA"
+        status, _, body = self.gw.request("GET", "/v1/orders/1", {"Authorization": "Bearer " + token})
+        self.assertEqual(status, 503, body)
+        self.assertEqual(json.loads(body)["error"], "keys_unavailable")
+        for leak in (b"127.0.0.1", b"/jwks", b"tenant=acme", b"404"):
+            self.assertNotIn(leak, body)
+        # The operator still learns which URL failed and how.
+        log = wait_until(lambda: (lambda t: t if "/internal/jwks" in t else None)(self.gw.logs()),
+                         what="the fetch failure in the log")
+        self.assertIn("404", log)
 
 
 if __name__ == "__main__":

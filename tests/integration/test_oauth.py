@@ -309,6 +309,7 @@ auth:
         status, _, body = self.gw.request("GET", "/v1/orders/1", bearer(f"{h}.{p}.AAAA"))
         self.assertEqual(status, 503, body)
         self.assertIn(b"keys_unavailable", body)
+        self.assertNotIn(b"127.0.0.1", body)  # the key URL is for the log, not the client
         self.deny_events("keys_unavailable")
 
 

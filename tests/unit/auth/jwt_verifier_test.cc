@@ -568,6 +568,12 @@ TEST(JwtVerifierRemote, NoKeysYetFailsClosedWith503) {
   EXPECT_EQ(out.deny_reason, "keys_unavailable");
   EXPECT_EQ(out.http_status, 503);
   EXPECT_NE(out.detail.find("could not be fetched"), std::string::npos) << out.detail;
+  // The detail is sent to the unauthenticated client: no internal URL, no fetch error.
+  EXPECT_EQ(out.detail.find("127.0.0.1"), std::string::npos) << out.detail;
+  EXPECT_EQ(out.detail.find("/jwks"), std::string::npos) << out.detail;
+  EXPECT_EQ(out.detail.find((*v)->remote_keys(0)->LastError()), std::string::npos) << out.detail;
+  // The operator still learns why, from the log.
+  EXPECT_NE((*v)->RemoteKeyProblems().find("auth.jwt[0]"), std::string::npos);
 }
 
 TEST(JwtVerifierRemote, BadCaFileIsAConfigError) {
