@@ -466,6 +466,9 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   if (!nbf.ok()) return deny(jwt_deny::kInvalidClaims, nbf.status().message());
   double now_s = static_cast<double>(now_ns) / 1e9;
   double leeway = c.leeway_s;
+  if (!*exp && c.require_exp) {
+    return deny(jwt_deny::kInvalidClaims, "token has no exp claim");
+  }
   if (*exp && now_s >= **exp + leeway) return deny(jwt_deny::kExpired, "token has expired");
   if (*nbf && now_s + leeway < **nbf)
     return deny(jwt_deny::kNotYetValid, "token is not valid yet (nbf)");

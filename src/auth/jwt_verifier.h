@@ -1,5 +1,6 @@
 // JwtVerifier checks bearer JWTs against the configured issuers (auth.jwt[]): signature with
-// a key pinned to its algorithm, then exp/nbf (with leeway), iss, aud, and the subject claim.
+// a key pinned to its algorithm, then exp/nbf (with leeway; exp required unless the issuer's
+// require_exp is false), iss, aud, and the subject claim.
 // Built once by Create(); immutable afterwards except for its VerifiedTokenCache, so Verify()
 // is thread-safe; a repeated valid token costs a SHA-256 and one sharded-cache probe.
 #pragma once

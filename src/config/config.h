@@ -91,6 +91,9 @@ struct ApiKeyAuthConfig {
 struct JwtIssuerConfig {
   std::string issuer;                   // expected `iss`; empty: not checked
   std::vector<std::string> audiences;   // expected `aud` (any of); empty: not checked
+  // No audiences would accept tokens the issuer minted for any of its other APIs, so a config
+  // must ask for that by name (config_validate.cc); the verifier only looks at `audiences`.
+  bool allow_any_audience = false;
   std::vector<std::string> algorithms;  // allowed: HS256 RS256 ES256
   std::string key_file;   // PEM public key (RS/ES)
   std::string jwks_file;  // JWKS JSON file
@@ -102,6 +105,8 @@ struct JwtIssuerConfig {
   std::string roles_claim = "roles";
   std::string tenant_claim;
   uint32_t leeway_s = 60;
+  // A token without `exp` would be valid forever once leaked; refused unless this is false.
+  bool require_exp = true;
   uint32_t max_token_bytes = 8192;
   std::vector<std::string> required_claims;  // must be present (and not null) in every token
   // Remote keys: a JWKS URL, or OIDC discovery (<issuer>/.well-known/openid-configuration →

@@ -123,10 +123,12 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
                "secret_file", "subject_claim", "leeway_s", "max_token_bytes", "required_claims",
                "jwks_url", "discovery", "ca_file", "allow_insecure_http", "fetch_timeout_ms",
                "max_jwks_bytes", "jwks_refresh_min_interval_ms", "jwks_max_age_min_ms",
-               "jwks_max_age_max_ms", "roles_claim", "tenant_claim"});
+               "jwks_max_age_max_ms", "roles_claim", "tenant_claim", "allow_any_audience",
+               "require_exp"});
     JwtIssuerConfig c;
     j.String("issuer", &c.issuer);
     j.StringList("audiences", &c.audiences);
+    j.Bool("allow_any_audience", &c.allow_any_audience);
     j.StringList("algorithms", &c.algorithms);
     j.String("key_file", &c.key_file);
     j.String("jwks_file", &c.jwks_file);
@@ -136,6 +138,7 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
     j.String("roles_claim", &c.roles_claim);
     j.String("tenant_claim", &c.tenant_claim);
     j.Int("leeway_s", &c.leeway_s);
+    j.Bool("require_exp", &c.require_exp);
     j.Int("max_token_bytes", &c.max_token_bytes);
     j.StringList("required_claims", &c.required_claims);
     j.String("jwks_url", &c.jwks_url);

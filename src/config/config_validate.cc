@@ -327,6 +327,13 @@ void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
     ck.Error(p + ".secret", "too short: at least " + std::to_string(min_secret) +
                                 " bytes are required for " + longest_hs);
   }
+  if (j.audiences.empty() && !j.allow_any_audience) {
+    ck.Error(p + ".audiences", "required (tokens for other APIs of the same issuer would be "
+                               "accepted); set allow_any_audience: true to accept any");
+  }
+  if (!j.audiences.empty() && j.allow_any_audience) {
+    ck.Error(p + ".allow_any_audience", "set audiences or allow_any_audience, not both");
+  }
   if (j.subject_claim.empty()) ck.Error(p + ".subject_claim", "must not be empty");
   ck.Range(p + ".leeway_s", j.leeway_s, 0, 3600);
   ck.Range(p + ".max_token_bytes", j.max_token_bytes, 256, 65536);

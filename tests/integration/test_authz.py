@@ -19,6 +19,7 @@ from harness import ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, admin_metric
 
 HS_SECRET = "authz-test-secret-0123456789abcdef0123456789"
 ISS = "https://idp.authz.test"
+AUD = "orders-api"
 
 
 def b64url(data):
@@ -57,6 +58,7 @@ auth:
 {failure_limit}
   jwt:
     - issuer: {ISS}
+      audiences: [{AUD}]
       algorithms: [HS256]
       secret_file: hs.key
       roles_claim: realm_access.roles
@@ -182,7 +184,7 @@ class IdentityTest(AuthzCase):
     def test_jwt_roles_and_tenant_claims_and_identity_on_denials(self):
         self.gw.start()
         now = int(time.time())
-        claims = {"iss": ISS, "sub": "carol", "jti": "tok-1", "exp": now + 300,
+        claims = {"iss": ISS, "aud": AUD, "sub": "carol", "jti": "tok-1", "exp": now + 300,
                   "scope": "orders:read", "realm_access": {"roles": ["admin"]},
                   "org": {"tenant": "globex"}}
         status, _, body = self.get("/v1/admin/export", bearer=hs256(claims))

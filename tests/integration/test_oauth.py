@@ -286,11 +286,13 @@ auth:
     - issuer: {cls.AS.issuer}
       jwks_url: {cls.AS.issuer}/jwks
       ca_file: {cls.CA}
+      audiences: [{JWT_RESOURCE}]
       algorithms: [RS256]
       required_claims: [tenant_id]
     - issuer: https://127.0.0.1:{dead}
       discovery: true
       ca_file: {cls.CA}
+      audiences: [{JWT_RESOURCE}]
       algorithms: [ES256]
       fetch_timeout_ms: 500
 """

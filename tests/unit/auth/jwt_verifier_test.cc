@@ -191,6 +191,27 @@ TEST_F(JwtVerifierTest, ExpiryWithLeeway) {
             "invalid_claims");
 }
 
+TEST_F(JwtVerifierTest, TokenWithoutExpIsRefusedUnlessRequireExpIsOff) {
+  const std::string no_exp =
+      "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\",\"aud\":\"orders-api\"}";
+  const std::string token = MakeHs256(R"({"alg":"HS256"})", no_exp, kSecret);
+  AuthOutcome o = MakeWithSecret()->Verify(token, kNow);
+  EXPECT_FALSE(o.allowed);
+  EXPECT_EQ(o.deny_reason, "invalid_claims");
+  EXPECT_NE(o.detail.find("exp"), std::string::npos) << o.detail;
+  EXPECT_EQ(o.identity.subject, "alice");  // authentic: the audit knows who it was
+  JwtIssuerConfig c = Base();
+  c.secret = kSecret;
+  c.require_exp = false;
+  auto lenient = Make({c});
+  ExpectAllowed(lenient->Verify(token, kNow));
+  // Opting out of the requirement does not stop a present exp from being checked.
+  const int64_t in_an_hour = kNow + int64_t{3600} * 1000000000;
+  EXPECT_EQ(lenient->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), in_an_hour)
+                .deny_reason,
+            "expired_token");
+}
+
 TEST_F(JwtVerifierTest, NotBefore) {
   auto v = MakeWithSecret();
   auto token = [&](int64_t nbf) {
@@ -203,7 +224,8 @@ TEST_F(JwtVerifierTest, NotBefore) {
 TEST_F(JwtVerifierTest, Audience) {
   auto v = MakeWithSecret();
   auto token = [&](const std::string& aud) {
-    std::string claims = "{\"sub\":\"alice\",\"iss\":\"" + kIss + "\"" + aud + "}";
+    std::string claims = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
+                         "\",\"exp\":" + std::to_string(kNowS + 600) + aud + "}";
     return MakeHs256(R"({"alg":"HS256"})", claims, kSecret);
   };
   EXPECT_EQ(v->Verify(token(",\"aud\":\"other-api\""), kNow).deny_reason, "wrong_audience");
@@ -214,7 +236,8 @@ TEST_F(JwtVerifierTest, Audience) {
 
 TEST_F(JwtVerifierTest, WrongIssuer) {
   auto v = MakeWithSecret();
-  std::string claims = R"({"sub":"alice","iss":"https://evil.example","aud":"orders-api"})";
+  std::string claims =
+      R"({"sub":"alice","iss":"https://evil.example","aud":"orders-api","exp":1767226200})";
   AuthOutcome o = v->Verify(MakeHs256(R"({"alg":"HS256"})", claims, kSecret), kNow);
   EXPECT_EQ(o.deny_reason, "wrong_issuer");
   EXPECT_EQ(o.detail.find("evil"), std::string::npos);  // details do not echo claims
@@ -322,7 +345,7 @@ TEST_F(JwtVerifierTest, MultipleIssuersPickedByIss) {
   b.key_file = dir_.Write("b.pem", PublicKeyPem(rsa_.get()));
   auto v = Make({a, b});
   ExpectAllowed(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow));
-  std::string other = R"({"sub":"alice","iss":"https://other.example"})";
+  std::string other = R"({"sub":"alice","iss":"https://other.example","exp":1767226200})";
   AuthOutcome o = v->Verify(MakeSigned(R"({"alg":"RS256"})", other, rsa_.get()), kNow);
   EXPECT_TRUE(o.allowed) << o.detail;
   EXPECT_EQ(o.identity.issuer, "https://other.example");

@@ -209,14 +209,39 @@ TEST(ConfigErrorsTest, Jwt) {
   ExpectError(jwt("{algorithms: [HS256, RS256], secret_file: s, key_file: k}"),
               "auth.jwt[0].algorithms", "cannot be combined");
   ExpectError(jwt("{key_file: k.pem}"), "auth.jwt[0].algorithms", "required");
-  for (const char* ok : {"{algorithms: [RS256, RS384, RS512, PS256, PS384, PS512], key_file: k}",
-                         "{algorithms: [ES256, ES384, ES512, EdDSA], jwks_file: j}",
-                         "{algorithms: [HS256, HS384, HS512], jwks_file: j}"}) {
+  for (const char* ok : {"{algorithms: [RS256, RS384, RS512, PS256, PS384, PS512], key_file: k, "
+                         "audiences: [a]}",
+                         "{algorithms: [ES256, ES384, ES512, EdDSA], jwks_file: j, audiences: [a]}",
+                         "{algorithms: [HS256, HS384, HS512], jwks_file: j, audiences: [a]}"}) {
     ConfigLoadResult r = LoadConfigString(jwt(ok));
     for (const auto& e : r.errors) EXPECT_EQ(e.path.find("auth.jwt"), std::string::npos) << ok << ": " << e.ToString();
   }
   ExpectError(jwt("{algorithms: [RS256], key_file: k.pem, leeway_s: 7200}"),
               "auth.jwt[0].leeway_s", "between 0 and 3600");
+}
+
+TEST(ConfigErrorsTest, JwtAudiencesAreRequiredUnlessAnyIsAskedFor) {
+  auto jwt = [](const std::string& entry) {
+    return BaseYaml() + "auth:\n  jwt:\n    - " + entry + "\n";
+  };
+  // Every kind of key source: a token the issuer minted for another of its APIs must not pass.
+  for (const char* keys : {"key_file: k", "jwks_file: j", "jwks_url: 'https://as/jwks'",
+                           "discovery: true, issuer: 'https://as'"}) {
+    ExpectError(jwt(std::string("{algorithms: [RS256], ") + keys + "}"), "auth.jwt[0].audiences",
+                "required (tokens for other APIs of the same issuer would be accepted); set "
+                "allow_any_audience: true to accept any");
+  }
+  ExpectError(jwt("{algorithms: [HS256], secret_file: s}"), "auth.jwt[0].audiences", "required");
+  ExpectError(jwt("{algorithms: [RS256], key_file: k, audiences: [a], allow_any_audience: true}"),
+              "auth.jwt[0].allow_any_audience", "not both");
+  for (const char* ok : {"{algorithms: [RS256], key_file: k, audiences: [a]}",
+                         "{algorithms: [RS256], key_file: k, allow_any_audience: true}",
+                         "{algorithms: [RS256], key_file: k, audiences: [a], require_exp: false}"}) {
+    ConfigLoadResult r = LoadConfigString(jwt(ok));
+    for (const auto& e : r.errors) {
+      EXPECT_EQ(e.path.find("auth.jwt"), std::string::npos) << ok << ": " << e.ToString();
+    }
+  }
 }
 
 TEST(ConfigErrorsTest, JwtRemoteKeys) {
@@ -239,9 +264,11 @@ TEST(ConfigErrorsTest, JwtRemoteKeys) {
   ExpectError(jwt("{algorithms: [RS256], jwks_url: 'https://as/jwks', fetch_timeout_ms: 10}"),
               "auth.jwt[0].fetch_timeout_ms", "between");
   for (const char* ok :
-       {"{algorithms: [RS256], jwks_url: 'https://as/jwks', required_claims: [tenant]}",
-        "{algorithms: [ES256], discovery: true, issuer: 'https://as.example'}",
-        "{algorithms: [RS256], jwks_url: 'http://127.0.0.1:9/jwks', allow_insecure_http: true}"}) {
+       {"{algorithms: [RS256], jwks_url: 'https://as/jwks', required_claims: [tenant], "
+        "audiences: [a]}",
+        "{algorithms: [ES256], discovery: true, issuer: 'https://as.example', audiences: [a]}",
+        "{algorithms: [RS256], jwks_url: 'http://127.0.0.1:9/jwks', allow_insecure_http: true, "
+        "audiences: [a]}"}) {
     ConfigLoadResult r = LoadConfigString(jwt(ok));
     for (const auto& e : r.errors) {
       EXPECT_EQ(e.path.find("auth.jwt"), std::string::npos) << ok << ": " << e.ToString();

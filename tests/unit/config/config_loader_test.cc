@@ -65,6 +65,8 @@ auth:
       max_token_bytes: 4096
     - algorithms: [HS256]
       secret_file: /etc/apitrail/hs.key
+      allow_any_audience: true
+      require_exp: false
   identity_headers:
     subject: X-User
     auth_method: X-Auth-Method
@@ -147,6 +149,10 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryValue) {
   EXPECT_EQ(a.jwt[0].max_token_bytes, 4096u);
   EXPECT_EQ(a.jwt[1].secret_file, "/etc/apitrail/hs.key");
   EXPECT_EQ(a.jwt[1].subject_claim, "sub");
+  EXPECT_FALSE(a.jwt[0].allow_any_audience);
+  EXPECT_TRUE(a.jwt[0].require_exp);
+  EXPECT_TRUE(a.jwt[1].allow_any_audience);
+  EXPECT_FALSE(a.jwt[1].require_exp);
   EXPECT_EQ(a.identity_headers.subject, "X-User");
   EXPECT_EQ(a.identity_headers.auth_method, "X-Auth-Method");
   EXPECT_EQ(a.identity_headers.scopes, "X-Scopes");
@@ -212,9 +218,11 @@ auth:
   api_keys: {file: keys/keys.json}
   jwt:
     - algorithms: [RS256]
+      audiences: [api]
       key_file: ./jwt/pub.pem
       jwks_file: ../jwks.json
     - algorithms: [HS256]
+      audiences: [api]
       secret_file: hs.key
 audit: {data_dir: ./data}
 admin: {token_file: admin.tokens}
