@@ -1,6 +1,6 @@
 // mTLS identities: turns a client certificate the TLS handshake already verified (against
 // gateway.tls.client_ca_file) into the uniform Identity of DESIGN §4 — auth_method "mtls",
-// subject from a SAN URI/DNS/email entry or the CN (auth.mtls.subject_from, first present
+// subject from a SAN URI/DNS/email entry or the CN (auth.mtls.subject_from, first usable
 // wins), credential_id the certificate's SHA-256 fingerprint (lower-case hex, no colons),
 // issuer the issuer DN (RFC 2253).
 //
@@ -18,8 +18,10 @@
 
 namespace apitrail {
 
-// `cert` must be the verified peer certificate. Denied (invalid_client_certificate) when the
-// certificate has none of the configured subject fields.
+// `cert` must be the verified peer certificate. A subject field is used only when it is at
+// most 256 bytes of printable ASCII (else the next configured source is tried); a SAN source
+// takes the first entry of its type. Denied (invalid_client_certificate) when no source gives
+// a usable subject, or when `cn` is reached and the subject has more than one CN.
 AuthOutcome MtlsOutcome(X509* cert, const MtlsAuthConfig& config);
 
 // SHA-256 over the DER certificate, lower-case hex (what `openssl x509 -fingerprint -sha256`

@@ -15,8 +15,10 @@ namespace apitrail {
 namespace {
 
 // A self-signed Ed25519 certificate with `cn` (if not empty), issuer "CN=Test CA,O=example" and
-// the given subjectAltName (OpenSSL config syntax, "" for none).
-ossl::X509Ptr MakeCert(const std::string& cn, const std::string& san) {
+// the given subjectAltName (OpenSSL config syntax, "" for none); `second_cn`, if not empty, is
+// added as another CN after the first.
+ossl::X509Ptr MakeCert(const std::string& cn, const std::string& san,
+                       const std::string& second_cn = "") {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   ossl::X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
@@ -30,6 +32,11 @@ ossl::X509Ptr MakeCert(const std::string& cn, const std::string& san) {
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                                reinterpret_cast<const unsigned char*>(cn.data()),
                                static_cast<int>(cn.size()), -1, 0);
+  }
+  if (!second_cn.empty()) {
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(second_cn.data()),
+                               static_cast<int>(second_cn.size()), -1, 0);
   }
   X509_NAME* issuer = X509_get_issuer_name(cert.get());
   X509_NAME_add_entry_by_txt(issuer, "O", MBSTRING_ASC,
@@ -99,14 +106,61 @@ TEST(MtlsTest, ConfiguredOrderIsFollowed) {
   EXPECT_EQ(out.identity.credential_id, Sha256HexOfDer(cert.get()));
 }
 
-TEST(MtlsTest, NonPrintableAndLongValuesAreCleanedAndCut) {
+void ExpectDenied(const AuthOutcome& out) {
+  EXPECT_FALSE(out.allowed) << out.identity.subject;
+  EXPECT_EQ(out.deny_reason, "invalid_client_certificate");
+  EXPECT_EQ(out.identity.subject, "");
+}
+
+// Cutting or replacing bytes would give distinct certificates one identity; such values are
+// not used at all.
+TEST(MtlsTest, NonPrintableOrLongValuesAreNotUsed) {
   MtlsAuthConfig config;
   config.subject_from = {"cn"};
-  std::string cn = "caf\xc3\xa9\x01";  // UTF-8 é and a control character
-  EXPECT_EQ(MtlsOutcome(MakeCert(cn, "").get(), config).identity.subject, "caf???");
+  ExpectDenied(MtlsOutcome(MakeCert("caf\xc3\xa9\x01", "").get(), config));  // é, a control char
+  ExpectDenied(MtlsOutcome(MakeCert("Zo\xc3\xab", "").get(), config));       // "Zoë"
+  ExpectDenied(MtlsOutcome(MakeCert("Zo\xc3\xa9", "").get(), config));       // "Zoé"
+  ExpectDenied(MtlsOutcome(MakeCert("tab\there", "").get(), config));
+
   config.subject_from = {"uri"};
-  std::string long_uri = "URI:https://example.com/" + std::string(400, 'a');
-  EXPECT_EQ(MtlsOutcome(MakeCert("", long_uri).get(), config).identity.subject.size(), 256u);
+  const std::string prefix = "URI:https://example.com/" + std::string(400, 'a');
+  ExpectDenied(MtlsOutcome(MakeCert("", prefix + "1").get(), config));
+  ExpectDenied(MtlsOutcome(MakeCert("", prefix + "2").get(), config));
+  // 256 bytes is the longest subject used.
+  std::string uri256 = "https://example.com/" + std::string(236, 'b');
+  ASSERT_EQ(uri256.size(), 256u);
+  EXPECT_EQ(MtlsOutcome(MakeCert("", "URI:" + uri256).get(), config).identity.subject, uri256);
+  ExpectDenied(MtlsOutcome(MakeCert("", "URI:" + uri256 + "b").get(), config));
+}
+
+TEST(MtlsTest, AnUnusableValueFallsToTheNextSource) {
+  MtlsAuthConfig config;
+  config.subject_from = {"uri", "cn"};
+  auto cert = MakeCert("svc-a", "URI:https://example.com/" + std::string(400, 'a'));
+  AuthOutcome out = MtlsOutcome(cert.get(), config);
+  ASSERT_TRUE(out.allowed) << out.detail;
+  EXPECT_EQ(out.identity.subject, "svc-a");
+  config.subject_from = {"cn", "dns"};
+  EXPECT_EQ(MtlsOutcome(MakeCert("Zo\xc3\xab", "DNS:zoe.internal").get(), config).identity.subject,
+            "zoe.internal");
+}
+
+TEST(MtlsTest, SeveralCnsAreRefusedWhenCnIsTheSource) {
+  MtlsAuthConfig config;
+  config.subject_from = {"cn"};
+  auto two = MakeCert("svc-a", "", "admin");
+  AuthOutcome out = MtlsOutcome(two.get(), config);
+  ExpectDenied(out);
+  EXPECT_NE(out.detail.find("more than one CN"), std::string::npos) << out.detail;
+  EXPECT_EQ(out.identity.credential_id, Sha256HexOfDer(two.get()));  // still recorded
+  // Refused, not passed over: a later source does not make the ambiguous certificate usable.
+  config.subject_from = {"cn", "uri"};
+  ExpectDenied(MtlsOutcome(MakeCert("svc-a", "URI:spiffe://prod/svc-a", "admin").get(), config));
+  // A source before `cn` that gives a subject decides; the CNs are never looked at.
+  config.subject_from = {"uri", "cn"};
+  EXPECT_EQ(MtlsOutcome(MakeCert("svc-a", "URI:spiffe://prod/svc-a", "admin").get(), config)
+                .identity.subject,
+            "spiffe://prod/svc-a");
 }
 
 }  // namespace
