@@ -3,16 +3,23 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace apitrail {
+
+// The event has one grants field: roles are recorded in `scopes` as "role:<name>"
+// (route_grants.h). A token scope spelled that way would be recorded exactly like a role the
+// caller does not hold, so the token parsers (JWT, introspection) drop such scopes.
+inline constexpr std::string_view kRoleScopePrefix = "role:";
+inline bool IsRoleLikeScope(std::string_view scope) { return scope.starts_with(kRoleScopePrefix); }
 
 struct Identity {
   std::string subject;
   std::string auth_method;    // api_key | jwt | introspection
   std::string credential_id;  // key id, JWT jti, token hash prefix — never a secret
   std::string issuer;
-  std::vector<std::string> scopes;
+  std::vector<std::string> scopes;  // from a token: never one that IsRoleLikeScope()
   std::vector<std::string> roles;  // JWT roles claim, API key roles; recorded as "role:<r>" scopes
   std::string tenant;              // JWT tenant claim, API key tenant; empty: none configured
 };

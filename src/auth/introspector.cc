@@ -200,7 +200,9 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
     while (pos < s.size() && out.identity.scopes.size() < 256) {
       size_t end = s.find(' ', pos);
       if (end == std::string_view::npos) end = s.size();
-      if (end > pos) out.identity.scopes.emplace_back(s.substr(pos, end - pos));
+      std::string_view one = s.substr(pos, end - pos);
+      // Would read as a role in the audit record (identity.h): dropped.
+      if (!one.empty() && !IsRoleLikeScope(one)) out.identity.scopes.emplace_back(one);
       pos = end + 1;
     }
   }

@@ -144,6 +144,7 @@ bool AudienceMatches(const json::value* aud, const std::vector<std::string>& all
 }
 
 // `scope` (RFC 8693, space-separated) or `scp` / `scopes` (string or array: Azure, Okta).
+// "role:…" scopes are dropped (identity.h: they would read as roles in the audit record).
 Result<std::vector<std::string>> Scopes(const json::object& claims) {
   std::vector<std::string> out;
   for (const char* name : {"scope", "scp", "scopes"}) {
@@ -155,7 +156,8 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
       while (pos < s.size()) {
         size_t end = s.find(' ', pos);
         if (end == std::string_view::npos) end = s.size();
-        if (end > pos) out.emplace_back(s.substr(pos, end - pos));
+        std::string_view scope = s.substr(pos, end - pos);
+        if (!scope.empty() && !IsRoleLikeScope(scope)) out.emplace_back(scope);
         pos = end + 1;
       }
       return true;

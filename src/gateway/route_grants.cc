@@ -34,7 +34,7 @@ void RecordIdentity(const Identity& id, AuditEvent* e) {
   e->credential_id = id.credential_id;
   e->issuer = id.issuer;
   e->scopes = id.scopes;
-  for (const auto& r : id.roles) e->scopes.push_back("role:" + r);
+  for (const auto& r : id.roles) e->scopes.push_back(std::string(kRoleScopePrefix) + r);
   e->tenant = id.tenant;
 }
 

@@ -202,6 +202,13 @@ class IdentityTest(AuthzCase):
         no_tenant = {k: v for k, v in claims.items() if k != "org"}
         no_tenant["jti"] = "tok-4"
         self.assertEqual(self.get("/v1/orders/1", bearer=hs256(no_tenant))[0], 401)
+        # A scope spelled like a recorded role is dropped: not a role, not recorded as one.
+        role_scope = dict(claims, jti="tok-5", scope="orders:read role:admin",
+                          realm_access={"roles": ["viewer"]})
+        self.assertEqual(self.get("/v1/admin/export", bearer=hs256(role_scope))[0], 403)
+        status, _, body = self.get("/v1/orders/1", bearer=hs256(dict(role_scope, jti="tok-6")))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.upstream.received()[-1]["headers"]["x-apitrail-scopes"], "orders:read")
         by_jti = {e["credential_id"]: e for e in self.gw.events(limit=1000)}
         self.assertEqual(by_jti["tok-1"]["scopes"], ["orders:read", "role:admin"])
         self.assertEqual(by_jti["tok-1"]["tenant"], "globex")
@@ -212,6 +219,9 @@ class IdentityTest(AuthzCase):
         self.assertEqual(by_jti["tok-3"]["tenant"], "globex")
         self.assertEqual(by_jti["tok-4"]["deny_reason"], "invalid_claims")
         self.assertEqual(by_jti["tok-4"]["subject"], "carol")
+        self.assertEqual(by_jti["tok-5"]["deny_reason"], "insufficient_scope")
+        self.assertEqual(by_jti["tok-5"]["scopes"], ["orders:read", "role:viewer"])
+        self.assertEqual(by_jti["tok-6"]["scopes"], ["orders:read", "role:viewer"])
 
 
 class KeyLifecycleTest(AuthzCase):

@@ -41,6 +41,16 @@ TEST(Introspector, ActiveAnswerGivesIdentity) {
   EXPECT_EQ(until, int64_t{1700000600} * 1000000000);
 }
 
+TEST(Introspector, RoleLikeScopesAreDropped) {
+  auto in = Make();
+  int64_t until = 0;
+  AuthOutcome out = in->Interpret(
+      200, R"({"active":true,"sub":"s1","scope":"role:admin a role:ops"})", "t", kNow, &until);
+  ASSERT_TRUE(out.allowed) << out.detail;
+  EXPECT_EQ(out.identity.scopes, std::vector<std::string>{"a"});
+  EXPECT_TRUE(out.identity.roles.empty());
+}
+
 TEST(Introspector, SubjectClaimOrderAndIssuerOverride) {
   IntrospectionConfig c = Config();
   c.subject_claims = {"username", "sub"};

@@ -312,6 +312,25 @@ TEST_F(JwtVerifierTest, Es256SignatureMustBeRaw64Bytes) {
   ExpectAllowed(v->Verify(good, kNow));
 }
 
+// The event records roles as "role:<r>" scopes: a token scope spelled so would be recorded
+// as a role the caller does not hold.
+TEST_F(JwtVerifierTest, RoleLikeScopesAreDropped) {
+  auto v = MakeWithSecret();
+  AuthOutcome o = v->Verify(
+      MakeHs256(R"({"alg":"HS256"})", Claims(R"("scope":"role:admin orders:read role:")"), kSecret),
+      kNow);
+  ExpectAllowed(o);
+  EXPECT_EQ(o.identity.scopes, std::vector<std::string>{"orders:read"});
+  EXPECT_TRUE(o.identity.roles.empty());
+  o = v->Verify(MakeHs256(R"({"alg":"HS256"})",
+                          Claims(R"("scp":["role:admin","orders:write"],"roles":["viewer"])"),
+                          kSecret),
+                kNow);
+  ExpectAllowed(o);
+  EXPECT_EQ(o.identity.scopes, std::vector<std::string>{"orders:write"});
+  EXPECT_EQ(o.identity.roles, std::vector<std::string>{"viewer"});
+}
+
 TEST_F(JwtVerifierTest, SubjectClaimAndScopesAndCredentialId) {
   JwtIssuerConfig c = Base();
   c.secret = kSecret;
