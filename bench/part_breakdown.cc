@@ -3,7 +3,7 @@
 // event for: the blocks, each column stream of the columns layout when compressed on its own
 // (per block, zstd level of part_format.h), the index per tag, the summary and the rest.
 // A measuring tool, not a benchmark: the byte counts are exact and need no quiet machine.
-//   part_breakdown [events=200000] [dir=/tmp/part_breakdown] [block raw bytes=default] [version=4]
+//   part_breakdown [events=200000] [dir=/tmp/part_breakdown] [block raw bytes=default] [version=5]
 //                  [days=events*30/2M]
 // `part_breakdown 1666667 /tmp/pb 0 4 1` seals one day at the 50 M-over-30-days density of
 // query_bench's big load (a day is one part there). APITRAIL_BREAKDOWN_INFLIGHT=32 logs the
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   const uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   const std::string dir = argc > 2 ? argv[2] : "/tmp/part_breakdown";
   const size_t block = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 0;
-  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion4;
+  const uint32_t version = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : part::kVersion5;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/" + part::PartFileName(0);

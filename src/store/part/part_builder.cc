@@ -42,7 +42,7 @@ Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(FileSystem* fs, const s
                                                          const merkle::CompactRange& before,
                                                          size_t block_raw_size, uint32_t version) {
   if (before.size() != first_seq) return Status::InvalidArgument("part: Merkle state is not at first_seq");
-  if (version < kVersion1 || version > kVersion4) return Status::InvalidArgument("part: unknown version");
+  if (version < kVersion1 || version > kVersion5) return Status::InvalidArgument("part: unknown version");
   APITRAIL_ASSIGN_OR_RETURN(auto file, fs->OpenForAppend(path));
   if (file->Size() != 0) return Status::AlreadyExists(path + ": exists");
   node = node.substr(0, std::min<size_t>(node.size(), 255));

@@ -51,7 +51,7 @@ class PartBuilder {
                                                      std::string_view node, uint64_t first_seq,
                                                      const merkle::CompactRange& before,
                                                      size_t block_raw_size = 0,
-                                                     uint32_t version = kVersion4);
+                                                     uint32_t version = kVersion5);
   ~PartBuilder();
 
   // Version 2: Add is then given each payload's offset in `source` and keeps no bytes; Finish

@@ -26,11 +26,14 @@ inline constexpr std::string_view kFooterMagic = "APTPEND1";
 // reader that knows only versions 1 and 2 refuses it by its version. Version 4 (since
 // 2026-11-28, later): version 3 whose index may key the event ids by seq (bits 0: each id's
 // UUID tail and its record's seq, not a fingerprint and blocks), which a version 3 reader
-// would refuse as a bad fingerprint width. Readers open all four.
+// would refuse as a bad fingerprint width. Version 5 (since 2026-11-28, later still): version
+// 4 whose fingerprint tables are bit-packed (packed_table.h), which a version 4 reader would
+// misread as varints. Readers open all five.
 inline constexpr uint32_t kVersion1 = 1;
 inline constexpr uint32_t kVersion2 = 2;
 inline constexpr uint32_t kVersion3 = 3;
 inline constexpr uint32_t kVersion4 = 4;
+inline constexpr uint32_t kVersion5 = 5;
 // magic | version | first_seq | node_len  (then node, k, k hashes, crc)
 inline constexpr size_t kHeaderFixedSize = 8 + 4 + 8 + 2;
 // offset u64 | stored u32 | raw u32 | first u32 | count u32 | min i64 | max i64 | crc u32 | codec u32

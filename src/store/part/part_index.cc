@@ -7,7 +7,9 @@
 #include "core/crc32c.h"
 #include "core/thread_util.h"
 #include "store/log/coding.h"
+#include "store/part/packed_table.h"
 #include "store/part/stream_transform.h"
+#include "store/part/zstd_frame.h"
 
 namespace apitrail::part {
 
@@ -52,6 +54,18 @@ bool DecodeSeqKey(const char** p, const char* end, const SeqKey& prev, bool firs
   }
   key->rel = static_cast<uint32_t>(rel);
   return first || std::tie(prev.h, prev.l, prev.rel) < std::tie(key->h, key->l, key->rel);
+}
+
+// Whether table form `a` takes less room in the part than `b`. The section is zstd-compressed:
+// version 5's bit-packed tables barely compress and the seq-keyed varints compress well,
+// so their raw sizes say little. Before version 5 the raw sizes decided (kept, so that
+// verification rebuilds those indexes byte for byte).
+bool SmallerStored(const std::string& a, const std::string& b, uint32_t version) {
+  if (version < kVersion5) return a.size() < b.size();
+  auto za = ZstdCompress(a, 3);
+  auto zb = ZstdCompress(b, 3);
+  if (!za.ok() || !zb.ok()) return a.size() < b.size();
+  return za->size() < zb->size();
 }
 
 }  // namespace
@@ -131,6 +145,7 @@ bool ParseSeqKey(std::string_view uuid, SeqKey* key) {
 }
 
 void PartIndexBuilder::Add(uint32_t block, const AuditEvent& e, uint32_t rel) {
+  block_count_ = std::max(block_count_, block + 1);
   if (ids_seq_keyable_ && !e.id.empty()) {
     SeqKey key;
     ids_seq_keyable_ = rel != kNoRel && ParseSeqKey(e.id, &key);
@@ -179,7 +194,8 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
     std::string entries;
     uint32_t count = 0;
     uint32_t prev_hash = 0;
-    for (size_t i = 0; i < pairs.size();) {
+    if (version >= kVersion5) entries = EncodePackedTable(pairs, bits, block_count_, &count);
+    for (size_t i = 0; version < kVersion5 && i < pairs.size();) {
       const uint32_t h = static_cast<uint32_t>(pairs[i] >> 32);
       size_t j = i;
       while (j < pairs.size() && static_cast<uint32_t>(pairs[j] >> 32) == h) ++j;
@@ -201,7 +217,7 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
       // Event ids as the gateway mints them: keyed by seq when that is smaller (it is for
       // ids of a per-process counter, not for random ones).
       std::string seq_keyed = EncodeSeqKeyed(&ids_);
-      if (seq_keyed.size() < entries.size()) {
+      if (SmallerStored(seq_keyed, entries, version)) {
         entries = std::move(seq_keyed);
         count = static_cast<uint32_t>(ids_.size());
         bits = 0;
@@ -273,6 +289,7 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
     const char* fend = p + size;
     t.begin = static_cast<size_t>(p - base);
     t.end = static_cast<size_t>(fend - base);
+    t.count = count;
     if (t.seq_keyed) {
       // At least 3 bytes an entry, and at most one entry per record.
       if (count > size / 3 || count > record_count) {
@@ -290,6 +307,11 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
         prev = key;
       }
       if (p != fend) return bad("field " + std::to_string(tag) + " has bytes after its entries");
+      continue;
+    }
+    if (version >= kVersion5) {
+      if (std::string why = idx.ParsePackedTable(&t); !why.empty()) return bad("field " + std::to_string(tag) + " " + why);
+      p = fend;
       continue;
     }
     // An entry takes at least 3 bytes (hash delta, count, one block): a damaged count must
@@ -324,6 +346,68 @@ Result<PartIndex> PartIndex::Parse(std::string raw, uint32_t block_count, const 
   return idx;
 }
 
+std::string PartIndex::ParsePackedTable(Table* t) const {
+  const size_t size = t->end - t->begin;
+  if (size == 0) return "has no Rice parameter";
+  const int k = static_cast<uint8_t>(raw_[t->begin]);
+  if (k > 31) return "has Rice parameter " + std::to_string(k);
+  const uint64_t stream_bits = (static_cast<uint64_t>(size) - 1) * 8;
+  if (stream_bits > UINT32_MAX) return "is too large";  // restart offsets are 32-bit
+  // An entry takes at least 2 bits (a fingerprint difference and a list length): a damaged
+  // count must not size anything below.
+  if (t->count > stream_bits / 2) {
+    return "claims " + std::to_string(t->count) + " entries in " + std::to_string(size) + " bytes";
+  }
+  if (t->count >= kFilterMinKeys) t->filter = FingerprintFilter(t->count);
+  t->restart_hashes.reserve(t->count / kRestartInterval + 1);
+  t->restart_offsets.reserve(t->count / kRestartInterval + 1);
+  const uint64_t base = (static_cast<uint64_t>(t->begin) + 1) * 8;
+  BitReader r(raw_, base, static_cast<uint64_t>(t->end) * 8);
+  const uint64_t max = (uint64_t{1} << t->bits) - 1;
+  uint64_t hash = 0;
+  for (uint32_t e = 0; e < t->count; ++e) {
+    const auto at = static_cast<uint32_t>(r.pos() - base);
+    uint64_t v = 0;
+    const bool ok = e == 0 ? r.Get(t->bits, &v) : DecodePackedDelta(&r, k, t->bits, &v) && v != 0 && v <= max - hash;
+    if (!ok) return "entry " + std::to_string(e) + " has a bad key hash";
+    hash = e == 0 ? v : hash + v;
+    if (e % kRestartInterval == 0) {
+      t->restart_hashes.push_back(static_cast<uint32_t>(hash));
+      t->restart_offsets.push_back(at);
+    }
+    t->filter.Add(static_cast<uint32_t>(hash));
+    if (!DecodePackedPostings(&r, block_count_, nullptr)) return "entry " + std::to_string(e) + " has a bad posting list";
+  }
+  // Only the last byte's zero padding may follow.
+  const uint64_t rest = r.end() - r.pos();
+  uint64_t pad = 0;
+  if (rest >= 8 || !r.Get(static_cast<int>(rest), &pad) || pad != 0) return "has bits after its entries";
+  return "";
+}
+
+void PartIndex::PackedLookup(const Table& t, size_t r, uint32_t h, std::vector<uint32_t>* out) const {
+  const int k = static_cast<uint8_t>(raw_[t.begin]);
+  BitReader in(raw_, (static_cast<uint64_t>(t.begin) + 1) * 8 + t.restart_offsets[r], static_cast<uint64_t>(t.end) * 8);
+  uint64_t hash = t.restart_hashes[r];
+  const uint64_t entries = std::min<uint64_t>(kRestartInterval, t.count - r * kRestartInterval);
+  // Parse checked every entry: decoding cannot fail here.
+  for (uint64_t i = 0; i < entries; ++i) {
+    uint64_t v = 0;
+    if (i == 0 && r == 0) {
+      in.Get(t.bits, &v);
+    } else {
+      DecodePackedDelta(&in, k, t.bits, &v);
+      if (i > 0) hash += v;  // the restart's own hash is known
+    }
+    if (hash > h) return;
+    if (hash == h) {
+      DecodePackedPostings(&in, block_count_, out);
+      return;
+    }
+    DecodePackedPostings(&in, block_count_, nullptr);
+  }
+}
+
 uint32_t PartIndex::Stored(const Table& t, uint32_t key_hash) const {
   return version_ >= kVersion2 ? Fingerprint(key_hash, t.bits) : key_hash;
 }
@@ -343,6 +427,10 @@ std::vector<uint32_t> PartIndex::Blocks(Field field, uint32_t key_hash) const {
   // The last restart whose hash is <= h, then at most kRestartInterval entries.
   const auto next = std::upper_bound(t.restart_hashes.begin(), t.restart_hashes.end(), h);
   if (next == t.restart_hashes.begin()) return out;
+  if (version_ >= kVersion5) {
+    PackedLookup(t, static_cast<size_t>(next - t.restart_hashes.begin()) - 1, h, &out);
+    return out;
+  }
   const char* p =
       raw_.data() + t.restart_offsets[static_cast<size_t>(next - t.restart_hashes.begin()) - 1];
   const char* end = raw_.data() + t.end;

@@ -57,6 +57,7 @@ class PartIndexBuilder {
   // and came with its rel; the seq-keyed table is written when it is smaller.
   std::vector<SeqKey> ids_;
   bool ids_seq_keyable_ = true;
+  uint32_t block_count_ = 0;  // one past the highest block seen: the part's block count
 };
 
 class PartIndex {
@@ -96,9 +97,12 @@ class PartIndex {
   struct Table {
     size_t begin = 0;  // entries in raw_[begin, end)
     size_t end = 0;
+    uint32_t count = 0;  // entries
     uint8_t bits = 32;  // fingerprint width (version 1: the whole 32-bit hash)
     std::vector<uint32_t> restart_hashes;
-    std::vector<uint32_t> restart_offsets;  // raw_ is at most kMaxIndexRawSize
+    // Byte positions in raw_ (at most kMaxIndexRawSize); version 5: bit positions from the
+    // table's bit stream (Parse refuses a table of 512 MiB or more).
+    std::vector<uint32_t> restart_offsets;
     // Tables of kFilterMinKeys or more: most keys a query asks a part for are not in it.
     FingerprintFilter filter;
     // A seq-keyed table (bits 0): every kSeqRestartInterval-th entry, whole, and the
@@ -115,6 +119,11 @@ class PartIndex {
   // What the table stores of a key hash: version 2 a fingerprint of t.bits bits, version 1
   // the whole hash.
   uint32_t Stored(const Table& t, uint32_t key_hash) const;
+  // Checks a version 5 bit-packed table (packed_table.h) and fills its restarts and filter;
+  // what is wrong with it, or "".
+  std::string ParsePackedTable(Table* t) const;
+  // Blocks of the entry with fingerprint `h` in a version 5 table, from its restart `r`.
+  void PackedLookup(const Table& t, size_t r, uint32_t h, std::vector<uint32_t>* out) const;
 
   std::string raw_;
   uint32_t version_ = 0;

@@ -87,7 +87,7 @@ Status PartReader::Load() {
   APITRAIL_RETURN_IF_ERROR(read(0, kHeaderFixedSize, &h));
   if (std::string_view(h).substr(0, 8) != kHeaderMagic) return Bad(path_, "bad part magic", 0);
   version_ = log::DecodeFixed32(h.data() + 8);
-  if (version_ < kVersion1 || version_ > kVersion4) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
+  if (version_ < kVersion1 || version_ > kVersion5) return Bad(path_, "unknown part version " + std::to_string(version_), 8);
   const size_t meta_size = version_ == kVersion1 ? kBlockMetaSize : kBlockMetaSizeV2;
   first_seq_ = log::DecodeFixed64(h.data() + 12);
   const uint16_t node_len = log::DecodeFixed16(h.data() + 20);

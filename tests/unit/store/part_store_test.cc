@@ -627,7 +627,7 @@ TEST_F(PartStoreTest, AFingerprintMatchInAPartIsNeverAnAnswer) {
   ASSERT_FALSE(names.empty());
   auto p = part::PartReader::Open(DefaultFileSystem(), PartsDir() + "/" + names[0]);
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ((*p)->version(), part::kVersion4);
+  ASSERT_EQ((*p)->version(), part::kVersion5);
   int corr_hits = 0;
   for (int k = 0; k < 3000 && corr_hits < 3; ++k) {
     const std::string absent = "absent-" + std::to_string(k);

@@ -109,7 +109,7 @@ TEST(PartV2SeqMapTest, PartsOfMoreThan65536BlocksFindEveryRecordsBlock) {
 TEST_F(PartV2Test, BlocksHoldOneHourEachAndASubjectsRecordsAreContiguous) {
   auto p = Open();
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->version(), kVersion4);
+  EXPECT_EQ(p->version(), kVersion5);
   EXPECT_GT(p->blocks().size(), 8u);
   // Walk every record in file order: the cluster key never goes down.
   std::tuple<int64_t, std::string, int64_t, uint64_t> prev{INT64_MIN, "", INT64_MIN, 0};
@@ -623,7 +623,7 @@ TEST(PartV3ValueTableTest, ADamagedValueTableIsRefusedAtOpenNamingTheSection) {
   {
     auto r = PartReader::Open(DefaultFileSystem(), path);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ASSERT_EQ((*r)->version(), kVersion4);
+    ASSERT_EQ((*r)->version(), kVersion5);
     ASSERT_FALSE((*r)->values().empty());  // a small part: a table, no zstd dictionary
   }
   const auto expect_refused = [&](const std::function<void(std::string*)>& change,
