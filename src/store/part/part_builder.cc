@@ -216,7 +216,7 @@ Status PartBuilder::WriteClustered(std::string* seqmap_tail) {
   // The seq map: the block of every record, in seq order.
   std::string map_raw;
   for (uint32_t b : block_of) PutVarint(&map_raw, b);
-  APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kZstdLevel, cctx_));
+  APITRAIL_ASSIGN_OR_RETURN(std::string map, ZstdCompress(map_raw, kSeqMapZstdLevel, cctx_));
   const uint64_t map_offset = file_->Size();
   APITRAIL_RETURN_IF_ERROR(file_->Append(map));
   // The dictionary section: the value table (when there is one), then the zstd dictionary.
