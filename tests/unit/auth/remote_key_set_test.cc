@@ -87,9 +87,8 @@ bool WaitFor(F done, std::chrono::milliseconds timeout) {
   return true;
 }
 
-TEST(RemoteKeySetRefresh, ARequestWhileAFetchRunsIsServedRightAfterIt) {
-  auto key = testing::GenerateRsa2048();
-  SlowJwksServer server(R"({"keys":[)" + testing::PublicJwk(key.get(), "k1", "RS256") + "]}", 400ms);
+// An RS256 issuer whose keys are at `server`, refetched on request at most every 100 ms.
+JwtIssuerConfig IssuerAt(const SlowJwksServer& server) {
   JwtIssuerConfig c;
   c.issuer = "https://idp.example";
   c.audiences = {"api"};
@@ -97,7 +96,13 @@ TEST(RemoteKeySetRefresh, ARequestWhileAFetchRunsIsServedRightAfterIt) {
   c.jwks_url = server.url();
   c.allow_insecure_http = true;
   c.jwks_refresh_min_interval_ms = 100;
-  auto v = JwtVerifier::Create({c});
+  return c;
+}
+
+TEST(RemoteKeySetRefresh, ARequestWhileAFetchRunsIsServedRightAfterIt) {
+  auto key = testing::GenerateRsa2048();
+  SlowJwksServer server(R"({"keys":[)" + testing::PublicJwk(key.get(), "k1", "RS256") + "]}", 400ms);
+  auto v = JwtVerifier::Create({IssuerAt(server)});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   // The verifier hands out a const view; asking for a refresh is what its Verify does.
   auto* keys = const_cast<RemoteKeySet*>((*v)->remote_keys(0));
@@ -120,14 +125,7 @@ TEST(RemoteKeySetRefresh, ARequestWhileAFetchRunsIsServedRightAfterIt) {
 
 TEST(RemoteKeySetRefresh, UnknownKidsDuringAnOutageWaitForTheBackoff) {
   SlowJwksServer server("not found", 0ms, 404);
-  JwtIssuerConfig c;
-  c.issuer = "https://idp.example";
-  c.audiences = {"api"};
-  c.algorithms = {"RS256"};
-  c.jwks_url = server.url();
-  c.allow_insecure_http = true;
-  c.jwks_refresh_min_interval_ms = 100;
-  auto v = JwtVerifier::Create({c});
+  auto v = JwtVerifier::Create({IssuerAt(server)});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   auto* keys = const_cast<RemoteKeySet*>((*v)->remote_keys(0));
   ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 1; }, 5s));
