@@ -4,10 +4,14 @@ namespace apitrail {
 
 namespace {
 
-void Metric(std::string& out, const char* name, const char* type, const char* help,
-            const std::string& labels, uint64_t value) {
+void MetricHead(std::string& out, const char* name, const char* type, const char* help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void Metric(std::string& out, const char* name, const char* type, const char* help,
+            const std::string& labels, uint64_t value) {
+  MetricHead(out, name, type, help);
   out.append(name).append(labels).append(" ").append(std::to_string(value)).append("\n");
 }
 
@@ -15,8 +19,7 @@ void Metric(std::string& out, const char* name, const char* type, const char* he
 // float: exact, where passing ms / 1000.0 to Metric() truncated it to whole seconds.
 void MetricMillisAsSeconds(std::string& out, const char* name, const char* type, const char* help,
                            uint64_t ms) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  MetricHead(out, name, type, help);
   const std::string frac = std::to_string(1000 + ms % 1000);  // "1ddd": keeps leading zeros
   out.append(name).append(" ").append(std::to_string(ms / 1000)).append(".").append(frac, 1, 3).append("\n");
 }

@@ -2,6 +2,7 @@
 // credential type. AuthOutcome is what an Authenticator answers for one request.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,19 @@ namespace apitrail {
 // caller does not hold, so the token parsers (JWT, introspection) drop such scopes.
 inline constexpr std::string_view kRoleScopePrefix = "role:";
 inline bool IsRoleLikeScope(std::string_view scope) { return scope.starts_with(kRoleScopePrefix); }
+
+// Appends the scopes of a token's space-separated list (RFC 6749 §3.3) to *out while it holds
+// fewer than `max`, skipping empty and role-like ones: what JWT and introspection both read.
+inline void AppendTokenScopes(std::string_view list, std::vector<std::string>* out, size_t max = SIZE_MAX) {
+  size_t pos = 0;
+  while (pos < list.size() && out->size() < max) {
+    size_t end = list.find(' ', pos);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view scope = list.substr(pos, end - pos);
+    if (!scope.empty() && !IsRoleLikeScope(scope)) out->emplace_back(scope);
+    pos = end + 1;
+  }
+}
 
 struct Identity {
   std::string subject;

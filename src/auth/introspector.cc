@@ -195,16 +195,7 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
   }
   if (const json::value* scope = o.if_contains("scope");
       scope && scope->is_string() && IsHeaderSafe(scope->get_string())) {
-    std::string_view s = scope->get_string();
-    size_t pos = 0;
-    while (pos < s.size() && out.identity.scopes.size() < 256) {
-      size_t end = s.find(' ', pos);
-      if (end == std::string_view::npos) end = s.size();
-      std::string_view one = s.substr(pos, end - pos);
-      // Would read as a role in the audit record (identity.h): dropped.
-      if (!one.empty() && !IsRoleLikeScope(one)) out.identity.scopes.emplace_back(one);
-      pos = end + 1;
-    }
+    AppendTokenScopes(scope->get_string(), &out.identity.scopes, 256);
   }
   auto deny_with_identity = [&](const char* reason, std::string detail) {
     out.allowed = false;

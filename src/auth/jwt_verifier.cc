@@ -152,14 +152,7 @@ Result<std::vector<std::string>> Scopes(const json::object& claims) {
     if (v == nullptr) continue;
     auto add = [&](std::string_view s) -> bool {
       if (!IsHeaderSafe(s)) return false;
-      size_t pos = 0;
-      while (pos < s.size()) {
-        size_t end = s.find(' ', pos);
-        if (end == std::string_view::npos) end = s.size();
-        std::string_view scope = s.substr(pos, end - pos);
-        if (!scope.empty() && !IsRoleLikeScope(scope)) out.emplace_back(scope);
-        pos = end + 1;
-      }
+      AppendTokenScopes(s, &out);
       return true;
     };
     bool ok = true;

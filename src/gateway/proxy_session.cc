@@ -363,9 +363,9 @@ awaitable<bool> ProxySession::HandleOne() {
         x.start_mono_ns = MonotonicNowNs();
         x.event.time_ns = NowNs();
       }
-      size_t eom = view.find("\r\n\r\n", scan_from);
-      if (eom != std::string_view::npos && eom + 4 <= gw.max_header_bytes) {
-        head_len = eom + 4;
+      const size_t complete = CompleteHeadLength(view, &scan_from);
+      if (complete != 0 && complete <= gw.max_header_bytes) {
+        head_len = complete;
         break;
       }
       if (view.size() >= gw.max_header_bytes) {
@@ -375,7 +375,6 @@ awaitable<bool> ProxySession::HandleOne() {
         LocalReply reply{431, "header_too_large", "request header exceeds the limit", false};
         co_return co_await Reply(x, std::move(reply));
       }
-      scan_from = view.size() >= 3 ? view.size() - 3 : 0;
     }
     auto buf = client_buf_.prepare(std::min<size_t>(kReadChunk, gw.max_header_bytes));
     auto [ec, n] = co_await ClientRead(buf);
@@ -775,16 +774,12 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       size_t head_bytes = 0;
       for (size_t scan_from = 0;;) {
         std::string_view view(static_cast<const char*>(upstream_buf_.data().data()), upstream_buf_.size());
-        size_t eom = view.find("\r\n\r\n", scan_from);
-        if (eom != std::string_view::npos) {
-          head_bytes = eom + 4;
-          break;
-        }
+        head_bytes = CompleteHeadLength(view, &scan_from);
+        if (head_bytes != 0) break;
         if (view.size() >= kMaxResponseHeaderBytes) {
           failure = "upstream response head exceeds 64 KiB";
           co_return false;
         }
-        scan_from = view.size() >= 3 ? view.size() - 3 : 0;
         auto [rec, rn] = co_await UpstreamRead(upstream_buf_.prepare(kReadChunk));
         if (rec && x.replay_head != nullptr && x.upstream_reused && !timed_out_ && interim == 0 &&
             upstream_buf_.size() == 0 &&

@@ -168,6 +168,16 @@ class HeadParser : public boost::beast::http::basic_parser<isRequest> {
   size_t trailer_bytes_ = 0;
 };
 
+// The length of the message head (through its blank line) at the start of `buffered`, or 0
+// while the blank line has not arrived. *scan_from carries where the next call may start
+// looking, since the blank line may straddle two reads.
+inline size_t CompleteHeadLength(std::string_view buffered, size_t* scan_from) {
+  const size_t eom = buffered.find("\r\n\r\n", *scan_from);
+  if (eom != std::string_view::npos) return eom + 4;
+  *scan_from = buffered.size() >= 3 ? buffered.size() - 3 : 0;
+  return 0;
+}
+
 // Scans a complete header block (up to and including the blank line) for what Beast
 // tolerates but a proxy must not forward: obs-fold continuation lines and bare LF line
 // endings. Returns false if either is present.

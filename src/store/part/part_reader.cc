@@ -24,7 +24,7 @@ uint32_t Crc(std::string_view s) { return crc32c::Mask(crc32c::Value(s.data(), s
 // Whether a zstd frame of `stored` bytes can be the compression of `raw` bytes: checked when a
 // part opens, so no section's claimed size makes a reader allocate what the file cannot hold.
 bool FrameSizesPlausible(uint64_t stored, uint64_t raw) {
-  return stored <= ZSTD_COMPRESSBOUND(raw) && raw / kZstdMaxExpansion <= stored;
+  return stored <= ZSTD_COMPRESSBOUND(raw) && ZstdFrameCanHold(stored, raw);
 }
 
 // Reads a compact range (u8 k, k × 32 bytes) of tree size `size` at *p.

@@ -25,7 +25,7 @@ Result<std::string> ZstdCompress(std::string_view raw, int level, void* cctx, co
 
 Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_size, const void* ddict) {
   // The size to allocate comes from a file: it must be one these bytes can produce.
-  if (raw_size / kZstdMaxExpansion > stored.size()) {
+  if (!ZstdFrameCanHold(stored.size(), raw_size)) {
     return Status::Corruption("zstd frame of " + std::to_string(stored.size()) + " bytes cannot hold " +
                               std::to_string(raw_size) + " raw bytes");
   }

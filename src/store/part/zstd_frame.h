@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,8 @@ namespace apitrail::part {
 // The most raw bytes one stored byte of a zstd frame can yield: a block decodes to at most
 // 128 KiB and takes at least 4 bytes (3 of header, 1 of an RLE block's byte).
 inline constexpr size_t kZstdMaxExpansion = (128 * 1024) / 4;
+// Whether `stored` bytes of zstd frame can decode to `raw` bytes at all.
+inline bool ZstdFrameCanHold(uint64_t stored, uint64_t raw) { return raw / kZstdMaxExpansion <= stored; }
 
 // Compresses / decompresses with zstd (one frame). Decompress refuses a frame whose
 // content size differs from `raw_size`, or that is too small to yield `raw_size` bytes,
