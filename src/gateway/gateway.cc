@@ -2,7 +2,12 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <tuple>
 
@@ -27,6 +32,27 @@ Result<asio::ip::tcp::endpoint> Resolve(const HostPort& hp, const std::string& k
     return Status::InvalidArgument(key + ": cannot resolve '" + hp.host + "': " + ec.message());
   }
   return results.begin()->endpoint();
+}
+
+// The workers bind with SO_REUSEPORT, which lets any process of the same user bind the same
+// address too: a second apitrail started by mistake (or a test's neighbour that picked the same
+// port) would silently take a share of the connections, audited in another store. A probe bind
+// without SO_REUSEPORT fails while anyone listens there, so the start fails loudly instead. The
+// window between the probe and the first worker's bind is microseconds.
+Status CheckNobodyListens(const asio::ip::tcp::endpoint& ep) {
+  if (ep.port() == 0) return Status::Ok();
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IoError("gateway.listen: socket: " + std::string(std::strerror(errno)));
+  int one = 1;
+  // SO_REUSEADDR: our own connections left in TIME_WAIT by a restart must not count.
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc = ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+  int err = errno;
+  ::close(fd);
+  if (rc == 0) return Status::Ok();
+  return Status::IoError("gateway.listen: cannot bind " + ep.address().to_string() + ":" +
+                         std::to_string(ep.port()) + ": " + std::strerror(err) +
+                         (err == EADDRINUSE ? " (another process listens there)" : ""));
 }
 }  // namespace
 
@@ -142,6 +168,7 @@ Status Gateway::Start() {
   const auto& gw = shared_->config->gateway;
   auto ep = Resolve(gw.listen, "gateway.listen");
   if (!ep.ok()) return ep.status();
+  APITRAIL_RETURN_IF_ERROR(CheckNobodyListens(*ep));
   int n = gw.workers > 0 ? gw.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>(i, shared_, &connections_);

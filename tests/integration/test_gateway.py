@@ -1,11 +1,13 @@
 """The gateway end to end: one event per allowed and per denied request with the right
 fields, propagation seen at the upstream, identity headers, redaction, upstream failures,
 strict parsing. Real binary, real upstream, 127.0.0.1 only."""
+import os
 import re
+import subprocess
 import time
 import unittest
 
-from harness import GatewayTestCase, raw_request, HOST
+from harness import BIN, Apitrail, GatewayTestCase, raw_request, HOST
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -155,8 +157,7 @@ class GatewayTest(GatewayTestCase):
 
     def test_forwarded_for_lines_are_one_list_for_record_and_upstream(self):
         self.gw.stop()
-        cfg = open(self.gw.config).read().replace("  workers: 2\n", "  workers: 2\n  trusted_proxies: [127.0.0.1]\n")
-        open(self.gw.config, "w").write(cfg)
+        self.gw.edit_config("  workers: 2\n", "  workers: 2\n  trusted_proxies: [127.0.0.1]\n")
         self.gw.start()
         # The client wrote the first line, the (trusted) proxy 127.0.0.1 the second.
         out = self.raw_get(b"X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 198.51.100.7\r\n")
@@ -164,6 +165,21 @@ class GatewayTest(GatewayTestCase):
         up = self.upstream.received()[0]["headers"]
         self.assertEqual(up["x-forwarded-for"], "6.6.6.6, 198.51.100.7, 127.0.0.1")
         self.assertEqual(self.gw.events()[0]["client_ip"], "198.51.100.7")
+
+    def test_second_instance_on_the_same_gateway_port_refused(self):
+        # The workers bind with SO_REUSEPORT; without a check a second apitrail (same user) would
+        # join the port and silently audit a share of the traffic in its own store.
+        other_root = os.path.join(self.root, "other")
+        os.makedirs(other_root)
+        other = Apitrail(other_root, self.upstream.port)
+        other.edit_config(f"listen: {HOST}:{other.gateway_port}\n", f"listen: {HOST}:{self.gw.gateway_port}\n")
+        r = subprocess.run([BIN, "serve", "-c", other.config], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"gateway.listen: cannot bind {HOST}:{self.gw.gateway_port}: Address already in use",
+                      r.stdout + r.stderr)
+        for _ in range(8):
+            self.assertEqual(self.gw.request("GET", "/v1/echo", self.auth())[0], 200)
+        self.assertEqual(len(self.gw.events()), 8)
 
     def test_unmatched_route_rejected_404_audited(self):
         status, _, body = self.gw.request("GET", "/v1/unknown", self.auth())
