@@ -205,22 +205,58 @@ class Apitrail:
         self.preexec = preexec
         self.proc = None
 
-    def start(self):
-        self.log = open(os.path.join(self.root, "apitrail.log"), "ab")
-        self.proc = subprocess.Popen([BIN, "serve", "-c", self.config], stdout=self.log,
-                                     stderr=subprocess.STDOUT, preexec_fn=self.preexec)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("apitrail exited early: " + self.logs())
-            try:
-                with socket.create_connection((HOST, self.gateway_port), timeout=0.2):
-                    pass
-                with socket.create_connection((HOST, self.admin_port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("apitrail did not start listening: " + self.logs())
+    def start(self, attempts=5):
+        """Starts `apitrail serve` and waits until both ports answer. free_port() only says a
+        port was free a moment ago: when apitrail finds one taken meanwhile (by a test running
+        beside this one), it exits with "Address already in use" and we retry on fresh ports."""
+        path = os.path.join(self.root, "apitrail.log")
+        for attempt in range(attempts):
+            offset = os.path.getsize(path) if os.path.exists(path) else 0
+            self._close_log()
+            self.log = open(path, "ab")
+            self.proc = subprocess.Popen([BIN, "serve", "-c", self.config], stdout=self.log,
+                                         stderr=subprocess.STDOUT, preexec_fn=self.preexec)
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    with open(path, "rb") as f:
+                        f.seek(offset)
+                        said = f.read().decode(errors="replace")
+                    if "Address already in use" in said and attempt + 1 < attempts:
+                        self._move_to_fresh_ports()
+                        break
+                    raise AssertionError("apitrail exited early: " + said[-4000:])
+                try:
+                    with socket.create_connection((HOST, self.gateway_port), timeout=0.2):
+                        pass
+                    with socket.create_connection((HOST, self.admin_port), timeout=0.2):
+                        pass
+                    if self.proc.poll() is None:
+                        return self
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError("apitrail did not start listening: " + self.logs())
+        raise AssertionError("apitrail found its ports taken on every attempt: " + self.logs())
+
+    def _move_to_fresh_ports(self):
+        old_gateway, old_admin = self.gateway_port, self.admin_port
+        self.gateway_port, self.admin_port = free_port(), free_port()
+        self.edit_config(f"listen: {HOST}:{old_gateway}\n", f"listen: {HOST}:{self.gateway_port}\n")
+        self.edit_config(f"listen: {HOST}:{old_admin}\n", f"listen: {HOST}:{self.admin_port}\n")
+
+    def edit_config(self, old, new):
+        """Replaces every `old` in the config file by `new`; `old` must be there."""
+        with open(self.config) as f:
+            text = f.read()
+        assert old in text, f"{old!r} is not in {self.config}"
+        with open(self.config, "w") as f:
+            f.write(text.replace(old, new))
+
+    def _close_log(self):
+        log = getattr(self, "log", None)
+        if log is not None and not log.closed:
+            log.close()
 
     def logs(self):
         try:
@@ -239,6 +275,7 @@ class Apitrail:
                 self.proc.wait(timeout=5)
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        self._close_log()
         return rc
 
     def kill9(self):
@@ -421,7 +458,8 @@ def record_schema():
     """{field number: (name, type, repeated)} of message Record, read from docs/record.proto,
     so the tests decode records with the schema the documentation gives."""
     import re
-    text = open(RECORD_PROTO).read()
+    with open(RECORD_PROTO) as f:
+        text = f.read()
     body = text[text.index("message Record {"):]
     body = body[:body.index("}")]
     fields = {}
@@ -507,12 +545,3 @@ def masked_crc32c(data):
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-class ManagedApitrail(Apitrail):
-    """Apitrail that also closes its log file when stopped, for tests that restart it often."""
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        rc = super().stop(sig, timeout)
-        log = getattr(self, "log", None)
-        if log is not None and not log.closed:
-            log.close()
-        return rc

@@ -274,10 +274,7 @@ class ArchiveTest(unittest.TestCase):
 
     def test_archive_settings_take_effect_only_after_a_restart(self):
         gw = self.start(self.archive_config(f"cp %p {self.qdest}%f"))
-        with open(gw.config) as f:
-            text = f.read()
-        with open(gw.config, "w") as f:
-            f.write(text.replace("scan_interval_ms: 100", "scan_interval_ms: 200"))
+        gw.edit_config("scan_interval_ms: 100", "scan_interval_ms: 200")
         gw.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "audit.archive: changed, but only takes effect after a restart" in gw.logs(),
                    what="the refused reload")

@@ -12,7 +12,7 @@ import stat
 import tempfile
 import unittest
 
-from harness import (ADMIN_TOKEN, HOST, ManagedApitrail, RecordingUpstream, free_port, run_cli, wait_until,
+from harness import (ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, free_port, run_cli, wait_until,
                      write_config)
 
 BAD_CONFIG = """
@@ -200,7 +200,7 @@ class KeysTest(TempDirCase):
 
     def test_keys_with_config_reach_a_running_gateway(self):
         upstream = RecordingUpstream()
-        gw = ManagedApitrail(self.root, upstream.port)
+        gw = Apitrail(self.root, upstream.port)
         try:
             os.makedirs(gw.data)
             r = run_cli("keys", "create", "-c", gw.config, "--subject", "dave")
@@ -242,7 +242,7 @@ class QueryCliTest(TempDirCase):
     def setUp(self):
         super().setUp()
         self.upstream = RecordingUpstream()
-        self.gw = ManagedApitrail(self.root, self.upstream.port)
+        self.gw = Apitrail(self.root, self.upstream.port)
         os.makedirs(self.gw.data)
         self.key = self.gw.create_key("alice", ["orders:read"])
         self.gw.start()
@@ -334,7 +334,7 @@ class QueryCliTest(TempDirCase):
 class VerifyAndVersionTest(TempDirCase):
     def test_verify_on_a_new_data_dir(self):
         upstream = RecordingUpstream()
-        gw = ManagedApitrail(self.root, upstream.port)
+        gw = Apitrail(self.root, upstream.port)
         try:
             gw.start()  # a data dir the server created, with no record yet
             self.assertEqual(gw.stop(signal.SIGTERM), 0, gw.logs())

@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import (ADMIN_TOKEN, RECORD_PROTO, decode_record, BIN, HOST, Apitrail, RecordingUpstream, ManagedApitrail, admin_metrics, all_events,
+from harness import (ADMIN_TOKEN, RECORD_PROTO, decode_record, BIN, HOST, Apitrail, RecordingUpstream, admin_metrics, all_events,
                      masked_crc32c, read_log_file, run_cli, segment_paths, wait_until)
 
 
@@ -28,7 +28,7 @@ class DurabilityCase(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="apitrail-dur-")
         self.upstream = RecordingUpstream()
-        self.gw = ManagedApitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
+        self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA_CONFIG, audit_extra=self.AUDIT_CONFIG)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice", ["orders:read"])
 

@@ -203,8 +203,7 @@ class HttpEdgeTest(GatewayTestCase):
         self.gw.stop()
         # Restart with a short idle timeout.
         import harness
-        cfg = open(self.gw.config).read().replace("idle_timeout_ms: 5000", "idle_timeout_ms: 300")
-        open(self.gw.config, "w").write(cfg)
+        self.gw.edit_config("idle_timeout_ms: 5000", "idle_timeout_ms: 300")
         self.gw.start()
         with self.connect() as s:
             s.sendall(self.req("GET", "/v1/echo"))

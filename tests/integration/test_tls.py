@@ -376,11 +376,8 @@ class StartupErrorsTest(unittest.TestCase):
 
     def serve_fails(self, tls_lines):
         gw = Apitrail(self.root, 9, "")
-        with open(gw.config) as f:
-            text = f.read()
         block = "".join(f"    {line}\n" for line in tls_lines.format(pki=self.pki_dir).splitlines())
-        with open(gw.config, "w") as f:
-            f.write(text.replace("gateway:\n", "gateway:\n  tls:\n" + block, 1))
+        gw.edit_config("\ngateway:\n", "\ngateway:\n  tls:\n" + block)
         r = subprocess.run([BIN, "serve", "-c", gw.config],
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
@@ -391,11 +388,8 @@ class StartupErrorsTest(unittest.TestCase):
 
     def test_valid_files_pass_config_check(self):
         gw = Apitrail(self.root, 9, "")
-        with open(gw.config) as f:
-            text = f.read()
         tls = f"  tls:\n    cert_file: {self.pki_dir}/server.pem\n    key_file: {self.pki_dir}/server.key\n"
-        with open(gw.config, "w") as f:
-            f.write(text.replace("gateway:\n", "gateway:\n" + tls, 1))
+        gw.edit_config("\ngateway:\n", "\ngateway:\n" + tls)
         check = subprocess.run([BIN, "config", "check", "-c", gw.config], capture_output=True, text=True, timeout=30)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 

@@ -202,7 +202,10 @@ class WitnessesTest(WitnessBase):
         # File witness: <size>.checkpoint and latest, exactly the note text.
         def latest():
             p = os.path.join(self.witness_dir, "latest")
-            return open(p).read() if os.path.exists(p) else ""
+            if not os.path.exists(p):
+                return ""
+            with open(p) as f:
+                return f.read()
         wait_until(lambda: note_size(latest() or "x\n0\n") >= 3, timeout=3, what="file witness latest")
         note = latest()
         size = note_size(note)
