@@ -25,22 +25,32 @@ class Demo:
         self.proc = None
         self.runs = 0
 
-    def start(self):
-        self.runs += 1
-        self.out_path = os.path.join(self.root, f"demo-{self.runs}.out")
-        self.err_path = os.path.join(self.root, f"demo-{self.runs}.err")
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [BIN, "demo", "--data", self.data, "--gateway", f"{HOST}:{self.gateway_port}",
-                 "--admin", f"{HOST}:{self.admin_port}", "--upstream", f"{HOST}:{self.upstream_port}"],
-                stdout=out, stderr=err)
+    def start(self, attempts=5):
+        for attempt in range(attempts):
+            self.runs += 1
+            self.out_path = os.path.join(self.root, f"demo-{self.runs}.out")
+            self.err_path = os.path.join(self.root, f"demo-{self.runs}.err")
+            with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+                self.proc = subprocess.Popen(
+                    [BIN, "demo", "--data", self.data, "--gateway", f"{HOST}:{self.gateway_port}",
+                     "--admin", f"{HOST}:{self.admin_port}", "--upstream", f"{HOST}:{self.upstream_port}"],
+                    stdout=out, stderr=err)
+            taken = False
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"demo exited early ({self.proc.returncode}): {self.output()}")
-            return "Stop with Ctrl-C." in self.stdout()
-        wait_until(ready, timeout=15, what="the demo banner")
-        return self.stdout()
+            def ready():
+                nonlocal taken
+                if self.proc.poll() is not None:
+                    # free_port() only said the ports were free a moment ago.
+                    if "Address already in use" in self.output() and attempt + 1 < attempts:
+                        taken = True
+                        return True
+                    raise AssertionError(f"demo exited early ({self.proc.returncode}): {self.output()}")
+                return "Stop with Ctrl-C." in self.stdout()
+            wait_until(ready, timeout=15, what="the demo banner")
+            if not taken:
+                return self.stdout()
+            self.gateway_port, self.admin_port, self.upstream_port = free_port(), free_port(), free_port()
+        raise AssertionError("unreachable")
 
     def stdout(self):
         with open(self.out_path, "rb") as f:
