@@ -375,15 +375,23 @@ def npm_install(directory):
         raise AssertionError(f"tests/{name}/install.sh failed: " + r.stdout + r.stderr)
 
 
-def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
-    """Polls predicate() until it returns something truthy; raises after `timeout` seconds."""
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition", describe=None):
+    """Polls predicate() until it returns something truthy; raises after `timeout` seconds.
+    On a timeout the message carries describe() (what was seen instead), so a failure in CI,
+    where only the log excerpt survives, can be understood."""
     deadline = time.time() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.time() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            seen = ""
+            if describe is not None:
+                try:
+                    seen = "; seen instead: " + repr(describe())[:2000]
+                except Exception as e:  # the description must not hide the timeout
+                    seen = f"; describing what was seen failed: {e!r}"
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
         time.sleep(interval)
 
 

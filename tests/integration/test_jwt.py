@@ -239,7 +239,7 @@ auth:
                                              {"Authorization": "Bearer " + self.token("valid_RS256")})[0], 200)
         events = wait_until(lambda: (lambda e: e if len(e) >= len(names) + 2 else None)(
             [e for e in self.gw.events(decision="allow") if e.get("auth_method") == "jwt"]),
-            what="jwt allow events")
+            what="jwt allow events", describe=lambda: self.gw.events())
         by_subject = {}
         for e in events:
             by_subject.setdefault(e["subject"], []).append(e)
@@ -266,7 +266,7 @@ auth:
                 self.assertIn(reason.encode(), body)
         self.assertEqual(self.upstream.received(), [])  # nothing refused was forwarded
         events = wait_until(lambda: (lambda e: e if len(e) >= len(cases) else None)(
-            self.gw.events(decision="deny")), what="deny events")
+            self.gw.events(decision="deny")), what="deny events", describe=lambda: self.gw.events())
         reasons = sorted(e["deny_reason"] for e in events)
         self.assertEqual(reasons, sorted(cases.values()))
         expired = [e for e in events if e["deny_reason"] == "expired_token"][0]
@@ -326,7 +326,7 @@ auth:
             self.assertNotIn(leak, body)
         # The operator still learns which URL failed and how.
         log = wait_until(lambda: (lambda t: t if "/internal/jwks" in t else None)(self.gw.logs()),
-                         what="the fetch failure in the log")
+                         what="the fetch failure in the log", describe=self.gw.logs)
         self.assertIn("404", log)
 
 
