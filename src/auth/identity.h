@@ -36,6 +36,10 @@ struct Identity {
   std::vector<std::string> scopes;  // from a token: never one that IsRoleLikeScope()
   std::vector<std::string> roles;  // JWT roles claim, API key roles; recorded as "role:<r>" scopes
   std::string tenant;              // JWT tenant claim, API key tenant; empty: none configured
+  // RFC 8705: the x5t#S256 of the client certificate the token is bound to (its cnf claim,
+  // token_binding.h); the gateway refuses the request on a connection without that
+  // certificate. Part of the identity so that it is cached with it. Empty: a bearer credential.
+  std::string bound_certificate;
 };
 
 struct AuthOutcome {

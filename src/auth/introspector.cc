@@ -8,7 +8,9 @@
 #include <cmath>
 
 #include "auth/claim_path.h"
+#include "auth/credentials.h"
 #include "auth/file_util.h"
+#include "auth/token_binding.h"
 #include "core/crypto_util.h"
 #include "net/https_client.h"
 
@@ -47,6 +49,36 @@ std::string TrimSecret(std::string s) {
          (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
     s.pop_back();
   return s;
+}
+
+// Why an active answer is not for an access token, or null. An authorization server answers
+// for refresh tokens too (RFC 7662 §2.1), and one taken as a bearer credential would let a
+// leaked refresh token call the API. Servers say which kind in different fields: token_type
+// (RFC 7662 §2.2; "Bearer" for access tokens, "DPoP" for DPoP-bound ones), token_use (Ory
+// Hydra: access_token | refresh_token), typ (Keycloak: Bearer | Refresh | Offline | ID). Some
+// (node-oidc-provider) leave token_type out only for refresh tokens: `require_token_type`.
+const char* NotAnAccessToken(const json::object& o, bool require_token_type) {
+  const json::value* type = o.if_contains("token_type");
+  if (type == nullptr || type->is_null()) {
+    if (require_token_type) return "the introspection answer has no token_type";
+  } else if (!type->is_string()) {
+    return "the introspection answer's token_type is not a string";
+  } else if (EqualsIgnoreCase(type->get_string(), "DPoP")) {
+    return "the token is DPoP-bound; the gateway accepts bearer and certificate-bound tokens only";
+  } else if (!EqualsIgnoreCase(type->get_string(), "Bearer")) {
+    return "the token is not a bearer access token (token_type)";
+  }
+  if (const json::value* use = o.if_contains("token_use");
+      use && use->is_string() && use->get_string() != "access_token") {
+    return "the token is not an access token (token_use)";
+  }
+  if (const json::value* typ = o.if_contains("typ"); typ && typ->is_string()) {
+    for (std::string_view other : {"Refresh", "Offline", "ID"}) {
+      if (EqualsIgnoreCase(typ->get_string(), other))
+        return "the token is not an access token (typ)";
+    }
+  }
+  return nullptr;
 }
 
 // RAII slot in the concurrency limit.
@@ -238,6 +270,12 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
   }
   if (out.identity.subject.empty()) {
     return deny_with_identity(deny::kInvalidClaims, "the introspection answer names no subject");
+  }
+  if (const char* why = NotAnAccessToken(o, config_.require_token_type)) {
+    return deny_with_identity(deny::kWrongTokenType, why);
+  }
+  if (std::string why; !ReadTokenBinding(o, &out.identity.bound_certificate, &why)) {
+    return deny_with_identity(binding_deny::kUnsupported, std::move(why));
   }
   out.allowed = true;
   *cache_until_ns = exp_ns;

@@ -37,6 +37,9 @@ inline constexpr char kBusy[] = "introspection_busy";                // max_conc
 inline constexpr char kTooLarge[] = "token_too_large";
 inline constexpr char kWrongAudience[] = "wrong_audience";
 inline constexpr char kInvalidClaims[] = "invalid_claims";  // active, but no usable subject
+// Active, but not an access token (a refresh or ID token: token_type, token_use or typ say so),
+// or no token_type while auth.introspection.require_token_type is set.
+inline constexpr char kWrongTokenType[] = "wrong_token_type";
 }  // namespace introspection_deny
 
 class Introspector {

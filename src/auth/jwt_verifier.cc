@@ -9,6 +9,7 @@
 #include "auth/file_util.h"
 #include "auth/jws_signature.h"
 #include "auth/jwt_token.h"
+#include "auth/token_binding.h"
 #include "core/crypto_util.h"
 
 namespace apitrail {
@@ -483,6 +484,9 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
     if (v == nullptr || v->is_null()) {
       return deny(jwt_deny::kMissingClaim, "token lacks the required claim " + name.substr(0, 64));
     }
+  }
+  if (std::string why; !ReadTokenBinding(claims, &out.identity.bound_certificate, &why)) {
+    return deny(binding_deny::kUnsupported, std::move(why));
   }
   out.allowed = true;
   return out;

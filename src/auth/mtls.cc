@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/openssl_ptr.h"
+#include "core/crypto_util.h"
 
 namespace apitrail {
 namespace {
@@ -89,20 +90,24 @@ std::string IssuerDn(X509* cert) {
                  : "";
 }
 
-}  // namespace
-
-std::string CertificateFingerprint(X509* cert) {
+// SHA-256 over the DER certificate; empty if OpenSSL cannot encode it.
+std::string CertificateSha256(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+}  // namespace
+
+std::string CertificateFingerprint(X509* cert) {
+  std::string md = CertificateSha256(cert);
+  return HexEncode(md.data(), md.size());
+}
+
+std::string CertificateThumbprint(X509* cert) {
+  std::string md = CertificateSha256(cert);
+  return md.empty() ? "" : Base64UrlEncode(md);
 }
 
 AuthOutcome MtlsOutcome(X509* cert, const MtlsAuthConfig& config) {

@@ -28,4 +28,8 @@ AuthOutcome MtlsOutcome(X509* cert, const MtlsAuthConfig& config);
 // prints, without colons and lower-cased).
 std::string CertificateFingerprint(X509* cert);
 
+// The same digest as base64url without padding: RFC 8705's `x5t#S256`, what a certificate-bound
+// token's `cnf` names (token_binding.h).
+std::string CertificateThumbprint(X509* cert);
+
 }  // namespace apitrail

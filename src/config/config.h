@@ -136,6 +136,7 @@ struct IntrospectionConfig {
   std::vector<std::string> audiences;  // if set, the answer's aud must contain one of them
   std::string roles_claim = "roles";  // as JwtIssuerConfig: name or dotted path; "" none
   std::string tenant_claim;           // as JwtIssuerConfig; required when set
+  bool require_token_type = false;    // an answer without token_type is refused
   std::string ca_file;
   bool allow_insecure_http = false;
   uint32_t timeout_ms = 3000;

@@ -157,7 +157,7 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
               "tokens", "issuer", "subject_claims", "audiences", "ca_file", "allow_insecure_http",
               "timeout_ms", "max_response_bytes", "max_token_bytes", "cache_max_ttl_ms",
               "negative_cache_ms", "max_concurrent", "cache_capacity", "roles_claim",
-              "tenant_claim"});
+              "tenant_claim", "require_token_type"});
   IntrospectionConfig& ic = a->introspection;
   in.String("endpoint", &ic.endpoint);
   in.String("client_id", &ic.client_id);
@@ -172,6 +172,7 @@ void ReadAuth(ReadContext* ctx, const YAML::Node& node, AuthConfig* a) {
   in.String("tenant_claim", &ic.tenant_claim);
   in.String("ca_file", &ic.ca_file);
   in.Bool("allow_insecure_http", &ic.allow_insecure_http);
+  in.Bool("require_token_type", &ic.require_token_type);
   in.Int("timeout_ms", &ic.timeout_ms);
   in.Int("max_response_bytes", &ic.max_response_bytes);
   in.Int("max_token_bytes", &ic.max_token_bytes);

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/mtls.h"
+#include "auth/token_binding.h"
 #include "config/config_loader.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
@@ -185,8 +186,11 @@ awaitable<bool> ProxySession::AcceptTls() {
   m.Inc(m.tls_handshakes);
   SSL* ssl = tls_->native_handle();
   X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cfg.auth.mtls.enabled && cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
-    peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
+  if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+    if (cfg.auth.mtls.enabled) {
+      peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
+    }
+    peer_thumbprint_ = CertificateThumbprint(cert);
   }
   co_return true;
 }
@@ -543,6 +547,15 @@ awaitable<bool> ProxySession::HandleOne() {
   if (peer_identity_ && cfg.auth.mtls.enabled && !auth.allowed &&
       auth.deny_reason == "missing_credentials") {
     auth = *peer_identity_;
+  }
+  // RFC 8705 §3: a certificate-bound token works only over a connection holding that
+  // certificate; otherwise it is a stolen token. Checked here, after any cache, because the
+  // cached outcome belongs to the token and the certificate to this connection.
+  if (auth.allowed && !auth.identity.bound_certificate.empty() &&
+      !CertificateBindingHolds(auth.identity.bound_certificate, peer_thumbprint_)) {
+    auth.allowed = false;
+    auth.deny_reason = binding_deny::kCertificateMismatch;
+    auth.detail = "the token is bound to a client certificate this connection did not present";
   }
   RecordIdentity(auth.identity, &x.event);
   if (!auth.allowed) {

@@ -99,6 +99,7 @@ class ProxySession {
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // the context this connection started with
   std::unique_ptr<ClientTls> tls_;                      // null: plain TCP listener
   std::unique_ptr<AuthOutcome> peer_identity_;          // verified client certificate (auth.mtls)
+  std::string peer_thumbprint_;  // its x5t#S256, for certificate-bound tokens; "": none
   boost::asio::ip::tcp::socket upstream_;               // plain upstreams
   std::unique_ptr<UpstreamTls> upstream_tls_;           // upstreams with tls (null otherwise)
   boost::beast::flat_buffer client_buf_;

@@ -4,6 +4,9 @@
 Only the Python standard library is used, so the tests need nothing beyond Debian's python3.
 Every wait is bounded; every process started here is killed in tearDown.
 """
+import base64
+import hashlib
+import hmac
 import http.client
 import http.server
 import json
@@ -373,6 +376,19 @@ def npm_install(directory):
         raise AssertionError(f"tests/{name}/install.sh did not finish within 240 s (npm registry unreachable?)")
     if r.returncode != 0:
         raise AssertionError(f"tests/{name}/install.sh failed: " + r.stdout + r.stderr)
+
+
+def b64url(data):
+    """RFC 4648 §5 base64url without padding (JWS segments, x5t#S256 thumbprints)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_token(secret, claims):
+    """A JWT signed HS256 with the stdlib's hmac: an implementation independent of apitrail's."""
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(sig)}"
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition", describe=None):

@@ -3,9 +3,6 @@ limit per client address, routes requiring roles, roles and tenant from API keys
 JWT claims (tokens signed here with the stdlib's hmac, not by apitrail), identity kept on
 denials, revocation timing, key reloads under load, key management audit events and
 last-use times. Real binary, real upstream, 127.0.0.1 only."""
-import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -15,22 +12,16 @@ import threading
 import time
 import unittest
 
-from harness import ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, admin_metrics, run_cli, wait_until
+from harness import (ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, admin_metrics, hs256_token, run_cli,
+                     wait_until)
 
 HS_SECRET = "authz-test-secret-0123456789abcdef0123456789"
 ISS = "https://idp.authz.test"
 AUD = "orders-api"
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def hs256(claims):
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps(claims).encode())
-    sig = hmac.new(HS_SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(sig)}"
+    return hs256_token(HS_SECRET, claims)
 
 
 def config_text(root, gw_port, admin_port, up_port, failure_limit):

@@ -326,6 +326,7 @@ auth:
     client_secret: gateway-secret-0123456789
     ca_file: {cls.CA}
     subject_claims: [sub, client_id]
+    require_token_type: true  # oidc-provider names it for access tokens, leaves it out for refresh tokens
     cache_max_ttl_ms: 1500
     negative_cache_ms: 1000
 """

@@ -3,7 +3,9 @@ on SIGHUP. Every certificate is made by the `openssl` command line at test time 
 second CA the gateway does not trust, server certificates for 127.0.0.1 with an IP SAN, client
 certificates valid, untrusted and expired); the clients and the TLS upstream are Python's ssl
 module, an implementation independent of the gateway's."""
+import hashlib
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -15,7 +17,8 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, HOST, Apitrail, RecordingUpstream, admin_metrics, raw_request, wait_until
+from harness import (BIN, HOST, Apitrail, RecordingUpstream, admin_metrics, b64url, hs256_token, raw_request,
+                     wait_until)
 
 
 def openssl(cwd, *args):
@@ -309,6 +312,62 @@ class MtlsRequiredTest(TlsCase):
         self.assertEqual(self.https("/v1/orders/1", cert="client")[0], 200)
         e = self.gw.events()[0]
         self.assertEqual((e["subject"], e["auth_method"]), ("client-cn", "mtls"))
+
+
+BOUND_SECRET = "bound-token-test-secret-0123456789abcdef"
+BOUND_ISS = "https://idp.bound.test"
+
+
+class CertificateBoundTokenTest(TlsCase):
+    """RFC 8705: a JWT whose cnf names a client certificate's x5t#S256 works only over a
+    connection presenting that certificate (auth.mtls is off: the certificate is not the
+    identity here, the token is); a DPoP-bound token is refused, since the gateway cannot check
+    its proof. Tokens are signed with the stdlib's hmac."""
+    GATEWAY_TLS = SERVER_TLS + "\nclient_ca_file: {pki}/ca.pem\nclient_auth: optional"
+    EXTRA = (f"auth:\n  jwt:\n    - issuer: {BOUND_ISS}\n      algorithms: [HS256]\n"
+             "      audiences: [orders-api]\n      secret_file: {pki}/bound.secret\n")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(os.path.join(cls.pki_dir, "bound.secret"), "w") as f:
+            f.write(BOUND_SECRET + "\n")
+
+    def token(self, cnf):
+        return hs256_token(BOUND_SECRET, {"iss": BOUND_ISS, "sub": "bound-client", "jti": "bound-1",
+                                          "aud": "orders-api", "exp": int(time.time()) + 300, "cnf": cnf})
+
+    def bearer(self, token):
+        return {"Authorization": "Bearer " + token}
+
+    def test_token_works_only_with_its_certificate(self):
+        thumbprint = b64url(hashlib.sha256(self.pki.der("client")).digest())
+        token = self.token({"x5t#S256": thumbprint})
+        status, _, body = self.https("/v1/orders/1", self.bearer(token), cert="client")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.upstream.received()[0]["headers"]["x-apitrail-subject"], "bound-client")
+        # Stolen: the same token without a certificate, and with another valid certificate.
+        for cert in (None, "client_cn"):
+            with self.subTest(cert=cert):
+                status, headers, body = self.https("/v1/orders/2", self.bearer(token), cert=cert)
+                self.assertEqual(status, 401, body)
+                self.assertEqual(json.loads(body)["error"], "certificate_binding_mismatch")
+                self.assertIn('error="invalid_token"', headers["www-authenticate"])
+        self.assertEqual(len(self.upstream.received()), 1)
+        events = wait_until(lambda: (lambda e: e if len(e) == 3 else None)(self.gw.events()),
+                            what="three events", describe=self.gw.events)
+        denied = [e for e in events if e["decision"] == "deny"]
+        self.assertEqual([e["deny_reason"] for e in denied], ["certificate_binding_mismatch"] * 2)
+        # The refusal still records whose token was replayed.
+        self.assertEqual({(e["subject"], e["credential_id"]) for e in denied}, {("bound-client", "bound-1")})
+
+    def test_dpop_bound_and_malformed_bindings_refused(self):
+        for cnf in ({"jkt": b64url(b"k" * 32)}, {"x5t#S256": "not-a-thumbprint"}, "x5t"):
+            with self.subTest(cnf=cnf):
+                status, _, body = self.https("/v1/orders/1", self.bearer(self.token(cnf)), cert="client")
+                self.assertEqual(status, 401, body)
+                self.assertEqual(json.loads(body)["error"], "token_binding_unsupported")
+        self.assertEqual(self.upstream.received(), [])
 
 
 class UpstreamTlsTest(TlsCase):

@@ -122,6 +122,58 @@ TEST(Introspector, AudienceChecked) {
       "wrong_audience");
 }
 
+TEST(Introspector, OnlyAccessTokensAreAccepted) {
+  auto in = Make();
+  int64_t until = 0;
+  auto reason = [&](const char* body) {
+    AuthOutcome o = in->Interpret(200, body, "t", kNow, &until);
+    return o.allowed ? std::string("allowed") : o.deny_reason;
+  };
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"Bearer"})"), "allowed");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"bearer"})"), "allowed");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x"})"), "allowed");
+  // Refresh and ID tokens, however the server says so.
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"refresh_token"})"),
+            "wrong_token_type");
+  EXPECT_EQ(
+      reason(
+          R"({"active":true,"sub":"x","token_type":"urn:ietf:params:oauth:token-type:refresh_token"})"),
+      "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":7})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_use":"refresh_token"})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_use":"access_token"})"), "allowed");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Refresh"})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Offline"})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Bearer"})"), "allowed");
+  // DPoP-bound: the proof cannot be checked here.
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"DPoP","cnf":{"jkt":"k"}})"),
+            "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"Bearer","cnf":{"jkt":"k"}})"),
+            "token_binding_unsupported");
+  // The refusal still names the caller.
+  EXPECT_EQ(in->Interpret(200, R"({"active":true,"sub":"x","token_use":"refresh_token"})", "t",
+                          kNow, &until)
+                .identity.subject,
+            "x");
+
+  IntrospectionConfig c = Config();
+  c.require_token_type = true;
+  in = Make(c);
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x"})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_type":"Bearer"})"), "allowed");
+}
+
+TEST(Introspector, CertificateBoundAnswerCarriesTheThumbprint) {
+  auto in = Make();
+  int64_t until = 0;
+  const std::string x5t = std::string(42, 'b') + "A";
+  AuthOutcome o = in->Interpret(
+      200, R"({"active":true,"sub":"x","token_type":"Bearer","cnf":{"x5t#S256":")" + x5t + "\"}}",
+      "t", kNow, &until);
+  ASSERT_TRUE(o.allowed) << o.detail;
+  EXPECT_EQ(o.identity.bound_certificate, x5t);
+}
+
 TEST(Introspector, ConfigErrorsAreNamed) {
   IntrospectionConfig c = Config();
   c.client_secret.clear();

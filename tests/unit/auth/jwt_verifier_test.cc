@@ -83,6 +83,27 @@ TEST_F(JwtVerifierTest, Hs256WithSecret) {
             "bad_signature");
 }
 
+TEST_F(JwtVerifierTest, CertificateBoundTokenCarriesItsThumbprintThroughTheCache) {
+  auto v = MakeWithSecret();
+  const std::string x5t = std::string(42, 'A') + "Q";
+  std::string token =
+      MakeHs256(R"({"alg":"HS256"})", Claims(R"("cnf":{"x5t#S256":")" + x5t + "\"}"), kSecret);
+  for (int i = 0; i < 2; ++i) {  // the second answer comes from the verified-token cache
+    AuthOutcome o = v->Verify(token, kNow);
+    ExpectAllowed(o);
+    EXPECT_EQ(o.identity.bound_certificate, x5t) << "pass " << i;
+  }
+  EXPECT_EQ(v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(), kSecret), kNow)
+                .identity.bound_certificate,
+            "");
+  // A binding the gateway cannot check (DPoP) is refused, never taken as a bearer token.
+  AuthOutcome dpop =
+      v->Verify(MakeHs256(R"({"alg":"HS256"})", Claims(R"("cnf":{"jkt":"abc"})"), kSecret), kNow);
+  EXPECT_FALSE(dpop.allowed);
+  EXPECT_EQ(dpop.deny_reason, "token_binding_unsupported");
+  EXPECT_EQ(dpop.identity.subject, "alice");
+}
+
 TEST_F(JwtVerifierTest, Hs256WithSecretFileTrimsNewline) {
   JwtIssuerConfig c = Base();
   c.secret_file = dir_.Write("secret", kSecret + "\n");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "auth/openssl_ptr.h"
+#include "core/crypto_util.h"
 
 namespace apitrail {
 namespace {
@@ -90,6 +91,19 @@ TEST(MtlsTest, DefaultOrderPrefersSanUriThenDnsThenEmailThenCn) {
   EXPECT_EQ(MtlsOutcome(MakeCert("cn", "email:c@example.com").get(), config).identity.subject,
             "c@example.com");
   EXPECT_EQ(MtlsOutcome(MakeCert("only-cn", "").get(), config).identity.subject, "only-cn");
+}
+
+TEST(MtlsTest, ThumbprintIsTheFingerprintInBase64Url) {
+  auto cert = MakeCert("thumb", "DNS:thumb.internal");
+  std::string hex = CertificateFingerprint(cert.get());
+  ASSERT_EQ(hex, Sha256HexOfDer(cert.get()));
+  std::string raw;
+  for (size_t i = 0; i < hex.size(); i += 2)
+    raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  std::string x5t = CertificateThumbprint(cert.get());
+  EXPECT_EQ(x5t.size(), 43u);  // RFC 8705 x5t#S256: base64url, no padding
+  EXPECT_EQ(x5t, Base64UrlEncode(raw));
+  EXPECT_EQ(x5t.find_first_of("+/="), std::string::npos);
 }
 
 TEST(MtlsTest, ConfiguredOrderIsFollowed) {

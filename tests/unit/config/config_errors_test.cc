@@ -296,10 +296,16 @@ TEST(ConfigErrorsTest, Introspection) {
               "auth.introspection.max_concurrent", "between");
   ExpectError(in("{" + base + ", client_secret: s, colour: red}"), "auth.introspection.colour",
               "unknown key");
-  ConfigLoadResult r = LoadConfigString(in("{" + base + ", client_secret_file: f, client_auth: body}"));
+  ExpectError(in("{" + base + ", client_secret: s, require_token_type: maybe}"),
+              "auth.introspection.require_token_type", "");
+  ConfigLoadResult r = LoadConfigString(
+      in("{" + base + ", client_secret_file: f, client_auth: body, require_token_type: true}"));
   for (const auto& e : r.errors) {
     EXPECT_EQ(e.path.find("auth.introspection"), std::string::npos) << e.ToString();
   }
+  EXPECT_TRUE(r.config.auth.introspection.require_token_type);
+  EXPECT_FALSE(LoadConfigString(in("{" + base + ", client_secret: s}"))
+                   .config.auth.introspection.require_token_type);
 }
 
 TEST(ConfigErrorsTest, AdminNeedsCredentials) {
