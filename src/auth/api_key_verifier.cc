@@ -112,6 +112,9 @@ AuthOutcome ApiKeyVerifier::Verify(std::string_view key, int64_t now_ns) const {
   }
   identity.subject = rec->subject;
   identity.scopes = rec->scopes;
+  // `keys create` refuses role-like scopes, but a key file edited by hand or written by an
+  // older version may hold one; it would be recorded exactly like a role the key does not hold.
+  std::erase_if(identity.scopes, IsRoleLikeScope);
   identity.roles = rec->roles;
   identity.tenant = rec->tenant;
   if (rec->revoked_ns) {  // immediate, whatever the revoking host's clock said

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "auth/file_util.h"
+#include "auth/identity.h"
 
 namespace apitrail {
 namespace json = boost::json;
@@ -287,6 +288,12 @@ Result<GeneratedApiKey> CreateKey(const std::string& path, const NewKeySpec& spe
   r.id = "00000000";
   r.hash.assign(64, '0');
   APITRAIL_RETURN_IF_ERROR(ValidateRecord(r));  // before taking the lock: fail fast on input
+  for (const auto& s : r.scopes) {
+    if (IsRoleLikeScope(s)) {
+      return Status::InvalidArgument("scopes: '" + s.substr(0, 64) +
+                                     "' would be recorded as a role; give roles with --roles");
+    }
+  }
   APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
   return AddNewKey(path, file, std::move(r));
 }

@@ -162,6 +162,24 @@ TEST_F(AuthenticatorTest, CorruptReloadKeepsOldKeys) {
   EXPECT_EQ(Auth({{"X-API-Key", key_.key}}).deny_reason, "revoked_key");
 }
 
+TEST_F(AuthenticatorTest, RoleLikeScopeInAHandEditedKeyFileIsDropped) {
+  ApiKeyRecord rec;
+  rec.id = key_.id;
+  rec.hash = HashApiKey(key_.key);
+  rec.subject = "billing";
+  rec.scopes = {"orders:read", "role:admin"};
+  rec.roles = {"ops"};
+  rec.created_ns = kNow;
+  dir_.Write("keys.json", SerializeKeyFile({rec}));
+  ::chmod(path_.c_str(), 0600);
+  auth_->MaybeReload();
+  ASSERT_TRUE(auth_->LastReloadStatus().ok()) << auth_->LastReloadStatus().ToString();
+  AuthOutcome o = Auth({{"X-API-Key", key_.key}});
+  ASSERT_TRUE(o.allowed);
+  EXPECT_EQ(o.identity.scopes, (std::vector<std::string>{"orders:read"}));
+  EXPECT_EQ(o.identity.roles, (std::vector<std::string>{"ops"}));
+}
+
 TEST_F(AuthenticatorTest, DeletedKeyFileFailsClosed) {
   ASSERT_EQ(::unlink(path_.c_str()), 0);
   auth_->MaybeReload();

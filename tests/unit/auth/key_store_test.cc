@@ -84,6 +84,13 @@ TEST(KeyStoreTest, RejectsBadInput) {
   EXPECT_FALSE(CreateKey(path, "a\nb", {}, std::nullopt, "", kNow).ok());
   EXPECT_FALSE(CreateKey(path, "svc", {"two words"}, std::nullopt, "", kNow).ok());
   EXPECT_FALSE(CreateKey(path, "svc", {}, kNow - 1, "", kNow).ok());  // already expired
+  // A scope spelled like a role would be recorded as one (identity.h): roles go in --roles.
+  auto role_like = CreateKey(path, "svc", {"orders:read", "role:admin"}, std::nullopt, "", kNow);
+  ASSERT_FALSE(role_like.ok());
+  EXPECT_NE(role_like.status().message().find("role:admin"), std::string::npos);
+  auto after = LoadKeyFile(path);  // nothing written
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->keys().empty());
 }
 
 TEST(KeyStoreTest, CorruptFileIsAClearErrorNamingTheFile) {
