@@ -191,6 +191,13 @@ void CheckRoutes(Checker& ck, Config& c, const std::map<std::string, size_t>& up
     }
     for (size_t j = 0; j < r.scopes.size(); ++j) {
       ck.Printable(p + "scopes[" + std::to_string(j) + "]", r.scopes[j], 128, false);
+      // Role-like scopes are dropped from every credential (kRoleScopePrefix in
+      // auth/identity.h, which config/ does not include): such a route could never be reached.
+      if (r.scopes[j].starts_with("role:")) {
+        ck.Error(p + "scopes[" + std::to_string(j) + "]",
+                 "a scope cannot start with 'role:' (no credential carries one); use roles: [" +
+                     r.scopes[j].substr(5, 64) + "]");
+      }
     }
     for (size_t j = 0; j < r.roles.size(); ++j) {
       ck.Printable(p + "roles[" + std::to_string(j) + "]", r.roles[j], 128, false);

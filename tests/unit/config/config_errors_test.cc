@@ -170,6 +170,8 @@ TEST(ConfigErrorsTest, Routes) {
               "routes[1].match", "same method and path as routes[0]");
   ExpectError(routes("  - {match: 'GET /a', upstream: api, scopes: ['has space']}\n"),
               "routes[0].scopes[0]", "printable");
+  ExpectError(routes("  - {match: 'GET /a', upstream: api, scopes: [orders:read, 'role:admin']}\n"),
+              "routes[0].scopes[1]", "use roles: [admin]");
 }
 
 TEST(ConfigErrorsTest, RoutesAcceptedEdgeCases) {
