@@ -114,6 +114,14 @@ int RunVerify(const JwtFlags& f) {
   out["deny_reason"] = d.outcome.deny_reason;
   if (!d.outcome.detail.empty()) out["detail"] = d.outcome.detail;
   out["checked"] = f.signature_only ? "signature" : "signature+claims";
+  if (!f.signature_only) {
+    // The gateway refuses a config without audiences (auth.jwt[].audiences); here they are
+    // optional, so say plainly which claims a "valid" did not look at.
+    json::array not_checked;
+    if (f.issuer.empty()) not_checked.emplace_back("iss");
+    if (f.audiences.empty()) not_checked.emplace_back("aud");
+    out["not_checked"] = std::move(not_checked);
+  }
   out["signature_valid"] = d.signature_valid;
   if (d.signature_valid) {
     const Identity& id = d.outcome.identity;
@@ -124,6 +132,7 @@ int RunVerify(const JwtFlags& f) {
     json::array scopes;
     for (const auto& s : id.scopes) scopes.emplace_back(s);
     identity["scopes"] = std::move(scopes);
+    if (!id.bound_certificate.empty()) identity["bound_certificate"] = id.bound_certificate;
     out["identity"] = std::move(identity);
     out["header"] = std::move(d.header);
     out["claims"] = std::move(d.claims);

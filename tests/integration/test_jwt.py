@@ -185,6 +185,13 @@ class JwtVerifyCliTest(unittest.TestCase):
                           expect_rc=0)
         self.assertEqual(out["identity"]["subject"], "svc-9")
         self.assertEqual(out["identity"]["scopes"], ["a:read", "b:write"])
+        # Without --issuer/--audience those claims were not looked at, and the answer says so.
+        self.assertEqual(out["not_checked"], ["iss", "aud"])
+        out = self.verify("valid_ES256", "--jwks", self.path("jwks.json"), "--issuer", ISS, "--audience", AUD,
+                          expect_rc=0)
+        self.assertEqual(out["not_checked"], [])
+        out = self.verify("valid_ES256", "--jwks", self.path("jwks.json"), "--signature-only", expect_rc=0)
+        self.assertNotIn("not_checked", out)
 
     def test_usage_errors_exit_2(self):
         tok = self.path("tokens", "valid_ES256.jwt")
