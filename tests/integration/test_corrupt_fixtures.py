@@ -159,18 +159,7 @@ class CorruptFixturesTest(unittest.TestCase):
                         p = os.path.join(dirpath, fn)
                         with open(p, "rb") as f:
                             before[p] = f.read()
-                config = write_config(d, free_port(), free_port(), free_port())
-                with open(config) as f:
-                    text = f.read().replace(f"data_dir: {d}/data", f"data_dir: {data}")
-                with open(config, "w") as f:
-                    f.write(text)
-                with open(os.path.join(d, "serve.log"), "wb") as log:
-                    proc = subprocess.Popen([BIN, "serve", "-c", config], stdout=log, stderr=subprocess.STDOUT)
-                    try:
-                        proc.wait(timeout=1.5)  # a corrupt log is refused at once
-                    except subprocess.TimeoutExpired:
-                        proc.send_signal(signal.SIGTERM)
-                        proc.wait(timeout=15)
+                proc = self.serve_once(d, data)
                 self.assertGreaterEqual(proc.returncode, 0, f"serve crashed on {name}")
                 if expect["exit"] == 0:
                     self.assertEqual(proc.returncode, 0, f"{name}: serve should run and stop cleanly")
@@ -189,6 +178,29 @@ class CorruptFixturesTest(unittest.TestCase):
                         self.assertEqual(new[:len(old) - expect["torn_tail_bytes"]], old[:-expect["torn_tail_bytes"]])
                         continue
                     self.assertEqual(new[:len(old)], old, f"{name}: {os.path.relpath(p, d)} lost or changed bytes")
+
+    def serve_once(self, d, data):
+        """Runs `serve` on the copy until it exits (a corrupt log is refused at once) or for
+        1.5 s, then SIGTERM. Ports come from free_port(), which another test may take before
+        serve binds them: a start that fails only on that is retried on fresh ports."""
+        for _ in range(5):
+            config = write_config(d, free_port(), free_port(), free_port())
+            with open(config) as f:
+                text = f.read().replace(f"data_dir: {d}/data", f"data_dir: {data}")
+            with open(config, "w") as f:
+                f.write(text)
+            log_path = os.path.join(d, "serve.log")
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen([BIN, "serve", "-c", config], stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    proc.wait(timeout=1.5)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(timeout=15)
+            with open(log_path, "rb") as f:
+                if proc.returncode != 1 or b"Address already in use" not in f.read():
+                    return proc
+        return proc
 
     def assert_sealed(self, name, data, seg_path):
         base = os.path.basename(seg_path)
