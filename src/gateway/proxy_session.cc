@@ -358,6 +358,7 @@ awaitable<bool> ProxySession::HandleOne() {
   Exchange x;
   size_t head_len = 0;
   size_t scan_from = 0;
+  size_t lf_checked = 0;
   for (;;) {
     auto data = client_buf_.data();
     std::string_view view(static_cast<const char*>(data.data()), data.size());
@@ -370,6 +371,10 @@ awaitable<bool> ProxySession::HandleOne() {
       const size_t complete = CompleteHeadLength(view, &scan_from);
       if (complete != 0 && complete <= gw.max_header_bytes) {
         head_len = complete;
+        break;
+      }
+      if (complete == 0 && IncompleteHeadHasBareLf(view, &lf_checked)) {
+        head_len = view.size();  // refused below as not strict (400), without waiting
         break;
       }
       if (view.size() >= gw.max_header_bytes) {
@@ -785,10 +790,14 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       // line on its own while the fields are still incomplete, and the parser's views must
       // all point into one buffer that does not move.
       size_t head_bytes = 0;
-      for (size_t scan_from = 0;;) {
+      for (size_t scan_from = 0, lf_checked = 0;;) {
         std::string_view view(static_cast<const char*>(upstream_buf_.data().data()), upstream_buf_.size());
         head_bytes = CompleteHeadLength(view, &scan_from);
         if (head_bytes != 0) break;
+        if (IncompleteHeadHasBareLf(view, &lf_checked)) {
+          failure = "upstream response head has obs-fold or a bare CR or LF";
+          co_return false;
+        }
         if (view.size() >= kMaxResponseHeaderBytes) {
           failure = "upstream response head exceeds 64 KiB";
           co_return false;

@@ -178,6 +178,23 @@ inline size_t CompleteHeadLength(std::string_view buffered, size_t* scan_from) {
   return 0;
 }
 
+// True if the still incomplete head in `buffered` holds an LF not preceded by a CR at or
+// after *checked_to (advanced over what was scanned). A sender that ends lines with a bare LF
+// ends its head with "\n\n", which CompleteHeadLength never finds: without this check the
+// reader would wait for its header or response timeout, and HeaderBlockIsStrict refuses such
+// a head anyway once whole.
+inline bool IncompleteHeadHasBareLf(std::string_view buffered, size_t* checked_to) {
+  for (size_t p = *checked_to; p < buffered.size();) {
+    const auto* lf = static_cast<const char*>(std::memchr(buffered.data() + p, '\n', buffered.size() - p));
+    if (lf == nullptr) break;
+    const size_t at = static_cast<size_t>(lf - buffered.data());
+    if (at == 0 || buffered[at - 1] != '\r') return true;
+    p = at + 1;
+  }
+  *checked_to = buffered.size();
+  return false;
+}
+
 // Scans a complete header block (up to and including the blank line) for what Beast
 // tolerates but a proxy must not forward: obs-fold continuation lines and bare LF line
 // endings. Returns false if either is present.

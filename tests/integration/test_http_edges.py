@@ -193,6 +193,17 @@ class HttpEdgeTest(GatewayTestCase):
         self.assertEqual((e["status"], e["deny_reason"]), (408, "request_timeout"))
         self.assertEqual(self.upstream.received(), [])
 
+    def test_bare_lf_head_gets_400_without_waiting_for_the_header_timeout(self):
+        # Its blank line is "\n\n", never CRLF CRLF: refused at once, not with 408 after 2 s.
+        with self.connect() as s:
+            s.sendall(b"GET /v1/echo HTTP/1.1\nHost: t\nAuthorization: Bearer " + self.key.encode() + b"\n\n")
+            t0 = time.time()
+            status, _, body, _ = read_response(s)
+        self.assertEqual(status, 400, body)
+        self.assertLess(time.time() - t0, 1.5)
+        self.assertEqual(self.upstream.received(), [])
+        self.assertEqual(self.gw.events()[0]["status"], 400)
+
     def test_oversized_head_gets_431(self):
         out = raw_request(self.gw.gateway_port, self.req("GET", "/v1/echo", b"X-Big: " + b"a" * 20000 + b"\r\n"))
         self.assertTrue(out.startswith(b"HTTP/1.1 431"), out[:100])
@@ -349,6 +360,15 @@ class MisbehavingUpstreamTest(GatewayTestCase):
         answer = self.get()
         self.assertNotIn("x-folded", answer[1])
         self.assert_502(answer, "obs-fold")
+
+    def test_bare_lf_upstream_head_is_refused_502_without_waiting(self):
+        # Lines end in LF alone, then the upstream keeps the connection open: 502 at once,
+        # not 504 at the 1.5 s response timeout.
+        self.answer = lambda *_: [b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", 3.0]
+        t0 = time.time()
+        answer = self.get()
+        self.assertLess(time.time() - t0, 1.2)
+        self.assert_502(answer, "bare CR or LF")
 
     def test_upstream_head_split_across_reads(self):
         self.answer = lambda *_: [b"HTTP/1.1 200 OK\r\n", 0.1, b"Content-Length: 2\r\n", 0.1, b"\r\nhi"]

@@ -126,6 +126,21 @@ TEST(HttpHeadParserTest, StrictHeaderBlock) {
   EXPECT_TRUE(HeaderBlockIsStrict("A: b\tc\r\n\r\n"));  // a tab inside a value is no fold
 }
 
+TEST(HttpHeadParserTest, BareLfFoundBeforeTheHeadIsComplete) {
+  size_t checked = 0;
+  EXPECT_FALSE(IncompleteHeadHasBareLf("GET / HTTP/1.1\r\nA: b\r", &checked));
+  EXPECT_EQ(checked, 21u);
+  // The CR ended the last read, its LF starts this one: still a CRLF.
+  EXPECT_FALSE(IncompleteHeadHasBareLf("GET / HTTP/1.1\r\nA: b\r\nC: d", &checked));
+  EXPECT_TRUE(IncompleteHeadHasBareLf("GET / HTTP/1.1\r\nA: b\r\nC: d\n", &checked));
+  checked = 0;
+  EXPECT_TRUE(IncompleteHeadHasBareLf("\n", &checked));
+  checked = 0;
+  EXPECT_TRUE(IncompleteHeadHasBareLf("HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", &checked));
+  checked = 0;
+  EXPECT_FALSE(IncompleteHeadHasBareLf("", &checked));
+}
+
 // The byte-at-a-time definition the word-at-a-time scan must agree with.
 bool StrictReference(std::string_view b) {
   for (size_t i = 0; i < b.size(); ++i) {
