@@ -148,9 +148,12 @@ namespace apitrail::part {
 // Calls fn(seq, bytes) for every record of the part in seq order, reading each block once
 // (bypassing the cache). Stops at the first error: a damaged block (naming file and offset),
 // a seq missing or held twice (version 2), or fn's own. Version 2 blocks are clustered, so
-// records that arrive ahead of their turn wait in memory: about one time bucket's worth,
-// at most the part.
+// records that arrive ahead of their turn wait in memory: about one time bucket's worth. At
+// most max_waiting_bytes of records wait; a part ordered so that more would (never one this
+// code writes) is read in several passes instead, each reading every block again.
+inline constexpr size_t kMaxWaitingRecordBytes = size_t{64} << 20;
 Status ForEachRecord(const PartReader& reader,
-                     const std::function<Status(uint64_t seq, std::string_view record)>& fn);
+                     const std::function<Status(uint64_t seq, std::string_view record)>& fn,
+                     size_t max_waiting_bytes = kMaxWaitingRecordBytes);
 
 }  // namespace apitrail::part
