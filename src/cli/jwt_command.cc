@@ -120,6 +120,8 @@ int RunVerify(const JwtFlags& f) {
     json::array not_checked;
     if (f.issuer.empty()) not_checked.emplace_back("iss");
     if (f.audiences.empty()) not_checked.emplace_back("aud");
+    // The gateway also wants the client certificate a bound token names.
+    if (!d.outcome.identity.bound_certificate.empty()) not_checked.emplace_back("cnf");
     out["not_checked"] = std::move(not_checked);
   }
   out["signature_valid"] = d.signature_valid;

@@ -18,7 +18,7 @@ import time
 import unittest
 
 from harness import (BIN, HOST, Apitrail, RecordingUpstream, admin_metrics, b64url, hs256_token, raw_request,
-                     wait_until)
+                     run_cli, wait_until)
 
 
 def openssl(cwd, *args):
@@ -360,6 +360,16 @@ class CertificateBoundTokenTest(TlsCase):
         self.assertEqual([e["deny_reason"] for e in denied], ["certificate_binding_mismatch"] * 2)
         # The refusal still records whose token was replayed.
         self.assertEqual({(e["subject"], e["credential_id"]) for e in denied}, {("bound-client", "bound-1")})
+        # `jwt verify` shows the binding and says the certificate was not part of its verdict.
+        token_file = os.path.join(self.root, "bound.jwt")
+        with open(token_file, "w") as f:
+            f.write(token)
+        r = run_cli("jwt", "verify", "--token-file", token_file, "--secret-file",
+                    os.path.join(self.pki_dir, "bound.secret"), "--issuer", BOUND_ISS, "--audience", "orders-api")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["identity"]["bound_certificate"], thumbprint)
+        self.assertEqual(out["not_checked"], ["cnf"])
 
     def test_dpop_bound_and_malformed_bindings_refused(self):
         for cnf in ({"jkt": b64url(b"k" * 32)}, {"x5t#S256": "not-a-thumbprint"}, "x5t"):
