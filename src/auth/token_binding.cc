@@ -8,15 +8,10 @@ namespace json = boost::json;
 
 namespace {
 
-// base64url without padding of 32 bytes: 43 characters of the URL alphabet.
+// base64url without padding of a SHA-256: 43 characters decoding to 32 bytes.
 bool IsSha256Thumbprint(std::string_view s) {
-  if (s.size() != 43) return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  auto raw = Base64UrlDecode(s);
+  return raw.ok() && raw->size() == 32;
 }
 
 }  // namespace

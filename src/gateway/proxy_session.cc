@@ -186,13 +186,17 @@ awaitable<bool> ProxySession::AcceptTls() {
   m.Inc(m.tls_handshakes);
   SSL* ssl = tls_->native_handle();
   X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
-    if (cfg.auth.mtls.enabled) {
-      peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
-    }
-    peer_thumbprint_ = CertificateThumbprint(cert);
+  if (cfg.auth.mtls.enabled && cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+    peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
   }
   co_return true;
+}
+
+std::string ProxySession::PeerThumbprint() {
+  if (!tls_) return "";
+  SSL* ssl = tls_->native_handle();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  return cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK ? CertificateThumbprint(cert) : "";
 }
 
 awaitable<ProxySession::IoResult> ProxySession::ClientRead(asio::mutable_buffer buf) {
@@ -557,7 +561,7 @@ awaitable<bool> ProxySession::HandleOne() {
   // certificate; otherwise it is a stolen token. Checked here, after any cache, because the
   // cached outcome belongs to the token and the certificate to this connection.
   if (auth.allowed && !auth.identity.bound_certificate.empty() &&
-      !CertificateBindingHolds(auth.identity.bound_certificate, peer_thumbprint_)) {
+      !CertificateBindingHolds(auth.identity.bound_certificate, PeerThumbprint())) {
     auth.allowed = false;
     auth.deny_reason = binding_deny::kCertificateMismatch;
     auth.detail = "the token is bound to a client certificate this connection did not present";

@@ -78,6 +78,9 @@ class ProxySession {
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);
   boost::asio::awaitable<bool> AcceptTls();
+  // The x5t#S256 of this connection's verified client certificate ("" without one), computed
+  // only for a request that carries a certificate-bound token (token_binding.h).
+  std::string PeerThumbprint();
   boost::asio::awaitable<bool> ConnectUpstream(size_t upstream_index, std::string* error);
   void CloseUpstream();
 
@@ -99,7 +102,6 @@ class ProxySession {
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // the context this connection started with
   std::unique_ptr<ClientTls> tls_;                      // null: plain TCP listener
   std::unique_ptr<AuthOutcome> peer_identity_;          // verified client certificate (auth.mtls)
-  std::string peer_thumbprint_;  // its x5t#S256, for certificate-bound tokens; "": none
   boost::asio::ip::tcp::socket upstream_;               // plain upstreams
   std::unique_ptr<UpstreamTls> upstream_tls_;           // upstreams with tls (null otherwise)
   boost::beast::flat_buffer client_buf_;

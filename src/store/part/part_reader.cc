@@ -406,7 +406,7 @@ Status ForEachRecord(const PartReader& reader,
   // bytes exceed the budget, and the next pass starts where this one ended.
   const uint64_t count = reader.count();
   uint64_t next = 0;  // rel of the next record to hand out
-  for (bool first_pass = true; next < count || first_pass; first_pass = false) {
+  do {  // at least once, so that an empty part's blocks are still read and checked
     const uint64_t pass_start = next;
     uint64_t horizon = count;  // this pass keeps rels in [pass_start, horizon)
     std::map<uint32_t, std::string> waiting;
@@ -446,7 +446,7 @@ Status ForEachRecord(const PartReader& reader,
       return Status::Corruption(reader.path() + ": record " + std::to_string(reader.first_seq() + next) +
                                 " is in no block at offset " + std::to_string(reader.summary_offset()));
     }
-  }
+  } while (next < count);
   return Status::Ok();
 }
 
