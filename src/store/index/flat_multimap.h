@@ -29,7 +29,7 @@ class FlatMultiMap {
     if (chunks_.empty() || chunks_.back().size == kChunkEntries) chunks_.emplace_back();
     Chunk& c = chunks_.back();
     size_t i = key & kMask;
-    while (c.slots()[i].key != 0) i = (i + 1) & kMask;
+    for (c.TouchForWrite(i); c.slots()[i].key != 0; c.TouchForWrite(i)) i = (i + 1) & kMask;
     c.slots()[i] = {key, value};
     ++c.size;
     ++size_;
@@ -63,10 +63,28 @@ class FlatMultiMap {
   static_assert(sizeof(Slot) == 16);
   static constexpr size_t kMask = kChunkSlots - 1;
 
+  static constexpr size_t kPageSlots = 4096 / sizeof(Slot);
+  static constexpr size_t kPages = kChunkSlots / kPageSlots;
+
   struct Chunk {
     ZeroedPages memory{kChunkSlots * sizeof(Slot)};  // zero bytes: every slot empty
     size_t size = 0;
+    uint64_t written[kPages / 64] = {};  // pages stored to since the mapping was made
     Slot* slots() const { return static_cast<Slot*>(memory.data()); }
+
+    // The first access to a page of a fresh mapping must be a store. A load maps the shared
+    // zero page, and the store that follows then faults again and replaces it with a TLB
+    // flush on every core the process runs on: the writer's largest kernel cost in
+    // store_append_bench (an IPI per page). Storing the 0 the slot holds anyway is safe
+    // because a page nobody stored to is all zeros.
+    void TouchForWrite(size_t slot) {
+      const size_t page = slot / kPageSlots;
+      uint64_t& word = written[page / 64];
+      const uint64_t bit = uint64_t{1} << (page % 64);
+      if ((word & bit) != 0) return;
+      *static_cast<volatile uint64_t*>(&slots()[slot].key) = 0;
+      word |= bit;
+    }
   };
 
   // Full chunks are never rehashed or moved: an insert costs one probe sequence in the

@@ -170,6 +170,29 @@ TEST(FlatMultiMapTest, FindsKeysInEveryChunkAndDuplicatesAcrossChunks) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(FlatMultiMapTest, ProbesAcrossPageEndsAndWrapAround) {
+  // Inserts touch each 4 KiB page of a chunk with a store first (TouchForWrite); a probe
+  // that runs from the last slot of a page into the next, or from the chunk's last slot
+  // around to slot 0, must still see every key and keep the slots it passes.
+  FlatMultiMap m;
+  const uint64_t kSlots = FlatMultiMap::kChunkSlots;
+  const uint64_t page_end = 4096 / 16 - 1;  // the last slot of the first page
+  const uint64_t chunk_end = kSlots - 1;
+  std::vector<uint64_t> keys;
+  for (uint64_t i = 1; i <= 4; ++i) keys.push_back(page_end + (i << 40));
+  for (uint64_t i = 1; i <= 4; ++i) keys.push_back(chunk_end + (i << 40));
+  keys.push_back(uint64_t{1} << 40);  // slot 0, taken by the wrapped probe before it
+  for (size_t i = 0; i < keys.size(); ++i) m.Insert(keys[i], 1000 + i);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::vector<uint64_t> out;
+    m.FindAll(keys[i], &out);
+    EXPECT_EQ(out, (std::vector<uint64_t>{1000 + i})) << i;
+  }
+  std::vector<uint64_t> out;
+  m.FindAll(page_end + (uint64_t{9} << 40), &out);  // same slot, never inserted
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(ChunkedVectorTest, AppendsAcrossChunksKeepTheirPlaceAndSearchAscending) {
   // Past three chunks: an element keeps its address once written (no copy on growth), and
   // LowerBound / Contains agree with std::lower_bound over the same values.
