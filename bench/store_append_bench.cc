@@ -43,6 +43,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <string>
@@ -54,6 +55,7 @@
 #include "core/event.h"
 #include "core/ids.h"
 #include "core/record_codec.h"
+#include "core/time_util.h"
 #include "store/merkle/compact_range.h"
 #include "store/merkle/merkle_hash.h"
 #include "store/part/part_builder.h"
@@ -88,17 +90,101 @@ struct EventPool {
 // bench/gateway.sh finds in the store.
 enum Shape { kPeer = 0, kGateway = 1 };
 
-// Both shapes come from the query benchmark's generator (bench/traffic_gen.h), one day of it.
+// One line of the peer runners' TSV (gen_events.py --format tsv: ts, seq, req_id, user_id,
+// org, auth, method, route, path?query, status, latency_ms, req_bytes, resp_bytes,
+// client_ip, ua) as the event the peer shape holds. False for a malformed line.
+bool EventFromPeerTsv(std::string_view line, AuditEvent* e) {
+  std::vector<std::string_view> c;
+  for (size_t start = 0;;) {
+    const size_t tab = line.find('\t', start);
+    c.push_back(line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  if (c.size() != 15) return false;
+  Result<int64_t> t = ParseRfc3339(c[0]);
+  if (!t.ok()) return false;
+  *e = AuditEvent();
+  e->time_ns = *t;
+  e->decision = "allow";
+  e->correlation_id = c[2];
+  e->subject = c[3];
+  e->tenant = c[4];
+  e->auth_method = c[5];
+  e->method = c[6];
+  e->route = std::string(c[6]) + " " + std::string(c[7]);
+  const std::string_view target = c[8];
+  const size_t q = target.find('?');
+  e->path = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
+      const size_t amp = rest.find('&');
+      const std::string_view kv = rest.substr(0, amp);
+      const size_t eq = kv.find('=');
+      e->query.emplace_back(kv.substr(0, eq), eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    }
+  }
+  e->status = std::atoi(std::string(c[9]).c_str());
+  if (e->status == 401 || e->status == 403) {  // as TrafficGen records them
+    e->decision = "deny";
+    e->deny_reason = e->status == 401 ? "invalid_credentials" : "missing_scope";
+  }
+  e->duration_us = static_cast<int64_t>(std::atof(std::string(c[10]).c_str()) * 1000);
+  e->bytes_in = std::strtoull(std::string(c[11]).c_str(), nullptr, 10);
+  e->bytes_out = std::strtoull(std::string(c[12]).c_str(), nullptr, 10);
+  e->client_ip = c[13];
+  e->user_agent = c[14];
+  // The store mints the id at append; this one is only for the pool's own records.
+  e->id = NewEventId(e->time_ns);
+  return true;
+}
+
+// Adds one event and its record to the pool; Summarize computes the means once all are in.
+void AddToPool(EventPool* p, AuditEvent&& e) {
+  p->pct_4xx += e.status >= 400 && e.status < 500;  // counts until Summarize
+  p->pct_5xx += e.status >= 500;
+  p->records.push_back(EncodeRecord(e));
+  p->mean_record_bytes += static_cast<double>(p->records.back().size());
+  p->events.push_back(std::move(e));
+}
+
+void Summarize(EventPool* p) {
+  const double n = static_cast<double>(p->events.size());
+  p->mean_record_bytes /= n;
+  p->pct_4xx = 100.0 * p->pct_4xx / n;
+  p->pct_5xx = 100.0 * p->pct_5xx / n;
+}
+
+// The events come from the query benchmark's generator (bench/traffic_gen.h), one day of
+// it; or, for the peer shape with $APITRAIL_BENCH_EVENTS_TSV set, from the peer runners'
+// TSV (bench/append.sh: the very rows the peer runner's SQLite loads in the same run).
 EventPool MakePool(Shape shape) {
   EventPool p;
+  AuditEvent e;
+  if (const char* tsv = std::getenv("APITRAIL_BENCH_EVENTS_TSV"); shape == kPeer && tsv && *tsv) {
+    std::ifstream in(tsv);
+    std::string line;
+    for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+      if (!EventFromPeerTsv(line, &e)) {
+        std::fprintf(stderr, "store_append_bench: %s:%zu: not a gen_events.py TSV line\n", tsv, lineno);
+        std::exit(2);
+      }
+      AddToPool(&p, std::move(e));
+    }
+    if (p.events.empty()) {
+      std::fprintf(stderr, "store_append_bench: %s: no events\n", tsv);
+      std::exit(2);
+    }
+    Summarize(&p);
+    return p;
+  }
   bench::TrafficOptions options;
   options.events = 1 << 16;
   options.start_ns = 1793491200LL * 1000000000LL;  // 2026-11-01T00:00:00Z
   options.days = 1;
   bench::TrafficGen gen(options);
   std::mt19937_64 rng(42);  // trace ids
-  size_t n4 = 0, n5 = 0, bytes = 0;
-  AuditEvent e;
   while (gen.Next(&e)) {
     if (shape == kGateway) {
       char hex[48];
@@ -113,17 +199,9 @@ EventPool MakePool(Shape shape) {
       e.upstream.clear();
       e.resources.clear();
     }
-    n4 += e.status >= 400 && e.status < 500;
-    n5 += e.status >= 500;
-    std::string rec = EncodeRecord(e);
-    bytes += rec.size();
-    p.records.push_back(std::move(rec));
-    p.events.push_back(std::move(e));
+    AddToPool(&p, std::move(e));
   }
-  const double n = static_cast<double>(p.events.size());
-  p.mean_record_bytes = static_cast<double>(bytes) / n;
-  p.pct_4xx = 100.0 * static_cast<double>(n4) / n;
-  p.pct_5xx = 100.0 * static_cast<double>(n5) / n;
+  Summarize(&p);
   return p;
 }
 
@@ -267,7 +345,7 @@ void BM_Sha256Record(benchmark::State& state) {
   size_t i = 0;
   uint64_t bytes = 0;
   for (auto _ : state) {
-    const std::string& r = pool.records[i++ & (pool.records.size() - 1)];
+    const std::string& r = pool.records[i++ % pool.records.size()];
     h.Init();
     h.Update(&leaf, 1);
     h.Update(r.data(), r.size());
@@ -285,7 +363,7 @@ void BM_EncodeRecord(benchmark::State& state) {
   const EventPool& pool = Pool(static_cast<int>(state.range(0)));
   size_t i = 0;
   for (auto _ : state) {
-    std::string r = EncodeRecord(pool.events[i++ & (pool.events.size() - 1)]);
+    std::string r = EncodeRecord(pool.events[i++ % pool.events.size()]);
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
@@ -346,7 +424,7 @@ void BM_SqliteWal(benchmark::State& state) {
   for (auto _ : state) {  // one iteration = one transaction of 512 rows
     Exec(db, "BEGIN", state);
     for (int b = 0; b < kBatch; ++b) {
-      const AuditEvent& e = pool.events[i++ & (pool.events.size() - 1)];
+      const AuditEvent& e = pool.events[i++ % pool.events.size()];
       std::string res = JoinKv(e.resources), q = JoinKv(e.query);
       int c = 1;
       auto text = [&](const std::string& s) {
