@@ -159,8 +159,8 @@ Result<std::unique_ptr<Introspector>> Introspector::Create(const IntrospectionCo
                                                          int64_t{config.cache_max_ttl_ms} * ms);
   }
   if (config.cache_capacity > 0 && config.negative_cache_ms > 0) {
-    in->negative_ = std::make_unique<VerifiedTokenCache>(config.cache_capacity,
-                                                         int64_t{config.negative_cache_ms} * ms);
+    in->negative_ = std::make_unique<TokenCache<AuthOutcome>>(config.cache_capacity,
+                                                              int64_t{config.negative_cache_ms} * ms);
   }
   return in;
 }
@@ -180,9 +180,11 @@ std::optional<AuthOutcome> Introspector::Cached(std::string_view token, int64_t 
       return out;
     }
   }
-  if (negative_ && negative_->Lookup(key, now_ns)) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return Deny(deny::kInactive, "token is not active", token);
+  if (negative_) {
+    if (auto refused = negative_->Lookup(key, now_ns)) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return *refused;
+    }
   }
   return std::nullopt;
 }
@@ -316,8 +318,9 @@ boost::asio::awaitable<AuthOutcome> Introspector::Introspect(std::string token,
   Hash256 key = VerifiedTokenCache::KeyOf(token);
   if (out.allowed && positive_) {
     positive_->Insert(key, out.identity, cache_until, now_ns);
-  } else if (!out.allowed && out.deny_reason == deny::kInactive && negative_) {
-    negative_->Insert(key, out.identity, INT64_MAX, now_ns);
+  } else if (!out.allowed && out.http_status == 401 && negative_) {
+    // A refusal the answer implies: the same answer would come back within negative_cache_ms.
+    negative_->Insert(key, out, INT64_MAX, now_ns);
   }
   co_return out;
 }

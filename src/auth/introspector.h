@@ -3,7 +3,10 @@
 // confidential client (HTTP Basic or client_id/client_secret in the form body).
 //
 // Answers are cached by the SHA-256 of the token: active ones until min(the token's exp,
-// now + cache_max_ttl_ms), inactive ones for negative_cache_ms (errors are never cached). At
+// now + cache_max_ttl_ms); refusals the answer implies (inactive, expired, wrong audience or
+// token type, unusable claims or binding) with their reason for negative_cache_ms, so a
+// client replaying a refused token costs no call per request (errors, the 503s, are never
+// cached). At
 // most max_concurrent calls are in flight per process; a request beyond that is refused at
 // once with 503 introspection_busy rather than queued (a queue would only add latency while
 // the authorization server is already saturated). The server unreachable, timing out or
@@ -75,7 +78,7 @@ class Introspector {
   std::string default_issuer_;    // config issuer, else the endpoint's origin
   std::shared_ptr<TlsClientContext> tls_;
   std::unique_ptr<VerifiedTokenCache> positive_;  // null: cache_max_ttl_ms or capacity 0
-  std::unique_ptr<VerifiedTokenCache> negative_;  // null: negative_cache_ms 0
+  std::unique_ptr<TokenCache<AuthOutcome>> negative_;  // null: negative_cache_ms 0
   mutable std::atomic<uint32_t> in_flight_{0};
   mutable std::atomic<uint64_t> calls_{0};
   mutable std::atomic<uint64_t> hits_{0};

@@ -1,7 +1,11 @@
-// VerifiedTokenCache remembers JWTs that passed full verification (signature and claims),
-// keyed by the SHA-256 of the token, so a client reusing its token costs one hash and one
-// shard lookup instead of a signature check. Only successes are cached: a refused token is
-// verified again every time, and cannot displace anything because it is never inserted.
+// TokenCache<V> remembers what was decided about a bearer token, keyed by the SHA-256 of the
+// token (never the token). VerifiedTokenCache (V = Identity) holds JWTs that passed full
+// verification and active introspection answers, so a client reusing its token costs one hash
+// and one shard lookup instead of a signature check or a call. The JWT verifier caches only
+// successes: a refused JWT is verified again every time (it costs no call to anyone) and
+// cannot displace anything. The introspector also keeps the refusals the authorization
+// server's answer implies (V = AuthOutcome, briefly), so a replayed refresh token or a token
+// for another audience does not cost a call per request.
 //
 // Entries live until min(the token's exp, insertion + kMaxTtlNs); lookups compare against the
 // caller's clock, so tests drive expiry with plain numbers. Bounded: at most `capacity`
@@ -11,12 +15,14 @@
 // copy, so workers rarely meet on the same lock (1/16 chance per pair of concurrent lookups).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 
 #include "auth/identity.h"
@@ -24,27 +30,65 @@
 
 namespace apitrail {
 
-class VerifiedTokenCache {
+// SHA-256 of the token (one hasher per thread; no allocation).
+Hash256 TokenCacheKey(std::string_view token);
+
+template <typename V>
+class TokenCache {
  public:
   static constexpr int64_t kMaxTtlNs = int64_t{5} * 60 * 1000000000;
   static constexpr size_t kDefaultCapacity = 10000;
   static constexpr size_t kShards = 16;
 
   // max_ttl_ns: the longest an entry lives (the introspection caches configure theirs).
-  explicit VerifiedTokenCache(size_t capacity = kDefaultCapacity, int64_t max_ttl_ns = kMaxTtlNs);
+  explicit TokenCache(size_t capacity = kDefaultCapacity, int64_t max_ttl_ns = kMaxTtlNs)
+      : per_shard_(std::max<size_t>(1, capacity / kShards)), max_ttl_ns_(max_ttl_ns) {}
 
-  // SHA-256 of the token (one hasher per thread; no allocation).
-  static Hash256 KeyOf(std::string_view token);
+  static Hash256 KeyOf(std::string_view token) { return TokenCacheKey(token); }
 
-  // The cached identity if `key` was inserted and has not expired at now_ns; null otherwise
+  // The cached value if `key` was inserted and has not expired at now_ns; null otherwise
   // (an expired entry is dropped). The pointee is immutable and shared.
-  std::shared_ptr<const Identity> Lookup(const Hash256& key, int64_t now_ns) const;
+  std::shared_ptr<const V> Lookup(const Hash256& key, int64_t now_ns) const {
+    Shard& s = ShardOf(key);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return nullptr;
+    if (now_ns >= it->second.expires_ns) {
+      s.map.erase(it);  // its FIFO record becomes stale and is skipped when popped
+      return nullptr;
+    }
+    return it->second.value;
+  }
 
-  // Caches `identity` until min(expires_ns, now_ns + max_ttl_ns). Does nothing if that is not
+  // Caches `value` until min(expires_ns, now_ns + max_ttl_ns). Does nothing if that is not
   // in the future. Replaces an existing entry for `key`.
-  void Insert(const Hash256& key, Identity identity, int64_t expires_ns, int64_t now_ns);
+  void Insert(const Hash256& key, V value, int64_t expires_ns, int64_t now_ns) {
+    const int64_t until = std::min(expires_ns, now_ns + max_ttl_ns_);
+    if (until <= now_ns) return;
+    auto shared = std::make_shared<const V>(std::move(value));
+    Shard& s = ShardOf(key);
+    std::lock_guard<std::mutex> lock(s.mu);
+    const uint64_t seq = s.next_seq++;
+    s.map[key] = Entry{std::move(shared), until, seq};
+    s.fifo.emplace_back(key, seq);
+    // Every live entry has exactly one FIFO record (the one with its seq), so bounding the
+    // FIFO bounds the map; stale records (replaced or expired entries) are dropped on the way.
+    while (s.fifo.size() > per_shard_) {
+      auto [old_key, old_seq] = s.fifo.front();
+      s.fifo.pop_front();
+      auto it = s.map.find(old_key);
+      if (it != s.map.end() && it->second.seq == old_seq) s.map.erase(it);
+    }
+  }
 
-  size_t Size() const;
+  size_t Size() const {
+    size_t n = 0;
+    for (const Shard& s : shards_) {
+      std::lock_guard<std::mutex> lock(s.mu);
+      n += s.map.size();
+    }
+    return n;
+  }
   size_t capacity() const { return per_shard_ * kShards; }
 
  private:
@@ -56,7 +100,7 @@ class VerifiedTokenCache {
     }
   };
   struct Entry {
-    std::shared_ptr<const Identity> identity;
+    std::shared_ptr<const V> value;
     int64_t expires_ns = 0;
     uint64_t seq = 0;  // matches the FIFO record that owns this entry
   };
@@ -72,5 +116,7 @@ class VerifiedTokenCache {
   int64_t max_ttl_ns_;
   mutable std::array<Shard, kShards> shards_;
 };
+
+using VerifiedTokenCache = TokenCache<Identity>;
 
 }  // namespace apitrail

@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "testutil/canned_http_server.h"
+
 namespace apitrail {
 namespace {
 
@@ -209,6 +211,79 @@ TEST(Introspector, ServerDownFailsClosedAndIsNotCached) {
   EXPECT_EQ(out.detail.find("127.0.0.1"), std::string::npos);  // no internal address to clients
   EXPECT_FALSE(in->Cached("tok-1", kNow).has_value());
   EXPECT_EQ(in->calls(), 1u);
+}
+
+// Runs one Introspect to completion on its own io_context.
+AuthOutcome IntrospectNow(const Introspector& in, const std::string& token, int64_t now_ns) {
+  boost::asio::io_context ioc;
+  AuthOutcome out;
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { out = co_await in.Introspect(token, now_ns); },
+      boost::asio::detached);
+  ioc.run();
+  return out;
+}
+
+IntrospectionConfig ConfigAt(const testing::CannedHttpServer& server) {
+  IntrospectionConfig c = Config();
+  c.endpoint = server.url("/introspect");
+  c.allow_insecure_http = true;
+  c.negative_cache_ms = 1000;
+  return c;
+}
+
+TEST(Introspector, RefusalsImpliedByTheAnswerAreCachedWithTheirReason) {
+  // A refresh token (token_type refresh_token) replayed as a bearer token: the first request
+  // asks the server, the next ones within negative_cache_ms get the same refusal, subject and
+  // all, without a call; afterwards the server is asked again.
+  testing::CannedHttpServer server(
+      R"({"active":true,"sub":"alice","token_type":"refresh_token","exp":1700000600})");
+  auto in = Make(ConfigAt(server));
+  const int64_t ms = 1000000;
+  for (int64_t t : {kNow, kNow + 10 * ms, kNow + 999 * ms}) {
+    AuthOutcome out = IntrospectNow(*in, "refresh-1", t);
+    EXPECT_FALSE(out.allowed);
+    EXPECT_EQ(out.http_status, 401);
+    EXPECT_EQ(out.deny_reason, "wrong_token_type");
+    EXPECT_EQ(out.identity.subject, "alice");
+    EXPECT_EQ(out.identity.credential_id.size(), 16u);
+  }
+  EXPECT_EQ(server.requests(), 1);
+  EXPECT_EQ(in->calls(), 1u);
+  EXPECT_EQ(in->cache_hits(), 2u);
+  ASSERT_TRUE(in->Cached("refresh-1", kNow + 500 * ms).has_value());
+  EXPECT_FALSE(in->Cached("other-token", kNow).has_value());  // keyed by the token
+  EXPECT_EQ(IntrospectNow(*in, "refresh-1", kNow + 1000 * ms).deny_reason, "wrong_token_type");
+  EXPECT_EQ(server.requests(), 2);
+}
+
+TEST(Introspector, AnsweredInactiveAndWrongAudienceAreCachedButServerErrorsAreNot) {
+  {
+    testing::CannedHttpServer server(R"({"active":false})");
+    auto in = Make(ConfigAt(server));
+    EXPECT_EQ(IntrospectNow(*in, "t", kNow).deny_reason, "inactive_token");
+    EXPECT_EQ(IntrospectNow(*in, "t", kNow).deny_reason, "inactive_token");
+    EXPECT_EQ(server.requests(), 1);
+  }
+  {
+    testing::CannedHttpServer server(R"({"active":true,"sub":"bob","aud":"other-api"})");
+    IntrospectionConfig c = ConfigAt(server);
+    c.audiences = {"orders-api"};
+    auto in = Make(c);
+    EXPECT_EQ(IntrospectNow(*in, "t", kNow).deny_reason, "wrong_audience");
+    AuthOutcome again = IntrospectNow(*in, "t", kNow);
+    EXPECT_EQ(again.deny_reason, "wrong_audience");
+    EXPECT_EQ(again.identity.subject, "bob");
+    EXPECT_EQ(server.requests(), 1);
+  }
+  {
+    // The gateway's own client credentials refused (or any non-200): 503, asked every time.
+    testing::CannedHttpServer server(R"({"error":"invalid_client"})", std::chrono::milliseconds(0), 401);
+    auto in = Make(ConfigAt(server));
+    EXPECT_EQ(IntrospectNow(*in, "t", kNow).http_status, 503);
+    EXPECT_EQ(IntrospectNow(*in, "t", kNow).http_status, 503);
+    EXPECT_EQ(server.requests(), 2);
+  }
 }
 
 TEST(Introspector, OversizeTokenRefusedWithoutCall) {

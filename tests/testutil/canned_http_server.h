@@ -1,0 +1,98 @@
+// CannedHttpServer: a plain-HTTP server on 127.0.0.1 (an ephemeral port) that answers every
+// request with the same status and JSON body, each request after the first one `delay`
+// late, and counts the requests it has begun to answer. For tests of the gateway's outgoing
+// calls (JWKS fetches, token introspection) with allow_insecure_http. It reads each request
+// whole (head and Content-Length body) before answering, so closing never resets a request
+// the client is still sending. One connection at a time, Connection: close.
+// Test-only. Construct and destroy on one thread; requests() from any.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+namespace apitrail::testing {
+
+class CannedHttpServer {
+ public:
+  explicit CannedHttpServer(std::string body, std::chrono::milliseconds delay = std::chrono::milliseconds(0),
+                            int status = 200)
+      : body_(std::move(body)), delay_(delay), status_(status) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CannedHttpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  CannedHttpServer(const CannedHttpServer&) = delete;
+  CannedHttpServer& operator=(const CannedHttpServer&) = delete;
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ReadRequest(c);
+      if (requests_.fetch_add(1) > 0) std::this_thread::sleep_for(delay_);
+      const std::string out = "HTTP/1.1 " + std::to_string(status_) +
+                              " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                              "Content-Length: " + std::to_string(body_.size()) + "\r\n\r\n" + body_;
+      (void)!::write(c, out.data(), out.size());
+      ::close(c);
+    }
+  }
+
+  static void ReadRequest(int c) {
+    std::string in;
+    char buf[4096];
+    size_t want = std::string::npos;  // head + body bytes, once the head is in
+    while (want == std::string::npos || in.size() < want) {
+      const ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+      const size_t end = in.find("\r\n\r\n");
+      if (want == std::string::npos && end != std::string::npos) {
+        size_t body = 0;
+        for (const char* name : {"\r\nContent-Length:", "\r\ncontent-length:"}) {
+          const size_t at = in.find(name);
+          if (at != std::string::npos && at < end) body = std::strtoul(in.c_str() + at + 17, nullptr, 10);
+        }
+        want = end + 4 + body;
+      }
+    }
+  }
+
+  std::string body_;
+  std::chrono::milliseconds delay_;
+  int status_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace apitrail::testing
