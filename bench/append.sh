@@ -25,11 +25,19 @@ EVENTS=${EVENTS:-2000000}
 ROUNDS=${ROUNDS:-3}
 ROOT=${ROOT:-/tmp/apitrail-bench/append}
 [[ -f "$PEERS/sqlite_bench.py" && -f "$PEERS/gen_events.py" ]] || { echo "peer runners not found in $PEERS" >&2; exit 1; }
+# The in-process SQLite peer is compiled in only when CMake finds libsqlite3-dev.
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
+  echo "# libsqlite3-dev missing: apt-get install -y libsqlite3-dev" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y libsqlite3-dev >/dev/null ||
+    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y libsqlite3-dev >/dev/null; }
+  [[ -f "$BUILD/CMakeCache.txt" ]] && cmake "$BUILD" >/dev/null  # find it now
+fi
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
   cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPITRAIL_BUILD_TESTS=OFF \
     -DAPITRAIL_BUILD_BENCH=ON >/dev/null
 fi
-cmake --build "$BUILD" -j2 --target store_append_bench >/dev/null
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer" >&2; exit 1; }
+cmake --build "$BUILD" -j2 --target store_append_bench
 trap 'rm -rf "$ROOT"' EXIT
 rm -rf "$ROOT"; mkdir -p "$ROOT"
 TSV="$ROOT/events.tsv"
@@ -50,6 +58,9 @@ for r in range(1, rounds + 1):
     js = json.loads(subprocess.run([bench, "--benchmark_filter=" + FILTER, "--benchmark_format=json"],
                                    check=True, capture_output=True, text=True, env=env).stdout)
     b = {x["name"].split("/")[0]: x for x in js["benchmarks"]}
+    if "BM_SqliteWal" not in b:
+        sys.exit("store_append_bench was built without libsqlite3-dev (scripts/install-deps.sh installs it): "
+                 "no in-process SQLite to compare with")
     if b["BM_StoreAppend"].get("error_occurred"):
         sys.exit("store_append_bench: " + b["BM_StoreAppend"].get("error_message", "error"))
     fig = {"apitrail events/s": b["BM_StoreAppend"]["items_per_second"],

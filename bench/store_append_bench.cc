@@ -130,7 +130,7 @@ bool EventFromPeerTsv(std::string_view line, AuditEvent* e) {
     e->decision = "deny";
     e->deny_reason = e->status == 401 ? "invalid_credentials" : "missing_scope";
   }
-  e->duration_us = static_cast<int64_t>(std::atof(std::string(c[10]).c_str()) * 1000);
+  e->duration_us = std::llround(std::atof(std::string(c[10]).c_str()) * 1000);
   e->bytes_in = std::strtoull(std::string(c[11]).c_str(), nullptr, 10);
   e->bytes_out = std::strtoull(std::string(c[12]).c_str(), nullptr, 10);
   e->client_ip = c[13];

@@ -143,7 +143,7 @@ struct IntrospectionConfig {
   uint32_t max_response_bytes = 64 * 1024;
   uint32_t max_token_bytes = 4096;
   uint32_t cache_max_ttl_ms = 300000;  // positive answers: min(exp, now + this)
-  uint32_t negative_cache_ms = 5000;   // active:false answers
+  uint32_t negative_cache_ms = 5000;   // refusals the answer implies (active:false, aud, ...)
   uint32_t max_concurrent = 64;        // in-flight calls per process; excess → 503
   uint32_t cache_capacity = 10000;
   bool enabled() const { return !endpoint.empty(); }

@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -38,9 +40,9 @@ class CannedHttpServer {
   }
   ~CannedHttpServer() {
     stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept(); the descriptor stays ours until joined
     thread_.join();
+    ::close(fd_);
   }
   CannedHttpServer(const CannedHttpServer&) = delete;
   CannedHttpServer& operator=(const CannedHttpServer&) = delete;
@@ -55,12 +57,15 @@ class CannedHttpServer {
     while (!stop_) {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
+      // A client that stalls mid-request must not hang the destructor's join.
+      const timeval limit{5, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
       ReadRequest(c);
       if (requests_.fetch_add(1) > 0) std::this_thread::sleep_for(delay_);
       const std::string out = "HTTP/1.1 " + std::to_string(status_) +
                               " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
                               "Content-Length: " + std::to_string(body_.size()) + "\r\n\r\n" + body_;
-      (void)!::write(c, out.data(), out.size());
+      (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);  // a reset client: no SIGPIPE
       ::close(c);
     }
   }
@@ -76,9 +81,10 @@ class CannedHttpServer {
       const size_t end = in.find("\r\n\r\n");
       if (want == std::string::npos && end != std::string::npos) {
         size_t body = 0;
-        for (const char* name : {"\r\nContent-Length:", "\r\ncontent-length:"}) {
-          const size_t at = in.find(name);
-          if (at != std::string::npos && at < end) body = std::strtoul(in.c_str() + at + 17, nullptr, 10);
+        std::string head = in.substr(0, end);
+        for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (const size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
+          body = std::strtoul(head.c_str() + at + 17, nullptr, 10);
         }
         want = end + 4 + body;
       }

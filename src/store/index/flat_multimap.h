@@ -65,6 +65,7 @@ class FlatMultiMap {
 
   static constexpr size_t kPageSlots = 4096 / sizeof(Slot);
   static constexpr size_t kPages = kChunkSlots / kPageSlots;
+  static_assert(kPages % 64 == 0, "Chunk::written holds whole 64-page words");
 
   struct Chunk {
     ZeroedPages memory{kChunkSlots * sizeof(Slot)};  // zero bytes: every slot empty

@@ -30,7 +30,8 @@ struct PartShape {
 // read_block(i) for i = 0 .. block_offsets.size()-1 (all of them, at least once, even for an
 // empty part). Records that arrive ahead of their turn wait in memory, at most
 // max_waiting_bytes of them; when more would, the blocks are read again in further passes.
-// Corruption naming the seq and a block offset when a record is held twice or is in no block.
+// Corruption naming the seq and an offset when a record is held twice, is in no block, or
+// has a seq outside the part; read_block's and fn's errors are returned as they are.
 Status ForEachRecordInSeqOrder(const PartShape& shape,
                                const std::function<Result<std::shared_ptr<const Block>>(uint32_t)>& read_block,
                                const std::function<Status(uint64_t seq, std::string_view record)>& fn,
