@@ -35,7 +35,10 @@ run: build
 # printed last.
 test: build-all build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@# ctest prints its label and time summaries after the pass/fail line; repeat that line
+	@# last, so the run ends with it (and keep ctest's exit status).
+	cd $(BUILD) && set -o pipefail && ctest --output-on-failure -j $(JOBS) --timeout 300 | tee make-test.log; \
+	  status=$$?; grep -E '^[0-9]+% tests passed' make-test.log | tail -1; exit $$status
 
 bench: build
 	bash bench/gateway.sh
