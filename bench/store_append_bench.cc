@@ -56,6 +56,7 @@
 #include "core/ids.h"
 #include "core/record_codec.h"
 #include "core/time_util.h"
+#include "gateway/redaction.h"
 #include "store/merkle/compact_range.h"
 #include "store/merkle/merkle_hash.h"
 #include "store/part/part_builder.h"
@@ -116,15 +117,9 @@ bool EventFromPeerTsv(std::string_view line, AuditEvent* e) {
   const std::string_view target = c[8];
   const size_t q = target.find('?');
   e->path = target.substr(0, q);
-  if (q != std::string_view::npos) {
-    for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
-      const size_t amp = rest.find('&');
-      const std::string_view kv = rest.substr(0, amp);
-      const size_t eq = kv.find('=');
-      e->query.emplace_back(kv.substr(0, eq), eq == std::string_view::npos ? "" : kv.substr(eq + 1));
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    }
-  }
+  // Recorded as the gateway records a query string: decoded, secrets redacted.
+  static const Redactor redactor{RedactionConfig{}};
+  if (q != std::string_view::npos) e->query = redactor.RedactQuery(target.substr(q + 1));
   e->status = std::atoi(std::string(c[9]).c_str());
   if (e->status == 401 || e->status == 403) {  // as TrafficGen records them
     e->decision = "deny";
@@ -140,20 +135,23 @@ bool EventFromPeerTsv(std::string_view line, AuditEvent* e) {
   return true;
 }
 
-// Adds one event and its record to the pool; Summarize computes the means once all are in.
 void AddToPool(EventPool* p, AuditEvent&& e) {
-  p->pct_4xx += e.status >= 400 && e.status < 500;  // counts until Summarize
-  p->pct_5xx += e.status >= 500;
   p->records.push_back(EncodeRecord(e));
-  p->mean_record_bytes += static_cast<double>(p->records.back().size());
   p->events.push_back(std::move(e));
 }
 
+// The pool's means, once every event is in.
 void Summarize(EventPool* p) {
   const double n = static_cast<double>(p->events.size());
-  p->mean_record_bytes /= n;
-  p->pct_4xx = 100.0 * p->pct_4xx / n;
-  p->pct_5xx = 100.0 * p->pct_5xx / n;
+  double bytes = 0, n4 = 0, n5 = 0;
+  for (const std::string& r : p->records) bytes += static_cast<double>(r.size());
+  for (const AuditEvent& e : p->events) {
+    n4 += e.status >= 400 && e.status < 500;
+    n5 += e.status >= 500;
+  }
+  p->mean_record_bytes = bytes / n;
+  p->pct_4xx = 100.0 * n4 / n;
+  p->pct_5xx = 100.0 * n5 / n;
 }
 
 // The events come from the query benchmark's generator (bench/traffic_gen.h), one day of

@@ -188,31 +188,6 @@ TEST(Introspector, ConfigErrorsAreNamed) {
   EXPECT_FALSE(Introspector::Create(c).ok());  // plain http needs allow_insecure_http
 }
 
-TEST(Introspector, ServerDownFailsClosedAndIsNotCached) {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  uint16_t port = a.local_endpoint().port();
-  a.close();
-  IntrospectionConfig c = Config();
-  c.endpoint = "https://127.0.0.1:" + std::to_string(port) + "/introspect";
-  auto in = Make(c);
-  AuthOutcome out;
-  boost::asio::co_spawn(
-      ioc,
-      [&]() -> boost::asio::awaitable<void> {
-        std::string token = "tok-1";
-        out = co_await in->Introspect(std::move(token), kNow);
-      },
-      boost::asio::detached);
-  ioc.run();
-  EXPECT_FALSE(out.allowed);
-  EXPECT_EQ(out.http_status, 503);
-  EXPECT_EQ(out.deny_reason, "introspection_unavailable");
-  EXPECT_EQ(out.detail.find("127.0.0.1"), std::string::npos);  // no internal address to clients
-  EXPECT_FALSE(in->Cached("tok-1", kNow).has_value());
-  EXPECT_EQ(in->calls(), 1u);
-}
-
 // Runs one Introspect to completion on its own io_context.
 AuthOutcome IntrospectNow(const Introspector& in, const std::string& token, int64_t now_ns) {
   boost::asio::io_context ioc;
@@ -222,6 +197,23 @@ AuthOutcome IntrospectNow(const Introspector& in, const std::string& token, int6
       boost::asio::detached);
   ioc.run();
   return out;
+}
+
+TEST(Introspector, ServerDownFailsClosedAndIsNotCached) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  uint16_t port = a.local_endpoint().port();
+  a.close();
+  IntrospectionConfig c = Config();
+  c.endpoint = "https://127.0.0.1:" + std::to_string(port) + "/introspect";
+  auto in = Make(c);
+  AuthOutcome out = IntrospectNow(*in, "tok-1", kNow);
+  EXPECT_FALSE(out.allowed);
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_EQ(out.deny_reason, "introspection_unavailable");
+  EXPECT_EQ(out.detail.find("127.0.0.1"), std::string::npos);  // no internal address to clients
+  EXPECT_FALSE(in->Cached("tok-1", kNow).has_value());
+  EXPECT_EQ(in->calls(), 1u);
 }
 
 IntrospectionConfig ConfigAt(const testing::CannedHttpServer& server) {
