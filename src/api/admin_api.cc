@@ -23,7 +23,7 @@ int HttpStatusFor(const Status& st) {
   switch (st.code()) {
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kNotFound: return 404;
-    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kUnavailable:
     case StatusCode::kResourceExhausted: return 503;
     default: return 500;
   }

@@ -446,14 +446,19 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
     // A stable, non-reversible id for the audit trail; never the token itself.
     out.identity.credential_id = HexEncode(Sha256(token)).substr(0, 16);
   }
-  auto scopes = Scopes(claims);
-  if (scopes.ok()) out.identity.scopes = std::move(scopes).value();
+  // Taken even when claims are not checked; an unreadable scope claim denies below.
+  Status scopes_status;
+  if (auto scopes = Scopes(claims); scopes.ok()) {
+    out.identity.scopes = std::move(scopes).value();
+  } else {
+    scopes_status = scopes.status();
+  }
   Status grants = ReadRolesAndTenant(c.roles_claim, c.tenant_claim, claims, &out.identity);
   if (!check_claims) {
     out.allowed = true;
     return out;
   }
-  if (!scopes.ok()) return deny(jwt_deny::kInvalidClaims, scopes.status().message());
+  if (!scopes_status.ok()) return deny(jwt_deny::kInvalidClaims, scopes_status.message());
   if (!grants.ok()) return deny(jwt_deny::kInvalidClaims, grants.message());
 
   auto exp = NumericDate(claims, "exp");

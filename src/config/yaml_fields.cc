@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 namespace apitrail::config_internal {
 namespace {
@@ -47,7 +48,8 @@ std::string Describe(const YAML::Node& node, Secret secret) {
 }
 
 void ReadContext::Error(const std::string& path, const YAML::Node& at, std::string message) {
-  errors.push_back({path, message + LineSuffix(at)});
+  message += LineSuffix(at);
+  errors.push_back({path, std::move(message)});
 }
 
 YamlMap::YamlMap(ReadContext* ctx, const YAML::Node& node, std::string path,

@@ -89,7 +89,10 @@ class [[nodiscard]] Result {
 // APITRAIL_ASSIGN_OR_RETURN(auto x, MakeX());
 #define APITRAIL_ASSIGN_OR_RETURN(lhs, expr) \
   APITRAIL_ASSIGN_OR_RETURN_IMPL(APITRAIL_CONCAT(_res_, __LINE__), lhs, expr)
+// `tmp` names a variable and `lhs` may declare one: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define APITRAIL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                   \
   if (!tmp.ok()) return tmp.status();                  \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -20,7 +20,7 @@ std::optional<FileIdentity> ParseMarker(const std::string& text) {
 
 }  // namespace
 
-ArchiveStatus::ArchiveStatus(FileSystem* fs, std::string data_dir)
+ArchiveStatus::ArchiveStatus(FileSystem* fs, const std::string& data_dir)
     : fs_(fs), dir_(DoneDir(data_dir)), outbox_(OutboxDir(data_dir)) {}
 
 Status ArchiveStatus::Open() {

@@ -28,7 +28,7 @@ struct FileIdentity {
 
 class ArchiveStatus {
  public:
-  ArchiveStatus(FileSystem* fs, std::string data_dir);
+  ArchiveStatus(FileSystem* fs, const std::string& data_dir);
 
   // Creates archive/done and archive/outbox if missing and removes *.tmp left by a crash;
   // loads the markers.
