@@ -28,6 +28,7 @@ struct GatewayMetrics {
   std::atomic<uint64_t> tls_handshakes{0};          // completed on the listener
   std::atomic<uint64_t> tls_handshake_failures{0};  // refused, failed or timed out (not audited)
   std::atomic<uint64_t> upstream_tls_failures{0};   // handshake or verification with an upstream (502)
+  std::atomic<uint64_t> session_errors{0};          // connections ended by an exception (logged)
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
   std::atomic<uint64_t> latency_us_sum{0};
 

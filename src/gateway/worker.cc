@@ -6,8 +6,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <exception>
+
+#include "core/exception_util.h"
 #include "core/thread_util.h"
 #include "core/time_util.h"
 #include "gateway/proxy_session.h"
@@ -137,6 +141,15 @@ void Worker::WaitForCommits() {
                                   });
 }
 
+void Worker::ReportSessionError(const std::exception_ptr& error) {
+  // The connection is gone, and the request it was serving may have no record: that must
+  // not pass unseen, nor flood the log when it repeats per request.
+  const uint64_t n = metrics_.session_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!ShouldLogOccurrence(n)) return;
+  spdlog::error("worker {}: a connection ended on an internal error ({} so far): {}", index_, n,
+                ExceptionMessage(error));
+}
+
 void Worker::DoAccept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
@@ -154,7 +167,8 @@ void Worker::DoAccept() {
     } else {
       auto session = std::make_unique<ProxySession>(*this, std::move(socket));
       ProxySession* raw = session.release();
-      asio::co_spawn(io_, raw->Run(), [this, raw](std::exception_ptr) {
+      asio::co_spawn(io_, raw->Run(), [this, raw](const std::exception_ptr& error) {
+        if (error) ReportSessionError(error);
         delete raw;
         connections_->fetch_sub(1, std::memory_order_relaxed);
       });

@@ -12,6 +12,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
+#include <exception>
 #include <list>
 #include <optional>
 #include <thread>
@@ -66,6 +67,8 @@ class Worker {
   // Calls the store's CommitPending whenever an asynchronous commit completed.
   void WaitForCommits();
   void DoAccept();
+  // Counts and logs (rate-limited) a session coroutine that ended with an exception.
+  void ReportSessionError(const std::exception_ptr& error);
   void ScheduleSweep();
 
   int index_;

@@ -10,8 +10,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
 #include <thread>
 
+#include "core/exception_util.h"
 #include "core/json_writer.h"
 
 namespace apitrail {
@@ -36,6 +42,7 @@ struct SimpleHttpServer::Impl {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   uint16_t port = 0;
+  std::atomic<uint64_t> handler_errors{0};  // handlers that threw (answered 500)
 
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
@@ -70,9 +77,19 @@ struct SimpleHttpServer::Impl {
         SimpleResponse sres;
         try {
           sres = handler(sreq);
-        } catch (const std::exception& e) {
+        } catch (...) {
+          // The client gets a 500 with a JSON body; the cause goes to the log, never to the
+          // client (it may name files or internals).
+          sres = SimpleResponse{};
           sres.status = 500;
           sres.body = JsonError("internal", "internal error");
+          const uint64_t n = handler_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+          if (ShouldLogOccurrence(n)) {
+            // The path only: a query string may carry values that do not belong in a log.
+            const std::string path = sreq.target.substr(0, std::min<size_t>(sreq.target.find('?'), 256));
+            spdlog::error("{} {}: the handler failed ({} so far): {}", sreq.method, path, n,
+                          ExceptionMessage(std::current_exception()));
+          }
         }
         if (sres.delay_ms > 0) {
           asio::steady_timer t(stream.get_executor(), std::chrono::milliseconds(sres.delay_ms));
