@@ -6,7 +6,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 DEMO_ARGS ?=
 
-.PHONY: deps build build-all build-asan run test bench clean format
+.PHONY: deps build build-all build-asan run test bench clean format tidy
 
 deps:
 	@bash scripts/install-deps.sh
@@ -45,6 +45,12 @@ bench: build
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+# clang-tidy with .clang-tidy over src/ (Debian's clang-tidy, installed when missing); reports
+# findings without failing. The compile database is GCC's, hence the unknown-warning flag.
+tidy: build-all
+	@command -v run-clang-tidy >/dev/null || apt-get install -y clang-tidy
+	run-clang-tidy -p $(BUILD) -quiet -extra-arg=-Wno-unknown-warning-option -j $(JOBS) '$(CURDIR)/src/' || true
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
