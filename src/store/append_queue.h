@@ -69,6 +69,9 @@ class AppendQueue {
   std::atomic<int64_t> unowned_{0};   // the same for unowned records
   std::atomic<bool> waiting_{false};
   std::array<Shard, kShards> shards_;
+  // Drain's side of each shard, swapped with its items under the shard's lock (so the lock
+  // is held for a swap, and both vectors keep their capacity). Only the Drain caller.
+  std::array<std::vector<PendingRecord>, kShards> taken_;
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
 };
