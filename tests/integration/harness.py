@@ -351,9 +351,22 @@ class GatewayTestCase(unittest.TestCase):
         self.gw.start()
 
     def tearDown(self):
+        # Whatever the test sent, no connection may have ended on an exception in the
+        # gateway's own code (such a request could go unrecorded). Checked while the gateway
+        # still runs; a test that stopped it has checked what it needed.
+        metrics = None
+        if self.gw.proc is not None and self.gw.proc.poll() is None:
+            try:
+                metrics = admin_metrics(self.gw)
+            except (OSError, AssertionError):
+                metrics = None  # admin API not reachable (a test changed it): nothing to read
         self.gw.stop(signal.SIGKILL)
         self.upstream.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        if metrics is not None:
+            self.assertIn("apitrail_session_errors_total", metrics)
+            self.assertEqual(metrics["apitrail_session_errors_total"], 0,
+                             "connection(s) ended on an internal error (see the gateway log)")
 
     def auth(self, key=None):
         return {"Authorization": f"Bearer {key or self.key}"}
