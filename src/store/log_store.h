@@ -115,6 +115,8 @@ class LogStore final : public Store {
   // Drains the queue and commits it (write, sync, publish, callbacks); holder of commit_mu_.
   // `async`: submit the sync to ring_ and return; ReapCommit publishes it later.
   void CommitQueued(bool force_head_sync, bool async);
+  // Appends pending_leaves_ to frontier_ (in seq order) and clears it.
+  void FoldPendingLeaves();
   // Finishes the asynchronous commit in flight if its write completed (or, with `wait`,
   // once it has): true when none is in flight any more. With `start_next`, the next commit
   // (what is queued now) is submitted before the finished one is published, so the device
@@ -227,6 +229,10 @@ class LogStore final : public Store {
   uint32_t segment_index_ = 0;
   std::unique_ptr<TreeHeadWriter> heads_;
   merkle::CompactRange frontier_;
+  // Leaf hashes of records WriteBatch framed whose Merkle nodes are not yet in frontier_:
+  // folded in by CommitQueued once the write is submitted (FoldPendingLeaves), and before
+  // any use of frontier_. Commit lock.
+  std::vector<Hash256> pending_leaves_;
   uint64_t next_seq_ = 0;
   std::vector<Unpublished> unpublished_;
   std::vector<RollupEvent> rollup_batch_;  // the rollup side of unpublished_
