@@ -9,6 +9,7 @@
 #include <system_error>
 #include <optional>
 
+#include "core/assert.h"
 #include "core/ids.h"
 #include "core/record_codec.h"
 #include "core/thread_util.h"
@@ -275,6 +276,7 @@ Result<std::unique_ptr<WritableFile>> LogStore::OpenActiveSegment(const std::str
 int64_t LogStore::WallNow() const { return options_.wall_clock ? options_.wall_clock() : NowNs(); }
 
 Status LogStore::StartSegment(uint64_t first_seq) {
+  APITRAIL_ASSERT(pending_leaves_.empty(), "a segment starts at the Merkle state of every earlier record");
   const std::string path = segments_dir_ + "/" + log::SegmentFileName(first_seq);
   APITRAIL_ASSIGN_OR_RETURN(auto file, OpenActiveSegment(path));
   if (file->Size() != 0) return Status::Corruption(path + ": new segment already exists");
@@ -412,6 +414,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
 Status LogStore::Publish(bool force_head_sync) { return PublishDurable(TakeDurable(), force_head_sync); }
 
 LogStore::Durable LogStore::TakeDurable() {
+  APITRAIL_ASSERT(pending_leaves_.empty(), "the durable tree covers every framed record");
   syncs_.fetch_add(1);
   durable_size_ = next_seq_;  // every record written so far is now synced
   durable_frontier_ = frontier_;

@@ -137,7 +137,8 @@ class LogStore final : public Store {
   Status PublishDurable(Durable durable, bool force_head_sync);
   // TakeDurable, then PublishDurable.
   Status Publish(bool force_head_sync);
-  // Assigns seqs, writes frames (rotating segments as needed), extends the frontier.
+  // Assigns seqs, writes frames (rotating segments as needed); the leaves go to
+  // pending_leaves_, which the caller folds into the frontier (FoldPendingLeaves).
   Status WriteBatch(std::vector<PendingRecord>* batch);
   // Syncs the segment, publishes the batch, completes it, appends a tree head if due.
   Status SyncAndPublish(bool force_head_sync);
