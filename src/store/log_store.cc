@@ -414,7 +414,7 @@ Status LogStore::SyncAndPublish(bool force_head_sync) {
 Status LogStore::Publish(bool force_head_sync) { return PublishDurable(TakeDurable(), force_head_sync); }
 
 LogStore::Durable LogStore::TakeDurable() {
-  APITRAIL_ASSERT(pending_leaves_.empty(), "the durable tree covers every framed record");
+  FoldPendingLeaves();  // the durable tree covers every framed record (a no-op after a submission)
   syncs_.fetch_add(1);
   durable_size_ = next_seq_;  // every record written so far is now synced
   durable_frontier_ = frontier_;
@@ -689,14 +689,12 @@ void LogStore::CommitQueued(bool force_head_sync, bool async) {
         FoldPendingLeaves();
         return;
       }
-      FoldPendingLeaves();
       st = started.ok() ? Publish(force_head_sync) : started.status();
     } else {
-      FoldPendingLeaves();
       st = SyncAndPublish(force_head_sync);
     }
   }
-  FoldPendingLeaves();  // batch mode, or a failed write (no-op when already folded)
+  FoldPendingLeaves();  // batch mode, or a failed write (Publish folded the others)
   if (!st.ok()) {
     Fail(st);
     const Status failed = FailedStatus();

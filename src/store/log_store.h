@@ -231,8 +231,8 @@ class LogStore final : public Store {
   std::unique_ptr<TreeHeadWriter> heads_;
   merkle::CompactRange frontier_;
   // Leaf hashes of records WriteBatch framed whose Merkle nodes are not yet in frontier_:
-  // folded in by CommitQueued once the write is submitted (FoldPendingLeaves), and before
-  // any use of frontier_. Commit lock.
+  // folded in (FoldPendingLeaves) by CommitQueued once the write is submitted, by
+  // TakeDurable, and by WriteBatch before a rotation. Commit lock.
   std::vector<Hash256> pending_leaves_;
   uint64_t next_seq_ = 0;
   std::vector<Unpublished> unpublished_;
