@@ -20,6 +20,7 @@
 #include <zdict.h>
 #include <zstd.h>
 
+#include "core/ids.h"
 #include "core/record_codec.h"
 #include "store/fs/file_system.h"
 #include "store/merkle/compact_range.h"
@@ -95,9 +96,16 @@ int main(int argc, char** argv) {
   std::string corr, res_name, res_value, event_id;
   // APITRAIL_BREAKDOWN_INFLIGHT=W: log the events in completion order, as the gateway does,
   // instead of the generator's start order: event i completes at i + U[0, W) (W requests in
-  // flight), so ids and times are minted in one order and logged in another.
+  // flight), so times are taken in one order and logged in another. Event ids are minted
+  // at completion, as the store does when the gateway appends an event;
+  // APITRAIL_BREAKDOWN_MINT=start keeps the generator's ids, minted at the start (what the
+  // gateway did before 2026-11-29).
   const char* inflight_env = std::getenv("APITRAIL_BREAKDOWN_INFLIGHT");
   const double inflight = inflight_env != nullptr ? std::atof(inflight_env) : 0;
+  const char* mint_env = std::getenv("APITRAIL_BREAKDOWN_MINT");
+  const bool mint_at_start = mint_env != nullptr && std::string_view(mint_env) == "start";
+  const uint64_t id_origin = std::mt19937_64(23)() >> 22;
+  uint32_t id_counter = 1u << 20;
   std::mt19937_64 rng(17);
   using Started = std::pair<double, AuditEvent>;
   auto later = [](const Started& a, const Started& b) { return a.first > b.first; };
@@ -108,6 +116,7 @@ int main(int argc, char** argv) {
       if (!in_flight.empty() && (in_flight.top().first < static_cast<double>(generated) || generated == events)) {
         *out = in_flight.top().second;
         in_flight.pop();
+        if (!mint_at_start) out->id = FormatEventId(out->time_ns, id_origin, id_counter++);
         return true;
       }
       AuditEvent started;

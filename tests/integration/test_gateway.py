@@ -284,6 +284,36 @@ class GatewayTest(GatewayTestCase):
         conn.close()
         self.assertEqual(len(self.gw.events(limit=100)), 20)
 
+    def test_event_ids_count_in_log_order_and_carry_the_start_time(self):
+        # The store mints an event's id when the event is appended, so the ids' counters
+        # follow seqs even when requests end in another order than they started (sealed
+        # parts then store ids in almost no bytes, docs/FORMAT.md §16.3); the id's
+        # millisecond is still the request's start. Here the first request started ends last.
+        import threading
+        n = 5
+        statuses = []
+
+        def one(delay):
+            status, _, _ = self.gw.request("GET", f"/slow?s={delay:.2f}", self.auth())
+            statuses.append(status)
+
+        threads = []
+        for k in range(n):
+            threads.append(threading.Thread(target=one, args=(0.2 * (n - k),)))
+            threads[-1].start()
+            time.sleep(0.04)
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [200] * n)
+        events = sorted(self.gw.events(limit=100, route="GET /slow"), key=lambda e: e["seq"])
+        self.assertEqual([float(e["query"]["s"]) for e in events],
+                         [round(0.2 * (k + 1), 2) for k in range(n)])  # logged in reverse start order
+        counters = [int(e["id"][-8:], 16) for e in events]
+        self.assertEqual(counters, [counters[0] + k for k in range(n)])
+        start_ms = [int(e["id"][:8] + e["id"][9:13], 16) for e in events]
+        self.assertEqual(start_ms, sorted(start_ms, reverse=True))
+        self.assertEqual(len(set(start_ms)), n)
+
     def test_admin_api_requires_token_and_validates_filters(self):
         status, body = self.gw.admin("/api/v1/events", token=None)
         self.assertEqual(status, 401)
