@@ -118,6 +118,25 @@ std::string NewEventId(int64_t unix_ns) {
                        s.counter.fetch_add(1, std::memory_order_relaxed));
 }
 
+uint32_t EventIdCounter(std::string_view id) {
+  if (id.size() < 8) return 0;
+  uint32_t counter = 0;
+  for (char c : id.substr(id.size() - 8)) {
+    uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return 0;
+    }
+    counter = counter << 4 | digit;
+  }
+  return counter;
+}
+
 void FormatUuid(const uint8_t* b, char* out) {
   HexEncodeTo(b, 4, out);
   out[8] = '-';

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace apitrail {
 
@@ -25,6 +26,10 @@ std::string NewEventId(int64_t unix_ns);
 // (deterministic benchmark traffic): bytes 6–7 = version 7 and origin bits 41…30, bytes
 // 8–15 = variant 10, origin bits 29…0 and the counter.
 std::string FormatEventId(int64_t unix_ns, uint64_t origin42, uint32_t counter);
+// The counter of an id NewEventId or FormatEventId made: its last 8 hex digits. 0 when
+// `id` does not end in 8 hex digits. Two counters compare with wrap-around
+// (static_cast<int32_t>(a - b) < 0: a was minted first).
+uint32_t EventIdCounter(std::string_view id);
 // n random bytes as 2n lower-case hex digits, never all zero (W3C forbids zero ids).
 std::string RandomHexId(size_t n_bytes);
 // n random bytes; aborts if the CSPRNG fails (nothing secure can be done then).

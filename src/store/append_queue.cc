@@ -39,6 +39,8 @@ bool AppendQueue::Push(PendingRecord&& record, bool owned) {
 size_t AppendQueue::Drain(std::vector<PendingRecord>* out) {
   int64_t n = 0;
   int64_t unowned = 0;
+  std::array<size_t, kShards> nonempty;
+  size_t shards = 0;
   for (size_t i = 0; i < kShards; ++i) {
     Shard& shard = shards_[i];
     std::vector<PendingRecord>& taken = taken_[i];
@@ -52,15 +54,41 @@ size_t AppendQueue::Drain(std::vector<PendingRecord>* out) {
       shard.unowned = 0;
     }
     n += static_cast<int64_t>(taken.size());
-    for (auto& r : taken) out->push_back(std::move(r));
-    taken.clear();
+    nonempty[shards++] = i;
   }
+  MergeTaken(nonempty.data(), shards, out);
   if (n > 0) {
     ready_.fetch_sub(n);
     reserved_.fetch_sub(n);
   }
   if (unowned > 0) unowned_.fetch_sub(unowned);
   return static_cast<size_t>(unowned);
+}
+
+void AppendQueue::MergeTaken(const size_t* shards, size_t count, std::vector<PendingRecord>* out) {
+  // A few shards at most hold records (one per pushing thread), so picking the smallest
+  // head by a scan is cheaper than a heap.
+  std::array<size_t, kShards> next{};
+  size_t left = count;
+  while (left > 1) {
+    size_t best = kShards;
+    for (size_t k = 0; k < count; ++k) {
+      const std::vector<PendingRecord>& taken = taken_[shards[k]];
+      if (next[k] == taken.size()) continue;
+      if (best == kShards ||
+          static_cast<int32_t>(taken[next[k]].order - taken_[shards[best]][next[best]].order) < 0) {
+        best = k;
+      }
+    }
+    std::vector<PendingRecord>& from = taken_[shards[best]];
+    out->push_back(std::move(from[next[best]]));
+    if (++next[best] == from.size()) --left;
+  }
+  for (size_t k = 0; k < count; ++k) {
+    std::vector<PendingRecord>& taken = taken_[shards[k]];
+    for (size_t i = next[k]; i < taken.size(); ++i) out->push_back(std::move(taken[i]));
+    taken.clear();
+  }
 }
 
 void AppendQueue::Wait(std::chrono::steady_clock::time_point deadline,

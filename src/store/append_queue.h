@@ -35,6 +35,10 @@ struct PendingRecord {
   RollupEvent rollup;  // filled when rollups are enabled
   AppendCallback done;
   uint64_t seq = 0;  // assigned by the writer
+  // The event id's counter (EventIdCounter): Drain interleaves the shards in this order, so
+  // ids minted by several threads reach the log in minting order and sealed parts store
+  // them as small deltas (docs/FORMAT.md §16.3). Only an order: any value is correct.
+  uint32_t order = 0;
 };
 
 class AppendQueue {
@@ -45,8 +49,9 @@ class AppendQueue {
 
   // false (and `record` untouched) when `capacity` records are already waiting.
   bool Push(PendingRecord&& record, bool owned = false);
-  // Moves everything queued (owned or not) into *out, oldest first within each shard; how
-  // many of them were not owned.
+  // Moves everything queued (owned or not) into *out, each shard's records in the order
+  // they were pushed and the shards interleaved by PendingRecord::order (a merge of the
+  // shards' heads, wrapping compare); how many of them were not owned.
   size_t Drain(std::vector<PendingRecord>* out);
   // True when anything at all is queued.
   bool HasReady() const { return ready_.load() > 0; }
@@ -62,6 +67,9 @@ class AppendQueue {
     std::vector<PendingRecord> items;
     int64_t unowned = 0;  // of items
   };
+
+  // Moves the records of taken_[shards[0 … count)] into *out, merged by order; clears them.
+  void MergeTaken(const size_t* shards, size_t count, std::vector<PendingRecord>* out);
 
   const int64_t capacity_;
   std::atomic<int64_t> reserved_{0};  // slots taken, including pushes in progress

@@ -308,6 +308,7 @@ Status LogStore::Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) 
   if (event.node.empty()) event.node = options_.node;
   if (event.id.empty()) event.id = NewEventId(event.time_ns != 0 ? event.time_ns : NowNs());
   PendingRecord record;
+  record.order = EventIdCounter(event.id);
   record.payload = EncodeRecord(event);
   if (record.payload.size() > log::kMaxPayloadSize) {
     return Status::InvalidArgument("store: event record of " +

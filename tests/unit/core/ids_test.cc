@@ -55,6 +55,16 @@ TEST(IdsTest, EventIdLayoutIsVersionSevenWithOriginAndCounter) {
   EXPECT_EQ(FormatEventId(0, ~uint64_t{0}, 0), "00000000-0000-7fff-bfff-ffff00000000");
 }
 
+TEST(IdsTest, EventIdCounterReadsTheLastEightHexDigits) {
+  EXPECT_EQ(EventIdCounter(FormatEventId(1700000000123456789, 0x2ABCDEF0123ULL, 0xDEADBEEFu)), 0xDEADBEEFu);
+  const std::string id = NewEventId(1700000000000000000);
+  EXPECT_EQ(EventIdCounter(id), Counter(Bytes(id)));
+  EXPECT_EQ(EventIdCounter("0123ABCD"), 0x0123ABCDu);  // upper case too
+  EXPECT_EQ(EventIdCounter(""), 0u);
+  EXPECT_EQ(EventIdCounter("1234567"), 0u);     // too short
+  EXPECT_EQ(EventIdCounter("x-1234567g"), 0u);  // not hex
+}
+
 TEST(IdsTest, EventIdsOfAProcessShareAnOriginAndCount) {
   const std::vector<uint8_t> a = Bytes(NewEventId(1700000000000000000));
   const std::vector<uint8_t> b = Bytes(NewEventId(1700000000001000000));

@@ -43,6 +43,32 @@ TEST(AppendQueueTest, RefusesBeyondCapacityAndCountsUnowned) {
   EXPECT_EQ(out[0].payload, "0:3");
 }
 
+// Each pushing thread has its own shard; Drain interleaves them by PendingRecord::order (the
+// event id's counter), comparing with wrap-around, and never reorders one thread's records.
+TEST(AppendQueueTest, DrainMergesThreadsByOrderKeepingEachThreadsSequence) {
+  AppendQueue q(64);
+  auto push_from_new_thread = [&q](int producer, std::vector<uint32_t> orders) {
+    std::thread([&q, producer, orders] {
+      for (size_t i = 0; i < orders.size(); ++i) {
+        PendingRecord r = RecordOf(producer, static_cast<int>(i));
+        r.order = orders[i];
+        ASSERT_TRUE(q.Push(std::move(r)));
+      }
+    }).join();
+  };
+  // Across the 32-bit wrap: 0xFFFFFFFE was minted before 1.
+  push_from_new_thread(0, {0xFFFFFFFEu, 1, 4});
+  push_from_new_thread(1, {0xFFFFFFFFu, 2, 3, 9});
+  // Out of order within one thread (an id the caller minted earlier): kept where it was pushed.
+  push_from_new_thread(2, {6, 5});
+  std::vector<PendingRecord> out;
+  EXPECT_EQ(q.Drain(&out), 9u);
+  std::vector<std::string> got;
+  for (const PendingRecord& r : out) got.push_back(r.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"0:0", "1:0", "0:1", "1:1", "1:2", "0:2", "2:0", "2:1", "1:3"}));
+  EXPECT_FALSE(q.HasReady());
+}
+
 // Producers push while one consumer drains: every record comes out exactly once, each
 // producer's in the order it pushed them (a thread keeps its shard), and a drain never sees
 // a half-moved record.
@@ -51,11 +77,14 @@ TEST(AppendQueueTest, ConcurrentPushAndDrainLoseNothing) {
   constexpr int kPerProducer = 20000;
   AppendQueue q(1024);
   std::atomic<int> done{0};
+  // Orders as NewEventId's counter hands them out, wrapping half-way through the test.
+  std::atomic<uint32_t> counter{0xFFFFFFFFu - kProducers * kPerProducer / 2};
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([&q, &done, p] {
+    producers.emplace_back([&q, &done, &counter, p] {
       for (int i = 0; i < kPerProducer; ++i) {
         PendingRecord r = RecordOf(p, i);
+        r.order = counter.fetch_add(1);
         while (!q.Push(std::move(r))) std::this_thread::yield();  // full: the consumer catches up
       }
       done.fetch_add(1);
