@@ -24,6 +24,29 @@ void MetricMillisAsSeconds(std::string& out, const char* name, const char* type,
   out.append(name).append(" ").append(std::to_string(ms / 1000)).append(".").append(frac, 1, 3).append("\n");
 }
 
+// Microseconds as decimal seconds, without trailing zeros: 50 -> "0.00005", 2500000 -> "2.5".
+std::string MicrosAsSeconds(uint64_t us) {
+  std::string out = std::to_string(us / 1000000);
+  std::string frac = std::to_string(1000000 + us % 1000000).substr(1);  // six digits
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  if (!frac.empty()) out.append(".").append(frac);
+  return out;
+}
+
+void Histogram(std::string& out, const char* name, const char* help, const LatencyHistogram::Snapshot& h) {
+  MetricHead(out, name, "histogram", help);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    const std::string le = i < LatencyHistogram::kBoundsUs.size() ? MicrosAsSeconds(LatencyHistogram::kBoundsUs[i]) : "+Inf";
+    out.append(name).append("_bucket{le=\"").append(le).append("\"} ").append(std::to_string(cumulative)).append("\n");
+  }
+  out.append(name).append("_sum ").append(MicrosAsSeconds(h.sum_us)).append("\n");
+  // The +Inf bucket and _count must agree; a scrape racing an observation may have read the
+  // count first, so both take the buckets' total.
+  out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
+}
+
 }  // namespace
 
 std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, const StoreStats& store) {
@@ -56,8 +79,18 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_tls_handshake_failures_total", "counter", "TLS handshakes on the gateway listener that failed or were refused (not audited).", "", sum(&GatewayMetrics::tls_handshake_failures));
   Metric(out, "apitrail_upstream_tls_failures_total", "counter", "TLS handshakes with an upstream that failed, including certificate verification (502).", "", sum(&GatewayMetrics::upstream_tls_failures));
   Metric(out, "apitrail_session_errors_total", "counter", "Client connections ended by an internal error (an exception, logged); the request in progress may have no record.", "", sum(&GatewayMetrics::session_errors));
+  Metric(out, "apitrail_client_bytes_received_total", "counter", "Bytes read from clients (heads and bodies).", "", sum(&GatewayMetrics::bytes_in));
+  Metric(out, "apitrail_client_bytes_sent_total", "counter", "Bytes written to clients (heads and bodies).", "", sum(&GatewayMetrics::bytes_out));
+  LatencyHistogram::Snapshot duration, audit_wait;
+  for (const auto* w : workers) {
+    duration.Add(w->request_duration.Read());
+    audit_wait.Add(w->audit_wait.Read());
+  }
+  Histogram(out, "apitrail_request_duration_seconds", "From a request's head to its response going out, the wait for its audit record included.", duration);
+  Histogram(out, "apitrail_audit_wait_seconds", "From handing an event to the store to its record being durable (or refused): what auditing adds to a response.", audit_wait);
   Metric(out, "apitrail_store_records", "gauge", "Records in the audit log.", "", store.size);
   Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
+  Histogram(out, "apitrail_store_commit_seconds", "Group commits' write and sync, from submission to durable.", store.commit_latency);
   Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);
   Metric(out, "apitrail_store_write_errors_total", "counter", "Store write or sync failures.", "", store.write_errors);
   Metric(out, "apitrail_store_reserve_failures_total", "counter", "Zero reserves ahead of the active segment that could not be written (syncs then also write metadata).", "", store.reserve_failures);

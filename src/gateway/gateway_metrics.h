@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/latency_histogram.h"
+
 namespace apitrail {
 
 struct GatewayMetrics {
@@ -30,7 +32,12 @@ struct GatewayMetrics {
   std::atomic<uint64_t> upstream_tls_failures{0};   // handshake or verification with an upstream (502)
   std::atomic<uint64_t> session_errors{0};          // connections ended by an exception (logged)
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
-  std::atomic<uint64_t> latency_us_sum{0};
+  // From a request's head to its response going out, the audit record's wait included;
+  // every request answered (allowed, denied, failed).
+  LatencyHistogram request_duration;
+  // What recording costs a response: from handing its event to the store until the store
+  // reports it durable (or refused), one per event recorded.
+  LatencyHistogram audit_wait;
 
   void Inc(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void CountStatus(int status) {

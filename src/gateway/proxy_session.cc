@@ -89,6 +89,17 @@ struct ProxySession::Exchange {
   const std::string* replay_head = nullptr;
 };
 
+namespace {
+
+// Counts a response the client is about to get (once it is sure to get it) and how long
+// its request took until then.
+void CountResponse(GatewayMetrics& m, int64_t start_mono_ns, int status) {
+  m.CountStatus(status);
+  m.request_duration.Observe(static_cast<uint64_t>(MonotonicNowNs() - start_mono_ns) / 1000);
+}
+
+}  // namespace
+
 ProxySession::ProxySession(Worker& worker, tcp::socket socket)
     : worker_(worker),
       shared_(worker.shared_ptr()),
@@ -290,6 +301,7 @@ awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
   SetPhase(Phase::kStore, 0);
   auto ex = worker_.io().get_executor();
   CompletionInbox* inbox = &worker_.completions();
+  const int64_t handed_ns = MonotonicNowNs();
   Status st = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
       [&](auto handler) {
         using Handler = decltype(handler);
@@ -306,6 +318,7 @@ awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
         if (!s.ok()) asio::post(ex, [h, s]() mutable { (*h)(s); });
       },
       asio::use_awaitable);
+  worker_.mutable_metrics().audit_wait.Observe(static_cast<uint64_t>(MonotonicNowNs() - handed_ns) / 1000);
   if (!st.ok()) {
     // Once per process per kind of failure: the metrics count every occurrence.
     static std::atomic<bool> logged_unavailable{false}, logged_full{false};
@@ -343,7 +356,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
     headers_with_receipt = std::string(extra_headers) + ReceiptHeader(receipt);
     extra_headers = headers_with_receipt;
   }
-  m.CountStatus(status);
+  CountResponse(m, x.start_mono_ns, status);
   std::string head = LocalHead(status, body.size(), cfg.gateway.request_id_header, x.request_id,
                                keep_alive, extra_headers);
   bool ok = co_await WriteClient(head, body);
@@ -961,7 +974,6 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   x.event.status = status;
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   m.Inc(m.allowed);
-  m.Inc(m.latency_us_sum, static_cast<uint64_t>(x.event.duration_us));
   Receipt receipt;
   Status recorded = co_await Record(x.event, &receipt);
   if (recorded.ok() && !head_sent && cfg.audit.receipts) {
@@ -980,14 +992,14 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       std::string body = JsonError("audit_unavailable", "the audit log cannot record this request");
       std::string head = LocalHead(503, body.size(), gw.request_id_header, x.request_id,
                                    /*keep_alive=*/false, {});
-      m.CountStatus(503);
+      CountResponse(m, x.start_mono_ns, 503);
       (void)co_await WriteClient(head, body);
       co_return false;
     } else {
       co_return false;  // never complete a response whose record failed
     }
   }
-  m.CountStatus(status);  // what the client gets, counted once it is sure to get it
+  CountResponse(m, x.start_mono_ns, status);  // what the client gets, counted once it is sure to get it
   if (!co_await WriteClient(out)) co_return false;
   co_return client_keep;
 }

@@ -408,7 +408,9 @@ Status LogStore::CloseSegment() {
 }
 
 Status LogStore::SyncAndPublish(bool force_head_sync) {
+  const int64_t started_ns = MonotonicNowNs();
   APITRAIL_RETURN_IF_ERROR(segment_->Sync());
+  commit_latency_.Observe(static_cast<uint64_t>(MonotonicNowNs() - started_ns) / 1000);
   return Publish(force_head_sync);
 }
 
@@ -649,6 +651,8 @@ bool LogStore::ReapCommit(bool wait, bool start_next) {
     Fail(st);  // completes the batch's callbacks with the failure
     return true;
   }
+  commit_latency_.Observe(
+      static_cast<uint64_t>(MonotonicNowNs() - commit_started_ns_.load(std::memory_order_relaxed)) / 1000);
   // The store failed while this commit was in flight (publishing the one before it): its
   // callers were told so, and nothing it holds may be published or covered by a tree head.
   if (failed_.load()) return true;
@@ -1270,6 +1274,7 @@ StoreStats LogStore::Stats() {
   s.root_hex = HexEncode(frontier.Root());
   s.appended = appended_.load();
   s.syncs = syncs_.load();
+  s.commit_latency = commit_latency_.Read();
   s.rejected_queue_full = rejected_.load();
   s.write_errors = write_errors_.load();
   s.reserve_failures = reserve_failures_.load();

@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/latency_histogram.h"
 #include "core/process_load.h"
 #include "store/append_queue.h"
 #include "store/checkpoint_log.h"
@@ -220,6 +221,8 @@ class LogStore final : public Store {
   // worker: the writer thread keeps reaping and restarting until none are left).
   bool in_flight_unowned_ = false;  // guarded by commit_mu_
   std::atomic<int64_t> commit_started_ns_{0};  // MonotonicNowNs when the one in flight was submitted
+  // Each group commit's write and sync, submission to durable (observed under commit_mu_).
+  LatencyHistogram commit_latency_;
 
   // Writer state (holder of commit_mu_; also touched by Open before the thread starts).
   std::unique_ptr<WritableFile> segment_;

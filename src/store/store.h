@@ -15,6 +15,7 @@
 
 #include "core/crypto_util.h"
 #include "core/event.h"
+#include "core/latency_histogram.h"
 #include "core/status.h"
 #include "query/event_query.h"
 #include "store/rollup/rollups.h"
@@ -85,6 +86,8 @@ struct StoreStats {
   uint64_t size = 0;              // records in the log = next seq
   uint64_t appended = 0;          // since open
   uint64_t syncs = 0;
+  // Group commits' write + sync, from submission to durable (the sync of a rotation aside).
+  LatencyHistogram::Snapshot commit_latency;
   uint64_t rejected_queue_full = 0;
   uint64_t write_errors = 0;
   uint64_t reserve_failures = 0;  // zero reserves that could not be written (not fatal)

@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BIN, Apitrail, GatewayTestCase, raw_request, HOST
+from harness import BIN, Apitrail, GatewayTestCase, admin_metrics, raw_request, HOST
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -372,6 +372,26 @@ class GatewayTest(GatewayTestCase):
         self.assertRegex(text, r"apitrail_store_records 2\b")
         status, _, body = self.gw.request("GET", "/healthz", port=self.gw.admin_port)
         self.assertEqual(status, 200)
+
+    def test_latency_histograms(self):
+        # Both requests are answered and recorded; each commit that made them durable is timed.
+        self.gw.request("GET", "/slow?s=0.3", self.auth())
+        self.gw.request("GET", "/v1/orders/1")
+        m = admin_metrics(self.gw)
+        for family, count in (("apitrail_request_duration_seconds", 2), ("apitrail_audit_wait_seconds", 2)):
+            self.assertEqual(m[family + "_count"], count)
+            self.assertEqual(m[family + '_bucket{le="+Inf"}'], count)
+        # The slow one took at least 0.3 s, the denied one far less.
+        self.assertEqual(m['apitrail_request_duration_seconds_bucket{le="0.25"}'], 1)
+        self.assertGreaterEqual(m["apitrail_request_duration_seconds_sum"], 0.3)
+        self.assertGreaterEqual(m["apitrail_store_commit_seconds_count"], 1)
+        self.assertEqual(m['apitrail_store_commit_seconds_bucket{le="+Inf"}'], m["apitrail_store_commit_seconds_count"])
+        self.assertGreater(m["apitrail_store_commit_seconds_sum"], 0)
+        # Buckets are cumulative.
+        buckets = [v for k, v in m.items() if k.startswith("apitrail_store_commit_seconds_bucket")]
+        self.assertEqual(buckets, sorted(buckets))
+        self.assertGreater(m["apitrail_client_bytes_received_total"], 0)
+        self.assertGreater(m["apitrail_client_bytes_sent_total"], 0)
 
 
 if __name__ == "__main__":
