@@ -8,9 +8,11 @@
 // `part_breakdown 1666667 /tmp/pb 0 4 1` seals one day at the 50 M-over-30-days density of
 // query_bench's big load (a day is one part there). APITRAIL_BREAKDOWN_INFLIGHT=32 logs the
 // events in the order 32 requests in flight would complete (see main).
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <queue>
@@ -129,7 +131,34 @@ int main(int argc, char** argv) {
       in_flight.emplace(done, std::move(started));
     }
   };
-  for (uint64_t seq = 0; next(&e); ++seq) {
+  // APITRAIL_BREAKDOWN_SHARD_DRAIN=N (N > 1): the drain AppendQueue had before 2026-11-29
+  // (388dbfd), for comparison: N gateway workers, each completion on a random one, and a
+  // group commit every APITRAIL_BREAKDOWN_BATCH (default 24) completions that takes the
+  // workers' queues one after the other, so ids minted in completion order reach the log
+  // interleaved by worker. (Today's drain merges the queues by id counter: ids reach the log
+  // in minting order, as without this variable.)
+  const char* shards_env = std::getenv("APITRAIL_BREAKDOWN_SHARD_DRAIN");
+  const char* batch_env = std::getenv("APITRAIL_BREAKDOWN_BATCH");
+  const size_t shards = shards_env != nullptr ? std::max(1, std::atoi(shards_env)) : 1;
+  const size_t batch = batch_env != nullptr ? std::max(1, std::atoi(batch_env)) : 24;
+  std::vector<std::vector<AuditEvent>> shard_queues(shards);
+  std::deque<AuditEvent> drained;
+  auto next_logged = [&](AuditEvent* out) {
+    if (shards == 1) return next(out);
+    while (drained.empty()) {
+      size_t n = 0;
+      for (AuditEvent done; n < batch && next(&done); ++n) shard_queues[rng() % shards].push_back(std::move(done));
+      if (n == 0) return false;
+      for (auto& q : shard_queues) {
+        for (auto& x : q) drained.push_back(std::move(x));
+        q.clear();
+      }
+    }
+    *out = std::move(drained.front());
+    drained.pop_front();
+    return true;
+  };
+  for (uint64_t seq = 0; next_logged(&e); ++seq) {
     e.seq = seq;
     if (res_name.empty() && seq >= events / 2) {
       for (const auto& [name, value] : e.resources) {
