@@ -86,11 +86,11 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
     duration.Add(w->request_duration.Read());
     audit_wait.Add(w->audit_wait.Read());
   }
-  Histogram(out, "apitrail_request_duration_seconds", "From a request's head to its response going out, the wait for its audit record included.", duration);
+  Histogram(out, "apitrail_request_duration_seconds", "From a request's first byte to its response going out, the wait for its audit record included.", duration);
   Histogram(out, "apitrail_audit_wait_seconds", "From handing an event to the store to its record being durable (or refused): what auditing adds to a response.", audit_wait);
   Metric(out, "apitrail_store_records", "gauge", "Records in the audit log.", "", store.size);
   Metric(out, "apitrail_store_syncs_total", "counter", "Group commits (fdatasync).", "", store.syncs);
-  Histogram(out, "apitrail_store_commit_seconds", "Group commits' write and sync, from submission to durable.", store.commit_latency);
+  Histogram(out, "apitrail_store_commit_seconds", "Group commits' sync (with direct I/O, the O_DSYNC write), from submission to durable.", store.commit_latency);
   Metric(out, "apitrail_store_rejected_queue_full_total", "counter", "Appends refused because the queue was full.", "", store.rejected_queue_full);
   Metric(out, "apitrail_store_write_errors_total", "counter", "Store write or sync failures.", "", store.write_errors);
   Metric(out, "apitrail_store_reserve_failures_total", "counter", "Zero reserves ahead of the active segment that could not be written (syncs then also write metadata).", "", store.reserve_failures);

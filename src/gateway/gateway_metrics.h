@@ -32,7 +32,7 @@ struct GatewayMetrics {
   std::atomic<uint64_t> upstream_tls_failures{0};   // handshake or verification with an upstream (502)
   std::atomic<uint64_t> session_errors{0};          // connections ended by an exception (logged)
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
-  // From a request's head to its response going out, the audit record's wait included;
+  // From a request's first byte to its response going out, the audit record's wait included;
   // every request answered (allowed, denied, failed).
   LatencyHistogram request_duration;
   // What recording costs a response: from handing its event to the store until the store

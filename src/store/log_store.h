@@ -221,7 +221,8 @@ class LogStore final : public Store {
   // worker: the writer thread keeps reaping and restarting until none are left).
   bool in_flight_unowned_ = false;  // guarded by commit_mu_
   std::atomic<int64_t> commit_started_ns_{0};  // MonotonicNowNs when the one in flight was submitted
-  // Each group commit's write and sync, submission to durable (observed under commit_mu_).
+  // Each group commit's sync (with direct I/O, its O_DSYNC write), submission to durable
+  // (observed under commit_mu_).
   LatencyHistogram commit_latency_;
 
   // Writer state (holder of commit_mu_; also touched by Open before the thread starts).

@@ -86,7 +86,8 @@ struct StoreStats {
   uint64_t size = 0;              // records in the log = next seq
   uint64_t appended = 0;          // since open
   uint64_t syncs = 0;
-  // Group commits' write + sync, from submission to durable (the sync of a rotation aside).
+  // Group commits' sync (with direct I/O, the O_DSYNC write), from submission to durable
+  // (the sync of a rotation aside).
   LatencyHistogram::Snapshot commit_latency;
   uint64_t rejected_queue_full = 0;
   uint64_t write_errors = 0;

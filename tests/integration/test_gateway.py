@@ -301,7 +301,7 @@ class GatewayTest(GatewayTestCase):
         for k in range(n):
             threads.append(threading.Thread(target=one, args=(0.2 * (n - k),)))
             threads[-1].start()
-            time.sleep(0.04)
+            time.sleep(0.08)
         for t in threads:
             t.join()
         self.assertEqual(statuses, [200] * n)

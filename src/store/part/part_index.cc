@@ -214,7 +214,7 @@ std::string PartIndexBuilder::Serialize(uint32_t version) {
     pairs.clear();
     pairs.shrink_to_fit();
     if (tag == static_cast<uint8_t>(Field::kId) && version >= kVersion4 && ids_seq_keyable_ && !ids_.empty()) {
-      // Event ids as the gateway mints them: keyed by seq when that is smaller (it is for
+      // Event ids as the store mints them: keyed by seq when that is smaller (it is for
       // ids of a per-process counter, not for random ones).
       std::string seq_keyed = EncodeSeqKeyed(&ids_);
       if (SmallerStored(seq_keyed, entries, version)) {

@@ -18,15 +18,16 @@ namespace {
 constexpr uint64_t kEvents = 3000;
 constexpr uint64_t kOrigin = 0x2a5a5a5a5a5ULL;
 
-// Event `rel` of a part, its id minted with counter `counter` (a request that started
-// earlier or later than its seq says).
+// Event `rel` of a part, its id minted with counter `counter` (an id that reached the log
+// a little earlier or later than its counter says: minted by another thread just before a
+// commit and queued just after it, or by a gateway before 2026-11-29, at the request's start).
 AuditEvent Minted(uint64_t rel, uint32_t counter) {
   AuditEvent e = testing::MakeEvent(rel);
   e.id = FormatEventId(e.time_ns, kOrigin, counter);
   return e;
 }
 
-// Counters as requests in flight leave them: event rel's counter within ±8 of rel.
+// Counters a few places off their seqs: event rel's counter within ±8 of rel.
 std::vector<uint32_t> Counters() {
   std::vector<uint32_t> c(kEvents);
   for (uint32_t i = 0; i < kEvents; ++i) c[i] = 1'000'000 + i;
