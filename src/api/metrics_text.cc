@@ -78,7 +78,7 @@ std::string RenderMetrics(const std::vector<const GatewayMetrics*>& workers, con
   Metric(out, "apitrail_tls_handshakes_total", "counter", "TLS handshakes completed on the gateway listener.", "", sum(&GatewayMetrics::tls_handshakes));
   Metric(out, "apitrail_tls_handshake_failures_total", "counter", "TLS handshakes on the gateway listener that failed or were refused (not audited).", "", sum(&GatewayMetrics::tls_handshake_failures));
   Metric(out, "apitrail_upstream_tls_failures_total", "counter", "TLS handshakes with an upstream that failed, including certificate verification (502).", "", sum(&GatewayMetrics::upstream_tls_failures));
-  Metric(out, "apitrail_session_errors_total", "counter", "Client connections ended by an internal error (an exception, logged); the request in progress may have no record.", "", sum(&GatewayMetrics::session_errors));
+  Metric(out, "apitrail_session_errors_total", "counter", "Client connections ended by an internal error (an exception, logged); the request in progress is recorded with status 500 and the error in its message.", "", sum(&GatewayMetrics::session_errors));
   Metric(out, "apitrail_client_bytes_received_total", "counter", "Bytes read from clients (heads and bodies).", "", sum(&GatewayMetrics::bytes_in));
   Metric(out, "apitrail_client_bytes_sent_total", "counter", "Bytes written to clients (heads and bodies).", "", sum(&GatewayMetrics::bytes_out));
   LatencyHistogram::Snapshot duration, audit_wait;

@@ -10,12 +10,16 @@
 #include <boost/beast/core/string.hpp>
 #include <array>
 #include <charconv>
+#include <exception>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
 #include "auth/mtls.h"
 #include "auth/token_binding.h"
 #include "config/config_loader.h"
+#include "core/exception_util.h"
+#include "core/failpoint.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/time_util.h"
@@ -84,6 +88,9 @@ struct ProxySession::Exchange {
   size_t upstream_index = 0;
   // The request went out on a pooled connection (not one connected for it).
   bool upstream_reused = false;
+  // Its event was handed to the store (or the exchange was handed over to another): no
+  // record is owed if an exception ends the connection now.
+  bool recorded = false;
   // The upstream request head, when it may be sent once more on a fresh connection: set for
   // idempotent requests without a body (nothing to stream twice).
   const std::string* replay_head = nullptr;
@@ -343,6 +350,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   if (x.event.decision.empty()) x.event.decision = status < 400 ? "allow" : "deny";
   if (x.event.decision == "deny") m.Inc(m.denied);
   Receipt receipt;
+  x.recorded = true;
   Status recorded = co_await Record(x.event, &receipt);
   std::string headers_with_receipt;
   if (!recorded.ok()) {
@@ -364,6 +372,39 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
 }
 
 awaitable<bool> ProxySession::HandleOne() {
+  Exchange x;
+  std::exception_ptr error;
+  try {
+    co_return co_await HandleExchange(x);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // A bug or an exhausted resource in the gateway's own code: the client gets no answer,
+  // but the upstream may already have acted, so what is known of the request is recorded.
+  if (x.start_mono_ns != 0 && !x.recorded) co_await RecordInterrupted(x, error);
+  std::rethrow_exception(error);
+}
+
+awaitable<void> ProxySession::RecordInterrupted(Exchange& x, const std::exception_ptr& error) {
+  if (x.event.decision.empty()) {
+    x.event.decision = "deny";
+    x.event.deny_reason = "internal_error";
+  }
+  std::string message = "internal error: " + SanitizeForRecord(ExceptionMessage(error));
+  if (x.event.status != 0) message += "; the upstream had answered " + std::to_string(x.event.status);
+  message += "; the connection was closed without a complete response";
+  x.event.message = std::move(message);
+  x.event.status = 500;
+  x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
+  x.recorded = true;
+  try {
+    (void)co_await Record(x.event);
+  } catch (...) {
+    // Nothing more can be done for this request; the original error is what is reported.
+  }
+}
+
+awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   const GatewayShared& shared = *shared_;
   const Config& cfg = *shared.config;
   const GatewayConfig& gw = cfg.gateway;
@@ -372,7 +413,6 @@ awaitable<bool> ProxySession::HandleOne() {
   // --- 1. Read the request head (idle timeout until the first byte, then header timeout).
   SetPhase(Phase::kIdle, gw.idle_timeout_ms);
   timed_out_ = false;
-  Exchange x;
   size_t head_len = 0;
   size_t scan_from = 0;
   size_t lf_checked = 0;
@@ -421,6 +461,7 @@ awaitable<bool> ProxySession::HandleOne() {
     // The configuration was reloaded while this keep-alive connection waited: nothing of the
     // request is processed yet, so it is served under the new one (bytes stay buffered).
     shared_ = worker_.shared_ptr();
+    x.recorded = true;  // the exchange below owes the record
     co_return co_await HandleOne();
   }
   m.Inc(m.requests);
@@ -955,6 +996,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       x.event.message = "upstream response interrupted";
       x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
       m.Inc(m.upstream_errors);
+      x.recorded = true;
       (void)co_await Record(x.event);
       co_return false;
     }
@@ -974,7 +1016,9 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   x.event.status = status;
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
   m.Inc(m.allowed);
+  if (FailpointSet("session_before_record")) throw std::runtime_error("failpoint session_before_record");
   Receipt receipt;
+  x.recorded = true;
   Status recorded = co_await Record(x.event, &receipt);
   if (recorded.ok() && !head_sent && cfg.audit.receipts) {
     // The whole response was held: its head can still carry the receipt.

@@ -62,7 +62,12 @@ class ProxySession {
     std::string extra_headers;
   };
 
+  // One request, from its first byte to its response; false when the connection ends. An
+  // exception ends the connection (Worker::ReportSessionError counts and logs it), but the
+  // request it interrupted, if one had begun, is recorded first (RecordInterrupted).
   boost::asio::awaitable<bool> HandleOne();
+  boost::asio::awaitable<bool> HandleExchange(Exchange& x);
+  boost::asio::awaitable<void> RecordInterrupted(Exchange& x, const std::exception_ptr& error);
   boost::asio::awaitable<bool> Forward(Exchange& x);
   boost::asio::awaitable<bool> Reply(Exchange& x, LocalReply reply);
   // Where a record landed: what an Apitrail-Receipt header tells the client.

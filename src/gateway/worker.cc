@@ -142,8 +142,9 @@ void Worker::WaitForCommits() {
 }
 
 void Worker::ReportSessionError(const std::exception_ptr& error) {
-  // The connection is gone, and the request it was serving may have no record: that must
-  // not pass unseen, nor flood the log when it repeats per request.
+  // The connection is gone (the request it was serving was recorded as interrupted, unless
+  // that record failed too: ProxySession::HandleOne): that must not pass unseen, nor flood
+  // the log when it repeats per request.
   const uint64_t n = metrics_.session_errors.fetch_add(1, std::memory_order_relaxed) + 1;
   if (!ShouldLogOccurrence(n)) return;
   spdlog::error("worker {}: a connection ended on an internal error ({} so far): {}", index_, n,

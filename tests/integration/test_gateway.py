@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BIN, Apitrail, GatewayTestCase, admin_metrics, raw_request, HOST
+from harness import BIN, Apitrail, GatewayTestCase, admin_metrics, raw_request, wait_until, HOST
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -313,6 +313,31 @@ class GatewayTest(GatewayTestCase):
         start_ms = [int(e["id"][:8] + e["id"][9:13], 16) for e in events]
         self.assertEqual(start_ms, sorted(start_ms, reverse=True))
         self.assertEqual(len(set(start_ms)), n)
+
+    def test_a_request_interrupted_by_an_internal_error_is_still_recorded(self):
+        # A failpoint throws in the gateway's own code after the upstream answered and before
+        # the event is recorded: the client gets no answer, but the upstream acted, so the
+        # event must exist, saying what happened.
+        self.gw.stop()
+        self.gw.env = dict(os.environ, APITRAIL_FAILPOINT="session_before_record")
+        self.gw.start()
+        self.expected_session_errors = 1
+        with self.assertRaises(Exception):  # the connection closes without a response
+            self.gw.request("GET", "/v1/orders/7", self.auth(), timeout=5)
+        self.assertEqual(len(self.upstream.received()), 1)
+        events = wait_until(lambda: self.gw.events(limit=10), what="the interrupted request's event")
+        self.assertEqual(len(events), 1)
+        e = events[0]
+        self.assertEqual((e["decision"], e["subject"], e["route"], e["status"]),
+                         ("allow", "alice", "GET /v1/orders/{order_id}", 500))
+        self.assertEqual(e["resources"], {"order_id": "7"})
+        self.assertIn("internal error: failpoint session_before_record", e["message"])
+        self.assertIn("the upstream had answered 200", e["message"])
+        self.assertIn("a connection ended on an internal error", self.gw.logs())
+        # The gateway goes on serving (denials are recorded before the failpoint's place).
+        status, _, _ = self.gw.request("GET", "/v1/orders/8")
+        self.assertEqual(status, 401)
+        self.assertEqual(len(self.gw.events(limit=10)), 2)
 
     def test_admin_api_requires_token_and_validates_filters(self):
         status, body = self.gw.admin("/api/v1/events", token=None)
