@@ -176,6 +176,10 @@ void PrintText(const VerifyReport& r) {
   const auto& c = r.completeness;
   if (!c.checked) {
     std::cout << "completeness not checked: integrity failed first\n";
+  } else if (c.pending) {
+    std::cout << "completeness pending: no signed checkpoint yet; the log began less than "
+              << kFreshLogNs / 1'000'000'000 << " s ago and a running node signs its records within a second"
+              << " — run verify again shortly\n";
   } else if (c.ok) {
     std::cout << "completeness ok: the log extends all " << c.checkpoints << " known checkpoints";
     if (c.records_after_newest > 0) {
@@ -228,6 +232,7 @@ void PrintJson(const VerifyReport& r) {
   w.FieldBool("ok", c.checked && c.ok);
   w.FieldUint("checkpoints", c.checkpoints);
   w.FieldUint("records_after_newest", c.records_after_newest);
+  w.FieldBool("pending", c.pending);
   if (!c.ok) {
     w.Field("problem", c.problem);
     w.Field("checkpoint", c.source);

@@ -14,6 +14,7 @@
 #include "store/merkle/merkle_hash.h"
 #include "store/merkle/proofs.h"
 #include "core/record_codec.h"
+#include "core/time_util.h"
 #include "store/node_key.h"
 #include "store/part/part_builder.h"
 #include "store/part/part_reader.h"
@@ -480,7 +481,12 @@ class Verifier {
     uint64_t newest = 0;
     for (const Target& t : targets_) newest = std::max(newest, t.size);
     cr.records_after_newest = frontier_.size() > newest ? frontier_.size() - newest : 0;
-    if (newest == 0 && frontier_.size() > report_.first_seq) {
+    if (newest == 0 && frontier_.size() > report_.first_seq && !heads_.empty() &&
+        heads_.front().time_ns >= NowNs() - kFreshLogNs) {
+      // Verified in the node's first seconds (a newcomer's first `verify`): the first
+      // checkpoint is still to come. The tree heads say when the log began.
+      cr.pending = true;
+    } else if (newest == 0 && frontier_.size() > report_.first_seq) {
       // The writer signs within a second of a record; a log with records and no checkpoint
       // at all had checkpoints.log removed (or crashed in its first second).
       CompletenessFail("checkpoints.log", last_file, 0, std::nullopt,

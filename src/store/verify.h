@@ -46,6 +46,10 @@ struct VerifyReport {
     // writer's last second, or records someone appended after cutting checkpoints.log; a
     // checkpoint saved elsewhere (--checkpoint) tells the two apart).
     uint64_t records_after_newest = 0;
+    // No checkpoint at all yet, but the log is young: its first tree head is less than
+    // kFreshLogNs old, and a running node signs within a second of a record. Not a failure
+    // (ok stays true): run verify again a little later.
+    bool pending = false;
     std::string problem;
     std::string source;            // the checkpoint it fails for: "checkpoints.log offset N" or a path
     std::string file;              // where the log falls short
@@ -62,6 +66,10 @@ struct VerifyReport {
     bool proof_built = false;
   } completeness;
 };
+
+// How young a log without any checkpoint may be before that counts as checkpoints.log cut
+// (Completeness::pending): a node signs within a second of a record by default.
+inline constexpr int64_t kFreshLogNs = 10'000'000'000;
 
 struct VerifyOptions {
   // A checkpoint note saved elsewhere earlier, and a name for it in messages (its path).

@@ -15,6 +15,7 @@
 #include "store/log/record_writer.h"
 #include "store/merkle/proofs.h"
 #include "store/node_key.h"
+#include "store/tree_head_log.h"
 #include "store_test_util.h"
 
 namespace apitrail {
@@ -255,6 +256,38 @@ TEST_F(CompletenessTest, WithoutAnyCheckpointNothingVouchesForTheRecords) {
   VerifyReport saved = Run(notes_[6]);
   EXPECT_TRUE(saved.completeness.ok) << saved.completeness.problem;
   EXPECT_EQ(saved.completeness.records_after_newest, 5u);
+}
+
+// A log younger than kFreshLogNs with no checkpoint yet (a newcomer's `verify` in the node's
+// first second): pending, not failed. The same log with heads of an hour ago: failed.
+TEST_F(CompletenessTest, AYoungLogWithoutCheckpointsIsPendingAnOldOneFails) {
+  ASSERT_TRUE(DefaultFileSystem()->Remove(CheckpointsPath(dir_.path())).ok());
+  VerifyOptions o;
+  o.key = key_;
+  VerifyReport young = VerifyDataDir(dir_.path(), o, DefaultFileSystem());  // heads written just now
+  EXPECT_TRUE(young.ok) << young.problem;
+  EXPECT_TRUE(young.completeness.checked);
+  EXPECT_TRUE(young.completeness.ok) << young.completeness.problem;
+  EXPECT_TRUE(young.completeness.pending);
+  EXPECT_EQ(young.completeness.records_after_newest, 11u);
+
+  auto heads = ReadTreeHeads(DefaultFileSystem(), TreeHeadsPath(dir_.path()));
+  ASSERT_TRUE(heads.ok());
+  ASSERT_FALSE(heads->heads.empty());
+  ASSERT_TRUE(DefaultFileSystem()->Remove(TreeHeadsPath(dir_.path())).ok());
+  {
+    auto w = TreeHeadWriter::Open(DefaultFileSystem(), dir_.path(), "node-c");
+    ASSERT_TRUE(w.ok());
+    for (const TreeHead& h : heads->heads) {
+      ASSERT_TRUE((*w)->Append(h.size, h.root, h.time_ns - 3'600'000'000'000, true).ok());
+    }
+  }
+  VerifyReport old = VerifyDataDir(dir_.path(), o, DefaultFileSystem());
+  EXPECT_TRUE(old.ok) << old.problem;
+  EXPECT_FALSE(old.completeness.ok);
+  EXPECT_FALSE(old.completeness.pending);
+  EXPECT_NE(old.completeness.problem.find("no signed checkpoint covers any of the 11 records"), std::string::npos)
+      << old.completeness.problem;
 }
 
 TEST_F(CompletenessTest, ARewrittenRecordBreaksTheLoggedCheckpoints) {
