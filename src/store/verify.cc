@@ -481,10 +481,13 @@ class Verifier {
     uint64_t newest = 0;
     for (const Target& t : targets_) newest = std::max(newest, t.size);
     cr.records_after_newest = frontier_.size() > newest ? frontier_.size() - newest : 0;
+    const int64_t now = NowNs();
     if (newest == 0 && frontier_.size() > report_.first_seq && !heads_.empty() &&
-        heads_.front().time_ns >= NowNs() - kFreshLogNs) {
+        heads_.front().time_ns >= now - kFreshLogNs && heads_.back().time_ns <= now + kFreshLogNs) {
       // Verified in the node's first seconds (a newcomer's first `verify`): the first
-      // checkpoint is still to come. The tree heads say when the log began.
+      // checkpoint is still to come. The tree heads say when the log began; heads dated in
+      // the future (beyond clock skew) do not count, or a log stripped of its checkpoints
+      // could be made to look young forever.
       cr.pending = true;
     } else if (newest == 0 && frontier_.size() > report_.first_seq) {
       // The writer signs within a second of a record; a log with records and no checkpoint

@@ -259,7 +259,8 @@ TEST_F(CompletenessTest, WithoutAnyCheckpointNothingVouchesForTheRecords) {
 }
 
 // A log younger than kFreshLogNs with no checkpoint yet (a newcomer's `verify` in the node's
-// first second): pending, not failed. The same log with heads of an hour ago: failed.
+// first second): pending, not failed. The same log with heads of an hour ago, or dated in
+// the future: failed.
 TEST_F(CompletenessTest, AYoungLogWithoutCheckpointsIsPendingAnOldOneFails) {
   ASSERT_TRUE(DefaultFileSystem()->Remove(CheckpointsPath(dir_.path())).ok());
   VerifyOptions o;
@@ -288,6 +289,20 @@ TEST_F(CompletenessTest, AYoungLogWithoutCheckpointsIsPendingAnOldOneFails) {
   EXPECT_FALSE(old.completeness.pending);
   EXPECT_NE(old.completeness.problem.find("no signed checkpoint covers any of the 11 records"), std::string::npos)
       << old.completeness.problem;
+
+  // Heads dated a year ahead cannot make a log without checkpoints look young.
+  ASSERT_TRUE(DefaultFileSystem()->Remove(TreeHeadsPath(dir_.path())).ok());
+  {
+    auto w = TreeHeadWriter::Open(DefaultFileSystem(), dir_.path(), "node-c");
+    ASSERT_TRUE(w.ok());
+    for (const TreeHead& h : heads->heads) {
+      ASSERT_TRUE((*w)->Append(h.size, h.root, h.time_ns + 365 * 86'400'000'000'000, true).ok());
+    }
+  }
+  VerifyReport future = VerifyDataDir(dir_.path(), o, DefaultFileSystem());
+  EXPECT_TRUE(future.ok) << future.problem;
+  EXPECT_FALSE(future.completeness.ok);
+  EXPECT_FALSE(future.completeness.pending);
 }
 
 TEST_F(CompletenessTest, ARewrittenRecordBreaksTheLoggedCheckpoints) {
