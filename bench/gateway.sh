@@ -381,6 +381,34 @@ if [[ -s "$ROOT/apitrail_metrics.txt" ]]; then
   awk '/^apitrail_(requests_total|requests_denied_total|responses_total|upstream_errors_total|upstream_timeouts_total|audit_unavailable_total|store_records|store_syncs_total|store_rejected_queue_full_total|store_write_errors_total|connections_rejected_total) / {
          printf "%s=%s ", $1, $2; if ($1=="apitrail_store_records") r=$2; if ($1=="apitrail_store_syncs_total") y=$2 }
        END { if (y>0) printf "events_per_sync=%.1f", r/y; print "" }' "$ROOT/apitrail_metrics.txt" | sed 's/^/# apitrail metrics: /'
+  # Where a response's time goes inside apitrail, from its latency histograms (every request
+  # of the run, warm-ups included; p99 interpolated within its bucket).
+  python3 - "$ROOT/apitrail_metrics.txt" <<'EOF'
+import re, sys
+m = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#") or " " not in line:
+        continue
+    k, v = line.rsplit(" ", 1)
+    m[k] = float(v)
+out = []
+for name, label in (("request_duration", "request"), ("audit_wait", "audit wait"), ("store_commit", "group commit")):
+    fam = f"apitrail_{name}_seconds"
+    n = m.get(fam + "_count", 0)
+    if n == 0:
+        continue
+    buckets = sorted((float("inf") if "+Inf" in k else float(re.search(r'le="([^"]+)"', k).group(1)), v)
+                     for k, v in m.items() if k.startswith(fam + "_bucket"))
+    lo, below, p99 = 0.0, 0.0, float("nan")
+    for le, c in buckets:
+        if c >= 0.99 * n:
+            p99 = le if le == float("inf") or c == below else lo + (le - lo) * (0.99 * n - below) / (c - below)
+            break
+        lo, below = le, c
+    out.append(f"{label} mean {1e6 * m[fam + '_sum'] / n:.0f} us p99 {1e6 * p99:.0f} us")
+if out:
+    print("# apitrail latency (all requests of the run): " + ", ".join(out))
+EOF
 fi
 
 CLK=$(getconf CLK_TCK)
