@@ -42,9 +42,7 @@ void Histogram(std::string& out, const char* name, const char* help, const Laten
     out.append(name).append("_bucket{le=\"").append(le).append("\"} ").append(std::to_string(cumulative)).append("\n");
   }
   out.append(name).append("_sum ").append(MicrosAsSeconds(h.sum_us)).append("\n");
-  // The +Inf bucket and _count must agree; a scrape racing an observation may have read the
-  // count first, so both take the buckets' total.
-  out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
+  out.append(name).append("_count ").append(std::to_string(h.count)).append("\n");
 }
 
 }  // namespace

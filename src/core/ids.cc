@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 
@@ -120,21 +121,10 @@ std::string NewEventId(int64_t unix_ns) {
 
 uint32_t EventIdCounter(std::string_view id) {
   if (id.size() < 8) return 0;
+  const char* end = id.data() + id.size();
   uint32_t counter = 0;
-  for (char c : id.substr(id.size() - 8)) {
-    uint32_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint32_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint32_t>(c - 'A' + 10);
-    } else {
-      return 0;
-    }
-    counter = counter << 4 | digit;
-  }
-  return counter;
+  const auto [ptr, ec] = std::from_chars(end - 8, end, counter, 16);
+  return ec == std::errc() && ptr == end ? counter : 0;
 }
 
 void FormatUuid(const uint8_t* b, char* out) {

@@ -88,8 +88,8 @@ struct ProxySession::Exchange {
   size_t upstream_index = 0;
   // The request went out on a pooled connection (not one connected for it).
   bool upstream_reused = false;
-  // Its event was handed to the store (or the exchange was handed over to another): no
-  // record is owed if an exception ends the connection now.
+  // Its event was handed to the store (RecordExchange): no record is owed if an exception
+  // ends the connection now.
   bool recorded = false;
   // The upstream request head, when it may be sent once more on a fresh connection: set for
   // idempotent requests without a body (nothing to stream twice).
@@ -337,6 +337,11 @@ awaitable<Status> ProxySession::Record(AuditEvent& event, Receipt* receipt) {
   co_return st;
 }
 
+awaitable<Status> ProxySession::RecordExchange(Exchange& x, Receipt* receipt) {
+  x.recorded = true;  // from here on the event is the store's, even if Record throws
+  co_return co_await Record(x.event, receipt);
+}
+
 awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   int status = reply.status;
   bool keep_alive = reply.keep_alive;
@@ -350,8 +355,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   if (x.event.decision.empty()) x.event.decision = status < 400 ? "allow" : "deny";
   if (x.event.decision == "deny") m.Inc(m.denied);
   Receipt receipt;
-  x.recorded = true;
-  Status recorded = co_await Record(x.event, &receipt);
+  Status recorded = co_await RecordExchange(x, &receipt);
   std::string headers_with_receipt;
   if (!recorded.ok()) {
     // Fail closed: without its audit record the answer is not given either.
@@ -396,9 +400,8 @@ awaitable<void> ProxySession::RecordInterrupted(Exchange& x, const std::exceptio
   x.event.message = std::move(message);
   x.event.status = 500;
   x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
-  x.recorded = true;
   try {
-    (void)co_await Record(x.event);
+    (void)co_await RecordExchange(x);
   } catch (...) {
     // Nothing more can be done for this request; the original error is what is reported.
   }
@@ -461,8 +464,7 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
     // The configuration was reloaded while this keep-alive connection waited: nothing of the
     // request is processed yet, so it is served under the new one (bytes stay buffered).
     shared_ = worker_.shared_ptr();
-    x.recorded = true;  // the exchange below owes the record
-    co_return co_await HandleOne();
+    co_return co_await HandleExchange(x);
   }
   m.Inc(m.requests);
 
@@ -996,8 +998,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       x.event.message = "upstream response interrupted";
       x.event.duration_us = (MonotonicNowNs() - x.start_mono_ns) / 1000;
       m.Inc(m.upstream_errors);
-      x.recorded = true;
-      (void)co_await Record(x.event);
+      (void)co_await RecordExchange(x);
       co_return false;
     }
     bool timeout = timed_out_;
@@ -1018,8 +1019,7 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
   m.Inc(m.allowed);
   if (FailpointSet("session_before_record")) throw std::runtime_error("failpoint session_before_record");
   Receipt receipt;
-  x.recorded = true;
-  Status recorded = co_await Record(x.event, &receipt);
+  Status recorded = co_await RecordExchange(x, &receipt);
   if (recorded.ok() && !head_sent && cfg.audit.receipts) {
     // The whole response was held: its head can still carry the receipt.
     size_t end_of_head = out.find("\r\n\r\n");

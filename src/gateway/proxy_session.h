@@ -78,6 +78,8 @@ class ProxySession {
   // Appends `event` (moved) and resumes once it is as durable as configured; fills `receipt`
   // when given.
   boost::asio::awaitable<Status> Record(AuditEvent& event, Receipt* receipt = nullptr);
+  // Record(x.event), marking the exchange as recorded first (HandleOne owes no record then).
+  boost::asio::awaitable<Status> RecordExchange(Exchange& x, Receipt* receipt = nullptr);
   // "Apitrail-Receipt: ...\r\n" for a recorded response when audit.receipts is on, else "".
   std::string ReceiptHeader(const Receipt& receipt) const;
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});

@@ -481,22 +481,23 @@ class Verifier {
     uint64_t newest = 0;
     for (const Target& t : targets_) newest = std::max(newest, t.size);
     cr.records_after_newest = frontier_.size() > newest ? frontier_.size() - newest : 0;
-    const int64_t now = NowNs();
-    if (newest == 0 && frontier_.size() > report_.first_seq && !heads_.empty() &&
-        heads_.front().time_ns >= now - kFreshLogNs && heads_.back().time_ns <= now + kFreshLogNs) {
-      // Verified in the node's first seconds (a newcomer's first `verify`): the first
-      // checkpoint is still to come. The tree heads say when the log began; heads dated in
-      // the future (beyond clock skew) do not count, or a log stripped of its checkpoints
-      // could be made to look young forever.
-      cr.pending = true;
-    } else if (newest == 0 && frontier_.size() > report_.first_seq) {
-      // The writer signs within a second of a record; a log with records and no checkpoint
-      // at all had checkpoints.log removed (or crashed in its first second).
-      CompletenessFail("checkpoints.log", last_file, 0, std::nullopt,
-                       "no signed checkpoint covers any of the " +
-                           std::to_string(frontier_.size() - report_.first_seq) +
-                           " records (checkpoints.log is missing or empty): nothing vouches for "
-                           "them; pass --checkpoint with a checkpoint saved elsewhere");
+    if (newest == 0 && frontier_.size() > report_.first_seq) {
+      // No checkpoint at all. Verified in the node's first seconds (a newcomer's first
+      // `verify`), the first one is still to come: the tree heads say when the log began, and
+      // heads dated in the future (beyond clock skew) do not count, or a log stripped of its
+      // checkpoints could be made to look young forever. Otherwise (the writer signs within a
+      // second of a record) checkpoints.log was removed, or the node crashed in its first
+      // second.
+      const int64_t now = NowNs();
+      cr.pending = !heads_.empty() && heads_.front().time_ns >= now - kFreshLogNs &&
+                   heads_.back().time_ns <= now + kFreshLogNs;
+      if (!cr.pending) {
+        CompletenessFail("checkpoints.log", last_file, 0, std::nullopt,
+                         "no signed checkpoint covers any of the " +
+                             std::to_string(frontier_.size() - report_.first_seq) +
+                             " records (checkpoints.log is missing or empty): nothing vouches for "
+                             "them; pass --checkpoint with a checkpoint saved elsewhere");
+      }
     }
     for (; next_target_ < targets_.size(); ++next_target_) {
       const Target& t = targets_[next_target_];
