@@ -1,11 +1,13 @@
 #include "core/record_codec.h"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
 
+#include "core/assert.h"
 #include "core/utf8.h"
 
 namespace apitrail {
@@ -110,14 +112,24 @@ std::string AuditEvent::*StringMemberPtr(uint32_t field) {
   return field <= kMaxField ? kStringMembers[field] : nullptr;
 }
 
-// Writes one record into a buffer sized for the worst case up front (WorstCaseSize), so
-// that a field is a few stores and a memcpy instead of std::string appends, each with its
-// capacity check: encoding is done for every event on the request path. The output is
-// byte for byte what the field order below prescribes (GoldenBytes pins it): sealed parts
-// re-encode records and must reproduce their leaf hashes.
+// Writes one record into a buffer sized up front (RecordBound), so that a field is a few
+// stores and a memcpy instead of std::string appends, each with its capacity check:
+// encoding is done for every event on the request path. The output is byte for byte what
+// the field order below prescribes (GoldenBytes pins it): sealed parts re-encode records
+// and must reproduce their leaf hashes.
+//
+// Sized for strings written as they are (kAsIs), a string whose invalid UTF-8 must be
+// replaced does not fit: it is skipped and overflowed() set, and the caller encodes again
+// sized for the worst case (kReplaced). The first size is ~1/3 of the second, so the
+// common record neither zero-fills nor carries through the store a buffer 3x its size.
+enum class Bound { kAsIs = 1, kReplaced = 3 };
+
 class Encoder {
  public:
-  explicit Encoder(size_t worst_case) : out_(worst_case, '\0'), p_(out_.data()) {}
+  // kSlack: String's ASCII check may read a few bytes past what it wrote.
+  Encoder(size_t size, Bound bound) : out_(size + kSlack, '\0'), p_(out_.data()), bound_(bound) {}
+
+  bool overflowed() const { return overflowed_; }
 
   void Varint(uint64_t v) {
     while (v >= 0x80) {
@@ -131,6 +143,10 @@ class Encoder {
 
   // `valid_len` = utf8::ValidLength(s): invalid sequences are written as U+FFFD.
   void StringValue(std::string_view s, size_t valid_len) {
+    if (valid_len > s.size() && bound_ == Bound::kAsIs) {
+      overflowed_ = true;  // its bytes (and so every later field's) still fit: no check there
+      return;
+    }
     Varint(valid_len);
     if (valid_len == s.size()) {
       Raw(s);  // valid as it is: the common case, no second scan
@@ -145,6 +161,19 @@ class Encoder {
   void String(uint32_t field, std::string_view s) {
     if (s.empty()) return;
     Key(field, kLen);
+    if (s.size() < 0x80) {
+      // Copied first and checked where it landed: request data is nearly always ASCII, and
+      // one pass over the copy (whole words, no byte loop) is cheaper than a validation
+      // pass before it. The one-byte length is right unless there was a non-ASCII byte.
+      char* length = p_++;
+      std::memcpy(p_, s.data(), s.size());
+      if (AsciiOnly(p_, s.size())) {
+        *length = static_cast<char>(s.size());
+        p_ += s.size();
+        return;
+      }
+      p_ = length;
+    }
     StringValue(s, utf8::ValidLength(s));
   }
 
@@ -181,14 +210,35 @@ class Encoder {
 
   // A string field at most: key (≤ 2 bytes for our field numbers) + length varint + each
   // byte replaced by U+FFFD (3 bytes) when none is valid UTF-8.
-  static size_t StringBound(std::string_view s) { return 2 + 10 + 3 * s.size(); }
-  static size_t KeyValuesBound(const apitrail::KeyValues& kvs) {
+  static size_t StringBound(std::string_view s, Bound b) { return 2 + 10 + static_cast<size_t>(b) * s.size(); }
+  static size_t KeyValuesBound(const apitrail::KeyValues& kvs, Bound b) {
     size_t n = 0;
-    for (const auto& [k, v] : kvs) n += 2 + 10 + StringBound(k) + StringBound(v);
+    for (const auto& [k, v] : kvs) n += 2 + 10 + StringBound(k, b) + StringBound(v, b);
     return n;
   }
 
  private:
+  static constexpr size_t kSlack = 8;
+
+  // Whether p[0, n) is ASCII; reads up to 7 bytes past p + n, which kSlack keeps inside
+  // out_ (and the mask ignores).
+  static bool AsciiOnly(const char* p, size_t n) {
+    static_assert(std::endian::native == std::endian::little, "the tail mask assumes little-endian words");
+    uint64_t seen = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      seen |= w;
+    }
+    if (i < n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      seen |= w & (~0ull >> (64 - 8 * (n - i)));
+    }
+    return (seen & 0x8080808080808080ull) == 0;
+  }
+
   static size_t VarintSize(uint64_t v) {
     size_t n = 1;
     while (v >= 0x80) {
@@ -206,14 +256,20 @@ class Encoder {
 
   std::string out_;
   char* p_;
+  Bound bound_;
+  bool overflowed_ = false;
 };
 
-size_t WorstCaseSize(const AuditEvent& e) {
+// At most what EncodeFields writes for `e` (with `id` and `node` in place of its own), each
+// string's bytes counted per `b`.
+size_t RecordBound(const AuditEvent& e, std::string_view id, std::string_view node, Bound b) {
   size_t n = 6 * 12;  // time, duration, status, bytes_in, bytes_out, sensitive: key + varint each
-  for (const StringField& f : kStringFields) n += Encoder::StringBound(e.*f.member);
-  for (const auto& s : e.scopes) n += Encoder::StringBound(s);
-  n += Encoder::KeyValuesBound(e.resources) + Encoder::KeyValuesBound(e.query) +
-       Encoder::KeyValuesBound(e.body_fields);
+  for (const StringField& f : kStringFields) n += Encoder::StringBound(e.*f.member, b);
+  n += Encoder::StringBound(id, b) + Encoder::StringBound(node, b) - Encoder::StringBound(e.id, b) -
+       Encoder::StringBound(e.node, b);
+  for (const auto& s : e.scopes) n += Encoder::StringBound(s, b);
+  n += Encoder::KeyValuesBound(e.resources, b) + Encoder::KeyValuesBound(e.query, b) +
+       Encoder::KeyValuesBound(e.body_fields, b);
   return n;
 }
 
@@ -410,9 +466,12 @@ struct HeadReader {
 
 }  // namespace
 
-std::string EncodeRecord(const AuditEvent& e) {
-  Encoder out(WorstCaseSize(e));
-  out.String(kId, e.id);
+std::string EncodeRecord(const AuditEvent& e) { return EncodeRecord(e, e.id, e.node); }
+
+namespace {
+
+void EncodeFields(const AuditEvent& e, std::string_view id, std::string_view node, Encoder& out) {
+  out.String(kId, id);
   // time is always written, even 0, so that a record without it is detectably malformed.
   out.Key(kTimeNs, kVarint);
   out.Varint(static_cast<uint64_t>(e.time_ns));
@@ -432,7 +491,7 @@ std::string EncodeRecord(const AuditEvent& e) {
   if (e.status > 0) out.Uint(kStatus, static_cast<uint64_t>(e.status));
   out.String(kClientIp, e.client_ip);
   out.String(kCorrelationId, e.correlation_id);
-  out.String(kNode, e.node);
+  out.String(kNode, node);
   out.String(kDenyReason, e.deny_reason);
   out.String(kIssuer, e.issuer);
   for (const auto& s : e.scopes) {
@@ -458,7 +517,18 @@ std::string EncodeRecord(const AuditEvent& e) {
   out.String(kMessage, e.message);
   out.String(kPhase, e.phase);
   out.String(kIntentId, e.intent_id);
-  return std::move(out).Finish();
+}
+
+}  // namespace
+
+std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node) {
+  for (Bound b : {Bound::kAsIs, Bound::kReplaced}) {
+    Encoder out(RecordBound(e, id, node, b), b);
+    EncodeFields(e, id, node, out);
+    if (!out.overflowed()) return std::move(out).Finish();
+  }
+  APITRAIL_ASSERT(false, "a record sized for the worst case overflowed");
+  return {};
 }
 
 Result<AuditEvent> DecodeRecord(std::string_view bytes) {

@@ -22,6 +22,9 @@ namespace apitrail {
 // Canonical record bytes (no seq). Strings are written as valid UTF-8 (invalid bytes
 // become U+FFFD, as in the JSON API).
 std::string EncodeRecord(const AuditEvent& e);
+// The same with `id` and `node` in place of e.id and e.node: for a caller that records an
+// event it keeps (Store::Append(const AuditEvent&)) and must not write into it.
+std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node);
 
 // Parses record bytes back (`seq` stays 0). Unknown fields are skipped so older readers
 // read newer records; a malformed record is kCorruption naming the byte offset. Records

@@ -117,6 +117,40 @@ TEST(RecordCodecTest, InvalidUtf8IsReplacedSoRecordsStayValidText) {
   EXPECT_EQ(d->path, "/a\xEF\xBF\xBD");
 }
 
+TEST(RecordCodecTest, NonAsciiByteAnywhereInShortOrLongStringsIsChecked) {
+  // Strings shorter than 128 bytes are copied before they are checked a word at a time:
+  // every length around the word size and the one-byte length limit, with the odd byte at
+  // every place, must come back as the slow path writes it.
+  for (size_t len : {1u, 2u, 7u, 8u, 9u, 15u, 16u, 17u, 126u, 127u, 128u, 129u}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (std::string_view odd : {"\xFF", "\xC3\xA9"}) {  // invalid; valid 2-byte "é"
+        std::string s(len, 'a');
+        s.replace(at, 1, odd);
+        const std::string want = odd == "\xFF" ? std::string(s).replace(at, 1, "\xEF\xBF\xBD") : s;
+        AuditEvent e = Full();
+        e.user_agent = s;
+        auto d = DecodeRecord(EncodeRecord(e));
+        ASSERT_TRUE(d.ok()) << len << " " << at << " " << d.status().ToString();
+        ASSERT_EQ(d->user_agent, want) << len << " " << at;
+        ExpectSameEvent([&] {
+          AuditEvent x = *d;
+          x.user_agent = e.user_agent;
+          return x;
+        }(), e);
+      }
+    }
+  }
+}
+
+TEST(RecordCodecTest, IdAndNodeCanBeGivenInsteadOfTheEvents) {
+  AuditEvent e = Full();
+  AuditEvent with = e;
+  with.id = "0193a1b2c3d4e5f6a7b8c9d0e1";
+  with.node = "node-9";
+  EXPECT_EQ(EncodeRecord(e, with.id, with.node), EncodeRecord(with));
+  EXPECT_EQ(EncodeRecord(e, e.id, e.node), EncodeRecord(e));
+}
+
 TEST(RecordCodecTest, EveryByteInvalidTriplesEachStringAndStillFits) {
   // The encoder sizes its buffer for the worst case: every byte of every string replaced by
   // the 3-byte U+FFFD, in plain fields, list entries and key-value pairs alike (ASan checks
