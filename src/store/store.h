@@ -139,6 +139,9 @@ class Store {
   // when the append fails; by reference because moving a whole event costs ~1k instructions
   // on the request path.
   virtual Status Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) = 0;
+  // The same for a caller that keeps its event (it is not written to: the id is minted and
+  // the node filled in the record only). Copies the few strings the store keeps.
+  virtual Status Append(const AuditEvent& event, AppendCallback done, Hash256* leaf) = 0;
   Status Append(AuditEvent event, AppendCallback done) {
     return Append(std::move(event), std::move(done), nullptr);
   }

@@ -39,7 +39,9 @@ struct IndexKeys {
   uint64_t intent = 0;  // an outcome's intent_id
   std::vector<uint64_t> resources;
 
-  static IndexKeys FromEvent(const AuditEvent& e);
+  static IndexKeys FromEvent(const AuditEvent& e) { return FromEvent(e, e.id); }
+  // With `id` in place of e.id (see EncodeRecord's overload).
+  static IndexKeys FromEvent(const AuditEvent& e, std::string_view id);
 };
 
 struct RecordLocation {

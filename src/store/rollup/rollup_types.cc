@@ -50,7 +50,10 @@ bool ParseRollupMetric(std::string_view s, RollupMetric* out) {
   return false;
 }
 
-RollupEvent RollupEvent::Take(AuditEvent& e) {
+namespace {
+
+// Take and Copy: everything but the keys, which `counted` says whether to fill.
+RollupEvent Counters(const AuditEvent& e) {
   RollupEvent r;
   r.time_ns = e.time_ns;
   r.status = static_cast<uint16_t>(e.status < 0 || e.status > 65535 ? 0 : e.status);
@@ -58,6 +61,13 @@ RollupEvent RollupEvent::Take(AuditEvent& e) {
   // Admin, system and alert events are in the log but are not traffic; under durability
   // strict a forwarded request has two records, and its outcome is the one counted.
   r.counted = e.kind == "http" && e.phase != "intent";
+  return r;
+}
+
+}  // namespace
+
+RollupEvent RollupEvent::Take(AuditEvent& e) {
+  RollupEvent r = Counters(e);
   if (!r.counted) return r;
   r.keys[0] = std::move(e.route);
   r.keys[1] = std::move(e.subject);
@@ -67,15 +77,11 @@ RollupEvent RollupEvent::Take(AuditEvent& e) {
 }
 
 RollupEvent RollupEvent::Copy(const AuditEvent& e) {
-  AuditEvent copy;
-  copy.time_ns = e.time_ns;
-  copy.status = e.status;
-  copy.decision = e.decision;
-  copy.route = e.route;
-  copy.subject = e.subject;
-  copy.client_ip = e.client_ip;
-  copy.kind = e.kind;
-  return Take(copy);
+  RollupEvent r = Counters(e);
+  if (!r.counted) return r;
+  r.keys = {e.route, e.subject, e.client_ip};
+  for (auto& k : r.keys) Cap(&k);
+  return r;
 }
 
 }  // namespace apitrail

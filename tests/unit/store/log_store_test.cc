@@ -3,9 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "core/record_codec.h"
+#include "store/merkle/merkle_hash.h"
+#include "store/rollup/rollups.h"
 #include "store_test_util.h"
 
 namespace apitrail {
@@ -171,6 +176,47 @@ TEST_F(LogStoreTest, FillsNodeAndIdWhenMissing) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->node, "node-1");
   EXPECT_EQ(got->id.size(), 36u);
+}
+
+TEST_F(LogStoreTest, AppendOfAKeptEventRecordsItAsAMovedOneWithoutTouchingIt) {
+  auto store = OpenOrDie(Options());
+  AuditEvent kept = MakeEvent(3);
+  kept.node.clear();
+  kept.id.clear();
+  const AuditEvent before = kept;
+  std::promise<std::pair<Status, uint64_t>> done;
+  Hash256 leaf{};
+  ASSERT_TRUE(store->Append(std::as_const(kept), [&](const Status& s, uint64_t q) { done.set_value({s, q}); },
+                            &leaf).ok());
+  auto [status, seq] = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  // Not written to: no id, no node, route and subject still there for the caller.
+  EXPECT_EQ(EncodeRecord(kept), EncodeRecord(before));
+  auto got = store->GetBySeq(seq);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->node, "node-1");
+  EXPECT_EQ(got->id.size(), 36u);
+  // The record is what appending a moved copy with that id and node would have written.
+  AuditEvent same = before;
+  same.id = got->id;
+  same.node = "node-1";
+  EXPECT_EQ(EncodeRecord(*got), EncodeRecord(same));
+  EXPECT_EQ(leaf, merkle::LeafHash(merkle::ThreadHasher(), EncodeRecord(same)));
+  // Indexed under its minted id and its subject like any other event.
+  auto by_id = store->GetById(got->id);
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  EventQuery q;
+  q.subject = before.subject;
+  auto page = store->Query(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events.size(), 1u);
+  // And counted by the rollups under its route and subject.
+  auto top = store->rollups()->Top(TopQuery{RollupDim::kSubject, RollupMetric::kRequests,
+                                            before.time_ns - kNsPerHour, before.time_ns + kNsPerHour, 10});
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  ASSERT_EQ(top->items.size(), 1u);
+  EXPECT_EQ(top->items[0].first, before.subject);
+  EXPECT_EQ(top->items[0].second.requests, 1u);
 }
 
 TEST_F(LogStoreTest, RejectsBadOptions) {
