@@ -109,6 +109,31 @@ TEST_F(EventIndexTest, SuperBlocksSkipManyNewerBlocksAndStayExact) {
   EXPECT_TRUE(index_.Select(q, &more).empty());
 }
 
+TEST_F(EventIndexTest, ResourcesAreFoundByNameAndValueTogether) {
+  auto with = [](uint64_t i, KeyValues resources) {
+    AuditEvent e = MakeEvent(i);
+    e.resources = std::move(resources);
+    return IndexKeys::FromEvent(e);
+  };
+  index_.Add(0, with(0, {{"order_id", "7"}}), RecordLocation{0, 1, 0});
+  index_.Add(1, with(1, {{"user_id", "7"}, {"order_id", "8"}}), RecordLocation{0, 1, 1});
+  index_.Add(2, with(2, {{"a=b", "c"}}), RecordLocation{0, 1, 2});
+  index_.Add(3, with(3, {{"order_id", "7"}}), RecordLocation{0, 1, 3});
+  auto find = [&](const std::string& name, const std::string& value) {
+    EventQuery q;
+    q.resource = std::make_pair(name, value);
+    bool more = false;
+    return index_.Select(q, &more);
+  };
+  EXPECT_EQ(find("order_id", "7"), (std::vector<uint64_t>{3, 0}));
+  EXPECT_EQ(find("order_id", "8"), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(find("user_id", "7"), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(find("a=b", "c"), (std::vector<uint64_t>{2}));
+  // The same "name=value" text split elsewhere is another resource.
+  EXPECT_TRUE(find("a", "b=c").empty());
+  EXPECT_TRUE(find("order_id", "9").empty());
+}
+
 TEST_F(EventIndexTest, FindsIds) {
   Fill(5);
   EXPECT_EQ(index_.FindId(MakeEvent(3).id), 3u);
