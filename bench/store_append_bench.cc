@@ -9,10 +9,10 @@
 //                                io_context is woken once for a burst of completions, not once
 //                                per event (a wake-up per callback cost 0.6 us/event of context
 //                                switches that no gateway pays). Each event gets its id from
-//                                the store, as in the gateway. Each producer appends from
-//                                its own copy of the pool by reference (Store::Append(const
-//                                AuditEvent&)), stamping the time in place, as SQLite binds
-//                                its rows from the pool; APITRAIL_BENCH_COPY=1 copies each
+//                                the store, as in the gateway. Producers append events of
+//                                the pool by reference (Store::Append(const AuditEvent&)),
+//                                stamping the time in place, as SQLite binds its rows from
+//                                the pool; APITRAIL_BENCH_COPY=1 copies each
 //                                event and moves the copy in (what sessions up to 20
 //                                measured: ~4% more CPU per event). items_per_second
 //                                = durable events/s; counters: syncs (fdatasync group commits),
@@ -266,6 +266,16 @@ void BM_StoreAppend(benchmark::State& state) {
   }
   std::unique_ptr<Store> store = std::move(*opened);
   std::atomic<uint64_t> rejected{0}, errors{0};
+  // Producers stamp the time into this copy of the pool in place. An iteration's producers
+  // take disjoint runs of it (kEventsPerIteration < the pool's size), and the next
+  // iteration starts after they are joined: no event is touched by two threads at once.
+  if (pool.events.size() < kEventsPerIteration) {
+    state.SkipWithError("the event pool must hold at least one iteration's events (8192)");
+    return;
+  }
+  const bool copy_events = std::getenv("APITRAIL_BENCH_COPY") != nullptr;
+  std::vector<AuditEvent> events = pool.events;
+  for (AuditEvent& e : events) e.id.clear();  // minted by Append: the pool repeats, ids must not
   const uint64_t syncs0 = store->Stats().syncs;
   const double cpu0 = ProcessCpuSeconds();
   size_t cursor = 0;
@@ -274,12 +284,6 @@ void BM_StoreAppend(benchmark::State& state) {
   // right after that producer saw its last callback.
   std::vector<std::unique_ptr<Producer>> producer_state;
 
-  // Each producer appends from its own copy of the pool, stamped in place (below).
-  const bool copy_events = std::getenv("APITRAIL_BENCH_COPY") != nullptr;
-  std::vector<std::vector<AuditEvent>> own(producers, pool.events);
-  for (auto& v : own) {
-    for (AuditEvent& e : v) e.id.clear();  // minted by Append: the pool repeats, ids must not
-  }
   for (auto _ : state) {
     std::vector<std::thread> threads;
     const size_t per = kEventsPerIteration / producers;
@@ -287,7 +291,7 @@ void BM_StoreAppend(benchmark::State& state) {
       size_t first = cursor + p * per;
       producer_state.push_back(std::make_unique<Producer>());
       Producer* prp = producer_state.back().get();
-      threads.emplace_back([&, first, prp, p_index = p] {
+      threads.emplace_back([&, first, prp] {
         Producer& pr = *prp;
         for (size_t i = 0; i < per; ++i) {
           {
@@ -295,7 +299,7 @@ void BM_StoreAppend(benchmark::State& state) {
             if (pr.in_flight >= kInFlight) pr.cv.wait(lk, [&] { return pr.in_flight <= kInFlight / 2; });
             ++pr.in_flight;
           }
-          AuditEvent& e = own[p_index][(first + i) % pool.events.size()];
+          AuditEvent& e = events[(first + i) % events.size()];
           e.time_ns = WallClockNs();
           for (;;) {
             AppendCallback done = [&pr, &errors](const Status& s, uint64_t) {
