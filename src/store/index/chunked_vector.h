@@ -34,6 +34,13 @@ class ChunkedVector {
   }
 
   size_t size() const { return size_; }
+  // Where the next push_back writes, when that is already allocated (null when it grows the
+  // head or starts a chunk): a committer prefetches it a few records ahead.
+  const T* NextSlot() const {
+    if (size_ < kChunk) return head_.size() < head_.capacity() ? head_.data() + head_.size() : nullptr;
+    const size_t at = size_ - kChunk;
+    return at % kChunk == 0 ? nullptr : tail_.back().get() + at % kChunk;
+  }
   bool empty() const { return size_ == 0; }
 
   const T& operator[](size_t i) const {

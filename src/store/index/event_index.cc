@@ -80,6 +80,19 @@ void EventIndex::Add(uint64_t seq, IndexKeys&& k, const RecordLocation& location
 }
 
 void EventIndex::Prefetch(const IndexKeys& k) const {
+  // The posting lists of fields with many values: their slot in the map (loaded by find)
+  // and the end of the list that Post will write, each a cache miss otherwise (in
+  // store_append_bench, 46% and 27% of Post's samples).
+  auto list_end = [this](Field f, uint64_t key) {
+    if (key == 0) return;
+    if (auto it = postings_[f].find(key); it != postings_[f].end()) {
+      if (const uint64_t* slot = it->second.NextSlot()) __builtin_prefetch(slot, 1);
+    }
+  };
+  list_end(kSubject, k.subject);
+  list_end(kClientIp, k.client_ip);
+  list_end(kRoute, k.route);
+  for (uint64_t r : k.resources) list_end(kResource, r);
   if (k.correlation_id != 0) correlation_ids_.Prefetch(k.correlation_id);
   if (k.trace_id != 0) trace_ids_.Prefetch(k.trace_id);
   if (k.id != 0) ids_.Prefetch(k.id);
