@@ -166,8 +166,7 @@ class Encoder {
       // one pass over the copy (whole words, no byte loop) is cheaper than a validation
       // pass before it. The one-byte length is right unless there was a non-ASCII byte.
       char* length = p_++;
-      std::memcpy(p_, s.data(), s.size());
-      if (AsciiOnly(p_, s.size())) {
+      if (CopyAscii(p_, s)) {
         *length = static_cast<char>(s.size());
         p_ += s.size();
         return;
@@ -219,6 +218,42 @@ class Encoder {
 
  private:
   static constexpr size_t kSlack = 8;
+
+  // Copies `s` to `to` and returns whether it is ASCII (when not, what was written is to be
+  // overwritten). Strings of at most 16 bytes (most fields: method, decision, addresses,
+  // short ids) are copied without a call to memcpy, by overlapping word loads that stay
+  // inside `s`; longer ones are checked where they landed.
+  static bool CopyAscii(char* to, std::string_view s) {
+    const char* from = s.data();
+    const size_t n = s.size();
+    if (n > 16) {
+      std::memcpy(to, from, n);
+      return AsciiOnly(to, n);
+    }
+    uint64_t seen;
+    if (n >= 8) {
+      uint64_t a, b;
+      std::memcpy(&a, from, 8);
+      std::memcpy(&b, from + n - 8, 8);
+      std::memcpy(to, &a, 8);
+      std::memcpy(to + n - 8, &b, 8);
+      seen = a | b;
+    } else if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, from, 4);
+      std::memcpy(&b, from + n - 4, 4);
+      std::memcpy(to, &a, 4);
+      std::memcpy(to + n - 4, &b, 4);
+      seen = a | b;
+    } else {
+      seen = 0;
+      for (size_t i = 0; i < n; ++i) {
+        to[i] = from[i];
+        seen |= static_cast<unsigned char>(from[i]);
+      }
+    }
+    return (seen & 0x8080808080808080ull) == 0;
+  }
 
   // Whether p[0, n) is ASCII; reads up to 7 bytes past p + n, which kSlack keeps inside
   // out_ (and the mask ignores).
