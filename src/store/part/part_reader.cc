@@ -395,14 +395,27 @@ std::vector<uint32_t> PartReader::CandidateBlocks(const EventQuery& q,
 
 namespace apitrail::part {
 
-Status ForEachRecord(const PartReader& reader,
-                     const std::function<Status(uint64_t seq, std::string_view record)>& fn,
-                     size_t max_waiting_bytes) {
+namespace {
+
+PartShape ShapeOf(const PartReader& reader) {
   PartShape shape{reader.path(), reader.first_seq(), reader.count(), {}, reader.summary_offset()};
   shape.block_offsets.reserve(reader.blocks().size());
   for (const BlockMeta& b : reader.blocks()) shape.block_offsets.push_back(b.offset);
+  return shape;
+}
+
+}  // namespace
+
+Status ForEachRecord(const PartReader& reader,
+                     const std::function<Status(uint64_t seq, std::string_view record)>& fn,
+                     size_t max_waiting_bytes) {
   return ForEachRecordInSeqOrder(
-      shape, [&reader](uint32_t i) { return reader.ReadBlock(i); }, fn, max_waiting_bytes);
+      ShapeOf(reader), [&reader](uint32_t i) { return reader.ReadBlock(i); }, fn, max_waiting_bytes);
+}
+
+Status ForEachRecordInBlockOrder(const PartReader& reader,
+                                 const std::function<Status(uint64_t seq, std::string_view record)>& fn) {
+  return ForEachRecordInBlockOrder(ShapeOf(reader), [&reader](uint32_t i) { return reader.ReadBlock(i); }, fn);
 }
 
 }  // namespace apitrail::part

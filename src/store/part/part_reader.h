@@ -155,5 +155,9 @@ inline constexpr size_t kMaxWaitingRecordBytes = size_t{64} << 20;
 Status ForEachRecord(const PartReader& reader,
                      const std::function<Status(uint64_t seq, std::string_view record)>& fn,
                      size_t max_waiting_bytes = kMaxWaitingRecordBytes);
+// Every record once, with the same checks, in the order the blocks hold them (nothing waits,
+// each block read once): for callers that do not need seq order.
+Status ForEachRecordInBlockOrder(const PartReader& reader,
+                                 const std::function<Status(uint64_t seq, std::string_view record)>& fn);
 
 }  // namespace apitrail::part

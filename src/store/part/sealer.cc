@@ -56,7 +56,8 @@ Status CheckPartLeaves(const PartReader& part, const std::vector<Hash256>& leave
                               " records, the segment " + std::to_string(leaves.size()) + " at offset 0");
   }
   Sha256Hasher& hasher = merkle::ThreadHasher();
-  return ForEachRecord(part, [&](uint64_t seq, std::string_view record) -> Status {
+  // Any order will do: `leaves` is indexed by seq (re-ordering cost 13% of the sealer).
+  return ForEachRecordInBlockOrder(part, [&](uint64_t seq, std::string_view record) -> Status {
     BackgroundYieldPoint();
     if (merkle::LeafHash(hasher, record) != leaves[seq - part.first_seq()]) {
       return Status::Corruption(part.path() + ": record " + std::to_string(seq) +

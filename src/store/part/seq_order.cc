@@ -2,6 +2,7 @@
 
 #include <iterator>
 #include <map>
+#include <vector>
 
 namespace apitrail::part {
 
@@ -63,6 +64,38 @@ Status ForEachRecordInSeqOrder(const PartShape& shape,
                                 " is in no block at offset " + std::to_string(shape.summary_offset));
     }
   } while (next < count);
+  return Status::Ok();
+}
+
+Status ForEachRecordInBlockOrder(const PartShape& shape,
+                                 const std::function<Result<std::shared_ptr<const Block>>(uint32_t)>& read_block,
+                                 const std::function<Status(uint64_t seq, std::string_view record)>& fn) {
+  const uint64_t count = shape.count;
+  std::vector<bool> seen(count, false);
+  for (uint32_t i = 0; i < shape.block_offsets.size(); ++i) {
+    APITRAIL_ASSIGN_OR_RETURN(auto block, read_block(i));
+    for (uint32_t r = 0; r < block->count(); ++r) {
+      const uint32_t rel = block->rels[r];
+      if (rel >= count) {
+        return Status::Corruption(shape.path + ": a record of block " + std::to_string(i) + " at offset " +
+                                  std::to_string(shape.block_offsets[i]) + " has seq " +
+                                  std::to_string(shape.first_seq + rel) + ", outside the part");
+      }
+      if (seen[rel]) {
+        return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
+                                  " is held twice, again in block " + std::to_string(i) + " at offset " +
+                                  std::to_string(shape.block_offsets[i]));
+      }
+      seen[rel] = true;
+      APITRAIL_RETURN_IF_ERROR(fn(shape.first_seq + rel, block->record(r)));
+    }
+  }
+  for (uint64_t rel = 0; rel < count; ++rel) {
+    if (!seen[rel]) {
+      return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
+                                " is in no block at offset " + std::to_string(shape.summary_offset));
+    }
+  }
   return Status::Ok();
 }
 

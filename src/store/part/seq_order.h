@@ -37,4 +37,11 @@ Status ForEachRecordInSeqOrder(const PartShape& shape,
                                const std::function<Status(uint64_t seq, std::string_view record)>& fn,
                                size_t max_waiting_bytes);
 
+// The same records with the same checks, in the order the blocks hold them: for a caller that
+// needs each record once but not in seq order (the sealer's leaf check), nothing waits and
+// every block is read once. A seq in no block is reported after fn saw all the others.
+Status ForEachRecordInBlockOrder(const PartShape& shape,
+                                 const std::function<Result<std::shared_ptr<const Block>>(uint32_t)>& read_block,
+                                 const std::function<Status(uint64_t seq, std::string_view record)>& fn);
+
 }  // namespace apitrail::part

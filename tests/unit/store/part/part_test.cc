@@ -11,6 +11,7 @@
 #include "store/part/part_builder.h"
 #include "store/part/part_format.h"
 #include "store/part/part_reader.h"
+#include "store/part/sealer.h"
 #include "testutil/event_builder.h"
 #include "testutil/temp_dir.h"
 
@@ -98,6 +99,23 @@ TEST_P(PartTest, RoundTripReproducesEveryRecordByte) {
   auto one = p.Record(123);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(*one, records_[123 - 5]);
+}
+
+TEST_P(PartTest, LeafCheckFindsTheOneRecordThatDiffersFromTheSegment) {
+  // The sealer's check, which reads the records in block order: every leaf matching passes;
+  // one leaf off (as if the part held other bytes for that seq) is named by its seq.
+  const std::string path = Build(5, 300);
+  auto r = PartReader::Open(DefaultFileSystem(), path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<Hash256> leaves;
+  for (const std::string& rec : records_) leaves.push_back(merkle::LeafHash(merkle::ThreadHasher(), rec));
+  EXPECT_TRUE(CheckPartLeaves(**r, leaves).ok());
+  leaves[200 - 5][0] ^= 1;
+  Status st = CheckPartLeaves(**r, leaves);
+  ASSERT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("record 200 differs from the segment's"), std::string::npos) << st.message();
+  leaves.pop_back();
+  EXPECT_EQ(CheckPartLeaves(**r, leaves).code(), StatusCode::kCorruption);  // a record more than the segment
 }
 
 TEST_P(PartTest, IndexAndTimeRangesPickOnlyBlocksThatCanMatch) {

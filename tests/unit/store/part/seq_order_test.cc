@@ -133,5 +133,51 @@ TEST(SeqOrderTest, EmptyPartStillReadsItsBlocksAndErrorsPassThrough) {
   EXPECT_EQ(stopped.code(), StatusCode::kIoError);
 }
 
+// ForEachRecordInBlockOrder: the same records and the same refusals, in block order, each
+// block read once.
+ReadResult ReadInBlockOrder(uint64_t count, const std::vector<std::shared_ptr<const Block>>& blocks) {
+  PartShape shape{"/data/parts/p.part", kFirst, count, {}, 9000};
+  for (size_t i = 0; i < blocks.size(); ++i) shape.block_offsets.push_back(100 + 1000 * i);
+  ReadResult run;
+  run.status = ForEachRecordInBlockOrder(
+      shape,
+      [&](uint32_t i) -> Result<std::shared_ptr<const Block>> {
+        ++run.block_reads;
+        return blocks[i];
+      },
+      [&](uint64_t seq, std::string_view record) {
+        EXPECT_EQ(record, "r" + std::to_string(seq - kFirst));
+        run.seqs.push_back(seq);
+        return Status::Ok();
+      });
+  return run;
+}
+
+TEST(BlockOrderTest, EveryRecordOnceInTheBlocksOrderAndEachBlockReadOnce) {
+  ReadResult run = ReadInBlockOrder(9, {MakeBlock({3, 0, 5, 1}), MakeBlock({2, 7, 4}), MakeBlock({6, 8})});
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.seqs, (std::vector<uint64_t>{1003, 1000, 1005, 1001, 1002, 1007, 1004, 1006, 1008}));
+  EXPECT_EQ(run.block_reads, 3);
+}
+
+TEST(BlockOrderTest, HeldTwiceInNoBlockOrOutsideThePartIsRefusedAsInSeqOrder) {
+  ReadResult twice = ReadInBlockOrder(3, {MakeBlock({0, 2}), MakeBlock({1, 2})});
+  ASSERT_EQ(twice.status.code(), StatusCode::kCorruption);
+  EXPECT_EQ(twice.status.message(), "/data/parts/p.part: record 1002 is held twice, again in block 1 at offset 1100");
+
+  ReadResult missing = ReadInBlockOrder(4, {MakeBlock({0, 3}), MakeBlock({1})});
+  ASSERT_EQ(missing.status.code(), StatusCode::kCorruption);
+  EXPECT_EQ(missing.status.message(), "/data/parts/p.part: record 1002 is in no block at offset 9000");
+
+  ReadResult outside = ReadInBlockOrder(2, {MakeBlock({0, 1, 5})});
+  ASSERT_EQ(outside.status.code(), StatusCode::kCorruption);
+  EXPECT_NE(outside.status.message().find("block 0 at offset 100 has seq 1005, outside the part"), std::string::npos)
+      << outside.status.message();
+
+  ReadResult empty = ReadInBlockOrder(0, {MakeBlock({})});
+  EXPECT_TRUE(empty.status.ok());
+  EXPECT_EQ(empty.block_reads, 1);
+}
+
 }  // namespace
 }  // namespace apitrail::part
