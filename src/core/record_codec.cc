@@ -232,19 +232,9 @@ class Encoder {
     }
     uint64_t seen;
     if (n >= 8) {
-      uint64_t a, b;
-      std::memcpy(&a, from, 8);
-      std::memcpy(&b, from + n - 8, 8);
-      std::memcpy(to, &a, 8);
-      std::memcpy(to + n - 8, &b, 8);
-      seen = a | b;
+      seen = CopyEnds<uint64_t>(to, from, n);
     } else if (n >= 4) {
-      uint32_t a, b;
-      std::memcpy(&a, from, 4);
-      std::memcpy(&b, from + n - 4, 4);
-      std::memcpy(to, &a, 4);
-      std::memcpy(to + n - 4, &b, 4);
-      seen = a | b;
+      seen = CopyEnds<uint32_t>(to, from, n);
     } else {
       seen = 0;
       for (size_t i = 0; i < n; ++i) {
@@ -253,6 +243,18 @@ class Encoder {
       }
     }
     return (seen & 0x8080808080808080ull) == 0;
+  }
+
+  // Copies n bytes (sizeof(Word) <= n <= 2 * sizeof(Word)) as a first and a last word, which
+  // overlap unless n is twice the word; returns the two words OR-ed.
+  template <typename Word>
+  static uint64_t CopyEnds(char* to, const char* from, size_t n) {
+    Word first, last;
+    std::memcpy(&first, from, sizeof(Word));
+    std::memcpy(&last, from + n - sizeof(Word), sizeof(Word));
+    std::memcpy(to, &first, sizeof(Word));
+    std::memcpy(to + n - sizeof(Word), &last, sizeof(Word));
+    return first | last;
   }
 
   // Whether p[0, n) is ASCII; reads up to 7 bytes past p + n, which kSlack keeps inside

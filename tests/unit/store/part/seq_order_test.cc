@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -35,22 +36,23 @@ struct ReadResult {
   int block_reads = 0;
 };
 
+constexpr size_t kBlockOrder = SIZE_MAX;  // Read's budget for ForEachRecordInBlockOrder
+
 ReadResult Read(uint64_t count, const std::vector<std::shared_ptr<const Block>>& blocks, size_t budget) {
   PartShape shape{"/data/parts/p.part", kFirst, count, {}, 9000};
   for (size_t i = 0; i < blocks.size(); ++i) shape.block_offsets.push_back(100 + 1000 * i);
   ReadResult run;
-  run.status = ForEachRecordInSeqOrder(
-      shape,
-      [&](uint32_t i) -> Result<std::shared_ptr<const Block>> {
-        ++run.block_reads;
-        return blocks[i];
-      },
-      [&](uint64_t seq, std::string_view record) {
-        EXPECT_EQ(record, "r" + std::to_string(seq - kFirst));
-        run.seqs.push_back(seq);
-        return Status::Ok();
-      },
-      budget);
+  auto read_block = [&](uint32_t i) -> Result<std::shared_ptr<const Block>> {
+    ++run.block_reads;
+    return blocks[i];
+  };
+  auto record = [&](uint64_t seq, std::string_view bytes) {
+    EXPECT_EQ(bytes, "r" + std::to_string(seq - kFirst));
+    run.seqs.push_back(seq);
+    return Status::Ok();
+  };
+  run.status = budget == kBlockOrder ? ForEachRecordInBlockOrder(shape, read_block, record)
+                                     : ForEachRecordInSeqOrder(shape, read_block, record, budget);
   return run;
 }
 
@@ -135,46 +137,28 @@ TEST(SeqOrderTest, EmptyPartStillReadsItsBlocksAndErrorsPassThrough) {
 
 // ForEachRecordInBlockOrder: the same records and the same refusals, in block order, each
 // block read once.
-ReadResult ReadInBlockOrder(uint64_t count, const std::vector<std::shared_ptr<const Block>>& blocks) {
-  PartShape shape{"/data/parts/p.part", kFirst, count, {}, 9000};
-  for (size_t i = 0; i < blocks.size(); ++i) shape.block_offsets.push_back(100 + 1000 * i);
-  ReadResult run;
-  run.status = ForEachRecordInBlockOrder(
-      shape,
-      [&](uint32_t i) -> Result<std::shared_ptr<const Block>> {
-        ++run.block_reads;
-        return blocks[i];
-      },
-      [&](uint64_t seq, std::string_view record) {
-        EXPECT_EQ(record, "r" + std::to_string(seq - kFirst));
-        run.seqs.push_back(seq);
-        return Status::Ok();
-      });
-  return run;
-}
-
 TEST(BlockOrderTest, EveryRecordOnceInTheBlocksOrderAndEachBlockReadOnce) {
-  ReadResult run = ReadInBlockOrder(9, {MakeBlock({3, 0, 5, 1}), MakeBlock({2, 7, 4}), MakeBlock({6, 8})});
+  ReadResult run = Read(9, {MakeBlock({3, 0, 5, 1}), MakeBlock({2, 7, 4}), MakeBlock({6, 8})}, kBlockOrder);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(run.seqs, (std::vector<uint64_t>{1003, 1000, 1005, 1001, 1002, 1007, 1004, 1006, 1008}));
   EXPECT_EQ(run.block_reads, 3);
 }
 
 TEST(BlockOrderTest, HeldTwiceInNoBlockOrOutsideThePartIsRefusedAsInSeqOrder) {
-  ReadResult twice = ReadInBlockOrder(3, {MakeBlock({0, 2}), MakeBlock({1, 2})});
+  ReadResult twice = Read(3, {MakeBlock({0, 2}), MakeBlock({1, 2})}, kBlockOrder);
   ASSERT_EQ(twice.status.code(), StatusCode::kCorruption);
   EXPECT_EQ(twice.status.message(), "/data/parts/p.part: record 1002 is held twice, again in block 1 at offset 1100");
 
-  ReadResult missing = ReadInBlockOrder(4, {MakeBlock({0, 3}), MakeBlock({1})});
+  ReadResult missing = Read(4, {MakeBlock({0, 3}), MakeBlock({1})}, kBlockOrder);
   ASSERT_EQ(missing.status.code(), StatusCode::kCorruption);
   EXPECT_EQ(missing.status.message(), "/data/parts/p.part: record 1002 is in no block at offset 9000");
 
-  ReadResult outside = ReadInBlockOrder(2, {MakeBlock({0, 1, 5})});
+  ReadResult outside = Read(2, {MakeBlock({0, 1, 5})}, kBlockOrder);
   ASSERT_EQ(outside.status.code(), StatusCode::kCorruption);
   EXPECT_NE(outside.status.message().find("block 0 at offset 100 has seq 1005, outside the part"), std::string::npos)
       << outside.status.message();
 
-  ReadResult empty = ReadInBlockOrder(0, {MakeBlock({})});
+  ReadResult empty = Read(0, {MakeBlock({})}, kBlockOrder);
   EXPECT_TRUE(empty.status.ok());
   EXPECT_EQ(empty.block_reads, 1);
 }
