@@ -301,46 +301,35 @@ Status LogStore::StartSegment(uint64_t first_seq) {
   return Status::Ok();
 }
 
-// Encoding and hashing happen on the caller's thread, so workers share the CPU work and
-// the single writer only moves bytes.
-Status LogStore::Prepare(const AuditEvent& event, std::string_view id, std::string_view node,
-                         PendingRecord* record, Hash256* leaf) const {
-  record->order = EventIdCounter(id);
-  record->payload = EncodeRecord(event, id, node);
-  if (record->payload.size() > log::kMaxPayloadSize) {
-    return Status::InvalidArgument("store: event record of " +
-                                   std::to_string(record->payload.size()) + " bytes is too large");
-  }
-  record->leaf = merkle::LeafHash(merkle::ThreadHasher(), record->payload);
-  if (leaf != nullptr) *leaf = record->leaf;
-  record->keys = IndexKeys::FromEvent(event, id);
-  return Status::Ok();
-}
-
 Status LogStore::Append(AuditEvent&& event, AppendCallback done, Hash256* leaf) {
-  if (failed_.load()) return FailedStatus();
-  if (event.node.empty()) event.node = options_.node;
-  if (event.id.empty()) event.id = NewEventId(event.time_ns != 0 ? event.time_ns : NowNs());
-  PendingRecord record;
-  APITRAIL_RETURN_IF_ERROR(Prepare(event, event.id, event.node, &record, leaf));
-  if (rollups_) record.rollup = RollupEvent::Take(event);  // the event is not needed any more
-  record.done = std::move(done);
-  return Enqueue(std::move(record));
+  return AppendEvent(event, std::move(done), leaf, &event);
 }
 
 Status LogStore::Append(const AuditEvent& event, AppendCallback done, Hash256* leaf) {
-  if (failed_.load()) return FailedStatus();
-  const std::string minted =
-      event.id.empty() ? NewEventId(event.time_ns != 0 ? event.time_ns : NowNs()) : std::string();
-  PendingRecord record;
-  APITRAIL_RETURN_IF_ERROR(Prepare(event, event.id.empty() ? minted : event.id,
-                                   event.node.empty() ? options_.node : event.node, &record, leaf));
-  if (rollups_) record.rollup = RollupEvent::Copy(event);
-  record.done = std::move(done);
-  return Enqueue(std::move(record));
+  return AppendEvent(event, std::move(done), leaf, nullptr);
 }
 
-Status LogStore::Enqueue(PendingRecord&& record) {
+Status LogStore::AppendEvent(const AuditEvent& event, AppendCallback done, Hash256* leaf, AuditEvent* movable) {
+  if (failed_.load()) return FailedStatus();
+  // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
+  // work and the single writer only moves bytes. A missing id and node go into the record
+  // only, never into `event`.
+  const std::string minted =
+      event.id.empty() ? NewEventId(event.time_ns != 0 ? event.time_ns : NowNs()) : std::string();
+  const std::string_view id = event.id.empty() ? minted : event.id;
+  PendingRecord record;
+  record.order = EventIdCounter(id);
+  record.payload = EncodeRecord(event, id, event.node.empty() ? options_.node : event.node);
+  if (record.payload.size() > log::kMaxPayloadSize) {
+    return Status::InvalidArgument("store: event record of " +
+                                   std::to_string(record.payload.size()) + " bytes is too large");
+  }
+  record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
+  if (leaf != nullptr) *leaf = record.leaf;
+  record.keys = IndexKeys::FromEvent(event, id);
+  if (rollups_) record.rollup = movable != nullptr ? RollupEvent::Take(*movable) : RollupEvent::Copy(event);
+  record.done = std::move(done);
+
   // Close() waits for in-flight appends before it stops the writer, so an accepted record
   // is always drained (seq_cst hand-shake between the two flags).
   appends_in_flight_.fetch_add(1);

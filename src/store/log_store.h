@@ -93,12 +93,9 @@ class LogStore final : public Store {
   bool Accepting() const override { return !failed_.load(std::memory_order_relaxed) && !closed_.load(std::memory_order_relaxed); }
 
  private:
-  // Both Appends: encodes and hashes `event` as if its id and node were `id` and `node`,
-  // into *record (all but rollup and done).
-  Status Prepare(const AuditEvent& event, std::string_view id, std::string_view node,
-                 PendingRecord* record, Hash256* leaf) const;
-  // Both Appends: queues a prepared record for the writer.
-  Status Enqueue(PendingRecord&& record);
+  // Both Appends: `movable` is `event` when its strings may be taken (the rollup keys),
+  // null when the caller keeps it.
+  Status AppendEvent(const AuditEvent& event, AppendCallback done, Hash256* leaf, AuditEvent* movable);
   // A record written to the active segment but not yet durable/published.
   struct Unpublished {
     uint64_t seq;

@@ -6,6 +6,28 @@
 
 namespace apitrail::part {
 
+namespace {
+
+// The refusals both walks share, naming the seq and where it was (not) found.
+Status OutsideThePart(const PartShape& shape, uint32_t block, uint64_t rel) {
+  return Status::Corruption(shape.path + ": a record of block " + std::to_string(block) + " at offset " +
+                            std::to_string(shape.block_offsets[block]) + " has seq " +
+                            std::to_string(shape.first_seq + rel) + ", outside the part");
+}
+
+Status HeldTwice(const PartShape& shape, uint32_t block, uint64_t rel) {
+  return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
+                            " is held twice, again in block " + std::to_string(block) + " at offset " +
+                            std::to_string(shape.block_offsets[block]));
+}
+
+Status InNoBlock(const PartShape& shape, uint64_t rel) {
+  return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
+                            " is in no block at offset " + std::to_string(shape.summary_offset));
+}
+
+}  // namespace
+
 Status ForEachRecordInSeqOrder(const PartShape& shape,
                                const std::function<Result<std::shared_ptr<const Block>>(uint32_t)>& read_block,
                                const std::function<Status(uint64_t seq, std::string_view record)>& fn,
@@ -27,17 +49,9 @@ Status ForEachRecordInSeqOrder(const PartShape& shape,
       APITRAIL_ASSIGN_OR_RETURN(auto block, read_block(i));
       for (uint32_t r = 0; r < block->count(); ++r) {
         const uint32_t rel = block->rels[r];
-        if (rel >= count) {  // the decoder refuses these; a guard for any other caller
-          return Status::Corruption(shape.path + ": a record of block " + std::to_string(i) + " at offset " +
-                                    std::to_string(shape.block_offsets[i]) + " has seq " +
-                                    std::to_string(shape.first_seq + rel) + ", outside the part");
-        }
+        if (rel >= count) return OutsideThePart(shape, i, rel);  // the decoder refuses these
         if (rel < pass_start) continue;  // handed out by an earlier pass
-        if (rel < next || waiting.count(rel) != 0) {
-          return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
-                                    " is held twice, again in block " + std::to_string(i) + " at offset " +
-                                    std::to_string(shape.block_offsets[i]));
-        }
+        if (rel < next || waiting.count(rel) != 0) return HeldTwice(shape, i, rel);
         if (rel >= horizon) continue;  // a later pass's
         if (rel == next) {
           APITRAIL_RETURN_IF_ERROR(fn(shape.first_seq + rel, block->record(r)));
@@ -59,10 +73,7 @@ Status ForEachRecordInSeqOrder(const PartShape& shape,
         }
       }
     }
-    if (next != horizon) {
-      return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + next) +
-                                " is in no block at offset " + std::to_string(shape.summary_offset));
-    }
+    if (next != horizon) return InNoBlock(shape, next);
   } while (next < count);
   return Status::Ok();
 }
@@ -76,25 +87,14 @@ Status ForEachRecordInBlockOrder(const PartShape& shape,
     APITRAIL_ASSIGN_OR_RETURN(auto block, read_block(i));
     for (uint32_t r = 0; r < block->count(); ++r) {
       const uint32_t rel = block->rels[r];
-      if (rel >= count) {
-        return Status::Corruption(shape.path + ": a record of block " + std::to_string(i) + " at offset " +
-                                  std::to_string(shape.block_offsets[i]) + " has seq " +
-                                  std::to_string(shape.first_seq + rel) + ", outside the part");
-      }
-      if (seen[rel]) {
-        return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
-                                  " is held twice, again in block " + std::to_string(i) + " at offset " +
-                                  std::to_string(shape.block_offsets[i]));
-      }
+      if (rel >= count) return OutsideThePart(shape, i, rel);
+      if (seen[rel]) return HeldTwice(shape, i, rel);
       seen[rel] = true;
       APITRAIL_RETURN_IF_ERROR(fn(shape.first_seq + rel, block->record(r)));
     }
   }
   for (uint64_t rel = 0; rel < count; ++rel) {
-    if (!seen[rel]) {
-      return Status::Corruption(shape.path + ": record " + std::to_string(shape.first_seq + rel) +
-                                " is in no block at offset " + std::to_string(shape.summary_offset));
-    }
+    if (!seen[rel]) return InNoBlock(shape, rel);
   }
   return Status::Ok();
 }
