@@ -66,7 +66,9 @@ std::string NewUuidV7(int64_t unix_ns) {
   return out;
 }
 
-std::string FormatEventId(int64_t unix_ns, uint64_t origin42, uint32_t counter) {
+namespace {
+
+void FormatEventIdTo(int64_t unix_ns, uint64_t origin42, uint32_t counter, char* out) {
   const auto ms = static_cast<uint64_t>(unix_ns / 1000000);
   const uint64_t hi = (ms << 16) | 0x7000 | ((origin42 >> 30) & 0x0FFF);
   const uint64_t lo = 0x8000000000000000ULL | ((origin42 & 0x3FFFFFFFULL) << 32) | counter;
@@ -75,8 +77,14 @@ std::string FormatEventId(int64_t unix_ns, uint64_t origin42, uint32_t counter) 
     b[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
     b[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
   }
+  FormatUuid(b, out);
+}
+
+}  // namespace
+
+std::string FormatEventId(int64_t unix_ns, uint64_t origin42, uint32_t counter) {
   std::string out(36, '\0');
-  FormatUuid(b, out.data());
+  FormatEventIdTo(unix_ns, origin42, counter, out.data());
   return out;
 }
 
@@ -98,7 +106,7 @@ EventIdState& IdState() {
 
 }  // namespace
 
-std::string NewEventId(int64_t unix_ns) {
+MintedEventId MintEventId(int64_t unix_ns) {
   EventIdState& s = IdState();
   const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
   if (s.generation.load(std::memory_order_acquire) != generation) {
@@ -115,9 +123,13 @@ std::string NewEventId(int64_t unix_ns) {
       s.generation.store(generation, std::memory_order_release);
     }
   }
-  return FormatEventId(unix_ns, s.origin.load(std::memory_order_relaxed),
-                       s.counter.fetch_add(1, std::memory_order_relaxed));
+  MintedEventId id;
+  id.counter = s.counter.fetch_add(1, std::memory_order_relaxed);
+  FormatEventIdTo(unix_ns, s.origin.load(std::memory_order_relaxed), id.counter, id.text.data());
+  return id;
 }
+
+std::string NewEventId(int64_t unix_ns) { return std::string(MintEventId(unix_ns).view()); }
 
 uint32_t EventIdCounter(std::string_view id) {
   if (id.size() < 8) return 0;

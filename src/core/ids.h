@@ -3,6 +3,7 @@
 // take one relaxed atomic increment.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@ std::string NewUuidV7(int64_t unix_ns);
 // a small delta (docs/FORMAT.md §16.3, transform 6). An event id is shown only to admins:
 // the counter tells them how many events a process recorded between two events.
 std::string NewEventId(int64_t unix_ns);
+// NewEventId's text in place, and its counter (what EventIdCounter would read back): the
+// store mints one per append, where a heap string and a re-parse are measurable.
+struct MintedEventId {
+  std::array<char, 36> text;
+  uint32_t counter;
+  std::string_view view() const { return {text.data(), text.size()}; }
+};
+MintedEventId MintEventId(int64_t unix_ns);
 // The layout NewEventId fills, for callers that keep their own origin and counter
 // (deterministic benchmark traffic): bytes 6–7 = version 7 and origin bits 41…30, bytes
 // 8–15 = variant 10, origin bits 29…0 and the counter.

@@ -314,11 +314,11 @@ Status LogStore::AppendEvent(const AuditEvent& event, AppendCallback done, Hash2
   // Encoding and hashing happen here, on the caller's thread, so workers share the CPU
   // work and the single writer only moves bytes. A missing id and node go into the record
   // only, never into `event`.
-  const std::string minted =
-      event.id.empty() ? NewEventId(event.time_ns != 0 ? event.time_ns : NowNs()) : std::string();
-  const std::string_view id = event.id.empty() ? minted : event.id;
+  MintedEventId minted;
+  if (event.id.empty()) minted = MintEventId(event.time_ns != 0 ? event.time_ns : NowNs());
+  const std::string_view id = event.id.empty() ? minted.view() : std::string_view(event.id);
   PendingRecord record;
-  record.order = EventIdCounter(id);
+  record.order = event.id.empty() ? minted.counter : EventIdCounter(id);
   record.payload = EncodeRecord(event, id, event.node.empty() ? options_.node : event.node);
   if (record.payload.size() > log::kMaxPayloadSize) {
     return Status::InvalidArgument("store: event record of " +

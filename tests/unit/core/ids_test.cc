@@ -76,6 +76,21 @@ TEST(IdsTest, EventIdsOfAProcessShareAnOriginAndCount) {
   EXPECT_EQ(Counter(b), Counter(a) + 1);  // one thread, nothing minted in between
 }
 
+TEST(IdsTest, AMintedIdCarriesTheCounterItsTextEndsIn) {
+  const MintedEventId a = MintEventId(1700000000000000000);
+  const MintedEventId b = MintEventId(1700000000002000000);
+  EXPECT_EQ(a.counter, EventIdCounter(a.view()));
+  EXPECT_EQ(b.counter, EventIdCounter(b.view()));
+  EXPECT_EQ(b.counter, a.counter + 1);  // one thread, nothing minted in between
+  const std::vector<uint8_t> bb = Bytes(std::string(b.view()));
+  EXPECT_EQ(Ms(bb), 1700000000002u);
+  EXPECT_EQ(Origin(bb), Origin(Bytes(std::string(a.view()))));
+  // The same layout as NewEventId's, which mints from the same counter.
+  const std::vector<uint8_t> c = Bytes(NewEventId(1700000000002000000));
+  EXPECT_EQ(Origin(c), Origin(bb));
+  EXPECT_EQ(Counter(c), b.counter + 1);
+}
+
 TEST(IdsTest, EventIdsAreUniqueAcrossThreadsInOneMillisecond) {
   constexpr int kThreads = 4, kEach = 20000;
   std::vector<std::vector<std::string>> ids(kThreads);
