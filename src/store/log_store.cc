@@ -326,8 +326,11 @@ Status LogStore::AppendEvent(const AuditEvent& event, AppendCallback done, Hash2
   }
   record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
   if (leaf != nullptr) *leaf = record.leaf;
-  record.keys = IndexKeys::FromEvent(event, id);
-  if (rollups_) record.rollup = movable != nullptr ? RollupEvent::Take(*movable) : RollupEvent::Copy(event);
+  std::array<size_t, kRollupDims> key_hashes;
+  record.keys = IndexKeys::FromEvent(event, id, &key_hashes);
+  if (rollups_) {
+    record.rollup = movable != nullptr ? RollupEvent::Take(*movable, &key_hashes) : RollupEvent::Copy(event, &key_hashes);
+  }
   record.done = std::move(done);
 
   // Close() waits for in-flight appends before it stops the writer, so an accepted record

@@ -7,14 +7,19 @@ namespace apitrail {
 
 namespace {
 
-// Field-tagged 64-bit hash of a key; never 0 (0 marks an empty field).
-uint64_t KeyHash(uint64_t field, std::string_view value) {
+// KeyHash from the value's std::hash, `base`, where the caller has it already.
+uint64_t KeyHashOfBase(uint64_t field, std::string_view value, size_t base) {
   if (value.empty()) return 0;
-  uint64_t h = std::hash<std::string_view>{}(value) ^ (field * 0x9E3779B97F4A7C15ull);
+  uint64_t h = base ^ (field * 0x9E3779B97F4A7C15ull);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h == 0 ? 1 : h;
+}
+
+// Field-tagged 64-bit hash of a key; never 0 (0 marks an empty field).
+uint64_t KeyHash(uint64_t field, std::string_view value) {
+  return value.empty() ? 0 : KeyHashOfBase(field, value, std::hash<std::string_view>{}(value));
 }
 
 enum : uint64_t { kIdTag = 100, kResourceTag = 101, kIntentTag = 102 };
@@ -31,16 +36,21 @@ uint64_t StatusHash(int status) { return status == 0 ? 0 : static_cast<uint64_t>
 
 }  // namespace
 
-IndexKeys IndexKeys::FromEvent(const AuditEvent& e, std::string_view id) {
+IndexKeys IndexKeys::FromEvent(const AuditEvent& e, std::string_view id,
+                               std::array<size_t, 3>* route_subject_client_ip) {
+  std::array<size_t, 3> base;
+  size_t i = 0;
+  for (const std::string* s : {&e.route, &e.subject, &e.client_ip}) base[i++] = std::hash<std::string_view>{}(*s);
+  if (route_subject_client_ip != nullptr) *route_subject_client_ip = base;
   IndexKeys k;
   k.id = KeyHash(kIdTag, id);
   k.time_ns = e.time_ns;
   k.status = e.status;
-  k.subject = KeyHash(0, e.subject);
-  k.route = KeyHash(1, e.route);
+  k.subject = KeyHashOfBase(0, e.subject, base[1]);
+  k.route = KeyHashOfBase(1, e.route, base[0]);
   k.decision = KeyHash(2, e.decision);
   k.method = KeyHash(3, e.method);
-  k.client_ip = KeyHash(4, e.client_ip);
+  k.client_ip = KeyHashOfBase(4, e.client_ip, base[2]);
   k.correlation_id = KeyHash(5, e.correlation_id);
   k.trace_id = KeyHash(6, e.trace_id);
   k.intent = KeyHash(kIntentTag, e.intent_id);

@@ -40,8 +40,11 @@ struct IndexKeys {
   std::vector<uint64_t> resources;
 
   static IndexKeys FromEvent(const AuditEvent& e) { return FromEvent(e, e.id); }
-  // With `id` in place of e.id (see EncodeRecord's overload).
-  static IndexKeys FromEvent(const AuditEvent& e, std::string_view id);
+  // With `id` in place of e.id (see EncodeRecord's overload). `route_subject_client_ip`,
+  // when given, receives the std::hash of those three strings, which the keys are made of
+  // and the rollups look them up by (StringHash, RollupEvent::Copy).
+  static IndexKeys FromEvent(const AuditEvent& e, std::string_view id,
+                             std::array<size_t, 3>* route_subject_client_ip = nullptr);
 };
 
 struct RecordLocation {

@@ -64,23 +64,37 @@ RollupEvent Counters(const AuditEvent& e) {
   return r;
 }
 
+// A capped key's hash is of what is kept; a caller's hashes are of the whole strings.
+void HashKeys(RollupEvent* r, const std::array<size_t, kRollupDims>* hashes) {
+  for (int d = 0; d < kRollupDims; ++d) {
+    std::string& k = r->keys[static_cast<size_t>(d)];
+    if (hashes != nullptr && k.size() <= kMaxRollupKeyBytes) {
+      r->key_hashes[static_cast<size_t>(d)] = (*hashes)[static_cast<size_t>(d)];
+    } else {
+      Cap(&k);
+      r->key_hashes[static_cast<size_t>(d)] = StringHash{}(k);
+    }
+  }
+  r->hashed = true;
+}
+
 }  // namespace
 
-RollupEvent RollupEvent::Take(AuditEvent& e) {
+RollupEvent RollupEvent::Take(AuditEvent& e, const std::array<size_t, kRollupDims>* hashes) {
   RollupEvent r = Counters(e);
   if (!r.counted) return r;
   r.keys[0] = std::move(e.route);
   r.keys[1] = std::move(e.subject);
   r.keys[2] = std::move(e.client_ip);
-  for (auto& k : r.keys) Cap(&k);
+  HashKeys(&r, hashes);
   return r;
 }
 
-RollupEvent RollupEvent::Copy(const AuditEvent& e) {
+RollupEvent RollupEvent::Copy(const AuditEvent& e, const std::array<size_t, kRollupDims>* hashes) {
   RollupEvent r = Counters(e);
   if (!r.counted) return r;
   r.keys = {e.route, e.subject, e.client_ip};
-  for (auto& k : r.keys) Cap(&k);
+  HashKeys(&r, hashes);
   return r;
 }
 

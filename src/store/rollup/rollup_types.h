@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/event.h"
+#include "core/string_hash.h"
 #include "core/time_util.h"  // FloorDiv
 
 namespace apitrail {
@@ -33,10 +34,16 @@ struct RollupEvent {
   bool denied = false;
   bool counted = true;  // false for events that are not HTTP requests (kind != "http")
   std::array<std::string, kRollupDims> keys;  // route, subject, client_ip; "" when absent
+  // StringHash of each key as kept (capped), when `hashed` (set by Take and Copy): computed
+  // where the event is appended, which hashes these strings for the index anyway, so the
+  // rollup thread looks keys up without hashing them again.
+  std::array<size_t, kRollupDims> key_hashes{};
+  bool hashed = false;
 
   // Moves route, subject and client_ip out of `e` (the caller is done with them).
-  static RollupEvent Take(AuditEvent& e);
-  static RollupEvent Copy(const AuditEvent& e);
+  // `hashes`, when given, are StringHash of e.route, e.subject and e.client_ip.
+  static RollupEvent Take(AuditEvent& e, const std::array<size_t, kRollupDims>* hashes = nullptr);
+  static RollupEvent Copy(const AuditEvent& e, const std::array<size_t, kRollupDims>* hashes = nullptr);
 };
 
 struct KeyCounts {

@@ -16,6 +16,7 @@
 
 #include "core/crc32c.h"
 #include "core/time_util.h"
+#include "store/index/event_index.h"
 #include "store/log/coding.h"
 #include "testutil/temp_dir.h"
 
@@ -262,6 +263,44 @@ TEST(HourRollup, KeysBeyondTheCapGoToOther) {
   uint64_t sum = s->other[1].requests;
   for (const auto& kv : s->keys[1]) sum += kv.second.requests;
   EXPECT_EQ(sum, 11u);
+}
+
+// The appending thread hands over the hashes the index computed (LogStore::AppendEvent):
+// they must be those of the keys as kept, capped ones included, or a lookup would miss
+// and a key would be counted twice or in `other`.
+TEST(HourRollup, KeysHashedOnTheAppendingThreadCountAsTheSameKeys) {
+  AuditEvent e;
+  e.kind = "http";
+  e.time_ns = 400000 * kNsPerHour;
+  e.status = 200;
+  e.route = "GET /v1/orders/{order_id}";
+  e.subject = std::string(kMaxRollupKeyBytes + 7, 's');  // capped
+  e.client_ip = "10.1.2.3";
+  std::array<size_t, kRollupDims> hashes;
+  (void)IndexKeys::FromEvent(e, "id", &hashes);
+  const RollupEvent copied = RollupEvent::Copy(e, &hashes);
+  ASSERT_TRUE(copied.hashed);
+  EXPECT_EQ(copied.keys[1].size(), kMaxRollupKeyBytes);
+  for (int d = 0; d < kRollupDims; ++d) EXPECT_EQ(copied.key_hashes[d], StringHash{}(copied.keys[d])) << d;
+  EXPECT_EQ(RollupEvent::Copy(e).key_hashes, copied.key_hashes);
+  AuditEvent moved = e;
+  const RollupEvent taken = RollupEvent::Take(moved, &hashes);
+  EXPECT_EQ(taken.keys, copied.keys);
+  EXPECT_EQ(taken.key_hashes, copied.key_hashes);
+
+  HourRollup h;
+  h.hour = 400000;
+  h.Add(copied, 1);
+  h.Add(taken, 1);
+  RollupEvent unhashed = Ev(2, e.time_ns, copied.keys[0], copied.keys[1], 200, false, copied.keys[2]);
+  ASSERT_FALSE(unhashed.hashed);
+  h.Add(unhashed, 1);
+  const MinuteRollup& m = h.minutes.at(0);
+  for (int d = 0; d < kRollupDims; ++d) {
+    ASSERT_EQ(m.keys[d].size(), 1u) << d;
+    EXPECT_EQ(m.keys[d].begin()->second.requests, 3u) << d;
+    EXPECT_EQ(m.other[d].requests, 0u) << d;
+  }
 }
 
 TEST(HourRollup, FileNames) {
