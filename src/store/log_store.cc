@@ -329,7 +329,8 @@ Status LogStore::AppendEvent(const AuditEvent& event, AppendCallback done, Hash2
   std::array<size_t, kRollupDims> key_hashes;
   record.keys = IndexKeys::FromEvent(event, id, &key_hashes);
   if (rollups_) {
-    record.rollup = movable != nullptr ? RollupEvent::Take(*movable, &key_hashes) : RollupEvent::Copy(event, &key_hashes);
+    record.rollup = movable != nullptr ? RollupEvent::Take(*movable, &key_hashes)
+                                       : RollupEvent::Copy(event, &key_hashes);
   }
   record.done = std::move(done);
 

@@ -40,7 +40,8 @@ IndexKeys IndexKeys::FromEvent(const AuditEvent& e, std::string_view id,
                                std::array<size_t, 3>* route_subject_client_ip) {
   std::array<size_t, 3> base;
   size_t i = 0;
-  for (const std::string* s : {&e.route, &e.subject, &e.client_ip}) base[i++] = std::hash<std::string_view>{}(*s);
+  for (const std::string* s : {&e.route, &e.subject, &e.client_ip})
+    base[i++] = std::hash<std::string_view>{}(*s);
   if (route_subject_client_ip != nullptr) *route_subject_client_ip = base;
   IndexKeys k;
   k.id = KeyHash(kIdTag, id);

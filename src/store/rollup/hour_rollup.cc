@@ -110,7 +110,8 @@ void HourRollup::Add(const RollupEvent& e, size_t max_keys) {
   const KeyCounts c = CountsOf(e);
   for (int d = 0; d < kRollupDims; ++d) {
     KeyMap& map = m.keys[d];
-    auto it = e.hashed ? map.find(PrehashedKey{e.keys[d], e.key_hashes[d]}) : map.find(std::string_view(e.keys[d]));
+    auto it = e.hashed ? map.find(PrehashedKey{e.keys[d], e.key_hashes[d]})
+                       : map.find(std::string_view(e.keys[d]));
     if (it != map.end()) {
       it->second.Add(c);
     } else if (map.size() < max_keys) {

@@ -43,7 +43,8 @@ struct RollupEvent {
   // Moves route, subject and client_ip out of `e` (the caller is done with them).
   // `hashes`, when given, are StringHash of e.route, e.subject and e.client_ip.
   static RollupEvent Take(AuditEvent& e, const std::array<size_t, kRollupDims>* hashes = nullptr);
-  static RollupEvent Copy(const AuditEvent& e, const std::array<size_t, kRollupDims>* hashes = nullptr);
+  static RollupEvent Copy(const AuditEvent& e,
+                          const std::array<size_t, kRollupDims>* hashes = nullptr);
 };
 
 struct KeyCounts {

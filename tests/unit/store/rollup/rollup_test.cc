@@ -1,8 +1,6 @@
 // Rollups on their own: the hour encoding, caps and "other", top-k and series against a
 // brute-force count over the same events (ragged minute edges, whole days, closed hours
 // read back from files), persistence and reload, damaged files.
-#include "store/rollup/rollups.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include "core/time_util.h"
 #include "store/index/event_index.h"
 #include "store/log/coding.h"
+#include "store/rollup/rollups.h"
 #include "testutil/temp_dir.h"
 
 namespace apitrail {
@@ -281,7 +280,8 @@ TEST(HourRollup, KeysHashedOnTheAppendingThreadCountAsTheSameKeys) {
   const RollupEvent copied = RollupEvent::Copy(e, &hashes);
   ASSERT_TRUE(copied.hashed);
   EXPECT_EQ(copied.keys[1].size(), kMaxRollupKeyBytes);
-  for (int d = 0; d < kRollupDims; ++d) EXPECT_EQ(copied.key_hashes[d], StringHash{}(copied.keys[d])) << d;
+  for (int d = 0; d < kRollupDims; ++d)
+    EXPECT_EQ(copied.key_hashes[d], StringHash{}(copied.keys[d])) << d;
   EXPECT_EQ(RollupEvent::Copy(e).key_hashes, copied.key_hashes);
   AuditEvent moved = e;
   const RollupEvent taken = RollupEvent::Take(moved, &hashes);
@@ -292,7 +292,8 @@ TEST(HourRollup, KeysHashedOnTheAppendingThreadCountAsTheSameKeys) {
   h.hour = 400000;
   h.Add(copied, 1);
   h.Add(taken, 1);
-  RollupEvent unhashed = Ev(2, e.time_ns, copied.keys[0], copied.keys[1], 200, false, copied.keys[2]);
+  RollupEvent unhashed =
+      Ev(2, e.time_ns, copied.keys[0], copied.keys[1], 200, false, copied.keys[2]);
   ASSERT_FALSE(unhashed.hashed);
   h.Add(unhashed, 1);
   const MinuteRollup& m = h.minutes.at(0);
