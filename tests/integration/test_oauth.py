@@ -7,7 +7,8 @@ hand-made peer is a TCP listener that accepts and never answers (the timeout cas
 Covered: a JWT issued by oidc-provider verified through discovery and through a JWKS URL, key
 rotation (a new kid picked up by the background refresh), required claims, keys unavailable
 (503); opaque tokens introspected with the right identity, the cached answer reused (counted
-at the authorization server) and expiring, revoked and unknown tokens refused, the server
+at the authorization server) and expiring, revoked and unknown tokens refused, a real refresh
+token refused (wrong_token_type), the server
 stopped or hanging → 503 audited, the concurrency bound; client_secret_basic and
 client_secret_post; `apitrail jwt verify --issuer URL`, including certificate and host name
 verification failures.
@@ -131,6 +132,15 @@ class AuthorizationServer:
 
     def introspections(self):
         return self.counts().get("/token/introspection", 0)
+
+    def refresh_token(self):
+        """A real refresh token of "app" (server.mjs stores it through the provider's models)."""
+        req = urllib.request.Request(self.issuer + "/__refresh_token", data=b"", method="POST")
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return json.loads(r.read())["refresh_token"]
+
+    def introspect(self, token):
+        return self._post("/token/introspection", {"token": token}, auth=("gateway", "gateway-secret-0123456789"))
 
 
 def token_hash_prefix(token):
@@ -372,6 +382,28 @@ auth:
         self.assertEqual(events[0]["auth_method"], "introspection")
         self.assertIn(events[0]["credential_id"], (token_hash_prefix(token),
                                                    token_hash_prefix("NotATokenTheServerIssued0123456789")))
+        self.assertEqual(self.upstream.received(), [])
+
+
+    def test_a_refresh_token_is_refused(self):
+        # A leaked refresh token must not call the API. The premise, from the server itself:
+        # it is active, and its answer names no token_type (oidc-provider names one for
+        # access tokens only), which require_token_type refuses.
+        rt = self.AS.refresh_token()
+        answer = self.AS.introspect(rt)
+        self.assertTrue(answer["active"], answer)
+        self.assertEqual(answer["client_id"], "app")
+        self.assertNotIn("token_type", answer)
+        for _ in range(2):  # the second from the verified-token cache, refused the same way
+            status, hdrs, body = self.gw.request("GET", "/v1/orders/1", bearer(rt))
+            self.assertEqual(status, 401, body)
+            self.assertEqual(json.loads(body)["error"], "wrong_token_type")
+            self.assertIn("Bearer", hdrs.get("www-authenticate", ""))
+        events = self.deny_events("wrong_token_type", 2)
+        for e in events:
+            self.assertEqual(e["auth_method"], "introspection")
+            self.assertEqual(e["credential_id"], token_hash_prefix(rt))
+            self.assertEqual(e["status"], 401)
         self.assertEqual(self.upstream.received(), [])
 
 

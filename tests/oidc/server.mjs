@@ -9,7 +9,10 @@
 // "gateway-post" (introspects; client_secret_post) and "app" (gets tokens). Tokens for the
 // resource "urn:apitrail:jwt" are JWTs, all others opaque. Prints "READY <issuer>" once
 // listening. GET /__counts answers how often each path was requested (test instrumentation
-// around the real provider: the test counts introspection calls with it).
+// around the real provider: the test counts introspection calls with it). POST
+// /__refresh_token stores a real refresh token of "app" for the account "alice", as the
+// authorization-code flow would after a login (which needs a browser), through the
+// provider's own Grant and RefreshToken models, and answers {"refresh_token": ...}.
 import fs from 'node:fs';
 import https from 'node:https';
 import { generateKeyPair, exportJWK } from 'jose';
@@ -44,7 +47,9 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic' },
   ],
   jwks,
-  scopes: ['orders:read', 'orders:write'],
+  // openid and offline_access, the provider's defaults, kept: without offline_access it
+  // registers no refresh_token grant and introspection never finds a refresh token.
+  scopes: ['openid', 'offline_access', 'orders:read', 'orders:write'],
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -69,6 +74,17 @@ const counts = {};
 provider.use(async (ctx, next) => {
   if (ctx.path === '/__counts') {
     ctx.body = counts;
+    return;
+  }
+  if (ctx.path === '/__refresh_token' && ctx.method === 'POST') {
+    const client = await provider.Client.find('app');
+    const grant = new provider.Grant({ clientId: client.clientId, accountId: 'alice' });
+    grant.addOIDCScope('openid offline_access');
+    const grantId = await grant.save();
+    const token = new provider.RefreshToken({
+      client, accountId: 'alice', grantId, gty: 'authorization_code', scope: 'openid offline_access',
+    });
+    ctx.body = { refresh_token: await token.save() };
     return;
   }
   counts[ctx.path] = (counts[ctx.path] || 0) + 1;
