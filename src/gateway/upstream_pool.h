@@ -7,6 +7,7 @@
 // repeated per request).
 #pragma once
 
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -66,11 +67,7 @@ class UpstreamPool {
       *out = std::move(v.back());
       v.pop_back();
       auto& socket = (*out)->next_layer();
-      // Decrypted or undecrypted bytes already inside OpenSSL count as bytes sent. (Bytes
-      // Asio's TLS stream read from the socket but has not yet handed to OpenSSL are not
-      // seen here; the upstream_buf_ check after each response covers the usual case.)
-      if (socket.is_open() && IsQuiet(socket.native_handle()) &&
-          SSL_has_pending((*out)->native_handle()) == 0) {
+      if (socket.is_open() && IsQuiet(socket.native_handle()) && IsTlsQuiet((*out)->native_handle())) {
         return true;
       }
       boost::system::error_code ec;
@@ -95,6 +92,16 @@ class UpstreamPool {
     char byte;
     ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  // IsQuiet one layer up: no bytes inside OpenSSL. Asio's TLS stream hands OpenSSL all the
+  // ciphertext one socket read brought, and OpenSSL takes one record per read, so a record
+  // the upstream sent behind its response (in the same TCP segment) waits in the stream's
+  // BIO pair: the socket is quiet, SSL_has_pending is 0 (it sees only what OpenSSL read),
+  // and the record would be read as the next request's response. (Ciphertext beyond the
+  // BIO pair's 17 KiB, still in Asio's own buffer, is not seen here.)
+  static bool IsTlsQuiet(SSL* ssl) {
+    return SSL_has_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
   }
 
   void CloseAll() {

@@ -446,6 +446,26 @@ class MisbehavingUpstreamTest(GatewayTestCase):
         self.assertEqual([e["status"] for e in self.gw.events()], [200, 200])
         self.assertEqual(admin_metrics(self.gw)["apitrail_upstream_retries_total"], 1)
 
+    def check_not_reused_after(self, first):
+        # The upstream's first connection answers its first request with `first`, then
+        # nothing: a gateway that reused it would relay the forged bytes as the next answer.
+        self.answer = lambda conn_no, req_no, head: (
+            first if (conn_no, req_no) == (0, 0) else [] if conn_no == 0 else [ok(b"conn%d" % conn_no)])
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/v1/echo"))
+            self.assertEqual(read_response(s)[:3:2], (200, b"conn0"))
+            time.sleep(0.4)
+            for _ in range(2):
+                s.sendall(self.req("GET", "/v1/echo"))
+                self.assertEqual(read_response(s)[:3:2], (200, b"conn1"))
+        self.assertEqual([(c, r) for c, r, _ in self.upstream.received()], [(0, 0), (1, 0), (1, 1)])
+
+    def test_bytes_behind_a_response_in_its_segment_are_not_the_next_answer(self):
+        self.check_not_reused_after([ok(b"conn0") + ok(b"forged")])  # in the gateway's read buffer
+
+    def test_bytes_behind_a_response_sent_later_are_not_the_next_answer(self):
+        self.check_not_reused_after([ok(b"conn0"), 0.2, ok(b"forged")])  # in the pooled socket
+
     def test_request_with_body_not_resent(self):
         self.answer = lambda conn_no, req_no, head: [ok()] if req_no == 0 else None
         with self.connect() as s:

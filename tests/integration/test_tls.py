@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -425,6 +426,129 @@ class UpstreamTlsWrongNameTest(TlsCase):
         self.assertEqual(e["status"], 502)
         self.assertIn("hostname mismatch", e["message"])
         self.assertEqual(self.upstream.received(), [])
+
+
+class ForgingUpstream:
+    """An HTTPS upstream that answers the first request of its first connection with a
+    response and then a forged second response: as two TLS records in the same TCP segment
+    (one read of the gateway takes both), or `delay` seconds later. That
+    connection then stays open and answers nothing more; every other connection answers each
+    request with {"conn": N}. A gateway that reused the first connection would hand the
+    forged response to the next request as its answer."""
+
+    FORGED = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"forged": 1}'
+
+    def __init__(self, cert, key, delay=0.0):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.delay = delay
+        self.sock = socket.create_server((HOST, 0))
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.requests_after_forged = 0
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self._serve, args=(conn, n), daemon=True).start()
+
+    def _serve(self, conn, n):
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+            buf = b""
+            first = True
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = tls.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                _, buf = buf.split(b"\r\n\r\n", 1)
+                if n == 1 and not first:
+                    with self.lock:
+                        self.requests_after_forged += 1
+                    continue  # never answered: only the forged record could answer it
+                body = json.dumps({"conn": n}).encode()
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                if n == 1 and self.delay:
+                    tls.sendall(head + body)
+                    time.sleep(self.delay)
+                    tls.sendall(self.FORGED)
+                elif n == 1:
+                    # Corked: both records leave in one segment, so the gateway's one read takes both.
+                    tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                    tls.sendall(head + body)
+                    tls.sendall(self.FORGED)
+                    tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+                else:
+                    tls.sendall(head + body)
+                first = False
+        except OSError:  # ssl.SSLError is one
+            return
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+class UpstreamTlsExtraRecordTest(unittest.TestCase):
+    """A TLS record the upstream sent behind a complete response is not read as the next
+    request's response: the pooled connection it arrived on is not reused. Here the record
+    came in the response's segment: it waits inside the TLS stream, past the socket's reach."""
+    DELAY = 0.0
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
+        os.makedirs(os.path.join(self.root, "pki"))
+        self.pki = Pki(os.path.join(self.root, "pki"))
+        self.upstream = ForgingUpstream(self.pki.path("upstream"), self.pki.path("upstream", "key"), self.DELAY)
+        self.gw = Apitrail(self.root, self.upstream.port)
+        with open(self.gw.config) as f:
+            text = f.read()
+        address = f"    address: {HOST}:{self.upstream.port}\n"
+        text = text.replace(address, address + f"    tls:\n      ca_file: {self.pki.path('ca')}\n", 1)
+        text = text.replace("  workers: 2\n", "  workers: 1\n", 1)  # one worker: one pool
+        with open(self.gw.config, "w") as f:
+            f.write(text)
+        os.makedirs(self.gw.data, exist_ok=True)
+        self.key = self.gw.create_key("alice", ["orders:read"])
+        self.gw.start()
+
+    def tearDown(self):
+        self.gw.stop(signal.SIGKILL)
+        self.upstream.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def test_record_behind_a_response_is_not_the_next_answer(self):
+        auth = {"Authorization": f"Bearer {self.key}"}
+        status, _, body = self.gw.request("GET", "/v1/orders/1", auth)
+        self.assertEqual((status, json.loads(body)), (200, {"conn": 1}))
+        time.sleep(2 * self.DELAY)  # a late record is in the pooled connection's socket by now
+        for i in (2, 3):
+            status, _, body = self.gw.request("GET", f"/v1/orders/{i}", auth)
+            self.assertEqual(status, 200, body)
+            self.assertNotIn(b"forged", body)
+            self.assertEqual(json.loads(body), {"conn": 2})  # a fresh connection, then pooled
+        self.assertEqual(self.upstream.requests_after_forged, 0)
+        self.assertEqual(self.upstream.connections, 2)
+        statuses = sorted(e["status"] for e in self.gw.events())
+        self.assertEqual(statuses, [200, 200, 200])
+
+
+class UpstreamTlsLateRecordTest(UpstreamTlsExtraRecordTest):
+    """The same record sent after the response was relayed: it waits in the socket."""
+    DELAY = 0.2
 
 
 class StartupErrorsTest(unittest.TestCase):
