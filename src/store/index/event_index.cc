@@ -38,10 +38,8 @@ uint64_t StatusHash(int status) { return status == 0 ? 0 : static_cast<uint64_t>
 
 IndexKeys IndexKeys::FromEvent(const AuditEvent& e, std::string_view id,
                                std::array<size_t, 3>* route_subject_client_ip) {
-  std::array<size_t, 3> base;
-  size_t i = 0;
-  for (const std::string* s : {&e.route, &e.subject, &e.client_ip})
-    base[i++] = std::hash<std::string_view>{}(*s);
+  const std::hash<std::string_view> hash;
+  const std::array<size_t, 3> base = {hash(e.route), hash(e.subject), hash(e.client_ip)};
   if (route_subject_client_ip != nullptr) *route_subject_client_ip = base;
   IndexKeys k;
   k.id = KeyHash(kIdTag, id);
