@@ -81,6 +81,7 @@ class TlsCase(unittest.TestCase):
     GATEWAY_TLS = None    # YAML lines under gateway.tls, {pki} replaced by the PKI directory
     UPSTREAM_TLS = None   # YAML lines under upstreams[0].tls
     UPSTREAM_CERT = None  # the upstream speaks HTTPS with this certificate
+    WORKERS = None        # gateway.workers, when not the harness's
     EXTRA = ""
 
     @classmethod
@@ -92,13 +93,16 @@ class TlsCase(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.pki_dir, ignore_errors=True)
 
-    def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
+    def make_upstream(self):
         up_ctx = None
         if self.UPSTREAM_CERT:
             up_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             up_ctx.load_cert_chain(self.pki.path(self.UPSTREAM_CERT), self.pki.path(self.UPSTREAM_CERT, "key"))
-        self.upstream = RecordingUpstream(ssl_context=up_ctx)
+        return RecordingUpstream(ssl_context=up_ctx)
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
+        self.upstream = self.make_upstream()
         self.gw = Apitrail(self.root, self.upstream.port, self.EXTRA.format(pki=self.pki_dir))
         with open(self.gw.config) as f:
             text = f.read()
@@ -109,6 +113,8 @@ class TlsCase(unittest.TestCase):
             address = f"    address: {HOST}:{self.upstream.port}\n"
             block = "".join(f"      {line}\n" for line in self.UPSTREAM_TLS.format(pki=self.pki_dir).splitlines())
             text = text.replace(address, address + "    tls:\n" + (block or "      {}\n"), 1)
+        if self.WORKERS is not None:
+            text = text.replace("  workers: 2\n", f"  workers: {self.WORKERS}\n", 1)
         with open(self.gw.config, "w") as f:
             f.write(text)
         os.makedirs(self.gw.data, exist_ok=True)
@@ -502,33 +508,16 @@ class ForgingUpstream:
         self.sock.close()
 
 
-class UpstreamTlsExtraRecordTest(unittest.TestCase):
+class UpstreamTlsExtraRecordTest(TlsCase):
     """A TLS record the upstream sent behind a complete response is not read as the next
     request's response: the pooled connection it arrived on is not reused. Here the record
     came in the response's segment: it waits inside the TLS stream, past the socket's reach."""
+    UPSTREAM_TLS = "ca_file: {pki}/ca.pem"
+    WORKERS = 1  # one pool
     DELAY = 0.0
 
-    def setUp(self):
-        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
-        os.makedirs(os.path.join(self.root, "pki"))
-        self.pki = Pki(os.path.join(self.root, "pki"))
-        self.upstream = ForgingUpstream(self.pki.path("upstream"), self.pki.path("upstream", "key"), self.DELAY)
-        self.gw = Apitrail(self.root, self.upstream.port)
-        with open(self.gw.config) as f:
-            text = f.read()
-        address = f"    address: {HOST}:{self.upstream.port}\n"
-        text = text.replace(address, address + f"    tls:\n      ca_file: {self.pki.path('ca')}\n", 1)
-        text = text.replace("  workers: 2\n", "  workers: 1\n", 1)  # one worker: one pool
-        with open(self.gw.config, "w") as f:
-            f.write(text)
-        os.makedirs(self.gw.data, exist_ok=True)
-        self.key = self.gw.create_key("alice", ["orders:read"])
-        self.gw.start()
-
-    def tearDown(self):
-        self.gw.stop(signal.SIGKILL)
-        self.upstream.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+    def make_upstream(self):
+        return ForgingUpstream(self.pki.path("upstream"), self.pki.path("upstream", "key"), self.DELAY)
 
     def test_record_behind_a_response_is_not_the_next_answer(self):
         auth = {"Authorization": f"Bearer {self.key}"}
