@@ -36,6 +36,13 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const s
   h.version = DecodeFixed32(p + kMagicSize);
   h.first_seq = DecodeFixed64(p + kMagicSize + 4);
   uint16_t node_len = DecodeFixed16(p + kMagicSize + 12);
+  if (node_len > kMaxNodeNameSize) {
+    // No writer names a longer node, so this header is damaged, not torn: taken for torn
+    // (the file shorter than the header it claims), recovery would empty the whole file.
+    return Status::Corruption(path + ": file header names a node of " + std::to_string(node_len) +
+                              " bytes (at most " + std::to_string(kMaxNodeNameSize) +
+                              ") at offset " + std::to_string(kMagicSize + 12));
+  }
   h.size = kFileHeaderFixedSize + node_len + kFileHeaderCrcSize;
   if (size < h.size) return torn("truncated file header");
   APITRAIL_RETURN_IF_ERROR(r->Fill(0, h.size));
