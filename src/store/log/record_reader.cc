@@ -12,6 +12,19 @@ namespace apitrail::log {
 namespace {
 constexpr size_t kReadChunk = 256 * 1024;
 constexpr uint64_t kMaxTailScan = 64ull << 20;
+
+// The offset of the first CRC-valid frame after the shortest possible header, or 0.
+uint64_t FirstFrameIn(const char* p, size_t size) {
+  for (size_t at = kFileHeaderFixedSize + kFileHeaderCrcSize; at + kFrameHeaderSize <= size; ++at) {
+    const uint32_t len = DecodeFixed32(p + at);
+    if (len > size - at - kFrameHeaderSize) continue;
+    if (FrameCrc(DecodeFixed64(p + at + 8), std::string_view(p + at + kFrameHeaderSize, len)) ==
+        DecodeFixed32(p + at + 4)) {
+      return at;
+    }
+  }
+  return 0;
+}
 }  // namespace
 
 Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const std::string& path,
@@ -44,7 +57,18 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const s
                               ") at offset " + std::to_string(kMagicSize + 12));
   }
   h.size = kFileHeaderFixedSize + node_len + kFileHeaderCrcSize;
-  if (size < h.size) return torn("truncated file header");
+  if (size < h.size) {
+    // The writer syncs a new file's header before its first frame, so a file that holds a
+    // frame has a damaged node length, not a header torn at creation (which recovery may
+    // discard as empty). The file is shorter than 26 + 255 + 4 bytes here.
+    APITRAIL_RETURN_IF_ERROR(r->Fill(0, static_cast<size_t>(size)));
+    if (const uint64_t at = FirstFrameIn(r->At(0), static_cast<size_t>(size)); at != 0) {
+      return Status::Corruption(path + ": file header claims " + std::to_string(h.size) +
+                                " bytes but a frame starts at offset " + std::to_string(at) +
+                                " (node length at offset " + std::to_string(kMagicSize + 12) + ")");
+    }
+    return torn("truncated file header");
+  }
   APITRAIL_RETURN_IF_ERROR(r->Fill(0, h.size));
   p = r->At(0);
   uint32_t expected = crc32c::Mask(crc32c::Value(p, h.size - kFileHeaderCrcSize));

@@ -1157,6 +1157,47 @@ TEST(SideLogCorruptionSweep, ANodeLengthPastTheEndIsNotATornHeader) {
   }
 }
 
+// A short log (one head): a node length raised by a flipped bit but still at most 255 makes
+// the header claim more bytes than the file holds. The frame in the file shows that the header
+// was written whole (the writer syncs it before any frame), so this is damage too; a file
+// cut inside its header, with no frame, is still a torn header.
+TEST(SideLogCorruptionSweep, AShortLogWithAFrameIsNotATornHeader) {
+  testing::TempDir dir;
+  {
+    auto w = TreeHeadWriter::Open(DefaultFileSystem(), dir.path(), "node-1");
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Append(1, Sha256("head 1"), 1'760'000'000'000'000'000, false).ok());
+    ASSERT_TRUE((*w)->Sync().ok());
+  }
+  const std::string bytes = testing::ReadFileBytes(TreeHeadsPath(dir.path()));
+  MemFileSystem fs;
+  const std::string path = "/nonexistent-sweep/tree_heads.log";
+  for (uint8_t mask : {uint8_t{0x40}, uint8_t{0x80}, uint8_t{0xF0}}) {
+    const std::string what = Where(kSideLogNodeLenAt, mask);
+    const std::string damaged = Flipped(bytes, kSideLogNodeLenAt, mask);
+    ASSERT_LE(static_cast<uint8_t>(damaged[kSideLogNodeLenAt]), log::kMaxNodeNameSize) << what;
+    ASSERT_LT(bytes.size(), log::kFileHeaderFixedSize +
+                                static_cast<uint8_t>(damaged[kSideLogNodeLenAt]) +
+                                log::kFileHeaderCrcSize)
+        << what;
+    fs.Put(path, damaged);
+    bool torn = true;
+    auto reader = log::RecordReader::Open(&fs, path, log::kTreeHeadMagic, &torn);
+    ASSERT_FALSE(reader.ok()) << what;
+    EXPECT_FALSE(torn) << what;
+    EXPECT_NE(reader.status().message().find("a frame starts at offset"), std::string::npos)
+        << what;
+    const SideRead got = ReadHeads(&fs, path);
+    EXPECT_FALSE(got.status.ok()) << what << ": read " << got.items.size() << " heads";
+  }
+  for (size_t cut : {size_t{10}, size_t{26}, size_t{31}}) {  // the header is 32 bytes
+    fs.Put(path, bytes.substr(0, cut));
+    bool torn = false;
+    EXPECT_FALSE(log::RecordReader::Open(&fs, path, log::kTreeHeadMagic, &torn).ok()) << cut;
+    EXPECT_TRUE(torn) << cut;
+  }
+}
+
 TEST_F(CheckpointCorruptionSweep, CheckpointsLogKeepsOnlyWhatWasWritten) {
   testing::TempDir dir;
   {
