@@ -214,6 +214,7 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   }
   const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
   std::string dashed;
+  bool host_sent = false;
   for (const auto& [name, value] : *in.fields) {
     // CGI, WSGI and PHP map '-' and '_' alike: X_Apitrail_Subject would reach such an
     // upstream as the identity header we set. So every check below sees '_' as '-' (n is
@@ -243,8 +244,12 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
     if (api_key && (IEquals(n, "authorization") || AnySameFieldName(n, policy.api_key_headers))) {
       continue;
     }
+    if (IEquals(n, "host")) host_sent = true;
     AppendHeader(head, name, value);
   }
+  // RFC 9112 §3.2: every HTTP/1.1 request carries Host; an HTTP/1.0 client may have sent none,
+  // and then its target has no authority: the field is sent empty.
+  if (!host_sent) AppendHeader(head, "Host", "");
   AppendHeader(head, gw.request_id_header, in.request_id);
   AppendHeader(head, "traceparent", in.traceparent);
   if (!in.tracestate.empty()) AppendHeader(head, "tracestate", in.tracestate);

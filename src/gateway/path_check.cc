@@ -1,9 +1,15 @@
 #include "gateway/path_check.h"
 
+#include <cstring>
+
 namespace apitrail {
 namespace {
 
 bool IsPrintable(char c) { return c > 0x20 && c < 0x7f; }
+
+bool IsAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // True if the raw segment decodes to "." or "..".
 bool IsDotSegment(std::string_view seg) {
@@ -23,6 +29,39 @@ bool IsDotSegment(std::string_view seg) {
 }
 
 }  // namespace
+
+bool IsValidHostField(std::string_view v) {
+  size_t i = 0;
+  if (!v.empty() && v[0] == '[') {
+    const size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : v.substr(1, close - 1)) {
+      // IPv6 and IPvFuture ("v1.x") alike: hex digits, ':' and '.', and IPvFuture's other
+      // unreserved and sub-delim characters.
+      const bool ok = IsAsciiAlnum(c) || std::strchr(":.-_~!$&'()*+,;=", c) != nullptr;
+      if (!ok || c == '\0') return false;
+    }
+    i = close + 1;
+  } else {
+    for (; i < v.size() && v[i] != ':'; ++i) {
+      const char c = v[i];
+      if (c == '%') {
+        if (i + 2 >= v.size() || HexDigitValue(v[i + 1]) < 0 || HexDigitValue(v[i + 2]) < 0)
+          return false;
+        i += 2;
+        continue;
+      }
+      const bool ok = IsAsciiAlnum(c) || std::strchr("-._~!$&'()*+,;=", c) != nullptr;
+      if (!ok || c == '\0') return false;
+    }
+  }
+  if (i == v.size()) return true;
+  if (v[i] != ':') return false;
+  for (char c : v.substr(i + 1)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
 
 int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

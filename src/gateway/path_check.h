@@ -31,6 +31,13 @@ inline constexpr size_t kMaxRequestTargetBytes = 8192;
 Status CheckRequestTarget(std::string_view target, std::string_view* path,
                           std::string_view* query);
 
+// A Host field value as RFC 9110 §7.2 defines it: uri-host [":" port], where uri-host is
+// an IP-literal ("[...]"), or a reg-name / IPv4 address (letters, digits, "-._~", the
+// sub-delims "!$&'()*+,;=" and %XX escapes), and port is digits. Empty is valid (a target
+// without authority). Refused values (a list "a, b", "host/path", "user@host", a port with
+// letters) would let the record, the upstream and a cache each read another host.
+bool IsValidHostField(std::string_view value);
+
 // Value of a hex digit, or -1.
 int HexDigitValue(char c);
 // Decodes %XX escapes; with plus_as_space also '+' → ' ' (form encoding, queries only).

@@ -504,7 +504,10 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
     co_return co_await Reply(x, std::move(reply));
   }
   x.client_http10 = parser.version() < 11;
-  x.keep_alive = parser.keep_alive();
+  // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing — a 1.0 hop
+  // in front would have taken its chunks for the next request — so the connection closes
+  // after it.
+  x.keep_alive = parser.keep_alive() && !(x.client_http10 && parser.chunked());
   x.event.method = std::string(parser.method());
   x.event.host = std::string(parser.Find("host").substr(0, 256));
   x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
@@ -560,16 +563,20 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   }
   x.event.path = std::string(path);
   if (!query.empty()) x.event.query = shared.redactor->RedactQuery(query);
-  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is
-  // refused — with two, the gateway's record and the upstream could each believe another.
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one or
+  // an invalid one, is refused — the gateway's record and the upstream could each believe
+  // another host.
   int host_fields = 0;
   for (const auto& field : parser.fields()) {
     if (boost::beast::iequals(field.first, "host")) ++host_fields;
   }
-  if (host_fields > 1 || (host_fields == 0 && !x.client_http10)) {
+  const bool bad_host = host_fields == 1 && !IsValidHostField(parser.Find("host"));
+  if (host_fields > 1 || (host_fields == 0 && !x.client_http10) || bad_host) {
     m.Inc(m.bad_requests);
     x.event.deny_reason = "bad_request";
-    x.event.message = host_fields > 1 ? "more than one Host header" : "no Host header";
+    x.event.message = host_fields > 1 ? "more than one Host header"
+                      : bad_host      ? "invalid Host header"
+                                      : "no Host header";
     LocalReply reply{400, "bad_request", x.event.message, false};
     co_return co_await Reply(x, std::move(reply));
   }
@@ -712,7 +719,9 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   parser.set_rechunk(parser.chunked());
   // Chunk extensions and trailers are dropped, not forwarded: the head's limit bounds them.
   parser.set_chunk_metadata_limit(gw.max_header_bytes);
-  bool expect_continue = upstream_head.expect_continue;
+  // RFC 9110 §10.1.1: an HTTP/1.0 client's expectation is ignored; it would take a 1xx for
+  // the final response.
+  bool expect_continue = upstream_head.expect_continue && !x.client_http10;
   if (!has_body && IsIdempotent(parser.method())) x.replay_head = &head;
 
   // --- 6. Forward, stream, record, answer.
@@ -898,6 +907,11 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       rp.put(asio::buffer(head_ptr, head_bytes), ec);
       if (ec || !rp.is_header_done()) co_return false;
       status = rp.status();
+      if (status < 100 || status > 599) {  // RFC 9110 §15: Beast takes any three digits
+        failure = "upstream sent status code " + std::to_string(status) + " (valid: 100 to 599)";
+        status = 0;
+        co_return false;
+      }
       if (status >= 100 && status < 200) {
         // Interim responses are dropped; 101 never comes, since Upgrade is not forwarded.
         upstream_buf_.consume(head_bytes);
@@ -976,7 +990,10 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       }
       if (chunk_to_client) out.append("0\r\n\r\n");
       x.event.bytes_out = rp.body_bytes();
-      upstream_reusable = rp.keep_alive() && !rp.need_eof() && upstream_buf_.size() == 0;
+      // RFC 9112 §6.1: an HTTP/1.0 response with Transfer-Encoding has faulty framing; what
+      // that upstream sends next is not trusted to start a response.
+      upstream_reusable = rp.keep_alive() && !rp.need_eof() && upstream_buf_.size() == 0 &&
+                          !(rp.version() < 11 && rp.chunked());
       co_return true;
     }
   }();

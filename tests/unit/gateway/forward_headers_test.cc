@@ -50,19 +50,36 @@ TEST_F(ForwardHeadersTest, RequestLineAndInjectedHeaders) {
   EXPECT_EQ(h.text.substr(h.text.size() - 4), "\r\n\r\n");
 }
 
+TEST_F(ForwardHeadersTest, HostIsSentOnceAndEmptyWhenTheClientSentNone) {
+  // An HTTP/1.0 client may send no Host; the upstream request is HTTP/1.1, which needs one.
+  UpstreamHead none = Build({{"Accept", "*/*"}});
+  EXPECT_NE(none.text.find("\r\nHost: \r\n"), std::string::npos) << none.text;
+  UpstreamHead one = Build({{"host", "api.example"}});
+  EXPECT_NE(one.text.find("\r\nhost: api.example\r\n"), std::string::npos) << one.text;
+  EXPECT_EQ(one.text.find("\r\nHost: \r\n"), std::string::npos) << one.text;
+}
+
 TEST_F(ForwardHeadersTest, StripsHopByHopAndFieldsNamedInConnection) {
-  UpstreamHead h = Build({{"Connection", "keep-alive, X-Hop"}, {"X-Hop", "1"}, {"Keep-Alive", "5"},
-                          {"TE", "trailers"}, {"Upgrade", "websocket"}, {"Proxy-Connection", "x"},
+  UpstreamHead h = Build({{"Connection", "keep-alive, X-Hop"},
+                          {"X-Hop", "1"},
+                          {"Keep-Alive", "5"},
+                          {"TE", "trailers"},
+                          {"Upgrade", "websocket"},
+                          {"Proxy-Connection", "x"},
                           {"X-Kept", "yes"}});
-  for (const char* gone : {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Upgrade:", "Proxy-Connection:"}) {
+  for (const char* gone :
+       {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Upgrade:", "Proxy-Connection:"}) {
     EXPECT_EQ(h.text.find(std::string("\r\n") + gone), std::string::npos) << gone;
   }
   EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
 }
 
 TEST_F(ForwardHeadersTest, EveryConnectionLineNamesHopByHopFields) {
-  UpstreamHead h = Build({{"Connection", "X-One"}, {"X-One", "1"}, {"Connection", "x-two"},
-                          {"X-Two", "2"}, {"X-Kept", "yes"}});
+  UpstreamHead h = Build({{"Connection", "X-One"},
+                          {"X-One", "1"},
+                          {"Connection", "x-two"},
+                          {"X-Two", "2"},
+                          {"X-Kept", "yes"}});
   EXPECT_EQ(h.text.find("X-One"), std::string::npos);
   EXPECT_EQ(h.text.find("X-Two"), std::string::npos);
   EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
@@ -70,10 +87,15 @@ TEST_F(ForwardHeadersTest, EveryConnectionLineNamesHopByHopFields) {
 
 TEST_F(ForwardHeadersTest, UnderscoreSpellingsOfDroppedFieldsAreDropped) {
   // A CGI/WSGI upstream would read X_Apitrail_Subject as the identity header we set.
-  UpstreamHead h = Build({{"X_Apitrail_Subject", "mallory"}, {"x-apitrail_roles", "admin"},
-                          {"X_Request_ID", "client-chosen"}, {"X_Forwarded_For", "6.6.6.6"},
-                          {"X_API_Key", "atk_secret"}, {"Transfer_Encoding", "chunked"},
-                          {"Connection", "x_hop"}, {"X-Hop", "1"}, {"X_Custom_Thing", "kept"}});
+  UpstreamHead h = Build({{"X_Apitrail_Subject", "mallory"},
+                          {"x-apitrail_roles", "admin"},
+                          {"X_Request_ID", "client-chosen"},
+                          {"X_Forwarded_For", "6.6.6.6"},
+                          {"X_API_Key", "atk_secret"},
+                          {"Transfer_Encoding", "chunked"},
+                          {"Connection", "x_hop"},
+                          {"X-Hop", "1"},
+                          {"X_Custom_Thing", "kept"}});
   EXPECT_EQ(h.text.find("mallory"), std::string::npos);
   EXPECT_EQ(h.text.find("admin"), std::string::npos);
   EXPECT_EQ(h.text.find("client-chosen"), std::string::npos);
@@ -120,8 +142,10 @@ TEST(FieldListTest, JoinsLinesInOrderAndCopiesOnlyWhenNeeded) {
 }
 
 TEST_F(ForwardHeadersTest, ClientCannotForgeIdentityOrCorrelation) {
-  UpstreamHead h = Build({{"x-apitrail-subject", "mallory"}, {"X-APITRAIL-ANYTHING", "x"},
-                          {"X-Request-ID", "client-chosen"}, {"traceparent", "00-evil"},
+  UpstreamHead h = Build({{"x-apitrail-subject", "mallory"},
+                          {"X-APITRAIL-ANYTHING", "x"},
+                          {"X-Request-ID", "client-chosen"},
+                          {"traceparent", "00-evil"},
                           {"X-Forwarded-For", "6.6.6.6"}});
   EXPECT_EQ(h.text.find("mallory"), std::string::npos);
   EXPECT_EQ(h.text.find("X-APITRAIL-ANYTHING"), std::string::npos);
@@ -165,7 +189,8 @@ TEST(ClientIpTest, OnlyTrustedProxiesMayNameTheClient) {
   // Untrusted peer: its own address, whatever the header says.
   EXPECT_EQ(ClientIpFrom("203.0.113.5", "1.2.3.4", trusted), "203.0.113.5");
   // Trusted peer: the right-most untrusted address.
-  EXPECT_EQ(ClientIpFrom("10.1.2.3", "6.6.6.6, 198.51.100.7, 192.168.1.1", trusted), "198.51.100.7");
+  EXPECT_EQ(ClientIpFrom("10.1.2.3", "6.6.6.6, 198.51.100.7, 192.168.1.1", trusted),
+            "198.51.100.7");
   // Garbage stops the walk at the last address that could be trusted.
   EXPECT_EQ(ClientIpFrom("10.1.2.3", "junk, 10.9.9.9", trusted), "10.9.9.9");
   // No trusted proxies configured: the header is ignored.
@@ -187,9 +212,12 @@ namespace apitrail {
 namespace {
 
 TEST(ResponseFieldsTest, DropsHopByHopAndReplacesRequestId) {
-  HeaderFields fields{{"Content-Type", "application/json"}, {"Connection", "close, X-Up-Hop"},
-                      {"X-Up-Hop", "1"}, {"Transfer-Encoding", "chunked"},
-                      {"X-Request-ID", "upstream-id"}, {"Content-Length", "7"}};
+  HeaderFields fields{{"Content-Type", "application/json"},
+                      {"Connection", "close, X-Up-Hop"},
+                      {"X-Up-Hop", "1"},
+                      {"Transfer-Encoding", "chunked"},
+                      {"X-Request-ID", "upstream-id"},
+                      {"Content-Length", "7"}};
   std::string head;
   AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
   EXPECT_EQ(head, "Content-Type: application/json\r\nX-Request-ID: ours\r\n");
@@ -199,8 +227,11 @@ TEST(ResponseFieldsTest, DropsHopByHopAndReplacesRequestId) {
 }
 
 TEST(ResponseFieldsTest, EveryConnectionLineNamesHopByHopFields) {
-  HeaderFields fields{{"Connection", "X-One"}, {"Connection", "X-Two"}, {"X-One", "1"},
-                      {"X-Two", "2"}, {"X-Kept", "3"}};
+  HeaderFields fields{{"Connection", "X-One"},
+                      {"Connection", "X-Two"},
+                      {"X-One", "1"},
+                      {"X-Two", "2"},
+                      {"X-Kept", "3"}};
   std::string head;
   AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
   EXPECT_EQ(head, "X-Kept: 3\r\nX-Request-ID: ours\r\n");

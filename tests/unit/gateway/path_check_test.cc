@@ -32,9 +32,9 @@ TEST(PathCheckTest, AcceptsNormalPaths) {
 }
 
 TEST(PathCheckTest, RejectsTraversal) {
-  for (const char* t : {"/..", "/../etc/passwd", "/a/../b", "/a/./b", "/a/.", "/a/..",
-                        "/a/..?x=1", "/a/%2e%2e/b", "/a/%2E%2E/b", "/a/.%2e/b", "/a/%2e./b",
-                        "/a/%2e", "/a/%2E/b", "/."}) {
+  for (const char* t :
+       {"/..", "/../etc/passwd", "/a/../b", "/a/./b", "/a/.", "/a/..", "/a/..?x=1", "/a/%2e%2e/b",
+        "/a/%2E%2E/b", "/a/.%2e/b", "/a/%2e./b", "/a/%2e", "/a/%2E/b", "/."}) {
     EXPECT_FALSE(Accepts(t)) << t;
   }
 }
@@ -47,9 +47,9 @@ TEST(PathCheckTest, RejectsEncodedSeparatorsAndNul) {
 }
 
 TEST(PathCheckTest, RejectsMalformedEscapesAndCharacters) {
-  for (const char* t : {"/a%", "/a%4", "/a%zz", "/a%g0", "/a b", "/a\tb", "/a#frag",
-                        "/a?b#c", "/a?b c", "/a\x7f", "/caf\xc3\xa9", "", "a/b", "*",
-                        "http://example.com/a"}) {
+  for (const char* t :
+       {"/a%", "/a%4", "/a%zz", "/a%g0", "/a b", "/a\tb", "/a#frag", "/a?b#c", "/a?b c", "/a\x7f",
+        "/caf\xc3\xa9", "", "a/b", "*", "http://example.com/a"}) {
     EXPECT_FALSE(Accepts(t)) << t;
   }
   EXPECT_FALSE(Accepts(std::string_view("/a\0b", 4)));
@@ -67,6 +67,26 @@ TEST(PathCheckTest, LeavesOutputsUntouchedOnFailure) {
   EXPECT_FALSE(CheckRequestTarget("/a/../b", &path, &query).ok());
   EXPECT_EQ(path, "keep");
   EXPECT_EQ(query, "keep");
+}
+
+TEST(HostFieldTest, AcceptsWhatRfc9110Allows) {
+  for (const char* ok :
+       {"", "api.example.com", "api.example.com:8443", "127.0.0.1", "127.0.0.1:80", "[::1]",
+        "[::1]:8080", "[2001:db8::7]", "[v1.fe80::a+en1]", "host:", "xn--bcher-kva.example",
+        "a_b~c", "a%2Db.example", "sub-delims!$&'()*+,;=.example"}) {
+    EXPECT_TRUE(IsValidHostField(ok)) << ok;
+  }
+}
+
+TEST(HostFieldTest, RefusesListsPathsUserinfoAndBadPorts) {
+  for (const char* bad :
+       {"a.example, b.example", "a.example b.example", "evil.example/x", "user@a.example",
+        "a.example:8o", "a.example:80:80", "a.example:-1", "[::1", "[]", "[::1]x", "[::1]:8o",
+        "a%2.example", "a%zz.example", "a.example\\x", "a\"b", "a.example#f", "a.example?q", "\x7f",
+        "caf\xc3\xa9.example"}) {
+    EXPECT_FALSE(IsValidHostField(bad)) << bad;
+  }
+  EXPECT_FALSE(IsValidHostField(std::string_view("a\0b", 3)));
 }
 
 TEST(PercentDecodeTest, Decodes) {
