@@ -74,6 +74,10 @@ Result<std::unique_ptr<Store>> LogStore::Open(const StoreOptions& options) {
 Status LogStore::Recover() {
   APITRAIL_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir_));
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
+  // Read before the log: the newest signed checkpoint tells recovery which records were
+  // acknowledged (tree heads are synced at most once a second, checkpoints every time).
+  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile checkpoints, ReadCheckpoints(fs_, CheckpointsPath(options_.data_dir)));
+  const uint64_t checkpointed = checkpoints.checkpoints.empty() ? 0 : checkpoints.checkpoints.back().size;
   // The rollup files load on a thread of their own while the parts open (each a second or
   // more at 50 M events): the first segment record replayed into them waits for it.
   std::future<Result<std::unique_ptr<Rollups>>> rollups_loading;
@@ -106,7 +110,8 @@ Status LogStore::Recover() {
                RecordLocation{r.segment, static_cast<uint32_t>(r.payload.size()), r.offset});
     return Status::Ok();
   };
-  APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered, apitrail::Recover(fs_, options_.data_dir, visit));
+  APITRAIL_ASSIGN_OR_RETURN(RecoveryResult recovered,
+                            apitrail::Recover(fs_, options_.data_dir, visit, checkpointed));
   APITRAIL_RETURN_IF_ERROR(rollups_loaded());
   if (first_record) index_.SetBase(recovered.parts_end);
   {
@@ -177,12 +182,12 @@ Status LogStore::Recover() {
   durable_size_ = next_seq_;
   durable_frontier_ = frontier_;
   head_size_ = recovered.last_head ? recovered.last_head->size : 0;
-  APITRAIL_RETURN_IF_ERROR(OpenCheckpoints(DurableRoot()));
+  APITRAIL_RETURN_IF_ERROR(OpenCheckpoints(DurableRoot(), std::move(checkpoints)));
   last_sync_ = Clock::now();
   return Status::Ok();
 }
 
-Status LogStore::OpenCheckpoints(const Hash256& root) {
+Status LogStore::OpenCheckpoints(const Hash256& root, CheckpointFile file) {
   origin_ = CheckpointOrigin(options_.node);
   if (Status st = ValidateKeyName(origin_); !st.ok()) {
     return Status::InvalidArgument("store: node name cannot be a checkpoint origin: " + st.message());
@@ -190,7 +195,6 @@ Status LogStore::OpenCheckpoints(const Hash256& root) {
   const std::string key_path = options_.data_dir + "/" + std::string(kNodeKeyFile);
   APITRAIL_ASSIGN_OR_RETURN(key_, NodeKey::LoadOrCreate(key_path));
   const std::string path = CheckpointsPath(options_.data_dir);
-  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile file, ReadCheckpoints(fs_, path));
   if (file.exists && file.valid_bytes < file.file_bytes) {
     // A torn tail: the checkpoint being written when the node stopped. Its records are
     // durable, so the next checkpoint covers them again.

@@ -176,9 +176,10 @@ class LogStore final : public Store {
   Status CloseSegment();
   // Makes the active segment's zero reserve hold the next `bytes` (WritableFile::Reserve).
   void ReserveFor(uint64_t bytes);
-  // Opens node.key and checkpoints.log (cutting a torn tail); Corruption when the newest
-  // checkpoint is ahead of the recovered log or disagrees with its root.
-  Status OpenCheckpoints(const Hash256& root);
+  // Opens node.key and checkpoints.log, as `file` read it before recovery (cutting a torn
+  // tail); Corruption when the newest checkpoint is ahead of the recovered log or disagrees
+  // with its root.
+  Status OpenCheckpoints(const Hash256& root, CheckpointFile file);
   // Signs and appends a checkpoint of the durable tree if one is due (or `final` and new
   // records exist). Writer thread, after callbacks ran.
   Status MaybeCheckpoint(bool final);

@@ -105,10 +105,14 @@ Status RemoveSealedSegment(FileSystem* fs, const std::string& data_dir, const Se
 // Cuts a damaged tail of the last segment, or explains why it must not be cut.
 Status HandleTailDamage(FileSystem* fs, log::RecordReader& reader, const Status& damage,
                         uint64_t expected_seq, const std::optional<TreeHead>& last_head,
-                        uint64_t* truncated) {
+                        uint64_t checkpointed, uint64_t* truncated) {
   if (last_head && expected_seq < last_head->size) {
     return Status::Corruption(damage.message() + ": record " + std::to_string(expected_seq) +
                               " is covered by a tree head, so it was acknowledged");
+  }
+  if (expected_seq < checkpointed) {
+    return Status::Corruption(damage.message() + ": record " + std::to_string(expected_seq) +
+                              " is covered by a signed checkpoint, so it was acknowledged");
   }
   const uint64_t max_seq = expected_seq + reader.file_size() / log::kFrameHeaderSize;
   APITRAIL_ASSIGN_OR_RETURN(bool follows, reader.ValidFrameFollows(expected_seq, max_seq));
@@ -121,16 +125,10 @@ Status HandleTailDamage(FileSystem* fs, log::RecordReader& reader, const Status&
 }  // namespace
 
 Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
-                               const RecordVisitor& visit) {
+                               const RecordVisitor& visit, uint64_t checkpointed) {
   RecoveryResult out;
   const std::string heads_path = TreeHeadsPath(data_dir);
   APITRAIL_ASSIGN_OR_RETURN(TreeHeadFile heads, ReadTreeHeads(fs, heads_path));
-  if (heads.exists && heads.valid_bytes < heads.file_bytes) {
-    out.truncated_bytes += heads.file_bytes - heads.valid_bytes;
-    APITRAIL_RETURN_IF_ERROR(fs->Truncate(heads_path, heads.valid_bytes));
-  } else if (heads.exists && heads.file_bytes == 0) {
-    APITRAIL_RETURN_IF_ERROR(fs->Truncate(heads_path, 0));  // torn header: rewritten on open
-  }
   if (!heads.heads.empty()) out.last_head = heads.heads.back();
 
   APITRAIL_RETURN_IF_ERROR(OpenParts(fs, data_dir, &out));
@@ -189,7 +187,7 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
       if (!next.ok()) {
         if (!last || next.status().code() != StatusCode::kCorruption) return next.status();
         APITRAIL_RETURN_IF_ERROR(HandleTailDamage(fs, *reader, next.status(), expected,
-                                                  out.last_head, &out.truncated_bytes));
+                                                  out.last_head, checkpointed, &out.truncated_bytes));
         break;
       }
       if (!*next) {
@@ -230,6 +228,14 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                 std::to_string(out.last_head->size) + " at offset " +
                                 std::to_string(out.last_head->offset));
     }
+  }
+  // A torn tree head is cut only now that the log checked out: a failed Open leaves the file
+  // as it found it.
+  if (heads.exists && heads.valid_bytes < heads.file_bytes) {
+    out.truncated_bytes += heads.file_bytes - heads.valid_bytes;
+    APITRAIL_RETURN_IF_ERROR(fs->Truncate(heads_path, heads.valid_bytes));
+  } else if (heads.exists && heads.file_bytes == 0) {
+    APITRAIL_RETURN_IF_ERROR(fs->Truncate(heads_path, 0));  // torn header: rewritten on open
   }
   return out;
 }

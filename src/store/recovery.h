@@ -58,8 +58,11 @@ using RecordVisitor = std::function<Status(const RecordRef& record)>;
 // Sealed parts are opened without reading their blocks and never visited; a segment that a
 // part already holds (a crash between sealing and deleting it) is removed once the part's
 // records are shown equal to it, and is Corruption otherwise (both are kept).
+// `checkpointed` is the size of the newest signed checkpoint (checkpoints.log): its records
+// were acknowledged as surely as a tree head's, and tree heads are synced less often, so a
+// damaged record below it is Corruption, never a torn tail to cut.
 Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
-                               const RecordVisitor& visit);
+                               const RecordVisitor& visit, uint64_t checkpointed = 0);
 
 // Segment files of a data dir, ascending first_seq (shared with verification).
 Result<std::vector<SegmentInfo>> ListSegments(FileSystem* fs, const std::string& data_dir);

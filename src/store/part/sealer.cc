@@ -87,6 +87,11 @@ Result<SealResult> SealSegment(FileSystem* fs, const std::string& data_dir,
                                size_t block_raw_size, const std::atomic<bool>* cancel) {
   const std::string dir = PartsDir(data_dir);
   APITRAIL_RETURN_IF_ERROR(fs->CreateDirs(dir));
+  // parts/ itself must be durable before the first segment it replaces is deleted: after a
+  // power loss a file system need not keep a directory entry whose parent was not synced,
+  // and the records would then be in neither place. (Once per seal: the data dir rarely
+  // changes.)
+  APITRAIL_RETURN_IF_ERROR(fs->SyncDir(data_dir));
   const std::string path = dir + "/" + PartFileName(first_seq);
   const std::string tmp = path + std::string(kTmpSuffix);
   if (fs->Exists(path)) return Status::AlreadyExists(path + ": part exists");

@@ -33,6 +33,9 @@ Result<std::unique_ptr<Rollups>> Rollups::Open(FileSystem* fs, const std::string
                                                const RollupOptions& options) {
   const std::string dir = data_dir + "/" + std::string(kDir);
   APITRAIL_RETURN_IF_ERROR(fs->CreateDirs(dir));
+  // The files must outlive a power loss with the segments they count (a restart replays only
+  // segments): their directory's own entry too.
+  APITRAIL_RETURN_IF_ERROR(fs->SyncDir(data_dir));
   std::unique_ptr<Rollups> r(new Rollups(fs, dir, options));
   r->Load();
   return r;
