@@ -76,8 +76,10 @@ Status LogStore::Recover() {
   APITRAIL_RETURN_IF_ERROR(fs_->SyncDir(options_.data_dir));
   // Read before the log: the newest signed checkpoint tells recovery which records were
   // acknowledged (tree heads are synced at most once a second, checkpoints every time).
-  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile checkpoints, ReadCheckpoints(fs_, CheckpointsPath(options_.data_dir)));
-  const uint64_t checkpointed = checkpoints.checkpoints.empty() ? 0 : checkpoints.checkpoints.back().size;
+  APITRAIL_ASSIGN_OR_RETURN(CheckpointFile checkpoints,
+                            ReadCheckpoints(fs_, CheckpointsPath(options_.data_dir)));
+  const uint64_t checkpointed =
+      checkpoints.checkpoints.empty() ? 0 : checkpoints.checkpoints.back().size;
   // The rollup files load on a thread of their own while the parts open (each a second or
   // more at 50 M events): the first segment record replayed into them waits for it.
   std::future<Result<std::unique_ptr<Rollups>>> rollups_loading;

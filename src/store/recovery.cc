@@ -187,7 +187,8 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
       if (!next.ok()) {
         if (!last || next.status().code() != StatusCode::kCorruption) return next.status();
         APITRAIL_RETURN_IF_ERROR(HandleTailDamage(fs, *reader, next.status(), expected,
-                                                  out.last_head, checkpointed, &out.truncated_bytes));
+                                                  out.last_head, checkpointed,
+                                                  &out.truncated_bytes));
         break;
       }
       if (!*next) {
