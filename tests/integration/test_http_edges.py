@@ -322,8 +322,8 @@ def ok(body=b"fine"):
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-class MisbehavingUpstreamTest(GatewayTestCase):
-    """The upstream is a ScriptedUpstream; each test sets self.answer (see there)."""
+class ScriptedUpstreamCase(GatewayTestCase):
+    """A gateway in front of a ScriptedUpstream; each test sets self.answer (see there)."""
 
     def setUp(self):
         self.answer = lambda conn_no, req_no, head: [ok()]
@@ -337,10 +337,12 @@ class MisbehavingUpstreamTest(GatewayTestCase):
     def connect(self):
         return socket.create_connection((HOST, self.gw.gateway_port), timeout=5)
 
-    def req(self, method, path, extra=b""):
+    def req(self, method="GET", path="/v1/echo", extra=b""):
         return (method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n"
                 b"Authorization: Bearer " + self.key.encode() + b"\r\n" + extra + b"\r\n")
 
+
+class MisbehavingUpstreamTest(ScriptedUpstreamCase):
     def get(self, path="/v1/echo"):
         with self.connect() as s:
             s.sendall(self.req("GET", path, b"Connection: close\r\n"))

@@ -4,14 +4,12 @@ read as a request, pipelined requests after a refusal are answered in order, and
 malformed upstream answer becomes a 502 that leaves nothing behind for the next request.
 Also what HTTP/1.0 changes: Transfer-Encoding in a 1.0 message ends its connection, a 1.0
 client gets no 1xx, and its request goes upstream with a Host."""
-import os
 import socket
-import tempfile
 import time
 import unittest
 
-from harness import Apitrail, GatewayTestCase, HOST, raw_request
-from test_http_edges import ScriptedUpstream, ok, read_response
+from harness import GatewayTestCase, HOST, raw_request
+from test_http_edges import ScriptedUpstreamCase, ok, read_response
 
 
 class _Buffered:
@@ -196,24 +194,8 @@ class ClientFramingTest(GatewayTestCase):
         self.assertIn("host", self.upstream.received()[0]["headers"])
 
 
-class UpstreamFramingTest(GatewayTestCase):
+class UpstreamFramingTest(ScriptedUpstreamCase):
     """The upstream is a ScriptedUpstream; each test sets self.answer(conn_no, req_no, head)."""
-
-    def setUp(self):
-        self.answer = lambda conn_no, req_no, head: [ok()]
-        self.root = tempfile.mkdtemp(prefix="apitrail-it-")
-        self.upstream = ScriptedUpstream(lambda *args: self.answer(*args))
-        self.gw = Apitrail(self.root, self.upstream.port)
-        os.makedirs(self.gw.data, exist_ok=True)
-        self.key = self.gw.create_key("alice", ["orders:read"])
-        self.gw.start()
-
-    def connect(self):
-        return socket.create_connection((HOST, self.gw.gateway_port), timeout=3)
-
-    def req(self, method="GET", path="/v1/echo", extra=b""):
-        return (method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n"
-                b"Authorization: Bearer " + self.key.encode() + b"\r\n" + extra + b"\r\n")
 
     def test_conflicting_or_invalid_response_framing_is_502_and_not_reused(self):
         chunked = b"Transfer-Encoding: chunked\r\n\r\n"
