@@ -9,20 +9,7 @@ import time
 import unittest
 
 from harness import GatewayTestCase, HOST, raw_request
-from test_http_edges import ScriptedUpstreamCase, ok, read_response
-
-
-class _Buffered:
-    """A socket whose first reads return bytes already received (pipelined answers)."""
-
-    def __init__(self, sock, prefix=b""):
-        self.sock, self.prefix = sock, prefix
-
-    def recv(self, n):
-        if self.prefix:
-            out, self.prefix = self.prefix, b""
-            return out
-        return self.sock.recv(n)
+from test_http_edges import ScriptedUpstreamCase, _Prefixed, ok, read_response
 
 
 def read_until_close(sock, timeout=2.0):
@@ -113,7 +100,7 @@ class ClientFramingTest(GatewayTestCase):
                       b"GET /v1/echo?n=3 HTTP/1.1\r\nHost: x\r\n" + key + b"\r\n")
             rest, answers = b"", []
             for _ in range(3):
-                status, headers, body, rest = read_response(_Buffered(s, rest))
+                status, headers, body, rest = read_response(_Prefixed(s, rest))
                 answers.append((status, body))
             self.assertEqual(rest, b"")
         self.assertEqual([a[0] for a in answers], [401, 404, 200])
