@@ -31,6 +31,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n, avoid=()):
+    """n distinct ports that were free a moment ago, none in `avoid`. The sockets stay bound
+    until all are picked: two free_port() calls in a row may return the same port, and a
+    gateway and admin listener on one address is a config error, not a retryable bind."""
+    socks, ports = [], []
+    try:
+        while len(ports) < n:
+            s = socket.socket()
+            socks.append(s)
+            s.bind((HOST, 0))
+            if s.getsockname()[1] not in avoid:
+                ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
 class RecordingUpstream:
     """A real HTTP/1.1 upstream that records every request it receives (method, path,
     headers, body) and answers JSON. `/slow` sleeps, `/big` answers a large body.
@@ -200,8 +218,7 @@ class Apitrail:
 
     def __init__(self, root, upstream_port, extra="", preexec=None, audit_extra=""):
         self.root = root
-        self.gateway_port = free_port()
-        self.admin_port = free_port()
+        self.gateway_port, self.admin_port = free_ports(2)
         self.upstream_port = upstream_port
         self.config = write_config(root, self.gateway_port, self.admin_port, upstream_port, extra, audit_extra)
         self.data = os.path.join(root, "data")
@@ -245,7 +262,7 @@ class Apitrail:
 
     def _move_to_fresh_ports(self):
         old_gateway, old_admin = self.gateway_port, self.admin_port
-        self.gateway_port, self.admin_port = free_port(), free_port()
+        self.gateway_port, self.admin_port = free_ports(2, avoid=(old_gateway, old_admin))
         self.edit_config(f"listen: {HOST}:{old_gateway}\n", f"listen: {HOST}:{self.gateway_port}\n")
         self.edit_config(f"listen: {HOST}:{old_admin}\n", f"listen: {HOST}:{self.admin_port}\n")
 

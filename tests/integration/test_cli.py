@@ -12,7 +12,7 @@ import stat
 import tempfile
 import unittest
 
-from harness import (ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, free_port, run_cli, wait_until,
+from harness import (ADMIN_TOKEN, HOST, Apitrail, RecordingUpstream, free_port, free_ports, run_cli, wait_until,
                      write_config)
 
 BAD_CONFIG = """
@@ -52,7 +52,7 @@ class TempDirCase(unittest.TestCase):
 
 class ConfigCheckTest(TempDirCase):
     def test_valid_config_exits_0(self):
-        cfg = write_config(self.root, free_port(), free_port(), free_port())
+        cfg = write_config(self.root, *free_ports(3))
         r = run_cli("config", "check", "-c", cfg)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"{cfg}: ok (10 routes, 1 upstreams)", r.stdout)

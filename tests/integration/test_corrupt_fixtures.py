@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, HOST, free_port, read_log_file, run_cli, write_config
+from harness import BIN, HOST, free_ports, read_log_file, run_cli, write_config
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corrupt")
 
@@ -181,10 +181,10 @@ class CorruptFixturesTest(unittest.TestCase):
 
     def serve_once(self, d, data):
         """Runs `serve` on the copy until it exits (a corrupt log is refused at once) or for
-        1.5 s, then SIGTERM. Ports come from free_port(), which another test may take before
+        1.5 s, then SIGTERM. Ports come from free_ports(), which another test may take before
         serve binds them: a start that fails only on that is retried on fresh ports."""
         for _ in range(5):
-            config = write_config(d, free_port(), free_port(), free_port())
+            config = write_config(d, *free_ports(3))
             with open(config) as f:
                 text = f.read().replace(f"data_dir: {d}/data", f"data_dir: {data}")
             with open(config, "w") as f:

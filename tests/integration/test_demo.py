@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, HOST, free_port, http_request, run_cli, wait_until
+from harness import BIN, HOST, free_ports, http_request, run_cli, wait_until
 
 
 class Demo:
@@ -21,7 +21,7 @@ class Demo:
     def __init__(self, root, data):
         self.root = root
         self.data = data
-        self.gateway_port, self.admin_port, self.upstream_port = free_port(), free_port(), free_port()
+        self.gateway_port, self.admin_port, self.upstream_port = free_ports(3)
         self.proc = None
         self.runs = 0
 
@@ -40,7 +40,7 @@ class Demo:
             def ready():
                 nonlocal taken
                 if self.proc.poll() is not None:
-                    # free_port() only said the ports were free a moment ago.
+                    # free_ports() only said the ports were free a moment ago.
                     if "Address already in use" in self.output() and attempt + 1 < attempts:
                         taken = True
                         return True
@@ -49,7 +49,7 @@ class Demo:
             wait_until(ready, timeout=15, what="the demo banner")
             if not taken:
                 return self.stdout()
-            self.gateway_port, self.admin_port, self.upstream_port = free_port(), free_port(), free_port()
+            self.gateway_port, self.admin_port, self.upstream_port = free_ports(3)
         raise AssertionError("unreachable")
 
     def stdout(self):
