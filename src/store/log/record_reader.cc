@@ -13,18 +13,6 @@ namespace {
 constexpr size_t kReadChunk = 256 * 1024;
 constexpr uint64_t kMaxTailScan = 64ull << 20;
 
-// The offset of the first CRC-valid frame after the shortest possible header, or 0.
-uint64_t FirstFrameIn(const char* p, size_t size) {
-  for (size_t at = kFileHeaderFixedSize + kFileHeaderCrcSize; at + kFrameHeaderSize <= size; ++at) {
-    const uint32_t len = DecodeFixed32(p + at);
-    if (len > size - at - kFrameHeaderSize) continue;
-    if (FrameCrc(DecodeFixed64(p + at + 8), std::string_view(p + at + kFrameHeaderSize, len)) ==
-        DecodeFixed32(p + at + 4)) {
-      return at;
-    }
-  }
-  return 0;
-}
 }  // namespace
 
 Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const std::string& path,
@@ -61,11 +49,14 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(FileSystem* fs, const s
     // The writer syncs a new file's header before its first frame, so a file that holds a
     // frame has a damaged node length, not a header torn at creation (which recovery may
     // discard as empty). The file is shorter than 26 + 255 + 4 bytes here.
-    APITRAIL_RETURN_IF_ERROR(r->Fill(0, static_cast<size_t>(size)));
-    if (const uint64_t at = FirstFrameIn(r->At(0), static_cast<size_t>(size)); at != 0) {
-      return Status::Corruption(path + ": file header claims " + std::to_string(h.size) +
-                                " bytes but a frame starts at offset " + std::to_string(at) +
-                                " (node length at offset " + std::to_string(kMagicSize + 12) + ")");
+    constexpr uint64_t kShortestHeader = kFileHeaderFixedSize + kFileHeaderCrcSize;
+    r->offset_ = kShortestHeader - 1;  // ValidFrameFollows scans from offset_ + 1
+    APITRAIL_ASSIGN_OR_RETURN(bool framed, r->ValidFrameFollows(0, UINT64_MAX));
+    if (framed) {
+      return Status::Corruption(
+          path + ": file header claims " + std::to_string(h.size) +
+          " bytes but a frame starts at offset " + std::to_string(kShortestHeader) +
+          " or later (node length at offset " + std::to_string(kMagicSize + 12) + ")");
     }
     return torn("truncated file header");
   }
