@@ -181,12 +181,12 @@ std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_fo
 
 void AppendResponseFields(std::string& head, const HeaderFields& fields,
                           std::string_view request_id_header, std::string_view request_id,
-                          bool bodiless) {
+                          bool keep_content_length) {
   std::string connection_storage;
   std::string_view connection = FieldList(fields, "connection", &connection_storage);
   for (const auto& [name, value] : fields) {
     if (IsHopByHop(name) || NamedInConnection(connection, name)) {
-      if (bodiless && IEquals(name, "content-length")) AppendHeader(head, name, value);
+      if (keep_content_length && IEquals(name, "content-length")) AppendHeader(head, name, value);
       continue;
     }
     if (IEquals(name, request_id_header)) continue;

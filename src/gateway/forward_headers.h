@@ -56,12 +56,13 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
                                const HeaderPolicy& policy);
 
 // Copies an upstream response's fields for the client: hop-by-hop fields and those named in
-// Connection are dropped — except Content-Length on a bodiless answer (HEAD, 204, 304),
-// where it describes the body the client did not ask for — and the upstream's request id
-// header is replaced by ours.
+// Connection are dropped — except Content-Length where `keep_content_length` (the answer to
+// HEAD, or a 304), where it describes the body the client did not ask for — and the
+// upstream's request id header is replaced by ours. A 204 never keeps it: RFC 9110 §8.6
+// forbids Content-Length in a 204, and a client could read one as a body to wait for.
 void AppendResponseFields(std::string& head, const HeaderFields& fields,
                           std::string_view request_id_header, std::string_view request_id,
-                          bool bodiless);
+                          bool keep_content_length);
 
 // The client address to record: the peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For address that is not itself a trusted proxy.

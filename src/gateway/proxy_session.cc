@@ -909,7 +909,6 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       status = rp.status();
       if (status < 100 || status > 599) {  // RFC 9110 §15: Beast takes any three digits
         failure = "upstream sent status code " + std::to_string(status) + " (valid: 100 to 599)";
-        status = 0;
         co_return false;
       }
       if (status >= 100 && status < 200) {
@@ -927,7 +926,8 @@ awaitable<bool> ProxySession::Forward(Exchange& x) {
       std::string head;
       head.reserve(512);
       head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(rp.reason()).append("\r\n");
-      AppendResponseFields(head, rp.fields(), gw.request_id_header, x.request_id, no_body);
+      AppendResponseFields(head, rp.fields(), gw.request_id_header, x.request_id,
+                           /*keep_content_length=*/no_body && status != 204);
       if (!no_body) {
         if (auto cl = rp.content_length()) {
           AppendHeader(head, "Content-Length", std::to_string(*cl));

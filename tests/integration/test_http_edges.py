@@ -401,6 +401,24 @@ class MisbehavingUpstreamTest(ScriptedUpstreamCase):
         self.assertLess(time.time() - t0, 1.2)
         self.assertIn("chunk extensions or trailers exceed", self.gw.events()[0]["message"])
 
+
+    def test_content_length_of_a_204_is_dropped_that_of_a_304_kept(self):
+        # RFC 9110 §8.6: no Content-Length in a 204 (a client may wait for that body); a 304's
+        # (like a HEAD answer's) describes the representation and is relayed.
+        def answer(conn_no, req_no, head):
+            if b"/nocontent" in head:
+                return [b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"]
+            return [b"HTTP/1.1 304 Not Modified\r\nContent-Length: 42\r\nETag: \"v1\"\r\n\r\n"]
+        self.answer = answer
+        with self.connect() as s:
+            s.sendall(self.req("GET", "/nocontent"))
+            status, headers, _, rest = read_response(s)
+            self.assertEqual((status, rest), (204, b""))
+            self.assertNotIn("content-length", headers)
+            s.sendall(self.req("GET", "/v1/echo"))
+            status, headers, _, rest = read_response(s)
+            self.assertEqual((status, headers.get("content-length"), rest), (304, "42", b""))
+        self.assertEqual(sorted(e["status"] for e in self.gw.events()), [204, 304])
     def test_late_bytes_after_bodiless_answer_never_reach_the_next_request(self):
         # The upstream sends bytes after a HEAD answer and after a 204, a little later; shaped
         # as a response, they would be taken as the answer to the next request on the pooled

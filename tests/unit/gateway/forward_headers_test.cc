@@ -219,10 +219,10 @@ TEST(ResponseFieldsTest, DropsHopByHopAndReplacesRequestId) {
                       {"X-Request-ID", "upstream-id"},
                       {"Content-Length", "7"}};
   std::string head;
-  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*keep_content_length=*/false);
   EXPECT_EQ(head, "Content-Type: application/json\r\nX-Request-ID: ours\r\n");
   head.clear();
-  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/true);
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*keep_content_length=*/true);
   EXPECT_EQ(head, "Content-Type: application/json\r\nContent-Length: 7\r\nX-Request-ID: ours\r\n");
 }
 
@@ -233,7 +233,7 @@ TEST(ResponseFieldsTest, EveryConnectionLineNamesHopByHopFields) {
                       {"X-Two", "2"},
                       {"X-Kept", "3"}};
   std::string head;
-  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*bodiless=*/false);
+  AppendResponseFields(head, fields, "X-Request-ID", "ours", /*keep_content_length=*/false);
   EXPECT_EQ(head, "X-Kept: 3\r\nX-Request-ID: ours\r\n");
 }
 
