@@ -61,6 +61,7 @@ struct SimpleHttpServer::Impl {
       if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
       http::response<http::string_body> res;
       bool keep = false;
+      bool head = false;
       if (ec) {
         if (ec == beast::error::timeout || ec == asio::error::connection_reset) break;
         res.result(ec == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
@@ -101,10 +102,17 @@ struct SimpleHttpServer::Impl {
         for (const auto& [hn, hv] : sres.headers) res.insert(hn, hv);
         res.body() = std::move(sres.body);
         keep = req.keep_alive();
+        head = req.method() == http::verb::head;
       }
       res.version(11);
       res.keep_alive(keep);
       res.prepare_payload();
+      if (head) {
+        // A HEAD answer is the GET's head without its content (RFC 9110 §9.3.2): Content-Length
+        // stays the GET's, but not one byte of body may follow, or a client reusing the
+        // connection reads that body as the start of its next response.
+        res.body().clear();
+      }
       stream.expires_after(std::chrono::milliseconds(options.timeout_ms));
       auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
       if (wec || !keep) break;

@@ -1,8 +1,14 @@
 #include "net/simple_http.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace apitrail {
 namespace {
@@ -35,6 +41,54 @@ TEST(SimpleHttpServerTest, ThrowingHandlerAnswers500AndServerSurvives) {
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(ok->body, R"({"ok":true})");
   (*server)->Stop();
+}
+
+// Sends `request` on a fresh connection to 127.0.0.1:port, half-closes, and returns every
+// byte the server answers until it closes.
+std::string RoundTrip(uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+// A HEAD answer carries the GET's Content-Length and no body: a body after it would be read
+// by a keep-alive client as the start of its next response.
+TEST(SimpleHttpServerTest, HeadAnswersWithoutABody) {
+  SimpleHandler handler = [](const SimpleRequest& req) {
+    SimpleResponse res;
+    res.body = req.target == "/a" ? R"({"hello":"world"})" : "second";
+    return res;
+  };
+  auto server = SimpleHttpServer::Create(HostPort{"127.0.0.1", 0}, SimpleServerOptions{}, handler);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->Start();
+  const std::string out = RoundTrip(
+      (*server)->port(), "HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  (*server)->Stop();
+  const size_t head_end = out.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << out;
+  const std::string head = out.substr(0, head_end);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(head.find("Content-Length: 17"), std::string::npos) << out;  // the GET's length
+  // Right after the HEAD answer's head comes the next response, not `{"hello":"world"}`.
+  EXPECT_EQ(out.compare(head_end + 4, 12, "HTTP/1.1 200"), 0) << out;
+  EXPECT_EQ(out.find("hello"), std::string::npos) << out;
+  EXPECT_NE(out.find("second"), std::string::npos) << out;
 }
 
 }  // namespace
