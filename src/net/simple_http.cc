@@ -64,7 +64,11 @@ struct SimpleHttpServer::Impl {
       bool head = false;
       if (ec) {
         if (ec == beast::error::timeout || ec == asio::error::connection_reset) break;
-        res.result(ec == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
+        // A head over max_header_bytes (a long target or many headers) is a 431, as on the
+        // gateway (RFC 6585 §5), not a 400 that reads like a syntax error.
+        res.result(ec == http::error::body_limit     ? http::status::payload_too_large
+                   : ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                     : http::status::bad_request);
         res.set(http::field::content_type, "application/json");
         res.body() = JsonError("bad_request", ec.message());
       } else {

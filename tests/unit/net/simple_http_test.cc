@@ -91,5 +91,25 @@ TEST(SimpleHttpServerTest, HeadAnswersWithoutABody) {
   EXPECT_NE(out.find("second"), std::string::npos) << out;
 }
 
+// A head over max_header_bytes is 431 (RFC 6585), like on the gateway, not a 400.
+TEST(SimpleHttpServerTest, OversizedHeadIs431) {
+  SimpleHandler handler = [](const SimpleRequest&) { return SimpleResponse{}; };
+  SimpleServerOptions options;
+  options.max_header_bytes = 1024;
+  auto server = SimpleHttpServer::Create(HostPort{"127.0.0.1", 0}, options, handler);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->Start();
+  const uint16_t port = (*server)->port();
+  for (const std::string& request :
+       {"GET /?q=" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(2000, 'f') + "\r\n\r\n"}) {
+    const std::string out = RoundTrip(port, request);
+    EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out.substr(0, 200);
+    EXPECT_NE(out.find(R"("error":"bad_request")"), std::string::npos) << out.substr(0, 300);
+  }
+  EXPECT_EQ(RoundTrip(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  (*server)->Stop();
+}
+
 }  // namespace
 }  // namespace apitrail
