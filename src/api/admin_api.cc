@@ -70,21 +70,25 @@ SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
   if (Status st = SplitTarget(request.target, &path, &params); !st.ok()) {
     return ErrorResponse(400, "bad_request", st.message());
   }
-  if (path == "/healthz") {
+  const bool get_or_head = request.method == "GET" || request.method == "HEAD";
+  if (path == "/healthz" && get_or_head) {
     SimpleResponse r;
     StoreStats s = options_.store->Stats();
     r.status = s.failed ? 503 : 200;
     r.body = s.failed ? R"({"status":"failing","store":"failed"})" : R"({"status":"ok"})";
     return r;
   }
-  if (!Authorized(request)) {
+  if (path != "/healthz" && !Authorized(request)) {
     SimpleResponse r = ErrorResponse(401, "unauthorized", "a valid admin bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"apitrail-admin\"");
     return r;
   }
-  if (request.method != "GET" && request.method != "HEAD") {
-    SimpleResponse r = ErrorResponse(405, "method_not_allowed", "only GET is supported here");
-    r.headers.emplace_back("Allow", "GET");
+  // Allow lists HEAD too, which is served (RFC 9110 §10.2.1: the methods the resource
+  // supports). /healthz needs no token, so a POST to it is answered here without one.
+  if (!get_or_head) {
+    SimpleResponse r =
+        ErrorResponse(405, "method_not_allowed", "only GET and HEAD are supported here");
+    r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
   if (path == "/metrics") {

@@ -150,6 +150,32 @@ TEST_F(AdminApiTest, BadInputIsAJsonError) {
   EXPECT_EQ(api_->Handle(post).status, 405);
 }
 
+// 405 names every method served, HEAD included; /healthz (no token) is no exception.
+TEST_F(AdminApiTest, OtherMethodsAre405WithAllowGetAndHead) {
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+    for (const char* target : {"/api/v1/events", "/metrics", "/healthz"}) {
+      SimpleRequest r;
+      r.method = method;
+      r.target = target;
+      r.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
+      auto res = api_->Handle(r);
+      EXPECT_EQ(res.status, 405) << method << " " << target;
+      ASSERT_EQ(res.headers.size(), 1u);
+      EXPECT_EQ(res.headers[0], (std::pair<std::string, std::string>("Allow", "GET, HEAD")));
+    }
+  }
+  SimpleRequest post;
+  post.method = "POST";
+  post.target = "/healthz";
+  EXPECT_EQ(api_->Handle(post).status, 405);
+  post.target = "/api/v1/events";
+  EXPECT_EQ(api_->Handle(post).status, 401);  // elsewhere the token comes first
+  SimpleRequest head;
+  head.method = "HEAD";
+  head.target = "/healthz";
+  EXPECT_EQ(api_->Handle(head).status, 200);
+}
+
 // Every 400 about a parameter has one shape whichever endpoint answers it.
 TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
   struct Case { const char* target; const char* parameter; };
