@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/beast/core/string.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 
@@ -18,6 +19,16 @@
 namespace apitrail {
 
 namespace {
+
+// 8-4-4-4-12 hex digits, either case.
+bool IsUuidText(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
 
 int HttpStatusFor(const Status& st) {
   switch (st.code()) {
@@ -139,6 +150,12 @@ SimpleResponse AdminApi::GetEvent(std::string_view encoded_id, const QueryParams
   if (!pct) return ErrorResponse(400, "bad_request", "the event id is not validly percent-encoded");
   std::string id = pct->decode();
   if (id.size() > 64 || id.find('/') != std::string::npos) return ErrorResponse(404, "not_found", "no such event");
+  // Event ids are UUIDs, written in lower case; RFC 9562 §4 has their hex digits read
+  // case-insensitively, so an id pasted in upper case (as some tools print UUIDs) names the
+  // same event instead of a 404.
+  if (IsUuidText(id)) {
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   auto ev = options_.store->GetById(id);
   if (!ev.ok()) {
     if (ev.status().code() == StatusCode::kNotFound) return ErrorResponse(404, "not_found", "no event with id " + id);

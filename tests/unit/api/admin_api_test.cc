@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <filesystem>
 #include <stdexcept>
 
@@ -135,6 +136,19 @@ TEST_F(AdminApiTest, EventIdIsPercentDecoded) {
     EXPECT_EQ(b.status, 400) << bad << " " << b.body;
   }
   EXPECT_EQ(Get("/api/v1/events/a%2Fb").status, 404);  // an encoded '/' is no id either
+}
+
+// RFC 9562 §4: a UUID's hex digits are case-insensitive on input; ids are stored in lower case.
+TEST_F(AdminApiTest, EventIdIsCaseInsensitive) {
+  Add("alice", 200);
+  ASSERT_TRUE(store_->Flush().ok());
+  std::string upper = ids_[0];
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper, ids_[0]);
+  auto r = Get("/api/v1/events/" + upper);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(boost::json::parse(r.body).as_object()["id"].as_string(), ids_[0]);
+  EXPECT_EQ(Get("/api/v1/events/" + upper.substr(0, 35) + "G").status, 404);  // not a UUID
 }
 
 TEST_F(AdminApiTest, BadInputIsAJsonError) {
