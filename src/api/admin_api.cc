@@ -78,7 +78,9 @@ bool AdminApi::Authorized(const SimpleRequest& request) const {
 SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {
   std::string path;
   QueryParams params;
-  if (Status st = SplitTarget(request.target, &path, &params); !st.ok()) {
+  ParamError bad_param;
+  if (Status st = SplitTarget(request.target, &path, &params, &bad_param); !st.ok()) {
+    if (!bad_param.message.empty()) return BadParamResponse(bad_param);
     return ErrorResponse(400, "bad_request", st.message());
   }
   const bool get_or_head = request.method == "GET" || request.method == "HEAD";

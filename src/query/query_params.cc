@@ -1,6 +1,7 @@
 #include "query/query_params.h"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <charconv>
 #include <string_view>
 
@@ -30,9 +31,47 @@ Result<uint64_t> DecodeCursor(const std::string& cursor) {
   return static_cast<uint64_t>(*v);
 }
 
-Status SplitTarget(const std::string& target, std::string* path, QueryParams* params) {
+namespace {
+
+// The first parameter of the target's query whose name or value is not validly
+// percent-encoded, for the 400 to name it (docs/OPERATIONS.md "Admin API errors"): a decodable
+// name is decoded as the parameter list decodes it ('+' is a space), a malformed one is echoed
+// as sent. False when every parameter is well-formed (the target is bad elsewhere).
+bool FindMalformedParameter(std::string_view target, ParamError* error) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = target.substr(q + 1);
+  for (;;) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    auto decoded_name = boost::urls::make_pct_string_view(name);
+    if (!decoded_name || !boost::urls::make_pct_string_view(value)) {
+      ParamFail(
+          error,
+          decoded_name ? decoded_name->decode(boost::urls::encoding_opts(true)) : std::string(name),
+          "not validly percent-encoded (a '%' must be followed by two hex digits)");
+      return true;
+    }
+    if (amp == std::string_view::npos) return false;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+}  // namespace
+
+Status SplitTarget(const std::string& target, std::string* path, QueryParams* params,
+                   ParamError* bad_param) {
   auto u = boost::urls::parse_origin_form(target);
-  if (!u) return Status::InvalidArgument("malformed request target");
+  if (!u) {
+    if (bad_param != nullptr && FindMalformedParameter(target, bad_param)) {
+      return Status::InvalidArgument(bad_param->message);
+    }
+    return Status::InvalidArgument("malformed request target");
+  }
   *path = std::string(u->encoded_path());
   params->clear();
   for (auto p : u->params()) {

@@ -41,8 +41,11 @@ bool RejectUnknown(const QueryParams& params, std::initializer_list<std::string_
 // Returns false with *error set when a parameter is unknown or malformed.
 bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out, ParamError* error);
 
-// Splits an origin-form target into its path and percent-decoded query parameters.
-Status SplitTarget(const std::string& target, std::string* path, QueryParams* params);
+// Splits an origin-form target into its path and percent-decoded query parameters. When the
+// target is refused because a parameter's name or value is not validly percent-encoded
+// ("?subject=%zz") and `bad_param` is not null, *bad_param names that parameter too.
+Status SplitTarget(const std::string& target, std::string* path, QueryParams* params,
+                   ParamError* bad_param = nullptr);
 
 std::string EncodeCursor(uint64_t before_seq);
 Result<uint64_t> DecodeCursor(const std::string& cursor);

@@ -205,7 +205,11 @@ TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
                         Case{"/api/v1/events?limit=1&limit=1000", "limit"},
                         Case{"/api/v1/proofs/inclusion?seq=1&seq=2", "seq"},
                         Case{"/api/v1/stats/top?dim=route&dim=subject", "dim"},
-                        Case{"/api/v1/stats/series?metric=errors&step=1m&step=1h", "step"}}) {
+                        Case{"/api/v1/stats/series?metric=errors&step=1m&step=1h", "step"},
+                        // Not validly percent-encoded: named like any other bad parameter.
+                        Case{"/api/v1/events?limit=1&subject=%zz", "subject"},
+                        Case{"/api/v1/proofs/inclusion?seq=%3", "seq"},
+                        Case{"/api/v1/stats/top?dim=route&k=%G1", "k"}}) {
     auto r = Get(c.target);
     ASSERT_EQ(r.status, 400) << c.target;
     auto v = boost::json::parse(r.body).as_object();

@@ -103,5 +103,33 @@ TEST(QueryParamsTest, SplitTargetDecodesAndSkipsEmptyParams) {
   EXPECT_FALSE(SplitTarget("not a target", &path, &params).ok());
 }
 
+// A malformed percent-encoding in the query is reported with the parameter it is in, as every
+// other bad parameter is; one in the path names none.
+TEST(QueryParamsTest, SplitTargetNamesAParameterThatIsNotPercentEncoded) {
+  struct Case {
+    const char* target;
+    const char* parameter;
+  };
+  for (const Case& c : {Case{"/x?a=1&subject=%zz", "subject"}, Case{"/x?subject=al%", "subject"},
+                        Case{"/x?a+b=%4&c=1", "a b"}, Case{"/x?su%zzbject=a", "su%zzbject"},
+                        Case{"/x?%6Cimit=%G1", "limit"}, Case{"/x?ok&&seq=%%30", "seq"}}) {
+    std::string path;
+    QueryParams params;
+    ParamError e;
+    EXPECT_FALSE(SplitTarget(c.target, &path, &params, &e).ok()) << c.target;
+    EXPECT_EQ(e.parameter, c.parameter) << c.target;
+    EXPECT_EQ(e.message,
+              std::string(c.parameter) +
+                  ": not validly percent-encoded (a '%' must be followed by two hex digits)");
+  }
+  std::string path;
+  QueryParams params;
+  ParamError e;
+  EXPECT_FALSE(SplitTarget("/x%zz?a=1", &path, &params, &e).ok());
+  EXPECT_EQ(e.message, "");
+  EXPECT_FALSE(
+      SplitTarget("/x?a=%zz", &path, &params).ok());  // no ParamError wanted: still refused
+}
+
 }  // namespace
 }  // namespace apitrail
