@@ -84,6 +84,19 @@ TEST(QueryParamsTest, EchoesAtMost64BytesOfAParameterName) {
   const std::string accented = std::string(63, 'a') + "\xC3\xA9tude";  // é straddles byte 64
   EXPECT_FALSE(Parse({{accented, "x"}}, kNow, &e).ok());
   EXPECT_EQ(e.parameter, std::string(63, 'a'));
+  const std::string emoji =
+      std::string(62, 'a') + "\xF0\x9F\x98\x80";  // a 4-byte sequence at 62..65
+  EXPECT_FALSE(Parse({{emoji, "x"}}, kNow, &e).ok());
+  EXPECT_EQ(e.parameter, std::string(62, 'a'));
+}
+
+// A name that is not UTF-8 at all (?%80%80…) is still cut at 64 bytes, not backed off over
+// every continuation byte to nothing: the error must name some parameter.
+TEST(QueryParamsTest, ANameOfStrayContinuationBytesIsCutAt64Bytes) {
+  ParamError e;
+  EXPECT_FALSE(Parse({{std::string(100, '\x80'), "1"}}, kNow, &e).ok());
+  EXPECT_EQ(e.parameter, std::string(64, '\x80'));
+  EXPECT_EQ(e.message.rfind(e.parameter + ": unknown parameter", 0), 0u);
 }
 
 TEST(QueryParamsTest, SinceAfterUntilIsAnError) {
