@@ -136,10 +136,21 @@ bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out,
   if (!RejectRepeated(params, error)) return false;
   for (const auto& [name, value] : params) {
     if (value.size() > 1024) return ParamFail(error, name, "value too long");
-    if (name == "subject") {
-      q.subject = value;
-    } else if (name == "route") {
-      q.route = value;
+    // A text filter with an empty value ("?subject=") cannot be looked up: neither the
+    // in-memory index nor a part's index keeps postings for an empty field, so it matched
+    // nothing, silently, though anonymous or unrouted events have exactly that value.
+    // Refused, like every other parameter the query cannot answer.
+    std::optional<std::string>* text = name == "subject"          ? &q.subject
+                                       : name == "route"          ? &q.route
+                                       : name == "method"         ? &q.method
+                                       : name == "client_ip"      ? &q.client_ip
+                                       : name == "correlation_id" ? &q.correlation_id
+                                       : name == "trace_id"       ? &q.trace_id
+                                                                  : nullptr;
+    if (text != nullptr) {
+      if (value.empty())
+        return ParamFail(error, name, "must not be empty (leave it out to match any value)");
+      *text = value;
     } else if (name == "resource") {
       auto eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -158,14 +169,6 @@ bool ParseEventQuery(const QueryParams& params, int64_t now_ns, EventQuery* out,
     } else if (name == "decision") {
       if (value != "allow" && value != "deny") return ParamFail(error, name, "expected allow or deny");
       q.decision = value;
-    } else if (name == "method") {
-      q.method = value;
-    } else if (name == "client_ip") {
-      q.client_ip = value;
-    } else if (name == "correlation_id") {
-      q.correlation_id = value;
-    } else if (name == "trace_id") {
-      q.trace_id = value;
     } else if (name == "since" || name == "until") {
       auto t = ParseTimeOrAgo(value, now_ns);
       if (!t.ok()) return ParamFail(error, name, t.status().message());

@@ -99,6 +99,20 @@ TEST(QueryParamsTest, ANameOfStrayContinuationBytesIsCutAt64Bytes) {
   EXPECT_EQ(e.message.rfind(e.parameter + ": unknown parameter", 0), 0u);
 }
 
+// "?subject=" cannot be looked up (no index keeps postings for an empty field), so it
+// matched nothing, silently; it is refused, naming the parameter.
+TEST(QueryParamsTest, AnEmptyTextFilterIsRefused) {
+  for (const char* name :
+       {"subject", "route", "method", "client_ip", "correlation_id", "trace_id"}) {
+    ParamError e;
+    EXPECT_FALSE(Parse({{name, ""}}, kNow, &e).ok()) << name;
+    EXPECT_EQ(e.parameter, name);
+    EXPECT_EQ(e.message,
+              std::string(name) + ": must not be empty (leave it out to match any value)");
+    EXPECT_TRUE(Parse({{name, "x"}}, kNow).ok()) << name;
+  }
+}
+
 TEST(QueryParamsTest, SinceAfterUntilIsAnError) {
   ParamError e;
   EXPECT_FALSE(Parse({{"since", "1h"}, {"until", "2h"}}, kNow, &e).ok());
