@@ -1,6 +1,7 @@
 #include "api/stats_api.h"
 
 #include <charconv>
+#include <cstdint>
 
 #include "api/api_errors.h"
 #include "core/json_writer.h"
@@ -25,6 +26,17 @@ bool ParseRange(const std::string& name, const std::string& value, int64_t now_n
 
 bool CheckRange(int64_t since, int64_t until, const RollupOptions& o, ParamError* error) {
   if (since >= until) return ParamFail(error, "since", "must be before until");
+  // The rollups round a range out to whole steps (up to a day) and refuse one within two days
+  // of what int64 nanoseconds hold, where that would overflow; their refusal names no
+  // parameter, so a valid but extreme time (until=2262-04-11T00:00:00Z) got a 400 without
+  // one. Refused here, naming the side that is too close.
+  constexpr int64_t kEdge = 2 * kNsPerDay;
+  if (since < INT64_MIN + kEdge) {
+    return ParamFail(error, "since", "must not be before " + FormatRfc3339(INT64_MIN + kEdge));
+  }
+  if (until > INT64_MAX - kEdge) {
+    return ParamFail(error, "until", "must not be after " + FormatRfc3339(INT64_MAX - kEdge));
+  }
   // 1678..2261 is more nanoseconds than int64 holds: unchecked, the span wraps negative and
   // passes the limit, and the rollups would then walk centuries of hours.
   int64_t span;

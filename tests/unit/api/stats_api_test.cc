@@ -101,5 +101,52 @@ TEST(StatsApi, AnswersWithCountsAndNamesBadParameters) {
   std::filesystem::remove_all(dir);
 }
 
+// Valid times within two days of the int64-nanosecond limits (1677, 2262): the rollups refuse
+// to round such a range out to whole steps; the 400 still names the parameter.
+TEST(StatsApi, ARangeAtTheLimitsOfTimeNamesTheParameter) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("apitrail-stats-" + RandomHexId(6))).string();
+  auto r = Rollups::Open(DefaultFileSystem(), dir, RollupOptions{}).value();
+  struct Case {
+    const char* path;
+    QueryParams params;
+    const char* parameter;
+  };
+  for (const Case& c : {Case{"/api/v1/stats/top",
+                             {{"dim", "route"},
+                              {"since", "2262-04-10T00:00:00Z"},
+                              {"until", "2262-04-11T00:00:00Z"}},
+                             "until"},
+                        Case{"/api/v1/stats/series",
+                             {{"metric", "errors"},
+                              {"step", "1d"},
+                              {"since", "2262-04-09T00:00:00Z"},
+                              {"until", "2262-04-10T00:00:00Z"}},
+                             "until"},
+                        Case{"/api/v1/stats/top",
+                             {{"dim", "route"},
+                              {"since", "1677-09-21T00:12:44Z"},
+                              {"until", "1677-09-22T00:00:00Z"}},
+                             "since"},
+                        Case{"/api/v1/stats/series",
+                             {{"metric", "errors"},
+                              {"since", "1677-09-23T00:00:00Z"},
+                              {"until", "1677-09-23T01:00:00Z"}},
+                             "since"}}) {
+    SimpleResponse res = HandleStats(c.path, c.params, r.get(), kNow);
+    ASSERT_EQ(res.status, 400) << res.body;
+    auto v = boost::json::parse(res.body).as_object();
+    EXPECT_EQ(v.at("parameter").as_string(), c.parameter) << res.body;
+  }
+  // Just inside the margin: counted (nothing there).
+  SimpleResponse ok = HandleStats(
+      "/api/v1/stats/top",
+      {{"dim", "route"}, {"since", "2262-04-08T00:00:00Z"}, {"until", "2262-04-09T00:00:00Z"}},
+      r.get(), kNow);
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  r.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace apitrail
