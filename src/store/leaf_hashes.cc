@@ -31,11 +31,13 @@ Result<std::vector<Hash256>> ReadLeafHashRange(FileSystem* fs, const std::string
     if (next == 0 && part->first_seq() > 0 && part->first_seq() <= from) next = part->first_seq();
     if (part->first_seq() != next) {
       if (next == 0) {
-        return Status::NotFound(info.path + ": records 0.." + std::to_string(part->first_seq() - 1) +
+        return Status::NotFound(info.path + ": records 0.." +
+                                std::to_string(part->first_seq() - 1) +
                                 " are no longer stored (retention); proofs need every leaf");
       }
       return Status::Corruption(info.path + ": seq gap: expected " + std::to_string(next) +
-                                ", part starts at " + std::to_string(part->first_seq()) + " at offset 0");
+                                ", part starts at " + std::to_string(part->first_seq()) +
+                                " at offset 0");
     }
     if (part->end_seq() <= from) {  // wholly before the range: its blocks are not read
       next = part->end_seq();
@@ -73,9 +75,10 @@ Result<std::vector<Hash256>> ReadLeafHashRange(FileSystem* fs, const std::string
       auto more = reader->Next(&frame);
       if (!more.ok()) {
         if (!last || more.status().code() != StatusCode::kCorruption) return more.status();
-        APITRAIL_ASSIGN_OR_RETURN(bool follows, reader->ValidFrameFollows(
-                                                    next, next + reader->file_size() / log::kFrameHeaderSize));
-        if (follows) return Status::Corruption(more.status().message() + " (valid records follow)");
+        APITRAIL_ASSIGN_OR_RETURN(
+            bool torn,
+            reader->DamageIsTornTail(next, next + reader->file_size() / log::kFrameHeaderSize));
+        if (!torn) return Status::Corruption(more.status().message() + " (valid records follow)");
         break;  // a frame still being written (or a torn tail recovery will cut)
       }
       if (!*more) break;

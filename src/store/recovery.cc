@@ -37,7 +37,8 @@ Result<std::vector<PartFileInfo>> ListParts(FileSystem* fs, const std::string& d
     if (part::ParsePartFileName(name, &first)) {
       out.push_back({first, dir + "/" + name});
     } else if (tmp_files != nullptr && name.size() > part::kTmpSuffix.size() &&
-               name.compare(name.size() - part::kTmpSuffix.size(), part::kTmpSuffix.size(), part::kTmpSuffix) == 0) {
+               name.compare(name.size() - part::kTmpSuffix.size(), part::kTmpSuffix.size(),
+                            part::kTmpSuffix) == 0) {
       tmp_files->push_back(dir + "/" + name);
     }
   }
@@ -60,7 +61,8 @@ Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* ou
   // events a day), independently of the others: spread over the cores. The chain is then
   // checked in order, and the first bad part in that order is the one reported.
   std::vector<std::optional<Result<std::unique_ptr<part::PartReader>>>> opened(files.size());
-  ParallelFor(files.size(), [&](size_t i) { opened[i] = part::PartReader::Open(fs, files[i].path); });
+  ParallelFor(files.size(),
+              [&](size_t i) { opened[i] = part::PartReader::Open(fs, files[i].path); });
   for (size_t i = 0; i < files.size(); ++i) {
     const PartFileInfo& f = files[i];
     APITRAIL_ASSIGN_OR_RETURN(auto p, std::move(*opened[i]));
@@ -68,10 +70,12 @@ Status OpenParts(FileSystem* fs, const std::string& data_dir, RecoveryResult* ou
       const part::PartReader& prev = *out->parts.back();
       if (p->first_seq() != prev.end_seq()) {
         return Status::Corruption(f.path + ": seq gap: expected " + std::to_string(prev.end_seq()) +
-                                  ", part starts at " + std::to_string(p->first_seq()) + " at offset 0");
+                                  ", part starts at " + std::to_string(p->first_seq()) +
+                                  " at offset 0");
       }
       if (!(p->before() == prev.after())) {
-        return Status::Corruption(f.path + ": Merkle state before the part differs from the end of " +
+        return Status::Corruption(f.path +
+                                  ": Merkle state before the part differs from the end of " +
                                   prev.path() + " at offset 0");
       }
     }
@@ -115,8 +119,8 @@ Status HandleTailDamage(FileSystem* fs, log::RecordReader& reader, const Status&
                               " is covered by a signed checkpoint, so it was acknowledged");
   }
   const uint64_t max_seq = expected_seq + reader.file_size() / log::kFrameHeaderSize;
-  APITRAIL_ASSIGN_OR_RETURN(bool follows, reader.ValidFrameFollows(expected_seq, max_seq));
-  if (follows) return Status::Corruption(damage.message() + " (valid records follow)");
+  APITRAIL_ASSIGN_OR_RETURN(bool torn, reader.DamageIsTornTail(expected_seq, max_seq));
+  if (!torn) return Status::Corruption(damage.message() + " (valid records follow)");
   APITRAIL_ASSIGN_OR_RETURN(uint64_t data_end, reader.DataEnd());
   *truncated += data_end - reader.offset();  // the zero reserve after the tear is no loss
   return fs->Truncate(reader.path(), reader.offset());
@@ -205,9 +209,9 @@ Result<RecoveryResult> Recover(FileSystem* fs, const std::string& data_dir,
                                   std::to_string(frame.offset));
       }
       out.frontier.Append(merkle::LeafHash(hasher, frame.payload));
-      APITRAIL_RETURN_IF_ERROR(visit(RecordRef{frame.seq,
-                                               static_cast<uint32_t>(out.segments.size() - 1),
-                                               seg.path, frame.offset, frame.payload}));
+      APITRAIL_RETURN_IF_ERROR(
+          visit(RecordRef{frame.seq, static_cast<uint32_t>(out.segments.size() - 1), seg.path,
+                          frame.offset, frame.payload}));
       ++expected;
       if (out.last_head && out.frontier.size() == out.last_head->size) {
         root_at_head = out.frontier.Root();

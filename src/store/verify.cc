@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/record_codec.h"
+#include "core/time_util.h"
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
 #include "store/log/log_format.h"
@@ -13,8 +15,6 @@
 #include "store/merkle/compact_range.h"
 #include "store/merkle/merkle_hash.h"
 #include "store/merkle/proofs.h"
-#include "core/record_codec.h"
-#include "core/time_util.h"
 #include "store/node_key.h"
 #include "store/part/part_builder.h"
 #include "store/part/part_reader.h"
@@ -105,11 +105,13 @@ class Verifier {
       // stores; heads and checkpoints of the deleted range cannot be recomputed.
       frontier_ = p.before();
       while (next_head_ < heads_.size() && heads_[next_head_].size < p.first_seq()) ++next_head_;
-      for (; next_target_ < targets_.size() && targets_[next_target_].size < p.first_seq(); ++next_target_) {
+      for (; next_target_ < targets_.size() && targets_[next_target_].size < p.first_seq();
+           ++next_target_) {
         const Target& t = targets_[next_target_];
         if (!t.given) continue;  // a logged one: checked by verify --archive
         CompletenessFail(t.source, info.path, 0, std::nullopt,
-                         "the saved checkpoint " + t.source + " (tree size " + std::to_string(t.size) +
+                         "the saved checkpoint " + t.source + " (tree size " +
+                             std::to_string(t.size) +
                              ") predates the records still stored here (from seq " +
                              std::to_string(p.first_seq()) +
                              "): it cannot be checked against this data dir; check it with "
@@ -129,7 +131,8 @@ class Verifier {
                               ", part starts at " + std::to_string(p.first_seq())));
       return false;
     } else if (!(p.before() == frontier_)) {
-      Fail(info.path, 0, expected, Status::Corruption("the Merkle state stored before the part differs from the log's"));
+      Fail(info.path, 0, expected,
+           Status::Corruption("the Merkle state stored before the part differs from the log's"));
       return false;
     }
     if (frontier_.size() == 0 || good_file_.empty()) {
@@ -162,7 +165,8 @@ class Verifier {
         // Where the records not yet verified start: the next block (version 1), the next
         // record's block when known (version 2, clustered).
         const uint64_t after = next_rel + 1;
-        const bool known = p.version() >= part::kVersion2 && after < block_of.size() && block_of[after] != UINT32_MAX;
+        const bool known = p.version() >= part::kVersion2 && after < block_of.size() &&
+                           block_of[after] != UINT32_MAX;
         CheckTargets(info.path, known ? p.blocks()[block_of[after]].offset : next_block_offset);
       }
       return true;
@@ -175,7 +179,8 @@ class Verifier {
         Fail(info.path, m.offset, frontier_.size(), block.status());
         return false;
       }
-      grow(uint64_t{m.max_rel} + 1);  // the reader checked max_rel < count and each record's rel <= max_rel
+      grow(uint64_t{m.max_rel} +
+           1);  // the reader checked max_rel < count and each record's rel <= max_rel
       int64_t min_t = INT64_MAX, max_t = INT64_MIN;
       for (uint32_t i = 0; i < (*block)->count(); ++i) {
         const std::string_view record = (*block)->record(i);
@@ -184,14 +189,16 @@ class Verifier {
         auto event = DecodeRecord(record);
         if (!event.ok()) {
           Fail(info.path, m.offset, seq,
-               Status::Corruption("record " + std::to_string(seq) + " in block " + std::to_string(b) +
+               Status::Corruption("record " + std::to_string(seq) + " in block " +
+                                  std::to_string(b) +
                                   " does not decode: " + event.status().message()));
           return false;
         }
         if (block_of[rel] != UINT32_MAX) {
           Fail(info.path, m.offset, seq,
                Status::Corruption("record " + std::to_string(seq) + " is held twice (blocks " +
-                                  std::to_string(block_of[rel]) + " and " + std::to_string(b) + ")"));
+                                  std::to_string(block_of[rel]) + " and " + std::to_string(b) +
+                                  ")"));
           return false;
         }
         block_of[rel] = b;
@@ -203,7 +210,8 @@ class Verifier {
       if (!feed()) return false;
       if (min_t != m.min_time_ns || max_t != m.max_time_ns) {
         Fail(info.path, p.summary_offset(), p.first_seq() + m.min_rel,
-             Status::Corruption("block " + std::to_string(b) + " time range differs from its records'"));
+             Status::Corruption("block " + std::to_string(b) +
+                                " time range differs from its records'"));
         return false;
       }
     }
@@ -218,9 +226,9 @@ class Verifier {
         auto b = p.BlockOf(p.first_seq() + rel);
         if (!b.ok() || *b != block_of[rel]) {
           Fail(info.path, p.seqmap_offset(), std::nullopt,
-               b.ok() ? Status::Corruption("seq map names block " + std::to_string(*b) + " for record " +
-                                           std::to_string(p.first_seq() + rel) + ", it is in block " +
-                                           std::to_string(block_of[rel]))
+               b.ok() ? Status::Corruption("seq map names block " + std::to_string(*b) +
+                                           " for record " + std::to_string(p.first_seq() + rel) +
+                                           ", it is in block " + std::to_string(block_of[rel]))
                       : b.status());
           return false;
         }
@@ -274,11 +282,12 @@ class Verifier {
       const uint64_t seq = frontier_.size();
       if (!next.ok()) {
         if (last && next.status().code() == StatusCode::kCorruption && !CoveredByHead(seq)) {
-          auto follows =
-              reader->ValidFrameFollows(seq, seq + reader->file_size() / log::kFrameHeaderSize);
-          if (follows.ok() && !*follows) {
+          auto torn =
+              reader->DamageIsTornTail(seq, seq + reader->file_size() / log::kFrameHeaderSize);
+          if (torn.ok() && *torn) {
             auto data_end = reader->DataEnd();
-            report_.torn_tail_bytes = (data_end.ok() ? *data_end : reader->file_size()) - reader->offset();
+            report_.torn_tail_bytes =
+                (data_end.ok() ? *data_end : reader->file_size()) - reader->offset();
             last_segment_end_ = reader->offset();
             return true;
           }

@@ -85,8 +85,9 @@ Status RecordReader::Fill(uint64_t offset, size_t n) {
   APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(offset, want, buffer_.data()));
   buffer_.resize(got);
   buffer_start_ = offset;
-  if (got < n) return Status::IoError(path_ + ": file shrank while reading at offset " +
-                                      std::to_string(offset));
+  if (got < n)
+    return Status::IoError(path_ + ": file shrank while reading at offset " +
+                           std::to_string(offset));
   return Status::Ok();
 }
 
@@ -107,8 +108,7 @@ Result<bool> RecordReader::Next(Frame* frame) {
   uint32_t len = DecodeFixed32(p);
   uint32_t crc = DecodeFixed32(p + 4);
   uint64_t seq = DecodeFixed64(p + 8);
-  if (len == 0 && header_.version >= kFirstZeroTailVersion &&
-      zero_tail_allowed_) {
+  if (len == 0 && header_.version >= kFirstZeroTailVersion && zero_tail_allowed_) {
     APITRAIL_ASSIGN_OR_RETURN(bool zeros, OnlyZerosFollow());
     if (zeros) return false;  // the writer's reserve: the clean end of the records
   }
@@ -120,7 +120,8 @@ Result<bool> RecordReader::Next(Frame* frame) {
   APITRAIL_RETURN_IF_ERROR(Fill(offset_, kFrameHeaderSize + len));
   p = At(offset_);
   std::string_view payload(p + kFrameHeaderSize, len);
-  if (FrameCrc(seq, payload) != crc) return Bad("crc mismatch (seq field " + std::to_string(seq) + ")");
+  if (FrameCrc(seq, payload) != crc)
+    return Bad("crc mismatch (seq field " + std::to_string(seq) + ")");
   frame->seq = seq;
   frame->offset = offset_;
   frame->payload.assign(payload);
@@ -166,11 +167,16 @@ Result<uint64_t> RecordReader::DataEnd() {
   return offset_;
 }
 
-Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq) {
+Result<uint64_t> RecordReader::FirstValidFrameAfter(uint64_t min_seq, uint64_t max_seq,
+                                                    bool* too_far) {
+  *too_far = false;
   uint64_t start = offset_ + 1;
-  if (start >= file_size_) return false;
+  if (start >= file_size_) return 0;
   uint64_t left = file_size_ - start;
-  if (left > kMaxTailScan) return true;
+  if (left > kMaxTailScan) {
+    *too_far = true;
+    return 0;
+  }
   std::string rest(left, '\0');
   APITRAIL_ASSIGN_OR_RETURN(size_t got, file_->Read(start, left, rest.data()));
   rest.resize(got);
@@ -181,8 +187,34 @@ Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq)
     uint64_t seq = DecodeFixed64(p + 8);
     if (seq < min_seq || seq > max_seq) continue;  // cheap filter before the CRC
     if (FrameCrc(seq, std::string_view(p + kFrameHeaderSize, len)) == DecodeFixed32(p + 4)) {
-      return true;
+      return start + pos;
     }
+  }
+  return 0;
+}
+
+Result<bool> RecordReader::ValidFrameFollows(uint64_t min_seq, uint64_t max_seq) {
+  bool too_far = false;
+  APITRAIL_ASSIGN_OR_RETURN(uint64_t at, FirstValidFrameAfter(min_seq, max_seq, &too_far));
+  return too_far || at != 0;
+}
+
+Result<bool> RecordReader::DamageIsTornTail(uint64_t min_seq, uint64_t max_seq) {
+  bool too_far = false;
+  APITRAIL_ASSIGN_OR_RETURN(uint64_t valid_at, FirstValidFrameAfter(min_seq, max_seq, &too_far));
+  if (too_far) return false;
+  if (valid_at == 0) return true;
+  // An unwritten sector: zero from max(offset_, its start) to its end, which is at or
+  // before the valid frame.
+  constexpr uint64_t kSector = 512;
+  const uint64_t span = valid_at - offset_;
+  APITRAIL_RETURN_IF_ERROR(Fill(offset_, static_cast<size_t>(span)));
+  const char* p = At(offset_);
+  for (uint64_t end = (offset_ / kSector + 1) * kSector; end <= valid_at; end += kSector) {
+    const uint64_t from = std::max(offset_, end - kSector);
+    bool zero = true;
+    for (uint64_t i = from; i < end && zero; ++i) zero = p[i - offset_] == 0;
+    if (zero) return true;
   }
   return false;
 }

@@ -62,6 +62,20 @@ class RecordReader {
   // that large.
   Result<bool> ValidFrameFollows(uint64_t min_seq, uint64_t max_seq);
 
+  // After Next() failed: whether the damage at offset() is what a crash leaves behind the
+  // last synced byte — a torn tail, to be cut — rather than damage to synced records. So
+  // it is when no valid frame follows (as above), and also when one does but an unwritten
+  // sector lies between: a 512-byte sector (at a file offset that is a multiple of 512)
+  // whose bytes from the bad frame on are all zero, ending before the first valid frame
+  // after it. Devices persist a write's sectors in any order, so a crash mid-write can
+  // leave a later sector on disk and an earlier one still the reserve's zeros; and since
+  // an fdatasync makes every earlier byte durable, nothing written after a sector that
+  // never reached the disk was synced, i.e. acknowledged. Records of a synced frame are
+  // not zero from a point to a sector's end (its length field alone is not zero), so
+  // damage to them is not mistaken for a hole. Callers still refuse to cut what a tree
+  // head or checkpoint covers.
+  Result<bool> DamageIsTornTail(uint64_t min_seq, uint64_t max_seq);
+
   // End of the last non-zero byte at or after offset() (offset() when only zeros follow):
   // how much of a damaged tail is data rather than the writer's zero reserve.
   Result<uint64_t> DataEnd();
@@ -75,6 +89,10 @@ class RecordReader {
   Status Bad(const std::string& what) const;
   // Whether every byte from offset_ to the end of the file is zero.
   Result<bool> OnlyZerosFollow();
+  // Offset of the first whole, CRC-valid frame with a seq in [min_seq, max_seq] starting
+  // after offset_, or 0 if there is none; *too_far when over kMaxTailScan bytes are left
+  // (not scanned).
+  Result<uint64_t> FirstValidFrameAfter(uint64_t min_seq, uint64_t max_seq, bool* too_far);
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;

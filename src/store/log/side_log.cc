@@ -28,9 +28,10 @@ Result<SideLogScan> ScanSideLog(FileSystem* fs, const std::string& path, std::st
     auto next = reader->Next(&frame);
     if (!next.ok()) {
       if (next.status().code() != StatusCode::kCorruption) return next.status();
-      APITRAIL_ASSIGN_OR_RETURN(bool follows, reader->ValidFrameFollows(
-                                                  min_next_seq(), std::numeric_limits<uint64_t>::max()));
-      if (follows) {
+      APITRAIL_ASSIGN_OR_RETURN(
+          bool torn,
+          reader->DamageIsTornTail(min_next_seq(), std::numeric_limits<uint64_t>::max()));
+      if (!torn) {
         return Status::Corruption(next.status().message() + " (valid " + std::string(what) +
                                   " follow)");
       }

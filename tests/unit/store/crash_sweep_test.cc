@@ -737,6 +737,27 @@ void Sweep(const LiveRun& live, CrashSweep& sweep, const std::vector<Mode>& mode
           if (::testing::Test::HasFatalFailure()) return;
         }
       }
+      // Sectors persisted out of order: the whole write but one 512-byte sector (at file
+      // offsets), whose new bytes are still zeros (the reserve, or a hole): valid frames
+      // follow the damage, and none of them was synced (docs/FORMAT.md §8).
+      const bool framed =
+          kind == "segment" || kind == "tree_heads.log" || kind == "checkpoints.log";
+      const uint64_t start = m.inodes[static_cast<size_t>(op.inode)].cur.size();
+      const uint64_t end = start + op.data.size();
+      for (uint64_t sector = start / 512 * 512; framed && sector < end; sector += 512) {
+        const uint64_t lo = std::max(sector, start), hi = std::min(sector + 512, end);
+        if (lo == start && hi == end) break;  // one sector: a prefix tear above
+        Tear tear{op.inode, op.data};
+        std::fill(tear.extra.begin() + static_cast<std::ptrdiff_t>(lo - start),
+                  tear.extra.begin() + static_cast<std::ptrdiff_t>(hi - start), '\0');
+        for (Mode mode : {Mode::kProcess, Mode::kPower}) {
+          sweep.Check(m, mode, tear, k,
+                      "unwritten sector of a " + kind + " write, bytes " +
+                          std::to_string(lo - start) + " to " + std::to_string(hi - start) +
+                          " of " + std::to_string(op.data.size()));
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+      }
     }
     m.Apply(op);
   }

@@ -104,6 +104,66 @@ TEST_F(RecordFramingTest, ChecksumMismatchNamesFileAndOffset) {
   auto follows = r->ValidFrameFollows(1, 100);
   ASSERT_TRUE(follows.ok());
   EXPECT_TRUE(*follows);  // record 2 is intact: damage in the middle
+  auto torn = r->DamageIsTornTail(1, 100);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_FALSE(*torn);
+}
+
+// A crash mid-write can leave a later sector of the write on disk and an earlier one still
+// the reserve's zeros: the frames behind that sector were never synced, so the damage is a
+// torn tail although valid frames follow it.
+TEST_F(RecordFramingTest, UnwrittenSectorBeforeValidFramesIsATornTail) {
+  Write(100);  // ~2.5 KiB of frames: sectors 1 to 3 hold only frames
+  ASSERT_GT(bytes_.size(), 2048u);
+  std::string b = bytes_;
+  std::fill(b.begin() + 1024, b.begin() + 1536, '\0');
+  apitrail::testing::WriteFileBytes(path_, b);
+  size_t bad = 0;  // the frame running into the zeros
+  while (bad + 1 < offsets_.size() && offsets_[bad + 1] <= 1024) ++bad;
+  auto r = Open();
+  Status error;
+  EXPECT_EQ(ReadAll(r.get(), &error), static_cast<int>(bad));
+  EXPECT_EQ(error.code(), StatusCode::kCorruption);
+  EXPECT_EQ(r->offset(), offsets_[bad]);
+  auto follows = r->ValidFrameFollows(bad, 1000);
+  ASSERT_TRUE(follows.ok());
+  EXPECT_TRUE(*follows);
+  auto torn = r->DamageIsTornTail(bad, 1000);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_TRUE(*torn);
+
+  // The bad frame's own header in the unwritten sector: zeros from it to the sector's end.
+  b = bytes_;
+  const size_t from = offsets_[bad + 1];
+  ASSERT_LT(from, 1536u);
+  std::fill(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + 1536, '\0');
+  apitrail::testing::WriteFileBytes(path_, b);
+  r = Open();
+  EXPECT_EQ(ReadAll(r.get(), &error), static_cast<int>(bad + 1));
+  torn = r->DamageIsTornTail(bad + 1, 1000);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_TRUE(*torn);
+}
+
+// Zeros that stop short of a sector's end are damage, not a sector that was never written.
+TEST_F(RecordFramingTest, ZeroedFrameInsideASectorIsDamage) {
+  Write(80);
+  size_t k = 0;  // a frame that lies inside one sector, not at its end
+  while (k + 2 < offsets_.size() &&
+         (offsets_[k] / 512 != (offsets_[k + 2] - 1) / 512 || offsets_[k] < 512)) {
+    ++k;
+  }
+  ASSERT_LT(k + 2, offsets_.size());
+  std::string b = bytes_;
+  std::fill(b.begin() + static_cast<std::ptrdiff_t>(offsets_[k]),
+            b.begin() + static_cast<std::ptrdiff_t>(offsets_[k + 1]), '\0');
+  apitrail::testing::WriteFileBytes(path_, b);
+  auto r = Open();
+  Status error;
+  EXPECT_EQ(ReadAll(r.get(), &error), static_cast<int>(k));
+  auto torn = r->DamageIsTornTail(k, 1000);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_FALSE(*torn);
 }
 
 TEST_F(RecordFramingTest, ShortFrameIsIncomplete) {
@@ -119,6 +179,9 @@ TEST_F(RecordFramingTest, ShortFrameIsIncomplete) {
   auto follows = r->ValidFrameFollows(2, 100);
   ASSERT_TRUE(follows.ok());
   EXPECT_FALSE(*follows);
+  auto torn = r->DamageIsTornTail(2, 100);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_TRUE(*torn);
 }
 
 TEST_F(RecordFramingTest, ShortFrameHeaderIsIncomplete) {
@@ -169,7 +232,8 @@ TEST_F(RecordFramingTest, NonZeroByteAfterZerosIsDamage) {
   EXPECT_EQ(ReadAll(r.get(), &error), 3);
   EXPECT_EQ(error.code(), StatusCode::kCorruption);
   EXPECT_NE(error.message().find("bad frame length 0 at offset " + std::to_string(bytes_.size())),
-            std::string::npos) << error.message();
+            std::string::npos)
+      << error.message();
   auto end = r->DataEnd();
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(*end, b.size() - 6);
