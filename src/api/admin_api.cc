@@ -49,7 +49,9 @@ Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin) {
     if (!in) return Status::IoError("admin.token_file: cannot read '" + admin.token_file + "'");
     std::string line;
     while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      // Trimmed like a header value is (spaces and tabs, RFC 9110 §5.5), or a token line
+      // ending in a tab could never match the value a client sends.
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
       if (!line.empty() && line[0] != '#') tokens.push_back(line);
     }
   }
@@ -62,6 +64,11 @@ Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin) {
 bool AdminApi::Authorized(const SimpleRequest& request) const {
   // credentials = auth-scheme 1*SP token68 (RFC 9110 §11.4), and the scheme is
   // case-insensitive (§11.1): "BEARER t" is the same credential as "Bearer t".
+  // Two Authorization fields are two credentials for one request: refused, rather than
+  // judged by whichever the parser happens to list first.
+  int fields = 0;
+  for (const auto& [name, value] : request.headers) fields += boost::beast::iequals(name, "authorization") ? 1 : 0;
+  if (fields != 1) return false;
   const std::string h = request.Header("authorization");
   const size_t sp = h.find(' ');
   if (sp == std::string::npos || !boost::beast::iequals(std::string_view(h).substr(0, sp), "bearer")) {

@@ -197,7 +197,10 @@ int RunServer(std::shared_ptr<const Config> config,
              (arch != nullptr ? RenderArchiveMetrics(arch->Stats()) : std::string());
     };
     auto api = std::make_shared<AdminApi>(std::move(ao));
-    auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{},
+    // Handlers run on these threads and a proof or a wide query can take seconds: with
+    // one, it would hold up /healthz and /metrics too. Proofs take at most two of them
+    // (admin_api.cc), so the others keep answering.
+    auto server = SimpleHttpServer::Create(config->admin.listen, SimpleServerOptions{.threads = 4},
                                            [api](const SimpleRequest& r) { return api->Handle(r); });
     if (!server.ok()) {
       spdlog::error("admin.listen: {}", server.status().message());

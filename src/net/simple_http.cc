@@ -27,6 +27,16 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
+namespace {
+
+size_t HostFieldCount(const http::request<http::string_body>& req) {
+  size_t n = 0;
+  for (const auto& f : req) n += beast::iequals(f.name_string(), "host") ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
 std::string SimpleRequest::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
     if (beast::iequals(n, name)) return v;
@@ -71,6 +81,13 @@ struct SimpleHttpServer::Impl {
                                                      : http::status::bad_request);
         res.set(http::field::content_type, "application/json");
         res.body() = JsonError("bad_request", ec.message());
+      } else if (size_t hosts = HostFieldCount(parser.get());
+                 hosts > 1 || (hosts == 0 && parser.get().version() >= 11)) {
+        // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without a Host
+        // field, and to any request with more than one.
+        res.result(http::status::bad_request);
+        res.set(http::field::content_type, "application/json");
+        res.body() = JsonError("bad_request", hosts > 1 ? "more than one Host header" : "no Host header");
       } else {
         auto& req = parser.get();
         SimpleRequest sreq;

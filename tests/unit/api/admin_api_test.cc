@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "core/ids.h"
@@ -123,9 +124,12 @@ TEST_F(AdminApiTest, EventIdIsPercentDecoded) {
   ASSERT_TRUE(store_->Flush().ok());
   std::string encoded;
   for (char c : ids_[0]) {
-    if (c == '-') encoded += "%2D";
-    else if (c == 'a') encoded += "%61";
-    else encoded += c;
+    if (c == '-')
+      encoded += "%2D";
+    else if (c == 'a')
+      encoded += "%61";
+    else
+      encoded += c;
   }
   ASSERT_NE(encoded, ids_[0]);
   auto r = Get("/api/v1/events/" + encoded);
@@ -192,24 +196,27 @@ TEST_F(AdminApiTest, OtherMethodsAre405WithAllowGetAndHead) {
 
 // Every 400 about a parameter has one shape whichever endpoint answers it.
 TEST_F(AdminApiTest, BadParametersHaveOneShapeOnEveryEndpoint) {
-  struct Case { const char* target; const char* parameter; };
-  for (const Case& c : {Case{"/api/v1/events?limit=0", "limit"},
-                        Case{"/api/v1/events?colour=red", "colour"},
-                        Case{"/api/v1/events?since=1h&until=2h", "since"},
-                        Case{"/api/v1/proofs/inclusion?seq=x", "seq"},
-                        Case{"/api/v1/proofs/inclusion?seq=1&size=-1", "size"},
-                        Case{"/api/v1/proofs/inclusion", "seq"},
-                        Case{"/api/v1/proofs/inclusion?seq=3&size=3", "seq"},
-                        Case{"/api/v1/stats/top?dim=nope", "dim"},
-                        // Repeated: an error, not "last one wins".
-                        Case{"/api/v1/events?limit=1&limit=1000", "limit"},
-                        Case{"/api/v1/proofs/inclusion?seq=1&seq=2", "seq"},
-                        Case{"/api/v1/stats/top?dim=route&dim=subject", "dim"},
-                        Case{"/api/v1/stats/series?metric=errors&step=1m&step=1h", "step"},
-                        // Not validly percent-encoded: named like any other bad parameter.
-                        Case{"/api/v1/events?limit=1&subject=%zz", "subject"},
-                        Case{"/api/v1/proofs/inclusion?seq=%3", "seq"},
-                        Case{"/api/v1/stats/top?dim=route&k=%G1", "k"}}) {
+  struct Case {
+    const char* target;
+    const char* parameter;
+  };
+  for (const Case& c :
+       {Case{"/api/v1/events?limit=0", "limit"}, Case{"/api/v1/events?colour=red", "colour"},
+        Case{"/api/v1/events?since=1h&until=2h", "since"},
+        Case{"/api/v1/proofs/inclusion?seq=x", "seq"},
+        Case{"/api/v1/proofs/inclusion?seq=1&size=-1", "size"},
+        Case{"/api/v1/proofs/inclusion", "seq"},
+        Case{"/api/v1/proofs/inclusion?seq=3&size=3", "seq"},
+        Case{"/api/v1/stats/top?dim=nope", "dim"},
+        // Repeated: an error, not "last one wins".
+        Case{"/api/v1/events?limit=1&limit=1000", "limit"},
+        Case{"/api/v1/proofs/inclusion?seq=1&seq=2", "seq"},
+        Case{"/api/v1/stats/top?dim=route&dim=subject", "dim"},
+        Case{"/api/v1/stats/series?metric=errors&step=1m&step=1h", "step"},
+        // Not validly percent-encoded: named like any other bad parameter.
+        Case{"/api/v1/events?limit=1&subject=%zz", "subject"},
+        Case{"/api/v1/proofs/inclusion?seq=%3", "seq"},
+        Case{"/api/v1/stats/top?dim=route&k=%G1", "k"}}) {
     auto r = Get(c.target);
     ASSERT_EQ(r.status, 400) << c.target;
     auto v = boost::json::parse(r.body).as_object();
@@ -226,9 +233,15 @@ TEST_F(AdminApiTest, UnknownParametersAreRefusedEverywhere) {
   Add("alice", 200);
   ASSERT_TRUE(store_->Flush().ok());
   ASSERT_EQ(Get("/api/v1/events/" + ids_[0]).status, 200);
-  struct Case { std::string target; std::string parameter; std::string message; };
-  for (const Case& c : {Case{"/api/v1/proofs/inclusion?seq=0&szie=5", "szie", "szie: unknown parameter (known: seq, size)"},
-                        Case{"/api/v1/events/" + ids_[0] + "?fields=all", "fields", "fields: unknown parameter (this endpoint takes none)"}}) {
+  struct Case {
+    std::string target;
+    std::string parameter;
+    std::string message;
+  };
+  for (const Case& c : {Case{"/api/v1/proofs/inclusion?seq=0&szie=5", "szie",
+                             "szie: unknown parameter (known: seq, size)"},
+                        Case{"/api/v1/events/" + ids_[0] + "?fields=all", "fields",
+                             "fields: unknown parameter (this endpoint takes none)"}}) {
     auto r = Get(c.target);
     ASSERT_EQ(r.status, 400) << c.target << " " << r.body;
     auto v = boost::json::parse(r.body).as_object();
@@ -257,8 +270,12 @@ TEST_F(AdminApiTest, EchoedParameterNamesAreShortAndValidJson) {
 class ThrowingFileSystem : public apitrail::testing::ForwardingFileSystem {
  public:
   ThrowingFileSystem() : ForwardingFileSystem(DefaultFileSystem()) {}
-  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string&) override { throw std::runtime_error("injected"); }
-  Result<std::vector<std::string>> ListDir(const std::string&) override { throw std::runtime_error("injected"); }
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string&) override {
+    throw std::runtime_error("injected");
+  }
+  Result<std::vector<std::string>> ListDir(const std::string&) override {
+    throw std::runtime_error("injected");
+  }
   bool Exists(const std::string&) override { throw std::runtime_error("injected"); }
 };
 
@@ -282,6 +299,23 @@ TEST_F(AdminApiTest, AProofThatThrowsGivesItsSlotBack) {
   EXPECT_EQ(after.status, 404) << after.body;  // no checkpoint yet in a fresh store
 }
 
+// Two Authorization fields are refused whatever their order: the request was judged by the
+// first one, so a valid token followed by a wrong one passed.
+TEST_F(AdminApiTest, TwoAuthorizationFieldsAreRefused) {
+  const std::string good = std::string("Bearer ") + kToken;
+  for (const auto& [first, second] :
+       {std::pair<std::string, std::string>{good, "Bearer wrong-token-000000000"},
+        {"Bearer wrong-token-000000000", good},
+        {good, good}}) {
+    SimpleRequest r;
+    r.method = "GET";
+    r.target = "/api/v1/events";
+    r.headers.emplace_back("Authorization", first);
+    r.headers.emplace_back("authorization", second);
+    EXPECT_EQ(api_->Handle(r).status, 401) << first << " / " << second;
+  }
+}
+
 TEST_F(AdminApiTest, MetricsAreServed) {
   auto r = Get("/metrics");
   EXPECT_EQ(r.status, 200);
@@ -294,6 +328,22 @@ TEST(AdminTokensTest, ShortTokensRejected) {
   EXPECT_FALSE(LoadAdminTokens(c).ok());
   c.tokens = {"long-enough-token-123"};
   EXPECT_TRUE(LoadAdminTokens(c).ok());
+}
+
+// A token file's lines lose trailing spaces, tabs and CRs, as a header value does.
+TEST(AdminTokensTest, TokenFileLinesAreTrimmedLikeHeaderValues) {
+  const std::string path = ::testing::TempDir() + "/admin-tokens-trim";
+  {
+    std::ofstream out(path);
+    out << "# comment\nfirst-token-0123456789\t\r\nsecond-token-0123456789 \t \n";
+  }
+  AdminConfig c;
+  c.token_file = path;
+  auto tokens = LoadAdminTokens(c);
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  EXPECT_EQ(*tokens,
+            (std::vector<std::string>{"first-token-0123456789", "second-token-0123456789"}));
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace apitrail {
 namespace {
@@ -108,6 +111,55 @@ TEST(SimpleHttpServerTest, OversizedHeadIs431) {
     EXPECT_NE(out.find(R"("error":"bad_request")"), std::string::npos) << out.substr(0, 300);
   }
   EXPECT_EQ(RoundTrip(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  (*server)->Stop();
+}
+
+// RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host and for any with two; an
+// HTTP/1.0 request needs none.
+TEST(SimpleHttpServerTest, MissingOrRepeatedHostIs400) {
+  SimpleHandler handler = [](const SimpleRequest&) { return SimpleResponse{}; };
+  auto server = SimpleHttpServer::Create(HostPort{"127.0.0.1", 0}, SimpleServerOptions{}, handler);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->Start();
+  const uint16_t port = (*server)->port();
+  for (const char* request :
+       {"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"}) {
+    const std::string out = RoundTrip(port, request);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << request << out.substr(0, 200);
+    EXPECT_NE(out.find("Host header"), std::string::npos) << out.substr(0, 300);
+  }
+  EXPECT_EQ(RoundTrip(port, "GET / HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(RoundTrip(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  (*server)->Stop();
+}
+
+// With several threads a slow handler does not hold up the others (the admin listener runs
+// four, so a long proof leaves /healthz answering).
+TEST(SimpleHttpServerTest, SlowHandlerDoesNotHoldUpOtherRequests) {
+  std::atomic<bool> release{false};
+  SimpleHandler handler = [&](const SimpleRequest& req) {
+    if (req.target == "/slow") {
+      for (int i = 0; i < 500 && !release.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return SimpleResponse{};
+  };
+  auto server = SimpleHttpServer::Create(HostPort{"127.0.0.1", 0},
+                                         SimpleServerOptions{.threads = 2}, handler);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->Start();
+  const HostPort at{"127.0.0.1", (*server)->port()};
+  std::thread slow([&] { (void)HttpRequest(at, "GET", "/slow", {}, "", 10000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the slow one is in its handler
+  const auto t0 = std::chrono::steady_clock::now();
+  auto fast = HttpRequest(at, "GET", "/fast", {}, "", 10000);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  release = true;
+  slow.join();
+  ASSERT_TRUE(fast.ok()) << fast.status().message();
+  EXPECT_EQ(fast->status, 200);
+  EXPECT_LT(waited, std::chrono::seconds(2)) << "the fast request waited for the slow one (5 s)";
   (*server)->Stop();
 }
 
