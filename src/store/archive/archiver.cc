@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "config/archive_command.h"
 #include "core/thread_util.h"
@@ -30,6 +31,18 @@ std::string VerifierKeyFileName(const std::string& key_text) {
 
 Result<std::unique_ptr<Archiver>> Archiver::Start(ArchiverOptions options) {
   if (options.fs == nullptr) options.fs = DefaultFileSystem();
+  // %p is documented as an absolute path (docs/CONFIG.md), but audit.data_dir is relative
+  // when the config file was named by a relative path (`serve -c apitrail.yaml` with
+  // `data_dir: data`): a command that changes directory first (`cd /mnt/cold && cp %p .`)
+  // would then copy nothing. The server never changes its working directory, so the path
+  // made absolute here names the same files.
+  if (!options.data_dir.empty()) {
+    std::error_code ec;
+    const std::filesystem::path abs = std::filesystem::absolute(options.data_dir, ec);
+    if (!ec) options.data_dir = abs.lexically_normal().string();
+    while (options.data_dir.size() > 1 && options.data_dir.back() == '/')
+      options.data_dir.pop_back();
+  }
   if (!options.now_ns) options.now_ns = [] { return NowNs(); };
   if (!options.remove_part) {
     FileSystem* fs = options.fs;
