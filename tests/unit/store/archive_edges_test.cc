@@ -3,7 +3,8 @@
 //  - the command template check follows nested shell contexts: "$(echo "%p")" puts %p in
 //    double quotes although a flat quote count says otherwise (and a data dir path holding
 //    $(…) then ran), so it is refused; ${…} and `…` too; %p unquoted inside $(…) is fine;
-//  - %p is absolute even when audit.data_dir is relative.
+//  - %p is absolute even when audit.data_dir is relative;
+//  - `verify --archive` does not read a huge file named like the key file into memory.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -157,6 +158,18 @@ TEST_F(ArchiverEdgesTest, PercentPIsAbsoluteWhenTheDataDirIsRelative) {
   std::string first;
   std::getline(in, first);
   EXPECT_EQ(first, dir_.path() + "/data/parts/p.part");
+}
+
+TEST(ArchiveVerifyEdgesTest, AHugeFileUnderTheKeyFilesNameIsNotReadIntoMemory) {
+  TempDir dir;
+  const std::string key_file = dir.File("verifier-key-0123abcd.txt");
+  // A key line, then a sparse tail: before, verify read the file whole (its size in memory).
+  WriteFileBytes(key_file, "apitrail/n1+0123abcd+AAAA\n");
+  std::filesystem::resize_file(key_file, uint64_t{1} << 32);
+  ArchiveVerifyReport r = VerifyArchiveDir(dir.path(), ArchiveVerifyOptions{}, DefaultFileSystem());
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "not a verifier key: 4294967296 bytes (a key file holds one line)");
+  EXPECT_EQ(r.file, key_file);
 }
 
 }  // namespace
