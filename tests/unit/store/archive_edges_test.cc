@@ -4,6 +4,10 @@
 //    double quotes although a flat quote count says otherwise (and a data dir path holding
 //    $(…) then ran), so it is refused; ${…} and `…` too; %p unquoted inside $(…) is fine;
 //  - %p is absolute even when audit.data_dir is relative;
+//  - a command killed by a signal, or by shutdown, leaves its file pending (no marker);
+//  - a command whose background child keeps its output open does not hold the queue;
+//  - an expired part replaced after it was archived is not deleted until archived again;
+//  - a marker whose part is gone (a crash between the two deletions) is removed;
 //  - `verify --archive` does not read a huge file named like the key file into memory.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -31,6 +35,8 @@ using namespace std::chrono_literals;
 using apitrail::testing::ReadFileBytes;
 using apitrail::testing::TempDir;
 using apitrail::testing::WriteFileBytes;
+
+int64_t T(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
 
 // What /bin/sh prints for `cmd`.
 std::string RunSh(const std::string& cmd) {
@@ -158,6 +164,100 @@ TEST_F(ArchiverEdgesTest, PercentPIsAbsoluteWhenTheDataDirIsRelative) {
   std::string first;
   std::getline(in, first);
   EXPECT_EQ(first, dir_.path() + "/data/parts/p.part");
+}
+
+TEST_F(ArchiverEdgesTest, ACommandKilledByASignalLeavesItsFilePending) {
+  AddPart("p.part", "bytes");
+  auto a = StartOrDie(Options("echo dying >&2; kill -KILL $$; cp %p " + dest_ + "/%f"));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().failures >= 2; }));
+  a->Stop();
+  const ArchiverStats s = a->Stats();
+  EXPECT_EQ(s.archived, 0u);
+  EXPECT_EQ(s.timeouts, 0u);
+  EXPECT_EQ(s.pending, 3u);  // the part, the slice and the key: the queue keeps its order
+  EXPECT_FALSE(Marked("p.part"));
+  EXPECT_FALSE(std::filesystem::exists(dest_ + "/p.part"));
+}
+
+TEST_F(ArchiverEdgesTest, AShutdownDuringARunIsNoFailureAndTheFileStaysPending) {
+  AddPart("p.part", "bytes");
+  const std::string started = dir_.path() + "/started";
+  const std::string flag = dir_.path() + "/fast";
+  // Hangs until `fast` exists (the second start), then copies.
+  const std::string cmd =
+      "touch " + started + "; test -e " + flag + " || sleep 30; cp %p " + dest_ + "/%f";
+  {
+    auto a = StartOrDie(Options(cmd));
+    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(started); }));
+    const auto t0 = std::chrono::steady_clock::now();
+    a->Stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_EQ(a->Stats().failures, 0u);
+    EXPECT_EQ(a->Stats().archived, 0u);
+  }
+  EXPECT_FALSE(Marked("p.part"));
+  WriteFileBytes(flag, "");
+  auto again = StartOrDie(Options(cmd));
+  ASSERT_TRUE(WaitFor([&] { return again->Stats().archived == 3; }));
+  EXPECT_TRUE(Marked("p.part"));
+}
+
+TEST_F(ArchiverEdgesTest, ABackgroundChildHoldingTheOutputDoesNotHoldTheQueue) {
+  AddPart("p.part", "bytes");
+  // The subshell's sleep inherits stdout (the capture pipe) and outlives the command.
+  auto a = StartOrDie(Options("(sleep 3 &); cp %p " + dest_ + "/%f"));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 3; }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(a->Stats().failures, 0u);
+}
+
+TEST_F(ArchiverEdgesTest, AnExpiredPartReplacedAfterItsArchiveIsKeptUntilArchivedAgain) {
+  const int64_t now = T("2026-11-26T12:00:00Z");
+  AddPart("p.part", "first", T("2026-11-01T00:00:00Z"));
+  const std::string broken = dir_.path() + "/broken";
+  const std::string cmd = "test ! -e " + broken + " && cp %p " + dest_ + "/%f";
+  {
+    auto a = StartOrDie(Options(cmd));  // no retention yet
+    ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 3; }));
+  }
+  ASSERT_TRUE(Marked("p.part"));
+  AddPart("p.part", "second", T("2026-11-01T00:00:00Z"));  // another inode, same mtime
+  WriteFileBytes(broken, "");
+  ArchiverOptions o = Options(cmd);
+  o.retention = {1, true};
+  o.now_ns = [now] { return now; };
+  auto a = StartOrDie(o);
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().failures >= 2; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(InParts("p.part")) << "its marker names the first file, not this one";
+  EXPECT_EQ(a->Stats().retention_deleted, 0u);
+  EXPECT_EQ(a->Stats().retention_waiting, 1u);
+  std::filesystem::remove(broken);
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().retention_deleted == 1; }));
+  EXPECT_FALSE(InParts("p.part"));
+  EXPECT_EQ(ReadFileBytes(dest_ + "/p.part"), "second");
+  EXPECT_FALSE(Marked("p.part"));
+}
+
+TEST_F(ArchiverEdgesTest, AMarkerWhosePartIsGoneIsRemovedButOutboxMarkersStay) {
+  // A crash between deleting a part and its marker.
+  std::filesystem::create_directories(data_ + "/archive/done");
+  WriteFileBytes(data_ + "/archive/done/gone.part.done", "2026-11-01T00:00:00.000000000Z 1 2 3\n");
+  AddPart("new.part", "today", T("2026-11-26T11:00:00Z"));
+  ArchiverOptions o = Options("cp %p " + dest_ + "/%f");
+  o.retention = {1, true};
+  o.now_ns = [] { return T("2026-11-26T12:00:00Z"); };
+  auto a = StartOrDie(o);
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().archived == 3 && !Marked("gone.part"); }));
+  EXPECT_TRUE(InParts("new.part"));
+  EXPECT_TRUE(Marked("new.part"));
+  // The slice and the key keep theirs (the outbox is never deleted).
+  size_t markers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data_ + "/archive/done")) {
+    markers += e.path().extension() == ".done";
+  }
+  EXPECT_EQ(markers, 3u);
 }
 
 TEST(ArchiveVerifyEdgesTest, AHugeFileUnderTheKeyFilesNameIsNotReadIntoMemory) {
