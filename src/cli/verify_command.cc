@@ -142,7 +142,15 @@ int RunArchive(const VerifyFlags& f) {
   }
   std::error_code ec;
   if (!std::filesystem::is_directory(f.archive, ec)) {
-    std::cout << "FAILED: no archive directory at " << f.archive << "\n";
+    if (f.json) {
+      // --json promises JSON on stdout, also for this failure (a script parses it).
+      archive::ArchiveVerifyReport r;
+      r.problem = "no archive directory at " + f.archive;
+      r.file = f.archive;
+      PrintArchiveJson(r);
+    } else {
+      std::cout << "FAILED: no archive directory at " << f.archive << "\n";
+    }
     return 1;
   }
   options.parts = ArchivedPartReader();
@@ -285,7 +293,15 @@ int Run(const VerifyFlags& f) {
   }
   std::error_code ec;
   if (!std::filesystem::is_directory(f.data, ec)) {
-    std::cout << "FAILED: no data directory at " << f.data << "\n";
+    if (f.json) {
+      // --json promises JSON on stdout, also for this failure (a script parses it).
+      VerifyReport r;
+      r.problem = "no data directory at " + f.data;
+      r.file = f.data;
+      PrintJson(r);
+    } else {
+      std::cout << "FAILED: no data directory at " << f.data << "\n";
+    }
     return 1;
   }
   VerifyReport r = VerifyDataDir(f.data, options, DefaultFileSystem());

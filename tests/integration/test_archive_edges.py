@@ -13,7 +13,7 @@ ArchiveVerifyEdgesTest builds one real archive (sealed parts under traffic, thei
 slices and the verifier key) and damages copies of it: a part missing in the middle, a part
 replaced by another valid part (of this log, or of another log of the same node name), a
 truncated part, a missing slice, extra unrelated files, a huge file named like the key file,
-an empty directory, checkpoints only.
+an empty directory (and no directory: --json still answers JSON), checkpoints only.
 `apitrail verify --archive` must name each problem and exit 1 (0 where the archive holds)."""
 import http.client
 import json
@@ -463,6 +463,18 @@ class ArchiveVerifyEdgesTest(unittest.TestCase):
         r = run_cli("verify", "--archive", os.path.join(self.dir, "nope"), "--key", self.key)
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("FAILED: no archive directory at", r.stdout)
+        # --json keeps its promise for this failure too (it printed plain text before).
+        nope = os.path.join(self.dir, "nope")
+        r = run_cli("verify", "--archive", nope, "--json")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        rep = json.loads(r.stdout)
+        self.assertFalse(rep["ok"])
+        self.assertEqual(rep["problem"], "no archive directory at " + nope)
+        r = run_cli("verify", "--data", nope, "--json")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        rep = json.loads(r.stdout)
+        self.assertFalse(rep["ok"])
+        self.assertEqual(rep["integrity"]["problem"], "no data directory at " + nope)
         r = run_cli("verify", "--archive", empty, "--key", "not a key")
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
 
