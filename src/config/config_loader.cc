@@ -356,8 +356,12 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
   text << in.rdbuf();
   ConfigLoadResult result = Load(text.str());
   // Relative paths mean "next to the config file", so `serve -c /etc/apitrail/x.yaml`
-  // works from any working directory.
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  // works from any working directory. The config's own path is made absolute first: with
+  // `-c apitrail.yaml` its directory would be "" and every path stay relative — then wrong
+  // for whatever runs elsewhere (an archive_command that cd's, a later chdir).
+  std::error_code abs_ec;
+  std::filesystem::path dir = std::filesystem::absolute(path, abs_ec).parent_path();
+  if (abs_ec) dir = std::filesystem::path(path).parent_path();
   Config& c = result.config;
   Resolve(dir, &c.audit.data_dir);
   Resolve(dir, &c.auth.api_keys.file);

@@ -238,6 +238,19 @@ admin: {token_file: admin.tokens}
   EXPECT_EQ(r.config.admin.token_file, (etc / "admin.tokens").string());
 }
 
+// `-c apitrail.yaml` names the config relative to the working directory: its paths still
+// come out absolute, next to it.
+TEST(ConfigLoaderTest, ConfigNamedRelativelyStillGivesAbsolutePaths) {
+  TempDir dir;
+  std::ofstream(dir.path() / "apitrail.yaml") << BaseYaml() << "audit: {data_dir: data}\n";
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  ConfigLoadResult r = LoadConfigFile("apitrail.yaml");
+  std::filesystem::current_path(cwd);
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.audit.data_dir, (std::filesystem::canonical(dir.path()) / "data").string());
+}
+
 TEST(ConfigLoaderTest, AbsolutePathsAreKept) {
   TempDir dir;
   std::filesystem::path file = dir.path() / "a.yaml";
