@@ -4,8 +4,16 @@ namespace apitrail {
 
 namespace {
 
+// Cut at a UTF-8 character boundary: a cut through a character left its first byte(s),
+// which the JSON answer writes as U+FFFD, so two long keys differing only in the character
+// across byte 1024 (é, ж) became two rollup keys listed under the same name in one
+// /stats/top answer. Backing off to the character's start makes them one key (the
+// documented merge of keys equal in their first 1024 bytes) and keeps a key valid UTF-8.
 void Cap(std::string* s) {
-  if (s->size() > kMaxRollupKeyBytes) s->resize(kMaxRollupKeyBytes);
+  if (s->size() <= kMaxRollupKeyBytes) return;
+  size_t n = kMaxRollupKeyBytes;
+  for (int i = 0; i < 3 && n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80; ++i) --n;
+  s->resize(n);
 }
 
 }  // namespace

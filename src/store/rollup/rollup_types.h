@@ -17,7 +17,7 @@ namespace apitrail {
 // The dimensions rollups count by key. The order is the on-disk order (FORMAT.md §14).
 enum class RollupDim : uint8_t { kRoute = 0, kSubject = 1, kClientIp = 2 };
 inline constexpr int kRollupDims = 3;
-inline constexpr size_t kMaxRollupKeyBytes = 1024;  // longer keys are cut (UTF-8 unaware)
+inline constexpr size_t kMaxRollupKeyBytes = 1024;  // longer keys are cut (at a character start)
 
 std::string_view RollupDimName(RollupDim d);
 bool ParseRollupDim(std::string_view s, RollupDim* out);
