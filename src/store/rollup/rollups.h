@@ -99,9 +99,11 @@ class Rollups {
 
   // Recovery (before Start): counts `e` unless a loaded file already covers `seq`.
   void Replay(uint64_t seq, const AuditEvent& e);
-  // After the recovery scan of `records` records. True when a loaded file claims records
-  // the log does not have (an older log put back): all loaded counts are then dropped and
-  // the caller must Replay every record again.
+  // After the recovery scan of `records` records. True when the caller must Replay every
+  // record again, the sealed parts' included: when a loaded file claims records the log
+  // does not have (an older log put back: all loaded counts are dropped), or when records
+  // lie before the first one replayed (in parts) while no rollup file was found or one was
+  // set aside as damaged (the counts go back to what the valid files hold). Asks once.
   bool FinishRecovery(uint64_t records);
   // Starts the thread that counts handed-over batches and writes changed hours.
   void Start();
@@ -168,6 +170,9 @@ class Rollups {
   mutable std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const RollupSummary>>
       range_cache_;  // guarded by mu_
   int64_t newest_hour_ = INT64_MIN;     // guarded by mu_
+  size_t loaded_files_ = 0;             // by the last Load; guarded by mu_ (or before Start)
+  uint64_t first_replayed_ = UINT64_MAX;  // lowest seq Replay saw; guarded by mu_
+  bool replay_all_asked_ = false;         // FinishRecovery returned true; guarded by mu_
   uint64_t applied_seq_ = 0;            // guarded by mu_
   RollupStats stats_;                   // guarded by mu_
   static constexpr size_t kMaxWarnings = 64;
