@@ -609,6 +609,15 @@ bool LogStore::RequestPathBusy(ProcessCpuLoad& load) {
 }
 
 Status LogStore::SealOne(const SealJob& job) {
+  // Rollup files must count the segment's records before it goes: a restart replays only
+  // segments into the rollups, so records sealed while their hour could not be written
+  // would be missing from every stats answer after a crash. Written first, so a failure
+  // leaves nothing half done: the segment stays and is sealed again after the next open.
+  if (rollups_) {
+    if (Status st = rollups_->Persist(); !st.ok()) {
+      return Status(st.code(), "rollups not written, " + job.path + " kept: " + st.message());
+    }
+  }
   APITRAIL_ASSIGN_OR_RETURN(part::SealResult sealed,
                             part::SealSegment(fs_, options_.data_dir, job.path, job.first_seq, job.start,
                                               options_.node, options_.part_block_bytes, &seal_cancel_));
@@ -616,9 +625,6 @@ Status LogStore::SealOne(const SealJob& job) {
     return Status::Corruption(job.path + ": sealed " + std::to_string(sealed.part->count()) +
                               " records, expected " + std::to_string(job.end_seq - job.first_seq) + " at offset 0");
   }
-  // Rollup files must count these records before the segment goes: a restart replays only
-  // segments (a failed write is in the rollups' own stats; the log is unaffected).
-  if (rollups_) (void)rollups_->Persist();
   sealed.part->SetBlockCache(block_cache_);
   uint64_t segment_cache_id;
   {

@@ -74,6 +74,11 @@ void FaultFileSystem::FailNthWrite(int n) {
   writes_until_failure_ = n;
 }
 
+void FaultFileSystem::FailOpensUnder(std::string prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_opens_under_ = std::move(prefix);
+}
+
 void FaultFileSystem::SetSyncError(bool fail) {
   std::lock_guard<std::mutex> lock(mu_);
   sync_error_ = fail;
@@ -136,6 +141,12 @@ Result<std::unique_ptr<WritableFile>> FaultFileSystem::OpenForAppend(const std::
   // must not get the new generation.
   std::shared_lock<std::shared_mutex> op(op_mu_);
   APITRAIL_RETURN_IF_ERROR(CheckAlive());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fail_opens_under_.empty() && path.rfind(fail_opens_under_, 0) == 0) {
+      return Status::ResourceExhausted(path + ": open: No space left on device (injected ENOSPC)");
+    }
+  }
   APITRAIL_ASSIGN_OR_RETURN(auto base, base_->OpenForAppend(path));
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = files_.try_emplace(path);

@@ -1,6 +1,8 @@
 // FaultFileSystem wraps another FileSystem and breaks it on request, to prove the store's
 // durability and failure claims (STYLE §3.2.10, after leveldb's fault_injection_test):
 //   - FailNthWrite(n): the n-th Append from now fails with ENOSPC (nothing written);
+//   - FailOpensUnder(prefix): every OpenForAppend of a path starting with `prefix` fails
+//     with ENOSPC ("" stops it);
 //   - SetSyncError(true): every Sync fails with EIO;
 //   - SetReserveError(true): every WritableFile::Reserve fails with ENOSPC;
 //   - BlockSyncs()/UnblockSyncs(): Sync waits, to hold the writer mid-batch;
@@ -31,6 +33,7 @@ class FaultFileSystem final : public FileSystem {
   explicit FaultFileSystem(FileSystem* base) : base_(base) {}
 
   void FailNthWrite(int n);
+  void FailOpensUnder(std::string prefix);
   void SetSyncError(bool fail);
   void SetReserveError(bool fail);
   void BlockSyncs();
@@ -86,6 +89,7 @@ class FaultFileSystem final : public FileSystem {
   std::condition_variable cv_;
   std::map<std::string, Tracked> files_;
   int writes_until_failure_ = 0;  // 0: no failure armed
+  std::string fail_opens_under_;  // "": none
   bool sync_error_ = false;
   bool reserve_error_ = false;
   bool syncs_blocked_ = false;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/record_codec.h"
+#include "core/time_util.h"
 #include "store/checkpoint.h"
 #include "store/leaf_hashes.h"
 #include "store/log/record_writer.h"
@@ -471,6 +472,37 @@ TEST_F(SealCrashTest, AFailedSealingKeepsTheSegmentAndTheStoreServing) {
   WaitSealed(*store);
   EXPECT_EQ(store->Stats().parts, segs_.size() - 1);
   CheckQueries(*store, 105);
+}
+
+// A segment's records must be in the rollup files before the segment goes (restart replays
+// only segments): when they cannot be written, the segment is not sealed. The Persist's
+// error was ignored, the segment sealed and deleted all the same.
+TEST_F(SealCrashTest, NoSealWhileTheRollupsCannotBeWritten) {
+  testing::FaultFileSystem fault(DefaultFileSystem());
+  StoreOptions o = Options();
+  o.fs = &fault;
+  auto store = OpenOrDie(o);
+  WaitSealed(*store);  // SetUp's segments
+  const uint64_t parts = store->Stats().parts;
+  const std::vector<std::string> segments = Names(SegmentsDir());
+  fault.FailOpensUnder(Options().data_dir + "/rollups");
+  const int64_t now = NowNs();  // inside the rollups' retention
+  for (uint64_t i = 100; i < 160; ++i) {
+    AuditEvent e = MakeEvent(i);
+    e.time_ns = now;
+    ASSERT_TRUE(store->Append(e, nullptr).ok());
+  }
+  ASSERT_TRUE(store->Flush().ok());
+  for (int i = 0; i < 2000 && store->Stats().seal_errors == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const StoreStats s = store->Stats();
+  ASSERT_EQ(s.seal_errors, 1u) << "sealed although the rollups could not be written";
+  EXPECT_NE(s.last_seal_error.find("rollups not written"), std::string::npos) << s.last_seal_error;
+  EXPECT_EQ(s.parts, parts);
+  EXPECT_GT(Names(SegmentsDir()).size(), segments.size());  // rotated, kept
+  EXPECT_TRUE(store->Accepting());  // sealing is not on the write path
+  EXPECT_EQ(s.size, 160u);
 }
 
 TEST_F(PartStoreTest, CorruptPartIndexRefusesToOpenNamingFileAndOffset) {
