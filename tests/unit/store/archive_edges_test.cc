@@ -26,6 +26,7 @@
 #include "store/archive/archiver.h"
 #include "store/checkpoint.h"
 #include "store/checkpoint_log.h"
+#include "archive/archiver_fixture.h"
 #include "testutil/temp_dir.h"
 
 namespace apitrail::archive {
@@ -84,65 +85,12 @@ TEST(ArchiveCommandEdgesTest, WhatANestedCheckAcceptsIsSafeForAnyPath) {
             "[ab$(echoINJECTED)]");
 }
 
-class ArchiverEdgesTest : public ::testing::Test {
+class ArchiverEdgesTest : public ArchiverFixture {
  protected:
   void SetUp() override {
-    data_ = dir_.path() + "/data";
-    dest_ = dir_.path() + "/dest";
-    std::filesystem::create_directories(data_ + "/parts");
-    std::filesystem::create_directories(dest_);
-    key_ = std::move(NodeKey::Generate()).value();
-    writer_ = std::move(CheckpointWriter::Open(DefaultFileSystem(), data_, "n1")).value();
-    Checkpoint c{"apitrail/n1", 1, {}};
-    ASSERT_TRUE(writer_->Append(1, 1, *SignCheckpoint(c, *key_)).ok());
+    ArchiverFixture::SetUp();
+    Sign(1);
   }
-  void AddPart(const std::string& name, const std::string& bytes, int64_t mtime_ns = 0) {
-    const std::string tmp = data_ + "/parts/" + name + ".tmp";
-    WriteFileBytes(tmp, bytes);
-    if (mtime_ns != 0) {
-      timespec ts[2];
-      ts[0].tv_sec = ts[1].tv_sec = mtime_ns / 1000000000;
-      ts[0].tv_nsec = ts[1].tv_nsec = mtime_ns % 1000000000;
-      ASSERT_EQ(::utimensat(AT_FDCWD, tmp.c_str(), ts, 0), 0);
-    }
-    std::filesystem::rename(tmp, data_ + "/parts/" + name);
-  }
-  ArchiverOptions Options(const std::string& command) {
-    ArchiverOptions o;
-    o.data_dir = data_;
-    o.command = command;
-    o.retry_min = 20ms;
-    o.retry_max = 100ms;
-    o.scan_interval = 20ms;
-    o.timeout = 5s;
-    o.verifier_key_text = VerifierKeyText("apitrail/n1", key_->public_key());
-    return o;
-  }
-  std::unique_ptr<Archiver> StartOrDie(ArchiverOptions o) {
-    auto a = Archiver::Start(std::move(o));
-    EXPECT_TRUE(a.ok()) << a.status().ToString();
-    return a.ok() ? std::move(a).value() : nullptr;
-  }
-  template <typename F>
-  bool WaitFor(F pred, std::chrono::milliseconds max = 10s) {
-    const auto end = std::chrono::steady_clock::now() + max;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return pred();
-  }
-  bool Marked(const std::string& name) {
-    return std::filesystem::exists(data_ + "/archive/done/" + name + ".done");
-  }
-  bool InParts(const std::string& name) {
-    return std::filesystem::exists(data_ + "/parts/" + name);
-  }
-
-  TempDir dir_;
-  std::string data_, dest_;
-  std::unique_ptr<NodeKey> key_;
-  std::unique_ptr<CheckpointWriter> writer_;
 };
 
 TEST_F(ArchiverEdgesTest, PercentPIsAbsoluteWhenTheDataDirIsRelative) {
