@@ -77,4 +77,15 @@ size_t ValidLength(std::string_view s) {
   return len;
 }
 
+size_t CutLength(std::string_view s, size_t max) {
+  if (s.size() <= max) return s.size();
+  for (size_t back = 1; back <= 3 && back <= max; ++back) {
+    const auto lead = static_cast<unsigned char>(s[max - back]);
+    if ((lead & 0xC0) == 0x80) continue;
+    const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return length > back ? max - back : max;
+  }
+  return max;
+}
+
 }  // namespace apitrail::utf8

@@ -19,4 +19,9 @@ void AppendValid(std::string* out, std::string_view s);
 // Bytes AppendValid would append for s (s.size() when s is valid).
 size_t ValidLength(std::string_view s);
 
+// The longest prefix of s of at most max bytes that does not split the UTF-8 sequence
+// crossing byte max: that sequence's lead byte is at most 3 bytes back, and no further
+// is looked, so bytes that are not UTF-8 ("\x80\x80…") are not cut to nothing.
+size_t CutLength(std::string_view s, size_t max);
+
 }  // namespace apitrail::utf8

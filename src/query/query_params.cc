@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/time_util.h"
+#include "core/utf8.h"
 
 namespace apitrail {
 
@@ -85,21 +86,9 @@ Status SplitTarget(const std::string& target, std::string* path, QueryParams* pa
 bool ParamFail(ParamError* error, std::string_view parameter, std::string_view why) {
   // The name comes from the client and is echoed back: cut it, and only between UTF-8
   // sequences, so that a 1 MB name does not come back whole and a cut one is no mojibake.
-  if (parameter.size() > kMaxEchoedNameBytes) {
-    size_t n = kMaxEchoedNameBytes;
-    // Leave out the sequence the cut would split: its lead byte is at most 3 bytes back (no
-    // sequence is longer than 4). Looking no further matters for names that are not UTF-8:
-    // backing off over every continuation byte cut "%80%80…" to nothing, and the error then
-    // named no parameter at all.
-    for (size_t back = 1; back <= 3; ++back) {
-      const auto lead = static_cast<unsigned char>(parameter[n - back]);
-      if ((lead & 0xC0) == 0x80) continue;
-      const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-      if (length > back) n -= back;
-      break;
-    }
-    parameter = parameter.substr(0, n);
-  }
+  // utf8::CutLength looks at most 3 bytes back: backing off over every continuation byte
+  // cut "%80%80…" to nothing, and the error then named no parameter at all.
+  parameter = parameter.substr(0, utf8::CutLength(parameter, kMaxEchoedNameBytes));
   error->parameter = std::string(parameter);
   error->message = error->parameter + ": " + std::string(why);
   return false;

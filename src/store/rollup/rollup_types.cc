@@ -1,5 +1,7 @@
 #include "store/rollup/rollup_types.h"
 
+#include "core/utf8.h"
+
 namespace apitrail {
 
 namespace {
@@ -9,12 +11,7 @@ namespace {
 // across byte 1024 (é, ж) became two rollup keys listed under the same name in one
 // /stats/top answer. Backing off to the character's start makes them one key (the
 // documented merge of keys equal in their first 1024 bytes) and keeps a key valid UTF-8.
-void Cap(std::string* s) {
-  if (s->size() <= kMaxRollupKeyBytes) return;
-  size_t n = kMaxRollupKeyBytes;
-  for (int i = 0; i < 3 && n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80; ++i) --n;
-  s->resize(n);
-}
+void Cap(std::string* s) { s->resize(utf8::CutLength(*s, kMaxRollupKeyBytes)); }
 
 }  // namespace
 
