@@ -7,6 +7,7 @@
 #include <functional>  // std::equal_to
 
 #include "core/string_hash.h"
+#include "core/utf8.h"
 #include "gateway/path_check.h"
 
 namespace apitrail {
@@ -59,9 +60,7 @@ bool ContainsWholeWord(std::string_view hay, std::string_view word) {
 // Cuts s to at most max bytes without splitting a UTF-8 sequence, then marks the cut.
 void Truncate(std::string* s, size_t max) {
   if (s->size() <= max) return;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>((*s)[cut]) & 0xC0) == 0x80) --cut;
-  s->resize(cut);
+  s->resize(utf8::CutLength(*s, max));
   s->append(Redactor::kTruncated);
 }
 

@@ -87,6 +87,14 @@ TEST(RedactorTest, CapsNameAndValueLength) {
   // Never cut inside a UTF-8 sequence: 1023 'v' + "é" (2 bytes) → cut before the 'é'.
   kv = r.RedactQuery("x=" + std::string(1023, 'v') + "%C3%A9zzz");
   EXPECT_EQ(kv[0].second, std::string(1023, 'v') + std::string(Redactor::kTruncated));
+  // Bytes that are not UTF-8 at all are cut near the limit, not backed off to nothing: the
+  // cut looked back over every continuation byte and kept an empty value.
+  std::string raw;
+  for (int i = 0; i < 1500; ++i) raw += "%80";
+  kv = r.RedactQuery("x=" + raw);
+  ASSERT_EQ(kv.size(), 1u);
+  EXPECT_GE(kv[0].second.size(), 1020u + std::string(Redactor::kTruncated).size()) << kv[0].second.size();
+  EXPECT_LE(kv[0].second.size(), 1024u + std::string(Redactor::kTruncated).size());
   // A long secret name is still recognised (checked before truncation).
   kv = r.RedactQuery(std::string(300, 'a') + "_token=x");
   EXPECT_EQ(kv[0].second, kRedacted);
