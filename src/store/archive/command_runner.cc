@@ -135,10 +135,16 @@ Result<CommandResult> RunShellCommand(const std::string& command, std::chrono::m
   bool open = true;
   int status = 0;
   while (true) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      // Exited: take what is already in the pipe. A background child still holding the
-      // write end must not keep us waiting, so no wait for EOF here.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+      // Exited, not yet reaped (so its process group cannot be another's yet): whatever it
+      // left running in the background is killed. Its exit status says "archived", so work
+      // still going on would be trusted unfinished, and nothing would bound its time.
+      ::kill(-pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      // Take what is already in the pipe. A background child still holding the write end
+      // must not keep us waiting, so no wait for EOF here.
       if (open) Drain(fds[0], &r.output_tail, &r.output_bytes, max_output);
       FillExit(status, &r);
       break;

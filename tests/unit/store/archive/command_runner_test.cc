@@ -68,6 +68,28 @@ TEST(CommandRunnerTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_TRUE(gone) << "grandchild " << grandchild << " still running";
 }
 
+// Exit 0 means "archived": a copy left running in the background would be trusted unfinished,
+// and would run unbounded. It is killed when the shell exits.
+TEST(CommandRunnerTest, WhatTheCommandLeftRunningIsKilledWhenItExits) {
+  TempDir dir;
+  const std::string pidfile = dir.File("pid");
+  CommandResult r = Sh("sleep 30 >/dev/null 2>&1 & echo $! > " + pidfile + "; exit 0");
+  EXPECT_TRUE(r.success()) << r.Describe();
+  EXPECT_LT(r.elapsed, 5s);
+  pid_t grandchild = 0;
+  std::ifstream(pidfile) >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+    std::string all;
+    std::getline(stat, all);
+    gone = !stat.good() || all.find(") Z") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "background child " << grandchild << " still running";
+}
+
 TEST(CommandRunnerTest, CancelKillsEarly) {
   std::atomic<bool> cancel{false};
   std::thread t([&] {
