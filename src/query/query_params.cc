@@ -62,18 +62,81 @@ bool FindMalformedParameter(std::string_view target, ParamError* error) {
   }
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsUnreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// RFC 3986 §6.2.2.2 and §6.2.2.3 on a valid encoded path: percent-encoded unreserved
+// characters decoded, then dot segments removed. Reserved ones stay encoded ("%2F" is not
+// "/"), which Boost.URL's normalize_path does not keep apart.
+std::string NormalizePath(std::string_view encoded) {
+  std::string decoded;
+  decoded.reserve(encoded.size());
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '%' && i + 2 < encoded.size() && HexValue(encoded[i + 1]) >= 0 &&
+        HexValue(encoded[i + 2]) >= 0) {
+      const char c = static_cast<char>(HexValue(encoded[i + 1]) * 16 + HexValue(encoded[i + 2]));
+      if (IsUnreserved(c)) {
+        decoded += c;
+        i += 2;
+        continue;
+      }
+    }
+    decoded += encoded[i];
+  }
+  std::vector<std::string_view> segments;
+  std::string_view rest(decoded);
+  bool trailing_slash = false;
+  while (!rest.empty()) {
+    rest.remove_prefix(rest.front() == '/' ? 1 : 0);
+    const size_t end = std::min(rest.find('/'), rest.size());
+    const std::string_view seg = rest.substr(0, end);
+    rest.remove_prefix(end);
+    trailing_slash = seg == "." || seg == ".." || (rest.empty() && seg.empty());
+    if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+    } else if (seg != ".") {
+      if (!(seg.empty() && rest.empty())) segments.push_back(seg);
+    }
+  }
+  std::string out;
+  for (std::string_view seg : segments) out.append("/").append(seg);
+  if (out.empty() || trailing_slash) out += '/';
+  return out;
+}
+
 }  // namespace
 
 Status SplitTarget(const std::string& target, std::string* path, QueryParams* params,
                    ParamError* bad_param) {
   auto u = boost::urls::parse_origin_form(target);
   if (!u) {
+    // RFC 9112 §3.2.2: a server must accept the absolute-form as well ("GET http://host/x").
+    // The authority is not checked: the server checked Host, and names nothing else.
+    auto absolute = boost::urls::parse_absolute_uri(target);
+    if (absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
+                     absolute->scheme_id() == boost::urls::scheme::https)) {
+      u = absolute;
+    }
+  }
+  if (!u) {
     if (bad_param != nullptr && FindMalformedParameter(target, bad_param)) {
       return Status::InvalidArgument(bad_param->message);
     }
     return Status::InvalidArgument("malformed request target");
   }
-  *path = std::string(u->encoded_path());
+  // RFC 3986 §6.2.2: "/api/v1/%65vents" and "/api/v1/./events" name /api/v1/events. Routes
+  // compare the normalized path (unreserved characters decoded, dot segments removed), so
+  // an equivalent spelling reaches the same endpoint instead of a 404.
+  *path = NormalizePath(u->encoded_path());
   params->clear();
   for (auto p : u->params()) {
     if (p.key.empty() && p.value.empty()) continue;  // "?" or "a=1&&b=2"

@@ -118,6 +118,23 @@ TEST_F(AdminApiTest, GetsOneEventById) {
   EXPECT_EQ(Get("/api/v1/events/01890000-0000-7000-8000-000000000000").status, 404);
 }
 
+// Equivalent spellings of an endpoint's path reach it (RFC 3986 §6.2.2), and so does the
+// absolute-form a server must accept (RFC 9112 §3.2.2): both were 404 / 400.
+TEST_F(AdminApiTest, EquivalentTargetsReachTheSameEndpoint) {
+  Add("alice", 200);
+  ASSERT_TRUE(store_->Flush().ok());
+  for (const char* target : {"/api/v1/%65vents?subject=alice", "/api/v1/./events?subject=alice",
+                             "/api/x/../v1/events?subject=alice",
+                             "http://127.0.0.1:9090/api/v1/events?subject=alice"}) {
+    auto r = Get(target);
+    ASSERT_EQ(r.status, 200) << target << ": " << r.body;
+    EXPECT_EQ(boost::json::parse(r.body).as_object()["events"].as_array().size(), 1u) << target;
+  }
+  EXPECT_EQ(Get("http://127.0.0.1:9090/metrics").status, 200);
+  EXPECT_EQ(Get("http://127.0.0.1:9090/metrics", "").status, 401) << "the absolute-form is no way around the token";
+  EXPECT_EQ(Get("/%6detrics", "").status, 401);
+}
+
 // The id segment is percent-decoded before the lookup: %2D is '-', %61 is 'a'.
 TEST_F(AdminApiTest, EventIdIsPercentDecoded) {
   Add("alice", 200);

@@ -130,6 +130,41 @@ TEST(QueryParamsTest, SplitTargetDecodesAndSkipsEmptyParams) {
   EXPECT_FALSE(SplitTarget("not a target", &path, &params).ok());
 }
 
+// RFC 9112 §3.2.2: the absolute-form is accepted; RFC 3986 §6.2.2: equivalent spellings of a
+// path are one path (they were 404s on the admin API).
+TEST(QueryParamsTest, SplitTargetAcceptsTheAbsoluteFormAndNormalizesThePath) {
+  struct Case {
+    const char* target;
+    const char* path;
+  };
+  for (const Case& c : {Case{"http://127.0.0.1:9090/api/v1/events?limit=2", "/api/v1/events"},
+                        Case{"HTTPS://localhost/metrics", "/metrics"},
+                        Case{"http://127.0.0.1:9090", "/"},
+                        Case{"/api/v1/%65vents?limit=2", "/api/v1/events"},
+                        Case{"/api/v1/./events?limit=2", "/api/v1/events"},
+                        Case{"/api/x/../v1/events?limit=2", "/api/v1/events"},
+                        Case{"/api/v1/%2e%2E/v1/events", "/api/v1/events"},
+                        Case{"/api/v1/events/", "/api/v1/events/"},
+                        Case{"/a/.", "/a/"},
+                        Case{"/", "/"},
+                        Case{"//x", "//x"},
+                        Case{"/../..", "/"},
+                        Case{"/%7euser/%41", "/~user/A"},
+                        Case{"/api/v1/events/a%2Fb", "/api/v1/events/a%2Fb"}}) {
+    std::string path;
+    QueryParams params;
+    ASSERT_TRUE(SplitTarget(c.target, &path, &params).ok()) << c.target;
+    EXPECT_EQ(path, c.path) << c.target;
+  }
+  std::string path;
+  QueryParams params;
+  ASSERT_TRUE(SplitTarget("http://127.0.0.1:9090/api/v1/events?limit=2", &path, &params).ok());
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0].second, "2");
+  EXPECT_FALSE(SplitTarget("ftp://127.0.0.1/api/v1/events", &path, &params).ok());
+  EXPECT_FALSE(SplitTarget("http://127.0.0.1/x#frag", &path, &params).ok());
+}
+
 // A malformed percent-encoding in the query is reported with the parameter it is in, as every
 // other bad parameter is; one in the path names none.
 TEST(QueryParamsTest, SplitTargetNamesAParameterThatIsNotPercentEncoded) {
