@@ -64,7 +64,9 @@ std::optional<TraceParent> ParseTraceparent(std::string_view value) {
   tp.version = HexByte(version);
   tp.trace_id = std::string(trace_id);
   tp.parent_id = std::string(parent_id);
-  tp.flags = HexByte(flags);
+  // Only the sampled bit is defined: the others MUST be sent as zero ("Other Flags"), and of
+  // a higher version only the sampled bit may be read (its other bits may mean anything).
+  tp.flags = HexByte(flags) & 0x01;
   return tp;
 }
 

@@ -27,7 +27,7 @@ struct TraceParent {
   uint8_t version = 0;
   std::string trace_id;   // 32 lower-case hex digits, not all zero
   std::string parent_id;  // 16 lower-case hex digits, not all zero (the caller's span)
-  uint8_t flags = 0;      // bit 0: sampled
+  uint8_t flags = 0;      // bit 0: sampled; every other bit is cleared (undefined in 00)
   bool sampled() const { return (flags & 0x01) != 0; }
 };
 
