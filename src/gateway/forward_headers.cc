@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstring>
 
 #include "config/config_loader.h"
@@ -54,6 +55,38 @@ std::string CanonicalIp(std::string_view s) {
   if (inet_pton(AF_INET, text.c_str(), buf) == 1) return inet_ntop(AF_INET, buf, out, sizeof(out));
   if (inet_pton(AF_INET6, text.c_str(), buf) == 1) return inet_ntop(AF_INET6, buf, out, sizeof(out));
   return {};
+}
+
+// The address of one X-Forwarded-For element, canonical, or "" if it names none. Besides a
+// bare address, the forms proxies write with the client's port: a.b.c.d:port (Azure
+// Application Gateway, IIS ARR) and the RFC 7239 §6 node forms [v6] and [v6]:port.
+std::string ForwardedForAddress(std::string_view s) {
+  std::string_view port;
+  bool has_port = false;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return {};
+    std::string_view after = s.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return {};
+      port = after.substr(1);
+      has_port = true;
+    }
+    s = s.substr(1, close - 1);
+    if (s.find(':') == std::string_view::npos) return {};  // brackets hold IPv6 only
+  } else if (size_t colon = s.find(':');
+             colon != std::string_view::npos && colon == s.rfind(':')) {
+    // One ':' cannot be IPv6 (which has at least two): an IPv4 address and a port.
+    port = s.substr(colon + 1);
+    has_port = true;
+    s = s.substr(0, colon);
+  }
+  if (has_port) {
+    uint16_t number = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size()) return {};
+  }
+  return CanonicalIp(s);
 }
 
 }  // namespace
@@ -169,7 +202,7 @@ std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_fo
   while (end > 0) {
     size_t comma = forwarded_for.rfind(',', end - 1);
     size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
-    std::string ip = CanonicalIp(Trim(forwarded_for.substr(begin, end - begin)));
+    std::string ip = ForwardedForAddress(Trim(forwarded_for.substr(begin, end - begin)));
     if (ip.empty()) break;  // garbage: stop at the last address we could trust
     candidate = ip;
     if (!IsTrusted(candidate, trusted)) return candidate;

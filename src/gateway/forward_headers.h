@@ -65,7 +65,8 @@ void AppendResponseFields(std::string& head, const HeaderFields& fields,
                           bool keep_content_length);
 
 // The client address to record: the peer, or, when the peer is a trusted proxy, the
-// right-most X-Forwarded-For address that is not itself a trusted proxy.
+// right-most X-Forwarded-For address that is not itself a trusted proxy. An element may
+// carry a port (a.b.c.d:port, [v6]:port); one that is no address ends the walk.
 std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_for,
                          const std::vector<Cidr>& trusted);
 // The same over all X-Forwarded-For lines of a request, joined as FieldList does: the

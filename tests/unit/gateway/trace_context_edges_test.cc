@@ -2,7 +2,9 @@
 // the main tests do not reach: each test here failed before the fix it came with.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "gateway/correlation.h"
@@ -30,6 +32,35 @@ TEST(TraceFlagsEdgesTest, OnlyTheSampledBitIsCarriedOn) {
   // What goes upstream (version 00) then has no undefined bit set.
   EXPECT_EQ(FormatTraceparent(kTrace, kSpan, cc->flags),
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+}
+
+std::vector<Cidr> Trusted(std::initializer_list<const char*> cidrs) {
+  std::vector<Cidr> out;
+  for (const char* c : cidrs) {
+    Cidr cidr;
+    std::string err;
+    EXPECT_TRUE(ParseCidr(c, &cidr, &err)) << err;
+    out.push_back(cidr);
+  }
+  return out;
+}
+
+TEST(ForwardedForEdgesTest, AddressesWithPortsOrBracketsNameTheClient) {
+  // Proxies that write the client's port (Azure Application Gateway, IIS ARR) or the
+  // RFC 7239 node form: the address is the client, not garbage that stops the walk at
+  // the trusted proxy (whose address would then be blamed by auth.failure_limit).
+  auto trusted = Trusted({"10.0.0.0/8"});
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "198.51.100.7:51234", trusted), "198.51.100.7");
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "[2001:DB8::7]", trusted), "2001:db8::7");
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "[2001:db8::7]:443", trusted), "2001:db8::7");
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "6.6.6.6, [2001:db8::7]:443, 10.1.1.1:80", trusted),
+            "2001:db8::7");
+  // Not addresses: still garbage, the walk stops at the last trusted hop.
+  for (const char* junk : {"198.51.100.7:", "198.51.100.7:port", "198.51.100.7:123456",
+                           "[198.51.100.7]", "[2001:db8::7", "2001:db8::7]:443",
+                           "[2001:db8::7]443", "[2001:db8::7]:", "1.2.3.4:5:6", "[]:80"}) {
+    EXPECT_EQ(ClientIpFrom("10.0.0.9", junk, trusted), "10.0.0.9") << junk;
+  }
 }
 
 }  // namespace
