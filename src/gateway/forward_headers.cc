@@ -202,10 +202,15 @@ std::string ClientIpFrom(std::string_view peer_ip, std::string_view forwarded_fo
   while (end > 0) {
     size_t comma = forwarded_for.rfind(',', end - 1);
     size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
-    std::string ip = ForwardedForAddress(Trim(forwarded_for.substr(begin, end - begin)));
-    if (ip.empty()) break;  // garbage: stop at the last address we could trust
-    candidate = ip;
-    if (!IsTrusted(candidate, trusted)) return candidate;
+    std::string_view element = Trim(forwarded_for.substr(begin, end - begin));
+    // RFC 9110 §5.6.1: empty list elements are ignored (an empty line joined by FieldList
+    // leaves one).
+    if (!element.empty()) {
+      std::string ip = ForwardedForAddress(element);
+      if (ip.empty()) break;  // garbage: stop at the last address we could trust
+      candidate = ip;
+      if (!IsTrusted(candidate, trusted)) return candidate;
+    }
     if (comma == std::string_view::npos) break;
     end = comma;
   }

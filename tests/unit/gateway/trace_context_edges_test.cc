@@ -63,5 +63,16 @@ TEST(ForwardedForEdgesTest, AddressesWithPortsOrBracketsNameTheClient) {
   }
 }
 
+TEST(ForwardedForEdgesTest, EmptyListElementsAreSkipped) {
+  // RFC 9110 §5.6.1: a recipient MUST parse and ignore a reasonable number of empty list
+  // elements. An empty X-Forwarded-For line joined to the others leaves one such element.
+  auto trusted = Trusted({"10.0.0.0/8"});
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "198.51.100.7, ", trusted), "198.51.100.7");
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", "198.51.100.7,,\t, 10.0.0.8", trusted), "198.51.100.7");
+  HeaderFields fields{{"X-Forwarded-For", "198.51.100.7"}, {"X-Forwarded-For", ""}};
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", fields, trusted), "198.51.100.7");
+  EXPECT_EQ(ClientIpFrom("10.0.0.9", " , ,", trusted), "10.0.0.9");
+}
+
 }  // namespace
 }  // namespace apitrail
