@@ -21,6 +21,41 @@ uint8_t HexByte(std::string_view two) {
 
 constexpr size_t kTraceparentV0Size = 55;  // 2 + 1 + 32 + 1 + 16 + 1 + 2
 
+bool IsOws(char c) { return c == ' ' || c == '\t'; }
+
+// A run of lcalpha / DIGIT / "_" / "-" / "*" / "/" of 1..max characters that starts with a
+// letter, or also a digit where `digit_first`.
+bool IsKeyPart(std::string_view s, size_t max, bool digit_first) {
+  if (s.empty() || s.size() > max) return false;
+  if (!(s[0] >= 'a' && s[0] <= 'z') && !(digit_first && s[0] >= '0' && s[0] <= '9')) {
+    return false;
+  }
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '*' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// key = simple-key / tenant-id "@" system-id: up to 256, 241 "@" 14 characters. A simple
+// key may start with a digit as Level 2 allows, so a newer caller's list is not dropped.
+bool IsTracestateKey(std::string_view key) {
+  size_t at = key.find('@');
+  if (at == std::string_view::npos) return IsKeyPart(key, 256, true);
+  return IsKeyPart(key.substr(0, at), 241, true) && IsKeyPart(key.substr(at + 1), 14, false);
+}
+
+// value = 0*255(chr) nblk-chr: printable ASCII but ',' and '=', not ending in a space
+// (trailing spaces are OWS, already trimmed).
+bool IsTracestateValue(std::string_view value) {
+  if (value.empty() || value.size() > 256 || value.back() == ' ') return false;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool IsValidRequestId(std::string_view id) {
@@ -87,19 +122,28 @@ std::string FormatTraceparent(std::string_view trace_id, std::string_view span_i
 
 bool IsValidTracestate(std::string_view value) {
   if (value.size() > kMaxTracestateBytes) return false;
+  // Each key at most once: it is its vendor's last position in the trace. 32 members at
+  // most, so comparing with every earlier key is cheap.
+  std::string_view keys[kMaxTracestateMembers];
   size_t members = 0;
-  bool in_member = false;  // saw a non-space character since the last comma
-  for (char c : value) {
-    if (c < 0x20 || c > 0x7e) {
-      if (c != '\t') return false;
-      continue;
+  size_t pos = 0;
+  while (pos <= value.size()) {
+    size_t comma = value.find(',', pos);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view member = value.substr(pos, comma - pos);
+    pos = comma + 1;
+    while (!member.empty() && IsOws(member.front())) member.remove_prefix(1);
+    while (!member.empty() && IsOws(member.back())) member.remove_suffix(1);
+    if (member.empty()) continue;  // empty members are allowed and not counted
+    size_t eq = member.find('=');
+    if (eq == std::string_view::npos) return false;
+    std::string_view key = member.substr(0, eq);
+    if (!IsTracestateKey(key) || !IsTracestateValue(member.substr(eq + 1))) return false;
+    if (members == kMaxTracestateMembers) return false;
+    for (size_t i = 0; i < members; ++i) {
+      if (keys[i] == key) return false;
     }
-    if (c == ',') {
-      in_member = false;
-    } else if (c != ' ' && !in_member) {
-      in_member = true;
-      if (++members > kMaxTracestateMembers) return false;
-    }
+    keys[members++] = key;
   }
   return true;
 }

@@ -96,8 +96,9 @@ TEST(TracestateTest, Bounds) {
   EXPECT_TRUE(IsValidTracestate(members));
   EXPECT_TRUE(IsValidTracestate(members + ", ,,"));  // empty members are not counted
   EXPECT_FALSE(IsValidTracestate(members + ",k32=v"));
-  EXPECT_TRUE(IsValidTracestate("a=" + std::string(510, 'x')));
-  EXPECT_FALSE(IsValidTracestate("a=" + std::string(511, 'x')));
+  // 512 characters in all (a value is at most 256 of them).
+  EXPECT_TRUE(IsValidTracestate("a=" + std::string(255, 'x') + ",b=" + std::string(252, 'x')));
+  EXPECT_FALSE(IsValidTracestate("a=" + std::string(255, 'x') + ",b=" + std::string(253, 'x')));
   EXPECT_FALSE(IsValidTracestate("a=b\nc=d"));
 }
 

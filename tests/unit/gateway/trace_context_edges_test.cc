@@ -74,5 +74,30 @@ TEST(ForwardedForEdgesTest, EmptyListElementsAreSkipped) {
   EXPECT_EQ(ClientIpFrom("10.0.0.9", " , ,", trusted), "10.0.0.9");
 }
 
+TEST(TracestateEdgesTest, ListMembersFollowTheGrammar) {
+  // Trace Context "tracestate Header Field Values": list-member = key "=" value, keys of
+  // lcalpha/DIGIT/_-*/ (tenant@system), values 1..256 printable characters without ',' or
+  // '=', each key once. A list that breaks it is dropped, not passed on (the W3C test suite's
+  // test_tracestate_key_illegal_characters, _value_illegal_characters, _duplicated_keys...).
+  for (const char* bad : {"foo =1", "FOO=1", "foo", "=1", "foo=", "foo=bar=baz", "foo=1,foo=2",
+                          "foo=1,bar=2,foo=1", "foo=\tx", "foo@=1", "@foo=1", "foo@bar@baz=1",
+                          "_foo=1", "foo.bar=1", "foo=1;bar=2", "rojo=1,congo", "a=b c=d"}) {
+    EXPECT_FALSE(IsValidTracestate(bad)) << bad;
+  }
+  for (const char* good : {"congo=t61rcWkgMzE,rojo=00f067aa0ba902b7", "foo= bar", "foo=1 ,\tbar=2",
+                           "a_b-c*d/e=v", "1tenant@vendor=x", "tenant@v*_-/1=x", "9=x",
+                           "foo=1,,bar=2", "x=a b c"}) {
+    EXPECT_TRUE(IsValidTracestate(good)) << good;
+  }
+  EXPECT_TRUE(IsValidTracestate(std::string(256, 'k') + "=v"));
+  EXPECT_FALSE(IsValidTracestate(std::string(257, 'k') + "=v"));
+  EXPECT_TRUE(IsValidTracestate("k=" + std::string(256, 'v')));
+  EXPECT_FALSE(IsValidTracestate("k=" + std::string(257, 'v')));
+  EXPECT_TRUE(IsValidTracestate(std::string(241, 't') + "@" + std::string(14, 's') + "=v"));
+  EXPECT_FALSE(IsValidTracestate(std::string(242, 't') + "@s=v"));
+  EXPECT_FALSE(IsValidTracestate("t@" + std::string(15, 's') + "=v"));
+  EXPECT_FALSE(IsValidTracestate("t@1s=v"));  // a system-id starts with a letter
+}
+
 }  // namespace
 }  // namespace apitrail
