@@ -145,7 +145,8 @@ bool IsValidTracestate(std::string_view value) {
     }
     keys[members++] = key;
   }
-  return true;
+  // A list of nothing but commas and spaces: the spec asks not to send one.
+  return members > 0;
 }
 
 }  // namespace apitrail

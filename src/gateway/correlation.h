@@ -45,11 +45,11 @@ std::string FormatTraceparent(std::string_view trace_id, std::string_view span_i
                               uint8_t flags);
 
 // True if a tracestate value may be passed through unchanged: at most 512 characters,
-// at most 32 list members (empty members between commas are not counted), each a
-// key=value of the spec's grammar (lower-case key, 1..256 printable characters of value
-// without ',' or '='), no key twice. Otherwise the gateway drops the header (the spec allows
-// dropping tracestate that it cannot propagate intact, and its test suite expects an
-// invalid list to be dropped).
+// 1..32 list members (empty members between commas are not counted), each a key=value of
+// the spec's grammar (lower-case key, 1..256 printable characters of value without ',' or
+// '='), no key twice. Otherwise the gateway drops the header (the spec allows dropping
+// tracestate that it cannot propagate intact, its test suite expects an invalid list to be
+// dropped, and an empty one should not be sent).
 bool IsValidTracestate(std::string_view value);
 
 }  // namespace apitrail

@@ -89,7 +89,7 @@ TEST(TraceparentTest, FormatRoundTrips) {
 }
 
 TEST(TracestateTest, Bounds) {
-  EXPECT_TRUE(IsValidTracestate(""));
+  EXPECT_FALSE(IsValidTracestate(""));  // nothing to pass on
   EXPECT_TRUE(IsValidTracestate("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"));
   std::string members;
   for (int i = 0; i < 32; ++i) members += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";

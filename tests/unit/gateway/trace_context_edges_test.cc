@@ -99,5 +99,14 @@ TEST(TracestateEdgesTest, ListMembersFollowTheGrammar) {
   EXPECT_FALSE(IsValidTracestate("t@1s=v"));  // a system-id starts with a letter
 }
 
+TEST(TracestateEdgesTest, AListWithoutMembersIsNotSentOn) {
+  // "Vendors MUST accept empty tracestate headers but SHOULD avoid sending them": a value
+  // of commas and spaces (empty lines joined, or a vendor's ", ") carries nothing.
+  for (const char* empty : {"", " ", "\t", ",", " , ,\t,"}) {
+    EXPECT_FALSE(IsValidTracestate(empty)) << "[" << empty << "]";
+  }
+  EXPECT_TRUE(IsValidTracestate(" , foo=1,"));
+}
+
 }  // namespace
 }  // namespace apitrail
