@@ -2,6 +2,7 @@
 // the main tests do not reach: each test here failed before the fix it came with.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -106,6 +107,42 @@ TEST(TracestateEdgesTest, AListWithoutMembersIsNotSentOn) {
     EXPECT_FALSE(IsValidTracestate(empty)) << "[" << empty << "]";
   }
   EXPECT_TRUE(IsValidTracestate(" , foo=1,"));
+}
+
+TEST(HopByHopEdgesTest, ALongConnectionListCostsLinearTime) {
+  // max_header_bytes (1 MiB) and max_headers (10,000) allow a Connection list of ~100,000
+  // names beside 10,000 fields: matching every field against every name took ~10^9 string
+  // compares, seconds of a worker's time for each such request.
+  std::string connection;
+  for (int i = 0; connection.size() < (1 << 20) - 16; ++i) {
+    connection += "x-hop-" + std::to_string(i) + ",";
+  }
+  connection += "x-last";
+  std::vector<std::string> names;
+  for (int i = 0; i < 10000; ++i) names.push_back("f-" + std::to_string(i));
+  HeaderFields fields{{"Connection", connection}, {"X-Hop-7", "1"}, {"x_last", "2"}};
+  for (const auto& n : names) fields.emplace_back(n, "v");
+  Config config;
+  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
+  UpstreamHeadInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.fields = &fields;
+  in.peer_ip = "127.0.0.1";
+  auto start = std::chrono::steady_clock::now();
+  UpstreamHead h =
+      BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  std::string response;
+  AppendResponseFields(response, fields, "X-Request-ID", "rid", false);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2));
+  // The names are still matched as before: any case, '_' as '-'.
+  EXPECT_EQ(h.text.find("X-Hop-7"), std::string::npos);
+  EXPECT_EQ(h.text.find("x_last"), std::string::npos);
+  EXPECT_NE(h.text.find("\r\nf-9999: v\r\n"), std::string::npos);
+  EXPECT_EQ(response.find("X-Hop-7"), std::string::npos);
+  EXPECT_EQ(response.find("x_last"), std::string::npos);
+  EXPECT_NE(response.find("f-0: v\r\n"), std::string::npos);
 }
 
 }  // namespace
