@@ -2,6 +2,7 @@
 // See README.md; each subcommand lives in its own *_command.cc.
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -10,6 +11,20 @@
 #ifndef APITRAIL_VERSION
 #define APITRAIL_VERSION "dev"
 #endif
+
+namespace {
+
+// Whether everything written to stdout reached it. Without this a full disk (`export >
+// leaves.txt`) or a lost key (`keys create > key.txt`) exits 0 with the output cut short, as
+// stdio only reports the error at exit, where nobody checks it.
+bool StdoutWritten() {
+  std::cout.flush();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && !std::cout.fail()) return true;
+  std::cerr << "apitrail: writing to standard output failed (disk full?); the output is incomplete\n";
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   apitrail::BlockServerSignals();
@@ -37,5 +52,8 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;  // usage errors exit 2, like config errors
   }
+  // serve and demo log to stdout for days: a log line lost to a full disk is not a failed run.
+  const bool server = app.got_subcommand("serve") || app.got_subcommand("demo");
+  if (exit_code == 0 && !server && !StdoutWritten()) return 1;
   return exit_code;
 }

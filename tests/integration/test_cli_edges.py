@@ -1,0 +1,74 @@
+"""The offline command-line tools at their edges: what an operator types wrong at 3 a.m. and
+what the disk does to the output. Every case checks the exit code contract (0 ok, 1 check
+failed, 2 usage) and that the message names what was wrong. One small data dir (a few records
+and a signed checkpoint) is written once by a real gateway and only read afterwards."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, Apitrail, RecordingUpstream, run_cli, wait_until
+
+RECORDS = 6
+
+
+class DataDirCase(unittest.TestCase):
+    """A data dir with RECORDS records, all covered by a signed checkpoint; the gateway that
+    wrote it is stopped before the tests run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="apitrail-cli-edges-")
+        upstream = RecordingUpstream()
+        gw = Apitrail(cls.root, upstream.port)
+        try:
+            os.makedirs(gw.data, exist_ok=True)
+            key = gw.create_key("alice", ["orders:read"])
+            gw.start()
+            for i in range(RECORDS):
+                status = gw.request("GET", f"/v1/orders/{i}", {"Authorization": f"Bearer {key}"})[0]
+                assert status == 200, status
+            wait_until(lambda: run_cli("prove", "inclusion", "--data", gw.data, "--seq", str(RECORDS - 1),
+                                       timeout=10).returncode == 0,
+                       timeout=10, what="a checkpoint covering every record")
+        finally:
+            gw.stop()
+            upstream.stop()
+        cls.data = gw.data
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="apitrail-cli-edges-t-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class OutputWriteTest(DataDirCase):
+    def run_to_full_disk(self, *args):
+        with open("/dev/full", "w") as full:
+            return subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
+
+    def test_export_to_a_full_disk_fails(self):
+        r = self.run_to_full_disk("export", "--leaves", "--data", self.data)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("standard output", r.stderr)
+
+    def test_keys_create_to_a_full_disk_fails(self):
+        # The key is shown once: a lost one must not look created.
+        r = self.run_to_full_disk("keys", "create", "--data", self.tmp, "--subject", "bob")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("standard output", r.stderr)
+
+    def test_output_to_a_file_still_exits_0(self):
+        r = run_cli("export", "--leaves", "--data", self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), RECORDS)
+
+
+if __name__ == "__main__":
+    unittest.main()
