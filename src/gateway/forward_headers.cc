@@ -299,7 +299,9 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
       for (auto& c : dashed) c = c == '_' ? '-' : c;
       n = dashed;
     }
-    if (IsHopByHop(n) || connection.Contains(n)) continue;
+    // Host is for every recipient and an HTTP/1.1 request needs it (RFC 9112 §3.2): naming
+    // it in Connection would leave the upstream an empty one, unlike the Host recorded.
+    if (IsHopByHop(n) || (connection.Contains(n) && !IEquals(n, "host"))) continue;
     if (IEquals(n, "expect")) {
       out.expect_continue = IEquals(value, "100-continue");
       continue;

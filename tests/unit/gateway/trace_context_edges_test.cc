@@ -145,5 +145,23 @@ TEST(HopByHopEdgesTest, ALongConnectionListCostsLinearTime) {
   EXPECT_NE(response.find("f-0: v\r\n"), std::string::npos);
 }
 
+TEST(HopByHopEdgesTest, ConnectionCannotRemoveHost) {
+  // Host is for every recipient (RFC 9110 §7.2; RFC 9112 §3.2: each HTTP/1.1 request
+  // carries it). Obeying "Connection: Host" sent the upstream an empty Host while the event
+  // records the client's, so upstream and audit record disagreed on where the request went.
+  HeaderFields fields{{"Host", "api.example"}, {"Connection", "keep-alive, Host"}};
+  Config config;
+  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
+  UpstreamHeadInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.fields = &fields;
+  in.peer_ip = "127.0.0.1";
+  in.host = "api.example";
+  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  EXPECT_NE(h.text.find("\r\nHost: api.example\r\n"), std::string::npos) << h.text;
+  EXPECT_EQ(h.text.find("\r\nHost: \r\n"), std::string::npos) << h.text;
+}
+
 }  // namespace
 }  // namespace apitrail
