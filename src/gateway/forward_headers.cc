@@ -329,13 +329,16 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   AppendHeader(head, "traceparent", in.traceparent);
   if (!in.tracestate.empty()) AppendHeader(head, "tracestate", in.tracestate);
   if (gw.add_forwarded_headers) {
-    if (!xff.empty() && IsTrusted(in.peer_ip, gw.trusted_proxies)) {
+    // Each field of a trusted proxy on its own: a TLS-terminating balancer may send only
+    // X-Forwarded-Proto.
+    const bool trusted_peer = IsTrusted(in.peer_ip, gw.trusted_proxies);
+    if (trusted_peer && !xff.empty()) {
       AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + std::string(in.peer_ip));
-      AppendHeader(head, "X-Forwarded-Proto", xfp.empty() ? (in.tls ? "https" : "http") : xfp);
     } else {
       AppendHeader(head, "X-Forwarded-For", in.peer_ip);
-      AppendHeader(head, "X-Forwarded-Proto", in.tls ? "https" : "http");
     }
+    AppendHeader(head, "X-Forwarded-Proto",
+                 trusted_peer && !xfp.empty() ? xfp : (in.tls ? "https" : "http"));
     if (!in.host.empty()) AppendHeader(head, "X-Forwarded-Host", in.host);
   }
   if (in.identity != nullptr) {

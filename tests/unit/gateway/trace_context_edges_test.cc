@@ -163,5 +163,27 @@ TEST(HopByHopEdgesTest, ConnectionCannotRemoveHost) {
   EXPECT_EQ(h.text.find("\r\nHost: \r\n"), std::string::npos) << h.text;
 }
 
+TEST(ForwardedForEdgesTest, ATrustedProxysProtoIsKeptWithoutForwardedFor) {
+  // A TLS-terminating balancer may set X-Forwarded-Proto alone: the upstream was told
+  // "http" for an https client (insecure redirects and cookies) because the trusted
+  // proxy's proto was only read when it had also sent X-Forwarded-For.
+  Config config;
+  config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
+  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
+  HeaderFields fields{{"Host", "api.example"}, {"X-Forwarded-Proto", "https"}};
+  UpstreamHeadInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.fields = &fields;
+  in.peer_ip = "10.0.0.9";
+  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << h.text;
+  EXPECT_NE(h.text.find("\r\nX-Forwarded-For: 10.0.0.9\r\n"), std::string::npos) << h.text;
+  // From a peer that is not trusted it is still replaced.
+  in.peer_ip = "203.0.113.5";
+  h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << h.text;
+}
+
 }  // namespace
 }  // namespace apitrail
