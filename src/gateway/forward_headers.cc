@@ -286,6 +286,7 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
     if (IEquals(name, "x-forwarded-proto")) xfp = value;
   }
   const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
+  const bool trusted_peer = IsTrusted(in.peer_ip, gw.trusted_proxies);
   std::string dashed;
   bool host_sent = false;
   for (const auto& [name, value] : *in.fields) {
@@ -311,6 +312,9 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
         IEquals(n, "x-forwarded-proto") || IEquals(n, "x-forwarded-host")) {
       continue;
     }
+    // RFC 7239 Forwarded says the same as X-Forwarded-*, and some upstreams read it first:
+    // believed, like X-Forwarded-For, only from a trusted proxy.
+    if (IEquals(n, "forwarded") && !trusted_peer) continue;
     if (AnySameFieldName(n, policy.reserved) ||
         (n.size() >= 11 && IEquals(n.substr(0, 11), "x-apitrail-"))) {
       continue;
@@ -331,7 +335,6 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   if (gw.add_forwarded_headers) {
     // Each field of a trusted proxy on its own: a TLS-terminating balancer may send only
     // X-Forwarded-Proto.
-    const bool trusted_peer = IsTrusted(in.peer_ip, gw.trusted_proxies);
     if (trusted_peer && !xff.empty()) {
       AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + std::string(in.peer_ip));
     } else {

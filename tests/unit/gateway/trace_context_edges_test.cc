@@ -185,5 +185,32 @@ TEST(ForwardedForEdgesTest, ATrustedProxysProtoIsKeptWithoutForwardedFor) {
   EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << h.text;
 }
 
+TEST(ForwardedForEdgesTest, AClientsForwardedFieldIsDroppedLikeItsXForwardedFor) {
+  // RFC 7239's Forwarded says what X-Forwarded-For/-Proto/-Host say, and upstreams that
+  // prefer it (Jetty's ForwardedRequestCustomizer, Spring's ForwardedHeaderFilter) took a
+  // client's forged for=/proto=/host= as the gateway's word: only a trusted proxy's is kept.
+  Config config;
+  config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
+  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
+  HeaderFields fields{{"Host", "api.example"},
+                      {"Forwarded", "for=6.6.6.6;proto=https;host=admin.internal"},
+                      {"FORWARDED", "for=7.7.7.7"},
+                      {"X-Kept", "yes"}};
+  UpstreamHeadInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.fields = &fields;
+  in.peer_ip = "203.0.113.5";
+  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  EXPECT_EQ(h.text.find("6.6.6.6"), std::string::npos) << h.text;
+  EXPECT_EQ(h.text.find("7.7.7.7"), std::string::npos) << h.text;
+  EXPECT_NE(h.text.find("\r\nX-Kept: yes\r\n"), std::string::npos) << h.text;
+  in.peer_ip = "10.0.0.9";
+  h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  EXPECT_NE(h.text.find("\r\nForwarded: for=6.6.6.6;proto=https;host=admin.internal\r\n"),
+            std::string::npos)
+      << h.text;
+}
+
 }  // namespace
 }  // namespace apitrail
