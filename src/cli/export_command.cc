@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/number_flag.h"
 #include "core/json_writer.h"
 #include "store/fs/file_system.h"
 #include "store/leaf_hashes.h"
@@ -27,8 +28,8 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       "export", "Export from the log (for auditors): --leaves prints seq and leaf hash per record");
   cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
   cmd->add_flag("--leaves", f->leaves, "Print `seq leaf_hash` (hex) per record");
-  cmd->add_option("--from", f->from, "First seq (default 0)");
-  cmd->add_option("--to", f->to, "End seq, exclusive (default: the end of the log)");
+  cmd->add_option("--from", f->from, "First seq (default 0)")->transform(DecimalNumber());
+  cmd->add_option("--to", f->to, "End seq, exclusive (default: the end of the log)")->transform(DecimalNumber());
   cmd->add_flag("--json", f->json, "One JSON object per line: {\"seq\":N,\"leaf_hash\":\"hex\"}");
   cmd->callback([f, exit_code] {
     if (!f->leaves) {

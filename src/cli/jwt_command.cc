@@ -9,6 +9,7 @@
 #include "auth/file_util.h"
 #include "auth/jwt_verifier.h"
 #include "cli/commands.h"
+#include "cli/number_flag.h"
 
 namespace apitrail {
 
@@ -172,6 +173,7 @@ void AddJwtCommand(CLI::App& app, int* exit_code) {
   verify->add_option("--fetch-timeout-ms", f->fetch_timeout_ms,
                      "Time limit for each discovery/JWKS fetch")
       ->capture_default_str()
+      ->transform(DecimalNumber())
       ->check(CLI::Range(100, 60000));
   verify->add_option("--audience", f->audiences, "Accepted aud (repeatable; any of)");
   verify->add_option("--alg", f->algorithms,
@@ -181,9 +183,11 @@ void AddJwtCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   verify->add_option("--leeway", f->leeway_s, "Clock skew allowed for exp/nbf, seconds")
       ->capture_default_str()
+      ->transform(DecimalNumber())
       ->check(CLI::Range(0, 3600));
   verify->add_option("--max-token-bytes", f->max_token_bytes, "Longer tokens are refused")
       ->capture_default_str()
+      ->transform(DecimalNumber())
       ->check(CLI::Range(256, 1 << 20));
   verify->add_flag(
       "--signature-only", f->signature_only,

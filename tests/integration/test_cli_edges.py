@@ -2,6 +2,7 @@
 what the disk does to the output. Every case checks the exit code contract (0 ok, 1 check
 failed, 2 usage) and that the message names what was wrong. One small data dir (a few records
 and a signed checkpoint) is written once by a real gateway and only read afterwards."""
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ import unittest
 
 from harness import BIN, Apitrail, RecordingUpstream, run_cli, wait_until
 
-RECORDS = 6
+RECORDS = 12
 
 
 class DataDirCase(unittest.TestCase):
@@ -68,6 +69,35 @@ class OutputWriteTest(DataDirCase):
         r = run_cli("export", "--leaves", "--data", self.data)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(r.stdout.splitlines()), RECORDS)
+
+
+class NumberFlagTest(DataDirCase):
+    """Seqs and sizes are decimal: CLI11 alone read "-1" as 2^64-1 and "010" as octal 8."""
+
+    def assertUsage(self, r, flag, value):
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(flag, r.stderr)
+        self.assertIn(f"'{value}'", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_negative_seq_is_a_usage_error(self):
+        self.assertUsage(run_cli("export", "--leaves", "--data", self.data, "--from", "-1"), "--from", "-1")
+        self.assertUsage(run_cli("prove", "inclusion", "--data", self.data, "--seq", "-1"), "--seq", "-1")
+        self.assertUsage(run_cli("prove", "consistency", "--data", self.data, "--from", "-2"), "--from", "-2")
+
+    def test_hex_and_overflow_are_usage_errors(self):
+        self.assertUsage(run_cli("export", "--leaves", "--data", self.data, "--from", "0x2"), "--from", "0x2")
+        self.assertUsage(run_cli("export", "--leaves", "--data", self.data, "--to", "18446744073709551616"),
+                         "--to", "18446744073709551616")
+        self.assertUsage(run_cli("prove", "inclusion", "--data", self.data, "--seq", "1", "--size", ""), "--size", "")
+
+    def test_leading_zeros_are_decimal(self):
+        r = run_cli("export", "--leaves", "--data", self.data, "--from", "010", "--to", "0011")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[0], "10")  # not octal 8
+        r = run_cli("prove", "inclusion", "--data", self.data, "--seq", "010")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["leaf_index"], 10)
 
 
 if __name__ == "__main__":
