@@ -46,8 +46,9 @@ struct UpstreamHead {
   bool expect_continue = false;  // the client sent Expect: 100-continue (not forwarded)
 };
 
-// Drops hop-by-hop fields (and those named in Connection), any client-sent identity,
-// correlation and X-Forwarded-* fields, and API key credentials; adds the correlation id,
+// Drops hop-by-hop fields (and those named in Connection, but Host), any client-sent
+// identity, correlation and X-Forwarded-* fields, Forwarded unless the peer is a trusted
+// proxy, and API key credentials; adds the correlation id,
 // trace context, X-Forwarded-For/-Proto/-Host and the verified identity. A name with '_' is
 // judged as if each '_' were '-' (X_Apitrail_Subject is dropped like X-Apitrail-Subject):
 // CGI/WSGI-style upstreams map both spellings to the same variable.
