@@ -281,10 +281,9 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   std::string connection_storage, xff_storage;
   const ConnectionNames connection(FieldList(*in.fields, "connection", &connection_storage));
   std::string_view xff = FieldList(*in.fields, "x-forwarded-for", &xff_storage);
-  std::string_view xfp, xfh;
+  std::string_view xfp;
   for (const auto& [name, value] : *in.fields) {
     if (IEquals(name, "x-forwarded-proto")) xfp = value;
-    if (IEquals(name, "x-forwarded-host")) xfh = value;
   }
   const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
   const bool trusted_peer = IsTrusted(in.peer_ip, gw.trusted_proxies);
@@ -335,7 +334,7 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   if (!in.tracestate.empty()) AppendHeader(head, "tracestate", in.tracestate);
   if (gw.add_forwarded_headers) {
     // Each field of a trusted proxy on its own: a TLS-terminating balancer may send only
-    // X-Forwarded-Proto, one that rewrites Host the client's in X-Forwarded-Host.
+    // X-Forwarded-Proto.
     if (trusted_peer && !xff.empty()) {
       AppendHeader(head, "X-Forwarded-For", std::string(xff) + ", " + std::string(in.peer_ip));
     } else {
@@ -343,11 +342,7 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
     }
     AppendHeader(head, "X-Forwarded-Proto",
                  trusted_peer && !xfp.empty() ? xfp : (in.tls ? "https" : "http"));
-    if (trusted_peer && !xfh.empty()) {
-      AppendHeader(head, "X-Forwarded-Host", xfh);
-    } else if (!in.host.empty()) {
-      AppendHeader(head, "X-Forwarded-Host", in.host);
-    }
+    if (!in.host.empty()) AppendHeader(head, "X-Forwarded-Host", in.host);
   }
   if (in.identity != nullptr) {
     if (!ih.subject.empty()) AppendHeader(head, ih.subject, in.identity->subject);

@@ -212,30 +212,5 @@ TEST(ForwardedForEdgesTest, AClientsForwardedFieldIsDroppedLikeItsXForwardedFor)
       << h.text;
 }
 
-TEST(ForwardedForEdgesTest, ATrustedProxysForwardedHostIsKept) {
-  // A balancer that rewrites Host to the gateway's name says the client's in
-  // X-Forwarded-Host: replacing it by the Host we got told the upstream an internal name
-  // (wrong absolute URLs and redirects). Its X-Forwarded-Proto was already kept.
-  Config config;
-  config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
-  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
-  HeaderFields fields{{"Host", "gateway.internal"}, {"X-Forwarded-Host", "api.example"}};
-  UpstreamHeadInput in;
-  in.method = "GET";
-  in.path = "/";
-  in.fields = &fields;
-  in.peer_ip = "10.0.0.9";
-  in.host = "gateway.internal";
-  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
-  EXPECT_NE(h.text.find("\r\nX-Forwarded-Host: api.example\r\n"), std::string::npos) << h.text;
-  EXPECT_EQ(h.text.find("X-Forwarded-Host: gateway.internal"), std::string::npos) << h.text;
-  // Anyone else's is replaced by the Host.
-  in.peer_ip = "203.0.113.5";
-  h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
-  EXPECT_NE(h.text.find("\r\nX-Forwarded-Host: gateway.internal\r\n"), std::string::npos)
-      << h.text;
-  EXPECT_EQ(h.text.find("api.example"), std::string::npos) << h.text;
-}
-
 }  // namespace
 }  // namespace apitrail
