@@ -15,6 +15,18 @@
 
 namespace apitrail {
 
+namespace {
+
+// Whether the log holds at least `n` records. Reading from `n` finds nothing both when `n` is
+// the log's end (an incremental export that is up to date) and when it lies beyond it.
+Result<bool> LogHasRecords(const std::string& data, uint64_t n) {
+  if (n == 0) return true;
+  APITRAIL_ASSIGN_OR_RETURN(auto last, ReadLeafHashRange(DefaultFileSystem(), data, n - 1, n));
+  return !last.empty();
+}
+
+}  // namespace
+
 void AddExportCommand(CLI::App& app, int* exit_code) {
   struct Flags {
     std::string data = "./apitrail-data";
@@ -48,6 +60,19 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       std::cerr << "apitrail export: " << leaves.status().message() << "\n";
       *exit_code = 1;
       return;
+    }
+    if (leaves->empty()) {
+      auto reaches = LogHasRecords(f->data, f->from);
+      if (!reaches.ok()) {
+        std::cerr << "apitrail export: " << reaches.status().message() << "\n";
+        *exit_code = 1;
+        return;
+      }
+      if (!*reaches) {
+        std::cerr << "apitrail export: --from " << f->from << " is beyond the end of the log\n";
+        *exit_code = 2;
+        return;
+      }
     }
     const uint64_t end = f->from + leaves->size();  // records in the log, when the range reaches its end
     if (f->to && end < *f->to) {

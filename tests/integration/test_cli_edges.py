@@ -100,5 +100,20 @@ class NumberFlagTest(DataDirCase):
         self.assertEqual(json.loads(r.stdout)["leaf_index"], 10)
 
 
+class ExportRangeTest(DataDirCase):
+    def test_from_beyond_the_log_is_a_usage_error(self):
+        r = run_cli("export", "--leaves", "--data", self.data, "--from", str(RECORDS + 5))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"--from {RECORDS + 5} is beyond the end of the log", r.stderr)
+        r = run_cli("export", "--leaves", "--data", self.data, "--from", str(RECORDS + 2), "--to", str(RECORDS + 8))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertNotIn(f"({RECORDS + 2} records)", r.stderr)  # the log has RECORDS, not --from
+
+    def test_from_at_the_end_is_an_empty_export(self):
+        # An incremental export that is up to date: nothing new, and that is fine.
+        r = run_cli("export", "--leaves", "--data", self.data, "--from", str(RECORDS))
+        self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
