@@ -9,6 +9,8 @@ namespace apitrail::archive {
 
 namespace {
 
+constexpr uint64_t kMaxMarkerBytes = 4095;
+
 // "<RFC 3339 time> <size> <inode> <mtime_ns>\n"; nullopt when the identity is not there.
 std::optional<FileIdentity> ParseMarker(const std::string& text) {
   std::istringstream in(text);
@@ -33,10 +35,10 @@ Status ArchiveStatus::Open() {
       if (HasSuffix(n, kTmpSuffix)) {
         APITRAIL_RETURN_IF_ERROR(fs_->Remove(dir + "/" + n));  // a crash mid-write
       } else if (dir == dir_ && HasSuffix(n, kDoneSuffix)) {
-        // Markers are tiny; an unreadable one still says "archived" (its existence is the fact).
-        auto text = fs_->ReadAll(dir + "/" + n);
-        done_[n.substr(0, n.size() - kDoneSuffix.size())] =
-            text.ok() && text->size() < 4096 ? ParseMarker(*text) : std::nullopt;
+        // Markers are one short line; an unreadable or oversized one still says "archived"
+        // (its existence is the fact), and is not read whole into memory.
+        auto text = fs_->ReadAllAtMost(dir + "/" + n, kMaxMarkerBytes);
+        done_[n.substr(0, n.size() - kDoneSuffix.size())] = text.ok() ? ParseMarker(*text) : std::nullopt;
       }
     }
   }

@@ -42,20 +42,12 @@ bool FindKey(const std::string& dir, const std::vector<std::string>& names, File
   // A key line is under 200 bytes. The archive is untrusted input: a huge file under this
   // name must not be read whole into memory (verify allocated its whole size before).
   constexpr uint64_t kMaxKeyFile = 4096;
-  auto file = fs->OpenForRead(path);
-  if (!file.ok()) return Fail(r, file.status().message(), path);
-  auto size = (*file)->Size();
-  if (!size.ok()) return Fail(r, size.status().message(), path);
-  if (*size > kMaxKeyFile) {
-    return Fail(
-        r, "not a verifier key: " + std::to_string(*size) + " bytes (a key file holds one line)",
-        path);
+  auto text = fs->ReadAllAtMost(path, kMaxKeyFile);
+  if (!text.ok() && text.status().code() == StatusCode::kResourceExhausted) {
+    return Fail(r, "not a verifier key: " + text.status().message() + " (a key file holds one line)", path);
   }
-  std::string text(*size, '\0');
-  auto got = (*file)->Read(0, *size, text.data());
-  if (!got.ok()) return Fail(r, got.status().message(), path);
-  text.resize(*got);
-  std::string line = text.substr(0, text.find('\n'));
+  if (!text.ok()) return Fail(r, text.status().message(), path);
+  std::string line = text->substr(0, text->find('\n'));
   auto parsed = ParseVerifierKey(line);
   if (!parsed.ok()) return Fail(r, "not a verifier key: " + parsed.status().message(), path);
   *key = *parsed;

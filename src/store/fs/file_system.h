@@ -85,6 +85,9 @@ class FileSystem {
 
   // Convenience: the whole file.
   Result<std::string> ReadAll(const std::string& path);
+  // Convenience for small files whose size is not ours to trust: the whole file when it
+  // holds at most `max` bytes; else ResourceExhausted ("N bytes"), and nothing is read.
+  Result<std::string> ReadAllAtMost(const std::string& path, uint64_t max);
   // Convenience: makes DIR/NAME hold exactly `contents`, all or nothing across a crash:
   // written to NAME.tmp (a stale one is replaced), synced, renamed, the directory synced.
   Status WriteFileDurably(const std::string& dir, const std::string& name, std::string_view contents);

@@ -212,9 +212,12 @@ bool PosixFileSystem::Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-Result<std::string> FileSystem::ReadAll(const std::string& path) {
+Result<std::string> FileSystem::ReadAll(const std::string& path) { return ReadAllAtMost(path, UINT64_MAX); }
+
+Result<std::string> FileSystem::ReadAllAtMost(const std::string& path, uint64_t max) {
   APITRAIL_ASSIGN_OR_RETURN(auto file, OpenForRead(path));
   APITRAIL_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size > max) return Status::ResourceExhausted(std::to_string(size) + " bytes");
   std::string out(size, '\0');
   APITRAIL_ASSIGN_OR_RETURN(size_t n, file->Read(0, size, out.data()));
   out.resize(n);

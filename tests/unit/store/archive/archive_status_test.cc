@@ -8,6 +8,7 @@
 
 #include "store/archive/archive_layout.h"
 #include "testutil/fault_file_system.h"
+#include "testutil/forwarding_file_system.h"
 #include "testutil/temp_dir.h"
 
 namespace apitrail::archive {
@@ -52,6 +53,43 @@ TEST(ArchiveStatusTest, AMarkerWithoutIdentityMatchesAnyFile) {
   EXPECT_TRUE(s.IsArchived("old.part", {5, 1, 2}));
   EXPECT_TRUE(s.IsArchived("junk.part", {9, 9, 9}));
   EXPECT_EQ(s.DoneNames(), (std::vector<std::string>{"junk.part", "old.part"}));
+}
+
+// The bytes every opened file was asked for.
+class ReadCountingFileSystem : public apitrail::testing::ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& p) override {
+    APITRAIL_ASSIGN_OR_RETURN(auto file, base()->OpenForRead(p));
+    return std::unique_ptr<RandomAccessFile>(new Counting(std::move(file), &asked));
+  }
+  uint64_t asked = 0;
+
+ private:
+  struct Counting : RandomAccessFile {
+    Counting(std::unique_ptr<RandomAccessFile> f, uint64_t* n) : f(std::move(f)), n(n) {}
+    Result<size_t> Read(uint64_t offset, size_t len, char* scratch) const override {
+      *n += len;
+      return f->Read(offset, len, scratch);
+    }
+    Result<uint64_t> Size() const override { return f->Size(); }
+    std::unique_ptr<RandomAccessFile> f;
+    uint64_t* n;
+  };
+};
+
+// A marker is one short line: one of 64 MiB (damage, or planted) still says "archived", and is
+// not read whole into memory first (it was, and only then was its size looked at).
+TEST(ArchiveStatusTest, AnOversizedMarkerIsNotReadWhole) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/archive/done");
+  dir.Write("archive/done/huge.part.done", "2026-11-26T00:00:00Z 5 6 7\n");
+  std::filesystem::resize_file(dir.path() + "/archive/done/huge.part.done", 64u << 20);
+  ReadCountingFileSystem fs(DefaultFileSystem());
+  ArchiveStatus s(&fs, dir.path());
+  ASSERT_TRUE(s.Open().ok());
+  EXPECT_TRUE(s.IsArchived("huge.part", {9, 9, 9}));
+  EXPECT_LT(fs.asked, 8192u);
 }
 
 TEST(ArchiveStatusTest, ACrashMidWriteLeavesTheFileUnarchived) {
