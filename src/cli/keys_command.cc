@@ -46,6 +46,21 @@ std::vector<std::string> SplitScopes(const std::string& s) {
   return out;
 }
 
+// now + d. A sum past 2262-04-11 wrapped around to a time in 1716: `rotate --overlap
+// 100000d` expired the old key at once instead of keeping it valid.
+Result<int64_t> AfterNow(int64_t now, int64_t d) {
+  int64_t t;
+  if (__builtin_add_overflow(now, d, &t)) return Status::InvalidArgument("reaches beyond 2262-04-11");
+  return t;
+}
+
+// --expires: an RFC 3339 time, or a duration from now.
+Result<int64_t> ExpiresAt(const std::string& text, int64_t now) {
+  if (text.size() >= 20 && text[4] == '-') return ParseRfc3339(text);
+  APITRAIL_ASSIGN_OR_RETURN(int64_t d, ParseDuration(text));
+  return AfterNow(now, d);
+}
+
 int Fail(const Status& st) {
   std::cerr << "apitrail keys: " << st.message() << "\n";
   return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -73,10 +88,9 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
     std::optional<int64_t> expires;
     if (!f->expires.empty()) {
-      int64_t now = NowNs();
-      auto t = f->expires.size() >= 20 && f->expires[4] == '-' ? ParseRfc3339(f->expires) : ParseDuration(f->expires);
+      auto t = ExpiresAt(f->expires, NowNs());
       if (!t.ok()) { *exit_code = Fail(Status::InvalidArgument("--expires: " + t.status().message())); return; }
-      expires = f->expires[4] == '-' ? *t : now + *t;
+      expires = *t;
     }
     NewKeySpec spec;
     spec.subject = f->subject;
@@ -184,12 +198,13 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     auto path = KeyPath(*f);
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
     std::optional<int64_t> overlap;
+    int64_t now = NowNs();
     if (f->overlap != "none") {
       auto d = ParseDuration(f->overlap);
+      if (d.ok() && !AfterNow(now, *d).ok()) d = Status::InvalidArgument("reaches beyond 2262-04-11; use 'none'");
       if (!d.ok()) { *exit_code = Fail(Status::InvalidArgument("--overlap: " + d.status().message())); return; }
       overlap = *d;
     }
-    int64_t now = NowNs();
     auto key = RotateKey(*path, f->id, now, overlap);
     if (!key.ok()) { *exit_code = Fail(key.status()); return; }
     std::cout << key->key << "\n";

@@ -115,5 +115,38 @@ class ExportRangeTest(DataDirCase):
         self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
 
 
+class KeysDurationTest(DataDirCase):
+    def keys(self, *args):
+        return run_cli("keys", *args, "--data", self.tmp)
+
+    def listed(self):
+        r = self.keys("list", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {k["id"]: k for k in json.loads(r.stdout)["keys"]}
+
+    def test_huge_overlap_does_not_expire_the_old_key(self):
+        self.assertEqual(self.keys("create", "--subject", "svc").returncode, 0)
+        (old_id,) = self.listed()
+        r = self.keys("rotate", old_id, "--overlap", "100000d")  # past 2262: wrapped to 1716
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--overlap", r.stderr)
+        keys = self.listed()
+        self.assertEqual(list(keys), [old_id])
+        self.assertEqual(keys[old_id]["state"], "active")
+        self.assertNotIn("expires", keys[old_id])
+
+    def test_huge_expiry_is_refused_by_name(self):
+        r = self.keys("create", "--subject", "svc", "--expires", "100000d")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--expires: reaches beyond 2262", r.stderr)
+        self.assertEqual(self.listed(), {})
+
+    def test_expiry_with_an_offset(self):
+        r = self.keys("create", "--subject", "svc", "--expires", "2030-01-01T00:00:00.5+02:00")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (key,) = self.listed().values()
+        self.assertEqual(key["expires"], "2029-12-31T22:00:00.500000000Z")
+
+
 if __name__ == "__main__":
     unittest.main()
