@@ -519,7 +519,12 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   // flight they cost ~2 B/event more.
 
   // --- 2. Correlation id and trace context (DESIGN §5).
-  std::string_view incoming_id = parser.Find(gw.request_id_header);
+  // Every line of these fields, joined as one list (RFC 9110 §5.3): a second X-Request-ID
+  // makes the id invalid (recorded as such, not dropped), a second traceparent makes the
+  // context invalid (a new trace, as the W3C test suite expects), and tracestate lines
+  // combine. Only the first line of each was read.
+  std::string id_storage, traceparent_storage, tracestate_storage;
+  std::string_view incoming_id = FieldList(parser.fields(), gw.request_id_header, &id_storage);
   if (!incoming_id.empty() && IsValidRequestId(incoming_id)) {
     x.request_id = std::string(incoming_id);
   } else {
@@ -528,11 +533,11 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   }
   x.event.correlation_id = x.request_id;
   uint8_t trace_flags = 0x01;  // a trace we start is sampled
-  if (auto tp = ParseTraceparent(parser.Find("traceparent"))) {
+  if (auto tp = ParseTraceparent(FieldList(parser.fields(), "traceparent", &traceparent_storage))) {
     x.event.trace_id = tp->trace_id;
     x.event.parent_span_id = tp->parent_id;
     trace_flags = tp->flags;
-    std::string_view ts = parser.Find("tracestate");
+    std::string_view ts = FieldList(parser.fields(), "tracestate", &tracestate_storage);
     if (IsValidTracestate(ts)) x.event.tracestate = std::string(ts);
   } else {
     x.event.trace_id = RandomHexId(16);

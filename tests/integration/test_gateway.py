@@ -138,6 +138,27 @@ class GatewayTest(GatewayTestCase):
         return raw_request(self.gw.gateway_port, b"GET /v1/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                            self.key.encode() + b"\r\nConnection: close\r\n" + extra + b"\r\n")
 
+    def test_repeated_correlation_and_trace_lines_are_read_as_one_list(self):
+        # Only the first line of each was read: a second X-Request-ID vanished unrecorded, two
+        # traceparents continued the first (the W3C suite expects a new trace), and the
+        # second tracestate line was dropped instead of combined.
+        tp = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        out = self.raw_get(b"X-Request-ID: first\r\nX-Request-ID: second\r\ntraceparent: " + tp +
+                           b"\r\ntraceparent: " + tp + b"\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        up = self.upstream.received()[0]["headers"]
+        self.assertNotEqual(up["traceparent"].split("-")[1], "4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertNotIn(up["x-request-id"], ("first", "second"))
+        e = self.gw.events(correlation_id=up["x-request-id"])[0]
+        self.assertEqual(e["invalid_request_id"], "first, second")
+        self.assertNotIn("parent_span_id", e)
+
+        out = self.raw_get(b"traceparent: " + tp + b"\r\ntracestate: a=1\r\ntracestate: b=2\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        up = self.upstream.received()[-1]["headers"]
+        self.assertEqual(up["traceparent"].split("-")[1], "4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertEqual(up["tracestate"], "a=1, b=2")
+
     def test_every_connection_line_names_hop_by_hop_fields(self):
         out = self.raw_get(b"Connection: X-One\r\nX-One: 1\r\nConnection: X-Two\r\nX-Two: 2\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
