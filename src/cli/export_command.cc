@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/number_flag.h"
+#include "cli/text_flag.h"
 #include "core/json_writer.h"
 #include "store/fs/file_system.h"
 #include "store/leaf_hashes.h"
@@ -38,7 +39,7 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
   auto* f = new Flags;
   auto* cmd = app.add_subcommand(
       "export", "Export from the log (for auditors): --leaves prints seq and leaf hash per record");
-  cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
+  cmd->add_option("--data", f->data, "Data directory")->capture_default_str()->check(NotEmpty());
   cmd->add_flag("--leaves", f->leaves, "Print `seq leaf_hash` (hex) per record");
   cmd->add_option("--from", f->from, "First seq (default 0)")->transform(DecimalNumber());
   cmd->add_option("--to", f->to, "End seq, exclusive (default: the end of the log)")->transform(DecimalNumber());

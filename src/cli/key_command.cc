@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/text_flag.h"
 #include "store/checkpoint.h"
 #include "store/checkpoint_log.h"
 #include "store/fs/file_system.h"
@@ -43,7 +44,7 @@ void AddKeyCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("key", "The node's checkpoint signing key");
   cmd->require_subcommand(1);
   auto* show = cmd->add_subcommand("show", "Print the verifier key (name+hash+key) for checkpoints and proofs");
-  show->add_option("--data", f->data, "Data directory")->capture_default_str();
+  show->add_option("--data", f->data, "Data directory")->capture_default_str()->check(NotEmpty());
   show->add_option("--node", f->node, "Node name, when the data dir cannot tell it");
   show->callback([f, exit_code] {
     auto key = NodeKey::Load(f->data + "/" + std::string(kNodeKeyFile));

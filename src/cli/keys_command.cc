@@ -2,6 +2,7 @@
 
 #include "auth/key_store.h"
 #include "cli/commands.h"
+#include "cli/text_flag.h"
 #include "config/config_loader.h"
 #include "core/json_writer.h"
 #include "core/time_util.h"
@@ -72,8 +73,10 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
   auto* f = new KeysFlags;
   auto* cmd = app.add_subcommand("keys", "Create, list, rotate and revoke API keys");
   cmd->require_subcommand(1);
-  cmd->add_option("-c,--config", f->config, "Configuration file (its key file is used)");
-  cmd->add_option("--data", f->data, "Data directory (key file <data>/keys.json)")->capture_default_str();
+  cmd->add_option("-c,--config", f->config, "Configuration file (its key file is used)")->check(NotEmpty());
+  cmd->add_option("--data", f->data, "Data directory (key file <data>/keys.json)")
+      ->capture_default_str()
+      ->check(NotEmpty());
 
   auto* create = cmd->add_subcommand("create", "Create a key; it is printed once and only its hash is stored");
   create->add_option("--subject", f->subject, "Who the key identifies")->required();

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/key_arg.h"
 #include "cli/number_flag.h"
+#include "cli/text_flag.h"
 #include "core/json_writer.h"
 #include "store/checkpoint.h"
 #include "store/checkpoint_log.h"
@@ -146,14 +147,14 @@ void AddProofCommands(CLI::App& app, int* exit_code) {
   prove->require_subcommand(1);
 
   auto* inclusion = prove->add_subcommand("inclusion", "Prove that record --seq is in the log");
-  inclusion->add_option("--data", f->data, "Data directory")->capture_default_str();
+  inclusion->add_option("--data", f->data, "Data directory")->capture_default_str()->check(NotEmpty());
   inclusion->add_option("--seq", f->seq, "Record seq (leaf index)")->required()->transform(DecimalNumber());
   inclusion->add_option("--size", f->size, "Prove against the checkpoint of exactly this tree size (default: the newest)")
       ->transform(DecimalNumber());
   inclusion->callback([f, exit_code] { *exit_code = ProveInclusion(*f); });
 
   auto* consistency = prove->add_subcommand("consistency", "Prove that the tree of --from records is a prefix of a later checkpoint");
-  consistency->add_option("--data", f->data, "Data directory")->capture_default_str();
+  consistency->add_option("--data", f->data, "Data directory")->capture_default_str()->check(NotEmpty());
   consistency->add_option("--from", f->from, "Older tree size")->required()->transform(DecimalNumber());
   consistency->add_option("--to", f->to, "Prove against the checkpoint of exactly this tree size (default: the newest)")
       ->transform(DecimalNumber());

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/key_arg.h"
+#include "cli/text_flag.h"
 #include "core/json_writer.h"
 #include "store/archive/archive_verify.h"
 #include "store/archive/store_part_access.h"
@@ -322,17 +323,20 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
                          "signature) and completeness "
                          "(the log extends every known checkpoint). Exit 0 ok, 1 failed, 2 usage");
   auto* f = new VerifyFlags;
-  cmd->add_option("--data", f->data, "Data directory")->capture_default_str();
+  cmd->add_option("--data", f->data, "Data directory")->capture_default_str()->check(NotEmpty());
   cmd->add_option(
       "--checkpoint", f->checkpoint,
       "A checkpoint note saved elsewhere earlier (a witness file): prove the log (or, with "
-      "--archive, the archive) still extends it");
+      "--archive, the archive) still extends it")
+      ->check(NotEmpty());
   cmd->add_option("--key", f->key,
                   "Trusted verifier key (name+hash+key) or a file holding it; default: derived "
-                  "from the data dir's node.key");
+                  "from the data dir's node.key")
+      ->check(NotEmpty());
   cmd->add_option("--archive", f->archive,
                   "Verify an archive directory (what audit.archive.command copied: parts, "
-                  "checkpoint slices) offline instead of a data dir");
+                  "checkpoint slices) offline instead of a data dir")
+      ->check(NotEmpty());
   cmd->add_flag("--json", f->json, "Print the result as JSON");
   cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }

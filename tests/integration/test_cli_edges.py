@@ -148,5 +148,27 @@ class KeysDurationTest(DataDirCase):
         self.assertEqual(key["expires"], "2029-12-31T22:00:00.500000000Z")
 
 
+class EmptyFlagTest(DataDirCase):
+    """An unset shell variable passes "": it must not quietly mean "not given"."""
+
+    def assertRefused(self, flag, *args):
+        r = run_cli(*args)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"{flag}: must not be empty", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_verify_does_not_fall_back_to_the_nodes_own_key(self):
+        self.assertRefused("--key", "verify", "--data", self.data, "--key", "")
+        self.assertRefused("--checkpoint", "verify", "--data", self.data, "--checkpoint", "")
+        self.assertRefused("--archive", "verify", "--data", self.data, "--archive", "")
+
+    def test_empty_data_dir_is_not_the_root_directory(self):
+        self.assertRefused("--data", "keys", "list", "--data", "")
+        self.assertRefused("--data", "verify", "--data", "")
+        self.assertRefused("--data", "export", "--leaves", "--data", "")
+        self.assertRefused("--data", "key", "show", "--data", "")
+        self.assertRefused("--data", "prove", "inclusion", "--seq", "0", "--data", "")
+
+
 if __name__ == "__main__":
     unittest.main()
