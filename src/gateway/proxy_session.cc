@@ -714,7 +714,7 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   std::string traceparent = FormatTraceparent(x.event.trace_id, x.event.span_id, trace_flags);
   hin.traceparent = traceparent;
   hin.tracestate = x.event.tracestate;
-  hin.host = x.event.host;
+  hin.host = parser.Find("host");  // whole: the event's copy is cut at 256 bytes
   hin.identity = &auth.identity;
   hin.chunked = parser.chunked();
   if (auto cl = parser.content_length()) hin.content_length = *cl;

@@ -159,6 +159,16 @@ class GatewayTest(GatewayTestCase):
         self.assertEqual(up["traceparent"].split("-")[1], "4bf92f3577b34da6a3ce929d0e0e4736")
         self.assertEqual(up["tracestate"], "a=1, b=2")
 
+    def test_forwarded_host_is_the_whole_host(self):
+        # The event keeps 256 bytes of Host; X-Forwarded-Host was built from that cut copy, so a
+        # long (valid) name lost its end, port included.
+        host = ("a" * 60 + ".") * 4 + "example.com:8443"
+        out = raw_request(self.gw.gateway_port, b"GET /v1/echo HTTP/1.1\r\nHost: " + host.encode() +
+                          b"\r\nAuthorization: Bearer " + self.key.encode() + b"\r\nConnection: close\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        self.assertGreater(len(host), 256)
+        self.assertEqual(self.upstream.received()[0]["headers"]["x-forwarded-host"], host)
+
     def test_every_connection_line_names_hop_by_hop_fields(self):
         out = self.raw_get(b"Connection: X-One\r\nX-One: 1\r\nConnection: X-Two\r\nX-Two: 2\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
