@@ -7,6 +7,10 @@
 namespace apitrail {
 
 Result<std::string> ReadTextFile(const std::string& path) {
+  // A directory opens and reads as empty: `proof check --proof DIR` then judged the proof
+  // "invalid" (exit 1) instead of naming the wrong argument (exit 2).
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::NotFound("cannot read " + path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read " + path);
   std::stringstream ss;

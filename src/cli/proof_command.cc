@@ -181,7 +181,7 @@ void AddProofCommands(CLI::App& app, int* exit_code) {
       text = ReadText(f->proof_file);
     }
     if (!text.ok()) {
-      std::cerr << "apitrail proof check: " << text.status().message() << "\n";
+      std::cerr << "apitrail proof check: --proof: " << text.status().message() << "\n";
       *exit_code = 2;
       return;
     }

@@ -170,5 +170,33 @@ class EmptyFlagTest(DataDirCase):
         self.assertRefused("--data", "prove", "inclusion", "--seq", "0", "--data", "")
 
 
+class FileArgumentTest(DataDirCase):
+    def key(self):
+        r = run_cli("key", "show", "--data", self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def test_proof_check_of_a_directory_is_a_usage_error(self):
+        r = run_cli("proof", "check", "--proof", self.tmp, "--key", self.key())
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # not "invalid" (1): nothing was checked
+        self.assertIn(f"--proof: cannot read {self.tmp}: is a directory", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_checkpoint_that_is_a_directory_is_named(self):
+        r = run_cli("verify", "--data", self.data, "--checkpoint", self.tmp)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("is a directory", r.stderr)
+
+    def test_saved_proof_still_checks(self):
+        r = run_cli("prove", "inclusion", "--data", self.data, "--seq", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        path = os.path.join(self.tmp, "incl.json")
+        with open(path, "w") as f:
+            f.write(r.stdout)
+        r = run_cli("proof", "check", "--proof", path, "--key", self.key())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("valid: inclusion of leaf 2 "), r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
