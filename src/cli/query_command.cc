@@ -63,13 +63,11 @@ void AddQueryCommand(CLI::App& app, int* exit_code) {
     }
     auto body = AdminGet("apitrail query", f->admin, path, params, 10000, exit_code);
     if (!body) return;
-    if (f->json) {
-      std::cout << *body << "\n";
-      return;
-    }
+    // Checked for --json too: a wrong --admin (another HTTP service) answers 200 with HTML,
+    // which a script would have been handed with exit 0.
     auto v = ParseAdminAnswer("apitrail query", *body, exit_code);
     if (!v) return;
-    if (!f->id.empty()) {
+    if (f->json || !f->id.empty()) {
       std::cout << *body << "\n";
       return;
     }

@@ -70,13 +70,13 @@ void Run(const StatsFlags& f, const std::string& which, int* exit_code) {
       {"dim", f.dim}, {"metric", f.metric}, {"k", f.k}, {"step", f.step}, {"since", f.since}, {"until", f.until}};
   auto body = AdminGet("apitrail stats", f.admin, "/api/v1/stats/" + which, params, 30000, exit_code);
   if (!body) return;
-  if (f.json) {
-    std::cout << *body << "\n";
-    return;
-  }
+  // Checked for --json too: a wrong --admin (another HTTP service) answers 200 with HTML,
+  // which a script would have been handed with exit 0.
   auto v = ParseAdminAnswer("apitrail stats", *body, exit_code);
   if (!v) return;
-  if (which == "top") {
+  if (f.json) {
+    std::cout << *body << "\n";
+  } else if (which == "top") {
     PrintTop(v->get_object());
   } else {
     PrintSeries(v->get_object());

@@ -198,5 +198,42 @@ class FileArgumentTest(DataDirCase):
         self.assertTrue(r.stdout.startswith("valid: inclusion of leaf 2 "), r.stdout)
 
 
+class NotAdminApiTest(unittest.TestCase):
+    """--admin pointing at another HTTP service on 127.0.0.1 that answers 200 with HTML."""
+
+    def setUp(self):
+        import http.server
+        import threading
+
+        class Html(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = b"<html><body>welcome</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.admin = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def tearDown(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def test_json_output_is_json_or_a_failure(self):
+        for args in (["query", "--json"], ["stats", "top", "--dim", "route", "--json"],
+                     ["stats", "series", "--metric", "requests", "--json"]):
+            r = run_cli(*args, "--admin", self.admin, "--token", "t0ken-for-the-test", timeout=15)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertEqual(r.stdout, "", args)
+            self.assertIn("unexpected answer", r.stderr)
+            self.assertNotIn("t0ken-for-the-test", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
