@@ -21,12 +21,14 @@ Result<std::string> ReadTextFile(const std::string& path) {
 Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg) {
   auto inline_key = ParseVerifierKey(arg);
   if (inline_key.ok()) return inline_key;
+  // Any file, not only a regular one: `--key <(curl …/verifier-key)` and /dev/stdin are pipes.
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(arg, ec)) {
+  if (!std::filesystem::exists(arg, ec)) {
     return Status::InvalidArgument("--key: " + inline_key.status().message());
   }
-  APITRAIL_ASSIGN_OR_RETURN(std::string text, ReadTextFile(arg));
-  std::string line = text.substr(0, text.find('\n'));
+  auto text = ReadTextFile(arg);
+  if (!text.ok()) return Status::InvalidArgument("--key: " + text.status().message());
+  std::string line = text->substr(0, text->find('\n'));
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   auto key = ParseVerifierKey(line);
   if (!key.ok()) return Status::InvalidArgument("--key " + arg + ": " + key.status().message());

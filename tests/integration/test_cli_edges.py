@@ -187,6 +187,13 @@ class FileArgumentTest(DataDirCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("is a directory", r.stderr)
 
+    def test_key_from_a_pipe(self):
+        # `--key <(curl …)` or /dev/stdin: a pipe, not a regular file.
+        r = subprocess.run([BIN, "verify", "--data", self.data, "--key", "/dev/stdin"], input=self.key() + "\n",
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("key: --key apitrail/", r.stdout)
+
     def test_saved_proof_still_checks(self):
         r = run_cli("prove", "inclusion", "--data", self.data, "--seq", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
