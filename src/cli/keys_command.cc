@@ -55,9 +55,10 @@ Result<int64_t> AfterNow(int64_t now, int64_t d) {
   return t;
 }
 
-// --expires: an RFC 3339 time, or a duration from now.
+// --expires: an RFC 3339 time, or a duration from now. Anything that starts like a date is
+// judged as a time, so "2030-01-01" is told what a time needs, not what a duration is.
 Result<int64_t> ExpiresAt(const std::string& text, int64_t now) {
-  if (text.size() >= 20 && text[4] == '-') return ParseRfc3339(text);
+  if (text.size() > 4 && text[4] == '-') return ParseRfc3339(text);
   APITRAIL_ASSIGN_OR_RETURN(int64_t d, ParseDuration(text));
   return AfterNow(now, d);
 }

@@ -141,6 +141,11 @@ class KeysDurationTest(DataDirCase):
         self.assertIn("--expires: reaches beyond 2262", r.stderr)
         self.assertEqual(self.listed(), {})
 
+    def test_date_without_a_time_is_told_what_a_time_needs(self):
+        r = self.keys("create", "--subject", "svc", "--expires", "2030-01-01")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--expires: not an RFC 3339 time", r.stderr)
+
     def test_expiry_with_an_offset(self):
         r = self.keys("create", "--subject", "svc", "--expires", "2030-01-01T00:00:00.5+02:00")
         self.assertEqual(r.returncode, 0, r.stderr)
