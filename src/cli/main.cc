@@ -27,7 +27,6 @@ bool StdoutWritten() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  apitrail::BlockServerSignals();
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   CLI::App app{"apitrail — who accessed what, and when, for any REST API"};
   app.require_subcommand(1);
@@ -43,6 +42,12 @@ int main(int argc, char** argv) {
   apitrail::AddProofCommands(app, &exit_code);
   apitrail::AddJwtCommand(app, &exit_code);
   apitrail::AddExportCommand(app, &exit_code);
+  // Only the servers take SIGTERM/SIGINT/SIGHUP through sigwait. Blocked in every command,
+  // Ctrl-C and kill did nothing to a verify of a large log or a query of a stalled admin API.
+  // Blocked when the subcommand is met, before its callback starts any thread.
+  for (const char* server : {"serve", "demo"}) {
+    app.get_subcommand(server)->preparse_callback([](size_t) { apitrail::BlockServerSignals(); });
+  }
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "apitrail " << APITRAIL_VERSION << "\n";
   });

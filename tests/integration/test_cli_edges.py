@@ -247,5 +247,31 @@ class NotAdminApiTest(unittest.TestCase):
             self.assertNotIn("t0ken-for-the-test", r.stderr)
 
 
+class InterruptTest(unittest.TestCase):
+    """Only serve and demo hold SIGINT/SIGTERM for an orderly drain; a tool waiting on a
+    stalled admin API (here: a listener that never answers) stops at once."""
+
+    def test_ctrl_c_and_kill_stop_a_waiting_query(self):
+        import signal
+        import socket
+        import time
+        with socket.socket() as stalled:
+            stalled.bind(("127.0.0.1", 0))
+            stalled.listen(4)
+            admin = f"127.0.0.1:{stalled.getsockname()[1]}"
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                p = subprocess.Popen([BIN, "query", "--admin", admin, "--token", "t0ken-for-the-test"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.5)
+                p.send_signal(sig)
+                try:
+                    rc = p.wait(timeout=3)  # the query's own timeout is 10 s
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    self.fail(f"{signal.Signals(sig).name} did not stop `apitrail query`")
+                self.assertEqual(rc, -sig)
+
+
 if __name__ == "__main__":
     unittest.main()
