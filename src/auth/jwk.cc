@@ -86,6 +86,15 @@ Result<VerificationKey> PinPublicKey(std::shared_ptr<EVP_PKEY> pkey) {
     return Status::InvalidArgument(
         "unsupported key type (expected RSA, EC P-256/P-384/P-521 or Ed25519)");
   }
+  // Neither a JWK import nor a PEM or certificate decode validates the key: an off-curve EC
+  // point enables invalid-curve attacks, and an RSA exponent of 1 makes the padded digest its
+  // own signature, so anyone could sign. Checked after the size limits, which bound its cost.
+  ossl::PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument(std::string("invalid ") + KeyFamilyName(key.family) +
+                                   " public key");
+  }
   key.algs = DefaultAlgs(key.family);
   key.pkey = std::move(pkey);
   return key;
@@ -110,14 +119,7 @@ Result<std::shared_ptr<EVP_PKEY>> FromData(const char* type, OSSL_PARAM_BLD* bld
     ERR_clear_error();
     return Status::InvalidArgument(std::string("invalid ") + type + " public key");
   }
-  auto pkey = ossl::SharePkey(raw);
-  // Import does not always validate; an off-curve EC point enables invalid-curve attacks.
-  ossl::PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument(std::string("invalid ") + type + " public key");
-  }
-  return pkey;
+  return ossl::SharePkey(raw);  // validated by PinPublicKey
 }
 
 Result<std::shared_ptr<EVP_PKEY>> RsaFromJwk(const json::object& o) {

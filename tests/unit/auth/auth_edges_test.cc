@@ -1,0 +1,143 @@
+// Edge cases of credential verification: what an attacker would try against the JWT decoder,
+// the key loaders, the verified-token cache, API keys and introspection answers.
+#include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+
+#include "auth/api_key.h"
+#include "auth/introspector.h"
+#include "auth/jwk.h"
+#include "auth/jws_signature.h"
+#include "auth/jwt_token.h"
+#include "auth/jwt_verifier.h"
+#include "core/crypto_util.h"
+#include "testutil/temp_dir.h"
+#include "unit/auth/jwt_test_signer.h"
+
+namespace apitrail {
+namespace {
+
+using namespace apitrail::testing;  // NOLINT: test helpers
+
+constexpr int64_t kNowS = 1767225600;  // 2026-01-01T00:00:00Z
+constexpr int64_t kNow = kNowS * 1000000000;
+const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
+const std::string kIss = "https://idp.example";
+
+std::string Claims(const std::string& extra = "") {
+  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
+                  "\",\"aud\":\"orders-api\",\"exp\":" + std::to_string(kNowS + 600);
+  if (!extra.empty()) c += "," + extra;
+  return c + "}";
+}
+
+class AuthEdgesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rsa_ = GenerateRsa2048();
+    ec_ = GenerateP256();
+  }
+  static void TearDownTestSuite() {
+    rsa_.reset();
+    ec_.reset();
+  }
+  JwtIssuerConfig Base() {
+    JwtIssuerConfig c;
+    c.issuer = kIss;
+    c.audiences = {"orders-api"};
+    return c;
+  }
+  std::unique_ptr<JwtVerifier> Make(std::vector<JwtIssuerConfig> configs) {
+    auto v = JwtVerifier::Create(configs);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? std::move(v).value() : nullptr;
+  }
+  std::unique_ptr<JwtVerifier> MakeWithSecret() {
+    JwtIssuerConfig c = Base();
+    c.secret = kSecret;
+    return Make({c});
+  }
+  static PkeyPtr rsa_, ec_;
+  TempDir dir_;
+};
+PkeyPtr AuthEdgesTest::rsa_, AuthEdgesTest::ec_;
+
+// An RSA public key with exponent 1 (which OpenSSL imports without complaint): n taken from
+// `like`, so it has the right size.
+std::string RsaExponentOnePem(EVP_PKEY* like) {
+  BIGNUM* n = nullptr;
+  EXPECT_EQ(EVP_PKEY_get_bn_param(like, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+  BIGNUM* e = BN_new();
+  BN_set_word(e, 1);
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
+  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
+  EVP_PKEY* key = nullptr;
+  EXPECT_EQ(EVP_PKEY_fromdata_init(ctx), 1);
+  EXPECT_EQ(EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params), 1);
+  std::string pem = key ? PublicKeyPem(key) : "";
+  EVP_PKEY_free(key);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(e);
+  BN_free(n);
+  return pem;
+}
+
+// With e = 1 an RS256 "signature" is the padded digest itself: anyone can make one.
+std::string ForgeRs256ForExponentOne(const std::string& signing_input, size_t modulus_bytes) {
+  static const unsigned char kSha256Prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                                0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                                0x01, 0x05, 0x00, 0x04, 0x20};
+  Hash256 h = Sha256(signing_input);
+  std::string t(reinterpret_cast<const char*>(kSha256Prefix), sizeof(kSha256Prefix));
+  t.append(reinterpret_cast<const char*>(h.data()), h.size());
+  std::string em("\x00\x01", 2);
+  em.append(modulus_bytes - 3 - t.size(), '\xff');
+  em.push_back('\0');
+  em += t;
+  return em;
+}
+
+TEST_F(AuthEdgesTest, RsaPemKeyWithExponentOneIsRefused) {
+  const std::string pem = RsaExponentOnePem(rsa_.get());
+  ASSERT_FALSE(pem.empty());
+  // Were it loaded, this forgery (made without any private key) would verify.
+  auto key = KeyFromPem(pem);
+  ASSERT_FALSE(key.ok()) << "an RSA key with e = 1 was accepted";
+  EXPECT_NE(key.status().message().find("invalid RSA public key"), std::string::npos)
+      << key.status().message();
+  JwtIssuerConfig c = Base();
+  c.key_file = dir_.Write("e1.pem", pem);
+  auto v = JwtVerifier::Create({c});
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("auth.jwt[0].key_file"), std::string::npos);
+  // The JWK route refuses the same key, and a sound key still loads from either.
+  std::string jwk = PublicJwk(rsa_.get(), "k", "RS256");
+  const size_t e = jwk.find("\"e\":\"") + 5;
+  EXPECT_FALSE(ParseJwks("{\"keys\":[" + jwk.substr(0, e) + "AQ" + jwk.substr(jwk.find('"', e)) +
+                         "]}")
+                   .ok());
+  EXPECT_TRUE(ParseJwks("{\"keys\":[" + jwk + "]}").ok());
+  EXPECT_TRUE(KeyFromPem(PublicKeyPem(rsa_.get())).ok());
+  EXPECT_TRUE(KeyFromPem(PublicKeyPem(ec_.get())).ok());
+}
+
+TEST_F(AuthEdgesTest, ForgedSignatureForExponentOneKeyNeverVerifies) {
+  std::string input = SigningInput(R"({"alg":"RS256"})", Claims());
+  std::string token = input + "." + Base64UrlEncode(ForgeRs256ForExponentOne(input, 256));
+  JwtIssuerConfig c = Base();
+  c.key_file = dir_.Write("key.pem", PublicKeyPem(rsa_.get()));
+  auto v = Make({c});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->Verify(token, kNow).deny_reason, "bad_signature");
+}
+
+}  // namespace
+}  // namespace apitrail
