@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/key_arg.h"
 #include "cli/number_flag.h"
 #include "cli/text_flag.h"
 #include "core/json_writer.h"
@@ -54,6 +55,11 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
     if (f->from > to) {
       std::cerr << "apitrail export: --from must not exceed --to\n";
       *exit_code = 2;
+      return;
+    }
+    if (Status st = RequireDataDir(f->data); !st.ok()) {
+      std::cerr << "apitrail export: " << st.message() << "\n";
+      *exit_code = 1;
       return;
     }
     auto leaves = ReadLeafHashRange(DefaultFileSystem(), f->data, f->from, to);

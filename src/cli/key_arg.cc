@@ -18,6 +18,12 @@ Result<std::string> ReadTextFile(const std::string& path) {
   return ss.str();
 }
 
+Status RequireDataDir(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return Status::NotFound("no data directory at " + path);
+  return Status::Ok();
+}
+
 Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg) {
   auto inline_key = ParseVerifierKey(arg);
   if (inline_key.ok()) return inline_key;

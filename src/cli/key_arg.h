@@ -13,5 +13,8 @@ namespace apitrail {
 Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg);
 // The whole file; NotFound when unreadable.
 Result<std::string> ReadTextFile(const std::string& path);
+// NotFound "no data directory at …" unless `path` is a directory. The store's readers take a
+// missing dir for an empty log, which named a mistyped --data "no signed checkpoint yet".
+Status RequireDataDir(const std::string& path);
 
 }  // namespace apitrail

@@ -48,6 +48,7 @@ int ProveInclusion(const ProveFlags& f) {
   if (f.size && f.seq >= *f.size) {
     return Fail("prove inclusion", Status::InvalidArgument("--seq must be below --size"));
   }
+  if (Status st = RequireDataDir(f.data); !st.ok()) return Fail("prove inclusion", st);
   auto json = InclusionProofJson(DefaultFileSystem(), f.data, f.seq, f.size);
   if (!json.ok()) return Fail("prove inclusion", json.status());
   std::cout << *json << "\n";
@@ -58,6 +59,7 @@ int ProveConsistency(const ProveFlags& f) {
   if (f.to && f.from > *f.to) {
     return Fail("prove consistency", Status::InvalidArgument("--from must not exceed --to"));
   }
+  if (Status st = RequireDataDir(f.data); !st.ok()) return Fail("prove consistency", st);
   auto json = ConsistencyProofJson(DefaultFileSystem(), f.data, f.from, f.to);
   if (!json.ok()) return Fail("prove consistency", json.status());
   std::cout << *json << "\n";

@@ -192,6 +192,15 @@ class FileArgumentTest(DataDirCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("is a directory", r.stderr)
 
+    def test_missing_data_dir_is_named(self):
+        # Not "no signed checkpoint yet": that sends the operator off to wait.
+        missing = os.path.join(self.tmp, "no-such-dir")
+        for args in (["prove", "inclusion", "--seq", "0"], ["prove", "consistency", "--from", "0"],
+                     ["export", "--leaves"]):
+            r = run_cli(*args, "--data", missing)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn(f"no data directory at {missing}", r.stderr)
+
     def test_key_from_a_pipe(self):
         # `--key <(curl …)` or /dev/stdin: a pipe, not a regular file.
         r = subprocess.run([BIN, "verify", "--data", self.data, "--key", "/dev/stdin"], input=self.key() + "\n",
