@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace apitrail {
 
@@ -13,9 +12,17 @@ Result<std::string> ReadTextFile(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) return Status::NotFound("cannot read " + path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Keys, notes and proofs are a few KiB; `--checkpoint /dev/zero` (or a log given by
+  // mistake) was read into memory without end.
+  constexpr size_t kMaxBytes = 1 << 20;
+  std::string text(kMaxBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return Status::NotFound("cannot read " + path);
+  if (static_cast<size_t>(in.gcount()) > kMaxBytes) {
+    return Status::InvalidArgument(path + " is larger than " + std::to_string(kMaxBytes) + " bytes");
+  }
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
 }
 
 Status RequireDataDir(const std::string& path) {

@@ -11,7 +11,7 @@
 namespace apitrail {
 
 Result<VerifierKey> LoadVerifierKeyArg(const std::string& arg);
-// The whole file; NotFound when unreadable.
+// The whole file, up to 1 MiB; NotFound when unreadable, InvalidArgument when larger.
 Result<std::string> ReadTextFile(const std::string& path);
 // NotFound "no data directory at …" unless `path` is a directory. The store's readers take a
 // missing dir for an empty log, which named a mistyped --data "no signed checkpoint yet".

@@ -208,6 +208,14 @@ class FileArgumentTest(DataDirCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("key: --key apitrail/", r.stdout)
 
+    def test_endless_file_is_refused_not_read_forever(self):
+        for args, flag in ((["verify", "--data", self.data, "--checkpoint", "/dev/zero"], "--checkpoint"),
+                           (["proof", "check", "--proof", "/dev/zero", "--key", self.key()], "--proof"),
+                           (["verify", "--data", self.data, "--key", "/dev/zero"], "--key")):
+            r = run_cli(*args, timeout=10)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(f"{flag}: /dev/zero is larger than 1048576 bytes", r.stderr)
+
     def test_saved_proof_still_checks(self):
         r = run_cli("prove", "inclusion", "--data", self.data, "--seq", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
