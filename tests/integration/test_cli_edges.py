@@ -1,4 +1,4 @@
-"""The offline command-line tools at their edges: what an operator types wrong at 3 a.m. and
+"""The command-line tools at their edges: what an operator types wrong at 3 a.m. and
 what the disk does to the output. Every case checks the exit code contract (0 ok, 1 check
 failed, 2 usage) and that the message names what was wrong. One small data dir (a few records
 and a signed checkpoint) is written once by a real gateway and only read afterwards."""
@@ -14,35 +14,41 @@ from harness import BIN, Apitrail, RecordingUpstream, run_cli, wait_until
 RECORDS = 12
 
 
-class DataDirCase(unittest.TestCase):
+DATA = {}  # "root", "data": written once by setUpModule
+
+
+def setUpModule():
     """A data dir with RECORDS records, all covered by a signed checkpoint; the gateway that
     wrote it is stopped before the tests run."""
+    root = tempfile.mkdtemp(prefix="apitrail-cli-edges-")
+    DATA["root"] = root
+    upstream = RecordingUpstream()
+    gw = Apitrail(root, upstream.port)
+    try:
+        os.makedirs(gw.data, exist_ok=True)
+        key = gw.create_key("alice", ["orders:read"])
+        gw.start()
+        for i in range(RECORDS):
+            status = gw.request("GET", f"/v1/orders/{i}", {"Authorization": f"Bearer {key}"})[0]
+            assert status == 200, status
+        wait_until(lambda: run_cli("prove", "inclusion", "--data", gw.data, "--seq", str(RECORDS - 1),
+                                   timeout=10).returncode == 0,
+                   timeout=10, what="a checkpoint covering every record")
+    finally:
+        gw.stop()
+        upstream.stop()
+    DATA["data"] = gw.data
 
-    @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="apitrail-cli-edges-")
-        upstream = RecordingUpstream()
-        gw = Apitrail(cls.root, upstream.port)
-        try:
-            os.makedirs(gw.data, exist_ok=True)
-            key = gw.create_key("alice", ["orders:read"])
-            gw.start()
-            for i in range(RECORDS):
-                status = gw.request("GET", f"/v1/orders/{i}", {"Authorization": f"Bearer {key}"})[0]
-                assert status == 200, status
-            wait_until(lambda: run_cli("prove", "inclusion", "--data", gw.data, "--seq", str(RECORDS - 1),
-                                       timeout=10).returncode == 0,
-                       timeout=10, what="a checkpoint covering every record")
-        finally:
-            gw.stop()
-            upstream.stop()
-        cls.data = gw.data
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.root, ignore_errors=True)
+def tearDownModule():
+    shutil.rmtree(DATA["root"], ignore_errors=True)
+
+
+class DataDirCase(unittest.TestCase):
+    """self.data: the module's data dir (read only); self.tmp: a fresh dir per test."""
 
     def setUp(self):
+        self.data = DATA["data"]
         self.tmp = tempfile.mkdtemp(prefix="apitrail-cli-edges-t-")
 
     def tearDown(self):
