@@ -179,6 +179,17 @@ Result<std::optional<VerificationKey>> ParseJwk(const json::value& v) {
       use && (!use->is_string() || use->get_string() != "sig")) {
     return Skip();  // an encryption key published in the same set
   }
+  // RFC 7517 §4.3: key_ops says the same as `use`, per operation; a key that does not list
+  // "verify" (an encryption or key-wrapping key) must not check signatures either.
+  if (const json::value* ops = o.if_contains("key_ops")) {
+    bool verify = false;
+    if (ops->is_array()) {
+      for (const auto& op : ops->get_array()) {
+        verify = verify || (op.is_string() && op.get_string() == "verify");
+      }
+    }
+    if (!verify) return Skip();
+  }
   std::string kid;
   if (const json::value* k = o.if_contains("kid")) {
     if (!k->is_string()) return Status::InvalidArgument("\"kid\" must be a string");

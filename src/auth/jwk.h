@@ -92,9 +92,10 @@ Result<VerificationKey> KeyFromPem(std::string_view pem);
 Result<VerificationKey> KeyFromSecret(std::string secret);
 // A JWKS document {"keys":[...]}: kty RSA (n, e), EC (crv P-256/P-384/P-521, x, y), OKP (crv
 // Ed25519, x), oct (k). A key's `alg`, if present, pins it and must agree with its type and
-// curve; `use`, if present, must be "sig" (else the key is skipped). Keys of types, curves or
-// algorithms we do not support (RSA-OAEP, secp256k1, Ed448, …) are skipped; a malformed
-// supported key is an error; no usable key at all is an error.
+// curve; `use`, if present, must be "sig", and `key_ops`, if present, must list "verify" (else
+// the key is skipped). Keys of types, curves or algorithms we do not support (RSA-OAEP,
+// secp256k1, Ed448, …) are skipped; a malformed supported key is an error; no usable key at
+// all is an error.
 Result<std::vector<VerificationKey>> ParseJwks(std::string_view json);
 
 // Narrows `key` to an issuer's allowed algorithms. `explicit_list`: the issuer named them

@@ -121,9 +121,9 @@ TEST_F(AuthEdgesTest, RsaPemKeyWithExponentOneIsRefused) {
   // The JWK route refuses the same key, and a sound key still loads from either.
   std::string jwk = PublicJwk(rsa_.get(), "k", "RS256");
   const size_t e = jwk.find("\"e\":\"") + 5;
-  EXPECT_FALSE(ParseJwks("{\"keys\":[" + jwk.substr(0, e) + "AQ" + jwk.substr(jwk.find('"', e)) +
-                         "]}")
-                   .ok());
+  EXPECT_FALSE(
+      ParseJwks("{\"keys\":[" + jwk.substr(0, e) + "AQ" + jwk.substr(jwk.find('"', e)) + "]}")
+          .ok());
   EXPECT_TRUE(ParseJwks("{\"keys\":[" + jwk + "]}").ok());
   EXPECT_TRUE(KeyFromPem(PublicKeyPem(rsa_.get())).ok());
   EXPECT_TRUE(KeyFromPem(PublicKeyPem(ec_.get())).ok());
@@ -137,6 +137,39 @@ TEST_F(AuthEdgesTest, ForgedSignatureForExponentOneKeyNeverVerifies) {
   auto v = Make({c});
   ASSERT_TRUE(v);
   EXPECT_EQ(v->Verify(token, kNow).deny_reason, "bad_signature");
+}
+
+// `jwk` with `"key_ops":<ops>` added.
+std::string WithKeyOps(std::string jwk, const std::string& ops) {
+  jwk.pop_back();
+  return jwk + ",\"key_ops\":" + ops + "}";
+}
+
+TEST_F(AuthEdgesTest, JwkWhoseKeyOpsLackVerifyIsNotASigningKey) {
+  // An issuer's encryption key (RFC 7517 §4.3 key_ops instead of use) in the same set.
+  const std::string token = MakeSigned(R"({"alg":"RS256","kid":"k1"})", Claims(), rsa_.get());
+  for (const char* ops : {R"(["encrypt","wrapKey"])", "[]", R"("verify")", R"([1])"}) {
+    JwtIssuerConfig c = Base();
+    c.jwks_file =
+        dir_.Write("jwks.json", "{\"keys\":[" + WithKeyOps(PublicJwk(rsa_.get(), "k1", ""), ops) +
+                                    "," + PublicJwk(ec_.get(), "e1", "") + "]}");
+    auto v = Make({c});
+    ASSERT_TRUE(v) << ops;
+    AuthOutcome o = v->Verify(token, kNow);
+    EXPECT_FALSE(o.allowed) << ops;
+    EXPECT_EQ(o.deny_reason, "alg_key_mismatch") << ops;  // the set has no RS256 key left
+  }
+  for (const char* ops : {R"(["verify"])", R"(["sign","verify"])"}) {
+    JwtIssuerConfig c = Base();
+    c.jwks_file = dir_.Write(
+        "jwks.json", "{\"keys\":[" + WithKeyOps(PublicJwk(rsa_.get(), "k1", ""), ops) + "]}");
+    auto v = Make({c});
+    ASSERT_TRUE(v) << ops;
+    EXPECT_TRUE(v->Verify(token, kNow).allowed) << ops;
+  }
+  EXPECT_FALSE(
+      ParseJwks("{\"keys\":[" + WithKeyOps(PublicJwk(ec_.get(), "", ""), R"(["encrypt"])") + "]}")
+          .ok());
 }
 
 }  // namespace
