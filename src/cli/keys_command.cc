@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "auth/key_store.h"
@@ -118,6 +119,10 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     if (!path.ok()) { *exit_code = Fail(path.status()); return; }
     auto keys = ListKeys(*path);
     if (!keys.ok()) { *exit_code = Fail(keys.status()); return; }
+    // A missing file lists as no keys, which a mistyped --data made look like every key gone.
+    if (std::error_code ec; !std::filesystem::exists(*path, ec)) {
+      std::cerr << "apitrail keys: no key file at " << *path << " (no key created there yet)\n";
+    }
     // Written by running gateways every 10 s and on SIGHUP/shutdown; unreadable: not shown.
     auto used = LoadLastUsed(*path);
     if (!used.ok()) std::cerr << "apitrail keys: " << used.status().message() << "\n";

@@ -130,6 +130,15 @@ class KeysDurationTest(DataDirCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return {k["id"]: k for k in json.loads(r.stdout)["keys"]}
 
+    def test_list_names_a_missing_key_file(self):
+        missing = os.path.join(self.tmp, "typo")
+        r = run_cli("keys", "list", "--json", "--data", missing)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"keys": []})
+        self.assertIn(f"no key file at {missing}/keys.json", r.stderr)
+        self.assertEqual(self.keys("create", "--subject", "svc").returncode, 0)
+        self.assertEqual(self.keys("list").stderr, "")
+
     def test_huge_overlap_does_not_expire_the_old_key(self):
         self.assertEqual(self.keys("create", "--subject", "svc").returncode, 0)
         (old_id,) = self.listed()
