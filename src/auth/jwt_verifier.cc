@@ -267,9 +267,13 @@ AuthOutcome JwtVerifier::Verify(std::string_view token, int64_t now_ns) const {
   if (issuers_.empty()) return Deny(jwt_deny::kMalformed, "JWT authentication is not configured");
   if (token.size() > max_token_bytes_) return Deny(jwt_deny::kTooLarge, "token is too large");
   Hash256 key{};
+  uint64_t epoch = 0;
   if (cache_) {
     key = VerifiedTokenCache::KeyOf(token);
-    if (auto identity = cache_->Lookup(key, now_ns)) {
+    // A token verified before a key refresh dropped keys (rotated out or revoked) is checked
+    // again against the new set, not served from the cache for up to five more minutes.
+    epoch = KeysGeneration();
+    if (auto identity = cache_->Lookup(key, now_ns, epoch)) {
       AuthOutcome out;
       out.allowed = true;
       out.identity = *identity;
@@ -280,8 +284,16 @@ AuthOutcome JwtVerifier::Verify(std::string_view token, int64_t now_ns) const {
   bool signature_valid = false;
   int64_t expires_ns = INT64_MAX;
   AuthOutcome out = VerifyUncached(token, now_ns, true, &jwt, &signature_valid, &expires_ns);
-  if (out.allowed && cache_) cache_->Insert(key, out.identity, expires_ns, now_ns);
+  if (out.allowed && cache_) cache_->Insert(key, out.identity, expires_ns, now_ns, epoch);
   return out;
+}
+
+uint64_t JwtVerifier::KeysGeneration() const {
+  uint64_t sum = 0;  // each term only grows, so any change changes the sum
+  for (const auto& is : issuers_) {
+    if (is.remote) sum += is.remote->generation();
+  }
+  return sum;
 }
 
 JwtVerifier::Detailed JwtVerifier::VerifyDetailed(std::string_view token, int64_t now_ns,

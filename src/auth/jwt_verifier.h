@@ -37,13 +37,14 @@ class JwtVerifier {
       size_t cache_capacity = VerifiedTokenCache::kDefaultCapacity);
 
   // Verifies one token. Allowed: identity {subject, "jwt", jti or a token hash, iss, scopes};
-  // cached until min(exp, now + 5 min). Denied: a jwt_deny reason (jwt_token.h) — token_too_large
-  // | malformed_token | alg_none | alg_not_allowed | unsupported_crit | alg_key_mismatch |
-  // unknown_kid | bad_signature | expired_token | token_not_yet_valid | wrong_issuer |
-  // wrong_audience | invalid_claims | missing_required_claim | keys_unavailable, or
-  // token_binding_unsupported (token_binding.h). Claims are copied into the identity only once
-  // the signature is valid. A certificate-bound token comes back allowed with
-  // identity.bound_certificate set: the caller checks the connection's certificate.
+  // cached until min(exp, now + 5 min), or until a JWKS refresh drops a key. Denied: a
+  // jwt_deny reason (jwt_token.h) — token_too_large | malformed_token | alg_none |
+  // alg_not_allowed | unsupported_crit | alg_key_mismatch | unknown_kid | bad_signature |
+  // expired_token | token_not_yet_valid | wrong_issuer | wrong_audience | invalid_claims |
+  // missing_required_claim | keys_unavailable, or token_binding_unsupported (token_binding.h).
+  // Claims are copied into the identity only once the signature is valid. A certificate-bound
+  // token comes back allowed with identity.bound_certificate set: the caller checks the
+  // connection's certificate.
   AuthOutcome Verify(std::string_view token, int64_t now_ns) const;
 
   // What `apitrail jwt verify` prints. header/claims are set only once the signature verified.
@@ -82,6 +83,8 @@ class JwtVerifier {
   // *expires_ns (exp in ns; INT64_MAX if none) are set once the signature verified.
   AuthOutcome VerifyUncached(std::string_view token, int64_t now_ns, bool check_claims,
                              DecodedJwt* jwt, bool* signature_valid, int64_t* expires_ns) const;
+  // The sum of the remote key sets' generations: the verified-token cache's epoch.
+  uint64_t KeysGeneration() const;
   // *signature_valid tells a bad signature (try another issuer) from a claim failure (final).
   AuthOutcome VerifyWithIssuer(const Issuer& issuer, std::string_view token, const DecodedJwt& jwt,
                                int64_t now_ns, bool check_claims, bool* signature_valid,

@@ -2,6 +2,9 @@
 // refresher's io_context, sleeping on a steady_timer that RequestRefresh() may pull forward.
 #include "auth/remote_key_set.h"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -145,6 +148,17 @@ asio::awaitable<Result<Fetched>> FetchOnce(const JwtIssuerConfig& c, JwsAlgSet a
   co_return out;
 }
 
+// True if every key of `before` is in `after` (same kid, family, algorithms and key).
+bool KeepsEveryKey(const std::vector<VerificationKey>& before,
+                   const std::vector<VerificationKey>& after) {
+  return std::all_of(before.begin(), before.end(), [&](const VerificationKey& b) {
+    return std::any_of(after.begin(), after.end(), [&](const VerificationKey& a) {
+      return a.kid == b.kid && a.family == b.family && a.algs == b.algs && a.pkey && b.pkey &&
+             EVP_PKEY_eq(a.pkey.get(), b.pkey.get()) == 1;
+    });
+  });
+}
+
 }  // namespace
 
 struct KeyRefresher::Impl {
@@ -191,6 +205,11 @@ asio::awaitable<void> KeyRefresher::Impl::Run(RemoteKeySet* s, RemoteKeySet::Loo
       next = age_s < 0 ? ceiling : std::clamp(milliseconds(age_s * 1000), floor, ceiling);
       auto keys = std::make_shared<const std::vector<VerificationKey>>(std::move(r->keys));
       std::lock_guard<std::mutex> lock(s->mu_);
+      // Under the same lock as the swap: whoever reads the new generation gets the new keys
+      // from Keys(), and a token verified with the old ones is cached under the old number.
+      if (s->keys_ && !KeepsEveryKey(*s->keys_, *keys)) {
+        s->generation_.fetch_add(1, std::memory_order_acq_rel);
+      }
       s->keys_ = std::move(keys);
       s->last_error_.clear();
     } else {

@@ -48,6 +48,10 @@ class RemoteKeySet {
   // A token named a kid we do not have: fetch again soon (rate-bounded). Non-blocking.
   void RequestRefresh();
   uint64_t fetch_count() const { return fetches_.load(std::memory_order_relaxed); }
+  // Grows each time a fetch replaces a key set with one that lacks any of its keys (rotated
+  // out or revoked by the issuer): what was verified with the old set must be checked again.
+  // Once it has grown, Keys() returns the new set.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   const std::string& where() const { return where_; }
 
  private:
@@ -68,6 +72,7 @@ class RemoteKeySet {
 
   std::atomic<bool> refresh_wanted_{false};
   std::atomic<uint64_t> fetches_{0};
+  std::atomic<uint64_t> generation_{0};
   std::atomic<bool> first_done_{false};
   Loop* loop_ = nullptr;  // set while a KeyRefresher runs this set
 };

@@ -46,14 +46,15 @@ class TokenCache {
 
   static Hash256 KeyOf(std::string_view token) { return TokenCacheKey(token); }
 
-  // The cached value if `key` was inserted and has not expired at now_ns; null otherwise
-  // (an expired entry is dropped). The pointee is immutable and shared.
-  std::shared_ptr<const V> Lookup(const Hash256& key, int64_t now_ns) const {
+  // The cached value if `key` was inserted with this `epoch` and has not expired at now_ns;
+  // null otherwise (an expired entry, or one of another epoch, is dropped). The pointee is
+  // immutable and shared.
+  std::shared_ptr<const V> Lookup(const Hash256& key, int64_t now_ns, uint64_t epoch = 0) const {
     Shard& s = ShardOf(key);
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.map.find(key);
     if (it == s.map.end()) return nullptr;
-    if (now_ns >= it->second.expires_ns) {
+    if (now_ns >= it->second.expires_ns || it->second.epoch != epoch) {
       s.map.erase(it);  // its FIFO record becomes stale and is skipped when popped
       return nullptr;
     }
@@ -61,15 +62,18 @@ class TokenCache {
   }
 
   // Caches `value` until min(expires_ns, now_ns + max_ttl_ns). Does nothing if that is not
-  // in the future. Replaces an existing entry for `key`.
-  void Insert(const Hash256& key, V value, int64_t expires_ns, int64_t now_ns) {
+  // in the future. Replaces an existing entry for `key`. `epoch`: what the value was decided
+  // under (JwtVerifier: its key sets' generation, read before verifying); a lookup in another
+  // epoch misses, so a change of keys takes effect at once instead of after the TTL.
+  void Insert(const Hash256& key, V value, int64_t expires_ns, int64_t now_ns,
+              uint64_t epoch = 0) {
     const int64_t until = std::min(expires_ns, now_ns + max_ttl_ns_);
     if (until <= now_ns) return;
     auto shared = std::make_shared<const V>(std::move(value));
     Shard& s = ShardOf(key);
     std::lock_guard<std::mutex> lock(s.mu);
     const uint64_t seq = s.next_seq++;
-    s.map[key] = Entry{std::move(shared), until, seq};
+    s.map[key] = Entry{std::move(shared), until, seq, epoch};
     s.fifo.emplace_back(key, seq);
     // Every live entry has exactly one FIFO record (the one with its seq), so bounding the
     // FIFO bounds the map; stale records (replaced or expired entries) are dropped on the way.
@@ -103,6 +107,7 @@ class TokenCache {
     std::shared_ptr<const V> value;
     int64_t expires_ns = 0;
     uint64_t seq = 0;  // matches the FIFO record that owns this entry
+    uint64_t epoch = 0;
   };
   struct Shard {
     mutable std::mutex mu;

@@ -1,11 +1,19 @@
 // Edge cases of credential verification: what an attacker would try against the JWT decoder,
 // the key loaders, the verified-token cache, API keys and introspection answers.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
 
 #include "auth/api_key.h"
 #include "auth/introspector.h"
@@ -13,6 +21,7 @@
 #include "auth/jws_signature.h"
 #include "auth/jwt_token.h"
 #include "auth/jwt_verifier.h"
+#include "auth/remote_key_set.h"
 #include "core/crypto_util.h"
 #include "testutil/temp_dir.h"
 #include "unit/auth/jwt_test_signer.h"
@@ -170,6 +179,128 @@ TEST_F(AuthEdgesTest, JwkWhoseKeyOpsLackVerifyIsNotASigningKey) {
   EXPECT_FALSE(
       ParseJwks("{\"keys\":[" + WithKeyOps(PublicJwk(ec_.get(), "", ""), R"(["encrypt"])") + "]}")
           .ok());
+}
+
+// A JWKS endpoint on 127.0.0.1 whose answer the test can change: an issuer rotating its keys.
+class JwksServer {
+ public:
+  explicit JwksServer(std::string body) : body_(std::move(body)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~JwksServer() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+  void Set(std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = std::move(body);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/jwks"; }
+
+ private:
+  void Serve() {
+    for (;;) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      char buf[4096];
+      while (in.find("\r\n\r\n") == std::string::npos) {  // a GET: the head is all
+        const ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
+      std::string body;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        body = body_;
+      }
+      const std::string out =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  std::mutex mu_;
+  std::string body_;  // GUARDED_BY(mu_)
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+template <typename F>
+bool WaitFor(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(AuthEdgesTest, CachedTokenIsCheckedAgainOnceItsRemoteKeyIsGone) {
+  PkeyPtr next = GenerateRsa2048();
+  JwksServer server("{\"keys\":[" + PublicJwk(rsa_.get(), "k1", "RS256") + "]}");
+  JwtIssuerConfig c = Base();
+  c.algorithms = {"RS256"};
+  c.jwks_url = server.url();
+  c.allow_insecure_http = true;
+  c.jwks_refresh_min_interval_ms = 100;
+  auto v = Make({c});
+  ASSERT_TRUE(v);
+  auto* keys = const_cast<RemoteKeySet*>(v->remote_keys(0));
+  ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 1 && keys->Keys(); }));
+
+  const std::string old_token = MakeSigned(R"({"alg":"RS256","kid":"k1"})", Claims(), rsa_.get());
+  ASSERT_TRUE(v->Verify(old_token, kNow).allowed);
+  ASSERT_TRUE(v->Verify(old_token, kNow).allowed);  // from the cache
+  EXPECT_EQ(v->cache()->Size(), 1u);
+
+  // A key added: nothing verified so far is in doubt, the cache stays.
+  const std::string both = "{\"keys\":[" + PublicJwk(rsa_.get(), "k1", "RS256") + "," +
+                           PublicJwk(next.get(), "k2", "RS256") + "]}";
+  server.Set(both);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the minimum interval
+  keys->RequestRefresh();
+  ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 2; }));
+  EXPECT_EQ(keys->generation(), 0u);
+  EXPECT_TRUE(v->Verify(old_token, kNow).allowed);
+
+  // The issuer revokes k1 (say it leaked): tokens signed with it must stop working as soon
+  // as the gateway has the new set, cached or not.
+  server.Set("{\"keys\":[" + PublicJwk(next.get(), "k2", "RS256") + "]}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  keys->RequestRefresh();
+  ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 3; }));
+  AuthOutcome o = v->Verify(old_token, kNow);
+  EXPECT_FALSE(o.allowed) << "a token of a revoked key was served from the cache";
+  EXPECT_EQ(o.deny_reason, "unknown_kid");
+  // Tokens of the remaining key are verified and cached as before.
+  const std::string new_token = MakeSigned(R"({"alg":"RS256","kid":"k2"})", Claims(), next.get());
+  EXPECT_TRUE(v->Verify(new_token, kNow).allowed);
+  EXPECT_TRUE(v->Verify(new_token, kNow).allowed);
+}
+
+TEST(AuthEdgesCache, EntriesOfAnotherEpochMiss) {
+  VerifiedTokenCache cache(64);
+  Identity id;
+  id.subject = "alice";
+  const Hash256 key = VerifiedTokenCache::KeyOf("tok");
+  cache.Insert(key, id, kNow + 60'000'000'000, kNow, 3);
+  EXPECT_TRUE(cache.Lookup(key, kNow, 3));
+  EXPECT_FALSE(cache.Lookup(key, kNow, 4));
+  EXPECT_FALSE(cache.Lookup(key, kNow, 3));  // dropped, not kept for the old epoch
 }
 
 }  // namespace
