@@ -39,5 +39,7 @@ bool ParseHostPort(const std::string& text, HostPort* out, std::string* error);
 bool ParseCidr(const std::string& text, Cidr* out, std::string* error);
 // true if ip (text form, v4 or v6) is inside cidr.
 bool CidrContains(const Cidr& cidr, const std::string& ip);
+// true if ip is inside any of cidrs (the address is parsed once).
+bool AnyCidrContains(const std::vector<Cidr>& cidrs, std::string_view ip);
 
 }  // namespace apitrail

@@ -151,17 +151,35 @@ bool ParseCidr(const std::string& text, Cidr* out, std::string* error) {
   return true;
 }
 
-bool CidrContains(const Cidr& cidr, const std::string& ip) {
-  uint8_t addr[16];
-  bool v4 = false;
+namespace {
+
+bool Contains(const Cidr& cidr, const uint8_t addr[16]) {
   if (cidr.prefix_len < 0 || cidr.prefix_len > 128) return false;
-  if (!ParseIp(ip, addr, &v4)) return false;
   int full = cidr.prefix_len / 8;
   if (std::memcmp(addr, cidr.addr, full) != 0) return false;
   int rest = cidr.prefix_len % 8;
   if (rest == 0) return true;
   uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
   return (addr[full] & mask) == (cidr.addr[full] & mask);
+}
+
+}  // namespace
+
+bool CidrContains(const Cidr& cidr, const std::string& ip) {
+  uint8_t addr[16];
+  bool v4 = false;
+  return ParseIp(ip, addr, &v4) && Contains(cidr, addr);
+}
+
+bool AnyCidrContains(const std::vector<Cidr>& cidrs, std::string_view ip) {
+  if (cidrs.empty()) return false;
+  uint8_t addr[16];
+  bool v4 = false;
+  if (!ParseIp(ip, addr, &v4)) return false;  // parsed once, not once per CIDR
+  for (const Cidr& c : cidrs) {
+    if (Contains(c, addr)) return true;
+  }
+  return false;
 }
 
 }  // namespace apitrail

@@ -196,12 +196,7 @@ const char* ReasonPhrase(int status) {
   }
 }
 
-bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted) {
-  for (const auto& c : trusted) {
-    if (CidrContains(c, std::string(ip))) return true;
-  }
-  return false;
-}
+bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted) { return AnyCidrContains(trusted, ip); }
 
 std::string_view FieldList(const HeaderFields& fields, std::string_view name, std::string* storage) {
   std::string_view first;

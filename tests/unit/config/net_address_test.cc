@@ -40,6 +40,13 @@ TEST(CidrTest, ParseAndContainsV4) {
   EXPECT_TRUE(CidrContains(c, "10.200.3.4"));
   EXPECT_TRUE(CidrContains(c, "::ffff:10.1.1.1"));  // IPv4-mapped form of the same address
   EXPECT_FALSE(CidrContains(c, "11.0.0.1"));
+  Cidr v6;
+  ASSERT_TRUE(ParseCidr("2001:db8::/32", &v6, &err));
+  EXPECT_TRUE(AnyCidrContains({v6, c}, "10.9.9.9"));
+  EXPECT_TRUE(AnyCidrContains({v6, c}, "2001:db8::7"));
+  EXPECT_FALSE(AnyCidrContains({v6, c}, "11.0.0.1"));
+  EXPECT_FALSE(AnyCidrContains({v6, c}, "not an address"));
+  EXPECT_FALSE(AnyCidrContains({}, "10.9.9.9"));
   EXPECT_FALSE(CidrContains(c, "not-an-ip"));
   ASSERT_TRUE(ParseCidr("192.168.1.0/25", &c, &err)) << err;
   EXPECT_TRUE(CidrContains(c, "192.168.1.127"));
