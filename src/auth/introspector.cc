@@ -242,18 +242,31 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
       !grants.ok()) {
     return deny_with_identity(deny::kInvalidClaims, grants.message());
   }
-  // An authorization server that says active but also gives an exp in the past is trusted on
-  // the exp (RFC 7662 §2.2 makes exp authoritative for the token's lifetime).
+  // An authorization server that says active but also gives an exp in the past, or an nbf in
+  // the future, is trusted on the time (RFC 7662 §2.2 gives both as the token's validity
+  // window; the JWT path checks the same claims).
+  auto seconds_ns = [&](const char* name, int64_t absent, int64_t* ns) -> bool {
+    *ns = absent;
+    const json::value* v = o.if_contains(name);
+    if (v == nullptr || v->is_null()) return true;
+    double s = v->is_int64()    ? static_cast<double>(v->get_int64())
+               : v->is_uint64() ? static_cast<double>(v->get_uint64())
+               : v->is_double() ? v->get_double()
+                                : NAN;
+    if (!std::isfinite(s)) return false;
+    *ns = s >= 9.2e9 ? INT64_MAX : s <= 0 ? 0 : static_cast<int64_t>(s * 1e9);
+    return true;
+  };
   int64_t exp_ns = INT64_MAX;
-  if (const json::value* exp = o.if_contains("exp"); exp && !exp->is_null()) {
-    double s = exp->is_int64()    ? static_cast<double>(exp->get_int64())
-               : exp->is_uint64() ? static_cast<double>(exp->get_uint64())
-               : exp->is_double() ? exp->get_double()
-                                  : NAN;
-    if (!std::isfinite(s))
-      return deny_with_identity(deny::kInvalidClaims, "introspection exp is not a number");
-    exp_ns = s >= 9.2e9 ? INT64_MAX : s <= 0 ? 0 : static_cast<int64_t>(s * 1e9);
-    if (exp_ns <= now_ns) return deny_with_identity(deny::kInactive, "token has expired");
+  if (!seconds_ns("exp", INT64_MAX, &exp_ns))
+    return deny_with_identity(deny::kInvalidClaims, "introspection exp is not a number");
+  if (exp_ns <= now_ns) return deny_with_identity(deny::kInactive, "token has expired");
+  int64_t nbf_ns = 0;
+  if (!seconds_ns("nbf", 0, &nbf_ns))
+    return deny_with_identity(deny::kInvalidClaims, "introspection nbf is not a number");
+  if (nbf_ns > now_ns) {
+    *cache_until_ns = nbf_ns;  // the refusal is cached no longer than it is true
+    return deny_with_identity(deny::kInactive, "token is not valid yet (nbf)");
   }
   if (!config_.audiences.empty()) {
     const json::value* aud = o.if_contains("aud");
@@ -320,7 +333,7 @@ boost::asio::awaitable<AuthOutcome> Introspector::Introspect(std::string token,
     positive_->Insert(key, out.identity, cache_until, now_ns);
   } else if (!out.allowed && out.http_status == 401 && negative_) {
     // A refusal the answer implies: the same answer would come back within negative_cache_ms.
-    negative_->Insert(key, out, INT64_MAX, now_ns);
+    negative_->Insert(key, out, cache_until > 0 ? cache_until : INT64_MAX, now_ns);
   }
   co_return out;
 }

@@ -34,7 +34,8 @@ namespace apitrail {
 class TlsClientContext;
 
 namespace introspection_deny {
-inline constexpr char kInactive[] = "inactive_token";                // active:false → 401
+// active:false, exp in the past or nbf in the future → 401
+inline constexpr char kInactive[] = "inactive_token";
 inline constexpr char kUnavailable[] = "introspection_unavailable";  // AS down/timeout → 503
 inline constexpr char kBusy[] = "introspection_busy";                // max_concurrent → 503
 inline constexpr char kTooLarge[] = "token_too_large";
@@ -62,7 +63,8 @@ class Introspector {
   boost::asio::awaitable<AuthOutcome> Introspect(std::string token, int64_t now_ns) const;
 
   // Interprets one introspection answer (HTTP status and body): exposed for unit tests.
-  // *cache_until_ns is set to when an active answer stops being cacheable (0: do not cache).
+  // *cache_until_ns is set to when an active answer stops being cacheable (0: do not cache),
+  // or to when a refusal stops holding (an nbf; 0: for as long as refusals are cached).
   AuthOutcome Interpret(int http_status, std::string_view body, std::string_view token,
                         int64_t now_ns, int64_t* cache_until_ns) const;
 

@@ -303,5 +303,35 @@ TEST(AuthEdgesCache, EntriesOfAnotherEpochMiss) {
   EXPECT_FALSE(cache.Lookup(key, kNow, 3));  // dropped, not kept for the old epoch
 }
 
+IntrospectionConfig IntrospectionAt(const std::string& endpoint) {
+  IntrospectionConfig c;
+  c.endpoint = endpoint;
+  c.client_id = "gateway";
+  c.client_secret = "s3cret";
+  c.allow_insecure_http = true;
+  return c;
+}
+
+TEST(AuthEdgesIntrospection, ActiveAnswerWithAFutureNbfIsRefused) {
+  auto in = Introspector::Create(IntrospectionAt("https://as.example/introspect"));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  int64_t until = 0;
+  const std::string later = std::to_string(kNowS + 600);
+  AuthOutcome o = (*in)->Interpret(200, R"({"active":true,"sub":"bob","nbf":)" + later + "}", "tok",
+                                   kNow, &until);
+  EXPECT_FALSE(o.allowed);
+  EXPECT_EQ(o.deny_reason, "inactive_token");
+  EXPECT_EQ(o.identity.subject, "bob");          // audited as whose it was
+  EXPECT_EQ(until, (kNowS + 600) * 1000000000);  // refused no longer than it is true
+  o = (*in)->Interpret(200, R"({"active":true,"sub":"bob","nbf":"soon"})", "tok", kNow, &until);
+  EXPECT_EQ(o.deny_reason, "invalid_claims");
+  // A past nbf, a null one, or none: accepted.
+  for (const std::string& nbf :
+       {",\"nbf\":" + std::to_string(kNowS - 5), std::string(",\"nbf\":null"), std::string()}) {
+    o = (*in)->Interpret(200, R"({"active":true,"sub":"bob")" + nbf + "}", "tok", kNow, &until);
+    EXPECT_TRUE(o.allowed) << nbf << ": " << o.deny_reason;
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
