@@ -98,9 +98,7 @@ int RunVerify(const JwtFlags& f) {
 
   // A token file larger than any acceptable token is still read (bounded) so the verdict
   // is token_too_large rather than a read error.
-  auto text = f.token_file == "-"
-                  ? Result<std::string>(std::string(std::istreambuf_iterator<char>(std::cin), {}))
-                  : ReadSmallFile(f.token_file, 1 << 20);
+  auto text = ReadSmallFile(f.token_file == "-" ? "/dev/stdin" : f.token_file, 1 << 20);
   if (!text.ok()) return Usage("--token-file: " + text.status().message());
   std::string_view token = CleanToken(*text);
   if (token.empty()) return Usage("--token-file: no token in " + f.token_file);

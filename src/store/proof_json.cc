@@ -22,6 +22,13 @@ Result<CheckpointRecord> PickCheckpoint(FileSystem* fs, const std::string& data,
     return Status::NotFound("no checkpoint of tree size " + std::to_string(*size));
   }
   if (file.checkpoints.back().size < min_size) {
+    // Not signed yet, or not there at all: only the log can say which, and "wait" for a
+    // record that does not exist sends an operator off to wait for nothing.
+    auto last = ReadLeafHashRange(fs, data, min_size - 1, min_size);
+    if (last.ok() && last->empty()) {
+      return Status::NotFound("the log has no record " + std::to_string(min_size - 1) +
+                              " (it holds fewer than " + std::to_string(min_size) + " records)");
+    }
     return Status::NotFound("the newest checkpoint covers " +
                             std::to_string(file.checkpoints.back().size) +
                             " records; wait for the next one (at most a second behind the log)");

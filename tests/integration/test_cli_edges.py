@@ -231,6 +231,28 @@ class FileArgumentTest(DataDirCase):
             self.assertEqual(r.returncode, 2, args)
             self.assertIn(f"{flag}: /dev/zero is larger than 1048576 bytes", r.stderr)
 
+    def test_endless_stdin_is_refused_not_read_forever(self):
+        # '-' read stdin without a limit where a named file was cut off at 1 MiB.
+        secret = os.path.join(self.tmp, "secret")
+        with open(secret, "w") as f:
+            f.write("s" * 32)
+        for args in (["proof", "check", "--proof", "-", "--key", self.key()],
+                     ["jwt", "verify", "--secret-file", secret, "--token-file", "-"]):
+            with open("/dev/zero", "rb") as zero:
+                r = subprocess.run([BIN, *args], stdin=zero, capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("larger than 1048576 bytes", r.stderr, args)
+
+    def test_a_record_the_log_does_not_have_is_not_told_to_wait(self):
+        # "wait for the next checkpoint" for a seq past the end sent an operator off to wait.
+        r = run_cli("prove", "inclusion", "--data", self.data, "--seq", str(RECORDS + 100))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"the log has no record {RECORDS + 100}", r.stderr)
+        self.assertNotIn("wait", r.stderr)
+        r = run_cli("prove", "consistency", "--data", self.data, "--from", str(RECORDS + 3))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"the log has no record {RECORDS + 2}", r.stderr)
+
     def test_saved_proof_still_checks(self):
         r = run_cli("prove", "inclusion", "--data", self.data, "--seq", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
