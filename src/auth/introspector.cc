@@ -223,9 +223,16 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
   };
   out.identity.issuer = config_.issuer.empty() ? str("iss") : config_.issuer;
   if (out.identity.issuer.empty()) out.identity.issuer = default_issuer_;
+  // The first claim present names the subject. One present but unusable (not a string, too
+  // long, control characters) refuses the answer: taking the next claim instead would record
+  // a user's request as its client's (client_id), someone else's identity.
+  const char* unusable_subject = nullptr;
   for (const auto& claim : config_.subject_claims) {
+    const json::value* v = o.if_contains(claim);
+    if (v == nullptr || v->is_null()) continue;
     out.identity.subject = str(claim.c_str());
-    if (!out.identity.subject.empty()) break;
+    if (out.identity.subject.empty()) unusable_subject = claim.c_str();
+    break;
   }
   if (const json::value* scope = o.if_contains("scope");
       scope && scope->is_string() && IsHeaderSafe(scope->get_string())) {
@@ -282,6 +289,12 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
     }
     if (!match)
       return deny_with_identity(deny::kWrongAudience, "token audience (aud) is not accepted");
+  }
+  if (unusable_subject != nullptr) {
+    return deny_with_identity(deny::kInvalidClaims,
+                              std::string("the introspection answer's ") +
+                                  std::string(unusable_subject).substr(0, 64) +
+                                  " is not a usable subject");
   }
   if (out.identity.subject.empty()) {
     return deny_with_identity(deny::kInvalidClaims, "the introspection answer names no subject");

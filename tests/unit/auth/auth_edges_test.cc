@@ -333,5 +333,28 @@ TEST(AuthEdgesIntrospection, ActiveAnswerWithAFutureNbfIsRefused) {
   }
 }
 
+TEST(AuthEdgesIntrospection, UnusableSubjectIsNotReplacedByTheNextClaim) {
+  auto in = Introspector::Create(IntrospectionAt("https://as.example/introspect"));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  int64_t until = 0;
+  // subject_claims [sub, client_id, username]: the user's sub is unusable, the client's id is
+  // not. The request is the user's; recording it as the client's would name someone else.
+  for (const std::string& sub :
+       {std::string(R"("a\r\nX-Evil: 1")"), "\"" + std::string(300, 'u') + "\"", std::string("42"),
+        std::string(R"("")"), std::string(R"(["bob"])")}) {
+    AuthOutcome o = (*in)->Interpret(200, R"({"active":true,"client_id":"app","sub":)" + sub + "}",
+                                     "tok", kNow, &until);
+    EXPECT_FALSE(o.allowed) << sub << " became " << o.identity.subject;
+    EXPECT_EQ(o.deny_reason, "invalid_claims") << sub;
+  }
+  // Absent or null: the next claim names the subject, as before.
+  for (const std::string& sub : {std::string(), std::string(R"(,"sub":null)")}) {
+    AuthOutcome o = (*in)->Interpret(200, R"({"active":true,"client_id":"app")" + sub + "}", "tok",
+                                     kNow, &until);
+    ASSERT_TRUE(o.allowed) << sub << ": " << o.detail;
+    EXPECT_EQ(o.identity.subject, "app");
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
