@@ -68,8 +68,9 @@ const char* NotAnAccessToken(const json::object& o, bool require_token_type) {
   } else if (!EqualsIgnoreCase(type->get_string(), "Bearer")) {
     return "the token is not a bearer access token (token_type)";
   }
+  // Anything but the string access_token, e.g. ["refresh_token"], is not an access token.
   if (const json::value* use = o.if_contains("token_use");
-      use && use->is_string() && use->get_string() != "access_token") {
+      use && !use->is_null() && !(use->is_string() && use->get_string() == "access_token")) {
     return "the token is not an access token (token_use)";
   }
   if (const json::value* typ = o.if_contains("typ"); typ && typ->is_string()) {

@@ -356,5 +356,26 @@ TEST(AuthEdgesIntrospection, UnusableSubjectIsNotReplacedByTheNextClaim) {
   }
 }
 
+TEST(AuthEdgesIntrospection, TokenUseThatIsNotTheStringAccessTokenIsRefused) {
+  auto in = Introspector::Create(IntrospectionAt("https://as.example/introspect"));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  int64_t until = 0;
+  for (const char* use : {R"(["refresh_token"])", R"({"v":"refresh_token"})", "1", "true",
+                          R"("refresh_token")", R"("Access_Token")"}) {
+    AuthOutcome o =
+        (*in)->Interpret(200, std::string(R"({"active":true,"sub":"bob","token_use":)") + use + "}",
+                         "tok", kNow, &until);
+    EXPECT_FALSE(o.allowed) << use;
+    EXPECT_EQ(o.deny_reason, "wrong_token_type") << use;
+  }
+  for (const char* use : {R"(,"token_use":"access_token")", R"(,"token_use":null)", ""}) {
+    EXPECT_TRUE((*in)
+                    ->Interpret(200, std::string(R"({"active":true,"sub":"bob")") + use + "}",
+                                "tok", kNow, &until)
+                    .allowed)
+        << use;
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
