@@ -315,6 +315,11 @@ Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns)
 Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id, int64_t now_ns,
                                   std::optional<int64_t> overlap_ns) {
   if (overlap_ns && *overlap_ns < 0) return Status::InvalidArgument("overlap must not be negative");
+  // now + overlap past 2262 would wrap to a time in the past and expire the old key at once.
+  int64_t overlap_until = 0;
+  if (overlap_ns && __builtin_add_overflow(now_ns, *overlap_ns, &overlap_until)) {
+    return Status::InvalidArgument("overlap reaches beyond 2262-04-11");
+  }
   APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
   ApiKeyRecord* old = FindMutable(file.keys, id);
   if (old == nullptr) return Status::NotFound("no key with id '" + id.substr(0, 64) + "' in " + path);
@@ -326,9 +331,8 @@ Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id
   ApiKeyRecord r = *old;
   r.created_ns = now_ns;
   r.rotated_from = id;
-  if (overlap_ns) {
-    int64_t until = now_ns + *overlap_ns;
-    if (!old->expires_ns || *old->expires_ns > until) old->expires_ns = until;
+  if (overlap_ns && (!old->expires_ns || *old->expires_ns > overlap_until)) {
+    old->expires_ns = overlap_until;
   }
   // `old` may dangle once AddNewKey appends; nothing reads it after this point.
   return AddNewKey(path, file, std::move(r));

@@ -21,6 +21,7 @@
 #include "auth/jws_signature.h"
 #include "auth/jwt_token.h"
 #include "auth/jwt_verifier.h"
+#include "auth/key_store.h"
 #include "auth/remote_key_set.h"
 #include "core/crypto_util.h"
 #include "testutil/temp_dir.h"
@@ -375,6 +376,25 @@ TEST(AuthEdgesIntrospection, TokenUseThatIsNotTheStringAccessTokenIsRefused) {
                     .allowed)
         << use;
   }
+}
+
+TEST(AuthEdgesKeys, RotateOverlapPast2262IsRefusedNotWrappedIntoThePast) {
+  TempDir dir;
+  const std::string path = dir.path() + "/keys.json";
+  auto a = CreateKey(path, "svc", {}, std::nullopt, "", kNow);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = RotateKey(path, a->id, kNow, INT64_MAX - kNow + 1);
+  EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+  auto keys = ListKeys(path);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);  // nothing written
+  EXPECT_FALSE((*keys)[0].expires_ns.has_value());
+  // The longest overlap there is still works.
+  auto c = RotateKey(path, a->id, kNow, INT64_MAX - kNow);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  keys = ListKeys(path);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ((*keys)[0].expires_ns, INT64_MAX);
 }
 
 }  // namespace
