@@ -125,34 +125,49 @@ void PrintArchiveJson(const archive::ArchiveVerifyReport& r) {
   std::cout << out << "\n";
 }
 
-int RunArchive(const VerifyFlags& f) {
-  archive::ArchiveVerifyOptions options;
-  if (!f.checkpoint.empty()) {
-    auto note = ReadCheckpointArg(f.checkpoint);
-    if (!note.ok()) return 2;
-    options.checkpoint_note = std::move(note).value();
-    options.checkpoint_source = f.checkpoint;
-  }
+// --key and --checkpoint into `options` (both kinds of verify take them alike); 2 on a bad
+// one (its message is on stderr), else 0.
+template <typename Options>
+int LoadKeyAndCheckpoint(const VerifyFlags& f, Options* options) {
   if (!f.key.empty()) {
     auto key = LoadVerifierKeyArg(f.key);
     if (!key.ok()) {
       std::cerr << "apitrail verify: " << key.status().message() << "\n";
       return 2;
     }
-    options.key = *key;
+    options->key = *key;
   }
+  if (!f.checkpoint.empty()) {
+    auto note = ReadCheckpointArg(f.checkpoint);
+    if (!note.ok()) return 2;
+    options->checkpoint_note = std::move(note).value();
+    options->checkpoint_source = f.checkpoint;
+  }
+  return 0;
+}
+
+// 1, after saying that `dir` is no directory; --json promises JSON on stdout for this failure
+// too (a script parses it).
+template <typename Report, typename PrintJsonFn>
+int NoDirectory(const VerifyFlags& f, const std::string& kind, const std::string& dir, PrintJsonFn print_json) {
+  const std::string problem = "no " + kind + " directory at " + dir;
+  if (f.json) {
+    Report r;
+    r.problem = problem;
+    r.file = dir;
+    print_json(r);
+  } else {
+    std::cout << "FAILED: " << problem << "\n";
+  }
+  return 1;
+}
+
+int RunArchive(const VerifyFlags& f) {
+  archive::ArchiveVerifyOptions options;
+  if (int rc = LoadKeyAndCheckpoint(f, &options); rc != 0) return rc;
   std::error_code ec;
   if (!std::filesystem::is_directory(f.archive, ec)) {
-    if (f.json) {
-      // --json promises JSON on stdout, also for this failure (a script parses it).
-      archive::ArchiveVerifyReport r;
-      r.problem = "no archive directory at " + f.archive;
-      r.file = f.archive;
-      PrintArchiveJson(r);
-    } else {
-      std::cout << "FAILED: no archive directory at " << f.archive << "\n";
-    }
-    return 1;
+    return NoDirectory<archive::ArchiveVerifyReport>(f, "archive", f.archive, PrintArchiveJson);
   }
   options.parts = ArchivedPartReader();
   archive::ArchiveVerifyReport r = archive::VerifyArchiveDir(f.archive, options, DefaultFileSystem());
@@ -278,33 +293,9 @@ void PrintJson(const VerifyReport& r) {
 int Run(const VerifyFlags& f) {
   if (!f.archive.empty()) return RunArchive(f);
   VerifyOptions options;
-  if (!f.key.empty()) {
-    auto key = LoadVerifierKeyArg(f.key);
-    if (!key.ok()) {
-      std::cerr << "apitrail verify: " << key.status().message() << "\n";
-      return 2;
-    }
-    options.key = *key;
-  }
-  if (!f.checkpoint.empty()) {
-    auto note = ReadCheckpointArg(f.checkpoint);
-    if (!note.ok()) return 2;
-    options.checkpoint_note = std::move(note).value();
-    options.checkpoint_source = f.checkpoint;
-  }
+  if (int rc = LoadKeyAndCheckpoint(f, &options); rc != 0) return rc;
   std::error_code ec;
-  if (!std::filesystem::is_directory(f.data, ec)) {
-    if (f.json) {
-      // --json promises JSON on stdout, also for this failure (a script parses it).
-      VerifyReport r;
-      r.problem = "no data directory at " + f.data;
-      r.file = f.data;
-      PrintJson(r);
-    } else {
-      std::cout << "FAILED: no data directory at " << f.data << "\n";
-    }
-    return 1;
-  }
+  if (!std::filesystem::is_directory(f.data, ec)) return NoDirectory<VerifyReport>(f, "data", f.data, PrintJson);
   VerifyReport r = VerifyDataDir(f.data, options, DefaultFileSystem());
   if (f.json) {
     PrintJson(r);
