@@ -196,7 +196,7 @@ class WitnessesTest(WitnessBase):
 
     def test_every_witness_receives_verifiable_checkpoints(self):
         self.send(3)
-        wait_until(lambda: any(note_size(n) >= 3 for n in self.logged_notes()), timeout=3,
+        wait_until(lambda: any(note_size(n) >= 3 for n in self.logged_notes()), timeout=10,
                    what="a checkpoint of 3 records")
 
         # File witness: <size>.checkpoint and latest, exactly the note text.
@@ -206,7 +206,7 @@ class WitnessesTest(WitnessBase):
                 return ""
             with open(p) as f:
                 return f.read()
-        wait_until(lambda: note_size(latest() or "x\n0\n") >= 3, timeout=3, what="file witness latest")
+        wait_until(lambda: note_size(latest() or "x\n0\n") >= 3, timeout=10, what="file witness latest")
         note = latest()
         size = note_size(note)
         with open(os.path.join(self.witness_dir, "%020d.checkpoint" % size)) as f:
@@ -215,17 +215,17 @@ class WitnessesTest(WitnessBase):
         self.assert_note_verifies(note)
 
         # Syslog over UDP (local0 = 16 → PRI 134) and TCP (facility 4 → PRI 38).
-        wait_until(lambda: self.syslog_udp.messages, timeout=3, what="a syslog datagram")
+        wait_until(lambda: self.syslog_udp.messages, timeout=10, what="a syslog datagram")
         pri, udp_note = note_of_syslog(self.syslog_udp.messages[-1])
         self.assertEqual(pri, 16 * 8 + 6)
         self.assert_note_verifies(udp_note)
-        wait_until(lambda: self.syslog_tcp.messages, timeout=3, what="a syslog TCP message")
+        wait_until(lambda: self.syslog_tcp.messages, timeout=10, what="a syslog TCP message")
         pri, tcp_note = note_of_syslog(self.syslog_tcp.messages[-1])
         self.assertEqual(pri, 4 * 8 + 6)
         self.assert_note_verifies(tcp_note)
 
         # Webhook: POST of the note text.
-        wait_until(lambda: self.webhook.received(), timeout=3, what="a webhook POST")
+        wait_until(lambda: self.webhook.received(), timeout=10, what="a webhook POST")
         req = self.webhook.received()[-1]
         self.assertEqual(req["method"], "POST")
         self.assertEqual(req["path"], "/witness/checkpoints?node=test-node")
@@ -246,7 +246,7 @@ class WitnessesTest(WitnessBase):
     def test_metrics_count_checkpoints_and_publications(self):
         self.send(2)
         wait_until(lambda: admin_metrics(self.gw).get('apitrail_witness_published_tree_size{witness="webhook-3"}', 0) >= 2,
-                   timeout=3, what="webhook metrics")
+                   timeout=10, what="webhook metrics")
         m = admin_metrics(self.gw)
         self.assertGreaterEqual(m["apitrail_checkpoints_total"], 1)
         self.assertEqual(m["apitrail_checkpoint_tree_size"], 2)
@@ -309,8 +309,8 @@ class DeadWebhookTest(WitnessBase):
         t = threading.Thread(target=server.serve_forever, daemon=True)
         t.start()
         try:
-            wait_until(lambda: self.posted, timeout=5, what="the webhook to recover")
-            wait_until(lambda: admin_metrics(self.gw)['apitrail_witness_up{witness="dead-hook"}'] == 1, timeout=3,
+            wait_until(lambda: self.posted, timeout=10, what="the webhook to recover")
+            wait_until(lambda: admin_metrics(self.gw)['apitrail_witness_up{witness="dead-hook"}'] == 1, timeout=10,
                        what="up again")
             self.assertIn("witness dead-hook: publishing again", self.gw.logs())
             self.assertIn(self.posted[-1].decode(), self.logged_notes())
@@ -333,12 +333,12 @@ class EveryEventsTest(WitnessBase):
     def test_signs_after_n_events_not_before(self):
         # The first record after start is signed at once (nothing is covered yet).
         self.send(1)
-        wait_until(lambda: self.logged_notes(), timeout=2, what="the first checkpoint")
+        wait_until(lambda: self.logged_notes(), timeout=10, what="the first checkpoint")
         first = max(note_size(n) for n in self.logged_notes())
         self.send(4, start=1)
         time.sleep(0.8)
         self.assertEqual(max(note_size(n) for n in self.logged_notes()), first,
                          "signed before every_events (or max_lag_ms) was reached")
         self.send(1, start=5)
-        wait_until(lambda: any(note_size(n) == first + 5 for n in self.logged_notes()), timeout=2,
+        wait_until(lambda: any(note_size(n) == first + 5 for n in self.logged_notes()), timeout=10,
                    what="a checkpoint right after the 5th new event")
