@@ -29,6 +29,8 @@ inline constexpr char kWrongIssuer[] = "wrong_issuer";
 inline constexpr char kWrongAudience[] = "wrong_audience";
 inline constexpr char kInvalidClaims[] = "invalid_claims";  // exp not a number, no subject, …
 inline constexpr char kMissingClaim[] = "missing_required_claim";  // auth.jwt[].required_claims
+// Verified, but an ID, refresh, logout or other security event token (typ, token_use, events).
+inline constexpr char kWrongTokenType[] = "wrong_token_type";
 // The issuer's keys come from a JWKS URL and no fetch has succeeded yet (answered with 503).
 inline constexpr char kKeysUnavailable[] = "keys_unavailable";
 }  // namespace jwt_deny

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "auth/claim_path.h"
+#include "auth/credentials.h"
 #include "auth/file_util.h"
 #include "auth/jws_signature.h"
 #include "auth/jwt_token.h"
@@ -142,6 +143,36 @@ bool AudienceMatches(const json::value* aud, const std::vector<std::string>& all
   if (aud->is_string()) return ok(*aud);
   if (aud->is_array()) return std::any_of(aud->get_array().begin(), aud->get_array().end(), ok);
   return false;
+}
+
+// Why a verified JWT is another kind of token than an access token, or null. The issuer's
+// keys also sign its ID tokens, refresh tokens (Keycloak), logout and other security event
+// tokens, and the audience check does not tell them apart (an ID token's aud is the client,
+// which may be among this API's audiences): the cross-JWT confusion of RFC 8725 §2.8. The
+// kinds are named by the header's typ (RFC 8725 §3.11), Keycloak's typ claim, Cognito's
+// token_use claim, or a SET's events claim (RFC 8417 §2.2).
+const char* OtherKindOfToken(const json::object& header, const json::object& claims) {
+  if (const json::value* typ = header.if_contains("typ"); typ && typ->is_string()) {
+    std::string_view t = typ->get_string();
+    if (t.size() > 12 && EqualsIgnoreCase(t.substr(0, 12), "application/")) t.remove_prefix(12);
+    for (std::string_view other : {"logout+jwt", "secevent+jwt", "dpop+jwt"}) {
+      if (EqualsIgnoreCase(t, other)) return "the token is not an access token (typ header)";
+    }
+  }
+  if (const json::value* typ = claims.if_contains("typ"); typ && typ->is_string()) {
+    for (std::string_view other : {"Refresh", "Offline", "ID", "Logout"}) {
+      if (EqualsIgnoreCase(typ->get_string(), other))
+        return "the token is not an access token (typ)";
+    }
+  }
+  if (const json::value* use = claims.if_contains("token_use"); use && !use->is_null()) {
+    if (!use->is_string() ||
+        (use->get_string() != "access" && use->get_string() != "access_token")) {
+      return "the token is not an access token (token_use)";
+    }
+  }
+  if (claims.contains("events")) return "the token is a security event token (events)";
+  return nullptr;
 }
 
 // `scope` (RFC 8693, space-separated) or `scp` / `scopes` (string or array: Azure, Okta).
@@ -492,6 +523,9 @@ AuthOutcome JwtVerifier::VerifyWithIssuer(const Issuer& issuer, std::string_view
   }
   if (!c.audiences.empty() && !AudienceMatches(claims.if_contains("aud"), c.audiences)) {
     return deny(jwt_deny::kWrongAudience, "token audience (aud) is not accepted");
+  }
+  if (const char* why = OtherKindOfToken(jwt.header, claims)) {
+    return deny(jwt_deny::kWrongTokenType, why);
   }
   if (out.identity.subject.empty()) {
     return deny(jwt_deny::kInvalidClaims, "token has no valid subject claim " + c.subject_claim);

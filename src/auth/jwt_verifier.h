@@ -41,10 +41,10 @@ class JwtVerifier {
   // jwt_deny reason (jwt_token.h) — token_too_large | malformed_token | alg_none |
   // alg_not_allowed | unsupported_crit | alg_key_mismatch | unknown_kid | bad_signature |
   // expired_token | token_not_yet_valid | wrong_issuer | wrong_audience | invalid_claims |
-  // missing_required_claim | keys_unavailable, or token_binding_unsupported (token_binding.h).
-  // Claims are copied into the identity only once the signature is valid. A certificate-bound
-  // token comes back allowed with identity.bound_certificate set: the caller checks the
-  // connection's certificate.
+  // missing_required_claim | wrong_token_type | keys_unavailable, or token_binding_unsupported
+  // (token_binding.h). Claims are copied into the identity only once the signature is valid. A
+  // certificate-bound token comes back allowed with identity.bound_certificate set: the caller
+  // checks the connection's certificate.
   AuthOutcome Verify(std::string_view token, int64_t now_ns) const;
 
   // What `apitrail jwt verify` prints. header/claims are set only once the signature verified.

@@ -397,5 +397,36 @@ TEST(AuthEdgesKeys, RotateOverlapPast2262IsRefusedNotWrappedIntoThePast) {
   EXPECT_EQ((*keys)[0].expires_ns, INT64_MAX);
 }
 
+TEST_F(AuthEdgesTest, IdLogoutAndRefreshTokensOfTheIssuerAreNotAccessTokens) {
+  auto v = MakeWithSecret();
+  auto verify = [&](const std::string& header, const std::string& extra) {
+    return v->Verify(MakeHs256(header, Claims(extra), kSecret), kNow);
+  };
+  const std::string plain = R"({"alg":"HS256"})";
+  // Signed by the issuer, audience and expiry fine: only their kind is wrong.
+  for (const char* typ : {"logout+jwt", "application/logout+jwt", "secevent+jwt", "DPoP+JWT"}) {
+    AuthOutcome o = verify(std::string(R"({"alg":"HS256","typ":")") + typ + "\"}", "");
+    EXPECT_FALSE(o.allowed) << typ;
+    EXPECT_EQ(o.deny_reason, "wrong_token_type") << typ;
+    EXPECT_EQ(o.identity.subject, "alice");  // audited as whose it was
+  }
+  for (const char* claim :
+       {R"("typ":"ID")", R"("typ":"Refresh")", R"("typ":"offline")", R"("typ":"Logout")",
+        R"("token_use":"id")", R"("token_use":["access"])",
+        R"("events":{"http://schemas.openid.net/event/backchannel-logout":{}})"}) {
+    AuthOutcome o = verify(plain, claim);
+    EXPECT_FALSE(o.allowed) << claim;
+    EXPECT_EQ(o.deny_reason, "wrong_token_type") << claim;
+  }
+  // What access tokens say about themselves is accepted.
+  for (const char* typ : {"JWT", "at+jwt", "application/at+jwt"}) {
+    EXPECT_TRUE(verify(std::string(R"({"alg":"HS256","typ":")") + typ + "\"}", "").allowed) << typ;
+  }
+  for (const char* claim :
+       {R"("typ":"Bearer")", R"("token_use":"access")", R"("token_use":"access_token")"}) {
+    EXPECT_TRUE(verify(plain, claim).allowed) << claim;
+  }
+}
+
 }  // namespace
 }  // namespace apitrail
