@@ -1,10 +1,11 @@
 // CannedHttpServer: a plain-HTTP server on 127.0.0.1 (an ephemeral port) that answers every
-// request with the same status and JSON body, each request after the first one `delay`
-// late, and counts the requests it has begun to answer. For tests of the gateway's outgoing
+// request with the same status and JSON body (until SetBody changes it: an issuer rotating
+// its keys), each request after the first one `delay` late, and counts the requests it has
+// begun to answer. For tests of the gateway's outgoing
 // calls (JWKS fetches, token introspection) with allow_insecure_http. It reads each request
 // whole (head and Content-Length body) before answering, so closing never resets a request
 // the client is still sending. One connection at a time, Connection: close.
-// Test-only. Construct and destroy on one thread; requests() from any.
+// Test-only. Construct and destroy on one thread; requests() and SetBody from any.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -51,6 +53,10 @@ class CannedHttpServer {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
   int requests() const { return requests_.load(); }
+  void SetBody(std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = std::move(body);
+  }
 
  private:
   void Serve() {
@@ -62,9 +68,14 @@ class CannedHttpServer {
       ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
       ReadRequest(c);
       if (requests_.fetch_add(1) > 0) std::this_thread::sleep_for(delay_);
+      std::string body;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        body = body_;
+      }
       const std::string out = "HTTP/1.1 " + std::to_string(status_) +
                               " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                              "Content-Length: " + std::to_string(body_.size()) + "\r\n\r\n" + body_;
+                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);  // a reset client: no SIGPIPE
       ::close(c);
     }
@@ -91,7 +102,8 @@ class CannedHttpServer {
     }
   }
 
-  std::string body_;
+  std::mutex mu_;
+  std::string body_;  // guarded by mu_
   std::chrono::milliseconds delay_;
   int status_;
   int fd_ = -1;

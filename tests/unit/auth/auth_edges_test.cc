@@ -1,17 +1,13 @@
 // Edge cases of credential verification: what an attacker would try against the JWT decoder,
 // the key loaders, the verified-token cache, API keys and introspection answers.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <mutex>
 #include <thread>
 
 #include "auth/introspector.h"
@@ -21,56 +17,17 @@
 #include "auth/key_store.h"
 #include "auth/remote_key_set.h"
 #include "core/crypto_util.h"
+#include "testutil/canned_http_server.h"
 #include "testutil/temp_dir.h"
 #include "unit/auth/jwt_test_signer.h"
+#include "unit/auth/jwt_verifier_fixture.h"
 
 namespace apitrail {
 namespace {
 
 using namespace apitrail::testing;  // NOLINT: test helpers
 
-constexpr int64_t kNowS = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr int64_t kNow = kNowS * 1000000000;
-const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
-const std::string kIss = "https://idp.example";
-
-std::string Claims(const std::string& extra = "") {
-  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
-                  "\",\"aud\":\"orders-api\",\"exp\":" + std::to_string(kNowS + 600);
-  if (!extra.empty()) c += "," + extra;
-  return c + "}";
-}
-
-class AuthEdgesTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    rsa_ = GenerateRsa2048();
-    ec_ = GenerateP256();
-  }
-  static void TearDownTestSuite() {
-    rsa_.reset();
-    ec_.reset();
-  }
-  JwtIssuerConfig Base() {
-    JwtIssuerConfig c;
-    c.issuer = kIss;
-    c.audiences = {"orders-api"};
-    return c;
-  }
-  std::unique_ptr<JwtVerifier> Make(std::vector<JwtIssuerConfig> configs) {
-    auto v = JwtVerifier::Create(configs);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? std::move(v).value() : nullptr;
-  }
-  std::unique_ptr<JwtVerifier> MakeWithSecret() {
-    JwtIssuerConfig c = Base();
-    c.secret = kSecret;
-    return Make({c});
-  }
-  static PkeyPtr rsa_, ec_;
-  TempDir dir_;
-};
-PkeyPtr AuthEdgesTest::rsa_, AuthEdgesTest::ec_;
+class AuthEdgesTest : public JwtVerifierFixture {};
 
 // An RSA public key with exponent 1 (which OpenSSL imports without complaint): n taken from
 // `like`, so it has the right size.
@@ -181,64 +138,6 @@ TEST_F(AuthEdgesTest, JwkWhoseKeyOpsLackVerifyIsNotASigningKey) {
           .ok());
 }
 
-// A JWKS endpoint on 127.0.0.1 whose answer the test can change: an issuer rotating its keys.
-class JwksServer {
- public:
-  explicit JwksServer(std::string body) : body_(std::move(body)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~JwksServer() {
-    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
-    thread_.join();
-    ::close(fd_);
-  }
-  void Set(std::string body) {
-    std::lock_guard<std::mutex> lock(mu_);
-    body_ = std::move(body);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/jwks"; }
-
- private:
-  void Serve() {
-    for (;;) {
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {  // a GET: the head is all
-        const ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        in.append(buf, static_cast<size_t>(n));
-      }
-      std::string body;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        body = body_;
-      }
-      const std::string out =
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-          "Content-Length: " +
-          std::to_string(body.size()) + "\r\n\r\n" + body;
-      (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-      ::close(c);
-    }
-  }
-  std::mutex mu_;
-  std::string body_;  // GUARDED_BY(mu_)
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
-
 template <typename F>
 bool WaitFor(F done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -251,10 +150,10 @@ bool WaitFor(F done) {
 
 TEST_F(AuthEdgesTest, CachedTokenIsCheckedAgainOnceItsRemoteKeyIsGone) {
   PkeyPtr next = GenerateRsa2048();
-  JwksServer server("{\"keys\":[" + PublicJwk(rsa_.get(), "k1", "RS256") + "]}");
+  CannedHttpServer server("{\"keys\":[" + PublicJwk(rsa_.get(), "k1", "RS256") + "]}");
   JwtIssuerConfig c = Base();
   c.algorithms = {"RS256"};
-  c.jwks_url = server.url();
+  c.jwks_url = server.url("/jwks");
   c.allow_insecure_http = true;
   c.jwks_refresh_min_interval_ms = 100;
   auto v = Make({c});
@@ -270,7 +169,7 @@ TEST_F(AuthEdgesTest, CachedTokenIsCheckedAgainOnceItsRemoteKeyIsGone) {
   // A key added: nothing verified so far is in doubt, the cache stays.
   const std::string both = "{\"keys\":[" + PublicJwk(rsa_.get(), "k1", "RS256") + "," +
                            PublicJwk(next.get(), "k2", "RS256") + "]}";
-  server.Set(both);
+  server.SetBody(both);
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the minimum interval
   keys->RequestRefresh();
   ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 2; }));
@@ -279,7 +178,7 @@ TEST_F(AuthEdgesTest, CachedTokenIsCheckedAgainOnceItsRemoteKeyIsGone) {
 
   // The issuer revokes k1 (say it leaked): tokens signed with it must stop working as soon
   // as the gateway has the new set, cached or not.
-  server.Set("{\"keys\":[" + PublicJwk(next.get(), "k2", "RS256") + "]}");
+  server.SetBody("{\"keys\":[" + PublicJwk(next.get(), "k2", "RS256") + "]}");
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   keys->RequestRefresh();
   ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 3; }));

@@ -10,11 +10,10 @@
 namespace apitrail {
 namespace {
 
+using testing::kNow;
+using testing::kNowS;
+using testing::kSecret;
 using testing::MakeHs256;
-
-constexpr int64_t kNowS = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr int64_t kNow = kNowS * 1000000000;
-const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
 
 std::string Token(const std::string& extra, int64_t exp = kNowS + 600) {
   std::string claims = "{\"sub\":\"alice\",\"exp\":" + std::to_string(exp);

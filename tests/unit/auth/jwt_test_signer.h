@@ -5,11 +5,27 @@
 
 #include <openssl/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace apitrail::testing {
+
+// What the JWT tests share: "now" (2026-01-01T00:00:00Z), an HS256 secret and an issuer.
+inline constexpr int64_t kNowS = 1767225600;
+inline constexpr int64_t kNow = kNowS * 1000000000;
+inline const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
+inline const std::string kIss = "https://idp.example";
+
+// Claims of a token valid at kNowS: sub alice, iss kIss, aud orders-api, exp in 10 minutes,
+// and `extra` members ("\"nbf\":1").
+inline std::string Claims(const std::string& extra = "") {
+  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
+                  "\",\"aud\":\"orders-api\",\"exp\":" + std::to_string(kNowS + 600);
+  if (!extra.empty()) c += "," + extra;
+  return c + "}";
+}
 
 using PkeyPtr = std::shared_ptr<EVP_PKEY>;
 

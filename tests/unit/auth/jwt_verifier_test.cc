@@ -6,68 +6,14 @@
 #include "core/crypto_util.h"
 #include "testutil/temp_dir.h"
 #include "unit/auth/jwt_test_signer.h"
+#include "unit/auth/jwt_verifier_fixture.h"
 
 namespace apitrail {
 namespace {
 
 using namespace apitrail::testing;  // NOLINT: test helpers
 
-constexpr int64_t kNowS = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr int64_t kNow = kNowS * 1000000000;
-const std::string kSecret = "0123456789abcdef0123456789abcdef-hs256";
-const std::string kIss = "https://idp.example";
-
-std::string Claims(const std::string& extra = "") {
-  std::string c = "{\"sub\":\"alice\",\"iss\":\"" + kIss +
-                  "\",\"aud\":\"orders-api\",\"exp\":" + std::to_string(kNowS + 600);
-  if (!extra.empty()) c += "," + extra;
-  return c + "}";
-}
-
-class JwtVerifierTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    rsa_ = GenerateRsa2048();
-    rsa2_ = GenerateRsa2048();
-    ec_ = GenerateP256();
-  }
-  static void TearDownTestSuite() {
-    rsa_.reset();
-    rsa2_.reset();
-    ec_.reset();
-  }
-
-  JwtIssuerConfig Base() {
-    JwtIssuerConfig c;
-    c.issuer = kIss;
-    c.audiences = {"orders-api"};
-    return c;
-  }
-  std::unique_ptr<JwtVerifier> Make(std::vector<JwtIssuerConfig> configs) {
-    auto v = JwtVerifier::Create(configs);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? std::move(v).value() : nullptr;
-  }
-  std::unique_ptr<JwtVerifier> MakeWithSecret() {
-    JwtIssuerConfig c = Base();
-    c.secret = kSecret;
-    return Make({c});
-  }
-  std::unique_ptr<JwtVerifier> MakeWithPem(EVP_PKEY* key) {
-    JwtIssuerConfig c = Base();
-    c.key_file = dir_.Write("key.pem", PublicKeyPem(key));
-    return Make({c});
-  }
-  std::unique_ptr<JwtVerifier> MakeWithJwks(const std::string& jwks) {
-    JwtIssuerConfig c = Base();
-    c.jwks_file = dir_.Write("jwks.json", jwks);
-    return Make({c});
-  }
-
-  static PkeyPtr rsa_, rsa2_, ec_;
-  TempDir dir_;
-};
-PkeyPtr JwtVerifierTest::rsa_, JwtVerifierTest::rsa2_, JwtVerifierTest::ec_;
+class JwtVerifierTest : public JwtVerifierFixture {};
 
 void ExpectAllowed(const AuthOutcome& o) {
   ASSERT_TRUE(o.allowed) << o.deny_reason << ": " << o.detail;
