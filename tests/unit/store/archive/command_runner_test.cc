@@ -26,6 +26,25 @@ CommandResult Sh(const std::string& cmd, std::chrono::milliseconds timeout = 10s
   return r.ok() ? *r : CommandResult{};
 }
 
+// The pid named in `pidfile` (written by the command), or 0.
+pid_t PidIn(const std::string& pidfile) {
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  return pid;
+}
+
+// Whether `pid` is gone (or a zombie of init, briefly) within a second.
+bool GoneWithinASecond(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string all;
+    std::getline(stat, all);
+    if (!stat.good() || all.find(") Z") != std::string::npos) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 TEST(CommandRunnerTest, ReportsExitCodeAndOutput) {
   CommandResult ok = Sh("echo hello; echo oops >&2");
   EXPECT_TRUE(ok.success());
@@ -53,19 +72,10 @@ TEST(CommandRunnerTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_FALSE(r.success());
   EXPECT_LT(r.elapsed, 5s);
   EXPECT_NE(r.Describe().find("timed out"), std::string::npos);
-  pid_t grandchild = 0;
-  std::ifstream(pidfile) >> grandchild;
+  const pid_t grandchild = PidIn(pidfile);
   ASSERT_GT(grandchild, 0);
-  // The background sleep was in the group: it is gone (possibly a zombie of init briefly).
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
-    std::string all;
-    std::getline(stat, all);
-    gone = !stat.good() || all.find(") Z") != std::string::npos;
-    if (!gone) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "grandchild " << grandchild << " still running";
+  // The background sleep was in the group: it is gone.
+  EXPECT_TRUE(GoneWithinASecond(grandchild)) << "grandchild " << grandchild << " still running";
 }
 
 // Exit 0 means "archived": a copy left running in the background would be trusted unfinished,
@@ -76,18 +86,9 @@ TEST(CommandRunnerTest, WhatTheCommandLeftRunningIsKilledWhenItExits) {
   CommandResult r = Sh("sleep 30 >/dev/null 2>&1 & echo $! > " + pidfile + "; exit 0");
   EXPECT_TRUE(r.success()) << r.Describe();
   EXPECT_LT(r.elapsed, 5s);
-  pid_t grandchild = 0;
-  std::ifstream(pidfile) >> grandchild;
+  const pid_t grandchild = PidIn(pidfile);
   ASSERT_GT(grandchild, 0);
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
-    std::string all;
-    std::getline(stat, all);
-    gone = !stat.good() || all.find(") Z") != std::string::npos;
-    if (!gone) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "background child " << grandchild << " still running";
+  EXPECT_TRUE(GoneWithinASecond(grandchild)) << "background child " << grandchild << " still running";
 }
 
 TEST(CommandRunnerTest, CancelKillsEarly) {
