@@ -1,5 +1,5 @@
-// Reading configured claims (roles_claim, tenant_claim) out of verified JWT claims.
-// Pure functions; thread-safe.
+// Reading configured claims (roles_claim, tenant_claim) out of verified JWT claims and
+// introspection answers. Pure functions; thread-safe.
 //
 // A claim is named by its exact top-level name first ("roles", or a namespaced
 // "https://example.com/roles" that itself contains dots); if no such claim exists and the
@@ -36,5 +36,10 @@ Result<std::string> ClaimTenant(const boost::json::value& v, std::string_view na
 struct Identity;
 Status ReadRolesAndTenant(const std::string& roles_claim, const std::string& tenant_claim,
                           const boost::json::object& claims, Identity* id);
+
+// Whether a `typ` claim (Keycloak's) names a token that is not an access token: ID, Refresh,
+// Offline or Logout, in any case. Local JWT verification and introspection refuse the same
+// kinds (wrong_token_type).
+bool TypClaimIsNotAccessToken(const boost::json::object& claims);
 
 }  // namespace apitrail

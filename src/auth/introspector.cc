@@ -73,12 +73,7 @@ const char* NotAnAccessToken(const json::object& o, bool require_token_type) {
       use && !use->is_null() && !(use->is_string() && use->get_string() == "access_token")) {
     return "the token is not an access token (token_use)";
   }
-  if (const json::value* typ = o.if_contains("typ"); typ && typ->is_string()) {
-    for (std::string_view other : {"Refresh", "Offline", "ID"}) {
-      if (EqualsIgnoreCase(typ->get_string(), other))
-        return "the token is not an access token (typ)";
-    }
-  }
+  if (TypClaimIsNotAccessToken(o)) return "the token is not an access token (typ)";
   return nullptr;
 }
 

@@ -159,12 +159,7 @@ const char* OtherKindOfToken(const json::object& header, const json::object& cla
       if (EqualsIgnoreCase(t, other)) return "the token is not an access token (typ header)";
     }
   }
-  if (const json::value* typ = claims.if_contains("typ"); typ && typ->is_string()) {
-    for (std::string_view other : {"Refresh", "Offline", "ID", "Logout"}) {
-      if (EqualsIgnoreCase(typ->get_string(), other))
-        return "the token is not an access token (typ)";
-    }
-  }
+  if (TypClaimIsNotAccessToken(claims)) return "the token is not an access token (typ)";
   if (const json::value* use = claims.if_contains("token_use"); use && !use->is_null()) {
     if (!use->is_string() ||
         (use->get_string() != "access" && use->get_string() != "access_token")) {

@@ -145,6 +145,9 @@ TEST(Introspector, OnlyAccessTokensAreAccepted) {
   EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_use":"refresh_token"})"), "wrong_token_type");
   EXPECT_EQ(reason(R"({"active":true,"sub":"x","token_use":"access_token"})"), "allowed");
   EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Refresh"})"), "wrong_token_type");
+  // A Keycloak logout token, refused by local JWT verification already.
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Logout"})"), "wrong_token_type");
+  EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"id"})"), "wrong_token_type");
   EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Offline"})"), "wrong_token_type");
   EXPECT_EQ(reason(R"({"active":true,"sub":"x","typ":"Bearer"})"), "allowed");
   // DPoP-bound: the proof cannot be checked here.
