@@ -46,6 +46,20 @@ std::vector<Cidr> Trusted(std::initializer_list<const char*> cidrs) {
   return out;
 }
 
+// The head BuildUpstreamHead makes of "GET /" with `fields` from `peer_ip` (host: the Host
+// the request named), under `config`.
+UpstreamHead HeadFor(const Config& config, const HeaderFields& fields, std::string_view peer_ip,
+                     std::string_view host = {}) {
+  const HeaderPolicy policy = HeaderPolicy::FromConfig(config);
+  UpstreamHeadInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.fields = &fields;
+  in.peer_ip = peer_ip;
+  in.host = host;
+  return BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+}
+
 TEST(ForwardedForEdgesTest, AddressesWithPortsOrBracketsNameTheClient) {
   // Proxies that write the client's port (Azure Application Gateway, IIS ARR) or the
   // RFC 7239 node form: the address is the client, not garbage that stops the walk at
@@ -122,16 +136,8 @@ TEST(HopByHopEdgesTest, ALongConnectionListIsNotMatchedPairwise) {
   for (int i = 0; i < 10000; ++i) names.push_back("f-" + std::to_string(i));
   HeaderFields fields{{"Connection", connection}, {"X-Hop-7", "1"}, {"x_last", "2"}};
   for (const auto& n : names) fields.emplace_back(n, "v");
-  Config config;
-  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
-  UpstreamHeadInput in;
-  in.method = "GET";
-  in.path = "/";
-  in.fields = &fields;
-  in.peer_ip = "127.0.0.1";
   auto start = std::chrono::steady_clock::now();
-  UpstreamHead h =
-      BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  UpstreamHead h = HeadFor(Config{}, fields, "127.0.0.1");
   std::string response;
   AppendResponseFields(response, fields, "X-Request-ID", "rid", false);
   auto took = std::chrono::steady_clock::now() - start;
@@ -150,15 +156,7 @@ TEST(HopByHopEdgesTest, ConnectionCannotRemoveHost) {
   // carries it). Obeying "Connection: Host" sent the upstream an empty Host while the event
   // records the client's, so upstream and audit record disagreed on where the request went.
   HeaderFields fields{{"Host", "api.example"}, {"Connection", "keep-alive, Host"}};
-  Config config;
-  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
-  UpstreamHeadInput in;
-  in.method = "GET";
-  in.path = "/";
-  in.fields = &fields;
-  in.peer_ip = "127.0.0.1";
-  in.host = "api.example";
-  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  UpstreamHead h = HeadFor(Config{}, fields, "127.0.0.1", "api.example");
   EXPECT_NE(h.text.find("\r\nHost: api.example\r\n"), std::string::npos) << h.text;
   EXPECT_EQ(h.text.find("\r\nHost: \r\n"), std::string::npos) << h.text;
 }
@@ -169,19 +167,12 @@ TEST(ForwardedForEdgesTest, ATrustedProxysProtoIsKeptWithoutForwardedFor) {
   // proxy's proto was only read when it had also sent X-Forwarded-For.
   Config config;
   config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
-  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
   HeaderFields fields{{"Host", "api.example"}, {"X-Forwarded-Proto", "https"}};
-  UpstreamHeadInput in;
-  in.method = "GET";
-  in.path = "/";
-  in.fields = &fields;
-  in.peer_ip = "10.0.0.9";
-  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  UpstreamHead h = HeadFor(config, fields, "10.0.0.9");
   EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << h.text;
   EXPECT_NE(h.text.find("\r\nX-Forwarded-For: 10.0.0.9\r\n"), std::string::npos) << h.text;
   // From a peer that is not trusted it is still replaced.
-  in.peer_ip = "203.0.113.5";
-  h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  h = HeadFor(config, fields, "203.0.113.5");
   EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << h.text;
 }
 
@@ -191,22 +182,15 @@ TEST(ForwardedForEdgesTest, AClientsForwardedFieldIsDroppedLikeItsXForwardedFor)
   // client's forged for=/proto=/host= as the gateway's word: only a trusted proxy's is kept.
   Config config;
   config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
-  HeaderPolicy policy = HeaderPolicy::FromConfig(config);
   HeaderFields fields{{"Host", "api.example"},
                       {"Forwarded", "for=6.6.6.6;proto=https;host=admin.internal"},
                       {"FORWARDED", "for=7.7.7.7"},
                       {"X-Kept", "yes"}};
-  UpstreamHeadInput in;
-  in.method = "GET";
-  in.path = "/";
-  in.fields = &fields;
-  in.peer_ip = "203.0.113.5";
-  UpstreamHead h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  UpstreamHead h = HeadFor(config, fields, "203.0.113.5");
   EXPECT_EQ(h.text.find("6.6.6.6"), std::string::npos) << h.text;
   EXPECT_EQ(h.text.find("7.7.7.7"), std::string::npos) << h.text;
   EXPECT_NE(h.text.find("\r\nX-Kept: yes\r\n"), std::string::npos) << h.text;
-  in.peer_ip = "10.0.0.9";
-  h = BuildUpstreamHead(in, config.gateway, config.auth.identity_headers, policy);
+  h = HeadFor(config, fields, "10.0.0.9");
   EXPECT_NE(h.text.find("\r\nForwarded: for=6.6.6.6;proto=https;host=admin.internal\r\n"),
             std::string::npos)
       << h.text;
