@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -67,7 +69,9 @@ class ConnectionNames {
   }
 
  private:
-  std::vector<std::string_view> names_;
+  // Inline for the common lists ("keep-alive", "close, TE"): one is built for every request
+  // and every upstream response.
+  boost::container::small_vector<std::string_view, 8> names_;
 };
 
 bool AnySameFieldName(std::string_view name, const std::vector<std::string>& list) {
