@@ -183,10 +183,32 @@ awaitable<void> ProxySession::Run() {
     auto [sec] = co_await tls_->async_shutdown(kTuple);
     (void)sec;
   }
+  if (linger_ && !tls_) co_await LingeringClose();
   boost::system::error_code ec;
   client_.shutdown(tcp::socket::shutdown_both, ec);
   client_.close(ec);
   CloseUpstream();
+}
+
+awaitable<void> ProxySession::LingeringClose() {
+  // RFC 9112 §9.6: closed with the client's bytes unread, the socket answers them with a
+  // reset, which may destroy our response before the client reads it (a 413 or a 401 while
+  // the client still sends its body: it saw EPIPE, not the answer). As nginx's lingering
+  // close: at most 2 s (and 64 MiB beyond the largest body allowed), then it goes regardless.
+  constexpr uint32_t kLingerMs = 2000;
+  boost::system::error_code ec;
+  client_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  const GatewayConfig& gw = shared_->config->gateway;
+  SetPhase(Phase::kBody, std::min(kLingerMs, gw.body_timeout_ms));
+  thread_local std::array<char, 16384> sink;  // dropped bytes: any session may share it
+  uint64_t left = gw.max_body_bytes + (64u << 20);
+  while (left > 0) {
+    auto [rec, n] = co_await client_.async_read_some(asio::buffer(sink), kTuple);
+    if (rec || n == 0) break;
+    left -= std::min<uint64_t>(left, n);
+  }
+  SetPhase(Phase::kIdle, 0);
 }
 
 // The TLS handshake, under the header timeout. A failed one is counted, not audited: there is
@@ -372,6 +394,7 @@ awaitable<bool> ProxySession::Reply(Exchange& x, LocalReply reply) {
   std::string head = LocalHead(status, body.size(), cfg.gateway.request_id_header, x.request_id,
                                keep_alive, extra_headers);
   bool ok = co_await WriteClient(head, body);
+  linger_ = ok && !keep_alive;
   co_return ok && keep_alive;
 }
 
