@@ -1,8 +1,6 @@
 #include "auth/claim_path.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "auth/credentials.h"
 #include "auth/identity.h"
 
 namespace apitrail {
@@ -116,14 +114,8 @@ Status ReadRolesAndTenant(const std::string& roles_claim, const std::string& ten
 bool TypClaimIsNotAccessToken(const boost::json::object& claims) {
   const boost::json::value* typ = claims.if_contains("typ");
   if (typ == nullptr || !typ->is_string()) return false;
-  const std::string_view t = typ->get_string();
   for (std::string_view other : {"ID", "Refresh", "Offline", "Logout"}) {
-    if (t.size() == other.size() &&
-        std::equal(t.begin(), t.end(), other.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return true;
-    }
+    if (EqualsIgnoreCase(typ->get_string(), other)) return true;
   }
   return false;
 }
