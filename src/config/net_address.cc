@@ -54,7 +54,11 @@ bool IsHostName(std::string_view h) {
     }
     prev = c;
   }
-  return prev != '-' && prev != '.';
+  if (prev == '-' || prev == '.') return false;
+  // RFC 3696 §2: a top-level label is never all digits; "1.2.3.256" is a mistyped address.
+  const size_t last = h.rfind('.');
+  const std::string_view tld = last == std::string_view::npos ? h : h.substr(last + 1);
+  return tld.find_first_not_of("0123456789") != std::string_view::npos;
 }
 
 bool ParsePort(std::string_view s, uint16_t* port) {
@@ -101,6 +105,17 @@ bool ParseHostPort(const std::string& text, HostPort* out, std::string* error) {
     if (host.empty()) host = "127.0.0.1";
     uint8_t addr[16];
     bool v4 = false;
+    in_addr legacy;
+    if (!ParseIp(host, addr, &v4) && inet_aton(host.c_str(), &legacy) == 1) {
+      // getaddrinfo (the resolver of upstreams, listeners and witnesses) still reads the
+      // inet_aton forms: "010.0.0.1" is 8.0.0.1 there (octal), "127.1" and "0x7f000001" are
+      // 127.0.0.1. Such a name is an address nobody meant to write that way.
+      char text_form[INET_ADDRSTRLEN] = {};
+      inet_ntop(AF_INET, &legacy, text_form, sizeof(text_form));
+      *error = "'" + host + "' is not a dotted-decimal IPv4 address (a resolver reads it as " +
+               text_form + ")";
+      return false;
+    }
     if (!ParseIp(host, addr, &v4) && !IsHostName(host)) {
       *error = "'" + host + "' is neither an IP address nor a host name";
       return false;
@@ -131,7 +146,8 @@ bool ParseCidr(const std::string& text, Cidr* out, std::string* error) {
   if (slash != std::string_view::npos) {
     std::string_view len_text = t.substr(slash + 1);
     auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-    if (len_text.empty() || ec != std::errc() || ptr != len_text.data() + len_text.size() ||
+    // from_chars takes a sign: "0.0.0.0/-0" would be read as /0.
+    if (len_text.empty() || len_text[0] == '-' || ec != std::errc() || ptr != len_text.data() + len_text.size() ||
         len < 0 || len > max_len) {
       *error = "prefix length in '" + text + "' must be 0.." + std::to_string(max_len);
       return false;

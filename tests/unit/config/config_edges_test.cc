@@ -1,0 +1,158 @@
+// Adversarial configurations: each is refused with its key path and reason (or accepted with
+// the value CONFIG.md gives it), never a crash, a hang or a silently different value.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "config/config_loader.h"
+#include "config_test_util.h"
+
+namespace apitrail {
+namespace {
+
+using testing_config::BaseYaml;
+using testing_config::Dump;
+using testing_config::FindError;
+
+void ExpectError(const std::string& yaml, const std::string& path, const std::string& fragment) {
+  ConfigLoadResult r = LoadConfigString(yaml);
+  const ConfigError* e = FindError(r.errors, path);
+  ASSERT_NE(e, nullptr) << "no error at '" << path << "'; got:\n" << Dump(r.errors);
+  EXPECT_NE(e->message.find(fragment), std::string::npos)
+      << "message: " << e->message << "\nexpected to contain: " << fragment;
+}
+
+void ExpectOk(const std::string& yaml) {
+  ConfigLoadResult r = LoadConfigString(yaml);
+  EXPECT_TRUE(r.ok()) << yaml << "\n" << Dump(r.errors);
+}
+
+TEST(ConfigEdgesTest, TabsBomNullAndEmpty) {
+  ConfigLoadResult tab = LoadConfigString(BaseYaml() + "gateway:\n\tworkers: 2\n");
+  ASSERT_EQ(tab.errors.size(), 1u) << Dump(tab.errors);
+  EXPECT_NE(tab.errors[0].message.find("invalid YAML"), std::string::npos);
+  EXPECT_NE(tab.errors[0].message.find("line 8"), std::string::npos) << tab.errors[0].message;
+  ConfigLoadResult bom = LoadConfigString("\xEF\xBB\xBFnode: edge-1\n" + BaseYaml());
+  ASSERT_TRUE(bom.ok()) << Dump(bom.errors);
+  EXPECT_EQ(bom.config.node, "edge-1");
+  // Absent, empty, ~ and null all mean the default (CONFIG.md, "General rules").
+  ConfigLoadResult nulls = LoadConfigString(
+      BaseYaml() + "node: ~\nlog_level: null\ngateway:\n  workers:\n  listen: ~\nroutes: ~\n");
+  ASSERT_TRUE(nulls.ok()) << Dump(nulls.errors);
+  EXPECT_EQ(nulls.config.node, "node-1");
+  EXPECT_EQ(nulls.config.gateway.listen.ToString(), "127.0.0.1:8080");
+  ExpectError(BaseYaml() + "node: ''\n", "node", "must be 1..64");
+  ExpectError(BaseYaml() + "routes: [~]\n", "routes[0].match", "required");
+  ExpectError(BaseYaml() + "routes:\n  - {match: GET /a, upstream: api, match: GET /b}\n",
+              "routes[0].match", "duplicate key");
+  ExpectError(BaseYaml() + "gateway:\n  Listen: 127.0.0.1:1\n", "gateway.Listen",
+              "did you mean 'listen'");
+}
+
+TEST(ConfigEdgesTest, Cidrs) {
+  auto proxies = [](const std::string& list) {
+    return BaseYaml() + "gateway:\n  trusted_proxies: [" + list + "]\n";
+  };
+  ExpectError(proxies("'0.0.0.0/-0'"), "gateway.trusted_proxies[0]", "prefix length");
+  ExpectError(proxies("'::/-0'"), "gateway.trusted_proxies[0]", "prefix length");
+  ExpectError(proxies("'10.0.0.0/+8'"), "gateway.trusted_proxies[0]", "prefix length");
+  ExpectError(proxies("'10.0.0.0/33'"), "gateway.trusted_proxies[0]", "0..32");
+  ExpectError(proxies("'::/129'"), "gateway.trusted_proxies[0]", "0..128");
+  ExpectError(proxies("'10.0.0.0/'"), "gateway.trusted_proxies[0]", "prefix length");
+  ExpectError(proxies("'1.2.3.4/24'"), "gateway.trusted_proxies[0]", "host bits");
+  ExpectError(proxies("'fe80::1%eth0'"), "gateway.trusted_proxies[0]", "not an IP address");
+  ExpectError(proxies("''"), "gateway.trusted_proxies[0]", "not an IP address");
+  ExpectError(proxies("'010.0.0.0/8'"), "gateway.trusted_proxies[0]", "not an IP address");
+  ConfigLoadResult r = LoadConfigString(proxies("'0.0.0.0/0', '::/0', 1.2.3.4, '::1', '10.0.0.0/08'"));
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  ASSERT_EQ(r.config.gateway.trusted_proxies.size(), 5u);
+  EXPECT_EQ(r.config.gateway.trusted_proxies[0].prefix_len, 96);
+  EXPECT_EQ(r.config.gateway.trusted_proxies[2].prefix_len, 128);
+  EXPECT_EQ(r.config.gateway.trusted_proxies[4].prefix_len, 104);
+}
+
+TEST(ConfigEdgesTest, HostNamesThatAResolverReadsAsAddresses) {
+  auto upstream = [](const std::string& address) {
+    return "admin: {enabled: false}\nupstreams:\n  - name: api\n    address: '" + address + "'\n";
+  };
+  // getaddrinfo reads inet_aton forms: 010.0.0.1 would have connected to 8.0.0.1.
+  ExpectError(upstream("010.0.0.1:8090"), "upstreams[0].address", "reads it as 8.0.0.1");
+  ExpectError(upstream("127.1:8090"), "upstreams[0].address", "reads it as 127.0.0.1");
+  ExpectError(upstream("0x7f000001:8090"), "upstreams[0].address", "reads it as 127.0.0.1");
+  ExpectError(upstream("0:8090"), "upstreams[0].address", "reads it as 0.0.0.0");
+  ExpectError(upstream("1.2.3.256:8090"), "upstreams[0].address", "neither an IP address nor a host name");
+  ExpectError(upstream("api.123:8090"), "upstreams[0].address", "neither");
+  ExpectError(BaseYaml() + "gateway:\n  listen: '0127.0.0.1:8080'\n", "gateway.listen", "reads it as");
+  ExpectError(BaseYaml() + "audit:\n  checkpoints:\n    witnesses:\n"
+                           "      - {type: syslog, address: '10.1:514'}\n",
+              "audit.checkpoints.witnesses[0].address", "reads it as 10.0.0.1");
+  ExpectError(BaseYaml() + "audit:\n  checkpoints:\n    witnesses:\n"
+                           "      - {type: webhook, url: 'http://010.0.0.1:9000/c'}\n",
+              "audit.checkpoints.witnesses[0].url", "reads it as 8.0.0.1");
+  for (const char* ok : {"api.internal:443", "localhost:80", "9to5.example:80", "a-1.b2.example:1",
+                         "10.0.0.1:65535", "[::1]:80", "[fe80::1%eth0]:80", "[::ffff:10.0.0.1]:80"}) {
+    ConfigLoadResult r = LoadConfigString(upstream(ok));
+    EXPECT_TRUE(r.ok()) << ok << "\n" << Dump(r.errors);
+  }
+  ExpectError(upstream("[10.0.0.1]:80"), "upstreams[0].address", "not an IPv6 address");
+  ExpectError(upstream("[::1]"), "upstreams[0].address", "'[ipv6]:port'");
+  ExpectError(upstream("::1:80"), "upstreams[0].address", "brackets");
+  ExpectError(upstream("10.0.0.1"), "upstreams[0].address", "expected 'host:port'");
+  ExpectError(upstream("10.0.0.1:65536"), "upstreams[0].address", "port '65536'");
+  ExpectError(upstream("10.0.0.1:+80"), "upstreams[0].address", "port '+80'");
+  ExpectError(upstream("10.0.0.1:0"), "upstreams[0].address", "port in 1..65535");
+  // Port 0 on a listener: any free port (tests).
+  ConfigLoadResult any = LoadConfigString(BaseYaml() + "gateway:\n  listen: ':0'\n");
+  ASSERT_TRUE(any.ok()) << Dump(any.errors);
+  EXPECT_EQ(any.config.gateway.listen.ToString(), "127.0.0.1:0");
+}
+
+TEST(ConfigEdgesTest, RoutePatternEdges) {
+  auto route = [](const std::string& match) {
+    return BaseYaml() + "routes:\n  - {match: '" + match + "', upstream: api}\n";
+  };
+  ExpectError(route("GET /a%2Fb"), "routes[0].match", "contains '%'");
+  ExpectError(route("GET /a/{}"), "routes[0].match", "must be an identifier");
+  ExpectError(route("GET /a/{id"), "routes[0].match", "whole segment");
+  ExpectError(route("GET /a/id}"), "routes[0].match", "whole segment");
+  ExpectError(route("GET /a/{{id}}"), "routes[0].match", "must be an identifier");
+  ExpectError(route("GET /a/.."), "routes[0].match", "dot segments");
+  ExpectError(route("GET"), "routes[0].match", "must be 'METHOD /path'");
+  ExpectError(route(""), "routes[0].match", "required");
+  ExpectError(route("GET /caf\xC3\xA9"), "routes[0].match", "contains");
+  ExpectError(route("GET /a b"), "routes[0].match", "spaces");
+  ExpectError(BaseYaml() + "routes:\n  - {match: GET /a/**, upstream: api}\n  - {match: 'GET  /a/**', upstream: api}\n",
+              "routes[1].match", "same method and path as routes[0]");
+  // Overlaps that the router orders are allowed: specific before general, methods before '*'.
+  ExpectOk(BaseYaml() + R"(routes:
+  - {match: '* /a', upstream: api}
+  - {match: 'GET /a', upstream: api}
+  - {match: 'GET /a/{id}', upstream: api}
+  - {match: 'GET /a/**', upstream: api}
+  - {match: 'GET /a/b', upstream: api}
+)");
+}
+
+TEST(ConfigEdgesTest, SecretsStayOutOfEveryMessage) {
+  const std::string secret = "TOPSECRET-9f8e7d6c5b4a";
+  const std::vector<std::string> docs = {
+      // a secret written where a map or list is expected, or next to a merge key
+      "admin: {tokens: [{" + secret + ": 1}]}\n",
+      "admin: {tokens: [\"" + secret + "\\0\"]}\n",
+      "auth: {jwt: [{algorithms: [HS256], allow_any_audience: true, secret: {" + secret + ": 1}}]}\n",
+      "auth: {introspection: {endpoint: 'https://as/i', client_id: c, client_secret: {a: " + secret + "}}}\n",
+      "audit: {archive: {command: \"cp '%p' /mnt/" + secret + "\"}}\nadmin: {enabled: false}\n",
+      "audit: {archive: {command: \"cp %p /mnt/" + secret + "\\n\"}}\nadmin: {enabled: false}\n",
+  };
+  for (const std::string& doc : docs) {
+    ConfigLoadResult r = LoadConfigString(doc);
+    EXPECT_FALSE(r.ok()) << doc;
+    for (const auto& e : r.errors) {
+      EXPECT_EQ(e.ToString().find("TOPSECRET"), std::string::npos) << e.ToString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace apitrail
