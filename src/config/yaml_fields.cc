@@ -29,6 +29,12 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+// A NUL ("\0" in a double-quoted string) would cut the value where it reaches the OS: a
+// path "/etc/a\0.bak" opens /etc/a. Secrets are bytes the config never passes on as C strings.
+bool HasNul(const std::string& s, Secret secret) {
+  return secret == Secret::kNo && s.find('\0') != std::string::npos;
+}
+
 }  // namespace
 
 std::string LineSuffix(const YAML::Node& node) {
@@ -69,6 +75,10 @@ YamlMap::YamlMap(ReadContext* ctx, const YAML::Node& node, std::string path,
     std::string key = it->first.Scalar();
     std::string key_path = PathOf(key);
     ctx_->lines.emplace(key_path, it->first.Mark().line + 1);
+    if (key == "<<") {  // yaml-cpp reads a merge key as an ordinary key
+      ctx_->Error(key_path, it->first, "merge keys ('<<: *name') are not supported; write the keys out");
+      continue;
+    }
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       std::string msg = "unknown key";
       std::string best;
@@ -109,6 +119,10 @@ void YamlMap::String(std::string_view key, std::string* out, Secret secret) {
     ctx_->Error(PathOf(key), n, "expected a string, got " + Describe(n, secret));
     return;
   }
+  if (HasNul(n.Scalar(), secret)) {
+    ctx_->Error(PathOf(key), n, "must not contain a NUL character");
+    return;
+  }
   *out = n.Scalar();
 }
 
@@ -133,16 +147,24 @@ void YamlMap::StringList(std::string_view key, std::vector<std::string>* out, Se
     ctx_->Error(path, n, "expected a list of strings, got " + Describe(n, secret));
     return;
   }
-  out->clear();
+  // All or nothing: a list without its bad elements would shift the indices that validation
+  // names ([2] reported as [1]), and the default it keeps is not reported again.
+  std::vector<std::string> items;
+  bool ok = true;
   for (size_t i = 0; i < n.size(); ++i) {
     YAML::Node e = n[i];
     if (!e.IsScalar()) {
       ctx_->Error(path + "[" + std::to_string(i) + "]", e,
                   "expected a string, got " + (e.IsNull() ? "nothing" : Describe(e, secret)));
-      continue;
+      ok = false;
+    } else if (HasNul(e.Scalar(), secret)) {
+      ctx_->Error(path + "[" + std::to_string(i) + "]", e, "must not contain a NUL character");
+      ok = false;
+    } else {
+      items.push_back(e.Scalar());
     }
-    out->push_back(e.Scalar());
   }
+  if (ok) *out = std::move(items);
 }
 
 void YamlMap::HostPortField(std::string_view key, HostPort* out) {
@@ -166,7 +188,8 @@ bool YamlMap::ReadInt(std::string_view key, int64_t min, int64_t max, int64_t* o
   std::string_view digits = !s.empty() && s[0] == '+' ? s.substr(1) : s;
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || ptr != digits.data() + digits.size() ||
+  // from_chars takes a '-' after the '+' taken off above: "+-5" is no integer.
+  if (digits.empty() || (digits.data() != s.data() && digits[0] == '-') || ptr != digits.data() + digits.size() ||
       (ec != std::errc() && ec != std::errc::result_out_of_range)) {
     ctx_->Error(path, n, "expected an integer, got " + Describe(n, Secret::kNo));
     return false;

@@ -28,6 +28,11 @@ void ExpectOk(const std::string& yaml) {
   EXPECT_TRUE(r.ok()) << yaml << "\n" << Dump(r.errors);
 }
 
+TEST(ConfigEdgesTest, MergeKeysAreNamedAsUnsupported) {
+  ExpectError(BaseYaml() + "x-gw: &gw {workers: 2}\ngateway:\n  <<: *gw\n  max_headers: 50\n",
+              "gateway.<<", "merge keys ('<<: *name') are not supported");
+}
+
 TEST(ConfigEdgesTest, TabsBomNullAndEmpty) {
   ConfigLoadResult tab = LoadConfigString(BaseYaml() + "gateway:\n\tworkers: 2\n");
   ASSERT_EQ(tab.errors.size(), 1u) << Dump(tab.errors);
@@ -48,6 +53,56 @@ TEST(ConfigEdgesTest, TabsBomNullAndEmpty) {
               "routes[0].match", "duplicate key");
   ExpectError(BaseYaml() + "gateway:\n  Listen: 127.0.0.1:1\n", "gateway.Listen",
               "did you mean 'listen'");
+}
+
+TEST(ConfigEdgesTest, NulCharactersAreRefused) {
+  ExpectError("admin:\n  token_file: \"/etc/tokens\\0.bak\"\n", "admin.token_file",
+              "must not contain a NUL character");
+  ExpectError(BaseYaml() + "audit:\n  data_dir: \"/var/lib/a\\0b\"\n", "audit.data_dir", "NUL");
+  ExpectError(BaseYaml() + "redaction:\n  extra: [ok, \"a\\0b\"]\n", "redaction.extra[1]", "NUL");
+  // Secrets are not C strings: a NUL there is bytes, not a cut (and never echoed).
+  ConfigLoadResult r = LoadConfigString(
+      BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [HS256], allow_any_audience: true, secret: \"" +
+      std::string(20, 's') + "\\0" + std::string(20, 't') + "\"}\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.auth.jwt[0].secret.size(), 41u);
+}
+
+TEST(ConfigEdgesTest, IntegerSyntax) {
+  for (const char* bad : {"+-0", "+-5", "0x10", "1e3", "1_000", "0o17", "5s", "'5 s'", "' 5'",
+                          "5.0", ".inf", "''", "'+'", "true"}) {
+    ExpectError(BaseYaml() + "gateway:\n  workers: " + bad + "\n", "gateway.workers",
+                "expected an integer");
+  }
+  ExpectError(BaseYaml() + "gateway:\n  workers: -1\n", "gateway.workers", "between 0 and 256");
+  ExpectError(BaseYaml() + "gateway:\n  max_body_bytes: 18446744073709551616\n",
+              "gateway.max_body_bytes", "must be between");
+  ExpectError(BaseYaml() + "gateway:\n  max_body_bytes: -1\n", "gateway.max_body_bytes",
+              "must be between");
+  ExpectError(BaseYaml() + "audit:\n  max_segment_bytes: 68719476737\n", "audit.max_segment_bytes",
+              "between 65536 and 68719476736");
+  ConfigLoadResult r = LoadConfigString(BaseYaml() + "gateway:\n  workers: +4\n  max_headers: '007'\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.errors);
+  EXPECT_EQ(r.config.gateway.workers, 4);
+  EXPECT_EQ(r.config.gateway.max_headers, 7u);  // decimal, not YAML 1.1 octal
+}
+
+TEST(ConfigEdgesTest, ListErrorsNameTheirOwnElement) {
+  // The bad element's index, never a neighbour's: a list that lost its non-string elements
+  // reported 'bad' (element 2) as trusted_proxies[1].
+  ConfigLoadResult r =
+      LoadConfigString(BaseYaml() + "gateway:\n  trusted_proxies: [10.0.0.0/8, [x], bad]\n");
+  const ConfigError* e1 = FindError(r.errors, "gateway.trusted_proxies[1]");
+  ASSERT_NE(e1, nullptr) << Dump(r.errors);
+  EXPECT_NE(e1->message.find("expected a string, got a list"), std::string::npos);
+  for (const auto& e : r.errors) {
+    EXPECT_EQ(e.message.find("'bad'"), std::string::npos) << e.ToString();
+  }
+  r = LoadConfigString(BaseYaml() + "routes:\n  - {match: GET /a, upstream: api, scopes: [[x], ok, 'a b']}\n");
+  ASSERT_NE(FindError(r.errors, "routes[0].scopes[0]"), nullptr) << Dump(r.errors);
+  EXPECT_EQ(FindError(r.errors, "routes[0].scopes[1]"), nullptr) << Dump(r.errors);
+  ExpectError(BaseYaml() + "gateway:\n  trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]\n",
+              "gateway.trusted_proxies[1]", "host bits");
 }
 
 TEST(ConfigEdgesTest, Cidrs) {
