@@ -3,19 +3,20 @@
 // ConfigError carrying the YAML line. Nothing escapes to callers.
 #include "config/config_loader.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "config/yaml_fields.h"
 
 namespace apitrail {
 namespace {
 
+using config_internal::LineSuffix;
 using config_internal::ReadContext;
 using config_internal::ReadList;
 using config_internal::Secret;
@@ -67,6 +68,14 @@ void ReadGateway(ReadContext* ctx, const YAML::Node& node, GatewayConfig* g) {
   t.String("min_version", &g->tls.min_version);
   t.String("client_ca_file", &g->tls.client_ca_file);
   t.String("client_auth", &g->tls.client_auth);
+  // TLS is on when a certificate is named; a gateway.tls map without one (a min_version
+  // written before the files exist, or {}) would otherwise leave the listener plain HTTP.
+  // Client-certificate settings without one get validation's own error.
+  if (t.is_map() && g->tls.cert_file.empty() && g->tls.key_file.empty() &&
+      g->tls.client_ca_file.empty() && g->tls.client_auth == "none") {
+    ctx->Error("gateway.tls.cert_file", m.Get("tls"),
+               "required when gateway.tls is set (remove gateway.tls for plain HTTP)");
+  }
 }
 
 void ReadUpstreams(ReadContext* ctx, const YAML::Node& node, std::vector<UpstreamConfig>* out) {
@@ -292,19 +301,69 @@ bool Covered(const std::vector<ConfigError>& read_errors, const std::string& pat
   return false;
 }
 
+// Aliases share their node, so a few lines of anchors can stand for billions of nodes
+// ("billion laughs"), which reading them would copy into the Config. Counts nodes and scalar
+// bytes with aliases expanded, and stops as soon as `budget` is spent. A stack, not
+// recursion: aliases nested in anchors nest deeper than yaml-cpp's parse depth limit, and
+// an anchor may even contain itself (&a [*a]).
+bool ExpandsWithin(const YAML::Node& root, size_t budget) {
+  std::vector<YAML::Node> todo{root};
+  while (!todo.empty()) {
+    YAML::Node n = std::move(todo.back());
+    todo.pop_back();
+    size_t cost = 1 + (n.IsScalar() ? n.Scalar().size() : 0);
+    if (cost > budget) return false;
+    budget -= cost;
+    if (n.IsSequence()) {
+      for (const auto& e : n) todo.push_back(e);
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) {
+        todo.push_back(kv.first);
+        todo.push_back(kv.second);
+      }
+    }
+  }
+  return true;
+}
+
 // Parses and validates; file paths are left as written.
 ConfigLoadResult Load(const std::string& yaml) {
   ConfigLoadResult result;
   ReadContext ctx;
   YAML::Node root;
+  if (yaml.size() > kMaxConfigBytes) {
+    result.errors.push_back({"", "the configuration is larger than " +
+                                     std::to_string(kMaxConfigBytes) + " bytes"});
+    return result;
+  }
   try {
-    root = YAML::Load(yaml);
+    // LoadAll, not Load: Load reads the first document and ignores the rest, so a file
+    // that went on after a '---' would lose its second half without a word.
+    std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+    if (docs.size() > 1) {
+      result.errors.push_back({"", "the configuration holds " + std::to_string(docs.size()) +
+                                       " YAML documents (separated by '---'); a configuration "
+                                       "is one document" + LineSuffix(docs[1])});
+      return result;
+    }
+    if (!docs.empty()) root = docs[0];
+  } catch (const YAML::DeepRecursion& e) {
+    result.errors.push_back({"", "invalid YAML: nested too deeply (line " +
+                                     std::to_string(e.mark.line + 1) + ")"});
+    return result;
   } catch (const YAML::Exception& e) {
     // e.msg is yaml-cpp's description without the document text, so no secret leaks.
     std::string where = e.mark.is_null() ? "" : " (line " + std::to_string(e.mark.line + 1) +
                                                     ", column " +
                                                     std::to_string(e.mark.column + 1) + ")";
     result.errors.push_back({"", "invalid YAML: " + e.msg + where});
+    return result;
+  }
+  // Twice what the largest file could hold without aliases.
+  if (!ExpandsWithin(root, 2 * kMaxConfigBytes)) {
+    result.errors.push_back({"", "aliases (*name) expand to more than " +
+                                     std::to_string(2 * kMaxConfigBytes) +
+                                     " nodes and bytes; write the repeated parts out"});
     return result;
   }
   try {
@@ -352,9 +411,23 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
                                      (in ? "is a directory" : std::strerror(errno))});
     return result;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  ConfigLoadResult result = Load(text.str());
+  // At most one byte past the limit: `-c /dev/zero` or a log file given by mistake would
+  // otherwise be read into memory without end.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) {
+    ConfigLoadResult result;
+    result.errors.push_back({"", "cannot read '" + path + "': " + std::strerror(errno)});
+    return result;
+  }
+  if (text.size() > kMaxConfigBytes) {
+    ConfigLoadResult result;
+    result.errors.push_back({"", "cannot read '" + path + "': larger than " +
+                                     std::to_string(kMaxConfigBytes) + " bytes"});
+    return result;
+  }
+  ConfigLoadResult result = Load(text);
   // Relative paths mean "next to the config file", so `serve -c /etc/apitrail/x.yaml`
   // works from any working directory. The config's own path is made absolute first: with
   // `-c apitrail.yaml` its directory would be "" and every path stay relative — then wrong

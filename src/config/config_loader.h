@@ -23,6 +23,9 @@ struct ConfigLoadResult {
   bool ok() const { return errors.empty(); }
 };
 
+// A configuration file (or string) longer than this is refused unread.
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
+
 // Reads and validates the file. A missing/unreadable file or YAML syntax error is one
 // error with path "" (or the YAML position in the message).
 ConfigLoadResult LoadConfigFile(const std::string& path);

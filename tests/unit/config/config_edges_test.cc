@@ -28,9 +28,83 @@ void ExpectOk(const std::string& yaml) {
   EXPECT_TRUE(r.ok()) << yaml << "\n" << Dump(r.errors);
 }
 
+TEST(ConfigEdgesTest, SecondYamlDocumentIsRefusedNotIgnored) {
+  // yaml-cpp's Load reads the first document only: the routes after '---' were dropped.
+  ConfigLoadResult r = LoadConfigString(BaseYaml() + "---\nroutes:\n  - {match: GET /a, upstream: api}\n");
+  ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
+  EXPECT_EQ(r.errors[0].path, "");
+  EXPECT_NE(r.errors[0].message.find("2 YAML documents"), std::string::npos) << r.errors[0].message;
+  // One document with its markers is fine.
+  ExpectOk("---\n" + BaseYaml() + "...\n");
+  ExpectOk("# only a comment\n" + BaseYaml());
+}
+
+TEST(ConfigEdgesTest, SizeIsBounded) {
+  ConfigLoadResult big = LoadConfigString(BaseYaml() + "#" + std::string(kMaxConfigBytes, 'x') + "\n");
+  ASSERT_EQ(big.errors.size(), 1u) << Dump(big.errors);
+  EXPECT_NE(big.errors[0].message.find("larger than 1048576 bytes"), std::string::npos);
+  // A device given by mistake is read up to the limit, not without end.
+  auto start = std::chrono::steady_clock::now();
+  ConfigLoadResult zero = LoadConfigFile("/dev/zero");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_EQ(zero.errors.size(), 1u) << Dump(zero.errors);
+  EXPECT_EQ(zero.errors[0].message, "cannot read '/dev/zero': larger than 1048576 bytes");
+  ConfigLoadResult dir = LoadConfigFile("/");
+  ASSERT_EQ(dir.errors.size(), 1u);
+  EXPECT_NE(dir.errors[0].message.find("is a directory"), std::string::npos);
+}
+
+TEST(ConfigEdgesTest, AliasBombsAreBounded) {
+  // Billion laughs: 10 levels of ten aliases each are 10^10 strings once expanded.
+  std::string laughs = "x0: &l0 \"lol\"\n";
+  for (int i = 1; i <= 10; ++i) {
+    const std::string n = std::to_string(i), prev = std::to_string(i - 1);
+    laughs.append("x").append(n).append(": &l").append(n).append(" [");
+    for (int k = 0; k < 10; ++k) laughs.append(k ? ", *l" : "*l").append(prev);
+    laughs.append("]\n");
+  }
+  // Also where the reader would copy them: 3000 routes of 3000 scopes each took a minute
+  // and over a gigabyte before the bound.
+  std::string scopes = "x-s: &s [", routes = "routes: [";
+  for (int k = 0; k < 3000; ++k) {
+    scopes += std::string(k ? ", " : "") + "*a";
+    routes += std::string(k ? ", " : "") + "*r";
+  }
+  const std::string copied = "x-a: &a \"" + std::string(100, 'A') + "\"\n" + scopes + "]\n" +
+                             "x-r: &r {match: GET /a, upstream: api, scopes: *s}\n" + routes + "]\n";
+  // An anchor that contains itself.
+  const std::string cycle = "x: &c [*c]\n";
+  for (const std::string& bomb : {laughs, copied, cycle}) {
+    auto start = std::chrono::steady_clock::now();
+    ConfigLoadResult r = LoadConfigString(BaseYaml() + bomb);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
+    EXPECT_EQ(r.errors[0].path, "");
+    EXPECT_NE(r.errors[0].message.find("aliases (*name) expand to more than"), std::string::npos)
+        << r.errors[0].message;
+    EXPECT_TRUE(r.config.routes.empty());
+  }
+  // Aliases within reason still work, with the values they stand for.
+  ConfigLoadResult ok = LoadConfigString(BaseYaml() + R"(routes:
+  - {match: GET /a, upstream: api, scopes: &read [orders:read, orders:list]}
+  - {match: GET /b, upstream: api, scopes: *read}
+)");
+  ASSERT_TRUE(ok.ok()) << Dump(ok.errors);
+  ASSERT_EQ(ok.config.routes.size(), 2u);
+  EXPECT_EQ(ok.config.routes[1].scopes, (std::vector<std::string>{"orders:read", "orders:list"}));
+}
+
 TEST(ConfigEdgesTest, MergeKeysAreNamedAsUnsupported) {
   ExpectError(BaseYaml() + "x-gw: &gw {workers: 2}\ngateway:\n  <<: *gw\n  max_headers: 50\n",
               "gateway.<<", "merge keys ('<<: *name') are not supported");
+}
+
+TEST(ConfigEdgesTest, DeepNestingIsAnErrorNotACrash) {
+  ConfigLoadResult r =
+      LoadConfigString(BaseYaml() + "node: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML: nested too deeply"), std::string::npos)
+      << r.errors[0].message;
 }
 
 TEST(ConfigEdgesTest, TabsBomNullAndEmpty) {
@@ -53,6 +127,18 @@ TEST(ConfigEdgesTest, TabsBomNullAndEmpty) {
               "routes[0].match", "duplicate key");
   ExpectError(BaseYaml() + "gateway:\n  Listen: 127.0.0.1:1\n", "gateway.Listen",
               "did you mean 'listen'");
+}
+
+TEST(ConfigEdgesTest, GatewayTlsWithoutACertificateIsNotPlainHttp) {
+  // A min_version alone used to leave TLS off without a word.
+  ExpectError(BaseYaml() + "gateway:\n  tls:\n    min_version: '1.3'\n", "gateway.tls.cert_file",
+              "required when gateway.tls is set");
+  ExpectError(BaseYaml() + "gateway:\n  tls: {}\n", "gateway.tls.cert_file", "required");
+  ExpectError(BaseYaml() + "gateway:\n  tls: on\n", "gateway.tls", "expected a map");
+  ConfigLoadResult off = LoadConfigString(BaseYaml() + "gateway:\n  tls:\n");
+  ASSERT_TRUE(off.ok()) << Dump(off.errors);
+  EXPECT_FALSE(off.config.gateway.tls.enabled());
+  ExpectOk(BaseYaml() + "gateway:\n  tls: {cert_file: gw.pem, key_file: gw.key}\n");
 }
 
 TEST(ConfigEdgesTest, NulCharactersAreRefused) {
