@@ -1,9 +1,12 @@
 // ValidateConfig (config_loader.h): the semantic checks that apply however a Config was
 // built (from YAML or in code by `demo`). The limits here are the ones docs/CONFIG.md lists.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/archive_command.h"
@@ -391,6 +394,43 @@ void CheckAuth(Checker& ck, const AuthConfig& a) {
   if (!realm_ok) ck.Error("auth.realm", "must be 1..128 printable ASCII characters without '\"'");
 }
 
+// The headers the gateway adds to every forwarded request under configured names. A name
+// the gateway also writes itself, or one that frames the message, would reach the upstream
+// twice or with the wrong meaning (identity_headers.subject: Content-Length puts a second,
+// subject-valued Content-Length next to the real one); two of them sharing a name would
+// give the upstream two values for one header. Names compare as the gateway's forwarding
+// does: case-insensitively, '_' as '-'.
+void CheckAddedHeaderNames(Checker& ck, const Config& c) {
+  static constexpr const char* kGatewayOwned[] = {
+      "host", "content-length", "transfer-encoding", "connection", "keep-alive",
+      "proxy-connection", "te", "trailer", "upgrade", "expect", "traceparent", "tracestate",
+      "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"};
+  const IdentityHeadersConfig& ih = c.auth.identity_headers;
+  const std::pair<const char*, const std::string*> added[] = {
+      {"gateway.request_id_header", &c.gateway.request_id_header},
+      {"auth.identity_headers.subject", &ih.subject},
+      {"auth.identity_headers.auth_method", &ih.auth_method},
+      {"auth.identity_headers.scopes", &ih.scopes},
+      {"auth.identity_headers.roles", &ih.roles},
+      {"auth.identity_headers.tenant", &ih.tenant}};
+  std::map<std::string, const char*> seen;
+  for (const auto& [path, value] : added) {
+    if (value->empty()) continue;
+    std::string name = *value;
+    for (char& ch : name) {
+      ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    bool owned = std::any_of(std::begin(kGatewayOwned), std::end(kGatewayOwned),
+                             [&](const char* o) { return name == o; });
+    if (owned) {
+      ck.Error(path, "'" + *value + "' is a header the gateway sets or removes itself; choose "
+                     "another name");
+    } else if (auto [it, inserted] = seen.emplace(name, path); !inserted) {
+      ck.Error(path, "'" + *value + "' is already used by " + it->second);
+    }
+  }
+}
+
 // "http://host[:port][/path]" → address and target. Webhook witnesses speak plain HTTP by
 // design: the note is public and signed, so transport security adds no integrity; an
 // https:// URL is refused with a clear error pointing at a local TLS relay (docs/CONFIG.md).
@@ -565,6 +605,7 @@ std::vector<ConfigError> ValidateConfig(Config& config) {
   CheckRoutes(ck, config, upstreams);
   CheckAuth(ck, config.auth);
   CheckMtls(ck, config);
+  CheckAddedHeaderNames(ck, config);
   for (size_t i = 0; i < config.redaction.extra.size(); ++i) {
     const std::string& e = config.redaction.extra[i];
     if (e.empty() || e.size() > 128) {

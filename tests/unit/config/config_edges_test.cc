@@ -249,6 +249,24 @@ TEST(ConfigEdgesTest, HostNamesThatAResolverReadsAsAddresses) {
   EXPECT_EQ(any.config.gateway.listen.ToString(), "127.0.0.1:0");
 }
 
+TEST(ConfigEdgesTest, HeadersTheGatewayAddsNeedTheirOwnNames) {
+  // subject: Content-Length sent a second, subject-valued Content-Length upstream.
+  ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    subject: Content-Length\n",
+              "auth.identity_headers.subject", "'Content-Length' is a header the gateway sets");
+  ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    scopes: transfer_encoding\n",
+              "auth.identity_headers.scopes", "the gateway sets or removes itself");
+  ExpectError(BaseYaml() + "gateway:\n  request_id_header: Host\n", "gateway.request_id_header",
+              "the gateway sets or removes itself");
+  ExpectError(BaseYaml() + "gateway:\n  request_id_header: traceparent\n",
+              "gateway.request_id_header", "the gateway sets");
+  ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    tenant: x_request_id\n",
+              "auth.identity_headers.tenant", "already used by gateway.request_id_header");
+  ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    roles: X-Apitrail-Scopes\n",
+              "auth.identity_headers.roles", "already used by auth.identity_headers.scopes");
+  ExpectOk(BaseYaml() + "gateway:\n  request_id_header: X-Correlation-ID\n"
+                        "auth:\n  identity_headers:\n    subject: X-User\n    roles: ''\n    tenant: ''\n");
+}
+
 TEST(ConfigEdgesTest, RoutePatternEdges) {
   auto route = [](const std::string& match) {
     return BaseYaml() + "routes:\n  - {match: '" + match + "', upstream: api}\n";
