@@ -111,6 +111,10 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
   if (a.audit.queue_capacity != b.audit.queue_capacity) return "audit.queue_capacity";
   if (a.audit.max_segment_bytes != b.audit.max_segment_bytes) return "audit.max_segment_bytes";
   if (a.audit.rotate_daily != b.audit.rotate_daily) return "audit.rotate_daily";
+  // Store options, fixed when the store opened.
+  if (a.audit.direct_io != b.audit.direct_io) return "audit.direct_io";
+  if (a.audit.async_commit != b.audit.async_commit) return "audit.async_commit";
+  if (a.audit.block_cache_mb != b.audit.block_cache_mb) return "audit.block_cache_mb";
   const CheckpointConfig& ca = a.audit.checkpoints;
   const CheckpointConfig& cb = b.audit.checkpoints;
   if (std::tie(ca.every_events, ca.max_lag_ms, ca.heartbeat_ms, ca.witness_queue, ca.witness_retry_max_ms) !=
@@ -142,8 +146,11 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
       a.audit.retention.require_archive != b.audit.retention.require_archive) {
     return "audit.retention";
   }
+  // The admin API reads its tokens once, at start: a token taken out of admin.tokens (or a
+  // changed token_file) would otherwise be "reloaded" while the old token kept working.
   if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
-      a.admin.listen.port != b.admin.listen.port) {
+      a.admin.listen.port != b.admin.listen.port || a.admin.tokens != b.admin.tokens ||
+      a.admin.token_file != b.admin.token_file) {
     return "admin";
   }
   return "";
