@@ -43,8 +43,17 @@ Result<std::vector<ossl::X509Ptr>> ParseCerts(const std::string& key, const std:
                                               const std::string& pem) {
   ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::vector<ossl::X509Ptr> out;
+  ERR_clear_error();
   while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(c);
-  ERR_clear_error();  // the end of the file reads as an error
+  // The end of the file reads as "no start line"; any other error is a damaged certificate
+  // (a file cut short while being written), which ended the loop as if the file ended
+  // there: a chain or CA bundle loaded without its tail instead of refused.
+  unsigned long e = ERR_peek_last_error();
+  if (!(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+    return Status::InvalidArgument(key + ": '" + path + "': certificate " + std::to_string(out.size() + 1) +
+                                   " is damaged: " + OpenSslError());
+  }
+  ERR_clear_error();
   if (out.empty()) return Status::InvalidArgument(key + ": '" + path + "' holds no PEM certificate");
   return out;
 }
