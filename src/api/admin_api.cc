@@ -7,7 +7,9 @@
 #include <boost/url/pct_string_view.hpp>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/crypto_util.h"
 #include "core/json_writer.h"
@@ -45,15 +47,37 @@ int HttpStatusFor(const Status& st) {
 Result<std::vector<std::string>> LoadAdminTokens(const AdminConfig& admin) {
   std::vector<std::string> tokens = admin.tokens;
   if (!admin.token_file.empty()) {
-    std::ifstream in(admin.token_file);
-    if (!in) return Status::IoError("admin.token_file: cannot read '" + admin.token_file + "'");
+    const std::string& path = admin.token_file;
+    // A directory opens as a stream that reads nothing, and a device (/dev/zero) as one
+    // that never ends a line: both started an admin API no token could open, the second
+    // after reading without bound.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return Status::InvalidArgument("admin.token_file: '" + path + "' is a directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::IoError("admin.token_file: cannot read '" + path + "'");
+    constexpr size_t kMaxTokenFileBytes = 1 << 20;
+    std::string text(kMaxTokenFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxTokenFileBytes) {
+      return Status::InvalidArgument("admin.token_file: '" + path + "' is larger than " +
+                                     std::to_string(kMaxTokenFileBytes) + " bytes");
+    }
+    size_t from_file = 0;
+    std::istringstream lines(text);
     std::string line;
-    while (std::getline(in, line)) {
+    while (std::getline(lines, line)) {
       // Trimmed like a header value is (spaces and tabs, RFC 9110 §5.5), or a token line
       // ending in a tab could never match the value a client sends.
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-      if (!line.empty() && line[0] != '#') tokens.push_back(line);
+      if (!line.empty() && line[0] != '#') {
+        tokens.push_back(line);
+        ++from_file;
+      }
     }
+    if (from_file == 0) return Status::InvalidArgument("admin.token_file: '" + path + "' holds no token");
   }
   for (const auto& t : tokens) {
     if (t.size() < 16) return Status::InvalidArgument("admin.tokens: every token needs at least 16 characters");

@@ -363,5 +363,30 @@ TEST(AdminTokensTest, TokenFileLinesAreTrimmedLikeHeaderValues) {
   std::filesystem::remove(path);
 }
 
+// A token file that cannot hold a token is refused: a directory or an empty file started an
+// admin API nobody could open, and /dev/zero was read without end (config_edges).
+TEST(AdminTokensTest, TokenFileWithoutTokensIsRefused) {
+  AdminConfig c;
+  c.tokens = {"inline-token-0123456789"};
+  c.token_file = ::testing::TempDir();
+  auto dir = LoadAdminTokens(c);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("is a directory"), std::string::npos) << dir.status().message();
+  const std::string path = ::testing::TempDir() + "/admin-tokens-empty";
+  {
+    std::ofstream out(path);
+    out << "# only a comment\n\n";
+  }
+  c.token_file = path;
+  auto empty = LoadAdminTokens(c);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("holds no token"), std::string::npos);
+  std::filesystem::remove(path);
+  c.token_file = "/dev/zero";
+  auto endless = LoadAdminTokens(c);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_NE(endless.status().message().find("larger than 1048576 bytes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace apitrail
