@@ -71,6 +71,9 @@ void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
     return;
   }
   *auth = std::move(next);
+  // Applied here, not with the gateway's settings: `serve` set it once at start, so a changed
+  // log_level was reported reloaded and ignored.
+  spdlog::set_level(spdlog::level::from_str((*config)->log_level));
   spdlog::info("SIGHUP: configuration reloaded ({} routes, {} upstreams); requests in flight finish under the previous one",
                (*config)->routes.size(), (*config)->upstreams.size());
 }

@@ -104,6 +104,19 @@ class ConfigCheckTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
             self.assertNotIn("TOPSECRET", r.stdout + r.stderr)
 
+    def test_admin_token_file_without_tokens(self):
+        # serve started with an admin API no token could open (and read /dev/zero without end).
+        empty = self.write("# no tokens yet\n", "tokens")
+        for token_file, fragment in [(self.tmp, "is a directory"), (empty, "holds no token"),
+                                     ("/dev/zero", "is larger than 1048576 bytes")]:
+            admin = f'listen: "{HOST}:0"\n  token_file: {token_file}'
+            path = self.write(BASE.replace('tokens: ["0123456789abcdef0123"]', admin) +
+                              f'gateway:\n  listen: "{HOST}:0"\n'
+                              f'audit:\n  data_dir: {os.path.join(self.tmp, "data")}\n')
+            r = subprocess.run([BIN, "serve", "-c", path], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(f"admin.token_file: '{token_file}' {fragment}", r.stdout + r.stderr)
+
     def test_serve_refuses_a_bad_file_and_creates_nothing(self):
         data = os.path.join(self.tmp, "data")
         path = self.write(BASE + f"audit:\n  data_dir: {data}\n---\nnode: x\n")
@@ -158,6 +171,22 @@ class ReloadEdgesTest(unittest.TestCase):
         self.assertIsNone(self.gw.proc.poll())
         status = self.gw.request("GET", "/v1/orders/1", {"Authorization": f"Bearer {self.key}"})[0]
         self.assertEqual(status, 200)
+
+    def test_log_level_is_applied(self):
+        # serve set the level once at start: a reload reported the new level loaded and kept
+        # the old one (here warn, which hides the reload's own info line).
+        text = self.original.replace("log_level: warn\n", "log_level: info\n", 1)
+        self.assertNotEqual(text, self.original)
+        with open(self.gw.config + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(self.gw.config + ".tmp", self.gw.config)
+        try:
+            self.gw.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: "SIGHUP: configuration reloaded" in self.full_log(), timeout=10,
+                       what="the reload's info line")
+        finally:
+            with open(self.gw.config, "w") as f:
+                f.write(self.original)
 
     def test_second_document(self):
         self.reload_refused(self.original + "---\nroutes: []\n", "2 YAML documents")
