@@ -558,11 +558,14 @@ void EncodeFields(const AuditEvent& e, std::string_view id, std::string_view nod
 
 }  // namespace
 
-std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node) {
+std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node,
+                         bool* replaced) {
   for (Bound b : {Bound::kAsIs, Bound::kReplaced}) {
     Encoder out(RecordBound(e, id, node, b), b);
     EncodeFields(e, id, node, out);
-    if (!out.overflowed()) return std::move(out).Finish();
+    if (out.overflowed()) continue;  // only a string with invalid UTF-8 overflows kAsIs
+    if (replaced != nullptr) *replaced = b == Bound::kReplaced;
+    return std::move(out).Finish();
   }
   APITRAIL_ASSERT(false, "a record sized for the worst case overflowed");
   return {};

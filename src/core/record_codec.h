@@ -24,7 +24,10 @@ namespace apitrail {
 std::string EncodeRecord(const AuditEvent& e);
 // The same with `id` and `node` in place of e.id and e.node: for a caller that records an
 // event it keeps (Store::Append(const AuditEvent&)) and must not write into it.
-std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node);
+// *replaced, when given, tells whether invalid UTF-8 was replaced: the record's strings then
+// differ from the event's.
+std::string EncodeRecord(const AuditEvent& e, std::string_view id, std::string_view node,
+                         bool* replaced = nullptr);
 
 // Parses record bytes back (`seq` stays 0). Unknown fields are skipped so older readers
 // read newer records; a malformed record is kCorruption naming the byte offset. Records

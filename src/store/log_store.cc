@@ -325,18 +325,29 @@ Status LogStore::AppendEvent(const AuditEvent& event, AppendCallback done, Hash2
   const std::string_view id = event.id.empty() ? minted.view() : std::string_view(event.id);
   PendingRecord record;
   record.order = event.id.empty() ? minted.counter : EventIdCounter(id);
-  record.payload = EncodeRecord(event, id, event.node.empty() ? options_.node : event.node);
+  bool replaced = false;
+  record.payload =
+      EncodeRecord(event, id, event.node.empty() ? options_.node : event.node, &replaced);
   if (record.payload.size() > log::kMaxPayloadSize) {
     return Status::InvalidArgument("store: event record of " +
                                    std::to_string(record.payload.size()) + " bytes is too large");
   }
   record.leaf = merkle::LeafHash(merkle::ThreadHasher(), record.payload);
   if (leaf != nullptr) *leaf = record.leaf;
+  // Invalid UTF-8 was written as U+FFFD: index (and count) the event as stored, as Open
+  // rebuilds it. Keyed by the bytes sent, it was found by the value the API shows only
+  // after a restart, and by the bytes sent never (the record then does not match).
+  std::optional<AuditEvent> stored;
+  if (replaced) {
+    APITRAIL_ASSIGN_OR_RETURN(stored, DecodeRecord(record.payload));
+  }
   std::array<size_t, kRollupDims> key_hashes;
-  record.keys = IndexKeys::FromEvent(event, id, &key_hashes);
+  record.keys = stored ? IndexKeys::FromEvent(*stored, stored->id, &key_hashes)
+                       : IndexKeys::FromEvent(event, id, &key_hashes);
   if (rollups_) {
-    record.rollup = movable != nullptr ? RollupEvent::Take(*movable, &key_hashes)
-                                       : RollupEvent::Copy(event, &key_hashes);
+    record.rollup = stored              ? RollupEvent::Take(*stored, &key_hashes)
+                    : movable != nullptr ? RollupEvent::Take(*movable, &key_hashes)
+                                         : RollupEvent::Copy(event, &key_hashes);
   }
   record.done = std::move(done);
 
