@@ -1213,6 +1213,17 @@ Status LogStore::QueryParts(const EventQuery& q, uint64_t before, size_t want,
   return Status::Ok();
 }
 
+bool LogStore::StillStoredMatchBelow(const EventQuery& query, uint64_t seq) const {
+  // The further match Select saw may be a record retention removed: a cursor must lead to
+  // an event, not to an empty page.
+  EventQuery next = query;
+  next.before_seq = seq;
+  next.limit = 1;
+  bool ignored = false;
+  const std::vector<uint64_t> found = index_.Select(next, &ignored);
+  return !found.empty() && found.front() >= removed_below_;
+}
+
 Result<EventPage> LogStore::Query(const EventQuery& query) {
   if (query.limit < 1 || query.limit > 1000) {
     return Status::InvalidArgument("limit must be between 1 and 1000");
@@ -1233,6 +1244,8 @@ Result<EventPage> LogStore::Query(const EventQuery& query) {
     if (gone != seqs.end()) {
       seqs.erase(gone, seqs.end());  // newest first: the rest is older still
       more = false;
+    } else if (more && removed_below_ > base) {
+      more = StillStoredMatchBelow(query, seqs.back());
     }
   }
   EventPage page;

@@ -198,6 +198,9 @@ class LogStore final : public Store {
   // Matching events of sealed parts with seq < before, newest first, until *page holds
   // `want` events.
   Status QueryParts(const EventQuery& q, uint64_t before, size_t want, std::vector<AuditEvent>* page);
+  // Whether the index lists a match of `query` below `seq` that retention did not remove.
+  // mu_ held (shared).
+  bool StillStoredMatchBelow(const EventQuery& query, uint64_t seq) const;
   // Hands rotated segments whose records are all durable to the sealer. Writer thread.
   void QueueDurableRotated();
   void SealerLoop();

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -364,6 +365,20 @@ class QueryDifferentialTest : public ::testing::Test {
     ASSERT_EQ(store_->Stats().seal_errors, 0u) << store_->Stats().last_seal_error;
   }
 
+  // Retention: the oldest part goes, and with it every record below the next one's first seq.
+  void RemoveOldestPart() {
+    std::vector<std::string> parts;
+    for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/data/parts")) {
+      if (f.path().extension() == ".part") parts.push_back(f.path().string());
+    }
+    std::sort(parts.begin(), parts.end());  // 20-digit first seqs: by name is by seq
+    ASSERT_GE(parts.size(), 2u);
+    ASSERT_TRUE(store_->RemoveOldestPart(parts[0]).ok());
+    const std::string next = std::filesystem::path(parts[1]).stem().string();
+    first_kept_ = std::stoull(next.substr(next.find('-') + 1));
+    ASSERT_GT(first_kept_, 0u);
+  }
+
   Page Get(const std::string& target) {
     SimpleRequest r;
     r.method = "GET";
@@ -397,7 +412,7 @@ class QueryDifferentialTest : public ::testing::Test {
 
   std::vector<uint64_t> Expected(const EventQuery& q) const {
     std::vector<uint64_t> out;
-    for (uint64_t seq = written_; seq-- > 0;) {
+    for (uint64_t seq = written_; seq-- > first_kept_;) {
       if (Matches(events_[seq], seq, q)) out.push_back(seq);
     }
     return out;
@@ -405,7 +420,7 @@ class QueryDifferentialTest : public ::testing::Test {
 
   // The event the API returned is the one generated for its seq, field by field.
   bool SameEvent(const AuditEvent& got) const {
-    if (got.seq >= written_) return false;
+    if (got.seq >= written_ || got.seq < first_kept_) return false;
     const AuditEvent& want = events_[got.seq];
     return got.phase == want.phase && got.intent_id == want.intent_id &&
            got.outcome == outcomes_[got.seq] && got.id == want.id && got.time_ns == want.time_ns &&
@@ -648,7 +663,8 @@ class QueryDifferentialTest : public ::testing::Test {
     }
   }
 
-  // GET /api/v1/events/{id}, the id also in upper case: the event.
+  // GET /api/v1/events/{id}, the id also in upper case: the event, or 404 once retention
+  // removed it.
   void CheckGetById(Rng& rng) {
     for (int k = 0; k < 40; ++k) {
       const uint64_t seq = rng.Below(written_);
@@ -662,6 +678,10 @@ class QueryDifferentialTest : public ::testing::Test {
       r.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
       const SimpleResponse resp = api_->Handle(r);
       ++queries_;
+      if (seq < first_kept_) {
+        if (resp.status != 404) Fail(target + " (removed) answered " + std::to_string(resp.status));
+        continue;
+      }
       boost::system::error_code ec;
       const boost::json::value v = boost::json::parse(resp.body, ec);
       AuditEvent got;
@@ -697,6 +717,7 @@ class QueryDifferentialTest : public ::testing::Test {
   std::vector<AuditEvent> events_;          // as the store must keep them (AsStored)
   std::vector<std::string> outcomes_;       // by seq: what the API says of an intent
   uint64_t written_ = 0;
+  uint64_t first_kept_ = 0;           // below it, retention removed the parts
   std::vector<size_t> open_intents_;  // intents without an outcome yet, while generating
   std::unique_ptr<Store> store_;
   std::unique_ptr<AdminApi> api_;
@@ -713,6 +734,9 @@ TEST_F(QueryDifferentialTest, PartsOfEarlierRunsThisRunsAndTheLiveSegmentAnswerA
   ASSERT_GT(store_->Stats().parts, 5u);
   // Sealed in this run: the in-memory index still finds them.
   CheckAll();
+  // Retention took the oldest part, whose records the index still lists.
+  ASSERT_NO_FATAL_FAILURE(RemoveOldestPart());
+  CheckAll();
   Close();
 
   ASSERT_NO_FATAL_FAILURE(Open());
@@ -722,8 +746,10 @@ TEST_F(QueryDifferentialTest, PartsOfEarlierRunsThisRunsAndTheLiveSegmentAnswerA
   CheckAll();
   Close();
 
-  // Reopened once more: parts of both runs and a recovered segment.
+  // Reopened once more: parts of both runs and a recovered segment; retention takes the
+  // oldest part the store now reads through the part's own index.
   ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_NO_FATAL_FAILURE(RemoveOldestPart());
   CheckAll();
   Close();
 }
