@@ -229,8 +229,51 @@ constexpr JwtAlgRule kJwtAlgs[] = {
 constexpr char kJwtAlgList[] =
     "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
 
+// An empty audience or claim name names nothing: audiences: [""] would pass the "audiences
+// required" rule and accept exactly the tokens whose aud is "".
+void NoEmptyElements(Checker& ck, const std::string& path, const std::vector<std::string>& list) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i].empty()) ck.Error(path + "[" + std::to_string(i) + "]", "must not be empty");
+  }
+}
+
 bool IsHttpUrl(const std::string& u, bool allow_http) {
   return u.rfind("https://", 0) == 0 || (allow_http && u.rfind("http://", 0) == 0);
+}
+
+// What the HTTPS client (net/https_client.cc, ParseFetchUrl) refuses in a URL whose scheme
+// IsHttpUrl accepted, or "": checked here so such a URL is a config error, not a warning at
+// start followed by 503s for every token. The URL itself is not echoed.
+std::string FetchUrlProblem(const std::string& url) {
+  if (url.size() > 2048) return "URL longer than 2048 bytes";
+  for (char ch : url) {
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+      return "URL contains whitespace or control characters";
+    }
+  }
+  const std::string rest = url.substr(url.find("://") + 3);
+  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string::npos) return "URL must not contain credentials (user@host)";
+  if (rest.find('#') != std::string::npos) return "URL must not contain a fragment";
+  std::string host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return "URL has a bad IPv6 host";
+    host = authority.substr(1, close - 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return "URL has a bad port";
+    if (!after.empty()) port = after.substr(1);
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return "URL has a bad port";
+  }
+  if (host.empty()) return "URL has no host";
+  if (!port.empty() && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+                        std::stoul(port) == 0 || std::stoul(port) > 65535)) {
+    return "URL has a bad port";
+  }
+  return "";
 }
 
 void CheckRemoteKeys(Checker& ck, const JwtIssuerConfig& j, const std::string& p, bool hs) {
@@ -240,9 +283,13 @@ void CheckRemoteKeys(Checker& ck, const JwtIssuerConfig& j, const std::string& p
   if (!j.jwks_url.empty() && !IsHttpUrl(j.jwks_url, j.allow_insecure_http)) {
     ck.Error(p + ".jwks_url", j.allow_insecure_http ? "must be an https:// or http:// URL"
                                                     : "must be an https:// URL");
+  } else if (!j.jwks_url.empty()) {
+    if (std::string why = FetchUrlProblem(j.jwks_url); !why.empty()) ck.Error(p + ".jwks_url", why);
   }
   if (j.discovery && !IsHttpUrl(j.issuer, j.allow_insecure_http)) {
     ck.Error(p + ".issuer", "discovery needs the issuer as an https:// URL");
+  } else if (j.discovery) {
+    if (std::string why = FetchUrlProblem(j.issuer); !why.empty()) ck.Error(p + ".issuer", why);
   }
   // Shared secrets are never fetched over the network.
   if (j.has_remote_keys() && hs) {
@@ -265,6 +312,8 @@ void CheckIntrospection(Checker& ck, const IntrospectionConfig& c) {
   if (!IsHttpUrl(c.endpoint, c.allow_insecure_http)) {
     ck.Error(p + ".endpoint", c.allow_insecure_http ? "must be an https:// or http:// URL"
                                                     : "must be an https:// URL");
+  } else if (std::string why = FetchUrlProblem(c.endpoint); !why.empty()) {
+    ck.Error(p + ".endpoint", why);
   }
   if (c.client_id.empty()) ck.Error(p + ".client_id", "required: the client the gateway authenticates as");
   if (c.client_secret.empty() == c.client_secret_file.empty()) {
@@ -275,6 +324,8 @@ void CheckIntrospection(Checker& ck, const IntrospectionConfig& c) {
   }
   if (c.tokens != "opaque" && c.tokens != "all") ck.Error(p + ".tokens", "must be opaque or all");
   if (c.subject_claims.empty()) ck.Error(p + ".subject_claims", "at least one claim");
+  NoEmptyElements(ck, p + ".subject_claims", c.subject_claims);
+  NoEmptyElements(ck, p + ".audiences", c.audiences);
   ck.Range(p + ".timeout_ms", c.timeout_ms, 100, 60000);
   ck.Range(p + ".max_response_bytes", c.max_response_bytes, 1024, 1 << 20);
   ck.Range(p + ".max_token_bytes", c.max_token_bytes, 16, 65536);
@@ -345,6 +396,8 @@ void CheckJwt(Checker& ck, const JwtIssuerConfig& j, const std::string& p) {
     ck.Error(p + ".allow_any_audience", "set audiences or allow_any_audience, not both");
   }
   if (j.subject_claim.empty()) ck.Error(p + ".subject_claim", "must not be empty");
+  NoEmptyElements(ck, p + ".audiences", j.audiences);
+  NoEmptyElements(ck, p + ".required_claims", j.required_claims);
   ck.Range(p + ".leeway_s", j.leeway_s, 0, 3600);
   ck.Range(p + ".max_token_bytes", j.max_token_bytes, 256, 65536);
 }

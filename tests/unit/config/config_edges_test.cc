@@ -267,6 +267,50 @@ TEST(ConfigEdgesTest, HeadersTheGatewayAddsNeedTheirOwnNames) {
                         "auth:\n  identity_headers:\n    subject: X-User\n    roles: ''\n    tenant: ''\n");
 }
 
+TEST(ConfigEdgesTest, RemoteUrlsTheFetcherWouldRefuse) {
+  // These passed config check and only showed as a warning at start, then 503 for every
+  // token of the issuer (or every opaque token).
+  auto jwt = [](const std::string& url) {
+    return BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [RS256], audiences: [a], jwks_url: '" + url + "'}\n";
+  };
+  ExpectError(jwt("https://"), "auth.jwt[0].jwks_url", "URL has no host");
+  ExpectError(jwt("https:///keys"), "auth.jwt[0].jwks_url", "URL has no host");
+  ExpectError(jwt("https://user:TOPSECRET@as/keys"), "auth.jwt[0].jwks_url", "credentials");
+  ExpectError(jwt("https://as/keys#a"), "auth.jwt[0].jwks_url", "fragment");
+  ExpectError(jwt("https://as:0/keys"), "auth.jwt[0].jwks_url", "bad port");
+  ExpectError(jwt("https://as:/keys"), "auth.jwt[0].jwks_url", "bad port");
+  ExpectError(jwt("https://as:65536/keys"), "auth.jwt[0].jwks_url", "bad port");
+  ExpectError(jwt("https://[::1/keys"), "auth.jwt[0].jwks_url", "bad IPv6 host");
+  ExpectError(jwt("https://as/a b"), "auth.jwt[0].jwks_url", "whitespace");
+  ExpectError(BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [RS256], audiences: [a], discovery: true, "
+                           "issuer: 'https://'}\n",
+              "auth.jwt[0].issuer", "URL has no host");
+  ExpectError(BaseYaml() + "auth:\n  introspection: {endpoint: 'https://u@as/i', client_id: c, "
+                           "client_secret: s}\n",
+              "auth.introspection.endpoint", "credentials");
+  for (const char* ok : {"https://as/keys", "https://as:8443/keys?x=1", "https://[::1]:8443/k",
+                         "https://as.example"}) {
+    ExpectOk(jwt(ok));
+  }
+  ConfigLoadResult r = LoadConfigString(jwt("https://user:TOPSECRET@as/keys"));
+  for (const auto& e : r.errors) EXPECT_EQ(e.message.find("TOPSECRET"), std::string::npos);
+}
+
+TEST(ConfigEdgesTest, EmptyAudiencesAndClaimNames) {
+  // audiences: [""] passed "audiences required" and matched exactly the tokens with aud "".
+  ExpectError(BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [RS256], key_file: k, audiences: ['']}\n",
+              "auth.jwt[0].audiences[0]", "must not be empty");
+  ExpectError(BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [RS256], key_file: k, audiences: [a], "
+                           "required_claims: [tenant, '']}\n",
+              "auth.jwt[0].required_claims[1]", "must not be empty");
+  ExpectError(BaseYaml() + "auth:\n  introspection: {endpoint: 'https://as/i', client_id: c, "
+                           "client_secret: s, audiences: [''], subject_claims: [sub, '']}\n",
+              "auth.introspection.audiences[0]", "must not be empty");
+  ExpectError(BaseYaml() + "auth:\n  introspection: {endpoint: 'https://as/i', client_id: c, "
+                           "client_secret: s, subject_claims: [sub, '']}\n",
+              "auth.introspection.subject_claims[1]", "must not be empty");
+}
+
 TEST(ConfigEdgesTest, RoutePatternEdges) {
   auto route = [](const std::string& match) {
     return BaseYaml() + "routes:\n  - {match: '" + match + "', upstream: api}\n";
