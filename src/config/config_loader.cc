@@ -6,6 +6,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -392,6 +393,39 @@ ConfigLoadResult Load(const std::string& yaml) {
   return result;
 }
 
+// Errors quote values and keys as written, and a string may hold a newline or a terminal
+// escape: printed by config check or logged on SIGHUP, "x\n  admin: ok" would read as a
+// line of its own. Control characters are shown escaped (\n, \x1b).
+ConfigLoadResult Escaped(ConfigLoadResult result) {
+  auto escape = [](std::string* s) {
+    if (std::none_of(s->begin(), s->end(), [](char c) { return c >= 0 && c < 0x20; }) &&
+        s->find('\x7f') == std::string::npos) {
+      return;
+    }
+    std::string out;
+    for (char c : *s) {
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if ((c >= 0 && c < 0x20) || c == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\x";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    *s = std::move(out);
+  };
+  for (ConfigError& e : result.errors) {
+    escape(&e.path);
+    escape(&e.message);
+  }
+  return result;
+}
+
 void Resolve(const std::filesystem::path& dir, std::string* p) {
   if (p->empty() || dir.empty()) return;
   std::filesystem::path path(*p);
@@ -399,11 +433,7 @@ void Resolve(const std::filesystem::path& dir, std::string* p) {
   *p = (dir / path).lexically_normal().string();
 }
 
-}  // namespace
-
-ConfigLoadResult LoadConfigString(const std::string& yaml) { return Load(yaml); }
-
-ConfigLoadResult LoadConfigFile(const std::string& path) {
+ConfigLoadResult LoadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in || std::filesystem::is_directory(path)) {
     ConfigLoadResult result;
@@ -458,5 +488,11 @@ ConfigLoadResult LoadConfigFile(const std::string& path) {
   }
   return result;
 }
+
+}  // namespace
+
+ConfigLoadResult LoadConfigString(const std::string& yaml) { return Escaped(Load(yaml)); }
+
+ConfigLoadResult LoadConfigFile(const std::string& path) { return Escaped(LoadFile(path)); }
 
 }  // namespace apitrail

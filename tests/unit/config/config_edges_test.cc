@@ -311,6 +311,29 @@ TEST(ConfigEdgesTest, EmptyAudiencesAndClaimNames) {
               "auth.introspection.subject_claims[1]", "must not be empty");
 }
 
+TEST(ConfigEdgesTest, ControlCharactersInErrorsAreEscaped) {
+  // A value or key quoted in an error could start a line of its own in config check's output
+  // or the SIGHUP log ("x\n  admin: ok"), or drive the terminal (ESC sequences).
+  ConfigLoadResult r = LoadConfigString(
+      BaseYaml() + "node: \"edge\\n  routes[0].upstream: fine\"\n\"bad\\e[2Jkey\": 1\n"
+                   "log_level: \"info\\tx\"\n");
+  const ConfigError* node = FindError(r.errors, "node");
+  ASSERT_NE(node, nullptr) << Dump(r.errors);
+  EXPECT_NE(node->message.find("'edge\\n  routes[0].upstream: fine'"), std::string::npos) << node->message;
+  EXPECT_NE(FindError(r.errors, "bad\\x1b[2Jkey"), nullptr) << Dump(r.errors);
+  const ConfigError* level = FindError(r.errors, "log_level");
+  ASSERT_NE(level, nullptr) << Dump(r.errors);
+  EXPECT_NE(level->message.find("'info\\tx'"), std::string::npos) << level->message;
+  for (const auto& e : r.errors) {
+    for (char c : e.ToString()) EXPECT_FALSE(c >= 0 && c < 0x20) << e.ToString();
+  }
+  // UTF-8 is left as it is.
+  ConfigLoadResult zoe = LoadConfigString(BaseYaml() + "node: Zo\xC3\xAB\n");
+  const ConfigError* utf8 = FindError(zoe.errors, "node");
+  ASSERT_NE(utf8, nullptr);
+  EXPECT_NE(utf8->message.find("'Zo\xC3\xAB'"), std::string::npos);
+}
+
 TEST(ConfigEdgesTest, RoutePatternEdges) {
   auto route = [](const std::string& match) {
     return BaseYaml() + "routes:\n  - {match: '" + match + "', upstream: api}\n";
