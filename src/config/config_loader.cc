@@ -302,19 +302,33 @@ bool Covered(const std::vector<ConfigError>& read_errors, const std::string& pat
   return false;
 }
 
+// What no reader of the document should see, or "": aliases beyond `limit`, or a tag.
 // Aliases share their node, so a few lines of anchors can stand for billions of nodes
 // ("billion laughs"), which reading them would copy into the Config. Counts nodes and scalar
-// bytes with aliases expanded, and stops as soon as `budget` is spent. A stack, not
+// bytes with aliases expanded, and stops as soon as `limit` is reached. A stack, not
 // recursion: aliases nested in anchors nest deeper than yaml-cpp's parse depth limit, and
 // an anchor may even contain itself (&a [*a]).
-bool ExpandsWithin(const YAML::Node& root, size_t budget) {
+// yaml-cpp keeps a local tag (`!env DATA_DIR`, `!secret key` as other tools use them) and
+// gives the text after it: the value would be the literal "DATA_DIR". Only the core
+// schema's tags (`!!str`) are accepted.
+std::string DocumentProblem(const YAML::Node& root, const size_t limit) {
+  size_t budget = limit;
   std::vector<YAML::Node> todo{root};
   while (!todo.empty()) {
     YAML::Node n = std::move(todo.back());
     todo.pop_back();
     size_t cost = 1 + (n.IsScalar() ? n.Scalar().size() : 0);
-    if (cost > budget) return false;
+    if (cost > budget) {
+      return "aliases (*name) expand to more than " + std::to_string(limit) +
+             " nodes and bytes; write the repeated parts out";
+    }
     budget -= cost;
+    const std::string& tag = n.Tag();
+    if (!tag.empty() && tag != "?" && tag != "!" && tag.rfind("tag:yaml.org,2002:", 0) != 0) {
+      return "YAML tag '" + tag.substr(0, 64) +
+             "' is not supported: values are read as written, nothing is expanded" +
+             LineSuffix(n);
+    }
     if (n.IsSequence()) {
       for (const auto& e : n) todo.push_back(e);
     } else if (n.IsMap()) {
@@ -324,7 +338,7 @@ bool ExpandsWithin(const YAML::Node& root, size_t budget) {
       }
     }
   }
-  return true;
+  return "";
 }
 
 // Parses and validates; file paths are left as written.
@@ -361,10 +375,8 @@ ConfigLoadResult Load(const std::string& yaml) {
     return result;
   }
   // Twice what the largest file could hold without aliases.
-  if (!ExpandsWithin(root, 2 * kMaxConfigBytes)) {
-    result.errors.push_back({"", "aliases (*name) expand to more than " +
-                                     std::to_string(2 * kMaxConfigBytes) +
-                                     " nodes and bytes; write the repeated parts out"});
+  if (std::string problem = DocumentProblem(root, 2 * kMaxConfigBytes); !problem.empty()) {
+    result.errors.push_back({"", std::move(problem)});
     return result;
   }
   try {

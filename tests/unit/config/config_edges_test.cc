@@ -94,6 +94,20 @@ TEST(ConfigEdgesTest, AliasBombsAreBounded) {
   EXPECT_EQ(ok.config.routes[1].scopes, (std::vector<std::string>{"orders:read", "orders:list"}));
 }
 
+TEST(ConfigEdgesTest, LocalTagsAreRefused) {
+  // yaml-cpp drops an unknown tag and keeps the text: data_dir was the literal "DATA_DIR".
+  ConfigLoadResult r = LoadConfigString(BaseYaml() + "audit:\n  data_dir: !env DATA_DIR\n");
+  ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
+  EXPECT_EQ(r.errors[0].message,
+            "YAML tag '!env' is not supported: values are read as written, nothing is expanded "
+            "(line 8)");
+  ExpectError(BaseYaml() + "x: !secret {a: 1}\n", "", "YAML tag '!secret'");
+  ConfigLoadResult core = LoadConfigString(BaseYaml() + "node: !!str edge-1\ngateway: {workers: !!int 2}\n");
+  ASSERT_TRUE(core.ok()) << Dump(core.errors);
+  EXPECT_EQ(core.config.node, "edge-1");
+  EXPECT_EQ(core.config.gateway.workers, 2);
+}
+
 TEST(ConfigEdgesTest, MergeKeysAreNamedAsUnsupported) {
   ExpectError(BaseYaml() + "x-gw: &gw {workers: 2}\ngateway:\n  <<: *gw\n  max_headers: 50\n",
               "gateway.<<", "merge keys ('<<: *name') are not supported");
