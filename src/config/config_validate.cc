@@ -323,6 +323,11 @@ void CheckIntrospection(Checker& ck, const IntrospectionConfig& c) {
     ck.Error(p + ".client_auth", "must be basic or body");
   }
   if (c.tokens != "opaque" && c.tokens != "all") ck.Error(p + ".tokens", "must be opaque or all");
+  // Recorded as the issuer of every identity introspection gives, where an answer's own iss
+  // is used only within these bounds (auth/introspector.cc).
+  bool issuer_ok = c.issuer.size() <= 256;
+  for (char ch : c.issuer) issuer_ok = issuer_ok && !((ch >= 0 && ch < 0x20) || ch == 0x7f);
+  if (!issuer_ok) ck.Error(p + ".issuer", "must be at most 256 bytes without control characters");
   if (c.subject_claims.empty()) ck.Error(p + ".subject_claims", "at least one claim");
   NoEmptyElements(ck, p + ".subject_claims", c.subject_claims);
   NoEmptyElements(ck, p + ".audiences", c.audiences);

@@ -323,6 +323,14 @@ TEST(ConfigEdgesTest, EmptyAudiencesAndClaimNames) {
   ExpectError(BaseYaml() + "auth:\n  introspection: {endpoint: 'https://as/i', client_id: c, "
                            "client_secret: s, subject_claims: [sub, '']}\n",
               "auth.introspection.subject_claims[1]", "must not be empty");
+  // The configured issuer is recorded in every event, so it has the bounds an answer's iss has.
+  auto issuer = [](const std::string& value) {
+    return BaseYaml() + "auth:\n  introspection: {endpoint: 'https://as/i', client_id: c, "
+                        "client_secret: s, issuer: \"" + value + "\"}\n";
+  };
+  ExpectError(issuer(std::string(257, 'i')), "auth.introspection.issuer", "at most 256 bytes");
+  ExpectError(issuer("https://as\\nx"), "auth.introspection.issuer", "without control characters");
+  ExpectOk(issuer("https://as.example/realms/Z\xC3\xAB " + std::string(200, 'i')));
 }
 
 TEST(ConfigEdgesTest, ControlCharactersInErrorsAreEscaped) {
