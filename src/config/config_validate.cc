@@ -471,16 +471,29 @@ void CheckAddedHeaderNames(Checker& ck, const Config& c) {
       {"auth.identity_headers.scopes", &ih.scopes},
       {"auth.identity_headers.roles", &ih.roles},
       {"auth.identity_headers.tenant", &ih.tenant}};
+  auto owned = [](std::string* name) {
+    for (char& ch : *name) {
+      ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    return std::any_of(std::begin(kGatewayOwned), std::end(kGatewayOwned),
+                       [&](const char* o) { return *name == o; });
+  };
+  // A key header is removed before forwarding: api_keys.headers: [Host] sent the upstream an
+  // empty Host for every request with a key.
+  const std::vector<std::string>& key_headers = c.auth.api_keys.headers;
+  for (size_t i = 0; i < key_headers.size(); ++i) {
+    std::string name = key_headers[i];
+    if (owned(&name)) {
+      ck.Error("auth.api_keys.headers[" + std::to_string(i) + "]",
+               "'" + key_headers[i] + "' is a header the gateway sets or removes itself; choose "
+               "another name");
+    }
+  }
   std::map<std::string, const char*> seen;
   for (const auto& [path, value] : added) {
     if (value->empty()) continue;
     std::string name = *value;
-    for (char& ch : name) {
-      ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
-    bool owned = std::any_of(std::begin(kGatewayOwned), std::end(kGatewayOwned),
-                             [&](const char* o) { return name == o; });
-    if (owned) {
+    if (owned(&name)) {
       ck.Error(path, "'" + *value + "' is a header the gateway sets or removes itself; choose "
                      "another name");
     } else if (auto [it, inserted] = seen.emplace(name, path); !inserted) {

@@ -277,6 +277,8 @@ TEST(ConfigEdgesTest, HeadersTheGatewayAddsNeedTheirOwnNames) {
               "auth.identity_headers.tenant", "already used by gateway.request_id_header");
   ExpectError(BaseYaml() + "auth:\n  identity_headers:\n    roles: X-Apitrail-Scopes\n",
               "auth.identity_headers.roles", "already used by auth.identity_headers.scopes");
+  ExpectError(BaseYaml() + "auth:\n  api_keys:\n    headers: [Authorization, host]\n",
+              "auth.api_keys.headers[1]", "'host' is a header the gateway sets or removes itself");
   ExpectOk(BaseYaml() + "gateway:\n  request_id_header: X-Correlation-ID\n"
                         "auth:\n  identity_headers:\n    subject: X-User\n    roles: ''\n    tenant: ''\n");
 }
