@@ -170,8 +170,10 @@ void YamlMap::StringList(std::string_view key, std::vector<std::string>* out, Se
 void YamlMap::HostPortField(std::string_view key, HostPort* out) {
   std::string text;
   YAML::Node n = Get(key);
+  const size_t errors = ctx_->errors.size();
   String(key, &text);
-  if (!n.IsDefined() || !n.IsScalar()) return;
+  // Not parsed again when String refused it (a NUL): one error per key.
+  if (!n.IsDefined() || !n.IsScalar() || ctx_->errors.size() != errors) return;
   std::string error;
   if (!ParseHostPort(text, out, &error)) ctx_->Error(PathOf(key), n, error);
 }

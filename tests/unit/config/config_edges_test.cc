@@ -160,6 +160,9 @@ TEST(ConfigEdgesTest, NulCharactersAreRefused) {
               "must not contain a NUL character");
   ExpectError(BaseYaml() + "audit:\n  data_dir: \"/var/lib/a\\0b\"\n", "audit.data_dir", "NUL");
   ExpectError(BaseYaml() + "redaction:\n  extra: [ok, \"a\\0b\"]\n", "redaction.extra[1]", "NUL");
+  ConfigLoadResult listen = LoadConfigString(BaseYaml() + "gateway:\n  listen: \"127.0.0.1:80\\0\"\n");
+  ASSERT_EQ(listen.errors.size(), 1u) << Dump(listen.errors);  // not a second, parse error
+  EXPECT_EQ(listen.errors[0].path, "gateway.listen");
   // Secrets are not C strings: a NUL there is bytes, not a cut (and never echoed).
   ConfigLoadResult r = LoadConfigString(
       BaseYaml() + "auth:\n  jwt:\n    - {algorithms: [HS256], allow_any_audience: true, secret: \"" +
