@@ -41,6 +41,8 @@ std::string HexEncode(const void* data, size_t n);
 // Writes the 2n lowercase hex digits of data[0, n) to out[0, 2n) (no terminator).
 void HexEncodeTo(const void* data, size_t n, char* out);
 inline std::string HexEncode(const Hash256& h) { return HexEncode(h.data(), h.size()); }
+// Value of one hex digit (either case), or -1.
+int HexDigitValue(char c);
 Result<std::string> HexDecode(std::string_view hex);
 Result<Hash256> HexToHash(std::string_view hex);
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/crypto_util.h"
+
 namespace apitrail {
 namespace {
 
@@ -61,13 +63,6 @@ bool IsValidHostField(std::string_view v) {
     if (c < '0' || c > '9') return false;
   }
   return true;
-}
-
-int HexDigitValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::string PercentDecode(std::string_view s, bool plus_as_space) {

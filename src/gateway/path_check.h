@@ -38,8 +38,6 @@ Status CheckRequestTarget(std::string_view target, std::string_view* path,
 // letters) would let the record, the upstream and a cache each read another host.
 bool IsValidHostField(std::string_view value);
 
-// Value of a hex digit, or -1.
-int HexDigitValue(char c);
 // Decodes %XX escapes; with plus_as_space also '+' → ' ' (form encoding, queries only).
 // A '%' not followed by two hex digits is kept literally.
 std::string PercentDecode(std::string_view s, bool plus_as_space);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/route_pattern.h"
+#include "core/crypto_util.h"
 #include "gateway/path_check.h"
 
 namespace apitrail {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "core/crypto_util.h"
 #include "core/time_util.h"
 #include "core/utf8.h"
 
@@ -62,13 +63,6 @@ bool FindMalformedParameter(std::string_view target, ParamError* error) {
   }
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool IsUnreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
@@ -81,9 +75,9 @@ std::string NormalizePath(std::string_view encoded) {
   std::string decoded;
   decoded.reserve(encoded.size());
   for (size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] == '%' && i + 2 < encoded.size() && HexValue(encoded[i + 1]) >= 0 &&
-        HexValue(encoded[i + 2]) >= 0) {
-      const char c = static_cast<char>(HexValue(encoded[i + 1]) * 16 + HexValue(encoded[i + 2]));
+    if (encoded[i] == '%' && i + 2 < encoded.size() && HexDigitValue(encoded[i + 1]) >= 0 &&
+        HexDigitValue(encoded[i + 2]) >= 0) {
+      const char c = static_cast<char>(HexDigitValue(encoded[i + 1]) * 16 + HexDigitValue(encoded[i + 2]));
       if (IsUnreserved(c)) {
         decoded += c;
         i += 2;
