@@ -120,12 +120,9 @@ std::string FormatTraceparent(std::string_view trace_id, std::string_view span_i
   return out;
 }
 
-bool IsValidTracestate(std::string_view value) {
-  if (value.size() > kMaxTracestateBytes) return false;
-  // Each key at most once: it is its vendor's last position in the trace. 32 members at
-  // most, so comparing with every earlier key is cheap.
-  std::string_view keys[kMaxTracestateMembers];
-  size_t members = 0;
+// Calls f(member) for each non-empty list member, OWS around it trimmed, until f says false.
+template <typename F>
+void ForEachTracestateMember(std::string_view value, F f) {
   size_t pos = 0;
   while (pos <= value.size()) {
     size_t comma = value.find(',', pos);
@@ -134,19 +131,52 @@ bool IsValidTracestate(std::string_view value) {
     pos = comma + 1;
     while (!member.empty() && IsOws(member.front())) member.remove_prefix(1);
     while (!member.empty() && IsOws(member.back())) member.remove_suffix(1);
-    if (member.empty()) continue;  // empty members are allowed and not counted
-    size_t eq = member.find('=');
-    if (eq == std::string_view::npos) return false;
-    std::string_view key = member.substr(0, eq);
-    if (!IsTracestateKey(key) || !IsTracestateValue(member.substr(eq + 1))) return false;
-    if (members == kMaxTracestateMembers) return false;
-    for (size_t i = 0; i < members; ++i) {
-      if (keys[i] == key) return false;
-    }
-    keys[members++] = key;
+    if (!member.empty() && !f(member)) return;
   }
+}
+
+bool IsValidTracestate(std::string_view value) {
+  // Each key at most once: it is its vendor's last position in the trace. 32 members at
+  // most, so comparing with every earlier key is cheap.
+  std::string_view keys[kMaxTracestateMembers];
+  size_t members = 0;
+  bool valid = true;
+  ForEachTracestateMember(value, [&](std::string_view member) {
+    size_t eq = member.find('=');
+    std::string_view key = member.substr(0, eq);
+    valid = eq != std::string_view::npos && IsTracestateKey(key) &&
+            IsTracestateValue(member.substr(eq + 1)) && members < kMaxTracestateMembers;
+    for (size_t i = 0; valid && i < members; ++i) valid = keys[i] != key;
+    keys[members++ % kMaxTracestateMembers] = key;
+    return valid;
+  });
+  if (!valid) return false;
   // A list of nothing but commas and spaces: the spec asks not to send one.
   return members > 0;
+}
+
+std::string TracestateToForward(std::string_view valid) {
+  if (valid.size() <= kMaxTracestateBytes) return std::string(valid);
+  constexpr size_t kLargeMember = 128;
+  std::string_view kept[kMaxTracestateMembers];
+  size_t n = 0;
+  ForEachTracestateMember(valid, [&](std::string_view member) {
+    if (member.size() <= kLargeMember && n < kMaxTracestateMembers) kept[n++] = member;
+    return true;
+  });
+  size_t size = n == 0 ? 0 : n - 1;  // the commas
+  for (size_t i = 0; i < n; ++i) size += kept[i].size();
+  while (n > 0 && size > kMaxTracestateBytes) {
+    --n;
+    size -= kept[n].size() + (n > 0 ? 1 : 0);  // the member and the comma before it
+  }
+  std::string out;
+  out.reserve(size);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) out.push_back(',');
+    out.append(kept[i]);
+  }
+  return out;
 }
 
 }  // namespace apitrail

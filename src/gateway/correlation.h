@@ -44,12 +44,17 @@ std::optional<TraceParent> ParseTraceparent(std::string_view value);
 std::string FormatTraceparent(std::string_view trace_id, std::string_view span_id,
                               uint8_t flags);
 
-// True if a tracestate value may be passed through unchanged: at most 512 characters,
-// 1..32 list members (empty members between commas are not counted), each a key=value of
-// the spec's grammar (lower-case key, 1..256 printable characters of value without ',' or
-// '='), no key twice. Otherwise the gateway drops the header (the spec allows dropping
-// tracestate that it cannot propagate intact, its test suite expects an invalid list to be
-// dropped, and an empty one should not be sent).
+// True if a tracestate value follows the list grammar: 1..32 list members (empty members
+// between commas are not counted), each a key=value of the spec's grammar (lower-case key,
+// 1..256 printable characters of value without ',' or '='), no key twice. Otherwise the
+// gateway drops the header (its test suite expects an invalid list to be dropped, and an
+// empty one should not be sent).
 bool IsValidTracestate(std::string_view value);
+
+// A valid tracestate (IsValidTracestate) as the gateway forwards it: unchanged when it has
+// at most 512 characters; else cut as W3C Trace Context §3.3.1.5 asks of a platform that
+// truncates: members over 128 characters removed first, then members from the end, until
+// the rest (joined by ",") fits. Empty when nothing fits: the header is then not sent.
+std::string TracestateToForward(std::string_view valid);
 
 }  // namespace apitrail

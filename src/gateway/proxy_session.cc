@@ -561,7 +561,7 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
     x.event.parent_span_id = tp->parent_id;
     trace_flags = tp->flags;
     std::string_view ts = FieldList(parser.fields(), "tracestate", &tracestate_storage);
-    if (IsValidTracestate(ts)) x.event.tracestate = std::string(ts);
+    if (IsValidTracestate(ts)) x.event.tracestate = TracestateToForward(ts);
   } else {
     x.event.trace_id = RandomHexId(16);
   }

@@ -159,6 +159,19 @@ class GatewayTest(GatewayTestCase):
         self.assertEqual(up["traceparent"].split("-")[1], "4bf92f3577b34da6a3ce929d0e0e4736")
         self.assertEqual(up["tracestate"], "a=1, b=2")
 
+    def test_a_long_tracestate_is_cut_not_dropped(self):
+        # W3C Trace Context §3.3.1.5: lists over 512 characters lose their members over 128
+        # characters first, then members from the end. They were dropped whole.
+        tp = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        small = ["k%d=%s" % (i, "v" * 16) for i in range(10, 40)]  # 20 characters each
+        line = ",".join(small[:1] + ["big=" + "x" * 200] + small[1:])
+        out = self.raw_get(b"traceparent: " + tp + b"\r\ntracestate: " + line.encode() + b"\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+        up = self.upstream.received()[-1]["headers"]
+        self.assertEqual(up["tracestate"], ",".join(small[:24]))  # 24 * 21 - 1 = 503
+        e = self.gw.events(correlation_id=up["x-request-id"])[0]
+        self.assertEqual(e["tracestate"], ",".join(small[:24]))
+
     def test_forwarded_host_is_the_whole_host(self):
         # The event keeps 256 bytes of Host; X-Forwarded-Host was built from that cut copy, so a
         # long (valid) name lost its end, port included.

@@ -96,10 +96,38 @@ TEST(TracestateTest, Bounds) {
   EXPECT_TRUE(IsValidTracestate(members));
   EXPECT_TRUE(IsValidTracestate(members + ", ,,"));  // empty members are not counted
   EXPECT_FALSE(IsValidTracestate(members + ",k32=v"));
-  // 512 characters in all (a value is at most 256 of them).
-  EXPECT_TRUE(IsValidTracestate("a=" + std::string(255, 'x') + ",b=" + std::string(252, 'x')));
-  EXPECT_FALSE(IsValidTracestate("a=" + std::string(255, 'x') + ",b=" + std::string(253, 'x')));
   EXPECT_FALSE(IsValidTracestate("a=b\nc=d"));
+}
+
+// W3C Trace Context §3.3.1.5: at least 512 characters are propagated; a longer list is cut,
+// members over 128 characters first, then from the end. It was dropped whole.
+TEST(TracestateTest, ForwardedListsAreCutTo512Characters) {
+  const std::string at512 = "a=" + std::string(255, 'x') + ",b=" + std::string(252, 'x');
+  ASSERT_EQ(at512.size(), 512u);
+  EXPECT_EQ(TracestateToForward(at512), at512);
+  // Both members are over 128 characters: nothing is left to send.
+  const std::string over = "a=" + std::string(255, 'x') + ",b=" + std::string(253, 'x');
+  ASSERT_TRUE(IsValidTracestate(over));
+  EXPECT_EQ(TracestateToForward(over), "");
+  // Large members go first, wherever they are; the small ones keep their order.
+  const std::string big = "big=" + std::string(200, 'v');
+  std::string small;  // 29 members of 14 characters: 434 with the commas (32 in all below)
+  for (int i = 10; i < 39; ++i) small += (i > 10 ? "," : "") + std::string("k") + std::to_string(i) + "=" + std::string(10, 'v');
+  ASSERT_EQ(small.size(), 434u);
+  const std::string mixed = "k1=1, " + big + "," + small + " ,k2=2";
+  ASSERT_TRUE(IsValidTracestate(mixed));
+  EXPECT_EQ(TracestateToForward(mixed), "k1=1," + small + ",k2=2");
+  // Then from the end: 32 members of 20 characters (659) keep the first 24 (503).
+  std::string twenty, first24;
+  for (int i = 10; i < 42; ++i) {
+    const std::string m = "key" + std::to_string(i) + "=" + std::string(14, 'v');
+    ASSERT_EQ(m.size(), 20u);
+    twenty += (i > 10 ? "," : "") + m;
+    if (i < 34) first24 += (i > 10 ? "," : "") + m;
+  }
+  ASSERT_TRUE(IsValidTracestate(twenty));
+  EXPECT_EQ(TracestateToForward(twenty), first24);
+  EXPECT_LE(TracestateToForward(twenty).size(), 512u);
 }
 
 }  // namespace
