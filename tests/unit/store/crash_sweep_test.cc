@@ -11,6 +11,9 @@
 //   - torn writes: the write in progress (segment batch, segment header, tree head,
 //     checkpoint, part .tmp, rollup) kept up to a sampled byte offset, over the process or
 //     power-loss state.
+// The life runs twice: with buffered segments, and with the active segment written as in
+// production (direct_io: appends held in the process until a sync writes them as whole,
+// zero-padded O_DIRECT|O_DSYNC blocks; such a sync is the write a crash tears).
 // Each state is opened with the real file system. After a process crash or a power loss it
 // must open (a refusal under strict directory semantics is only counted: see the DISABLED
 // test below); a refusal must be Corruption naming a file and change no file; an open must
@@ -74,6 +77,7 @@ struct Op {
   std::string to;    // kRename
   std::string data;  // kAppend
   uint64_t n = 0;    // kOpen: size at open; kReserve: physical end; kTruncate: size
+  bool direct = false;  // kOpen: a DirectWritableFile (OpenForSyncedAppend with O_DIRECT)
 };
 
 std::string Parent(const std::string& rel) {
@@ -82,11 +86,12 @@ std::string Parent(const std::string& rel) {
 }
 
 // Wraps the POSIX file system of a live data dir and logs each successful mutating call in
-// the order the calls happened (one lock around call and log entry).
+// the order the calls happened (one lock around call and log entry). With `direct`, synced
+// appends (the active segment) go through the POSIX O_DIRECT file, as in production.
 class RecordingFileSystem final : public FileSystem {
  public:
-  explicit RecordingFileSystem(std::string root)
-      : base_(DefaultFileSystem()), root_(std::move(root)) {}
+  RecordingFileSystem(std::string root, bool direct)
+      : base_(DefaultFileSystem()), root_(std::move(root)), direct_(direct) {}
 
   size_t OpCount() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -102,15 +107,10 @@ class RecordingFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    const std::string rel = Rel(path);
-    const bool known = ns_.count(rel) > 0;
-    if (!known && base_->Exists(path)) error_ += "file not made through the seam: " + path + "\n";
-    APITRAIL_ASSIGN_OR_RETURN(auto file, base_->OpenForAppend(path));
-    if (!known) ns_[rel] = next_inode_++;
-    const int inode = ns_[rel];
-    ops_.push_back(Op{Op::kOpen, inode, rel, "", "", file->Size()});
-    return std::unique_ptr<WritableFile>(new File(this, path, inode, std::move(file)));
+    return OpenRecorded(path, /*synced=*/false);
+  }
+  Result<std::unique_ptr<WritableFile>> OpenForSyncedAppend(const std::string& path) override {
+    return OpenRecorded(path, /*synced=*/direct_);
   }
   Result<std::unique_ptr<RandomAccessFile>> OpenForRead(const std::string& path) override {
     return base_->OpenForRead(path);
@@ -195,6 +195,22 @@ class RecordingFileSystem final : public FileSystem {
     int inode_;
   };
 
+  Result<std::unique_ptr<WritableFile>> OpenRecorded(const std::string& path, bool synced) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string rel = Rel(path);
+    const bool known = ns_.count(rel) > 0;
+    if (!known && base_->Exists(path)) error_ += "file not made through the seam: " + path + "\n";
+    APITRAIL_ASSIGN_OR_RETURN(auto file,
+                              synced ? base_->OpenForSyncedAppend(path) : base_->OpenForAppend(path));
+    // Only the direct file syncs asynchronously: a buffered fallback (no O_DIRECT here) would
+    // sweep the buffered path a second time and prove nothing about the direct one.
+    if (synced && !file->CanSyncAsync()) error_ += "no O_DIRECT file for " + path + "\n";
+    if (!known) ns_[rel] = next_inode_++;
+    const int inode = ns_[rel];
+    ops_.push_back(Op{Op::kOpen, inode, rel, "", "", file->Size(), synced});
+    return std::unique_ptr<WritableFile>(new File(this, path, inode, std::move(file)));
+  }
+
   std::string Rel(const std::string& path) {
     if (path == root_) return "";
     if (path.compare(0, root_.size() + 1, root_ + "/") == 0) return path.substr(root_.size() + 1);
@@ -204,6 +220,7 @@ class RecordingFileSystem final : public FileSystem {
 
   FileSystem* base_;
   const std::string root_;
+  const bool direct_;
   std::mutex mu_;
   std::vector<Op> ops_;
   std::map<std::string, int> ns_;
@@ -214,10 +231,25 @@ class RecordingFileSystem final : public FileSystem {
 // The disk as the ops leave it: each inode's bytes written (cur) and synced (dur), plus a
 // physical end behind which the file reads as zeros (the writer's zero reserve); the names
 // as the calls left them (ns, dirs) and as fsyncs of their directories made durable.
+// A direct inode's appends stay in the process (pending) until a sync writes them, with
+// O_DSYNC, as whole 4 KiB blocks: the last one zero-padded past the end of the appends.
 struct Inode {
   std::string cur, dur;
   uint64_t cur_phys = 0, dur_phys = 0;
+  bool direct = false;
+  std::string pending;
 };
+
+constexpr uint64_t kDirectBlock = 4096;
+
+// What a direct sync writes and makes durable.
+void WritePending(Inode& f) {
+  f.cur += f.pending;
+  f.pending.clear();
+  f.cur_phys = std::max<uint64_t>(f.cur_phys, (f.cur.size() + kDirectBlock - 1) / kDirectBlock * kDirectBlock);
+  f.dur = f.cur;
+  f.dur_phys = f.cur_phys;
+}
 
 struct Model {
   std::vector<Inode> inodes;
@@ -234,10 +266,16 @@ struct Model {
         Inode& f = inodes[static_cast<size_t>(op.inode)];
         if (f.cur.size() < op.n) f.cur.resize(op.n, '\0');  // reopened over its zero reserve
         f.cur_phys = std::max(f.cur_phys, op.n);
+        f.direct = op.direct;
+        f.pending.clear();  // a direct file's close dropped them
         break;
       }
       case Op::kAppend: {
         Inode& f = inodes[static_cast<size_t>(op.inode)];
+        if (f.direct) {
+          f.pending += op.data;
+          break;
+        }
         f.cur += op.data;
         f.cur_phys = std::max<uint64_t>(f.cur_phys, f.cur.size());
         break;
@@ -249,6 +287,7 @@ struct Model {
       }
       case Op::kDropReserve: {
         Inode& f = inodes[static_cast<size_t>(op.inode)];
+        if (f.direct) WritePending(f);  // DirectWritableFile::DropReserve syncs first
         if (f.cur_phys > f.cur.size()) {  // ftruncate + fdatasync, as PosixWritableFile does
           f.cur_phys = f.cur.size();
           f.dur = f.cur;
@@ -258,6 +297,10 @@ struct Model {
       }
       case Op::kSync: {
         Inode& f = inodes[static_cast<size_t>(op.inode)];
+        if (f.direct) {
+          WritePending(f);
+          break;
+        }
         f.dur = f.cur;
         f.dur_phys = f.cur_phys;
         break;
@@ -433,9 +476,10 @@ StoreOptions CommonOptions(const std::string& data_dir) {
 // Runs the store's life on a RecordingFileSystem: group commits of 1..6 records, some
 // flushed (tree head synced), some only acknowledged (head appended later or not at all),
 // two pauses that let an unsynced tree head be written, sealing after each rotation, a clean
-// close and reopen, more commits, and a final close.
-void RunLive(const std::string& data_dir, LiveRun* live) {
-  RecordingFileSystem rec(data_dir);
+// close and reopen, more commits, and a final close. With `direct`, the active segment is
+// written as in production (direct_io): O_DIRECT|O_DSYNC blocks, nothing before the sync.
+void RunLive(const std::string& data_dir, LiveRun* live, bool direct = false) {
+  RecordingFileSystem rec(data_dir, direct);
   std::mutex mu;
   std::condition_variable cv;
   size_t callbacks = 0;
@@ -443,6 +487,7 @@ void RunLive(const std::string& data_dir, LiveRun* live) {
   uint64_t next_event = 0;
   StoreOptions o = CommonOptions(data_dir);
   o.fs = &rec;
+  o.direct_io = direct;
   o.batch_interval_ms = 5;
   o.checkpoint_every_events = 5;
   o.on_checkpoint = [&](const SignedCheckpoint& c) {
@@ -707,6 +752,7 @@ std::string WriteKind(const std::string& name, const std::string& data) {
 // for the rest.
 void Sweep(const LiveRun& live, CrashSweep& sweep, const std::vector<Mode>& modes, bool tears,
            bool dense) {
+  static const std::string kNothing;
   Model m;
   std::set<std::string> dense_done;
   std::map<int, std::string> inode_name;
@@ -718,22 +764,32 @@ void Sweep(const LiveRun& live, CrashSweep& sweep, const std::vector<Mode>& mode
     if (k == live.ops.size()) break;
     const Op& op = live.ops[k];
     if (op.kind == Op::kOpen) inode_name[op.inode] = op.path;
-    if (tears && op.kind == Op::kAppend && op.data.size() > 1) {
-      const std::string kind = WriteKind(inode_name[op.inode], op.data);
+    // The write a crash may tear: a buffered append, or a direct file's sync (or the one its
+    // DropReserve does), which writes everything appended since the last.
+    const Inode* file = op.inode >= 0 && static_cast<size_t>(op.inode) < m.inodes.size()
+                            ? &m.inodes[static_cast<size_t>(op.inode)]
+                            : nullptr;
+    const bool direct = file != nullptr && file->direct;
+    const std::string& written =
+        direct && (op.kind == Op::kSync || op.kind == Op::kDropReserve) ? file->pending
+        : !direct && op.kind == Op::kAppend                             ? op.data
+                                                                        : kNothing;
+    if (tears && written.size() > 1) {
+      const std::string kind = WriteKind(inode_name[op.inode], written);
       const bool derived = kind == "part" || kind == "rollup";  // the source stays: less to see
       // A header is torn alike at any byte short of its end: dense tears go to frames.
       const bool header = kind.size() > 7 && kind.compare(kind.size() - 7, 7, "-header") == 0;
       const bool dense_here = dense && !header && kind != "rollup" &&
-                              (kind != "segment" || op.data.size() > 700) &&
+                              (kind != "segment" || written.size() > 700) &&
                               dense_done.insert(kind).second;
-      for (size_t b : TearPoints(op.data, dense_here, derived)) {
-        Tear tear{op.inode, op.data.substr(0, b)};
+      for (size_t b : TearPoints(written, dense_here, derived)) {
+        Tear tear{op.inode, written.substr(0, b)};
         for (Mode mode : {Mode::kProcess, Mode::kPower}) {
           if (mode == Mode::kPower && !dense_here && !header)
             continue;  // sparse: over the process state
           sweep.Check(m, mode, tear, k,
                       "torn " + kind + " write at byte " + std::to_string(b) + " of " +
-                          std::to_string(op.data.size()));
+                          std::to_string(written.size()));
           if (::testing::Test::HasFatalFailure()) return;
         }
       }
@@ -743,23 +799,37 @@ void Sweep(const LiveRun& live, CrashSweep& sweep, const std::vector<Mode>& mode
       const bool framed =
           kind == "segment" || kind == "tree_heads.log" || kind == "checkpoints.log";
       const uint64_t start = m.inodes[static_cast<size_t>(op.inode)].cur.size();
-      const uint64_t end = start + op.data.size();
+      const uint64_t end = start + written.size();
       for (uint64_t sector = start / 512 * 512; framed && sector < end; sector += 512) {
         const uint64_t lo = std::max(sector, start), hi = std::min(sector + 512, end);
         if (lo == start && hi == end) break;  // one sector: a prefix tear above
-        Tear tear{op.inode, op.data};
+        Tear tear{op.inode, written};
         std::fill(tear.extra.begin() + static_cast<std::ptrdiff_t>(lo - start),
                   tear.extra.begin() + static_cast<std::ptrdiff_t>(hi - start), '\0');
         for (Mode mode : {Mode::kProcess, Mode::kPower}) {
           sweep.Check(m, mode, tear, k,
                       "unwritten sector of a " + kind + " write, bytes " +
                           std::to_string(lo - start) + " to " + std::to_string(hi - start) +
-                          " of " + std::to_string(op.data.size()));
+                          " of " + std::to_string(written.size()));
           if (::testing::Test::HasFatalFailure()) return;
         }
       }
     }
     m.Apply(op);
+  }
+}
+
+// The model after every op must be the live run's data dir as it was left: each file's
+// bytes, then nothing but zeros. Otherwise the sweep would check states no crash leaves.
+void ExpectModelMatchesDisk(const LiveRun& live, const std::string& data_dir) {
+  Model m;
+  for (const Op& op : live.ops) m.Apply(op);
+  for (const auto& [path, ino] : m.ns) {
+    const Inode& f = m.inodes[static_cast<size_t>(ino)];
+    const std::string disk = ReadFileBytes(data_dir + "/" + path);
+    EXPECT_EQ(disk.substr(0, f.cur.size()), f.cur) << path;
+    EXPECT_EQ(disk.find_first_not_of('\0', f.cur.size()), std::string::npos)
+        << path << ": bytes past the model's " << f.cur.size();
   }
 }
 
@@ -779,7 +849,8 @@ void MaybeDump(const LiveRun& live) {
   for (size_t i = 0; i < live.ops.size(); ++i) {
     const Op& op = live.ops[i];
     std::cout << i << " " << kinds[op.kind] << " inode " << op.inode << " '" << op.path << "' '"
-              << op.to << "' bytes " << op.data.size() << " n " << op.n << "\n";
+              << op.to << "' bytes " << op.data.size() << " n " << op.n
+              << (op.direct ? " direct" : "") << "\n";
   }
   for (const auto& [seq, at] : live.acked_at)
     std::cout << "ack " << seq << " after op " << at << "\n";
@@ -793,6 +864,28 @@ TEST(CrashSweep, EveryCrashPointKeepsAcknowledgedRecordsAndVerifies) {
   RunLive(tmp.path() + "/live", &live);
   if (HasFatalFailure()) return;
   ASSERT_EQ(live.acked_at.size(), 45u);
+  ExpectModelMatchesDisk(live, tmp.path() + "/live");
+  MaybeDump(live);
+  CrashSweep sweep(live, tmp.path() + "/crash", /*strict_dirs_must_open=*/true);
+  Sweep(live, sweep, {Mode::kProcess, Mode::kPower, Mode::kPowerStrictDirs}, /*tears=*/true,
+        /*dense=*/true);
+  Report(sweep.stats(), live.ops.size());
+  EXPECT_GT(sweep.stats().opened, 300);
+}
+
+// The same life with the active segment written as production writes it (direct_io): a
+// process crash loses whatever was appended but not yet synced, and a sync writes whole
+// zero-padded blocks, which a crash may tear like any write. Every state must open as above.
+TEST(CrashSweep, DirectIoEveryCrashPointKeepsAcknowledgedRecordsAndVerifies) {
+  TempDir tmp;
+  LiveRun live;
+  RunLive(tmp.path() + "/live", &live, /*direct=*/true);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(live.acked_at.size(), 45u);
+  const auto direct_opens = std::count_if(live.ops.begin(), live.ops.end(),
+                                          [](const Op& op) { return op.kind == Op::kOpen && op.direct; });
+  EXPECT_GE(direct_opens, 3) << "the segments were not written directly";
+  ExpectModelMatchesDisk(live, tmp.path() + "/live");
   MaybeDump(live);
   CrashSweep sweep(live, tmp.path() + "/crash", /*strict_dirs_must_open=*/true);
   Sweep(live, sweep, {Mode::kProcess, Mode::kPower, Mode::kPowerStrictDirs}, /*tears=*/true,
