@@ -223,9 +223,21 @@ awaitable<bool> ProxySession::AcceptTls() {
     SPDLOG_DEBUG("TLS handshake from {} failed: {}", peer_ip_, ec.message());
     co_return false;
   }
-  m.Inc(m.tls_handshakes);
   SSL* ssl = tls_->native_handle();
   X509* cert = SSL_get0_peer_certificate(ssl);
+  // A resumed session (ticket or cache, up to 2 h old) carries the certificate of the
+  // handshake that made it, verified then and not again: one that has expired since would
+  // still be accepted, though short-lived certificates are what stands in for revocation.
+  // Refused as a full handshake presenting it is (0: an unreadable date, refused too).
+  if (cert != nullptr && SSL_session_reused(ssl) == 1 &&
+      X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+    SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl), SSL_get0_session(ssl));
+    m.Inc(m.tls_handshake_failures);
+    SPDLOG_DEBUG("TLS handshake from {} refused: the resumed session's client certificate has expired",
+                 peer_ip_);
+    co_return false;
+  }
+  m.Inc(m.tls_handshakes);
   if (cfg.auth.mtls.enabled && cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
     peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
   }

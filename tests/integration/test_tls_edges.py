@@ -3,9 +3,10 @@ material, through the real binary: clients that stall or speak the wrong protoco
 and renegotiation, client certificates the handshake must refuse (other CA, self-signed, not yet
 valid, server-only usage, a chain too deep) and ones it accepts whose subject is unusable, session
 resumption (a resumed session keeps the identity of its own handshake and never outlives a
-reload), upstreams that must not be trusted, and reloads with a damaged file.
+reload or its certificate), upstreams that must not be trusted, and reloads with a damaged file.
 Certificates are made by the `openssl` command line; clients are Python's ssl module and
 `openssl s_client`, implementations independent of the gateway's."""
+import calendar
 import hashlib
 import http.client
 import json
@@ -264,6 +265,33 @@ class ListenerEdgesTest(EdgeCase):
                    timeout=5, what="every stalled handshake counted")
         self.assertEqual(len(self.gw.events()), 1)
 
+    def test_trickled_client_hello_closed_at_the_header_timeout(self):
+        """The handshake's limit is a deadline, not an idle time: a byte of a real ClientHello
+        every 100 ms never lets it run out, yet the connection ends at header_timeout_ms."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.client_ctx().wrap_bio(incoming, outgoing, server_hostname=HOST)
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        hello = outgoing.read()
+        t0 = time.time()
+        with socket.create_connection((HOST, self.gw.gateway_port), timeout=10) as s:
+            closed = False
+            for i in range(len(hello) - 1):  # never the last byte
+                try:
+                    s.sendall(hello[i:i + 1])
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.1)
+                if time.time() - t0 > 4:
+                    break
+            if not closed:
+                s.settimeout(3)
+                self.assertEqual(s.recv(100), b"")
+        elapsed = time.time() - t0
+        self.assertGreater(elapsed, 1.5)
+        self.assertLess(elapsed, 4)
+
     def test_old_protocol_versions_refused(self):
         for flag in ("-tls1", "-tls1_1"):
             with self.subTest(flag=flag):
@@ -325,13 +353,16 @@ class Tls13OnlyTest(EdgeCase):
 
 
 class TlsClientOnPlainPortTest(EdgeCase):
-    def test_client_hello_to_plain_listener(self):
+    def test_client_hello_to_plain_listener_is_a_bad_request(self):
         with self.assertRaises((ssl.SSLError, ConnectionError, socket.timeout)):
             with socket.create_connection((HOST, self.gw.gateway_port), timeout=5) as s:
                 self.client_ctx().wrap_socket(s, server_hostname=HOST)
         self.assertEqual(self.gw.request("GET", "/v1/orders/1", self.auth())[0], 200)
-        self.assertEqual(self.upstream.received()[0]["path"], "/v1/orders/1")
         self.assertEqual(len(self.upstream.received()), 1)
+        # The ClientHello is a malformed request: answered 400 (which the client cannot read)
+        # and audited like one.
+        events = self.gw.events()
+        self.assertEqual([(e["status"], e.get("deny_reason")) for e in events], [(200, None), (400, "bad_request")])
 
 
 class MtlsSubjectTest(EdgeCase):
@@ -398,7 +429,7 @@ class MtlsSubjectTest(EdgeCase):
 class SessionResumptionTest(EdgeCase):
     """A resumed session carries the identity of the handshake that made it — the certificate
     is not sent again — and nothing else: not another client's, not one that outlived a reload
-    of the client CAs."""
+    of the client CAs or the certificate's own validity."""
     GATEWAY_TLS = MTLS_OPTIONAL
     EXTRA = MTLS_ON
 
@@ -478,6 +509,30 @@ class SessionResumptionTest(EdgeCase):
         self.assertFalse(reused)
         self.assertIsNone(subject)
         self.assertNotEqual(status, 200)
+
+    def test_session_does_not_outlive_its_certificate(self):
+        """A certificate valid for a few seconds: its session, resumed after it expired, must
+        not carry it as an identity — a full handshake with it is refused, and short-lived
+        certificates are what docs/OPERATIONS.md offers in place of revocation lists."""
+        name = "short_" + secrets.token_hex(4)
+        not_after = utc(3)
+        PKI.dated(name, "ca", "short-lived", utc(-60), not_after)
+        sessions = {}
+        for tls13 in (True, False):
+            ctx = self.client_ctx(name)
+            status, subject, _, session = self.get_on(ctx, tls13=tls13)
+            self.assertEqual((status, subject), (200, "short-lived"))
+            sessions[tls13] = (ctx, session)
+        time.sleep(max(0.0, calendar.timegm(time.strptime(not_after, "%Y%m%d%H%M%SZ")) + 1.1 - time.time()))
+        self.assert_refused(name)  # a full handshake
+        for tls13, (ctx, session) in sessions.items():
+            with self.subTest(tls13=tls13):
+                try:
+                    status, subject, _, _ = self.get_on(ctx, session, tls13=tls13)
+                except (ssl.SSLError, ConnectionError):
+                    continue  # refused in the handshake: what a full one does
+                self.assertIsNone(subject)
+                self.assertNotEqual(status, 200)
 
 
 class TlsReloadTest(EdgeCase):
