@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -181,19 +182,30 @@ class CorruptFixturesTest(unittest.TestCase):
 
     def serve_once(self, d, data):
         """Runs `serve` on the copy until it exits (a corrupt log is refused at once) or for
-        1.5 s, then SIGTERM. Ports come from free_ports(), which another test may take before
+        1.5 s and at least until its admin port answers, then SIGTERM. Ports come from free_ports(), which another test may take before
         serve binds them: a start that fails only on that is retried on fresh ports."""
         for _ in range(5):
-            config = write_config(d, *free_ports(3))
+            ports = free_ports(3)
+            config = write_config(d, *ports)
             with open(config) as f:
                 text = f.read().replace(f"data_dir: {d}/data", f"data_dir: {data}")
             with open(config, "w") as f:
                 f.write(text)
             log_path = os.path.join(d, "serve.log")
             with open(log_path, "wb") as log:
+                started = time.monotonic()
                 proc = subprocess.Popen([BIN, "serve", "-c", config], stdout=log, stderr=subprocess.STDOUT)
+                # A SIGTERM before serve blocks it kills the process (-15): on a loaded host
+                # the start alone took longer than 1.5 s. So first wait for the admin port
+                # (or the exit), then give the 1.5 s.
+                while proc.poll() is None and time.monotonic() - started < 60:
+                    try:
+                        socket.create_connection((HOST, ports[1]), timeout=0.5).close()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
                 try:
-                    proc.wait(timeout=1.5)
+                    proc.wait(timeout=max(0.1, 1.5 - (time.monotonic() - started)))
                 except subprocess.TimeoutExpired:
                     proc.send_signal(signal.SIGTERM)
                     proc.wait(timeout=15)

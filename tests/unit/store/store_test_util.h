@@ -41,9 +41,11 @@ inline void AppendMany(Store& store, uint64_t n, uint64_t first = 0) {
 }
 
 // Flushes, then waits until every rotated segment handed to the sealer was sealed (or failed).
+// Up to 60 s: under ASan on a host loaded by parallel builds, 10 s ran out.
 inline void WaitSealed(Store& store) {
   ASSERT_TRUE(store.Flush().ok());
-  for (int i = 0; i < 2000 && store.Stats().seal_pending > 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (store.Stats().seal_pending > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(store.Stats().seal_pending, 0u);
