@@ -183,7 +183,9 @@ awaitable<void> ProxySession::Run() {
     auto [sec] = co_await tls_->async_shutdown(kTuple);
     (void)sec;
   }
-  if (linger_ && !tls_) co_await LingeringClose();
+  // Over TLS as well: the close_notify ends at the first record of body still arriving, and
+  // the reset would destroy the answer just the same (the client saw an EOF, not the 413).
+  if (linger_) co_await LingeringClose();
   boost::system::error_code ec;
   client_.shutdown(tcp::socket::shutdown_both, ec);
   client_.close(ec);

@@ -85,9 +85,10 @@ class ProxySession {
   boost::asio::awaitable<bool> WriteClient(std::string_view a, std::string_view b = {});
   void SetPhase(Phase phase, uint32_t timeout_ms);
   boost::asio::awaitable<bool> AcceptTls();
-  // Plain TCP, after a reply that ends the connection: shuts the write side, then reads and
-  // drops what the client still sends until it closes (bounded in time and bytes), so that
-  // a client still sending a body we refused reads our answer instead of a reset.
+  // After a reply that ends the connection (over TLS, after the close_notify): shuts the
+  // write side, then reads and drops what the client still sends until it closes (bounded in
+  // time and bytes), so that a client still sending a body we refused reads our answer
+  // instead of a reset.
   boost::asio::awaitable<void> LingeringClose();
   // The x5t#S256 of this connection's verified client certificate ("" without one), computed
   // only for a request that carries a certificate-bound token (token_binding.h).

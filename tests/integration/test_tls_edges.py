@@ -292,6 +292,19 @@ class ListenerEdgesTest(EdgeCase):
         self.assertGreater(elapsed, 1.5)
         self.assertLess(elapsed, 4)
 
+    def test_refused_body_still_being_sent_gets_the_answer(self):
+        """A reply that ends the connection while the client still sends its body reaches the
+        client over TLS too: what arrives after the close_notify is drained, not answered with
+        a reset (the client saw an EOF instead of the 413 or 401)."""
+        for _ in range(2):
+            status, _, body = self.https("/v1/orders", self.auth(), method="POST", body=b"z" * (16 << 20))
+            self.assertEqual(status, 413, body)
+            self.assertIn(b"body_too_large", body)
+            status, _, body = self.https("/v1/orders", method="POST", body=b"z" * (512 << 10))
+            self.assertEqual(status, 401, body)
+        self.assertEqual(self.upstream.received(), [])
+        self.assertEqual(sorted(e["status"] for e in self.gw.events()), [401, 401, 413, 413])
+
     def test_old_protocol_versions_refused(self):
         for flag in ("-tls1", "-tls1_1"):
             with self.subTest(flag=flag):
