@@ -54,11 +54,27 @@ namespace {
 // SIGHUP with a config loader: a new configuration and authenticator for requests that
 // start from now on. Any error leaves the running configuration as it was.
 void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
-                         std::shared_ptr<Authenticator>* auth) {
+                         std::shared_ptr<Authenticator>* auth,
+                         const std::vector<std::string>& admin_tokens) {
   auto config = reload_config();
   if (!config.ok()) {
     spdlog::error("SIGHUP: configuration not reloaded: {}", config.status().message());
     return;
+  }
+  // The admin API keeps the tokens it read at start. A token taken out of admin.token_file
+  // leaves the configuration as it was, so the reload would be reported done while the
+  // token still opened the admin API: refused like any restart-only change.
+  if ((*config)->admin.enabled && !(*config)->admin.token_file.empty()) {
+    auto tokens = LoadAdminTokens((*config)->admin);
+    if (!tokens.ok()) {
+      spdlog::error("SIGHUP: configuration not reloaded: {}", tokens.status().message());
+      return;
+    }
+    if (*tokens != admin_tokens) {
+      spdlog::error("SIGHUP: configuration not reloaded: admin.token_file: its tokens changed, but "
+                    "only take effect after a restart; nothing was reloaded");
+      return;
+    }
   }
   auto fresh = Authenticator::Create((*config)->auth, (*config)->audit.data_dir);
   if (!fresh.ok()) {
@@ -182,6 +198,7 @@ int RunServer(std::shared_ptr<const Config> config,
   }
 
   std::unique_ptr<SimpleHttpServer> admin;
+  std::vector<std::string> admin_tokens;  // as read at start, for ReloadConfiguration
   if (config->admin.enabled) {
     auto tokens = LoadAdminTokens(config->admin);
     if (!tokens.ok()) {
@@ -191,7 +208,8 @@ int RunServer(std::shared_ptr<const Config> config,
     AdminApiOptions ao;
     ao.store = store->get();
     ao.data_dir = config->audit.data_dir;
-    ao.tokens = std::move(tokens).value();
+    admin_tokens = std::move(tokens).value();
+    ao.tokens = admin_tokens;
     Gateway* g = gateway->get();
     Store* s = store->get();
     archive::Archiver* arch = archiver->get();
@@ -246,7 +264,7 @@ int RunServer(std::shared_ptr<const Config> config,
     if (sig == SIGHUP && reload_config) {
       // The outgoing authenticator's last-use times are saved before it is replaced.
       (void)auth->FlushKeyUsage(true);
-      ReloadConfiguration(reload_config, **gateway, &auth);
+      ReloadConfiguration(reload_config, **gateway, &auth, admin_tokens);
     }
     // SIGHUP or the periodic check: revocations take effect within a second.
     housekeeping(sig == SIGHUP);

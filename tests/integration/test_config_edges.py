@@ -216,5 +216,45 @@ class ReloadEdgesTest(unittest.TestCase):
         self.reload_refused(text, "audit.direct_io: changed, but only takes effect after a restart")
 
 
+class TokenFileReloadTest(unittest.TestCase):
+    """admin.token_file is read at start: a SIGHUP after its tokens changed must say it did not
+    take them, not report a reload while a removed token still opens the admin API."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="apitrail-config-edges-tokens-")
+        self.upstream = RecordingUpstream()
+        self.gw = Apitrail(self.root, self.upstream.port)
+        self.tokens = os.path.join(self.root, "admin-tokens")
+        with open(self.tokens, "w") as f:
+            f.write(ADMIN_TOKEN + "\n")
+        self.gw.edit_config(f"  tokens: [{ADMIN_TOKEN}]\n", f"  token_file: {self.tokens}\n")
+        os.makedirs(self.gw.data, exist_ok=True)
+        self.key = self.gw.create_key("alice")
+        self.gw.start()
+
+    def tearDown(self):
+        self.gw.stop(signal.SIGKILL)
+        self.upstream.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def test_changed_token_file_is_refused_and_other_reloads_still_work(self):
+        self.assertEqual(self.gw.admin("/api/v1/events?limit=1")[0], 200)
+        with open(self.tokens, "w") as f:
+            f.write(SECRET + "\n")
+        self.gw.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "admin.token_file: its tokens changed" in self.gw.logs(), timeout=10,
+                   what="the refusal")
+        self.assertNotIn("TOPSECRET", self.gw.logs())
+        # Honest about it: the old token still works until the restart.
+        self.assertEqual(self.gw.admin("/api/v1/events?limit=1")[0], 200)
+        with open(self.tokens, "w") as f:
+            f.write(ADMIN_TOKEN + "\n")
+        self.gw.edit_config("  - match: GET /slow\n", "  - match: GET /v3/ping\n")
+        self.gw.proc.send_signal(signal.SIGHUP)
+        auth = {"Authorization": f"Bearer {self.key}"}
+        wait_until(lambda: self.gw.request("GET", "/v3/ping", auth)[0] == 200, timeout=10,
+                   what="the reload with the tokens as they were")
+
+
 if __name__ == "__main__":
     unittest.main()
