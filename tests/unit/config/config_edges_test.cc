@@ -46,7 +46,7 @@ TEST(ConfigEdgesTest, SizeIsBounded) {
   // A device given by mistake is read up to the limit, not without end.
   auto start = std::chrono::steady_clock::now();
   ConfigLoadResult zero = LoadConfigFile("/dev/zero");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   ASSERT_EQ(zero.errors.size(), 1u) << Dump(zero.errors);
   EXPECT_EQ(zero.errors[0].message, "cannot read '/dev/zero': larger than 1048576 bytes");
   ConfigLoadResult dir = LoadConfigFile("/");
@@ -77,7 +77,7 @@ TEST(ConfigEdgesTest, AliasBombsAreBounded) {
   for (const std::string& bomb : {laughs, copied, cycle}) {
     auto start = std::chrono::steady_clock::now();
     ConfigLoadResult r = LoadConfigString(BaseYaml() + bomb);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
     ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
     EXPECT_EQ(r.errors[0].path, "");
     EXPECT_NE(r.errors[0].message.find("aliases (*name) expand to more than"), std::string::npos)
