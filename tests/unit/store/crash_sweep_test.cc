@@ -960,8 +960,7 @@ TEST(CrashSweep, FailedOpenKeepsARecordACheckpointCovers) {
 
 // An Open that fails with Corruption leaves tree_heads.log as it found it: its torn tail is
 // cut only once the log checked out. Here: a torn tree head plus a damaged record followed
-// by valid ones. (Leftover parts/*.tmp and segments a part already holds are still removed
-// before the scan; neither holds an acknowledged byte of its own.)
+// by valid ones.
 TEST(CrashSweep, FailedOpenLeavesTreeHeadsAsTheyWere) {
   TempDir tmp;
   const std::string dir = TenRecords(tmp);
@@ -976,6 +975,50 @@ TEST(CrashSweep, FailedOpenLeavesTreeHeadsAsTheyWere) {
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kCorruption) << opened.status().ToString();
   EXPECT_EQ(ReadFileBytes(heads).size(), before.size()) << "the failed Open cut tree_heads.log";
+}
+
+// Nor anything else: a sealing cut short (parts/*.tmp) and a segment a part already holds
+// (the crash came between the seal and the delete) are removed only once the log checked
+// out. They were removed before the scan, so the Open that then failed on a damaged record
+// had changed the dir the operator and verify were to look at.
+TEST(CrashSweep, FailedOpenRemovesNothing) {
+  TempDir tmp;
+  StoreOptions o = CommonOptions(tmp.path() + "/data");
+  o.seal_rotated = false;
+  {
+    auto store = OpenOrDie(o);
+    AppendMany(*store, 50);
+    store->Close();
+  }
+  const std::string seg0 = SegmentPath(o.data_dir, 0);
+  const std::string seg0_bytes = ReadFileBytes(seg0);
+  ASSERT_FALSE(seg0_bytes.empty());
+  o.seal_rotated = true;
+  {
+    auto store = OpenOrDie(o);
+    WaitSealed(*store);
+    if (HasFatalFailure()) return;
+    store->Close();
+  }
+  ASSERT_FALSE(fsys::exists(seg0)) << "segment 0 was not sealed";
+  WriteFileBytes(seg0, seg0_bytes);  // the crash came before the delete
+  const std::string tmp_part = o.data_dir + "/parts/part-00000000000000000999.part.tmp";
+  WriteFileBytes(tmp_part, "a sealing cut short");
+  std::vector<std::string> segments;
+  for (const auto& e : fsys::directory_iterator(o.data_dir + "/segments")) segments.push_back(e.path().string());
+  std::sort(segments.begin(), segments.end());
+  const std::string active = segments.back();
+  auto offsets = FrameOffsets(active);
+  ASSERT_GE(offsets.size(), 3u);
+  FlipByte(active, offsets[0] + 40);  // damage followed by valid records
+  const auto before = ReadTree(o.data_dir);
+
+  auto opened = Store::Open(CommonOptions(o.data_dir));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kCorruption) << opened.status().ToString();
+  EXPECT_EQ(ReadTree(o.data_dir), before) << "the failed Open changed the data dir";
+  EXPECT_TRUE(fsys::exists(seg0));
+  EXPECT_TRUE(fsys::exists(tmp_part));
 }
 
 }  // namespace
