@@ -1,3 +1,5 @@
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -104,9 +106,22 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
     spec.tenant = f->tenant;
     spec.expires_ns = expires;
     spec.description = f->description;
+    // A closed pipe must fail the write, not kill the process before it can revoke the key.
+    std::signal(SIGPIPE, SIG_IGN);
     auto key = CreateKey(*path, spec);
     if (!key.ok()) { *exit_code = Fail(key.status()); return; }
     std::cout << key->key << "\n";
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || std::cout.fail()) {
+      // Shown once or never: a key nobody holds would stay active in the list for good.
+      Status revoked = RevokeKey(*path, key->id);
+      std::cerr << "apitrail keys: writing the new key to standard output failed; "
+                << (revoked.ok() ? "key " + key->id + " was revoked"
+                                 : "revoking key " + key->id + " failed too: " + revoked.message())
+                << "\n";
+      *exit_code = 1;
+      return;
+    }
     std::cerr << "created key " << key->id << " for " << f->subject << " in " << *path
               << " (shown once; only its hash is stored)\n";
   });

@@ -70,6 +70,24 @@ class OutputWriteTest(DataDirCase):
         r = self.run_to_full_disk("keys", "create", "--data", self.tmp, "--subject", "bob")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("standard output", r.stderr)
+        # Nor stay active: nobody holds it. It stayed in the list, active, for good.
+        self.assertIn("was revoked", r.stderr)
+        keys = json.loads(run_cli("keys", "list", "--json", "--data", self.tmp).stdout)
+        self.assertEqual([k["state"] for k in keys["keys"]], ["revoked"], keys)
+
+    def test_keys_create_into_a_closed_pipe_revokes_the_key(self):
+        # SIGPIPE killed the process after the key was stored and before anything could undo it.
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # closed before the process starts: its write must fail
+        try:
+            r = subprocess.run([BIN, "keys", "create", "--data", self.tmp, "--subject", "carol"],
+                               stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=30)
+        finally:
+            os.close(write_end)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("was revoked", r.stderr)
+        keys = json.loads(run_cli("keys", "list", "--json", "--data", self.tmp).stdout)
+        self.assertEqual([k["state"] for k in keys["keys"]], ["revoked"], keys)
 
     def test_output_to_a_file_still_exits_0(self):
         r = run_cli("export", "--leaves", "--data", self.data)
