@@ -280,10 +280,8 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
   std::string connection_storage, xff_storage;
   const ConnectionNames connection(FieldList(*in.fields, "connection", &connection_storage));
   std::string_view xff = FieldList(*in.fields, "x-forwarded-for", &xff_storage);
-  std::string_view xfp;
-  for (const auto& [name, value] : *in.fields) {
-    if (IEquals(name, "x-forwarded-proto")) xfp = value;
-  }
+  std::string xfp_storage;
+  std::string_view xfp = Trim(FieldList(*in.fields, "x-forwarded-proto", &xfp_storage));
   const bool api_key = in.identity != nullptr && in.identity->auth_method == "api_key";
   const bool trusted_peer = IsTrusted(in.peer_ip, gw.trusted_proxies);
   std::string dashed;
@@ -339,8 +337,12 @@ UpstreamHead BuildUpstreamHead(const UpstreamHeadInput& in, const GatewayConfig&
     } else {
       AppendHeader(head, "X-Forwarded-For", in.peer_ip);
     }
-    AppendHeader(head, "X-Forwarded-Proto",
-                 trusted_peer && !xfp.empty() ? xfp : (in.tls ? "https" : "http"));
+    // A trusted proxy's scheme only when it is one: upstreams build redirects and cookie
+    // flags from it, and a list or anything else ("https, http", "javascript") was passed on.
+    std::string_view proto = in.tls ? "https" : "http";
+    if (trusted_peer && IEquals(xfp, "https")) proto = "https";
+    if (trusted_peer && IEquals(xfp, "http")) proto = "http";
+    AppendHeader(head, "X-Forwarded-Proto", proto);
     if (!in.host.empty()) AppendHeader(head, "X-Forwarded-Host", in.host);
   }
   if (in.identity != nullptr) {

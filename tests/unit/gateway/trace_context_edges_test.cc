@@ -182,6 +182,23 @@ TEST(ForwardedForEdgesTest, ATrustedProxysProtoIsKeptWithoutForwardedFor) {
   EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << h.text;
 }
 
+TEST(ForwardedForEdgesTest, ATrustedProxysProtoIsKeptOnlyWhenItIsAScheme) {
+  // Upstreams build redirects and cookie flags from it: a trusted proxy's list, second line
+  // or other word was passed on as it came (the last line of it, in fact).
+  Config config;
+  config.gateway.trusted_proxies = Trusted({"10.0.0.0/8"});
+  for (const HeaderFields& fields :
+       {HeaderFields{{"X-Forwarded-Proto", "https, http"}}, HeaderFields{{"X-Forwarded-Proto", "javascript"}},
+        HeaderFields{{"X-Forwarded-Proto", "http"}, {"X-Forwarded-Proto", "https"}},
+        HeaderFields{{"X-Forwarded-Proto", ""}}}) {
+    UpstreamHead h = HeadFor(config, fields, "10.0.0.9");
+    EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << h.text;
+    EXPECT_EQ(h.text.find("X-Forwarded-Proto: h", h.text.find("X-Forwarded-Proto") + 1), std::string::npos) << h.text;
+  }
+  UpstreamHead h = HeadFor(config, HeaderFields{{"X-Forwarded-Proto", " HTTPS "}}, "10.0.0.9");
+  EXPECT_NE(h.text.find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << h.text;
+}
+
 TEST(ForwardedForEdgesTest, AClientsForwardedFieldIsDroppedLikeItsXForwardedFor) {
   // RFC 7239's Forwarded says what X-Forwarded-For/-Proto/-Host say, and upstreams that
   // prefer it (Jetty's ForwardedRequestCustomizer, Spring's ForwardedHeaderFilter) took a
