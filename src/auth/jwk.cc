@@ -5,6 +5,8 @@
 #include <openssl/pem.h>
 
 #include <boost/json.hpp>
+
+#include <algorithm>
 #include <cstring>
 
 #include "auth/openssl_ptr.h"
@@ -352,7 +354,8 @@ Result<VerificationKey> KeyFromSecret(std::string secret) {
   return key;
 }
 
-Result<std::vector<VerificationKey>> ParseJwks(std::string_view text) {
+Result<std::vector<VerificationKey>> ParseJwks(std::string_view text,
+                                               std::vector<std::string>* skipped) {
   std::error_code ec;
   json::value root = json::parse(text, ec);
   if (ec) return Status::InvalidArgument("JWKS is not valid JSON: " + ec.message());
@@ -365,13 +368,27 @@ Result<std::vector<VerificationKey>> ParseJwks(std::string_view text) {
   for (size_t i = 0; i < arr.size(); ++i) {
     auto k = ParseJwk(arr[i]);
     if (!k.ok()) {
-      return Status::InvalidArgument("keys[" + std::to_string(i) + "]: " + k.status().message());
+      std::string what = "keys[" + std::to_string(i) + "]";
+      const json::value* kid = arr[i].is_object() ? arr[i].get_object().if_contains("kid") : nullptr;
+      const auto printable = [](std::string_view v) {
+        return std::all_of(v.begin(), v.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+      };
+      if (kid != nullptr && kid->is_string() && kid->get_string().size() <= 64 &&
+          printable(kid->get_string())) {
+        what += " (kid " + std::string(kid->get_string()) + ")";
+      }
+      what += ": " + k.status().message();
+      if (skipped == nullptr) return Status::InvalidArgument(what);
+      if (skipped->size() < 8) skipped->push_back(std::move(what));
+      continue;
     }
     if (k->has_value()) out.push_back(std::move(**k));
   }
-  if (out.empty())
-    return Status::InvalidArgument(
-        "JWKS has no usable signature key (RSA, EC P-256/384/521, Ed25519, oct)");
+  if (out.empty()) {
+    std::string why = "JWKS has no usable signature key (RSA, EC P-256/384/521, Ed25519, oct)";
+    if (skipped != nullptr && !skipped->empty()) why += "; skipped " + skipped->front();
+    return Status::InvalidArgument(why);
+  }
   return out;
 }
 

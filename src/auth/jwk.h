@@ -94,9 +94,13 @@ Result<VerificationKey> KeyFromSecret(std::string secret);
 // Ed25519, x), oct (k). A key's `alg`, if present, pins it and must agree with its type and
 // curve; `use`, if present, must be "sig", and `key_ops`, if present, must list "verify" (else
 // the key is skipped). Keys of types, curves or algorithms we do not support (RSA-OAEP,
-// secp256k1, Ed448, …) are skipped; a malformed supported key is an error; no usable key at
-// all is an error.
-Result<std::vector<VerificationKey>> ParseJwks(std::string_view json);
+// secp256k1, Ed448, …) are skipped; no usable key at all is an error. A malformed supported
+// key (a 1024-bit RSA key, a point off its curve, an alg that does not fit) is an error, or,
+// with `skipped` (a set fetched from an issuer: RFC 7517 §5 asks to ignore such keys, and one
+// legacy key must not take every other key down with it), skipped and described there
+// ("keys[1] (kid old): RSA key is shorter than 2048 bits").
+Result<std::vector<VerificationKey>> ParseJwks(std::string_view json,
+                                               std::vector<std::string>* skipped = nullptr);
 
 // Narrows `key` to an issuer's allowed algorithms. `explicit_list`: the issuer named them
 // (auth.jwt[].algorithms, `jwt verify --alg`); only then may an RSA key without a JWK `alg` be

@@ -16,6 +16,8 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 
+#include <spdlog/spdlog.h>
+
 #include "core/thread_util.h"
 #include "net/https_client.h"
 
@@ -112,6 +114,7 @@ asio::awaitable<Result<std::string>> Discover(const JwtIssuerConfig& c,
 struct Fetched {
   std::vector<VerificationKey> keys;
   int64_t max_age_s = -1;  // -1: no Cache-Control max-age
+  std::vector<std::string> skipped;  // malformed keys left out (ParseJwks)
 };
 
 // One discovery (if needed) and JWKS fetch. The keys are pinned as file keys are; HMAC
@@ -134,9 +137,9 @@ asio::awaitable<Result<Fetched>> FetchOnce(const JwtIssuerConfig& c, JwsAlgSet a
   if (res->status != 200) {
     co_return Status::Unavailable(*jwks_uri + ": HTTP " + std::to_string(res->status));
   }
-  auto set = ParseJwks(res->body);
-  if (!set.ok()) co_return Status::InvalidArgument(*jwks_uri + ": " + set.status().message());
   Fetched out;
+  auto set = ParseJwks(res->body, &out.skipped);
+  if (!set.ok()) co_return Status::InvalidArgument(*jwks_uri + ": " + set.status().message());
   for (auto& k : *set) {
     if (k.family == KeyFamily::kHmac) continue;
     if (RestrictToIssuer(&k, algorithms, explicit_list)) out.keys.push_back(std::move(k));
@@ -201,6 +204,14 @@ asio::awaitable<void> KeyRefresher::Impl::Run(RemoteKeySet* s, RemoteKeySet::Loo
     milliseconds next;
     if (r.ok()) {
       backoff = milliseconds(1000);
+      // Once per change, not at every refresh.
+      std::string skipped;
+      for (const auto& k : r->skipped) skipped += (skipped.empty() ? "" : "; ") + k;
+      if (skipped != s->skipped_logged_ && !skipped.empty()) {
+        spdlog::warn("{}: {} skipped (malformed keys in the issuer's JWKS; the others are used)",
+                     s->where_, skipped);
+      }
+      s->skipped_logged_ = std::move(skipped);
       int64_t age_s = std::min<int64_t>(r->max_age_s, int64_t{1} << 40);
       next = age_s < 0 ? ceiling : std::clamp(milliseconds(age_s * 1000), floor, ceiling);
       auto keys = std::make_shared<const std::vector<VerificationKey>>(std::move(r->keys));

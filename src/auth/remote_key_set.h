@@ -65,6 +65,7 @@ class RemoteKeySet {
   bool explicit_list_ = false;
   std::shared_ptr<TlsClientContext> tls_;
   std::string jwks_uri_;  // refresher thread only: from config or discovery
+  std::string skipped_logged_;  // refresher thread only: the malformed keys last warned of
 
   mutable std::mutex mu_;
   std::shared_ptr<const std::vector<VerificationKey>> keys_;  // GUARDED_BY(mu_)

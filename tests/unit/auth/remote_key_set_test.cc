@@ -8,8 +8,11 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "auth/jwk.h"
 #include "auth/jwt_verifier.h"
+#include "core/crypto_util.h"
 #include "jwt_test_signer.h"
 #include "testutil/canned_http_server.h"
 
@@ -77,6 +80,43 @@ TEST(RemoteKeySetRefresh, UnknownKidsDuringAnOutageWaitForTheBackoff) {
   }
   EXPECT_EQ(server.requests(), 1);
   EXPECT_TRUE(WaitFor([&] { return server.requests() == 2; }, 3s));
+}
+
+// RFC 7517 §5: a JWK of a supported type that is malformed is ignored, not the whole set.
+// One legacy or broken key in an issuer's JWKS made every fetch fail, so every token of
+// that issuer was refused; a file the operator wrote still refuses it.
+TEST(RemoteKeySetFetch, AMalformedKeyIsSkippedNotTheWholeSet) {
+  auto key = testing::GenerateRsa2048();
+  std::string x(32, '\0'), y(32, '\0');
+  x[31] = 1;
+  y[31] = 1;
+  const std::string off_curve = R"({"kty":"EC","crv":"P-256","kid":"old","x":")" +
+                                Base64UrlEncode(x) + R"(","y":")" + Base64UrlEncode(y) + R"("})";
+  const std::string body =
+      R"({"keys":[)" + off_curve + "," + testing::PublicJwk(key.get(), "k1", "RS256") + "]}";
+  std::vector<std::string> skipped;
+  auto set = ParseJwks(body, &skipped);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->size(), 1u);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].rfind("keys[0] (kid old): ", 0), 0u) << skipped[0];
+  EXPECT_FALSE(ParseJwks(body).ok());
+  // Nothing usable at all is still an error, naming what was skipped.
+  skipped.clear();
+  auto none = ParseJwks(R"({"keys":[)" + off_curve + "]}", &skipped);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("keys[0] (kid old)"), std::string::npos) << none.status().ToString();
+
+  testing::CannedHttpServer server(body, 0ms);
+  auto v = JwtVerifier::Create({IssuerAt(server)});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  const RemoteKeySet* keys = (*v)->remote_keys(0);
+  ASSERT_TRUE(WaitFor([&] { return keys->fetch_count() == 1; }, 5s));
+  EXPECT_EQ(keys->LastError(), "");
+  auto got = keys->Keys();
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].kid, "k1");
 }
 
 }  // namespace
