@@ -30,17 +30,30 @@ struct VerifyFlags {
   bool json = false;
 };
 
-// The --checkpoint file's note; a usage error (printed here) when unreadable or not a note.
+// Exit 2 after a bad --key or --checkpoint, said on stderr; with --json also as JSON on
+// stdout ({"ok":false,"usage_error":…}), which a script parsing the promised JSON gets
+// instead of nothing.
+int UsageError(const VerifyFlags& f, const std::string& message) {
+  std::cerr << "apitrail verify: " << message << "\n";
+  if (f.json) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject();
+    w.FieldBool("ok", false);
+    w.Field("usage_error", message);
+    w.EndObject();
+    std::cout << out << "\n";
+  }
+  return 2;
+}
+
+// The --checkpoint file's note, or why it is none.
 Result<std::string> ReadCheckpointArg(const std::string& path) {
   auto note = ReadTextFile(path);
-  if (!note.ok()) {
-    std::cerr << "apitrail verify: --checkpoint: " << note.status().message() << "\n";
-    return note.status();
-  }
+  if (!note.ok()) return Status::InvalidArgument("--checkpoint: " + note.status().message());
   if (auto parsed = ParseCheckpointNote(*note); !parsed.ok()) {
-    std::cerr << "apitrail verify: --checkpoint " << path
-              << " is not a signed checkpoint note: " << parsed.status().message() << "\n";
-    return parsed.status();
+    return Status::InvalidArgument("--checkpoint " + path + " is not a signed checkpoint note: " +
+                                   parsed.status().message());
   }
   return note;
 }
@@ -131,15 +144,12 @@ template <typename Options>
 int LoadKeyAndCheckpoint(const VerifyFlags& f, Options* options) {
   if (!f.key.empty()) {
     auto key = LoadVerifierKeyArg(f.key);
-    if (!key.ok()) {
-      std::cerr << "apitrail verify: " << key.status().message() << "\n";
-      return 2;
-    }
+    if (!key.ok()) return UsageError(f, key.status().message());
     options->key = *key;
   }
   if (!f.checkpoint.empty()) {
     auto note = ReadCheckpointArg(f.checkpoint);
-    if (!note.ok()) return 2;
+    if (!note.ok()) return UsageError(f, note.status().message());
     options->checkpoint_note = std::move(note).value();
     options->checkpoint_source = f.checkpoint;
   }

@@ -225,6 +225,17 @@ class FileArgumentTest(DataDirCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("is a directory", r.stderr)
 
+    def test_json_verify_answers_a_bad_key_or_checkpoint_in_json(self):
+        # A script parsing the promised JSON got nothing on stdout (only stderr) for exit 2.
+        for flag, value in (("--checkpoint", self.tmp), ("--key", "/dev/zero"), ("--key", "nonsense")):
+            for where in (["--data", self.data], ["--archive", self.tmp]):
+                r = run_cli("verify", *where, flag, value, "--json")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                out = json.loads(r.stdout)
+                self.assertFalse(out["ok"])
+                self.assertIn(flag, out["usage_error"])
+                self.assertIn(out["usage_error"], r.stderr)
+
     def test_missing_data_dir_is_named(self):
         # Not "no signed checkpoint yet": that sends the operator off to wait.
         missing = os.path.join(self.tmp, "no-such-dir")
