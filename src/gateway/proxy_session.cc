@@ -10,12 +10,16 @@
 #include <boost/beast/core/string.hpp>
 #include <array>
 #include <charconv>
+#include <ctime>
 #include <exception>
 #include <stdexcept>
 
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/mtls.h"
+#include "auth/openssl_ptr.h"
 #include "auth/token_binding.h"
 #include "config/config_loader.h"
 #include "core/exception_util.h"
@@ -240,10 +244,51 @@ awaitable<bool> ProxySession::AcceptTls() {
     co_return false;
   }
   m.Inc(m.tls_handshakes);
-  if (cfg.auth.mtls.enabled && cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
-    peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
+  if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+    // The handshake verified the certificate once; a keep-alive connection may outlive its
+    // notAfter or the CA that issued it (PeerCertificateHolds). An unreadable date stays 0:
+    // expired.
+    peer_cert_ = true;
+    peer_cert_generation_ = shared_->generation;
+    struct tm not_after{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &not_after) == 1) peer_cert_not_after_s_ = timegm(&not_after);
+    if (cfg.auth.mtls.enabled) peer_identity_ = std::make_unique<AuthOutcome>(MtlsOutcome(cert, cfg.auth.mtls));
   }
   co_return true;
+}
+
+bool ProxySession::PeerCertificateHolds(int64_t now_ns, std::string* why) {
+  // Short-lived certificates and removing a CA are what stand in for revocation
+  // (OPERATIONS.md): a connection kept busy must not keep what a new one would be refused.
+  if (now_ns / 1000000000 > peer_cert_not_after_s_) {
+    *why = "the client certificate has expired";
+    return false;
+  }
+  if (peer_cert_generation_ == shared_->generation) return true;
+  // A reload happened since the certificate was last verified: verified again against the
+  // client CAs of the current listener context, as its handshake would be (ssl_verify_cert_chain:
+  // the TLS-client purpose, then the context's parameters — verify depth 8 — and security level).
+  *why = "the client certificate no longer verifies against gateway.tls.client_ca_file";
+  const auto& server = shared_->tls->Server();
+  SSL* ssl = tls_->native_handle();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!server || cert == nullptr) return false;
+  SSL_CTX* ctx = server->native_handle();
+  std::unique_ptr<X509_STORE_CTX, ossl::Deleter<X509_STORE_CTX_free>> store_ctx(X509_STORE_CTX_new());
+  bool ok = false;
+  // The server side's peer chain holds what the client sent after its own certificate.
+  if (store_ctx && X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), cert,
+                                       SSL_get_peer_cert_chain(ssl)) == 1) {
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(store_ctx.get());
+    X509_VERIFY_PARAM_set_auth_level(param, SSL_CTX_get_security_level(ctx));
+    X509_STORE_CTX_set_default(store_ctx.get(), "ssl_client");
+    X509_VERIFY_PARAM_set1(param, SSL_CTX_get0_param(ctx));
+    ok = X509_verify_cert(store_ctx.get()) == 1;
+  }
+  ERR_clear_error();
+  if (!ok) return false;
+  peer_cert_generation_ = shared_->generation;
+  return true;
 }
 
 std::string ProxySession::PeerThumbprint() {
@@ -661,9 +706,21 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
     SetPhase(Phase::kHead, gw.header_timeout_ms);
   }
   // A verified client certificate identifies a request that carries no other credential.
-  if (peer_identity_ && cfg.auth.mtls.enabled && !auth.allowed &&
-      auth.deny_reason == "missing_credentials") {
-    auth = *peer_identity_;
+  const bool by_certificate = peer_identity_ && cfg.auth.mtls.enabled && !auth.allowed &&
+                              auth.deny_reason == "missing_credentials";
+  if (by_certificate) auth = *peer_identity_;
+  // A certificate that has lapsed since the handshake (expired, or its CA no longer trusted
+  // after a reload) is refused as a handshake with it now would be, and the connection ends.
+  // Checked only when the request rests on it: other requests pay nothing.
+  if (peer_cert_ && (by_certificate || (auth.allowed && !auth.identity.bound_certificate.empty()))) {
+    std::string why;
+    if (!PeerCertificateHolds(x.event.time_ns, &why)) {
+      auth.allowed = false;
+      auth.deny_reason = "invalid_client_certificate";
+      auth.detail = std::move(why);
+      auth.http_status = 401;
+      keep_after_local_reply = false;
+    }
   }
   // RFC 8705 §3: a certificate-bound token works only over a connection holding that
   // certificate; otherwise it is a stolen token. Checked here, after any cache, because the

@@ -93,6 +93,10 @@ class ProxySession {
   // The x5t#S256 of this connection's verified client certificate ("" without one), computed
   // only for a request that carries a certificate-bound token (token_binding.h).
   std::string PeerThumbprint();
+  // Whether the verified client certificate still holds at `now_ns` (wall clock): not past its
+  // notAfter, and, after a reload, chaining to the client CAs the current configuration trusts
+  // (verified again once per reload). Else false with *why saying which.
+  bool PeerCertificateHolds(int64_t now_ns, std::string* why);
   boost::asio::awaitable<bool> ConnectUpstream(size_t upstream_index, std::string* error);
   void CloseUpstream();
 
@@ -114,6 +118,11 @@ class ProxySession {
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // the context this connection started with
   std::unique_ptr<ClientTls> tls_;                      // null: plain TCP listener
   std::unique_ptr<AuthOutcome> peer_identity_;          // verified client certificate (auth.mtls)
+  // A client certificate verified in the handshake: its notAfter (Unix seconds) and the
+  // configuration generation whose client CAs last verified it (PeerCertificateHolds).
+  bool peer_cert_ = false;
+  int64_t peer_cert_not_after_s_ = 0;
+  uint64_t peer_cert_generation_ = 0;
   boost::asio::ip::tcp::socket upstream_;               // plain upstreams
   std::unique_ptr<UpstreamTls> upstream_tls_;           // upstreams with tls (null otherwise)
   boost::beast::flat_buffer client_buf_;

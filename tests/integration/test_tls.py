@@ -378,6 +378,38 @@ class CertificateBoundTokenTest(TlsCase):
         self.assertEqual(out["identity"]["bound_certificate"], thumbprint)
         self.assertEqual(out["not_checked"], ["cnf"])
 
+    def test_open_connection_loses_the_binding_with_its_ca(self):
+        """A reload that no longer trusts the certificate's CA ends its binding on a keep-alive
+        connection opened before it, as it does for new connections (refused in the handshake)."""
+        token = self.token({"x5t#S256": b64url(hashlib.sha256(self.pki.der("client")).digest())})
+        conn = http.client.HTTPSConnection(HOST, self.gw.gateway_port, timeout=10, context=self.client_ctx("client"))
+        conn.request("GET", "/v1/orders/1", headers=self.bearer(token))
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200, r.read())
+        r.read()
+        sock = conn.sock
+        self.gw.edit_config(f"client_ca_file: {self.pki_dir}/ca.pem", f"client_ca_file: {self.pki_dir}/ca2.pem")
+        self.gw.proc.send_signal(signal.SIGHUP)
+
+        def refused():
+            try:
+                # (A connection accepted just before its worker took the reload: 401 instead.)
+                return self.https("/v1/orders/3", self.bearer(token), cert="client")[0] == 401
+            except (ssl.SSLError, ConnectionError, http.client.RemoteDisconnected):
+                return True
+        wait_until(refused, timeout=5, what="the reload")
+        self.assertIs(conn.sock, sock)
+        conn.request("GET", "/v1/orders/2", headers=self.bearer(token))
+        r = conn.getresponse()
+        body = r.read()
+        self.assertEqual(r.status, 401, body)
+        self.assertEqual(json.loads(body)["error"], "invalid_client_certificate")
+        self.assertEqual(r.getheader("connection"), "close")
+        conn.close()
+        e, = wait_until(lambda: [e for e in self.gw.events() if e["path"] == "/v1/orders/2"] or None,
+                        what="the refusal's event")
+        self.assertEqual((e["status"], e["deny_reason"], e["subject"]), (401, "invalid_client_certificate", "bound-client"))
+
     def test_dpop_bound_and_malformed_bindings_refused(self):
         for cnf in ({"jkt": b64url(b"k" * 32)}, {"x5t#S256": "not-a-thumbprint"}, "x5t"):
             with self.subTest(cnf=cnf):

@@ -548,6 +548,98 @@ class SessionResumptionTest(EdgeCase):
                 self.assertNotEqual(status, 200)
 
 
+class LapsedCertificateTest(EdgeCase):
+    """A keep-alive connection's mTLS identity ends when its certificate does: past notAfter, or
+    once a reload no longer trusts its CA, the next request is refused as a handshake with that
+    certificate would be (401 invalid_client_certificate, audited) and the connection closes —
+    else a client keeping its connection busy would outlive the short-lived certificates and CA
+    removal that docs/OPERATIONS.md offers in place of revocation lists."""
+    GATEWAY_TLS = MTLS_OPTIONAL
+    EXTRA = MTLS_ON
+
+    def open(self, cert):
+        s = socket.create_connection((HOST, self.gw.gateway_port), timeout=10)
+        return self.client_ctx(cert).wrap_socket(s, server_hostname=HOST)
+
+    def get(self, t, path="/v1/orders/1"):
+        """One request on the open connection t: (status, headers, body)."""
+        t.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = t.recv(65536)
+            self.assertTrue(chunk, "the connection closed before an answer")
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        while len(body) < int(headers["content-length"]):
+            chunk = t.recv(65536)
+            self.assertTrue(chunk, "the connection closed inside an answer")
+            body += chunk
+        return int(lines[0].split(" ")[1]), headers, body
+
+    def assert_refused_and_closed(self, t, cert, why):
+        """The next request on t (to /v1/orders/2, which no other request uses) is refused, t is
+        closed, nothing went upstream, and the refusal is in the audit trail."""
+        served = len(self.upstream.received())
+        status, headers, body = self.get(t, "/v1/orders/2")
+        self.assertEqual(status, 401, body)
+        self.assertEqual(json.loads(body)["error"], "invalid_client_certificate")
+        self.assertIn(why, json.loads(body)["message"])
+        self.assertEqual(headers.get("connection"), "close")
+        try:
+            self.assertEqual(t.recv(65536), b"", "the connection stays open")
+        except (ssl.SSLError, ConnectionError):
+            pass
+        t.close()
+        self.assertEqual(len(self.upstream.received()), served)
+        r = wait_until(lambda: (lambda r: r if r.returncode == 0 and "/v1/orders/2" in r.stdout else None)(
+            run_cli("query", "--admin", f"{HOST}:{self.gw.admin_port}", "--token", ADMIN_TOKEN,
+                    "--decision", "deny", "--json")), what="the refusal's event")
+        e, = [e for e in json.loads(r.stdout)["events"] if e["path"] == "/v1/orders/2"]
+        self.assertEqual((e["status"], e["deny_reason"], e["auth_method"], e["credential_id"]),
+                         (401, "invalid_client_certificate", "mtls", PKI.fingerprint(cert)))
+
+    def test_expired_certificate_ends_the_connection_identity(self):
+        name = "lapsing_" + secrets.token_hex(4)
+        not_after = utc(3)
+        PKI.dated(name, "ca", "lapsing", utc(-60), not_after)
+        t = self.open(name)
+        status, _, body = self.get(t)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.upstream.received()[-1]["headers"]["x-apitrail-subject"], "lapsing")
+        # Past notAfter, still within idle_timeout_ms (5 s) of the first answer.
+        time.sleep(max(0.0, calendar.timegm(time.strptime(not_after, "%Y%m%d%H%M%SZ")) + 1.1 - time.time()))
+        self.assert_refused_and_closed(t, name, "expired")
+
+    def test_reload_removing_the_ca_ends_the_connection_identity(self):
+        t = self.open("client")
+        status, _, body = self.get(t)
+        self.assertEqual(status, 200, body)
+        # A reload that keeps the client CAs leaves the connection's identity alone.
+        self.gw.edit_config("log_level: warn", "log_level: info")
+        self.gw.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "configuration reloaded" in self.gw.logs(), timeout=5, what="the reload",
+                   describe=self.gw.logs)
+        status, _, body = self.get(t, "/v1/orders/3")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.upstream.received()[-1]["headers"]["x-apitrail-subject"], "spiffe://edge/a")
+        # One that trusts only the other CA: new connections are refused, and so is this one's
+        # next request.
+        self.gw.edit_config(f"client_ca_file: {PKI_DIR}/ca.pem", f"client_ca_file: {PKI_DIR}/ca2.pem")
+        self.gw.proc.send_signal(signal.SIGHUP)
+
+        def refused():
+            try:
+                # A connection a worker accepted just before it took the reload is refused at
+                # its first request instead (401), as the one under test is.
+                return self.https(cert="client")[0] == 401
+            except (ssl.SSLError, ConnectionError, http.client.RemoteDisconnected):
+                return True
+        wait_until(refused, timeout=5, what="the reload")
+        self.assert_refused_and_closed(t, "client", "client_ca_file")
+
+
 class TlsReloadTest(EdgeCase):
     """SIGHUP with TLS files that changed: a damaged one is refused as a whole, the old
     material keeps serving; a reload can take TLS off the listener for new connections only."""
