@@ -100,10 +100,26 @@ bool AdminApi::Authorized(const SimpleRequest& request) const {
   }
   std::string_view presented = std::string_view(h).substr(sp);
   while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
+  std::shared_ptr<const std::vector<std::string>> tokens;
+  {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    tokens = tokens_;
+  }
   // Check every token, without stopping at a match, so timing says nothing about which.
   bool ok = false;
-  for (const auto& t : options_.tokens) ok |= ConstantTimeEquals(presented, t);
+  for (const auto& t : *tokens) ok |= ConstantTimeEquals(presented, t);
   return ok;
+}
+
+void AdminApi::SetTokens(std::vector<std::string> tokens) {
+  auto next = std::make_shared<const std::vector<std::string>>(std::move(tokens));
+  std::lock_guard<std::mutex> lock(tokens_mu_);
+  tokens_ = std::move(next);
+}
+
+std::vector<std::string> AdminApi::Tokens() const {
+  std::lock_guard<std::mutex> lock(tokens_mu_);
+  return *tokens_;
 }
 
 SimpleResponse AdminApi::Handle(const SimpleRequest& request) const {

@@ -1,10 +1,13 @@
 // AdminApi: the admin listener's request handlers (query API, inclusion proofs, health,
 // metrics), as plain functions over SimpleRequest/SimpleResponse. Every path but /healthz needs a
-// bearer admin token. Thread-safe: called concurrently by the admin server's threads; holds only
-// const state and thread-safe services.
+// bearer admin token. Thread-safe: called concurrently by the admin server's threads; holds
+// const state, thread-safe services and the token list, which SetTokens (a reload, on the
+// signal thread) replaces whole.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,8 +28,14 @@ struct AdminApiOptions {
 
 class AdminApi {
  public:
-  explicit AdminApi(AdminApiOptions options) : options_(std::move(options)) {}
+  explicit AdminApi(AdminApiOptions options)
+      : tokens_(std::make_shared<const std::vector<std::string>>(std::move(options.tokens))),
+        options_(std::move(options)) {}
   SimpleResponse Handle(const SimpleRequest& request) const;
+  // Requests that start from now on are checked against `tokens` (a SIGHUP that changed
+  // admin.tokens or the token file's lines: rotating a token needs no restart).
+  void SetTokens(std::vector<std::string> tokens);
+  std::vector<std::string> Tokens() const;
 
  private:
   bool Authorized(const SimpleRequest& request) const;
@@ -37,7 +46,9 @@ class AdminApi {
   // GET /api/v1/proofs/inclusion?seq=N[&size=M]: the JSON of `apitrail prove inclusion`.
   SimpleResponse InclusionProof(const QueryParams& params) const;
 
-  AdminApiOptions options_;
+  mutable std::mutex tokens_mu_;
+  std::shared_ptr<const std::vector<std::string>> tokens_;  // GUARDED_BY(tokens_mu_)
+  AdminApiOptions options_;  // its `tokens` moved into tokens_
 };
 
 // Reads admin.tokens and admin.token_file into one list; errors name the key.

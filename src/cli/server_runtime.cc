@@ -52,29 +52,26 @@ void BlockServerSignals() {
 namespace {
 
 // SIGHUP with a config loader: a new configuration and authenticator for requests that
-// start from now on. Any error leaves the running configuration as it was.
+// start from now on, and the admin API's tokens. Any error leaves the running configuration
+// as it was.
 void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
-                         std::shared_ptr<Authenticator>* auth,
-                         const std::vector<std::string>& admin_tokens) {
+                         std::shared_ptr<Authenticator>* auth, AdminApi* admin_api) {
   auto config = reload_config();
   if (!config.ok()) {
     spdlog::error("SIGHUP: configuration not reloaded: {}", config.status().message());
     return;
   }
-  // The admin API keeps the tokens it read at start. A token taken out of admin.token_file
-  // leaves the configuration as it was, so the reload would be reported done while the
-  // token still opened the admin API: refused like any restart-only change.
-  if ((*config)->admin.enabled && !(*config)->admin.token_file.empty()) {
+  // admin.tokens and the token file's lines as they are now: a token taken out stops
+  // opening the admin API with this reload (whether admin is enabled, and where it listens,
+  // is restart-only: gateway.cc RestartOnlyChange).
+  std::optional<std::vector<std::string>> admin_tokens;
+  if (admin_api != nullptr && (*config)->admin.enabled) {
     auto tokens = LoadAdminTokens((*config)->admin);
     if (!tokens.ok()) {
       spdlog::error("SIGHUP: configuration not reloaded: {}", tokens.status().message());
       return;
     }
-    if (*tokens != admin_tokens) {
-      spdlog::error("SIGHUP: configuration not reloaded: admin.token_file: its tokens changed, but "
-                    "only take effect after a restart; nothing was reloaded");
-      return;
-    }
+    admin_tokens = std::move(tokens).value();
   }
   auto fresh = Authenticator::Create((*config)->auth, (*config)->audit.data_dir);
   if (!fresh.ok()) {
@@ -87,6 +84,10 @@ void ReloadConfiguration(const ConfigReloader& reload_config, Gateway& gateway,
     return;
   }
   *auth = std::move(next);
+  if (admin_tokens && *admin_tokens != admin_api->Tokens()) {
+    admin_api->SetTokens(std::move(*admin_tokens));
+    spdlog::info("SIGHUP: admin API tokens replaced");
+  }
   // Applied here, not with the gateway's settings: `serve` set it once at start, so a changed
   // log_level was reported reloaded and ignored.
   spdlog::set_level(spdlog::level::from_str((*config)->log_level));
@@ -198,7 +199,7 @@ int RunServer(std::shared_ptr<const Config> config,
   }
 
   std::unique_ptr<SimpleHttpServer> admin;
-  std::vector<std::string> admin_tokens;  // as read at start, for ReloadConfiguration
+  std::shared_ptr<AdminApi> admin_api;  // its tokens are replaced on SIGHUP
   if (config->admin.enabled) {
     auto tokens = LoadAdminTokens(config->admin);
     if (!tokens.ok()) {
@@ -208,8 +209,7 @@ int RunServer(std::shared_ptr<const Config> config,
     AdminApiOptions ao;
     ao.store = store->get();
     ao.data_dir = config->audit.data_dir;
-    admin_tokens = std::move(tokens).value();
-    ao.tokens = admin_tokens;
+    ao.tokens = std::move(tokens).value();
     Gateway* g = gateway->get();
     Store* s = store->get();
     archive::Archiver* arch = archiver->get();
@@ -218,6 +218,7 @@ int RunServer(std::shared_ptr<const Config> config,
              (arch != nullptr ? RenderArchiveMetrics(arch->Stats()) : std::string());
     };
     auto api = std::make_shared<AdminApi>(std::move(ao));
+    admin_api = api;
     // Handlers run on these threads and a proof or a wide query can take seconds: with
     // one, it would hold up /healthz and /metrics too. Proofs take at most two of them
     // (admin_api.cc), so the others keep answering.
@@ -264,7 +265,7 @@ int RunServer(std::shared_ptr<const Config> config,
     if (sig == SIGHUP && reload_config) {
       // The outgoing authenticator's last-use times are saved before it is replaced.
       (void)auth->FlushKeyUsage(true);
-      ReloadConfiguration(reload_config, **gateway, &auth, admin_tokens);
+      ReloadConfiguration(reload_config, **gateway, &auth, admin_api.get());
     }
     // SIGHUP or the periodic check: revocations take effect within a second.
     housekeeping(sig == SIGHUP);

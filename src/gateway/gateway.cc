@@ -146,11 +146,9 @@ std::string RestartOnlyChange(const Config& a, const Config& b) {
       a.audit.retention.require_archive != b.audit.retention.require_archive) {
     return "audit.retention";
   }
-  // The admin API reads its tokens once, at start: a token taken out of admin.tokens (or a
-  // changed token_file) would otherwise be "reloaded" while the old token kept working.
+  // The listener is bound once; its tokens are replaced by the reload (server_runtime.cc).
   if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
-      a.admin.listen.port != b.admin.listen.port || a.admin.tokens != b.admin.tokens ||
-      a.admin.token_file != b.admin.token_file) {
+      a.admin.listen.port != b.admin.listen.port) {
     return "admin";
   }
   return "";
