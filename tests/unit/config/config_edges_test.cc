@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "config/config_loader.h"
 #include "config_test_util.h"
