@@ -187,21 +187,41 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
   co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Status::Unavailable(where + ": sending the request failed: " + ec.message());
 
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.header_limit(options.max_header_bytes);
-  parser.body_limit(options.max_response_bytes);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec == http::error::body_limit || ec == http::error::header_limit) {
-    co_return Status::ResourceExhausted(where + ": answer larger than " +
-                                        std::to_string(options.max_response_bytes) + " bytes");
+  // Beast limits neither a chunk line's extensions nor the trailer section: it buffers until
+  // they end. A cap on the buffer bounds both (and whatever else Beast holds unparsed).
+  beast::flat_buffer buffer(size_t{options.max_header_bytes} + 65536);
+  std::optional<http::response_parser<http::string_body>> parser;
+  // Interim answers (100 Continue, 103 Early Hints) are skipped, as RFC 9110 §15.2 asks of a
+  // client, up to a few: each is a whole head, and a server may send them without end.
+  constexpr int kMaxInterimAnswers = 10;
+  for (int interim = 0;; ++interim) {
+    parser.emplace();
+    parser->header_limit(options.max_header_bytes);
+    parser->body_limit(options.max_response_bytes);
+    co_await http::async_read(stream, buffer, *parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::body_limit) {
+      co_return Status::ResourceExhausted(where + ": answer larger than " +
+                                          std::to_string(options.max_response_bytes) + " bytes");
+    }
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      co_return Status::ResourceExhausted(where + ": answer head, chunk line or trailer larger than " +
+                                          std::to_string(options.max_header_bytes) + " bytes");
+    }
+    if (ec == beast::error::timeout) {
+      co_return Status::Unavailable(where + ": timed out after " +
+                                    std::to_string(options.timeout_ms) + " ms");
+    }
+    if (ec) co_return Status::Unavailable(where + ": reading the answer failed: " + ec.message());
+    const unsigned code = parser->get().result_int();
+    if (code < 100 || code > 199 || code == 101) break;
+    if (interim == kMaxInterimAnswers) {
+      co_return Status::ResourceExhausted(where + ": more than " +
+                                          std::to_string(kMaxInterimAnswers) +
+                                          " interim (1xx) answers");
+    }
   }
-  if (ec == beast::error::timeout) {
-    co_return Status::Unavailable(where + ": timed out after " +
-                                  std::to_string(options.timeout_ms) + " ms");
-  }
-  if (ec) co_return Status::Unavailable(where + ": reading the answer failed: " + ec.message());
-  http::response<http::string_body> res = parser.release();
+  http::response<http::string_body> res = parser->release();
   FetchResponse out;
   out.status = static_cast<int>(res.result_int());
   for (const auto& f : res) {
