@@ -14,20 +14,9 @@ namespace {
 
 using testing_config::BaseYaml;
 using testing_config::Dump;
+using testing_config::ExpectError;
+using testing_config::ExpectOk;
 using testing_config::FindError;
-
-void ExpectError(const std::string& yaml, const std::string& path, const std::string& fragment) {
-  ConfigLoadResult r = LoadConfigString(yaml);
-  const ConfigError* e = FindError(r.errors, path);
-  ASSERT_NE(e, nullptr) << "no error at '" << path << "'; got:\n" << Dump(r.errors);
-  EXPECT_NE(e->message.find(fragment), std::string::npos)
-      << "message: " << e->message << "\nexpected to contain: " << fragment;
-}
-
-void ExpectOk(const std::string& yaml) {
-  ConfigLoadResult r = LoadConfigString(yaml);
-  EXPECT_TRUE(r.ok()) << yaml << "\n" << Dump(r.errors);
-}
 
 TEST(ConfigEdgesTest, SecondYamlDocumentIsRefusedNotIgnored) {
   // yaml-cpp's Load reads the first document only: the routes after '---' were dropped.

@@ -10,16 +10,8 @@ namespace {
 
 using testing_config::BaseYaml;
 using testing_config::Dump;
+using testing_config::ExpectError;
 using testing_config::FindError;
-
-// Loads `yaml` and expects an error at `path` whose message contains `fragment`.
-void ExpectError(const std::string& yaml, const std::string& path, const std::string& fragment) {
-  ConfigLoadResult r = LoadConfigString(yaml);
-  const ConfigError* e = FindError(r.errors, path);
-  ASSERT_NE(e, nullptr) << "no error at '" << path << "'; got:\n" << Dump(r.errors);
-  EXPECT_NE(e->message.find(fragment), std::string::npos)
-      << "message: " << e->message << "\nexpected to contain: " << fragment;
-}
 
 TEST(ConfigErrorsTest, UnknownKeyWithSuggestionAndLine) {
   std::string yaml = BaseYaml() + "gateway:\n  listn: 1.2.3.4:80\n";

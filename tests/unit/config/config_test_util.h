@@ -1,6 +1,8 @@
 // Helpers shared by the config tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -32,6 +34,21 @@ upstreams:
 admin:
   tokens: ["0123456789abcdef0123"]
 )";
+}
+
+// Loads `yaml` and expects an error at `path` whose message contains `fragment`.
+inline void ExpectError(const std::string& yaml, const std::string& path,
+                        const std::string& fragment) {
+  ConfigLoadResult r = LoadConfigString(yaml);
+  const ConfigError* e = FindError(r.errors, path);
+  ASSERT_NE(e, nullptr) << "no error at '" << path << "'; got:\n" << Dump(r.errors);
+  EXPECT_NE(e->message.find(fragment), std::string::npos)
+      << "message: " << e->message << "\nexpected to contain: " << fragment;
+}
+
+inline void ExpectOk(const std::string& yaml) {
+  ConfigLoadResult r = LoadConfigString(yaml);
+  EXPECT_TRUE(r.ok()) << yaml << "\n" << Dump(r.errors);
 }
 
 }  // namespace apitrail::testing_config

@@ -14,14 +14,8 @@ namespace {
 
 using testing_config::BaseYaml;
 using testing_config::Dump;
+using testing_config::ExpectError;
 using testing_config::FindError;
-
-void ExpectError(const std::string& yaml, const std::string& path, const std::string& fragment) {
-  ConfigLoadResult r = LoadConfigString(yaml);
-  const ConfigError* e = FindError(r.errors, path);
-  ASSERT_NE(e, nullptr) << "no error at '" << path << "'; got:\n" << Dump(r.errors);
-  EXPECT_NE(e->message.find(fragment), std::string::npos) << e->message;
-}
 
 TEST(ConfigTlsTest, DefaultsAreOff) {
   ConfigLoadResult r = LoadConfigString(BaseYaml());
