@@ -13,6 +13,10 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
 #include "net/https_client.h"
 
 namespace apitrail {
@@ -298,6 +302,35 @@ TEST(FetchEdges, EndlessInterimAnswersAreCut) {
   ASSERT_FALSE(t.result.ok());
   EXPECT_EQ(t.result.status().code(), StatusCode::kResourceExhausted) << t.result.status().message();
   EXPECT_LT(t.took, milliseconds(1500));
+}
+
+TEST(FetchEdges, Ipv6LiteralUrlSendsABracketedHost) {
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor a(ioc);
+  boost::system::error_code ec;
+  a.open(asio::ip::tcp::v6(), ec);
+  if (!ec) a.bind({asio::ip::make_address("::1"), 0}, ec);
+  if (!ec) a.listen(4, ec);
+  if (ec) GTEST_SKIP() << "no IPv6 loopback: " << ec.message();
+  const uint16_t port = a.local_endpoint().port();
+  std::string head;
+  std::thread server([&] {
+    asio::ip::tcp::socket s(ioc);
+    a.accept(s);
+    asio::read_until(s, asio::dynamic_buffer(head), "\r\n\r\n");
+    asio::write(s, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")));
+  });
+  FetchRequest req;
+  req.url = "http://[::1]:" + std::to_string(port) + "/jwks";
+  FetchOptions o;
+  o.allow_http = true;
+  o.timeout_ms = 2000;
+  auto r = FetchSync(req, o);
+  server.join();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->body, "{}");
+  EXPECT_NE(head.find("\r\nHost: [::1]:" + std::to_string(port) + "\r\n"), std::string::npos) << head;
 }
 
 }  // namespace
