@@ -127,8 +127,8 @@ class ConfigCheckTest(unittest.TestCase):
 
 
 class ReloadEdgesTest(unittest.TestCase):
-    """One gateway for the class: every case is a refused reload, after which the gateway
-    must still answer as before."""
+    """One gateway for the class: most cases are a refused reload, after which the gateway
+    must still answer as before; the others restore the original file when done."""
 
     @classmethod
     def setUpClass(cls):
@@ -151,13 +151,17 @@ class ReloadEdgesTest(unittest.TestCase):
         with open(os.path.join(self.root, "apitrail.log"), "rb") as f:
             return f.read().decode(errors="replace")
 
+    def replace_config(self, text):
+        """The config file holds `text`, replaced whole (a reload never reads half of it)."""
+        with open(self.gw.config + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(self.gw.config + ".tmp", self.gw.config)
+
     def reload_refused(self, text, fragment):
         """Writes `text`, sends SIGHUP, waits for the refusal naming `fragment`, restores the
         original file and checks the old configuration still serves."""
         before = self.full_log().count("configuration not reloaded")
-        with open(self.gw.config + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(self.gw.config + ".tmp", self.gw.config)
+        self.replace_config(text)
         self.gw.proc.send_signal(signal.SIGHUP)
         try:
             wait_until(lambda: self.full_log().count("configuration not reloaded") > before,
@@ -177,9 +181,7 @@ class ReloadEdgesTest(unittest.TestCase):
         # the old one (here warn, which hides the reload's own info line).
         text = self.original.replace("log_level: warn\n", "log_level: info\n", 1)
         self.assertNotEqual(text, self.original)
-        with open(self.gw.config + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(self.gw.config + ".tmp", self.gw.config)
+        self.replace_config(text)
         try:
             self.gw.proc.send_signal(signal.SIGHUP)
             wait_until(lambda: "SIGHUP: configuration reloaded" in self.full_log(), timeout=10,
@@ -208,9 +210,7 @@ class ReloadEdgesTest(unittest.TestCase):
         # reported reloaded while the old token kept working).
         text = self.original.replace(ADMIN_TOKEN, SECRET)
         self.assertNotEqual(text, self.original)
-        with open(self.gw.config + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(self.gw.config + ".tmp", self.gw.config)
+        self.replace_config(text)
         try:
             self.gw.proc.send_signal(signal.SIGHUP)
             wait_until(lambda: self.gw.admin("/api/v1/events?limit=1", token=SECRET)[0] == 200,
