@@ -212,7 +212,9 @@ Result<SimpleResponse> HttpRequest(const HostPort& to, const std::string& method
   req.prepare_payload();
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  beast::flat_buffer buffer;
+  // Beast limits neither a chunk line's extensions nor a trailer section (it buffers until
+  // they end); the cap on the buffer bounds both. Body bytes do not stay in it.
+  beast::flat_buffer buffer(1 << 20);
   Status result = Status::Ok();
   stream.expires_after(std::chrono::milliseconds(timeout_ms));
   stream.async_connect(tcp::endpoint(addr, to.port), [&](boost::system::error_code cec) {

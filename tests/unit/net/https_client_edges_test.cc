@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/https_client.h"
+#include "net/simple_http.h"
 
 namespace apitrail {
 namespace {
@@ -331,6 +332,20 @@ TEST(FetchEdges, Ipv6LiteralUrlSendsABracketedHost) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "{}");
   EXPECT_NE(head.find("\r\nHost: [::1]:" + std::to_string(port) + "\r\n"), std::string::npos) << head;
+}
+
+// HttpRequest (simple_http.h) is the webhook witness's client: a receiver streaming a chunk
+// line or a trailer section without end was buffered until the witness's timeout_ms.
+TEST(FetchEdges, SimpleHttpRequestCutsEndlessChunkMetadata) {
+  for (const char* tail : {"1;ext=", "2\r\n{}\r\n0\r\nX-Trailer: "}) {
+    ScriptedServer server(Endless(
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + tail, "aaaaaaaaaaaaaaaa"));
+    const auto t0 = Clock::now();
+    auto r = HttpRequest(HostPort{"127.0.0.1", server.port()}, "POST", "/witness", {}, "note", 3000);
+    EXPECT_FALSE(r.ok()) << tail;
+    EXPECT_LT(Clock::now() - t0, milliseconds(2000)) << tail;
+    EXPECT_LT(server.sent(), uint64_t{48} << 20) << tail;
+  }
 }
 
 }  // namespace
