@@ -56,7 +56,9 @@ struct SimpleHttpServer::Impl {
 
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    // Beast limits neither a chunk line's extensions nor a trailer section: a request
+    // streaming either was buffered until timeout_ms, before any handler checked a token.
+    beast::flat_buffer buffer(size_t{options.max_header_bytes} + 65536);
     std::string peer;
     boost::system::error_code pec;
     auto ep = stream.socket().remote_endpoint(pec);

@@ -348,5 +348,36 @@ TEST(FetchEdges, SimpleHttpRequestCutsEndlessChunkMetadata) {
   }
 }
 
+// The same on the server side of simple_http (the admin API, before any token is checked):
+// a request streaming a chunk line's extensions was buffered until timeout_ms (30 s).
+TEST(FetchEdges, SimpleHttpServerCutsEndlessChunkMetadata) {
+  auto server = SimpleHttpServer::Create(HostPort{"127.0.0.1", 0}, SimpleServerOptions{},
+                                         [](const SimpleRequest&) { return SimpleResponse{}; });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->Start();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((*server)->port());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string out = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=";
+  out.resize(65536, 'a');
+  uint64_t sent = 0;
+  const auto until = Clock::now() + std::chrono::seconds(3);
+  while (sent < (uint64_t{64} << 20) && Clock::now() < until) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) break;
+    sent += static_cast<uint64_t>(n);
+    out.assign(65536, 'a');
+  }
+  ::close(fd);
+  (*server)->Stop();
+  EXPECT_LT(sent, uint64_t{48} << 20);
+}
+
 }  // namespace
 }  // namespace apitrail
