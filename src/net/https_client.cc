@@ -20,6 +20,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <cstdint>
+#include <iterator>
 #include <optional>
 
 namespace apitrail {
@@ -194,10 +196,21 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
   // Interim answers (100 Continue, 103 Early Hints) are skipped, as RFC 9110 §15.2 asks of a
   // client, up to a few: each is a whole head, and a server may send them without end.
   constexpr int kMaxInterimAnswers = 10;
+  // Beast adds trailer fields to the header's; RFC 9110 §6.5.1 forbids merging them (a
+  // Cache-Control in a trailer would set the JWKS refresh). The count at the last chunk
+  // marks where the header's end.
+  size_t header_fields = SIZE_MAX;
+  auto on_chunk = [&](uint64_t size, beast::string_view, beast::error_code&) {
+    if (size == 0) {
+      header_fields =
+          static_cast<size_t>(std::distance(parser->get().begin(), parser->get().end()));
+    }
+  };
   for (int interim = 0;; ++interim) {
     parser.emplace();
     parser->header_limit(options.max_header_bytes);
     parser->body_limit(options.max_response_bytes);
+    parser->on_chunk_header(on_chunk);
     co_await http::async_read(stream, buffer, *parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::body_limit) {
@@ -205,7 +218,8 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
                                           std::to_string(options.max_response_bytes) + " bytes");
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-      co_return Status::ResourceExhausted(where + ": answer head, chunk line or trailer larger than " +
+      co_return Status::ResourceExhausted(where +
+                                          ": answer head, chunk line or trailer larger than " +
                                           std::to_string(options.max_header_bytes) + " bytes");
     }
     if (ec == beast::error::timeout) {
@@ -225,6 +239,7 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
   FetchResponse out;
   out.status = static_cast<int>(res.result_int());
   for (const auto& f : res) {
+    if (out.headers.size() == header_fields) break;
     out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   }
   out.body = std::move(res.body());

@@ -379,5 +379,17 @@ TEST(FetchEdges, SimpleHttpServerCutsEndlessChunkMetadata) {
   EXPECT_LT(sent, uint64_t{48} << 20);
 }
 
+TEST(FetchEdges, TrailerFieldsAreNotTakenAsHeaderFields) {
+  ScriptedServer server(Answer(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Head: 1\r\n\r\n"
+      "b\r\n{\"keys\":[]}\r\n0\r\nCache-Control: max-age=1\r\nX-Head: 2\r\n\r\n"));
+  Timed t = Get(server);
+  ASSERT_TRUE(t.result.ok()) << t.result.status().message();
+  EXPECT_EQ(t.result->body, "{\"keys\":[]}");
+  EXPECT_EQ(t.result->Header("Cache-Control"), "");
+  EXPECT_EQ(t.result->headers.size(), 2u);  // Transfer-Encoding, X-Head: 1
+  EXPECT_EQ(t.result->Header("X-Head"), "1");
+}
+
 }  // namespace
 }  // namespace apitrail
