@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "core/exception_util.h"
@@ -212,12 +214,33 @@ Result<SimpleResponse> HttpRequest(const HostPort& to, const std::string& method
   for (const auto& [n, v] : headers) req.set(n, v);
   req.body() = body;
   req.prepare_payload();
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
+  std::optional<http::response_parser<http::string_body>> parser;
   // Beast limits neither a chunk line's extensions nor a trailer section (it buffers until
   // they end); the cap on the buffer bounds both. Body bytes do not stay in it.
   beast::flat_buffer buffer(1 << 20);
   Status result = Status::Ok();
+  // Interim answers (100 Continue, 103 Early Hints) are skipped, up to a few, as RFC 9110
+  // §15.2 asks of a client: a webhook witness behind a CDN counted a 103 as a failed publish.
+  constexpr int kMaxInterimAnswers = 10;
+  int interim = 0;
+  std::function<void()> read_answer = [&] {
+    parser.emplace();
+    parser->body_limit(64 * 1024 * 1024);
+    http::async_read(stream, buffer, *parser, [&](boost::system::error_code rec, size_t) {
+      if (rec) {
+        result = Status::Unavailable("read from " + to.ToString() + ": " + rec.message());
+        return;
+      }
+      const unsigned code = parser->get().result_int();
+      if (code < 100 || code > 199 || code == 101) return;
+      if (++interim > kMaxInterimAnswers) {
+        result = Status::Unavailable("read from " + to.ToString() + ": more than " +
+                                     std::to_string(kMaxInterimAnswers) + " interim (1xx) answers");
+        return;
+      }
+      read_answer();
+    });
+  };
   stream.expires_after(std::chrono::milliseconds(timeout_ms));
   stream.async_connect(tcp::endpoint(addr, to.port), [&](boost::system::error_code cec) {
     if (cec) {
@@ -229,15 +252,13 @@ Result<SimpleResponse> HttpRequest(const HostPort& to, const std::string& method
         result = Status::Unavailable("write to " + to.ToString() + ": " + wec.message());
         return;
       }
-      http::async_read(stream, buffer, parser, [&](boost::system::error_code rec, size_t) {
-        if (rec) result = Status::Unavailable("read from " + to.ToString() + ": " + rec.message());
-      });
+      read_answer();
     });
   });
   io.run();
   if (!result.ok()) return result;
   SimpleResponse out;
-  auto& res = parser.get();
+  auto& res = parser->get();
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[http::field::content_type]);
   for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));

@@ -348,6 +348,25 @@ TEST(FetchEdges, SimpleHttpRequestCutsEndlessChunkMetadata) {
   }
 }
 
+// The webhook witness's client skips interim answers too: a 103 from a CDN in front of the
+// receiver was taken as the answer, and every publish counted as failed.
+TEST(FetchEdges, SimpleHttpRequestSkipsInterimAnswers) {
+  ScriptedServer server(Answer(
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+      "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"));
+  auto r = HttpRequest(HostPort{"127.0.0.1", server.port()}, "POST", "/witness", {}, "note", 3000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(r->body, "ok");
+  ScriptedServer endless(Endless("", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"));
+  const auto t0 = Clock::now();
+  auto cut = HttpRequest(HostPort{"127.0.0.1", endless.port()}, "POST", "/witness", {}, "note", 3000);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("interim"), std::string::npos) << cut.status().message();
+  EXPECT_LT(Clock::now() - t0, milliseconds(2000));
+}
+
 // The same on the server side of simple_http (the admin API, before any token is checked):
 // a request streaming a chunk line's extensions was buffered until timeout_ms (30 s).
 TEST(FetchEdges, SimpleHttpServerCutsEndlessChunkMetadata) {
