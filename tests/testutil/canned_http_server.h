@@ -22,6 +22,8 @@
 #include <string>
 #include <thread>
 
+#include "testutil/loopback_listener.h"
+
 namespace apitrail::testing {
 
 class CannedHttpServer {
@@ -29,15 +31,7 @@ class CannedHttpServer {
   explicit CannedHttpServer(std::string body, std::chrono::milliseconds delay = std::chrono::milliseconds(0),
                             int status = 200)
       : body_(std::move(body)), delay_(delay), status_(status) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = ListenOnLoopback(&port_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~CannedHttpServer() {

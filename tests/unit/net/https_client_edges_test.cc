@@ -19,6 +19,7 @@
 
 #include "net/https_client.h"
 #include "net/simple_http.h"
+#include "testutil/loopback_listener.h"
 
 namespace apitrail {
 namespace {
@@ -34,15 +35,7 @@ class ScriptedServer {
   using Script = std::function<void(ScriptedServer&, int fd)>;
   explicit ScriptedServer(Script script, bool read_request = true)
       : script_(std::move(script)), read_request_(read_request) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::ListenOnLoopback(&port_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~ScriptedServer() {
