@@ -24,6 +24,8 @@
 #include <iterator>
 #include <optional>
 
+#include "net/interim_answers.h"
+
 namespace apitrail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -193,9 +195,8 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
   // they end. A cap on the buffer bounds both (and whatever else Beast holds unparsed).
   beast::flat_buffer buffer(size_t{options.max_header_bytes} + 65536);
   std::optional<http::response_parser<http::string_body>> parser;
-  // Interim answers (100 Continue, 103 Early Hints) are skipped, as RFC 9110 §15.2 asks of a
-  // client, up to a few: each is a whole head, and a server may send them without end.
-  constexpr int kMaxInterimAnswers = 10;
+  // Interim answers (100 Continue, 103 Early Hints) are skipped, up to a few: each is a
+  // whole head, and a server may send them without end.
   // Beast adds trailer fields to the header's; RFC 9110 §6.5.1 forbids merging them (a
   // Cache-Control in a trailer would set the JWKS refresh). The count at the last chunk
   // marks where the header's end.
@@ -227,8 +228,7 @@ asio::awaitable<Result<FetchResponse>> Exchange(Stream& stream, const FetchUrl& 
                                     std::to_string(options.timeout_ms) + " ms");
     }
     if (ec) co_return Status::Unavailable(where + ": reading the answer failed: " + ec.message());
-    const unsigned code = parser->get().result_int();
-    if (code < 100 || code > 199 || code == 101) break;
+    if (!IsInterimAnswer(parser->get().result_int())) break;
     if (interim == kMaxInterimAnswers) {
       co_return Status::ResourceExhausted(where + ": more than " +
                                           std::to_string(kMaxInterimAnswers) +

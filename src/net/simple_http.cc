@@ -21,6 +21,7 @@
 
 #include "core/exception_util.h"
 #include "core/json_writer.h"
+#include "net/interim_answers.h"
 
 namespace apitrail {
 
@@ -219,9 +220,8 @@ Result<SimpleResponse> HttpRequest(const HostPort& to, const std::string& method
   // they end); the cap on the buffer bounds both. Body bytes do not stay in it.
   beast::flat_buffer buffer(1 << 20);
   Status result = Status::Ok();
-  // Interim answers (100 Continue, 103 Early Hints) are skipped, up to a few, as RFC 9110
-  // §15.2 asks of a client: a webhook witness behind a CDN counted a 103 as a failed publish.
-  constexpr int kMaxInterimAnswers = 10;
+  // Interim answers (100 Continue, 103 Early Hints) are skipped, up to a few: a webhook
+  // witness behind a CDN counted a 103 as a failed publish.
   int interim = 0;
   std::function<void()> read_answer = [&] {
     parser.emplace();
@@ -231,8 +231,7 @@ Result<SimpleResponse> HttpRequest(const HostPort& to, const std::string& method
         result = Status::Unavailable("read from " + to.ToString() + ": " + rec.message());
         return;
       }
-      const unsigned code = parser->get().result_int();
-      if (code < 100 || code > 199 || code == 101) return;
+      if (!IsInterimAnswer(parser->get().result_int())) return;
       if (++interim > kMaxInterimAnswers) {
         result = Status::Unavailable("read from " + to.ToString() + ": more than " +
                                      std::to_string(kMaxInterimAnswers) + " interim (1xx) answers");
