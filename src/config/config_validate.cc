@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/archive_command.h"
+#include "core/fetch_url.h"
 #include "config/config_loader.h"
 #include "config/route_pattern.h"
 
@@ -241,39 +242,12 @@ bool IsHttpUrl(const std::string& u, bool allow_http) {
   return u.rfind("https://", 0) == 0 || (allow_http && u.rfind("http://", 0) == 0);
 }
 
-// What the HTTPS client (net/https_client.cc, ParseFetchUrl) refuses in a URL whose scheme
-// IsHttpUrl accepted, or "": checked here so such a URL is a config error, not a warning at
-// start followed by 503s for every token. The URL itself is not echoed.
+// What the HTTPS client refuses in a URL whose scheme IsHttpUrl accepted, or "": checked
+// here so such a URL is a config error, not a warning at start followed by 503s for every
+// token. The URL itself is not echoed.
 std::string FetchUrlProblem(const std::string& url) {
-  if (url.size() > 2048) return "URL longer than 2048 bytes";
-  for (char ch : url) {
-    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
-      return "URL contains whitespace or control characters";
-    }
-  }
-  const std::string rest = url.substr(url.find("://") + 3);
-  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string::npos) return "URL must not contain credentials (user@host)";
-  if (rest.find('#') != std::string::npos) return "URL must not contain a fragment";
-  std::string host = authority, port;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string::npos) return "URL has a bad IPv6 host";
-    host = authority.substr(1, close - 1);
-    const std::string after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return "URL has a bad port";
-    if (!after.empty()) port = after.substr(1);
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    if (port.empty()) return "URL has a bad port";
-  }
-  if (host.empty()) return "URL has no host";
-  if (!port.empty() && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-                        std::stoul(port) == 0 || std::stoul(port) > 65535)) {
-    return "URL has a bad port";
-  }
-  return "";
+  auto parsed = ParseFetchUrl(url, /*allow_http=*/true);
+  return parsed.ok() ? "" : parsed.status().message();
 }
 
 void CheckRemoteKeys(Checker& ck, const JwtIssuerConfig& j, const std::string& p, bool hs) {

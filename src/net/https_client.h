@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fetch_url.h"
 #include "core/status.h"
 
 namespace apitrail {
@@ -40,15 +41,7 @@ class TlsClientContext {
   std::unique_ptr<Impl> impl_;
 };
 
-struct FetchUrl {
-  bool tls = true;
-  std::string host;  // without brackets for IPv6
-  uint16_t port = 443;
-  std::string target;  // origin-form: "/path?query"
-  std::string origin;  // "https://host:port" as written (for messages and identities)
-};
-// Only https:// (and http:// when allow_http); no userinfo, no fragment; at most 2048 bytes.
-Result<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_http);
+
 
 struct FetchOptions {
   std::shared_ptr<TlsClientContext> tls;  // required for https URLs
