@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/config_files_check.h"
 #include "config/config_loader.h"
-#include "gateway/tls_contexts.h"
 
 namespace apitrail {
 
@@ -15,10 +15,9 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
   check->callback([path, exit_code] {
     ConfigLoadResult loaded = LoadConfigFile(*path);
     if (loaded.ok()) {
-      // The TLS files too (readable, PEM, key matching the certificate): the check an operator
-      // runs before a SIGHUP that would otherwise be refused.
-      auto tls = TlsContexts::Create(loaded.config);
-      if (!tls.ok()) loaded.errors.push_back({"", tls.status().message()});
+      // The files it names too: the check an operator runs before a serve or a SIGHUP that
+      // would otherwise be refused.
+      for (auto& problem : CheckConfigFiles(loaded.config)) loaded.errors.push_back({"", std::move(problem)});
     }
     if (loaded.ok()) {
       std::cout << *path << ": ok (" << loaded.config.routes.size() << " routes, "

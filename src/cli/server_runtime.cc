@@ -8,6 +8,7 @@
 #include "api/admin_api.h"
 #include "api/metrics_text.h"
 #include "auth/authenticator.h"
+#include "cli/config_files_check.h"
 #include "cli/key_event_recorder.h"
 #include "core/time_util.h"
 #include "gateway/completion_inbox.h"
@@ -129,6 +130,11 @@ Result<std::unique_ptr<archive::Archiver>> StartArchiver(const Config& config, S
 int RunServer(std::shared_ptr<const Config> config,
               const std::function<void(const ServerReady&)>& on_ready,
               ConfigReloader reload_config) {
+  // Before the store creates its data dir: a file serve cannot use leaves nothing behind.
+  if (auto problems = CheckConfigFiles(*config); !problems.empty()) {
+    for (const auto& problem : problems) spdlog::error("{}", problem);
+    return 1;
+  }
   StoreOptions so;
   so.data_dir = config->audit.data_dir;
   so.node = config->node;

@@ -116,6 +116,48 @@ class ConfigCheckTest(unittest.TestCase):
             r = subprocess.run([BIN, "serve", "-c", path], capture_output=True, text=True, timeout=20)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn(f"admin.token_file: '{token_file}' {fragment}", r.stdout + r.stderr)
+            # config check refuses what serve refuses (it passed such a file as valid).
+            r = self.check(path, timeout=20)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn(f"admin.token_file: '{token_file}' {fragment}", r.stderr)
+
+    def test_check_reads_the_files_serve_reads(self):
+        # Each file serve reads at start: a config check that passed them sent the operator to
+        # a serve (or a SIGHUP) that refused. Every problem is listed, and nothing is created.
+        data = os.path.join(self.tmp, "data")
+        missing = os.path.join(self.tmp, "missing")
+        path = self.write(BASE.replace('tokens: ["0123456789abcdef0123"]', f"token_file: {missing}.tokens") +
+                          f"audit:\n  data_dir: {data}\n"
+                          "auth:\n  jwt:\n"
+                          f"    - {{issuer: a, allow_any_audience: true, algorithms: [RS256], key_file: {missing}.pem}}\n")
+        r = self.check(path)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"admin.token_file: cannot read '{missing}.tokens'", r.stderr)
+        self.assertIn(f"auth.jwt[0].key_file: {missing}.pem: cannot open", r.stderr)
+        self.assertIn(": 2 problem(s):", r.stderr)
+        self.assertFalse(os.path.exists(data))
+        # serve refuses the same files before it creates the data dir (it created one, with a
+        # node key and an empty log, and then refused).
+        r = subprocess.run([BIN, "serve", "-c", path], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"auth.jwt[0].key_file: {missing}.pem: cannot open", r.stdout + r.stderr)
+        self.assertIn(f"admin.token_file: cannot read '{missing}.tokens'", r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(data))
+        # The introspection client secret file, and an API key file serve cannot parse.
+        r = self.check(BASE + f"audit:\n  data_dir: {data}\n"
+                       "auth:\n  introspection: {endpoint: 'https://127.0.0.1:1/introspect', client_id: c, "
+                       f"client_secret_file: {missing}.secret}}\n")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"auth.introspection.client_secret_file: ", r.stderr)
+        self.assertIn(f"{missing}.secret", r.stderr)
+        os.makedirs(data)
+        with open(os.path.join(data, "keys.json"), "w") as f:
+            f.write("{not json")
+        r = self.check(BASE + f"audit:\n  data_dir: {data}\n")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("auth.api_keys.file: ", r.stderr)
+        self.assertIn("not valid JSON", r.stderr)
+        self.assertEqual(os.listdir(data), ["keys.json"])
 
     def test_serve_refuses_a_bad_file_and_creates_nothing(self):
         data = os.path.join(self.tmp, "data")
