@@ -35,8 +35,10 @@ bool ParseIp(std::string_view text, uint8_t out[16], bool* is_v4) {
   return false;
 }
 
-// RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or
-// ending with '-'.
+// Host name: dot-separated labels of letters, digits, '-' and '_', not starting or ending
+// with '-'. RFC 1123 has no '_', but resolvers (getaddrinfo, Docker's embedded DNS) answer
+// names such as `billing_api` or `orders_db_1`, and nginx and HAProxy accept them, so a
+// config naming such an upstream was refused for nothing.
 bool IsHostName(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   size_t label = 0;
@@ -46,7 +48,7 @@ bool IsHostName(std::string_view h) {
       if (label == 0 || prev == '-') return false;
       label = 0;
     } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '-') {
+               c == '-' || c == '_') {
       if (label == 0 && c == '-') return false;
       if (++label > 63) return false;
     } else {

@@ -18,6 +18,10 @@ TEST(ParseHostPortTest, Forms) {
   EXPECT_EQ(hp.host, "127.0.0.1");
   ASSERT_TRUE(ParseHostPort("api.internal:443", &hp, &err)) << err;
   EXPECT_EQ(hp.host, "api.internal");
+  // Docker service and container names: resolvers answer them though RFC 1123 has no '_'.
+  ASSERT_TRUE(ParseHostPort("billing_api:8080", &hp, &err)) << err;
+  EXPECT_EQ(hp.host, "billing_api");
+  ASSERT_TRUE(ParseHostPort("orders_db_1.internal:5432", &hp, &err)) << err;
   ASSERT_TRUE(ParseHostPort("0.0.0.0:0", &hp, &err)) << err;
   EXPECT_EQ(hp.port, 0);
 }
@@ -26,7 +30,8 @@ TEST(ParseHostPortTest, Rejects) {
   HostPort hp;
   std::string err;
   for (const char* bad : {"", "8080", "host:", "host:http", "host:65536", "::1:80", "[::1]",
-                          "[::1]80", "[1.2.3.4]:80", "-bad-:80", "a..b:80", "host:+80"}) {
+                          "[::1]80", "[1.2.3.4]:80", "-bad-:80", "a..b:80", "host:+80",
+                          "a b:80", "a/b:80", "a_.-b:80"}) {
     EXPECT_FALSE(ParseHostPort(bad, &hp, &err)) << bad;
     EXPECT_FALSE(err.empty()) << bad;
   }
