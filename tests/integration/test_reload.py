@@ -41,9 +41,11 @@ class ReloadTest(unittest.TestCase):
         self.gw = Apitrail(self.root, self.upstream.port)
         os.makedirs(self.gw.data, exist_ok=True)
         self.key = self.gw.create_key("alice")
+        self.gw.start()
+        # Read once started: start() moves the gateway to fresh ports in the file when a test
+        # beside this one took them meanwhile, and a text from before would undo that move.
         with open(self.gw.config) as f:
             self.original = f.read()
-        self.gw.start()
 
     def tearDown(self):
         self.gw.stop(signal.SIGKILL)
