@@ -485,6 +485,7 @@ class ForgingUpstream:
         self.lock = threading.Lock()
         self.connections = 0
         self.requests_after_forged = 0
+        self.forged_sent = threading.Event()  # the forged record has left (is in the gateway's socket)
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -521,12 +522,14 @@ class ForgingUpstream:
                     tls.sendall(head + body)
                     time.sleep(self.delay)
                     tls.sendall(self.FORGED)
+                    self.forged_sent.set()
                 elif n == 1:
                     # Corked: both records leave in one segment, so the gateway's one read takes both.
                     tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
                     tls.sendall(head + body)
                     tls.sendall(self.FORGED)
                     tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+                    self.forged_sent.set()
                 else:
                     tls.sendall(head + body)
                 first = False
@@ -555,7 +558,10 @@ class UpstreamTlsExtraRecordTest(TlsCase):
         auth = {"Authorization": f"Bearer {self.key}"}
         status, _, body = self.gw.request("GET", "/v1/orders/1", auth)
         self.assertEqual((status, json.loads(body)), (200, {"conn": 1}))
-        time.sleep(2 * self.DELAY)  # a late record is in the pooled connection's socket by now
+        # A late record is in the pooled connection's socket once sent (loopback); a sleep of
+        # twice the delay was not enough when the upstream's thread ran late on a loaded host,
+        # and the next request then took the connection before the record came.
+        self.assertTrue(self.upstream.forged_sent.wait(30), "the upstream never sent the forged record")
         for i in (2, 3):
             status, _, body = self.gw.request("GET", f"/v1/orders/{i}", auth)
             self.assertEqual(status, 200, body)
