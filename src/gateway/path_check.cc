@@ -1,5 +1,6 @@
 #include "gateway/path_check.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/crypto_util.h"
@@ -86,6 +87,31 @@ std::string PercentDecode(std::string_view s, bool plus_as_space) {
     }
   }
   return out;
+}
+
+void SplitRefusedTarget(std::string_view target, std::string* path, std::string_view* query) {
+  constexpr size_t kMaxRecordedPathBytes = 2048;
+  const size_t path_end = target.find_first_of("?#");
+  std::string_view p = target.substr(0, path_end);
+  *query = std::string_view();
+  if (path_end != std::string_view::npos && target[path_end] == '?') {
+    std::string_view rest = target.substr(path_end + 1);
+    *query = rest.substr(0, rest.find('#'));
+  }
+  // "scheme://user:pw@host/…": the userinfo ends at the last '@' before the authority ends.
+  const size_t scheme_end = p.find("://");
+  if (scheme_end != std::string_view::npos) {
+    const size_t authority = scheme_end + 3;
+    const size_t authority_end = std::min(p.find('/', authority), p.size());
+    const size_t at = p.substr(authority, authority_end - authority).rfind('@');
+    if (at != std::string_view::npos) {
+      *path = std::string(p.substr(0, authority)) + "[REDACTED]" +
+              std::string(p.substr(authority + at, kMaxRecordedPathBytes));
+      path->resize(std::min(path->size(), kMaxRecordedPathBytes));
+      return;
+    }
+  }
+  *path = std::string(p.substr(0, kMaxRecordedPathBytes));
 }
 
 Status CheckRequestTarget(std::string_view target, std::string_view* path,

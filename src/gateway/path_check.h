@@ -31,6 +31,16 @@ inline constexpr size_t kMaxRequestTargetBytes = 8192;
 Status CheckRequestTarget(std::string_view target, std::string_view* path,
                           std::string_view* query);
 
+// What a refused request target (CheckRequestTarget failed) may be recorded as. A refused
+// target carries its query and fragment like any other ("//v1/x?access_token=…", an
+// absolute-form "http://user:pw@host/x"), and the audit record must not hold the secrets in
+// them. *path: the target up to its first '?' or '#', at most 2048 bytes, with the userinfo of
+// an absolute-form target ("scheme://user:pw@") replaced by "[REDACTED]"; *query: the raw query
+// between the first '?' and the first '#' after it (views `target`; empty if none), for the
+// Redactor. The fragment (never sent by a conforming client; OAuth implicit-flow tokens live
+// there) is not recorded at all.
+void SplitRefusedTarget(std::string_view target, std::string* path, std::string_view* query);
+
 // A Host field value as RFC 9110 §7.2 defines it: uri-host [":" port], where uri-host is
 // an IP-literal ("[...]"), or a reg-name / IPv4 address (letters, digits, "-._~", the
 // sub-delims "!$&'()*+,;=" and %XX escapes), and port is digits. Empty is valid (a target

@@ -642,7 +642,10 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   std::string_view path, query;
   if (Status st = CheckRequestTarget(parser.target(), &path, &query); !st.ok()) {
     m.Inc(m.bad_requests);
-    x.event.path = std::string(parser.target().substr(0, 2048));
+    // The refused target's query and userinfo are secrets like any other request's.
+    std::string_view refused_query;
+    SplitRefusedTarget(parser.target(), &x.event.path, &refused_query);
+    if (!refused_query.empty()) x.event.query = shared.redactor->RedactQuery(refused_query);
     x.event.deny_reason = "bad_request";
     x.event.message = st.message();
     LocalReply reply{400, "bad_request", st.message(), false};

@@ -69,6 +69,35 @@ TEST(PathCheckTest, LeavesOutputsUntouchedOnFailure) {
   EXPECT_EQ(query, "keep");
 }
 
+// A refused target is still recorded; its query goes to the Redactor, and neither its
+// fragment nor the userinfo of an absolute-form target is kept.
+TEST(PathCheckTest, RefusedTargetIsSplitWithoutItsSecrets) {
+  std::string path;
+  std::string_view query;
+  SplitRefusedTarget("//v1/x?access_token=SECRET&a=1", &path, &query);
+  EXPECT_EQ(path, "//v1/x");
+  EXPECT_EQ(query, "access_token=SECRET&a=1");
+  SplitRefusedTarget("/v1/x?token=SECRET#frag=SECRET2", &path, &query);
+  EXPECT_EQ(path, "/v1/x");
+  EXPECT_EQ(query, "token=SECRET");
+  SplitRefusedTarget("/v1/x#access_token=SECRET?b=2", &path, &query);
+  EXPECT_EQ(path, "/v1/x");
+  EXPECT_EQ(query, "");
+  SplitRefusedTarget("http://user:SECRET@api.example/v1/x?a=1", &path, &query);
+  EXPECT_EQ(path, "http://[REDACTED]@api.example/v1/x");
+  EXPECT_EQ(query, "a=1");
+  SplitRefusedTarget("https://SECRET@a@api.example", &path, &query);
+  EXPECT_EQ(path, "https://[REDACTED]@api.example");
+  // An '@' in the path is no userinfo.
+  SplitRefusedTarget("http://api.example/users/a@b.example", &path, &query);
+  EXPECT_EQ(path, "http://api.example/users/a@b.example");
+  SplitRefusedTarget("/users/a@b.example/../x", &path, &query);
+  EXPECT_EQ(path, "/users/a@b.example/../x");
+  SplitRefusedTarget("/" + std::string(5000, 'a') + "?q=1", &path, &query);
+  EXPECT_EQ(path.size(), 2048u);
+  EXPECT_EQ(query, "q=1");
+}
+
 TEST(HostFieldTest, AcceptsWhatRfc9110Allows) {
   for (const char* ok :
        {"", "api.example.com", "api.example.com:8443", "127.0.0.1", "127.0.0.1:80", "[::1]",
