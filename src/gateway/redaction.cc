@@ -48,6 +48,29 @@ std::string Normalize(std::string_view name) {
   return out;
 }
 
+// Lower-case, every character other than a letter or digit as '_', camel-case boundaries
+// kept as they are ("myTicket" → "myticket"): with Normalize, the two readings of a name an
+// extra is matched in, so an extra matches the names equal to it but for case.
+std::string LowerOnly(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (IsUpper(c)) {
+      c = static_cast<char>(c - 'A' + 'a');
+    } else if (!IsLower(c) && !IsDigit(c)) {
+      c = '_';
+    }
+  }
+  return out;
+}
+
+// Without the '_' that punctuation at the ends turns into, so "x-secret-" still matches;
+// "" when nothing else is left.
+std::string TrimUnderscores(const std::string& n) {
+  size_t b = n.find_first_not_of('_');
+  if (b == std::string::npos) return "";
+  return n.substr(b, n.find_last_not_of('_') - b + 1);
+}
+
 bool ContainsWholeWord(std::string_view hay, std::string_view word) {
   for (size_t pos = hay.find(word); pos != std::string_view::npos;
        pos = hay.find(word, pos + 1)) {
@@ -80,12 +103,10 @@ std::atomic<uint64_t> g_next_redactor_id{1};
 
 Redactor::Redactor(const RedactionConfig& config) : id_(g_next_redactor_id.fetch_add(1)) {
   for (const std::string& e : config.extra) {
-    std::string n = Normalize(e);
-    // Trim the '_' that punctuation at the ends turns into, so "x-secret-" still matches.
-    size_t b = n.find_first_not_of('_');
-    if (b == std::string::npos) continue;
-    n = n.substr(b, n.find_last_not_of('_') - b + 1);
+    std::string n = TrimUnderscores(Normalize(e));
+    if (n.empty()) continue;
     extra_.push_back(std::move(n));
+    extra_lower_.push_back(TrimUnderscores(LowerOnly(e)));
   }
 }
 
@@ -122,6 +143,15 @@ bool Redactor::ComputeIsSecretName(std::string_view name) const {
   }
   for (const std::string& w : extra_) {
     if (ContainsWholeWord(n, w)) return true;
+  }
+  // Extra names are case-insensitive: with extra "ticketId" (read "ticket_id"), "ticketid"
+  // and "TICKETID" are the same name; with extra "mycustom", so is "myCustom" (read
+  // "my_custom" above). Both were recorded in clear.
+  if (!extra_lower_.empty()) {
+    const std::string lower = LowerOnly(name);
+    for (const std::string& w : extra_lower_) {
+      if (ContainsWholeWord(lower, w)) return true;
+    }
   }
   return false;
 }

@@ -13,7 +13,9 @@
 //   - contains one of the short built-in words as whole '_'-separated words (key, auth,
 //     pwd, pass, pin, otp, sig, ssn, cvv, cvc, sid), so "monkey" or "author" stay visible
 //     but "key", "api_key_id" and "auth_code" do not, or
-//   - contains a configured extra name (normalised the same way) as whole words.
+//   - contains a configured extra name (normalised the same way) as whole words, or does
+//     so when both are only lower-cased, without camel-case splitting (extras are
+//     case-insensitive: extra "mycustom" covers "myCustom", "ticketId" covers "ticketid").
 // The list and its reasons are in docs/CONFIG.md ("Redaction").
 #pragma once
 
@@ -57,7 +59,8 @@ class Redactor {
  private:
   bool ComputeIsSecretName(std::string_view name) const;
 
-  std::vector<std::string> extra_;  // normalised
+  std::vector<std::string> extra_;        // normalised
+  std::vector<std::string> extra_lower_;  // the same, lower-cased only (LowerOnly)
   const uint64_t id_;               // tells the per-thread caches of two Redactors apart
 };
 

@@ -51,6 +51,23 @@ TEST(RedactorTest, Extras) {
   EXPECT_FALSE(Redactor(RedactionConfig{}).IsSecretName("ticket"));
 }
 
+// Extra names are case-insensitive, whichever side has the camel case: the name was read
+// "my_custom" and the extra "mycustom" (or the reverse), and the value recorded in clear.
+TEST(RedactorTest, ExtrasIgnoreCaseEvenWithCamelCase) {
+  RedactionConfig cfg;
+  cfg.extra = {"mycustom", "ticketId"};
+  Redactor r(cfg);
+  for (const char* n : {"mycustom", "myCustom", "MyCustom", "MYCUSTOM", "MyCustom_id", "x-MyCustom",
+                        "ticketId", "ticket_id", "ticketid", "TICKETID", "TicketID", "old_ticketid"}) {
+    EXPECT_TRUE(r.IsSecretName(n)) << n;
+  }
+  EXPECT_FALSE(r.IsSecretName("my_custom"));  // another word split, as "ticketing" is
+  EXPECT_FALSE(r.IsSecretName("mycustomer"));
+  EXPECT_FALSE(r.IsSecretName("ticketidx"));
+  KeyValues kv = r.RedactQuery("myCustom=SECRET1&ticketid=SECRET2&page=2");
+  EXPECT_EQ(kv, (KeyValues{{"myCustom", kRedacted}, {"ticketid", kRedacted}, {"page", "2"}}));
+}
+
 TEST(RedactorTest, RedactQueryParsesDecodesAndRedacts) {
   Redactor r(RedactionConfig{});
   KeyValues kv = r.RedactQuery("a=1&b=x+y%21&&flag&token=abc&Pass%77ord=p&empty=&c=%zz");
