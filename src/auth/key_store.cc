@@ -303,7 +303,26 @@ Result<std::vector<ApiKeyRecord>> ListKeys(const std::string& path) {
   return set.keys();
 }
 
+namespace {
+
+// The id argument of revoke and rotate. Anything but a key id is not echoed: a whole key
+// pasted instead of its id (the likeliest mistake) went to the terminal, a shell history
+// of errors or a CI log as "no key with id 'atk_…'".
+Status CheckKeyIdArgument(const std::string& id) {
+  if (IsValidApiKeyId(id)) return Status::Ok();
+  if (auto parsed = ParseApiKey(id); parsed.ok()) {
+    return Status::InvalidArgument("that is a whole API key, not a key id (its id is " + *parsed +
+                                   "); the key is not shown here");
+  }
+  return Status::InvalidArgument(
+      "not a key id (8 letters and digits, as `keys list` shows them); the argument is not "
+      "shown here, in case it is a secret");
+}
+
+}  // namespace
+
 Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns) {
+  APITRAIL_RETURN_IF_ERROR(CheckKeyIdArgument(id));
   APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
   ApiKeyRecord* r = FindMutable(file.keys, id);
   if (r == nullptr) return Status::NotFound("no key with id '" + id.substr(0, 64) + "' in " + path);
@@ -320,6 +339,7 @@ Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id
   if (overlap_ns && __builtin_add_overflow(now_ns, *overlap_ns, &overlap_until)) {
     return Status::InvalidArgument("overlap reaches beyond 2262-04-11");
   }
+  APITRAIL_RETURN_IF_ERROR(CheckKeyIdArgument(id));
   APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
   ApiKeyRecord* old = FindMutable(file.keys, id);
   if (old == nullptr) return Status::NotFound("no key with id '" + id.substr(0, 64) + "' in " + path);

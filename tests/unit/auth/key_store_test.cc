@@ -153,6 +153,31 @@ TEST(KeyStoreTest, RotateCopiesTheGrantAndKeepsTheOldKey) {
   EXPECT_EQ(RotateKey(path, "nosuchid", kNow).status().code(), StatusCode::kNotFound);
 }
 
+// A whole key (or any other secret) given where an id belongs is never echoed back: the
+// message went to the terminal as "no key with id 'atk_…'".
+TEST(KeyStoreTest, RevokeAndRotateNeverEchoAKeyGivenForItsId) {
+  TempDir dir;
+  std::string path = dir.File("keys.json");
+  auto a = CreateKey(path, "svc", {"a"}, std::nullopt, "", kNow);
+  ASSERT_TRUE(a.ok());
+  const std::string other = GenerateApiKey().key;
+  for (const std::string& arg : {a->key, other, a->key + "x", std::string("SECRETMARKER-0123456789")}) {
+    Status revoked = RevokeKey(path, arg, kNow);
+    EXPECT_EQ(revoked.code(), StatusCode::kInvalidArgument);
+    auto rotated = RotateKey(path, arg, kNow);
+    EXPECT_EQ(rotated.status().code(), StatusCode::kInvalidArgument);
+    for (const std::string& m : {revoked.message(), rotated.status().message()}) {
+      EXPECT_EQ(m.find(arg.substr(13, 20)), std::string::npos) << m;
+      EXPECT_EQ(m.find("atk_"), std::string::npos) << m;
+    }
+  }
+  // The key's own id is named, so the operator can go on.
+  EXPECT_NE(RevokeKey(path, a->key, kNow).message().find("its id is " + a->id), std::string::npos);
+  auto keys = ListKeys(path);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_FALSE((*keys)[0].revoked_ns);
+}
+
 TEST(KeyStoreTest, ConcurrentCreatesAreAllKept) {
   TempDir dir;
   std::string path = dir.File("keys.json");
