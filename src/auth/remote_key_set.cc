@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fetch_url.h"
 #include "core/thread_util.h"
 #include "net/https_client.h"
 
@@ -135,17 +136,17 @@ asio::awaitable<Result<Fetched>> FetchOnce(const JwtIssuerConfig& c, JwsAlgSet a
   auto res = co_await Fetch(std::move(req), std::move(options));
   if (!res.ok()) co_return res.status();
   if (res->status != 200) {
-    co_return Status::Unavailable(*jwks_uri + ": HTTP " + std::to_string(res->status));
+    co_return Status::Unavailable(RedactedUrl(*jwks_uri) + ": HTTP " + std::to_string(res->status));
   }
   Fetched out;
   auto set = ParseJwks(res->body, &out.skipped);
-  if (!set.ok()) co_return Status::InvalidArgument(*jwks_uri + ": " + set.status().message());
+  if (!set.ok()) co_return Status::InvalidArgument(RedactedUrl(*jwks_uri) + ": " + set.status().message());
   for (auto& k : *set) {
     if (k.family == KeyFamily::kHmac) continue;
     if (RestrictToIssuer(&k, algorithms, explicit_list)) out.keys.push_back(std::move(k));
   }
   if (out.keys.empty()) {
-    co_return Status::InvalidArgument(*jwks_uri + ": no key for the allowed algorithms");
+    co_return Status::InvalidArgument(RedactedUrl(*jwks_uri) + ": no key for the allowed algorithms");
   }
   out.max_age_s = CacheControlMaxAge(res->Header("Cache-Control"));
   co_return out;

@@ -1,6 +1,27 @@
 #include "core/fetch_url.h"
 
+#include <algorithm>
+
 namespace apitrail {
+
+std::string RedactedUrl(std::string_view url) {
+  const size_t cut = url.find_first_of("?#");
+  std::string_view kept = url.substr(0, cut);
+  std::string out;
+  const size_t scheme_end = kept.find("://");
+  if (scheme_end != std::string_view::npos) {
+    const size_t authority = scheme_end + 3;
+    const size_t authority_end = std::min(kept.find('/', authority), kept.size());
+    const size_t at = kept.substr(authority, authority_end - authority).rfind('@');
+    if (at != std::string_view::npos) {
+      out = std::string(kept.substr(0, authority)) + "[redacted]";
+      kept.remove_prefix(authority + at);
+    }
+  }
+  out += kept.substr(0, 256);
+  if (cut != std::string_view::npos) out += url[cut] == '?' ? "?[redacted]" : "#[redacted]";
+  return out;
+}
 
 Result<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_http) {
   if (url.size() > 2048) return Status::InvalidArgument("URL longer than 2048 bytes");
@@ -10,12 +31,12 @@ Result<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_http) {
     rest = url.substr(8);
   } else if (url.substr(0, 7) == "http://") {
     if (!allow_http)
-      return Status::InvalidArgument("http:// URL refused (https required): " + std::string(url));
+      return Status::InvalidArgument("http:// URL refused (https required): " + RedactedUrl(url));
     out.tls = false;
     out.port = 80;
     rest = url.substr(7);
   } else {
-    return Status::InvalidArgument("not an https:// URL: " + std::string(url.substr(0, 128)));
+    return Status::InvalidArgument("not an https:// URL: " + RedactedUrl(url.substr(0, 128)));
   }
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {

@@ -19,6 +19,13 @@ struct FetchUrl {
   std::string origin;  // "https://host:port" as written (for messages and identities)
 };
 // Only https:// (and http:// when allow_http); no userinfo, no fragment; at most 2048 bytes.
+// Messages never quote more of the URL than RedactedUrl keeps.
 Result<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_http);
+
+// A URL (or an origin-form target "/path?query") as logs and messages may show it: the
+// userinfo of "scheme://user:pw@host" becomes "[redacted]@", and a query or fragment
+// "?[redacted]" / "#[redacted]" — a JWKS URL's or webhook's "?access_token=…" is a
+// credential as much as a password in the userinfo. At most 256 bytes of what is kept.
+std::string RedactedUrl(std::string_view url);
 
 }  // namespace apitrail

@@ -4,6 +4,7 @@
 // but cannot forge or alter one unnoticed.
 #include <sys/socket.h>
 
+#include "core/fetch_url.h"
 #include "net/simple_http.h"
 #include "witness/socket_util.h"
 #include "witness/witness.h"
@@ -32,7 +33,8 @@ class WebhookWitness final : public Witness {
     auto res = HttpRequest(to, "POST", target_, headers, cp.note, timeout_ms_);
     if (!res.ok()) return Status::Unavailable(res.status().message());
     if (res->status < 200 || res->status > 299) {
-      return Status::Unavailable(address_.ToString() + target_ + " answered " +
+      // The target's query may hold the receiver's credential (?token=…): not logged.
+      return Status::Unavailable(address_.ToString() + RedactedUrl(target_) + " answered " +
                                  std::to_string(res->status));
     }
     return Status::Ok();

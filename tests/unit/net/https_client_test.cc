@@ -44,6 +44,23 @@ TEST(ParseFetchUrl, RefusesDangerousOrBrokenUrls) {
   EXPECT_FALSE(ParseFetchUrl("https://h/" + std::string(3000, 'a'), false).ok());
 }
 
+// Messages about a URL (a refused discovery jwks_uri, a failed JWKS fetch, a webhook's
+// answer) end in logs: neither the userinfo nor the query ("?access_token=…") is shown.
+TEST(ParseFetchUrl, MessagesNeverQuoteCredentialsOrQueries) {
+  for (const char* url : {"http://user:SECRET1@idp.example/jwks?access_token=SECRET2",
+                          "ftp://SECRET1@idp.example/jwks#SECRET2"}) {
+    auto u = ParseFetchUrl(url, false);
+    ASSERT_FALSE(u.ok());
+    EXPECT_EQ(u.status().message().find("SECRET"), std::string::npos) << u.status().message();
+  }
+  EXPECT_EQ(RedactedUrl("https://idp.example/jwks?access_token=SECRET"), "https://idp.example/jwks?[redacted]");
+  EXPECT_EQ(RedactedUrl("http://user:SECRET@idp.example:8080/jwks"), "http://[redacted]@idp.example:8080/jwks");
+  EXPECT_EQ(RedactedUrl("https://a@b@idp.example/x#frag"), "https://[redacted]@idp.example/x#[redacted]");
+  EXPECT_EQ(RedactedUrl("/ckpt?token=SECRET"), "/ckpt?[redacted]");
+  EXPECT_EQ(RedactedUrl("https://idp.example/users/a@b/keys"), "https://idp.example/users/a@b/keys");
+  EXPECT_EQ(RedactedUrl("https://idp.example/jwks"), "https://idp.example/jwks");
+}
+
 TEST(CacheControlMaxAge, Parses) {
   EXPECT_EQ(CacheControlMaxAge(""), -1);
   EXPECT_EQ(CacheControlMaxAge("public, max-age=300"), 300);
