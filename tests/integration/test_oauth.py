@@ -237,6 +237,7 @@ auth:
         h, p, s = token.split(".")
         header = json.loads(base64.urlsafe_b64decode(h + "==="))
         before = self.AS.counts().get("/jwks", 0)
+        started = time.monotonic()
         for i in range(20):
             header["kid"] = f"made-up-{i}"
             forged_h = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
@@ -244,10 +245,14 @@ auth:
             self.assertEqual(status, 401, body)
             self.assertIn(b"unknown_kid", body)
         time.sleep(0.8)
-        # 20 unknown kids within ~1 s, refreshes at most every 300 ms: a handful of fetches.
-        fetched = self.AS.counts().get("/jwks", 0) - before
-        self.assertGreaterEqual(fetched, 1)
-        self.assertLessEqual(fetched, 5)
+        fetched = wait_until(lambda: self.AS.counts().get("/jwks", 0) - before, what="a JWKS refetch")
+        elapsed = time.monotonic() - started
+        # 20 unknown kids, refreshes at most every 300 ms: a handful of fetches. The bound is
+        # what the interval allows in the time the flood took (about 1 s: 5 fetches; on a
+        # loaded host the 20 requests alone took longer, and fixed 5 failed there), one more
+        # for a fetch that reached the server late.
+        self.assertLessEqual(fetched, int(elapsed / 0.3) + 2, f"{fetched} fetches in {elapsed:.2f} s")
+        self.assertLess(fetched, 20)
 
     def test_cli_jwt_verify_with_issuer_url(self):
         token = self.AS.token(JWT_RESOURCE)
