@@ -462,7 +462,7 @@ auth:
     client_id: gateway
     client_secret: gateway-secret-0123456789
     ca_file: {os.path.join(d, "ca.pem")}
-    timeout_ms: 1500
+    timeout_ms: 3000
     max_concurrent: 1
 """
 
@@ -471,28 +471,36 @@ auth:
         cls.listener.close()
 
     def test_timeout_and_busy(self):
-        results = []
+        results = {}
 
         def call(i):
-            results.append(self.gw.request("GET", f"/v1/orders/{i}", bearer(f"opaque-token-{i}"), timeout=10))
+            results[i] = self.gw.request("GET", f"/v1/orders/{i}", bearer(f"opaque-token-{i}"), timeout=30)
 
         threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
         t0 = time.time()
         threads[0].start()
-        time.sleep(0.3)
-        # While that call waits on the silent server, the gateway keeps serving at once.
-        t1 = time.time()
-        self.assertEqual(self.gw.request("GET", "/v1/orders/1", {"X-API-Key": self.key})[0], 200)
-        self.assertLess(time.time() - t1, 1.0)
-        threads[1].start()
-        for t in threads:
-            t.join(timeout=10)
-        self.assertLess(time.time() - t0, 6)
-        errors = sorted(json.loads(r[2])["error"] for r in results)
-        self.assertEqual([r[0] for r in results], [503, 503])
-        self.assertEqual(errors, ["introspection_busy", "introspection_unavailable"])
-        unavailable = [r[2] for r in results if b"introspection_unavailable" in r[2]][0]
-        self.assertIn(b"timed out", unavailable)
+        # Its introspection call waits on the silent server once its connection is there
+        # (accepted here, never answered). A sleep of 0.3 s stood in for that, and the two
+        # checks below then had what was left of a 1.5 s timeout on a loaded host.
+        self.listener.settimeout(30)
+        held, _ = self.listener.accept()
+        try:
+            # While that call waits on the silent server, the gateway keeps serving at once:
+            # answered before the call's timeout ends it.
+            self.assertEqual(self.gw.request("GET", "/v1/orders/1", {"X-API-Key": self.key})[0], 200)
+            self.assertNotIn(0, results, "the request waited for the silent introspection call")
+            # The one slot is taken: refused at once, while the first call still waits.
+            threads[1].start()
+            threads[1].join(timeout=30)
+            self.assertNotIn(0, results, "the second request waited for the first's introspection call")
+            threads[0].join(timeout=30)
+        finally:
+            held.close()
+        self.assertLess(time.time() - t0, 3.0 + 4.5)  # timeout_ms, not the client's 30 s
+        self.assertEqual([results[i][0] for i in (0, 1)], [503, 503])
+        self.assertEqual([json.loads(results[i][2])["error"] for i in (0, 1)],
+                         ["introspection_unavailable", "introspection_busy"])
+        self.assertIn(b"timed out", results[0][2])
 
 
 if __name__ == "__main__":
