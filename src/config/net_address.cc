@@ -75,6 +75,14 @@ bool ParsePort(std::string_view s, uint16_t* port) {
 }  // namespace
 
 bool ParseHostPort(const std::string& text, HostPort* out, std::string* error) {
+  // "https://ghp_…@api.internal" or "user:pw@host:443" where host:port belongs: the messages
+  // below quote what they refuse, and that would print the credential (config check, the
+  // log of a refused SIGHUP).
+  if (text.find('@') != std::string::npos) {
+    *error = "expected 'host:port' without user info ('user@'); the value is not shown, as it "
+             "may hold a credential";
+    return false;
+  }
   std::string_view t = text;
   std::string host;
   std::string_view port_text;

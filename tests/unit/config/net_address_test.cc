@@ -37,6 +37,19 @@ TEST(ParseHostPortTest, Rejects) {
   }
 }
 
+// User info where host:port belongs is refused without quoting it: it is a credential.
+TEST(ParseHostPortTest, UserInfoIsNeverQuoted) {
+  HostPort hp;
+  std::string err;
+  for (const char* bad : {"https://ghp_SECRET@api.internal", "SECRET@api.internal:443",
+                          "user:SECRET@api.internal:443", "[::1]@SECRET:443", "SECRET@[::1]:80",
+                          "https://user:SECRET@api.internal:443"}) {
+    EXPECT_FALSE(ParseHostPort(bad, &hp, &err)) << bad;
+    EXPECT_NE(err.find("user info"), std::string::npos) << err;
+    EXPECT_EQ(err.find("SECRET"), std::string::npos) << err;
+  }
+}
+
 TEST(CidrTest, ParseAndContainsV4) {
   Cidr c;
   std::string err;
