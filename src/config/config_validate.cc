@@ -474,6 +474,23 @@ void CheckAddedHeaderNames(Checker& ck, const Config& c) {
       ck.Error(path, "'" + *value + "' is already used by " + it->second);
     }
   }
+  // The correlation id is echoed in the answer, passed upstream and, when malformed, recorded
+  // as invalid_request_id: read from a header that carries a credential, it put the caller's
+  // "Bearer …", cookie or API key into the audit log.
+  std::string request_id = c.gateway.request_id_header;
+  owned(&request_id);  // normalises it as forwarding compares names
+  std::vector<std::string> credential_headers = {"authorization", "proxy-authorization", "cookie"};
+  for (std::string name : key_headers) {
+    owned(&name);
+    credential_headers.push_back(std::move(name));
+  }
+  if (std::find(credential_headers.begin(), credential_headers.end(), request_id) !=
+      credential_headers.end()) {
+    ck.Error("gateway.request_id_header",
+             "'" + c.gateway.request_id_header + "' carries credentials (Authorization, "
+             "Proxy-Authorization, Cookie or an auth.api_keys.headers name); its value would be "
+             "recorded and echoed; choose another name");
+  }
 }
 
 // "http://host[:port][/path]" → address and target. Webhook witnesses speak plain HTTP by

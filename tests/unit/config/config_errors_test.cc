@@ -108,6 +108,13 @@ TEST(ConfigErrorsTest, EnumsAndUnmatched) {
   ExpectError(BaseYaml() + "log_level: loud\n", "log_level", "must be one of");
   ExpectError(BaseYaml() + "gateway:\n  request_id_header: 'X Request'\n",
               "gateway.request_id_header", "not a valid header name");
+  // A header that carries a credential: its value would be recorded as invalid_request_id.
+  for (const char* name : {"Authorization", "proxy_authorization", "COOKIE", "X-API-Key", "x_api_key"}) {
+    ExpectError(BaseYaml() + "gateway:\n  request_id_header: " + name + "\n", "gateway.request_id_header",
+                "carries credentials");
+  }
+  ExpectError(BaseYaml() + "gateway:\n  request_id_header: X-Token\nauth:\n  api_keys:\n    headers: [x-token]\n",
+              "gateway.request_id_header", "carries credentials");
 }
 
 TEST(ConfigErrorsTest, Upstreams) {
