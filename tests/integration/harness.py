@@ -224,6 +224,7 @@ class Apitrail:
         self.data = os.path.join(root, "data")
         self.preexec = preexec
         self.env = None  # the process's environment (None: this one's)
+        self.cwd = None  # the process's working directory (None: this one's); a relative config is taken from it
         self.proc = None
 
     def start(self, attempts=5):
@@ -236,7 +237,8 @@ class Apitrail:
             self._close_log()
             self.log = open(path, "ab")
             self.proc = subprocess.Popen([BIN, "serve", "-c", self.config], stdout=self.log,
-                                         stderr=subprocess.STDOUT, preexec_fn=self.preexec, env=self.env)
+                                         stderr=subprocess.STDOUT, preexec_fn=self.preexec, env=self.env,
+                                         cwd=self.cwd)
             deadline = time.time() + 15
             while time.time() < deadline:
                 if self.proc.poll() is not None:
@@ -268,10 +270,11 @@ class Apitrail:
 
     def edit_config(self, old, new):
         """Replaces every `old` in the config file by `new`; `old` must be there."""
-        with open(self.config) as f:
+        path = os.path.join(self.cwd or "", self.config)
+        with open(path) as f:
             text = f.read()
-        assert old in text, f"{old!r} is not in {self.config}"
-        with open(self.config, "w") as f:
+        assert old in text, f"{old!r} is not in {path}"
+        with open(path, "w") as f:
             f.write(text.replace(old, new))
 
     def _close_log(self):

@@ -205,10 +205,14 @@ class ArchiveCommandEdgesTest(unittest.TestCase):
 
     def test_a_relative_data_dir_still_gives_an_absolute_percent_p(self):
         seen = os.path.join(self.root, "seen")
-        gw = Apitrail(self.root, self.upstream.port, preexec=lambda: os.chdir(self.root),
+        gw = Apitrail(self.root, self.upstream.port,
                       audit_extra=archive_yaml(f"echo %p >> {shlex.quote(seen)}; cd / && {self.cp()}"))
         gw.edit_config(f"data_dir: {self.root}/data\n", "data_dir: data\n")
-        gw.config = "apitrail.yaml"  # relative, as `cd /etc/apitrail && apitrail serve -c apitrail.yaml`
+        # Relative, as `cd /etc/apitrail && apitrail serve -c apitrail.yaml`. The harness knows
+        # the directory (a chdir in preexec hid it): start() edits the file when it retries on
+        # fresh ports, and looked for apitrail.yaml in the test's own directory.
+        gw.cwd = self.root
+        gw.config = "apitrail.yaml"
         self.gw = gw
         os.makedirs(gw.data)
         drop_part(gw.data, "p-0001.part", b"rel")
