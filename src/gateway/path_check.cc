@@ -114,6 +114,12 @@ void SplitRefusedTarget(std::string_view target, std::string* path, std::string_
   *path = std::string(p.substr(0, kMaxRecordedPathBytes));
 }
 
+std::string HostForRecord(std::string_view host) {
+  const size_t at = host.rfind('@');
+  if (at == std::string_view::npos) return std::string(host.substr(0, 256));
+  return "[REDACTED]" + std::string(host.substr(at, 256));
+}
+
 Status CheckRequestTarget(std::string_view target, std::string_view* path,
                           std::string_view* query) {
   if (target.empty() || target[0] != '/') {

@@ -41,6 +41,10 @@ Status CheckRequestTarget(std::string_view target, std::string_view* path,
 // there) is not recorded at all.
 void SplitRefusedTarget(std::string_view target, std::string* path, std::string_view* query);
 
+// A Host field value as it may be recorded (at most 256 bytes): a valid one is unchanged; the
+// userinfo of a refused "user:pw@api.example" becomes "[REDACTED]@api.example".
+std::string HostForRecord(std::string_view host);
+
 // A Host field value as RFC 9110 §7.2 defines it: uri-host [":" port], where uri-host is
 // an IP-literal ("[...]"), or a reg-name / IPv4 address (letters, digits, "-._~", the
 // sub-delims "!$&'()*+,;=" and %XX escapes), and port is digits. Empty is valid (a target

@@ -591,7 +591,7 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
   // after it.
   x.keep_alive = parser.keep_alive() && !(x.client_http10 && parser.chunked());
   x.event.method = std::string(parser.method());
-  x.event.host = std::string(parser.Find("host").substr(0, 256));
+  x.event.host = HostForRecord(parser.Find("host"));  // refused below when it has userinfo
   x.event.user_agent = std::string(parser.Find("user-agent").substr(0, 512));
   x.event.client_ip = ClientIpFrom(peer_ip_, parser.fields(), gw.trusted_proxies);
   x.event.node = cfg.node;

@@ -362,9 +362,16 @@ class SecretsStayOutTest(SecretLeakCase):
             self.assertIn(b" 400 ", answer.split(b"\r\n")[0], target[:80])
             self.assertIn(why.encode(), answer)
             self.assertNotIn(M.encode(), answer)
-        events = wait_until(lambda: (lambda e: e if len(e) >= len(targets) else None)(
+        # A Host field with user info is refused too, and recorded without it.
+        answer = raw_request(self.gw_port, f"GET /v1/orders/1 HTTP/1.1\r\nHost: user:{M}-9@api.example\r\n"
+                                           f"X-API-Key: {self.key}\r\nConnection: close\r\n\r\n".encode())
+        self.assertIn(b"invalid Host header", answer)
+        events = wait_until(lambda: (lambda e: e if len(e) > len(targets) else None)(
             [e for e in all_events(self) if e.get("deny_reason") == "bad_request"]), what="the refused requests")
         self.assertNotIn(M, json.dumps(events))
+        self.assertEqual([e["host"] for e in events if e["path"] == "/v1/orders/1" and "query" not in e
+                          and e.get("message") == "invalid Host header"], ["[REDACTED]@api.example"])
+        events = [e for e in events if e.get("message") != "invalid Host header"]
         self.assertEqual(sorted(e["path"] for e in events), sorted(p for p, _ in targets.values()))
         with_query = [e for e in events if "query" in e]
         self.assertEqual(len(with_query), 6)  # all but the one whose '?' followed a '#'

@@ -98,6 +98,13 @@ TEST(PathCheckTest, RefusedTargetIsSplitWithoutItsSecrets) {
   EXPECT_EQ(query, "q=1");
 }
 
+TEST(HostFieldTest, RecordedWithoutUserinfo) {
+  EXPECT_EQ(HostForRecord("api.example:8080"), "api.example:8080");
+  EXPECT_EQ(HostForRecord("user:SECRET@api.example"), "[REDACTED]@api.example");
+  EXPECT_EQ(HostForRecord("a@SECRET@api.example:1"), "[REDACTED]@api.example:1");
+  EXPECT_EQ(HostForRecord(std::string(300, 'h')).size(), 256u);
+}
+
 TEST(HostFieldTest, AcceptsWhatRfc9110Allows) {
   for (const char* ok :
        {"", "api.example.com", "api.example.com:8443", "127.0.0.1", "127.0.0.1:80", "[::1]",
