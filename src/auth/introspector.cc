@@ -10,6 +10,7 @@
 #include "auth/claim_path.h"
 #include "auth/credentials.h"
 #include "auth/file_util.h"
+#include "auth/single_flight.h"
 #include "auth/token_binding.h"
 #include "core/crypto_util.h"
 #include "net/https_client.h"
@@ -309,6 +310,35 @@ AuthOutcome Introspector::Interpret(int http_status, std::string_view body, std:
 boost::asio::awaitable<AuthOutcome> Introspector::Introspect(std::string token,
                                                              int64_t now_ns) const {
   if (auto cached = Cached(token, now_ns)) co_return *cached;
+  const Hash256 key = VerifiedTokenCache::KeyOf(token);
+  const std::string flight_key(reinterpret_cast<const char*>(key.data()), key.size());
+  // A burst with one new token (a client opening its connections) asks once: the others
+  // wait for that answer. A follower whose leader gave up asks again itself, once.
+  SingleFlight<AuthOutcome>::Lead lead;
+  for (int attempt = 0; attempt < 2 && !lead; ++attempt) {
+    std::shared_ptr<SingleFlight<AuthOutcome>::Flight> follow;
+    lead = flights_->Join(flight_key, &follow);
+    if (lead) break;
+    coalesced_.fetch_add(1, std::memory_order_relaxed);
+    auto answer = co_await SingleFlight<AuthOutcome>::Follow(
+        std::move(follow), std::chrono::milliseconds(config_.timeout_ms) + std::chrono::seconds(1));
+    if (answer) co_return std::move(*answer);
+  }
+  if (!lead) {
+    co_return Deny(deny::kUnavailable, "the authorization server is unavailable: no answer in time", token, 503);
+  }
+  // The leader before us may have filled the cache between our look and our Join.
+  if (auto cached = Cached(token, now_ns)) {
+    lead.Finish(*cached);
+    co_return *cached;
+  }
+  AuthOutcome out = co_await Ask(token, now_ns, key);
+  lead.Finish(out);
+  co_return out;
+}
+
+boost::asio::awaitable<AuthOutcome> Introspector::Ask(const std::string& token, int64_t now_ns,
+                                                      const Hash256& key) const {
   Slot slot(&in_flight_, config_.max_concurrent);
   if (!slot.acquired()) {
     co_return Deny(deny::kBusy, "too many token introspections in flight", token, 503);
@@ -337,7 +367,6 @@ boost::asio::awaitable<AuthOutcome> Introspector::Introspect(std::string token,
   }
   int64_t cache_until = 0;
   AuthOutcome out = Interpret(res->status, res->body, token, now_ns, &cache_until);
-  Hash256 key = VerifiedTokenCache::KeyOf(token);
   if (out.allowed && positive_) {
     positive_->Insert(key, out.identity, cache_until, now_ns);
   } else if (!out.allowed && out.http_status == 401 && negative_) {

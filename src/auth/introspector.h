@@ -7,6 +7,8 @@
 // token type, unusable claims or binding) with their reason for negative_cache_ms, so a
 // client replaying a refused token costs no call per request (errors, the 503s, are never
 // cached). At
+// most one call per token is in flight: requests that present a token while it is being
+// asked about wait for that answer (up to timeout_ms + 1 s) instead of asking again. At
 // most max_concurrent calls are in flight per process; a request beyond that is refused at
 // once with 503 introspection_busy rather than queued (a queue would only add latency while
 // the authorization server is already saturated). The server unreachable, timing out or
@@ -25,6 +27,7 @@
 #include <string_view>
 
 #include "auth/identity.h"
+#include "auth/single_flight.h"
 #include "auth/verified_token_cache.h"
 #include "config/config.h"
 #include "core/status.h"
@@ -70,9 +73,14 @@ class Introspector {
 
   uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
   uint64_t cache_hits() const { return hits_.load(std::memory_order_relaxed); }
+  // Requests that waited for another request's call with the same token.
+  uint64_t coalesced() const { return coalesced_.load(std::memory_order_relaxed); }
 
  private:
   Introspector() = default;
+  // The call itself (the leader's): bounded by max_concurrent, answers cached.
+  boost::asio::awaitable<AuthOutcome> Ask(const std::string& token, int64_t now_ns,
+                                          const Hash256& key) const;
 
   IntrospectionConfig config_;    // client_secret cleared; the header/body below hold it
   std::string basic_header_;      // "Basic base64(id:secret)" for client_auth: basic
@@ -81,7 +89,9 @@ class Introspector {
   std::shared_ptr<TlsClientContext> tls_;
   std::unique_ptr<VerifiedTokenCache> positive_;  // null: cache_max_ttl_ms or capacity 0
   std::unique_ptr<TokenCache<AuthOutcome>> negative_;  // null: negative_cache_ms 0
+  std::unique_ptr<SingleFlight<AuthOutcome>> flights_ = std::make_unique<SingleFlight<AuthOutcome>>();
   mutable std::atomic<uint32_t> in_flight_{0};
+  mutable std::atomic<uint64_t> coalesced_{0};
   mutable std::atomic<uint64_t> calls_{0};
   mutable std::atomic<uint64_t> hits_{0};
 };

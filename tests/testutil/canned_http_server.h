@@ -1,11 +1,13 @@
 // CannedHttpServer: a plain-HTTP server on 127.0.0.1 (an ephemeral port) that answers every
 // request with the same status and JSON body (until SetBody changes it: an issuer rotating
 // its keys), each request after the first one `delay` late, and counts the requests it has
-// begun to answer. For tests of the gateway's outgoing
+// begun to answer. Hold() keeps every answer back until Release() (a test that needs calls
+// in flight while it looks). For tests of the gateway's outgoing
 // calls (JWKS fetches, token introspection) with allow_insecure_http. It reads each request
 // whole (head and Content-Length body) before answering, so closing never resets a request
 // the client is still sending. One connection at a time, Connection: close.
-// Test-only. Construct and destroy on one thread; requests() and SetBody from any.
+// Test-only. Construct and destroy on one thread; requests(), SetBody, Hold and Release from
+// any.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -35,6 +38,7 @@ class CannedHttpServer {
     thread_ = std::thread([this] { Serve(); });
   }
   ~CannedHttpServer() {
+    Release();
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);  // wakes accept(); the descriptor stays ours until joined
     thread_.join();
@@ -51,6 +55,15 @@ class CannedHttpServer {
     std::lock_guard<std::mutex> lock(mu_);
     body_ = std::move(body);
   }
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = false;
+    released_.notify_all();
+  }
 
  private:
   void Serve() {
@@ -64,7 +77,8 @@ class CannedHttpServer {
       if (requests_.fetch_add(1) > 0) std::this_thread::sleep_for(delay_);
       std::string body;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
+        released_.wait(lock, [this] { return !held_; });
         body = body_;
       }
       const std::string out = "HTTP/1.1 " + std::to_string(status_) +
@@ -98,6 +112,8 @@ class CannedHttpServer {
 
   std::mutex mu_;
   std::string body_;  // guarded by mu_
+  bool held_ = false;  // guarded by mu_
+  std::condition_variable released_;
   std::chrono::milliseconds delay_;
   int status_;
   int fd_ = -1;
