@@ -80,6 +80,42 @@ bool ContainsWholeWord(std::string_view hay, std::string_view word) {
   return false;
 }
 
+bool IsBase62(char c) { return IsLower(c) || IsUpper(c) || IsDigit(c); }
+bool IsBase64Url(char c) { return IsBase62(c) || c == '-' || c == '_'; }
+
+// An apitrail API key anywhere in s: "atk_" + 8 base62 + "_" + 38 base62 (auth/api_key.h; the
+// checksum is not checked: a mistyped key is still a secret).
+bool HoldsApiKey(std::string_view s) {
+  constexpr size_t kIdEnd = 4 + 8, kKeyLength = 51;
+  for (size_t p = s.find("atk_"); p != std::string_view::npos; p = s.find("atk_", p + 1)) {
+    if (s.size() - p < kKeyLength || s[p + kIdEnd] != '_') continue;
+    bool ok = true;
+    for (size_t i = 4; i < kKeyLength && ok; ++i) ok = i == kIdEnd || IsBase62(s[p + i]);
+    if (ok) return true;
+  }
+  return false;
+}
+
+// A JWS/JWT in compact form anywhere in s: "eyJ" (a base64url JSON object) then
+// header.payload.signature of base64url characters.
+bool HoldsJwt(std::string_view s) {
+  for (size_t p = s.find("eyJ"); p != std::string_view::npos; p = s.find("eyJ", p + 1)) {
+    size_t i = p, dots = 0, part = 0;
+    for (; i < s.size(); ++i) {
+      if (IsBase64Url(s[i])) {
+        ++part;
+      } else if (s[i] == '.' && part > 0 && dots < 2) {
+        ++dots;
+        part = 0;
+      } else {
+        break;
+      }
+    }
+    if (dots == 2) return true;
+  }
+  return false;
+}
+
 // Cuts s to at most max bytes without splitting a UTF-8 sequence, then marks the cut.
 void Truncate(std::string* s, size_t max) {
   if (s->size() <= max) return;
@@ -173,10 +209,14 @@ KeyValues Redactor::RedactQuery(std::string_view raw_query) const {
     size_t eq = piece.find('=');
     std::string name = PercentDecode(piece.substr(0, eq), true);
     std::string value;
-    if (IsSecretName(name)) {
+    // A credential is a secret under any name: a key or token sent as ?k=atk_… or ?t=eyJ…
+    // (or as a bare ?atk_…) was recorded in clear.
+    if (HoldsApiKey(name) || HoldsJwt(name)) name = kRedacted;
+    if (IsSecretName(name) || name == kRedacted) {
       value = kRedacted;
     } else if (eq != std::string_view::npos) {
       value = PercentDecode(piece.substr(eq + 1), true);
+      if (HoldsApiKey(value) || HoldsJwt(value)) value = kRedacted;
       Truncate(&value, kMaxValueBytes);
     }
     Truncate(&name, kMaxNameBytes);

@@ -16,7 +16,8 @@
 //   - contains a configured extra name (normalised the same way) as whole words, or does
 //     so when both are only lower-cased, without camel-case splitting (extras are
 //     case-insensitive: extra "mycustom" covers "myCustom", "ticketId" covers "ticketid").
-// The list and its reasons are in docs/CONFIG.md ("Redaction").
+// Whatever its name, a parameter whose name or value holds an API key (atk_…) or a compact JWT
+// is redacted too. The list and its reasons are in docs/CONFIG.md ("Redaction").
 #pragma once
 
 #include <cstddef>

@@ -266,8 +266,9 @@ class SecretsStayOutTest(SecretLeakCase):
             "introspection inactive": M + "-opaque-inactive",
             "introspection token too long": M + "x" * 5000,
         }
+        query_jwt = hs256(dict(good_claims, sub="in-a-query"))
         query = (f"password={M}-q-password&mycustom={M}-q-custom&myCustom={M}-q-camel"
-                 f"&access_token={M}-q-access-token&page=2")
+                 f"&access_token={M}-q-access-token&page=2&k={self.key}&t={query_jwt}")
         for name, credential in credentials.items():
             for header in ("Authorization", "X-API-Key", "X-Custom-Key"):
                 value = "Bearer " + credential if header == "Authorization" else credential
@@ -328,7 +329,8 @@ class SecretsStayOutTest(SecretLeakCase):
         secrets.update({name + " (signature)": c.rsplit(".", 1)[1] for name, c in credentials.items()
                         if c.count(".") == 2 and len(c.rsplit(".", 1)[1]) > 8})
         secrets.update({"admin token": ADMIN, "HS256 key": HS_KEY, "client secret": CLIENT_SECRET,
-                        "API key": self.key, "API key secret": self.key[13:45], "marker": M})
+                        "API key": self.key, "API key secret": self.key[13:45], "marker": M,
+                        "JWT in a query": query_jwt})
         places = {"the gateway's log": self.read_log(), "/metrics": metrics,
                   "the events": json.dumps(events),
                   # The upstream's own answers echo the query it was sent: only the gateway's.
@@ -343,6 +345,7 @@ class SecretsStayOutTest(SecretLeakCase):
         redacted = [e for e in events if e.get("query", {}).get("myCustom") == "[REDACTED]"]
         self.assertGreaterEqual(len(redacted), 55)
         self.assertTrue(all(e["query"]["password"] == "[REDACTED]" and e["query"]["page"] == "2" for e in redacted))
+        self.assertTrue(all(e["query"]["k"] == e["query"]["t"] == "[REDACTED]" for e in redacted))
 
     def test_refused_request_targets_are_recorded_without_their_secrets(self):
         self.start()

@@ -68,6 +68,23 @@ TEST(RedactorTest, ExtrasIgnoreCaseEvenWithCamelCase) {
   EXPECT_EQ(kv, (KeyValues{{"myCustom", kRedacted}, {"ticketid", kRedacted}, {"page", "2"}}));
 }
 
+// API keys and JWTs are secrets whatever the parameter is called.
+TEST(RedactorTest, CredentialsAreRedactedUnderAnyName) {
+  Redactor r(RedactionConfig{});
+  const std::string key = "atk_AbCdEfGh_0123456789abcdefghijABCDEFGHIJ01234567";  // 51 chars
+  const std::string jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+  KeyValues kv = r.RedactQuery("k=" + key + "&t=" + jwt + "&b=Bearer%20" + jwt + "&" + key +
+                               "&u=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.&page=2&v=eyJust.text&w=atk_short_1");
+  EXPECT_EQ(kv, (KeyValues{{"k", kRedacted},
+                           {"t", kRedacted},
+                           {"b", kRedacted},
+                           {kRedacted, kRedacted},
+                           {"u", kRedacted},
+                           {"page", "2"},
+                           {"v", "eyJust.text"},
+                           {"w", "atk_short_1"}}));
+}
+
 TEST(RedactorTest, RedactQueryParsesDecodesAndRedacts) {
   Redactor r(RedactionConfig{});
   KeyValues kv = r.RedactQuery("a=1&b=x+y%21&&flag&token=abc&Pass%77ord=p&empty=&c=%zz");
