@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from harness import (Apitrail, GatewayTestCase, RecordingUpstream, admin_metrics, free_port,
+from harness import (Apitrail, GatewayTestCase, RecordingUpstream, admin_metrics,
                      read_log_file, run_cli, wait_until)
 
 
@@ -106,7 +106,12 @@ class WitnessBase(GatewayTestCase):
         self.syslog_udp = UdpSyslog()
         self.syslog_tcp = TcpSyslog()
         self.webhook = RecordingUpstream()
-        self.dead_port = free_port()
+        # Bound, not listening: connections are refused, and the port cannot be given to
+        # another socket meanwhile (a listener of a test beside this one would have answered
+        # the "dead" webhook), as one free_port() closed again could; listened on later.
+        self.dead_sock = socket.socket()
+        self.dead_sock.bind(("127.0.0.1", 0))
+        self.dead_port = self.dead_sock.getsockname()[1]
         super().setUp()
 
     def tearDown(self):
@@ -114,6 +119,7 @@ class WitnessBase(GatewayTestCase):
         self.syslog_udp.stop()
         self.syslog_tcp.stop()
         self.webhook.stop()
+        self.dead_sock.close()
 
     def start_gateway(self):
         """GatewayTestCase starts apitrail with the harness config; restart it with the
@@ -317,7 +323,10 @@ class DeadWebhookTest(WitnessBase):
                 self.send_response(204)
                 self.end_headers()
         self.posted = []
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.dead_port), Handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.dead_port), Handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = self.dead_sock  # bound to dead_port since setUp
+        server.server_activate()
         t = threading.Thread(target=server.serve_forever, daemon=True)
         t.start()
         try:
