@@ -243,6 +243,9 @@ admin:
 class SecretsStayOutTest(SecretLeakCase):
 
     def test_failed_credentials_and_secret_parameters_leave_no_trace(self):
+        checked = run_cli("config", "check", "-c", self.config)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertNotIn(M, checked.stdout + checked.stderr)
         self.start()
         now = int(time.time())
         good_claims = {"iss": "hs-iss", "aud": "api", "sub": "carol", "exp": now + 600}
