@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from harness import Apitrail, GatewayTestCase, HOST, admin_metrics, raw_request
+from harness import Apitrail, GatewayTestCase, HOST, admin_metrics, raw_request, wait_until
 
 
 def read_response(sock, head_request=False):
@@ -256,6 +256,7 @@ class ScriptedUpstream:
     def __init__(self, answer):
         self.answer = answer
         self.heads = []  # (conn_no, req_no, head) in arrival order
+        self.scripts_done = 0  # answers whose every action was done (all bytes sent)
         self.lock = threading.Lock()
         self.sock = socket.create_server((HOST, 0))
         self.port = self.sock.getsockname()[1]
@@ -299,9 +300,11 @@ class ScriptedUpstream:
                 req_no += 1
                 if actions is None:
                     return
+                close = False
                 for a in actions:
                     if a is ScriptedUpstream.CLOSE:
-                        return
+                        close = True
+                        break
                     if isinstance(a, float):
                         time.sleep(a)
                     else:
@@ -309,10 +312,18 @@ class ScriptedUpstream:
                             conn.sendall(a)
                         except OSError:
                             return
+                with self.lock:
+                    self.scripts_done += 1
+                if close:
+                    return
 
     def received(self):
         with self.lock:
             return list(self.heads)
+
+    def done(self):
+        with self.lock:
+            return self.scripts_done
 
     def stop(self):
         self.sock.close()
@@ -434,11 +445,14 @@ class MisbehavingUpstreamTest(ScriptedUpstreamCase):
         self.answer = answer
         with self.connect() as s:
             for first in (self.req("HEAD", "/v1/echo"), self.req("GET", "/nocontent")):
+                done = self.upstream.done()
                 s.sendall(first)
                 status, _, _, rest = read_response(s, head_request=True)
                 self.assertIn(status, (200, 204))
                 self.assertEqual(rest, b"")
-                time.sleep(0.4)  # the stray bytes arrive at the idle pooled connection
+                # The stray bytes arrive at the idle pooled connection (sent on loopback: there).
+                # A 0.4 s sleep stood in for this; the upstream's thread can run later than that.
+                wait_until(lambda: self.upstream.done() > done, what="the stray bytes sent")
                 s.sendall(self.req("GET", "/v1/echo"))
                 status, _, body, _ = read_response(s)
                 self.assertEqual((status, body), (200, b"real"))
@@ -474,7 +488,9 @@ class MisbehavingUpstreamTest(ScriptedUpstreamCase):
         with self.connect() as s:
             s.sendall(self.req("GET", "/v1/echo"))
             self.assertEqual(read_response(s)[:3:2], (200, b"conn0"))
-            time.sleep(0.4)
+            # Whatever the first answer's script sends later is in the pooled socket once sent
+            # (loopback); a 0.4 s sleep stood in for this.
+            wait_until(lambda: self.upstream.done() >= 1, what="the first answer's script done")
             for _ in range(2):
                 s.sendall(self.req("GET", "/v1/echo"))
                 self.assertEqual(read_response(s)[:3:2], (200, b"conn1"))
