@@ -75,31 +75,42 @@ class AuthorizationServer:
     def __init__(self, port=None, keys=None):
         self.dir = pki()
         self.port = port or free_port()
+        self.may_move = port is None  # until it first listens: nobody knows the port yet
         self.keys = keys or os.path.join(tempfile.mkdtemp(prefix="apitrail-as-"), "keys.json")
         self.issuer = f"https://127.0.0.1:{self.port}"
         self.proc = None
         self.ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.pem"))
 
-    def start(self, rotate=False):
-        args = ["node", os.path.join(OIDC_DIR, "server.mjs"), "--port", str(self.port),
-                "--cert", os.path.join(self.dir, "server.pem"), "--key", os.path.join(self.dir, "server.key"),
-                "--keys", self.keys]
-        if rotate:
-            args.append("--rotate")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("READY "):
-                # Drain the rest in the background so the child never blocks on a full pipe.
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-                return self
-        self.stop()
-        raise AssertionError("oidc-provider did not start: " + "".join(lines))
+    def start(self, rotate=False, attempts=5):
+        """free_port() only says the port was free a moment ago, and node takes a second or
+        two to listen: when a test beside this one took the port meanwhile, the first start
+        moves to a fresh one (later starts keep theirs: the issuer URL is in configurations)."""
+        for attempt in range(attempts):
+            args = ["node", os.path.join(OIDC_DIR, "server.mjs"), "--port", str(self.port),
+                    "--cert", os.path.join(self.dir, "server.pem"), "--key", os.path.join(self.dir, "server.key"),
+                    "--keys", self.keys]
+            if rotate:
+                args.append("--rotate")
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            lines = []
+            deadline = time.time() + 40
+            while time.time() < deadline:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+                if line.startswith("READY "):
+                    # Drain the rest in the background so the child never blocks on a full pipe.
+                    threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+                    self.may_move = False
+                    return self
+            self.stop()
+            said = "".join(lines)
+            if "EADDRINUSE" in said and self.may_move and attempt + 1 < attempts:
+                self.port = free_port()
+                self.issuer = f"https://127.0.0.1:{self.port}"
+                continue
+            raise AssertionError("oidc-provider did not start: " + said)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
