@@ -143,9 +143,13 @@ HeaderPolicy HeaderPolicy::FromConfig(const Config& config) {
 }
 
 bool IsHopByHop(std::string_view name) {
+  // Proxy-Authorization is the client's credential for this proxy (RFC 9110 §11.7.2; hop-by-hop
+  // in RFC 2616 §13.5.1, as Go's ReverseProxy still treats it): relayed, it handed the upstream
+  // a password meant for someone else. Proxy-Authenticate is its challenge.
   static const std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
                                             "te", "trailer", "transfer-encoding", "upgrade",
-                                            "content-length"};
+                                            "content-length", "proxy-authorization",
+                                            "proxy-authenticate"};
   for (auto n : kNames) {
     if (IEquals(name, n)) return true;
   }

@@ -82,7 +82,8 @@ std::string ClientIpFrom(std::string_view peer_ip, const HeaderFields& fields,
 std::string_view FieldList(const HeaderFields& fields, std::string_view name, std::string* storage);
 
 bool IsTrusted(std::string_view ip, const std::vector<Cidr>& trusted);
-// RFC 9110 §7.6.1 hop-by-hop fields plus the framing fields the proxy always sets itself.
+// RFC 9110 §7.6.1 hop-by-hop fields plus the framing fields the proxy always sets itself, and
+// Proxy-Authorization / Proxy-Authenticate (meant for this proxy, never relayed).
 bool IsHopByHop(std::string_view name);
 // True if `name` is listed in a Connection header value ("close, X-Foo"); '_' and '-' count
 // as the same character (see BuildUpstreamHead).

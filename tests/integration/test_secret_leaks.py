@@ -303,6 +303,8 @@ class SecretsStayOutTest(SecretLeakCase):
             wait_until(lambda: self.read_log().count("not reloaded") > before, what="the refused reload logged")
         with open(self.config, "w") as f:
             f.write(self.config_text)
+        # Proxy-Authorization is this proxy's business: the upstream never sees it.
+        self.assertFalse([r for r in self.upstream.received() if "proxy-authorization" in r["headers"]])
         wait_until(lambda: self.peer.webhook_posts > 0, what="a checkpoint posted to the webhook")
         wait_until(lambda: "remote JWT keys" in self.read_log(), what="the JWKS failure logged")
 

@@ -66,9 +66,10 @@ TEST_F(ForwardHeadersTest, StripsHopByHopAndFieldsNamedInConnection) {
                           {"TE", "trailers"},
                           {"Upgrade", "websocket"},
                           {"Proxy-Connection", "x"},
+                          {"Proxy-Authorization", "Basic dXNlcjpTRUNSRVQ="},
                           {"X-Kept", "yes"}});
-  for (const char* gone :
-       {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Upgrade:", "Proxy-Connection:"}) {
+  for (const char* gone : {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Upgrade:", "Proxy-Connection:",
+                           "Proxy-Authorization:"}) {
     EXPECT_EQ(h.text.find(std::string("\r\n") + gone), std::string::npos) << gone;
   }
   EXPECT_TRUE(Has(h.text, "X-Kept: yes"));
@@ -203,6 +204,9 @@ TEST(HopByHopTest, ConnectionTokens) {
   EXPECT_FALSE(NamedInConnection("close, X-Foobar", "x-foo"));
   EXPECT_TRUE(IsHopByHop("Transfer-Encoding"));
   EXPECT_FALSE(IsHopByHop("Authorization"));
+  // The client's credential for this proxy is never relayed to the upstream.
+  EXPECT_TRUE(IsHopByHop("Proxy-Authorization"));
+  EXPECT_TRUE(IsHopByHop("proxy-authenticate"));
 }
 
 }  // namespace
