@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace apitrail {
 namespace {
 
@@ -83,6 +85,21 @@ TEST(RedactorTest, CredentialsAreRedactedUnderAnyName) {
                            {"page", "2"},
                            {"v", "eyJust.text"},
                            {"w", "atk_short_1"}}));
+}
+
+TEST(RedactorTest, CredentialSearchIsLinear) {
+  // 100k "eyJ"s in one value, each the start of a base64url run that never becomes a JWT: a
+  // search restarting at each of them read ~15 G characters (minutes); linear, a few ms.
+  Redactor r(RedactionConfig{});
+  std::string value;
+  for (int i = 0; i < 100000; ++i) value += "eyJ";
+  const auto t0 = std::chrono::steady_clock::now();
+  KeyValues kv = r.RedactQuery("v=" + value + ".x%20&w=" + value + "." + value);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // a complexity bound, not a benchmark
+  ASSERT_EQ(kv.size(), 2u);
+  EXPECT_NE(kv[0].second, kRedacted);
+  EXPECT_NE(kv[1].second, kRedacted);
+  EXPECT_EQ(r.RedactQuery("v=" + value + "." + value + "." + value)[0].second, kRedacted);
 }
 
 TEST(RedactorTest, RedactQueryParsesDecodesAndRedacts) {
