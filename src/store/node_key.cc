@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,8 +101,20 @@ Result<std::unique_ptr<NodeKey>> NodeKey::Load(const std::string& path) {
   }
   ::close(fd);
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  EVP_PKEY* pkey = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  if (pkey == nullptr) return Status::Corruption(path + ": not a PEM private key");
+  // A passphrase callback that gives none: with OpenSSL's default one, an encrypted key made
+  // `serve` (or `key show`) wait for a passphrase typed on the terminal.
+  EVP_PKEY* pkey = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr)
+                       : nullptr;
+  const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (pkey == nullptr) {
+    ERR_clear_error();
+    if (encrypted) {
+      return Status::Corruption(path + ": an encrypted private key: the node key must be unencrypted "
+                                "(protect it with the file's mode, 0600, and the data dir's owner)");
+    }
+    return Status::Corruption(path + ": not a PEM private key");
+  }
   auto key = FromPkey(pkey);
   if (!key.ok()) return Status::Corruption(path + ": " + key.status().message());
   return key;

@@ -3,6 +3,8 @@
 #include "store/checkpoint.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -207,6 +209,32 @@ TEST(NodeKeyTest, GarbageKeyFileIsCorruption) {
   const std::string path = dir.Write("node.key", "not a key\n");
   EXPECT_EQ(NodeKey::Load(path).status().code(), StatusCode::kCorruption);
   EXPECT_EQ(NodeKey::LoadOrCreate(path).status().code(), StatusCode::kCorruption);
+}
+
+TEST(NodeKeyTest, EncryptedKeyFileIsRefusedWithoutAPrompt) {
+  // OpenSSL's default passphrase callback read one from the terminal: serve waited there.
+  EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  ASSERT_NE(pkey, nullptr);
+  BIO* bio = BIO_new(BIO_s_mem());
+  const std::string pass = "passphrase";
+  ASSERT_EQ(PEM_write_bio_PrivateKey(bio, pkey, EVP_aes_256_cbc(),
+                                     reinterpret_cast<const unsigned char*>(pass.data()),
+                                     static_cast<int>(pass.size()), nullptr, nullptr),
+            1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  const std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  EVP_PKEY_free(pkey);
+  ASSERT_NE(pem.find("ENCRYPTED"), std::string::npos);
+  testing::TempDir dir;
+  const std::string path = dir.Write("node.key", pem);
+  auto loaded = NodeKey::Load(path);
+  EXPECT_EQ(loaded.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(loaded.status().message().find("an encrypted private key"), std::string::npos)
+      << loaded.status().message();
+  EXPECT_EQ(NodeKey::LoadOrCreate(path).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(testing::ReadFileBytes(path), pem);  // left as it was
 }
 
 }  // namespace
