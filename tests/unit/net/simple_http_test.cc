@@ -138,8 +138,10 @@ TEST(SimpleHttpServerTest, MissingOrRepeatedHostIs400) {
 // four, so a long proof leaves /healthz answering).
 TEST(SimpleHttpServerTest, SlowHandlerDoesNotHoldUpOtherRequests) {
   std::atomic<bool> release{false};
+  std::atomic<bool> slow_entered{false};
   SimpleHandler handler = [&](const SimpleRequest& req) {
     if (req.target == "/slow") {
+      slow_entered = true;
       for (int i = 0; i < 500 && !release.load(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -151,7 +153,16 @@ TEST(SimpleHttpServerTest, SlowHandlerDoesNotHoldUpOtherRequests) {
   (*server)->Start();
   const HostPort at{"127.0.0.1", (*server)->port()};
   std::thread slow([&] { (void)HttpRequest(at, "GET", "/slow", {}, "", 10000); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the slow one is in its handler
+  // The slow one is in its handler: waited for, since on a loaded host a fixed 100 ms may
+  // not be enough, and the fast request would then prove nothing.
+  for (int i = 0; i < 2000 && !slow_entered.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!slow_entered.load()) {
+    release = true;
+    slow.join();
+    FAIL() << "the slow request never reached its handler";
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto fast = HttpRequest(at, "GET", "/fast", {}, "", 10000);
   const auto waited = std::chrono::steady_clock::now() - t0;
