@@ -542,7 +542,7 @@ void LogStore::SealerLoop() {
   // else's. Should it fall behind (sustained full load leaves no idle time), it steps up to
   // nice 10 so that rotated segments, and the memory their indexes hold, cannot pile up.
   NameThisThread("at-sealer");
-  SetThisThreadIdleIo();
+  if (options_.seal_at_low_priority) SetThisThreadIdleIo();
   seal_load_.emplace();
   std::optional<CpuPriority> priority;
   while (true) {
@@ -558,7 +558,7 @@ void LogStore::SealerLoop() {
       seal_busy_ = true;
     }
     const CpuPriority want = waiting >= kSealBacklogForShare ? CpuPriority::kBackground : CpuPriority::kIdle;
-    if (priority != want) {
+    if (options_.seal_at_low_priority && priority != want) {
       SetThisThreadCpuPriority(want);
       priority = want;
     }

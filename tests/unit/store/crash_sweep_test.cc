@@ -468,6 +468,7 @@ StoreOptions CommonOptions(const std::string& data_dir) {
   o.rotate_daily = false;
   o.wall_clock = [] { return kWallNs; };
   o.request_path_busy = [] { return false; };
+  o.seal_at_low_priority = false;  // waited for: a loaded host's CPUs must not starve it
   o.checkpoint_interval_ms = 60'000;
   o.checkpoint_heartbeat_ms = 600'000;
   return o;

@@ -24,6 +24,7 @@ class PartRetentionTest : public ::testing::Test {
     StoreOptions o;
     o.data_dir = dir_.path() + "/data";
     o.max_segment_bytes = 8192;  // ~25 records per segment
+    o.seal_at_low_priority = false;  // WaitSealed: a loaded host's CPUs must not starve it
     return o;
   }
   std::string PartsDir() { return dir_.path() + "/data/parts"; }

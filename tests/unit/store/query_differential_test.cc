@@ -324,6 +324,7 @@ class QueryDifferentialTest : public ::testing::Test {
       o.part_block_bytes = 2048;        // several blocks per hour of a part
     }
     o.request_path_busy = [] { return false; };  // seal at once, however busy the test is
+    o.seal_at_low_priority = false;               // and however busy the host is
     return o;
   }
 
@@ -360,8 +361,8 @@ class QueryDifferentialTest : public ::testing::Test {
     SetOutcomes();
   }
 
-  // As WaitSealed, but patient: sealing runs at SCHED_IDLE, which a loaded machine (a
-  // parallel build, ctest -j) starves for many seconds.
+  // As WaitSealed, but patient: a loaded machine (a parallel build, ctest -j) slows sealing
+  // down even at the test's own priority (Options: seal_at_low_priority off).
   void WaitAllSealed() {
     ASSERT_TRUE(store_->Flush().ok());
     for (int i = 0; i < 6000 && store_->Stats().seal_pending > 0; ++i) {
@@ -822,7 +823,7 @@ TEST_F(QueryDifferentialTest, QueriesWhileSegmentsAreSealedAnswerAsWhenQuiet) {
   Rng rng(11);
   outcomes_may_grow_ = true;
   // Until everything is appended and sealed, a query at a time: the pause after each lets
-  // the sealer, which runs at SCHED_IDLE, seal between them.
+  // the sealer seal between them.
   for (int k = 0; k < 400 && (durable.load() < kN || store_->Stats().seal_pending > 0); ++k) {
     written_ = durable.load();
     SetOutcomes();

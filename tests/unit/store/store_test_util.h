@@ -41,7 +41,8 @@ inline void AppendMany(Store& store, uint64_t n, uint64_t first = 0) {
 }
 
 // Flushes, then waits until every rotated segment handed to the sealer was sealed (or failed).
-// Up to 60 s: under ASan on a host loaded by parallel builds, 10 s ran out.
+// Up to 60 s: under ASan on a host loaded by parallel builds, 10 s ran out. A store opened
+// with seal_at_low_priority (the default) can starve past any bound on such a host.
 inline void WaitSealed(Store& store) {
   ASSERT_TRUE(store.Flush().ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -345,6 +345,7 @@ class RollupPropertyTest : public ::testing::Test {
     o.rotate_daily = true;
     o.wall_clock = [this] { return wall_.load(); };
     o.rollups.persist_interval_ms = 200;
+    o.seal_at_low_priority = false;  // WaitSealed: a loaded host's CPUs must not starve it
     return o;
   }
   // Appends events [from, to) of `w` (intents first for some), each at its completion time.
