@@ -332,7 +332,8 @@ Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns)
 }
 
 Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id, int64_t now_ns,
-                                  std::optional<int64_t> overlap_ns) {
+                                  std::optional<int64_t> overlap_ns,
+                                  std::optional<int64_t>* previous_expires_ns) {
   if (overlap_ns && *overlap_ns < 0) return Status::InvalidArgument("overlap must not be negative");
   // now + overlap past 2262 would wrap to a time in the past and expire the old key at once.
   int64_t overlap_until = 0;
@@ -348,6 +349,7 @@ Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id
   if (old->expires_ns && *old->expires_ns <= now_ns) {
     return Status::InvalidArgument("key " + id + " has expired; create a new key instead");
   }
+  if (previous_expires_ns != nullptr) *previous_expires_ns = old->expires_ns;
   ApiKeyRecord r = *old;
   r.created_ns = now_ns;
   r.rotated_from = id;
@@ -356,6 +358,20 @@ Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id
   }
   // `old` may dangle once AddNewKey appends; nothing reads it after this point.
   return AddNewKey(path, file, std::move(r));
+}
+
+Status UndoRotation(const std::string& path, const std::string& new_id,
+                    std::optional<int64_t> old_expires_ns, int64_t now_ns) {
+  APITRAIL_RETURN_IF_ERROR(CheckKeyIdArgument(new_id));
+  APITRAIL_ASSIGN_OR_RETURN(LockedKeyFile file, LockAndLoad(path));
+  ApiKeyRecord* fresh = FindMutable(file.keys, new_id);
+  if (fresh == nullptr || fresh->rotated_from.empty()) {
+    return Status::NotFound("no rotated key with id '" + new_id + "' in " + path);
+  }
+  if (!fresh->revoked_ns) fresh->revoked_ns = now_ns;
+  ApiKeyRecord* old = FindMutable(file.keys, fresh->rotated_from);
+  if (old != nullptr && !old->revoked_ns) old->expires_ns = old_expires_ns;
+  return Store(path, file.keys);
 }
 
 std::string LastUsedPath(const std::string& key_file) { return key_file + ".last_used"; }

@@ -106,9 +106,17 @@ Status RevokeKey(const std::string& path, const std::string& id, int64_t now_ns 
 // `id` (its `rotated_from` names `id`). With `overlap_ns`, the old key expires at
 // now + overlap (or its own earlier expiry), in the same write; without, it stays valid until
 // revoked. kNotFound for an unknown id, kInvalidArgument if it is revoked or expired.
+// *previous_expires_ns, when given, receives the old key's expiry before the rotation.
 Result<GeneratedApiKey> RotateKey(const std::string& path, const std::string& id,
                                   int64_t now_ns = NowNs(),
-                                  std::optional<int64_t> overlap_ns = std::nullopt);
+                                  std::optional<int64_t> overlap_ns = std::nullopt,
+                                  std::optional<int64_t>* previous_expires_ns = nullptr);
+
+// Takes back a rotation whose new key never reached its holder (`keys rotate` could not
+// print it): key `new_id` is revoked and the key it replaced gets back `old_expires_ns`, the
+// expiry it had before (RotateKey's *previous_expires_ns), unless it was revoked since.
+Status UndoRotation(const std::string& path, const std::string& new_id,
+                    std::optional<int64_t> old_expires_ns, int64_t now_ns = NowNs());
 
 // --- Last use of each key (`keys list`), kept apart from the key file so that recording a
 // use never rewrites the credentials: "<key file>.last_used", {"version":1,"last_used":

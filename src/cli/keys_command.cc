@@ -229,9 +229,23 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
       if (!d.ok()) { *exit_code = Fail(Status::InvalidArgument("--overlap: " + d.status().message())); return; }
       overlap = *d;
     }
-    auto key = RotateKey(*path, f->id, now, overlap);
+    std::signal(SIGPIPE, SIG_IGN);  // as in create: a closed pipe fails the write
+    std::optional<int64_t> previous_expiry;
+    auto key = RotateKey(*path, f->id, now, overlap, &previous_expiry);
     if (!key.ok()) { *exit_code = Fail(key.status()); return; }
     std::cout << key->key << "\n";
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || std::cout.fail()) {
+      // Nobody holds the new key, and the old one would still have expired after the
+      // overlap: the rotation is taken back whole.
+      Status undone = UndoRotation(*path, key->id, previous_expiry);
+      std::cerr << "apitrail keys: writing the new key to standard output failed; "
+                << (undone.ok() ? "key " + key->id + " was revoked and " + f->id + " keeps its expiry"
+                                : "taking the rotation back failed too: " + undone.message())
+                << "\n";
+      *exit_code = 1;
+      return;
+    }
     std::cerr << "new key " << key->id << " replaces " << f->id;
     if (overlap) std::cerr << "; the old key expires at " << FormatRfc3339(now + *overlap) << " (or earlier, if it already did)\n";
     else std::cerr << "; the old key stays valid until revoked\n";

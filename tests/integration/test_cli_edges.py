@@ -89,6 +89,22 @@ class OutputWriteTest(DataDirCase):
         keys = json.loads(run_cli("keys", "list", "--json", "--data", self.tmp).stdout)
         self.assertEqual([k["state"] for k in keys["keys"]], ["revoked"], keys)
 
+    def test_keys_rotate_to_a_full_disk_is_taken_back(self):
+        # The new key was stored and the old one set to expire after the overlap, with the
+        # new one lost: in a day the client would have had no valid key at all.
+        r = run_cli("keys", "create", "--data", self.tmp, "--subject", "dave", "--expires", "30d")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = json.loads(run_cli("keys", "list", "--json", "--data", self.tmp).stdout)["keys"]
+        old_id = before[0]["id"]
+        r = self.run_to_full_disk("keys", "rotate", old_id, "--overlap", "24h", "--data", self.tmp)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("standard output", r.stderr)
+        self.assertIn("was revoked and " + old_id + " keeps its expiry", r.stderr)
+        keys = json.loads(run_cli("keys", "list", "--json", "--data", self.tmp).stdout)["keys"]
+        self.assertEqual([(k["id"], k["state"]) for k in keys], [(old_id, "active"), (keys[1]["id"], "revoked")])
+        self.assertEqual(keys[0].get("expires"), before[0].get("expires"))
+        self.assertIsNotNone(keys[0].get("expires"))
+
     def test_output_to_a_file_still_exits_0(self):
         r = run_cli("export", "--leaves", "--data", self.data)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -153,6 +153,33 @@ TEST(KeyStoreTest, RotateCopiesTheGrantAndKeepsTheOldKey) {
   EXPECT_EQ(RotateKey(path, "nosuchid", kNow).status().code(), StatusCode::kNotFound);
 }
 
+TEST(KeyStoreTest, UndoRotationRevokesTheNewKeyAndRestoresTheOldExpiry) {
+  TempDir dir;
+  std::string path = dir.File("keys.json");
+  for (std::optional<int64_t> expiry : {std::optional<int64_t>(), std::optional<int64_t>(kNow + 9000'000000000LL)}) {
+    auto a = CreateKey(path, "svc", {}, expiry, "", kNow);
+    ASSERT_TRUE(a.ok());
+    std::optional<int64_t> previous = 42;
+    auto b = RotateKey(path, a->id, kNow + 1, int64_t{60'000000000}, &previous);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(previous, expiry);
+    ASSERT_TRUE(UndoRotation(path, b->id, previous, kNow + 2).ok());
+    auto keys = ListKeys(path);
+    ASSERT_TRUE(keys.ok());
+    const ApiKeyRecord& old = keys->at(keys->size() - 2);
+    const ApiKeyRecord& fresh = keys->back();
+    EXPECT_EQ(old.id, a->id);
+    EXPECT_EQ(old.expires_ns, expiry);
+    EXPECT_FALSE(old.revoked_ns);
+    EXPECT_EQ(fresh.revoked_ns, kNow + 2);
+  }
+  // Only a rotated key can be taken back; a key never rotated is left as it is.
+  auto c = CreateKey(path, "svc", {}, std::nullopt, "", kNow);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(UndoRotation(path, c->id, std::nullopt).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(ListKeys(path)->back().revoked_ns);
+}
+
 // A whole key (or any other secret) given where an id belongs is never echoed back: the
 // message went to the terminal as "no key with id 'atk_…'".
 TEST(KeyStoreTest, RevokeAndRotateNeverEchoAKeyGivenForItsId) {
