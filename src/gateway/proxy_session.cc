@@ -680,6 +680,7 @@ awaitable<bool> ProxySession::HandleExchange(Exchange& x) {
     upstream_index = static_cast<int>(match->upstream_index);
     x.event.route = std::string(match->route_template);
     x.event.resources = std::move(match->resources);
+    if (!match->recorded_path.empty()) x.event.path = std::move(match->recorded_path);
     x.event.sensitive = match->sensitive;
     if (!match->upstream_path.empty()) upstream_path = std::string(match->upstream_path);
   } else if (shared.default_upstream >= 0) {

@@ -5,6 +5,7 @@
 #include "config/route_pattern.h"
 #include "core/crypto_util.h"
 #include "gateway/path_check.h"
+#include "gateway/redaction.h"
 
 namespace apitrail {
 
@@ -64,6 +65,7 @@ void NextSegment(std::string_view rest, std::string_view* seg, std::string_view*
 Result<std::unique_ptr<RouteTable>> RouteTable::Create(const Config& config) {
   std::unique_ptr<RouteTable> table(new RouteTable());
   table->nodes_.emplace_back();
+  const Redactor redactor(config.redaction);
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const RouteConfig& rc = config.routes[i];
     const std::string where = "routes[" + std::to_string(i) + "]";
@@ -91,6 +93,7 @@ Result<std::unique_ptr<RouteTable>> RouteTable::Create(const Config& config) {
     for (const RoutePattern::Segment& seg : pattern.segments) {
       if (seg.kind == RoutePattern::SegmentKind::kParam) {
         info.param_names.push_back(seg.text);
+        info.secret_params.push_back(redactor.IsSecretName(seg.text));
         if (table->nodes_[node].param < 0) {
           table->nodes_[node].param = static_cast<int32_t>(table->nodes_.size());
           table->nodes_.emplace_back();
@@ -211,9 +214,19 @@ std::optional<RouteMatch> RouteTable::Match(std::string_view method,
   m.route_template = info.route_template;
   m.sensitive = info.sensitive;
   m.resources.reserve(caps.count);
+  size_t copied = 0;  // path bytes already in recorded_path, once a secret was met
   for (size_t i = 0; i < caps.count && i < info.param_names.size(); ++i) {
-    m.resources.emplace_back(info.param_names[i], PercentDecode(caps.values[i], false));
+    if (!info.secret_params[i]) {
+      m.resources.emplace_back(info.param_names[i], PercentDecode(caps.values[i], false));
+      continue;
+    }
+    m.resources.emplace_back(info.param_names[i], std::string(Redactor::kRedacted));
+    // Captures view `path` in order, each a whole segment.
+    const size_t at = static_cast<size_t>(caps.values[i].data() - path.data());
+    m.recorded_path.append(path.substr(copied, at - copied)).append(Redactor::kRedacted);
+    copied = at + caps.values[i].size();
   }
+  if (copied > 0) m.recorded_path.append(path.substr(copied));
   m.upstream_path = path.empty() ? std::string_view("/") : path;
   if (info.strip_segments > 0) {
     size_t pos = 0;

@@ -33,8 +33,13 @@ struct RouteMatch {
   // "GET /v1/orders/{order_id}": the match as written, normalised to one space. Points
   // into the table; valid as long as the RouteTable lives.
   std::string_view route_template;
-  // Path parameters, percent-decoded, in pattern order: {"order_id", "42"}.
+  // Path parameters, percent-decoded, in pattern order: {"order_id", "42"}. A parameter
+  // whose name is a secret's under the redaction rules ({token}, {api_key}: a reset link's
+  // token) has the value "[REDACTED]".
   KeyValues resources;
+  // The path to record when a secret parameter is in it: `path` with that segment
+  // "[REDACTED]". Empty when the path may be recorded as sent.
+  std::string recorded_path;
   // The path to send upstream: `path` itself, or for a "/**" route with strip_prefix the
   // rest of it after the stripped segments ("/" when nothing is left). Views either the
   // `path` passed to Match() or static storage: valid as long as that path's buffer.
@@ -70,6 +75,7 @@ class RouteTable {
   struct RouteInfo {
     std::string route_template;
     std::vector<std::string> param_names;  // in pattern order
+    std::vector<bool> secret_params;        // per param: its name is a secret's (Redactor)
     size_t upstream = 0;
     size_t strip_segments = 0;  // leading path segments removed before forwarding
     bool prefix = false;

@@ -138,6 +138,8 @@ upstreams:
 routes:
   - match: GET /v1/orders/{{order_id}}
     upstream: api
+  - match: GET /v1/reset/{{token}}/confirm/{{user_id}}
+    upstream: api
   - match: "* /dead/**"
     upstream: dead
 auth:
@@ -389,6 +391,22 @@ class SecretsStayOutTest(SecretLeakCase):
                 self.assertEqual(e["query"].get(name, "[REDACTED]"), "[REDACTED]", e)
         with open(os.path.join(self.root, "serve.log")) as f:
             self.assertNotIn(M, f.read())
+
+
+    def test_secret_path_parameters_are_recorded_redacted(self):
+        # A reset link's token in the path: the resource and the recorded path hide it (the
+        # query rule alone recorded it twice), and the upstream gets the path as sent.
+        self.start()
+        path = f"/v1/reset/{M}-path/confirm/42"
+        answer = raw_request(self.gw_port, f"GET {path}?page=2 HTTP/1.1\r\nHost: x\r\nX-API-Key: {self.key}\r\n"
+                                           "Connection: close\r\n\r\n".encode())
+        self.assertIn(b" 200 ", answer.split(b"\r\n")[0])
+        self.assertIn(path + "?page=2", [r["path"] for r in self.upstream.requests])
+        events = wait_until(lambda: [e for e in all_events(self) if e.get("route", "").startswith("GET /v1/reset/")],
+                            what="the reset request's event")
+        self.assertEqual(events[0]["path"], "/v1/reset/[REDACTED]/confirm/42")
+        self.assertEqual(events[0]["resources"], {"token": "[REDACTED]", "user_id": "42"})
+        self.assertNotIn(M, json.dumps(events))
 
 
 class ConfigAndCliTest(unittest.TestCase):

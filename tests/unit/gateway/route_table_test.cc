@@ -59,6 +59,27 @@ TEST_F(RouteTableTest, ExtractsAndDecodesParams) {
   EXPECT_EQ(m->resources, (KeyValues{{"user_id", "al ice"}, {"order_id", "a+b+c"}}));
 }
 
+// A reset link's token is a secret whether it comes in the query or the path: a parameter
+// named like one is recorded "[REDACTED]", in the resources and in the recorded path, and
+// forwarded as sent.
+TEST_F(RouteTableTest, SecretPathParametersAreRedacted) {
+  Build({{"POST /v1/reset/{token}/confirm/{user_id}"},
+         {"GET /v1/links/{user_id}/{apiKey}"},
+         {"GET /v1/orders/{order_id}"}});
+  auto m = table_->Match("POST", "/v1/reset/s3cr%65t-reset-token/confirm/42");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->resources, (KeyValues{{"token", "[REDACTED]"}, {"user_id", "42"}}));
+  EXPECT_EQ(m->recorded_path, "/v1/reset/[REDACTED]/confirm/42");
+  EXPECT_EQ(m->upstream_path, "/v1/reset/s3cr%65t-reset-token/confirm/42");
+  m = table_->Match("GET", "/v1/links/7/atk_x");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->resources, (KeyValues{{"user_id", "7"}, {"apiKey", "[REDACTED]"}}));
+  EXPECT_EQ(m->recorded_path, "/v1/links/7/[REDACTED]");
+  m = table_->Match("GET", "/v1/orders/42");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->recorded_path, "");  // nothing secret: recorded as sent
+}
+
 TEST_F(RouteTableTest, TemplateIsNormalisedMatch) {
   Build({{"GET    /v1/orders/{order_id}"}});
   EXPECT_EQ(Route("GET", "/v1/orders/1"), "GET /v1/orders/{order_id}");
