@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -347,18 +348,31 @@ class ListenerEdgesTest(EdgeCase):
         p = subprocess.Popen(["openssl", "s_client", "-connect", f"{HOST}:{self.gw.gateway_port}", "-tls1_2",
                               "-CAfile", PKI.path("ca")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
+        out = b""
         try:
-            time.sleep(0.5)  # `R` is a command only once the handshake is done
+            # `R` is a command only once the handshake is done: wait for s_client's session
+            # summary rather than a fixed 0.5 s (a loaded host's handshake took longer).
+            deadline = time.monotonic() + 20
+            while b"Verify return code" not in out and time.monotonic() < deadline:
+                ready, _, _ = select.select([p.stdout], [], [], 0.5)
+                if ready:
+                    chunk = os.read(p.stdout.fileno(), 65536)
+                    if not chunk:
+                        break
+                    out += chunk
+            self.assertIn(b"Verify return code", out, "no handshake")
             p.stdin.write(b"R\n")
             p.stdin.flush()
             try:
-                p.wait(timeout=5)  # stdin stays open: s_client exits only on the refusal
+                p.wait(timeout=10)  # stdin stays open: s_client exits only on the refusal
             except subprocess.TimeoutExpired:
                 pass
         finally:
             if p.poll() is None:
                 p.kill()
-            out, _ = p.communicate()
+            rest, _ = p.communicate()
+            out += rest
+        self.assertIsNone(self.gw.proc.poll(), "the gateway exited")
         self.assertIn(b"RENEGOTIATING", out)
         self.assertIn(b"no renegotiation", out)
         self.assertEqual(self.https(headers=self.auth())[0], 200)
