@@ -315,7 +315,7 @@ boost::asio::awaitable<AuthOutcome> Introspector::Introspect(std::string token,
   // A burst with one new token (a client opening its connections) asks once: the others
   // wait for that answer. A follower whose leader gave up asks again itself, once.
   SingleFlight<AuthOutcome>::Lead lead;
-  for (int attempt = 0; attempt < 2 && !lead; ++attempt) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<SingleFlight<AuthOutcome>::Flight> follow;
     lead = flights_->Join(flight_key, &follow);
     if (lead) break;

@@ -4,19 +4,23 @@
 
 namespace apitrail {
 
+std::optional<UserinfoSpan> FindUserinfo(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const size_t authority = scheme_end + 3;
+  const size_t authority_end = std::min(url.find('/', authority), url.size());
+  const size_t at = url.substr(authority, authority_end - authority).rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  return UserinfoSpan{authority, authority + at};
+}
+
 std::string RedactedUrl(std::string_view url) {
   const size_t cut = url.find_first_of("?#");
   std::string_view kept = url.substr(0, cut);
   std::string out;
-  const size_t scheme_end = kept.find("://");
-  if (scheme_end != std::string_view::npos) {
-    const size_t authority = scheme_end + 3;
-    const size_t authority_end = std::min(kept.find('/', authority), kept.size());
-    const size_t at = kept.substr(authority, authority_end - authority).rfind('@');
-    if (at != std::string_view::npos) {
-      out = std::string(kept.substr(0, authority)) + "[redacted]";
-      kept.remove_prefix(authority + at);
-    }
+  if (auto userinfo = FindUserinfo(kept)) {
+    out = std::string(kept.substr(0, userinfo->begin)) + "[redacted]";
+    kept.remove_prefix(userinfo->at);
   }
   out += kept.substr(0, 256);
   if (cut != std::string_view::npos) out += url[cut] == '?' ? "?[redacted]" : "#[redacted]";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,15 @@ struct FetchUrl {
 // Only https:// (and http:// when allow_http); no userinfo, no fragment; at most 2048 bytes.
 // Messages never quote more of the URL than RedactedUrl keeps.
 Result<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_http);
+
+// Where "scheme://user:pw@host…" has user info: `begin` is its first byte (after "://") and
+// `at` the '@' that ends it (the last one before the authority ends). nullopt without "://"
+// or without an '@' in the authority.
+struct UserinfoSpan {
+  size_t begin;
+  size_t at;
+};
+std::optional<UserinfoSpan> FindUserinfo(std::string_view url);
 
 // A URL (or an origin-form target "/path?query") as logs and messages may show it: the
 // userinfo of "scheme://user:pw@host" becomes "[redacted]@", and a query or fragment

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/crypto_util.h"
+#include "core/fetch_url.h"
 
 namespace apitrail {
 namespace {
@@ -98,18 +99,11 @@ void SplitRefusedTarget(std::string_view target, std::string* path, std::string_
     std::string_view rest = target.substr(path_end + 1);
     *query = rest.substr(0, rest.find('#'));
   }
-  // "scheme://user:pw@host/…": the userinfo ends at the last '@' before the authority ends.
-  const size_t scheme_end = p.find("://");
-  if (scheme_end != std::string_view::npos) {
-    const size_t authority = scheme_end + 3;
-    const size_t authority_end = std::min(p.find('/', authority), p.size());
-    const size_t at = p.substr(authority, authority_end - authority).rfind('@');
-    if (at != std::string_view::npos) {
-      *path = std::string(p.substr(0, authority)) + "[REDACTED]" +
-              std::string(p.substr(authority + at, kMaxRecordedPathBytes));
-      path->resize(std::min(path->size(), kMaxRecordedPathBytes));
-      return;
-    }
+  if (auto userinfo = FindUserinfo(p)) {  // "scheme://user:pw@host/…"
+    *path = std::string(p.substr(0, userinfo->begin)) + "[REDACTED]" +
+            std::string(p.substr(userinfo->at, kMaxRecordedPathBytes));
+    path->resize(std::min(path->size(), kMaxRecordedPathBytes));
+    return;
   }
   *path = std::string(p.substr(0, kMaxRecordedPathBytes));
 }
